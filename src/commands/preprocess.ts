@@ -56,9 +56,8 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
     for (const [role, input] of Object.entries(result.inputs)) {
       const shape = input.rows === undefined ? '' : `: ${input.rows} rows, ${input.columns} columns`;
       const dropped = input.droppedColumns?.length ? ` (dropped, not numeric or unnamed: ${input.droppedColumns.map((name) => name || '(unnamed)').join(', ')})` : '';
-      const merged = input.mergedRows ? ` (merged ${input.mergedRows} row(s) repeating a timestamp into their mean)` : '';
       const infinite = input.infiniteCells ? ` (${input.infiniteCells} infinite cell(s) read as missing)` : '';
-      this.say(`read ${role.padEnd(5)} ${input.path} (${input.bytes} bytes, sha256 ${result.fingerprints[role as 'train' | 'test'].sha256.slice(0, 12)})${shape}${dropped}${merged}${infinite}`);
+      this.say(`read ${role.padEnd(5)} ${input.path} (${input.bytes} bytes, sha256 ${result.fingerprints[role as 'train' | 'test'].sha256.slice(0, 12)})${shape}${dropped}${infinite}`);
     }
     const overlap = result.inputs.test.rowsNotAfterTrain;
     if (overlap) this.say(`warning: ${overlap} of the test file's rows are not after the training file's last time; held-out metrics will include rows the models trained on`);

@@ -41,6 +41,7 @@ export const ERROR_CATALOGUE = {
   FLTS_DATA_MISSING_TIME_COLUMN: { kind: 'input', retriable: false, hint: "The data needs a 'time' column with timestamps." },
   FLTS_DATA_INVALID_TIMESTAMPS: { kind: 'input', retriable: false, hint: 'Every time cell must be a date and time such as "2018-02-05 23:40:00" (read as UTC), ISO 8601 with an offset (in every text cell of the column or in none), an epoch number of 10, 13, 16 or 19 digits (seconds, milliseconds, microseconds or nanoseconds), or a digits-only date such as 20180205234000.' },
   FLTS_DATA_MISSING_COLUMNS: { kind: 'input', retriable: false, hint: 'The data file lacks columns it must carry (the training columns, or the columns the served run reads); name the file that has them.' },
+  FLTS_DATA_MISSING_VALUES: { kind: 'input', retriable: false, hint: 'Data to forecast over is not imputed: every value the model reads must be a finite number. Fill or drop the rows with empty cells, or forecast the processed test data, which preprocess imputed.' },
   FLTS_DATA_NO_NUMERIC_COLUMNS: { kind: 'input', retriable: false, hint: 'The data needs at least one numeric column besides time.' },
   FLTS_DATA_EMPTY: { kind: 'input', retriable: false, hint: 'The data has no rows left after sampling and cleaning.' },
   FLTS_DATA_OUT_OF_RANGE: { kind: 'input', retriable: false, hint: 'Store the column in larger units (divide it by a power of ten) or correct the value the message names; a value beyond the range scaled data can hold turns every loss and forecast into NaN.' },

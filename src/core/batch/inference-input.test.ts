@@ -30,20 +30,21 @@ describe('core > batch > inference input', () => {
     expect(input.scaled).toBe(false);
   });
 
-  it('refuses rows that repeat a timestamp, as /predict does, instead of merging them as training data does', async () => {
-    await expect(loadInferenceInput(store, settings, plan, file('repeated.csv', [0, 2, 2, 4, 6]), 'raw')).rejects.toMatchObject({
-      code: 'FLTS_REQUEST_INVALID',
-      message: expect.stringMatching(/repeats a timestamp in 1 row.*zero time step/),
-      // Not the default "Fix the request body": the rows come from a file.
-      hint: expect.stringContaining('UTC offset'),
-    });
+  // Before: refused as FLTS_REQUEST_INVALID, a file that preprocess reads (merging the repeats) and trains on.
+  it('merges rows that repeat a timestamp into their mean, as preprocess reads a file, and says so in its warnings', async () => {
+    const input = await loadInferenceInput(store, settings, plan, file('repeated.csv', [0, 2, 2, 4, 6]), 'raw');
+    expect(Array.from(input.frame.time, (time) => new Date(time).toISOString().slice(11, 16))).toEqual(['10:00', '10:02', '10:04', '10:06']);
+    expect(Array.from(input.frame.values.down)).toEqual([1, 2.5, 4, 5]);
+    expect(input.cadenceMs).toBe(120_000);
+    expect(input.warnings).toEqual([expect.objectContaining({ code: 'repeated_timestamps', details: { merged_rows: 1 }, message: expect.stringContaining('UTC offset') })]);
+    expect(input.warnings[0].message).toMatch(/^The rows of .*repeated\.csv repeat a timestamp: 1 row\(s\) were merged/);
   });
 
-  it('names the columns a file lacks, with a hint for files rather than request bodies', async () => {
+  it('names the columns a file lacks with a data code (not a request\'s), and a hint for files', async () => {
     const target = path.join(dir, 'other.csv');
     writeFileSync(target, 'time,up\n2018-02-05 10:00:00,1\n2018-02-05 10:02:00,2\n2018-02-05 10:04:00,3\n');
     await expect(loadInferenceInput(store, settings, plan, target, 'raw')).rejects.toMatchObject({
-      code: 'FLTS_REQUEST_INVALID',
+      code: 'FLTS_DATA_MISSING_COLUMNS',
       message: expect.stringContaining("lacks column(s) down; read as raw data"),
       hint: expect.stringContaining('--scale'),
     });
@@ -53,7 +54,7 @@ describe('core > batch > inference input', () => {
     const target = path.join(dir, 'gap.csv');
     writeFileSync(target, 'time,down\n2018-02-05 10:02:00,2\n2018-02-05 10:00:00,1\n2018-02-05 10:04:00,\n2018-02-05 10:06:00,4\n');
     await expect(loadInferenceInput(store, settings, plan, target, 'raw')).rejects.toMatchObject({
-      code: 'FLTS_REQUEST_INVALID',
+      code: 'FLTS_DATA_MISSING_VALUES',
       message: expect.stringContaining("column 'down' has a missing, NaN or infinite value at 2018-02-05T10:04:00 (row 2 in time order)"),
       hint: expect.stringContaining('--data processed-data/test_processed_data.parquet'),
     });

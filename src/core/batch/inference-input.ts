@@ -9,7 +9,7 @@ import type { FeaturePlan } from '../forecast/feature-plan.js';
 import { inverseScaleColumn } from '../data/scaler.js';
 import { assertSameWrite, resolveProcessedObject, type ProcessedVersion } from '../preprocess/processed-version.js';
 import { detectCadence, formatTimestamp } from '../data/timestamps.js';
-import { describeTimeSteps, timeStepsWarning, unorderedRowsWarning, type DataWarning } from '../data/time-steps.js';
+import { describeTimeSteps, repeatedTimestampsWarning, timeStepsWarning, unorderedRowsWarning, type DataWarning } from '../data/time-steps.js';
 import { bucketNameProblem } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
@@ -102,6 +102,7 @@ interface ReadData {
   frame: TimeFrame;
   version?: ProcessedVersion;
   unorderedRows: number;
+  mergedRows: number;
 }
 
 async function readData(store: ObjectStore, settings: Settings, data: InferenceDataRef, source: string, parse: TableParser): Promise<ReadData> {
@@ -124,14 +125,7 @@ async function readDataAsNamed(store: ObjectStore, settings: Settings, data: Inf
   } else {
     table = await parse(await store.get(data.bucket, data.key), source, limits);
   }
-  // Training data merges repeated timestamps; rows to forecast from are refused for them, as /predict refuses them.
-  if (table.mergedRows > 0) {
-    throw new FltsError('FLTS_REQUEST_INVALID', `${source} repeats a timestamp in ${table.mergedRows} row(s); timestamps must be unique (a zero time step).`, {
-      details: { source, repeatedRows: table.mergedRows },
-      hint: 'Keep one row per time. Local times repeat when clocks go back (DST): write them with their UTC offset (2024-10-27T02:30:00+02:00, then +01:00), or in UTC.',
-    });
-  }
-  return { frame: table.frame, ...(version ? { version } : {}), unorderedRows: table.unorderedRows };
+  return { frame: table.frame, ...(version ? { version } : {}), unorderedRows: table.unorderedRows, mergedRows: table.mergedRows };
 }
 
 /**
@@ -162,8 +156,9 @@ const MISSING_VALUE_HINT =
   'Every value the model reads must be present, as in a /predict request: fill or drop the rows with empty cells, or forecast the processed test data, which preprocess imputed (--data processed-data/test_processed_data.parquet).';
 
 /**
- * Reads the data to forecast over (rows in any order, sorted by time) and checks it the way `/predict` checks a
- * request: every needed column present and finite, no timestamp repeated (so the step is never zero, F9).
+ * Reads the data to forecast over (rows in any order, sorted by time) as preprocess reads a file (rows repeating a
+ * timestamp merged into their mean, so the step is never zero, F9, and said in `warnings`) and checks it the way
+ * `/predict` checks a request: every needed column present and finite.
  */
 export async function loadInferenceInput(
   store: ObjectStore,
@@ -187,7 +182,7 @@ export async function loadInferenceInput(
   const missing = needed.filter((name) => frame.values[name] === undefined);
   if (missing.length > 0) {
     const expected = scaled ? 'processed (scaled) data with every model feature' : 'raw data with the raw model columns';
-    throw new FltsError('FLTS_REQUEST_INVALID', `${source} lacks column(s) ${listNames(missing)}; read as ${expected} (columns: ${listNames(frame.columns)}).`, {
+    throw new FltsError('FLTS_DATA_MISSING_COLUMNS', `${source} lacks column(s) ${listNames(missing)}; read as ${expected} (columns: ${listNames(frame.columns)}).`, {
       details: { source, missing, scaled },
       hint: 'Give the columns the run was trained on; --scale raw or --scale scaled says which of the two the data is when auto guesses wrong.',
     });
@@ -195,7 +190,7 @@ export async function loadInferenceInput(
   for (const name of needed) {
     const row = frame.values[name].findIndex((value) => !Number.isFinite(value));
     if (row >= 0) {
-      throw new FltsError('FLTS_REQUEST_INVALID', `${source}: column '${name}' has a missing, NaN or infinite value at ${formatTimestamp(frame.time[row])} (row ${row} in time order); every feature value must be a finite number.`, {
+      throw new FltsError('FLTS_DATA_MISSING_VALUES', `${source}: column '${name}' has a missing, NaN or infinite value at ${formatTimestamp(frame.time[row])} (row ${row} in time order); every feature value must be a finite number.`, {
         details: { source, column: name, row, time: formatTimestamp(frame.time[row]) },
         hint: MISSING_VALUE_HINT,
       });
@@ -208,6 +203,6 @@ export async function loadInferenceInput(
   }
   const cadenceMs = detectCadence(frame.time);
   const rows = `The rows of ${source}`;
-  const warnings = [timeStepsWarning(describeTimeSteps(frame.time, cadenceMs), rows), unorderedRowsWarning(read.unorderedRows, rows)].filter((warning): warning is DataWarning => warning !== undefined);
+  const warnings = [timeStepsWarning(describeTimeSteps(frame.time, cadenceMs), rows), unorderedRowsWarning(read.unorderedRows, rows), repeatedTimestampsWarning(read.mergedRows, rows)].filter((warning): warning is DataWarning => warning !== undefined);
   return { frame, scaled, cadenceMs, source, warnings };
 }

@@ -71,7 +71,7 @@ export function formatDurationMs(ms: number): string {
 
 /** Something about the data a user should know although it was read: shown by the CLI, returned in JSON. */
 export interface DataWarning {
-  code: 'irregular_time_steps' | 'unordered_rows';
+  code: 'irregular_time_steps' | 'unordered_rows' | 'repeated_timestamps';
   message: string;
   details: Record<string, unknown>;
 }
@@ -96,4 +96,17 @@ export function timeStepsWarning(steps: TimeSteps, rows: string): DataWarning | 
 export function unorderedRowsWarning(unorderedRows: number, rows: string): DataWarning | undefined {
   if (unorderedRows === 0) return undefined;
   return { code: 'unordered_rows', message: `${rows} are not in time order: ${unorderedRows} row(s) come earlier than the row before them; they were sorted by time.`, details: { unordered_rows: unorderedRows } };
+}
+
+/**
+ * Rows that repeated a timestamp, merged into their mean: a file's rule wherever one is read (preprocess, batch
+ * inference), so that every time is one row, one step from the next, as the model windows take rows.
+ */
+export function repeatedTimestampsWarning(mergedRows: number, rows: string): DataWarning | undefined {
+  if (mergedRows === 0) return undefined;
+  return {
+    code: 'repeated_timestamps',
+    message: `${rows} repeat a timestamp: ${mergedRows} row(s) were merged into the row of the same time, each time keeping the mean of its values. Local times repeat when clocks go back (DST): write them with their UTC offset (2024-10-27T02:30:00+02:00, then +01:00), or in UTC.`,
+    details: { merged_rows: mergedRows },
+  };
 }

@@ -62,6 +62,10 @@ describe('core > preprocess > run-preprocess', () => {
     const result = await runPreprocess(settingsFor(), { store });
     expect(result.inputs.train).toMatchObject({ rows: 60, mergedRows: 5 });
     expect(result.inputs.test).toMatchObject({ rows: 20, mergedRows: 0 });
+    // The same warning as `flts predict` gives for the file (before, a log line only; predict refused the file).
+    expect(result.warnings.filter((warning) => warning.code === 'repeated_timestamps')).toEqual([
+      { code: 'repeated_timestamps', message: expect.stringMatching(/^The rows of train\.csv repeat a timestamp: 5 row\(s\) were merged/), details: { file: 'train.csv', merged_rows: 5 } },
+    ]);
     expect(result.train.rows).toBe(60);
     const sidecar = JSON.parse((await store.get(BUCKET, 'processed_data.meta.json')).toString());
     expect(sidecar.flts.merged_rows).toBe(5);

@@ -5,7 +5,7 @@ import type { Settings } from '../config/settings.js';
 import { TIME_COLUMN } from '../data/polars-frame.js';
 import { readFileBytes, readTableBytes, type ReadTableResult } from '../data/read-table.js';
 import { selectColumns, type TimeFrame } from '../data/time-frame.js';
-import { timeStepsWarning, unorderedRowsWarning, type DataWarning, type TimeSteps } from '../data/time-steps.js';
+import { repeatedTimestampsWarning, timeStepsWarning, unorderedRowsWarning, type DataWarning, type TimeSteps } from '../data/time-steps.js';
 import { detectCadence } from '../data/timestamps.js';
 import { FltsError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
@@ -109,11 +109,11 @@ function storedTrainStep(sidecar: ProcessedSidecar, unsampled: boolean): number 
   return sidecar.flts?.train_step_ms ?? (unsampled ? sidecar.flts?.time_steps?.train?.step_ms : undefined);
 }
 
-/** The input files' warnings, each naming its file: uneven steps, rows out of order. */
+/** The input files' warnings, each naming its file: uneven steps, rows out of order, repeated timestamps. */
 function inputWarnings(inputs: { train: PreprocessInput; test: PreprocessInput }): DataWarning[] {
   return Object.values(inputs).flatMap((input) => {
     const rows = `The rows of ${input.file}`;
-    const found = [input.timeSteps && timeStepsWarning(input.timeSteps, rows), unorderedRowsWarning(input.unorderedRows ?? 0, rows)];
+    const found = [input.timeSteps && timeStepsWarning(input.timeSteps, rows), unorderedRowsWarning(input.unorderedRows ?? 0, rows), repeatedTimestampsWarning(input.mergedRows ?? 0, rows)];
     return found.filter((warning): warning is DataWarning => warning !== undefined).map((warning) => ({ ...warning, details: { file: input.file, ...warning.details } }));
   });
 }
@@ -259,7 +259,6 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   if (overlapping > 0) logger.warn({ event: 'test_not_after_train', file: inputs.test.file, rows: overlapping }, 'test rows at or before the last training time');
   for (const [input, table] of [[inputs.train, parsed[0]], [inputs.test, parsed[1]]] as const) {
     emit({ type: 'preprocess.read', file: input.file, rows: table.frame.time.length, columns: table.frame.columns.length });
-    if (table.mergedRows > 0) logger.warn({ event: 'duplicate_timestamps_merged', file: input.file, merged_rows: table.mergedRows }, 'rows sharing a timestamp merged into their mean');
     if (table.infiniteCells > 0) logger.warn({ event: 'infinite_cells_missing', file: input.file, infinite_cells: table.infiniteCells }, 'infinite cells read as missing');
   }
   const described = { train: describe(inputs.train, parsed[0]), test: { ...describe(inputs.test, parsed[1]), rowsNotAfterTrain: overlapping } };
