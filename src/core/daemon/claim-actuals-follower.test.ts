@@ -101,7 +101,7 @@ describe('core > daemon > followClaimActuals', () => {
       await claim('day1.csv', 'another-series');
       await claim('day1.csv');
       await expect.poll(matched, { timeout: 5_000 }).toBe(3);
-      expect(warnings).toEqual(['live_claim_skipped FLTS_BUS_MESSAGE_INVALID', 'live_claim_skipped FLTS_STORE_NOT_FOUND', 'live_claim_skipped FLTS_REQUEST_INVALID', 'live_claim_too_large']);
+      expect(warnings).toEqual(['live_claim_skipped FLTS_BUS_MESSAGE_INVALID', 'live_claim_skipped FLTS_STORE_NOT_FOUND', 'live_claim_skipped FLTS_DATA_MISSING_COLUMNS', 'live_claim_too_large']);
       expect(reads).not.toContain('big.csv');
       const down = scorer.figures()[0].targets.down;
       expect(down.rmse).toBeCloseTo(Math.sqrt((49 + 36 + 25) / 3), 10);
