@@ -15,6 +15,7 @@ import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import { createS3Store } from '../../src/core/storage/s3-store.js';
 import { freePort } from '../helpers/free-port.js';
+import { DATASETS } from '../helpers/poblesec-slice.js';
 import { runCli } from '../helpers/run-cli.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import { waitUntil } from '../helpers/wait-until.js';
@@ -185,6 +186,21 @@ describe.skipIf(secure.skip)(`integration > kafka-secure${skipNote(secure)}`, ()
     expect(run.exitCode).toBe(2);
     expect(run.json.error).toMatchObject({ code: 'FLTS_BUS_AUTH_FAILED', kind: 'usage' });
     expect(run.stdout + run.stderr).not.toContain('wrong-password-42');
+  });
+
+  it('says a refused login once, coded with its hint, without kafkajs\' own lines of it: flts preprocess and flts daemon', async () => {
+    const env = listenerEnv('SASL_PLAINTEXT', { FLTS_KAFKA_SASL_PASSWORD: 'wrong-password-42' });
+    const data = ['--train', path.join(DATASETS, 'PobleSec.csv'), '--test', path.join(DATASETS, 'PobleSec_test.csv'), '--sample-train-rows', '200', '--sample-test-rows', '50'];
+    const preprocess = await runCli(['preprocess', ...data, '--home', dir], { env });
+    // A daemon that waits instead of ending is stopped by the timeout (SIGTERM: it then exits 0).
+    const daemon = await runCli(['daemon', '--home', dir], { env: { ...env, FLTS_DAEMON_PORT: '0', FLTS_DAEMON_ROLES: 'promoter' }, timeoutMs: 60_000 });
+    for (const run of [preprocess, daemon]) {
+      expect(run.exitCode, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr).toContain('Error FLTS_BUS_AUTH_FAILED');
+      expect(run.stderr).toContain('Hint: Check FLTS_KAFKA_SASL_USERNAME');
+      // Before, a warning (the broker's answer) and two errors (the authenticator's, the seed loop's) said it again raw.
+      expect(run.stderr).not.toContain('"logger":"kafkajs"');
+    }
   });
 });
 

@@ -105,6 +105,27 @@ describe('core > bus > kafka-log', () => {
     ]);
   });
 
+  it('leaves kafkajs\' three lines of a refused SASL login to debug, flts reporting it coded, and keeps an outage told', () => {
+    const log = recorded();
+    const refusal = 'Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256';
+    const failure = `SASL SCRAM SHA256 authentication failed: ${refusal}`;
+    // What one wrong password logs, as read from kafkajs 2.2.4 against a SCRAM listener.
+    log.at('Connection', 'Response SaslAuthenticate(key: 36, version: 1)', { ...B1, error: refusal, correlationId: 3, size: 124 });
+    log.at('SaslAuthenticator-SCRAM-SHA-256', failure, { broker: B1.broker });
+    log.at('BrokerPool', failure, { retryCount: 0, retryTime: 329 });
+    log.at('Connection', 'Response SaslHandshake(key: 17, version: 1)', { ...B1, error: 'The broker does not support the requested SASL mechanism' });
+    expect(log.shown()).toEqual([]);
+    expect(log.lines.map(([level, message]) => [level, message])).toEqual([
+      ['debug', 'Response SaslAuthenticate(key: 36, version: 1)'],
+      ['debug', failure],
+      ['debug', failure],
+      ['debug', 'Response SaslHandshake(key: 17, version: 1)'],
+    ]);
+    // Any other line of the seed loop is still an outage, told at error.
+    log.at('BrokerPool', `Failed to connect to seed broker, trying another broker from the list: ${REFUSED}`, { retryCount: 0, retryTime: 300 });
+    expect(log.shown().map(([level, message]) => [level, message])).toEqual([['error', 'bus_kafka_connection_lost']]);
+  });
+
   it('leaves a consumer\'s crash and restart lines, stack and all, to debug: the bus logs each crash itself, once per episode', () => {
     const log = recorded();
     // A broker away for a minute: each of two consumers crashes every ~25 s (its retries run out) and is restarted.

@@ -39,6 +39,10 @@ const REPEAT_EVERY_MS = 300_000;
 const SEED_FAILURE = 'Failed to connect to seed broker';
 /** kafkajs' line of a broker's error answer to creating topics, whatever the reason (one error answer lists them per topic). */
 const TOPIC_CREATION_ANSWER = 'Response CreateTopics';
+/** kafkajs' lines of a broker's answer to a SASL handshake or login: an error in it is thrown to the caller as well. */
+const SASL_ANSWERS = ['Response SaslHandshake', 'Response SaslAuthenticate'];
+/** The start of every KafkaJSSASLAuthenticationError's message (kafkajs' broker/saslAuthenticator). */
+const SASL_FAILURE = 'SASL ';
 /** The distinct errors one outage keeps for its last line: the text of an error can vary (ports, addresses). */
 const ERRORS_KEPT = 5;
 
@@ -48,6 +52,18 @@ const ERRORS_KEPT = 5;
  */
 function consumerCrashLine(namespace: string, message: string): boolean {
   return namespace === 'Consumer' && (message.startsWith('Crash: ') || message.startsWith('Restarting the consumer in '));
+}
+
+/**
+ * kafkajs' lines on a refused SASL login or handshake: the broker's answer (Connection), the authenticator's error
+ * (SaslAuthenticator-<mechanism>) and the seed loop's repeat of it (BrokerPool). The same failure is thrown to the
+ * caller, which kafkaFailure codes (FLTS_BUS_AUTH_FAILED, or FLTS_BUS_PROTOCOL_MISMATCH for a listener without
+ * SASL) and flts reports once, with its hint: three raw lines around it told the operator nothing more.
+ */
+function saslRefusalLine(namespace: string, message: string): boolean {
+  if (namespace.startsWith('SaslAuthenticator-')) return true;
+  if (namespace === 'BrokerPool') return message.startsWith(SASL_FAILURE);
+  return namespace === 'Connection' && SASL_ANSWERS.some((answer) => message.startsWith(answer));
 }
 
 export interface KafkaLogOptions {
@@ -99,7 +115,8 @@ function failedConnection(namespace: string, message: string, broker: unknown): 
  * topic creation, which says only "Topic creation errors": the bus judges the answer per topic (kafka-bus.ts'
  * ensureTopics), a topic another process created first being no failure and any other refusal a warning that names
  * the topic and the reason. Any other error answer (a denial) is a warning, not an error. The bus ending its own
- * connections when it closes is no failure at all: debug.
+ * connections when it closes is no failure at all: debug. A refused SASL login goes to debug too, each of its three
+ * lines (see saslRefusalLine): flts reports it coded, with what to check.
  *
  * A broker away is tried again about once a second (kafkajs' retry wait is capped at 1 s, see kafkajsRetries in
  * kafka-bus.ts), and each attempt logs its connection error, then kafkajs' seed loop the same error again ("Failed
@@ -159,7 +176,7 @@ export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): K
       const brokerAnswer = namespace === 'Connection' && message.startsWith('Response ');
       if (brokerAnswer && isGroupLookupDenial(message, fields.error)) onGroupLookupDenied();
       const failed = level === KafkaLogLevel.ERROR ? failedConnection(namespace, message, fields.broker) : undefined;
-      if (message.includes(BUS_CLOSED_REASON) || consumerCrashLine(namespace, message)) logger.debug(entry, message);
+      if (message.includes(BUS_CLOSED_REASON) || consumerCrashLine(namespace, message) || saslRefusalLine(namespace, message)) logger.debug(entry, message);
       else if (failed !== undefined) connectionFailed(failed, message, entry);
       else if (level === KafkaLogLevel.ERROR && !brokerAnswer) logger.error(entry, message);
       else if (brokerAnswer && (retriedAnswer(fields.error) || message.startsWith(TOPIC_CREATION_ANSWER))) logger.debug(entry, message);
