@@ -166,5 +166,40 @@ if (skipReason) {
         await admin.disconnect();
       }
     }, 3 * WITHIN_MS);
+
+    it('refuses a publish larger than its topic takes with FLTS_BUS_MESSAGE_TOO_LARGE, and writes a dead letter such a DLQ refuses again without its payload', async () => {
+      const id = randomUUID().slice(0, 8);
+      const topic = `it-dlq-small-${id}`;
+      const dlq = `DLQ-${topic}`;
+      const group = `it-dlq-small-${id}`;
+      const { logger, text } = recordingLogger();
+      const bus: MessageBus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'it-dlq-small', logger, retry: { maxAttempts: 1, initialBackoffMs: 1, maxBackoffMs: 1 }, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, joinTimeoutMs: 1_000 });
+      const admin = new Kafka({ clientId: 'it-dlq-small-admin', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      try {
+        // The DLQ takes a dead letter without its payload (a few hundred bytes), not one that carries 2 kB of it.
+        await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }, { topic: dlq, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '1500' }] }] });
+        const large = JSON.stringify({ pad: 'x'.repeat(2000) });
+        const refused = (await bus.publish(dlq, { key: null, value: large }).catch((error: unknown) => error)) as FltsError;
+        expect(refused).toMatchObject({ code: 'FLTS_BUS_MESSAGE_TOO_LARGE', retriable: false, details: { topic: dlq, messageBytes: Buffer.byteLength(large) } });
+        expect(refused.message).toContain(`raise topic ${dlq}'s max.message.bytes`);
+
+        await bus.subscribe({ group, topics: [topic], dlq: { topic: dlq, role: 'trainer' } }, async (message) => {
+          if (message.value !== 'after') throw new FltsError('FLTS_BUS_MESSAGE_INVALID', 'Message is invalid: field "bucket" is missing.');
+        });
+        await bus.publish(topic, { key: 'k', value: large });
+        await bus.publish(topic, { key: 'k', value: 'after' });
+        await waitFor(async () => (await bus.lag(group, [topic]))[0]?.committedOffset === 2, 'both messages committed, the first dead-lettered bare', WITHIN_MS).catch((error: Error) => {
+          throw new Error(`${error.message}; bus log:\n${text()}`);
+        });
+        expect(text()).toContain('bus_dead_letter_sent_bare');
+        expect(text()).not.toContain('bus_dead_letter_refused');
+        expect((await admin.fetchTopicOffsets(dlq))[0]).toMatchObject({ high: '1' });
+      } finally {
+        await bus.close();
+        await admin.deleteTopics({ topics: [topic, dlq] }).catch(() => {});
+        await admin.disconnect();
+      }
+    }, 3 * WITHIN_MS);
   });
 }

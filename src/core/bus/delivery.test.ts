@@ -108,10 +108,11 @@ describe('core > bus > delivery', () => {
   });
 
   describe('the dead letter in the log', () => {
-    /** Log lines at error and the DLQ's publishes, in the order they came. */
+    /** Log lines at warn and error and the DLQ's publishes, in the order they came. */
     function recording() {
-      const events: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
-      const logger = { ...silentLogger, error: (fields: Record<string, unknown>, msg: string) => void events.push({ msg, fields }) } as unknown as typeof silentLogger;
+      const events: Array<{ msg: string; fields?: Record<string, unknown>; level?: string }> = [];
+      const at = (level: string) => (fields: Record<string, unknown>, msg: string) => void events.push({ msg, fields, level });
+      const logger = { ...silentLogger, warn: at('warn'), error: at('error') } as unknown as typeof silentLogger;
       return { events, logger };
     }
     const poison = async (): Promise<never> => Promise.reject(new FltsError('FLTS_BUS_MESSAGE_INVALID', 'Message on training-data is invalid: bucket is missing.'));
@@ -121,7 +122,21 @@ describe('core > bus > delivery', () => {
       const result = await deliverToGroup(message, poison, { ...deps([]), logger, group: 'trainer', publishDlq: async (topic) => void events.push({ msg: `published to ${topic}` }) }, {});
       expect(result.outcome).toBe('dead-lettered');
       expect(events.map((event) => event.msg)).toEqual(['published to DLQ-training-data', 'bus_message_dead_lettered']);
-      expect(events[1].fields).toMatchObject({ topic: 'training-data', offset: '7', dlqTopic: 'DLQ-training-data', err: expect.objectContaining({ code: 'FLTS_BUS_MESSAGE_INVALID' }) });
+      expect(events[1].fields).toMatchObject({ topic: 'training-data', offset: '7', dlqTopic: 'DLQ-training-data' });
+    });
+
+    it('says an invalid message at warn with its code and reason and no stack: a flood of them is the sender\'s, not flts\' failure', async () => {
+      const { events, logger } = recording();
+      await deliverToGroup(message, poison, { ...deps([]), logger, group: 'trainer' }, {});
+      expect(events).toEqual([{ level: 'warn', msg: 'bus_message_dead_lettered', fields: { topic: 'training-data', partition: 0, offset: '7', attempt: 1, dlqTopic: 'DLQ-training-data', code: 'FLTS_BUS_MESSAGE_INVALID', reason: 'Message on training-data is invalid: bucket is missing.' } }]);
+    });
+
+    it('keeps the error level and the stack for a failure of flts\' own that used up the attempts', async () => {
+      const { events, logger } = recording();
+      const failure = new FltsError('FLTS_TRAIN_FAILED', 'LSTM training failed: shapes differ', { cause: new Error('shapes differ') });
+      await deliverToGroup(message, async () => Promise.reject(failure), { ...deps([]), logger, group: 'trainer' }, {});
+      const deadLettered = events.filter((event) => event.msg === 'bus_message_dead_lettered');
+      expect(deadLettered).toEqual([{ level: 'error', msg: 'bus_message_dead_lettered', fields: expect.objectContaining({ err: failure, dlqTopic: 'DLQ-training-data' }) }]);
     });
 
     it('is not said when the DLQ refuses it: a line of its own gives the refusal\'s code and reason, and the delivery fails uncommitted', async () => {
@@ -133,6 +148,27 @@ describe('core > bus > delivery', () => {
       expect(events.map((event) => event.msg)).toEqual(['bus_dead_letter_refused']);
       expect(events[0].fields).toMatchObject({ topic: 'training-data', partition: 0, offset: '7', dlqTopic: 'DLQ-training-data', code: 'FLTS_BUS_ACCESS_DENIED', reason: refusal.message });
       expect(delivered).toEqual([]);
+    });
+
+    it('writes a dead letter the DLQ refuses as too large again without its payload, so its partition moves on', async () => {
+      const { events, logger } = recording();
+      const tooLarge = new FltsError('FLTS_BUS_MESSAGE_TOO_LARGE', 'Kafka publish to DLQ-training-data failed: the broker refused the message of 2000 bytes to DLQ-training-data as too large');
+      const sent: OutgoingMessage[] = [];
+      const refusingLarge = async (_topic: string, out: OutgoingMessage): Promise<void> => {
+        if (out.value.length > 600) throw tooLarge;
+        sent.push(out);
+      };
+      const large = { ...message, value: JSON.stringify({ pad: 'x'.repeat(2000) }) };
+      const result = await deliverToGroup(large, poison, { ...deps([]), logger, group: 'trainer', publishDlq: refusingLarge }, {});
+      expect(result.outcome).toBe('dead-lettered');
+      expect(JSON.parse(sent[0].value)).toMatchObject({ status: 'Failure', payload: '', payload_bytes: Buffer.byteLength(large.value), payload_clipped: true, group: 'trainer', error: expect.stringContaining('FLTS_BUS_MESSAGE_INVALID') });
+      expect(sent[0].headers).toEqual({ 'flts-source-topic': 'training-data', 'flts-source-partition': '0', 'flts-source-offset': '7' });
+      expect(events.map((event) => [event.level, event.msg])).toEqual([['warn', 'bus_dead_letter_sent_bare'], ['warn', 'bus_message_dead_lettered']]);
+
+      // A DLQ that refuses even that: coded, the message left uncommitted, as any refusal of the DLQ.
+      const refusingAll = async (): Promise<never> => Promise.reject(tooLarge);
+      await expect(deliverToGroup(large, poison, { ...deps([]), logger, group: 'trainer', publishDlq: refusingAll }, {})).rejects.toBe(tooLarge);
+      expect(events.at(-1)).toMatchObject({ level: 'error', msg: 'bus_dead_letter_refused', fields: { code: 'FLTS_BUS_MESSAGE_TOO_LARGE' } });
     });
 
     it('codes a refusal thrown uncoded (a file the bus cannot append to) as toFltsError does', async () => {

@@ -1,4 +1,5 @@
-import { isFltsError, isServiceRefusal, toFltsError } from '../errors.js';
+import { clip } from '../clip-text.js';
+import { isFltsError, isServiceRefusal, toFltsError, type FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { backoffDelayMs, sleep } from '../retry.js';
 import { parseLenientJson } from '../storage/json-objects.js';
@@ -49,8 +50,21 @@ function payloadOf(message: ReceivedMessage): unknown {
   }
 }
 
-export function dlqMessageFor(message: ReceivedMessage, operation: string, error: unknown, nowMs = Date.now(), consumer?: { group: string; role?: string }): OutgoingMessage {
+/** Characters of the handler's error a dead letter without its payload keeps (dlqMessageFor's `bare`). */
+const BARE_ERROR_CHARS = 1000;
+
+/**
+ * The dead letter of `message`. `bare`: without the original's text (`payload` empty, `payload_clipped`), and its
+ * error clipped, for a DLQ that refused the whole one as too large (a max.message.bytes below DLQ_VALUE_MAX_BYTES):
+ * a few hundred bytes that still say why, and whose headers say where the whole original is.
+ */
+export function dlqMessageFor(message: ReceivedMessage, operation: string, error: unknown, nowMs = Date.now(), consumer?: { group: string; role?: string }, bare = false): OutgoingMessage {
+  const headers = { 'flts-source-topic': message.topic, 'flts-source-partition': String(message.partition), 'flts-source-offset': message.offset };
   const envelope = buildDlqEnvelope(operation, error, payloadOf(message), nowMs, consumer);
+  if (bare) {
+    const stripped: DlqEnvelope = { ...envelope, error: clip(envelope.error, BARE_ERROR_CHARS), payload: '', payload_bytes: Buffer.byteLength(message.value), payload_clipped: true };
+    return { key: null, value: JSON.stringify(stripped), headers };
+  }
   let value: string;
   try {
     value = JSON.stringify(envelope);
@@ -63,12 +77,8 @@ export function dlqMessageFor(message: ReceivedMessage, operation: string, error
     const clipped: DlqEnvelope = { ...envelope, payload: message.value.slice(0, DLQ_PAYLOAD_CLIP_CHARS), payload_bytes: Buffer.byteLength(message.value), payload_clipped: true };
     value = JSON.stringify(clipped);
   }
-  return {
-    key: null,
-    value,
-    // Not part of the reference contract; lets an operator find and replay the original.
-    headers: { 'flts-source-topic': message.topic, 'flts-source-partition': String(message.partition), 'flts-source-offset': message.offset },
-  };
+  // The headers are not part of the reference contract; they let an operator find and replay the original.
+  return { key: null, value, headers };
 }
 
 /**
@@ -78,6 +88,14 @@ export function dlqMessageFor(message: ReceivedMessage, operation: string, error
  */
 export function isOutage(error: unknown): boolean {
   return (isFltsError(error) && error.kind === 'unavailable' && error.retriable) || isServiceRefusal(error);
+}
+
+/**
+ * A message that breaks its topic's contract (malformed JSON, a field missing or wrong): the sender's mistake, not
+ * flts', dead-lettered at once.
+ */
+export function isInvalidMessage(error: unknown): boolean {
+  return isFltsError(error) && error.code === 'FLTS_BUS_MESSAGE_INVALID';
 }
 
 /** A malformed or invalid message fails the same way every time: no point in retrying it. */
@@ -104,6 +122,21 @@ export interface DeliveryDeps {
   onDeadLetterRefused?: () => void;
   /** Writes the dead letter; must throw when the DLQ message could not be stored. */
   publishDlq: (topic: string, message: OutgoingMessage) => Promise<void>;
+}
+
+/**
+ * Publishes a dead letter; one the DLQ refuses as too large (its max.message.bytes below even a clipped envelope) is
+ * published again bare, without the original's text: else the message would stay uncommitted and come again, its
+ * partition stuck behind it for good. A DLQ that refuses even that throws, coded FLTS_BUS_MESSAGE_TOO_LARGE.
+ */
+async function publishDeadLetter(deps: DeliveryDeps, dlq: string, at: object, letter: (bare: boolean) => OutgoingMessage): Promise<void> {
+  try {
+    await deps.publishDlq(dlq, letter(false));
+  } catch (refusal) {
+    if (!isFltsError(refusal) || refusal.code !== 'FLTS_BUS_MESSAGE_TOO_LARGE') throw refusal;
+    deps.logger.warn({ ...at, dlqTopic: dlq, code: refusal.code, reason: refusal.message }, 'bus_dead_letter_sent_bare');
+    await deps.publishDlq(dlq, letter(true));
+  }
 }
 
 /**
@@ -137,7 +170,7 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
         const consumer = deps.group ? { group: deps.group, role: deps.dlq?.role } : undefined;
         const dlq = deps.dlq?.topic ?? dlqTopic(message.topic);
         try {
-          await deps.publishDlq(dlq, dlqMessageFor(message, deps.dlqOperation, error, Date.now(), consumer));
+          await publishDeadLetter(deps, dlq, at, (bare) => dlqMessageFor(message, deps.dlqOperation, error, Date.now(), consumer, bare));
         } catch (refusal) {
           // Not dead-lettered: the message stays uncommitted and comes again. The line says why the DLQ took nothing
           // (its code and reason, without kafkajs' stack) beside the handler's failure that sent the message there.
@@ -146,7 +179,14 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
           deps.onDeadLetterRefused?.();
           throw refusal;
         }
-        logger.error({ ...where, dlqTopic: dlq }, 'bus_message_dead_lettered');
+        if (isInvalidMessage(error)) {
+          // Its code and reason say it all, and a hostile flood of them must not fill the log with stack traces. A
+          // failure of flts' own work (a training) keeps its stack and every cause in it.
+          const { code, message: reason } = error as FltsError;
+          logger.warn({ ...at, dlqTopic: dlq, code, reason }, 'bus_message_dead_lettered');
+        } else {
+          logger.error({ ...where, dlqTopic: dlq }, 'bus_message_dead_lettered');
+        }
         return { outcome: 'dead-lettered', attempts, error };
       }
       logger.warn({ ...where, retryInMs: backoffMs(policy, failures) }, 'bus_handler_retry');

@@ -6,7 +6,7 @@ import { BUS_CLOSE_END_MS } from '../stop-budget.js';
 import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverToGroup } from './delivery.js';
 import { kafkaClientConfig, kafkaSettingDefault, type KafkaConnectionOptions } from './kafka-client-config.js';
-import { groupLookupDenied, topicCreationRefused, topicRefusals } from './kafka-failure.js';
+import { groupLookupDenied, topicCreationRefused, topicRefusals, type SentMessage } from './kafka-failure.js';
 import { createKafkaLog } from './kafka-log.js';
 import { kafkajs } from './kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
@@ -121,6 +121,12 @@ function isUnknownTopic(error: unknown): boolean {
   return brokerErrorType(error) === 'UNKNOWN_TOPIC_OR_PARTITION';
 }
 
+/** A message's key, value and headers in bytes, as a refusal of it as too large names it. */
+function messageBytes(message: OutgoingMessage): number {
+  const headers = Object.entries(message.headers ?? {}).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value), 0);
+  return Buffer.byteLength(message.value) + (message.key === null ? 0 : Buffer.byteLength(message.key)) + headers;
+}
+
 /**
  * The bus on Kafka (kafkajs). Topics are created explicitly (publishing or subscribing creates missing
  * ones with the configured partition count; brokers may keep auto-creation off). Consumers commit each
@@ -177,8 +183,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   }
 
   /** After close() every attempt fails; saying so beats kafkajs' account of it ("brokers array is empty"). */
-  function failed(action: string, error: unknown): FltsError {
-    return connections.failure(action, connections.closed ? new Error(BUS_CLOSED_REASON, { cause: error }) : error);
+  function failed(action: string, error: unknown, sent?: SentMessage): FltsError {
+    return connections.failure(action, connections.closed ? new Error(BUS_CLOSED_REASON, { cause: error }) : error, sent);
   }
 
   function connectAdmin(): Promise<Admin> {
@@ -270,7 +276,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         }
       });
     } catch (error) {
-      throw failed(`publish to ${topic}`, error);
+      throw failed(`publish to ${topic}`, error, { topic, bytes: messageBytes(message) });
     }
   }
 

@@ -4,7 +4,7 @@ import type { BrokersFunction, ISocketFactoryArgs } from 'kafkajs';
 import type { FltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { isTlsRefusal } from '../tls-files.js';
-import { kafkaFailure } from './kafka-failure.js';
+import { kafkaFailure, type SentMessage } from './kafka-failure.js';
 import { createListenerWatch, expectedListener, type ListenerMismatch } from './kafka-listener-watch.js';
 
 /** kafkajs' own socket factory turns TCP keep-alive on with this delay; this one does the same. */
@@ -30,7 +30,7 @@ export interface KafkaConnections {
   /** The certificate refusal (wrong CA, expired or wrong-host certificate, a client certificate refused) that stopped the bus, if one did. */
   tlsRefusal(): NodeJS.ErrnoException | undefined;
   /** kafkaFailure of `action`, with what these connections showed (a listener of another protocol, a refused certificate, addresses set aside). */
-  failure(action: string, error: unknown): FltsError;
+  failure(action: string, error: unknown, sent?: SentMessage): FltsError;
   /** Ends the sockets still open; from now on no connection succeeds and no reconnect loop goes on. */
   closeAll(): void;
 }
@@ -151,11 +151,11 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
     },
     mismatch,
     tlsRefusal: () => stopping()?.refusal,
-    failure: (action, error) => {
+    failure: (action, error, sent) => {
       const listener = mismatch();
       // With one address its own failure says it all; with several, each set aside is named.
       const notes = byAddress.size > 1 ? asides().filter((aside) => !listener || aside.mismatch !== listener).map((aside) => aside.note) : [];
-      return kafkaFailure(action, [...bootstrap], error, { listener, tlsRefusal: stopping()?.refusal, setAside: notes });
+      return kafkaFailure(action, [...bootstrap], error, { listener, tlsRefusal: stopping()?.refusal, setAside: notes, sent });
     },
     closeAll() {
       closed = true;

@@ -20,6 +20,17 @@ describe('core > bus > kafka-failure', () => {
     expect(error.message).toBe('Kafka admin connect failed (brokers b1:9093,b2:9093): the broker refused the SASL login: SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials');
   });
 
+  it('makes a message the broker refuses as too large FLTS_BUS_MESSAGE_TOO_LARGE, not retriable and no outage, naming its topic and size', () => {
+    for (const type of ['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']) {
+      const refused = kafkajsError('KafkaJSProtocolError', { message: 'The request included a message larger than the max message size the server will accept', type, code: type === 'MESSAGE_TOO_LARGE' ? 10 : 18, retriable: false });
+      const error = kafkaFailure('publish to DLQ-claims', BROKERS, kafkajsError('KafkaJSNonRetriableError', refused, { cause: refused }), { sent: { topic: 'DLQ-claims', bytes: 2048 } });
+      expect(error).toMatchObject({ code: 'FLTS_BUS_MESSAGE_TOO_LARGE', kind: 'input', retriable: false, details: { kafkaErrorType: type, topic: 'DLQ-claims', messageBytes: 2048 } });
+      expect(error.message).toContain(`refused the message of 2048 bytes to DLQ-claims as too large (${type}`);
+      expect(error.message).toContain("raise topic DLQ-claims's max.message.bytes");
+      expect(isOutage(error)).toBe(false);
+    }
+  });
+
   it('makes a denied ACL FLTS_BUS_ACCESS_DENIED, found among the per-topic errors of a create', () => {
     const denied = kafkajsError('KafkaJSProtocolError', { message: 'Not authorized to access topics: [Topic authorization failed]', type: 'TOPIC_AUTHORIZATION_FAILED', code: 29, retriable: false });
     const perTopic = kafkajsError('KafkaJSCreateTopicError', denied, 'claims');

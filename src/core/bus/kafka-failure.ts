@@ -14,6 +14,8 @@ export interface ConnectionEvidence {
   tlsRefusal?: Error;
   /** Why each bootstrap address set aside is unusable (kafka-connections.ts), said with the failure. */
   setAside?: readonly string[];
+  /** The message a publish sent, named when the broker refuses it as too large. */
+  sent?: SentMessage;
 }
 
 interface KafkaErrorLike {
@@ -56,6 +58,19 @@ const TOPIC_SETTING_REFUSALS: Readonly<Record<string, { setting: string; fix: st
   POLICY_VIOLATION: { setting: 'bus.replicationFactor', fix: `the brokers' topic creation policy (create.topic.policy.class.name) refuses them: set ${REPLICATION} and ${PARTITIONS} to what it allows, or create the topics beforehand` },
   INVALID_TOPIC_EXCEPTION: { setting: 'bus.topics.*', fix: 'name a valid topic (at most 249 letters, digits, ".", "_" and "-") in the bus.topics.* or bus.dlq.* setting that gives it (docs/config.md)' },
 };
+
+/**
+ * Broker answers refusing a produce as larger than the topic's max.message.bytes (or the broker's message.max.bytes):
+ * the same message is refused every time, so it is never an outage.
+ */
+const TOO_LARGE_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+/** A message a publish sent, as a refusal of it names it. */
+export interface SentMessage {
+  topic: string;
+  /** Its key, value and headers, in bytes: what the broker weighs, but for the batch's own overhead (about 70 bytes). */
+  bytes: number;
+}
 
 /** Node's codes for a TLS handshake answered by something that is not TLS (a plain listener that wrote back). */
 const NOT_TLS_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST']);
@@ -120,7 +135,8 @@ export function topicCreationRefused(refused: readonly TopicRefusal[], cause: un
  * A kafkajs failure as a coded error. A refused login (FLTS_BUS_AUTH_FAILED), a refused permission
  * (FLTS_BUS_ACCESS_DENIED), a refused certificate (FLTS_BUS_TLS_FAILED) and a listener that certainly speaks another
  * protocol (FLTS_BUS_PROTOCOL_MISMATCH, from `evidence.listener`) and a topic creation refused for what was asked
- * (FLTS_BUS_TOPIC_REFUSED: a replication factor above the brokers, partitions or a policy) are settings to fix, not
+ * (FLTS_BUS_TOPIC_REFUSED: a replication factor above the brokers, partitions or a policy) are settings to fix, and a
+ * message the broker refuses as too large (FLTS_BUS_MESSAGE_TOO_LARGE, `evidence.sent` naming it) one to change, not
  * outages: they are not retriable, so a command fails at once and the daemon's startup stops instead of waiting
  * forever. Anything else is FLTS_BUS_UNAVAILABLE (retriable), saying when connections were closed as a listener of
  * another protocol would close them. `evidence`: what the bus's connections showed (kafka-connections.ts), the
@@ -156,6 +172,13 @@ export function kafkaFailure(action: string, brokers: string[], error: unknown, 
     const refused = settingRefusals.map((e) => `${e.topic} (${e.type}: ${e.message})`).join(', ');
     const topics = settingRefusals.map((e) => e.topic);
     return new FltsError('FLTS_BUS_TOPIC_REFUSED', `${where}: the broker refused to create ${refused}, and will refuse it again: ${fix}`, { cause: error, details: { ...details, setting, topics, kafkaErrorType: settingRefusals[0].type } });
+  }
+  const tooLarge = errors.find((e) => TOO_LARGE_TYPES.has(e.type ?? ''));
+  if (tooLarge) {
+    const { sent } = evidence;
+    const what = sent ? `the message of ${sent.bytes} bytes to ${sent.topic}` : 'the message';
+    const limit = sent ? `topic ${sent.topic}'s max.message.bytes` : "the topic's max.message.bytes";
+    return new FltsError('FLTS_BUS_MESSAGE_TOO_LARGE', `${where}: the broker refused ${what} as too large (${tooLarge.type}: ${tooLarge.message}); it will refuse it every time: raise ${limit}, or send less`, { cause: error, details: { ...details, kafkaErrorType: tooLarge.type, ...(sent ? { topic: sent.topic, messageBytes: sent.bytes } : {}) } });
   }
   const tls = errors.find((e) => typeof e.code === 'string' && isTlsRefusal(e.code));
   if (tls) return new FltsError('FLTS_BUS_TLS_FAILED', `${where}: TLS with the broker failed (${tls.code}): ${tls.message}${aside}`, { cause: error, details: { ...details, tlsCode: tls.code } });

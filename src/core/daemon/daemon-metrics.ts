@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createBusMetrics } from '../bus/bus-metrics.js';
+import { isInvalidMessage } from '../bus/delivery.js';
 import type { BusMetrics } from '../bus/message-bus.js';
-import { isFltsError } from '../errors.js';
 import type { CapClose } from '../serve/connection-cap.js';
 import { createLiveRollbacksCounter, createLiveWorseKeptCounter, createLiveNoBaselineCounter } from '../serve/live-metrics.js';
 
@@ -14,9 +14,7 @@ export type StepResult = 'done' | 'skipped' | 'waiting' | 'failed' | 'aborted' |
 export const STEP_RESULTS: readonly StepResult[] = ['done', 'skipped', 'waiting', 'failed', 'aborted', 'invalid'];
 
 /** A message the bus dead-letters at once as not matching its topic's contract: the producer's fault, not the step's. */
-export function isInvalidMessage(error: unknown): boolean {
-  return isFltsError(error) && error.code === 'FLTS_BUS_MESSAGE_INVALID';
-}
+export { isInvalidMessage };
 
 /** Decodes a role's message, counting one that breaks the topic's contract as an `invalid` step before the bus dead-letters it. */
 export function decodeStepMessage<T>(metrics: Pick<DaemonMetrics, 'countStep'>, role: string, step: string, decode: () => T): T {
