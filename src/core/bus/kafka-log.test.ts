@@ -126,6 +126,16 @@ describe('core > bus > kafka-log', () => {
     expect(log.shown().map(([level, message]) => [level, message])).toEqual([['error', 'bus_kafka_connection_lost']]);
   });
 
+  it('leaves kafkajs\' two lines of a message refused as too large to debug: the publish throws it, coded FLTS_BUS_MESSAGE_TOO_LARGE', () => {
+    const log = recorded();
+    const tooLarge = 'The request included a message larger than the max message size the server will accept';
+    log.at('Connection', 'Response Produce(key: 0, version: 7)', { ...B1, error: tooLarge, correlationId: 4, size: 80 });
+    log.at('Producer', tooLarge, { retryCount: 0, retryTime: 300 });
+    log.at('Producer', 'Failed to send messages: some other failure', { retryCount: 0, retryTime: 300 });
+    expect(log.shown().map(([level, message]) => [level, message])).toEqual([['error', 'Failed to send messages: some other failure']]);
+    expect(log.lines.filter(([level]) => level === 'debug')).toHaveLength(2);
+  });
+
   it('leaves a consumer\'s crash and restart lines, stack and all, to debug: the bus logs each crash itself, once per episode', () => {
     const log = recorded();
     // A broker away for a minute: each of two consumers crashes every ~25 s (its retries run out) and is restarted.

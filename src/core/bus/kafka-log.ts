@@ -7,6 +7,7 @@ import { lazyRequire } from '../lazy-require.js';
 
 /** One row of kafkajs' table of Kafka's error codes: the text it gives an error answer, and whether it retries it. */
 interface KafkaErrorCode {
+  type: string;
   message: string;
   retriable: boolean;
 }
@@ -22,12 +23,28 @@ function retriedAnswer(error: unknown): boolean {
   return typeof error === 'string' && retriedAnswers.has(error);
 }
 
-function retriableMessages(): string[] {
+let tooLargeTexts: Set<string> | undefined;
+
+/**
+ * kafkajs' text of a produce refused as too large (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE): the broker's answer and
+ * the producer's error say it, and the publish throws it, which kafkaFailure codes FLTS_BUS_MESSAGE_TOO_LARGE naming
+ * the topic and the size.
+ */
+function tooLargeText(text: unknown): boolean {
+  tooLargeTexts ??= new Set(errorTexts((entry) => entry.type === 'MESSAGE_TOO_LARGE' || entry.type === 'RECORD_LIST_TOO_LARGE'));
+  return typeof text === 'string' && tooLargeTexts.has(text);
+}
+
+function errorTexts(which: (entry: KafkaErrorCode) => boolean): string[] {
   try {
-    return kafkajsErrorCodes().errorCodes.filter((entry) => entry.retriable).map((entry) => entry.message);
+    return kafkajsErrorCodes().errorCodes.filter(which).map((entry) => entry.message);
   } catch {
     return [];
   }
+}
+
+function retriableMessages(): string[] {
+  return errorTexts((entry) => entry.retriable);
 }
 
 /**
@@ -116,7 +133,8 @@ function failedConnection(namespace: string, message: string, broker: unknown): 
  * ensureTopics), a topic another process created first being no failure and any other refusal a warning that names
  * the topic and the reason. Any other error answer (a denial) is a warning, not an error. The bus ending its own
  * connections when it closes is no failure at all: debug. A refused SASL login goes to debug too, each of its three
- * lines (see saslRefusalLine): flts reports it coded, with what to check.
+ * lines (see saslRefusalLine): flts reports it coded, with what to check; so do the two lines of a message refused as
+ * too large (see tooLargeText).
  *
  * A broker away is tried again about once a second (kafkajs' retry wait is capped at 1 s, see kafkajsRetries in
  * kafka-bus.ts), and each attempt logs its connection error, then kafkajs' seed loop the same error again ("Failed
@@ -176,7 +194,8 @@ export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): K
       const brokerAnswer = namespace === 'Connection' && message.startsWith('Response ');
       if (brokerAnswer && isGroupLookupDenial(message, fields.error)) onGroupLookupDenied();
       const failed = level === KafkaLogLevel.ERROR ? failedConnection(namespace, message, fields.broker) : undefined;
-      if (message.includes(BUS_CLOSED_REASON) || consumerCrashLine(namespace, message) || saslRefusalLine(namespace, message)) logger.debug(entry, message);
+      const refusedAsTooLarge = (brokerAnswer && tooLargeText(fields.error)) || (namespace === 'Producer' && tooLargeText(message));
+      if (message.includes(BUS_CLOSED_REASON) || consumerCrashLine(namespace, message) || saslRefusalLine(namespace, message) || refusedAsTooLarge) logger.debug(entry, message);
       else if (failed !== undefined) connectionFailed(failed, message, entry);
       else if (level === KafkaLogLevel.ERROR && !brokerAnswer) logger.error(entry, message);
       else if (brokerAnswer && (retriedAnswer(fields.error) || message.startsWith(TOPIC_CREATION_ANSWER))) logger.debug(entry, message);
