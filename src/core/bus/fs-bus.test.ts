@@ -1,4 +1,4 @@
-import { appendFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -251,6 +251,52 @@ describe('core > bus > fs-bus files', () => {
     await mkdir(path.join(root, 'groups', 'other'), { recursive: true });
     await writeFile(path.join(root, 'groups', 'other', 'consumer.lock'), '2147483646 dead-owner');
     await expect(bus.subscribe({ group: 'other', topics: ['model-training'] }, async () => {})).resolves.toMatchObject({ group: 'other' });
+  });
+
+  it('counts the end offset from what was appended since its last look, by this process or another, and a log written anew from its start', async () => {
+    const { bus, root } = await freshBus();
+    const log = path.join(root, 'topics', 'training-data.log');
+    const group = 'train-gru';
+    const position = async () => (await bus.lag(group, ['training-data']))[0];
+    expect(await position()).toEqual({ topic: 'training-data', partition: 0, committedOffset: -1, endOffset: 0, lag: 0 });
+    for (const object of ['a', 'b']) await bus.publish('training-data', encodeTrainClaim(claim(object)));
+    expect(await position()).toMatchObject({ endOffset: 2, lag: 2 });
+    // Another process's append, looked at mid-line: the line is a message once its newline is written.
+    await appendFile(log, '{"key":"k","val');
+    expect(await position()).toMatchObject({ endOffset: 2, lag: 2 });
+    await appendFile(log, 'ue":"{}","timestamp":1}\n');
+    expect(await position()).toMatchObject({ endOffset: 3, lag: 3 });
+    // Another file in its place, longer than the one counted and with newlines before the count's end: counted whole.
+    const record = (value: string): string => `${JSON.stringify({ key: 'k', value, timestamp: 1 })}\n`;
+    const replace = async (text: string): Promise<void> => {
+      await writeFile(`${log}.new`, text);
+      await rename(`${log}.new`, log);
+    };
+    await replace(record('x'.repeat(300)));
+    expect(await position()).toMatchObject({ endOffset: 1, lag: 1 });
+    await replace(Array.from({ length: 12 }, () => record('{}')).join(''));
+    expect(await position()).toMatchObject({ endOffset: 12, lag: 12 });
+    // The group's commits and the next publish, counted on from there.
+    const seen: string[] = [];
+    await bus.subscribe({ group, topics: ['training-data'] }, async (message) => void seen.push(message.offset));
+    await waitFor(async () => (await position()).committedOffset === 12, 'the commits');
+    expect(await position()).toEqual({ topic: 'training-data', partition: 0, committedOffset: 12, endOffset: 12, lag: 0 });
+    await bus.publish('training-data', encodeTrainClaim(claim('c')));
+    expect((await position()).endOffset).toBe(13);
+    await waitFor(async () => (await position()).committedOffset === 13, 'the commit of the next');
+    expect(await position()).toEqual({ topic: 'training-data', partition: 0, committedOffset: 13, endOffset: 13, lag: 0 });
+    expect(seen).toHaveLength(13);
+  });
+
+  it('counts the end offset of a log past 2 GiB, which cannot be read whole', async () => {
+    const { bus, root } = await freshBus();
+    await bus.ensureTopics(['training-data']);
+    // Sparse: zeros that take no disk, a torn line as far as the bus is concerned.
+    await truncate(path.join(root, 'topics', 'training-data.log'), 2 ** 31 + 1);
+    await bus.publish('training-data', encodeTrainClaim(claim('a')));
+    expect(await bus.lag('train-gru', ['training-data'])).toEqual([{ topic: 'training-data', partition: 0, committedOffset: -1, endOffset: 2, lag: 2 }]);
+    await bus.publish('training-data', encodeTrainClaim(claim('b')));
+    expect((await bus.lag('train-gru', ['training-data']))[0].endOffset).toBe(3);
   });
 
   it('starts a new group at the end when fromBeginning is false', async () => {

@@ -1,4 +1,4 @@
-import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { FltsError, toFltsError } from '../errors.js';
@@ -71,6 +71,29 @@ async function onFile<T>(file: string, io: () => Promise<T>): Promise<T> {
 
 const readWhole = (file: string): Promise<Buffer> => onFile(file, () => readFile(file));
 
+function countNewlines(data: Buffer): number {
+  let lines = 0;
+  for (let at = data.indexOf(0x0a); at >= 0; at = data.indexOf(0x0a, at + 1)) lines += 1;
+  return lines;
+}
+
+/** Read a piece at a time: a log of gigabytes is counted in little memory. */
+const COUNT_CHUNK_BYTES = 1024 * 1024;
+
+/** The newlines of the file's bytes from `start` to `end`, and where the count stopped: `end`, or the file's end if it is shorter. */
+async function countNewlinesBetween(handle: FileHandle, start: number, end: number): Promise<{ lines: number; through: number }> {
+  const chunk = Buffer.alloc(Math.min(COUNT_CHUNK_BYTES, Math.max(end - start, 1)));
+  let lines = 0;
+  let position = start;
+  while (position < end) {
+    const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, end - position), position);
+    if (bytesRead === 0) break;
+    lines += countNewlines(chunk.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return { lines, through: position };
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -97,6 +120,8 @@ export function createFsBus(options: FsBusOptions): MessageBus {
   const subscriptions = createSubscriptionSet();
   const wakers = new Set<() => void>();
   const appendChains = new Map<string, Promise<void>>();
+  /** Per topic, the log last counted by countLines: which file, how far, and the lines ended up to there. */
+  const lineCounts = new Map<string, { dev: number; ino: number; size: number; lines: number }>();
 
   const topicFile = (topic: string): string => path.join(root, 'topics', `${topic}.log`);
   const groupDir = (group: string): string => path.join(root, 'groups', encodeURIComponent(group));
@@ -143,15 +168,39 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     await writeFileWhole(target, `${nextOffset}\n`);
   }
 
+  /**
+   * The end offset of a topic: its lines ended by a newline (a line still being written is no message yet). A log
+   * only grows, so each count reads only what was appended since the one before (by any process) and adds its
+   * newlines: /readyz and /metrics ask for it on every request, and reading the whole log each time made their cost
+   * grow with the topic, which is never cut. A log that is another file now (removed and written again) or shorter than
+   * counted is counted again from its start; what is not a regular file is read whole, as ever, for the error its read gives.
+   */
   async function countLines(topic: string): Promise<number> {
+    const file = topicFile(topic);
+    let handle: FileHandle;
     try {
-      const data = await readWhole(topicFile(topic));
-      let lines = 0;
-      for (const byte of data) if (byte === 0x0a) lines += 1;
-      return lines;
+      handle = await onFile(file, () => open(file, 'r'));
     } catch (error) {
-      if (isMissing(error)) return 0;
+      if (isMissing(error)) {
+        lineCounts.delete(topic);
+        return 0;
+      }
       throw error;
+    }
+    try {
+      const { dev, ino, size, isFile } = await onFile(file, async () => {
+        const stats = await handle.stat();
+        return { dev: stats.dev, ino: stats.ino, size: stats.size, isFile: stats.isFile() };
+      });
+      if (!isFile) return countNewlines(await readWhole(file));
+      const known = lineCounts.get(topic);
+      const counted = known && known.dev === dev && known.ino === ino && known.size <= size ? known : { size: 0, lines: 0 };
+      const appended = await onFile(file, () => countNewlinesBetween(handle, counted.size, size));
+      const lines = counted.lines + appended.lines;
+      lineCounts.set(topic, { dev, ino, size: appended.through, lines });
+      return lines;
+    } finally {
+      await handle.close();
     }
   }
 
