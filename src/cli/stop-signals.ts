@@ -9,14 +9,17 @@ export interface StopSignals {
   signal: AbortSignal;
   /** The name of the first signal, once it came. */
   stopped: Promise<string>;
+  /** The same, at once: known before `signal` aborts, so that what the abort sets going can say what stopped it. */
+  stoppedBy(): string | undefined;
 }
 
 export function listenForStop(): StopSignals {
   const aborter = new AbortController();
+  let first: string | undefined;
   const stopped = new Promise<string>((resolve) => {
-    for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => (aborter.abort(), resolve(name)));
+    for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => ((first ??= name), aborter.abort(), resolve(name)));
   });
-  return { signal: aborter.signal, stopped };
+  return { signal: aborter.signal, stopped, stoppedBy: () => first };
 }
 
 /** What `starting` resolves to, or undefined when it failed because a stop came meanwhile: a start cut short is no failure. */

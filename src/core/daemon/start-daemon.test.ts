@@ -12,7 +12,7 @@ import { createFsStore } from '../storage/fs-store.js';
 import { createRoleRegistry, type RoleHandle } from './role-registry.js';
 import { msLeft } from '../retry.js';
 import { BUS_CLOSE_END_MS, DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS, DAEMON_SHUTDOWN_GRACE_MS, DAEMON_STOP_MARGIN_MS } from '../stop-budget.js';
-import { startDaemon } from './start-daemon.js';
+import { startDaemon, type DaemonDeps } from './start-daemon.js';
 
 let home: string;
 beforeEach(() => {
@@ -296,6 +296,41 @@ describe('core > daemon > start-daemon', () => {
     expect(seen).toEqual([]);
     await bus.close();
   });
+
+  it('says in daemon_stopped what stopped it: the signal stoppedBy names, while running or starting, the code of a startup that failed, or a call of stop()', async () => {
+    const settings = resolveSettings({ flags: { home, 'daemon.roles': ['idle'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
+    const store = createFsStore(path.join(home, 'store'));
+    const bus = createFsBus({ root: path.join(home, 'bus') });
+    const idle = async (): Promise<RoleHandle> => ({ name: 'idle', subscriptions: [], status: () => ({}), stop: async () => {} });
+    /** The fields of the daemon_stopped line of a daemon started with `registry` and `deps`, stopped by `stop`. */
+    async function stoppedLine(registry: ReturnType<typeof createRoleRegistry>, deps: Pick<DaemonDeps, 'signal' | 'stoppedBy'>, stop: (started: Promise<{ stop(): Promise<void> }>) => Promise<unknown>): Promise<object[]> {
+      const lines: object[] = [];
+      const write = (fields: object, msg?: string): void => void (msg === 'daemon_stopped' && lines.push(fields));
+      const logger = { info: write, warn: () => {}, error: () => {}, debug: () => {}, child: () => logger } as unknown as Logger;
+      await stop(startDaemon(settings, { store, bus, logger, registry, ...deps }));
+      return lines;
+    }
+    const signalled = new AbortController();
+    expect(await stoppedLine(createRoleRegistry({ idle }), { signal: signalled.signal, stoppedBy: () => 'SIGTERM' }, async (started) => {
+      const daemon = await started;
+      signalled.abort();
+      await daemon.stop();
+    })).toEqual([{ stopped_by: 'SIGTERM' }]);
+    expect(await stoppedLine(createRoleRegistry({ idle }), {}, async (started) => (await started).stop())).toEqual([{ stopped_by: 'stop()' }]);
+    const failing = createRoleRegistry({ idle: async () => Promise.reject(new FltsError('FLTS_CONFIG_INVALID_VALUE', 'refused')) });
+    expect(await stoppedLine(failing, {}, (started) => expect(started).rejects.toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' }))).toEqual([{ stopped_by: 'FLTS_CONFIG_INVALID_VALUE' }]);
+    const starting = new AbortController();
+    let entered: () => void = () => {};
+    const roleStarting = new Promise<void>((resolve) => (entered = resolve));
+    // Its start ends with the stop, as a subscribe waiting for its group ends once the bus closes.
+    const waiting = createRoleRegistry({ idle: async ({ signal }) => (entered(), new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))) });
+    expect(await stoppedLine(waiting, { signal: starting.signal, stoppedBy: () => 'SIGINT' }, async (started) => {
+      await roleStarting;
+      starting.abort();
+      await expect(started).rejects.toBeDefined();
+    })).toEqual([{ stopped_by: 'SIGINT' }]);
+    await bus.close();
+  }, 30_000);
 
   it('stopped before it listened: binds nothing and says nothing of listening', async () => {
     const settings = resolveSettings({ flags: { home, 'daemon.roles': ['idle'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;

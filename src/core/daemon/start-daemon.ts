@@ -31,6 +31,8 @@ export interface DaemonDeps {
   metrics?: DaemonMetrics;
   /** Aborting it stops the daemon, also while its startup is still waiting for the store or the broker. */
   signal?: AbortSignal;
+  /** What aborted `signal` (flts daemon: the name of the signal it received), said in daemon_stopped as stopped_by. */
+  stoppedBy?: () => string | undefined;
   /** How startup retries an unavailable store or broker; tests shorten it. */
   startupRetry?: RetryPolicy;
   /** How long each role gets to stop; see ROLE_STOP_GRACE_MS. Tests shorten it. */
@@ -132,7 +134,13 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   /** The roles of a startup attempt still starting, settled once those it started are running or stopped again. */
   let rolesStarting: Promise<unknown> = Promise.resolve();
 
-  const stop = async (): Promise<void> => {
+  /**
+   * What ended the daemon, for daemon_stopped as serve_stopped says it: whatever aborted deps.signal (a signal, named
+   * by deps.stoppedBy), a startup that failed (its error's code) or a call of stop().
+   */
+  const stoppedBy = (failure?: unknown): string => (deps.signal?.aborted ? deps.stoppedBy?.() ?? 'abort' : failure !== undefined ? toFltsError(failure).code : 'stop()');
+
+  const stop = async (failure?: unknown): Promise<void> => {
     started = false;
     controller.abort();
     // One deadline for the whole stop, taken as it begins: the role still starting, the roles leaving their groups and
@@ -179,7 +187,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     if (timedOut) logger.warn({ graceMs: DAEMON_SHUTDOWN_GRACE_MS }, 'daemon_shutdown_grace_exceeded');
     await app.close();
     readyFile.remove();
-    logger.info({}, 'daemon_stopped');
+    logger.info({ stopped_by: stoppedBy(failure) }, 'daemon_stopped');
   };
 
   const context: RoleContext = {
@@ -240,8 +248,8 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     startupError = undefined;
     started = true;
   } catch (error) {
-    await stop();
+    await stop(error);
     throw error;
   }
-  return { url, app, roles: () => handles, stop };
+  return { url, app, roles: () => handles, stop: () => stop() };
 }
