@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { toFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { createFsBus } from './fs-bus.js';
+import { createFsBus, POLL_READ_BYTES } from './fs-bus.js';
 import { describeMessageBusContract, waitFor } from './message-bus.contract.js';
 import type { BusMetrics, MessageBus } from './message-bus.js';
 import { decodeTrainClaim, encodeTrainClaim } from './messages.js';
@@ -297,6 +297,33 @@ describe('core > bus > fs-bus files', () => {
     expect(await bus.lag('train-gru', ['training-data'])).toEqual([{ topic: 'training-data', partition: 0, committedOffset: -1, endOffset: 2, lag: 2 }]);
     await bus.publish('training-data', encodeTrainClaim(claim('b')));
     expect((await bus.lag('train-gru', ['training-data']))[0].endOffset).toBe(3);
+  });
+
+  it('delivers a backlog larger than one read a piece at a time, a line longer than a piece whole, in order', async () => {
+    const { bus, root } = await freshBus();
+    const values = ['first', 'x'.repeat(POLL_READ_BYTES + 1), ...Array.from({ length: 17 }, (_, index) => String(index % 10).repeat(1024 * 1024)), 'last'];
+    await mkdir(path.join(root, 'topics'));
+    await writeFile(path.join(root, 'topics', 'training-data.log'), values.map((value) => `${JSON.stringify({ key: 'k', value, timestamp: 1 })}\n`).join(''));
+    const seen: Array<[string, string]> = [];
+    await bus.subscribe({ group: 'train-gru', topics: ['training-data'] }, async (message) => void seen.push([message.offset, message.value]));
+    await waitFor(() => seen.length === values.length, 'every message');
+    expect(seen.map(([offset]) => offset)).toEqual(values.map((_, index) => String(index)));
+    expect(seen.map(([, value]) => value)).toEqual(values);
+    await waitFor(async () => (await bus.lag('train-gru', ['training-data']))[0].lag === 0, 'the commits');
+  });
+
+  it('resumes a group in a log past 2 GiB, which cannot be read whole, where it committed', async () => {
+    const { bus, root } = await freshBus();
+    await bus.ensureTopics(['training-data']);
+    // Sparse zeros that take no disk, one torn line then as far as the bus is concerned, the group past it.
+    await truncate(path.join(root, 'topics', 'training-data.log'), 2 ** 31 + 1);
+    for (const object of ['a', 'b']) await bus.publish('training-data', encodeTrainClaim(claim(object)));
+    await mkdir(path.join(root, 'groups', 'train-gru'), { recursive: true });
+    await writeFile(path.join(root, 'groups', 'train-gru', 'training-data.offset'), '2\n');
+    const seen: string[] = [];
+    await bus.subscribe({ group: 'train-gru', topics: ['training-data'] }, async (message) => void seen.push(`${message.offset} ${decodeTrainClaim(message).object}`));
+    await waitFor(() => seen.length === 1, 'the message after the committed offset');
+    expect(seen).toEqual(['2 b']);
   });
 
   it('starts a new group at the end when fromBeginning is false', async () => {

@@ -77,8 +77,14 @@ function countNewlines(data: Buffer): number {
   return lines;
 }
 
-/** Read a piece at a time: a log of gigabytes is counted in little memory. */
+/** Read a piece at a time: a log of gigabytes is counted and walked in little memory. */
 const COUNT_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * How much of its backlog a consumer reads per pass: one far behind read it all at once, and a backlog past the
+ * longest string V8 makes (512 MiB) failed every pass.
+ */
+export const POLL_READ_BYTES = 16 * 1024 * 1024;
 
 /** The newlines of the file's bytes from `start` to `end`, and where the count stopped: `end`, or the file's end if it is shorter. */
 async function countNewlinesBetween(handle: FileHandle, start: number, end: number): Promise<{ lines: number; through: number }> {
@@ -92,6 +98,67 @@ async function countNewlinesBetween(handle: FileHandle, start: number, end: numb
     position += bytesRead;
   }
   return { lines, through: position };
+}
+
+/**
+ * Calls `visit` with each line of the file ended by a newline (the text after the last one is a line still being
+ * written, not a message yet), its offset and the byte position after it, until `visit` returns true; read a piece at a
+ * time, so a log of gigabytes takes little memory. Returns how many lines were visited.
+ */
+async function forEachLine(file: string, visit: (line: Buffer, index: number, end: number) => boolean): Promise<number> {
+  return onFile(file, async () => {
+    const handle = await open(file, 'r');
+    try {
+      const chunk = Buffer.alloc(COUNT_CHUNK_BYTES);
+      // The start of a line begun in an earlier piece, copied since the chunk is read into again.
+      let begun: Buffer[] = [];
+      let index = 0;
+      for (let readAt = 0; ; ) {
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, readAt);
+        if (bytesRead === 0) return index;
+        const data = chunk.subarray(0, bytesRead);
+        let lineStart = 0;
+        for (let newline = data.indexOf(0x0a); newline >= 0; newline = data.indexOf(0x0a, lineStart)) {
+          const rest = data.subarray(lineStart, newline);
+          const stop = visit(begun.length > 0 ? Buffer.concat([...begun, rest]) : rest, index, readAt + newline + 1);
+          begun = [];
+          index += 1;
+          lineStart = newline + 1;
+          if (stop) return index;
+        }
+        if (lineStart < bytesRead) begun.push(Buffer.from(data.subarray(lineStart)));
+        readAt += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
+/** The byte position after the file's first `lines` lines, or after its last line when it has fewer; read a piece at a time. */
+async function positionAfterLines(file: string, lines: number): Promise<number> {
+  if (lines <= 0) return 0;
+  return onFile(file, async () => {
+    const handle = await open(file, 'r');
+    try {
+      const chunk = Buffer.alloc(COUNT_CHUNK_BYTES);
+      let position = 0;
+      let found = 0;
+      for (let readAt = 0; ; ) {
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, readAt);
+        if (bytesRead === 0) return position;
+        const data = chunk.subarray(0, bytesRead);
+        for (let newline = data.indexOf(0x0a); newline >= 0; newline = data.indexOf(0x0a, newline + 1)) {
+          position = readAt + newline + 1;
+          found += 1;
+          if (found === lines) return position;
+        }
+        readAt += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
+  });
 }
 
 function processAlive(pid: number): boolean {
@@ -209,18 +276,17 @@ export function createFsBus(options: FsBusOptions): MessageBus {
    * may land slightly out of time order: the first line that qualifies decides, as a Kafka partition's first does.
    */
   async function firstOffsetAt(topic: string, timestamp: number): Promise<number> {
-    const lines = (await readWhole(topicFile(topic))).toString('utf8').split('\n');
-    // The text after the last newline is a line still being written, not a message yet.
-    lines.pop();
-    const found = lines.findIndex((line) => {
+    let found: number | undefined;
+    const lines = await forEachLine(topicFile(topic), (line, index) => {
       try {
-        const stamp = (JSON.parse(line) as Partial<LogRecord> | null)?.timestamp;
-        return typeof stamp === 'number' && stamp >= timestamp;
+        const stamp = (JSON.parse(line.toString('utf8')) as Partial<LogRecord> | null)?.timestamp;
+        if (typeof stamp === 'number' && stamp >= timestamp) found = index;
       } catch {
-        return false;
+        // A torn line: no message, and no time.
       }
+      return found !== undefined;
     });
-    return found < 0 ? lines.length : found;
+    return found ?? lines;
   }
 
   async function lockGroup(group: string): Promise<() => Promise<void>> {
@@ -272,14 +338,8 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     /** Points the topic's cursor at the group's committed offset. */
     async function seek(topic: string): Promise<void> {
       const start = (await readCommitted(group, topic)) ?? firstOffsets.get(topic) ?? 0;
-      const data = await readWhole(topicFile(topic));
-      let position = 0;
-      for (let line = 0; line < start && position < data.length; line += 1) {
-        const newline = data.indexOf(0x0a, position);
-        if (newline < 0) break;
-        position = newline + 1;
-      }
-      cursors.set(topic, { nextOffset: start, bytePosition: position });
+      // A log with fewer lines puts it after its last one: what follows is a line still being written.
+      cursors.set(topic, { nextOffset: start, bytePosition: await positionAfterLines(topicFile(topic), start) });
     }
     for (const topic of topics) {
       await bus.ensureTopics([topic]);
@@ -298,24 +358,27 @@ export function createFsBus(options: FsBusOptions): MessageBus {
       const cursor = cursors.get(topic)!;
       const file = topicFile(topic);
       const buffer = await onFile(file, async () => {
-        const { size } = await stat(file);
-        if (size <= cursor.bytePosition) return undefined;
+        const available = (await stat(file)).size - cursor.bytePosition;
+        if (available <= 0) return undefined;
         const handle = await open(file, 'r');
         try {
-          const bytes = Buffer.alloc(size - cursor.bytePosition);
-          await handle.read(bytes, 0, bytes.length, cursor.bytePosition);
-          return bytes;
+          // A piece at a time, and at least one whole line when there is one: a line longer than a piece is read with more.
+          for (let length = Math.min(available, POLL_READ_BYTES); ; length = Math.min(available, length * 2)) {
+            const bytes = Buffer.alloc(length);
+            const { bytesRead } = await handle.read(bytes, 0, length, cursor.bytePosition);
+            const read = bytes.subarray(0, bytesRead);
+            if (read.includes(0x0a) || bytesRead < length || length === available) return read;
+          }
         } finally {
           await handle.close();
         }
       });
       if (!buffer) return [];
-      const text = buffer.toString('utf8');
-      const end = text.lastIndexOf('\n');
+      const end = buffer.lastIndexOf(0x0a);
       if (end < 0) return [];
-      cursor.bytePosition += Buffer.byteLength(text.slice(0, end + 1));
-      return text
-        .slice(0, end)
+      cursor.bytePosition += end + 1;
+      return buffer
+        .toString('utf8', 0, end)
         .split('\n')
         .map((line) => ({ offset: cursor.nextOffset++, line }));
     }
