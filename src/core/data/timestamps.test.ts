@@ -118,6 +118,17 @@ describe('core > data > timestamps', () => {
     expect(parseTimeColumn(['yesterday']).problem?.reason).toMatch(/^expected year-first ISO 8601 text .*, an epoch number in seconds \(10 digits\), milliseconds \(13\).*, or a digits-only date/);
   });
 
+  it('names the readings of a fractional number as it was given, not rounded by floating point', () => {
+    // Before, 1.5 read as milliseconds was "1970-01-01T00:00:00.001" and 1.001 as seconds "1970-01-01T00:00:01".
+    const readings = (value: unknown): string | undefined => /\(as epoch seconds (\S+), as epoch milliseconds (\S+)\)/.exec(parseTimeColumn([value]).problem?.reason ?? '')?.slice(1).join(' | ');
+    expect(readings(1.5)).toBe('1970-01-01T00:00:01.500 | 1970-01-01T00:00:00.0015');
+    expect(readings('1.5')).toBe('1970-01-01T00:00:01.500 | 1970-01-01T00:00:00.0015');
+    expect(readings(1.001)).toBe('1970-01-01T00:00:01.001 | 1970-01-01T00:00:00.001001');
+    expect(readings(-0.25)).toBe('1969-12-31T23:59:59.750 | 1969-12-31T23:59:59.99975');
+    expect(readings(86_400)).toBe('1970-01-02T00:00:00 | 1970-01-01T00:01:26.400');
+    expect(readings(1e-7)).toBe('1970-01-01T00:00:00.0000001 | 1970-01-01T00:00:00.000000000…');
+  });
+
   it('reads digits-only dates as the date they spell, not as epoch numbers of 1970 and 1976', () => {
     // Before, 20180722105203 was epoch microseconds (1970-08-23T15:15:22.105), 201807221052 epoch milliseconds
     // (1976-05-25) and 20180722 was refused as too small.

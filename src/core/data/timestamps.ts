@@ -167,10 +167,40 @@ export function timeProblem(value: unknown): string {
   if (number === undefined || !Number.isFinite(number)) return `expected ${ACCEPTED_TIMES}`;
   const size = Math.abs(number);
   if (size < EPOCH_AMBIGUOUS_BELOW) {
-    return `a number too small to tell its unit (as epoch seconds ${formatTimestamp(number * 1000)}, as epoch milliseconds ${formatTimestamp(number)}); send ISO 8601 text, or an epoch number of at least ${EPOCH_AMBIGUOUS_BELOW} (seconds from 1973-03-03)`;
+    return `a number too small to tell its unit (as epoch seconds ${formatEpochReading(number, 's')}, as epoch milliseconds ${formatEpochReading(number, 'ms')}); send ISO 8601 text, or an epoch number of at least ${EPOCH_AMBIGUOUS_BELOW} (seconds from 1973-03-03)`;
   }
   // Every number of a unit's size is a time of years 1653-2286: the only numbers left are too large.
   return `a number too large for an epoch time (in nanoseconds it would be past 2286-11-20); expected ${ACCEPTED_TIMES}`;
+}
+
+/** Digits past the millisecond a reading of a number shows: to the nanosecond, then an ellipsis. */
+const READING_EXTRA_DIGITS = 6;
+
+/**
+ * A finite number's reading in a unit as time text, from the shortest decimal digits that name it (`String`, at most
+ * ~25 characters whatever text was sent): through floating point, 1.5 ms would lose its half (".001") and 1.001 s come
+ * out as 1000.999... ms (":01"). Digits past the millisecond are shown, not rounded, since a message names what was
+ * sent; past the nanosecond they are cut, and an ellipsis says so.
+ */
+function formatEpochReading(value: number, unit: 's' | 'ms'): string {
+  const match = /^(-?)(\d*)\.?(\d*)(?:e([+-]?\d+))?$/i.exec(String(value));
+  if (!match) return formatTimestamp(value * (unit === 's' ? 1000 : 1));
+  const [, sign, whole, fraction, exponent] = match;
+  const mantissa = BigInt(`${sign}${whole || '0'}${fraction}`);
+  // The reading in ms is mantissa / 10^fractionDigits, exactly.
+  const fractionDigits = fraction.length - Number(exponent ?? 0) - (unit === 's' ? 3 : 0);
+  if (fractionDigits <= 0) return formatTimestamp(Number(mantissa * 10n ** BigInt(-fractionDigits)));
+  const divisor = 10n ** BigInt(fractionDigits);
+  let ms = mantissa / divisor;
+  let rest = mantissa % divisor;
+  if (rest < 0n) {
+    ms -= 1n;
+    rest += divisor;
+  }
+  const extra = rest.toString().padStart(fractionDigits, '0').replace(/0+$/, '');
+  if (extra === '' || !inRange(Number(ms))) return formatTimestamp(Number(ms));
+  const shown = extra.length > READING_EXTRA_DIGITS ? `${extra.slice(0, READING_EXTRA_DIGITS)}…` : extra;
+  return `${new Date(Number(ms)).toISOString().slice(0, 23)}${shown}`;
 }
 
 /** A time column's first value that is not a time, or the first number in another unit than the column's first one. */
