@@ -11,7 +11,7 @@ export interface BenchProgressOptions {
   stream?: NodeJS.WriteStream;
 }
 
-type CellEvent = Extract<FltsEvent, { type: 'bench.cell_start' | 'bench.cell_progress' | 'bench.cell_done' }>;
+type CellEvent = Extract<FltsEvent, { type: 'bench.cell_start' | 'bench.cell_progress' | 'bench.cell_done' | 'bench.cell_interrupted' }>;
 
 const WHAT: Record<string, Record<CellEvent['phase'], string>> = {
   http: { baseline: 'GET /healthz', predict: 'POST /predict', warmup: 'warm-up /predict' },
@@ -51,6 +51,10 @@ export function createBenchProgress(options: BenchProgressOptions): { onEvent: E
         break;
       case 'bench.cell_progress':
         bar?.update(Math.min(Math.ceil(event.durationSec), Math.floor(event.elapsedSec)), { requests: event.requests, rate: event.elapsedSec > 0 ? Math.round(event.requests / event.elapsedSec) : 0 });
+        break;
+      case 'bench.cell_interrupted':
+        stopBar();
+        options.say(`${label(event)}: interrupted after ${event.elapsedSec.toFixed(1)} of ${event.durationSec} s (${event.requests} requests sent), not measured`);
         break;
       case 'bench.cell_done':
         stopBar();

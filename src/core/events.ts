@@ -38,6 +38,8 @@ export type FltsEvent =
   | { type: 'bench.cell_start'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; connections: number; durationSec: number }
   | { type: 'bench.cell_progress'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; connections: number; durationSec: number; elapsedSec: number; requests: number }
   | { type: 'bench.cell_done'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; connections: number; requestsPerSec: number; p99Ms: number; errors: number }
+  /** A cell the run was stopped in: its load ran `elapsedSec` of `durationSec`, and is no result. */
+  | { type: 'bench.cell_interrupted'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; connections: number; durationSec: number; elapsedSec: number; requests: number }
   | { type: 'live.rolled_back'; runId: string; restoredRunId: string; reason: string }
   | { type: 'log'; level: 'info' | 'warn'; message: string };
 

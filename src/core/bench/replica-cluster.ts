@@ -21,9 +21,26 @@ export interface StartReplicasOptions {
   signal?: AbortSignal;
 }
 
-/** The user stopped the run (Ctrl-C): not a failure of the benchmark or of the servers under test. */
-export function benchAborted(): FltsError {
-  return new FltsError('FLTS_BENCH_ABORTED', 'Benchmark interrupted; the replicas were stopped.');
+/** The cell a stop cut short: what it had sent when it stopped, not a measurement. */
+export interface InterruptedCell {
+  phase: 'baseline' | 'predict' | 'warmup';
+  protocol: string;
+  variant?: string;
+  replicas: number | null;
+  connections: number;
+  /** The duration asked for, and how long it ran. */
+  durationSec: number;
+  elapsedSec: number;
+  requests: number;
+}
+
+/**
+ * The user stopped the run (Ctrl-C, SIGTERM): not a failure of the benchmark or of the servers under test. Once load
+ * was sent, the details say how many cells were measured in full and which one the stop cut short.
+ */
+export function benchAborted(progress?: { measuredCells: number; interrupted?: InterruptedCell }): FltsError {
+  const details = progress ? { measured_cells: progress.measuredCells, ...(progress.interrupted ? { interrupted_cell: progress.interrupted } : {}) } : undefined;
+  return new FltsError('FLTS_BENCH_ABORTED', 'Benchmark interrupted; the replicas were stopped.', details ? { details } : undefined);
 }
 
 /** Waits for the worker's own "model loaded" log line (its pino JSON on stderr) or its failure. */

@@ -174,4 +174,26 @@ describe('core > bench > runBench interrupted', () => {
     await expect(run).rejects.toMatchObject({ code: 'FLTS_BENCH_ABORTED' });
     expect(started).toEqual(['baseline']);
   });
+
+  it('leaves the cell a stop cuts short out of the results, said as interrupted with what it sent, never as a measured rate', async () => {
+    const abort = new AbortController();
+    const { url } = await tokenTarget('tok');
+    const events: Array<{ type: string; phase?: string; requests?: number }> = [];
+    const onEvent = (event: { type: string; phase?: string; requests?: number }): void => {
+      events.push(event);
+      if (event.type === 'bench.cell_progress' && event.phase === 'predict' && (event.requests ?? 0) > 0) abort.abort();
+    };
+    const run = runBench({ replicas: [1], connections: [1, 2], durationSec: 600, baselineDurationSec: 0.1, warmupSec: 0, target: url, protocols: ['http'], modelName: 'flts', payloadFile: PAYLOAD_FILE, payloadRows: 20, apiToken: 'tok' }, { signal: abort.signal, onEvent });
+    const stopped = await run.then(() => undefined, (error: unknown) => error);
+    // Before, the cut cell came as bench.cell_done with the rate of its partial load (0 req/s when cut at its start).
+    expect(events.filter((event) => event.type === 'bench.cell_done').map((event) => event.phase)).toEqual(['baseline']);
+    const interrupted = events.filter((event) => event.type === 'bench.cell_interrupted');
+    expect(interrupted).toEqual([expect.objectContaining({ phase: 'predict', connections: 1, durationSec: 600, requests: expect.any(Number) })]);
+    expect(interrupted[0].requests).toBeGreaterThan(0);
+    expect(stopped).toMatchObject({
+      code: 'FLTS_BENCH_ABORTED',
+      details: { measured_cells: 1, interrupted_cell: { phase: 'predict', protocol: 'http', replicas: null, connections: 1, durationSec: 600, elapsedSec: expect.any(Number), requests: interrupted[0].requests } },
+    });
+    expect(events.some((event) => event.type === 'bench.cell_start' && event.phase === 'baseline' && events.indexOf(event) > events.indexOf(interrupted[0]))).toBe(false);
+  });
 });

@@ -7,7 +7,7 @@ import { prepareBenchDir, writeBenchFiles } from './bench-files.js';
 import type { GrpcLoadCellInput } from './grpc-load-cell.js';
 import { runLoadCell, type LoadCellProgress, type LoadCellResult } from './load-cell.js';
 import { processRssMiB, startCpuWindow } from './process-cpu.js';
-import { benchAborted, startReplicas, type ServerCommand } from './replica-cluster.js';
+import { benchAborted, startReplicas, type InterruptedCell, type ServerCommand } from './replica-cluster.js';
 import { checkGrpcTarget, type BenchVariant } from './parse-matrix.js';
 import type { BenchPayloadFile } from './payload-file.js';
 import { assertPayloadCoversWindow, assertPayloadHasColumns, defaultPayloadRows, READY_CHECK_TIMEOUT_MS, windowAt, type ServedWindow } from './payload-window.js';
@@ -196,6 +196,7 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
   const machine = machineInfo();
   const startedAt = new Date().toISOString();
   const cells: BenchCell[] = [];
+  let interrupted: InterruptedCell | undefined;
   let model: ReadyBody = {};
   const replicaCounts: Array<number | null> = input.target ? [null] : [...input.replicas];
   const variants: ReadonlyArray<BenchVariant | undefined> = input.variants?.length && !input.target ? input.variants : [undefined];
@@ -245,7 +246,9 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
         const oip = protocol === 'oip-http';
         return runLoadCell({ url, method: 'POST', path: oip ? oipPath : PREDICT_ROUTE, bodies: oip ? payloads.oipBodies : payloads.bodies, connections, durationSec, headers: auth }, onProgress, deps.signal);
       };
+      /** A cell's result, or undefined for a warm-up and for a cell the run was stopped in (`interrupted`). */
       const measure = async (phase: CellPhase | 'warmup', protocol: BenchProtocol, connections: number, durationSec: number): Promise<BenchCell | undefined> => {
+        if (deps.signal?.aborted) return undefined;
         emit({ type: 'bench.cell_start', phase, protocol, replicas, connections, durationSec });
         const cpu = startCpuWindow(pids);
         const cellPhase: CellPhase = phase === 'warmup' ? 'predict' : phase;
@@ -253,6 +256,14 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
           emit({ type: 'bench.cell_progress', phase, protocol, replicas, connections, durationSec, elapsedSec: progress.elapsedSec, requests: progress.requests }),
         );
         const usage = cpu.stop();
+        if (deps.signal?.aborted) {
+          // Cut short, its load is not the measurement asked for: said as what it is, never as a result (0 req/s
+          // when the stop came as it started), and kept out of the cells.
+          const elapsedSec = Math.round(result.elapsedSec * 100) / 100;
+          interrupted = { phase, protocol, ...(variant ? { variant: variant.label } : {}), replicas, connections, durationSec, elapsedSec, requests: result.requests };
+          emit({ type: 'bench.cell_interrupted', phase, protocol, replicas, connections, durationSec, elapsedSec, requests: result.requests });
+          return undefined;
+        }
         const rss = pids.map(processRssMiB).filter((value): value is number => value !== undefined);
         const perServer = [...usage.perPid.values()];
         const cell: BenchCell = {
@@ -291,13 +302,14 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
         if (deps.signal?.aborted) break;
         const ceiling = new Map<BenchProtocol, BenchCell>();
         for (const protocol of baselines) {
-          const baseline = (await measure('baseline', protocol, connections, input.baselineDurationSec)) as BenchCell;
+          const baseline = await measure('baseline', protocol, connections, input.baselineDurationSec);
+          if (!baseline) break;
           ceiling.set(protocol, baseline);
           cells.push(baseline);
         }
         for (const protocol of input.protocols) {
-          if (deps.signal?.aborted) break;
-          const predict = (await measure('predict', protocol, connections, input.durationSec)) as BenchCell;
+          const predict = await measure('predict', protocol, connections, input.durationSec);
+          if (!predict) break;
           const baseline = ceiling.get(baselineOf(protocol)) as BenchCell;
           predict.fractionOfBaseline = baseline.requestsPerSec > 0 ? Math.round((predict.requestsPerSec / baseline.requestsPerSec) * 1000) / 1000 : null;
           cells.push(predict);
@@ -307,7 +319,7 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
       await stop();
     }
   }
-  if (deps.signal?.aborted) throw benchAborted();
+  if (deps.signal?.aborted) throw benchAborted({ measuredCells: cells.length, interrupted });
 
   const report: BenchReport = {
     startedAt,
