@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCountList, parseDurationSeconds, parseTargetUrl } from './parse-matrix.js';
+import { parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseTargetUrl } from './parse-matrix.js';
 
 describe('core > bench > parse-matrix', () => {
   it('takes a duration of up to a day and refuses a longer one, which a timer could not hold', () => {
@@ -31,6 +31,33 @@ describe('core > bench > parse-matrix', () => {
       if (named !== '""') expect(() => parseCountList(text, 'replicas', 64), text).toThrow(named);
     }
     expect(() => parseCountList('1,,2', 'replicas', 64)).toThrow('an entry is empty in "1,,2"');
+  });
+
+  it('refuses an empty or repeated --protocol, --engine or --compare entry as --replicas does, instead of reading past it', () => {
+    // Before, "http," and "http,http" ran as http, "onnx,ONNX" as onnx, and "X=a,,b" and "X=a,a" as X=a,b and X=a.
+    expect(parseProtocolList(' http, oip-grpc ')).toEqual(['http', 'oip-grpc']);
+    expect(parseEngineList('onnx,WASM').map((variant) => variant.env)).toEqual([{ FLTS_SERVE_ENGINE: 'onnx' }, { FLTS_SERVE_ENGINE: 'wasm' }]);
+    expect(parseCompareFlag('FLTS_LIVE_SCORING=false, true').map((variant) => variant.label)).toEqual(['FLTS_LIVE_SCORING=false', 'FLTS_LIVE_SCORING=true']);
+    expect(parseCompareFlag('A=1,2=3').map((variant) => variant.env)).toEqual([{ A: '1' }, { A: '2=3' }]);
+    const refusals: Array<[() => unknown, string, string]> = [
+      [() => parseProtocolList('http,'), 'protocol', 'an entry is empty in "http,"'],
+      [() => parseProtocolList('http,,oip-http'), 'protocol', 'an entry is empty'],
+      [() => parseProtocolList('http,http'), 'protocol', '"http" is given twice'],
+      [() => parseProtocolList('http,smtp'), 'protocol', '"smtp" is not one'],
+      [() => parseProtocolList(''), 'protocol', 'got nothing'],
+      [() => parseEngineList('onnx,ONNX'), 'engine', '"ONNX" is given twice'],
+      [() => parseEngineList(',wasm'), 'engine', 'an entry is empty'],
+      [() => parseEngineList('tpu'), 'engine', '"tpu" is not one'],
+      [() => parseCompareFlag('X=a,,b'), 'compare', 'an entry is empty in "a,,b"'],
+      [() => parseCompareFlag('X=a,a'), 'compare', '"a" is given twice'],
+      [() => parseCompareFlag('X='), 'compare', 'got nothing'],
+      [() => parseCompareFlag('=a,b'), 'compare', 'got "=a,b"'],
+      [() => parseCompareFlag('x=a,b'), 'compare', 'got "x=a,b"'],
+    ];
+    for (const [parse, flag, said] of refusals) {
+      expect(parse, said).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', kind: 'usage', details: expect.objectContaining({ flag }) }));
+      expect(parse, said).toThrow(said);
+    }
   });
 
   it('takes an http or https --target and refuses anything else as a usage error', () => {

@@ -58,13 +58,37 @@ export interface BenchVariant {
   env: Record<string, string>;
 }
 
-/** "FLTS_SERVE_PREDICTION_LOG_DURABILITY=buffered,sync" -> one variant per value of that variable. */
-export function parseCompareFlag(text: string): BenchVariant[] {
-  const match = /^\s*([A-Z][A-Z0-9_]*)=(.+)$/.exec(text);
-  const values = match ? [...new Set(match[2].split(',').map((value) => value.trim()).filter(Boolean))] : [];
-  if (!match || values.length === 0) {
-    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--compare must be NAME=value1,value2 (one environment variable and its values); got "${text}".`, { details: { flag: 'compare', value: text } });
+/**
+ * The entries of a comma-separated flag, trimmed, each checked by `problemOf` (a reason, or undefined when fine). An
+ * empty entry ("http,", "a,,b") or a repeated one is refused as parseCountList refuses them: read past, the run
+ * measured another matrix than the one typed, or the same configuration twice.
+ */
+function listEntries(text: string, flag: string, expected: string, problemOf: (entry: string) => string | undefined = () => undefined, sameAs: (entry: string) => string = (entry) => entry): string[] {
+  const entries = text.split(',').map((part) => part.trim());
+  const shown = clip(text);
+  const refuse = (problem: string): never => {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${flag} must be ${expected}; ${problem} in "${shown}".`, { details: { flag, value: shown } });
+  };
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    if (entry === '') refuse(entries.length === 1 ? 'got nothing' : 'an entry is empty');
+    const problem = problemOf(entry);
+    if (problem) refuse(problem);
+    if (seen.has(sameAs(entry))) refuse(`"${clip(entry)}" is given twice`);
+    seen.add(sameAs(entry));
   }
+  return entries;
+}
+
+/** "FLTS_SERVE_PREDICTION_LOG_DURABILITY=buffered,sync" -> one variant per value of that variable, in the given order. */
+export function parseCompareFlag(text: string): BenchVariant[] {
+  const expected = 'NAME=value1,value2 (one environment variable and its values)';
+  const match = /^\s*([A-Z][A-Z0-9_]*)=(.*)$/.exec(text);
+  if (!match) {
+    const shown = clip(text);
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--compare must be ${expected}; got "${shown}".`, { details: { flag: 'compare', value: shown } });
+  }
+  const values = listEntries(match[2], 'compare', `${expected}, each value once`);
   return values.map((value) => ({ label: `${match[1]}=${value}`, env: { [match[1]]: value } }));
 }
 
@@ -84,24 +108,18 @@ export function parseDurationSeconds(text: string, name: string, options: { allo
   return seconds;
 }
 
-/** "onnx,wasm" -> one variant per serving engine (FLTS_SERVE_ENGINE), de-duplicated, in the given order. */
+/** "onnx,wasm" -> one variant per serving engine (FLTS_SERVE_ENGINE), in the given order. */
 export function parseEngineList(text: string): BenchVariant[] {
-  const values = text.split(',').map((part) => part.trim().toLowerCase()).filter((part) => part.length > 0);
   const known: readonly string[] = SERVE_ENGINE_CHOICES;
-  if (values.length === 0 || values.some((value) => !known.includes(value))) {
-    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--engine must be a comma-separated list of ${SERVE_ENGINE_CHOICES.join(', ')}; got "${text}".`, { details: { flag: 'engine', value: text } });
-  }
-  return parseCompareFlag(`FLTS_SERVE_ENGINE=${values.join(',')}`);
+  const normal = (entry: string): string => entry.toLowerCase();
+  const values = listEntries(text, 'engine', `a comma-separated list of ${SERVE_ENGINE_CHOICES.join(', ')}, each once`, (entry) => (known.includes(normal(entry)) ? undefined : `"${clip(entry)}" is not one`), normal);
+  return values.map((value) => ({ label: `FLTS_SERVE_ENGINE=${normal(value)}`, env: { FLTS_SERVE_ENGINE: normal(value) } }));
 }
 
-/** "http,oip-grpc" -> ['http', 'oip-grpc']: known protocols, de-duplicated, in the given order. */
+/** "http,oip-grpc" -> ['http', 'oip-grpc']: known protocols, in the given order. */
 export function parseProtocolList(text: string): BenchProtocol[] {
-  const values = text.split(',').map((part) => part.trim()).filter((part) => part.length > 0);
-  const unknown = values.filter((value) => !(BENCH_PROTOCOLS as readonly string[]).includes(value));
-  if (values.length === 0 || unknown.length > 0) {
-    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--protocol must be a comma-separated list of ${BENCH_PROTOCOLS.join(', ')}; got "${text}".`, { details: { flag: 'protocol', value: text } });
-  }
-  return [...new Set(values)] as BenchProtocol[];
+  const known: readonly string[] = BENCH_PROTOCOLS;
+  return listEntries(text, 'protocol', `a comma-separated list of ${BENCH_PROTOCOLS.join(', ')}, each once`, (entry) => (known.includes(entry) ? undefined : `"${clip(entry)}" is not one`)) as BenchProtocol[];
 }
 
 /**
