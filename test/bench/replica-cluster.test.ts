@@ -29,4 +29,20 @@ describe('bench > serve replicas as cluster workers', () => {
       cluster.off('exit', onExit);
     }
   }, 60_000);
+
+  it('starts no replica once the run is stopped, rather than waiting for every replica to load its model', async () => {
+    const forked: Worker[] = [];
+    const onFork = (worker: Worker): void => void forked.push(worker);
+    cluster.on('fork', onFork);
+    try {
+      const stopped = new AbortController();
+      stopped.abort();
+      const args = ['serve', '--port', '0', '--host', '127.0.0.1', '--home', trained.home, '--run', trained.runs[0].run_id, '--log-level', 'info'];
+      await expect(startReplicas(2, { exec: BIN, args }, { signal: stopped.signal })).rejects.toMatchObject({ code: 'FLTS_BENCH_ABORTED' });
+      expect(forked).toEqual([]);
+    } finally {
+      cluster.off('fork', onFork);
+      for (const worker of forked) worker.process.kill('SIGKILL');
+    }
+  }, 60_000);
 });

@@ -92,6 +92,8 @@ function stopWorker(worker: Worker, graceMs: number): Promise<void> {
  */
 export async function startReplicas(count: number, command: ServerCommand, options: StartReplicasOptions = {}): Promise<ReplicaSet> {
   if (!cluster.isPrimary) throw new FltsError('FLTS_BENCH_FAILED', 'Replicas can only be started from a cluster primary process.');
+  // An abort event fires once: a signal already stopped would never end the wait below, and every replica would load first.
+  if (options.signal?.aborted) throw benchAborted();
   cluster.setupPrimary({ exec: command.exec, args: [...command.args], silent: true });
   const workers: Worker[] = [];
   const stop = async (): Promise<void> => {
