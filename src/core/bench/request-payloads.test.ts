@@ -42,9 +42,15 @@ describe('core > bench > request payloads', () => {
     expect(firstDown).toEqual([100, 110, 121, 132]);
   });
 
-  it('refuses a file with no complete slice, naming it', async () => {
+  it('refuses a file with no complete slice, or too few rows, naming it and what to do', async () => {
     const file = await csvWithGaps(12, [3, 7]);
-    await expect(buildRequestPayloads(file, 6, 'flts')).rejects.toMatchObject({ code: 'FLTS_DATA_EMPTY', message: expect.stringMatching(/no 6 consecutive rows without an empty cell/) });
+    await expect(buildRequestPayloads(file, 6, 'flts')).rejects.toMatchObject({ code: 'FLTS_DATA_EMPTY', message: expect.stringMatching(/no 6 consecutive rows without an empty cell/), hint: expect.stringContaining('--payload-rows') });
+    // Before, "--payload-rows N needs at least that many" with the catalogue's hint of sampling and cleaning, which bench does not do.
+    await expect(buildRequestPayloads(file, 1_000_000, 'flts')).rejects.toMatchObject({
+      code: 'FLTS_DATA_EMPTY',
+      message: `${file} has 12 rows, fewer than the 1000000 rows of one request body (--payload-rows).`,
+      hint: expect.stringMatching(/^Ask for fewer rows per request \(--payload-rows/),
+    });
   });
 
   it('refuses a payload file larger than the limit it is given (FLTS_DATA_MAX_INPUT_BYTES)', async () => {

@@ -45,6 +45,9 @@ function completeSliceStarts(frame: TimeFrame, rows: number): number[] {
   return starts;
 }
 
+/** The catalogue's hint for FLTS_DATA_EMPTY speaks of sampling and cleaning, which bench does neither of. */
+const TOO_FEW_ROWS_HINT = 'Ask for fewer rows per request (--payload-rows, at least the served run\'s input window), or cut them from a longer test file (--dataset NAME for NAME_test.csv, or TEST_FILE).';
+
 /**
  * Request bodies cut from a raw data file (the PobleSec test CSV): consecutive `rows` rows in original units,
  * column-oriented with the timestamp column `time`, as the reference clients send them, from slices without
@@ -56,12 +59,13 @@ export async function buildRequestPayloads(file: string, rows: number, modelName
   options.checkColumns?.(frame.columns);
   const total = frame.time.length;
   if (total < rows) {
-    throw new FltsError('FLTS_DATA_EMPTY', `${file} has ${total} rows; --payload-rows ${rows} needs at least that many.`, { details: { file, rows: total } });
+    throw new FltsError('FLTS_DATA_EMPTY', `${file} has ${total} rows, fewer than the ${rows} rows of one request body (--payload-rows).`, { details: { file, rows: total, payload_rows: rows }, hint: TOO_FEW_ROWS_HINT });
   }
   const complete = completeSliceStarts(frame, rows);
   if (complete.length === 0) {
     throw new FltsError('FLTS_DATA_EMPTY', `${file} has no ${rows} consecutive rows without an empty cell; --payload-rows ${rows} needs them (a request with a missing value is refused).`, {
-      details: { file, rows: total },
+      details: { file, rows: total, payload_rows: rows },
+      hint: TOO_FEW_ROWS_HINT,
     });
   }
   const starts = Math.min(count, complete.length);
