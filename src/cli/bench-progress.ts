@@ -32,8 +32,7 @@ export function createBenchProgress(options: BenchProgressOptions): { onEvent: E
   const onEvent = (event: FltsEvent): void => {
     switch (event.type) {
       case 'bench.payload_file':
-        options.say(`Request rows from ${event.file}: ${event.why}.`);
-        if (event.hint) options.say(`  Hint: ${event.hint}`);
+        for (const line of payloadFileLines(event.file, event.why, event.hint)) options.say(line);
         break;
       case 'bench.replicas_starting':
         options.say(`Starting ${event.replicas} serve replica(s) behind the Node cluster balancer...`);
@@ -65,6 +64,11 @@ export function createBenchProgress(options: BenchProgressOptions): { onEvent: E
     }
   };
   return { onEvent, stop: stopBar };
+}
+
+/** Which file the request rows were cut from and why, with what to do when that is not the served run's own data. */
+export function payloadFileLines(file: string, why: string, hint?: string): string[] {
+  return [`Request rows from ${file}: ${why}.`, ...(hint ? [`  Hint: ${hint}`] : [])];
 }
 
 /**

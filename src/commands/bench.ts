@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Flags } from '@oclif/core';
-import { createBenchProgress } from '../cli/bench-progress.js';
+import { createBenchProgress, payloadFileLines } from '../cli/bench-progress.js';
 import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
 import { abortOnSignals, readsUnlessStopped } from '../cli/stop-signals.js';
@@ -110,6 +110,9 @@ export default class Bench extends FltsCommand<BenchReport> {
       );
       this.say('');
       this.say(renderBenchTable(report));
+      // Said as the run started too, but that line has scrolled away by now: numbers of another dataset's rows are not
+      // the served run's numbers.
+      if (report.payload.origin === 'default') this.say(['', ...payloadFileLines(report.payload.source, report.payload.why, report.payload.hint)].join('\n'));
       if (report.files) this.say(`\nWrote ${report.files.csv}, ${report.files.markdown}, ${report.files.json}, ${report.files.svg}`);
       return report;
     } finally {
