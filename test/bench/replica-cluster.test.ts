@@ -45,4 +45,22 @@ describe('bench > serve replicas as cluster workers', () => {
       for (const worker of forked) worker.process.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('ends with the usage error of a replica that refuses its settings, and stops the replicas that started', async () => {
+    const exits: number[] = [];
+    const onExit = (worker: Worker): void => void exits.push(worker.process.pid as number);
+    cluster.on('exit', onExit);
+    try {
+      const args = ['serve', '--port', '0', '--host', '127.0.0.1', '--home', trained.home, '--run', trained.runs[0].run_id, '--log-level', 'info'];
+      // Before, the one replica's exit was a FLTS_BENCH_FAILED, and the rejection of its model load, never awaited, ended bench with a stack.
+      await expect(startReplicas(2, { exec: BIN, args, env: { FLTS_SERVE_ENGINE: 'bogus' } })).rejects.toMatchObject({
+        code: 'FLTS_CONFIG_INVALID_VALUE',
+        kind: 'usage',
+        message: expect.stringMatching(/^A serve replica refused its settings: FLTS_SERVE_ENGINE \(setting serve.engine\) = "bogus" is not valid/),
+      });
+      expect(exits).toHaveLength(2);
+    } finally {
+      cluster.off('exit', onExit);
+    }
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import { FltsError } from '../errors.js';
+import { ERROR_CATALOGUE, FltsError, type ErrorCode } from '../errors.js';
 
 /** How to start one `flts serve` process: the script the cluster workers run and its arguments. */
 export interface ServerCommand {
@@ -43,11 +43,26 @@ export function benchAborted(progress?: { measuredCells: number; interrupted?: I
   return new FltsError('FLTS_BENCH_ABORTED', 'Benchmark interrupted; the replicas were stopped.', details ? { details } : undefined);
 }
 
+/** How flts writes a coded error on stderr: `Error FLTS_...: message`. */
+const CODED_ERROR_LINE = /^Error (FLTS_[A-Z0-9_]+): (.*)$/m;
+
+/**
+ * A replica that exited before it was ready. One that refused its settings (a --compare value, the config file, the
+ * environment bench runs in) did so under a usage code: that code is kept, so the run ends as the usage error it is
+ * (exit 2), not as a benchmark failure.
+ */
+function replicaExited(code: number | null, signal: string | null, stderrTail: string): FltsError {
+  const coded = CODED_ERROR_LINE.exec(stderrTail);
+  const known = coded && coded[1] in ERROR_CATALOGUE ? (coded[1] as ErrorCode) : undefined;
+  if (known && ERROR_CATALOGUE[known].kind === 'usage') return new FltsError(known, `A serve replica refused its settings: ${coded?.[2]}`, { details: { exit_code: code } });
+  return new FltsError('FLTS_BENCH_FAILED', `A serve replica exited before it was ready (code ${code}, signal ${signal}): ${stderrTail.slice(-600)}`);
+}
+
 /** Waits for the worker's own "model loaded" log line (its pino JSON on stderr) or its failure. */
 function watchWorker(worker: Worker): { listening: Promise<number>; loaded: Promise<void> } {
   let stderrTail = '';
   const exited = new Promise<never>((_, reject) => {
-    worker.once('exit', (code, signal) => reject(new FltsError('FLTS_BENCH_FAILED', `A serve replica exited before it was ready (code ${code}, signal ${signal}): ${stderrTail.slice(-600)}`)));
+    worker.once('exit', (code, signal) => reject(replicaExited(code, signal, stderrTail)));
   });
   exited.catch(() => undefined);
   const listening = Promise.race([exited, new Promise<number>((resolve) => worker.once('listening', (address: AddressInfo) => resolve(address.port)))]);
@@ -69,6 +84,9 @@ function watchWorker(worker: Worker): { listening: Promise<number>; loaded: Prom
     }),
   ]);
   worker.process.stdout?.resume();
+  // A replica that exits before it listens fails `listening`, awaited first; `loaded` fails with it and is only
+  // awaited after every replica listens: unobserved, its rejection ended bench with a stack.
+  loaded.catch(() => undefined);
   return { listening, loaded };
 }
 
