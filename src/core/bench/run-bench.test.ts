@@ -196,4 +196,16 @@ describe('core > bench > runBench interrupted', () => {
     });
     expect(events.some((event) => event.type === 'bench.cell_start' && event.phase === 'baseline' && events.indexOf(event) > events.indexOf(interrupted[0]))).toBe(false);
   });
+
+  it('stops waiting for the probe answer at once on an interrupt, not after the probe time limit', async () => {
+    const abort = new AbortController();
+    const url = await serve((request, response) => {
+      if (request.method === 'GET') return void response.writeHead(200, { 'content-type': 'application/json' }).end(request.url === '/readyz' ? '{"run_id":"r1"}' : '{}');
+      // POST /predict, the probe: read, never answered, and the run stopped meanwhile.
+      request.resume().on('end', () => abort.abort());
+    });
+    const run = runBench({ replicas: [1], connections: [1], durationSec: 0.1, baselineDurationSec: 0.1, warmupSec: 0, target: url, protocols: ['http'], modelName: 'flts', payloadFile: PAYLOAD_FILE, payloadRows: 20, probeTimeoutMs: 600_000 }, { signal: abort.signal });
+    // Before, the run waited out the probe's 10 minutes, past this test's timeout.
+    await expect(run).rejects.toMatchObject({ code: 'FLTS_BENCH_ABORTED' });
+  });
 });

@@ -148,12 +148,17 @@ async function waitReady(url: string, timeoutMs: number, signal?: AbortSignal): 
   throw targetUnavailable(url, `${url}/readyz did not report ready within ${timeoutMs / 1000} s (last: ${last}).`);
 }
 
-/** One request before the load, so a broken model or payload fails the run with the server's own message. */
-async function probePredict(url: string, body: string, route = PREDICT_ROUTE, timeoutMs = PROBE_TIMEOUT_MS, headers: Record<string, string> = {}): Promise<void> {
+/**
+ * One request before the load, so a broken model or payload fails the run with the server's own message. A stop
+ * ends the wait for its answer at once, not after the probe's time limit.
+ */
+async function probePredict(url: string, body: string, route = PREDICT_ROUTE, timeoutMs = PROBE_TIMEOUT_MS, headers: Record<string, string> = {}, stop?: AbortSignal): Promise<void> {
   let response: Response;
   try {
-    response = await fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(timeoutMs) });
+    const signal = stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs);
+    response = await fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal });
   } catch (error) {
+    if (stop?.aborted) throw benchAborted();
     throw targetUnavailable(url, `POST ${url}${route} got no answer: ${describeFetchFailure(error, timeoutMs)}.`);
   }
   if (!response.ok) {
@@ -227,8 +232,8 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
       // A --target, or a variant serving another run, has a window only the server can tell.
       const served = await windowAt(url, model.run_id ?? null);
       if (served) assertPayloadCoversWindow(input.payloadRows, served);
-      await probePredict(url, payloads.bodies[0], PREDICT_ROUTE, input.probeTimeoutMs, auth);
-      if (input.protocols.includes('oip-http')) await probePredict(url, payloads.oipBodies[0], oipPath, input.probeTimeoutMs, auth);
+      await probePredict(url, payloads.bodies[0], PREDICT_ROUTE, input.probeTimeoutMs, auth, deps.signal);
+      if (input.protocols.includes('oip-http')) await probePredict(url, payloads.oipBodies[0], oipPath, input.probeTimeoutMs, auth, deps.signal);
       if (input.protocols.includes('oip-grpc')) {
         const probe = await runGrpcLoadCell({ address: grpcAddress, requests: payloads.grpcRequests.slice(0, 1), connections: 1, durationSec: 0.001, apiToken: input.apiToken });
         if (probe.successes === 0) throw new FltsError('FLTS_BENCH_FAILED', `gRPC ModelInfer at ${grpcAddress} failed: ${JSON.stringify(probe.errors)}`, { details: { address: grpcAddress } });
