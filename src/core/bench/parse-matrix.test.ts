@@ -51,12 +51,30 @@ describe('core > bench > parse-matrix', () => {
       [() => parseCompareFlag('X=a,,b'), 'compare', 'an entry is empty in "a,,b"'],
       [() => parseCompareFlag('X=a,a'), 'compare', '"a" is given twice'],
       [() => parseCompareFlag('X='), 'compare', 'got nothing'],
-      [() => parseCompareFlag('=a,b'), 'compare', 'got "=a,b"'],
-      [() => parseCompareFlag('x=a,b'), 'compare', 'got "x=a,b"'],
+      [() => parseCompareFlag('=a,b'), 'compare', 'got "=..."'],
+      [() => parseCompareFlag('flts_serve_api_token=s3cret,b'), 'compare', 'got "flts_serve_api_token=..."'],
     ];
     for (const [parse, flag, said] of refusals) {
       expect(parse, said).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', kind: 'usage', details: expect.objectContaining({ flag }) }));
       expect(parse, said).toThrow(said);
+    }
+  });
+
+  it("never shows a secret setting's values compared: labels number them, refusals name the variable alone", () => {
+    // Before, FLTS_SERVE_API_TOKEN=tok-a,tok-b labelled the cells, bench.md and bench.json with both tokens.
+    expect(parseCompareFlag('FLTS_SERVE_API_TOKEN=tok-a,tok-b')).toEqual([
+      { label: 'FLTS_SERVE_API_TOKEN=***1', env: { FLTS_SERVE_API_TOKEN: 'tok-a' } },
+      { label: 'FLTS_SERVE_API_TOKEN=***2', env: { FLTS_SERVE_API_TOKEN: 'tok-b' } },
+    ]);
+    for (const text of ['FLTS_SERVE_API_TOKEN=tok-a,tok-a', 'FLTS_SERVE_API_TOKEN=tok-a,,tok-b']) {
+      let refusal: unknown;
+      try {
+        parseCompareFlag(text);
+      } catch (error) {
+        refusal = error;
+      }
+      expect(refusal).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'compare', value: 'FLTS_SERVE_API_TOKEN=***' } });
+      expect(JSON.stringify(refusal) + (refusal as Error).message).not.toContain('tok-');
     }
   });
 

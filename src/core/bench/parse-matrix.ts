@@ -1,6 +1,7 @@
 import { FltsError } from '../errors.js';
 import { clip } from '../clip-text.js';
-import { redactSecrets } from '../redact.js';
+import { MASK, redactSecrets } from '../redact.js';
+import { ALL_SPECS } from '../config/specs/index.js';
 import { SERVE_ENGINE_CHOICES } from '../models/inference-thread/serving-forward.js';
 import { BENCH_PROTOCOLS, type BenchProtocol } from './bench-types.js';
 
@@ -58,14 +59,24 @@ export interface BenchVariant {
   env: Record<string, string>;
 }
 
+interface ListRules {
+  /** Why an entry is not accepted; undefined when it is. */
+  problemOf?: (entry: string) => string | undefined;
+  /** What makes two entries the same (e.g. case); the entry itself by default. */
+  sameAs?: (entry: string) => string;
+  /** Shown in refusals instead of the flag's text and its entries, for values that must not be echoed. */
+  shownAs?: string;
+}
+
 /**
- * The entries of a comma-separated flag, trimmed, each checked by `problemOf` (a reason, or undefined when fine). An
- * empty entry ("http,", "a,,b") or a repeated one is refused as parseCountList refuses them: read past, the run
- * measured another matrix than the one typed, or the same configuration twice.
+ * The entries of a comma-separated flag, trimmed and checked. An empty entry ("http,", "a,,b") or a repeated one is
+ * refused as parseCountList refuses them: read past, the run measured another matrix than the one typed, or the
+ * same configuration twice.
  */
-function listEntries(text: string, flag: string, expected: string, problemOf: (entry: string) => string | undefined = () => undefined, sameAs: (entry: string) => string = (entry) => entry): string[] {
+function listEntries(text: string, flag: string, expected: string, rules: ListRules = {}): string[] {
+  const { problemOf = () => undefined, sameAs = (entry: string) => entry, shownAs } = rules;
   const entries = text.split(',').map((part) => part.trim());
-  const shown = clip(text);
+  const shown = shownAs ?? clip(text);
   const refuse = (problem: string): never => {
     throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${flag} must be ${expected}; ${problem} in "${shown}".`, { details: { flag, value: shown } });
   };
@@ -74,7 +85,7 @@ function listEntries(text: string, flag: string, expected: string, problemOf: (e
     if (entry === '') refuse(entries.length === 1 ? 'got nothing' : 'an entry is empty');
     const problem = problemOf(entry);
     if (problem) refuse(problem);
-    if (seen.has(sameAs(entry))) refuse(`"${clip(entry)}" is given twice`);
+    if (seen.has(sameAs(entry))) refuse(shownAs === undefined ? `"${clip(entry)}" is given twice` : 'a value is given twice');
     seen.add(sameAs(entry));
   }
   return entries;
@@ -85,12 +96,19 @@ export function parseCompareFlag(text: string): BenchVariant[] {
   const expected = 'NAME=value1,value2 (one environment variable and its values)';
   const match = /^\s*([A-Z][A-Z0-9_]*)=(.*)$/.exec(text);
   if (!match) {
-    const shown = clip(text);
+    // The name is at fault: its values, which may be a secret's, are not echoed.
+    const shown = text.includes('=') ? `${clip(text.slice(0, text.indexOf('=')))}=...` : clip(text);
     throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--compare must be ${expected}; got "${shown}".`, { details: { flag: 'compare', value: shown } });
   }
-  const values = listEntries(match[2], 'compare', `${expected}, each value once`);
-  return values.map((value) => ({ label: `${match[1]}=${value}`, env: { [match[1]]: value } }));
+  const name = match[1];
+  const secret = SECRET_ENV_NAMES.has(name);
+  // A secret's values are not echoed: refusals name the variable alone, labels number its values.
+  const values = listEntries(match[2], 'compare', `${expected}, each value once`, secret ? { shownAs: `${name}=${MASK}` } : {});
+  return values.map((value, index) => ({ label: `${name}=${secret ? `${MASK}${index + 1}` : value}`, env: { [name]: value } }));
 }
+
+/** The environment names of secret settings (tokens, passwords), whose values no report, label or message shows. */
+const SECRET_ENV_NAMES = new Set(ALL_SPECS.filter((spec) => spec.secret).flatMap((spec) => spec.env ?? []));
 
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60 };
 
@@ -112,14 +130,14 @@ export function parseDurationSeconds(text: string, name: string, options: { allo
 export function parseEngineList(text: string): BenchVariant[] {
   const known: readonly string[] = SERVE_ENGINE_CHOICES;
   const normal = (entry: string): string => entry.toLowerCase();
-  const values = listEntries(text, 'engine', `a comma-separated list of ${SERVE_ENGINE_CHOICES.join(', ')}, each once`, (entry) => (known.includes(normal(entry)) ? undefined : `"${clip(entry)}" is not one`), normal);
+  const values = listEntries(text, 'engine', `a comma-separated list of ${SERVE_ENGINE_CHOICES.join(', ')}, each once`, { problemOf: (entry) => (known.includes(normal(entry)) ? undefined : `"${clip(entry)}" is not one`), sameAs: normal });
   return values.map((value) => ({ label: `FLTS_SERVE_ENGINE=${normal(value)}`, env: { FLTS_SERVE_ENGINE: normal(value) } }));
 }
 
 /** "http,oip-grpc" -> ['http', 'oip-grpc']: known protocols, in the given order. */
 export function parseProtocolList(text: string): BenchProtocol[] {
   const known: readonly string[] = BENCH_PROTOCOLS;
-  return listEntries(text, 'protocol', `a comma-separated list of ${BENCH_PROTOCOLS.join(', ')}, each once`, (entry) => (known.includes(entry) ? undefined : `"${clip(entry)}" is not one`)) as BenchProtocol[];
+  return listEntries(text, 'protocol', `a comma-separated list of ${BENCH_PROTOCOLS.join(', ')}, each once`, { problemOf: (entry) => (known.includes(entry) ? undefined : `"${clip(entry)}" is not one`) }) as BenchProtocol[];
 }
 
 /**
