@@ -231,3 +231,44 @@ describe('cli > preprocess (errors)', () => {
     expect(run.json.result).toMatchObject({ status: 'processed', train: { rows: 5040, columns: 17 }, test: { rows: 1440, columns: 17 } });
   });
 });
+
+describe('cli > preprocess (a test file not after the training data)', () => {
+  const example = readFileSync(path.join(REPO_ROOT, 'examples/data/example.csv'), 'utf8').trim().split('\n');
+  const exampleTest = readFileSync(path.join(REPO_ROOT, 'examples/data/example_test.csv'), 'utf8').trim().split('\n');
+
+  // The warning was given by the run that processed the files only: the next one, cached, said nothing.
+  it('warns on every run, cached too, of a test file that repeats the last training row, in text and --json', async () => {
+    const home = tempHome();
+    const data = path.join(home, 'data');
+    mkdirSync(data);
+    writeFileSync(path.join(data, 'train.csv'), `${example.join('\n')}\n`);
+    writeFileSync(path.join(data, 'test.csv'), `${[exampleTest[0], example.at(-1), ...exampleTest.slice(1)].join('\n')}\n`);
+    const args = ['preprocess', '--home', home, '--train', 'train.csv', '--test', 'test.csv'];
+    const env = { FLTS_DATA_DIR: data };
+    const warning = 'warning: 1 row(s) of test.csv are not after the last time of train.csv: held-out metrics (eval, backtest) will include rows the models trained on.';
+    const texts = [];
+    for (const outcome of ['processed', 'cached']) {
+      const text = await runCli(args, { env });
+      expect(text.exitCode, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(new RegExp(`^${outcome}`, 'm'));
+      texts.push(text.stdout);
+    }
+    expect(texts.map((stdout) => /^warning: 1 .*are not after the/m.test(stdout))).toEqual([true, true]);
+    for (const stdout of texts) expect(stdout).toContain(warning);
+    const json = await runCli([...args, '--json'], { env });
+    expect(json.json.result).toMatchObject({ status: 'cached', inputs: { test: { rows_not_after_train: 1 } } });
+    expect(json.json.result.warnings).toContainEqual({ code: 'test_overlaps_train', message: warning.slice('warning: '.length), details: { file: 'test.csv', train_file: 'train.csv', rows_not_after_train: 1 } });
+  }, 60_000);
+
+  it('refuses a test file inside the training period (exit 3), naming both time ranges, and writes nothing', async () => {
+    const home = tempHome();
+    const run = await runCli(['preprocess', '--home', home, '--train', 'examples/data/example.csv', '--test', 'examples/data/example.csv', '--json']);
+    expect(run.exitCode, run.stderr).toBe(3);
+    expect(run.json.error).toMatchObject({
+      code: 'FLTS_DATA_TEST_OVERLAPS_TRAIN',
+      message: 'example.csv (2024-01-01T00:00:00 to 2024-01-07T23:58:00) has no row after the last time of example.csv (2024-01-01T00:00:00 to 2024-01-07T23:58:00): all 5040 of its rows lie at or before the end of the training data.',
+      hint: expect.stringContaining('not swapped'),
+    });
+    expect(existsSync(path.join(home, 'store', 'processed-data'))).toBe(false);
+  }, 60_000);
+});

@@ -59,8 +59,6 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
       const infinite = input.infiniteCells ? ` (${input.infiniteCells} infinite cell(s) read as missing)` : '';
       this.say(`read ${role.padEnd(5)} ${input.path} (${input.bytes} bytes, sha256 ${result.fingerprints[role as 'train' | 'test'].sha256.slice(0, 12)})${shape}${dropped}${infinite}`);
     }
-    const overlap = result.inputs.test.rowsNotAfterTrain;
-    if (overlap) this.say(`warning: ${overlap} of the test file's rows are not after the training file's last time; held-out metrics will include rows the models trained on`);
     for (const warning of result.warnings) this.say(`warning: ${warning.message}`);
     this.say(`config_hash ${result.configHash}`);
     const outcome = {

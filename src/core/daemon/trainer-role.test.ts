@@ -31,9 +31,9 @@ function trainedRun(runId: string, configHash: string, dataCreatedAt: string): R
 }
 
 /** A train or test file of `rows` two-minute rows, the same rows for the same count. */
-function trainCsv(rows: number): string {
+function trainCsv(rows: number, from = 0): string {
   const lines = ['time,down,up'];
-  for (let i = 0; i < rows; i++) lines.push(`${new Date(Date.UTC(2018, 1, 5) + i * 120_000).toISOString().slice(0, 19).replace('T', ' ')},${100 + ((i * 37) % 50)},${i % 11}`);
+  for (let i = 0; i < rows; i++) lines.push(`${new Date(Date.UTC(2018, 1, 5) + (from + i) * 120_000).toISOString().slice(0, 19).replace('T', ' ')},${100 + ((i * 37) % 50)},${i % 11}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -71,7 +71,8 @@ function rowsHome(): { settings: Settings; store: ObjectStore; preprocessRows: (
   settings.daemon.resyncIntervalMs = 86_400_000;
   const store = createFsStore(path.join(root, 'store'));
   mkdirSync(data, { recursive: true });
-  writeFileSync(path.join(data, 'test.csv'), trainCsv(30));
+  // After the last training time (training files have at most 100 rows).
+  writeFileSync(path.join(data, 'test.csv'), trainCsv(30, 100));
   const preprocessRows = async (rows: number, day: number): Promise<string> => {
     writeFileSync(path.join(data, 'train.csv'), trainCsv(rows));
     return (await runPreprocess(settings, { store, now: () => new Date(Date.UTC(2025, 10, day)) })).configHash;

@@ -127,9 +127,9 @@ describe('core > eval > evaluateRuns > new rows under the same file names', () =
   const dir = mkdtempSync(path.join(tmpdir(), 'flts-eval-rows-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
-  function csv(rows: number): string {
+  function csv(rows: number, from = 0): string {
     const lines = ['time,down,up'];
-    for (let i = 0; i < rows; i++) lines.push(`${new Date(Date.UTC(2018, 1, 5) + i * 120_000).toISOString().slice(0, 19).replace('T', ' ')},${100 + ((i * 37) % 50)},${i % 11}`);
+    for (let i = 0; i < rows; i++) lines.push(`${new Date(Date.UTC(2018, 1, 5) + (from + i) * 120_000).toISOString().slice(0, 19).replace('T', ' ')},${100 + ((i * 37) % 50)},${i % 11}`);
     return `${lines.join('\n')}\n`;
   }
 
@@ -137,7 +137,8 @@ describe('core > eval > evaluateRuns > new rows under the same file names', () =
     const rowsStore = createFsStore(path.join(dir, 'store'));
     const { settings: rowsSettings } = resolveSettings({ flags: { 'data.dataDir': dir, 'data.trainFile': 'train.csv', 'data.testFile': 'test.csv' } });
     writeFileSync(path.join(dir, 'train.csv'), csv(80));
-    writeFileSync(path.join(dir, 'test.csv'), csv(30));
+    // After the last training time (training files have at most 100 rows).
+    writeFileSync(path.join(dir, 'test.csv'), csv(30, 100));
     const first = await runPreprocess(rowsSettings, { store: rowsStore });
     const old = await trainRun('NAIVE', await loadProcessedData(rowsStore, rowsSettings, { configHash: first.configHash }), rowsSettings, { store: rowsStore });
     expect((await evaluateRuns({}, rowsSettings, { store: rowsStore })).rows.map((row) => row.run_id)).toEqual([old.run_id]);

@@ -46,6 +46,11 @@ export interface FltsSidecarExtras {
    * was trained on, so a run counts as trained on this version only while the version holds the same data.
    */
   data_sha256?: string;
+  /**
+   * Test rows at or before the training file's last time (as read), warned about again when the version is found
+   * cached; absent when there are none, and in versions processed before it was recorded (2026-12).
+   */
+  test_rows_not_after_train?: number;
 }
 
 /** The reference's `<name>.meta.json` (compact JSON), plus `flts`. */

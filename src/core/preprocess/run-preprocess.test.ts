@@ -11,11 +11,13 @@ import { EARLIER_VERSIONS_KEPT } from './processed-layout.js';
 import { runPreprocess } from './run-preprocess.js';
 
 const BUCKET = 'processed-data';
+const TEST_FROM = 100;
 
-function csv(rows: number, shift = 0): string {
+/** `rows` rows two minutes apart from 2018-02-05 00:00, the first `from` steps later. */
+function csv(rows: number, shift = 0, from = 0): string {
   const lines = ['time,down,up'];
   for (let i = 0; i < rows; i++) {
-    const t = new Date(Date.UTC(2018, 1, 5) + i * 120_000).toISOString().slice(0, 19).replace('T', ' ');
+    const t = new Date(Date.UTC(2018, 1, 5) + (from + i) * 120_000).toISOString().slice(0, 19).replace('T', ' ');
     lines.push(`${t},${100 + ((i * 37 + shift) % 50)},${i % 7 === 3 ? '' : i % 11}`);
   }
   return `${lines.join('\n')}\n`;
@@ -31,7 +33,8 @@ function settingsFor(flags: Record<string, unknown> = {}): Settings {
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'flts-preprocess-'));
   writeFileSync(path.join(dir, 'train.csv'), csv(60));
-  writeFileSync(path.join(dir, 'test.csv'), csv(20, 5));
+  // After every training file below (at most 66 rows): a test file that follows the training data.
+  writeFileSync(path.join(dir, 'test.csv'), csv(20, 5, TEST_FROM));
   store = createFsStore(path.join(dir, 'store'));
 });
 
@@ -91,12 +94,52 @@ describe('core > preprocess > run-preprocess', () => {
   });
 
   it('counts the test rows that are not after the last training time, and none for a test file that follows it', async () => {
-    const overlapping = await runPreprocess(settingsFor(), { store });
-    expect(overlapping.inputs.test.rowsNotAfterTrain).toBe(20);
-    const lines = csv(80).trimEnd().split('\n');
-    writeFileSync(path.join(dir, 'test.csv'), `${[lines[0], ...lines.slice(-20)].join('\n')}\n`);
     const following = await runPreprocess(settingsFor(), { store });
     expect(following.inputs.test.rowsNotAfterTrain).toBe(0);
+    expect(following.warnings.map((warning) => warning.code)).not.toContain('test_overlaps_train');
+    const sidecar = JSON.parse((await store.get(BUCKET, 'processed_data.meta.json')).toString());
+    expect(sidecar.flts).not.toHaveProperty('test_rows_not_after_train');
+  });
+
+  // A split that repeats the boundary row is common and keeps working; its warning was given by the run that
+  // processed the files and not by the next one, which found them cached.
+  it('warns of test rows at or before the last training time on every run, cached, unchanged or processed', async () => {
+    const lines = csv(80).trimEnd().split('\n');
+    writeFileSync(path.join(dir, 'test.csv'), `${[lines[0], ...lines.slice(60, 80)].join('\n')}\n`);
+    const warning = {
+      code: 'test_overlaps_train',
+      message: '1 row(s) of test.csv are not after the last time of train.csv: held-out metrics (eval, backtest) will include rows the models trained on.',
+      details: { file: 'test.csv', train_file: 'train.csv', rows_not_after_train: 1 },
+    };
+    const processed = await runPreprocess(settingsFor(), { store });
+    const cached = await runPreprocess(settingsFor(), { store });
+    expect([processed, cached].map((run) => [run.status, run.inputs.test.rowsNotAfterTrain])).toEqual([['processed', 1], ['cached', 1]]);
+    expect(processed.test.rows).toBe(20);
+    expect(processed.warnings).toContainEqual(warning);
+    expect(cached.warnings).toContainEqual(warning);
+    // Other bytes of the same rows: found unchanged by their rows, then by their input alias.
+    writeFileSync(path.join(dir, 'test.csv'), `${[lines[0], ...lines.slice(60, 80)].join('\r\n')}\r\n`);
+    for (const status of ['unchanged', 'unchanged']) {
+      const unchanged = await runPreprocess(settingsFor(), { store });
+      expect(unchanged).toMatchObject({ status, inputs: { test: { rowsNotAfterTrain: 1 } } });
+      expect(unchanged.warnings).toContainEqual(warning);
+    }
+  });
+
+  // A test file lying inside the training period went through: eval scored in-sample rows, and backtest put rows
+  // whose times run backwards after the training tail.
+  it('refuses a test file none of whose rows comes after the last training time, naming both time ranges, before writing', async () => {
+    writeFileSync(path.join(dir, 'test.csv'), csv(20, 5, 40));
+    const inside = await runPreprocess(settingsFor(), { store }).catch((error: unknown) => error);
+    expect(inside).toMatchObject({
+      code: 'FLTS_DATA_TEST_OVERLAPS_TRAIN',
+      message: 'test.csv (2018-02-05T01:20:00 to 2018-02-05T01:58:00) has no row after the last time of train.csv (2018-02-05T00:00:00 to 2018-02-05T01:58:00): all 20 of its rows lie at or before the end of the training data.',
+      details: { train_file: 'train.csv', test_file: 'test.csv', train_to: '2018-02-05T01:58:00', test_from: '2018-02-05T01:20:00' },
+    });
+    expect(await store.list(BUCKET, '')).toEqual([]);
+    // Swapped files: the test file entirely before the training data.
+    const swapped = await runPreprocess(settingsFor({ 'data.trainFile': 'test.csv', 'data.testFile': 'train.csv' }), { store }).catch((error: unknown) => error);
+    expect(swapped).toMatchObject({ code: 'FLTS_DATA_TEST_OVERLAPS_TRAIN' });
   });
 
   it('names why it looked for a file the user did not name: the other one of the pair was given alone', async () => {
@@ -266,7 +309,7 @@ describe('core > preprocess > run-preprocess', () => {
     expect(earlier.configHash).toBe(first.configHash);
     expect(earlier.columns).toEqual(first.columns);
     expect(earlier.train.time.length).toBe(60);
-    expect(earlier.test.time[0]).toBe(Date.UTC(2018, 1, 5));
+    expect(earlier.test.time[0]).toBe(Date.UTC(2018, 1, 5) + TEST_FROM * 120_000);
     expect(earlier.scaler.columns).toEqual(first.columns);
     // the test set is on the training scale: values come back through the same scaler
     const downIndex = earlier.scaler.columns.indexOf('down');

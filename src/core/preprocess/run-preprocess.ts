@@ -17,6 +17,7 @@ import { findCachedOutputs, findStoredContent, type CacheHit } from './processed
 import { processedContentSha256 } from './processed-fingerprint.js';
 import { processedCreatedAt, processedKeys, type InputFingerprint, type ProcessedSidecar } from './processed-layout.js';
 import { assertTrainableSample, sampleFrame } from './sampling.js';
+import { assertTestFollowsTrain, testOverlapWarning, type TestOverlapWarning } from './test-overlap.js';
 import { toolVersion } from './tool-version.js';
 import { assertTransformSettings, runTransformPipeline, type TransformReport } from './transform-pipeline.js';
 import { restoreEarlierVersion, restoreLatestFromVersion, writeProcessedOutputs } from './write-processed.js';
@@ -41,20 +42,15 @@ export interface PreprocessInput {
   mergedRows?: number;
   /** Cells that read as an infinity, kept as missing (then imputed like an empty cell). */
   infiniteCells?: number;
-  /** Test file only: its rows at or before the training file's last time, which held-out metrics would include. */
+  /**
+   * Test file only: its rows at or before the training file's last time, which held-out metrics would include; also
+   * when cached (from the sidecar, which records it when there are any: 0 for versions processed before it was).
+   */
   rowsNotAfterTrain?: number;
   /** Rows earlier than the row before them in the file (sorted into time order). */
   unorderedRows?: number;
   /** The file's time steps as read (before sampling): the dominant step, gaps, shorter steps. */
   timeSteps?: TimeSteps;
-}
-
-/** Test rows at or before the last training time: a test file that overlaps or precedes the training file. */
-function rowsNotAfter(test: TimeFrame, train: TimeFrame): number {
-  const trainEnd = train.time[train.time.length - 1];
-  let rows = 0;
-  for (const time of test.time) if (time <= trainEnd) rows++;
-  return rows;
 }
 
 export interface PreprocessResult {
@@ -86,8 +82,8 @@ export interface PreprocessResult {
   /** `reused` only: the root keys copied from the `<config_hash>/` version (or from its earlier version). */
   restoredKeys?: string[];
   report?: TransformReport;
-  /** What the data should have been and is not (uneven time steps, rows out of order), per input file; also when cached. */
-  warnings: DataWarning[];
+  /** What the data should have been and is not (uneven time steps, rows out of order, test rows not after training), per input file; also when cached. */
+  warnings: Array<DataWarning | TestOverlapWarning>;
   timings: { readMs: number; transformMs: number; writeMs: number; totalMs: number };
 }
 
@@ -109,13 +105,15 @@ function storedTrainStep(sidecar: ProcessedSidecar, unsampled: boolean): number 
   return sidecar.flts?.train_step_ms ?? (unsampled ? sidecar.flts?.time_steps?.train?.step_ms : undefined);
 }
 
-/** The input files' warnings, each naming its file: uneven steps, rows out of order, repeated timestamps. */
-function inputWarnings(inputs: { train: PreprocessInput; test: PreprocessInput }): DataWarning[] {
-  return Object.values(inputs).flatMap((input) => {
+/** The input files' warnings, each naming its file: test rows not after training, uneven steps, rows out of order, repeated timestamps. */
+function inputWarnings(inputs: { train: PreprocessInput; test: PreprocessInput }): Array<DataWarning | TestOverlapWarning> {
+  const overlap = testOverlapWarning(inputs.test.rowsNotAfterTrain ?? 0, { train: inputs.train.file, test: inputs.test.file });
+  const perFile = Object.values(inputs).flatMap((input) => {
     const rows = `The rows of ${input.file}`;
     const found = [input.timeSteps && timeStepsWarning(input.timeSteps, rows), unorderedRowsWarning(input.unorderedRows ?? 0, rows), repeatedTimestampsWarning(input.mergedRows ?? 0, rows)];
     return found.filter((warning): warning is DataWarning => warning !== undefined).map((warning) => ({ ...warning, details: { file: input.file, ...warning.details } }));
   });
+  return overlap ? [overlap, ...perFile] : perFile;
 }
 
 /** The test set must carry the training columns; extra test columns are ignored. */
@@ -192,7 +190,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
    * recomputed, it would be written under a new created_at, dating rows processed before to now (the promoter never
    * moves to older data).
    */
-  const keepStored = async (hit: CacheHit, kept: 'cached' | 'unchanged', found?: { inputs: { train: PreprocessInput; test: PreprocessInput }; warnings: DataWarning[]; readMs: number; transformMs: number; trainStepMs?: number }): Promise<PreprocessResult> => {
+  const keepStored = async (hit: CacheHit, kept: 'cached' | 'unchanged', found?: { inputs: { train: PreprocessInput; test: PreprocessInput }; warnings: PreprocessResult['warnings']; readMs: number; transformMs: number; trainStepMs?: number }): Promise<PreprocessResult> => {
     const reused = hit.held !== 'latest';
     const sidecars = { train: hit.sidecar, test: hit.testSidecar };
     const restoredKeys =
@@ -205,7 +203,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     const recorded = hit.sidecar.flts?.time_steps;
     const cachedInputs = found?.inputs ?? {
       train: { ...inputs.train, ...(recorded?.train ? { timeSteps: recorded.train } : {}) },
-      test: { ...inputs.test, ...(recorded?.test ? { timeSteps: recorded.test } : {}) },
+      test: { ...inputs.test, rowsNotAfterTrain: hit.sidecar.flts?.test_rows_not_after_train ?? 0, ...(recorded?.test ? { timeSteps: recorded.test } : {}) },
     };
     const [readMs, transformMs] = [found?.readMs ?? 0, found?.transformMs ?? 0];
     const trainStepMs = found ? found.trainStepMs : storedTrainStep(hit.sidecar, data.sampleTrainRows === 0);
@@ -236,7 +234,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     const aliased = alias && (await findStoredContent(deps.store, settings, configHash, alias.data_sha256));
     if (alias && aliased) {
       const asRead = (input: PreprocessInput, recorded: InputAlias['inputs']['train']): PreprocessInput => ({ ...input, unorderedRows: recorded.unordered_rows, ...(recorded.time_steps ? { timeSteps: recorded.time_steps } : {}) });
-      const aliasedInputs = { train: asRead(inputs.train, alias.inputs.train), test: asRead(inputs.test, alias.inputs.test) };
+      const aliasedInputs = { train: asRead(inputs.train, alias.inputs.train), test: { ...asRead(inputs.test, alias.inputs.test), rowsNotAfterTrain: alias.inputs.test.rows_not_after_train ?? 0 } };
       const warnings = inputWarnings(aliasedInputs);
       for (const warning of warnings) logger.warn({ event: warning.code, ...warning.details }, warning.message);
       return keepStored(aliased, 'unchanged', { inputs: aliasedInputs, warnings, readMs: 0, transformMs: 0, trainStepMs: storedTrainStep(aliased.sidecar, data.sampleTrainRows === 0) });
@@ -255,8 +253,8 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     unorderedRows: table.unorderedRows,
     ...(table.timeSteps ? { timeSteps: table.timeSteps } : {}),
   });
-  const overlapping = rowsNotAfter(parsed[1].frame, parsed[0].frame);
-  if (overlapping > 0) logger.warn({ event: 'test_not_after_train', file: inputs.test.file, rows: overlapping }, 'test rows at or before the last training time');
+  // Before anything is written: a test file wholly inside (or before) the training period is refused.
+  const overlapping = assertTestFollowsTrain(parsed[1].frame, parsed[0].frame, { train: files.trainName, test: files.testName });
   for (const [input, table] of [[inputs.train, parsed[0]], [inputs.test, parsed[1]]] as const) {
     emit({ type: 'preprocess.read', file: input.file, rows: table.frame.time.length, columns: table.frame.columns.length });
     if (table.infiniteCells > 0) logger.warn({ event: 'infinite_cells_missing', file: input.file, infinite_cells: table.infiniteCells }, 'infinite cells read as missing');
@@ -277,7 +275,11 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     // numeric): the version stored keeps its created_at, since its rows are not new.
     const same = await findStoredContent(deps.store, settings, configHash, dataSha256);
     if (same) {
-      const asRead = (input: PreprocessInput) => ({ unordered_rows: input.unorderedRows ?? 0, ...(input.timeSteps ? { time_steps: input.timeSteps } : {}) });
+      const asRead = (input: PreprocessInput) => ({
+        unordered_rows: input.unorderedRows ?? 0,
+        ...(input.timeSteps ? { time_steps: input.timeSteps } : {}),
+        ...(input.rowsNotAfterTrain ? { rows_not_after_train: input.rowsNotAfterTrain } : {}),
+      });
       await writeInputAlias(deps.store, settings, configHash, {
         version: toolVersion(),
         data_sha256: dataSha256,
@@ -313,6 +315,8 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       time_steps: { ...(parsed[0].timeSteps ? { train: parsed[0].timeSteps } : {}), ...(parsed[1].timeSteps ? { test: parsed[1].timeSteps } : {}) },
       data_sha256: dataSha256,
       ...(trainStepMs !== undefined ? { train_step_ms: trainStepMs } : {}),
+      // Only when there are any, so the sidecars of test files that follow the training file stay as they were.
+      ...(overlapping > 0 ? { test_rows_not_after_train: overlapping } : {}),
     },
   });
   const finished = performance.now();

@@ -14,9 +14,9 @@ import { trainRun } from '../train/train-run.js';
 import { autoPromote } from './auto-promote.js';
 import { promoteBest } from './promote.js';
 
-function csv(rows: number): string {
+function csv(rows: number, from = 0): string {
   const lines = ['time,down,up'];
-  for (let i = 0; i < rows; i++) lines.push(`${new Date(Date.UTC(2018, 1, 5) + i * 120_000).toISOString().slice(0, 19).replace('T', ' ')},${100 + ((i * 37) % 50)},${i % 11}`);
+  for (let i = 0; i < rows; i++) lines.push(`${new Date(Date.UTC(2018, 1, 5) + (from + i) * 120_000).toISOString().slice(0, 19).replace('T', ' ')},${100 + ((i * 37) % 50)},${i % 11}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -32,7 +32,8 @@ function settingsFor(salt: string): Settings {
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'flts-versions-'));
   writeFileSync(path.join(dir, 'train.csv'), csv(80));
-  writeFileSync(path.join(dir, 'test.csv'), csv(30));
+  // After the last training time (training files have at most 100 rows).
+  writeFileSync(path.join(dir, 'test.csv'), csv(30, 100));
   store = createFsStore(path.join(dir, 'store'));
 });
 
