@@ -16,7 +16,7 @@ describe('cli > promotion-lines', () => {
 
   it('says who runs a live probation from the replicas\' live reports: how many score live, or that none does yet', () => {
     const start = { run_id: 'runB', previous_run_id: 'runA', points: 500, margin: 0.1, rollback: true };
-    const comparison = 'run runB with run runA forecasting in shadow over 500 matched points, then kept, or rolled back if its RMSE is worse by more than 10%; watch it in /healthz live.probation or with `flts eval --live`.';
+    const comparison = 'run runB with run runA forecasting in shadow over 500 matched points, then judged worse if its RMSE exceeds the previous run\'s by more than 10%, and a worse run is rolled back unless the deciding process (the promoter, or an embedded server) has FLTS_LIVE_ROLLBACK off; watch it in /healthz live.probation or with `flts eval --live`.';
     expect(liveProbationLine({ ...start, serving_replicas: ['host-1', 'host-2'] })).toBe(`live probation starts on 2 serving replicas: they compare ${comparison}`);
     expect(liveProbationLine({ ...start, serving_replicas: ['host-1'] })).toBe(`live probation starts on 1 serving replica: they compare ${comparison}`);
     expect(liveProbationLine({ ...start, serving_replicas: [] })).toBe(
@@ -24,5 +24,9 @@ describe('cli > promotion-lines', () => {
     );
     // The reports could not be read: who runs it is unknown.
     expect(liveProbationLine({ ...start, serving_replicas: null })).toBe(`live probation started: serving replicas compare ${comparison}`);
+    // Pinned by the record: never rolled back, whoever decides.
+    expect(liveProbationLine({ ...start, rollback: false, serving_replicas: null })).toBe(
+      'live probation started: serving replicas compare run runB with run runA forecasting in shadow over 500 matched points, then judged worse if its RMSE exceeds the previous run\'s by more than 10%, decided and reported, never rolled back automatically (pinned); watch it in /healthz live.probation or with `flts eval --live`.',
+    );
   });
 });

@@ -46,7 +46,11 @@ export function targetsChangedLine(change: TargetsChange): string {
  * score live, not this command's settings), and where to watch it.
  */
 export function liveProbationLine(start: LiveProbationStart): string {
-  const outcome = start.rollback ? `then kept, or rolled back if its RMSE is worse by more than ${Math.round(start.margin * 1000) / 10}%` : 'then decided and reported, never rolled back automatically';
+  const margin = `${Math.round(start.margin * 1000) / 10}%`;
+  // Whether a worse run is rolled back is the deciding process's FLTS_LIVE_ROLLBACK, not this command's: say whose.
+  const outcome = start.rollback
+    ? `then judged worse if its RMSE exceeds the previous run's by more than ${margin}, and a worse run is rolled back unless the deciding process (the promoter, or an embedded server) has FLTS_LIVE_ROLLBACK off`
+    : `then judged worse if its RMSE exceeds the previous run's by more than ${margin}, decided and reported, never rolled back automatically (pinned)`;
   const comparison = `run ${start.run_id} with run ${start.previous_run_id} forecasting in shadow over ${start.points} matched points, ${outcome}; watch it in /healthz live.probation or with \`flts eval --live\`.`;
   const serving = start.serving_replicas;
   if (serving === null) return `live probation started: serving replicas compare ${comparison}`;

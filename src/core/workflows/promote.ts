@@ -94,9 +94,10 @@ export interface PromotionResult {
    */
   targets_changed?: TargetsChange;
   /**
-   * The live probation this call started (live accuracy on, a promotion that replaced another run): serving replicas
-   * compare the new run with the previous one forecasting in shadow, then keep it or roll it back. null otherwise
-   * (a rollback, a first promotion, nothing changed, a pin of the run in service whose probation goes on).
+   * The live probation this call started (a promotion that replaced another run, its record carrying the probation's
+   * terms): serving replicas compare the new run with the previous one forecasting in shadow, and the deciding process
+   * keeps it or, under its own FLTS_LIVE_ROLLBACK, rolls it back. null otherwise (a rollback, a first promotion,
+   * nothing changed, a pin of the run in service whose probation goes on).
    */
   live_probation: LiveProbationStart | null;
   /**
