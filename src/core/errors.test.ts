@@ -77,6 +77,14 @@ describe('core > errors', () => {
     expect(JSON.stringify(json)).not.toContain('at ');
   });
 
+  it('words the empty-data hint for every place that raises it: an empty or header-only file, a step that left no rows', () => {
+    // It spoke of sampling and cleaning, which none of them does: reading a file, preprocess's steps, bench's bodies.
+    const hint = ERROR_CATALOGUE.FLTS_DATA_EMPTY.hint;
+    expect(hint).not.toMatch(/sampling|cleaning/);
+    expect(hint).toMatch(/header/);
+    expect(hint).toMatch(/dropping sparse rows.*adding lags/);
+  });
+
   it('names every model type in the unknown-type hint', () => {
     for (const type of MODEL_TYPES) expect(ERROR_CATALOGUE.FLTS_MODEL_UNKNOWN_TYPE.hint).toMatch(new RegExp(`\\b${type}\\b`));
   });

@@ -45,7 +45,7 @@ function completeSliceStarts(frame: TimeFrame, rows: number): number[] {
   return starts;
 }
 
-/** The catalogue's hint for FLTS_DATA_EMPTY speaks of sampling and cleaning, which bench does neither of. */
+/** What bench's own refusal asks for: fewer rows per request, or a longer file (the catalogue's hint is about empty data). */
 const TOO_FEW_ROWS_HINT = 'Ask for fewer rows per request (--payload-rows, at least the served run\'s input window), or cut them from a longer test file (--dataset NAME for NAME_test.csv, or TEST_FILE).';
 
 /**
