@@ -7,18 +7,37 @@ export interface TopicScope {
   partitions?: number[];
 }
 
+const SYNTAX = 'name or name:<partition>[,<partition>...], e.g. training-data:0,2';
+
+function invalid(text: string, why: string): FltsError {
+  return new FltsError('FLTS_USAGE_INVALID_FLAG', `--topic ${JSON.stringify(clip(text))} ${why}.`, { details: { flag: 'topic', value: clip(text) } });
+}
+
+/**
+ * Which item of a comma list is empty (`0,,2`, a trailing comma), as settings lists say it: most often a value a
+ * template or a shell variable left out, so it is refused rather than dropped.
+ */
+function emptyItem(items: string[]): string | undefined {
+  const empty = items.findIndex((item) => item === '');
+  return empty < 0 ? undefined : `item ${empty + 1} of ${items.length} is empty`;
+}
+
 /** Parses Kafka's `--topic` syntax: `name` or `name:0,2,5`. */
 export function parseTopicScope(text: string): TopicScope {
   const trimmed = text.trim();
   const colon = trimmed.lastIndexOf(':');
-  if (colon < 0) {
-    if (!trimmed) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--topic is empty: expected name or name:0,2.');
-    return { topic: trimmed };
+  const topic = (colon < 0 ? trimmed : trimmed.slice(0, colon)).trim();
+  if (colon < 0 && !topic) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--topic is empty: expected name or name:0,2.', { details: { flag: 'topic' } });
+  // No Kafka topic has a comma in its name: `a,b` is a list of topics, which --topic takes one at a time.
+  if (topic.includes(',')) {
+    const empty = emptyItem(topic.split(',').map((item) => item.trim()));
+    throw invalid(text, `names one topic, not a list${empty ? ` (${empty})` : ''}: repeat --topic for each (--topic a --topic b), each ${SYNTAX}`);
   }
-  const topic = trimmed.slice(0, colon);
+  if (colon < 0) return { topic };
+  if (!topic) throw invalid(text, `has no topic name before the colon: expected ${SYNTAX}`);
   const list = trimmed.slice(colon + 1).split(',').map((p) => p.trim());
-  if (!topic || list.some((p) => !/^\d+$/.test(p))) {
-    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--topic ${JSON.stringify(clip(text))} is not name or name:<partition>[,<partition>...], e.g. training-data:0,2.`, { details: { value: clip(text) } });
-  }
+  const empty = emptyItem(list);
+  if (empty) throw invalid(text, `has an empty partition (${empty}): expected ${SYNTAX}`);
+  if (list.some((p) => !/^\d+$/.test(p))) throw invalid(text, `is not ${SYNTAX}`);
   return { topic, partitions: [...new Set(list.map(Number))].sort((a, b) => a - b) };
 }
