@@ -47,6 +47,10 @@ export interface ServeMetrics {
   countForecastRefused(route: string, reason: RefusalReason): void;
   /** Forecast rows in flight now, and the bound on them (0 = none). */
   setQueuedRows(rows: number, maxRows?: number): void;
+  /** A request whose body was refused or cut off for serve.maxBodyBytesInFlight. */
+  countBodyRefused(route: string): void;
+  /** Request body bytes held now (bodies read or being read, not yet answered), and the bound on them (0 = none). */
+  setBodyBytesInFlight(bytes: number, maxBytes?: number): void;
   setModel(run: ServedRunInfo | undefined): void;
   setModelReady(ready: boolean, degraded: boolean): void;
   /** flts_live_* series. */
@@ -99,6 +103,15 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
   for (const what of ['stream', 'connection']) grpcHttp2Refusals.inc({ what }, 0);
   const queuedRows = new Gauge({ name: 'flts_forecast_queued_rows', help: 'Forecast rows of the prediction requests in flight (admitted, not yet answered).', registers: [registry] });
   const maxQueuedRows = new Gauge({ name: 'flts_forecast_queued_rows_limit', help: 'The bound on flts_forecast_queued_rows (serve.maxQueuedRows; 0 = none).', registers: [registry] });
+  const bodyRefused = new Counter({
+    name: 'flts_request_body_refused_total',
+    help: 'Requests whose body was refused (by its Content-Length) or cut off (chunked) with 503 FLTS_SERVE_BODIES_IN_FLIGHT, the request body bytes buffered being at serve.maxBodyBytesInFlight, by route.',
+    labelNames: ['route'],
+    registers: [registry],
+  });
+  for (const route of ['/predict', '/actuals', ...PREDICTION_ROUTES.slice(1, 3)]) bodyRefused.inc({ route }, 0);
+  const bodyBytes = new Gauge({ name: 'flts_request_body_bytes_in_flight', help: 'Request body bytes held (each body from its first byte awaited until its answer is sent or its connection closes).', registers: [registry] });
+  const maxBodyBytes = new Gauge({ name: 'flts_request_body_bytes_in_flight_limit', help: 'The bound on flts_request_body_bytes_in_flight (serve.maxBodyBytesInFlight; 0 = none).', registers: [registry] });
 
   const live = createLiveMetrics(registry);
   const bus = createBusMetrics(registry);
@@ -123,6 +136,11 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
     setQueuedRows(rows, maxRows) {
       queuedRows.set(rows);
       if (maxRows !== undefined) maxQueuedRows.set(maxRows);
+    },
+    countBodyRefused: (route) => bodyRefused.inc({ route }),
+    setBodyBytesInFlight(bytes, maxBytes) {
+      bodyBytes.set(bytes);
+      if (maxBytes !== undefined) maxBodyBytes.set(maxBytes);
     },
     setModel(run) {
       info.reset();

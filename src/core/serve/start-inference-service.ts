@@ -198,6 +198,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     modelName: serve.modelName,
     inferenceLength: serve.inferenceLength,
     bodyLimitBytes: serve.bodyLimitBytes,
+    maxBodyBytesInFlight: serve.maxBodyBytesInFlight,
     limits: serve,
     access: { adminToken: serve.adminToken, apiToken: serve.apiToken },
     reloadMinIntervalMs: serve.reloadMinIntervalMs,
