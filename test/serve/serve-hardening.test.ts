@@ -366,9 +366,9 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
      * Runs `use` against a server of its own capped at `maxConnections`, with `open` connecting raw sockets that are
      * destroyed before the server closes: a failing test leaves no request in flight for the close to wait on.
      */
-    async function withCapped(maxConnections: number, use: (capped: RunningServer, open: () => Promise<Socket>) => Promise<void>): Promise<void> {
+    async function withCapped(maxConnections: number, use: (capped: RunningServer, open: () => Promise<Socket>) => Promise<void>, slowHeadGraceMs?: number): Promise<void> {
       const held: Socket[] = [];
-      await withTestServer(createMemorySource(), { server: { limits: { maxConnections } }, load: false }, async (capped) => {
+      await withTestServer(createMemorySource(), { server: { limits: { maxConnections, slowHeadGraceMs } }, load: false }, async (capped) => {
         const open = async (): Promise<Socket> => {
           const socket = await openSocket(capped.url);
           held.push(socket);
@@ -404,7 +404,7 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
         expect(await idleClosed).toBe('');
         expect(await answerOver(arriving, 'Host: 127.0.0.1\r\n\r\n')).toMatch(/^HTTP\/1.1 200/);
         expect(await answerOver(posting, '{}')).toMatch(/^HTTP\/1.1 503/);
-        expect(await capClosesOf(capped)).toEqual({ idle: 1, refused: 0 });
+        expect(await capClosesOf(capped)).toEqual({ idle: 1, slow: 0, refused: 0 });
       });
     });
 
@@ -419,7 +419,7 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
         expect(await healthzOver(await open())).toMatch(/^HTTP\/1.1 200/);
         expect(await idleClosed).toBe('');
         expect(await answerOver(pipelining, 'Host: 127.0.0.1\r\n\r\n')).toMatch(/^HTTP\/1.1 200/);
-        expect(await capClosesOf(capped)).toEqual({ idle: 1, refused: 0 });
+        expect(await capClosesOf(capped)).toEqual({ idle: 1, slow: 0, refused: 0 });
       });
     });
 
@@ -435,8 +435,27 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
         expect(await readUntilClosed(await open())).toBe('');
         expect(await answerOver(posting, '{}')).toMatch(/^HTTP\/1.1 503/);
         expect(await healthzOver(fresh)).toMatch(/^HTTP\/1.1 200/);
-        expect(await capClosesOf(capped)).toEqual({ idle: 0, refused: 1 });
+        expect(await capClosesOf(capped)).toEqual({ idle: 0, slow: 0, refused: 1 });
       });
+    });
+
+    it('admits a client at the cap in place of the connection whose request head has been arriving the longest, once past the grace', async () => {
+      // A grace of 0: every head still arriving is past it, so the test needs no clock (connection-cap.test.ts times it).
+      await withCapped(
+        2,
+        async (capped, open) => {
+          // Two clients dripping their heads hold every connection: their request lines sent, their headers never.
+          const [first, second] = [await open(), await open()];
+          const firstClosed = readUntilClosed(first);
+          for (const socket of [first, second]) socket.write('GET /healthz HTTP/1.1\r\n');
+
+          expect(await healthzOver(await open())).toMatch(/^HTTP\/1.1 200/);
+          expect(await firstClosed).toBe('');
+          expect(await answerOver(second, 'Host: 127.0.0.1\r\n\r\n')).toMatch(/^HTTP\/1.1 200/);
+          expect(await capClosesOf(capped)).toEqual({ idle: 0, slow: 1, refused: 0 });
+        },
+        0,
+      );
     });
   });
 

@@ -2,7 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createBusMetrics } from '../bus/bus-metrics.js';
 import { isInvalidMessage } from '../bus/delivery.js';
 import type { BusMetrics } from '../bus/message-bus.js';
-import type { CapClose } from '../serve/connection-cap.js';
+import { HTTP_CAP_CLOSES, type HttpCapClose } from '../serve/connection-cap.js';
 import { createLiveRollbacksCounter, createLiveWorseKeptCounter, createLiveNoBaselineCounter } from '../serve/live-metrics.js';
 
 /**
@@ -75,8 +75,11 @@ export interface DaemonMetrics {
    * method is unknown until a request line was read; status 499 for one whose client left before its answer.
    */
   countHttpRequest(route: string, method: string | undefined, status: number): void;
-  /** A connection the health port closed for serve.maxConnections: an idle keep-alive one to make room, or a new one refused (all held were busy). */
-  countConnectionCapClose(what: CapClose): void;
+  /**
+   * A connection the health port closed for serve.maxConnections: an idle keep-alive one to make room, else the one whose
+   * request head had been arriving the longest (past a grace), or a new one refused (all held were busy).
+   */
+  countConnectionCapClose(what: HttpCapClose): void;
   /** What /readyz would answer now, per configured role: set at scrape time so alerts see a daemon that is up but not ready. */
   setReady(roles: readonly string[], ready: boolean): void;
   /** Marks a step as in progress until the returned function is called. */
@@ -105,11 +108,11 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   });
   const capCloses = new Counter({
     name: 'flts_daemon_http_connections_closed_at_cap_total',
-    help: 'Health port connections closed for serve.maxConnections, by what: idle (a keep-alive connection with no request in flight, the longest idle, closed to admit a new one) or refused (a new one closed at once, every connection held being busy).',
+    help: 'Health port connections closed for serve.maxConnections, by what: idle (a keep-alive connection with no request in flight, the longest idle, closed to admit a new one), slow (none idle: the connection whose request head had been arriving the longest, over 1 s, closed to admit a new one) or refused (a new one closed at once, every connection held having a request in flight or its head arriving for less than 1 s).',
     labelNames: ['what'],
     registers: [registry],
   });
-  for (const what of ['idle', 'refused']) capCloses.inc({ what }, 0);
+  for (const what of HTTP_CAP_CLOSES) capCloses.inc({ what }, 0);
   const ready = new Gauge({ name: 'flts_daemon_ready', help: '1 while the daemon is ready (its roles started, the broker and the store answer), per configured role.', labelNames: ['role'], registers: [registry] });
   const current = new Set<CurrentWork>();
   const bus = createBusMetrics(registry);

@@ -126,7 +126,7 @@ describe('core > daemon > health server', () => {
       }
       // Counted as the serve API counts its own: a refusal at the cap is a connection, no request was read.
       const capCloses = (await metrics.registry.getSingleMetric('flts_daemon_http_connections_closed_at_cap_total')?.get())?.values.map(({ labels, value }) => `${labels.what} ${value}`);
-      expect(capCloses?.sort()).toEqual(['idle 0', 'refused 1']);
+      expect(capCloses?.sort()).toEqual(['idle 0', 'refused 1', 'slow 0']);
     } finally {
       held.forEach((socket) => socket.destroy());
       await app.close();

@@ -1,6 +1,6 @@
 import type { Server, ServerResponse } from 'node:http';
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
-import { capHttpConnections, type CapClose } from './connection-cap.js';
+import { capHttpConnections, type HttpCapClose } from './connection-cap.js';
 import { createClientErrorHandler } from './error-handler.js';
 
 /** How long a client may take to send a request, how long an idle connection stays, and how many are open at once. */
@@ -9,6 +9,8 @@ export interface ConnectionLimits {
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
+  /** How long a request head may take before a newcomer at the cap may take its connection (not a setting; 1 s). */
+  slowHeadGraceMs?: number;
 }
 
 /** The defaults of the serve.* settings of the same names (docs/config.md). */
@@ -58,9 +60,10 @@ export function answerHalfClosedClients(server: Server): void {
 }
 
 /**
- * A connection beyond the cap takes the place of an idle keep-alive one, and is closed as soon as it is accepted when
- * none is idle (connection-cap.ts); `onClose` hears of each connection closed for the cap.
+ * A connection beyond the cap takes the place of an idle keep-alive one, or else of the one whose request head has been
+ * arriving the longest past a short grace, and is closed as soon as it is accepted when there is neither
+ * (connection-cap.ts); `onClose` hears of each connection closed for the cap.
  */
-export function capConnections(app: FastifyInstance, limits: ConnectionLimits, onClose?: (what: CapClose) => void): void {
-  capHttpConnections(app.server, limits.maxConnections, onClose);
+export function capConnections(app: FastifyInstance, limits: ConnectionLimits, onClose?: (what: HttpCapClose) => void): void {
+  capHttpConnections(app.server, limits.maxConnections, { onClose, slowHeadGraceMs: limits.slowHeadGraceMs });
 }

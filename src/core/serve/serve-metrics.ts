@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { createBusMetrics } from '../bus/bus-metrics.js';
 import type { BusMetrics } from '../bus/message-bus.js';
 import { createLiveMetrics, type LiveMetrics } from './live-metrics.js';
-import type { CapClose } from './connection-cap.js';
+import { HTTP_CAP_CLOSES, type CapClose, type HttpCapClose } from './connection-cap.js';
 import type { Http2Refusal } from './grpc-http2-refusals.js';
 import type { RefusalReason } from './forecast-admission.js';
 import type { ServedRunInfo } from './model-source.js';
@@ -34,8 +34,11 @@ export interface ServeMetrics {
    * and nginx's "client closed request"): no answer finished, so it has no latency.
    */
   countAbandonedRequest(route: string, method: string): void;
-  /** A connection closed for serve.maxConnections: an idle keep-alive one to make room, or a new one refused (all held were busy). */
-  countConnectionCapClose(what: CapClose): void;
+  /**
+   * A connection closed for serve.maxConnections: an idle keep-alive one to make room, else the one whose request head had
+   * been arriving the longest (past a grace), or a new one refused (all held were busy).
+   */
+  countConnectionCapClose(what: HttpCapClose): void;
   /** The same on the gRPC port: an idle HTTP/2 connection (no call open) sent GOAWAY to make room, or a new one refused. */
   countGrpcConnectionCapClose(what: CapClose): void;
   /** gRPC calls Node's HTTP/2 layer refused before grpc-js saw them: reset alone (`stream`), or ended with their connection (`connection`, one a connection). */
@@ -81,11 +84,11 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
   for (const route of PIPELINED_ROUTES) refused.inc({ route, reason: 'pipelining' }, 0);
   const capCloses = new Counter({
     name: 'flts_http_connections_closed_at_cap_total',
-    help: 'HTTP connections closed for serve.maxConnections, by what: idle (a keep-alive connection with no request in flight, the longest idle, closed to admit a new one) or refused (a new one closed at once, every connection held being busy).',
+    help: 'HTTP connections closed for serve.maxConnections, by what: idle (a keep-alive connection with no request in flight, the longest idle, closed to admit a new one), slow (none idle: the connection whose request head had been arriving the longest, over 1 s, closed to admit a new one) or refused (a new one closed at once, every connection held having a request in flight or its head arriving for less than 1 s).',
     labelNames: ['what'],
     registers: [registry],
   });
-  for (const what of ['idle', 'refused']) capCloses.inc({ what }, 0);
+  for (const what of HTTP_CAP_CLOSES) capCloses.inc({ what }, 0);
   const grpcCapCloses = new Counter({
     name: 'flts_grpc_connections_closed_at_cap_total',
     help: 'gRPC connections closed for serve.maxConnections, by what: idle (an HTTP/2 connection with no call open, the longest idle, sent GOAWAY to admit a new one) or refused (a new one closed at once, every connection held having a call open or none yet).',
