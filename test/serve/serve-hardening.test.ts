@@ -360,6 +360,7 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
   });
 
   describe('the connection cap', () => {
+    const HOUR_MS = 3_600_000;
     const POST_HEADERS = 'POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n';
 
     /**
@@ -430,13 +431,13 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
         const inFlight = new Promise((resolve) => capped.app.server.once('request', resolve));
         posting.write(POST_HEADERS);
         await inFlight;
-        // Connected and not asking yet: its request may be on its way.
+        // Connected and not asking yet: its request may be on its way (within the grace, an hour here however slow the host).
         const fresh = await open();
         expect(await readUntilClosed(await open())).toBe('');
         expect(await answerOver(posting, '{}')).toMatch(/^HTTP\/1.1 503/);
         expect(await healthzOver(fresh)).toMatch(/^HTTP\/1.1 200/);
         expect(await capClosesOf(capped)).toEqual({ idle: 0, slow: 0, refused: 1 });
-      });
+      }, HOUR_MS);
     });
 
     it('admits a client at the cap in place of the connection whose request head has been arriving the longest, once past the grace', async () => {

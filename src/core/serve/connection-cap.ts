@@ -13,9 +13,12 @@ export const HTTP_CAP_CLOSES: readonly HttpCapClose[] = ['idle', 'slow', 'refuse
 /**
  * How long a request head may take, from the connection's start or from the first byte after its last answer, before
  * a newcomer at the cap may take its place. A client sends its head in one packet as soon as it connects (or after
- * its previous answer): one still sending it past this is dripping it.
+ * its previous answer), a lost packet sent again within a few hundred ms: one still sending it past this is dripping
+ * it. To keep the cap full of heads younger than this, a client must open `maxConnections` per grace (2,048 a second
+ * at the default cap); at 1 s, one reopening each connection 50 ms after it was closed (about 1,350 a second) still
+ * kept 11 and 15 of 39-40 liveness probes out, and none at 0.5 s (bench/health-port-abuse.mjs cap, docs/security.md).
  */
-export const DEFAULT_SLOW_HEAD_GRACE_MS = 1000;
+export const DEFAULT_SLOW_HEAD_GRACE_MS = 500;
 
 export interface HttpConnectionCapOptions {
   onClose?: (what: HttpCapClose) => void;

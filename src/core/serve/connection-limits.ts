@@ -9,7 +9,7 @@ export interface ConnectionLimits {
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
-  /** How long a request head may take before a newcomer at the cap may take its connection (not a setting; 1 s). */
+  /** How long a request head may take before a newcomer at the cap may take its connection (not a setting; 0.5 s). */
   slowHeadGraceMs?: number;
 }
 

@@ -84,7 +84,7 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
   for (const route of PIPELINED_ROUTES) refused.inc({ route, reason: 'pipelining' }, 0);
   const capCloses = new Counter({
     name: 'flts_http_connections_closed_at_cap_total',
-    help: 'HTTP connections closed for serve.maxConnections, by what: idle (a keep-alive connection with no request in flight, the longest idle, closed to admit a new one), slow (none idle: the connection whose request head had been arriving the longest, over 1 s, closed to admit a new one) or refused (a new one closed at once, every connection held having a request in flight or its head arriving for less than 1 s).',
+    help: 'HTTP connections closed for serve.maxConnections, by what: idle (a keep-alive connection with no request in flight, the longest idle, closed to admit a new one), slow (none idle: the connection whose request head had been arriving the longest, over 0.5 s, closed to admit a new one) or refused (a new one closed at once, every connection held having a request in flight or its head arriving for less than 0.5 s).',
     labelNames: ['what'],
     registers: [registry],
   });
