@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import fastify from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createMeteredBodyBudget } from '../../src/core/serve/body-budget.js';
 import { createForecastAdmission, type ForecastAdmission } from '../../src/core/serve/forecast-admission.js';
 import { createGrpcConnections, type GrpcConnections } from '../../src/core/serve/grpc-connections.js';
 import { createInferenceClient, inferenceService } from '../../src/core/serve/oip-grpc-service.js';
@@ -10,6 +11,7 @@ import { startGrpcInferenceServer, type GrpcInferenceServer } from '../../src/co
 import type { HostLookup } from '../../src/core/serve/listen-addresses.js';
 import type { OipContext } from '../../src/core/serve/oip-inference.js';
 import { createPredictionRecorder } from '../../src/core/serve/prediction-recorder.js';
+import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { naiveSource, postJson, requestData, serverPerTest, useTestServer, withTestServer, type RunningServer } from './serve-fixtures.js';
 
@@ -1559,5 +1561,60 @@ describe('serve > Open Inference Protocol over gRPC > binding', () => {
     } finally {
       busy.close();
     }
+  });
+});
+
+describe('serve > gRPC ModelInfer messages in the request body bound (serve.maxBodyBytesInFlight)', () => {
+  it('holds a message until its answer in the budget HTTP bodies share, and refuses one past it RESOURCE_EXHAUSTED FLTS_SERVE_BODIES_IN_FLIGHT', async () => {
+    const request = rawRequest(requestData(6));
+    const messageBytes = inferenceService().ModelInfer.requestSerialize(request).length;
+    const metrics = createServeMetrics({ processMetrics: false });
+    // One message fits, two do not.
+    const bodyBudget = createMeteredBodyBudget(Math.floor(messageBytes * 1.5), 1_000_000, metrics);
+    const source = naiveSource('run-a');
+    source.promote('run-a');
+    await withTestServer(source, { server: { metrics, bodyBudget } }, async (server) => {
+      const { admission, hold } = holdingAdmission();
+      const grpcServer = await startGrpcInferenceServer({ ...oipContext(server), admission, bodyBudget }, { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, logger: silentLogger });
+      const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+      const held = hold();
+      try {
+        const first = call(client, 'ModelInfer', request);
+        await held.running;
+        expect(bodyBudget.bytesInFlight).toBe(messageBytes);
+        const refused = await callError(client, 'ModelInfer', request);
+        expect({ code: refused.code, flts: refused.metadata.get('flts-code'), pushback: refused.metadata.get('grpc-retry-pushback-ms') }).toEqual({
+          code: grpc.status.RESOURCE_EXHAUSTED,
+          flts: ['FLTS_SERVE_BODIES_IN_FLIGHT'],
+          pushback: ['1000'],
+        });
+        expect(refused.details).toMatch(/^FLTS_SERVE_BODIES_IN_FLIGHT: /);
+        // The same bound as HTTP's: a body of the message's size is refused while the call holds its room.
+        const text = JSON.stringify({ data: requestData(6), inference_length: 2 });
+        const body = text + ' '.repeat(Math.max(0, messageBytes - text.length));
+        const refusedBody = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        expect({ status: refusedBody.status, code: ((await refusedBody.json()) as { code: string }).code }).toEqual({ status: 503, code: 'FLTS_SERVE_BODIES_IN_FLIGHT' });
+        held.release();
+        expect((await first).outputs.length).toBeGreaterThan(0);
+        expect(bodyBudget.bytesInFlight).toBe(0);
+        // Its room given back, the next call is served.
+        expect((await call(client, 'ModelInfer', request)).outputs.length).toBeGreaterThan(0);
+        expect(bodyBudget.bytesInFlight).toBe(0);
+        // A cancelled call gives its room back though its forecast still runs.
+        const cancelledHold = hold();
+        const pending = (client.ModelInfer as (request: object, callback: (error: grpc.ServiceError | null) => void) => grpc.ClientUnaryCall)(request, () => {});
+        await cancelledHold.running;
+        expect(bodyBudget.bytesInFlight).toBe(messageBytes);
+        pending.cancel();
+        await vi.waitFor(() => expect(bodyBudget.bytesInFlight).toBe(0), { interval: 10 });
+        cancelledHold.release();
+        const exposed = (await (await fetch(`${server.url}/metrics`)).text()).split('\n').filter((line) => line.startsWith('flts_request_body_refused_total{') && !line.endsWith(' 0'));
+        expect(exposed.sort()).toEqual(['flts_request_body_refused_total{route="/inference.GRPCInferenceService/ModelInfer"} 1', 'flts_request_body_refused_total{route="/predict"} 1']);
+      } finally {
+        held.release();
+        client.close();
+        await grpcServer.close(0);
+      }
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { FltsError } from '../errors.js';
+import type { ServeMetrics } from './serve-metrics.js';
 
 /**
  * The bound on request body bytes buffered across the whole server (serve.maxBodyBytesInFlight): each body is bounded
@@ -93,6 +94,16 @@ export function createBodyBudget(options: BodyBudgetOptions): BodyBudget {
     },
     maxBytes,
   };
+}
+
+/**
+ * The budget of a server, its bytes and refusals in `metrics`: one for the whole service, so that HTTP bodies and gRPC
+ * ModelInfer messages share the bound. `maxBytes` null: BODIES_IN_FLIGHT_PER_LIMIT bodies of `bodyLimit`.
+ */
+export function createMeteredBodyBudget(maxBytes: number | null | undefined, bodyLimit: number, metrics: Pick<ServeMetrics, 'countBodyRefused' | 'setBodyBytesInFlight'>): BodyBudget {
+  const bound = maxBytes ?? BODIES_IN_FLIGHT_PER_LIMIT * bodyLimit;
+  metrics.setBodyBytesInFlight(0, bound);
+  return createBodyBudget({ maxBytes: bound, onBytes: (bytes) => metrics.setBodyBytesInFlight(bytes), onRefused: (route) => metrics.countBodyRefused(route) });
 }
 
 /** A chunked body as it arrives, its bytes added to `ticket`; errors with the refusal once one does not fit. */

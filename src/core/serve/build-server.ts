@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { installAccessControl, type AccessTokens, type RouteAccess } from './access-control.js';
 import type { LiveMonitor } from './live-monitor.js';
 import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
-import { BODIES_IN_FLIGHT_PER_LIMIT, createBodyBudget } from './body-budget.js';
+import { createMeteredBodyBudget, type BodyBudget } from './body-budget.js';
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
 import { answerConnect, answerUnmetExpectation, deferContinue, installErrorHandlers, installJsonParser, installRequestHeadChecks, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
@@ -53,6 +53,8 @@ export interface BuildServerDeps {
   bodyLimitBytes?: number;
   /** serve.maxBodyBytesInFlight: request body bytes held at once (null or not given: 8 x the body limit; 0 = no bound). */
   maxBodyBytesInFlight?: number | null;
+  /** The bound on request body bytes in flight, shared with the gRPC server of the same service; built from `maxBodyBytesInFlight` when not given. */
+  bodyBudget?: BodyBudget;
   /** Bearer tokens of the admin and prediction routes (none: admin routes answer loopback clients only). */
   access?: AccessTokens;
   /** Least time from the end of one reload forced through POST /reload_latest to the start of the next (default 2 s). */
@@ -138,9 +140,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   };
 
   installRequestHeadChecks(app);
-  const maxBodyBytes = deps.maxBodyBytesInFlight ?? BODIES_IN_FLIGHT_PER_LIMIT * bodyLimit;
-  metrics.setBodyBytesInFlight(0, maxBodyBytes);
-  const bodyBudget = createBodyBudget({ maxBytes: maxBodyBytes, onBytes: (bytes) => metrics.setBodyBytesInFlight(bytes), onRefused: (route) => metrics.countBodyRefused(route) });
+  const bodyBudget = deps.bodyBudget ?? createMeteredBodyBudget(deps.maxBodyBytesInFlight, bodyLimit, metrics);
   installJsonParser(app, bodyLimit, bodyBudget);
   installRequestValidators(app);
   installAccessControl(app, deps.access ?? {}, ROUTE_ACCESS);

@@ -4,6 +4,7 @@ import { FltsError, isFltsError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
 import { assertBearerToken } from './access-control.js';
+import type { BodyTicket } from './body-budget.js';
 import { classifyError, isServerFailure } from './error-handler.js';
 import { clientGone } from './forecast-admission.js';
 import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
@@ -71,6 +72,8 @@ const GRPC_STATUS_BY_HTTP: Record<number, grpc.status> = {
 /** Codes whose gRPC status is not their HTTP status's: an overloaded server is RESOURCE_EXHAUSTED, as Triton answers it. */
 const GRPC_STATUS_BY_CODE: Partial<Record<ErrorCode, grpc.status>> = {
   FLTS_SERVE_OVERLOADED: grpc.status.RESOURCE_EXHAUSTED,
+  // Overloaded as the admission is, and answered alike: a client's retry policy for the one covers the other.
+  FLTS_SERVE_BODIES_IN_FLIGHT: grpc.status.RESOURCE_EXHAUSTED,
   FLTS_REQUEST_CANCELLED: grpc.status.CANCELLED,
 };
 
@@ -214,6 +217,9 @@ const MALFORMED = Symbol('malformed request');
 /** Marks a request message refused before decoding, with the coded error it is answered. */
 const REFUSED = Symbol('refused request');
 
+/** The size of each ModelInfer message as received, by its decoded message: the room its call takes in the body budget. */
+const receivedBytes = new WeakMap<object, number>();
+
 /** Checks of a method's message bytes before they are decoded, by method path. */
 const PRE_DECODE_CHECKS: Record<string, (bytes: Buffer) => FltsError | undefined> = { [MODEL_INFER_PATH]: modelInferBoundsProblem };
 /** Decoders of a method's message in place of the service's, by method path: ModelInfer's leaves its tensors' contents to its handler. */
@@ -233,7 +239,9 @@ function tolerantService(service: grpc.ServiceDefinition): grpc.ServiceDefinitio
       const refused = check?.(bytes);
       if (refused) return { [REFUSED]: refused };
       try {
-        return decode(bytes);
+        const message = decode(bytes);
+        if (method.path === MODEL_INFER_PATH && typeof message === 'object' && message !== null) receivedBytes.set(message, bytes.length);
+        return message;
       } catch (error) {
         return { [MALFORMED]: error instanceof Error ? error.message : String(error) };
       }
@@ -396,6 +404,22 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     'grpc.max_concurrent_streams': MAX_CONCURRENT_CALLS,
   });
 
+  const tickets = new WeakMap<object, BodyTicket>();
+  /**
+   * A ModelInfer message takes its room in the body budget HTTP bodies take theirs in (serve.maxBodyBytesInFlight),
+   * held until its answer is sent or its call is cancelled. grpc-js has the whole message (up to maxMessageBytes)
+   * before any handler runs, so the bound does not stop grpc-js from receiving it: it bounds the messages held with
+   * their decoded tensors and forecasts, and refuses (RESOURCE_EXHAUSTED FLTS_SERVE_BODIES_IN_FLIGHT) the one past it,
+   * whose bytes are let go at once.
+   */
+  const takeRoom = (route: string, call: grpc.ServerUnaryCall<unknown, unknown>): void => {
+    const bytes = receivedBytes.get(call.request as object);
+    if (!context.bodyBudget || bytes === undefined) return;
+    tickets.set(call, context.bodyBudget.take(route, bytes));
+    call.once('cancelled', () => releaseRoom(call));
+  };
+  const releaseRoom = (call: grpc.ServerUnaryCall<unknown, unknown>): void => tickets.get(call)?.release();
+
   const unary = (method: string, handle: Handler): grpc.handleUnaryCall<unknown, unknown> => {
     const route = `/inference.GRPCInferenceService/${method}`;
     return (call, callback) => {
@@ -406,6 +430,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
           if (malformed !== undefined) throw invalid(`The request is not a valid ${method}Request protobuf message (${clip(malformed, 200)}).`);
           const refused = (call.request as { [REFUSED]?: FltsError })[REFUSED];
           if (refused) throw refused;
+          takeRoom(route, call);
           return handle(call);
         })
         .then(
@@ -414,7 +439,8 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
             callback(null, response);
           },
           (error: unknown) => callback(failure(route, started, error)),
-        );
+        )
+        .finally(() => releaseRoom(call));
     };
   };
 

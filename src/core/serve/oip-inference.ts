@@ -2,6 +2,7 @@ import { clip, firstCodePoints } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
+import type { BodyBudget } from './body-budget.js';
 import type { ForecastAdmission } from './forecast-admission.js';
 import { levelKey } from '../models/prediction-intervals.js';
 import type { LiveMonitor } from './live-monitor.js';
@@ -31,6 +32,8 @@ export interface OipContext {
   readonly recorder: PredictionRecorder;
   /** The bound on forecast rows in flight, shared with POST /predict and the other transport. */
   readonly admission: ForecastAdmission;
+  /** The bound on request bytes held (serve.maxBodyBytesInFlight), shared with the HTTP bodies; absent: none. */
+  readonly bodyBudget?: BodyBudget;
 }
 
 /** The call an inference answers: its route (for metrics) and whether its client is still there. */

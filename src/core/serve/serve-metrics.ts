@@ -108,11 +108,11 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
   const maxQueuedRows = new Gauge({ name: 'flts_forecast_queued_rows_limit', help: 'The bound on flts_forecast_queued_rows (serve.maxQueuedRows; 0 = none).', registers: [registry] });
   const bodyRefused = new Counter({
     name: 'flts_request_body_refused_total',
-    help: 'Requests whose body was refused (by its Content-Length) or cut off (chunked) with 503 FLTS_SERVE_BODIES_IN_FLIGHT, the request body bytes buffered being at serve.maxBodyBytesInFlight, by route.',
+    help: 'Requests whose body was refused (by its Content-Length) or cut off (chunked) with 503 FLTS_SERVE_BODIES_IN_FLIGHT (a gRPC ModelInfer message: RESOURCE_EXHAUSTED), the request body bytes buffered being at serve.maxBodyBytesInFlight, by route.',
     labelNames: ['route'],
     registers: [registry],
   });
-  for (const route of ['/predict', '/actuals', ...PREDICTION_ROUTES.slice(1, 3)]) bodyRefused.inc({ route }, 0);
+  for (const route of ['/predict', '/actuals', ...PREDICTION_ROUTES.slice(1)]) bodyRefused.inc({ route }, 0);
   const bodyBytes = new Gauge({ name: 'flts_request_body_bytes_in_flight', help: 'Request body bytes held (each body from its first byte awaited until its answer is sent or its connection closes).', registers: [registry] });
   const maxBodyBytes = new Gauge({ name: 'flts_request_body_bytes_in_flight_limit', help: 'The bound on flts_request_body_bytes_in_flight (serve.maxBodyBytesInFlight; 0 = none).', registers: [registry] });
 

@@ -6,6 +6,7 @@ import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { untilAborted } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { createMeteredBodyBudget } from './body-budget.js';
 import { buildServer } from './build-server.js';
 import { createMeteredAdmission } from './forecast-admission.js';
 import { assertDistinctPorts, listenOrExplain } from './listen.js';
@@ -187,6 +188,8 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   const recorder = createPredictionRecorder({ metrics, predictionLog, live, logger, identifier: settings.identifier });
   // Batch records share the bucket, so the sweep runs whether or not this server logs its own predictions.
   const retention = startLogRetention({ store: deps.store, bucket: settings.store.buckets.inferenceLogs, retentionDays: serve.predictionLog.retentionDays, now: deps.now, logger });
+  // One bound on request bytes held for HTTP bodies and gRPC ModelInfer messages together.
+  const bodyBudget = createMeteredBodyBudget(serve.maxBodyBytesInFlight, serve.bodyLimitBytes, metrics);
   const app = await buildServer({
     holder,
     metrics,
@@ -198,7 +201,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     modelName: serve.modelName,
     inferenceLength: serve.inferenceLength,
     bodyLimitBytes: serve.bodyLimitBytes,
-    maxBodyBytesInFlight: serve.maxBodyBytesInFlight,
+    bodyBudget,
     limits: serve,
     access: { adminToken: serve.adminToken, apiToken: serve.apiToken },
     reloadMinIntervalMs: serve.reloadMinIntervalMs,
@@ -235,7 +238,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
       // gRPC is loaded only when its port is configured.
       const { startGrpcInferenceServer } = await import('./oip-grpc-server.js');
       grpcServer = await startGrpcInferenceServer(
-        { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger, recorder, admission },
+        { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger, recorder, admission, bodyBudget },
         { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, requestTimeoutMs: serve.requestTimeoutMs, headersTimeoutMs: serve.headersTimeoutMs, keepAliveTimeoutMs: serve.keepAliveTimeoutMs, maxConnections: serve.maxConnections, apiToken: serve.apiToken, httpPort: port, logger },
       );
     } catch (error) {
