@@ -1,4 +1,3 @@
-import { untilAborted } from '../core/retry.js';
 
 /**
  * How a long-running command (serve, daemon) is stopped: the first SIGINT or SIGTERM from the moment it listens,
@@ -40,16 +39,6 @@ export function abortOnSignals(signals: readonly NodeJS.Signals[] = ['SIGINT', '
   const onSignal = (signal: NodeJS.Signals): void => aborter.abort(reason?.(signal));
   for (const name of signals) process.once(name, onSignal);
   return { signal: aborter.signal, release: () => signals.forEach((name) => process.off(name, onSignal)) };
-}
-
-/**
- * `reads`, or the command's coded stop (`stopped()`) as soon as `signal` aborts: for reads that take no signal (a store
- * that does not answer holds them for its time limit) and record nothing, so that a stop need not wait for them.
- */
-export function readsUnlessStopped<T>(reads: Promise<T>, signal: AbortSignal, stopped: () => Error): Promise<T> {
-  return untilAborted(reads, signal).catch((error: unknown) => {
-    throw signal.aborted ? stopped() : error;
-  });
 }
 
 /**

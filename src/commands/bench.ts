@@ -3,8 +3,9 @@ import { Flags } from '@oclif/core';
 import { createBenchProgress, payloadFileLines } from '../cli/bench-progress.js';
 import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
-import { abortOnSignals, readsUnlessStopped } from '../cli/stop-signals.js';
+import { abortOnSignals } from '../cli/stop-signals.js';
 import { FltsError } from '../core/errors.js';
+import { untilAbortedAs } from '../core/retry.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
 import { assertDataToCutFrom, benchPayloadFile, dataNamedBy, readBenchPayloadFile } from '../core/bench/payload-file.js';
 import { DEFAULT_PAYLOAD_ROWS, servedRunWindow } from '../core/bench/payload-window.js';
@@ -87,7 +88,7 @@ export default class Bench extends FltsCommand<BenchReport> {
       if (namedBy === undefined) assertDataToCutFrom(settings.data);
       const decided = namedBy !== undefined ? await readBenchPayloadFile(benchPayloadFile(settings.data, { namedBy }), settings.data.maxInputBytes) : undefined;
       const store = async () => (await this.dependencies(settings)).store;
-      const window = await readsUnlessStopped(
+      const window = await untilAbortedAs(
         matrix.target === undefined ? servedRunWindow(await store(), settings, flags.run, variants) : decided === undefined ? targetRunWindow(await store(), settings, matrix.target) : Promise.resolve(undefined),
         abort.signal,
         () => new FltsError('FLTS_BENCH_ABORTED', 'Benchmark stopped before it started a replica or sent a request: nothing was run.'),

@@ -57,6 +57,18 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
 }
 
 /**
+ * `promise`, or the error `stopped()` makes as soon as `signal` aborts: for reads that take no signal (a store that
+ * does not answer holds them for its time limit) and record nothing, so that a stop need not wait for them and ends
+ * with its caller's coded stop rather than as the store's outage. Without a signal, `promise` itself.
+ */
+export function untilAbortedAs<T>(promise: Promise<T>, signal: AbortSignal | undefined, stopped: () => Error): Promise<T> {
+  if (!signal) return promise;
+  return untilAborted(promise, signal).catch((error: unknown) => {
+    throw signal.aborted ? stopped() : error;
+  });
+}
+
+/**
  * Checks `done` every `intervalMs` (first after one interval) until it says so: true, or false as soon as the
  * signal aborts. Waiting for another process to finish or let go of something (a lease, a run) polls this way.
  */

@@ -1,6 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
-import { untilAborted } from '../retry.js';
+import { untilAbortedAs } from '../retry.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { ForecastModel, ModelType, WindowSpec } from '../models/forecast-model.js';
@@ -55,16 +55,10 @@ function backtestStopped(modelType: string, done: number, total: number, cause?:
 }
 
 /**
- * A read of the data or the runs, ended at once by an abort: it stores nothing, and a store that does not answer held
+ * The stop of a backtest while it reads the data and runs: they store nothing, and a store that does not answer held
  * a stop until its time limit (store.s3.idleTimeoutMs), then ended it as unavailable rather than as stopped.
  */
-function stoppable<T>(read: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return read;
-  return untilAborted(read, signal).catch((error: unknown) => {
-    if (!signal.aborted) throw error;
-    throw new FltsError('FLTS_BACKTEST_ABORTED', 'Backtest stopped while it read the data and runs, before its first fold; nothing was stored.', { details: { done: 0 } });
-  });
-}
+const stoppedWhileReading = (): FltsError => new FltsError('FLTS_BACKTEST_ABORTED', 'Backtest stopped while it read the data and runs, before its first fold; nothing was stored.', { details: { done: 0 } });
 
 function newestRunByType(runs: readonly RunRecord[]): Map<string, RunRecord> {
   const byType = new Map<string, RunRecord>();
@@ -110,7 +104,7 @@ function assertFoldRows(modelType: ModelType, window: WindowSpec, rows: { firstO
  */
 export async function runBacktest(settings: Settings, deps: RunBacktestDeps, input: RunBacktestInput = {}): Promise<RunBacktestResult> {
   const logger = (deps.logger ?? silentLogger).child({ component: 'backtest' });
-  const data = await stoppable(loadProcessedData(deps.store, settings, { configHash: input.configHash }), deps.signal);
+  const data = await untilAbortedAs(loadProcessedData(deps.store, settings, { configHash: input.configHash }), deps.signal, stoppedWhileReading);
   // Runs of the sidecar the rows were read with, not one read again: a preprocess in between would pair runs of new rows with folds of the old.
   // Runs of the configured targets only: a type fitted here without a run forecasts those (modelWindow), and models
   // forecasting other columns pool other errors, so they are never scored against each other.
@@ -119,7 +113,7 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
   // run's features", for a backtest that may have no run.
   const missing = missingTargets(data, targets);
   if (missing) throw missing;
-  const runs = newestRunByType(runsOfTargets(runsOnData(data.sidecar, data.configHash, await stoppable(listRunRecords(deps.store, settings, { configHash: data.configHash }), deps.signal)), targets));
+  const runs = newestRunByType(runsOfTargets(runsOnData(data.sidecar, data.configHash, await untilAbortedAs(listRunRecords(deps.store, settings, { configHash: data.configHash }), deps.signal, stoppedWhileReading)), targets));
   const configured = (input.modelTypes?.length ? input.modelTypes : settings.backtest.models) as ModelType[];
   const modelTypes: ModelType[] = configured.length > 0 ? [...new Set(configured)] : ['NAIVE', ...([...runs.keys()].filter((type) => type !== 'NAIVE') as ModelType[])];
   const t = settings.training;

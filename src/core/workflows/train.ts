@@ -4,7 +4,7 @@ import { encodeTrainingEvent } from '../bus/messages.js';
 import type { Settings } from '../config/settings.js';
 import { TRAINABLE_MODEL_TYPES, type TrainableModelType } from '../config/specs/training.js';
 import { FltsError, toFltsError } from '../errors.js';
-import { untilAborted } from '../retry.js';
+import { untilAbortedAs } from '../retry.js';
 import { invalidArgument, optionalText, requireObject } from '../library-arguments.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
 import { runExperiment, type RunRecord } from '../registry/run-record.js';
@@ -142,6 +142,15 @@ function checkTrainRequest(request: TrainModelsRequest): void {
 }
 
 /**
+ * The stop of a training during the reads it starts with: they record nothing, and a store that does not answer held
+ * a stop until its time limit (store.s3.idleTimeoutMs), then ended it as unavailable rather than as stopped.
+ */
+function stoppedBeforeAnyRun(types: readonly string[]): FltsError {
+  const them = types.length === 1 ? 'it' : 'them';
+  return new FltsError('FLTS_TRAIN_ABORTED', `Training was stopped: ${types.join(', ')} never started (no run recorded for ${them}); finished: none.`, { details: { killed: [], notStarted: types, succeeded: [] } });
+}
+
+/**
  * Training, the same from the CLI, the daemon's trainer and the library: loads one processed data version,
  * trains each requested model as its own run (artifacts, metrics and intervals saved with it), announces each
  * on `model-training` when a bus is configured, then mirrors the new runs to MLflow. Up to
@@ -153,28 +162,19 @@ function checkTrainRequest(request: TrainModelsRequest): void {
  * refused model does not stop the others (every outcome is recorded); the first failure in request order is
  * rethrown at the end. An abort starts no further model, waits for those in progress to stop, and is rethrown.
  */
-/**
- * The reads a training starts with, ended at once by an abort: they record nothing, and a store that does not answer
- * held a stop until its time limit (store.s3.idleTimeoutMs), then ended it as unavailable rather than as stopped.
- */
-async function beforeAnyRun<T>(types: readonly string[], signal: AbortSignal | undefined, reads: () => Promise<T>): Promise<T> {
-  if (!signal) return reads();
-  return untilAborted(reads(), signal).catch((error: unknown) => {
-    if (!signal.aborted) throw error;
-    const them = types.length === 1 ? 'it' : 'them';
-    throw new FltsError('FLTS_TRAIN_ABORTED', `Training was stopped: ${types.join(', ')} never started (no run recorded for ${them}); finished: none.`, { details: { killed: [], notStarted: types, succeeded: [] } });
-  });
-}
-
 export async function trainModels(request: TrainModelsRequest, settings: Settings, deps: TrainModelsDeps): Promise<TrainModelsResult> {
   checkTrainRequest(request);
   const readSettings = processedDataSettings(settings, request.processedBucket);
   const types = [...new Set(request.models)];
-  const { data, registry } = await beforeAnyRun(types, deps.signal, async () => {
-    const data = await loadProcessedData(deps.store, readSettings, { configHash: request.configHash });
-    // The one read of the whole registry a training makes: runs an older flts wrote get their index entry on the way.
-    return { data, registry: await listRunRecords(deps.store, settings) };
-  });
+  const { data, registry } = await untilAbortedAs(
+    (async () => {
+      const data = await loadProcessedData(deps.store, readSettings, { configHash: request.configHash });
+      // The one read of the whole registry a training makes: runs an older flts wrote get their index entry on the way.
+      return { data, registry: await listRunRecords(deps.store, settings) };
+    })(),
+    deps.signal,
+    () => stoppedBeforeAnyRun(types),
+  );
   await indexUnlistedRuns(deps.store, settings, registry);
   for (const run of await markDeadRunsKilled(deps.store, settings, new Date(), registry)) reportDeadRunKilled(run, deps);
   // Settings the data cannot carry are refused before any run is recorded: all at once when no type can train.
