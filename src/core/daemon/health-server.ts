@@ -10,6 +10,7 @@ import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
 import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions } from '../serve/connection-limits.js';
 import { answerConnect, answerUnmetExpectation, installErrorHandlers, installRequestHeadChecks, replyWithError } from '../serve/error-handler.js';
+import { countEachRequestOnce } from '../serve/request-counting.js';
 import { createRouteTable } from '../serve/route-table.js';
 import { ABANDONED_STATUS } from '../serve/serve-metrics.js';
 import { resetUnreadAnswers } from '../serve/unread-answers.js';
@@ -101,7 +102,11 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   // A request is counted once, as on the serve API: when its answer is sent, when Node answers it (its body too slow
   // to arrive), or as abandoned (499) when its connection closes first (a client that gave up on a slow /metrics, a
   // request read after the one too many of a connection reset for pipelining).
-  const counted = new WeakSet<ServerResponse>();
+  const counting = countEachRequestOnce({
+    answered: (route, method, status) => deps.metrics.countHttpRequest(route, method, status),
+    refused: (status, method) => deps.metrics.countHttpRequest('unmatched', method, status),
+    abandoned: (route, method) => deps.metrics.countHttpRequest(route, method, ABANDONED_STATUS),
+  });
   // Probes and scrapes are small and quick; a client that opens many connections and stalls them is held to the
   // serve API's limits, so it cannot take every file descriptor the daemon's roles need.
   const app = Fastify({
@@ -109,10 +114,7 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     // What the router refuses before any route (a path that is not valid percent-encoding) is coded as the rest.
     frameworkErrors: (error, request, reply) => replyWithError(error, request, reply, HEALTH_BODY_LIMIT, silentLogger),
     // What Node refuses before any route is counted as the serve API counts it (route "unmatched").
-    ...connectionOptions(deps.settings.serve, (status, method, response) => {
-      if (response) counted.add(response);
-      deps.metrics.countHttpRequest('unmatched', method, status);
-    }),
+    ...connectionOptions(deps.settings.serve, counting.onRefused),
   });
   capConnections(app, deps.settings.serve, (what) => deps.metrics.countConnectionCapClose(what));
   answerHalfClosedClients(app.server);
@@ -120,22 +122,8 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   // without reading the answers held the event loop, and so the roles, for minutes.
   const unread = resetUnreadAnswers(app.server, { stallMs: deps.settings.serve.requestTimeoutMs, checkEveryMs: checkingIntervalOf(deps.settings.serve) });
   app.addHook('onClose', async () => unread.stop());
-  // Synchronous, with `done`: they run on every request. A refusal of the head checks or of no route is counted here.
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.raw.once('close', () => {
-      if (reply.raw.writableFinished || counted.has(reply.raw)) return;
-      counted.add(reply.raw);
-      deps.metrics.countHttpRequest(request.routeOptions.url ?? 'unmatched', request.method, ABANDONED_STATUS);
-    });
-    done();
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    if (!counted.has(reply.raw)) {
-      counted.add(reply.raw);
-      deps.metrics.countHttpRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode);
-    }
-    done();
-  });
+  // A refusal of the head checks or of no route is counted by these hooks.
+  counting.install(app);
   // The one too many and the requests read after it, in the same chunk, still reach fastify: their connection is gone
   // (reset before fastify hears of the request), so no hook or route runs for them and nothing is asked. Synchronous,
   // with `done`, as on the serve API: it runs on every request, and an async hook costs each a promise and a microtask turn.

@@ -7,6 +7,7 @@ import { installAccessControl, type AccessTokens, type RouteAccess } from './acc
 import type { LiveMonitor } from './live-monitor.js';
 import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
 import { createMeteredBodyBudget, type BodyBudget } from './body-budget.js';
+import { countEachRequestOnce } from './request-counting.js';
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
 import { answerConnect, answerUnmetExpectation, deferContinue, installErrorHandlers, installJsonParser, installRequestHeadChecks, replyWithError } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
@@ -84,19 +85,18 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   const logger = (deps.logger ?? silentLogger).child({ component: 'inference-api' });
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...deps.limits };
   const metrics = deps.metrics ?? createServeMetrics();
-  // The requests Node answered itself once handed on (a body cut short by the client's end, or too slow to arrive):
-  // counted as that refusal, not again as abandoned when their connection closes.
-  const answeredByNode = new WeakSet<ServerResponse>();
+  const counting = countEachRequestOnce({
+    answered: (route, method, status, seconds) => metrics.observeRequest(route, method, status, seconds),
+    refused: (status, method) => metrics.countRefusedRequest(method, status),
+    abandoned: (route, method) => metrics.countAbandonedRequest(route, method),
+  });
   const app = Fastify({
     logger: false,
     bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     frameworkErrors: (error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger),
-    ...connectionOptions(limits, (status, method, response) => {
-      if (response) answeredByNode.add(response);
-      metrics.countRefusedRequest(method, status);
-    }),
+    ...connectionOptions(limits, counting.onRefused),
   });
   capConnections(app, limits, (what) => metrics.countConnectionCapClose(what));
   answerHalfClosedClients(app.server);
@@ -157,30 +157,11 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     if (request.method === 'POST' && request.body === undefined) request.body = {};
     done();
   });
-  // A request is counted once: when its answer is sent, when Node answers it (408, or 400 for a body cut short), or when
-  // its client closes the connection first. fastify runs
-  // no onResponse then, nor onRequestAbort once the body was read (Node has closed the request stream by then), so the
-  // answer's own close tells; a write error after the close would run onResponse too.
-  const counted = new WeakSet<object>();
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.raw.once('close', () => {
-      if (reply.raw.writableFinished || counted.has(request) || answeredByNode.has(reply.raw)) return;
-      counted.add(request);
-      metrics.countAbandonedRequest(request.routeOptions.url ?? 'unmatched', request.method);
-    });
-    done();
-  });
+  counting.install(app);
   // A request read after the one too many of a connection reset for pipelining, in the same chunk (up to 64 KB: over
   // 1,300 small GETs), still reaches fastify: it is counted (above) as abandoned, and no route runs for it.
   app.addHook('onRequest', (request, reply, done) => {
     if (request.raw.socket.destroyed) reply.hijack();
-    done();
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    if (!counted.has(request)) {
-      counted.add(request);
-      metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
-    }
     done();
   });
   app.addHook('onClose', async () => {
