@@ -1,7 +1,8 @@
 import { BATCH_INFERENCE_GROUP, roleDlq } from '../bus/topics.js';
 import { isOutage } from '../bus/delivery.js';
 import { decodeInferenceClaim } from '../bus/messages.js';
-import { isInvalidMessage, STEP_RESULTS } from './daemon-metrics.js';
+import { isInvalidMessage } from '../bus/delivery.js';
+import { STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { handleInferenceClaim } from '../batch/inference-claim-handler.js';
 import type { BatchInferenceResult } from '../batch/run-batch-inference.js';

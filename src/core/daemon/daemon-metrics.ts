@@ -13,9 +13,6 @@ export type StepResult = 'done' | 'skipped' | 'waiting' | 'failed' | 'aborted' |
 
 export const STEP_RESULTS: readonly StepResult[] = ['done', 'skipped', 'waiting', 'failed', 'aborted', 'invalid'];
 
-/** A message the bus dead-letters at once as not matching its topic's contract: the producer's fault, not the step's. */
-export { isInvalidMessage };
-
 /** Decodes a role's message, counting one that breaks the topic's contract as an `invalid` step before the bus dead-letters it. */
 export function decodeStepMessage<T>(metrics: Pick<DaemonMetrics, 'countStep'>, role: string, step: string, decode: () => T): T {
   try {

@@ -13,7 +13,8 @@ import type { ModelHolder } from '../serve/model-holder.js';
 import type { PointerTarget } from '../serve/model-source.js';
 import { servingReplicaId } from '../serve/replica-id.js';
 import { claimActualsGroup, followClaimActuals } from './claim-actuals-follower.js';
-import { isInvalidMessage, type StepResult } from './daemon-metrics.js';
+import { isInvalidMessage } from '../bus/delivery.js';
+import type { StepResult } from './daemon-metrics.js';
 
 export { servingReplicaId };
 
