@@ -10,6 +10,7 @@ import { scopedPointerKey, type PromotionRecord } from '../registry/pointers.js'
 import { putJson } from '../storage/json-objects.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
+import { historyRecord } from '../../../test/helpers/promotion-record.js';
 import { markPromotionLeftOut } from './promotion-mark.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-promotion-mark-'));
@@ -17,25 +18,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const settings = resolveSettings({ flags: { 'tracking.uri': 'http://127.0.0.1:19601' } }).settings;
 
-function pointerTo(runId: string): PromotionRecord {
-  return {
-    identifier: '',
-    config_hash: 'hash',
-    run_id: runId,
-    model_type: 'NAIVE',
-    experiment: 'flts',
-    model_uri: `runs:/${runId}/NAIVE`,
-    rmse: null,
-    mae: null,
-    mse: null,
-    score: null,
-    timestamp: '2026-01-01T00:00:01.000000Z',
-    weights: { rmse: 1, mae: 0, mse: 0 },
-    source: 'manual',
-    previous_run_id: null,
-    reason: 'test',
-  };
-}
+/** The pointer of a manual promotion of `runId`, written at 2026-01-01T00:00:01. */
+const pointerTo = (runId: string): PromotionRecord => ({ ...historyRecord(runId, null, 1), source: 'manual' });
 
 describe('core > workflows > promotion-mark', () => {
   it('asks MLflow nothing and counts no failure when no run is in service', async () => {
