@@ -12,10 +12,11 @@ const DELIVERY_OUTCOMES: readonly DeliveryOutcome[] = ['handled', 'dead-lettered
 export function createBusMetrics(registry: Registry): BusMetrics {
   const messages = new Counter({ name: 'flts_bus_messages_total', help: 'Messages the bus is done with, by consumer group, topic and outcome (handled, dead-lettered, abandoned: left uncommitted by a stop, redelivered later).', labelNames: ['group', 'topic', 'outcome'], registers: [registry] });
   const retries = new Counter({ name: 'flts_bus_message_retries_total', help: 'Handler attempts that failed and were tried again (also while a store or broker outage is waited out), by consumer group and topic.', labelNames: ['group', 'topic'], registers: [registry] });
-  const refusals = new Counter({ name: 'flts_bus_dead_letter_refusals_total', help: 'Dead letters the DLQ refused to store, by consumer group and source topic: each message stays uncommitted and its consumer fails on it, to get it again (flts_bus_messages_total{outcome="dead-lettered"} counts those stored).', labelNames: ['group', 'topic'], registers: [registry] });
+  const refusals = new Counter({ name: 'flts_bus_dead_letter_refusals_total', help: 'Dead letters the DLQ refused to store, by consumer group and source topic: each message stays uncommitted and its consumer fails on it, to get it again (flts_bus_messages_total{outcome="dead-lettered"} counts those stored); one refused as too large even without its payload is counted once, and only it is sent again.', labelNames: ['group', 'topic'], registers: [registry] });
   const crashes = new Counter({ name: 'flts_bus_consumer_crashes_total', help: 'Crashes of a subscription\'s consumer, by consumer group and error code.', labelNames: ['group', 'code'], registers: [registry] });
   const restarts = new Counter({ name: 'flts_bus_consumer_restarts_total', help: 'Consumers the bus ran afresh in place of a crashed one that was not restarted otherwise, by consumer group.', labelNames: ['group'], registers: [registry] });
   const crashing = new Gauge({ name: 'flts_bus_consumer_crashing', help: '1 while a subscription\'s consumer is in a crash episode (from its first crash until it is back in its group), by consumer group.', labelNames: ['group'], registers: [registry] });
+  const lost = new Counter({ name: 'flts_bus_messages_lost_to_retention_total', help: 'Messages the file bus\'s retention (bus.fs.retentionHours, bus.fs.retentionBytes) removed before the consumer group consumed them, by group and topic: the group resumed at the first offset left, as a Kafka consumer whose offset fell out of range resets to the earliest.', labelNames: ['group', 'topic'], registers: [registry] });
   const connectionFailures = new Counter({ name: 'flts_bus_connection_failures_total', help: 'Failed or timed-out connection attempts to a Kafka broker, by broker (host:port).', labelNames: ['broker'], registers: [registry] });
   return {
     subscribed(group, topics) {
@@ -23,6 +24,7 @@ export function createBusMetrics(registry: Registry): BusMetrics {
         for (const outcome of DELIVERY_OUTCOMES) messages.inc({ group, topic, outcome }, 0);
         retries.inc({ group, topic }, 0);
         refusals.inc({ group, topic }, 0);
+        lost.inc({ group, topic }, 0);
       }
       restarts.inc({ group }, 0);
       crashing.set({ group }, 0);
@@ -34,5 +36,6 @@ export function createBusMetrics(registry: Registry): BusMetrics {
     consumerRestarted: (group) => restarts.inc({ group }),
     crashing: (group, active) => crashing.set({ group }, active ? 1 : 0),
     connectionFailed: (broker) => connectionFailures.inc({ broker }),
+    lostToRetention: (group, topic, count) => lost.inc({ group, topic }, count),
   };
 }

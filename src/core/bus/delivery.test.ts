@@ -162,13 +162,47 @@ describe('core > bus > delivery', () => {
       const result = await deliverToGroup(large, poison, { ...deps([]), logger, group: 'trainer', publishDlq: refusingLarge }, {});
       expect(result.outcome).toBe('dead-lettered');
       expect(JSON.parse(sent[0].value)).toMatchObject({ status: 'Failure', payload: '', payload_bytes: Buffer.byteLength(large.value), payload_clipped: true, group: 'trainer', error: expect.stringContaining('FLTS_BUS_MESSAGE_INVALID') });
-      expect(sent[0].headers).toEqual({ 'flts-source-topic': 'training-data', 'flts-source-partition': '0', 'flts-source-offset': '7' });
+      expect(sent[0].headers).toEqual({ 'flts-source-topic': 'training-data', 'flts-source-partition': '0', 'flts-source-offset': '7', 'flts-dead-letter-id': 'training-data/0/7/trainer' });
       expect(events.map((event) => [event.level, event.msg])).toEqual([['warn', 'bus_dead_letter_sent_bare'], ['warn', 'bus_message_dead_lettered']]);
 
       // A DLQ that refuses even that: coded, the message left uncommitted, as any refusal of the DLQ.
       const refusingAll = async (): Promise<never> => Promise.reject(tooLarge);
       await expect(deliverToGroup(large, poison, { ...deps([]), logger, group: 'trainer', publishDlq: refusingAll }, {})).rejects.toBe(tooLarge);
       expect(events.at(-1)).toMatchObject({ level: 'error', msg: 'bus_dead_letter_refused', fields: { code: 'FLTS_BUS_MESSAGE_TOO_LARGE' } });
+    });
+
+    it('does not run the handler again for a message whose bare dead letter a tiny DLQ refused: the letter alone is sent again, said at error and counted once, the message uncommitted until the DLQ takes it', async () => {
+      const { events, logger } = recording();
+      const registry = new Registry();
+      const metrics = createBusMetrics(registry);
+      const tooLarge = new FltsError('FLTS_BUS_MESSAGE_TOO_LARGE', 'Kafka publish to DLQ-training-data failed: the broker refused the message of 300 bytes to DLQ-training-data as too large');
+      let handled = 0;
+      const failing = async (): Promise<never> => {
+        handled += 1;
+        throw new FltsError('FLTS_BUS_MESSAGE_INVALID', 'Message on training-data is invalid: bucket is missing.');
+      };
+      let dlqTakes = false;
+      const published: OutgoingMessage[] = [];
+      const tinyDlq = async (_topic: string, out: OutgoingMessage): Promise<void> => {
+        published.push(out);
+        if (!dlqTakes) throw tooLarge;
+      };
+      // One subscription's memory, as each bus keeps one per subscription; the consumer gets the message again after each failure.
+      const refusedForGood = new Map();
+      const delivery = { ...deps([]), logger, group: 'trainer', publishDlq: tinyDlq, refusedForGood };
+      for (let again = 0; again < 5; again += 1) await expect(deliverToGroup(message, failing, delivery, { metrics })).rejects.toBe(tooLarge);
+      expect(handled).toBe(1);
+      // The whole letter and the bare one the first time, the bare one alone each time after.
+      expect(published.map((out) => JSON.parse(out.value).payload_clipped ?? false)).toEqual([false, true, true, true, true, true]);
+      expect(events.filter((event) => event.level === 'error').map((event) => [event.msg, event.fields?.code])).toEqual([['bus_dead_letter_refused', 'FLTS_BUS_MESSAGE_TOO_LARGE']]);
+      expect(await registry.getSingleMetric('flts_bus_dead_letter_refusals_total')?.get()).toMatchObject({ values: [{ labels: { group: 'trainer', topic: 'training-data' }, value: 1 }] });
+
+      // The DLQ's max.message.bytes raised: the bare letter is stored, the message dead-lettered (committed by the bus), its handler still not run again.
+      dlqTakes = true;
+      await expect(deliverToGroup(message, failing, delivery, { metrics })).resolves.toMatchObject({ outcome: 'dead-lettered', attempts: 0 });
+      expect(handled).toBe(1);
+      expect(JSON.parse(published.at(-1)!.value)).toMatchObject({ payload: '', payload_clipped: true, error: expect.stringContaining('FLTS_BUS_MESSAGE_INVALID') });
+      expect(refusedForGood.size).toBe(0);
     });
 
     it('codes a refusal thrown uncoded (a file the bus cannot append to) as toFltsError does', async () => {

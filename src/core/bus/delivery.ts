@@ -50,6 +50,20 @@ function payloadOf(message: ReceivedMessage): unknown {
   }
 }
 
+/**
+ * The header that names a dead letter: the same for every dead letter one group writes of one message (its topic,
+ * partition and offset, then the group), so a DLQ reader can drop a second copy. A consumer commits a message's
+ * offset after its dead letter is stored, so a process killed between the two writes it again when the message comes
+ * again: the file bus looks for it in its DLQ before (FsBus deadLetterWritten); with Kafka, whose dead letter and
+ * commit cannot be one write without transactions that the reference's DLQ readers do not read, the copy is kept
+ * and this id is how to tell it.
+ */
+export const DEAD_LETTER_ID_HEADER = 'flts-dead-letter-id';
+
+export function deadLetterId(message: Pick<ReceivedMessage, 'topic' | 'partition' | 'offset'>, group: string): string {
+  return `${message.topic}/${message.partition}/${message.offset}/${group}`;
+}
+
 /** Characters of the handler's error a dead letter without its payload keeps (dlqMessageFor's `bare`). */
 const BARE_ERROR_CHARS = 1000;
 
@@ -59,7 +73,8 @@ const BARE_ERROR_CHARS = 1000;
  * a few hundred bytes that still say why, and whose headers say where the whole original is.
  */
 export function dlqMessageFor(message: ReceivedMessage, operation: string, error: unknown, nowMs = Date.now(), consumer?: { group: string; role?: string }, bare = false): OutgoingMessage {
-  const headers = { 'flts-source-topic': message.topic, 'flts-source-partition': String(message.partition), 'flts-source-offset': message.offset };
+  const headers: Record<string, string> = { 'flts-source-topic': message.topic, 'flts-source-partition': String(message.partition), 'flts-source-offset': message.offset };
+  if (consumer) headers[DEAD_LETTER_ID_HEADER] = deadLetterId(message, consumer.group);
   const envelope = buildDlqEnvelope(operation, error, payloadOf(message), nowMs, consumer);
   if (bare) {
     const stripped: DlqEnvelope = { ...envelope, error: clip(envelope.error, BARE_ERROR_CHARS), payload: '', payload_bytes: Buffer.byteLength(message.value), payload_clipped: true };
@@ -122,21 +137,64 @@ export interface DeliveryDeps {
   onDeadLetterRefused?: () => void;
   /** Writes the dead letter; must throw when the DLQ message could not be stored. */
   publishDlq: (topic: string, message: OutgoingMessage) => Promise<void>;
+  /** Whether this dead letter is in the DLQ already, written by a process killed before it committed the message. */
+  deadLetterWritten?: (topic: string, message: OutgoingMessage) => Promise<boolean>;
+  /**
+   * The subscription's dead letters the DLQ refused as too large even bare, by source position (`topic:partition:offset`):
+   * the message comes again, uncommitted, and only its dead letter is tried again, not its handler.
+   */
+  refusedForGood?: Map<string, { topic: string; letter: OutgoingMessage }>;
 }
+
+const isTooLarge = (error: unknown): boolean => isFltsError(error) && error.code === 'FLTS_BUS_MESSAGE_TOO_LARGE';
+
+const positionOf = (message: ReceivedMessage): string => `${message.topic}:${message.partition}:${message.offset}`;
 
 /**
  * Publishes a dead letter; one the DLQ refuses as too large (its max.message.bytes below even a clipped envelope) is
  * published again bare, without the original's text: else the message would stay uncommitted and come again, its
- * partition stuck behind it for good. A DLQ that refuses even that throws, coded FLTS_BUS_MESSAGE_TOO_LARGE.
+ * partition stuck behind it for good. A DLQ that refuses even that throws, coded FLTS_BUS_MESSAGE_TOO_LARGE, and the
+ * bare letter is kept in `refusedForGood`: the message stays uncommitted, as any the DLQ refused, but what comes again
+ * is that letter, not the handler's work, which would fail the same way and be refused the same way.
  */
-async function publishDeadLetter(deps: DeliveryDeps, dlq: string, at: object, letter: (bare: boolean) => OutgoingMessage): Promise<void> {
-  try {
-    await deps.publishDlq(dlq, letter(false));
-  } catch (refusal) {
-    if (!isFltsError(refusal) || refusal.code !== 'FLTS_BUS_MESSAGE_TOO_LARGE') throw refusal;
-    deps.logger.warn({ ...at, dlqTopic: dlq, code: refusal.code, reason: refusal.message }, 'bus_dead_letter_sent_bare');
-    await deps.publishDlq(dlq, letter(true));
+async function publishDeadLetter(deps: DeliveryDeps, message: ReceivedMessage, dlq: string, at: object, letter: (bare: boolean) => OutgoingMessage): Promise<void> {
+  const whole = letter(false);
+  if (await deps.deadLetterWritten?.(dlq, whole)) {
+    deps.logger.info({ ...at, dlqTopic: dlq, id: whole.headers?.[DEAD_LETTER_ID_HEADER] }, 'bus_dead_letter_written_before');
+    return;
   }
+  try {
+    await deps.publishDlq(dlq, whole);
+  } catch (refusal) {
+    if (!isTooLarge(refusal)) throw refusal;
+    deps.logger.warn({ ...at, dlqTopic: dlq, code: (refusal as FltsError).code, reason: (refusal as FltsError).message }, 'bus_dead_letter_sent_bare');
+    const bare = letter(true);
+    try {
+      await deps.publishDlq(dlq, bare);
+    } catch (again) {
+      if (isTooLarge(again)) deps.refusedForGood?.set(positionOf(message), { topic: dlq, letter: bare });
+      throw again;
+    }
+  }
+}
+
+/**
+ * A message whose bare dead letter the DLQ refused as too large, come again: its letter is sent again (the DLQ's
+ * max.message.bytes may have been raised meanwhile), and a refusal again is said at debug only and not counted again,
+ * its first said at error and counted; the consumer fails on it, uncommitted, with its restarts' backoff and lines.
+ */
+async function sendRefusedAgain(message: ReceivedMessage, refused: { topic: string; letter: OutgoingMessage }, deps: DeliveryDeps): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
+  const at = { topic: message.topic, partition: message.partition, offset: message.offset, dlqTopic: refused.topic };
+  try {
+    await deps.publishDlq(refused.topic, refused.letter);
+  } catch (refusal) {
+    const coded = toFltsError(refusal);
+    deps.logger.debug({ ...at, code: coded.code, reason: coded.message }, 'bus_dead_letter_refused_again');
+    throw refusal;
+  }
+  deps.refusedForGood?.delete(positionOf(message));
+  deps.logger.warn({ ...at, bare: true }, 'bus_message_dead_lettered');
+  return { outcome: 'dead-lettered', attempts: 0 };
 }
 
 /**
@@ -147,6 +205,8 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
   const { policy, signal, logger } = deps;
   let attempts = 0;
   let failures = 0;
+  const refused = deps.refusedForGood?.get(positionOf(message));
+  if (refused) return sendRefusedAgain(message, refused, deps);
   for (;;) {
     if (signal.aborted) return { outcome: 'abandoned', attempts };
     attempts += 1;
@@ -170,7 +230,7 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
         const consumer = deps.group ? { group: deps.group, role: deps.dlq?.role } : undefined;
         const dlq = deps.dlq?.topic ?? dlqTopic(message.topic);
         try {
-          await publishDeadLetter(deps, dlq, at, (bare) => dlqMessageFor(message, deps.dlqOperation, error, Date.now(), consumer, bare));
+          await publishDeadLetter(deps, message, dlq, at, (bare) => dlqMessageFor(message, deps.dlqOperation, error, Date.now(), consumer, bare));
         } catch (refusal) {
           // Not dead-lettered: the message stays uncommitted and comes again. The line says why the DLQ took nothing
           // (its code and reason, without kafkajs' stack) beside the handler's failure that sent the message there.

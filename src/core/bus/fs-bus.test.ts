@@ -1,13 +1,17 @@
-import { appendFile, mkdir, mkdtemp, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { appendFile, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { toFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { createFsBus, POLL_READ_BYTES } from './fs-bus.js';
+import { createFsBus, POLL_READ_BYTES, type FsBus, type FsBusRetention } from './fs-bus.js';
 import { describeMessageBusContract, waitFor } from './message-bus.contract.js';
 import type { BusMetrics, MessageBus } from './message-bus.js';
+import { createMessageBus } from './index.js';
 import { decodeTrainClaim, encodeTrainClaim } from './messages.js';
+import { resolveSettings } from '../config/settings.js';
 
 // Every bus of this file keeps its files under one directory, removed at the end.
 const scratch = mkdtemp(path.join(os.tmpdir(), 'flts-fs-bus-'));
@@ -334,5 +338,167 @@ describe('core > bus > fs-bus files', () => {
     await bus.publish('model-selected', { key: 'promotion', value: '{"run_id":"new"}' });
     await waitFor(() => seen.length === 1, 'the new promotion');
     expect(seen).toEqual(['{"run_id":"new"}']);
+  });
+});
+
+describe('core > bus > fs-bus retention, and a dead letter across a kill', () => {
+  const buses: MessageBus[] = [];
+  afterEach(async () => {
+    for (const bus of buses.splice(0)) await bus.close();
+  });
+  const claim = (object: string) => ({ bucket: 'processed-data', object, size: 1, configHash: 'h', identifier: '' });
+  const record = (object: string, timestamp: number): string => `${JSON.stringify({ key: 'train-claim', value: encodeTrainClaim(claim(object)).value, timestamp })}\n`;
+
+  function recording(): { logger: Logger; lines: Array<[string, string, Record<string, unknown>]> } {
+    const lines: Array<[string, string, Record<string, unknown>]> = [];
+    const at = (level: string) => (fields: object, msg?: string) => void lines.push([level, msg ?? '', fields as Record<string, unknown>]);
+    const logger: Logger = { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+    return { logger, lines };
+  }
+
+  function retained(root: string, retention: FsBusRetention, logger?: Logger, metrics?: BusMetrics): FsBus {
+    const bus = createFsBus({ root, pollIntervalMs: 20, logger, metrics, retention });
+    buses.push(bus);
+    return bus;
+  }
+
+  it('removes the messages older than retentionMs, keeps every offset, and resumes a group whose unconsumed messages went at the first offset left, saying how many it lost', async () => {
+    const root = await busRoot();
+    const { logger, lines } = recording();
+    const lost: Array<[string, string, number]> = [];
+    const metrics: BusMetrics = { subscribed() {}, delivered() {}, retried() {}, deadLetterRefused() {}, connectionFailed() {}, consumerCrashed() {}, consumerRestarted() {}, crashing() {}, lostToRetention: (group, topic, count) => void lost.push([group, topic, count]) };
+    const bus = retained(root, { ms: 7 * 86_400_000, bytes: -1, checkIntervalMs: 0 }, logger, metrics);
+    // Four messages appended a year ago, two now.
+    await mkdir(path.join(root, 'topics'), { recursive: true });
+    await writeFile(path.join(root, 'topics', 'training-data.log'), ['old-0', 'old-1', 'old-2', 'old-3'].map((object) => record(object, Date.now() - 365 * 86_400_000)).join(''));
+    for (const object of ['new-4', 'new-5']) await bus.publish('training-data', encodeTrainClaim(claim(object)));
+    // train-gru consumed everything, train-lstm stopped after two.
+    const seen: string[] = [];
+    const gru = await bus.subscribe({ group: 'train-gru', topics: ['training-data'] }, async (message) => void seen.push(`${message.offset} ${decodeTrainClaim(message).object}`));
+    await waitFor(async () => (await bus.lag('train-gru', ['training-data']))[0].committedOffset === 6, 'train-gru at the end');
+    await gru.stop();
+    await mkdir(path.join(root, 'groups', 'train-lstm'), { recursive: true });
+    await writeFile(path.join(root, 'groups', 'train-lstm', 'training-data.offset'), '2\n');
+
+    const trims = await bus.applyRetention();
+    expect(trims).toEqual([{ topic: 'training-data', fromOffset: 0, logStartOffset: 4, removedBytes: expect.any(Number), keptBytes: expect.any(Number), unconsumed: [{ group: 'train-lstm', committedOffset: 2, lost: 2 }] }]);
+    expect(lines.filter(([level]) => level === 'warn').map(([, msg, fields]) => [msg, fields.group, fields.lost])).toEqual([['bus_fs_retention_removed_unconsumed', 'train-lstm', 2]]);
+    // The offsets kept: the end is 6 still, and lag counts from each group's commit.
+    expect(await bus.lag('train-gru', ['training-data'])).toEqual([{ topic: 'training-data', partition: 0, committedOffset: 6, endOffset: 6, lag: 0 }]);
+    expect(await bus.lag('train-lstm', ['training-data'])).toEqual([{ topic: 'training-data', partition: 0, committedOffset: 2, endOffset: 6, lag: 4 }]);
+    expect(await bus.lag('train-new', ['training-data'])).toEqual([{ topic: 'training-data', partition: 0, committedOffset: -1, endOffset: 6, lag: 2 }]);
+    // Nothing more to remove: the log is left as it is.
+    expect(await bus.applyRetention()).toEqual([]);
+
+    const lstm: string[] = [];
+    await bus.subscribe({ group: 'train-lstm', topics: ['training-data'] }, async (message) => void lstm.push(`${message.offset} ${decodeTrainClaim(message).object}`));
+    await waitFor(() => lstm.length === 2, 'the messages left');
+    expect(lstm).toEqual(['4 new-4', '5 new-5']);
+    expect(lost).toEqual([['train-lstm', 'training-data', 2]]);
+    expect(lines.filter(([, msg]) => msg === 'bus_fs_offset_reset_by_retention').map(([level, , fields]) => [level, fields.committedOffset, fields.logStartOffset, fields.lost])).toEqual([['warn', 2, 4, 2]]);
+    await waitFor(async () => (await bus.lag('train-lstm', ['training-data']))[0].lag === 0, 'train-lstm at the end');
+
+    // The groups go on from there, at offsets counted as before.
+    await bus.publish('training-data', encodeTrainClaim(claim('new-6')));
+    await bus.subscribe({ group: 'train-gru', topics: ['training-data'] }, async (message) => void seen.push(`${message.offset} ${decodeTrainClaim(message).object}`));
+    await waitFor(() => seen.length === 7 && lstm.length === 3, 'the next message, to both');
+    expect(seen).toEqual(['0 old-0', '1 old-1', '2 old-2', '3 old-3', '4 new-4', '5 new-5', '6 new-6']);
+    expect(lstm.at(-1)).toBe('6 new-6');
+    const fresh: string[] = [];
+    await bus.subscribe({ group: 'train-new', topics: ['training-data'] }, async (message) => void fresh.push(message.offset));
+    await waitFor(() => fresh.length === 3, 'a new group, from the first offset left');
+    expect(fresh).toEqual(['4', '5', '6']);
+  });
+
+  it('keeps a log within retentionBytes as it is published to, by whichever bus publishes, losing no message of two publishing at once, while a group consumes it', async () => {
+    const root = await busRoot();
+    const limits = { ms: -1, bytes: 4096, checkIntervalMs: 0, stepBytes: 1024 };
+    // Two buses on one directory, as two processes are: only the topic's lock file orders their appends and cuts.
+    const [one, two] = [retained(root, limits), retained(root, limits)];
+    const seen: number[] = [];
+    await one.subscribe({ group: 'replica-actuals', topics: ['inference-data'] }, async (message) => void seen.push(Number(message.offset)));
+    const publish = async (bus: FsBus, from: string): Promise<void> => {
+      for (let index = 0; index < 150; index += 1) await bus.publish('inference-data', { key: null, value: JSON.stringify({ from, index, pad: 'x'.repeat(100) }) });
+    };
+    await Promise.all([publish(one, 'one'), publish(two, 'two')]);
+    const { size } = await stat(path.join(root, 'topics', 'inference-data.log'));
+    expect(size).toBeLessThanOrEqual(limits.bytes + limits.stepBytes + 200);
+    const [range] = await two.lag('nobody', ['inference-data']);
+    expect(range.endOffset).toBe(300);
+    // What is left is the last messages of both, each once, numbered up to the end.
+    const values = (await readFile(path.join(root, 'topics', 'inference-data.log'), 'utf8')).trim().split('\n');
+    const header = JSON.parse(values[0]) as { logStartOffset: number };
+    expect(header.logStartOffset).toBe(300 - range.lag);
+    const kept = values.slice(1).map((line) => JSON.parse(JSON.parse(line).value) as { from: string; index: number });
+    expect(kept).toHaveLength(range.lag);
+    for (const from of ['one', 'two']) {
+      const mine = kept.filter((value) => value.from === from).map((value) => value.index);
+      expect(mine).toEqual(Array.from({ length: mine.length }, (_, index) => 150 - mine.length + index));
+    }
+    // The consumer saw offsets only going up, and ends at the end whatever it lost.
+    await waitFor(async () => (await one.lag('replica-actuals', ['inference-data']))[0].committedOffset === 300, 'the consumer at the end');
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.at(-1)).toBe(299);
+  });
+
+  it('takes its limits from the settings: FLTS_BUS_FS_RETENTION_BYTES keeps a topic near its size, FLTS_BUS_FS_RETENTION_HOURS -1 and the default keep every message meanwhile', async () => {
+    const home = await busRoot();
+    const bus = createMessageBus(resolveSettings({ env: { FLTS_BUS: 'fs', FLTS_HOME: home, FLTS_BUS_FS_RETENTION_BYTES: '2000', FLTS_BUS_FS_RETENTION_HOURS: '-1' } }).settings)!;
+    buses.push(bus);
+    for (let index = 0; index < 40; index += 1) await bus.publish('inference-data', { key: null, value: JSON.stringify({ index, pad: 'x'.repeat(100) }) });
+    const [range] = await bus.lag('nobody', ['inference-data']);
+    expect(range).toMatchObject({ endOffset: 40 });
+    expect(range.lag).toBeGreaterThan(0);
+    expect(range.lag).toBeLessThan(40);
+    expect((await stat(path.join(home, 'bus', 'topics', 'inference-data.log'))).size).toBeLessThanOrEqual(4000 + 200);
+    // The defaults: 168 hours, no size limit; a day-old message stays.
+    const kept = createMessageBus(resolveSettings({ env: { FLTS_BUS: 'fs', FLTS_HOME: await busRoot() } }).settings) as FsBus;
+    buses.push(kept);
+    for (let index = 0; index < 40; index += 1) await kept.publish('inference-data', { key: null, value: JSON.stringify({ index, pad: 'x'.repeat(100) }) });
+    expect(await kept.applyRetention(Date.now() + 86_400_000)).toEqual([]);
+    expect((await kept.applyRetention(Date.now() + 169 * 3_600_000)).map((trim) => trim.logStartOffset)).toEqual([40]);
+  });
+
+  it('writes a dead letter once when its consumer is killed (-9) after writing it and before committing its message', async () => {
+    const root = await busRoot();
+    const seed = createFsBus({ root });
+    await seed.publish('training-data', { key: 'train-claim', value: '{"bucket": "processed-data"}' });
+    await seed.close();
+    const built = pathToFileURL(path.resolve(__dirname, '../../../dist/core/bus/fs-bus.js')).href;
+    const messages = pathToFileURL(path.resolve(__dirname, '../../../dist/core/bus/messages.js')).href;
+    // Killed by its own delivery listener, which the bus calls once the dead letter is stored and before the commit.
+    const script = `import { createFsBus } from ${JSON.stringify(built)}; import { decodeTrainClaim } from ${JSON.stringify(messages)};
+      const bus = createFsBus({ root: process.argv[1], pollIntervalMs: 20, onDelivery: ({ outcome }) => { if (outcome === 'dead-lettered') process.kill(process.pid, 'SIGKILL'); } });
+      await bus.subscribe({ group: 'train-gru', topics: ['training-data'], dlq: { topic: 'DLQ-model-training', role: 'trainer' } }, async (message) => void decodeTrainClaim(message));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, root], { stdio: 'ignore' });
+    const exit = await new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+    expect(exit).toBe('SIGKILL');
+    const dlqLog = path.join(root, 'topics', 'DLQ-model-training.log');
+    const letters = async (): Promise<Array<Record<string, string>>> => (await readFile(dlqLog, 'utf8')).trim().split('\n').map((line) => JSON.parse(line).headers);
+    expect(await letters()).toHaveLength(1);
+    const bus = createFsBus({ root, pollIntervalMs: 20 });
+    buses.push(bus);
+    expect((await bus.lag('train-gru', ['training-data']))[0].committedOffset).toBe(-1);
+
+    // The group's next consumer gets the message again, fails on it again, and commits it without a second letter.
+    let calls = 0;
+    await bus.subscribe({ group: 'train-gru', topics: ['training-data'], dlq: { topic: 'DLQ-model-training', role: 'trainer' } }, async (message) => {
+      calls += 1;
+      decodeTrainClaim(message);
+    });
+    await waitFor(async () => (await bus.lag('train-gru', ['training-data']))[0].committedOffset === 1, 'the commit');
+    expect(calls).toBe(1);
+    // The one letter, named for a DLQ reader to tell a copy by, as it must with Kafka.
+    expect(await letters()).toEqual([expect.objectContaining({ 'flts-dead-letter-id': 'training-data/0/0/train-gru', 'flts-source-offset': '0' })]);
+
+    // Replayed by hand (its offset file written again after the letter): a new failure is a new letter.
+    await bus.close();
+    await writeFile(path.join(root, 'groups', 'train-gru', 'training-data.offset'), '0\n');
+    const again = createFsBus({ root, pollIntervalMs: 20 });
+    buses.push(again);
+    await again.subscribe({ group: 'train-gru', topics: ['training-data'], dlq: { topic: 'DLQ-model-training', role: 'trainer' } }, async (message) => void decodeTrainClaim(message));
+    await waitFor(async () => (await again.lag('train-gru', ['training-data']))[0].committedOffset === 1, 'the commit of the replay');
+    expect(await letters()).toHaveLength(2);
   });
 });

@@ -1,15 +1,16 @@
-import { open, readFile, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { FltsError, toFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { sleep, type BackoffPolicy } from '../retry.js';
 import { createConsumerRecovery } from './consumer-recovery.js';
-import { DEFAULT_RETRY_POLICY, deliverToGroup } from './delivery.js';
+import { DEAD_LETTER_ID_HEADER, DEFAULT_RETRY_POLICY, deliverToGroup } from './delivery.js';
 import type { BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
 import { makeDirectory } from '../make-directory.js';
-import { writeFileWhole } from '../write-file-whole.js';
+import { TEMP_FILE_PREFIX, writeFileWhole } from '../write-file-whole.js';
 
 export interface FsBusOptions {
   /** Directory of the bus; `<home>/bus` in flts. */
@@ -23,6 +24,46 @@ export interface FsBusOptions {
   metrics?: BusMetrics;
   /** How a consumer that failed outside its handler is run again; the defaults are the Kafka bus's. */
   restart?: FsBusRestart;
+  /** How long and how much of each topic is kept (bus.fs.retention*); without it, everything is kept. */
+  retention?: FsBusRetention;
+}
+
+/**
+ * Each topic's retention, as a Kafka broker's log.retention.ms and log.retention.bytes (per topic, as those are per
+ * partition): the oldest messages go once they are older than `ms` or once the log is larger than `bytes`, whether
+ * or not every group consumed them. A group whose unconsumed messages went resumes at the topic's first offset left,
+ * as a Kafka consumer whose offset fell out of range resets to the earliest, and says how many it lost.
+ */
+export interface FsBusRetention {
+  /** Messages appended longer ago than this are removed; -1 = no limit. */
+  ms: number;
+  /** A log larger than this loses its oldest messages until it is not; -1 = no limit. */
+  bytes: number;
+  /** How often a bus with subscriptions applies it (log.retention.check.interval.ms); 0 = only when a publish outgrows `bytes`. */
+  checkIntervalMs: number;
+  /**
+   * The least a removal takes, unless what it keeps is smaller (RETENTION_STEP_BYTES): a log is cut by writing what
+   * it keeps anew, as Kafka deletes whole segments, so the cost of each cut is spread over this many bytes at least.
+   */
+  stepBytes?: number;
+}
+
+/** What one removal of a topic's oldest messages took. */
+export interface RetentionTrim {
+  topic: string;
+  /** The first offset before and after. */
+  fromOffset: number;
+  logStartOffset: number;
+  removedBytes: number;
+  keptBytes: number;
+  /** Groups that had not consumed all of what went, and how many of its messages each lost. */
+  unconsumed: Array<{ group: string; committedOffset: number; lost: number }>;
+}
+
+/** The embedded bus, with its retention, which a daemon applies on its own and tests apply when they choose. */
+export interface FsBus extends MessageBus {
+  /** Applies the retention to every topic now; the topics cut, in the order they were. */
+  applyRetention(now?: number): Promise<RetentionTrim[]>;
 }
 
 /** The restart of a failed consumer, as far as it can be tuned; tests inject the clock, the jitter and the wait. */
@@ -101,65 +142,83 @@ async function countNewlinesBetween(handle: FileHandle, start: number, end: numb
 }
 
 /**
- * Calls `visit` with each line of the file ended by a newline (the text after the last one is a line still being
- * written, not a message yet), its offset and the byte position after it, until `visit` returns true; read a piece at a
- * time, so a log of gigabytes takes little memory. Returns how many lines were visited.
+ * Calls `visit` with each line of the open log from byte `from` that is ended by a newline (the text after the last
+ * one is a line still being written, not a message yet), its index from there and the byte position after it, until
+ * `visit` returns true; read a piece at a time, so a log of gigabytes takes little memory. Returns how many lines were
+ * visited.
  */
-async function forEachLine(file: string, visit: (line: Buffer, index: number, end: number) => boolean): Promise<number> {
-  return onFile(file, async () => {
-    const handle = await open(file, 'r');
-    try {
-      const chunk = Buffer.alloc(COUNT_CHUNK_BYTES);
-      // The start of a line begun in an earlier piece, copied since the chunk is read into again.
-      let begun: Buffer[] = [];
-      let index = 0;
-      for (let readAt = 0; ; ) {
-        const { bytesRead } = await handle.read(chunk, 0, chunk.length, readAt);
-        if (bytesRead === 0) return index;
-        const data = chunk.subarray(0, bytesRead);
-        let lineStart = 0;
-        for (let newline = data.indexOf(0x0a); newline >= 0; newline = data.indexOf(0x0a, lineStart)) {
-          const rest = data.subarray(lineStart, newline);
-          const stop = visit(begun.length > 0 ? Buffer.concat([...begun, rest]) : rest, index, readAt + newline + 1);
-          begun = [];
-          index += 1;
-          lineStart = newline + 1;
-          if (stop) return index;
-        }
-        if (lineStart < bytesRead) begun.push(Buffer.from(data.subarray(lineStart)));
-        readAt += bytesRead;
-      }
-    } finally {
-      await handle.close();
+async function forEachLine(handle: FileHandle, from: number, visit: (line: Buffer, index: number, end: number) => boolean): Promise<number> {
+  const chunk = Buffer.alloc(COUNT_CHUNK_BYTES);
+  // The start of a line begun in an earlier piece, copied since the chunk is read into again.
+  let begun: Buffer[] = [];
+  let index = 0;
+  for (let readAt = from; ; ) {
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, readAt);
+    if (bytesRead === 0) return index;
+    const data = chunk.subarray(0, bytesRead);
+    let lineStart = 0;
+    for (let newline = data.indexOf(0x0a); newline >= 0; newline = data.indexOf(0x0a, lineStart)) {
+      const rest = data.subarray(lineStart, newline);
+      const stop = visit(begun.length > 0 ? Buffer.concat([...begun, rest]) : rest, index, readAt + newline + 1);
+      begun = [];
+      index += 1;
+      lineStart = newline + 1;
+      if (stop) return index;
     }
-  });
+    if (lineStart < bytesRead) begun.push(Buffer.from(data.subarray(lineStart)));
+    readAt += bytesRead;
+  }
 }
 
-/** The byte position after the file's first `lines` lines, or after its last line when it has fewer; read a piece at a time. */
-async function positionAfterLines(file: string, lines: number): Promise<number> {
-  if (lines <= 0) return 0;
-  return onFile(file, async () => {
-    const handle = await open(file, 'r');
-    try {
-      const chunk = Buffer.alloc(COUNT_CHUNK_BYTES);
-      let position = 0;
-      let found = 0;
-      for (let readAt = 0; ; ) {
-        const { bytesRead } = await handle.read(chunk, 0, chunk.length, readAt);
-        if (bytesRead === 0) return position;
-        const data = chunk.subarray(0, bytesRead);
-        for (let newline = data.indexOf(0x0a); newline >= 0; newline = data.indexOf(0x0a, newline + 1)) {
-          position = readAt + newline + 1;
-          found += 1;
-          if (found === lines) return position;
-        }
-        readAt += bytesRead;
-      }
-    } finally {
-      await handle.close();
+/** The byte position after the open log's first `lines` lines from byte `from`, or after its last line when it has fewer; read a piece at a time. */
+async function positionAfterLines(handle: FileHandle, from: number, lines: number): Promise<number> {
+  if (lines <= 0) return from;
+  const chunk = Buffer.alloc(COUNT_CHUNK_BYTES);
+  let position = from;
+  let found = 0;
+  for (let readAt = from; ; ) {
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, readAt);
+    if (bytesRead === 0) return position;
+    const data = chunk.subarray(0, bytesRead);
+    for (let newline = data.indexOf(0x0a); newline >= 0; newline = data.indexOf(0x0a, newline + 1)) {
+      position = readAt + newline + 1;
+      found += 1;
+      if (found === lines) return position;
     }
-  });
+    readAt += bytesRead;
+  }
 }
+
+/**
+ * The first line of a log whose oldest messages retention removed: the offset of the line after it, which the
+ * offsets of the lines after it count from (Kafka's log start offset). A log without it starts at 0, as every log did
+ * before retention; no record the bus writes starts so (each starts with its key).
+ */
+const LOG_START_PREFIX = '{"logStartOffset":';
+const LOG_HEADER_MAX_BYTES = 64;
+
+const logHeader = (start: number): string => `${LOG_START_PREFIX}${start}}\n`;
+
+/** The log start offset of the open log and the bytes its header line takes (none: 0 and 0). */
+async function readLogStart(handle: FileHandle): Promise<{ start: number; headerBytes: number }> {
+  const bytes = Buffer.alloc(LOG_HEADER_MAX_BYTES);
+  const { bytesRead } = await handle.read(bytes, 0, bytes.length, 0);
+  const text = bytes.toString('latin1', 0, bytesRead);
+  const end = text.indexOf('\n');
+  if (!text.startsWith(LOG_START_PREFIX) || end < 0) return { start: 0, headerBytes: 0 };
+  const start = Number(text.slice(LOG_START_PREFIX.length, end - 1));
+  return Number.isSafeInteger(start) && start >= 0 && text[end - 1] === '}' ? { start, headerBytes: end + 1 } : { start: 0, headerBytes: 0 };
+}
+
+/** The least one removal of a topic's oldest messages takes, unless what it keeps is smaller (FsBusRetention.stepBytes). */
+export const RETENTION_STEP_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A topic's log lock is older than this only when its holder died holding it (an append holds it for a write, a
+ * removal refreshes it as it copies): it is taken over. Its time, not its pid, says so, since processes sharing a bus
+ * directory from other containers have pids of their own.
+ */
+const TOPIC_LOCK_STALE_MS = 10_000;
 
 function processAlive(pid: number): boolean {
   try {
@@ -170,53 +229,107 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** How far back from a DLQ's end a dead letter written just before a crash is looked for (deadLetterWritten). */
+const DEAD_LETTER_LOOKBACK_BYTES = 4 * 1024 * 1024;
+
 /**
  * The embedded bus: one append-only JSON-lines log per topic (`<root>/topics/<topic>.log`, a single
  * partition whose offsets are line numbers) and one committed-offset file per group and topic
  * (`<root>/groups/<group>/<topic>.offset`). Messages survive restarts like Kafka's.
  *
- * Concurrency: several processes may publish to the same topic (each message is one O_APPEND write), but a
- * consumer group is consumed by one subscription at a time; a lock file with the owner's pid rejects a
- * second live consumer of the group (FLTS_OFFSETS_GROUP_ACTIVE) and is taken over when its owner died.
+ * Retention (FsBusRetention) removes a log's oldest lines by writing the rest anew under a first line that says the
+ * offset they start at, so offsets stay those they were (Kafka's log start offset moving forward).
+ *
+ * Concurrency: several processes may publish to the same topic (each message is one O_APPEND write, under the
+ * topic's lock file, which a removal of old messages takes too, so that no append lands in a log being replaced),
+ * but a consumer group is consumed by one subscription at a time; a lock file with the owner's pid rejects a second
+ * live consumer of the group (FLTS_OFFSETS_GROUP_ACTIVE) and is taken over when its owner died.
  */
-export function createFsBus(options: FsBusOptions): MessageBus {
+export function createFsBus(options: FsBusOptions): FsBus {
   const root = path.resolve(options.root);
   const policy = options.retry ?? DEFAULT_RETRY_POLICY;
   const logger = options.logger ?? silentLogger;
   const pollIntervalMs = options.pollIntervalMs ?? 200;
+  const retention = options.retention;
   const subscriptions = createSubscriptionSet();
   const wakers = new Set<() => void>();
   const appendChains = new Map<string, Promise<void>>();
-  /** Per topic, the log last counted by countLines: which file, how far, and the lines ended up to there. */
-  const lineCounts = new Map<string, { dev: number; ino: number; size: number; lines: number }>();
+  /** Per topic, the log last counted by logRange: which file, how far, its start offset and the lines ended up to there. */
+  const lineCounts = new Map<string, { dev: number; ino: number; size: number; start: number; lines: number }>();
+  /** Topics whose retention this process is applying: one removal at a time each. */
+  const trimming = new Set<string>();
+  let retentionTimer: NodeJS.Timeout | undefined;
+  let retentionRun: Promise<unknown> = Promise.resolve();
 
-  const topicFile = (topic: string): string => path.join(root, 'topics', `${topic}.log`);
+  const topicsDir = path.join(root, 'topics');
+  const topicFile = (topic: string): string => path.join(topicsDir, `${topic}.log`);
+  const topicLock = (topic: string): string => path.join(topicsDir, `${topic}.lock`);
   const groupDir = (group: string): string => path.join(root, 'groups', encodeURIComponent(group));
   const offsetFile = (group: string, topic: string): string => path.join(groupDir(group), `${topic}.offset`);
 
-  async function append(topic: string, message: OutgoingMessage): Promise<void> {
+  /**
+   * Runs `work` holding the topic's lock file, which every append and every removal of old messages takes: a removal
+   * replaces the log, and an append into the file it replaced would be lost. `refresh` keeps a long removal's lock
+   * from being taken for a dead one's.
+   */
+  async function withTopicLock<T>(topic: string, work: (refresh: () => Promise<void>) => Promise<T>): Promise<T> {
+    const lockFile = topicLock(topic);
+    const owner = `${process.pid} ${randomUUID()}`;
+    for (;;) {
+      try {
+        await writeFile(lockFile, owner, { flag: 'wx' });
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const heldMs = await stat(lockFile).then((stats) => Date.now() - stats.mtimeMs, () => 0);
+        if (heldMs > TOPIC_LOCK_STALE_MS) {
+          logger.warn({ topic, lockFile, heldMs: Math.round(heldMs) }, 'bus_fs_topic_lock_taken_over');
+          await rm(lockFile, { force: true });
+        } else {
+          await delay(2);
+        }
+      }
+    }
+    try {
+      return await work(async () => {
+        const now = new Date();
+        await utimes(lockFile, now, now).catch(() => {});
+      });
+    } finally {
+      const current = await readFile(lockFile, 'utf8').catch(() => '');
+      if (current === owner) await rm(lockFile, { force: true });
+    }
+  }
+
+  async function append(topic: string, message: OutgoingMessage): Promise<number> {
     assertTopicName(topic);
     const record: LogRecord = { key: message.key, value: message.value, headers: message.headers, timestamp: Date.now() };
     const line = Buffer.from(`${JSON.stringify(record)}\n`);
     const file = topicFile(topic);
     await makeDirectory(path.dirname(file));
     // Named in its errors: a full disk is then the retriable shortage it is (toFltsError), not a bug of flts.
-    await onFile(file, async () => {
-      const handle = await open(file, 'a+');
-      try {
-        // A crash mid-write leaves a line without its newline; terminate it so the next record stays parseable.
-        const { size } = await handle.stat();
-        if (size > 0) {
-          const last = Buffer.alloc(1);
-          await handle.read(last, 0, 1, size - 1);
-          if (last[0] !== 0x0a) await handle.write('\n');
+    return onFile(file, () =>
+      withTopicLock(topic, async () => {
+        const handle = await open(file, 'a+');
+        try {
+          // A crash mid-write leaves a line without its newline; terminate it so the next record stays parseable.
+          let { size } = await handle.stat();
+          if (size > 0) {
+            const last = Buffer.alloc(1);
+            await handle.read(last, 0, 1, size - 1);
+            if (last[0] !== 0x0a) {
+              await handle.write('\n');
+              size += 1;
+            }
+          }
+          await handle.write(line);
+          await handle.datasync();
+          return size + line.length;
+        } finally {
+          await handle.close();
         }
-        await handle.write(line);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-    });
+      }),
+    );
   }
 
   async function readCommitted(group: string, topic: string): Promise<number | undefined> {
@@ -236,13 +349,14 @@ export function createFsBus(options: FsBusOptions): MessageBus {
   }
 
   /**
-   * The end offset of a topic: its lines ended by a newline (a line still being written is no message yet). A log
-   * only grows, so each count reads only what was appended since the one before (by any process) and adds its
-   * newlines: /readyz and /metrics ask for it on every request, and reading the whole log each time made their cost
-   * grow with the topic, which is never cut. A log that is another file now (removed and written again) or shorter than
-   * counted is counted again from its start; what is not a regular file is read whole, as ever, for the error its read gives.
+   * The first offset and the end offset of a topic: its lines ended by a newline (a line still being written is no
+   * message yet), counted from the log's start offset. A log only grows until retention writes it anew, so each count
+   * reads only what was appended since the one before (by any process) and adds its newlines: /readyz and /metrics ask
+   * for it on every request, and reading the whole log each time made their cost grow with the topic. A log that is
+   * another file now (written anew by retention, or removed and written again) or shorter than counted is counted again
+   * from its start; what is not a regular file is read whole, as ever, for the error its read gives.
    */
-  async function countLines(topic: string): Promise<number> {
+  async function logRange(topic: string): Promise<{ start: number; end: number }> {
     const file = topicFile(topic);
     let handle: FileHandle;
     try {
@@ -250,7 +364,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     } catch (error) {
       if (isMissing(error)) {
         lineCounts.delete(topic);
-        return 0;
+        return { start: 0, end: 0 };
       }
       throw error;
     }
@@ -259,13 +373,17 @@ export function createFsBus(options: FsBusOptions): MessageBus {
         const stats = await handle.stat();
         return { dev: stats.dev, ino: stats.ino, size: stats.size, isFile: stats.isFile() };
       });
-      if (!isFile) return countNewlines(await readWhole(file));
+      if (!isFile) return { start: 0, end: countNewlines(await readWhole(file)) };
       const known = lineCounts.get(topic);
-      const counted = known && known.dev === dev && known.ino === ino && known.size <= size ? known : { size: 0, lines: 0 };
+      let counted = known && known.dev === dev && known.ino === ino && known.size <= size ? known : undefined;
+      if (!counted) {
+        const { start, headerBytes } = await onFile(file, () => readLogStart(handle));
+        counted = { dev, ino, size: headerBytes, start, lines: 0 };
+      }
       const appended = await onFile(file, () => countNewlinesBetween(handle, counted.size, size));
       const lines = counted.lines + appended.lines;
-      lineCounts.set(topic, { dev, ino, size: appended.through, lines });
-      return lines;
+      lineCounts.set(topic, { dev, ino, size: appended.through, start: counted.start, lines });
+      return { start: counted.start, end: counted.start + lines };
     } finally {
       await handle.close();
     }
@@ -276,17 +394,189 @@ export function createFsBus(options: FsBusOptions): MessageBus {
    * may land slightly out of time order: the first line that qualifies decides, as a Kafka partition's first does.
    */
   async function firstOffsetAt(topic: string, timestamp: number): Promise<number> {
-    let found: number | undefined;
-    const lines = await forEachLine(topicFile(topic), (line, index) => {
+    const file = topicFile(topic);
+    return onFile(file, async () => {
+      const handle = await open(file, 'r');
       try {
-        const stamp = (JSON.parse(line.toString('utf8')) as Partial<LogRecord> | null)?.timestamp;
-        if (typeof stamp === 'number' && stamp >= timestamp) found = index;
-      } catch {
-        // A torn line: no message, and no time.
+        const { start, headerBytes } = await readLogStart(handle);
+        let found: number | undefined;
+        const lines = await forEachLine(handle, headerBytes, (line, index) => {
+          try {
+            const stamp = (JSON.parse(line.toString('utf8')) as Partial<LogRecord> | null)?.timestamp;
+            if (typeof stamp === 'number' && stamp >= timestamp) found = index;
+          } catch {
+            // A torn line: no message, and no time.
+          }
+          return found !== undefined;
+        });
+        return start + (found ?? lines);
+      } finally {
+        await handle.close();
       }
-      return found !== undefined;
     });
-    return found ?? lines;
+  }
+
+  /**
+   * Whether the DLQ's last few MiB hold a dead letter with this id appended at or after `since`: one written just
+   * before a process was killed, whose message's offset was not committed after it. Looked for only when the message
+   * is the first a subscription delivers, where such a message can only be; an offset file rewritten by hand since
+   * (a replay) makes the letter older than `since`, and a new one is written.
+   */
+  async function deadLetterWritten(dlq: string, id: string, since: number): Promise<boolean> {
+    const file = topicFile(dlq);
+    let tail: string;
+    try {
+      tail = await onFile(file, async () => {
+        const handle = await open(file, 'r');
+        try {
+          const { size } = await handle.stat();
+          const from = Math.max(0, size - DEAD_LETTER_LOOKBACK_BYTES);
+          const bytes = Buffer.alloc(size - from);
+          const { bytesRead } = await handle.read(bytes, 0, bytes.length, from);
+          return bytes.toString('utf8', 0, bytesRead);
+        } finally {
+          await handle.close();
+        }
+      });
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+    return tail.split('\n').some((line) => {
+      if (!line.includes(id)) return false;
+      try {
+        const record = JSON.parse(line) as Partial<LogRecord>;
+        return record.headers?.[DEAD_LETTER_ID_HEADER] === id && typeof record.timestamp === 'number' && record.timestamp >= since;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** The committed offset of every group that has one on `topic`. */
+  async function committedOffsets(topic: string): Promise<Array<{ group: string; offset: number }>> {
+    const names = await readdir(path.join(root, 'groups')).catch((error: unknown) => {
+      if (isMissing(error)) return [] as string[];
+      throw error;
+    });
+    const out: Array<{ group: string; offset: number }> = [];
+    for (const name of names) {
+      const group = decodeURIComponent(name);
+      const offset = await readCommitted(group, topic).catch(() => undefined);
+      if (offset !== undefined) out.push({ group, offset });
+    }
+    return out;
+  }
+
+  /**
+   * Removes the topic's oldest messages past its retention: those appended longer ago than `ms` (up to the first
+   * younger one) and as many as make the log fit in `bytes`. Only once the removal would take `stepBytes` or more than
+   * it keeps, so that writing the rest anew costs no more than a few times what goes. The log is read outside its lock
+   * (appends only add to it), and the rest written anew under it.
+   */
+  async function trimTopic(topic: string, limits: FsBusRetention, now: number): Promise<RetentionTrim | undefined> {
+    const file = topicFile(topic);
+    const handle = await onFile(file, () => open(file, 'r'));
+    try {
+      const { ino, size } = await handle.stat();
+      const { start, headerBytes } = await readLogStart(handle);
+      const oldestKept = limits.ms >= 0 ? now - limits.ms : -Infinity;
+      let cutAt = headerBytes;
+      let removed = 0;
+      await forEachLine(handle, headerBytes, (line, _index, end) => {
+        const tooLarge = limits.bytes >= 0 && size - cutAt > limits.bytes;
+        let old = false;
+        try {
+          const stamp = (JSON.parse(line.toString('utf8')) as Partial<LogRecord> | null)?.timestamp;
+          // A torn line has no time: it goes with what is before it.
+          old = typeof stamp !== 'number' || stamp < oldestKept;
+        } catch {
+          old = true;
+        }
+        if (!tooLarge && !(old && limits.ms >= 0)) return true;
+        cutAt = end;
+        removed += 1;
+        return false;
+      });
+      const removedBytes = cutAt - headerBytes;
+      const keptBytes = size - cutAt;
+      if (removed === 0 || removedBytes < Math.min(limits.stepBytes ?? RETENTION_STEP_BYTES, keptBytes)) return undefined;
+      const logStartOffset = start + removed;
+      const trimmed = await onFile(file, () =>
+        withTopicLock(topic, async (refresh) => {
+          // Written anew by another process meanwhile: its removal stands, and this one is looked at again next time.
+          const current = await stat(file).catch(() => undefined);
+          if (!current || current.ino !== ino) return false;
+          const temporary = path.join(topicsDir, `${TEMP_FILE_PREFIX}${topic}-${randomUUID()}`);
+          const out = await open(temporary, 'wx');
+          try {
+            await out.write(logHeader(logStartOffset));
+            const chunk = Buffer.alloc(COUNT_CHUNK_BYTES);
+            for (let position = cutAt; ; ) {
+              const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+              if (bytesRead === 0) break;
+              await out.write(chunk, 0, bytesRead);
+              position += bytesRead;
+              await refresh();
+            }
+            await out.datasync();
+            await out.close();
+            await rename(temporary, file);
+          } catch (error) {
+            await out.close().catch(() => {});
+            await rm(temporary, { force: true });
+            throw error;
+          }
+          return true;
+        }),
+      );
+      if (!trimmed) return undefined;
+      const unconsumed = (await committedOffsets(topic)).filter(({ offset }) => offset < logStartOffset).map(({ group, offset }) => ({ group, committedOffset: offset, lost: logStartOffset - Math.max(offset, start) }));
+      logger.info({ topic, fromOffset: start, logStartOffset, removed, removedBytes, keptBytes }, 'bus_fs_retention_removed');
+      // As a Kafka user sees a consumer whose offset fell out of range: the group resumes at the first offset left.
+      for (const lost of unconsumed) logger.warn({ topic, ...lost, logStartOffset, retentionMs: limits.ms, retentionBytes: limits.bytes }, 'bus_fs_retention_removed_unconsumed');
+      return { topic, fromOffset: start, logStartOffset, removedBytes, keptBytes, unconsumed };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async function applyRetention(now = Date.now(), only?: string): Promise<RetentionTrim[]> {
+    if (!retention || (retention.ms < 0 && retention.bytes < 0)) return [];
+    const names = only !== undefined ? [] : await readdir(topicsDir).catch(() => [] as string[]);
+    const topics = only !== undefined ? [only] : names.filter((name) => name.endsWith('.log') && !name.startsWith('.')).map((name) => name.slice(0, -'.log'.length));
+    // What a removal killed mid-copy left: a copy under way is written to all the time.
+    for (const name of names.filter((entry) => entry.startsWith(TEMP_FILE_PREFIX))) {
+      const left = path.join(topicsDir, name);
+      if (Date.now() - ((await stat(left).catch(() => undefined))?.mtimeMs ?? Date.now()) > TOPIC_LOCK_STALE_MS) await rm(left, { force: true });
+    }
+    const trims: RetentionTrim[] = [];
+    for (const topic of topics) {
+      if (trimming.has(topic) || !TOPIC_PATTERN.test(topic)) continue;
+      trimming.add(topic);
+      try {
+        const trim = await trimTopic(topic, retention, now);
+        if (trim) trims.push(trim);
+      } catch (error) {
+        // The messages stay: the next look tries again.
+        const failure = toFltsError(error);
+        logger.warn({ topic, code: failure.code, reason: failure.message }, 'bus_fs_retention_failed');
+      } finally {
+        trimming.delete(topic);
+      }
+    }
+    return trims;
+  }
+
+  /** Retention looked at now and every checkIntervalMs while the bus has subscriptions, as a broker does. */
+  function startRetention(): void {
+    if (retentionTimer || !retention || retention.checkIntervalMs <= 0 || (retention.ms < 0 && retention.bytes < 0)) return;
+    const run = (): void => {
+      retentionRun = retentionRun.then(() => applyRetention());
+    };
+    retentionTimer = setInterval(run, retention.checkIntervalMs);
+    retentionTimer.unref();
+    run();
   }
 
   async function lockGroup(group: string): Promise<() => Promise<void>> {
@@ -331,37 +621,78 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     const retry: RetryPolicy = { ...policy, ...subscribeOptions.retry };
     const unlock = await lockGroup(group);
     const controller = new AbortController();
-    // Per topic: the next offset to deliver and the byte position of that line in the log.
-    const cursors = new Map<string, { nextOffset: number; bytePosition: number }>();
-    /** Where each topic starts when the group has committed nothing there. */
+    const metrics = options.metrics;
+    // Per topic: the next offset to deliver, the byte position of that line in the log, and which file that log is.
+    const cursors = new Map<string, { nextOffset: number; bytePosition: number; dev: number; ino: number }>();
+    /** Where each topic starts when the group has committed nothing there; none = its first offset. */
     const firstOffsets = new Map<string, number>();
+    /** Per topic, the offset the latest seek resumed at and when its commit was written (0: none). */
+    const resumedAt = new Map<string, { offset: number; since: number }>();
+    /** Dead letters the DLQ refused as too large even bare, by source position: sent again, not handled again. */
+    const refusedForGood = new Map<string, { topic: string; letter: OutgoingMessage }>();
+
+    /**
+     * Points the topic's cursor at `wanted` in the open log (its first offset when none). An offset retention removed
+     * the message at resumes at the first offset left, as a Kafka consumer's does (auto.offset.reset earliest): said
+     * and counted as messages the group lost, and committed, so that its lag counts from there.
+     */
+    async function place(topic: string, wanted: number | undefined, handle: FileHandle): Promise<void> {
+      const { dev, ino } = await handle.stat();
+      const { start, headerBytes } = await readLogStart(handle);
+      let nextOffset = wanted ?? start;
+      if (nextOffset < start) {
+        logger.warn({ group, topic, committedOffset: nextOffset, logStartOffset: start, lost: start - nextOffset }, 'bus_fs_offset_reset_by_retention');
+        metrics?.lostToRetention?.(group, topic, start - nextOffset);
+        nextOffset = start;
+        await commit(group, topic, nextOffset);
+      }
+      // A log with fewer lines puts it after its last one: what follows is a line still being written.
+      cursors.set(topic, { nextOffset, bytePosition: await positionAfterLines(handle, headerBytes, nextOffset - start), dev, ino });
+    }
+
     /** Points the topic's cursor at the group's committed offset. */
     async function seek(topic: string): Promise<void> {
-      const start = (await readCommitted(group, topic)) ?? firstOffsets.get(topic) ?? 0;
-      // A log with fewer lines puts it after its last one: what follows is a line still being written.
-      cursors.set(topic, { nextOffset: start, bytePosition: await positionAfterLines(topicFile(topic), start) });
+      const committed = await readCommitted(group, topic);
+      const since = committed === undefined ? 0 : await stat(offsetFile(group, topic)).then((stats) => stats.mtimeMs, () => 0);
+      const file = topicFile(topic);
+      await onFile(file, async () => {
+        const handle = await open(file, 'r');
+        try {
+          await place(topic, committed ?? firstOffsets.get(topic), handle);
+        } finally {
+          await handle.close();
+        }
+      });
+      resumedAt.set(topic, { offset: cursors.get(topic)!.nextOffset, since });
     }
     for (const topic of topics) {
       await bus.ensureTopics([topic]);
       const { fromTimestamp } = subscribeOptions;
-      firstOffsets.set(topic, fromTimestamp !== undefined ? await firstOffsetAt(topic, fromTimestamp) : subscribeOptions.fromBeginning === false ? await countLines(topic) : 0);
+      if (fromTimestamp !== undefined) firstOffsets.set(topic, await firstOffsetAt(topic, fromTimestamp));
+      else if (subscribeOptions.fromBeginning === false) firstOffsets.set(topic, (await logRange(topic)).end);
       // Committed at once, as the Kafka bus does: the group resumes there, and its lag counts from there.
       if (fromTimestamp !== undefined && (await readCommitted(group, topic)) === undefined) await commit(group, topic, firstOffsets.get(topic)!);
       await seek(topic);
     }
     // No membership to lose here: joined once, where the group starts is fixed.
     tellJoined(subscribeOptions, logger);
-    const metrics = options.metrics;
     metrics?.subscribed(group, topics);
+    startRetention();
 
     async function readNewLines(topic: string): Promise<Array<{ offset: number; line: string }>> {
-      const cursor = cursors.get(topic)!;
       const file = topicFile(topic);
       const buffer = await onFile(file, async () => {
-        const available = (await stat(file)).size - cursor.bytePosition;
-        if (available <= 0) return undefined;
         const handle = await open(file, 'r');
         try {
+          const stats = await handle.stat();
+          // Written anew by retention: the same offset is elsewhere in it, or gone.
+          let cursor = cursors.get(topic)!;
+          if (stats.ino !== cursor.ino || stats.dev !== cursor.dev) {
+            await place(topic, cursor.nextOffset, handle);
+            cursor = cursors.get(topic)!;
+          }
+          const available = stats.size - cursor.bytePosition;
+          if (available <= 0) return undefined;
           // A piece at a time, and at least one whole line when there is one: a line longer than a piece is read with more.
           for (let length = Math.min(available, POLL_READ_BYTES); ; length = Math.min(available, length * 2)) {
             const bytes = Buffer.alloc(length);
@@ -376,6 +707,7 @@ export function createFsBus(options: FsBusOptions): MessageBus {
       if (!buffer) return [];
       const end = buffer.lastIndexOf(0x0a);
       if (end < 0) return [];
+      const cursor = cursors.get(topic)!;
       cursor.bytePosition += end + 1;
       return buffer
         .toString('utf8', 0, end)
@@ -398,10 +730,14 @@ export function createFsBus(options: FsBusOptions): MessageBus {
       const value = typeof record.value === 'string' ? record.value : line;
       const headers = record.headers !== null && typeof record.headers === 'object' && !Array.isArray(record.headers) ? record.headers : {};
       const message: ReceivedMessage = { topic, partition: 0, offset: String(offset), key: typeof record.key === 'string' ? record.key : null, value, headers, timestamp: typeof record.timestamp === 'number' ? record.timestamp : 0 };
+      // Only the first message delivered since the cursor was placed can have been dead-lettered by a process killed before its commit.
+      const resumed = resumedAt.get(topic);
+      resumedAt.delete(topic);
+      const written = resumed?.offset === offset ? (dlq: string, letter: OutgoingMessage) => deadLetterWritten(dlq, letter.headers?.[DEAD_LETTER_ID_HEADER] ?? '', resumed.since) : undefined;
       const result = await deliverToGroup(
         message,
         handler,
-        { policy: retry, signal: controller.signal, logger, dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`, group, dlq: subscribeOptions.dlq, publishDlq: (dlq, dlqMessage) => bus.publish(dlq, dlqMessage) },
+        { policy: retry, signal: controller.signal, logger, dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`, group, dlq: subscribeOptions.dlq, publishDlq: (dlq, dlqMessage) => bus.publish(dlq, dlqMessage), deadLetterWritten: written, refusedForGood },
         { onDelivery: options.onDelivery, metrics },
       );
       if (result.outcome === 'abandoned') return false;
@@ -465,33 +801,39 @@ export function createFsBus(options: FsBusOptions): MessageBus {
     });
   }
 
-  const bus: MessageBus = {
+  const bus: FsBus = {
     kind: 'fs',
     async ensureTopics(names) {
       names.forEach(assertTopicName);
-      await makeDirectory(path.join(root, 'topics'));
+      await makeDirectory(topicsDir);
       for (const name of names) await (await open(topicFile(name), 'a')).close();
     },
     async publish(topic, message) {
       // Appends from this process are serialised per topic, so the torn-line check never races our own writes.
       const previous = appendChains.get(topic) ?? Promise.resolve();
       const next = previous.catch(() => {}).then(() => append(topic, message));
-      appendChains.set(topic, next);
-      await next;
+      appendChains.set(topic, next.then(() => {}, () => {}));
+      const size = await next;
       for (const wake of wakers) wake();
+      // A log outgrowing its bytes by a step is cut at once, by whichever process made it so, daemon or not.
+      if (retention && retention.bytes >= 0 && size - retention.bytes >= Math.min(retention.stepBytes ?? RETENTION_STEP_BYTES, retention.bytes)) await applyRetention(Date.now(), topic);
     },
     subscribe,
     async lag(group, topics): Promise<PartitionLag[]> {
       const out: PartitionLag[] = [];
       for (const topic of topics) {
-        const endOffset = await countLines(topic);
+        const { start, end } = await logRange(topic);
         const committed = await readCommitted(group, topic);
-        out.push({ topic, partition: 0, committedOffset: committed ?? -1, endOffset, lag: endOffset - (committed ?? 0) });
+        out.push({ topic, partition: 0, committedOffset: committed ?? -1, endOffset: end, lag: end - (committed ?? start) });
       }
       return out;
     },
+    applyRetention: (now) => applyRetention(now),
     async close() {
+      clearInterval(retentionTimer);
+      retentionTimer = undefined;
       await subscriptions.stopAll();
+      await retentionRun;
     },
   };
   return bus;

@@ -6,7 +6,7 @@ import { createKafkaBus } from './kafka-bus.js';
 import type { BusMetrics, DeliveryListener, MessageBus, RetryPolicy } from './message-bus.js';
 
 export type { BusCloseOptions, BusMetrics, DeliveryListener, DeliveryOutcome, HandlerContext, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
-export { createFsBus, type FsBusOptions } from './fs-bus.js';
+export { createFsBus, type FsBus, type FsBusOptions, type FsBusRetention, type RetentionTrim } from './fs-bus.js';
 export { createKafkaBus, type KafkaBusOptions } from './kafka-bus.js';
 export { DEFAULT_RETRY_POLICY, buildDlqEnvelope, dlqMessageFor, type DlqEnvelope } from './delivery.js';
 export { invalidMessage } from './message-fields.js';
@@ -27,7 +27,14 @@ export function createMessageBus(settings: Settings, deps: { logger?: Logger; on
   const retry = retryPolicyFrom(settings);
   switch (settings.bus.kind) {
     case 'fs':
-      return createFsBus({ root: fsBusRoot(settings), retry, logger: deps.logger, onDelivery: deps.onDelivery, metrics: deps.metrics });
+      return createFsBus({
+        root: fsBusRoot(settings),
+        retry,
+        logger: deps.logger,
+        onDelivery: deps.onDelivery,
+        metrics: deps.metrics,
+        retention: { ms: settings.bus.fs.retentionHours < 0 ? -1 : settings.bus.fs.retentionHours * 3_600_000, bytes: settings.bus.fs.retentionBytes, checkIntervalMs: settings.bus.fs.retentionCheckIntervalMs },
+      });
     case 'kafka':
       return createKafkaBus({
         ...settings.bus.kafka,

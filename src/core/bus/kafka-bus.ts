@@ -452,12 +452,14 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         logger.debug({ group, err: error }, 'bus_resume_failed');
       }
     };
+    /** Dead letters the DLQ refused as too large even bare (delivery.ts): sent again when their message comes again, not handled again. */
+    const refusedForGood = new Map<string, { topic: string; letter: OutgoingMessage }>();
     const handle = async (topic: string, partition: number, message: KafkaMessage): Promise<void> => {
       const received = toReceived(topic, partition, message);
       const result = await deliverToGroup(
         received,
         handler,
-        { policy: retry, signal: controller.signal, logger, dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`, group, dlq: subscribeOptions.dlq, publishDlq: publish },
+        { policy: retry, signal: controller.signal, logger, dlqOperation: subscribeOptions.dlqOperation ?? `consume ${topic}`, group, dlq: subscribeOptions.dlq, publishDlq: publish, refusedForGood },
         { onDelivery: options.onDelivery, metrics },
       );
       if (result.outcome === 'abandoned') return;

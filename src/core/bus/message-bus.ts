@@ -124,6 +124,11 @@ export interface BusMetrics {
   crashing(group: string, active: boolean): void;
   /** A connection to a broker (host:port as the client dials it) failed or timed out. */
   connectionFailed(broker: string): void;
+  /**
+   * The file bus's retention removed `count` messages the group had not consumed: it resumed at the first offset left,
+   * as a Kafka consumer whose offset fell out of range resets to the earliest.
+   */
+  lostToRetention?(group: string, topic: string, count: number): void;
 }
 
 export interface MessageBus {

@@ -24,7 +24,7 @@ function sourceFiles(dir: string): string[] {
 describe('serve > metrics > the bus', () => {
   it('exports the bus series as the daemon does, and counts what its bus reports', async () => {
     const daemon = busSeries(createDaemonMetrics({ processMetrics: false }).registry);
-    expect(daemon.map((metric) => metric.name)).toEqual(['flts_bus_connection_failures_total', 'flts_bus_consumer_crashes_total', 'flts_bus_consumer_crashing', 'flts_bus_consumer_restarts_total', 'flts_bus_dead_letter_refusals_total', 'flts_bus_message_retries_total', 'flts_bus_messages_total']);
+    expect(daemon.map((metric) => metric.name)).toEqual(['flts_bus_connection_failures_total', 'flts_bus_consumer_crashes_total', 'flts_bus_consumer_crashing', 'flts_bus_consumer_restarts_total', 'flts_bus_dead_letter_refusals_total', 'flts_bus_message_retries_total', 'flts_bus_messages_lost_to_retention_total', 'flts_bus_messages_total']);
     const metrics = createServeMetrics({ processMetrics: false });
     expect(busSeries(metrics.registry)).toEqual(daemon);
 
