@@ -103,14 +103,15 @@ export function describeMessageBusContract(name: string, createBus: () => Promis
       expect(envelope.timestamp).toBeLessThan(Date.now() / 1000 + 60);
     });
 
-    it('dead-letters an invalid message at once, without retries', async () => {
+    it('dead-letters an invalid message at once, without retries, naming the letter by its message and group for a DLQ reader to tell a copy by', async () => {
       const b = await bus();
       const topic = unique('training-data');
+      const group = unique('trainer');
       let calls = 0;
       await b.publish(topic, { key: 'train-claim', value: '{"bucket": "processed-data"}' });
       const dead = await collect(b, dlqTopic(topic));
       open.push(
-        await b.subscribe({ group: unique('trainer'), topics: [topic], retry: FAST_RETRY }, async (message) => {
+        await b.subscribe({ group, topics: [topic], retry: FAST_RETRY }, async (message) => {
           calls += 1;
           decodeTrainClaim(message);
         }),
@@ -118,6 +119,7 @@ export function describeMessageBusContract(name: string, createBus: () => Promis
       await waitFor(() => dead.length === 1, 'the DLQ entry');
       expect(calls).toBe(1);
       expect(decodeDeadLetter(dead[0]).error).toContain('FLTS_BUS_MESSAGE_INVALID');
+      expect(dead[0].headers).toMatchObject({ 'flts-source-topic': topic, 'flts-source-partition': '0', 'flts-source-offset': '0', 'flts-dead-letter-id': `${topic}/0/0/${group}` });
     });
 
     it('dead-letters where the subscription says (a role\'s produced topic), naming the group and role in the envelope', async () => {
