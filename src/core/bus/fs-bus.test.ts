@@ -362,7 +362,7 @@ describe('core > bus > fs-bus retention, and a dead letter across a kill', () =>
     return bus;
   }
 
-  it('removes the messages older than retentionMs, keeps every offset, and resumes a group whose unconsumed messages went at the first offset left, saying how many it lost', async () => {
+  it('removes the messages older than the retention time, keeps every offset, and resumes a group whose unconsumed messages went at the first offset left, saying how many it lost', async () => {
     const root = await busRoot();
     const { logger, lines } = recording();
     const lost: Array<[string, string, number]> = [];
@@ -440,6 +440,18 @@ describe('core > bus > fs-bus retention, and a dead letter across a kill', () =>
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen.at(-1)).toBe(299);
+  });
+
+  it('is applied to every topic by a bus that consumes, as its first subscription starts, without being asked', async () => {
+    const root = await busRoot();
+    await mkdir(path.join(root, 'topics'), { recursive: true });
+    const old = Date.now() - 2 * 3_600_000;
+    await writeFile(path.join(root, 'topics', 'training-data.log'), ['a', 'b', 'c'].map((object) => record(object, old)).join(''));
+    const bus = retained(root, { ms: 3_600_000, bytes: -1, checkIntervalMs: 60_000 });
+    await bus.subscribe({ group: 'serve-1', topics: ['model-selected'] }, async () => {});
+    const log = path.join(root, 'topics', 'training-data.log');
+    await waitFor(async () => (await readFile(log, 'utf8')).startsWith('{"logStartOffset":3}\n'), 'the old messages removed');
+    expect(await bus.lag('train-gru', ['training-data'])).toEqual([{ topic: 'training-data', partition: 0, committedOffset: -1, endOffset: 3, lag: 0 }]);
   });
 
   it('takes its limits from the settings: FLTS_BUS_FS_RETENTION_BYTES keeps a topic near its size, FLTS_BUS_FS_RETENTION_HOURS -1 and the default keep every message meanwhile', async () => {

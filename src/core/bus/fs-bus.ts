@@ -572,7 +572,12 @@ export function createFsBus(options: FsBusOptions): FsBus {
   function startRetention(): void {
     if (retentionTimer || !retention || retention.checkIntervalMs <= 0 || (retention.ms < 0 && retention.bytes < 0)) return;
     const run = (): void => {
-      retentionRun = retentionRun.then(() => applyRetention());
+      retentionRun = retentionRun
+        .then(() => applyRetention())
+        .catch((error: unknown) => {
+          const failure = toFltsError(error);
+          logger.warn({ code: failure.code, reason: failure.message }, 'bus_fs_retention_failed');
+        });
     };
     retentionTimer = setInterval(run, retention.checkIntervalMs);
     retentionTimer.unref();
