@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { createBenchProgress, payloadFileLines } from '../cli/bench-progress.js';
@@ -9,7 +10,7 @@ import { untilAbortedAs } from '../core/retry.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
 import { assertDataToCutFrom, benchPayloadFile, dataNamedBy, readBenchPayloadFile } from '../core/bench/payload-file.js';
 import { DEFAULT_PAYLOAD_ROWS, servedRunWindow } from '../core/bench/payload-window.js';
-import { checkGrpcTarget, parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseTargetUrl } from '../core/bench/parse-matrix.js';
+import { checkGrpcTarget, MAX_REPLICAS, parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseReplicaList, parseTargetUrl, REPLICAS_PER_CPU } from '../core/bench/parse-matrix.js';
 import { runBench } from '../core/bench/run-bench.js';
 import { targetRunWindow } from '../core/bench/target-run.js';
 
@@ -33,7 +34,7 @@ export default class Bench extends FltsCommand<BenchReport> {
   ];
 
   static override flags = {
-    replicas: Flags.string({ description: 'Comma-separated replica counts, each from 1 to 64 and given once.', default: '1,2,4,8' }),
+    replicas: Flags.string({ description: `Comma-separated replica counts, each given once, from 1 to ${REPLICAS_PER_CPU} per CPU of the machine (at least 8, at most ${MAX_REPLICAS}).`, default: '1,2,4,8' }),
     connections: Flags.string({ description: 'Comma-separated concurrent connection counts, each from 1 to 4096 and given once.', default: '16,64,256' }),
     duration: Flags.string({ description: 'Load per /predict cell (30s, 500ms, 2m).', default: '30s' }),
     'baseline-duration': Flags.string({ description: 'Load per baseline (GET /healthz) cell; default min(5s, --duration).' }),
@@ -50,7 +51,7 @@ export default class Bench extends FltsCommand<BenchReport> {
       options: ['spread', 'consecutive'],
       default: 'spread',
     }),
-    compare: Flags.string({ description: 'Compare configurations in one run: NAME=value1,value2 starts each replica group once per value of that environment variable (e.g. FLTS_SERVE_PREDICTION_LOG_DURABILITY=buffered,sync).', exclusive: ['target'] }),
+    compare: Flags.string({ description: 'Compare configurations in one run: NAME=value1,value2 (two or more values) starts each replica group once per value of that environment variable (e.g. FLTS_SERVE_PREDICTION_LOG_DURABILITY=buffered,sync).', exclusive: ['target'] }),
     out: Flags.string({ description: 'Output directory (default bench-results/<timestamp>/).' }),
     dataset: Flags.string({ description: 'Dataset whose <name>_test.csv the request rows are cut from (env DATASET_NAME; default: the data the served run was trained with, with --target the run the service says it serves).' }),
   };
@@ -72,7 +73,7 @@ export default class Bench extends FltsCommand<BenchReport> {
       const protocols = parseProtocolList(flags.protocol);
       const target = flags.target === undefined ? undefined : parseTargetUrl(flags.target);
       const matrix = {
-        replicas: parseCountList(flags.replicas, 'replicas', 64),
+        replicas: parseReplicaList(flags.replicas, os.availableParallelism()),
         connections: parseCountList(flags.connections, 'connections'),
         durationSec,
         baselineDurationSec: flags['baseline-duration'] ? parseDurationSeconds(flags['baseline-duration'], 'baseline-duration') : Math.min(5, durationSec),

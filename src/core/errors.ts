@@ -115,6 +115,7 @@ export const ERROR_CATALOGUE = {
   FLTS_PREDICT_ABORTED: { kind: 'conflict', retriable: false, hint: 'Batch inference was stopped (Ctrl-C or SIGTERM) before it ended: run the same predict again; a result cut short is then completed, not recorded twice (same run, same data, one record).' },
   FLTS_BACKTEST_ABORTED: { kind: 'conflict', retriable: false, hint: 'The backtest was stopped (Ctrl-C or SIGTERM) before it ended: nothing was stored, and the backtest stored before it, if any, stands; run it again.' },
   FLTS_BENCH_ABORTED: { kind: 'conflict', retriable: false, hint: 'The benchmark was interrupted (Ctrl-C or SIGTERM): the replicas it started were stopped and no result files were written; run it again.' },
+  FLTS_BENCH_AUTH_FAILED: { kind: 'usage', retriable: false, hint: 'The service under test refused bench\'s credentials (HTTP 401 or 403, gRPC UNAUTHENTICATED or PERMISSION_DENIED). bench sends serve.apiToken (FLTS_SERVE_API_TOKEN, or the config file) as a bearer token: set it to the token the service was started with. With --compare FLTS_SERVE_API_TOKEN=a,b each group is sent its own value.' },
   FLTS_BENCH_FAILED: { kind: 'internal', retriable: false, hint: 'See the error; the servers under test may have failed to start.' },
   FLTS_INTERNAL: { kind: 'internal', retriable: false, hint: 'This is a bug in flts; please report it with the command and --debug output.' },
 } as const satisfies Record<string, CatalogueEntry>;

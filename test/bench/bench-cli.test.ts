@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
 import { startServe, type ServeProcess } from '../helpers/serve-process.js';
+import { maxReplicasFor } from '../../src/core/bench/parse-matrix.js';
 
 const DATA = path.resolve(REPO_ROOT, '../shared/datasets');
 const hasData = existsSync(path.join(DATA, 'PobleSec_test.csv'));
@@ -188,11 +189,16 @@ describe('commands > bench > request rows', () => {
 
   it('refuses a replica or connection list with an empty, zero or repeated entry as a usage error, before the registry is read', async () => {
     // Before, "1,,2" ran as 1,2: with no promoted run here the user was told of the model, not of the flag.
-    const refusals = await Promise.all([run(['--replicas', '1,,2']), run(['--replicas', '0,1']), run(['--replicas', '2,2']), run(['--replicas', '1', '--connections', '16,'])]);
-    for (const [i, flag] of ['replicas', 'replicas', 'replicas', 'connections'].entries()) {
+    // More replicas than the machine's CPUs can run (4 per CPU): before, up to 64 were started on any machine. And
+    // --compare with one value, which compares nothing: before, it ran as a comparison of one group.
+    const tooMany = maxReplicasFor(os.availableParallelism()) + 1;
+    const refusals = await Promise.all([run(['--replicas', '1,,2']), run(['--replicas', '0,1']), run(['--replicas', '2,2']), run(['--replicas', '1', '--connections', '16,']), run(['--replicas', `1,${tooMany}`]), run(['--replicas', '1', '--compare', 'FLTS_LIVE_SCORING=true'])]);
+    for (const [i, flag] of ['replicas', 'replicas', 'replicas', 'connections', 'replicas', 'compare'].entries()) {
       expect(refusals[i].json?.error, refusals[i].stdout).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag } });
       expect(refusals[i].exitCode).toBe(2);
     }
+    expect(refusals[4].json.error.message).toMatch(tooMany > 64 ? /from 1 to 64/ : new RegExp(`^--replicas ${tooMany} is more than this machine's \\d+ CPUs? can run side by side`));
+    expect(refusals[5].json.error.message).toContain('--compare needs two or more values of FLTS_LIVE_SCORING');
     expect(existsSync(path.join(exampleHome, 'bench-results'))).toBe(false);
   });
 
@@ -258,6 +264,22 @@ describe('commands > bench > request rows', () => {
     expect(readFileSync(bench.json.result.files.markdown, 'utf8')).toContain(`- Request rows: cut from ${bench.json.result.payload.source}, the test file the served run was trained with.`);
     expect(named.exitCode).toBe(4);
     expect(named.json.error).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', details: { file: 'nosuch_test.csv' } });
+  }, 90_000);
+
+  it('sends each --compare FLTS_SERVE_API_TOKEN group the token its replicas require, and prints neither', async () => {
+    // Before, bench sent its own token (none here) to replicas started with tok-a: the probe was refused, HTTP 401.
+    const bench = await run(['--compare', 'FLTS_SERVE_API_TOKEN=tok-alpha,tok-beta', '--replicas', '1', '--connections', '1', '--duration', '300ms', '--baseline-duration', '200ms', '--warmup', '0', '--out', path.join(exampleHome, 'token-results')]);
+    expect(bench.exitCode, bench.stdout.slice(0, 1500)).toBe(0);
+    const report = bench.json.result;
+    expect(report.cells.map((cell: any) => [cell.variant, cell.phase])).toEqual([
+      ['FLTS_SERVE_API_TOKEN=***1', 'baseline'],
+      ['FLTS_SERVE_API_TOKEN=***1', 'predict'],
+      ['FLTS_SERVE_API_TOKEN=***2', 'baseline'],
+      ['FLTS_SERVE_API_TOKEN=***2', 'predict'],
+    ]);
+    for (const cell of report.cells) expect(cell.errors.total).toBe(0);
+    const files = Object.values(report.files as Record<string, string>).filter((file) => file !== report.files.dir);
+    expect(bench.stdout + bench.stderr + files.map((file) => readFileSync(file, 'utf8')).join('')).not.toMatch(/tok-(alpha|beta)/);
   }, 90_000);
 
   it('cuts them, with --target and no data named, from the test file of the run the service says it serves, and refuses when that run is not known', async () => {

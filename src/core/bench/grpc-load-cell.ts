@@ -24,6 +24,7 @@ export async function runGrpcLoadCell(input: GrpcLoadCellInput, onProgress?: (pr
   const failed: Record<string, number> = {};
   const connection: Record<string, number> = {};
   let timeouts = 0;
+  let authRefused: string | undefined;
   let requests = 0;
   let successes = 0;
   let next = 0;
@@ -40,6 +41,11 @@ export async function runGrpcLoadCell(input: GrpcLoadCellInput, onProgress?: (pr
       const request = input.requests.length > 0 ? input.requests[next++ % input.requests.length] : {};
       const sent = performance.now();
       (client[method] as (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (error: grpc.ServiceError | null) => void) => void)(request, metadata, { deadline: Date.now() + timeoutMs }, (error) => {
+        if (error?.code === grpc.status.UNAUTHENTICATED || error?.code === grpc.status.PERMISSION_DENIED) {
+          authRefused ??= `gRPC ${grpc.status[error.code]}`;
+          resolve();
+          return;
+        }
         requests++;
         if (!error) {
           successes++;
@@ -55,7 +61,7 @@ export async function runGrpcLoadCell(input: GrpcLoadCellInput, onProgress?: (pr
       clients.map(async (client) => {
         // At least one call on each channel, however short the cell (the one-call probe before the load).
         do await once(client);
-        while (performance.now() < endAt && !signal?.aborted);
+        while (performance.now() < endAt && !signal?.aborted && authRefused === undefined);
       }),
     );
   } finally {
@@ -64,5 +70,5 @@ export async function runGrpcLoadCell(input: GrpcLoadCellInput, onProgress?: (pr
   }
   const elapsedSec = (performance.now() - started) / 1000;
   const total = Object.values(failed).reduce((a, b) => a + b, 0) + timeouts + Object.values(connection).reduce((a, b) => a + b, 0);
-  return { requests, successes, elapsedSec, latency: latency.finish(), errors: { non2xx: failed, timeouts, connection, total } };
+  return { ...(authRefused ? { authRefused } : {}), requests, successes, elapsedSec, latency: latency.finish(), errors: { non2xx: failed, timeouts, connection, total } };
 }

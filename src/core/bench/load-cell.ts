@@ -21,6 +21,11 @@ export interface LoadCellInput {
 }
 
 export interface LoadCellResult {
+  /**
+   * The first refusal of the credentials (HTTP 401 or 403, gRPC UNAUTHENTICATED or PERMISSION_DENIED), which ends the
+   * cell at once: every request after it would be refused alike, counted as the service's failures.
+   */
+  authRefused?: string;
   requests: number;
   successes: number;
   elapsedSec: number;
@@ -43,6 +48,7 @@ export async function runLoadCell(input: LoadCellInput, onProgress?: (progress: 
   const non2xx: Record<string, number> = {};
   const connection: Record<string, number> = {};
   let timeouts = 0;
+  let authRefused: string | undefined;
   let requests = 0;
   let successes = 0;
   let next = 0;
@@ -73,6 +79,11 @@ export async function runLoadCell(input: LoadCellInput, onProgress?: (progress: 
     ],
   }, (error) => finish(error ?? null));
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
+    if (statusCode === 401 || statusCode === 403) {
+      authRefused ??= `HTTP ${statusCode}`;
+      instance.stop();
+      return;
+    }
     requests++;
     if (statusCode >= 200 && statusCode < 300) {
       successes++;
@@ -99,5 +110,5 @@ export async function runLoadCell(input: LoadCellInput, onProgress?: (progress: 
   }
   const elapsedSec = (performance.now() - started) / 1000;
   const total = Object.values(non2xx).reduce((a, b) => a + b, 0) + timeouts + Object.values(connection).reduce((a, b) => a + b, 0);
-  return { requests, successes, elapsedSec, latency: latency.finish(), errors: { non2xx, timeouts, connection, total } };
+  return { ...(authRefused ? { authRefused } : {}), requests, successes, elapsedSec, latency: latency.finish(), errors: { non2xx, timeouts, connection, total } };
 }

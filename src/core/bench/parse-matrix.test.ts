@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseTargetUrl } from './parse-matrix.js';
+import { maxReplicasFor, parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseReplicaList, parseTargetUrl } from './parse-matrix.js';
 
 describe('core > bench > parse-matrix', () => {
   it('takes a duration of up to a day and refuses a longer one, which a timer could not hold', () => {
@@ -63,8 +63,8 @@ describe('core > bench > parse-matrix', () => {
   it("never shows a secret setting's values compared: labels number them, refusals name the variable alone", () => {
     // Before, FLTS_SERVE_API_TOKEN=tok-a,tok-b labelled the cells, bench.md and bench.json with both tokens.
     expect(parseCompareFlag('FLTS_SERVE_API_TOKEN=tok-a,tok-b')).toEqual([
-      { label: 'FLTS_SERVE_API_TOKEN=***1', env: { FLTS_SERVE_API_TOKEN: 'tok-a' } },
-      { label: 'FLTS_SERVE_API_TOKEN=***2', env: { FLTS_SERVE_API_TOKEN: 'tok-b' } },
+      { label: 'FLTS_SERVE_API_TOKEN=***1', env: { FLTS_SERVE_API_TOKEN: 'tok-a' }, apiToken: 'tok-a' },
+      { label: 'FLTS_SERVE_API_TOKEN=***2', env: { FLTS_SERVE_API_TOKEN: 'tok-b' }, apiToken: 'tok-b' },
     ]);
     for (const text of ['FLTS_SERVE_API_TOKEN=tok-a,tok-a', 'FLTS_SERVE_API_TOKEN=tok-a,,tok-b']) {
       let refusal: unknown;
@@ -76,6 +76,40 @@ describe('core > bench > parse-matrix', () => {
       expect(refusal).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'compare', value: 'FLTS_SERVE_API_TOKEN=***' } });
       expect(JSON.stringify(refusal) + (refusal as Error).message).not.toContain('tok-');
     }
+  });
+
+  it('refuses --compare with a single value, which compares nothing, naming the flag and never a secret value', () => {
+    // Before, "X=a" ran one group labelled as a comparison, and a second value left out went unnoticed.
+    for (const [text, shown] of [['FLTS_LIVE_SCORING=true', 'FLTS_LIVE_SCORING=true'], ['FLTS_LIVE_SCORING= true ', 'FLTS_LIVE_SCORING=true'], ['FLTS_SERVE_API_TOKEN=tok-a', 'FLTS_SERVE_API_TOKEN=***']]) {
+      let refusal: unknown;
+      try {
+        parseCompareFlag(text);
+      } catch (error) {
+        refusal = error;
+      }
+      expect(refusal, text).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', kind: 'usage', details: { flag: 'compare', value: shown } });
+      expect((refusal as Error).message).toContain('--compare needs two or more values');
+      expect(JSON.stringify(refusal) + (refusal as Error).message).not.toContain('tok-');
+    }
+  });
+
+  it("sends each --compare group of FLTS_SERVE_API_TOKEN its own token, which its replicas require, and no other group one", () => {
+    expect(parseCompareFlag('FLTS_SERVE_API_TOKEN=tok-a,tok-b').map((variant) => variant.apiToken)).toEqual(['tok-a', 'tok-b']);
+    expect(parseCompareFlag('FLTS_LIVE_SCORING=false,true').map((variant) => 'apiToken' in variant)).toEqual([false, false]);
+  });
+
+  it('bounds --replicas by the CPUs of the machine: 4 per CPU, never under 8 (the default matrix) nor over 64', () => {
+    expect([1, 2, 3, 16, 32, 0, Number.NaN].map(maxReplicasFor)).toEqual([8, 8, 12, 64, 64, 8, 8]);
+    // Before, 64 replicas were started on any machine; on 2 CPUs they only take turns on the cores.
+    expect(parseReplicaList('1,2,4,8', 2)).toEqual([1, 2, 4, 8]);
+    expect(parseReplicaList('64', 16)).toEqual([64]);
+    for (const [text, cpus, over, max] of [['9', 2, 9, 8], ['1,64', 2, 64, 8], ['13', 3, 13, 12]] as const) {
+      expect(() => parseReplicaList(text, cpus), text).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', kind: 'usage', details: expect.objectContaining({ flag: 'replicas', entry: String(over), max, cpus }) }));
+      expect(() => parseReplicaList(text, cpus), text).toThrow(`--replicas ${over} is more than this machine's ${cpus} CPUs can run side by side: at most ${max}`);
+    }
+    // The list's own refusals come first, as before.
+    expect(() => parseReplicaList('65', 64)).toThrow(/from 1 to 64/);
+    expect(() => parseReplicaList('1,,2', 2)).toThrow('an entry is empty');
   });
 
   it('takes an http or https --target and refuses anything else as a usage error', () => {

@@ -57,6 +57,41 @@ export function parseCountList(text: string, name: string, max = 4096): number[]
 export interface BenchVariant {
   label: string;
   env: Record<string, string>;
+  /**
+   * The bearer token this group's replicas require, when the variant sets it (--compare FLTS_SERVE_API_TOKEN=a,b):
+   * the environment wins over the config file, so bench's own token would be refused by every replica of the group.
+   */
+  apiToken?: string;
+}
+
+/** Most replicas per CPU bench starts: past it the replicas only take turns on the cores, which measures the thrashing. */
+export const REPLICAS_PER_CPU = 4;
+/** Most replicas on any machine (the cluster's round robin and each replica's model are not made for more). */
+export const MAX_REPLICAS = 64;
+
+/**
+ * The largest --replicas count for a machine with `cpus` CPUs: REPLICAS_PER_CPU per CPU, at most MAX_REPLICAS, and never
+ * under 8, so the default matrix (1,2,4,8) runs on any machine, oversubscribed as its rows show on a small one.
+ */
+export function maxReplicasFor(cpus: number): number {
+  const known = Number.isSafeInteger(cpus) && cpus > 0 ? cpus : 1;
+  return Math.min(MAX_REPLICAS, Math.max(8, REPLICAS_PER_CPU * known));
+}
+
+/**
+ * --replicas as parseCountList reads it, bounded by the machine: on 2 CPUs 64 replicas only thrash. The refusal
+ * names the CPU count and the bound, so the user sees why a count the help allows elsewhere is refused here.
+ */
+export function parseReplicaList(text: string, cpus: number): number[] {
+  const max = maxReplicasFor(cpus);
+  const counts = parseCountList(text, 'replicas', MAX_REPLICAS);
+  const over = counts.find((count) => count > max);
+  if (over !== undefined) {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--replicas ${over} is more than this machine's ${cpus} CPU${cpus === 1 ? '' : 's'} can run side by side: at most ${max} (${REPLICAS_PER_CPU} per CPU, at most ${MAX_REPLICAS}); beyond it the replicas only take turns on the cores.`, {
+      details: { flag: 'replicas', value: clip(text), entry: String(over), max, cpus },
+    });
+  }
+  return counts;
 }
 
 interface ListRules {
@@ -104,8 +139,20 @@ export function parseCompareFlag(text: string): BenchVariant[] {
   const secret = SECRET_ENV_NAMES.has(name);
   // A secret's values are not echoed: refusals name the variable alone, labels number its values.
   const values = listEntries(match[2], 'compare', `${expected}, each value once`, secret ? { shownAs: `${name}=${MASK}` } : {});
-  return values.map((value, index) => ({ label: `${name}=${secret ? `${MASK}${index + 1}` : value}`, env: { [name]: value } }));
+  if (values.length === 1) {
+    // One value compares nothing: most often the second was left out (a shell variable unset). Run as a plain bench
+    // it would be labelled a comparison; the replicas inherit bench's environment, so the value is set there instead.
+    const shown = `${name}=${secret ? MASK : clip(values[0])}`;
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--compare needs two or more values of ${name} to compare; got one ("${shown}"). To bench with that value alone, set ${name} in bench's environment (its replicas inherit it) and leave --compare out.`, {
+      details: { flag: 'compare', value: shown },
+    });
+  }
+  const token = API_TOKEN_ENV_NAMES.has(name);
+  return values.map((value, index) => ({ label: `${name}=${secret ? `${MASK}${index + 1}` : value}`, env: { [name]: value }, ...(token ? { apiToken: value } : {}) }));
 }
+
+/** The environment names of serve.apiToken: a variant that sets one is sent with its own token. */
+const API_TOKEN_ENV_NAMES = new Set(ALL_SPECS.filter((spec) => spec.path === 'serve.apiToken').flatMap((spec) => spec.env ?? []));
 
 /** The environment names of secret settings (tokens, passwords), whose values no report, label or message shows. */
 const SECRET_ENV_NAMES = new Set(ALL_SPECS.filter((spec) => spec.secret).flatMap((spec) => spec.env ?? []));

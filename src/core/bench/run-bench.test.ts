@@ -138,14 +138,52 @@ describe('core > bench > runBench requests', () => {
       expect(answered.paths.size).toBe(0);
       // Made up front, the directories of a run that then fails are removed again (a kept one is left as it was).
       const fresh = path.join(path.dirname(file), 'bench-results', 'run-1');
-      await expect(benchAgainst(url, { apiToken: 'wrong', outDir: fresh })).rejects.toMatchObject({ code: 'FLTS_BENCH_FAILED' });
+      await expect(benchAgainst(url, { apiToken: 'wrong', outDir: fresh })).rejects.toMatchObject({ code: 'FLTS_BENCH_AUTH_FAILED' });
       expect(existsSync(path.join(path.dirname(file), 'bench-results'))).toBe(false);
-      await expect(benchAgainst(url, { apiToken: 'wrong', outDir: path.dirname(file) })).rejects.toMatchObject({ code: 'FLTS_BENCH_FAILED' });
+      await expect(benchAgainst(url, { apiToken: 'wrong', outDir: path.dirname(file) })).rejects.toMatchObject({ code: 'FLTS_BENCH_AUTH_FAILED' });
       expect(existsSync(file)).toBe(true);
     } finally {
       rmSync(path.dirname(file), { recursive: true, force: true });
     }
   });
+});
+
+describe('core > bench > runBench refused by the target', () => {
+  /** The error runBench ends with, and all it says (message, hint, details), to look for a token in. */
+  async function refusal(run: Promise<unknown>): Promise<{ error: any; said: string }> {
+    const error = await run.then(() => undefined, (caught: unknown) => caught);
+    return { error, said: `${(error as Error)?.message} ${JSON.stringify(error)}` };
+  }
+
+  it('ends with a coded authentication failure when the probe is refused, without or with a wrong token, never showing it', async () => {
+    const { url, answered } = await tokenTarget('tok');
+    // Before, FLTS_BENCH_FAILED (an internal error, exit 1), "POST /predict answered HTTP 401".
+    const none = await refusal(benchAgainst(url, {}));
+    expect(none.error).toMatchObject({ code: 'FLTS_BENCH_AUTH_FAILED', kind: 'usage', details: { url, call: 'POST /predict', answer: 'HTTP 401', token_sent: false } });
+    expect(none.error.message).toMatch(/^Authentication failed: POST \/predict at .+ answered HTTP 401; bench sends no bearer token/);
+    const wrong = await refusal(benchAgainst(url, { apiToken: 'hunter2-wrong' }));
+    expect(wrong.error).toMatchObject({ code: 'FLTS_BENCH_AUTH_FAILED', details: { token_sent: true } });
+    expect(wrong.error.message).toContain('the bearer token bench sends (serve.apiToken, FLTS_SERVE_API_TOKEN) was refused');
+    expect(wrong.said).not.toContain('hunter2');
+    // The probe alone was sent each time: no load went out with credentials known to be refused.
+    expect(answered.refused).toBe(2);
+  });
+
+  it('stops the load at the first 401 or 403 and ends with a coded authentication failure, not a cell of failed requests', async () => {
+    for (const status of [401, 403]) {
+      let posts = 0;
+      const url = await serve((request, response) => {
+        if (request.method === 'GET') return void response.writeHead(200, { 'content-type': 'application/json' }).end(request.url === '/readyz' ? '{"run_id":"r1"}' : '{}');
+        // The probe and the first requests of the load are let in, then the token is no longer taken (rotated).
+        request.resume().on('end', () => response.writeHead(++posts <= 3 ? 200 : status, { 'content-type': 'application/json' }).end('{}'));
+      });
+      // Ten minutes of load: before, every refused request was counted as a failure until the cell's end.
+      const { error, said } = await refusal(runBench({ replicas: [1], connections: [1], durationSec: 600, baselineDurationSec: 0.1, warmupSec: 0, target: url, protocols: ['http'], modelName: 'flts', payloadFile: PAYLOAD_FILE, payloadRows: 20, apiToken: 'tok-secret' }));
+      expect(error, String(status)).toMatchObject({ code: 'FLTS_BENCH_AUTH_FAILED', kind: 'usage', details: { call: 'POST /predict', answer: `HTTP ${status}`, token_sent: true, answered_requests: 2 } });
+      expect(error.message).toContain(`answered HTTP ${status} during the load, after 2 answered requests`);
+      expect(said).not.toContain('tok-secret');
+    }
+  }, 30_000);
 });
 
 describe('core > bench > runBench interrupted', () => {

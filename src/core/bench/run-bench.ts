@@ -124,6 +124,18 @@ function targetUnavailable(url: string, message: string): FltsError {
   return new FltsError('FLTS_BENCH_TARGET_UNAVAILABLE', message, { details: { url } });
 }
 
+/**
+ * The service under test refused bench's credentials: its token is not the one bench sends (or bench sends none).
+ * Every request after would be refused alike, so the run ends here, said as what it is, never with the token.
+ */
+function authFailed(url: string, call: string, answer: string, tokenSent: boolean, variant: BenchVariant | undefined, during?: { requests: number }): FltsError {
+  const sent = tokenSent ? 'the bearer token bench sends (serve.apiToken, FLTS_SERVE_API_TOKEN) was refused' : 'bench sends no bearer token (serve.apiToken, FLTS_SERVE_API_TOKEN, is empty)';
+  const when = during ? ` during the load, after ${during.requests} answered request${during.requests === 1 ? '' : 's'}` : '';
+  return new FltsError('FLTS_BENCH_AUTH_FAILED', `Authentication failed: ${call} at ${url} answered ${answer}${when}${variant ? ` (group ${variant.label})` : ''}; ${sent}.`, {
+    details: { url, call, answer, token_sent: tokenSent, ...(variant ? { variant: variant.label } : {}), ...(during ? { answered_requests: during.requests } : {}) },
+  });
+}
+
 async function waitReady(url: string, timeoutMs: number, signal?: AbortSignal): Promise<ReadyBody> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
@@ -152,7 +164,7 @@ async function waitReady(url: string, timeoutMs: number, signal?: AbortSignal): 
  * One request before the load, so a broken model or payload fails the run with the server's own message. A stop
  * ends the wait for its answer at once, not after the probe's time limit.
  */
-async function probePredict(url: string, body: string, route = PREDICT_ROUTE, timeoutMs = PROBE_TIMEOUT_MS, headers: Record<string, string> = {}, stop?: AbortSignal): Promise<void> {
+async function probePredict(url: string, body: string, route = PREDICT_ROUTE, timeoutMs = PROBE_TIMEOUT_MS, headers: Record<string, string> = {}, stop?: AbortSignal, variant?: BenchVariant): Promise<void> {
   let response: Response;
   try {
     const signal = stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs);
@@ -160,6 +172,10 @@ async function probePredict(url: string, body: string, route = PREDICT_ROUTE, ti
   } catch (error) {
     if (stop?.aborted) throw benchAborted();
     throw targetUnavailable(url, `POST ${url}${route} got no answer: ${describeFetchFailure(error, timeoutMs)}.`);
+  }
+  if (response.status === 401 || response.status === 403) {
+    await response.arrayBuffer();
+    throw authFailed(url, `POST ${route}`, `HTTP ${response.status}`, headers.authorization !== undefined, variant);
   }
   if (!response.ok) {
     throw new FltsError('FLTS_BENCH_FAILED', `POST ${route} answered HTTP ${response.status}: ${(await response.text()).slice(0, 500)}`, { details: { url, status: response.status } });
@@ -197,7 +213,6 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
   const checkColumns = window ? (columns: readonly string[]) => assertPayloadHasColumns(input.payloadFile, columns, window) : undefined;
   const payloads = await buildRequestPayloads(payloadPath, input.payloadRows, input.modelName, 64, input.payloadLayout, input.payloadMaxBytes, { frame: input.payloadFile.frame, checkColumns });
   const oipPath = `/v2/models/${encodeURIComponent(input.modelName)}/infer`;
-  const auth: Record<string, string> = input.apiToken ? { authorization: `Bearer ${input.apiToken}` } : {};
   const machine = machineInfo();
   const startedAt = new Date().toISOString();
   const cells: BenchCell[] = [];
@@ -213,6 +228,9 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
     let grpcAddress = input.grpcTarget ?? '';
     let pids: number[] = [];
     let stop = async (): Promise<void> => {};
+    // A variant that sets the token its replicas require is sent with it; every other group with bench's own.
+    const apiToken = variant?.apiToken ?? input.apiToken;
+    const auth: Record<string, string> = apiToken ? { authorization: `Bearer ${apiToken}` } : {};
     if (replicas !== null) {
       emit({ type: 'bench.replicas_starting', replicas });
       const server = input.server as ServerCommand;
@@ -232,10 +250,11 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
       // A --target, or a variant serving another run, has a window only the server can tell.
       const served = await windowAt(url, model.run_id ?? null);
       if (served) assertPayloadCoversWindow(input.payloadRows, served);
-      await probePredict(url, payloads.bodies[0], PREDICT_ROUTE, input.probeTimeoutMs, auth, deps.signal);
-      if (input.protocols.includes('oip-http')) await probePredict(url, payloads.oipBodies[0], oipPath, input.probeTimeoutMs, auth, deps.signal);
+      await probePredict(url, payloads.bodies[0], PREDICT_ROUTE, input.probeTimeoutMs, auth, deps.signal, variant);
+      if (input.protocols.includes('oip-http')) await probePredict(url, payloads.oipBodies[0], oipPath, input.probeTimeoutMs, auth, deps.signal, variant);
       if (input.protocols.includes('oip-grpc')) {
-        const probe = await runGrpcLoadCell({ address: grpcAddress, requests: payloads.grpcRequests.slice(0, 1), connections: 1, durationSec: 0.001, apiToken: input.apiToken });
+        const probe = await runGrpcLoadCell({ address: grpcAddress, requests: payloads.grpcRequests.slice(0, 1), connections: 1, durationSec: 0.001, apiToken });
+        if (probe.authRefused) throw authFailed(grpcAddress, 'gRPC ModelInfer', probe.authRefused, Boolean(apiToken), variant);
         if (probe.successes === 0) throw new FltsError('FLTS_BENCH_FAILED', `gRPC ModelInfer at ${grpcAddress} failed: ${JSON.stringify(probe.errors)}`, { details: { address: grpcAddress } });
       }
       const routeOf = (phase: CellPhase, protocol: BenchProtocol): string => {
@@ -245,7 +264,7 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
       };
       const load = (phase: CellPhase, protocol: BenchProtocol, connections: number, durationSec: number, onProgress: (progress: LoadCellProgress) => void): Promise<LoadCellResult> => {
         if (protocol === 'oip-grpc') {
-          return runGrpcLoadCell({ address: grpcAddress, requests: phase === 'baseline' ? [] : payloads.grpcRequests, connections, durationSec, apiToken: input.apiToken }, onProgress, deps.signal);
+          return runGrpcLoadCell({ address: grpcAddress, requests: phase === 'baseline' ? [] : payloads.grpcRequests, connections, durationSec, apiToken }, onProgress, deps.signal);
         }
         if (phase === 'baseline') return runLoadCell({ url, method: 'GET', path: BASELINE_ROUTE, bodies: [], connections, durationSec }, onProgress, deps.signal);
         const oip = protocol === 'oip-http';
@@ -261,6 +280,10 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
           emit({ type: 'bench.cell_progress', phase, protocol, replicas, connections, durationSec, elapsedSec: progress.elapsedSec, requests: progress.requests }),
         );
         const usage = cpu.stop();
+        if (result.authRefused && !deps.signal?.aborted) {
+          // Refused after the probe was let in (the token changed, or a proxy in front refuses): not a rate to report.
+          throw authFailed(protocol === 'oip-grpc' ? grpcAddress : url, routeOf(cellPhase, protocol), result.authRefused, Boolean(apiToken), variant, { requests: result.requests });
+        }
         if (deps.signal?.aborted) {
           // Cut short, its load is not the measurement asked for: said as what it is, never as a result (0 req/s
           // when the stop came as it started), and kept out of the cells.
