@@ -10,7 +10,7 @@ import { untilAbortedAs } from '../core/retry.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
 import { assertDataToCutFrom, benchPayloadFile, dataNamedBy, readBenchPayloadFile } from '../core/bench/payload-file.js';
 import { DEFAULT_PAYLOAD_ROWS, servedRunWindow } from '../core/bench/payload-window.js';
-import { checkGrpcTarget, MAX_REPLICAS, parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseReplicaList, parseTargetUrl, REPLICAS_PER_CPU } from '../core/bench/parse-matrix.js';
+import { checkGrpcTarget, MAX_REPLICAS, parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseReplicaList, parseTargetUrl, refuseEmptyFlags, REPLICAS_PER_CPU } from '../core/bench/parse-matrix.js';
 import { runBench } from '../core/bench/run-bench.js';
 import { targetRunWindow } from '../core/bench/target-run.js';
 
@@ -58,6 +58,7 @@ export default class Bench extends FltsCommand<BenchReport> {
 
   async run(): Promise<BenchReport> {
     const { flags } = await this.parse(Bench);
+    refuseEmptyFlags({ run: flags.run, out: flags.out, engine: flags.engine, compare: flags.compare, 'baseline-duration': flags['baseline-duration'], 'grpc-target': flags['grpc-target'] });
     const resolved = this.loadSettings(flags, { 'data.datasetName': flags.dataset });
     const { settings } = resolved;
     const durationSec = parseDurationSeconds(flags.duration, 'duration');

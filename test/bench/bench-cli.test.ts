@@ -192,8 +192,19 @@ describe('commands > bench > request rows', () => {
     // More replicas than the machine's CPUs can run (4 per CPU): before, up to 64 were started on any machine. And
     // --compare with one value, which compares nothing: before, it ran as a comparison of one group.
     const tooMany = maxReplicasFor(os.availableParallelism()) + 1;
-    const refusals = await Promise.all([run(['--replicas', '1,,2']), run(['--replicas', '0,1']), run(['--replicas', '2,2']), run(['--replicas', '1', '--connections', '16,']), run(['--replicas', `1,${tooMany}`]), run(['--replicas', '1', '--compare', 'FLTS_LIVE_SCORING=true'])]);
-    for (const [i, flag] of ['replicas', 'replicas', 'replicas', 'connections', 'replicas', 'compare'].entries()) {
+    // Flags given empty (an unset shell variable): before, read as absent, --run "" benched the promoted run and
+    // --out "" wrote no files; with no promoted run here the user was told of the model.
+    const empty = ['run', 'out', 'compare', 'engine', 'baseline-duration'];
+    const refusals = await Promise.all([
+      run(['--replicas', '1,,2']),
+      run(['--replicas', '0,1']),
+      run(['--replicas', '2,2']),
+      run(['--replicas', '1', '--connections', '16,']),
+      run(['--replicas', `1,${tooMany}`]),
+      run(['--replicas', '1', '--compare', 'FLTS_LIVE_SCORING=true']),
+      ...empty.map((flag) => run(['--replicas', '1', `--${flag}`, ''])),
+    ]);
+    for (const [i, flag] of ['replicas', 'replicas', 'replicas', 'connections', 'replicas', 'compare', ...empty].entries()) {
       expect(refusals[i].json?.error, refusals[i].stdout).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag } });
       expect(refusals[i].exitCode).toBe(2);
     }
