@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { collectNegativeTimeoutWarnings, rawKafka } from '../helpers/raw-kafka.js';
+import { startFltsProcess } from '../helpers/flts-process.js';
 import { runCli } from '../helpers/run-cli.js';
 import { INFRA_HINT, infraSkipReason, loadInfraEnv } from './infra-env.js';
 
@@ -65,7 +66,7 @@ if (skipReason) {
       offsetsAdmin = createKafkaOffsetsAdmin({ brokers: infra.kafkaBrokers, clientId: 'flts-it-replay-admin' });
       root = mkdtempSync(path.join(tmpdir(), 'flts-replay-'));
       store = createFsStore(root);
-      await seedGroups(16);
+      await seedGroups(20);
     });
 
     afterAll(async () => {
@@ -183,6 +184,80 @@ if (skipReason) {
         expect(await committed(group)).toEqual([0, 0, 0]);
       } finally {
         await consumer.disconnect();
+      }
+    });
+
+    /** A consumer that has joined `group` (paused: it reads nothing), which keeps the group active until it leaves. */
+    async function liveMember(group: string): Promise<Consumer> {
+      const consumer = kafka.consumer({ groupId: group, sessionTimeout: 10_000, heartbeatInterval: 500 });
+      let joined = false;
+      consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic] });
+      await consumer.run({ autoCommit: false, eachMessage: async () => {} });
+      consumer.pause([{ topic }]);
+      await waitFor(() => joined, 'the live consumer joining its group', 30_000);
+      return consumer;
+    }
+
+    /** `flts replay-offsets <args>` in the background, with its own home (its audit store). */
+    function replayCli(home: string, args: string[]) {
+      return startFltsProcess(['replay-offsets', ...args, '--home', home], { KAFKA_BOOTSTRAP_SERVERS: infra.kafkaBrokers.join(','), FLTS_OPERATOR: 'cli-operator' });
+    }
+
+    const WAITING = /Group (\S+) has 1 active member \(client flts-it-replay\); waiting up to PT10M for it to empty\. Ctrl-C stops the wait, with no offset changed\./;
+
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      it(`flts replay-offsets --execute --wait says it waits for the live member and, on ${signal}, ends with FLTS_OFFSETS_ABORTED (exit 5), no offset changed`, async () => {
+        const group = await groupAtKnownOffsets();
+        const consumer = await liveMember(group);
+        const home = mkdtempSync(path.join(tmpdir(), 'flts-replay-wait-'));
+        try {
+          const cli = replayCli(home, ['--group', group, '--topic', topic, '--to-earliest', '--execute', '--wait', '--wait-timeout', 'PT10M']);
+          // Before, nothing was said while it waited, for up to the whole --wait-timeout.
+          expect((await cli.waitForOutput(WAITING, 60_000))[1]).toBe(group);
+          expect(await cli.stop(signal)).toBe(5);
+          expect(cli.logs()).toContain(`Error FLTS_OFFSETS_ABORTED: replay-offsets was stopped by ${signal} while it waited for the group to empty: no offset was changed.`);
+          expect(await committed(group)).toEqual(COMMITTED);
+          expect(await listOffsetAudit(createFsStore(path.join(home, 'store')), 'model-promotion', group)).toEqual([]);
+        } finally {
+          await consumer.disconnect();
+          rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+        }
+      }, 90_000);
+    }
+
+    it('flts replay-offsets --execute --wait applies the reset once the member leaves, audits it and ends its process on its own', async () => {
+      const group = await groupAtKnownOffsets();
+      const consumer = await liveMember(group);
+      const home = mkdtempSync(path.join(tmpdir(), 'flts-replay-wait-'));
+      try {
+        const cli = replayCli(home, ['--group', group, '--topic', topic, '--to-earliest', '--execute', '--wait', '--wait-timeout', 'PT10M', '--reason', 'after the wait']);
+        await cli.waitForOutput(WAITING, 60_000);
+        expect(await committed(group)).toEqual(COMMITTED);
+        await consumer.disconnect();
+        // The process must end by itself once done: a connection left open would hold it past this test's timeout.
+        expect(await cli.exited, cli.output()).toBe(0);
+        expect(await committed(group)).toEqual([0, 0, 0]);
+        const [entry] = await listOffsetAudit(createFsStore(path.join(home, 'store')), 'model-promotion', group);
+        expect(entry).toMatchObject({ who: 'cli-operator', reason: 'after the wait', partitions: COMMITTED.map((before, partition) => ({ topic, partition, before, after: 0 })) });
+      } finally {
+        await consumer.disconnect();
+        rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+      }
+    }, 90_000);
+
+    it('refuses an --export it cannot write before it changes any offset, not after', async () => {
+      const group = await groupAtKnownOffsets();
+      const home = mkdtempSync(path.join(tmpdir(), 'flts-replay-export-'));
+      try {
+        const file = path.join(home, 'no-such-dir', 'plan.csv');
+        const run = await runCli(['replay-offsets', '--group', group, '--topic', topic, '--to-earliest', '--execute', '--export', file, '--home', home, '--json'], { env: { KAFKA_BOOTSTRAP_SERVERS: infra.kafkaBrokers.join(',') } });
+        // Before, the offsets were committed and audited, then the plan could not be written: exit 2 after the change.
+        expect(run.json?.error, run.stdout + run.stderr).toMatchObject({ code: 'FLTS_PATH_UNUSABLE' });
+        expect(await committed(group)).toEqual(COMMITTED);
+      } finally {
+        rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
       }
     });
 

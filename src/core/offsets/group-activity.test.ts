@@ -29,6 +29,22 @@ describe('core > offsets > group-activity', () => {
     expect(looks()).toBe(4);
   });
 
+  it('says once, with the members, that it begins to wait, and not when the group is empty already', async () => {
+    const heard: unknown[] = [];
+    await assertGroupInactive(adminWithMember(3).admin, 'g', { wait: { timeoutMs: 60_000, pollMs: 1 }, onWaiting: (description) => heard.push(description) });
+    expect(heard).toEqual([{ group: 'g', state: 'Stable', members: [member] }]);
+    await assertGroupInactive(adminWithMember(0).admin, 'g', { wait: { timeoutMs: 60_000, pollMs: 1 }, onWaiting: (description) => heard.push(description) });
+    expect(heard).toHaveLength(1);
+  });
+
+  it('ends with the stop that came while the broker was asked, even when the group has emptied meanwhile', async () => {
+    const abort = new AbortController();
+    const stop = new Error('stopped');
+    const admin = { describeGroup: async (group: string) => (abort.abort(stop), { group, state: 'Empty', members: [] }) } as unknown as OffsetsAdmin;
+    // Before, an empty group was taken at once: a Ctrl-C while the broker answered went unheard and the reset was made.
+    await expect(assertGroupInactive(admin, 'g', { wait: { timeoutMs: 60_000 }, signal: abort.signal })).rejects.toBe(stop);
+  });
+
   it('gives up when the wait runs out, saying how long it waited', async () => {
     const { admin } = adminWithMember(Number.POSITIVE_INFINITY);
     let clock = 0;

@@ -24,16 +24,22 @@ function activeError(description: GroupDescription, waitedMs?: number): FltsErro
 
 /**
  * Resolves with the group's description once it has no members. Without `wait` an active group is refused at
- * once; with it the group is looked at again every `pollMs` until it empties or `timeoutMs` passes.
+ * once; with it the group is looked at again every `pollMs` until it empties or `timeoutMs` passes. `onWaiting` hears
+ * the members found the first time the group is active, once: the wait may be minutes, said as it begins. A stop
+ * (`signal`) that came while the broker was asked ends it as well, not only one during the sleep between looks.
  */
-export async function assertGroupInactive(admin: OffsetsAdmin, group: string, options: { wait?: WaitForEmptyGroup; signal?: AbortSignal; now?: () => number } = {}): Promise<GroupDescription> {
+export async function assertGroupInactive(admin: OffsetsAdmin, group: string, options: { wait?: WaitForEmptyGroup; signal?: AbortSignal; now?: () => number; onWaiting?: (description: GroupDescription) => void } = {}): Promise<GroupDescription> {
   const now = options.now ?? Date.now;
   const started = now();
+  let said = false;
   for (;;) {
     const description = await admin.describeGroup(group);
+    options.signal?.throwIfAborted();
     if (description.members.length === 0) return description;
     const waited = now() - started;
     if (!options.wait || waited >= options.wait.timeoutMs) throw activeError(description, options.wait ? waited : undefined);
+    if (!said) options.onWaiting?.(description);
+    said = true;
     await sleepOrThrow(Math.min(options.wait.pollMs ?? 1_000, Math.max(1, options.wait.timeoutMs - waited)), options.signal);
   }
 }

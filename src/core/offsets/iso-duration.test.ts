@@ -18,6 +18,17 @@ describe('core > offsets > iso-duration', () => {
     for (const calendar of ['P1M', 'P1Y', 'P2W', 'P1Y2M3DT4H']) expect(() => parseIsoDuration(calendar), calendar).toThrow(/no fixed length/);
   });
 
+  it('names the flag it reads, and refuses a duration too long to count instead of waiting for ever', () => {
+    // Before, "Duration ..." named no flag, and P99999999999999999999D read as 8.6e27 ms: --wait-timeout never ran out.
+    expect(() => parseIsoDuration('soon', 'wait-timeout')).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringMatching(/^--wait-timeout "soon" is not a duration/), details: { flag: 'wait-timeout', value: 'soon' } }));
+    for (const huge of ['P99999999999999999999D', 'PT9999999999999999999999S', `P${'9'.repeat(400)}D`]) {
+      expect(() => parseIsoDuration(huge, 'wait-timeout', { bounded: true }), huge).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringContaining('the longest duration flts counts'), details: expect.objectContaining({ flag: 'wait-timeout' }) }));
+    }
+    expect(parseIsoDuration('P104249991D', 'wait-timeout', { bounded: true })).toBe(104_249_991 * 86_400_000);
+    // How far back --by-duration goes is not bounded: longer than the epoch is the log start.
+    expect(parseIsoDuration('P99999999999999999999D', 'by-duration')).toBeGreaterThan(Number.MAX_SAFE_INTEGER);
+  });
+
   it('reads date-times with a zone as given and without one as UTC', () => {
     expect(parseResetDateTime('2025-11-04T09:30:00Z')).toBe(Date.UTC(2025, 10, 4, 9, 30));
     expect(parseResetDateTime('2025-11-04T09:30:00+01:00')).toBe(Date.UTC(2025, 10, 4, 8, 30));

@@ -2,7 +2,7 @@ import { FltsError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { appendOffsetAudit, type OffsetAuditEntry } from './audit-log.js';
 import { assertGroupInactive, type WaitForEmptyGroup } from './group-activity.js';
-import type { GroupMember, OffsetsAdmin } from './offsets-admin.js';
+import type { GroupDescription, GroupMember, OffsetsAdmin } from './offsets-admin.js';
 import { planOffsetReset, type OffsetResetPlanEntry, type ResetScope } from './plan-offset-reset.js';
 import { describeTarget, type ResetTarget } from './reset-target.js';
 
@@ -24,7 +24,10 @@ export interface ReplayOffsetsDeps {
   /** Where executed resets are audited; required to execute. */
   audit?: { store: ObjectStore; bucket: string };
   now?: () => Date;
+  /** A stop: heard until the first offset is committed (the commits, once begun, are short and end first). */
   signal?: AbortSignal;
+  /** Told once, with the group's members, when `wait` begins to wait for an active group to empty. */
+  onWaiting?: (description: GroupDescription) => void;
 }
 
 export interface ReplayOffsetsResult {
@@ -62,9 +65,11 @@ export async function replayOffsets(input: ReplayOffsetsInput, deps: ReplayOffse
   if (!deps.audit) throw new FltsError('FLTS_INTERNAL', 'Executing an offset reset needs an audit store.');
   // Waiting first, then planning: relative targets (--shift-by, --to-current) must see the offsets the
   // departing members committed last.
-  const description = await assertGroupInactive(admin, group, { wait: input.wait, signal: deps.signal });
+  const description = await assertGroupInactive(admin, group, { wait: input.wait, signal: deps.signal, onWaiting: deps.onWaiting });
   const partitions = await planOffsetReset(input, admin);
   await deps.audit.store.ensureBucket(deps.audit.bucket);
+  // A stop while the plan was made (broker round trips that can take seconds) comes before any offset is changed.
+  deps.signal?.throwIfAborted();
   for (const [topic, entries] of byTopic(partitions)) {
     await admin.commitOffsets(group, topic, entries.map((e) => ({ partition: e.partition, offset: e.new_offset })));
   }

@@ -7,6 +7,13 @@ const bus = defaultSettings().bus;
 const now = new Date('2025-11-04T12:00:00Z');
 
 describe('core > offsets > replay-request', () => {
+  it('refuses --group or --role given empty as such, not as a group left unnamed', () => {
+    // Before, --group "" was told "Name the consumer group with --group <id> ...", the flag it had given.
+    for (const [flag, options] of [['group', { group: '' }], ['role', { role: ' ' }]] as const) {
+      expect(() => resolveReplayRequest({ ...options, topics: ['t'], toEarliest: true }, bus)).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', message: `--${flag} is empty: give it a value, or leave the flag out.`, details: expect.objectContaining({ flag }) }));
+    }
+  });
+
   it('resolves flts roles to the daemon\'s group names and their topics', () => {
     expect(resolveReplayRequest({ role: 'trainer:LSTM', toEarliest: true }, bus)).toMatchObject({ group: 'train-lstm', scope: { topics: [{ topic: 'training-data' }] } });
     expect(resolveReplayRequest({ role: 'trainer:PROPHET', toEarliest: true }, bus).group).toBe('nonml-prophet');

@@ -64,7 +64,7 @@ function targetOf(options: ReplayRequestOptions, group: string, now: Date): Rese
   // Every message is newer than 1970, so an instant before it means the log start; a negative one would also read
   // as Kafka's -1 (latest) or -2 (earliest) and could not be printed as a date.
   if (options.toDatetime !== undefined) return { kind: 'datetime', timestampMs: Math.max(0, parseResetDateTime(options.toDatetime)), text: options.toDatetime };
-  if (options.byDuration !== undefined) return { kind: 'duration', timestampMs: Math.max(0, now.getTime() - parseIsoDuration(options.byDuration)), text: options.byDuration };
+  if (options.byDuration !== undefined) return { kind: 'duration', timestampMs: Math.max(0, now.getTime() - parseIsoDuration(options.byDuration, 'by-duration')), text: options.byDuration };
   const rows = decodeOffsetCsv(options.fromFile!);
   const mine = rows.filter((row) => row.group === undefined || row.group === group);
   if (mine.length === 0) {
@@ -75,6 +75,10 @@ function targetOf(options: ReplayRequestOptions, group: string, now: Date): Rese
 
 /** Turns the flags into a group, a scope and one target, refusing ambiguous combinations the way Kafka does. */
 export function resolveReplayRequest(options: ReplayRequestOptions, bus: Pick<BusSettings, 'groups' | 'topics'>, now: Date = new Date()): ReplayRequest {
+  // Given empty (an unset shell variable), --group "" was told to name a group it had named, as if left out.
+  for (const [flag, value] of [['group', options.group], ['role', options.role]] as const) {
+    if (value !== undefined && value.trim() === '') throw usage(`--${flag} is empty: give it a value, or leave the flag out.`, { flag, value });
+  }
   if (options.group && options.role) throw usage('Pass --group or --role, not both.');
   const role = options.role ? resolveRoleGroup(options.role, bus) : undefined;
   const group = options.group ?? role?.group;

@@ -12,6 +12,15 @@ function refusal(text: string): FltsError {
 }
 
 describe('offsets > topic-scope', () => {
+  it('refuses a partition past the 32-bit numbers Kafka has, as typed, not as the number it rounded to', () => {
+    // Before, t:99999999999999999999 read as partition 100000000000000000000 and went to the broker.
+    expect(parseTopicScope('t:2147483647')).toEqual({ topic: 't', partitions: [2147483647] });
+    for (const text of ['t:2147483648', 't:0,99999999999999999999']) {
+      expect(refusal(text)).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'topic', value: text } });
+    }
+    expect(refusal('t:0,99999999999999999999').message).toContain('names partition 99999999999999999999, past 2147483647');
+  });
+
   it('reads a topic, or a topic and its partitions, sorted and once each', () => {
     expect(parseTopicScope(' training-data ')).toEqual({ topic: 'training-data' });
     expect(parseTopicScope('training-data: 2, 0,2')).toEqual({ topic: 'training-data', partitions: [0, 2] });

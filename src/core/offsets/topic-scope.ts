@@ -7,6 +7,7 @@ export interface TopicScope {
   partitions?: number[];
 }
 
+const MAX_PARTITION = 2 ** 31 - 1;
 const SYNTAX = 'name or name:<partition>[,<partition>...], e.g. training-data:0,2';
 
 function invalid(text: string, why: string): FltsError {
@@ -39,5 +40,8 @@ export function parseTopicScope(text: string): TopicScope {
   const empty = emptyItem(list);
   if (empty) throw invalid(text, `has an empty partition (${empty}): expected ${SYNTAX}`);
   if (list.some((p) => !/^\d+$/.test(p))) throw invalid(text, `is not ${SYNTAX}`);
+  // Kafka numbers partitions with a 32-bit int: a larger one is no partition, and past 2^53 it read as another number.
+  const huge = list.find((p) => Number(p) > MAX_PARTITION);
+  if (huge !== undefined) throw invalid(text, `names partition ${clip(huge)}, past ${MAX_PARTITION}, the largest partition number Kafka has`);
   return { topic, partitions: [...new Set(list.map(Number))].sort((a, b) => a - b) };
 }
