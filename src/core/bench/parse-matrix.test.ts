@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maxReplicasFor, parseCompareFlag, refuseEmptyFlags, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseReplicaList, parseTargetUrl } from './parse-matrix.js';
+import { checkGrpcTarget, maxReplicasFor, parseCompareFlag, refuseEmptyFlags, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseReplicaList, parseTargetUrl } from './parse-matrix.js';
 
 describe('core > bench > parse-matrix', () => {
   it('takes a duration of up to a day and refuses a longer one, which a timer could not hold', () => {
@@ -119,6 +119,17 @@ describe('core > bench > parse-matrix', () => {
       for (const value of ['', '  ']) {
         expect(() => refuseEmptyFlags({ dataset: 'x', [flag]: value }), flag).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', message: `--${flag} is empty: give it a value, or leave the flag out.`, details: { flag, value } }));
       }
+    }
+  });
+
+  it('refuses a --grpc-target that is not host:port before the target is asked anything', () => {
+    // Before, each reached the gRPC probe and ended as FLTS_BENCH_FAILED (internal, exit 1), "UNAVAILABLE".
+    const target = 'http://127.0.0.1:8000';
+    expect(checkGrpcTarget(' 127.0.0.1:8001 ', target, ['oip-grpc'])).toBe('127.0.0.1:8001');
+    expect(checkGrpcTarget('[::1]:8001', target, ['oip-grpc'])).toBe('[::1]:8001');
+    expect(checkGrpcTarget('serve.internal:443', target, ['oip-grpc'])).toBe('serve.internal:443');
+    for (const bad of ['foo', '127.0.0.1:99999', '127.0.0.1:0', ':::', ':8001', 'http://127.0.0.1:8001', '127.0.0.1:-1', '127.0.0.1:NaN']) {
+      expect(() => checkGrpcTarget(bad, target, ['oip-grpc']), bad).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'grpc-target', value: bad } }));
     }
   });
 

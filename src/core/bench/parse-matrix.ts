@@ -215,5 +215,16 @@ export function checkGrpcTarget(grpcTarget: string | undefined, target: string |
   if (protocols.includes('oip-grpc') && target && !grpcTarget) {
     throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Measuring oip-grpc against --target needs the gRPC address as well (--grpc-target host:port).', { details: { flag: 'grpc-target' } });
   }
+  if (grpcTarget !== undefined) {
+    // host:port as grpc-js dials it; anything else (no port, port 99999, ":::") only failed at the probe, as an
+    // internal FLTS_BENCH_FAILED saying UNAVAILABLE.
+    const match = /^\s*(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})\s*$/.exec(grpcTarget);
+    const port = match ? Number(match[2]) : 0;
+    if (!match || port < 1 || port > 65535) {
+      const shown = clip(redactSecrets(grpcTarget));
+      throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--grpc-target must be host:port of the --target service's gRPC port (port 1 to 65535), such as 127.0.0.1:8001; got "${shown}".`, { details: { flag: 'grpc-target', value: shown } });
+    }
+    return grpcTarget.trim();
+  }
   return grpcTarget;
 }

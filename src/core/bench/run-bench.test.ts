@@ -37,6 +37,16 @@ describe('core > bench > runBench against a target that does not answer', () => 
     await expect(benchAgainst(url, { readyTimeoutMs: 600 })).rejects.toMatchObject({ code: 'FLTS_BENCH_TARGET_UNAVAILABLE', kind: 'unavailable', message: expect.stringContaining('ECONNREFUSED') });
   });
 
+  it('says a --grpc-target nothing answers on is unavailable, not an internal failure of the benchmark', async () => {
+    const { url } = await tokenTarget('tok');
+    const closed = await serve(() => undefined);
+    const server = servers.pop()!;
+    await new Promise((resolve) => server.close(resolve));
+    const address = closed.replace('http://', '');
+    // Before, FLTS_BENCH_FAILED (internal, exit 1): 'gRPC ModelInfer at ... failed: {"connection":{"UNAVAILABLE":1},...}'.
+    await expect(benchAgainst(url, { apiToken: 'tok', protocols: ['http', 'oip-grpc'], grpcTarget: address })).rejects.toMatchObject({ code: 'FLTS_BENCH_TARGET_UNAVAILABLE', kind: 'unavailable', details: { url: address }, message: expect.stringContaining('got no answer (UNAVAILABLE)') });
+  });
+
   it('says a readiness answer that is not JSON is not a flts answer', async () => {
     const url = await serve((_request, response) => response.writeHead(500, { 'content-type': 'text/html' }).end('<html>proxy error</html>'));
     await expect(benchAgainst(url, { readyTimeoutMs: 600 })).rejects.toMatchObject({ code: 'FLTS_BENCH_TARGET_UNAVAILABLE', message: expect.stringContaining('HTTP 500, not a flts answer') });

@@ -255,6 +255,9 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
       if (input.protocols.includes('oip-grpc')) {
         const probe = await runGrpcLoadCell({ address: grpcAddress, requests: payloads.grpcRequests.slice(0, 1), connections: 1, durationSec: 0.001, apiToken });
         if (probe.authRefused) throw authFailed(grpcAddress, 'gRPC ModelInfer', probe.authRefused, Boolean(apiToken), variant);
+        if (probe.successes === 0 && probe.errors.connection.UNAVAILABLE) {
+          throw targetUnavailable(grpcAddress, `gRPC ModelInfer at ${grpcAddress} got no answer (UNAVAILABLE): nothing serves gRPC there, or it cannot be reached.`);
+        }
         if (probe.successes === 0) throw new FltsError('FLTS_BENCH_FAILED', `gRPC ModelInfer at ${grpcAddress} failed: ${JSON.stringify(probe.errors)}`, { details: { address: grpcAddress } });
       }
       const routeOf = (phase: CellPhase, protocol: BenchProtocol): string => {
