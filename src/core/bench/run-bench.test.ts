@@ -179,6 +179,13 @@ describe('core > bench > runBench refused by the target', () => {
     expect(answered.refused).toBe(2);
   });
 
+  it('ends at once with a coded authentication failure when the readiness check is refused, not after a minute of retries', async () => {
+    const url = await serve((_request, response) => response.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"auth"}'));
+    // Before, /readyz was asked again for the whole readiness timeout, then reported as FLTS_BENCH_TARGET_UNAVAILABLE.
+    const { error } = await refusal(benchAgainst(url, { apiToken: 'tok', readyTimeoutMs: 600_000 }));
+    expect(error).toMatchObject({ code: 'FLTS_BENCH_AUTH_FAILED', details: { call: 'GET /readyz', answer: 'HTTP 401', token_sent: false } });
+  }, 20_000);
+
   it('stops the load at the first 401 or 403 and ends with a coded authentication failure, not a cell of failed requests', async () => {
     for (const status of [401, 403]) {
       let posts = 0;

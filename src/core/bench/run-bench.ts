@@ -150,8 +150,11 @@ async function waitReady(url: string, timeoutMs: number, signal?: AbortSignal): 
         body = undefined;
       }
       if (response.ok && body) return body;
+      // A gateway in front that wants credentials: asking again for a minute would not change its answer.
+      if (response.status === 401 || response.status === 403) throw authFailed(url, 'GET /readyz', `HTTP ${response.status}`, false, undefined);
       last = `HTTP ${response.status}${body ? `: ${body.reason ?? ''}` : ', not a flts answer (not JSON)'}`;
     } catch (error) {
+      if (error instanceof FltsError) throw error;
       last = describeFetchFailure(error, READY_CHECK_TIMEOUT_MS);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -285,7 +288,7 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
         const usage = cpu.stop();
         if (result.authRefused && !deps.signal?.aborted) {
           // Refused after the probe was let in (the token changed, or a proxy in front refuses): not a rate to report.
-          throw authFailed(protocol === 'oip-grpc' ? grpcAddress : url, routeOf(cellPhase, protocol), result.authRefused, Boolean(apiToken), variant, { requests: result.requests });
+          throw authFailed(protocol === 'oip-grpc' ? grpcAddress : url, routeOf(cellPhase, protocol), result.authRefused, Boolean(apiToken) && (cellPhase === 'predict' || protocol === 'oip-grpc'), variant, { requests: result.requests });
         }
         if (deps.signal?.aborted) {
           // Cut short, its load is not the measurement asked for: said as what it is, never as a result (0 req/s
