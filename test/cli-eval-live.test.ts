@@ -32,10 +32,12 @@ describe('cli > eval --live names what it ranks', () => {
     const [first, ...rows] = text.stdout.trim().split('\n');
     expect(first).toContain('scope plant-7');
     expect(first).toContain("each replica's rolling window");
-    expect(first).toContain('runs under 100 points ranked last');
+    expect(first).toContain('runs under 100 points ranked last, FLTS_LIVE_PROBATION_POINTS');
     expect(rows.map((row) => row.trim().split(/\s+/).slice(0, 2))).toEqual([['1', 'run-a'], ['2', 'run-b']]);
 
     const json = await runCli([...args, '--json'], { env });
     expect(json.json.result.scope).toBe('plant-7');
+    // No promotion fixed terms here: the local setting judges, and --json says so.
+    expect(json.json.result.terms).toEqual({ points: 100, margin: 0.1, source: 'settings', run_id: null });
   });
 });

@@ -1,12 +1,15 @@
 import type { LiveRanking } from '../core/live/live-ranking.js';
 
-/** The live settings the ranking's text names: the points a run needs, and how often replicas report. */
-export interface LiveRankingTerms {
-  probationPoints: number;
+/** The live setting the ranking's text names beside the ranking's own terms: how often replicas report. */
+export interface LiveReportCadence {
   reportIntervalMs: number;
 }
 
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
+
+/** Where the points a run needs come from: a user whose local setting differs must see that it was not used. */
+const termsSource = (terms: LiveRanking['terms']): string =>
+  terms.source === 'promotion' ? `the probation terms of the promotion of run ${terms.run_id}` : 'FLTS_LIVE_PROBATION_POINTS (the promotion in service fixed no probation terms)';
 
 /**
  * `flts eval --live` as text: a first line naming the scope ranked, where the figures come from (as the other
@@ -15,12 +18,12 @@ const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
  * liveReportHeartbeatMs, never shorter than the interval) and when a replica stops; a forecast is scored only once
  * its actual arrives: the newest forecast of each series is never in them yet.
  */
-export function renderLiveRanking(ranking: LiveRanking, terms: LiveRankingTerms): string[] {
-  if (ranking.rows.length === 0) return [`No live figures in scope ${ranking.scope} yet: serve a run and send /predict requests or POST /actuals (replicas report every ${seconds(terms.reportIntervalMs)}, FLTS_LIVE_REPORT_INTERVAL_MS).`];
+export function renderLiveRanking(ranking: LiveRanking, cadence: LiveReportCadence): string[] {
+  if (ranking.rows.length === 0) return [`No live figures in scope ${ranking.scope} yet: serve a run and send /predict requests or POST /actuals (replicas report every ${seconds(cadence.reportIntervalMs)}, FLTS_LIVE_REPORT_INTERVAL_MS).`];
   const newest = ranking.rows.reduce((latest, row) => (row.updated_at > latest ? row.updated_at : latest), '');
   const header =
-    `scope ${ranking.scope} — live error on served traffic (RMSE and MAE over each replica's rolling window of matched points, pooled over targets and replicas; runs under ${terms.probationPoints} points ranked last; ` +
-    `as replicas last reported, every ${seconds(terms.reportIntervalMs)}${terms.reportIntervalMs < 60_000 ? ' while their figures change, unchanged at least every minute,' : ', changed or not,'} and at stop, newest ${newest}; a forecast counts once its actual arrives in a later request, POST /actuals or a claim)`;
+    `scope ${ranking.scope} — live error on served traffic (RMSE and MAE over each replica's rolling window of matched points, pooled over targets and replicas; runs under ${ranking.terms.points} points ranked last, ${termsSource(ranking.terms)}; ` +
+    `as replicas last reported, every ${seconds(cadence.reportIntervalMs)}${cadence.reportIntervalMs < 60_000 ? ' while their figures change, unchanged at least every minute,' : ', changed or not,'} and at stop, newest ${newest}; a forecast counts once its actual arrives in a later request, POST /actuals or a claim)`;
   return [
     header,
     ...ranking.rows.map(

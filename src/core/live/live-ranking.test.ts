@@ -7,6 +7,8 @@ import { putJson } from '../storage/json-objects.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { rankRunsByLiveError } from './live-ranking.js';
 import { writeLiveReport, type LiveReport } from './live-reports.js';
+import type { PromotionRecord } from '../registry/pointers.js';
+import { appendHistory, syncPointers } from '../registry/promotion-history.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-live-ranking-'));
 afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
@@ -69,5 +71,53 @@ describe('core > live > ranking by live error', () => {
     await writeLiveReport(store, settings, report('host-1', [['measured', 3, 1000], ['lucky', 0.5, 2], ['worse', 4, 800]]));
     const rows = (await rankRunsByLiveError(store, settings)).rows;
     expect(rows.map((row) => [row.rank, row.run_id, row.few_points])).toEqual([[1, 'measured', false], [2, 'worse', false], [3, 'lucky', true]]);
+  });
+
+  it("judges 'too few points' by the probation terms of the promotion in service, the local setting only when its record has none", async () => {
+    const store = createFsStore(path.join(root, 'terms'));
+    const settings = defaultSettings();
+    settings.live.probationPoints = 100;
+    settings.live.rollbackMargin = 0.1;
+    await writeLiveReport(store, settings, {
+      replica: 'host-1',
+      updated_at: new Date().toISOString(),
+      served_run_id: 'new',
+      runs: [{ run_id: 'new', matched_total: 60, targets: { down: { rmse: 1, mae: 1, points: 60 } as never } }],
+      probation: null,
+      memory: { points: 0, forgotten: 0 },
+    });
+    const promotion = (runId: string, previous: string | null, second: number, probation?: PromotionRecord['probation']): PromotionRecord => ({
+      identifier: '',
+      config_hash: 'hash',
+      run_id: runId,
+      model_type: 'NAIVE',
+      experiment: 'flts',
+      model_uri: `runs:/${runId}/NAIVE`,
+      rmse: null,
+      mae: null,
+      mse: null,
+      score: null,
+      timestamp: `2026-01-01T00:00:0${second}.000000Z`,
+      weights: { rmse: 1, mae: 0, mse: 0 },
+      source: 'auto',
+      previous_run_id: previous,
+      reason: 'test',
+      action: 'promote',
+      ...(probation ? { probation } : {}),
+    });
+    await store.ensureBucket(settings.store.buckets.promotion);
+    // A first promotion fixes no terms: the local setting rules, and says so.
+    await appendHistory(store, settings, promotion('old', null, 1));
+    await syncPointers(store, settings);
+    const local = await rankRunsByLiveError(store, settings);
+    expect(local.terms).toEqual({ points: 100, margin: 0.1, source: 'settings', run_id: null });
+    expect(local.rows[0].few_points).toBe(true);
+
+    // The promoting process fixed 50 points: 60 are enough, whatever this process's 100 say.
+    await appendHistory(store, settings, promotion('new', 'old', 2, { points: 50, margin: 0.25 }));
+    await syncPointers(store, settings);
+    const promoted = await rankRunsByLiveError(store, settings);
+    expect(promoted.terms).toEqual({ points: 50, margin: 0.25, source: 'promotion', run_id: 'new' });
+    expect(promoted.rows[0]).toMatchObject({ run_id: 'new', points: 60, few_points: false });
   });
 });

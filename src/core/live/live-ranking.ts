@@ -1,7 +1,8 @@
 import type { Settings } from '../config/settings.js';
-import { promotionScope } from '../registry/pointers.js';
+import { promotionScope, readPromotionPointer } from '../registry/pointers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { listLiveReports } from './live-report-reader.js';
+import { probationTermsFrom, recordedProbationTerms } from './probation.js';
 
 export interface LiveRankingRow {
   rank: number;
@@ -11,7 +12,7 @@ export interface LiveRankingRow {
   live_mae: number;
   /** Matched points behind the figures (each replica's rolling window). */
   points: number;
-  /** Fewer points than a probation needs to decide (`live.probationPoints`): ranked after the runs that have them. */
+  /** Fewer points than a probation needs to decide (`terms.points`): ranked after the runs that have them. */
   few_points: boolean;
   replicas: string[];
   /**
@@ -21,8 +22,22 @@ export interface LiveRankingRow {
   updated_at: string;
 }
 
+/**
+ * The probation terms a run is judged by: those the promotion in service fixed (`promotion`, naming its run), as its
+ * replicas and decider use them, or this process's settings (`settings`) when its record carries none (a rollback, a
+ * first promotion, a record of an older flts) or no run is promoted.
+ */
+export interface LiveRankingTerms {
+  points: number;
+  margin: number;
+  source: 'promotion' | 'settings';
+  /** The run whose promotion record fixed the terms; null when they are the settings. */
+  run_id: string | null;
+}
+
 export interface LiveRanking {
   scope: string;
+  terms: LiveRankingTerms;
   rows: LiveRankingRow[];
 }
 
@@ -35,6 +50,7 @@ const isFigure = (value: unknown): value is number => typeof value === 'number' 
  * put a run above one measured on thousands.
  */
 export async function rankRunsByLiveError(store: ObjectStore, settings: Settings): Promise<LiveRanking> {
+  const terms = await rankingTerms(store, settings);
   const byRun = new Map<string, { windows: Window[]; points: number; replicas: Set<string>; updated: string }>();
   for (const report of await listLiveReports(store, settings)) {
     for (const run of report.runs) {
@@ -55,13 +71,19 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
       run_id: runId,
       ...pooled(entry.windows, entry.points),
       points: entry.points,
-      few_points: entry.points < settings.live.probationPoints,
+      few_points: entry.points < terms.points,
       replicas: [...entry.replicas].sort(),
       updated_at: entry.updated,
     }))
     .sort((a, b) => Number(a.few_points) - Number(b.few_points) || a.live_rmse - b.live_rmse)
     .map((row, index) => ({ rank: index + 1, ...row }));
-  return { scope: promotionScope(settings), rows };
+  return { scope: promotionScope(settings), terms, rows };
+}
+
+async function rankingTerms(store: ObjectStore, settings: Settings): Promise<LiveRankingTerms> {
+  const pointer = await readPromotionPointer(store, settings);
+  const recorded = pointer && recordedProbationTerms(pointer);
+  return recorded ? { ...recorded, source: 'promotion', run_id: pointer.run_id } : { ...probationTermsFrom(settings), source: 'settings', run_id: null };
 }
 
 interface Window {

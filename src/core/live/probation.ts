@@ -21,7 +21,12 @@ const wellFormedTerms = (terms: unknown): terms is ProbationTerms => {
  * them (or edited into something no promotion writes).
  */
 export function probationTermsOf(record: Pick<PromotionRecord, 'probation'>, settings: Settings): ProbationTerms {
-  return wellFormedTerms(record.probation) ? { points: record.probation.points, margin: record.probation.margin } : probationTermsFrom(settings);
+  return recordedProbationTerms(record) ?? probationTermsFrom(settings);
+}
+
+/** The terms `record` itself carries; undefined for a record without (a rollback, a first promotion, an older flts). */
+export function recordedProbationTerms(record: Pick<PromotionRecord, 'probation'>): ProbationTerms | undefined {
+  return wellFormedTerms(record.probation) ? { points: record.probation.points, margin: record.probation.margin } : undefined;
 }
 
 export type ProbationVerdict =
