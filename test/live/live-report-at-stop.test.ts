@@ -41,4 +41,20 @@ describe('live > replica report at stop', () => {
     expect(last.stopped_at).toBe(last.updated_at);
     expect(replicasScoringLive([last], settings, new Date())).toEqual([]);
   });
+
+  it('names the run it served in the report it writes at stop, as its periodic reports do, though the model is let go meanwhile', async () => {
+    let served: { run: { runId: string } } | undefined = { run: { runId: 'served' } };
+    const holder = { current: () => served, status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'r1', logger: silentLogger });
+    monitor.start();
+    await monitor.tick();
+    expect((await readLiveReport(store, settings, 'r1'))!.served_run_id).toBe('served');
+    // A service stops its monitor and its model holder side by side: the holder lets the model go before the last report is written.
+    const stopping = monitor.stop();
+    served = undefined;
+    await stopping;
+    const last = (await readLiveReport(store, settings, 'r1'))!;
+    expect(last.stopped_at).toBeDefined();
+    expect(last.served_run_id).toBe('served');
+  });
 });

@@ -171,6 +171,11 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   let earlier: { report: LiveReport | undefined } | undefined;
   /** Ticks before this replica, when it does not decide, reads the reports again for its pooled points. */
   let pooledReadIn = 0;
+  /**
+   * The run served when stop() was called: its service stops the model holder beside this monitor, which lets the
+   * model go before the last report is written, and that report would name no run where every earlier one named it.
+   */
+  let servedAtStop: string | undefined;
 
   function rememberForecast(identifier: string, result: PredictionResult, scaler: ScalerParams | undefined): void {
     const series = result.series;
@@ -322,7 +327,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     return {
       replica: options.replica,
       updated_at: at.toISOString(),
-      served_run_id: holder.current()?.run.runId ?? null,
+      served_run_id: holder.current()?.run.runId ?? (last ? (servedAtStop ?? null) : null),
       runs: withEarlierRuns(scorer.figures(), earlier?.report?.runs.filter(wellFormedRun) ?? [], LIVE_SCORER_MAX_RUNS),
       probation: reported && paired ? { promotion: reported.ref, paired, ...(reported.baselineUnloadable ? { baseline_unloadable: { code: reported.baselineUnloadable } } : {}) } : null,
       memory: scorer.memory(),
@@ -472,6 +477,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     },
     async stop() {
       stopped = true;
+      servedAtStop = holder.current()?.run.runId;
       if (timer) clearTimeout(timer);
       timer = undefined;
       await ticking;
