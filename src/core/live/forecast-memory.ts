@@ -28,8 +28,11 @@ export interface PlausibleRange {
 }
 
 /**
- * Recent forecasts by (identifier, timestamp), bounded: past `capacity` predictions the oldest timestamps
- * of the longest-known series are forgotten first (a Map iterates in insertion order). A repeated forecast of one run from one origin
+ * Recent forecasts by (identifier, timestamp), bounded: past `capacity` predictions, those an actual reached already
+ * and that wait for the rest (a target whose column never comes) are forgotten first, the longest waiting first; then
+ * the oldest timestamps of the longest-known series (a Map iterates in insertion order). A series whose clients send
+ * one target's actuals only would otherwise fill the memory with its waiting points and push the forecasts of other
+ * series out before their actuals came. A repeated forecast of one run from one origin
  * replaces the earlier one, so a client that retries never counts twice; one repeated after its point was scored
  * (a retry, or `/predict` without rows, whose origin is always the stored data's last row) is ignored while the
  * last `capacity` scored points are remembered, so actuals seen again (a claim republished or redelivered, the
@@ -48,8 +51,14 @@ export interface ForecastMemory {
   readonly size: number;
   /** Series (identifiers) with a prediction held. */
   readonly series: number;
-  /** Predictions dropped unscored because the memory was full. */
+  /** Predictions dropped unscored (in whole or in part) because the memory was full. */
   readonly forgotten: number;
+  /**
+   * Per target, predictions held whose point an actual reached already (its other targets scored, or its value
+   * refused as out of range) and that wait for this target's actual: a column a client never sends keeps them
+   * here until the memory is full, and they are the first forgotten then.
+   */
+  waiting(): Record<string, number>;
 }
 
 interface ScoredMark {
@@ -68,6 +77,23 @@ export function createForecastMemory(capacity: number): ForecastMemory {
   const scored = new Map<string, Map<number, ScoredMark[]>>();
   const scoredOrder: ScoredMark[] = [];
   let nextMark = 0;
+  /** Timestamps holding a waiting prediction (one whose `settled` is set), by series, the longest waiting first. */
+  const waitingAt = new Map<string, { identifier: string; time: number }>();
+  const waitingKey = (identifier: string, time: number): string => `${identifier}\u0000${time}`;
+  const waitingByTarget = new Map<string, number>();
+
+  /** Adds (`sign` 1) or takes away (-1) the open targets of the waiting predictions among `predictions`. */
+  function countWaiting(predictions: readonly RememberedPrediction[], sign: 1 | -1): void {
+    for (const prediction of predictions) {
+      if (!prediction.settled) continue;
+      prediction.targets.forEach((target, t) => {
+        if (prediction.settled![t]) return;
+        const count = (waitingByTarget.get(target) ?? 0) + sign;
+        if (count > 0) waitingByTarget.set(target, count);
+        else waitingByTarget.delete(target);
+      });
+    }
+  }
 
   function markScored(identifier: string, time: number, prediction: RememberedPrediction): void {
     const mark: ScoredMark = { identifier, time, runId: prediction.runId, origin: prediction.origin };
@@ -96,7 +122,34 @@ export function createForecastMemory(capacity: number): ForecastMemory {
   const wasScored = (identifier: string, time: number, prediction: RememberedPrediction): boolean =>
     scored.get(identifier)?.get(time)?.some((mark) => mark.runId === prediction.runId && mark.origin === prediction.origin) ?? false;
 
+  function drop(identifier: string, byTime: Map<number, RememberedPrediction[]>, dropped: readonly RememberedPrediction[]): void {
+    countWaiting(dropped, -1);
+    size -= dropped.length;
+    forgotten += dropped.length;
+    if (byTime.size === 0) bySeries.delete(identifier);
+  }
+
+  /** Drops the waiting predictions of the timestamp that has waited longest; false when none waits. */
+  function forgetLongestWaiting(): boolean {
+    for (const [key, { identifier, time }] of waitingAt) {
+      waitingAt.delete(key);
+      const byTime = bySeries.get(identifier);
+      const list = byTime?.get(time);
+      if (!byTime || !list) continue;
+      const dropped = list.filter((prediction) => prediction.settled);
+      if (dropped.length === 0) continue;
+      // Forecasts for the same timestamp remembered since (another origin) are not waiting: they stay.
+      const kept = list.filter((prediction) => !prediction.settled);
+      if (kept.length > 0) byTime.set(time, kept);
+      else byTime.delete(time);
+      drop(identifier, byTime, dropped);
+      return true;
+    }
+    return false;
+  }
+
   function forgetOldest(): void {
+    if (forgetLongestWaiting()) return;
     for (const [identifier, byTime] of bySeries) {
       const oldest = byTime.keys().next();
       if (oldest.done) {
@@ -105,9 +158,7 @@ export function createForecastMemory(capacity: number): ForecastMemory {
       }
       const dropped = byTime.get(oldest.value)!;
       byTime.delete(oldest.value);
-      if (byTime.size === 0) bySeries.delete(identifier);
-      size -= dropped.length;
-      forgotten += dropped.length;
+      drop(identifier, byTime, dropped);
       return;
     }
   }
@@ -122,6 +173,7 @@ export function createForecastMemory(capacity: number): ForecastMemory {
       else {
         const same = list.findIndex((p) => p.runId === prediction.runId && p.origin === prediction.origin);
         if (same >= 0) {
+          countWaiting([list[same]], -1);
           list[same] = prediction;
           return;
         }
@@ -142,9 +194,17 @@ export function createForecastMemory(capacity: number): ForecastMemory {
         if (!stays || stays.matched) markScored(identifier, time, prediction);
       }
       size -= list.length - waiting.length;
+      countWaiting(list, -1);
+      countWaiting(waiting, 1);
       // Set over the existing key: a waiting point keeps its place in the order the oldest are forgotten in.
-      if (waiting.length > 0) byTime.set(time, [...waiting]);
-      else byTime.delete(time);
+      const key = waitingKey(identifier, time);
+      if (waiting.length > 0) {
+        byTime.set(time, [...waiting]);
+        if (!waitingAt.has(key)) waitingAt.set(key, { identifier, time });
+      } else {
+        byTime.delete(time);
+        waitingAt.delete(key);
+      }
       // An emptied series goes at once: every distinct identifier a client names would otherwise stay a key for good.
       if (byTime.size === 0) bySeries.delete(identifier);
     },
@@ -157,5 +217,6 @@ export function createForecastMemory(capacity: number): ForecastMemory {
     get forgotten() {
       return forgotten;
     },
+    waiting: () => Object.fromEntries(waitingByTarget),
   };
 }

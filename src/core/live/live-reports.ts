@@ -35,7 +35,8 @@ export interface LiveReport {
    * could not be loaded for good (gone, corrupt), so no point will ever pair: the code it was refused with.
    */
   probation: { promotion: PromotionRef; paired: PairedFigures; baseline_unloadable?: { code: string } } | null;
-  memory: { points: number; forgotten: number };
+  /** `waiting` (per target, see LiveMemoryFigures) is absent from reports of an flts before it. */
+  memory: { points: number; forgotten: number; waiting?: Record<string, number> };
   /** Set on the last report of a replica that stopped: it scores no more (until a process with its id starts again). */
   stopped_at?: string;
 }

@@ -117,7 +117,7 @@ describe('live > scorer', () => {
     expect(scorer.score({ identifier: 'site', time: [60, 120], values: { down: [13, 16] } })).toEqual([]);
     const [figures] = scorer.figures();
     expect(figures).toMatchObject({ run_id: 'run-a', matched_total: 2, targets: { down: { points: 2, rmse: Math.sqrt(12.5), mae: 3.5, coverage: {} } } });
-    expect(scorer.memory()).toEqual({ points: 2, forgotten: 0 });
+    expect(scorer.memory()).toEqual({ points: 2, forgotten: 0, waiting: {} });
   });
 
   it('never scores one point twice, however often its forecast and its actuals are seen', () => {
@@ -284,5 +284,38 @@ describe('live > scorer', () => {
     // 1e6 is beyond both: neither run is scored on it.
     expect(scorer.score({ identifier: 'site', time: [120], values: { down: [1e6] } })).toEqual([]);
     expect(scorer.ignored()).toEqual({ out_of_range: 1 });
+  });
+});
+
+describe('live > a target whose actuals never come', () => {
+  const twoTargets = (identifier: string, origin: number, steps: number): LiveForecast => ({
+    identifier,
+    runId: 'r',
+    origin,
+    targets: ['down', 'up'],
+    time: Array.from({ length: steps }, (_, i) => origin + (i + 1) * 60),
+    values: [Array.from({ length: steps }, () => 11), Array.from({ length: steps }, () => 21)],
+  });
+
+  it('scores the other targets at once, says how many points wait for which target, and lets them go before the forecasts of other series', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 10 });
+    // Series "x" sends both targets; it is the longest known.
+    scorer.remember(twoTargets('x', 0, 2));
+    // Series "y" sends actuals of "down" only: each of its points is scored on "down" and waits for "up".
+    for (let i = 0; i < 12; i++) {
+      const origin = 1000 * 60 + i * 60;
+      scorer.remember(twoTargets('y', origin, 1));
+      expect(scorer.score({ identifier: 'y', time: [origin + 60], values: { down: [10] } })).toEqual([{ run_id: 'r', points: 1, rmse: 1, mae: 1 }]);
+    }
+    const memory = scorer.memory();
+    expect(memory.waiting).toEqual({ up: 8 });
+    expect(memory.points).toBe(10);
+    // The waiting points went first when the memory was full: x's forecasts, whose actuals had not come yet, are all scored.
+    expect(scorer.score({ identifier: 'x', time: [60, 120], values: { down: [10, 10], up: [20, 20] } })).toEqual([{ run_id: 'r', points: 2, rmse: 1, mae: 1 }]);
+    expect(scorer.figures()[0]).toMatchObject({ run_id: 'r', matched_total: 14, targets: { down: { points: 14 }, up: { points: 2 } } });
+    // A late "up" scores the point still waiting for it, and it waits no more.
+    expect(scorer.score({ identifier: 'y', time: [1011 * 60 + 60], values: { up: [20] } })).toEqual([{ run_id: 'r', points: 1, rmse: 1, mae: 1 }]);
+    expect(scorer.memory().waiting).toEqual({ up: 7 });
+    expect(scorer.figures()[0].matched_total).toBe(14);
   });
 });

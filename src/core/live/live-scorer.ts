@@ -38,6 +38,13 @@ export interface MatchedError {
 
 export type ErrorFiguresByTarget = Record<string, ErrorFigures>;
 
+export interface LiveMemoryFigures {
+  points: number;
+  forgotten: number;
+  /** See ForecastMemory.waiting: a target whose actuals never come shows here, its other targets scored meanwhile. */
+  waiting: Record<string, number>;
+}
+
 export interface RunFigures {
   run_id: string;
   /** Every point matched since this process started. */
@@ -131,7 +138,8 @@ export interface LiveScorer {
   startPairing(candidate: string, baseline: string, limit: number, from?: PairedFigures): void;
   stopPairing(): void;
   paired(): PairedFigures | undefined;
-  memory(): { points: number; forgotten: number };
+  /** Predictions held and forgotten unscored; per target, those an actual reached already that wait for its actual. */
+  memory(): LiveMemoryFigures;
   /** Actuals (point x target) left unscored since this process started, by reason. */
   ignored(): Record<IgnoredReason, number>;
 }
@@ -350,7 +358,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
       const { limit: _limit, ...figures } = pairing;
       return figures;
     },
-    memory: () => ({ points: memory.size, forgotten: memory.forgotten }),
+    memory: () => ({ points: memory.size, forgotten: memory.forgotten, waiting: memory.waiting() }),
     ignored: () => ({ ...ignored }),
   };
 }

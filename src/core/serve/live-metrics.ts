@@ -7,6 +7,8 @@ export interface LiveMetricsSource {
   /** The running probation's figures; undefined when none runs (never started, decided, or its promotion is over). */
   paired(): PairedFigures | undefined;
   ignored(): Record<IgnoredReason, number>;
+  /** Per target, remembered predictions an actual reached already that wait for this target's actual. */
+  waiting(): Record<string, number>;
 }
 
 export interface LiveMetrics {
@@ -54,8 +56,13 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
   const worseKept = createLiveWorseKeptCounter(registry);
   const noBaseline = createLiveNoBaselineCounter(registry);
   let attached: LiveMetricsSource | undefined;
-  const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined, ignored: () => ({ out_of_range: 0 }) };
-  const source: LiveMetricsSource = { figures: () => (attached ?? empty).figures(), paired: () => (attached ?? empty).paired(), ignored: () => (attached ?? empty).ignored() };
+  const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined, ignored: () => ({ out_of_range: 0 }), waiting: () => ({}) };
+  const source: LiveMetricsSource = {
+    figures: () => (attached ?? empty).figures(),
+    paired: () => (attached ?? empty).paired(),
+    ignored: () => (attached ?? empty).ignored(),
+    waiting: () => (attached ?? empty).waiting(),
+  };
   new Gauge({
     name: 'flts_live_rmse',
     help: 'RMSE of served (and shadow) forecasts against the actuals, over the last FLTS_LIVE_WINDOW_POINTS matched points.',
@@ -104,6 +111,16 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
     collect() {
       this.reset();
       for (const [reason, count] of Object.entries(source.ignored())) this.inc({ reason }, count);
+    },
+  });
+  new Gauge({
+    name: 'flts_live_waiting_points',
+    help: 'Remembered forecast points (of every run) that an actual reached already, their other targets scored or their value refused as out of range, and that wait for this target\'s actual: a column clients never send keeps them until the forecast memory is full, when they are the first forgotten.',
+    labelNames: ['target'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [target, count] of Object.entries(source.waiting())) this.set({ target }, count);
     },
   });
   new Gauge({

@@ -4,7 +4,7 @@ import { rowsInTurns } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
 import { createLiveReportReader } from '../live/live-report-reader.js';
 import { liveReportHeartbeatMs, promotionRefOf, readLiveReport, readProbationDecision, replicasScoringLive, samePromotion, wellFormedRun, withEarlierRuns, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
-import { createLiveScorer, LIVE_SCORER_MAX_RUNS, type ErrorFiguresByTarget, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
+import { createLiveScorer, LIVE_SCORER_MAX_RUNS, type ErrorFiguresByTarget, type LiveMemoryFigures, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
 import { decideProbation, type RollbackAction } from '../live/probation-decider.js';
 import { combinePaired, pairedRmse, probationTermsOf, type ProbationRule } from '../live/probation.js';
 import { readPromotionPointer } from '../registry/pointers.js';
@@ -75,7 +75,8 @@ export interface ProbationStatus {
 export interface LiveStatus {
   enabled: boolean;
   window_points: number;
-  memory: { points: number; forgotten: number };
+  /** Predictions held, forgotten unscored, and per target those an actual reached already that wait for its actual. */
+  memory: LiveMemoryFigures;
   runs: LiveRunStatus[];
   /**
    * The probation of the run in service: running, or decided while its promotion stands (kept, left in place). Null
@@ -423,7 +424,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   return {
     scorer,
     since,
-    metrics: { figures: () => scorer.figures(), paired: runningProbation, ignored: () => scorer.ignored() },
+    metrics: { figures: () => scorer.figures(), paired: runningProbation, ignored: () => scorer.ignored(), waiting: () => scorer.memory().waiting },
     async observePrediction(identifier, input, result) {
       // A shadow forecast is remembered before later actuals are scored, so both runs meet the same points.
       if (shadowInFlight > 0) await shadowWork;

@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import { FltsError } from '../../src/core/errors.js';
+import { readLiveReport } from '../../src/core/live/live-reports.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { createLiveMetrics } from '../../src/core/serve/live-metrics.js';
+import { createLiveMonitor } from '../../src/core/serve/live-monitor.js';
+import type { ModelHolder } from '../../src/core/serve/model-holder.js';
+import { createFsStore } from '../../src/core/storage/fs-store.js';
+import type { ObjectStore } from '../../src/core/storage/object-store.js';
+
+describe('live > points waiting for one target', () => {
+  let home: string;
+  let store: ObjectStore;
+  let settings: Settings;
+
+  beforeEach(() => {
+    home = mkdtempSync(path.join(os.tmpdir(), 'flts-live-waiting-'));
+    store = createFsStore(path.join(home, 'store'));
+    settings = resolveSettings({ flags: { home, 'live.reportIntervalMs': 3_600_000 } }).settings;
+  });
+  afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+  it('shows how many points wait for which target on /healthz, in the replica report and as flts_live_waiting_points', async () => {
+    const holder = { current: () => ({ run: { runId: 'served' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'r1', logger: silentLogger });
+    const registry = new Registry();
+    createLiveMetrics(registry).attach(monitor.metrics);
+    monitor.scorer.remember({ identifier: 'default', runId: 'served', origin: 0, targets: ['down', 'up'], time: [60, 120, 180], values: [[12, 12, 12], [5, 5, 5]] });
+    // Actuals of "down" only: its three points are scored, and each waits for "up".
+    await monitor.observeActualsInTurns({ identifier: 'default', time: [60, 120, 180], values: { down: [10, 10, 10] } });
+    expect(monitor.status().memory).toEqual({ points: 3, forgotten: 0, waiting: { up: 3 } });
+    expect(monitor.status().runs[0].targets.down.points).toBe(3);
+    expect(await registry.metrics()).toContain('flts_live_waiting_points{target="up"} 3');
+    await monitor.tick();
+    expect((await readLiveReport(store, settings, 'r1'))!.memory).toEqual({ points: 3, forgotten: 0, waiting: { up: 3 } });
+    // The late "up" of one point: it waits no more.
+    await monitor.observeActualsInTurns({ identifier: 'default', time: [120], values: { up: [4] } });
+    expect(monitor.status().memory.waiting).toEqual({ up: 2 });
+    expect(await registry.metrics()).toContain('flts_live_waiting_points{target="up"} 2');
+    await monitor.stop();
+  });
+});
