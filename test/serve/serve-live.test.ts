@@ -136,11 +136,11 @@ describe('serve > live accuracy', () => {
     expect(status.runs[0].matched_total).toBe(before.matched_total);
     expect(status.runs[0].targets.down.rmse).toBe(before.targets.down.rmse);
     expect(await (await fetch(`${server.url}/metrics`)).text()).toContain('flts_live_actuals_ignored_total{reason="out_of_range"} 1');
-    // The refused value left its point waiting: the corrected one is scored, once; a missing value used its point up.
+    // The refused value left its point waiting, and so did the missing one: the values sent later are scored, once.
     const corrected = { data: { ts: [t86, t87], down: [downAt(86), downAt(87)] } };
-    expect((await postJson(`${server.url}/actuals`, corrected)).json).toMatchObject({ matched: 1, ignored: 0, runs: [{ run_id: 'run-a', points: 1 }] });
+    expect((await postJson(`${server.url}/actuals`, corrected)).json).toMatchObject({ matched: 2, ignored: 0, runs: [{ run_id: 'run-a', points: 2 }] });
     expect((await postJson(`${server.url}/actuals`, corrected)).json).toMatchObject({ matched: 0, ignored: 0 });
-    expect((await healthLive()).runs[0].matched_total).toBe(before.matched_total + 1);
+    expect((await healthLive()).runs[0].matched_total).toBe(before.matched_total + 2);
   });
 
   it('remembers the forecasts of Open Inference Protocol requests, per the identifier parameter', async () => {

@@ -318,4 +318,16 @@ describe('live > a target whose actuals never come', () => {
     expect(scorer.memory().waiting).toEqual({ up: 7 });
     expect(scorer.figures()[0].matched_total).toBe(14);
   });
+
+  it('keeps a point whose actual came as null (a missing value) waiting for it, as for a column the actuals lack: a later value scores it once', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
+    scorer.remember(twoTargets('x', 0, 2));
+    // A request's rows where "up" is not measured yet at 120 (null, NaN once parsed).
+    expect(scorer.score({ identifier: 'x', time: [60, 120], values: { down: [10, 10], up: [20, Number.NaN] } })).toEqual([{ run_id: 'r', points: 2, rmse: 1, mae: 1 }]);
+    expect(scorer.memory().waiting).toEqual({ up: 1 });
+    // The next request's rows carry it: scored on "up" alone, the point counted once.
+    expect(scorer.score({ identifier: 'x', time: [60, 120], values: { down: [10, 10], up: [20, 20] } })).toEqual([{ run_id: 'r', points: 1, rmse: 1, mae: 1 }]);
+    expect(scorer.figures()[0]).toMatchObject({ matched_total: 2, targets: { down: { points: 2 }, up: { points: 2 } } });
+    expect(scorer.memory()).toEqual({ points: 0, forgotten: 0, waiting: {} });
+  });
 });

@@ -240,14 +240,16 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   }
 
   /**
-   * The targets of a point left open by these actuals: those refused, and those they bring no column for (a POST
-   * /actuals of one target of a multi-target run), whose forecasts wait for a later body rather than leave unscored.
+   * The targets of a point left open by these actuals: those refused, and those they bring no value for (a POST
+   * /actuals of one target of a multi-target run, a null: a request's rows before a lagging sensor's value came),
+   * whose forecasts wait for a later body rather than leave unscored.
    */
-  function openTargets(predictions: readonly RememberedPrediction[], actuals: LiveActuals, refused: Set<string> | undefined): ReadonlySet<string> | undefined {
+  function openTargets(predictions: readonly RememberedPrediction[], actuals: LiveActuals, row: number, refused: Set<string> | undefined): ReadonlySet<string> | undefined {
     let open = refused;
     for (const prediction of predictions) {
       for (const target of prediction.targets) {
-        if (actuals.values[target] !== undefined || open?.has(target)) continue;
+        const column = actuals.values[target];
+        if ((column !== undefined && Number.isFinite(column[row])) || open?.has(target)) continue;
         if (open === refused) open = new Set(refused);
         open!.add(target);
       }
@@ -306,7 +308,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
           const refused = refusedTargets(predictions, actuals, row);
           const scored = predictions.map((prediction) => scoreOne(prediction, actuals, row, refused, tally));
           pairUp(predictions, scored);
-          const open = openTargets(predictions, actuals, refused);
+          const open = openTargets(predictions, actuals, row, refused);
           memory.settle(actuals.identifier, time, open ? waitingOn(open, predictions, scored) : NONE_WAITING);
         }
         ignoredHere += ignored.out_of_range - ignoredBefore;
