@@ -51,7 +51,7 @@ describe('core > live > ranking by live error', () => {
     await putJson(store, settings.store.buckets.runs, 'live/global/replicas/host-3.json', report('host-3', { down: { rmse: 1, mae: 1, points: 1e308, coverage: {} }, up: { rmse: -5, mae: 1, points: 3, coverage: {} }, other: { rmse: 1, mae: 1, points: 3, coverage: { '0.8': 7 } } }));
 
     const [row] = (await rankRunsByLiveError(store, settings)).rows;
-    expect(row).toMatchObject({ run_id: 'run', points: 3_000_000, replicas: ['host-1', 'host-2'] });
+    expect(row).toMatchObject({ run_id: 'run', points: 2_000_000, replicas: ['host-1', 'host-2'] });
     expect(row.live_rmse).toBeCloseTo(1e150, -140);
     expect(row.live_mae).toBeCloseTo(1e150, -140);
   });
@@ -119,5 +119,22 @@ describe('core > live > ranking by live error', () => {
     const promoted = await rankRunsByLiveError(store, settings);
     expect(promoted.terms).toEqual({ points: 50, margin: 0.25, source: 'promotion', run_id: 'new' });
     expect(promoted.rows[0]).toMatchObject({ run_id: 'new', points: 60, few_points: false });
+  });
+
+  it('counts a point scored on several targets once, as a probation does, when it judges too few points', async () => {
+    const store = createFsStore(path.join(root, 'targets'));
+    const settings = defaultSettings();
+    settings.live.probationPoints = 500;
+    await writeLiveReport(store, settings, {
+      replica: 'host-1',
+      updated_at: new Date().toISOString(),
+      served_run_id: 'two',
+      runs: [{ run_id: 'two', matched_total: 300, targets: { down: { rmse: 1, mae: 1, points: 300 } as never, up: { rmse: 3, mae: 3, points: 300 } as never } }],
+      probation: null,
+      memory: { points: 0, forgotten: 0 },
+    });
+    const [row] = (await rankRunsByLiveError(store, settings)).rows;
+    expect(row).toMatchObject({ run_id: 'two', points: 300, few_points: true, live_mae: 2 });
+    expect(row.live_rmse).toBeCloseTo(Math.sqrt(5), 12);
   });
 });
