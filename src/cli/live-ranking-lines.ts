@@ -19,7 +19,8 @@ const termsSource = (terms: LiveRanking['terms']): string =>
  * its actual arrives: the newest forecast of each series is never in them yet.
  */
 export function renderLiveRanking(ranking: LiveRanking, cadence: LiveReportCadence): string[] {
-  if (ranking.rows.length === 0) return [`No live figures in scope ${ranking.scope} yet: serve a run and send /predict requests or POST /actuals (replicas report every ${seconds(cadence.reportIntervalMs)}, FLTS_LIVE_REPORT_INTERVAL_MS).`];
+  const waiting = waitingLine(ranking.waiting);
+  if (ranking.rows.length === 0) return [`No live figures in scope ${ranking.scope} yet: serve a run and send /predict requests or POST /actuals (replicas report every ${seconds(cadence.reportIntervalMs)}, FLTS_LIVE_REPORT_INTERVAL_MS).`, ...waiting];
   const newest = ranking.rows.reduce((latest, row) => (row.updated_at > latest ? row.updated_at : latest), '');
   const header =
     `scope ${ranking.scope} — live error on served traffic (RMSE and MAE over each replica's rolling window of matched points, pooled over targets and replicas; runs under ${ranking.terms.points} points ranked last, ${termsSource(ranking.terms)}; ` +
@@ -30,5 +31,14 @@ export function renderLiveRanking(ranking: LiveRanking, cadence: LiveReportCaden
       (row) =>
         `${String(row.rank).padStart(3)}  ${row.run_id}  live RMSE ${row.live_rmse.toPrecision(6)}  MAE ${row.live_mae.toPrecision(6)}  ${row.points} ${row.points === 1 ? 'point' : 'points'}${row.few_points ? ' (too few to judge)' : ''}  replicas ${row.replicas.join(',')}`,
     ),
+    ...waiting,
   ];
+}
+
+/** Points held for a target's actual that an actual of the same point reached already: a column clients never send. */
+function waitingLine(waiting: LiveRanking['waiting']): string[] {
+  const entries = Object.entries(waiting).sort(([a], [b]) => a.localeCompare(b));
+  if (entries.length === 0) return [];
+  const counts = entries.map(([target, count]) => `${target} ${count} ${count === 1 ? 'point' : 'points'}`).join(', ');
+  return [`waiting for one target's actuals (their other targets scored or their value refused; held by the running replicas, forgotten first when their memory is full): ${counts}`];
 }

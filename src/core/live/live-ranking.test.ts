@@ -137,4 +137,22 @@ describe('core > live > ranking by live error', () => {
     expect(row).toMatchObject({ run_id: 'two', points: 300, few_points: true, live_mae: 2 });
     expect(row.live_rmse).toBeCloseTo(Math.sqrt(5), 12);
   });
+
+  it('sums the points the running replicas hold waiting for each target, leaving out a stopped replica and figures no scorer writes', async () => {
+    const store = createFsStore(path.join(root, 'waiting'));
+    const settings = defaultSettings();
+    const report = (replica: string, waiting: unknown, stopped = false): LiveReport => ({
+      replica,
+      updated_at: new Date().toISOString(),
+      served_run_id: 'run',
+      runs: [{ run_id: 'run', matched_total: 5, targets: { down: { rmse: 1, mae: 1, points: 5 } as never } }],
+      probation: null,
+      memory: { points: 5, forgotten: 0, waiting: waiting as Record<string, number> },
+      ...(stopped ? { stopped_at: new Date().toISOString() } : {}),
+    });
+    await writeLiveReport(store, settings, report('host-1', { up: 3 }));
+    await writeLiveReport(store, settings, report('host-2', { up: 4, down: 'x', other: -1 }));
+    await writeLiveReport(store, settings, report('host-3', { up: 100 }, true));
+    expect((await rankRunsByLiveError(store, settings)).waiting).toEqual({ up: 7 });
+  });
 });

@@ -42,6 +42,11 @@ export interface LiveRanking {
   scope: string;
   terms: LiveRankingTerms;
   rows: LiveRankingRow[];
+  /**
+   * Per target, forecast points the running replicas hold that an actual reached already and that wait for this
+   * target's actual (their other targets scored, or its value refused): a column clients never send shows here.
+   */
+  waiting: Record<string, number>;
 }
 
 const isFigure = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
@@ -55,7 +60,11 @@ const isFigure = (value: unknown): value is number => typeof value === 'number' 
 export async function rankRunsByLiveError(store: ObjectStore, settings: Settings): Promise<LiveRanking> {
   const terms = await rankingTerms(store, settings);
   const byRun = new Map<string, { windows: Window[]; terms: number; points: number; replicas: Set<string>; updated: string }>();
+  const waiting: Record<string, number> = {};
   for (const report of await listLiveReports(store, settings)) {
+    // A replica that stopped took its forecast memory with it: nothing of it waits any more.
+    const held = report.stopped_at === undefined && typeof report.memory?.waiting === 'object' && report.memory.waiting !== null ? report.memory.waiting : {};
+    for (const [target, count] of Object.entries(held)) if (isFigure(count) && count > 0) waiting[target] = (waiting[target] ?? 0) + count;
     for (const run of report.runs) {
       let entry = byRun.get(run.run_id);
       if (!entry) byRun.set(run.run_id, (entry = { windows: [], terms: 0, points: 0, replicas: new Set(), updated: '' }));
@@ -84,7 +93,7 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
     }))
     .sort((a, b) => Number(a.few_points) - Number(b.few_points) || a.live_rmse - b.live_rmse)
     .map((row, index) => ({ rank: index + 1, ...row }));
-  return { scope: promotionScope(settings), terms, rows };
+  return { scope: promotionScope(settings), terms, rows, waiting };
 }
 
 async function rankingTerms(store: ObjectStore, settings: Settings): Promise<LiveRankingTerms> {
