@@ -194,16 +194,18 @@ export function createForecastMemory(capacity: number): ForecastMemory {
         if (!stays || stays.matched) markScored(identifier, time, prediction);
       }
       size -= list.length - waiting.length;
-      countWaiting(list, -1);
+      // The common case, a point scored whole that never waited, builds no key: this runs for every actual row.
+      const waited = list.some((prediction) => prediction.settled);
+      if (waited) countWaiting(list, -1);
       countWaiting(waiting, 1);
       // Set over the existing key: a waiting point keeps its place in the order the oldest are forgotten in.
-      const key = waitingKey(identifier, time);
       if (waiting.length > 0) {
         byTime.set(time, [...waiting]);
+        const key = waitingKey(identifier, time);
         if (!waitingAt.has(key)) waitingAt.set(key, { identifier, time });
       } else {
         byTime.delete(time);
-        waitingAt.delete(key);
+        if (waited) waitingAt.delete(waitingKey(identifier, time));
       }
       // An emptied series goes at once: every distinct identifier a client names would otherwise stay a key for good.
       if (byTime.size === 0) bySeries.delete(identifier);
