@@ -478,7 +478,8 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     },
     async stop() {
       stopped = true;
-      servedAtStop = holder.current()?.run.runId;
+      // Only the last report names it: without a store none is written.
+      if (options.store) servedAtStop = holder.current()?.run.runId;
       if (timer) clearTimeout(timer);
       timer = undefined;
       await ticking;
