@@ -99,6 +99,14 @@ export function samePromotion(a: PromotionRef | undefined, b: PromotionRef | und
   return a !== undefined && b !== undefined && a.run_id === b.run_id && a.timestamp === b.timestamp;
 }
 
+/**
+ * The reports whose paired sums count for the probation of `ref`: the same promotion, paired against its previous run.
+ * One filter for the decider's sums and a replica's pooled points, so the points /healthz shows waiting are those decided on.
+ */
+export function reportsPairedFor(reports: readonly LiveReport[], ref: PromotionRef): LiveReport[] {
+  return reports.filter((report) => samePromotion(report.probation?.promotion, ref) && report.probation?.paired.baseline_run_id === ref.previous_run_id);
+}
+
 const liveBucket = (settings: Settings): string => settings.store.buckets.runs;
 const reportPrefix = (settings: Settings): string => `live/${safe(promotionScope(settings))}/replicas/`;
 /** Where the replica reports of this scope live: one object per replica under `prefix`. */

@@ -5,7 +5,7 @@ import { describeChoice, promotionScope, readPromotionPointer } from '../registr
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { listLiveReports } from './live-report-reader.js';
-import { keeperOf, promotionRefOf, readProbationDecision, samePromotion, writeProbationDecision, type LiveReport, type ProbationDecision, type ProbationKeeper, type PromotionRef } from './live-reports.js';
+import { keeperOf, promotionRefOf, readProbationDecision, reportsPairedFor, samePromotion, writeProbationDecision, type LiveReport, type ProbationDecision, type ProbationKeeper, type PromotionRef } from './live-reports.js';
 import { combinePaired, probationTermsOf, probationVerdict, rollbackReason } from './probation.js';
 
 export interface RollbackRequest {
@@ -151,7 +151,7 @@ export async function decideProbation(deps: ProbationDeciderDeps): Promise<Proba
   const existing = await readProbationDecision(store, settings, ref);
   if (existing) return existing.action === 'rollback-pending' ? finishRollback(deps, existing) : existing;
 
-  const reports = (await (deps.readReports?.() ?? listLiveReports(store, settings))).filter((report) => samePromotion(report.probation?.promotion, ref) && report.probation?.paired.baseline_run_id === ref.previous_run_id);
+  const reports = reportsPairedFor(await (deps.readReports?.() ?? listLiveReports(store, settings)), ref);
   const paired = combinePaired(reports.map((report) => report.probation!.paired));
   // The promotion's own terms, which its replicas pair up to: a decider that waited for more would wait for good.
   const terms = probationTermsOf(pointer, settings);

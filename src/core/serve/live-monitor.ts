@@ -3,7 +3,7 @@ import { isServiceRefusal, toFltsError } from '../errors.js';
 import { rowsInTurns } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
 import { createLiveReportReader } from '../live/live-report-reader.js';
-import { liveReportHeartbeatMs, promotionRefOf, readLiveReport, readProbationDecision, replicasScoringLive, samePromotion, wellFormedRun, withEarlierRuns, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
+import { liveReportHeartbeatMs, promotionRefOf, readLiveReport, readProbationDecision, replicasScoringLive, reportsPairedFor, samePromotion, wellFormedRun, withEarlierRuns, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
 import { createLiveScorer, LIVE_SCORER_MAX_RUNS, type ErrorFiguresByTarget, type LiveMemoryFigures, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
 import { decideProbation, type RollbackAction } from '../live/probation-decider.js';
 import { combinePaired, pairedRmse, probationTermsOf, type ProbationRule } from '../live/probation.js';
@@ -364,8 +364,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       const running = probation;
       const all = await readReports();
       pooledReadIn = replicasScoringLive(all, settings, lookAt).length;
-      const reports = all.filter((entry) => samePromotion(entry.probation?.promotion, running.ref) && entry.probation?.paired.baseline_run_id === running.ref.previous_run_id);
-      running.pooledPoints = combinePaired(reports.map((entry) => entry.probation!.paired))?.points ?? 0;
+      running.pooledPoints = combinePaired(reportsPairedFor(all, running.ref).map((entry) => entry.probation!.paired))?.points ?? 0;
     }
     // A rollback left pending (its rollback failed on an outage) is finished by a later look, as the decider promises.
     if (options.rollback && probation && (!probation.decision || probation.decision.action === 'rollback-pending')) {
