@@ -118,6 +118,18 @@ describe('serve > live accuracy', () => {
     expect(badTime.json.message).toContain("Column 'ts' contains an invalid timestamp");
   });
 
+  it('answers POST /actuals with the rows no remembered forecast waited for: never forecast, scored already, or of another series', async () => {
+    const ts = [200, 201, 900].map((g) => new Date(START_MS + g * STEP_MS).toISOString());
+    // A forecast of rows 200 and 201 served to this series (remembered as a /predict from request rows is).
+    live.scorer.remember({ identifier: 'unmatched-site', runId: 'run-a', origin: Date.parse(ts[0]) - STEP_MS, targets: ['down'], time: [Date.parse(ts[0]), Date.parse(ts[1])], values: [[1, 1]] });
+    const body = { identifier: 'unmatched-site', data: { ts, down: [2, 2, 2] } };
+    // Row 900 was never forecast.
+    expect((await postJson(`${server.url}/actuals`, body)).json).toMatchObject({ rows: 3, matched: 2, unmatched: 1, ignored: 0 });
+    // Sent again: every row was scored already.
+    expect((await postJson(`${server.url}/actuals`, body)).json).toMatchObject({ rows: 3, matched: 0, unmatched: 3 });
+    expect((await postJson(`${server.url}/actuals`, { ...body, identifier: 'never-served' })).json).toMatchObject({ matched: 0, unmatched: 3 });
+  });
+
   it('answers POST /actuals with an absurd value 200, leaving it unscored for every run and counting it', async () => {
     await postJson(`${server.url}/predict`, { data: rows(80, 6) });
     await vi.waitFor(async () => expect((await healthLive()).memory.points).toBeGreaterThanOrEqual(2));
@@ -131,7 +143,7 @@ describe('serve > live accuracy', () => {
     // 1e140 is finite (its square too): a broken client's value.
     const absurd = await postJson(`${server.url}/actuals`, `{"data":{"ts":["${t86}","${t87}"],"down":[1e140,null]}}`);
     expect(absurd.status).toBe(200);
-    expect(absurd.json).toEqual({ status: 'SUCCESS', rows: 2, matched: 0, ignored: 1, runs: [] });
+    expect(absurd.json).toEqual({ status: 'SUCCESS', rows: 2, matched: 0, ignored: 1, unmatched: 0, runs: [] });
     const status = await healthLive();
     expect(status.runs[0].matched_total).toBe(before.matched_total);
     expect(status.runs[0].targets.down.rmse).toBe(before.targets.down.rmse);

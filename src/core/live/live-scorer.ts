@@ -118,7 +118,11 @@ export interface ActualsScoring {
   /** Scores the rows before `to` that earlier calls left. */
   scoreRows(to: number): void;
   /** What the rows scored so far matched, per run (as `score` returns it), and the values they left unscored. */
-  result(): { runs: MatchedError[]; ignored: number };
+  /**
+   * `unmatched`: rows no remembered forecast of their series waited for (never forecast from request rows, already
+   * scored, forgotten, or of another series).
+   */
+  result(): { runs: MatchedError[]; ignored: number; unmatched: number };
 }
 
 export interface LiveScorer {
@@ -291,11 +295,13 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
     const tally = new Map<string, { points: number; sq: number; abs: number; terms: number }>();
     let next = 0;
     let ignoredHere = 0;
+    let unmatched = 0;
     return {
       scoreRows(to) {
         const end = Math.min(to, actuals.time.length);
         // Nothing remembered, nothing to match: the rows are not even looked up.
         if (memory.size === 0) {
+          unmatched += Math.max(0, end - next);
           next = Math.max(next, end);
           return;
         }
@@ -304,7 +310,10 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
           const row = next;
           const time = actuals.time[row];
           const predictions = memory.peek(actuals.identifier, time);
-          if (!predictions) continue;
+          if (!predictions) {
+            unmatched++;
+            continue;
+          }
           const refused = refusedTargets(predictions, actuals, row);
           const scored = predictions.map((prediction) => scoreOne(prediction, actuals, row, refused, tally));
           pairUp(predictions, scored);
@@ -316,6 +325,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
       result: () => ({
         runs: [...tally].map(([runId, entry]) => ({ run_id: runId, points: entry.points, rmse: Math.sqrt(entry.sq / entry.terms), mae: entry.abs / entry.terms })),
         ignored: ignoredHere,
+        unmatched,
       }),
     };
   }

@@ -4,7 +4,7 @@ import { rowsInTurns } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
 import { createLiveReportReader } from '../live/live-report-reader.js';
 import { liveReportHeartbeatMs, promotionRefOf, readLiveReport, readProbationDecision, replicasScoringLive, reportsPairedFor, samePromotion, wellFormedRun, withEarlierRuns, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
-import { createLiveScorer, LIVE_SCORER_MAX_RUNS, type ErrorFiguresByTarget, type LiveMemoryFigures, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
+import { createLiveScorer, LIVE_SCORER_MAX_RUNS, type ActualsScoring, type ErrorFiguresByTarget, type LiveMemoryFigures, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
 import { decideProbation, type RollbackAction } from '../live/probation-decider.js';
 import { combinePaired, pairedRmse, probationTermsOf, type ProbationRule } from '../live/probation.js';
 import { readPromotionPointer } from '../registry/pointers.js';
@@ -104,7 +104,7 @@ export interface LiveMonitor {
    * the values this body left unscored as out of range (those of requests scored between its pieces not counted).
    * An aborted `signal` (a claim follower stopping) leaves the rows not yet scored unscored.
    */
-  observeActualsInTurns(actuals: LiveActuals, signal?: AbortSignal): Promise<{ runs: MatchedError[]; ignored: number }>;
+  observeActualsInTurns(actuals: LiveActuals, signal?: AbortSignal): Promise<ReturnType<ActualsScoring['result']>>;
   status(): LiveStatus;
   /** Probation upkeep, the replica report and (embedded) the decision; runs on a timer, callable from tests. */
   tick(): Promise<void>;

@@ -27,6 +27,11 @@ export const actualsSchema = {
           type: 'integer',
           description: 'Values (timestamp x column) matching a remembered forecast but left unscored for every run: more than ten spans outside what the forecast, its request rows and the run\'s training range showed (a unit mix-up, a broken client). Their forecast points wait: a corrected value sent later is scored. Counted in flts_live_actuals_ignored_total{reason="out_of_range"}.',
         },
+        unmatched: {
+          type: 'integer',
+          description:
+            'Rows whose timestamp no remembered forecast of the series waited for: never forecast from request rows (a /predict without rows forecasts from the stored data and is not remembered), forecast for another `identifier`, scored already (a repeat scores nothing), or forgotten (FLTS_LIVE_MEMORY_POINTS).',
+        },
         runs: {
           type: 'array',
           items: { type: 'object', properties: { run_id: { type: 'string' }, points: { type: 'integer' }, rmse: { type: 'number' }, mae: { type: 'number' } } },
