@@ -129,7 +129,7 @@ describe('batch > batch inference over a PobleSec slice', () => {
     const live = service.live!.status().runs.find((run) => run.run_id === lstm.run_id)!;
     expect(live.matched_total).toBe(4);
     // The same actuals again (a redelivered claim, a second replica path) match nothing: each point is scored once.
-    expect(await service.live!.observeActualsInTurns(actuals)).toEqual({ runs: [], ignored: 0 });
+    expect(await service.live!.observeActualsInTurns(actuals)).toMatchObject({ runs: [], ignored: 0, unmatched: actuals.time.length });
     expect(service.live!.status().runs.find((run) => run.run_id === lstm.run_id)!.matched_total).toBe(4);
   }, 60_000);
 
