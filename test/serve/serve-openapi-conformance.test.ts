@@ -10,7 +10,7 @@ const json = { 'content-type': 'application/json' };
 const retention: LogRetention = { lastSweep: undefined, sweepNow: async () => ({ days: [], objects: 0, complete: true }), stop: async () => {} };
 const TOKENS = { adminToken: 'admin-secret', apiToken: 'api-secret' };
 /** Live scoring that takes every forecast and every set of actuals the handlers parsed, scoring none: POST /actuals answers 200. */
-const scoringNothing = { observeActualsInTurns: async () => ({ runs: [], ignored: 0 }), observePrediction: async () => [], scorer: { figures: () => [] } } as unknown as LiveMonitor;
+const scoringNothing = { observeActualsInTurns: async () => ({ runs: [], ignored: 0, unmatched: 0 }), observePrediction: async () => [], scorer: { figures: () => [] } } as unknown as LiveMonitor;
 
 type Body = Record<string, unknown> | undefined;
 
