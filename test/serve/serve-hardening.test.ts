@@ -523,6 +523,92 @@ describe('serve > hardening: clients that stall', () => {
     });
   });
 
+  it('answers a body that stops arriving part-way with a coded 408 once none of it came for serve.bodyIdleTimeoutMs, well before the request timeout, and frees its room in the body budget', async () => {
+    const { logger, problems } = recordingLogger();
+    const limits = { requestTimeoutMs: 20_000, headersTimeoutMs: 1000, bodyIdleTimeoutMs: 200 };
+    await withTestServer(promotedNaive(), { server: { logger, limits } }, async (own) => {
+      const head = 'POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n';
+      for (const stalled of [`${head}Content-Length: 1000\r\n\r\n{"data": `, `${head}Transfer-Encoding: chunked\r\n\r\n9\r\n{"data": \r\n`]) {
+        const started = performance.now();
+        const answer = await answerTo(own.url, stalled);
+        // Far from the request timeout, which alone answered it before (and with another code).
+        expect(performance.now() - started).toBeLessThan(limits.requestTimeoutMs / 2);
+        expect(answer.statusLine).toBe('HTTP/1.1 408 Request Timeout');
+        expect(answer.body).toMatchObject({
+          statusCode: 408,
+          code: 'FLTS_REQUEST_BODY_STALLED',
+          message: 'The request body stopped arriving: no byte of it came for 200 ms (serve.bodyIdleTimeoutMs).',
+        });
+      }
+      const metrics = await (await fetch(`${own.url}/metrics`)).text();
+      expect(metrics).toMatch(/^flts_http_requests_total\{route="unmatched",method="POST",status="408"\} 2$/m);
+      expect(metrics).not.toMatch(/^flts_http_requests_total\{[^}]*status="499"\}/m);
+      expect(metrics).toMatch(/^flts_request_body_bytes_in_flight 0$/m);
+      // The connection after it is served as ever, its body sent with its headers.
+      expect((await postJson(`${own.url}/predict`, { data: requestData(6) })).status).toBe(200);
+      expect(problems).toEqual([]);
+    });
+  });
+
+  it('refuses a chunked body at once, coded 413, when a chunk-size line takes it past the body limit, rather than waiting for the chunk until the request timeout', async () => {
+    const { logger, problems } = recordingLogger();
+    // No idle timeout: only the chunk-size line can have the request answered before the request timeout.
+    const limits = { requestTimeoutMs: 20_000, headersTimeoutMs: 1000, bodyIdleTimeoutMs: 0 };
+    await withTestServer(promotedNaive(), { server: { logger, limits, bodyLimitBytes: 4096 } }, async (own) => {
+      const head = 'POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+      const bodies = [
+        // The largest size llhttp reads (16 hex digits), one past the limit, and two chunks that pass it together.
+        'ffffffffffffffff\r\n',
+        '1001\r\n',
+        `800;name=value\r\n${' '.repeat(0x800)}\r\n801\r\n`,
+      ];
+      for (const body of bodies) {
+        const started = performance.now();
+        const answer = await answerTo(own.url, head + body);
+        expect(performance.now() - started).toBeLessThan(limits.requestTimeoutMs / 2);
+        expect(answer.statusLine).toBe('HTTP/1.1 413 Payload Too Large');
+        expect(answer.body).toMatchObject({ statusCode: 413, code: 'FLTS_REQUEST_TOO_LARGE', message: 'Request body is larger than the limit of 4096 bytes: a chunk of it announces more than that (with the chunks before it).' });
+      }
+      // The size line in a read after the head's (or the same one, if the writes are read together).
+      const socket = await openSocket(own.url);
+      const closed = readUntilClosed(socket);
+      socket.setNoDelay(true);
+      socket.write(`${head}1\r\n{\r\n`);
+      await new Promise((resolve) => setImmediate(resolve));
+      socket.write('ffffffff\r\n');
+      expect(await closed).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n[\s\S]*"code":"FLTS_REQUEST_TOO_LARGE"/);
+
+      const metrics = await (await fetch(`${own.url}/metrics`)).text();
+      expect(metrics).toMatch(/^flts_http_requests_total\{route="unmatched",method="POST",status="413"\} 4$/m);
+      expect(metrics).toMatch(/^flts_request_body_bytes_in_flight 0$/m);
+      expect(problems).toEqual([]);
+    });
+  });
+
+  it('serves chunked bodies up to the body limit, one after another on a kept-alive connection, their chunk sizes read as they arrive', async () => {
+    await withTestServer(promotedNaive(), { server: { bodyLimitBytes: 4096, limits: { requestTimeoutMs: 20_000, headersTimeoutMs: 1000, bodyIdleTimeoutMs: 0 } } }, async (own) => {
+      const json = JSON.stringify({ data: requestData(6) });
+      // Padded to the limit exactly, in chunks of every size (extensions on some), split across writes anywhere.
+      const text = json.padEnd(4096, ' ');
+      let chunks = '';
+      for (let at = 0, size = 1; at < text.length; at += size, size = size * 2 + 1) {
+        const piece = text.slice(at, at + size);
+        chunks += `${piece.length.toString(16)}${size % 3 === 0 ? ';x=y' : ''}\r\n${piece}\r\n`;
+      }
+      const request = `POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}0\r\n\r\n`;
+      const socket = await openSocket(own.url);
+      try {
+        for (let i = 0; i < 3; i++) {
+          const cut = 40 + i * 1700;
+          socket.write(request.slice(0, cut));
+          expect(await answerOver(socket, request.slice(cut))).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*"status":"SUCCESS"/);
+        }
+      } finally {
+        socket.destroy();
+      }
+    });
+  });
+
   it('answers a client that ends its side of the connection once its requests are sent (nc -N), then closes', async () => {
     await withTestServer(promotedNaive(), { server: {} }, async (own) => {
       // Rows enough that the forecast is still being made when the end of the connection arrives.

@@ -8,7 +8,7 @@ import { silentLogger } from '../logger.js';
 import { redactSecrets } from '../redact.js';
 import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
-import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions } from '../serve/connection-limits.js';
+import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions, watchBodies } from '../serve/connection-limits.js';
 import { answerConnect, answerUnmetExpectation, installErrorHandlers, installRequestHeadChecks, replyWithError } from '../serve/error-handler.js';
 import { countEachRequestOnce } from '../serve/request-counting.js';
 import { createRouteTable } from '../serve/route-table.js';
@@ -118,6 +118,7 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   });
   capConnections(app, deps.settings.serve, (what) => deps.metrics.countConnectionCapClose(what));
   answerHalfClosedClients(app.server);
+  watchBodies(app.server, deps.settings.serve, HEALTH_BODY_LIMIT);
   // Each /metrics or /readyz asks the store and the broker: a client pipelining thousands of them on one connection
   // without reading the answers held the event loop, and so the roles, for minutes.
   const unread = resetUnreadAnswers(app.server, { stallMs: deps.settings.serve.requestTimeoutMs, checkEveryMs: checkingIntervalOf(deps.settings.serve) });

@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../logger.js';
 import { installAccessControl, type AccessTokens, type RouteAccess } from './access-control.js';
 import type { LiveMonitor } from './live-monitor.js';
-import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.js';
+import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTION_LIMITS, watchBodies, type ConnectionLimits } from './connection-limits.js';
 import { createMeteredBodyBudget, type BodyBudget } from './body-budget.js';
 import { countEachRequestOnce } from './request-counting.js';
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
@@ -100,6 +100,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   });
   capConnections(app, limits, (what) => metrics.countConnectionCapClose(what));
   answerHalfClosedClients(app.server);
+  watchBodies(app.server, limits, bodyLimit);
   const unread = resetUnreadAnswers(app.server, {
     stallMs: limits.requestTimeoutMs,
     checkEveryMs: checkingIntervalOf(limits),

@@ -1,12 +1,15 @@
 import type { Server, ServerResponse } from 'node:http';
 import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
 import { capHttpConnections, type HttpCapClose } from './connection-cap.js';
+import { watchRequestBodies } from './body-progress.js';
 import { createClientErrorHandler } from './error-handler.js';
 
 /** How long a client may take to send a request, how long an idle connection stays, and how many are open at once. */
 export interface ConnectionLimits {
   requestTimeoutMs: number;
   headersTimeoutMs: number;
+  /** serve.bodyIdleTimeoutMs: how long a request body may go without a byte (body-progress.ts); 0 = the request timeout alone. */
+  bodyIdleTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
   /** How long a request head may take before a newcomer at the cap may take its connection (not a setting; 0.5 s). */
@@ -14,7 +17,7 @@ export interface ConnectionLimits {
 }
 
 /** The defaults of the serve.* settings of the same names (docs/config.md). */
-export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxConnections: 1024 };
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, bodyIdleTimeoutMs: 5000, keepAliveTimeoutMs: 72_000, maxConnections: 1024 };
 
 /** The headers timeout is never longer than the request timeout (the whole request includes its headers). */
 export function headersTimeoutOf(limits: ConnectionLimits): number {
@@ -66,4 +69,13 @@ export function answerHalfClosedClients(server: Server): void {
  */
 export function capConnections(app: FastifyInstance, limits: ConnectionLimits, onClose?: (what: HttpCapClose) => void): void {
   capHttpConnections(app.server, limits.maxConnections, { onClose, slowHeadGraceMs: limits.slowHeadGraceMs });
+}
+
+/**
+ * A request body that stops arriving is answered 408 after serve.bodyIdleTimeoutMs, and a chunked one announcing more
+ * than `bodyLimit` 413 at the chunk-size line that does (body-progress.ts); both through the server's client error
+ * handler, as Node's own timeouts are. Stopped as the server closes.
+ */
+export function watchBodies(server: Server, limits: ConnectionLimits, bodyLimit: number): void {
+  watchRequestBodies(server, { idleMs: limits.bodyIdleTimeoutMs, requestTimeoutMs: limits.requestTimeoutMs, checkEveryMs: checkingIntervalOf(limits), bodyLimit });
 }

@@ -276,9 +276,9 @@ function lingerUntilBodyEnds(request: IncomingMessage): void {
 /**
  * Answers what Node refuses before any route sees a request (not HTTP, a bad header line, headers over the size
  * limit, headers or a body too slow to arrive) with a coded body like every other error, instead of fastify's
- * uncoded one, and tells `onAnswer` (the method is known once a request line was read, the answer object once Node
- * had handed the request on: its body is what did not arrive). The connection is closed
- * after it, as Node does.
+ * uncoded one, and what flts refuses of a body as it arrives (body-progress.ts) alike, and tells `onAnswer` (the
+ * method is known once a request line was read, the answer object once Node had handed the request on: its body is
+ * what did not arrive). The connection is closed after it, as Node does.
  */
 export function createClientErrorHandler(
   limits: { headersTimeoutMs: number; requestTimeoutMs: number },
@@ -286,7 +286,8 @@ export function createClientErrorHandler(
 ): (error: Error & { code?: string }, socket: Socket) => void {
   return (error, socket) => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
-    const { status, code, message } = clientErrorAnswer(error.code, limits);
+    // flts's own refusals of a body (body-progress.ts) come coded; Node's are coded here.
+    const { status, code, message } = isFltsError(error) ? { status: httpStatusFor(error), code: error.code, message: error.message } : clientErrorAnswer(error.code, limits);
     const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
     // A request whose answer has begun (a slow reader's) has its status line sent: a second one would corrupt it.
     if (socket.writable && inFlight?.headersSent !== true) {
