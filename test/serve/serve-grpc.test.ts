@@ -1617,4 +1617,55 @@ describe('serve > gRPC ModelInfer messages in the request body bound (serve.maxB
       }
     });
   });
+
+  it('takes a message\'s room as its length prefix arrives, and refuses one past the bound before its bytes come, not once grpc-js has buffered it whole', async () => {
+    const metrics = createServeMetrics({ processMetrics: false });
+    const declared = 40_000;
+    // One message of the declared size fits, two do not.
+    const bodyBudget = createMeteredBodyBudget(Math.floor(declared * 1.5), 1_000_000, metrics);
+    await withTestServer(naiveSource('run-a'), { server: { metrics, bodyBudget }, load: false }, async (server) => {
+      const grpcServer = await startGrpcInferenceServer({ ...oipContext(server), bodyBudget }, { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 5000, logger: silentLogger });
+      const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`);
+      session.on('error', () => {});
+      const open = (): http2.ClientHttp2Stream => {
+        const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelInfer', 'content-type': 'application/grpc', te: 'trailers' });
+        stream.on('error', () => {});
+        stream.resume();
+        return stream;
+      };
+      /** The status of a call, from a trailers-only answer or trailers, with its flts-code and pushback. */
+      const statusOf = (stream: http2.ClientHttp2Stream): Promise<Record<string, string | undefined>> =>
+        new Promise((resolve) => {
+          const pick = (headers: http2.IncomingHttpHeaders): void => {
+            if (headers['grpc-status'] !== undefined) resolve({ status: String(headers['grpc-status']), code: headers['flts-code'] as string | undefined, pushback: headers['grpc-retry-pushback-ms'] as string | undefined });
+          };
+          stream.on('response', pick);
+          stream.on('trailers', pick);
+          stream.on('close', () => resolve({ status: 'closed' }));
+        });
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(declared, 1);
+      try {
+        // A call that sends its prefix and a little of its message, then nothing: its room is taken all the same.
+        const slow = open();
+        const slowStatus = statusOf(slow);
+        slow.write(Buffer.concat([prefix, Buffer.alloc(100)]));
+        await vi.waitFor(() => expect(bodyBudget.bytesInFlight).toBe(declared), { timeout: 4000, interval: 10 });
+        // The next one, refused as its prefix arrives: none of its message was sent, and none is waited for.
+        const refused = open();
+        refused.write(prefix);
+        expect(await statusOf(refused)).toEqual({ status: String(grpc.status.RESOURCE_EXHAUSTED), code: 'FLTS_SERVE_BODIES_IN_FLIGHT', pushback: '1000' });
+        expect(bodyBudget.bytesInFlight).toBe(declared);
+        const refusals = (await metrics.registry.getSingleMetric('flts_request_body_refused_total')?.get())?.values.find(({ labels }) => labels.route === '/inference.GRPCInferenceService/ModelInfer')?.value;
+        expect(refusals).toBe(1);
+        // The slow call cancelled by its client gives its room back.
+        slow.close(http2.constants.NGHTTP2_CANCEL);
+        await slowStatus;
+        await vi.waitFor(() => expect(bodyBudget.bytesInFlight).toBe(0), { timeout: 4000, interval: 10 });
+      } finally {
+        session.destroy();
+        await grpcServer.close(0);
+      }
+    });
+  });
 });

@@ -71,6 +71,8 @@ export interface GrpcConnections {
   listen(server: grpc.Server, host: string, port: number): Promise<number>;
   /** Stops accepting connections; those still open after `graceMs` are closed (grpc-js sends them GOAWAY at once). */
   close(graceMs: number): void;
+  /** The HTTP/2 stream of a call, as `interceptor` returned it to the interceptor after it (undefined where unknown). */
+  streamOf(call: object): ServerHttp2Stream | undefined;
 }
 
 interface Connection {
@@ -312,7 +314,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
       waiting = true;
       answered(connection);
     };
-    return new grpc.ServerInterceptingCall(call, {
+    const intercepting = new grpc.ServerInterceptingCall(call, {
       // grpc-js ends every call through onCancel: once its trailers are sent, or when its stream closes first.
       start: (next) =>
         next({
@@ -352,10 +354,14 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
         }
       },
     });
+    if (stream) streamsOfCalls.set(intercepting, stream);
+    return intercepting;
   };
+  const streamsOfCalls = new WeakMap<object, ServerHttp2Stream>();
 
   return {
     interceptor,
+    streamOf: (call) => streamsOfCalls.get(call),
     listen(server, host, port) {
       const { injector, http2Server } = createInjector(server);
       // A session is known from its first call otherwise: a connection whose every call Node refused would end uncounted.

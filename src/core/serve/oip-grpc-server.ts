@@ -9,6 +9,7 @@ import { classifyError, isServerFailure } from './error-handler.js';
 import { clientGone } from './forecast-admission.js';
 import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { createGrpcConnections, isUnaryMessageRefusal } from './grpc-connections.js';
+import { createGrpcMessageBudget } from './grpc-message-budget.js';
 import { explainListenFailure, GRPC_LISTENER } from './listen.js';
 import type { HostLookup } from './listen-addresses.js';
 import { modelInferBoundsProblem } from './oip-grpc-bounds.js';
@@ -381,6 +382,16 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   // The paths of the methods given handlers below.
   const implemented = new Set<string>();
 
+  const messageBudget = context.bodyBudget
+    ? createGrpcMessageBudget({
+        budget: context.bodyBudget,
+        paths: new Set([MODEL_INFER_PATH]),
+        maxMessageBytes: options.maxMessageBytes,
+        streamOf: connections.streamOf,
+        refuse: (path, call, error, started) => call.sendStatus(failure(path, started, error)),
+      })
+    : undefined;
+
   // channelz (grpc-js's per-call introspection, on by default) costs time on every call and nothing here reads it.
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
@@ -389,6 +400,8 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     // The connection's first, so it sees every status; then the token: a call refused for it is never waited on for its message.
     interceptors: [
       connections.interceptor,
+      // Right after the connections', whose stream of each call it reads: a message takes its room as it arrives.
+      ...(messageBudget ? [messageBudget.interceptor] : []),
       requireApiToken,
       receiveTimeout(requestTimeoutMs, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 408, seconds)),
       countUnimplemented(implemented, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 501, seconds)),
@@ -407,14 +420,13 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   const tickets = new WeakMap<object, BodyTicket>();
   /**
    * A ModelInfer message takes its room in the body budget HTTP bodies take theirs in (serve.maxBodyBytesInFlight),
-   * held until its answer is sent or its call is cancelled. grpc-js has the whole message (up to maxMessageBytes)
-   * before any handler runs, so the bound does not stop grpc-js from receiving it: it bounds the messages held with
-   * their decoded tensors and forecasts, and refuses (RESOURCE_EXHAUSTED FLTS_SERVE_BODIES_IN_FLIGHT) the one past it,
-   * whose bytes are let go at once.
+   * held until its answer is sent or its call is cancelled: as its length prefix arrives (grpc-message-budget.ts), or,
+   * where its call's stream was not known, here once grpc-js has received it whole, which bounds only the messages held
+   * with their decoded tensors and forecasts. One past the bound is refused RESOURCE_EXHAUSTED FLTS_SERVE_BODIES_IN_FLIGHT.
    */
   const takeRoom = (route: string, call: grpc.ServerUnaryCall<unknown, unknown>): void => {
     const bytes = receivedBytes.get(call.request as object);
-    if (!context.bodyBudget || bytes === undefined) return;
+    if (!context.bodyBudget || bytes === undefined || messageBudget?.metered(call.request)) return;
     tickets.set(call, context.bodyBudget.take(route, bytes));
     call.once('cancelled', () => releaseRoom(call));
   };
