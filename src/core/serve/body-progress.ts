@@ -19,8 +19,9 @@ export interface BodyProgressWatch {
   stop(): void;
 }
 
+/** A connection's request whose body is awaited; kept for the connection's next ones. */
 interface Arrival {
-  socket: Socket;
+  request: IncomingMessage | undefined;
   bytesRead: number;
   since: number;
 }
@@ -48,13 +49,22 @@ interface Arrival {
  */
 export function watchRequestBodies(server: Server, options: BodyProgressOptions): BodyProgressWatch {
   const idleMs = options.idleMs > 0 && options.idleMs < options.requestTimeoutMs ? options.idleMs : 0;
-  const arriving = new Map<IncomingMessage, Arrival>();
+  // By connection, not by request: a request kept until the next look (a second) after it ended made every request of
+  // a busy server live that much longer, and the garbage collector pay for it.
+  const arriving = new Map<Socket, Arrival>();
   const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     const { headers } = request;
     const chunked = headers['transfer-encoding'] !== undefined;
     if (!chunked && !(Number(headers['content-length']) > 0)) return;
     const { socket } = request;
-    if (idleMs > 0) arriving.set(request, { socket, bytesRead: socket.bytesRead, since: performance.now() });
+    if (idleMs > 0) {
+      const arrival = arriving.get(socket);
+      if (arrival) {
+        arrival.request = request;
+        arrival.bytesRead = socket.bytesRead;
+        arrival.since = performance.now();
+      } else arriving.set(socket, { request, bytesRead: socket.bytesRead, since: performance.now() });
+    }
     if (chunked) readChunkSizes(server, request, response, options.bodyLimit);
   };
   // First, so that the request is watched whatever the listeners after it do with it.
@@ -63,16 +73,18 @@ export function watchRequestBodies(server: Server, options: BodyProgressOptions)
     idleMs > 0
       ? setInterval(() => {
           const now = performance.now();
-          for (const [request, arrival] of arriving) {
-            const { socket } = arrival;
-            if (request.complete || socket.destroyed) arriving.delete(request);
+          for (const [socket, arrival] of arriving) {
+            const { request } = arrival;
+            if (socket.destroyed) arriving.delete(socket);
+            else if (request === undefined) continue;
+            else if (request.complete) arrival.request = undefined;
             // The server stopped reading (answers the client does not take, a body no one reads yet): the client may
             // be sending all along, so its silence is counted from the reading again.
             else if (socket.bytesRead !== arrival.bytesRead || socket.isPaused()) {
               arrival.bytesRead = socket.bytesRead;
               arrival.since = now;
             } else if (now - arrival.since >= idleMs) {
-              arriving.delete(request);
+              arrival.request = undefined;
               refuse(server, socket, new FltsError('FLTS_REQUEST_BODY_STALLED', `The request body stopped arriving: no byte of it came for ${idleMs} ms (serve.bodyIdleTimeoutMs).`));
             }
           }
