@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// Throughput of the request intake alone (headers, body read into the body budget, JSON parse, the hooks, a coded
+// answer), each build side by side: POST /predict with a 1 KB JSON body to a server with no model, answered 503
+// FLTS_SERVE_NO_MODEL once its body is read and parsed, so no forecast hides what the intake costs. autocannon runs in a
+// child process; each round serves every build in turn (a child process per build), the builds alternating.
+// --grpc: ModelInfer calls of about 1 KB instead (answered NOT_FOUND once decoded: no model), `--connections` calls in
+// flight at once on one channel, with the body budget on, driven from this process.
+// Usage: npm run build && node bench/serve-intake.mjs --build new=. --build old=<checkout with its own build>
+//          [--rounds 3] [--seconds 8] [--connections 16] [--grpc]
+import { execFile, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+
+const { values: flags } = parseArgs({
+  options: {
+    build: { type: 'string', multiple: true },
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '8' },
+    connections: { type: 'string', default: '16' },
+    child: { type: 'string' },
+    grpc: { type: 'boolean', default: false },
+  },
+});
+
+/** The server's CPU time since it was ready, in microseconds, on stdout, then exit: per call, it is less swayed by other load than calls/s. */
+let cpuAtReady;
+function exitWithCpu() {
+  const { user, system } = process.cpuUsage(cpuAtReady);
+  process.stdout.write(`${user + system}\n`, () => process.exit(0));
+}
+
+if (flags.child) {
+  const dist = path.join(flags.child, 'dist/core');
+  const { buildServer } = await import(path.join(dist, 'serve/build-server.js'));
+  const { createModelHolder } = await import(path.join(dist, 'serve/model-holder.js'));
+  const { createServeMetrics } = await import(path.join(dist, 'serve/serve-metrics.js'));
+  const { silentLogger } = await import(path.join(dist, 'logger.js'));
+  const nothing = () => Promise.reject(new Error('no run'));
+  const source = { loadRun: nothing, loadTestFrame: nothing, readPointer: async () => undefined };
+  const metrics = createServeMetrics({ processMetrics: false });
+  const holder = createModelHolder({ source, pollIntervalMs: 0, batching: { maxBatch: 16, maxWaitMs: 0 }, metrics, logger: silentLogger });
+  if (flags.grpc) {
+    const { startGrpcInferenceServer } = await import(path.join(dist, 'serve/oip-grpc-server.js'));
+    const { createPredictionRecorder } = await import(path.join(dist, 'serve/prediction-recorder.js'));
+    const { createForecastAdmission } = await import(path.join(dist, 'serve/forecast-admission.js'));
+    const { createMeteredBodyBudget } = await import(path.join(dist, 'serve/body-budget.js'));
+    const bodyBudget = createMeteredBodyBudget(null, 8 * 1024 * 1024, metrics);
+    const context = { holder, metrics, bodyBudget, modelName: 'flts', inferenceLength: 0, recorder: createPredictionRecorder({ metrics, logger: silentLogger, identifier: '' }), admission: createForecastAdmission({ maxRows: 0 }) };
+    const server = await startGrpcInferenceServer(context, { host: '127.0.0.1', port: 0, maxMessageBytes: 8 * 1024 * 1024, logger: silentLogger });
+    cpuAtReady = process.cpuUsage();
+    process.stdout.write(`${server.port}\n`);
+    process.stdin.resume();
+    process.stdin.once('end', () => void server.close(0).then(() => exitWithCpu()));
+  } else {
+    const app = await buildServer({ holder, metrics });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    cpuAtReady = process.cpuUsage();
+    process.stdout.write(`${app.server.address().port}\n`);
+    process.stdin.resume();
+    process.stdin.once('end', () => void app.close().then(() => exitWithCpu()));
+  }
+} else {
+  const here = import.meta.dirname;
+  const builds = (flags.build ?? [`current=${path.resolve(here, '..')}`]).map((spec) => {
+    const [label, dir] = spec.split(/=(.*)/s);
+    return { label, dir: path.resolve(dir) };
+  });
+  const autocannonBin = path.join(path.dirname(createRequire(import.meta.url).resolve('autocannon/package.json')), 'autocannon.js');
+  const columns = Array.from({ length: 8 }, (_, c) => `c${c}`);
+  const data = { ts: Array.from({ length: 12 }, (_, i) => new Date(Date.UTC(2018, 1, 5, 0, 10 * i)).toISOString()) };
+  for (const name of columns) data[name] = Array.from({ length: 12 }, (_, i) => Math.round(Math.sin(i + name.length) * 1000) / 10);
+  const body = JSON.stringify({ data });
+  const results = Object.fromEntries(builds.map(({ label }) => [label, []]));
+  const cpuPerCall = Object.fromEntries(builds.map(({ label }) => [label, []]));
+  /** Ends the server child and reads the CPU time it reports as it exits. */
+  const serverCpu = async (server) => {
+    let text = '';
+    server.stdout.on('data', (chunk) => (text += chunk));
+    server.stdin.end();
+    await new Promise((resolve) => server.once('exit', resolve));
+    return Number(text.trim().split('\n').pop());
+  };
+  for (let round = 1; round <= Number(flags.rounds); round++) {
+    for (const { label, dir } of builds) {
+      const server = spawn(process.execPath, [import.meta.filename, '--child', dir, ...(flags.grpc ? ['--grpc'] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const port = await new Promise((resolve) => server.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim()))));
+      if (flags.grpc) {
+        const run = await grpcLoad(dir, port, body);
+        const cpu = await serverCpu(server);
+        const calls = Object.values(run.statuses).reduce((a, b) => a + b, 0);
+        results[label].push(run.perSecond);
+        cpuPerCall[label].push(cpu / calls);
+        console.log(`round ${round} ${label}: ${run.perSecond.toFixed(0)} calls/s, server CPU ${(cpu / calls).toFixed(1)} us/call, ${JSON.stringify(run.statuses)}`);
+        continue;
+      }
+      const args = [autocannonBin, '-c', flags.connections, '-d', flags.seconds, '-m', 'POST', '-H', 'content-type=application/json', '-b', body, '--json', `http://127.0.0.1:${port}/predict`];
+      const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 });
+      const run = JSON.parse(stdout);
+      const cpu = await serverCpu(server);
+      cpuPerCall[label].push(cpu / run.requests.total);
+      const statuses = Object.entries(run.statusCodeStats ?? {}).map(([code, { count }]) => `${code}:${count}`).join(' ');
+      results[label].push(run.requests.average);
+      console.log(`round ${round} ${label}: ${run.requests.average.toFixed(0)} req/s, server CPU ${(cpu / run.requests.total).toFixed(1)} us/request, p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms, errors ${run.errors}, ${statuses}, body ${body.length} B`);
+    }
+  }
+  /** `--connections` ModelInfer calls kept in flight for `--seconds`, from this process. */
+  async function grpcLoad(dir, port, text) {
+    const { createInferenceClient } = await import(path.join(dir, 'dist/core/serve/oip-grpc-service.js'));
+    const client = createInferenceClient(`127.0.0.1:${port}`);
+    const raw = Buffer.from(text);
+    const request = { model_name: 'other', inputs: [{ name: 'x', datatype: 'BYTES', shape: [1], contents: {} }], raw_input_contents: [raw] };
+    const statuses = {};
+    let calls = 0;
+    const until = performance.now() + Number(flags.seconds) * 1000;
+    const worker = async () => {
+      while (performance.now() < until) {
+        const code = await new Promise((resolve) => client.ModelInfer(request, (error) => resolve(error ? error.code : 0)));
+        statuses[code] = (statuses[code] ?? 0) + 1;
+        calls++;
+      }
+    };
+    const started = performance.now();
+    await Promise.all(Array.from({ length: Number(flags.connections) }, worker));
+    const perSecond = calls / ((performance.now() - started) / 1000);
+    client.close();
+    return { perSecond, statuses };
+  }
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  for (const { label } of builds) console.log(`${label}: median ${median(results[label]).toFixed(0)} per s, server CPU median ${median(cpuPerCall[label]).toFixed(1)} us per call, over ${results[label].length} rounds`);
+}
