@@ -69,10 +69,15 @@ export function watchRequestBodies(server: Server, options: BodyProgressOptions)
   };
   // First, so that the request is watched whatever the listeners after it do with it.
   server.prependListener('request', onRequest);
+  let lastLook = performance.now();
   const timer =
     idleMs > 0
       ? setInterval(() => {
           const now = performance.now();
+          // A look late by more than an interval follows a blocked event loop: bytes that came meanwhile wait in the
+          // socket unread, so silence is counted from now, not from before the block.
+          const stalled = now - lastLook > 2 * options.checkEveryMs;
+          lastLook = now;
           for (const [socket, arrival] of arriving) {
             const { request } = arrival;
             if (socket.destroyed) arriving.delete(socket);
@@ -80,7 +85,7 @@ export function watchRequestBodies(server: Server, options: BodyProgressOptions)
             else if (request.complete) arrival.request = undefined;
             // The server stopped reading (answers the client does not take, a body no one reads yet): the client may
             // be sending all along, so its silence is counted from the reading again.
-            else if (socket.bytesRead !== arrival.bytesRead || socket.isPaused()) {
+            else if (stalled || socket.bytesRead !== arrival.bytesRead || socket.isPaused()) {
               arrival.bytesRead = socket.bytesRead;
               arrival.since = now;
             } else if (now - arrival.since >= idleMs) {
