@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -313,5 +313,30 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     expect(run.json?.error).toMatchObject({ code: 'FLTS_DATA_UNREADABLE', details: { line: 121, field: 12 } });
     expect(run.exitCode).toBe(3);
     expect(run.stderr).not.toMatch(/UserWarning|CSV malformed/);
+  });
+
+  it('names the run a shortened or capitalised --run id begins, and matches ids only whole', async () => {
+    const home = path.join(dir, 'run-prefix-home');
+    const ids = ['35bc66925cfc490ca12f9a2c8977fb95', '3026da135fb046be950f444d5045211a'];
+    for (const id of ids) {
+      await mkdir(path.join(home, 'store', 'runs', id), { recursive: true });
+      await writeFile(path.join(home, 'store', 'runs', id, 'run.json'), '{}');
+    }
+    const args = ['--home', home, '--json', '--log-level', 'silent'];
+    const [short, capitals, two, none] = await Promise.all([
+      runCli(['promote', '--run', '35bc66925cfc', ...args]),
+      runCli(['export', '--run', ids[0].toUpperCase(), ...args]),
+      runCli(['predict', '--data', 'processed-data/test_processed_data.parquet', '--run', '3', ...args]),
+      runCli(['promote', '--run', '4f', ...args]),
+    ]);
+    // Before, each was a bare "Run ... not found", leaving the user to find the id they had cut short.
+    expect(short.json?.error, short.stdout + short.stderr).toMatchObject({ code: 'FLTS_RUN_NOT_FOUND', details: { run_id: '35bc66925cfc', candidates: [ids[0]] } });
+    expect(short.json.error.message).toContain(`did you mean ${ids[0]}?`);
+    expect(short.exitCode).toBe(4);
+    expect(capitals.json?.error, capitals.stdout + capitals.stderr).toMatchObject({ code: 'FLTS_RUN_NOT_FOUND', details: { candidates: [ids[0]] } });
+    expect(two.json?.error, two.stdout + two.stderr).toMatchObject({ code: 'FLTS_RUN_NOT_FOUND', details: { candidates: [...ids].sort() } });
+    expect(two.json.error.message).toContain('2 runs begin with it');
+    expect(none.json?.error).toMatchObject({ code: 'FLTS_RUN_NOT_FOUND', message: "Run 4f not found in bucket 'runs'." });
+    expect(none.json.error.details.candidates).toBeUndefined();
   });
 });

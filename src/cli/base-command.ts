@@ -12,6 +12,7 @@ import { resolveSettings, type ResolvedSettings, type Settings } from '../core/c
 import { readRegularFile } from '../core/read-regular-file.js';
 import { FltsError, isFltsError, toFltsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { namingRunsLike } from '../core/registry/run-store.js';
 import { createObjectStore, type ObjectStore } from '../core/storage/index.js';
 import type { TrackingDeps } from '../core/tracking/index.js';
 
@@ -65,6 +66,7 @@ export abstract class FltsCommand<TResult> extends Command {
   protected debugErrors = false;
 
   private built?: Promise<CommandDeps>;
+  private builtSettings?: Settings;
   private builtBus?: MessageBus;
   private builtLogger?: Logger;
   /** Whether the log level is the default one, which a command that prints its own outcome narrows to warnings. */
@@ -78,6 +80,7 @@ export abstract class FltsCommand<TResult> extends Command {
    * A service that exports metrics passes `busMetrics`, so its registry counts what the bus does.
    */
   protected dependencies(settings: Settings, options: { service?: string; busMetrics?: BusMetrics } = {}): Promise<CommandDeps> {
+    this.builtSettings ??= settings;
     this.built ??= (async () => {
       const logger = this.logger(settings, options);
       const store = await createObjectStore(settings, { logger, envNames: this.envNames });
@@ -149,7 +152,10 @@ export abstract class FltsCommand<TResult> extends Command {
     const command = this.constructor as typeof FltsCommand;
     const flags = { ...command.baseFlags, ...command.flags };
     const switches = Object.entries(flags).filter(([, flag]) => flag.type === 'boolean').map(([name]) => name);
-    const flts = parseError ? new FltsError('FLTS_USAGE_INVALID_FLAG', usageMessage(error.message, Object.keys(flags), { argv: this.argv, switches })) : toFltsError(error);
+    let flts = parseError ? new FltsError('FLTS_USAGE_INVALID_FLAG', usageMessage(error.message, Object.keys(flags), { argv: this.argv, switches })) : toFltsError(error);
+    // A run id given by hand and not found: the runs it could have meant (an id cut short), from the store the command opened.
+    const deps = flts.code === 'FLTS_RUN_NOT_FOUND' && this.builtSettings ? await this.built?.catch(() => undefined) : undefined;
+    if (deps && this.builtSettings) flts = await namingRunsLike(flts, deps.store, this.builtSettings);
     const exitCode = reportError(flts, { json: this.jsonEnabled(), debug: this.debugErrors || process.argv.includes('--debug'), theme: this.config.theme?.json });
     process.exitCode = exitCode;
     await stdoutFlushed();

@@ -182,6 +182,34 @@ export async function readRunRecord(store: ObjectStore, settings: Settings, runI
   return record;
 }
 
+/** Most runs a refused id names as what was meant: enough for a shortened id, few enough for one line. */
+const LIKE_IDS_NAMED = 5;
+
+/**
+ * FLTS_RUN_NOT_FOUND for an id a person gave, naming the runs whose ids begin with it, in any case (an id cut short
+ * when copied, or typed in capitals): ids are matched whole, since a prefix that names one run today may name two
+ * once more are trained. Lists the registry's folders, so it is for a command's refusal, not for a service's loop.
+ * Any other error, a listing that fails, or an id no run begins with is returned as it is.
+ */
+export async function namingRunsLike(error: FltsError, store: ObjectStore, settings: Settings): Promise<FltsError> {
+  const given = error.details.runId;
+  if (error.code !== 'FLTS_RUN_NOT_FOUND' || typeof given !== 'string' || !RUN_ID_PATTERN.test(given)) return error;
+  let like: string[];
+  try {
+    const prefix = given.toLowerCase();
+    like = (await listRunIds(store, settings)).filter((id) => id !== given && id.toLowerCase().startsWith(prefix)).sort();
+  } catch {
+    return error;
+  }
+  if (like.length === 0) return error;
+  const named = like.slice(0, LIKE_IDS_NAMED).join(', ') + (like.length > LIKE_IDS_NAMED ? ` and ${like.length - LIKE_IDS_NAMED} more` : '');
+  const meant = like.length === 1 ? `did you mean ${named}?` : `${like.length} runs begin with it: ${named}; give one whole.`;
+  return new FltsError('FLTS_RUN_NOT_FOUND', `${error.message.replace(/\.$/, '')}; run ids are matched whole: ${meant}`, {
+    cause: error,
+    details: { ...error.details, candidates: like.slice(0, LIKE_IDS_NAMED) },
+  });
+}
+
 export interface RunRegistryScan {
   /** Usable records (optionally of one config_hash), oldest first. */
   records: RunRecord[];
