@@ -189,6 +189,21 @@ describe('cli > preprocess (errors)', () => {
     expect(own.json.error.details.searched).toEqual([elsewhere]);
   });
 
+  it('names the file a missing name differs from only in case, from --dataset and from a path', async () => {
+    const shipped = path.join(REPO_ROOT, 'examples/data');
+    const elsewhere = tempHome();
+    // Before, both said only "not found", on a directory that holds the file under the name's other case.
+    const [dataset, given] = await Promise.all([
+      runCli(['preprocess', '--home', tempHome(), '--dataset', 'EXAMPLE', '--json'], { cwd: elsewhere, env: { FLTS_DATA_DIR: shipped } }),
+      runCli(['preprocess', '--home', tempHome(), '--train', path.join(shipped, 'Example.csv'), '--test', path.join(shipped, 'example_test.csv'), '--json'], { cwd: elsewhere }),
+    ]);
+    expect(dataset.exitCode).toBe(4);
+    expect(dataset.json.error).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', details: { file: 'EXAMPLE.csv', searched: [shipped], similar: [path.join(shipped, 'example.csv')] } });
+    expect(dataset.json.error.message).toContain(`did you mean ${path.join(shipped, 'example.csv')}?`);
+    expect(given.exitCode).toBe(4);
+    expect(given.json.error).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', details: { similar: [path.join(shipped, 'example.csv')] } });
+  });
+
   it('refuses every unusable data file with a coded input error (exit 3) and a hint about that file, never a stack', async () => {
     const data = tempHome();
     const example = readFileSync(path.join(REPO_ROOT, 'examples/data/example.csv'), 'utf8');

@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { listNames } from '../clip-text.js';
 import { computeConfigHash, DEFAULT_DATASET, resolveDataFiles } from '../config/config-hash.js';
@@ -130,21 +131,44 @@ function alignTestColumns(train: TimeFrame, test: TimeFrame, testFile: string): 
 
 /**
  * Reads a raw data file; a missing one given by a relative name (or a dataset name) says where it was looked for,
- * and one named by the dataset because only the other file of the pair was given (`--train` alone) says so.
+ * one named by the dataset because only the other file of the pair was given (`--train` alone) says so, and any
+ * missing one names the files there whose names differ from it only in case.
  */
 async function readDataFile(filePath: string, given: string, searched: string[], maxBytes: number, unpaired?: { role: 'train' | 'test'; dataset: string }): Promise<Buffer> {
   try {
     return await readFileBytes(filePath, maxBytes);
   } catch (error) {
-    if (!(error instanceof FltsError && error.code === 'FLTS_DATA_FILE_NOT_FOUND') || path.isAbsolute(given)) throw error;
-    const name = path.relative(searched[0], filePath);
+    if (!(error instanceof FltsError && error.code === 'FLTS_DATA_FILE_NOT_FOUND')) throw error;
+    const absolute = path.isAbsolute(given);
+    const name = absolute ? filePath : path.relative(searched[0], filePath);
+    const otherCase = await namesInOtherCase(name, absolute ? [''] : searched);
+    const meant = otherCase.length > 0 ? ` (file names are case-sensitive: did you mean ${otherCase.join(' or ')}?)` : '';
+    if (absolute) {
+      if (!meant) throw error;
+      throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `${error.message}${meant}`, { cause: error, details: { ...error.details, similar: otherCase } });
+    }
     const why = unpaired ? ` (the ${unpaired.role} file of dataset ${unpaired.dataset}: --${unpaired.role === 'train' ? 'test' : 'train'} was given without --${unpaired.role})` : '';
-    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file ${name} not found${why}; looked in ${searched.join(', ')}`, {
+    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file ${name} not found${why}; looked in ${searched.join(', ')}${meant}`, {
       cause: error,
-      details: { file: name, searched },
+      details: { file: name, searched, ...(otherCase.length > 0 ? { similar: otherCase } : {}) },
       ...(unpaired ? { hint: 'Give both --train and --test (or TRAIN_FILE and TEST_FILE), or --dataset NAME for NAME.csv and NAME_test.csv.' } : {}),
     });
   }
+}
+
+/**
+ * The files of the directories looked in whose names differ from the one asked for only in case (`--dataset
+ * poblesec` for PobleSec.csv): a name typed as said rather than as written, which a case-sensitive filesystem misses.
+ */
+async function namesInOtherCase(name: string, directories: string[]): Promise<string[]> {
+  const wanted = path.basename(name);
+  const found: string[] = [];
+  for (const directory of directories) {
+    const folder = path.join(directory, path.dirname(name));
+    const entries = await readdir(folder).catch(() => [] as string[]);
+    for (const entry of entries) if (entry !== wanted && entry.toLowerCase() === wanted.toLowerCase()) found.push(path.join(folder, entry));
+  }
+  return found;
 }
 
 /** The file of the pair that the dataset name chose because only the other one was given, if any. */
