@@ -339,4 +339,21 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     expect(none.json?.error).toMatchObject({ code: 'FLTS_RUN_NOT_FOUND', message: "Run 4f not found in bucket 'runs'." });
     expect(none.json.error.details.candidates).toBeUndefined();
   });
+
+  it('promotes under a uid the user database does not name, recording the uid as the actor', async () => {
+    const env = { FLTS_HOME: path.join(dir, 'no-user-home'), SAMPLE_TRAIN_ROWS: '1500', SAMPLE_TEST_ROWS: '300' };
+    const preprocess = await runCli(['preprocess', '--dataset', 'example', '--json'], { env });
+    expect(preprocess.exitCode, preprocess.stderr).toBe(0);
+    const train = await runCli(['train', '--model', 'NAIVE,SNAIVE', '--json'], { env, timeoutMs: 120_000 });
+    expect(train.exitCode, train.stderr).toBe(0);
+    const [naive, snaive] = train.json.result.runs.map((run: any) => run.run_id);
+    const nodeArgs = ['--import', path.join(__dirname, 'helpers/no-passwd-entry.mjs')];
+    // Before, each was FLTS_INTERNAL (exit 1): "uv_os_get_passwd returned ENOENT", from asking the OS user's name.
+    const promoted = await runCli(['promote', '--run', naive, '--json'], { env, nodeArgs });
+    expect(promoted.json?.result?.record, promoted.stdout + promoted.stderr).toMatchObject({ run_id: naive, actor: expect.stringMatching(/^uid \d+$/) });
+    const manual = await runCli(['promote-manual', '--yes', '--run', snaive, '--reason', 'checked', '--json'], { env, nodeArgs });
+    expect(manual.json?.result?.record, manual.stdout + manual.stderr).toMatchObject({ run_id: snaive, actor: expect.stringMatching(/^uid \d+$/) });
+    const named = await runCli(['promote', '--rollback', '--json'], { env: { ...env, FLTS_OPERATOR: 'alice' }, nodeArgs });
+    expect(named.json?.result?.record, named.stdout + named.stderr).toMatchObject({ run_id: naive, actor: 'alice' });
+  }, 180_000);
 });

@@ -1,6 +1,6 @@
-import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { operatorName } from '../cli/operator.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { promoteStopped } from '../cli/promote-stopped.js';
 import { untilSignalled, type Uninterrupted } from '../cli/stop-signals.js';
@@ -43,7 +43,7 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
     const interactive = !flags.yes && !this.jsonEnabled() && Boolean(process.stdin.isTTY && process.stdout.isTTY);
     const direct = interactive ? undefined : directRequest(flags, interactiveBlocker(flags.yes, this.jsonEnabled()));
     const deps = await this.dependencies(settings);
-    const operator = process.env.FLTS_OPERATOR || os.userInfo().username;
+    const operator = operatorName();
     const promote = (runId: string, reason: string, current?: string | null, uninterrupted?: Uninterrupted) => promoteManually({ runId, reason, force: flags.force, pin: flags.pin, operator, expectedCurrentRunId: current }, settings, { ...deps, uninterrupted });
     {
       let result: ManualPromotionResult;

@@ -1,6 +1,6 @@
-import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { operatorName } from '../cli/operator.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { promoteStopped } from '../cli/promote-stopped.js';
 import { untilSignalled } from '../cli/stop-signals.js';
@@ -52,7 +52,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     checkConfigHashFlag(flags['config-hash']);
     const { settings } = this.loadSettings(flags, { identifier: flags.identifier, 'eval.minImprovementPct': flags['min-improvement'] });
     if (!flags.history && !flags.run && !flags.best && !flags.rollback) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'Pass one of --run <id>, --best, --rollback or --history.');
-    const actor = process.env.FLTS_OPERATOR || os.userInfo().username;
+    const actor = operatorName();
     // Ctrl-C before the promotion is written ends it with nothing promoted; one while it is written waits for it.
     const outcome = await untilSignalled(promoteStopped, async (_signal, uninterrupted): Promise<PromoteCommandResult> => {
       const deps = { ...(await this.dependencies(settings)), uninterrupted };

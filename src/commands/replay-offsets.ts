@@ -1,6 +1,6 @@
-import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { operatorName } from '../cli/operator.js';
 import { abortOnSignals } from '../cli/stop-signals.js';
 import { renderOffsetPlan } from '../cli/screens/offset-plan-table.js';
 import { FltsError } from '../core/errors.js';
@@ -65,7 +65,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
     const abort = abortOnSignals(['SIGINT', 'SIGTERM'], (signal) => new FltsError('FLTS_OFFSETS_ABORTED', `replay-offsets was stopped by ${signal} ${waiting ? 'while it waited for the group to empty' : 'before it committed the new offsets'}: no offset was changed.`, { details: { signal } }));
     try {
       const audit = f.execute ? { store: (await this.dependencies(settings)).store, bucket: settings.store.buckets.promotion } : undefined;
-      const operator = process.env.FLTS_OPERATOR || os.userInfo().username;
+      const operator = operatorName();
       // The wait may last minutes: said as it begins, or the command looks hung.
       const onWaiting = (description: GroupDescription): void => {
         waiting = true;
