@@ -214,6 +214,15 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     expect(within.status).toBe(200);
   });
 
+  it('names the path asked for in a 405, not the pattern of the route it matched', async () => {
+    // Before: "Method GET is not allowed on /v2/models/:name/infer".
+    for (const [url, path] of [['/v2/models/flts/infer?x=1', '/v2/models/flts/infer'], ['/predict?inference_length=2', '/predict']]) {
+      const answer = await server.app.inject({ method: 'GET', url });
+      expect(answer.statusCode).toBe(405);
+      expect(answer.json()).toMatchObject({ code: 'FLTS_REQUEST_METHOD_NOT_ALLOWED', message: `Method GET is not allowed on ${path}; allowed: POST.` });
+    }
+  });
+
   it('answers 404 and 405 without parsing the JSON body, which neither reads, whatever it holds', async () => {
     const nested = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     const cases: Array<[string, string, string, number, string]> = [
