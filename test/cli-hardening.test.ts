@@ -356,4 +356,19 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     const named = await runCli(['promote', '--rollback', '--json'], { env: { ...env, FLTS_OPERATOR: 'alice' }, nodeArgs });
     expect(named.json?.result?.record, named.stdout + named.stderr).toMatchObject({ run_id: naive, actor: 'alice' });
   }, 180_000);
+
+  it('warns of an FLTS_ variable a typo away from a setting\'s, and of no FLTS_ variable further from every one', async () => {
+    const home = path.join(dir, 'env-typo-home');
+    const [typo, own] = await Promise.all([
+      runCli(['promote', '--history', '--home', home, '--json'], { env: { FLTS_SERVE_PROT: '9000' } }),
+      runCli(['promote', '--history', '--home', home, '--json'], { env: { FLTS_INFRA_DIR: '/tmp/x', FLTS_OPERATOR: 'alice' } }),
+    ]);
+    // Before, the typo was passed over without a word and the server took port 8000.
+    expect(typo.exitCode, typo.stderr).toBe(0);
+    expect(typo.json.result.history).toEqual([]);
+    const warned = typo.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    expect(warned).toEqual([expect.objectContaining({ level: 40, msg: 'settings_env_unknown', variable: 'FLTS_SERVE_PROT', meant: 'FLTS_SERVE_PORT' })]);
+    expect(own.exitCode, own.stderr).toBe(0);
+    expect(own.stderr).toBe('');
+  });
 });
