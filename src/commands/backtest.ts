@@ -18,9 +18,9 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
     'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
     models: Flags.string({ description: 'Comma list of model types (default: NAIVE plus every type with a SUCCESS run of the targets trained on the rows held now; env FLTS_BACKTEST_MODELS; --model, as train names it, is accepted too).', aliases: ['model'] }),
     targets: Flags.string({ description: 'Target set to backtest, comma list: the runs of those targets, and models fitted without a run forecast them (env TARGETS, default down).' }),
-    horizon: Flags.string({ description: 'Steps per fold (default: the model horizon; env FLTS_BACKTEST_HORIZON).' }),
-    stride: Flags.string({ description: 'Rows between fold origins (default: the horizon; env FLTS_BACKTEST_STRIDE).' }),
-    folds: Flags.string({ description: 'Number of folds (default: as many as fit; env FLTS_BACKTEST_FOLDS).' }),
+    horizon: Flags.string({ description: 'Steps per fold (default 0 = the model horizon; env FLTS_BACKTEST_HORIZON).' }),
+    stride: Flags.string({ description: 'Rows between fold origins (default 0 = the horizon; env FLTS_BACKTEST_STRIDE).' }),
+    folds: Flags.string({ description: 'Number of folds (default 0 = as many as fit; env FLTS_BACKTEST_FOLDS).' }),
     'refit-every': Flags.string({ description: 'Refit every k folds (default 0 = use the trained models; env FLTS_BACKTEST_REFIT_EVERY).' }),
     // The same name and value as predict --plot; --plot-out, its first name, stays accepted for scripts that use it.
     plot: Flags.string({ description: 'Also write the error-over-time SVG to this local file (named .svg), as predict --plot does (--plot-out, its former name, is still accepted).', aliases: ['plot-out'] }),
