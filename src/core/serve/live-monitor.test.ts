@@ -61,6 +61,35 @@ describe('core > serve > live-monitor logs', () => {
   });
 });
 
+describe('core > serve > live-monitor stop', () => {
+  it('waits for a shadow run still loading, retires it unused and does not log it loaded', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(...chunk.toString().split('\n').filter(Boolean)), done()) });
+    const settings = defaultSettings();
+    settings.live.shadowRunId = 'run-challenger';
+    let finish: ((model: ServedModel) => void) | undefined;
+    const retire = vi.fn();
+    const monitor = createLiveMonitor({
+      settings,
+      holder: {} as ModelHolder,
+      loadShadow: () => new Promise<ServedModel>((resolve) => (finish = resolve)),
+      replica: 'r1',
+      logger: pino({ base: null }, sink),
+    });
+    await monitor.tick();
+    expect(finish).toBeDefined();
+    let stopped = false;
+    const stopping = monitor.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Before, stop() was done here, and the load ended after it with a live_shadow_loaded line (after serve_stopped).
+    expect(stopped).toBe(false);
+    finish!({ retire, disposed: false } as unknown as ServedModel);
+    await stopping;
+    expect(retire).toHaveBeenCalledOnce();
+    expect(lines.filter((line) => line.includes('live_shadow_loaded'))).toEqual([]);
+  });
+});
+
 /** Turns of the event loop that ran while `work` was awaited, every look at the turn finding it spent (`turnSpent`). */
 async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
   // Each reading of the clock 20 ms on: every look at the turn (10 ms) finds it spent, whatever the machine's speed.

@@ -206,8 +206,9 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     shadow.loading = options
       .loadShadow(runId)
       .then((model) => {
-        if (shadows.get(role) === shadow) shadow.model = model;
-        else model.retire();
+        // A shadow dropped while it loaded (replaced, or the monitor stopped) is retired unused, and not said loaded.
+        if (shadows.get(role) !== shadow) return model.retire();
+        shadow.model = model;
         // Not `role`: the daemon's serving role binds that key already, and pino would write it twice.
         logger.info({ shadow: role, runId }, 'live_shadow_loaded');
       })
@@ -483,7 +484,11 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       timer = undefined;
       await ticking;
       await shadowWork;
+      // Loads under way are waited for (each retires its model, the shadow being dropped): a server that says it
+      // stopped has no model still loading behind it.
+      const loading = [...shadows.values()].map((shadow) => shadow.loading);
       for (const role of [...shadows.keys()]) setShadow(role, undefined);
+      await Promise.all(loading);
       // The points scored since the last tick: without this last report, `flts eval --live` and a decider never see
       // them (up to live.reportIntervalMs of figures, all of them for a process stopped before its first tick).
       // A process stopped before its first tick has not read its replica id's earlier report yet: it does now, or the
