@@ -22,7 +22,7 @@ import { createModelHolder } from '../dist/core/serve/model-holder.js';
 import { createRegistryModelSource } from '../dist/core/serve/registry-model-source.js';
 import { openServedModel } from '../dist/core/serve/served-model.js';
 import { createFsStore } from '../dist/core/storage/fs-store.js';
-import { trainModels } from '../dist/core/train/train-models.js';
+import { trainModels } from '../dist/core/workflows/train.js';
 
 const rounds = Number(process.argv[2] ?? 10);
 const perBlock = Number(process.argv[3] ?? 400);

@@ -16,7 +16,7 @@ import { runPreprocess } from '../dist/core/preprocess/run-preprocess.js';
 import { startInferenceService } from '../dist/core/serve/start-inference-service.js';
 import { createFsStore } from '../dist/core/storage/fs-store.js';
 import { currentBackend } from '../dist/core/tf/backend.js';
-import { trainModels } from '../dist/core/train/train-models.js';
+import { trainModels } from '../dist/core/workflows/train.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const here = import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname);
