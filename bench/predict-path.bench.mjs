@@ -34,7 +34,8 @@ for (const spec of specs) {
   const predict = () => Promise.resolve(output.slice());
   const one = async (text) => {
     const body = JSON.parse(text);
-    const series = m.parseRequestSeries(body.data, plan.rawColumns, window.inputSeqLen, body.index_col);
+    // The parser the routes run: the one over event-loop turns (only a build older than a84572c also has the single-pass one).
+    const series = await (m.parseRequestSeriesInTurns ?? m.parseRequestSeries)(body.data, plan.rawColumns, window.inputSeqLen, body.index_col);
     const history = m.historyFromFrame(plan, series.frame, series.cadenceMs, false);
     const forecast = await m.forecastFromHistory(plan, history, window.outputSeqLen, predict);
     const result = { run, targets: window.targets, horizon: window.outputSeqLen, forecast, source: 'request', series, modelMs: 0 };
