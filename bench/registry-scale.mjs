@@ -42,6 +42,8 @@ const dist = path.resolve(here, '../dist/core');
 const { resolveSettings, createObjectStore, runPreprocess, putJson } = await import(`${dist}/index.js`);
 const { trainModels } = await import(`${dist}/workflows/train.js`);
 const { saveRunRecord } = await import(`${dist}/registry/run-store.js`);
+const { sealRunRecord } = await import(`${dist}/registry/run-record-seal.js`);
+const { readProcessedSidecar } = await import(`${dist}/preprocess/processed-data.js`);
 const { historyKey, syncPointers } = await import(`${dist}/registry/promotion-history.js`);
 const { toLogLine } = await import(`${dist}/serve/prediction-log.js`);
 const { mapBounded } = await import(`${dist}/bounded-map.js`);
@@ -78,9 +80,13 @@ async function trainTemplates(dir) {
     const pre = await runPreprocess(settings, { store });
     const configHash = pre.configHash ?? pre.config_hash;
     const runs = v === 0 ? (await trainModels({ models: MODELS }, settings, { store })).runs : [];
-    versions.push({ configHash, runs });
+    // The rows of this version as a run trained on them records them: a run whose rows are not its config_hash's is
+    // left out of rankings and promotions as trained on rows that new data replaced.
+    const { flts } = await readProcessedSidecar(store, settings, configHash);
+    const lineage = { ...(flts?.fingerprints ? { fingerprints: flts.fingerprints } : {}), ...(flts?.data_sha256 ? { processed_sha256: flts.data_sha256 } : {}) };
+    versions.push({ configHash, runs, lineage });
   }
-  return { home, settings: resolveSettings({ flags: sliceFlags(home, 1000) }).settings, store, templates: versions[0].runs, hashes: versions.map((v) => v.configHash) };
+  return { home, settings: resolveSettings({ flags: sliceFlags(home, 1000) }).settings, store, templates: versions[0].runs, hashes: versions.map((v) => v.configHash), lineages: versions.map((v) => v.lineage) };
 }
 
 /** The home of one size: runs, promotion history, live reports and prediction logs. */
@@ -102,15 +108,19 @@ async function buildHome(dir, size, base) {
     const m = template.metrics;
     const metrics = m && { ...m, test_rmse: m.test_rmse * scale, test_mae: m.test_mae * scale, test_mse: m.test_mse * scale * scale };
     const failed = rand() < 0.05;
-    records.push({
+    const version = Math.floor((i * VERSIONS) / size);
+    // Sealed again as training seals a finished record: the template's seal no longer matches the copy's content, and
+    // every listing would leave the copy out as edited since training.
+    records.push(sealRunRecord({
       ...template,
       run_id: id,
-      config_hash: base.hashes[Math.floor((i * VERSIONS) / size)],
+      config_hash: base.hashes[version],
+      data: { ...template.data, ...base.lineages[version] },
       status: failed ? 'FAILED' : template.status,
       ...(failed ? { error: { code: 'FLTS_TRAIN_ABORTED', message: 'bench' } } : {}),
       timings: { ...template.timings, started_at: startedAt, finished_at: new Date(Date.parse(startedAt) + 60_000).toISOString() },
       ...(metrics ? { metrics } : {}),
-    });
+    }));
   }
   await mapBounded(records, 16, async (record) => {
     const template = base.templates.find((t) => t.model_type === record.model_type);
