@@ -32,7 +32,9 @@ const here = import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathna
 const datasets = path.resolve(here, '../../shared/datasets');
 const home = mkdtempSync(path.join(os.tmpdir(), 'flts-live-bench-'));
 const { settings } = resolveSettings({
+  // The reference architecture its figures were measured on (bench/results-live.md), not the measured defaults.
   flags: {
+    profile: 'reference',
     home,
     'data.dataDir': datasets,
     'data.trainFile': 'PobleSec.csv',

@@ -27,7 +27,9 @@ const home = mkdtempSync(path.join(os.tmpdir(), 'flts-serve-bench-'));
 const serveEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('FLTS_SERVE_')));
 const { settings } = resolveSettings({
   env: serveEnv,
+  // The reference configuration this bench and its figures are about, not the measured defaults (--profile).
   flags: {
+    profile: 'reference',
     home,
     'data.dataDir': datasets,
     'data.trainFile': 'PobleSec.csv',

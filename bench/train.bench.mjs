@@ -29,7 +29,8 @@ const variants = (process.argv[6] ?? 'layers-nofix,layers,fused1-tfjs,fused2-tfj
 const datasets = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '../../shared/datasets');
 const home = mkdtempSync(path.join(os.tmpdir(), 'flts-bench-train-'));
 const { settings } = resolveSettings({
-  flags: { home, 'data.trainFile': path.join(datasets, 'PobleSec.csv'), 'data.testFile': path.join(datasets, 'PobleSec_test.csv') },
+  // The reference configuration its figures are of, not the measured defaults (--profile).
+  flags: { profile: 'reference', home, 'data.trainFile': path.join(datasets, 'PobleSec.csv'), 'data.testFile': path.join(datasets, 'PobleSec_test.csv') },
 });
 const store = createFsStore(path.join(home, 'store'));
 const t = settings.training;
