@@ -82,7 +82,8 @@ try {
   const store = createFsStore(path.join(home, 'store'));
   await runPreprocess(settings, { store });
   const { runs } = await trainModels({ models: [modelType] }, settings, { store });
-  const payloads = await buildRequestPayloads(path.join(datasets, 'PobleSec_test.csv'), 16, 256, 'consecutive');
+  // The model name only names the Open Inference Protocol bodies, which this bench does not send.
+  const payloads = await buildRequestPayloads(path.join(datasets, 'PobleSec_test.csv'), 16, 'flts', 256, 'consecutive');
   const apis = await startApis(store, runs[0].run_id, process.env.BENCH_CONTROL !== '1');
   const { off, on } = apis;
   const totals = { off: { ms: 0, cpuMs: 0 }, on: { ms: 0, cpuMs: 0 } };
