@@ -75,6 +75,8 @@ interface ModuleUse {
   reference: string;
   /** The names taken from it, where the script names them at the import. */
   names: string[];
+  /** Set when the names come from any of several modules merged into one object (`Object.assign(m, await import(file))` in a loop). */
+  anyOf?: string[];
 }
 
 /** `{ a, b as c, d: e }` to [a, b, d]. */
@@ -102,6 +104,19 @@ function moduleUses(script: string, text: string): ModuleUse[] {
   for (const match of text.matchAll(new RegExp(String.raw`\(await\s+\w+\([^;\n]*?${quoted}\)+\.(\w+)`, 'g'))) {
     uses.push({ script, reference: match[1], names: [match[2]] });
   }
+  // Members of a module object: const core = await import(...); core.name   |   import(...).then((m) => m.name
+  // A member on either side of `??` is a fallback for another build's names, and is not required of this one.
+  const members = (name: string): string[] => [...new Set([...text.matchAll(new RegExp(String.raw`(?<!\?\?\s*)\b${name}\.([A-Za-z_$][\w$]*)\b(?!\s*\?\?)`, 'g'))].map((m) => m[1]))];
+  for (const match of text.matchAll(new RegExp(String.raw`const\s+(\w+)\s*=\s*await\s+import\([^;\n]*?${quoted}`, 'g'))) {
+    uses.push({ script, reference: match[2], names: members(match[1]) });
+  }
+  for (const match of text.matchAll(new RegExp(String.raw`import\([^;\n]*?${quoted}\)\.then\(\((\w+)\)\s*=>\s*\2\.(\w+)`, 'g'))) {
+    uses.push({ script, reference: match[1], names: [match[3]] });
+  }
+  // Object.assign(m, await import(path.join(core, file))) over a list of files: m's members come from one of the files the script names.
+  const merged = [...text.matchAll(/Object\.assign\((\w+),\s*await\s+import\(/g)].map((match) => match[1]);
+  const written = [...text.matchAll(new RegExp(quoted, 'g'))].map((match) => match[1]);
+  for (const name of merged) uses.push({ script, reference: `Object.assign(${name})`, names: members(name), anyOf: written });
   // Any other path of the build written out (a list of modules loaded in a loop, a child's script): it must exist.
   for (const match of text.matchAll(new RegExp(quoted, 'g'))) {
     if (!uses.some((use) => use.reference === match[1])) uses.push({ script, reference: match[1], names: [] });
@@ -114,6 +129,7 @@ const uses = scripts.flatMap((name) => moduleUses(name, readFileSync(path.join(B
 
 /** The files a use can resolve to: a bench script beside it, or the sources of a module of the build. */
 function candidates(use: ModuleUse): string[] {
+  if (use.anyOf) return use.anyOf.filter(isBuildModule).flatMap((reference) => candidates({ ...use, reference, anyOf: undefined }));
   if (use.reference.startsWith('./') || use.reference.startsWith('../') && !use.reference.includes('dist/')) {
     const file = path.resolve(BENCH_DIR, use.reference);
     return existsSync(file) ? [file] : [];
@@ -141,6 +157,10 @@ describe('bench > the scripts load what the build has', () => {
     const unexported = uses.flatMap((use) => {
       const files = candidates(use);
       if (files.length === 0 || use.names.length === 0) return [];
+      if (use.anyOf) {
+        const merged = new Set(files.flatMap((file) => [...exportsOf(file)]));
+        return use.names.filter((name) => !merged.has(name)).map((name) => `${use.script}: ${name} from any of ${use.anyOf?.join(', ')}`);
+      }
       // Of several sources ending the same way (a path given from a root), the one that has the names is meant.
       const best = files.map((file) => exportsOf(file)).map((names) => use.names.filter((name) => !names.has(name))).sort((a, b) => a.length - b.length)[0];
       return best.map((name) => `${use.script}: ${name} from ${use.reference}`);
