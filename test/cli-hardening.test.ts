@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import pl from 'nodejs-polars';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE } from '../src/core/errors.js';
 import { DATASETS } from './helpers/poblesec-slice.js';
@@ -262,6 +263,24 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
       code: 'FLTS_DATA_TOO_LARGE',
       message: 'PobleSec.csv: The file has 15927 rows of 12 columns (191124 cells, blank lines included), more than the limit of 100000 cells (FLTS_DATA_MAX_INPUT_CELLS).',
       details: { rows: 15927, columns: 12, cells: 191124, limit: 100000 },
+    });
+    expect(run.exitCode).toBe(3);
+  });
+
+  it('refuses Parquet training data whose pages decompress to more than FLTS_DATA_MAX_PARQUET_DECODED_BYTES, naming the setting', async () => {
+    // Before, the bound was a constant of 4 GiB that no setting could lower (or raise).
+    const parquetDir = path.join(dir, 'parquet-data');
+    await mkdir(parquetDir, { recursive: true });
+    const time = Array.from({ length: 1000 }, (_, i) => 1.5e12 + i * 60_000);
+    await writeFile(path.join(parquetDir, 'train.parquet'), pl.DataFrame([pl.Series('time', time, pl.Float64).cast(pl.Int64).cast(pl.Datetime('ms')), pl.Series('v', new Float64Array(1000).fill(1), pl.Float64)]).writeParquet());
+    await writeFile(path.join(parquetDir, 'test.csv'), 'time,v\n2017-07-15 00:00:00,1\n');
+    const run = await runCli(['preprocess', '--home', path.join(dir, 'decoded-home'), '--json', '--log-level', 'silent'], {
+      env: { FLTS_DATA_DIR: parquetDir, TRAIN_FILE: 'train.parquet', TEST_FILE: 'test.csv', FLTS_DATA_MAX_PARQUET_DECODED_BYTES: '10000' },
+    });
+    expect(run.json?.error).toMatchObject({
+      code: 'FLTS_DATA_TOO_LARGE',
+      message: expect.stringMatching(/^train\.parquet: The file's pages decompress to \d+ bytes, more than the limit of 10000 flts reads from a Parquet file \(FLTS_DATA_MAX_PARQUET_DECODED_BYTES\)\.$/),
+      details: { limit: 10000 },
     });
     expect(run.exitCode).toBe(3);
   });

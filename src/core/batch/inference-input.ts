@@ -111,7 +111,7 @@ async function readData(store: ObjectStore, settings: Settings, data: InferenceD
 
 async function readDataAsNamed(store: ObjectStore, settings: Settings, data: InferenceDataRef, source: string, parse: TableParser): Promise<ReadData> {
   const maxBytes = settings.data.maxInputBytes;
-  const limits = { maxRows: settings.data.maxInputRows, maxCells: settings.data.maxInputCells };
+  const limits = { maxRows: settings.data.maxInputRows, maxCells: settings.data.maxInputCells, maxDecodedBytes: settings.data.maxParquetDecodedBytes };
   let table;
   let version: ProcessedVersion | undefined;
   if (typeof data === 'string') {

@@ -509,7 +509,7 @@ describe('core > data > read-table input limits', () => {
     const bytes = Buffer.from(table.writeParquet({ compression: 'zstd' }));
     expect(bytes.length).toBeLessThan(100_000);
     expect(readTableBytes(bytes, 'x.parquet', { maxDecodedBytes: 2 * 8 * rows + 1000 }).frame.time).toHaveLength(rows);
-    const refused = expect.objectContaining({ code: 'FLTS_DATA_TOO_LARGE', message: expect.stringMatching(/^x\.parquet: The file's pages decompress to \d+ bytes, more than the 100000 flts reads from a Parquet file\.$/) });
+    const refused = expect.objectContaining({ code: 'FLTS_DATA_TOO_LARGE', message: expect.stringMatching(/^x\.parquet: The file's pages decompress to \d+ bytes, more than the limit of 100000 flts reads from a Parquet file \(FLTS_DATA_MAX_PARQUET_DECODED_BYTES\)\.$/) });
     expect(() => readTableBytes(bytes, 'x.parquet', { maxDecodedBytes: 100_000 })).toThrow(refused);
     // The footer's counts (20000 rows: 3-byte varints) rewritten to 10 in as many bytes: polars would read 10 rows.
     const footerLength = bytes.readUInt32LE(bytes.length - 8);
@@ -519,6 +519,34 @@ describe('core > data > read-table input limits', () => {
     for (let at = understated.indexOf(count, footerStart); at >= 0; at = understated.indexOf(count, at + 3)) understated.set([0x94, 0x80, 0x00], at);
     expect(readTableBytes(understated, 'x.parquet').frame.time).toHaveLength(10);
     expect(() => readTableBytes(understated, 'x.parquet', { maxDecodedBytes: 100_000 })).toThrow(refused);
+  });
+
+  it('refuses a Parquet file whose footer or page headers cannot be walked, naming the file and the part, as no bound could hold it', () => {
+    // Before, the bounds were skipped for such a file and polars read it unchecked, refusing it (if at all) in its own words.
+    const rows = 100;
+    const bytes = Buffer.from(pl.DataFrame([pl.Series('time', Array.from({ length: rows }, (_, i) => i * 60_000 + 1.5e12), pl.Float64), pl.Series('v', Array.from({ length: rows }, (_, i) => i), pl.Float64)]).writeParquet({ compression: 'snappy' }));
+    expect(readTableBytes(bytes, 'x.parquet').frame.time).toHaveLength(rows);
+    const refused = (part: 'footer' | 'pages') =>
+      expect.objectContaining({
+        code: 'FLTS_DATA_UNREADABLE',
+        message: expect.stringMatching(new RegExp(`^cut\\.parquet: cannot read the file as Parquet: its ${part === 'footer' ? 'footer' : 'page headers'} .* cannot be read, so the size of what it decompresses to cannot be bounded\\.`)),
+        details: expect.objectContaining({ source: 'cut.parquet', part }),
+      });
+    // A copy cut short: no footer at the end.
+    expect(() => readTableBytes(bytes.subarray(0, bytes.length - 1), 'cut.parquet')).toThrow(refused('footer'));
+    // The footer's length pointing before the file's start.
+    const longFooter = Buffer.from(bytes);
+    longFooter.writeUInt32LE(bytes.length, bytes.length - 8);
+    expect(() => readTableBytes(longFooter, 'cut.parquet')).toThrow(refused('footer'));
+    // The first page header (at byte 4) made an unknown Thrift type.
+    const badHeader = Buffer.from(bytes);
+    badHeader[4] = 0xff;
+    expect(() => readTableBytes(badHeader, 'cut.parquet')).toThrow(refused('pages'));
+    // The first page's uncompressed size (bytes 7-8, a two-byte zigzag varint) made negative.
+    expect(bytes[6]).toBe(0x15);
+    const negative = Buffer.from(bytes);
+    negative.set([0xff, 0x7f], 7);
+    expect(() => readTableBytes(negative, 'cut.parquet')).toThrow(refused('pages'));
   });
 
   it('refuses a CSV with a ragged row, naming the line', () => {

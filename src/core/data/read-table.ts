@@ -22,7 +22,7 @@ export interface ReadTableLimits {
   maxRows?: number;
   /** Most cells, rows times columns (data.maxInputCells); DEFAULT_MAX_INPUT_CELLS when not given. */
   maxCells?: number;
-  /** Most bytes a Parquet file's pages decompress to; MAX_PARQUET_DECODED_BYTES when not given. */
+  /** Most bytes a Parquet file's pages decompress to (data.maxParquetDecodedBytes); DEFAULT_MAX_PARQUET_DECODED_BYTES when not given. */
   maxDecodedBytes?: number;
 }
 
@@ -369,10 +369,11 @@ function assertCellCount(rows: number, columns: number, maxCells: number, counte
 }
 
 /**
- * Most bytes a Parquet file's pages may decompress to: four times the largest file read by default (data.maxInputBytes),
- * and twice what a numeric table at the cell bound decompresses to (240 million float64 cells, under 2 GB).
+ * The default of FLTS_DATA_MAX_PARQUET_DECODED_BYTES (data.maxParquetDecodedBytes): four times the largest file read
+ * by default (data.maxInputBytes), and twice what a numeric table at the cell bound decompresses to (240 million
+ * float64 cells, under 2 GB).
  */
-export const MAX_PARQUET_DECODED_BYTES = 4 * 1024 ** 3;
+export const DEFAULT_MAX_PARQUET_DECODED_BYTES = 4 * 1024 ** 3;
 
 /**
  * Pages are decompressed whole, whatever the footer says of the rows they hold: a page of one repeated value
@@ -382,9 +383,32 @@ export const MAX_PARQUET_DECODED_BYTES = 4 * 1024 ** 3;
  */
 function assertDecodedBytes(bytes: number, maxBytes: number): void {
   if (bytes <= maxBytes) return;
-  throw new FltsError('FLTS_DATA_TOO_LARGE', `The file's pages decompress to ${bytes} bytes, more than the ${maxBytes} flts reads from a Parquet file.`, {
+  throw new FltsError('FLTS_DATA_TOO_LARGE', `The file's pages decompress to ${bytes} bytes, more than the limit of ${maxBytes} flts reads from a Parquet file (FLTS_DATA_MAX_PARQUET_DECODED_BYTES).`, {
     details: { decodedBytes: bytes, limit: maxBytes },
-    hint: 'Write the file with only the time column and the columns to forecast from (a long text column decompresses to gigabytes), or with fewer rows.',
+    hint: 'Write the file with only the time column and the columns to forecast from (a long text column decompresses to gigabytes), or with fewer rows, or raise data.maxParquetDecodedBytes (FLTS_DATA_MAX_PARQUET_DECODED_BYTES) where the memory allows it.',
+  });
+}
+
+/**
+ * The footer's counts and the pages' sizes, each bound checked as soon as it is known; a file whose footer or page
+ * headers cannot be walked is refused after that: the bounds were skipped for it, and a page declaring gigabytes
+ * behind a header the walk stopped at was decompressed by polars unchecked. Polars could not read such a file
+ * either (it is cut short, damaged, or not Parquet), but said so in its own words, if it did not run out of memory.
+ */
+function assertParquetBounds(file: Buffer, limits: Required<ReadTableLimits>): void {
+  const columns = readParquetSchemaSize(file);
+  if (columns !== undefined) assertColumnCount(columns);
+  const rows = readParquetRowCount(file);
+  if (rows !== undefined) assertRowCount(rows, limits.maxRows, 'as its footer declares');
+  if (columns !== undefined && rows !== undefined) assertCellCount(rows, columns, limits.maxCells, 'as its footer declares');
+  const decodedBytes = readParquetDecodedBytes(file);
+  if (decodedBytes !== undefined) assertDecodedBytes(decodedBytes, limits.maxDecodedBytes);
+  if (columns !== undefined && rows !== undefined && decodedBytes !== undefined) return;
+  const part = columns === undefined || rows === undefined ? 'footer' : 'pages';
+  const named = part === 'footer' ? 'its footer (the schema and row counts at the end of the file)' : "its page headers (each column chunk's pages, where the footer places them)";
+  throw new FltsError('FLTS_DATA_UNREADABLE', `cannot read the file as Parquet: ${named} cannot be read, so the size of what it decompresses to cannot be bounded. The file is cut short, damaged, or not Parquet.`, {
+    details: { part },
+    hint: 'Copy or export the file again (a copy cut short loses its footer), or give the data as CSV.',
   });
 }
 
@@ -404,12 +428,7 @@ function assertColumnCount(columns: number): void {
  * either file, and a lone "1,5" in neither.
  */
 function readParquet(bytes: Buffer, limits: Required<ReadTableLimits>): { df: pl.DataFrame; unreadable: string[] } {
-  const columnCount = readParquetSchemaSize(bytes) ?? 0;
-  const rowCount = readParquetRowCount(bytes) ?? 0;
-  assertColumnCount(columnCount);
-  assertRowCount(rowCount, limits.maxRows, 'as its footer declares');
-  assertCellCount(rowCount, columnCount, limits.maxCells, 'as its footer declares');
-  assertDecodedBytes(readParquetDecodedBytes(bytes) ?? 0, limits.maxDecodedBytes);
+  assertParquetBounds(bytes, limits);
   const columns = readParquetColumns(bytes);
   if (!columns || columns.every((column) => column.readable)) {
     if (columns) assertUniqueNames(columns.map((column) => column.name), 'Parquet schema');
@@ -457,7 +476,7 @@ function isBlank(bytes: Uint8Array): boolean {
 
 /** Parses CSV or Parquet bytes already in memory (so the bytes fingerprinted are exactly the bytes read). */
 export function readTableBytes(bytes: Buffer, source: string, limits: ReadTableLimits = {}): ReadTableResult {
-  const bounds = { maxRows: limits.maxRows ?? DEFAULT_MAX_INPUT_ROWS, maxCells: limits.maxCells ?? DEFAULT_MAX_INPUT_CELLS, maxDecodedBytes: limits.maxDecodedBytes ?? MAX_PARQUET_DECODED_BYTES };
+  const bounds = { maxRows: limits.maxRows ?? DEFAULT_MAX_INPUT_ROWS, maxCells: limits.maxCells ?? DEFAULT_MAX_INPUT_CELLS, maxDecodedBytes: limits.maxDecodedBytes ?? DEFAULT_MAX_PARQUET_DECODED_BYTES };
   if (isBlank(bytes)) {
     throw new FltsError('FLTS_DATA_EMPTY', `${source}: the file ${bytes.length === 0 ? 'is empty (0 bytes)' : 'holds only blank lines'}: no header row, no data rows.`, {
       details: { source, bytes: bytes.length },

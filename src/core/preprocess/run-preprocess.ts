@@ -265,7 +265,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     }
   }
 
-  const limits = { maxRows: data.maxInputRows, maxCells: data.maxInputCells };
+  const limits = { maxRows: data.maxInputRows, maxCells: data.maxInputCells, maxDecodedBytes: data.maxParquetDecodedBytes };
   const parsed = [readTableBytes(trainBytes, files.trainName, limits), readTableBytes(testBytes, files.testName, limits)] as const;
   const describe = (input: PreprocessInput, table: ReadTableResult): PreprocessInput => ({
     ...input,
