@@ -154,6 +154,53 @@ export function assertScaledInRange(params: ScalerParams, frame: TimeFrame, set:
   });
 }
 
+/**
+ * Every column, scaled, still tells its values apart in the float32 the models compute in. A column spanning many
+ * orders of magnitude (1e15 to 1e300) has a range or spread set by its largest values, against which all the others
+ * scale to numbers float32 cannot tell apart: below its smallest normal number they become 0 (min-max, max-abs), or
+ * they differ from one another by less than float32 resolves near the same offset (standard scaling gives every one
+ * of them -0.01). The networks then saw a column of one value and a spike, and trained and forecast on it silently.
+ * Refused when one float32 value stands for more than half of the column's distinct values: float32 rounding of
+ * ordinary data merges a few neighbours at most, never half a column.
+ */
+export function assertScaledDistinct(params: ScalerParams, frame: TimeFrame, set: string): void {
+  params.columns.forEach((column, i) => {
+    const values = frame.values[column];
+    if (!values) return;
+    const distinct = distinctSorted(values);
+    if (distinct.length < 2) return;
+    const offset = params.offset[i];
+    const scale = params.scale[i];
+    // Scaling is increasing (scale > 0), so values sharing a float32 are neighbours in sorted order.
+    let longest = 1;
+    let longestAt = 0;
+    let run = 1;
+    for (let d = 1; d < distinct.length; d++) {
+      run = Math.fround((distinct[d] - offset) / scale) === Math.fround((distinct[d - 1] - offset) / scale) ? run + 1 : 1;
+      if (run > longest) {
+        longest = run;
+        longestAt = d - run + 1;
+      }
+    }
+    if (longest < 2 || 2 * longest <= distinct.length) return;
+    const [from, to] = [distinct[longestAt], distinct[longestAt + longest - 1]];
+    const as = Math.fround((from - offset) / scale);
+    const how = params.method === '' ? 'unscaled' : `scaled by the ${params.method} fitted on the training data (offset ${offset}, scale ${scale})`;
+    throw new FltsError('FLTS_DATA_OUT_OF_RANGE', `Column '${column}' of the ${set} data spans ${distinct[0]} to ${distinct[distinct.length - 1]}: ${longest} of its ${distinct.length} distinct values (${from} to ${to}), ${how}, are all ${as} in the float32 the models compute in, so the models would see them as one value.`, {
+      details: { column, set, distinctValues: distinct.length, indistinct: longest, from, to, float32: as, min: distinct[0], max: distinct[distinct.length - 1] },
+      hint: 'The column spans too many orders of magnitude to scale linearly: give its logarithm instead, correct or remove its extreme values, or leave it out.',
+    });
+  });
+}
+
+/** The finite values, sorted, each once. */
+function distinctSorted(values: Float64Array): Float64Array {
+  const sorted = sortedFinite(values);
+  let kept = 0;
+  for (let r = 0; r < sorted.length; r++) if (r === 0 || sorted[r] !== sorted[kept - 1]) sorted[kept++] = sorted[r];
+  return sorted.subarray(0, kept);
+}
+
 export function identityScaler(columns: readonly string[]): ScalerParams {
   return { method: '', columns: [...columns], offset: columns.map(() => 0), scale: columns.map(() => 1) };
 }

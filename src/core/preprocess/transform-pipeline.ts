@@ -1,5 +1,5 @@
 import type { PreprocessSettings } from '../config/specs/preprocess.js';
-import { applyScaler, assertScaledInRange, fitScaler, identityScaler, type ScalerParams } from '../data/scaler.js';
+import { applyScaler, assertScaledDistinct, assertScaledInRange, fitScaler, identityScaler, type ScalerParams } from '../data/scaler.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import { addConstant, parseAddConstant } from './add-constant.js';
@@ -88,5 +88,8 @@ export function runTransformPipeline(rawTrain: TimeFrame, rawTest: TimeFrame, se
   const scaler = settings.scaling.method === '' ? identityScaler(train.columns) : fitScaler(settings.scaling.method, train);
   assertScaledInRange(scaler, train, 'training');
   assertScaledInRange(scaler, test, 'test');
+  // The training set only: the models learn from it, and a test set is scored on whatever it holds (a quiet period
+  // far below a training burst, scaled, may be one float32 value and still be the period to score).
+  assertScaledDistinct(scaler, train, 'training');
   return { train: applyScaler(scaler, train), test: applyScaler(scaler, test), scaler, report };
 }
