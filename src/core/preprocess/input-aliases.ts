@@ -10,7 +10,7 @@ import { inputAliasesPrefix, inputAliasKey, isConfigHash, type InputFingerprint 
 export interface AliasedInput {
   time_steps?: TimeSteps;
   unordered_rows: number;
-  /** Test file only: its rows at or before the training file's last time; absent when none (or recorded before 2026-12). */
+  /** Test file only: its rows at or before the training file's last time (0 included); absent in aliases written before 2026-12. */
   rows_not_after_train?: number;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -140,6 +141,30 @@ describe('core > preprocess > run-preprocess', () => {
     // Swapped files: the test file entirely before the training data.
     const swapped = await runPreprocess(settingsFor({ 'data.trainFile': 'test.csv', 'data.testFile': 'train.csv' }), { store }).catch((error: unknown) => error);
     expect(swapped).toMatchObject({ code: 'FLTS_DATA_TEST_OVERLAPS_TRAIN' });
+  });
+
+  // A version stored before test files were checked against the training period records nothing of its test rows, as
+  // one whose test file follows its training file: found by its input bytes, it was reused unchecked.
+  it('refuses a stored version of a test file inside the training period, found by its bytes, as it refuses processing one', async () => {
+    const first = await runPreprocess(settingsFor(), { store });
+    const inside = csv(20, 5, 40);
+    writeFileSync(path.join(dir, 'test.csv'), inside);
+    const fingerprint = { file: 'test.csv', sha256: createHash('sha256').update(inside).digest('hex'), bytes: Buffer.byteLength(inside) };
+    for (const key of ['processed_data.meta.json', `${first.configHash}/processed_data.meta.json`]) {
+      const sidecar = JSON.parse((await store.get(BUCKET, key)).toString());
+      await store.put(BUCKET, key, JSON.stringify({ ...sidecar, flts: { ...sidecar.flts, fingerprints: { ...sidecar.flts.fingerprints, test: fingerprint } } }));
+    }
+    expect(await runPreprocess(settingsFor(), { store }).catch((error: unknown) => error)).toMatchObject({ code: 'FLTS_DATA_TEST_OVERLAPS_TRAIN', details: { test_file: 'test.csv', test_from: '2018-02-05T01:20:00' } });
+    // An input alias records the count, 0 included, and one without it (written before) is checked again.
+    const lines = csv(20, 5, TEST_FROM).trimEnd().split('\n');
+    writeFileSync(path.join(dir, 'test.csv'), `${lines.join('\r\n')}\r\n`);
+    expect(await runPreprocess(settingsFor(), { store })).toMatchObject({ status: 'unchanged' });
+    const [alias] = await store.list(BUCKET, `${first.configHash}/inputs/`);
+    const recorded = JSON.parse((await store.get(BUCKET, alias.key)).toString());
+    expect(recorded.inputs.test.rows_not_after_train).toBe(0);
+    delete recorded.inputs.test.rows_not_after_train;
+    await store.put(BUCKET, alias.key, JSON.stringify(recorded));
+    expect(await runPreprocess(settingsFor(), { store })).toMatchObject({ status: 'unchanged', inputs: { test: { rowsNotAfterTrain: 0 } } });
   });
 
   it('names why it looked for a file the user did not name: the other one of the pair was given alone', async () => {

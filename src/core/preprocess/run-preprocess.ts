@@ -214,7 +214,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
    * recomputed, it would be written under a new created_at, dating rows processed before to now (the promoter never
    * moves to older data).
    */
-  const keepStored = async (hit: CacheHit, kept: 'cached' | 'unchanged', found?: { inputs: { train: PreprocessInput; test: PreprocessInput }; warnings: PreprocessResult['warnings']; readMs: number; transformMs: number; trainStepMs?: number }): Promise<PreprocessResult> => {
+  const keepStored = async (hit: CacheHit, kept: 'cached' | 'unchanged', found?: { inputs: { train: PreprocessInput; test: PreprocessInput }; warnings: PreprocessResult['warnings']; readMs: number; transformMs: number; trainStepMs?: number }, rowsNotAfterTrain?: number): Promise<PreprocessResult> => {
     const reused = hit.held !== 'latest';
     const sidecars = { train: hit.sidecar, test: hit.testSidecar };
     const restoredKeys =
@@ -227,7 +227,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     const recorded = hit.sidecar.flts?.time_steps;
     const cachedInputs = found?.inputs ?? {
       train: { ...inputs.train, ...(recorded?.train ? { timeSteps: recorded.train } : {}) },
-      test: { ...inputs.test, rowsNotAfterTrain: hit.sidecar.flts?.test_rows_not_after_train ?? 0, ...(recorded?.test ? { timeSteps: recorded.test } : {}) },
+      test: { ...inputs.test, rowsNotAfterTrain: rowsNotAfterTrain ?? hit.sidecar.flts?.test_rows_not_after_train ?? 0, ...(recorded?.test ? { timeSteps: recorded.test } : {}) },
     };
     const [readMs, transformMs] = [found?.readMs ?? 0, found?.transformMs ?? 0];
     const trainStepMs = found ? found.trainStepMs : storedTrainStep(hit.sidecar, data.sampleTrainRows === 0);
@@ -247,25 +247,37 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     };
   };
 
+  const limits = { maxRows: data.maxInputRows, maxCells: data.maxInputCells, maxDecodedBytes: data.maxParquetDecodedBytes };
+  /**
+   * A stored version found by its input bytes that records no test rows at or before the training end may have been
+   * written before test files were checked against the training period (2026-12): both record nothing, so the files
+   * are read again and checked as processing checks them. Reused unchecked, a test file lying wholly inside the
+   * training data went on to eval and backtest as held-out rows, which a first processing of it now refuses.
+   */
+  const checkedOverlap = (recorded: number | undefined): number => {
+    if (recorded !== undefined) return recorded;
+    const [train, test] = [readTableBytes(trainBytes, files.trainName, limits), readTableBytes(testBytes, files.testName, limits)];
+    return assertTestFollowsTrain(test.frame, train.frame, { train: files.trainName, test: files.testName });
+  };
+
   const sampleSeed = seedMatters ? data.sampleSeed : undefined;
   if (data.forceReprocess) {
     logger.info({ event: 'force_reprocess', reason: 'forceReprocess', config_hash: configHash }, 'force_reprocess');
   } else {
     const hit = await findCachedOutputs(deps.store, settings, { configHash, fingerprints, sampleSeed });
-    if (hit) return keepStored(hit, 'cached');
+    if (hit) return keepStored(hit, 'cached', undefined, checkedOverlap(hit.sidecar.flts?.test_rows_not_after_train));
     // Bytes found before to make a stored version's rows: that version, known from their SHA-256 alone.
     const alias = await readInputAlias(deps.store, settings, configHash, { fingerprints, sampleSeed, version: toolVersion() });
     const aliased = alias && (await findStoredContent(deps.store, settings, configHash, alias.data_sha256));
     if (alias && aliased) {
       const asRead = (input: PreprocessInput, recorded: InputAlias['inputs']['train']): PreprocessInput => ({ ...input, unorderedRows: recorded.unordered_rows, ...(recorded.time_steps ? { timeSteps: recorded.time_steps } : {}) });
-      const aliasedInputs = { train: asRead(inputs.train, alias.inputs.train), test: { ...asRead(inputs.test, alias.inputs.test), rowsNotAfterTrain: alias.inputs.test.rows_not_after_train ?? 0 } };
+      const aliasedInputs = { train: asRead(inputs.train, alias.inputs.train), test: { ...asRead(inputs.test, alias.inputs.test), rowsNotAfterTrain: checkedOverlap(alias.inputs.test.rows_not_after_train) } };
       const warnings = inputWarnings(aliasedInputs);
       for (const warning of warnings) logger.warn({ event: warning.code, ...warning.details }, warning.message);
       return keepStored(aliased, 'unchanged', { inputs: aliasedInputs, warnings, readMs: 0, transformMs: 0, trainStepMs: storedTrainStep(aliased.sidecar, data.sampleTrainRows === 0) });
     }
   }
 
-  const limits = { maxRows: data.maxInputRows, maxCells: data.maxInputCells, maxDecodedBytes: data.maxParquetDecodedBytes };
   const parsed = [readTableBytes(trainBytes, files.trainName, limits), readTableBytes(testBytes, files.testName, limits)] as const;
   const describe = (input: PreprocessInput, table: ReadTableResult): PreprocessInput => ({
     ...input,
@@ -302,7 +314,8 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       const asRead = (input: PreprocessInput) => ({
         unordered_rows: input.unorderedRows ?? 0,
         ...(input.timeSteps ? { time_steps: input.timeSteps } : {}),
-        ...(input.rowsNotAfterTrain ? { rows_not_after_train: input.rowsNotAfterTrain } : {}),
+        // Kept for the test file even when 0: an alias without it may be from before the check, and is checked again.
+        ...(input.rowsNotAfterTrain !== undefined ? { rows_not_after_train: input.rowsNotAfterTrain } : {}),
       });
       await writeInputAlias(deps.store, settings, configHash, {
         version: toolVersion(),
