@@ -42,7 +42,9 @@ const expressions = builtOnce((): NumberTextExpressions => {
   const groupings = { continental: '\\.\\d*[.,]', english: ',\\d*[.,]', spaced: `\\d${SPACES}\\d`, apostrophed: `\\d${APOSTROPHES}\\d` };
   const rewrites = new Map<string, pl.Expr>();
   return {
-    strip: cell.str.strip().alias(ANY_COLUMN),
+    // A byte order mark (U+FEFF, a zero-width no-break space) is not whitespace to polars, and one left in a cell by
+    // files joined together (the second's mark mid-file) made that cell text and its whole column dropped as not numeric.
+    strip: cell.str.replaceAll('\uFEFF', '', true).str.strip().alias(ANY_COLUMN),
     anyGrouping: seen(Object.values(groupings).join('|'), 'anyGrouping'),
     flags: [...Object.entries(groupings).map(([alias, pattern]) => seen(pattern, alias)), seen('\\d,', 'comma'), seen('\\d\\.', 'dot')],
     rewrite: (style) => {

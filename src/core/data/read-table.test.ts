@@ -249,6 +249,18 @@ describe('core > data > read-table', () => {
     expect(readTableBytes(csv('time,v\n2018-01-01 00:00:00,1\n2018-01-01 00:02:00,2\n'), 'x.csv').mergedRows).toBe(0);
   });
 
+  it('reads a number with a byte order mark left before or inside it as the number, in comma, semicolon and Parquet files', () => {
+    // Before: one cell "\uFEFF102" (files joined together leave the second's mark mid-file) made the whole column text,
+    // dropped as not numeric with every other value in it.
+    for (const text of ['time,down,up\n2018-01-01 00:00:00,\uFEFF102,1\n2018-01-01 00:02:00,1\uFEFF03 ,2\n', 'time;down;up\n2018-01-01 00:00:00;\uFEFF102;1\n2018-01-01 00:02:00;1\uFEFF03;2\n']) {
+      const table = readTableBytes(csv(text), 'x.csv');
+      expect(table.droppedColumns).toEqual([]);
+      expect(Array.from(table.frame.values.down)).toEqual([102, 103]);
+    }
+    const parquet = pl.DataFrame({ time: ['2018-01-01 00:00:00', '2018-01-01 00:02:00'], down: ['\uFEFF102', '103'] }).writeParquet();
+    expect(Array.from(readTableBytes(parquet, 'x.parquet').frame.values.down)).toEqual([102, 103]);
+  });
+
   it('reads spaces around names and numbers, and missing-value tokens, the same in comma, semicolon and Parquet files', () => {
     // Before: "time, down" named its columns " down" (and "time " had no time column), "5 " dropped its whole
     // column as text while " 5" read as 5, and NA dropped a semicolon file's column that a comma file kept.
