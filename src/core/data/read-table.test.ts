@@ -261,6 +261,17 @@ describe('core > data > read-table', () => {
     expect(Array.from(readTableBytes(parquet, 'x.parquet').frame.values.down)).toEqual([102, 103]);
   });
 
+  it('names Parquet columns without the spaces around them, as CSV columns, and refuses two names that are one without them', () => {
+    // Before: " down" beside "down" was two columns of a Parquet file, where the same table as CSV was refused, and
+    // " time" was no time column.
+    const time = pl.Series(' time ', ['2018-01-01 00:00:00', '2018-01-01 00:02:00']);
+    const table = readTableBytes(pl.DataFrame([time, pl.Series(' down', [1, 2], pl.Float64)]).writeParquet(), 'x.parquet');
+    expect(table.frame.columns).toEqual(['down']);
+    const twice = pl.DataFrame([time, pl.Series('down', [1, 2], pl.Float64), pl.Series(' down', [3, 4], pl.Float64)]).writeParquet();
+    expect(() => readTableBytes(twice, 'x.parquet')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: 'x.parquet: The Parquet schema names column "down" twice; name each column once.' }));
+    expect(() => readTableBytes(csv('time,down, down\n2018-01-01 00:00:00,1,3\n'), 'x.csv')).toThrow(expect.objectContaining({ message: 'x.csv: The header names column "down" twice; name each column once.' }));
+  });
+
   it('reads spaces around names and numbers, and missing-value tokens, the same in comma, semicolon and Parquet files', () => {
     // Before: "time, down" named its columns " down" (and "time " had no time column), "5 " dropped its whole
     // column as text while " 5" read as 5, and NA dropped a semicolon file's column that a comma file kept.

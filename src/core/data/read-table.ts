@@ -430,18 +430,19 @@ function assertColumnCount(columns: number): void {
 function readParquet(bytes: Buffer, limits: Required<ReadTableLimits>): { df: pl.DataFrame; unreadable: string[] } {
   assertParquetBounds(bytes, limits);
   const columns = readParquetColumns(bytes);
+  // Names without the spaces around them, as a CSV header's: " down" beside "down" was a second column in a
+  // Parquet file where the same table as CSV was refused for naming down twice.
+  if (columns) assertUniqueNames(columns.map((column) => columnName(column.name)), 'Parquet schema');
   if (!columns || columns.every((column) => column.readable)) {
-    if (columns) assertUniqueNames(columns.map((column) => column.name), 'Parquet schema');
-    return { df: parquetText(polars().readParquet(bytes)), unreadable: [] };
+    return { df: withTrimmedNames(parquetText(polars().readParquet(bytes))), unreadable: [] };
   }
-  assertUniqueNames(columns.map((column) => column.name), 'Parquet schema');
-  const names = columns.map((column) => column.name);
+  const names = columns.map((column) => columnName(column.name));
   if (!names.includes(TIME_COLUMN)) throw new FltsError('FLTS_DATA_MISSING_TIME_COLUMN', `no column labeled '${TIME_COLUMN}' (columns: ${listNames(names)}).`, { details: { columns: names } });
   if (!columns[names.indexOf(TIME_COLUMN)].readable) {
     throw new FltsError('FLTS_DATA_INVALID_TIMESTAMPS', `column '${TIME_COLUMN}' holds binary or nested values (a list or struct), not timestamps.`, { details: { column: TIME_COLUMN } });
   }
   const readable = columns.flatMap((column, i) => (column.readable ? [i] : []));
-  return { df: parquetText(polars().readParquet(bytes, { columns: readable })), unreadable: columns.filter((column) => !column.readable).map((column) => column.name) };
+  return { df: withTrimmedNames(parquetText(polars().readParquet(bytes, { columns: readable }))), unreadable: columns.filter((column) => !column.readable).map((column) => columnName(column.name)) };
 }
 
 /**
