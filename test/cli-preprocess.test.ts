@@ -86,10 +86,12 @@ describe.skipIf(!existsSync(TRAIN))('cli > preprocess (PobleSec)', () => {
         bucket: 'processed-data',
         fingerprints: { train: { file: 'PobleSec.csv', bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } },
         timings: { total_ms: expect.any(Number) },
+        warnings: [],
       },
     });
     const forced = await runCli([...args, '--json', '--force']);
-    expect(forced.json.result).toMatchObject({ status: 'processed', output_keys: expect.arrayContaining(['processed_data.parquet', `${DEFAULT_HASH}/scaler.json`]) });
+    // Every column, scaled, keeps its values apart in float32: no scaled_values_indistinct (nor any other warning).
+    expect(forced.json.result).toMatchObject({ status: 'processed', warnings: [], output_keys: expect.arrayContaining(['processed_data.parquet', `${DEFAULT_HASH}/scaler.json`]) });
     expect(forced.json.result.inputs.train).toMatchObject({ rows: 15927, columns: 11 });
   });
 });
@@ -243,8 +245,42 @@ describe('cli > preprocess (errors)', () => {
   it('processes the shipped example data', async () => {
     const run = await runCli(['preprocess', '--home', tempHome(), '--train', 'examples/data/example.csv', '--test', 'examples/data/example_test.csv', '--json']);
     expect(run.exitCode).toBe(0);
-    expect(run.json.result).toMatchObject({ status: 'processed', train: { rows: 5040, columns: 17 }, test: { rows: 1440, columns: 17 } });
+    expect(run.json.result).toMatchObject({ status: 'processed', train: { rows: 5040, columns: 17 }, test: { rows: 1440, columns: 17 }, warnings: [] });
   });
+});
+
+describe('cli > preprocess (a training column that, scaled, float32 cannot tell apart)', () => {
+  // A counter of about 1e9 with one glitch row of 0: min-max scaled, its values are all 1 in float32. It was refused
+  // (FLTS_DATA_OUT_OF_RANGE), stopping the site's whole preprocess and training.
+  it('processes it and warns on every run, cached too, in text and --json', async () => {
+    const home = tempHome();
+    const data = path.join(home, 'data');
+    mkdirSync(data);
+    const counter = (lines: string[]) => lines.map((line, i) => (i === 0 ? line : line.replace(/,[^,]*,/, `,${1e9 + (i % 20)},`)));
+    const train = counter(readFileSync(path.join(REPO_ROOT, 'examples/data/example.csv'), 'utf8').trim().split('\n'));
+    train[100] = train[100].replace(/,[^,]*,/, ',0,');
+    writeFileSync(path.join(data, 'train.csv'), `${train.join('\n')}\n`);
+    writeFileSync(path.join(data, 'test.csv'), `${counter(readFileSync(path.join(REPO_ROOT, 'examples/data/example_test.csv'), 'utf8').trim().split('\n')).join('\n')}\n`);
+    const args = ['preprocess', '--home', home, '--train', 'train.csv', '--test', 'test.csv'];
+    const env = { FLTS_DATA_DIR: data };
+    const warning =
+      "warning: Column 'down' of the training data spans 0 to 1000000019: 20 of its 21 distinct values (1000000000 to 1000000019), scaled by the MinMaxScaler fitted on the training data (offset 0, scale 1000000019), are all 1 in the float32 the models compute in, so the models see them as one value. A few extreme values (a glitch row, a sentinel) or a span of many orders of magnitude set the scale: correct or remove the extreme values, give the column's logarithm, or leave the column out.";
+    for (const outcome of ['processed', 'cached']) {
+      const text = await runCli(args, { env });
+      expect(text.exitCode, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(new RegExp(`^${outcome}\\b.*: train 5040 x 17, test 1440 x 17$`, 'm'));
+      expect(text.stdout.split('\n').filter((line) => line.startsWith('warning: '))).toEqual([warning]);
+    }
+    const json = await runCli([...args, '--json'], { env });
+    expect(json.json.result).toMatchObject({ status: 'cached' });
+    expect(json.json.result.warnings).toEqual([
+      {
+        code: 'scaled_values_indistinct',
+        message: warning.slice('warning: '.length),
+        details: { column: 'down', method: 'MinMaxScaler', offset: 0, scale: 1000000019, min: 0, max: 1000000019, distinct_values: 21, indistinct_values: 20, from: 1e9, to: 1000000019, float32: 1 },
+      },
+    ]);
+  }, 60_000);
 });
 
 describe('cli > preprocess (a test file not after the training data)', () => {

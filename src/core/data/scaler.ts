@@ -154,23 +154,50 @@ export function assertScaledInRange(params: ScalerParams, frame: TimeFrame, set:
   });
 }
 
+/** A training column more than half of whose distinct values, scaled, are one float32 value (details as warned and recorded). */
+export interface IndistinctColumn {
+  column: string;
+  /** The scaler's name ('' unscaled), offset and scale. */
+  method: string;
+  offset: number;
+  scale: number;
+  min: number;
+  max: number;
+  distinct_values: number;
+  /** How many of them share the one float32 value, from `from` to `to`. */
+  indistinct_values: number;
+  from: number;
+  to: number;
+  float32: number;
+}
+
+/** Something about the processed data a user should know although it was processed: shown by the CLI, returned in JSON, kept in the sidecar. */
+export interface ScaledValuesWarning {
+  code: 'scaled_values_indistinct';
+  message: string;
+  details: IndistinctColumn;
+}
+
 /**
- * Every column, scaled, still tells its values apart in the float32 the models compute in. A column spanning many
- * orders of magnitude (1e15 to 1e300) has a range or spread set by its largest values, against which all the others
- * scale to numbers float32 cannot tell apart: below its smallest normal number they become 0 (min-max, max-abs), or
- * they differ from one another by less than float32 resolves near the same offset (standard scaling gives every one
- * of them -0.01). The networks then saw a column of one value and a spike, and trained and forecast on it silently.
- * Refused when one float32 value stands for more than half of the column's distinct values: float32 rounding of
- * ordinary data merges a few neighbours at most, never half a column.
+ * The training columns that, scaled, float32 (what the models compute in) cannot tell apart: more than half of a
+ * column's distinct values are one float32 value. A column spanning many orders of magnitude (1e15 to 1e300), or a
+ * counter of about 1e9 with one glitch row of 0, has a range or spread set by its extreme values, against which the
+ * others scale to numbers float32 cannot tell apart: below its smallest normal number they become 0 (min-max,
+ * max-abs), or they differ from one another by less than float32 resolves near the same offset (standard scaling
+ * gives every one of them -0.01). The models then see a column of one value and a spike. Float32 rounding of ordinary
+ * data merges a few neighbours at most, never half a column. Processing goes on (a site's data is still forecast);
+ * the caller warns.
  */
-export function assertScaledDistinct(params: ScalerParams, frame: TimeFrame, set: string): void {
+export function scaledIndistinct(params: ScalerParams, frame: TimeFrame): IndistinctColumn[] {
+  const found: IndistinctColumn[] = [];
   params.columns.forEach((column, i) => {
     const values = frame.values[column];
     if (!values) return;
-    const distinct = distinctSorted(values);
-    if (distinct.length < 2) return;
     const offset = params.offset[i];
     const scale = params.scale[i];
+    if (!mayMergeHalf(values, offset, scale)) return;
+    const distinct = distinctSorted(values);
+    if (distinct.length < 2) return;
     // Scaling is increasing (scale > 0), so values sharing a float32 are neighbours in sorted order.
     let longest = 1;
     let longestAt = 0;
@@ -184,13 +211,101 @@ export function assertScaledDistinct(params: ScalerParams, frame: TimeFrame, set
     }
     if (longest < 2 || 2 * longest <= distinct.length) return;
     const [from, to] = [distinct[longestAt], distinct[longestAt + longest - 1]];
-    const as = Math.fround((from - offset) / scale);
-    const how = params.method === '' ? 'unscaled' : `scaled by the ${params.method} fitted on the training data (offset ${offset}, scale ${scale})`;
-    throw new FltsError('FLTS_DATA_OUT_OF_RANGE', `Column '${column}' of the ${set} data spans ${distinct[0]} to ${distinct[distinct.length - 1]}: ${longest} of its ${distinct.length} distinct values (${from} to ${to}), ${how}, are all ${as} in the float32 the models compute in, so the models would see them as one value.`, {
-      details: { column, set, distinctValues: distinct.length, indistinct: longest, from, to, float32: as, min: distinct[0], max: distinct[distinct.length - 1] },
-      hint: 'The column spans too many orders of magnitude to scale linearly: give its logarithm instead, correct or remove its extreme values, or leave it out.',
-    });
+    found.push({ column, method: params.method, offset, scale, min: distinct[0], max: distinct[distinct.length - 1], distinct_values: distinct.length, indistinct_values: longest, from, to, float32: Math.fround((from - offset) / scale) });
   });
+  return found;
+}
+
+/** The warning for a column scaledIndistinct found, worded from its details alone (a cached run words it again from the sidecar). */
+export function scaledValuesWarning(found: IndistinctColumn): ScaledValuesWarning {
+  const how = found.method === '' ? 'unscaled' : `scaled by the ${found.method} fitted on the training data (offset ${found.offset}, scale ${found.scale})`;
+  return {
+    code: 'scaled_values_indistinct',
+    message: `Column '${found.column}' of the training data spans ${found.min} to ${found.max}: ${found.indistinct_values} of its ${found.distinct_values} distinct values (${found.from} to ${found.to}), ${how}, are all ${found.float32} in the float32 the models compute in, so the models see them as one value. A few extreme values (a glitch row, a sentinel) or a span of many orders of magnitude set the scale: correct or remove the extreme values, give the column's logarithm, or leave the column out.`,
+    details: { ...found },
+  };
+}
+
+/** Slots of the pre-check's table: 2^14 at most (under 1 MB, kept in cache; a larger table was slower), fewer for a shorter column. */
+const MAX_SLOT_BITS = 14;
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+
+/** One slot's record of one float32 value: the first two values scaled to it, and its rows holding neither. */
+class CellTable {
+  readonly key: Uint32Array;
+  readonly first: Float64Array;
+  readonly second: Float64Array;
+  /** 0 unused, 1 or 2 values seen. */
+  readonly held: Uint8Array;
+  readonly beyond: Uint32Array;
+  constructor(slots: number) {
+    this.key = new Uint32Array(slots);
+    this.first = new Float64Array(slots);
+    this.second = new Float64Array(slots);
+    this.held = new Uint8Array(slots);
+    this.beyond = new Uint32Array(slots);
+  }
+  /** False when the slot holds another float32 value. */
+  add(slot: number, key: number, x: number): boolean {
+    const held = this.held[slot];
+    if (held === 0) {
+      this.key[slot] = key;
+      this.first[slot] = x;
+      this.held[slot] = 1;
+      return true;
+    }
+    if (this.key[slot] !== key) return false;
+    if (x === this.first[slot]) return true;
+    if (held === 1) {
+      this.second[slot] = x;
+      this.held[slot] = 2;
+    } else if (x !== this.second[slot]) this.beyond[slot]++;
+    return true;
+  }
+}
+
+/**
+ * False when no float32 value can stand for more than half of the column's distinct values, proven in one pass
+ * without sorting (sorting a 5-million-row column takes seconds). Each value goes to a slot by the bits of its scaled
+ * float32; a slot records the first two float32 values met in it, each with its first two values and a count of its
+ * rows holding neither, and counts the rows of any other float32 value (foreign). Distinct values are then at most 1,
+ * or 2 + that count, per recorded float32 value, and at most the foreign rows for the others of a slot; the column
+ * holds at least the sum of what each slot shows (1, 2, or 3 with rows past the two, per float32 value, and 1 more
+ * with foreign rows). When no float32 value can hold more than half of that least, none does. Ordinary data passes
+ * (its merges are a few neighbours, such as a time feature's sin values equal but for the last bit); a column it
+ * cannot clear is sorted and counted exactly.
+ */
+export function mayMergeHalf(values: Float64Array, offset: number, scale: number): boolean {
+  let bits = 4;
+  while (bits < MAX_SLOT_BITS && 1 << bits < 2 * values.length) bits++;
+  const slots = 1 << bits;
+  const [one, two] = [new CellTable(slots), new CellTable(slots)];
+  const foreign = new Uint32Array(slots);
+  for (let r = 0; r < values.length; r++) {
+    const x = values[r];
+    if (!Number.isFinite(x)) continue;
+    f32[0] = (x - offset) / scale;
+    // -0 and 0 are one value, as the exact count compares them.
+    let key = f32[0] === 0 ? 0 : f32Bits[0];
+    const cell = key;
+    key ^= key >>> 16;
+    key = Math.imul(key, 0x85ebca6b);
+    key ^= key >>> 13;
+    const slot = key & (slots - 1);
+    if (!one.add(slot, cell, x) && !two.add(slot, cell, x)) foreign[slot]++;
+  }
+  let leastDistinct = 0;
+  let mostInOne = 1;
+  for (let s = 0; s < slots; s++) {
+    for (const table of [one, two]) {
+      leastDistinct += table.held[s] + (table.beyond[s] > 0 ? 1 : 0);
+      if (table.held[s] === 2) mostInOne = Math.max(mostInOne, 2 + table.beyond[s]);
+    }
+    if (foreign[s] > 0) leastDistinct++;
+    mostInOne = Math.max(mostInOne, foreign[s]);
+  }
+  return mostInOne >= 2 && 2 * mostInOne > leastDistinct;
 }
 
 /** The finite values, sorted, each once. */

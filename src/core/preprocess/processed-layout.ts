@@ -1,6 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import { clip } from '../clip-text.js';
-import type { ScalerParams } from '../data/scaler.js';
+import type { IndistinctColumn, ScalerParams } from '../data/scaler.js';
 import type { TimeSteps } from '../data/time-steps.js';
 import { readParquetKeyValueMetadata } from '../data/parquet-footer.js';
 import { FltsError } from '../errors.js';
@@ -51,6 +51,8 @@ export interface FltsSidecarExtras {
    * cached; absent when there are none, and in versions processed before it was recorded (2026-12).
    */
   test_rows_not_after_train?: number;
+  /** Training columns that, scaled, float32 cannot tell apart (scaledIndistinct; empty for none), warned about again when cached (absent before 2026-12). */
+  scaled_values_indistinct?: IndistinctColumn[];
 }
 
 /** The reference's `<name>.meta.json` (compact JSON), plus `flts`. */

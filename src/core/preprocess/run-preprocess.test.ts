@@ -167,6 +167,35 @@ describe('core > preprocess > run-preprocess', () => {
     expect(await runPreprocess(settingsFor(), { store })).toMatchObject({ status: 'unchanged', inputs: { test: { rowsNotAfterTrain: 0 } } });
   });
 
+  // Refused before (FLTS_DATA_OUT_OF_RANGE), stopping a site's whole preprocess and training for one glitch row.
+  it('processes a training column that, scaled, float32 cannot tell apart, and warns of it on every run, cached too', async () => {
+    const counter = (text: string) => text.replace(/^([^,\n]+),(\d+),/gm, (_, time: string, down: string) => `${time},${1e9 + (Number(down) % 20)},`);
+    const lines = counter(csv(60)).trimEnd().split('\n');
+    lines[5] = lines[5].replace(/,\d+,/, ',0,');
+    writeFileSync(path.join(dir, 'train.csv'), `${lines.join('\n')}\n`);
+    writeFileSync(path.join(dir, 'test.csv'), counter(csv(20, 5, TEST_FROM)));
+    const processed = await runPreprocess(settingsFor(), { store });
+    const warning = {
+      code: 'scaled_values_indistinct',
+      message: expect.stringMatching(/^Column 'down' of the training data spans 0 to 1000000019: 20 of its 21 distinct values \(1000000000 to 1000000019\), scaled by the MinMaxScaler fitted on the training data \(offset 0, scale 1000000019\), are all 1 in the float32 the models compute in, so the models see them as one value\. /),
+      details: { column: 'down', method: 'MinMaxScaler', offset: 0, scale: 1000000019, min: 0, max: 1000000019, distinct_values: 21, indistinct_values: 20, from: 1e9, to: 1000000019, float32: 1 },
+    };
+    expect(processed).toMatchObject({ status: 'processed', train: { rows: 60 } });
+    expect(processed.warnings).toEqual([warning]);
+    const sidecar = JSON.parse((await store.get(BUCKET, 'processed_data.meta.json')).toString());
+    expect(sidecar.flts.scaled_values_indistinct).toEqual([warning.details]);
+    const cached = await runPreprocess(settingsFor(), { store });
+    expect(cached.status).toBe('cached');
+    expect(cached.warnings).toEqual([warning]);
+    // Other bytes of the same rows: found unchanged by their rows, then by their input alias.
+    writeFileSync(path.join(dir, 'train.csv'), `${lines.join('\r\n')}\r\n`);
+    for (const status of ['unchanged', 'unchanged']) {
+      const unchanged = await runPreprocess(settingsFor(), { store });
+      expect(unchanged.status).toBe(status);
+      expect(unchanged.warnings).toEqual([warning]);
+    }
+  });
+
   it('names why it looked for a file the user did not name: the other one of the pair was given alone', async () => {
     // Before: "Data file PobleSec_test.csv not found" after `--train train.csv` alone, naming a dataset never given.
     const alone = await runPreprocess(settingsFor({ 'data.testFile': '' }), { store }).catch((error: unknown) => error);

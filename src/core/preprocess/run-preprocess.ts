@@ -3,6 +3,7 @@ import path from 'node:path';
 import { listNames } from '../clip-text.js';
 import { computeConfigHash, DEFAULT_DATASET, resolveDataFiles } from '../config/config-hash.js';
 import type { Settings } from '../config/settings.js';
+import { scaledValuesWarning, type ScaledValuesWarning } from '../data/scaler.js';
 import { TIME_COLUMN } from '../data/polars-frame.js';
 import { readFileBytes, readTableBytes, type ReadTableResult } from '../data/read-table.js';
 import { selectColumns, type TimeFrame } from '../data/time-frame.js';
@@ -83,8 +84,11 @@ export interface PreprocessResult {
   /** `reused` only: the root keys copied from the `<config_hash>/` version (or from its earlier version). */
   restoredKeys?: string[];
   report?: TransformReport;
-  /** What the data should have been and is not (uneven time steps, rows out of order, test rows not after training), per input file; also when cached. */
-  warnings: Array<DataWarning | TestOverlapWarning>;
+  /**
+   * What the data should have been and is not (uneven time steps, rows out of order, test rows not after training, per
+   * input file; training columns that, scaled, float32 cannot tell apart); also when cached.
+   */
+  warnings: Array<DataWarning | TestOverlapWarning | ScaledValuesWarning>;
   timings: { readMs: number; transformMs: number; writeMs: number; totalMs: number };
 }
 
@@ -104,6 +108,11 @@ function stepOf(time: Float64Array): number | undefined {
  */
 function storedTrainStep(sidecar: ProcessedSidecar, unsampled: boolean): number | undefined {
   return sidecar.flts?.train_step_ms ?? (unsampled ? sidecar.flts?.time_steps?.train?.step_ms : undefined);
+}
+
+/** A stored version's columns that float32 cannot tell apart, warned about again (none recorded before 2026-12). */
+function storedScaleWarnings(sidecar: ProcessedSidecar): ScaledValuesWarning[] {
+  return (sidecar.flts?.scaled_values_indistinct ?? []).map(scaledValuesWarning);
 }
 
 /** The input files' warnings, each naming its file: test rows not after training, uneven steps, rows out of order, repeated timestamps. */
@@ -236,7 +245,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       status,
       createdAt: processedCreatedAt(hit.sidecar),
       inputs: cachedInputs,
-      warnings: found?.warnings ?? inputWarnings(cachedInputs),
+      warnings: found?.warnings ?? [...inputWarnings(cachedInputs), ...storedScaleWarnings(hit.sidecar)],
       train: { rows: hit.sidecar.row_count, columns: columns.length },
       ...(trainStepMs !== undefined ? { trainStepMs } : {}),
       test: { rows: hit.testRows, columns: columns.length },
@@ -272,7 +281,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     if (alias && aliased) {
       const asRead = (input: PreprocessInput, recorded: InputAlias['inputs']['train']): PreprocessInput => ({ ...input, unorderedRows: recorded.unordered_rows, ...(recorded.time_steps ? { timeSteps: recorded.time_steps } : {}) });
       const aliasedInputs = { train: asRead(inputs.train, alias.inputs.train), test: { ...asRead(inputs.test, alias.inputs.test), rowsNotAfterTrain: checkedOverlap(alias.inputs.test.rows_not_after_train) } };
-      const warnings = inputWarnings(aliasedInputs);
+      const warnings = [...inputWarnings(aliasedInputs), ...storedScaleWarnings(aliased.sidecar)];
       for (const warning of warnings) logger.warn({ event: warning.code, ...warning.details }, warning.message);
       return keepStored(aliased, 'unchanged', { inputs: aliasedInputs, warnings, readMs: 0, transformMs: 0, trainStepMs: storedTrainStep(aliased.sidecar, data.sampleTrainRows === 0) });
     }
@@ -296,13 +305,17 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     if (table.infiniteCells > 0) logger.warn({ event: 'infinite_cells_missing', file: input.file, infinite_cells: table.infiniteCells }, 'infinite cells read as missing');
   }
   const described = { train: describe(inputs.train, parsed[0]), test: { ...describe(inputs.test, parsed[1]), rowsNotAfterTrain: overlapping } };
-  const warnings = inputWarnings(described);
+  const warnings: PreprocessResult['warnings'] = inputWarnings(described);
   for (const warning of warnings) logger.warn({ event: warning.code, ...warning.details }, warning.message);
   const rawTrain = sampleFrame(parsed[0].frame, { rows: data.sampleTrainRows, strategy: data.sampleStrategy, seed: data.sampleSeed });
   const rawTest = sampleFrame(alignTestColumns(parsed[0].frame, parsed[1].frame, files.testName), { rows: data.sampleTestRows, strategy: data.sampleStrategy, seed: data.sampleSeed });
   const read = performance.now();
 
-  const { train, test, scaler, report } = runTransformPipeline(rawTrain, rawTest, settings.preprocess);
+  const { train, test, scaler, report, indistinct } = runTransformPipeline(rawTrain, rawTest, settings.preprocess);
+  for (const warning of indistinct.map(scaledValuesWarning)) {
+    logger.warn({ event: warning.code, ...warning.details }, warning.message);
+    warnings.push(warning);
+  }
   const dataSha256 = processedContentSha256(train, test, scaler);
   const trainStepMs = stepOf(train.time);
   const transformed = performance.now();
@@ -354,6 +367,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       ...(trainStepMs !== undefined ? { train_step_ms: trainStepMs } : {}),
       // Only when there are any, so the sidecars of test files that follow the training file stay as they were.
       ...(overlapping > 0 ? { test_rows_not_after_train: overlapping } : {}),
+      scaled_values_indistinct: indistinct,
     },
   });
   const finished = performance.now();

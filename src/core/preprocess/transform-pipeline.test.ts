@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultSettings } from '../config/settings.js';
 import type { PreprocessSettings } from '../config/specs/preprocess.js';
 import { regularTimes, timeFrameFromColumns, type TimeFrame } from '../data/time-frame.js';
+import { scaledValuesWarning } from '../data/scaler.js';
 import { TIME_FEATURE_COLUMNS } from './time-features.js';
 import { runTransformPipeline } from './transform-pipeline.js';
 
@@ -54,31 +55,36 @@ describe('core > preprocess > transform-pipeline', () => {
     expect(column(big.train, 'a')).toEqual([0, 0.5, 1]);
   });
 
-  it('refuses a training column spanning so many orders of magnitude that, scaled, float32 cannot tell its values apart, naming the column', () => {
-    // Before: 1e15..1e295 scaled to values float32 holds as 0 (min-max, max-abs) or all as one number (robust,
-    // standard), and the models trained and forecast on a column of one value and a spike, without a word.
+  it('warns of a training column that, scaled, float32 cannot tell apart, naming the column, and processes it all the same', () => {
+    // Before: 1e15..1e295 scaled to values float32 holds as 0 (min-max, max-abs) or all as one number (standard), and
+    // the models trained and forecast on a column of one value and a spike, without a word; then it was refused,
+    // stopping a site's whole preprocess for one glitch row.
     const times = Array.from({ length: 30 }, (_, i) => Date.UTC(2018, 1, 5, 0, 2 * i));
     const spanning = (step: number) => makeFrame({ a: Array.from({ length: 30 }, (_, i) => 10 ** (15 + step * (i % 29))), b: times.map((_, i) => i) }, times);
     const test = makeFrame({ a: [1, 2], b: [1, 2] }, [Date.UTC(2018, 1, 6), Date.UTC(2018, 1, 6, 0, 2)]);
-    const indistinct = /^Column 'a' of the training data spans 1000000000000000 to 1e\+\d+: \d+ of its 29 distinct values \(1000000000000000 to 1e\+\d+\), scaled by the \w+ fitted on the training data \(offset \S+, scale \S+\), are all -?[\d.e+-]+ in the float32 the models compute in/;
-    for (const method of ['MinMaxScaler', 'StandardScaler', 'RobustScaler', 'MaxAbsScaler'] as const) {
-      expect(() => runTransformPipeline(spanning(10), test, settings((p) => { p.scaling.method = method; })), method).toThrow(expect.objectContaining({ code: 'FLTS_DATA_OUT_OF_RANGE', details: expect.objectContaining({ column: 'a', set: 'training' }) }));
-    }
-    // Standard and robust scaling of 1e15..1e295 overflow (refused as out of range already); of 1e15..1e127, standard
-    // scaling collapses, robust scaling (centred on the median) keeps most of the values apart.
+    const indistinct = /^Column 'a' of the training data spans 1000000000000000 to 1e\+\d+: \d+ of its 29 distinct values \(1000000000000000 to 1e\+\d+\), scaled by the \w+ fitted on the training data \(offset \S+, scale \S+\), are all -?[\d.e+-]+ in the float32 the models compute in, so the models see them as one value\./;
     for (const [method, frame] of [['MinMaxScaler', spanning(10)], ['MaxAbsScaler', spanning(10)], ['StandardScaler', spanning(4)]] as const) {
-      expect(() => runTransformPipeline(frame, test, settings((p) => { p.scaling.method = method; })), method).toThrow(
-        expect.objectContaining({ code: 'FLTS_DATA_OUT_OF_RANGE', message: expect.stringMatching(indistinct), details: expect.objectContaining({ column: 'a', set: 'training', distinctValues: 29 }) }),
-      );
+      const result = runTransformPipeline(frame, test, settings((p) => { p.scaling.method = method; }));
+      expect(result.indistinct, method).toEqual([expect.objectContaining({ column: 'a', method, distinct_values: 29, min: 1e15 })]);
+      expect(scaledValuesWarning(result.indistinct[0])).toMatchObject({ code: 'scaled_values_indistinct', message: expect.stringMatching(indistinct), details: { column: 'a' } });
+      expect(result.train.time).toHaveLength(30);
     }
+    // A counter of about 1e9 with one glitch row of 0, min-max scaled: its values are all 1 in float32.
+    const counter = makeFrame({ a: [0, ...times.slice(1).map((_, i) => 1e9 + (i % 20))], b: times.map((_, i) => i) }, times);
+    const glitch = runTransformPipeline(counter, test, settings());
+    expect(glitch.indistinct).toEqual([{ column: 'a', method: 'MinMaxScaler', offset: 0, scale: 1e9 + 19, min: 0, max: 1e9 + 19, distinct_values: 21, indistinct_values: 20, from: 1e9, to: 1e9 + 19, float32: 1 }]);
+    expect(scaledValuesWarning(glitch.indistinct[0]).message).toBe(
+      "Column 'a' of the training data spans 0 to 1000000019: 20 of its 21 distinct values (1000000000 to 1000000019), scaled by the MinMaxScaler fitted on the training data (offset 0, scale 1000000019), are all 1 in the float32 the models compute in, so the models see them as one value. A few extreme values (a glitch row, a sentinel) or a span of many orders of magnitude set the scale: correct or remove the extreme values, give the column's logarithm, or leave the column out.",
+    );
     // A burst over a floor keeps its values apart (min-max scaling is exact near 0) and scales as before.
     const burst = runTransformPipeline(makeFrame({ a: [0, 1e-3, 2e-3, 1e9], b: [1, 2, 3, 4] }), test, settings());
     expect(column(burst.train, 'a')).toEqual([0, 1e-12, 2e-12, 1]);
-    // A sentinel far above a small range, standard-scaled, makes the range one float32 value: refused, not trained on.
+    expect(burst.indistinct).toEqual([]);
+    // A sentinel far above a small range, standard-scaled, makes the range one float32 value.
     const sentinelTimes = Array.from({ length: 101 }, (_, i) => Date.UTC(2018, 1, 5, 0, 2 * i));
     const sentinel = makeFrame({ a: [...Array.from({ length: 100 }, (_, i) => i), 1e12], b: sentinelTimes.map((_, i) => i) }, sentinelTimes);
-    expect(() => runTransformPipeline(sentinel, test, settings((p) => { p.scaling.method = 'StandardScaler'; }))).toThrow(expect.objectContaining({ details: expect.objectContaining({ column: 'a', indistinct: 100, distinctValues: 101 }) }));
-    expect(column(runTransformPipeline(sentinel, test, settings()).train, 'a').slice(0, 3)).toEqual([0, 1e-12, 2e-12]);
+    expect(runTransformPipeline(sentinel, test, settings((p) => { p.scaling.method = 'StandardScaler'; })).indistinct).toEqual([expect.objectContaining({ column: 'a', indistinct_values: 100, distinct_values: 101 })]);
+    expect(runTransformPipeline(sentinel, test, settings()).indistinct).toEqual([]);
   });
 
   it('runs clipping, the constant, lags and no scaling when configured', () => {

@@ -1,5 +1,5 @@
 import type { PreprocessSettings } from '../config/specs/preprocess.js';
-import { applyScaler, assertScaledDistinct, assertScaledInRange, fitScaler, identityScaler, type ScalerParams } from '../data/scaler.js';
+import { applyScaler, assertScaledInRange, fitScaler, identityScaler, scaledIndistinct, type IndistinctColumn, type ScalerParams } from '../data/scaler.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import { addConstant, parseAddConstant } from './add-constant.js';
@@ -20,6 +20,8 @@ export interface TransformResult {
   test: TimeFrame;
   scaler: ScalerParams;
   report: TransformReport;
+  /** Training columns more than half of whose distinct values, scaled, are one float32 value: processed all the same, warned about. */
+  indistinct: IndistinctColumn[];
 }
 
 /** Rejects settings the pipeline cannot honour before any data is read. */
@@ -89,7 +91,8 @@ export function runTransformPipeline(rawTrain: TimeFrame, rawTest: TimeFrame, se
   assertScaledInRange(scaler, train, 'training');
   assertScaledInRange(scaler, test, 'test');
   // The training set only: the models learn from it, and a test set is scored on whatever it holds (a quiet period
-  // far below a training burst, scaled, may be one float32 value and still be the period to score).
-  assertScaledDistinct(scaler, train, 'training');
-  return { train: applyScaler(scaler, train), test: applyScaler(scaler, test), scaler, report };
+  // far below a training burst, scaled, may be one float32 value and still be the period to score). A warning, not a
+  // refusal: one glitch row in a site's counter would otherwise stop its whole preprocess and training.
+  const indistinct = scaledIndistinct(scaler, train);
+  return { train: applyScaler(scaler, train), test: applyScaler(scaler, test), scaler, report, indistinct };
 }
