@@ -47,8 +47,9 @@ export interface FltsSidecarExtras {
    */
   data_sha256?: string;
   /**
-   * Test rows at or before the training file's last time (as read), warned about again when the version is found
-   * cached; absent when there are none, and in versions processed before it was recorded (2026-12).
+   * Test rows at or before the training file's last time (as read), 0 included, warned about again when the version
+   * is found cached. Absent in versions processed before it was recorded (2026-12) or recorded only when above 0: their
+   * files are read again and checked when found cached.
    */
   test_rows_not_after_train?: number;
   /** Training columns that, scaled, float32 cannot tell apart (scaledIndistinct; empty for none), warned about again when cached (absent before 2026-12). */

@@ -46,7 +46,7 @@ export interface PreprocessInput {
   infiniteCells?: number;
   /**
    * Test file only: its rows at or before the training file's last time, which held-out metrics would include; also
-   * when cached (from the sidecar, which records it when there are any: 0 for versions processed before it was).
+   * when cached (from the sidecar, which records it, 0 included; a sidecar without it has the files read and checked again).
    */
   rowsNotAfterTrain?: number;
   /** Rows earlier than the row before them in the file (sorted into time order). */
@@ -258,10 +258,11 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
 
   const limits = { maxRows: data.maxInputRows, maxCells: data.maxInputCells, maxDecodedBytes: data.maxParquetDecodedBytes };
   /**
-   * A stored version found by its input bytes that records no test rows at or before the training end may have been
-   * written before test files were checked against the training period (2026-12): both record nothing, so the files
-   * are read again and checked as processing checks them. Reused unchecked, a test file lying wholly inside the
-   * training data went on to eval and backtest as held-out rows, which a first processing of it now refuses.
+   * A stored version found by its input bytes records its test rows at or before the training end, 0 included, and is
+   * taken at its word. One that records nothing was written before test files were checked against the training
+   * period (2026-12), or (its sidecar) before 0 was recorded too: its files are read again and checked as processing
+   * checks them. Reused unchecked, a test file lying wholly inside the training data went on to eval and backtest as
+   * held-out rows, which a first processing of it refuses.
    */
   const checkedOverlap = (recorded: number | undefined): number => {
     if (recorded !== undefined) return recorded;
@@ -365,8 +366,8 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       time_steps: { ...(parsed[0].timeSteps ? { train: parsed[0].timeSteps } : {}), ...(parsed[1].timeSteps ? { test: parsed[1].timeSteps } : {}) },
       data_sha256: dataSha256,
       ...(trainStepMs !== undefined ? { train_step_ms: trainStepMs } : {}),
-      // Only when there are any, so the sidecars of test files that follow the training file stay as they were.
-      ...(overlapping > 0 ? { test_rows_not_after_train: overlapping } : {}),
+      // 0 included: a cached run takes the sidecar at its word, and reads the files again only when it lacks the count.
+      test_rows_not_after_train: overlapping,
       scaled_values_indistinct: indistinct,
     },
   });
