@@ -15,9 +15,10 @@ import { writeFileWhole } from '../write-file-whole.js';
  * what removes the directories made here while they are still empty, so a run that fails leaves none behind.
  */
 export async function prepareBenchDir(dir: string): Promise<() => Promise<void>> {
-  const made: string[] = [];
-  for (let level = path.resolve(dir); !(await stat(level).then(() => true, () => false)); level = path.dirname(level)) made.push(level);
-  await makeDirectory(dir);
+  const missing: string[] = [];
+  for (let level = path.resolve(dir); !(await stat(level).then(() => true, () => false)); level = path.dirname(level)) missing.push(level);
+  // With those made again after another run removed them under this one: levels of one path, longest deepest.
+  const made = [...new Set([...missing, ...(await makeDirectory(dir))])].sort((a, b) => b.length - a.length);
   await access(dir, constants.W_OK).catch((error: NodeJS.ErrnoException) => {
     throw new FltsError('FLTS_PATH_UNUSABLE', `Cannot write into ${dir} (${error.code}).`, { cause: error, details: { path: dir } });
   });
