@@ -213,7 +213,9 @@ describe('serve > stopping while the store does not answer', () => {
   });
 
   it('stops with nothing to report when the last writes are taken', async () => {
-    const service = await startInferenceService(settings, { store: fsStore });
+    // Writes that are taken must be reported taken: 200 ms is the give-up of the tests above, which a loaded
+    // machine can spend on the live-state write alone; only a hang exceeds this one.
+    const service = await startInferenceService({ ...settings, serve: { ...settings.serve, shutdownWritesTimeoutMs: 60_000 } }, { store: fsStore });
     await service.holder.reloadFromPointer();
     expect((await postJson(`${service.url}/predict`, { data: { time: ['2024-01-01 00:00:00', '2024-01-01 00:02:00', '2024-01-01 00:04:00'], down: [1.5, 2.5, 3.5] } })).status).toBe(200);
     expect(await service.close()).toEqual({ unwrittenRecords: 0, unfinished: [] });
