@@ -5,8 +5,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { scratchFolders } from '../../../test/helpers/scratch-folders.js';
 import { prepareBenchDir } from './bench-files.js';
 
-/** Runs once just before the next mkdir: what another process does between a look at the tree and a creation. */
-const hooks = vi.hoisted(() => ({ beforeMkdir: undefined as undefined | ((dir: string) => Promise<void>) }));
+/** Each runs once, just before the next mkdir or access: what another process does between two steps of one. */
+const hooks = vi.hoisted(() => ({ beforeMkdir: undefined as undefined | ((dir: string) => Promise<void>), beforeAccess: undefined as undefined | (() => Promise<void>) }));
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:fs/promises')>();
@@ -16,7 +16,13 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     await hook?.(String(args[0]));
     return actual.mkdir(...args);
   };
-  return { ...actual, mkdir, default: { ...actual, mkdir } };
+  const access = async (...args: Parameters<typeof actual.access>) => {
+    const hook = hooks.beforeAccess;
+    hooks.beforeAccess = undefined;
+    await hook?.();
+    return actual.access(...args);
+  };
+  return { ...actual, mkdir, access, default: { ...actual, mkdir, access } };
 });
 
 const mkdtemp = scratchFolders();
@@ -38,5 +44,18 @@ describe('core > bench > prepareBenchDir', () => {
     // Made again by the second run, bench-results/ is removed with its directory as it fails in turn.
     await removeSecond();
     expect(existsSync(shared)).toBe(false);
+  });
+
+  it('makes its directory again when a run started in the same millisecond, sharing it, removes it as it fails', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-bench-dir-'));
+    const shared = path.join(root, 'bench-results', '2026-12-07T04-14-50-123Z');
+    const removeFirst = await prepareBenchDir(shared);
+    // The first run fails between the second's creation of the directory (found there) and its check of it.
+    hooks.beforeAccess = async () => removeFirst();
+    const removeSecond = await prepareBenchDir(shared);
+    expect(hooks.beforeAccess).toBeUndefined();
+    expect(statSync(shared).isDirectory()).toBe(true);
+    await removeSecond();
+    expect(existsSync(path.join(root, 'bench-results'))).toBe(false);
   });
 });

@@ -17,11 +17,18 @@ import { writeFileWhole } from '../write-file-whole.js';
 export async function prepareBenchDir(dir: string): Promise<() => Promise<void>> {
   const missing: string[] = [];
   for (let level = path.resolve(dir); !(await stat(level).then(() => true, () => false)); level = path.dirname(level)) missing.push(level);
+  const created = new Set(missing);
+  // Two runs started in the same millisecond share the default directory, which the one that fails removes: made
+  // again when it vanishes before the check.
+  for (let attempt = 1; ; attempt++) {
+    for (const level of await makeDirectory(dir)) created.add(level);
+    const refusal = await access(dir, constants.W_OK).then(() => undefined, (error: NodeJS.ErrnoException) => error);
+    if (!refusal) break;
+    if (refusal.code === 'ENOENT' && attempt < 3) continue;
+    throw new FltsError('FLTS_PATH_UNUSABLE', `Cannot write into ${dir} (${refusal.code}).`, { cause: refusal, details: { path: dir } });
+  }
   // With those made again after another run removed them under this one: levels of one path, longest deepest.
-  const made = [...new Set([...missing, ...(await makeDirectory(dir))])].sort((a, b) => b.length - a.length);
-  await access(dir, constants.W_OK).catch((error: NodeJS.ErrnoException) => {
-    throw new FltsError('FLTS_PATH_UNUSABLE', `Cannot write into ${dir} (${error.code}).`, { cause: error, details: { path: dir } });
-  });
+  const made = [...created].sort((a, b) => b.length - a.length);
   // Deepest first; rmdir refuses a directory with anything in it, and then its parents keep it.
   return async () => {
     for (const level of made) if (!(await rmdir(level).then(() => true, () => false))) return;
