@@ -269,6 +269,27 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
     expect(await client.searchModelVersions(`name='${name}'`)).toHaveLength(2);
   });
 
+  it('two marks of one run that race (the promoter and the trainer sync of one daemon) leave it one model version', async () => {
+    const { store, settings } = await freshSetup();
+    const run = await writeRun(store, settings, { modelType: 'GRU', configHash: `hash-${suffix}-race`, rmse: 0.02 });
+    const { mlflowRunId } = await mirrorRun(store, settings, run.run_id);
+    const client = createMlflowClient(settings.tracking);
+    const name = settings.tracking.registeredModel;
+    // The other mark searched before this one created, found nothing either, and creates its version in between.
+    const racing: typeof client = {
+      ...client,
+      async createModelVersion(input) {
+        await client.createModelVersion(input);
+        return client.createModelVersion(input);
+      },
+    };
+
+    const mark = await markPromoted(store, settings, { run_id: run.run_id, model_type: 'GRU' }, { client: racing });
+    const versions = await client.searchModelVersions(`name='${name}' and run_id='${mlflowRunId}'`);
+    expect(versions.map((v) => v.version)).toEqual([mark.marker === 'alias' ? mark.version : 'no alias']);
+    expect((await client.getModelVersionByAlias(name, 'champion'))?.version).toBe(versions[0]?.version);
+  });
+
   it('a sync writes the mark of the promotion in service that the promotion left out (stopped once its pointers moved), once', async () => {
     const { store, settings } = await freshSetup();
     const hash = `hash-${suffix}-left-out`;

@@ -416,6 +416,14 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     return model_version;
   }
 
+  async function deleteModelVersion(name: string, version: string): Promise<void> {
+    try {
+      await http({ method: 'DELETE', path: '/api/2.0/mlflow/model-versions/delete', json: { name, version } });
+    } catch (error) {
+      if (!isMlflowError(error, 'RESOURCE_DOES_NOT_EXIST')) throw error;
+    }
+  }
+
   async function setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void> {
     await http({ method: 'POST', path: '/api/2.0/mlflow/registered-models/alias', json: { name, alias, version } });
   }
@@ -451,6 +459,7 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     getOrCreateRegisteredModel,
     searchModelVersions,
     createModelVersion,
+    deleteModelVersion,
     setRegisteredModelAlias,
     getModelVersionByAlias,
   };

@@ -27,6 +27,10 @@ export function registeredModelName(settings: Settings, identifier?: string): st
   return settings.tracking.registeredModel || `flts-${identifier || settings.identifier || 'global'}`;
 }
 
+function oldestFirst<T extends { readonly version: string }>(versions: readonly T[]): T[] {
+  return [...versions].sort((a, b) => Number(a.version) - Number(b.version));
+}
+
 async function resolveRun(client: MlflowClient, store: ObjectStore | undefined, settings: Settings, runId: string, deps: TrackingDeps): Promise<MlflowRun> {
   const mirrored = await findMirroredRun(client, runId);
   if (mirrored) return mirrored;
@@ -55,10 +59,19 @@ export async function markPromoted(store: ObjectStore | undefined, settings: Set
   let outcome: PromotionMarker;
   try {
     await client.getOrCreateRegisteredModel(name);
-    const versions = await client.searchModelVersions(`name=${filterLiteral(name)} and run_id=${filterLiteral(mlflowRunId)}`);
-    const version =
-      versions[0] ??
-      (await client.createModelVersion({ name, runId: mlflowRunId, source: `${run.info.artifact_uri ?? `runs:/${mlflowRunId}`}/${promotion.model_type}`, tags: [{ key: 'flts.run_id', value: promotion.run_id }] }));
+    const versionsOfRun = async () => oldestFirst(await client.searchModelVersions(`name=${filterLiteral(name)} and run_id=${filterLiteral(mlflowRunId)}`));
+    let version = (await versionsOfRun())[0];
+    if (!version) {
+      const created = await client.createModelVersion({ name, runId: mlflowRunId, source: `${run.info.artifact_uri ?? `runs:/${mlflowRunId}`}/${promotion.model_type}`, tags: [{ key: 'flts.run_id', value: promotion.run_id }] });
+      // Another mark of the same run (the daemon's promoter and its trainer's sync, two replicas) may have searched
+      // and created beside this one: the oldest version stands and each marker removes only the one it created, so
+      // the run keeps one version whoever finishes first.
+      version = (await versionsOfRun())[0] ?? created;
+      if (version.version !== created.version) {
+        logger.info({ registeredModel: name, version: version.version, removed: created.version }, 'mlflow model version made twice for the run; keeping the oldest');
+        await client.deleteModelVersion(name, created.version);
+      }
+    }
     await client.setRegisteredModelAlias(name, alias, version.version);
     outcome = { marker: 'alias', mlflowRunId, registeredModel: name, version: version.version, alias };
   } catch (error) {
