@@ -58,6 +58,23 @@ describe('workflows > preprocess', () => {
     expect(enough.warnings.filter((warning) => warning.code === 'too_few_training_rows')).toEqual([]);
   });
 
+  it('a bus that refuses the claims fails with the same code, saying the version is stored and a rerun publishes them', async () => {
+    const { settings, store } = slice;
+    const away = new FltsError('FLTS_BUS_UNAVAILABLE', 'Kafka admin connect failed (brokers 127.0.0.1:9092): Connection error: connect ECONNREFUSED 127.0.0.1:9092');
+    const failure = await preprocess(settings, { store, bus: { ...bus, publish: async () => Promise.reject(away) } }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(FltsError);
+    const { code, message, hint, details } = failure as FltsError;
+    expect(code).toBe('FLTS_BUS_UNAVAILABLE');
+    expect(message).toMatch(/^processed data [0-9a-f]{12} is stored, but its claims were not published: Kafka admin connect failed/);
+    expect(hint).toContain('run the same preprocess again');
+    expect(details).toMatchObject({ claims_published: false });
+
+    const again = await preprocess(settings, { store, bus });
+    expect(details.config_hash).toBe(again.configHash);
+    expect(again.status).toBe('cached');
+    expect(again.claims?.train.configHash).toBe(again.configHash);
+  });
+
   it('publishes nothing without a bus', async () => {
     const result = await preprocess(slice.settings, { store: slice.store });
     expect(result.claims).toBeNull();

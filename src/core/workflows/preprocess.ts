@@ -3,7 +3,7 @@ import type { MessageBus } from '../bus/message-bus.js';
 import { dlqTopic } from '../bus/topics.js';
 import { computeConfigHash } from '../config/config-hash.js';
 import type { Settings } from '../config/settings.js';
-import { toFltsError } from '../errors.js';
+import { FltsError, toFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { processedKeys } from '../preprocess/processed-layout.js';
 import { runPreprocess, type PreprocessDeps, type PreprocessResult } from '../preprocess/run-preprocess.js';
@@ -96,6 +96,19 @@ function trainingRowsWarning(trainRows: number, settings: Settings, stepMs: numb
 }
 
 /**
+ * The data version is stored by then: an operator told only that the broker is away does not know that the rows
+ * are safe, nor that the daemon heard nothing, nor that a rerun (cached) is all it takes to announce them.
+ */
+function claimsNotPublished(error: unknown, result: PreprocessResult): FltsError {
+  const failure = toFltsError(error);
+  return new FltsError(failure.code, `processed data ${result.configHash.slice(0, 12)} is stored, but its claims were not published: ${failure.message}`, {
+    details: { ...failure.details, config_hash: result.configHash, claims_published: false },
+    hint: `${failure.hint} Then run the same preprocess again: it finds the stored version and publishes its claims.`,
+    cause: failure,
+  });
+}
+
+/**
  * Preprocessing, the same from the CLI and the library: reads, transforms and writes one processed data version
  * under its config_hash (or finds it cached), then announces it on the bus when one is configured.
  */
@@ -107,7 +120,7 @@ export async function preprocess(settings: Settings, deps: PreprocessWorkflowDep
     if (deps.bus) await publishPreprocessFailure(deps.bus, error, settings, deps.logger);
     throw error;
   }
-  const claims = deps.bus ? await publishPreprocessClaims(deps.bus, result, settings, deps.store) : null;
+  const claims = deps.bus ? await publishPreprocessClaims(deps.bus, result, settings, deps.store).catch((error: unknown) => Promise.reject(claimsNotPublished(error, result))) : null;
   const tooShort = trainingRowsWarning(result.train.rows, settings, result.trainStepMs);
   return { ...result, warnings: tooShort ? [...result.warnings, tooShort] : result.warnings, claims };
 }
