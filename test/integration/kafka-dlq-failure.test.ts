@@ -65,6 +65,8 @@ if (skipReason) {
         expect(lines.filter((line) => line.includes('bus_consumer_crashed_recovering'))).toHaveLength(1);
         expect(lines.filter((line) => line.includes('bus_consumer_recovered'))).toEqual([]);
 
+        // Each fresh consumer followed a crash; the one running as the limit is raised may take the letter or crash once more.
+        const crashesBeforeRaise = restarts();
         await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: dlq, configEntries: [{ name: 'max.message.bytes', value: '1048588' }] }] });
         await waitFor(async () => (await bus.lag(group, [topic]))[0]?.committedOffset === 2, 'both messages committed once the DLQ takes the dead letter', WITHIN_MS).catch((error: Error) => {
           throw new Error(`${error.message}; bus log:\n${text()}`);
@@ -75,7 +77,7 @@ if (skipReason) {
         await waitFor(() => lines.some((line) => line.includes('bus_consumer_recovered')), 'the end of the episode', WITHIN_MS);
         const recovered = entries.filter((entry) => entry.msg === 'bus_consumer_recovered');
         expect(recovered).toHaveLength(1);
-        expect(recovered[0].fields.crashes).toBeGreaterThanOrEqual(3);
+        expect(recovered[0].fields.crashes).toBeGreaterThanOrEqual(crashesBeforeRaise);
       } finally {
         await bus.close();
         await admin.deleteTopics({ topics: [topic, dlq] }).catch(() => {});
