@@ -376,17 +376,27 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     expect(named.json?.result?.record, named.stdout + named.stderr).toMatchObject({ run_id: naive, actor: 'alice' });
   }, 180_000);
 
-  it('warns of an FLTS_ variable a typo away from a setting\'s, and of no FLTS_ variable further from every one', async () => {
+  it('warns once of every FLTS_ variable that is neither a setting nor a tool variable, naming the settings meant, never its value', async () => {
     const home = path.join(dir, 'env-typo-home');
-    const [typo, own] = await Promise.all([
-      runCli(['promote', '--history', '--home', home, '--json'], { env: { FLTS_SERVE_PROT: '9000' } }),
-      runCli(['promote', '--history', '--home', home, '--json'], { env: { FLTS_INFRA_DIR: '/tmp/x', FLTS_OPERATOR: 'alice' } }),
+    const secret = 'hunter2-value-never-logged';
+    const [typos, own] = await Promise.all([
+      runCli(['promote', '--history', '--home', home, '--json'], {
+        env: { FLTS_KAFKA_CONNECT_TIMEOUT_MS: secret, FLTS_FOO_BAR: secret, FLTS_SERVE_PROT: secret },
+      }),
+      runCli(['promote', '--history', '--home', home, '--json'], {
+        env: { FLTS_INFRA_DIR: '/tmp/x', FLTS_OPERATOR: 'alice', FLTS_TEST_PORTS: '1-2', FLTS_MLFLOW_STATE: '/tmp/y', FLTS_NODE_CACHE: '/tmp/z', FLTS_HOME: home },
+      }),
     ]);
-    // Before, the typo was passed over without a word and the server took port 8000.
-    expect(typo.exitCode, typo.stderr).toBe(0);
-    expect(typo.json.result.history).toEqual([]);
-    const warned = typo.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line));
-    expect(warned).toEqual([expect.objectContaining({ level: 40, msg: 'settings_env_unknown', variable: 'FLTS_SERVE_PROT', meant: 'FLTS_SERVE_PORT' })]);
+    // Before, FLTS_KAFKA_CONNECT_TIMEOUT_MS (three edits from its setting's) and FLTS_FOO_BAR were passed over without a word.
+    expect(typos.exitCode, typos.stderr).toBe(0);
+    expect(typos.json.result.history).toEqual([]);
+    const warned = typos.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    expect(warned).toEqual([
+      expect.objectContaining({ level: 40, msg: 'settings_env_unknown', variable: 'FLTS_FOO_BAR', meant: [], reason: expect.stringMatching(/FLTS_FOO_BAR is not a flts setting.*docs\/config\.md/) }),
+      expect.objectContaining({ level: 40, msg: 'settings_env_unknown', variable: 'FLTS_KAFKA_CONNECT_TIMEOUT_MS', meant: ['FLTS_KAFKA_CONNECTION_TIMEOUT_MS'], reason: expect.stringMatching(/did you mean FLTS_KAFKA_CONNECTION_TIMEOUT_MS\?.*docs\/config\.md/) }),
+      expect.objectContaining({ level: 40, msg: 'settings_env_unknown', variable: 'FLTS_SERVE_PROT', meant: ['FLTS_SERVE_PORT'] }),
+    ]);
+    expect(typos.stdout + typos.stderr).not.toContain(secret);
     expect(own.exitCode, own.stderr).toBe(0);
     expect(own.stderr).toBe('');
   });

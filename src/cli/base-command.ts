@@ -4,7 +4,7 @@ import { Command, Flags, type Interfaces } from '@oclif/core';
 import { createMessageBus, type BusMetrics, type MessageBus } from '../core/bus/index.js';
 import { clip, QUOTED_CHARS } from '../core/clip-text.js';
 import { createCliLogger } from './cli-logger.js';
-import { misspelledEnvNames } from './misspelled-env.js';
+import { unknownEnvNamesOnce } from './unknown-env.js';
 import { usageMessage } from './usage-message.js';
 import { reportError, stdoutFlushed } from './report-error.js';
 import { snakeCaseKeys } from '../core/snake-case-keys.js';
@@ -122,9 +122,9 @@ export abstract class FltsCommand<TResult> extends Command {
       this.defaultLogLevel = resolved.sources.logLevel === 'default';
       this.envNames = resolved.envNames;
       // A logger of its own: the command's is built later, with the service a server names itself by.
-      const typos = misspelledEnvNames(process.env);
-      const warn = typos.length > 0 ? createCliLogger(resolved.settings.logLevel) : undefined;
-      for (const { name, meant } of typos) warn?.warn({ variable: name, meant, reason: `${name} names no setting and is ignored; did you mean ${meant}?` }, 'settings_env_unknown');
+      const unknown = unknownEnvNamesOnce(process.env);
+      const warn = unknown.length > 0 ? createCliLogger(resolved.settings.logLevel) : undefined;
+      for (const { name, meant, reason } of unknown) warn?.warn({ variable: name, meant, reason }, 'settings_env_unknown');
       return resolved;
     } catch (error) {
       throw namingTheFlag(error, flags as Record<string, unknown>, fromFlags);
