@@ -38,10 +38,10 @@ describe("live > a probation's terms are its promotion's", () => {
     await syncPointers(store, replicaSettings);
   }
 
-  /** A replica (it reports, another decides) serving run "new"; its shadow forecasts are fed by hand, so it loads none. */
+  /** A replica (it reports, another decides) serving run "new"; its shadow forecasts are fed by hand, so it loads none, and its stop waits for none. */
   function replica(): LiveMonitor {
     const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
-    return createLiveMonitor({ settings: replicaSettings, holder, loadShadow: () => new Promise(() => {}), store, replica: 'r1', logger: silentLogger });
+    return createLiveMonitor({ settings: replicaSettings, holder, loadShadow: () => new Promise(() => {}), store, replica: 'r1', logger: silentLogger, shadowLoadStopWaitMs: 0 });
   }
 
   /** Both runs forecast `count` points from the same origins, the new run off by 3, the previous one by 1; then the actuals come. */

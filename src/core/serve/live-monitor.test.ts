@@ -88,6 +88,29 @@ describe('core > serve > live-monitor stop', () => {
     expect(retire).toHaveBeenCalledOnce();
     expect(lines.filter((line) => line.includes('live_shadow_loaded'))).toEqual([]);
   });
+
+  it('stops without a shadow load the store holds up, past a bound, and says nothing of it when it fails later', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(...chunk.toString().split('\n').filter(Boolean)), done()) });
+    const settings = defaultSettings();
+    settings.live.shadowRunId = 'run-challenger';
+    let fail: ((error: Error) => void) | undefined;
+    const monitor = createLiveMonitor({
+      settings,
+      holder: {} as ModelHolder,
+      loadShadow: () => new Promise<ServedModel>((_, reject) => (fail = reject)),
+      replica: 'r1',
+      logger: pino({ base: null }, sink),
+      shadowLoadStopWaitMs: 20,
+    });
+    await monitor.tick();
+    expect(fail).toBeDefined();
+    // Before, stop() waited for the load for good: a store that held it up held the stop up with it.
+    await monitor.stop();
+    fail!(new Error('store gone'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.filter((line) => line.includes('live_shadow_load'))).toEqual([]);
+  });
 });
 
 /** Turns of the event loop that ran while `work` was awaited, every look at the turn finding it spent (`turnSpent`). */

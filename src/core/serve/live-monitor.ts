@@ -2,6 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { isServiceRefusal, toFltsError } from '../errors.js';
 import { rowsInTurns } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
+import { withTimeout } from '../retry.js';
 import { createLiveReportReader } from '../live/live-report-reader.js';
 import { liveReportHeartbeatMs, promotionRefOf, readLiveReport, readProbationDecision, replicasScoringLive, reportsPairedFor, samePromotion, wellFormedRun, withEarlierRuns, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
 import { createLiveScorer, LIVE_SCORER_MAX_RUNS, type ActualsScoring, type ErrorFiguresByTarget, type LiveMemoryFigures, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
@@ -38,7 +39,16 @@ export interface LiveMonitorOptions {
   logger: Logger;
   /** The time reports are written and read at (default the wall clock). */
   now?: () => Date;
+  /** How long stop() waits for a shadow run still loading (SHADOW_LOAD_STOP_WAIT_MS). */
+  shadowLoadStopWaitMs?: number;
 }
+
+/**
+ * The longest a stop waits for a shadow run still loading, so that the process stops with no model loading behind
+ * it. Bounded, and well inside serve.shutdownWritesTimeoutMs (which bounds the whole live stop with its last report):
+ * a load the store holds up is left to retire itself when it ends, silently, rather than cost the last report.
+ */
+export const SHADOW_LOAD_STOP_WAIT_MS = 1_000;
 
 export interface LiveRunStatus {
   run_id: string;
@@ -213,6 +223,8 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
         logger.info({ shadow: role, runId }, 'live_shadow_loaded');
       })
       .catch((error: unknown) => {
+        // A load that failed after its shadow was dropped (the monitor stopped) concerns no one.
+        if (stopped && shadows.get(role) !== shadow) return;
         const flts = toFltsError(error);
         logger.warn({ shadow: role, runId, code: flts.code, err: flts.message }, 'live_shadow_load_failed');
         // A run that is gone stays gone: retried each tick it only filled the log (every 5 s, for good). A store that
@@ -484,11 +496,11 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       timer = undefined;
       await ticking;
       await shadowWork;
-      // Loads under way are waited for (each retires its model, the shadow being dropped): a server that says it
-      // stopped has no model still loading behind it.
+      // Loads under way are waited for, up to a bound (each retires its model, the shadow being dropped): a server
+      // that says it stopped has no model still loading behind it, unless the store holds a load up.
       const loading = [...shadows.values()].map((shadow) => shadow.loading);
       for (const role of [...shadows.keys()]) setShadow(role, undefined);
-      await Promise.all(loading);
+      await withTimeout(Promise.allSettled(loading), options.shadowLoadStopWaitMs ?? SHADOW_LOAD_STOP_WAIT_MS).catch(() => {});
       // The points scored since the last tick: without this last report, `flts eval --live` and a decider never see
       // them (up to live.reportIntervalMs of figures, all of them for a process stopped before its first tick).
       // A process stopped before its first tick has not read its replica id's earlier report yet: it does now, or the
@@ -538,3 +550,4 @@ export function intervalsByTarget(targets: readonly string[], rows: readonly Row
     })),
   );
 }
+
