@@ -7,8 +7,8 @@ import { putJson } from '../storage/json-objects.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { rankRunsByLiveError } from './live-ranking.js';
 import { writeLiveReport, type LiveReport } from './live-reports.js';
-import type { PromotionRecord } from '../registry/pointers.js';
 import { appendHistory, syncPointers } from '../registry/promotion-history.js';
+import { historyRecord } from '../../../test/helpers/promotion-record.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-live-ranking-'));
 afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
@@ -86,35 +86,16 @@ describe('core > live > ranking by live error', () => {
       probation: null,
       memory: { points: 0, forgotten: 0 },
     });
-    const promotion = (runId: string, previous: string | null, second: number, probation?: PromotionRecord['probation']): PromotionRecord => ({
-      identifier: '',
-      config_hash: 'hash',
-      run_id: runId,
-      model_type: 'NAIVE',
-      experiment: 'flts',
-      model_uri: `runs:/${runId}/NAIVE`,
-      rmse: null,
-      mae: null,
-      mse: null,
-      score: null,
-      timestamp: `2026-01-01T00:00:0${second}.000000Z`,
-      weights: { rmse: 1, mae: 0, mse: 0 },
-      source: 'auto',
-      previous_run_id: previous,
-      reason: 'test',
-      action: 'promote',
-      ...(probation ? { probation } : {}),
-    });
     await store.ensureBucket(settings.store.buckets.promotion);
     // A first promotion fixes no terms: the local setting rules, and says so.
-    await appendHistory(store, settings, promotion('old', null, 1));
+    await appendHistory(store, settings, historyRecord('old', null, 1));
     await syncPointers(store, settings);
     const local = await rankRunsByLiveError(store, settings);
     expect(local.terms).toEqual({ points: 100, margin: 0.1, source: 'settings', run_id: null });
     expect(local.rows[0].few_points).toBe(true);
 
     // The promoting process fixed 50 points: 60 are enough, whatever this process's 100 say.
-    await appendHistory(store, settings, promotion('new', 'old', 2, { points: 50, margin: 0.25 }));
+    await appendHistory(store, settings, { ...historyRecord('new', 'old', 2), probation: { points: 50, margin: 0.25 } });
     await syncPointers(store, settings);
     const promoted = await rankRunsByLiveError(store, settings);
     expect(promoted.terms).toEqual({ points: 50, margin: 0.25, source: 'promotion', run_id: 'new' });
