@@ -10,7 +10,8 @@ import { untilAbortedAs } from '../core/retry.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
 import { assertDataToCutFrom, benchPayloadFile, dataNamedBy, readBenchPayloadFile } from '../core/bench/payload-file.js';
 import { DEFAULT_PAYLOAD_ROWS, servedRunWindow } from '../core/bench/payload-window.js';
-import { checkGrpcTarget, MAX_REPLICAS, parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseReplicaList, parseTargetUrl, refuseEmptyFlags, REPLICAS_PER_CPU } from '../core/bench/parse-matrix.js';
+import { checkGrpcTarget, MAX_REPLICAS, parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseReplicaList, parseTargetUrl, REPLICAS_PER_CPU } from '../core/bench/parse-matrix.js';
+import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { runBench } from '../core/bench/run-bench.js';
 import { targetRunWindow } from '../core/bench/target-run.js';
 

@@ -3,6 +3,7 @@ import { FltsCommand } from '../cli/base-command.js';
 import { operatorName } from '../cli/operator.js';
 import { abortOnSignals } from '../cli/stop-signals.js';
 import { renderOffsetPlan } from '../cli/screens/offset-plan-table.js';
+import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { FltsError } from '../core/errors.js';
 import { createReplayOffsetsAdmin, encodeOffsetCsv, parseIsoDuration, readPlanFile, replayOffsets, resolveReplayRequest, ROLE_SYNTAX, type GroupDescription, type ReplayOffsetsResult } from '../core/offsets/index.js';
 import { assertWritableFile, writeFileWhole } from '../core/write-file-whole.js';
@@ -46,9 +47,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
     const { settings } = this.loadSettings(f);
     if (f.wait && !f.execute) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--wait only applies with --execute.', { details: { flag: 'wait' } });
     if (f['wait-timeout'] !== undefined && !f.wait) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--wait-timeout only applies with --wait (and --execute): without them nothing waits.', { details: { flag: 'wait-timeout' } });
-    for (const flag of ['export', 'from-file'] as const) {
-      if (f[flag] !== undefined && f[flag].trim() === '') throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${flag} is empty: give it a file, or leave the flag out.`, { details: { flag, value: f[flag] } });
-    }
+    refuseEmptyFlags({ export: f.export, 'from-file': f['from-file'] }, 'a file');
     const waitFor = f['wait-timeout'] ?? 'PT5M';
     const wait = f.wait ? { timeoutMs: parseIsoDuration(waitFor, 'wait-timeout', { bounded: true }) } : undefined;
     // Written after the plan, and with --execute after the commit: a path it cannot be written to is refused first,

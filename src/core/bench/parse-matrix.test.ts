@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkGrpcTarget, maxReplicasFor, parseCompareFlag, refuseEmptyFlags, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseReplicaList, parseTargetUrl } from './parse-matrix.js';
+import { checkGrpcTarget, maxReplicasFor, parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseReplicaList, parseTargetUrl } from './parse-matrix.js';
 
 describe('core > bench > parse-matrix', () => {
   it('takes a duration of up to a day and refuses a longer one, which a timer could not hold', () => {
@@ -110,16 +110,6 @@ describe('core > bench > parse-matrix', () => {
     // The list's own refusals come first, as before.
     expect(() => parseReplicaList('65', 64)).toThrow(/from 1 to 64/);
     expect(() => parseReplicaList('1,,2', 2)).toThrow('an entry is empty');
-  });
-
-  it('refuses a flag given empty instead of reading it as absent', () => {
-    // Before, --run "" benched the promoted run, --out "" wrote no files, --compare "" and --engine "" compared nothing.
-    expect(() => refuseEmptyFlags({ run: 'r1', out: undefined })).not.toThrow();
-    for (const flag of ['run', 'out', 'engine', 'compare', 'baseline-duration', 'grpc-target']) {
-      for (const value of ['', '  ']) {
-        expect(() => refuseEmptyFlags({ dataset: 'x', [flag]: value }), flag).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', message: `--${flag} is empty: give it a value, or leave the flag out.`, details: { flag, value } }));
-      }
-    }
   });
 
   it('refuses a --grpc-target that is not host:port before the target is asked anything', () => {

@@ -53,18 +53,6 @@ export function parseCountList(text: string, name: string, max = 4096): number[]
   return [...seen];
 }
 
-/**
- * Flags given with nothing in them (`--run ""`, `--out "$UNSET"`) are refused: read as absent, `--run ""` benched the
- * promoted run, `--out ""` wrote no result files and `--compare ""` compared nothing, all without a word.
- */
-export function refuseEmptyFlags(flags: Record<string, string | undefined>): void {
-  for (const [flag, value] of Object.entries(flags)) {
-    if (value !== undefined && value.trim() === '') {
-      throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${flag} is empty: give it a value, or leave the flag out.`, { details: { flag, value } });
-    }
-  }
-}
-
 /** One configuration compared in a bench run: its label and the environment its replicas start with. */
 export interface BenchVariant {
   label: string;

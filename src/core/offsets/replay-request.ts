@@ -1,4 +1,5 @@
 import type { BusSettings } from '../config/specs/distributed.js';
+import { refuseEmptyFlags } from '../empty-flags.js';
 import { FltsError } from '../errors.js';
 import { parseIsoDuration, parseResetDateTime } from './iso-duration.js';
 import { decodeOffsetCsv } from './offset-csv.js';
@@ -76,9 +77,7 @@ function targetOf(options: ReplayRequestOptions, group: string, now: Date): Rese
 /** Turns the flags into a group, a scope and one target, refusing ambiguous combinations the way Kafka does. */
 export function resolveReplayRequest(options: ReplayRequestOptions, bus: Pick<BusSettings, 'groups' | 'topics'>, now: Date = new Date()): ReplayRequest {
   // Given empty (an unset shell variable), --group "" was told to name a group it had named, as if left out.
-  for (const [flag, value] of [['group', options.group], ['role', options.role]] as const) {
-    if (value !== undefined && value.trim() === '') throw usage(`--${flag} is empty: give it a value, or leave the flag out.`, { flag, value });
-  }
+  refuseEmptyFlags({ group: options.group, role: options.role });
   if (options.group && options.role) throw usage('Pass --group or --role, not both.');
   const role = options.role ? resolveRoleGroup(options.role, bus) : undefined;
   const group = options.group ?? role?.group;
