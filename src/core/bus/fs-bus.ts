@@ -112,6 +112,28 @@ async function onFile<T>(file: string, io: () => Promise<T>): Promise<T> {
 
 const readWhole = (file: string): Promise<Buffer> => onFile(file, () => readFile(file));
 
+/** When a log line was appended; undefined for a torn line (no message, and no time). */
+function timestampOf(line: Buffer): number | undefined {
+  try {
+    const stamp = (JSON.parse(line.toString('utf8')) as Partial<LogRecord> | null)?.timestamp;
+    return typeof stamp === 'number' ? stamp : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `read` given the file opened for reading, closed after it; its errors name the file (onFile). */
+async function withFileOpen<T>(file: string, read: (handle: FileHandle) => Promise<T>): Promise<T> {
+  return onFile(file, async () => {
+    const handle = await open(file, 'r');
+    try {
+      return await read(handle);
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
 function countNewlines(data: Buffer): number {
   let lines = 0;
   for (let at = data.indexOf(0x0a); at >= 0; at = data.indexOf(0x0a, at + 1)) lines += 1;
@@ -395,24 +417,15 @@ export function createFsBus(options: FsBusOptions): FsBus {
    */
   async function firstOffsetAt(topic: string, timestamp: number): Promise<number> {
     const file = topicFile(topic);
-    return onFile(file, async () => {
-      const handle = await open(file, 'r');
-      try {
-        const { start, headerBytes } = await readLogStart(handle);
-        let found: number | undefined;
-        const lines = await forEachLine(handle, headerBytes, (line, index) => {
-          try {
-            const stamp = (JSON.parse(line.toString('utf8')) as Partial<LogRecord> | null)?.timestamp;
-            if (typeof stamp === 'number' && stamp >= timestamp) found = index;
-          } catch {
-            // A torn line: no message, and no time.
-          }
-          return found !== undefined;
-        });
-        return start + (found ?? lines);
-      } finally {
-        await handle.close();
-      }
+    return withFileOpen(file, async (handle) => {
+      const { start, headerBytes } = await readLogStart(handle);
+      let found: number | undefined;
+      const lines = await forEachLine(handle, headerBytes, (line, index) => {
+        const stamp = timestampOf(line);
+        if (stamp !== undefined && stamp >= timestamp) found = index;
+        return found !== undefined;
+      });
+      return start + (found ?? lines);
     });
   }
 
@@ -426,17 +439,12 @@ export function createFsBus(options: FsBusOptions): FsBus {
     const file = topicFile(dlq);
     let tail: string;
     try {
-      tail = await onFile(file, async () => {
-        const handle = await open(file, 'r');
-        try {
-          const { size } = await handle.stat();
-          const from = Math.max(0, size - DEAD_LETTER_LOOKBACK_BYTES);
-          const bytes = Buffer.alloc(size - from);
-          const { bytesRead } = await handle.read(bytes, 0, bytes.length, from);
-          return bytes.toString('utf8', 0, bytesRead);
-        } finally {
-          await handle.close();
-        }
+      tail = await withFileOpen(file, async (handle) => {
+        const { size } = await handle.stat();
+        const from = Math.max(0, size - DEAD_LETTER_LOOKBACK_BYTES);
+        const bytes = Buffer.alloc(size - from);
+        const { bytesRead } = await handle.read(bytes, 0, bytes.length, from);
+        return bytes.toString('utf8', 0, bytesRead);
       });
     } catch (error) {
       if (isMissing(error)) return false;
@@ -485,14 +493,9 @@ export function createFsBus(options: FsBusOptions): FsBus {
       let removed = 0;
       await forEachLine(handle, headerBytes, (line, _index, end) => {
         const tooLarge = limits.bytes >= 0 && size - cutAt > limits.bytes;
-        let old = false;
-        try {
-          const stamp = (JSON.parse(line.toString('utf8')) as Partial<LogRecord> | null)?.timestamp;
-          // A torn line has no time: it goes with what is before it.
-          old = typeof stamp !== 'number' || stamp < oldestKept;
-        } catch {
-          old = true;
-        }
+        const stamp = timestampOf(line);
+        // A torn line has no time: it goes with what is before it.
+        const old = stamp === undefined || stamp < oldestKept;
         if (!tooLarge && !(old && limits.ms >= 0)) return true;
         cutAt = end;
         removed += 1;
@@ -659,15 +662,7 @@ export function createFsBus(options: FsBusOptions): FsBus {
     async function seek(topic: string): Promise<void> {
       const committed = await readCommitted(group, topic);
       const since = committed === undefined ? 0 : await stat(offsetFile(group, topic)).then((stats) => stats.mtimeMs, () => 0);
-      const file = topicFile(topic);
-      await onFile(file, async () => {
-        const handle = await open(file, 'r');
-        try {
-          await place(topic, committed ?? firstOffsets.get(topic), handle);
-        } finally {
-          await handle.close();
-        }
-      });
+      await withFileOpen(topicFile(topic), (handle) => place(topic, committed ?? firstOffsets.get(topic), handle));
       resumedAt.set(topic, { offset: cursors.get(topic)!.nextOffset, since });
     }
     for (const topic of topics) {
@@ -686,27 +681,22 @@ export function createFsBus(options: FsBusOptions): FsBus {
 
     async function readNewLines(topic: string): Promise<Array<{ offset: number; line: string }>> {
       const file = topicFile(topic);
-      const buffer = await onFile(file, async () => {
-        const handle = await open(file, 'r');
-        try {
-          const stats = await handle.stat();
-          // Written anew by retention: the same offset is elsewhere in it, or gone.
-          let cursor = cursors.get(topic)!;
-          if (stats.ino !== cursor.ino || stats.dev !== cursor.dev) {
-            await place(topic, cursor.nextOffset, handle);
-            cursor = cursors.get(topic)!;
-          }
-          const available = stats.size - cursor.bytePosition;
-          if (available <= 0) return undefined;
-          // A piece at a time, and at least one whole line when there is one: a line longer than a piece is read with more.
-          for (let length = Math.min(available, POLL_READ_BYTES); ; length = Math.min(available, length * 2)) {
-            const bytes = Buffer.alloc(length);
-            const { bytesRead } = await handle.read(bytes, 0, length, cursor.bytePosition);
-            const read = bytes.subarray(0, bytesRead);
-            if (read.includes(0x0a) || bytesRead < length || length === available) return read;
-          }
-        } finally {
-          await handle.close();
+      const buffer = await withFileOpen(file, async (handle) => {
+        const stats = await handle.stat();
+        // Written anew by retention: the same offset is elsewhere in it, or gone.
+        let cursor = cursors.get(topic)!;
+        if (stats.ino !== cursor.ino || stats.dev !== cursor.dev) {
+          await place(topic, cursor.nextOffset, handle);
+          cursor = cursors.get(topic)!;
+        }
+        const available = stats.size - cursor.bytePosition;
+        if (available <= 0) return undefined;
+        // A piece at a time, and at least one whole line when there is one: a line longer than a piece is read with more.
+        for (let length = Math.min(available, POLL_READ_BYTES); ; length = Math.min(available, length * 2)) {
+          const bytes = Buffer.alloc(length);
+          const { bytesRead } = await handle.read(bytes, 0, length, cursor.bytePosition);
+          const read = bytes.subarray(0, bytesRead);
+          if (read.includes(0x0a) || bytesRead < length || length === available) return read;
         }
       });
       if (!buffer) return [];
