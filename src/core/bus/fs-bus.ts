@@ -681,6 +681,10 @@ export function createFsBus(options: FsBusOptions): FsBus {
 
     async function readNewLines(topic: string): Promise<Array<{ offset: number; line: string }>> {
       const file = topicFile(topic);
+      // Most polls find nothing new: they ask only for the log's size, and open it when it grew or was written anew.
+      const seen = await onFile(file, () => stat(file));
+      const placed = cursors.get(topic)!;
+      if (seen.ino === placed.ino && seen.dev === placed.dev && seen.size <= placed.bytePosition) return [];
       const buffer = await withFileOpen(file, async (handle) => {
         const stats = await handle.stat();
         // Written anew by retention: the same offset is elsewhere in it, or gone.
