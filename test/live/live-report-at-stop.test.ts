@@ -3,14 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
-import { FltsError } from '../../src/core/errors.js';
 import { rankRunsByLiveError } from '../../src/core/live/live-ranking.js';
 import { readLiveReport, replicasScoringLive } from '../../src/core/live/live-reports.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { createLiveMonitor } from '../../src/core/serve/live-monitor.js';
-import type { ModelHolder } from '../../src/core/serve/model-holder.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { monitorServing } from '../helpers/live-monitor.js';
 
 describe('live > replica report at stop', () => {
   let home: string;
@@ -26,8 +23,7 @@ describe('live > replica report at stop', () => {
   afterEach(() => rmSync(home, { recursive: true, force: true }));
 
   it('writes the points scored since the last report when it stops, so flts eval --live ranks them', async () => {
-    const holder = { current: () => ({ run: { runId: 'served' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'r1', logger: silentLogger });
+    const monitor = monitorServing('served', { settings, store, replica: 'r1' });
     monitor.start();
     await monitor.tick();
     expect((await rankRunsByLiveError(store, settings)).rows).toEqual([]);
@@ -43,9 +39,8 @@ describe('live > replica report at stop', () => {
   });
 
   it('names the run it served in the report it writes at stop, as its periodic reports do, though the model is let go meanwhile', async () => {
-    let served: { run: { runId: string } } | undefined = { run: { runId: 'served' } };
-    const holder = { current: () => served, status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'r1', logger: silentLogger });
+    let served: string | undefined = 'served';
+    const monitor = monitorServing(() => served, { settings, store, replica: 'r1' });
     monitor.start();
     await monitor.tick();
     expect((await readLiveReport(store, settings, 'r1'))!.served_run_id).toBe('served');

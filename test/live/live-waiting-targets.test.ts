@@ -4,14 +4,11 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
-import { FltsError } from '../../src/core/errors.js';
 import { readLiveReport } from '../../src/core/live/live-reports.js';
-import { silentLogger } from '../../src/core/logger.js';
 import { createLiveMetrics } from '../../src/core/serve/live-metrics.js';
-import { createLiveMonitor } from '../../src/core/serve/live-monitor.js';
-import type { ModelHolder } from '../../src/core/serve/model-holder.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { monitorServing } from '../helpers/live-monitor.js';
 
 describe('live > points waiting for one target', () => {
   let home: string;
@@ -26,8 +23,7 @@ describe('live > points waiting for one target', () => {
   afterEach(() => rmSync(home, { recursive: true, force: true }));
 
   it('shows how many points wait for which target on /healthz, in the replica report and as flts_live_waiting_points', async () => {
-    const holder = { current: () => ({ run: { runId: 'served' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'r1', logger: silentLogger });
+    const monitor = monitorServing('served', { settings, store, replica: 'r1' });
     const registry = new Registry();
     createLiveMetrics(registry).attach(monitor.metrics);
     monitor.scorer.remember({ identifier: 'default', runId: 'served', origin: 0, targets: ['down', 'up'], time: [60, 120, 180], values: [[12, 12, 12], [5, 5, 5]] });

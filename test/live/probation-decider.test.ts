@@ -12,13 +12,12 @@ import { historyRecord as record } from '../helpers/promotion-record.js';
 import { appendHistory, listPromotionHistory, syncPointers } from '../../src/core/registry/promotion-history.js';
 import { Registry } from 'prom-client';
 import { createLiveMetrics } from '../../src/core/serve/live-metrics.js';
-import { createLiveMonitor } from '../../src/core/serve/live-monitor.js';
-import type { ModelHolder } from '../../src/core/serve/model-holder.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import { putJson } from '../../src/core/storage/json-objects.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { createRollbackAction } from '../../src/core/workflows/auto-rollback.js';
 import { rollback } from '../../src/core/workflows/promote.js';
+import { monitorServing, noShadow } from '../helpers/live-monitor.js';
 
 describe('live > probation decider', () => {
   let home: string;
@@ -48,18 +47,14 @@ describe('live > probation decider', () => {
 
   /** An embedded server's monitor (it decides and rolls back itself) serving run "new", its rollbacks recorded. */
   function embeddedMonitor(requests: RollbackRequest[]) {
-    const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
-    return createLiveMonitor({
+    return monitorServing('new', {
       settings,
-      holder,
-      loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')),
       store,
       replica: 'r1',
       rollback: async (request) => {
         requests.push(request);
         return { run_id: request.toRunId, timestamp: 'later' };
       },
-      logger: silentLogger,
     });
   }
 
@@ -97,9 +92,8 @@ describe('live > probation decider', () => {
   it('a replica keeps reporting a previous run it could not load when the same promotion comes back in service', async () => {
     const promotion = await history(record('old', null, 1), record('new', 'old', 2));
     let served = 'new';
-    const holder = { current: () => ({ run: { runId: served } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
     // A replica of a distributed deployment: it reports, the promoter decides.
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'gone')), store, replica: 'r1', logger: silentLogger });
+    const monitor = monitorServing(() => served, { settings, store, replica: 'r1', loadShadow: noShadow('gone') });
     await monitor.tick();
     served = 'other';
     await monitor.tick();
@@ -191,18 +185,15 @@ describe('live > probation decider', () => {
 
   it('tries a shadow run that is gone once per probation, not on every look', async () => {
     await history(record('old', null, 1), record('new', 'old', 2));
-    const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
     const loads: string[] = [];
-    const monitor = createLiveMonitor({
+    const monitor = monitorServing('new', {
       settings,
-      holder,
       loadShadow: (runId) => {
         loads.push(runId);
         return Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', `Run ${runId} not found`));
       },
       store,
       replica: 'r1',
-      logger: silentLogger,
     });
     for (let look = 0; look < 4; look++) {
       await monitor.tick();
@@ -238,14 +229,13 @@ describe('live > probation decider', () => {
     const promotion = await history(record('old', null, 1), record('new', 'old', 2));
     const ref = promotionRefOf(promotion)!;
     let served = 'new';
-    const holder = { current: () => ({ run: { runId: served } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
     // The rollback workflow's effect on the registry, and the served model following the pointer.
     const rollbackAction: RollbackAction = async (request) => {
       const restored = await history(record(request.toRunId, request.fromRunId, 3, 'rollback'));
       served = request.toRunId;
       return { run_id: restored.run_id, timestamp: restored.timestamp };
     };
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'r1', rollback: rollbackAction, logger: silentLogger });
+    const monitor = monitorServing(() => served, { settings, store, replica: 'r1', rollback: rollbackAction });
     await monitor.tick();
     expect(monitor.status()).toMatchObject({ probation: { run_id: 'new', active: true }, previous_probation: null });
     // Another replica (or this one before a restart) paired the whole window: the new run is clearly worse.
@@ -304,8 +294,7 @@ describe('live > probation decider', () => {
   it('goes on with a probation when its promotion is back in service after the replica served another run for a look', async () => {
     await history(record('old', null, 1), record('new', 'old', 2));
     let served = 'new';
-    const holder = { current: () => ({ run: { runId: served } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'r1', logger: silentLogger });
+    const monitor = monitorServing(() => served, { settings, store, replica: 'r1' });
     await monitor.tick();
     for (const [runId, value] of [['new', 12], ['old', 11]] as const) monitor.scorer.remember({ identifier: '', runId, origin: 0, targets: ['down'], time: [60, 120], values: [[value, value]] });
     monitor.scorer.score({ identifier: '', time: [60, 120], values: { down: [10, 10] } });
@@ -320,9 +309,8 @@ describe('live > probation decider', () => {
 
   it('shows a probation in /metrics of a reporting replica only while it runs: gone once the promoter decided it', async () => {
     const promotion = await history(record('old', null, 1), record('new', 'old', 2));
-    const holder = { current: () => ({ run: { runId: 'new' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
     // No rollback action: a replica in distributed mode only reports, the promoter decides.
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'r1', logger: silentLogger });
+    const monitor = monitorServing('new', { settings, store, replica: 'r1' });
     const registry = new Registry();
     createLiveMetrics(registry).attach(monitor.metrics);
     const probationSeries = async (): Promise<string[]> => (await registry.metrics()).split('\n').filter((line) => /^flts_live_probation_/.test(line));

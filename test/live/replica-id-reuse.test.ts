@@ -3,15 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
-import { FltsError } from '../../src/core/errors.js';
 import { rankRunsByLiveError } from '../../src/core/live/live-ranking.js';
 import { readLiveReport, writeLiveReport } from '../../src/core/live/live-reports.js';
 import type { RunFigures } from '../../src/core/live/live-scorer.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { createLiveMonitor } from '../../src/core/serve/live-monitor.js';
-import type { ModelHolder } from '../../src/core/serve/model-holder.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { monitorServing } from '../helpers/live-monitor.js';
 
 /** A run's figures as an earlier process reported them: `points` matched, each `error` off. */
 const figures = (runId: string, points: number, error: number): RunFigures => ({ run_id: runId, matched_total: points, targets: { down: { points, rmse: error, mae: error, coverage: {} } } });
@@ -31,8 +28,7 @@ describe('live > a replica id that outlives its process', () => {
   it('carries on the per-run windows its earlier process reported for runs it has not scored yet, and reports its own for the others', async () => {
     // The process before the restart (a StatefulSet pod, the same name) scored a shadow run and the served one.
     await writeLiveReport(store, settings, { replica: 'flts-0', updated_at: new Date().toISOString(), served_run_id: 'served', runs: [figures('shadow', 40, 3), figures('served', 40, 5)], probation: null, memory: { points: 0, forgotten: 0 } });
-    const holder = { current: () => ({ run: { runId: 'served' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'flts-0', logger: silentLogger });
+    const monitor = monitorServing('served', { settings, store, replica: 'flts-0' });
     monitor.start();
     await monitor.tick();
     // The new process scores the served run: 3 points, each 2 off. Its own window replaces the earlier one.
@@ -54,8 +50,7 @@ describe('live > a replica id that outlives its process', () => {
   it('carries nothing from a report the retention already gave up on', async () => {
     const old = new Date(Date.now() - settings.live.reportRetentionMs - 60_000).toISOString();
     await writeLiveReport(store, settings, { replica: 'flts-0', updated_at: old, served_run_id: 'served', runs: [figures('shadow', 40, 3)], probation: null, memory: { points: 0, forgotten: 0 } });
-    const holder = { current: () => ({ run: { runId: 'served' } }), status: () => ({ pinnedRunId: undefined }) } as unknown as ModelHolder;
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new FltsError('FLTS_RUN_NOT_FOUND', 'no shadow in this test')), store, replica: 'flts-0', logger: silentLogger });
+    const monitor = monitorServing('served', { settings, store, replica: 'flts-0' });
     await monitor.tick();
     await monitor.stop();
     expect((await readLiveReport(store, settings, 'flts-0'))!.runs).toEqual([]);
