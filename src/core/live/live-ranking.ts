@@ -59,7 +59,7 @@ const isFigure = (value: unknown): value is number => typeof value === 'number' 
  */
 export async function rankRunsByLiveError(store: ObjectStore, settings: Settings): Promise<LiveRanking> {
   const terms = await rankingTerms(store, settings);
-  const byRun = new Map<string, { windows: Window[]; terms: number; points: number; replicas: Set<string>; updated: string }>();
+  const byRun = new Map<string, { windows: Window[]; windowPoints: number; points: number; replicas: Set<string>; updated: string }>();
   const waiting: Record<string, number> = {};
   for (const report of await listLiveReports(store, settings)) {
     // A replica that stopped took its forecast memory with it: nothing of it waits any more.
@@ -67,13 +67,13 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
     for (const [target, count] of Object.entries(held)) if (isFigure(count) && count > 0) waiting[target] = (waiting[target] ?? 0) + count;
     for (const run of report.runs) {
       let entry = byRun.get(run.run_id);
-      if (!entry) byRun.set(run.run_id, (entry = { windows: [], terms: 0, points: 0, replicas: new Set(), updated: '' }));
+      if (!entry) byRun.set(run.run_id, (entry = { windows: [], windowPoints: 0, points: 0, replicas: new Set(), updated: '' }));
       // A point scored on several targets is one point, as a probation counts it: the fullest target's window, not their sum.
       let points = 0;
       for (const figures of Object.values(run.targets)) {
         if (!isFigure(figures?.rmse) || !isFigure(figures.mae) || !isFigure(figures.points) || figures.points <= 0) continue;
         entry.windows.push({ rmse: figures.rmse, mae: figures.mae, points: figures.points });
-        entry.terms += figures.points;
+        entry.windowPoints += figures.points;
         points = Math.max(points, figures.points);
         entry.replicas.add(report.replica);
         if (report.updated_at > entry.updated) entry.updated = report.updated_at;
@@ -85,7 +85,7 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
     .filter(([, entry]) => entry.points > 0)
     .map(([runId, entry]) => ({
       run_id: runId,
-      ...pooled(entry.windows, entry.terms),
+      ...pooled(entry.windows, entry.windowPoints),
       points: entry.points,
       few_points: entry.points < terms.points,
       replicas: [...entry.replicas].sort(),
@@ -112,13 +112,13 @@ interface Window {
  * RMSE and MAE of windows pooled by their points, each figure scaled by the largest first: rmse² x points summed
  * outright passes the largest double for errors near 1e150 over many windows, and the ranking read Infinity.
  */
-function pooled(windows: readonly Window[], terms: number): { live_rmse: number; live_mae: number } {
+function pooled(windows: readonly Window[], points: number): { live_rmse: number; live_mae: number } {
   const rmseScale = Math.max(...windows.map((window) => window.rmse)) || 1;
   const maeScale = Math.max(...windows.map((window) => window.mae)) || 1;
   let sq = 0;
   let abs = 0;
   for (const window of windows) {
-    const share = window.points / terms;
+    const share = window.points / points;
     sq += (window.rmse / rmseScale) ** 2 * share;
     abs += (window.mae / maeScale) * share;
   }
