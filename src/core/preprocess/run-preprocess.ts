@@ -115,6 +115,11 @@ function storedScaleWarnings(sidecar: ProcessedSidecar): ScaledValuesWarning[] {
   return (sidecar.flts?.scaled_values_indistinct ?? []).map(scaledValuesWarning);
 }
 
+/** Each warning on the log as it is found, under its code: the result carries them too, for --json and the CLI. */
+function logWarnings(logger: Logger, warnings: PreprocessResult['warnings']): void {
+  for (const warning of warnings) logger.warn({ event: warning.code, ...warning.details }, warning.message);
+}
+
 /** The input files' warnings, each naming its file: test rows not after training, uneven steps, rows out of order, repeated timestamps. */
 function inputWarnings(inputs: { train: PreprocessInput; test: PreprocessInput }): Array<DataWarning | TestOverlapWarning> {
   const overlap = testOverlapWarning(inputs.test.rowsNotAfterTrain ?? 0, { train: inputs.train.file, test: inputs.test.file });
@@ -283,7 +288,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       const asRead = (input: PreprocessInput, recorded: InputAlias['inputs']['train']): PreprocessInput => ({ ...input, unorderedRows: recorded.unordered_rows, ...(recorded.time_steps ? { timeSteps: recorded.time_steps } : {}) });
       const aliasedInputs = { train: asRead(inputs.train, alias.inputs.train), test: { ...asRead(inputs.test, alias.inputs.test), rowsNotAfterTrain: checkedOverlap(alias.inputs.test.rows_not_after_train) } };
       const warnings = [...inputWarnings(aliasedInputs), ...storedScaleWarnings(aliased.sidecar)];
-      for (const warning of warnings) logger.warn({ event: warning.code, ...warning.details }, warning.message);
+      logWarnings(logger, warnings);
       return keepStored(aliased, 'unchanged', { inputs: aliasedInputs, warnings, readMs: 0, transformMs: 0, trainStepMs: storedTrainStep(aliased.sidecar, data.sampleTrainRows === 0) });
     }
   }
@@ -307,16 +312,15 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   }
   const described = { train: describe(inputs.train, parsed[0]), test: { ...describe(inputs.test, parsed[1]), rowsNotAfterTrain: overlapping } };
   const warnings: PreprocessResult['warnings'] = inputWarnings(described);
-  for (const warning of warnings) logger.warn({ event: warning.code, ...warning.details }, warning.message);
+  logWarnings(logger, warnings);
   const rawTrain = sampleFrame(parsed[0].frame, { rows: data.sampleTrainRows, strategy: data.sampleStrategy, seed: data.sampleSeed });
   const rawTest = sampleFrame(alignTestColumns(parsed[0].frame, parsed[1].frame, files.testName), { rows: data.sampleTestRows, strategy: data.sampleStrategy, seed: data.sampleSeed });
   const read = performance.now();
 
   const { train, test, scaler, report, indistinct } = runTransformPipeline(rawTrain, rawTest, settings.preprocess);
-  for (const warning of indistinct.map(scaledValuesWarning)) {
-    logger.warn({ event: warning.code, ...warning.details }, warning.message);
-    warnings.push(warning);
-  }
+  const scaleWarnings = indistinct.map(scaledValuesWarning);
+  logWarnings(logger, scaleWarnings);
+  warnings.push(...scaleWarnings);
   const dataSha256 = processedContentSha256(train, test, scaler);
   const trainStepMs = stepOf(train.time);
   const transformed = performance.now();
