@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { listNames } from '../clip-text.js';
 import type { Settings } from '../config/settings.js';
-import { readTable, readTableBytes, type ReadTableLimits, type ReadTableResult } from '../data/read-table.js';
+import { readTable, readTableBytes, readTableLimits, type ReadTableLimits, type ReadTableResult } from '../data/read-table.js';
 import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError, isFltsError } from '../errors.js';
 import type { FeaturePlan } from '../forecast/feature-plan.js';
@@ -111,7 +111,7 @@ async function readData(store: ObjectStore, settings: Settings, data: InferenceD
 
 async function readDataAsNamed(store: ObjectStore, settings: Settings, data: InferenceDataRef, source: string, parse: TableParser): Promise<ReadData> {
   const maxBytes = settings.data.maxInputBytes;
-  const limits = { maxRows: settings.data.maxInputRows, maxCells: settings.data.maxInputCells, maxDecodedBytes: settings.data.maxParquetDecodedBytes };
+  const limits = readTableLimits(settings.data);
   let table;
   let version: ProcessedVersion | undefined;
   if (typeof data === 'string') {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type pl from 'nodejs-polars';
 import { polars } from './polars-module.js';
 import { clip, listNames } from '../clip-text.js';
+import type { DataSettings } from '../config/specs/data.js';
 import { FltsError } from '../errors.js';
 import { plainNumberText } from './number-text.js';
 import { readParquetColumns, readParquetRowCount, readParquetSchemaSize } from './parquet-footer.js';
@@ -24,6 +25,11 @@ export interface ReadTableLimits {
   maxCells?: number;
   /** Most bytes a Parquet file's pages decompress to (data.maxParquetDecodedBytes); DEFAULT_MAX_PARQUET_DECODED_BYTES when not given. */
   maxDecodedBytes?: number;
+}
+
+/** The bounds the data.* settings put on every table flts reads, each a setting of its own. */
+export function readTableLimits(data: Pick<DataSettings, 'maxInputRows' | 'maxInputCells' | 'maxParquetDecodedBytes'>): ReadTableLimits {
+  return { maxRows: data.maxInputRows, maxCells: data.maxInputCells, maxDecodedBytes: data.maxParquetDecodedBytes };
 }
 
 const PARQUET_MAGIC = 'PAR1';

@@ -5,7 +5,7 @@ import { computeConfigHash, DEFAULT_DATASET, resolveDataFiles } from '../config/
 import type { Settings } from '../config/settings.js';
 import { scaledValuesWarning, type ScaledValuesWarning } from '../data/scaler.js';
 import { TIME_COLUMN } from '../data/polars-frame.js';
-import { readFileBytes, readTableBytes, type ReadTableResult } from '../data/read-table.js';
+import { readFileBytes, readTableBytes, readTableLimits, type ReadTableResult } from '../data/read-table.js';
 import { selectColumns, type TimeFrame } from '../data/time-frame.js';
 import { repeatedTimestampsWarning, timeStepsWarning, unorderedRowsWarning, type DataWarning, type TimeSteps } from '../data/time-steps.js';
 import { detectCadence } from '../data/timestamps.js';
@@ -261,7 +261,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     };
   };
 
-  const limits = { maxRows: data.maxInputRows, maxCells: data.maxInputCells, maxDecodedBytes: data.maxParquetDecodedBytes };
+  const limits = readTableLimits(data);
   /**
    * A stored version found by its input bytes records its test rows at or before the training end, 0 included, and is
    * taken at its word. One that records nothing was written before test files were checked against the training
