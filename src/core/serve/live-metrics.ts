@@ -57,12 +57,8 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
   const noBaseline = createLiveNoBaselineCounter(registry);
   let attached: LiveMetricsSource | undefined;
   const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined, ignored: () => ({ out_of_range: 0 }), waiting: () => ({}) };
-  const source: LiveMetricsSource = {
-    figures: () => (attached ?? empty).figures(),
-    paired: () => (attached ?? empty).paired(),
-    ignored: () => (attached ?? empty).ignored(),
-    waiting: () => (attached ?? empty).waiting(),
-  };
+  // Read at each scrape: the source attached then, or none.
+  const source = (): LiveMetricsSource => attached ?? empty;
   new Gauge({
     name: 'flts_live_rmse',
     help: 'RMSE of served (and shadow) forecasts against the actuals, over the last FLTS_LIVE_WINDOW_POINTS matched points.',
@@ -70,7 +66,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const run of source.figures()) for (const [target, f] of Object.entries(run.targets)) if (f.rmse !== null) this.set({ run_id: run.run_id, target }, f.rmse);
+      for (const run of source().figures()) for (const [target, f] of Object.entries(run.targets)) if (f.rmse !== null) this.set({ run_id: run.run_id, target }, f.rmse);
     },
   });
   new Gauge({
@@ -80,7 +76,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const run of source.figures()) for (const [target, f] of Object.entries(run.targets)) if (f.mae !== null) this.set({ run_id: run.run_id, target }, f.mae);
+      for (const run of source().figures()) for (const [target, f] of Object.entries(run.targets)) if (f.mae !== null) this.set({ run_id: run.run_id, target }, f.mae);
     },
   });
   new Gauge({
@@ -90,7 +86,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const run of source.figures()) for (const [target, f] of Object.entries(run.targets)) for (const [level, share] of Object.entries(f.coverage)) this.set({ run_id: run.run_id, target, level }, share);
+      for (const run of source().figures()) for (const [target, f] of Object.entries(run.targets)) for (const [level, share] of Object.entries(f.coverage)) this.set({ run_id: run.run_id, target, level }, share);
     },
   });
   new Counter({
@@ -100,7 +96,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const run of source.figures()) this.inc({ run_id: run.run_id }, run.matched_total);
+      for (const run of source().figures()) this.inc({ run_id: run.run_id }, run.matched_total);
     },
   });
   new Counter({
@@ -110,7 +106,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const [reason, count] of Object.entries(source.ignored())) this.inc({ reason }, count);
+      for (const [reason, count] of Object.entries(source().ignored())) this.inc({ reason }, count);
     },
   });
   new Gauge({
@@ -120,7 +116,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const [target, count] of Object.entries(source.waiting())) this.set({ target }, count);
+      for (const [target, count] of Object.entries(source().waiting())) this.set({ target }, count);
     },
   });
   new Gauge({
@@ -130,7 +126,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      const paired = source.paired();
+      const paired = source().paired();
       if (!paired || paired.points === 0) return;
       const rmse = pairedRmse(paired);
       this.set({ run_id: paired.candidate_run_id, role: 'candidate' }, rmse.candidate);
@@ -144,7 +140,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      const paired = source.paired();
+      const paired = source().paired();
       if (paired) this.set({ run_id: paired.candidate_run_id }, paired.points);
     },
   });
