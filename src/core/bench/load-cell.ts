@@ -20,6 +20,9 @@ export interface LoadCellInput {
   headers?: Record<string, string>;
 }
 
+/** An HTTP answer that refuses the credentials sent (or their absence): every request after it would be refused alike. */
+export const refusesCredentials = (status: number): boolean => status === 401 || status === 403;
+
 export interface LoadCellResult {
   /**
    * The first refusal of the credentials (HTTP 401 or 403, gRPC UNAUTHENTICATED or PERMISSION_DENIED), which ends the
@@ -79,7 +82,7 @@ export async function runLoadCell(input: LoadCellInput, onProgress?: (progress: 
     ],
   }, (error) => finish(error ?? null));
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
-    if (statusCode === 401 || statusCode === 403) {
+    if (refusesCredentials(statusCode)) {
       authRefused ??= `HTTP ${statusCode}`;
       instance.stop();
       return;

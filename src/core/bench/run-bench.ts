@@ -5,7 +5,7 @@ import type { EventSink } from '../events.js';
 import type { BenchCell, BenchMachine, BenchProtocol, BenchReport, CellPhase } from './bench-types.js';
 import { prepareBenchDir, writeBenchFiles } from './bench-files.js';
 import type { GrpcLoadCellInput } from './grpc-load-cell.js';
-import { runLoadCell, type LoadCellProgress, type LoadCellResult } from './load-cell.js';
+import { refusesCredentials, runLoadCell, type LoadCellProgress, type LoadCellResult } from './load-cell.js';
 import { processRssMiB, startCpuWindow } from './process-cpu.js';
 import { benchAborted, startReplicas, type InterruptedCell, type ServerCommand } from './replica-cluster.js';
 import { checkGrpcTarget, type BenchVariant } from './parse-matrix.js';
@@ -151,7 +151,7 @@ async function waitReady(url: string, timeoutMs: number, signal?: AbortSignal): 
       }
       if (response.ok && body) return body;
       // A gateway in front that wants credentials: asking again for a minute would not change its answer.
-      if (response.status === 401 || response.status === 403) throw authFailed(url, 'GET /readyz', `HTTP ${response.status}`, false, undefined);
+      if (refusesCredentials(response.status)) throw authFailed(url, 'GET /readyz', `HTTP ${response.status}`, false, undefined);
       last = `HTTP ${response.status}${body ? `: ${body.reason ?? ''}` : ', not a flts answer (not JSON)'}`;
     } catch (error) {
       if (error instanceof FltsError) throw error;
@@ -176,7 +176,7 @@ async function probePredict(url: string, body: string, route = PREDICT_ROUTE, ti
     if (stop?.aborted) throw benchAborted();
     throw targetUnavailable(url, `POST ${url}${route} got no answer: ${describeFetchFailure(error, timeoutMs)}.`);
   }
-  if (response.status === 401 || response.status === 403) {
+  if (refusesCredentials(response.status)) {
     await response.arrayBuffer();
     throw authFailed(url, `POST ${route}`, `HTTP ${response.status}`, headers.authorization !== undefined, variant);
   }
