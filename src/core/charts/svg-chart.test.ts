@@ -238,7 +238,7 @@ describe('core > charts > svg-chart', () => {
     // Over a new year, MM-DD alone would not say which 01-04 is meant.
     const times = Array.from({ length: 400 }, (_, i) => Date.UTC(2017, 9, 1) + i * 24 * HOUR_MS);
     const labels = xLabels(renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', xTimes: times, series: [{ name: 'a', values: times.map((_, i) => i) }] })).map((l) => l.label);
-    expect(labels.length).toBeGreaterThanOrEqual(3);
+    expect(labels.length).toBeGreaterThanOrEqual(2);
     for (const label of labels) expect(label).toMatch(/^20(17|18)-\d\d-\d\d$/);
   });
 
@@ -265,5 +265,26 @@ describe('core > charts > svg-chart', () => {
     expect(plotTop(long)).toBe(plotTop(short) + 18 * (lines.length - 1));
     expect(wrapTitle('a '.repeat(3).trim(), 600)).toEqual(['a a a']);
   });
+  it('leaves out x labels that would overlap their neighbour: beside gaps in the data and at the edge', () => {
+    /** Each label's extent at 7.6 px a character (DejaVu Sans digits at 12 px), placed as its anchor says. */
+    const extents = (svg: string) =>
+      xLabels(svg).map((l) => {
+        const w = l.label.length * 7.6;
+        const left = l.anchor === 'start' ? l.x : l.anchor === 'end' ? l.x - w : l.x - w / 2;
+        return { label: l.label, left, right: left + w };
+      });
+    const MINUTE_MS = 60_000;
+    // Eight backtest origins two minutes apart: the last label, flush with the edge, reached back over its neighbour.
+    const origins = Array.from({ length: 8 }, (_, i) => Date.UTC(2018, 2, 5, 15, 2 + 2 * i));
+    // A day of 2-minute rows, three days missing, another day: the midnights in the gap fall between two adjacent points.
+    const gappy = Array.from({ length: 5 * 720 }, (_, i) => Date.UTC(2018, 2, 5, 0, 2 * i)).filter((_, i) => i < 720 || i >= 4 * 720);
+    for (const times of [origins, gappy]) {
+      const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', xTimes: times, series: [{ name: 's', values: times.map((_, i) => i % 5) }] });
+      const labels = extents(svg);
+      expect(labels.length).toBeGreaterThanOrEqual(2);
+      for (let i = 1; i < labels.length; i++) expect(labels[i].left, `${labels[i - 1].label} / ${labels[i].label}`).toBeGreaterThan(labels[i - 1].right);
+      expect(labels[0].left).toBeGreaterThanOrEqual(0);
+      expect(labels[labels.length - 1].right).toBeLessThanOrEqual(800);
+    }
+  });
 });
-
