@@ -40,7 +40,7 @@ export interface LineChartOptions {
 }
 
 /** Ten distinct colours: a backtest of the default set draws six models, and a sixth must not wear the first's. */
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const MAX_POINTS = 2000;
 
 /**
