@@ -201,7 +201,7 @@ describe('core > charts > svg-chart', () => {
   it('spreads band shades over the whole ramp for any number of levels', () => {
     expect(bandShades(0)).toEqual([]);
     expect(bandShades(1)).toHaveLength(1);
-    expect(bandShades(2)).toEqual(['#deebf7', '#4292c6']);
+    expect(bandShades(2)).toEqual(['#c6dbef', '#4292c6']);
     const many = bandShades(12);
     expect(new Set(many).size).toBe(12);
     for (const shade of many) expect(shade).toMatch(/^#[0-9a-f]{6}$/);
@@ -286,5 +286,12 @@ describe('core > charts > svg-chart', () => {
       expect(labels[0].left).toBeGreaterThanOrEqual(0);
       expect(labels[labels.length - 1].right).toBeLessThanOrEqual(800);
     }
+  });
+  it('shades every band dark enough to be seen on the white chart, the outermost of many levels too', () => {
+    /** WCAG relative luminance, and the contrast of a colour against white. */
+    const linear = (channel: number): number => (channel <= 0.03928 ? channel / 12.92 : ((channel + 0.055) / 1.055) ** 2.4);
+    const luminance = (hex: string): number => [0.2126, 0.7152, 0.0722].reduce((sum, weight, c) => sum + weight * linear(Number.parseInt(hex.slice(1 + 2 * c, 3 + 2 * c), 16) / 255), 0);
+    const onWhite = (hex: string): number => 1.05 / (luminance(hex) + 0.05);
+    for (const count of [1, 2, 3, 5, 12]) for (const shade of bandShades(count)) expect(onWhite(shade), `${count} bands: ${shade}`).toBeGreaterThanOrEqual(1.3);
   });
 });
