@@ -63,6 +63,22 @@ describe('core > eval > forecast-plots', () => {
     expect([...plots.keys()]).toEqual([PLOT_FILES.forecast, PLOT_FILES.residuals]);
   });
 
+  it('draws no last-day plot of a test whose last day holds too few rows to look at alone (daily rows)', async () => {
+    const daily = predictions(3);
+    const days = 200;
+    daily.times = Array.from({ length: days }, (_, i) => START + i * 86_400_000);
+    for (const key of ['actual', 'predicted'] as const) daily[key].down = daily[key].down.slice(0, days);
+    const band = daily.intervals!.down['0.8'];
+    daily.intervals!.down['0.8'] = { lower: band.lower.slice(0, days), upper: band.upper.slice(0, days) };
+    expect([...(await plotsOf('daily', 0, daily)).keys()]).toEqual([PLOT_FILES.forecast, PLOT_FILES.residuals]);
+    // Hourly rows fill their last day with 25 forecasts: its plot stays.
+    const hourly = predictions(3);
+    hourly.times = hourly.times.slice(0, 24 * 5).map((_, i) => START + i * 3_600_000);
+    for (const key of ['actual', 'predicted'] as const) hourly[key].down = hourly[key].down.slice(0, 24 * 5);
+    hourly.intervals!.down['0.8'] = { lower: band.lower.slice(0, 24 * 5), upper: band.upper.slice(0, 24 * 5) };
+    expect([...(await plotsOf('hourly', 0, hourly)).keys()]).toEqual([PLOT_FILES.forecast, PLOT_FILES.lastDay, PLOT_FILES.residuals]);
+  });
+
   it('leaves a step whose forecast is not a number out of the residuals, not plotted as the actual itself', async () => {
     const artifact = predictions(1);
     // As predictions.json stores a NaN forecast: null. Actuals run 50..150, residuals of the rest are -5.

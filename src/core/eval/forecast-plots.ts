@@ -18,14 +18,19 @@ function firstStep(values: number[], horizon: number): number[] {
   return values.filter((_, i) => i % horizon === 0);
 }
 
+/** Fewest forecasts a last-day plot shows: one of daily rows drew two points, a line saying nothing the whole test did not. */
+const MIN_LAST_DAY_POINTS = 24;
+
 /**
- * Where the last day of forecast times starts, or undefined when they span no more than a day and a half: over
- * days of 2-minute steps single forecasts and their bands blur into one another, over the last day they read.
+ * Where the last day of forecast times starts, or undefined when they span no more than a day and a half or the
+ * last day holds too few of them to look at alone: over days of 2-minute steps single forecasts and their bands
+ * blur into one another, over the last day they read.
  */
 function lastDayStart(times: number[]): number | undefined {
   const last = times.at(-1);
   if (last === undefined || !(last - times[0] > 1.5 * DAY_MS)) return undefined;
-  return times.findIndex((time) => time >= last - DAY_MS);
+  const start = times.findIndex((time) => time >= last - DAY_MS);
+  return times.length - start >= MIN_LAST_DAY_POINTS ? start : undefined;
 }
 
 /** The plots of one target: forecast vs actual (the whole test and, past a day and a half, its last day) and residuals. */
