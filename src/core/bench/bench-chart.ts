@@ -1,4 +1,4 @@
-import { formatTick, niceAxis, PALETTE } from '../charts/svg-chart.js';
+import { formatTicks, niceAxis, PALETTE } from '../charts/svg-chart.js';
 import type { BenchReport } from './bench-types.js';
 
 interface Panel {
@@ -100,9 +100,10 @@ export function renderBenchChart(report: BenchReport): string {
     parts.push(`<text x="${ox + panelW / 2}" y="44" text-anchor="middle" font-size="14">${escapeXml(panel.title)}</text>`);
     parts.push(`<line x1="${ox + margin.left}" y1="${margin.top + plotH}" x2="${ox + margin.left + plotW}" y2="${margin.top + plotH}" stroke="#333"/>`);
     parts.push(`<line x1="${ox + margin.left}" y1="${margin.top}" x2="${ox + margin.left}" y2="${margin.top + plotH}" stroke="#333"/>`);
-    for (const v of axis.ticks) {
+    const tickLabels = formatTicks(axis.ticks);
+    for (const [k, v] of axis.ticks.entries()) {
       parts.push(`<line x1="${ox + margin.left}" y1="${y(v)}" x2="${ox + margin.left + plotW}" y2="${y(v)}" stroke="#eee"/>`);
-      parts.push(`<text class="y-tick" x="${ox + margin.left - 6}" y="${y(v) + 4}" text-anchor="end">${formatTick(v)}</text>`);
+      parts.push(`<text class="y-tick" x="${ox + margin.left - 6}" y="${y(v) + 4}" text-anchor="end">${tickLabels[k]}</text>`);
     }
     labels.forEach((label, i) => parts.push(`<text x="${ox + x(i)}" y="${margin.top + plotH + 18}" text-anchor="middle">${label}</text>`));
     parts.push(`<text x="${ox + margin.left + plotW / 2}" y="${margin.top + plotH + 40}" text-anchor="middle">replicas</text>`);

@@ -294,4 +294,17 @@ describe('core > charts > svg-chart', () => {
     const onWhite = (hex: string): number => 1.05 / (luminance(hex) + 0.05);
     for (const count of [1, 2, 3, 5, 12]) for (const shade of bandShades(count)) expect(onWhite(shade), `${count} bands: ${shade}`).toBeGreaterThanOrEqual(1.3);
   });
+  it('labels every y tick of a narrow axis far from zero apart, each label the value at its height', () => {
+    const valueOf = (label: string): number => Number(label.replace(/[kMGTP]$/, '')) * ({ k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 }[label.slice(-1)] ?? 1);
+    for (const [low, high] of [[1.0001e9, 1.0004e9], [-5e8, -4.99e8], [0.0101, 0.0103], [123456, 123789], [1.2e-3, 1.23e-3]]) {
+      const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 's', values: [low, (low + high) / 2, high] }] });
+      const labels = yLabels(svg);
+      expect(labels.length, `${low}..${high}`).toBeGreaterThanOrEqual(3);
+      expect(new Set(labels.map((l) => l.label)).size, `${low}..${high}: ${labels.map((l) => l.label)}`).toBe(labels.length);
+      // Evenly spaced on the page, so their values must be evenly spaced too: a label rounded to its neighbour's is not.
+      const values = labels.map((l) => valueOf(l.label));
+      const step = (values[values.length - 1] - values[0]) / (values.length - 1);
+      for (let i = 1; i < values.length; i++) expect(Math.abs(values[i] - values[i - 1] - step), `${low}..${high}: ${values}`).toBeLessThan(Math.abs(step) * 1e-6);
+    }
+  });
 });

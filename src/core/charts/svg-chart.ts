@@ -126,11 +126,28 @@ export function niceAxis(min: number, max: number, count = 5): { min: number; ma
 
 /** Short tick text: thousands as k, millions as M, ...; small values without float noise (0.015, not 0.01500000001). */
 export function formatTick(value: number): string {
+  return tickText(value, 3);
+}
+
+/** {@link formatTick} with `digits` significant digits at most (its own function: formatTick is passed to map). */
+function tickText(value: number, digits: number): string {
   const abs = Math.abs(value);
   if (abs === 0) return '0';
-  for (const { factor, suffix } of SI) if (abs >= factor) return `${Number((value / factor).toPrecision(3))}${suffix}`;
-  if (abs < 1e-4) return value.toExponential(1);
-  return String(Number(value.toPrecision(3)));
+  for (const { factor, suffix } of SI) if (abs >= factor) return `${Number((value / factor).toPrecision(digits))}${suffix}`;
+  if (abs < 1e-4) return value.toExponential(Math.max(1, digits - 2));
+  return String(Number(value.toPrecision(digits)));
+}
+
+/**
+ * The labels of an axis's ticks, with as few significant digits (three or more) as tell every tick apart: an axis
+ * of values near 1e9 spanning 300k was labelled 1G four times, one near 0.0102 had 0.0101 twice.
+ */
+export function formatTicks(values: readonly number[]): string[] {
+  for (let digits = 3; digits < 15; digits++) {
+    const labels = values.map((value) => tickText(value, digits));
+    if (new Set(labels).size === labels.length) return labels;
+  }
+  return values.map((value) => tickText(value, 15));
 }
 
 /** Ticks for a logarithmic axis over [min, max] (both > 0): 1, 2 and 5 times each power of ten (powers of ten
@@ -383,8 +400,10 @@ export function renderLineChart(options: LineChartOptions): string {
     `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${margin.top + plotH}" stroke="#333"/>`,
   );
   // With nothing plotted, labels of the stand-in range 0..1 would read as data.
-  for (const value of hasData ? (linearAxis?.ticks ?? logTicks(min, max)) : []) {
-    parts.push(`<text x="${margin.left - 6}" y="${y(value) + 4}" text-anchor="end">${formatTick(value)}</text>`);
+  const yTicks = hasData ? (linearAxis?.ticks ?? logTicks(min, max)) : [];
+  const yTickLabels = formatTicks(yTicks);
+  for (const [k, value] of yTicks.entries()) {
+    parts.push(`<text x="${margin.left - 6}" y="${y(value) + 4}" text-anchor="end">${yTickLabels[k]}</text>`);
     parts.push(`<line x1="${margin.left}" y1="${y(value)}" x2="${margin.left + plotW}" y2="${y(value)}" stroke="#eee"/>`);
   }
   for (const tick of placeXLabels(xAxisTicks(options, length, xStart).map((t) => ({ x: Number(x(t.index).toFixed(1)), label: t.label })), width)) {
