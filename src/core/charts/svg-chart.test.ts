@@ -307,4 +307,12 @@ describe('core > charts > svg-chart', () => {
       for (let i = 1; i < values.length; i++) expect(Math.abs(values[i] - values[i - 1] - step), `${low}..${high}: ${values}`).toBeLessThan(Math.abs(step) * 1e-6);
     }
   });
+  it('ends a log axis of less than a decade on labelled values, so no loss runs past the top or bottom label', () => {
+    for (const values of [[0.00516, 0.00499], [0.00364, 0.00344], [0.0011, 0.00107, 0.00071]]) {
+      const svg = renderLineChart({ title: 't', xLabel: 'epoch', yLabel: 'loss', yLog: true, series: [{ name: 'loss', values }] });
+      const labels = yLabels(svg).map((l) => Number(l.label));
+      expect(Math.min(...labels), `${values}: ${labels}`).toBeLessThanOrEqual(Math.min(...values));
+      expect(Math.max(...labels), `${values}: ${labels}`).toBeGreaterThanOrEqual(Math.max(...values));
+    }
+  });
 });

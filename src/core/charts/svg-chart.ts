@@ -150,19 +150,22 @@ export function formatTicks(values: readonly number[]): string[] {
   return values.map((value) => tickText(value, 15));
 }
 
+/** Each mantissa times each power of ten, within [min, max] (both > 0). */
+function decadeTicks(min: number, max: number, mantissas: readonly number[]): number[] {
+  const ticks: number[] = [];
+  for (let power = Math.floor(Math.log10(min)); power <= Math.ceil(Math.log10(max)); power++) {
+    for (const mantissa of mantissas) {
+      const value = Number((mantissa * 10 ** power).toPrecision(12));
+      if (value >= min * (1 - 1e-9) && value <= max * (1 + 1e-9)) ticks.push(value);
+    }
+  }
+  return ticks;
+}
+
 /** Ticks for a logarithmic axis over [min, max] (both > 0): 1, 2 and 5 times each power of ten (powers of ten
  * alone over many decades), or, within less than a decade where those are too few, the linear axis's round values. */
 export function logTicks(min: number, max: number, count = 8): number[] {
-  const withMantissas = (mantissas: number[]): number[] => {
-    const ticks: number[] = [];
-    for (let power = Math.floor(Math.log10(min)); power <= Math.ceil(Math.log10(max)); power++) {
-      for (const mantissa of mantissas) {
-        const value = Number((mantissa * 10 ** power).toPrecision(12));
-        if (value >= min * (1 - 1e-9) && value <= max * (1 + 1e-9)) ticks.push(value);
-      }
-    }
-    return ticks;
-  };
+  const withMantissas = (mantissas: number[]): number[] => decadeTicks(min, max, mantissas);
   const ticks = withMantissas([1, 2, 5]);
   if (ticks.length < 3) return niceTicks(min, max, 6).filter((value) => value > 0);
   if (ticks.length <= count) return ticks;
@@ -361,6 +364,12 @@ export function renderLineChart(options: LineChartOptions): string {
   let [min, max] = finite.length ? reduceMinMax(finite) : [0, 1];
   const log = options.yLog === true && min > 0;
   if (min === max) [min, max] = log ? [min / 2, max * 2] : [min - 1, max + 1];
+  // A log axis within less than a decade is ticked at the linear axis's round values: it ends on them too, or the
+  // first epoch's loss (0.00516) ran above the top label (0.005) and the last validation loss below the lowest.
+  if (log && decadeTicks(min, max, [1, 2, 5]).length < 3) {
+    const rounded = niceAxis(min, max, 6);
+    if (rounded.min > 0) [min, max] = [rounded.min, rounded.max];
+  }
   let linearAxis = log ? undefined : niceAxis(min, max);
   // Ticks are rounded to twelve digits: a range below them (a constant 5e7 and a forecast off it by float noise,
   // or a constant 1e300, which the +-1 above leaves equal) collapsed the axis to one value and every y to Infinity.
