@@ -5,6 +5,7 @@
 // given is timed on it, alternating, in one process, and the median CPU ms is printed per build, with the ratio of
 // each other build to the first one.
 // Usage: npm run build && node bench/read-wide.bench.mjs [runs] [columns] [rows] [other build root ...]
+//   PLAIN=1 makes every cell a plain number (no empty cells, no grouped thousands): a table of float64 columns only.
 //   e.g. node bench/read-wide.bench.mjs 5 5000 300 /tmp/before   (a build of another commit, its dist/ built there)
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +18,9 @@ const rows = Number(process.argv[4] ?? 300);
 const builds = [root, ...process.argv.slice(5).map((dir) => path.resolve(dir))];
 
 const t0 = Date.UTC(2024, 0, 1);
+const plain = process.env.PLAIN === '1';
 const cell = (row, column) => {
+  if (plain) return String(((row * 31 + column) % 997) / 8);
   if (column % 10 === 1 && row % 7 === 0) return '';
   if (column % 50 === 2) return `"${(1000 + row * column).toLocaleString('en-US')}.5"`;
   return String(((row * 31 + column) % 997) / 8);
@@ -44,7 +47,7 @@ for (let run = 0; run <= runs; run++) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const cpus = os.cpus();
 console.log(`machine: ${os.platform()} ${cpus[0]?.model ?? '?'} x${cpus.length}, node ${process.version}, load ${os.loadavg()[0].toFixed(2)}`);
-console.log(`readTableBytes of ${columns} columns x ${rows} rows (${(bytes.length / 1e6).toFixed(1)} MB), ${runs} runs after a warm-up, median CPU ms`);
+console.log(`readTableBytes of ${columns} ${plain ? 'plain ' : ''}columns x ${rows} rows (${(bytes.length / 1e6).toFixed(1)} MB), ${runs} runs after a warm-up, median CPU ms`);
 const first = median(cpuMs[0]);
 for (const [b, build] of builds.entries()) {
   const value = median(cpuMs[b]);
