@@ -44,7 +44,8 @@ async function until(condition: () => boolean, what: string | (() => string)): P
   throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
 }
 
-async function openScreen(force = false, named: { initialRunId?: string; initialReason?: string } = {}, pin = false) {
+/** The screen over the runbook registry's candidates; `beforePromote` holds a promotion back until it resolves. */
+async function openScreen(force = false, named: { initialRunId?: string; initialReason?: string } = {}, pin = false, beforePromote?: () => Promise<void>) {
   const candidates = await listPromotionCandidates({ configHash: RUNBOOK_HASH }, settings, { store });
   const outcomes: ScreenOutcome[] = [];
   const screen = render(
@@ -53,7 +54,10 @@ async function openScreen(force = false, named: { initialRunId?: string; initial
       force,
       pin,
       ...named,
-      onPromote: (runId, reason, current) => promoteManually({ runId, reason, force, pin, operator: 'tester', expectedCurrentRunId: current }, settings, { store }),
+      onPromote: async (runId, reason, current) => {
+        await beforePromote?.();
+        return promoteManually({ runId, reason, force, pin, operator: 'tester', expectedCurrentRunId: current }, settings, { store });
+      },
       onExit: (outcome) => outcomes.push(outcome),
     }),
   );
@@ -191,26 +195,8 @@ describe('cli > screens > promote-manual-screen', () => {
   });
 
   it('stopped by Ctrl-C while the promotion is written, writes it whole first and then ends as stopped, not as promoted', async () => {
-    const candidates = await listPromotionCandidates({ configHash: RUNBOOK_HASH }, settings, { store });
-    const outcomes: ScreenOutcome[] = [];
     let proceed: () => void = () => {};
-    const screen = render(
-      createElement(PromoteManualScreen, {
-        candidates,
-        force: false,
-        onPromote: async (runId, reason, current) => {
-          await new Promise<void>((resolve) => (proceed = resolve));
-          return promoteManually({ runId, reason, operator: 'tester', expectedCurrentRunId: current }, settings, { store });
-        },
-        onExit: (outcome) => outcomes.push(outcome),
-      }),
-    );
-    const frame = (): string => screen.lastFrame() ?? '';
-    const press = async (key: string, expectInFrame: string): Promise<void> => {
-      screen.stdin.write(key);
-      await until(() => frame().includes(expectInFrame), () => `${JSON.stringify(expectInFrame)} after ${JSON.stringify(key)}; frame:\n${frame()}`);
-    };
-    await until(() => frame().includes('runB') && screen.stdin.listenerCount('readable') > 0, 'the run list, listening for keys');
+    const { press, screen, outcomes } = await openScreen(false, {}, false, () => new Promise<void>((resolve) => (proceed = resolve)));
     await press(KEYS.enter, 'Reason: _');
     await press('weekend drift', 'Reason: weekend drift_');
     await press(KEYS.enter, '[y/N]');
