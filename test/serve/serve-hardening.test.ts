@@ -9,6 +9,7 @@ import { createModelHolder } from '../../src/core/serve/model-holder.js';
 import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { MAX_PIPELINED_REQUESTS } from '../../src/core/serve/unread-answers.js';
 import { createMemorySource, naiveSource, postJson, promotedSource, requestData, useTestServer, withTestServer, type RunningServer } from './serve-fixtures.js';
+import { answerOver } from '../helpers/raw-answer.js';
 
 /** Opens a raw connection to the server; resolves once connected. */
 function openSocket(url: string): Promise<Socket> {
@@ -415,8 +416,8 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
 
         expect(await healthzOver(await open())).toMatch(/^HTTP\/1.1 200/);
         expect(await idleClosed).toBe('');
-        expect(await answerOver(arriving, 'Host: 127.0.0.1\r\n\r\n')).toMatch(/^HTTP\/1.1 200/);
-        expect(await answerOver(posting, '{}')).toMatch(/^HTTP\/1.1 503/);
+        expect(await answerJsonOver(arriving, 'Host: 127.0.0.1\r\n\r\n')).toMatch(/^HTTP\/1.1 200/);
+        expect(await answerJsonOver(posting, '{}')).toMatch(/^HTTP\/1.1 503/);
         expect(await capClosesOf(capped)).toEqual({ idle: 1, slow: 0, refused: 0 });
       });
     });
@@ -425,13 +426,13 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
       await withCapped(2, async (capped, open) => {
         const [pipelining, idle] = [await open(), await open()];
         // One write: a whole request, then the start of the next one, read by the server before the first is answered.
-        expect(await answerOver(pipelining, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\n')).toMatch(/^HTTP\/1.1 200/);
+        expect(await answerJsonOver(pipelining, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\n')).toMatch(/^HTTP\/1.1 200/);
         expect(await healthzOver(idle)).toMatch(/^HTTP\/1.1 200/);
         const idleClosed = readUntilClosed(idle);
 
         expect(await healthzOver(await open())).toMatch(/^HTTP\/1.1 200/);
         expect(await idleClosed).toBe('');
-        expect(await answerOver(pipelining, 'Host: 127.0.0.1\r\n\r\n')).toMatch(/^HTTP\/1.1 200/);
+        expect(await answerJsonOver(pipelining, 'Host: 127.0.0.1\r\n\r\n')).toMatch(/^HTTP\/1.1 200/);
         expect(await capClosesOf(capped)).toEqual({ idle: 1, slow: 0, refused: 0 });
       });
     });
@@ -446,7 +447,7 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
         // Connected and not asking yet: its request may be on its way (within the grace, an hour here however slow the host).
         const fresh = await open();
         expect(await readUntilClosed(await open())).toBe('');
-        expect(await answerOver(posting, '{}')).toMatch(/^HTTP\/1.1 503/);
+        expect(await answerJsonOver(posting, '{}')).toMatch(/^HTTP\/1.1 503/);
         expect(await healthzOver(fresh)).toMatch(/^HTTP\/1.1 200/);
         expect(await capClosesOf(capped)).toEqual({ idle: 0, slow: 0, refused: 1 });
       }, HOUR_MS);
@@ -464,7 +465,7 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
 
           expect(await healthzOver(await open())).toMatch(/^HTTP\/1.1 200/);
           expect(await firstClosed).toBe('');
-          expect(await answerOver(second, 'Host: 127.0.0.1\r\n\r\n')).toMatch(/^HTTP\/1.1 200/);
+          expect(await answerJsonOver(second, 'Host: 127.0.0.1\r\n\r\n')).toMatch(/^HTTP\/1.1 200/);
           expect(await capClosesOf(capped)).toEqual({ idle: 0, slow: 1, refused: 0 });
         },
         0,
@@ -613,7 +614,7 @@ describe('serve > hardening: clients that stall', () => {
         for (let i = 0; i < 3; i++) {
           const cut = 40 + i * 1700;
           socket.write(request.slice(0, cut));
-          expect(await answerOver(socket, request.slice(cut))).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*"status":"SUCCESS"/);
+          expect(await answerJsonOver(socket, request.slice(cut))).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*"status":"SUCCESS"/);
         }
       } finally {
         socket.destroy();
@@ -850,24 +851,8 @@ async function capClosesOf(server: RunningServer): Promise<Record<string, number
 
 /** One keep-alive GET /healthz over a raw socket; resolves with the response head and body. */
 function healthzOver(socket: Socket): Promise<string> {
-  return answerOver(socket, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  return answerJsonOver(socket, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
 }
 
 /** Writes `bytes` (what is left of a request, or a whole one) and resolves with the JSON answer read back, or what came before a close. */
-function answerOver(socket: Socket, bytes: string): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    const done = (): void => {
-      socket.off('data', onData);
-      socket.off('close', done);
-      resolve(text);
-    };
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString();
-      if (text.includes('\r\n\r\n') && text.endsWith('}')) done();
-    };
-    socket.on('data', onData);
-    socket.once('close', done);
-    socket.write(bytes);
-  });
-}
+const answerJsonOver = (socket: Socket, bytes: string): Promise<string> => answerOver(socket, bytes, (text) => text.includes('\r\n\r\n') && text.endsWith('}'));

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { answerOver } from '../../../test/helpers/raw-answer.js';
 import { pollUntil } from '../retry.js';
 import { capHttpConnections, type HttpCapClose } from './connection-cap.js';
 
@@ -56,23 +57,7 @@ async function capped(maxConnections: number): Promise<Capped> {
 }
 
 /** Writes `bytes` and resolves with what the server sends until its answer's body `ok`, or until it closes the connection. */
-function answerOver(socket: Socket, bytes: string): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    const done = (): void => {
-      socket.off('data', onData);
-      socket.off('close', done);
-      resolve(text);
-    };
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString();
-      if (text.endsWith('\r\n\r\nok')) done();
-    };
-    socket.on('data', onData);
-    socket.once('close', done);
-    socket.write(bytes);
-  });
-}
+const answerOkOver = (socket: Socket, bytes: string): Promise<string> => answerOver(socket, bytes, (text) => text.endsWith('\r\n\r\nok'));
 
 /** Resolves with what the server sent before closing the connection. */
 function readUntilClosed(socket: Socket): Promise<string> {
@@ -98,9 +83,9 @@ describe('capHttpConnections', () => {
     cap.advance(999);
     expect(await (await cap.open()).closed).toBe('');
     cap.advance(1);
-    expect(await answerOver((await cap.open()).client, REQUEST_LINE + REST_OF_HEAD)).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+    expect(await answerOkOver((await cap.open()).client, REQUEST_LINE + REST_OF_HEAD)).toMatch(/^HTTP\/1.1 200 OK\r\n/);
     expect(await first.closed).toBe('');
-    expect(await answerOver(second.client, REST_OF_HEAD)).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+    expect(await answerOkOver(second.client, REST_OF_HEAD)).toMatch(/^HTTP\/1.1 200 OK\r\n/);
     expect(cap.closes).toEqual(['refused', 'slow']);
   });
 
@@ -108,7 +93,7 @@ describe('capHttpConnections', () => {
     const cap = await capped(1);
     const silent = await cap.open();
     cap.advance(1000);
-    expect(await answerOver((await cap.open()).client, REQUEST_LINE + REST_OF_HEAD)).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+    expect(await answerOkOver((await cap.open()).client, REQUEST_LINE + REST_OF_HEAD)).toMatch(/^HTTP\/1.1 200 OK\r\n/);
     expect(await silent.closed).toBe('');
     expect(cap.closes).toEqual(['slow']);
   });
@@ -116,7 +101,7 @@ describe('capHttpConnections', () => {
   it('takes an idle keep-alive connection before a slow head, and never one with a request in flight', async () => {
     const cap = await capped(3);
     const [idle, posting, slow] = [await cap.open(), await cap.open(), await cap.open()];
-    expect(await answerOver(idle.client, REQUEST_LINE + REST_OF_HEAD)).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+    expect(await answerOkOver(idle.client, REQUEST_LINE + REST_OF_HEAD)).toMatch(/^HTTP\/1.1 200 OK\r\n/);
     // A request in flight: its head read whole, its body still to come.
     const inFlight = new Promise((resolve) => server!.once('request', resolve));
     posting.client.write('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n');
@@ -132,14 +117,14 @@ describe('capHttpConnections', () => {
     await cap.open();
     expect(await slow.closed).toBe('');
     expect(await (await cap.open()).closed).toBe('');
-    expect(await answerOver(posting.client, '{}')).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+    expect(await answerOkOver(posting.client, '{}')).toMatch(/^HTTP\/1.1 200 OK\r\n/);
     expect(cap.closes).toEqual(['idle', 'slow', 'refused']);
   });
 
   it("times a keep-alive connection's next head from when it is first seen arriving, not from its last answer", async () => {
     const cap = await capped(1);
     const kept = await cap.open();
-    expect(await answerOver(kept.client, REQUEST_LINE + REST_OF_HEAD)).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+    expect(await answerOkOver(kept.client, REQUEST_LINE + REST_OF_HEAD)).toMatch(/^HTTP\/1.1 200 OK\r\n/);
     cap.advance(60_000);
     const readBefore = kept.accepted.bytesRead;
     kept.client.write(REQUEST_LINE);
@@ -149,7 +134,7 @@ describe('capHttpConnections', () => {
     // Seen arriving as this newcomer comes: its head may have begun just now.
     expect(await (await cap.open()).closed).toBe('');
     cap.advance(1000);
-    expect(await answerOver((await cap.open()).client, REQUEST_LINE + REST_OF_HEAD)).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+    expect(await answerOkOver((await cap.open()).client, REQUEST_LINE + REST_OF_HEAD)).toMatch(/^HTTP\/1.1 200 OK\r\n/);
     expect(await keptClosed).toBe('');
     expect(cap.closes).toEqual(['refused', 'slow']);
   });
