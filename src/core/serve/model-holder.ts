@@ -310,6 +310,8 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
         return;
       }
       const outcome = await this.reloadFromPointer({ force: true });
+      // Stopped while the pointer was read (a signal right after the server listened): the stop was said last.
+      if (stopped) return;
       const refused = hopeless(outcome);
       if (refused) throw refused;
       if (outcome.result === 'no_pointer') {
