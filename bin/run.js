@@ -5,6 +5,17 @@
 const command = process.argv[2];
 const early = await import('./early-signals.js');
 if (early.answersEarlySignals(command)) early.stopCleanlyUntilHandled(command, process.argv.slice(3));
+// oclif names the user's shell by SHELL, else by the user database, which throws for a uid it has no entry for: a
+// container run under an arbitrary uid (OpenShift, `docker run --user`) sets no SHELL either, and every command
+// ended FLTS_INTERNAL there. Such a process gets the POSIX shell's name, as a login without one would.
+if (!process.env.SHELL) {
+  const { default: os } = await import('node:os');
+  try {
+    os.userInfo();
+  } catch {
+    process.env.SHELL = '/bin/sh';
+  }
+}
 const { execute } = await import('@oclif/core');
 const { cliLoadOptions } = await import('./load-options.js');
 

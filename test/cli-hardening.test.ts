@@ -367,12 +367,14 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     expect(train.exitCode, train.stderr).toBe(0);
     const [naive, snaive] = train.json.result.runs.map((run: any) => run.run_id);
     const nodeArgs = ['--import', path.join(__dirname, 'helpers/no-passwd-entry.mjs')];
+    // A container started under such a uid has no SHELL either, and oclif asks the user database for the shell then.
+    const unset = ['SHELL'];
     // Before, each was FLTS_INTERNAL (exit 1): "uv_os_get_passwd returned ENOENT", from asking the OS user's name.
-    const promoted = await runCli(['promote', '--run', naive, '--json'], { env, nodeArgs });
+    const promoted = await runCli(['promote', '--run', naive, '--json'], { env, nodeArgs, unset });
     expect(promoted.json?.result?.record, promoted.stdout + promoted.stderr).toMatchObject({ run_id: naive, actor: expect.stringMatching(/^uid \d+$/) });
-    const manual = await runCli(['promote-manual', '--yes', '--run', snaive, '--reason', 'checked', '--json'], { env, nodeArgs });
+    const manual = await runCli(['promote-manual', '--yes', '--run', snaive, '--reason', 'checked', '--json'], { env, nodeArgs, unset });
     expect(manual.json?.result?.record, manual.stdout + manual.stderr).toMatchObject({ run_id: snaive, actor: expect.stringMatching(/^uid \d+$/) });
-    const named = await runCli(['promote', '--rollback', '--json'], { env: { ...env, FLTS_OPERATOR: 'alice' }, nodeArgs });
+    const named = await runCli(['promote', '--rollback', '--json'], { env: { ...env, FLTS_OPERATOR: 'alice' }, nodeArgs, unset });
     expect(named.json?.result?.record, named.stdout + named.stderr).toMatchObject({ run_id: naive, actor: 'alice' });
   }, 180_000);
 
