@@ -22,7 +22,7 @@ describe('core > backtest > chart', () => {
     const one = renderBacktestChart(record(1));
     // Wider than the chart: on two lines, the second a tspan.
     const title = /<text class="title"[^>]*>(.*?)<\/text>/.exec(one)![1].replace(/<tspan[^>]*>/g, ' ').replace(/<\/tspan>/g, '');
-    expect(title).toBe('Backtest error over time, config_hash abcdef012345, horizon 30 (origins 2025-01-01T00:00:00 .. 2025-01-02T00:00:00)');
+    expect(title).toBe('Backtest error over time, config_hash abcdef012345, horizon 30 (origins 2025-01-01T00:00:00 .. 2025-01-02T00:00:00 UTC)');
     expect(one).toContain('fold origin (UTC; every row)');
     expect(renderBacktestChart(record(10))).toContain('fold origin (UTC; every 10 rows)');
   });

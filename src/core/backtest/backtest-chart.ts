@@ -8,7 +8,7 @@ export function renderBacktestChart(record: BacktestRecord): string {
   const last = record.origins.at(-1) ?? '';
   return renderLineChart({
     // The chart is read apart from its record (a browser, an artefact store): its title says which data it scored.
-    title: `Backtest error over time, config_hash ${record.config_hash.slice(0, 12)}, horizon ${record.horizon} (origins ${first} .. ${last})`,
+    title: `Backtest error over time, config_hash ${record.config_hash.slice(0, 12)}, horizon ${record.horizon} (origins ${first} .. ${last} UTC)`,
     xLabel: `fold origin (UTC; every ${record.stride === 1 ? 'row' : `${record.stride} rows`})`,
     xTimes: record.origins.map(parseTimestamp),
     yLabel: 'RMSE (scaled)',

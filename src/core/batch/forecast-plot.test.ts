@@ -62,7 +62,7 @@ describe('core > batch > forecast-plot', () => {
       xLabel: 'time (UTC)',
       yLabel: 'down (original units)',
       xTimes: [...tailTimes, ...futureTimes],
-      xMarker: { at: tail, name: 'end of the data (2018-03-01T06:38:00)' },
+      xMarker: { at: tail, name: 'end of the data (2018-03-01T06:38:00 UTC)' },
       bands: [
         { name: '95 % interval', ...bandOf(9) },
         { name: '80 % interval', ...bandOf(5) },

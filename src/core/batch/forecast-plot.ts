@@ -65,7 +65,7 @@ export function renderForecastPlot(forecast: BatchForecast, history: PlotHistory
     yLabel: `${target} (original units)`,
     xTimes: times,
     // Past the marker every value is a forecast: the data ends at the tail's last row (x counts from 1).
-    ...(tailRows > 0 && future.length > 0 ? { xMarker: { at: tailRows, name: `end of the data (${formatTimestamp(lastTime)})` } } : {}),
+    ...(tailRows > 0 && future.length > 0 ? { xMarker: { at: tailRows, name: `end of the data (${formatTimestamp(lastTime)} UTC)` } } : {}),
     bands,
     series: [
       { name: 'actual', values: actual, color: '#333333' },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bandShades, formatTick, logTicks, niceTicks, renderLineChart, timeTicks, wrapTitle } from './svg-chart.js';
+import { bandShades, formatTick, gapsAfter, logTicks, niceTicks, renderLineChart, timeTicks, wrapTitle } from './svg-chart.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -12,6 +12,21 @@ function yLabels(svg: string): { label: string; y: number }[] {
 function xLabels(svg: string): { label: string; anchor: string; x: number }[] {
   return [...svg.matchAll(/<text class="x-tick" x="([\d.]+)" y="[\d.]+" text-anchor="(\w+)">([^<]*)<\/text>/g)].map((match) => ({ x: Number(match[1]), anchor: match[2], label: match[3] }));
 }
+
+/** The polylines drawn in a colour, each as its points. */
+function linesOf(svg: string, color: string): { x: number; y: number }[][] {
+  return [...svg.matchAll(new RegExp(`<polyline fill="none" stroke="${color}"[^>]*points="([^"]+)"`, 'g'))].map((match) =>
+    match[1].split(' ').map((pair) => ({ x: Number(pair.split(',')[0]), y: Number(pair.split(',')[1]) })),
+  );
+}
+
+/** The band polygons, each as its points. */
+function bandPolygons(svg: string): { x: number; y: number }[][] {
+  return [...svg.matchAll(/<polygon class="band"[^>]*points="([^"]+)"/g)].map((match) => match[1].split(' ').map((pair) => ({ x: Number(pair.split(',')[0]), y: Number(pair.split(',')[1]) })));
+}
+
+/** The y of the x axis's line (the plot's bottom edge). */
+const axisY = (svg: string): number => Number(/<line x1="80" y1="([\d.]+)" x2="[\d.]+" y2="\1" stroke="#333"\/>/.exec(svg)![1]);
 
 /** The legend's entries, in order, with where their text starts. */
 function legendEntries(svg: string): { label: string; x: number; y: number }[] {
@@ -219,9 +234,9 @@ describe('core > charts > svg-chart', () => {
     const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'actual', values: [3e6, 1.75e9, 2e8] }] });
     const labels = yLabels(svg);
     expect(labels.map((l) => l.label)).toEqual(['0', '500M', '1G', '1.5G', '2G']);
-    // 2G sits on the plot's top edge (y 46) and 0 on its bottom edge (y 360): text baselines are 4 px lower.
-    expect(labels.at(-1)!.y - 4).toBeCloseTo(46, 5);
-    expect(labels[0].y - 4).toBeCloseTo(360, 5);
+    // 2G sits 6 px below the plot's top edge (y 46) and 0 as far above its bottom edge (y 360): text baselines are 4 px lower.
+    expect(labels.at(-1)!.y - 4).toBeCloseTo(46 + 6, 5);
+    expect(labels[0].y - 4).toBeCloseTo(360 - 6, 5);
     const peak = Math.min(...[...svg.matchAll(/<polyline[^>]*points="([^"]+)"/g)][0][1].split(' ').map((pair) => Number(pair.split(',')[1])));
     expect(peak).toBeGreaterThanOrEqual(46);
     expect(peak).toBeGreaterThan(labels.at(-2)!.y - 4 - 80);
@@ -314,5 +329,79 @@ describe('core > charts > svg-chart', () => {
       expect(Math.min(...labels), `${values}: ${labels}`).toBeLessThanOrEqual(Math.min(...values));
       expect(Math.max(...labels), `${values}: ${labels}`).toBeGreaterThanOrEqual(Math.max(...values));
     }
+  });
+
+  // A test file with an hour of rows missing drew a straight line across the hour, as though it had been measured,
+  // and the hour took no room on the axis: points were spaced by index.
+  it('breaks lines and bands where rows are missing, and leaves the missing hour its room on the time axis', () => {
+    const STEP = 2 * 60_000;
+    const times = Array.from({ length: 360 }, (_, i) => Date.UTC(2018, 2, 5, 0, 0) + i * STEP).filter((_, i) => i < 150 || i >= 180);
+    const values = times.map((_, i) => 100 + (i % 9));
+    const svg = renderLineChart({
+      title: 't',
+      xLabel: 'time',
+      yLabel: 'y',
+      xTimes: times,
+      bands: [{ name: '80 % interval', lower: values.map((v) => v - 5), upper: values.map((v) => v + 5) }],
+      series: [{ name: 'actual', values, color: '#333333' }],
+    });
+    const lines = linesOf(svg, '#333333');
+    expect(lines.map((line) => line.length)).toEqual([150, 180]);
+    expect(bandPolygons(svg)).toHaveLength(2);
+    // The plot is 700 px wide over 359 steps: the gap of 31 steps is 31/359 of it, not the width of one step.
+    const gap = lines[1][0].x - lines[0].at(-1)!.x;
+    expect(gap).toBeCloseTo((700 * 31) / 359, 0);
+    expect(lines[0][1].x - lines[0][0].x).toBeCloseTo(700 / 359, 0);
+    expect([...gapsAfter(times)]).toEqual([149]);
+    // A steady step, or a single row late by less than half a step, is no gap.
+    expect(gapsAfter(times.slice(0, 150)).size).toBe(0);
+    expect(gapsAfter([0, 10, 20, 34, 40, 50]).size).toBe(0);
+  });
+
+  it('breaks a line at a missing value instead of drawing across it, and draws a value alone between breaks as a dot', () => {
+    const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', values: [1, 2, 3, Number.NaN, 4, 5, Number.NaN, 6, Number.NaN, 7, 8], color: '#333333' }] });
+    expect(linesOf(svg, '#333333').map((line) => line.length)).toEqual([3, 2, 2]);
+    expect(svg.match(/<circle [^>]*fill="#333333"\/>/g)).toHaveLength(1);
+  });
+
+  // Thinned to every other row, a test file of 3982 rows lost its spikes at odd rows, and its residual plot the
+  // largest residual of the GRU on PobleSec (1.07G, drawn as 830M).
+  it('keeps every spike of a long series, and every outlier of a long residual series, when thinning them', () => {
+    const spikes = [1, 1001, 2001, 3001, 3999];
+    const values = Array.from({ length: 4000 }, (_, i) => (spikes.includes(i) ? 100 : i % 2 === 0 ? 0 : 1));
+    const line = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', values, color: '#333333' }] });
+    const points = linesOf(line, '#333333').flat();
+    expect(points.length).toBeLessThanOrEqual(2100);
+    const top = Math.min(...points.map((p) => p.y));
+    expect(points.filter((p) => p.y === top)).toHaveLength(spikes.length);
+    const dots = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'r', values, points: true, color: '#333333' }] });
+    const ys = [...dots.matchAll(/<circle cx="[\d.]+" cy="([\d.]+)"/g)].map((match) => Number(match[1]));
+    expect(ys.length).toBeLessThanOrEqual(2100);
+    expect(ys.filter((y) => y === Math.min(...ys))).toHaveLength(spikes.length);
+  });
+
+  it('draws a series at the axis\'s lowest value above the axis line, not along it', () => {
+    const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'actual', values: [0, 50, 100], color: '#333333' }, { name: 'zero', values: [0, 0, 0], color: '#d62728' }] });
+    const [zero] = linesOf(svg, '#d62728');
+    for (const p of zero) expect(axisY(svg) - p.y).toBeGreaterThanOrEqual(4);
+    const label0 = yLabels(svg).find((l) => l.label === '0')!;
+    expect(label0.y - 4).toBeCloseTo(zero[0].y, 1);
+  });
+
+  it('draws a flat series mid-axis on an axis of its own size, its labels short', () => {
+    for (const [level, labels] of [[1e9, ['900M', '950M', '1G', '1.05G', '1.1G']], [1e-9, ['9.00e-10', '9.50e-10', '1.00e-9', '1.05e-9', '1.10e-9']], [-3, ['-3.4', '-3.2', '-3', '-2.8', '-2.6']], [0, ['-1', '-0.5', '0', '0.5', '1']]] as const) {
+      const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'flat', values: [level, level, level], color: '#333333' }] });
+      expect(yLabels(svg).map((l) => l.label), String(level)).toEqual(labels);
+      const [line] = linesOf(svg, '#333333');
+      expect(axisY(svg) - line[0].y, String(level)).toBeGreaterThan(100);
+    }
+  });
+
+  it('says on a time axis that its times are UTC, once', () => {
+    const times = [0, 1, 2].map((h) => Date.UTC(2018, 2, 5, h));
+    const axisTitle = (svg: string): string => /<text x="[\d.]+" y="402" text-anchor="middle">([^<]*)<\/text>/.exec(svg)![1];
+    expect(axisTitle(renderLineChart({ title: 't', xLabel: 'forecast time', yLabel: 'y', xTimes: times, series: [{ name: 'a', values: [1, 2, 3] }] }))).toBe('forecast time (UTC)');
+    expect(axisTitle(renderLineChart({ title: 't', xLabel: 'fold origin (UTC; every row)', yLabel: 'y', xTimes: times, series: [{ name: 'a', values: [1, 2, 3] }] }))).toBe('fold origin (UTC; every row)');
+    expect(axisTitle(renderLineChart({ title: 't', xLabel: 'epoch', yLabel: 'y', series: [{ name: 'a', values: [1, 2, 3] }] }))).toBe('epoch');
   });
 });

@@ -35,6 +35,11 @@ export interface LineChartOptions {
   bands?: ChartBand[];
   /** A dashed vertical line at this x (index from `xStart`, e.g. the epoch training kept), named in the legend. */
   xMarker?: { at: number; name: string };
+  /**
+   * A grey stretch from this x (index from `xStart`) to the plot's right edge, named in the legend: where a dense
+   * chart of the whole is drawn in detail in another (the last day of a test of many).
+   */
+  xSpan?: { from: number; name: string };
   /** A logarithmic y axis, for values spanning orders of magnitude (a loss curve); linear if any value is <= 0. */
   yLog?: boolean;
 }
@@ -42,6 +47,9 @@ export interface LineChartOptions {
 /** Ten distinct colours: a backtest of the default set draws six models, and a sixth must not wear the first's. */
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const MAX_POINTS = 2000;
+/** Pixels kept free between a linear axis's ends and the plot's edges. */
+const Y_INSET_PX = 6;
+const SPAN_FILL = '#ececec';
 
 /**
  * Light to mid blues (ColorBrewer's Blues, its two palest and its darkest left out): bands behind the lines stay
@@ -204,7 +212,7 @@ export function timeTicks(first: number, last: number, count = 5): { ticks: numb
   return { ticks, stepMs };
 }
 
-/** Where `time` falls among increasing `times`, as a fractional index (points are spaced by index, not by time). */
+/** Where `time` falls among increasing `times`, as a fractional index (an axis spaced by index: times that do not rise). */
 function indexOfTime(times: ArrayLike<number>, time: number): number {
   let lo = 0;
   let hi = times.length - 1;
@@ -217,17 +225,83 @@ function indexOfTime(times: ArrayLike<number>, time: number): number {
   return span > 0 ? lo + (time - times[lo]) / span : lo;
 }
 
-/** x-axis ticks as (index, label): round times for a time axis, round integers for an index axis. */
-function xAxisTicks(options: LineChartOptions, length: number, xStart: number): { index: number; label: string }[] {
+/**
+ * Whether points can be placed by their time: every time finite and each later than the one before. Spaced by
+ * index instead, a day missing from the data took no room on the page, and the line ran straight on over it.
+ */
+function risingTimes(times: ArrayLike<number> | undefined, length: number): times is ArrayLike<number> {
+  if (!times || times.length < Math.max(2, length)) return false;
+  for (let i = 0; i < times.length; i++) if (!Number.isFinite(times[i]) || (i > 0 && !(times[i] > times[i - 1]))) return false;
+  return true;
+}
+
+/** A step this many times the usual one (the median) leaves rows out: the lines break there. */
+const GAP_FACTOR = 1.5;
+
+/**
+ * The indices after which rows are missing: the step to the next time is more than GAP_FACTOR times the usual
+ * step. A line drawn across such a gap shows values that were never measured (an hour of an outage as a ramp).
+ */
+export function gapsAfter(times: ArrayLike<number>): Set<number> {
+  const steps = Array.from({ length: Math.max(0, times.length - 1) }, (_, i) => times[i + 1] - times[i]);
+  const gaps = new Set<number>();
+  if (steps.length < 2) return gaps;
+  const usual = [...steps].sort((a, b) => a - b)[Math.floor((steps.length - 1) / 2)];
+  steps.forEach((step, i) => {
+    if (step > GAP_FACTOR * usual) gaps.add(i);
+  });
+  return gaps;
+}
+
+/** Runs of consecutive indices [start, end) where `present` holds, broken after each index in `breaks`. */
+function runsOf(length: number, present: (i: number) => boolean, breaks: ReadonlySet<number>): [number, number][] {
+  const runs: [number, number][] = [];
+  let start = -1;
+  for (let i = 0; i <= length; i++) {
+    const inRun = i < length && present(i);
+    if (inRun && start < 0) start = i;
+    if (start >= 0 && (!inRun || breaks.has(i))) {
+      runs.push([start, inRun ? i + 1 : i]);
+      start = -1;
+    }
+  }
+  return runs;
+}
+
+/**
+ * The indices of a run a line is drawn through: all of them, or, past MAX_POINTS in the chart, the first, lowest,
+ * highest and last of each bucket of `bucket` indices (buckets counted from index 0, so every series and band of a
+ * chart is thinned alike). Every other row, as thinned before, left out half the spikes of a test file, and of its
+ * residuals the largest ones with them.
+ */
+function keptIndices(values: ArrayLike<number>, [start, end]: [number, number], bucket: number): number[] {
+  if (bucket <= 1) return Array.from({ length: end - start }, (_, k) => start + k);
+  const kept: number[] = [];
+  for (let from = start; from < end; from = (Math.floor(from / bucket) + 1) * bucket) {
+    const to = Math.min(end, (Math.floor(from / bucket) + 1) * bucket);
+    let low = from;
+    let high = from;
+    for (let i = from; i < to; i++) {
+      if (values[i] < values[low]) low = i;
+      if (values[i] > values[high]) high = i;
+    }
+    for (const i of [...new Set([from, low, high, to - 1])].sort((a, b) => a - b)) kept.push(i);
+  }
+  return kept;
+}
+
+/** x-axis ticks as (index, label) on an axis spaced by index, or (time, label) on one spaced by time. */
+function xAxisTicks(options: LineChartOptions, length: number, xStart: number): { at: number; label: string }[] {
   const times = options.xTimes;
   if (times && times.length > 0) {
+    const byTime = risingTimes(times, length);
     const { ticks, stepMs } = timeTicks(times[0], times[times.length - 1]);
-    if (ticks.length === 0) return Number.isFinite(times[0]) ? [{ index: 0, label: formatTime(times[0], 0) }] : [];
-    return ticks.map((tick) => ({ index: indexOfTime(times, tick), label: formatTime(tick, stepMs) }));
+    if (ticks.length === 0) return Number.isFinite(times[0]) ? [{ at: byTime ? times[0] : 0, label: formatTime(times[0], 0) }] : [];
+    return ticks.map((tick) => ({ at: byTime ? tick : indexOfTime(times, tick), label: formatTime(tick, stepMs) }));
   }
-  if (length === 1) return [{ index: 0, label: String(xStart) }];
+  if (length === 1) return [{ at: 0, label: String(xStart) }];
   const last = xStart + length - 1;
-  return niceTicks(xStart, last, 6).filter(Number.isInteger).map((value) => ({ index: value - xStart, label: String(value) }));
+  return niceTicks(xStart, last, 6).filter(Number.isInteger).map((value) => ({ at: value - xStart, label: String(value) }));
 }
 
 /** Rough width of a 12 px tick label: DejaVu Sans, the usual sans-serif, draws its digits 7.6 px wide. */
@@ -333,7 +407,11 @@ function layoutLegend(entries: LegendEntry[], left: number, right: number, top =
   return { svg, rows: Math.max(1, row + 1) };
 }
 
-/** A small dependency-free SVG line chart; long series are thinned to MAX_POINTS evenly spaced points. */
+/**
+ * A small dependency-free SVG line chart. With `xTimes` rising, points sit at their times, read in UTC and said so
+ * on the axis, and lines break where rows are missing; long series are thinned to about MAX_POINTS points, keeping
+ * each stretch's extremes.
+ */
 export function renderLineChart(options: LineChartOptions): string {
   const width = options.width ?? 800;
   const height = options.height ?? 420;
@@ -347,6 +425,7 @@ export function renderLineChart(options: LineChartOptions): string {
     [
       ...bands.map((band, index) => ({ name: band.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${bandColor(band, index)}"/>` })),
       ...options.series.map((series, index) => ({ name: series.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${seriesColor(series, index)}"/>` })),
+      ...(options.xSpan ? [{ name: options.xSpan.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${SPAN_FILL}" stroke="#bbb"/>` }] : []),
       ...(options.xMarker ? [{ name: options.xMarker.name, swatch: (x: number, y: number) => `<line x1="${x}" y1="${y}" x2="${x + 10}" y2="${y}" stroke="#888" stroke-dasharray="4 3"/>` }] : []),
     ],
     90,
@@ -358,12 +437,16 @@ export function renderLineChart(options: LineChartOptions): string {
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const xStart = options.xStart ?? 1;
+  // Tick labels are UTC times (naive timestamps are read as UTC): the axis says so whatever its caller named it.
+  const xLabel = options.xTimes && options.xTimes.length > 0 && !/\bUTC\b/.test(options.xLabel) ? `${options.xLabel} (UTC)` : options.xLabel;
   const finite = [...options.series.map((s) => s.values), ...bands.flatMap((b) => [b.lower, b.upper])].flatMap((values) => Array.from(values).filter(Number.isFinite));
   const hasData = finite.length > 0;
   if (options.baseline !== undefined) finite.push(options.baseline);
   let [min, max] = finite.length ? reduceMinMax(finite) : [0, 1];
   const log = options.yLog === true && min > 0;
-  if (min === max) [min, max] = log ? [min / 2, max * 2] : [min - 1, max + 1];
+  // A flat series sits mid-axis, the axis a tenth of its size either side: +-1 labelled one of 1e9 999.999999M to
+  // 1.000000001G, and drew one of 1e-9 on the line of 0.
+  if (min === max) [min, max] = log ? [min / 2, max * 2] : min === 0 ? [-1, 1] : [min - Math.abs(min) / 10, max + Math.abs(max) / 10];
   // A log axis within less than a decade is ticked at the linear axis's round values: it ends on them too, or the
   // first epoch's loss (0.00516) ran above the top label (0.005) and the last validation loss below the lowest.
   if (log && decadeTicks(min, max, [1, 2, 5]).length < 3) {
@@ -384,25 +467,35 @@ export function renderLineChart(options: LineChartOptions): string {
   const logMargin = log ? 0.04 * (scale(max) - scale(min)) : 0;
   const [low, high] = [scale(min) - logMargin, scale(max) + logMargin];
   const length = Math.max(1, ...options.series.map((s) => s.values.length));
-  const x = (i: number): number => margin.left + (length === 1 ? plotW / 2 : (i / (length - 1)) * plotW);
-  const y = (v: number): number => margin.top + plotH - ((scale(v) - low) / (high - low)) * plotH;
+  const times = options.xTimes;
+  const byTime = risingTimes(times, length);
+  const breaks = byTime ? gapsAfter(times) : new Set<number>();
+  const bucket = length > MAX_POINTS ? Math.ceil(length / (MAX_POINTS / 4)) : 1;
+  const xOfTime = (time: number): number => (byTime ? margin.left + ((time - times[0]) / (times[times.length - 1] - times[0])) * plotW : Number.NaN);
+  const x = (i: number): number => (byTime ? xOfTime(times[i]) : margin.left + (length === 1 ? plotW / 2 : (i / (length - 1)) * plotW));
+  // Values span the plot but for a few pixels at each end of a linear axis: a series at the axis's lowest value
+  // (traffic of 0 at night, a flat forecast) ran along the axis line, and a dark one was lost in it.
+  const inset = log ? 0 : Y_INSET_PX;
+  const y = (v: number): number => margin.top + plotH - inset - ((scale(v) - low) / (high - low)) * (plotH - 2 * inset);
+  const point = (i: number, v: number): string => `${x(i).toFixed(1)},${y(v).toFixed(1)}`;
   const yLabelMiddle = margin.top + plotH / 2;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     titleSvg(title, width),
   ];
+  if (options.xSpan) {
+    const from = x(options.xSpan.from - xStart);
+    parts.push(`<rect class="x-span" x="${from.toFixed(1)}" y="${margin.top}" width="${(margin.left + plotW - from).toFixed(1)}" height="${plotH}" fill="${SPAN_FILL}"/>`);
+  }
   // Bands are opaque: drawn first, so that grid lines, axes and markers stay visible over them.
   bands.forEach((band, index) => {
-    const step = Math.max(1, Math.ceil(band.lower.length / MAX_POINTS));
-    const upper: string[] = [];
-    const lower: string[] = [];
-    for (let i = 0; i < band.lower.length; i += step) {
-      if (!Number.isFinite(band.lower[i]) || !Number.isFinite(band.upper[i])) continue;
-      upper.push(`${x(i).toFixed(1)},${y(band.upper[i]).toFixed(1)}`);
-      lower.push(`${x(i).toFixed(1)},${y(band.lower[i]).toFixed(1)}`);
+    const present = (i: number): boolean => Number.isFinite(band.lower[i]) && Number.isFinite(band.upper[i]);
+    for (const run of runsOf(band.lower.length, present, breaks)) {
+      const upper = keptIndices(band.upper, run, bucket).map((i) => point(i, band.upper[i]));
+      const lower = keptIndices(band.lower, run, bucket).map((i) => point(i, band.lower[i]));
+      parts.push(`<polygon class="band" fill="${bandColor(band, index)}" stroke="none" points="${[...upper, ...lower.reverse()].join(' ')}"/>`);
     }
-    if (upper.length > 0) parts.push(`<polygon class="band" fill="${bandColor(band, index)}" stroke="none" points="${[...upper, ...lower.reverse()].join(' ')}"/>`);
   });
   parts.push(
     `<line x1="${margin.left}" y1="${margin.top + plotH}" x2="${margin.left + plotW}" y2="${margin.top + plotH}" stroke="#333"/>`,
@@ -415,7 +508,7 @@ export function renderLineChart(options: LineChartOptions): string {
     parts.push(`<text x="${margin.left - 6}" y="${y(value) + 4}" text-anchor="end">${yTickLabels[k]}</text>`);
     parts.push(`<line x1="${margin.left}" y1="${y(value)}" x2="${margin.left + plotW}" y2="${y(value)}" stroke="#eee"/>`);
   }
-  for (const tick of placeXLabels(xAxisTicks(options, length, xStart).map((t) => ({ x: Number(x(t.index).toFixed(1)), label: t.label })), width)) {
+  for (const tick of placeXLabels(xAxisTicks(options, length, xStart).map((t) => ({ x: Number((byTime ? xOfTime(t.at) : x(t.at)).toFixed(1)), label: t.label })), width)) {
     const at = tick.x.toFixed(1);
     parts.push(`<text class="x-tick" x="${at}" y="${margin.top + plotH + 18}" text-anchor="${tick.anchor}">${escapeXml(tick.label)}</text>`);
     parts.push(`<line x1="${at}" y1="${margin.top + plotH}" x2="${at}" y2="${margin.top + plotH + 4}" stroke="#333"/>`);
@@ -425,19 +518,22 @@ export function renderLineChart(options: LineChartOptions): string {
     const at = x(options.xMarker.at - xStart).toFixed(1);
     parts.push(`<line x1="${at}" y1="${margin.top}" x2="${at}" y2="${margin.top + plotH}" stroke="#888" stroke-dasharray="4 3"/>`);
   }
-  parts.push(`<text x="${margin.left + plotW / 2}" y="${height - 18}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
+  parts.push(`<text x="${margin.left + plotW / 2}" y="${height - 18}" text-anchor="middle">${escapeXml(xLabel)}</text>`);
   // translate, then rotate about the origin: rotate(angle cx cy) is lost on renderers such as ImageMagick's own.
   parts.push(`<text class="y-label" x="0" y="0" text-anchor="middle" transform="translate(16 ${yLabelMiddle}) rotate(-90)">${escapeXml(options.yLabel)}</text>`);
   if (!hasData) parts.push(`<text class="no-data" x="${margin.left + plotW / 2}" y="${yLabelMiddle}" text-anchor="middle" fill="#888">no finite values to plot</text>`);
+  // Past two points a pixel a line of 1.5 px is a solid band: the forecast drawn over the actual hid all of it.
+  const strokeWidth = length > 2 * plotW ? 0.8 : 1.5;
   options.series.forEach((series, index) => {
     const color = seriesColor(series, index);
-    const step = Math.max(1, Math.ceil(series.values.length / MAX_POINTS));
-    const coords: string[] = [];
-    for (let i = 0; i < series.values.length; i += step) {
-      if (Number.isFinite(series.values[i])) coords.push(`${x(i).toFixed(1)},${y(series.values[i]).toFixed(1)}`);
+    const dot = (c: string): string => `<circle cx="${c.split(',')[0]}" cy="${c.split(',')[1]}" r="1.5" fill="${color}"/>`;
+    // A line breaks where a value is missing and where rows are: it is drawn through measured values only.
+    for (const run of runsOf(series.values.length, (i) => Number.isFinite(series.values[i]), series.points ? new Set() : breaks)) {
+      const coords = keptIndices(series.values, run, bucket).map((i) => point(i, series.values[i]));
+      // A value alone between two breaks is a dot: a line of one point draws nothing.
+      if (series.points || coords.length === 1) parts.push(...coords.map(dot));
+      else parts.push(`<polyline fill="none" stroke="${color}" stroke-width="${strokeWidth}" points="${coords.join(' ')}"/>`);
     }
-    if (series.points) parts.push(...coords.map((c) => `<circle cx="${c.split(',')[0]}" cy="${c.split(',')[1]}" r="1.5" fill="${color}"/>`));
-    else if (coords.length > 0) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${coords.join(' ')}"/>`);
   });
   parts.push(...legend.svg);
   parts.push('</svg>');

@@ -58,6 +58,19 @@ describe('core > eval > forecast-plots', () => {
     expect(xTicks(plots.get(PLOT_FILES.forecast)!)).toContain('03-01 00:00');
   });
 
+  it('shades on the plot of the whole test the stretch the last-day plot shows in detail, and names that plot', async () => {
+    const whole = (await plotsOf('span', 3)).get(PLOT_FILES.forecast)!;
+    const span = /<rect class="x-span" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/.exec(whole)!;
+    // 3 days over the 700 px plot from x 80: the last day starts two thirds of the way across and runs to the edge.
+    expect(Number(span[1])).toBeCloseTo(80 + (700 * 2) / 3, 0);
+    expect(Number(span[1]) + Number(span[2])).toBeCloseTo(780, 0);
+    expect(whole).toContain('last day, in detail in forecast-vs-actual-last-day.svg');
+    // Drawn first, under the bands and lines.
+    expect(whole.indexOf('class="x-span"')).toBeLessThan(whole.indexOf('<polygon'));
+    const single = await plotsOf('span-one-day', 1.2);
+    expect(single.get(PLOT_FILES.forecast)!).not.toContain('x-span');
+  });
+
   it('plots a test of a day or so whole, without a last-day plot', async () => {
     const plots = await plotsOf('one-day', 1.2);
     expect([...plots.keys()]).toEqual([PLOT_FILES.forecast, PLOT_FILES.residuals]);

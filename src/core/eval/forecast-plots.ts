@@ -41,7 +41,8 @@ function targetPlots(predictions: PredictionsArtifact, target: string, label: st
   const residuals = actual.map((value, i) => (isNumber(value) && isNumber(predicted[i]) ? value - predicted[i] : Number.NaN));
   const xTimes = firstStep(predictions.times, predictions.horizon);
   const bands = intervalBands(Object.fromEntries(Object.entries(predictions.intervals?.[target] ?? {}).map(([level, band]) => [level, { lower: firstStep(band.lower, predictions.horizon), upper: firstStep(band.upper, predictions.horizon) }])));
-  const forecastChart = (from: number, span: string) =>
+  const lastDay = lastDayStart(xTimes);
+  const forecastChart = (from: number, span: string, detail?: number) =>
     renderLineChart({
       title: `${label}: ${target} forecast vs actual (${span}, step 1)`,
       xLabel: 'forecast time (UTC)',
@@ -52,10 +53,11 @@ function targetPlots(predictions: PredictionsArtifact, target: string, label: st
         { name: 'actual', values: actual.slice(from), color: '#333333' },
         { name: 'forecast', values: predicted.slice(from), color: '#d62728' },
       ],
+      // Over days the lines are dense: the whole test shows where the last-day plot looks closer.
+      ...(detail !== undefined ? { xSpan: { from: detail + 1, name: `last day, in detail in ${PLOT_FILES.lastDay.split('/').at(-1)}` } } : {}),
     });
-  const lastDay = lastDayStart(xTimes);
   return {
-    forecast: forecastChart(0, 'test'),
+    forecast: forecastChart(0, 'test', lastDay),
     ...(lastDay !== undefined ? { lastDay: forecastChart(lastDay, 'last day of the test') } : {}),
     residuals: renderLineChart({
       title: `${label}: ${target} residuals (actual - forecast)`,
