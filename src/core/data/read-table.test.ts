@@ -368,6 +368,43 @@ describe('core > data > read-table', () => {
     expect(table.droppedColumns).toEqual(['logged']);
   });
 
+  // Before, both were read as two columns: a target list typed with the other case took the other one without a word.
+  it('refuses names that differ only in case, naming both, in CSV and Parquet files alike', () => {
+    const times = ['2018-01-01 00:00:00', '2018-01-01 00:02:00'];
+    const files: [string, Buffer][] = [
+      ['x.csv', csv(`time,Down,up,down\n${times[0]},1,2,3\n${times[1]},4,5,6\n`)],
+      ['x.csv', csv(`time;Down;up;down\n${times[0]};1;2;3\n${times[1]};4;5;6\n`)],
+      ['x.parquet', pl.DataFrame({ time: times, Down: [1, 4], up: [2, 5], down: [3, 6] }).writeParquet()],
+    ];
+    for (const [source, bytes] of files) {
+      expect(() => readTableBytes(bytes, source), source).toThrow(
+        expect.objectContaining({
+          code: 'FLTS_DATA_UNREADABLE',
+          message: expect.stringMatching(/names columns "Down" and "down", which differ only in case/),
+          details: expect.objectContaining({ columns: ['Down', 'down'] }),
+        }),
+      );
+    }
+    // TIME beside time was read as a text column and dropped; now it is named as the other's twin.
+    expect(() => readTableBytes(csv(`TIME,time,v\n${times[0]},${times[0]},1\n`), 'x.csv')).toThrow(expect.objectContaining({ details: expect.objectContaining({ columns: ['TIME', 'time'] }) }));
+    // Names that differ otherwise are read as before.
+    expect(readTableBytes(csv(`time,Down,down_2\n${times[0]},1,2\n`), 'x.csv').frame.columns).toEqual(['Down', 'down_2']);
+  });
+
+  // Before, a Parquet column "do\0wn" was read and carried on, and "time\0" was no time column, listed as "time ".
+  it('refuses a Parquet column name holding a NUL, as a CSV header holding one', () => {
+    const times = ['2018-01-01 00:00:00', '2018-01-01 00:02:00'];
+    for (const [name, other] of [['do\u0000wn', 'up'], ['time\u0000', 'up'], ['down', 'up\u0000']]) {
+      const columns = { [name === 'time\u0000' ? name : 'time']: times, ...(name === 'time\u0000' ? {} : { [name]: [1, 2] }), [other]: [3, 4] };
+      const bytes = pl.DataFrame(columns).writeParquet();
+      const nul = name.includes('\u0000') ? name : other;
+      expect(() => readTableBytes(bytes, 'x.parquet'), JSON.stringify(nul)).toThrow(
+        expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: `x.parquet: The Parquet schema names a column ${JSON.stringify(nul)}, with a NUL character in it; name columns with printable text.` }),
+      );
+    }
+    expect(() => readTableBytes(csv(`time,do\u0000wn\n${times[0]},1\n`), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining('NUL') }));
+  });
+
   it('refuses a Parquet schema naming a column twice, as a CSV header', () => {
     // Before, polars kept the second "a" (10, 20, 30) and the first was lost without a word.
     expect(() => readTableBytes(parquetFixture('duplicate-names.parquet'), 'dup.parquet')).toThrow(

@@ -281,12 +281,28 @@ function nulByteError(line: number): FltsError {
 /**
  * A column named twice (an export that appended a column again) would reach the models as two features, one
  * renamed by the reader; which of the two a request's column means cannot be told. Unnamed columns are dropped.
+ * Names that differ only in case (`Down`, `down`) are refused too: a target or feature list typed with the other
+ * case takes the other column without a word, and the files named after a target (`plots/<target>/`,
+ * `forecast.<target>.svg`) are one file on the case-insensitive file systems of macOS and Windows. A NUL in a name
+ * (a Parquet schema may hold one; a CSV header with one is refused as binary) cannot be typed in a config or a
+ * request and is shown as nothing in messages: `time\0` read as no time column, listed as "time ".
  */
 function assertUniqueNames(names: readonly string[], where = 'header'): void {
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   for (const name of names) {
-    if (name !== '' && seen.has(name)) throw new FltsError('FLTS_DATA_UNREADABLE', `The ${where} names column ${JSON.stringify(name)} twice; name each column once.`, { details: { column: name } });
-    seen.add(name);
+    if (name.includes('\0')) {
+      throw new FltsError('FLTS_DATA_UNREADABLE', `The ${where} names a column ${JSON.stringify(name)}, with a NUL character in it; name columns with printable text.`, { details: { column: name } });
+    }
+    if (name === '') continue;
+    const other = seen.get(name.toLowerCase());
+    if (other === name) throw new FltsError('FLTS_DATA_UNREADABLE', `The ${where} names column ${JSON.stringify(name)} twice; name each column once.`, { details: { column: name } });
+    if (other !== undefined) {
+      throw new FltsError('FLTS_DATA_UNREADABLE', `The ${where} names columns ${JSON.stringify(other)} and ${JSON.stringify(name)}, which differ only in case; give them names that differ otherwise.`, {
+        details: { column: name, columns: [other, name] },
+        hint: `Rename one of ${JSON.stringify(other)} and ${JSON.stringify(name)} (or drop it, if it repeats the other).`,
+      });
+    }
+    seen.set(name.toLowerCase(), name);
   }
 }
 
