@@ -353,6 +353,9 @@ describe('core > charts > svg-chart', () => {
     expect(gap).toBeCloseTo((700 * 31) / 359, 0);
     expect(lines[0][1].x - lines[0][0].x).toBeCloseTo(700 / 359, 0);
     expect([...gapsAfter(times)]).toEqual([149]);
+    // A marker past the last time is still drawn at a number.
+    const marked = renderLineChart({ title: 't', xLabel: 'time', yLabel: 'y', xTimes: times, series: [{ name: 'a', values }], xMarker: { at: 400, name: 'm' } });
+    expect(marked).not.toMatch(/NaN|Infinity/);
     // A steady step, or a single row late by less than half a step, is no gap.
     expect(gapsAfter(times.slice(0, 150)).size).toBe(0);
     expect(gapsAfter([0, 10, 20, 34, 40, 50]).size).toBe(0);

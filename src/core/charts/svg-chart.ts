@@ -472,7 +472,9 @@ export function renderLineChart(options: LineChartOptions): string {
   const breaks = byTime ? gapsAfter(times) : new Set<number>();
   const bucket = length > MAX_POINTS ? Math.ceil(length / (MAX_POINTS / 4)) : 1;
   const xOfTime = (time: number): number => (byTime ? margin.left + ((time - times[0]) / (times[times.length - 1] - times[0])) * plotW : Number.NaN);
-  const x = (i: number): number => (byTime ? xOfTime(times[i]) : margin.left + (length === 1 ? plotW / 2 : (i / (length - 1)) * plotW));
+  const byIndex = (i: number): number => margin.left + (length === 1 ? plotW / 2 : (i / (length - 1)) * plotW);
+  // A marker or span may name an index past the times (or between them): it is placed as on an index axis.
+  const x = (i: number): number => (byTime && Number.isInteger(i) && i >= 0 && i < times.length ? xOfTime(times[i]) : byIndex(i));
   // Values span the plot but for a few pixels at each end of a linear axis: a series at the axis's lowest value
   // (traffic of 0 at night, a flat forecast) ran along the axis line, and a dark one was lost in it.
   const inset = log ? 0 : Y_INSET_PX;
