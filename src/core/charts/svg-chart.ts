@@ -49,7 +49,8 @@ export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '
 const MAX_POINTS = 2000;
 /** Pixels kept free between a linear axis's ends and the plot's edges. */
 const Y_INSET_PX = 6;
-const SPAN_FILL = '#ececec';
+// Lighter than the grid (#eee), which stays visible across it.
+const SPAN_FILL = '#f2f2f2';
 
 /**
  * Light to mid blues (ColorBrewer's Blues, its two palest and its darkest left out): bands behind the lines stay
