@@ -322,10 +322,10 @@ export function labelExtent(x: number, label: string, anchor: 'start' | 'middle'
 }
 
 /**
- * x-axis labels placed at their ticks, left to right, leaving out any that would run into the one before: points
- * are spaced by index, so round times either side of a gap in the data fall close together (a test file with rows
- * missing had "03-05 11:00" drawn over "03-05 12:00"), and the last label, flush with the edge, can reach back
- * over its neighbour (a backtest's "15:14" under "15:16").
+ * x-axis labels placed at their ticks, left to right, leaving out any that would run into the one before: on an
+ * axis spaced by index (times that do not rise), round times either side of a gap in the data fall close together
+ * (a test file with rows missing had "03-05 11:00" drawn over "03-05 12:00"), and the last label, flush with the
+ * edge, can reach back over its neighbour (a backtest's "15:14" under "15:16").
  */
 export function placeXLabels(ticks: readonly { x: number; label: string }[], width: number): { x: number; label: string; anchor: 'start' | 'middle' | 'end' }[] {
   const placed: { x: number; label: string; anchor: 'start' | 'middle' | 'end' }[] = [];
