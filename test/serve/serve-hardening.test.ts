@@ -563,6 +563,62 @@ describe('serve > hardening: clients that stall', () => {
     });
   });
 
+  /**
+   * Sends `head`, then `first` at once, then `piece` every `everyMs` (a client's pace, not a wait for the server) until
+   * the server closes the connection or the body is sent; the answer, and how long it took from the head.
+   */
+  async function sendPaced(url: string, head: string, first: string, rest: string, piece: number, everyMs: number): Promise<{ text: string; ms: number }> {
+    const socket = await openSocket(url);
+    socket.setNoDelay(true);
+    const closed = readUntilClosed(socket);
+    const started = performance.now();
+    socket.write(head + first);
+    let at = 0;
+    const pace = setInterval(() => {
+      if (socket.destroyed || socket.writableEnded || at >= rest.length) return clearInterval(pace);
+      socket.write(rest.slice(at, (at += piece)));
+      if (at >= rest.length) socket.end();
+    }, everyMs);
+    try {
+      const text = await closed;
+      return { text, ms: performance.now() - started };
+    } finally {
+      clearInterval(pace);
+    }
+  }
+
+  it('answers a body that goes on arriving, but slower than serve.minBodyBytesPerSec over a window, with the coded 408 of a stalled body, well before the request timeout, and frees its room in the body budget', async () => {
+    const { logger, problems } = recordingLogger();
+    // A byte every 50 ms is never idle for the idle timeout, and brings 10 of the 100 bytes each 1 s window must.
+    const limits = { requestTimeoutMs: 20_000, headersTimeoutMs: 1000, bodyIdleTimeoutMs: 2000, minBodyBytesPerSec: 100, minBodyRateWindowMs: 1000 };
+    await withTestServer(promotedNaive(), { server: { logger, limits } }, async (own) => {
+      const body = JSON.stringify({ data: requestData(6) }).padEnd(4000, ' ');
+      const head = `POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+      // Trickled from the first byte, and trickled after most of the body came at once: the rate is each window's, so
+      // the bytes of the first do not pay for the silence after them.
+      for (const sentAtOnce of [0, 3000]) {
+        const { text, ms } = await sendPaced(own.url, head, body.slice(0, sentAtOnce), body.slice(sentAtOnce), 1, 50);
+        expect(ms).toBeLessThan(limits.requestTimeoutMs / 2);
+        const [answerHead, answerBody] = text.split('\r\n\r\n');
+        expect(answerHead.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+        expect(JSON.parse(answerBody)).toMatchObject({ statusCode: 408, code: 'FLTS_REQUEST_BODY_STALLED' });
+        expect(JSON.parse(answerBody).message).toMatch(/^The request body arrived too slowly: \d+ bytes? of it in the last \d+ ms, under the least rate of 100 bytes\/s \(serve\.minBodyBytesPerSec\)\.$/);
+      }
+      // Six times the least rate, over two windows: served.
+      const paced = JSON.stringify({ data: requestData(6) }).padEnd(1200, ' ');
+      const pacedHead = `POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${paced.length}\r\nConnection: close\r\n\r\n`;
+      const served = await sendPaced(own.url, pacedHead, '', paced, 60, 100);
+      expect(served.text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*"status":"SUCCESS"/);
+      expect(served.ms).toBeGreaterThan(limits.minBodyRateWindowMs);
+
+      const metrics = await (await fetch(`${own.url}/metrics`)).text();
+      expect(metrics).toMatch(/^flts_http_requests_total\{route="unmatched",method="POST",status="408"\} 2$/m);
+      expect(metrics).not.toMatch(/^flts_http_requests_total\{[^}]*status="499"\}/m);
+      expect(metrics).toMatch(/^flts_request_body_bytes_in_flight 0$/m);
+      expect(problems).toEqual([]);
+    });
+  });
+
   it('refuses a chunked body at once, coded 413, when a chunk-size line takes it past the body limit, rather than waiting for the chunk until the request timeout', async () => {
     const { logger, problems } = recordingLogger();
     // No idle timeout: only the chunk-size line can have the request answered before the request timeout.

@@ -8,6 +8,13 @@ export interface BodyProgressOptions {
    * timeout, leaves a stalled body to the request timeout alone.
    */
   idleMs: number;
+  /**
+   * serve.minBodyBytesPerSec: the least rate a request body may arrive at, over each `rateWindowMs` from its headers
+   * on. 0, or a window not under the request timeout, leaves a slow body to the request timeout.
+   */
+  minBytesPerSec: number;
+  /** serve.minBodyRateWindowMs: how long the rate is measured over; the first window is the body's grace period. */
+  rateWindowMs: number;
   requestTimeoutMs: number;
   /** How often bodies are looked at: a stalled one is refused between `idleMs` and `idleMs` + this after its last byte. */
   checkEveryMs: number;
@@ -24,6 +31,9 @@ interface Arrival {
   request: IncomingMessage | undefined;
   bytesRead: number;
   since: number;
+  /** The bytes read and the time as the window the rate is measured over began. */
+  windowBytesRead: number;
+  windowSince: number;
 }
 
 /**
@@ -36,7 +46,10 @@ interface Arrival {
  * route works on a request it has read whole, and closes without an answer. Here the bytes a connection has read are
  * looked at every `checkEveryMs` (one interval for the server, as Node checks its request timeouts, rather than a timer
  * a request): a request whose body is not whole and whose connection read nothing for `idleMs` is answered 408
- * FLTS_REQUEST_BODY_STALLED.
+ * FLTS_REQUEST_BODY_STALLED. A body that goes on arriving, a byte every few seconds, is never idle that long: it is
+ * held, with the same answer, to a least rate (`minBytesPerSec`, as Kestrel's MinRequestBodyDataRate) measured over
+ * windows of `rateWindowMs` one after the other from its headers on, the first its grace period. The rate is measured
+ * over each window rather than since the headers, so that a body sent fast at first cannot trickle the rest.
  *
  * llhttp takes a chunk-size line of up to 16 hex digits (2^64 - 1 bytes; 17 it refuses, HPE_INVALID_CHUNK_SIZE) and
  * then waits for that many bytes, telling Node nothing until some arrive: a chunk announced past the limit was refused
@@ -49,6 +62,8 @@ interface Arrival {
  */
 export function watchRequestBodies(server: Server, options: BodyProgressOptions): BodyProgressWatch {
   const idleMs = options.idleMs > 0 && options.idleMs < options.requestTimeoutMs ? options.idleMs : 0;
+  const windowMs = options.minBytesPerSec > 0 && options.rateWindowMs > 0 && options.rateWindowMs < options.requestTimeoutMs ? options.rateWindowMs : 0;
+  const watched = idleMs > 0 || windowMs > 0;
   // By connection, not by request: a request kept until the next look (a second) after it ended made every request of
   // a busy server live that much longer, and the garbage collector pay for it.
   const arriving = new Map<Socket, Arrival>();
@@ -57,44 +72,60 @@ export function watchRequestBodies(server: Server, options: BodyProgressOptions)
     const chunked = headers['transfer-encoding'] !== undefined;
     if (!chunked && !(Number(headers['content-length']) > 0)) return;
     const { socket } = request;
-    if (idleMs > 0) {
+    if (watched) {
       const arrival = arriving.get(socket);
+      const { bytesRead } = socket;
+      const now = performance.now();
       if (arrival) {
         arrival.request = request;
-        arrival.bytesRead = socket.bytesRead;
-        arrival.since = performance.now();
-      } else arriving.set(socket, { request, bytesRead: socket.bytesRead, since: performance.now() });
+        arrival.bytesRead = arrival.windowBytesRead = bytesRead;
+        arrival.since = arrival.windowSince = now;
+      } else arriving.set(socket, { request, bytesRead, since: now, windowBytesRead: bytesRead, windowSince: now });
     }
     if (chunked) readChunkSizes(server, request, response, options.bodyLimit);
   };
   // First, so that the request is watched whatever the listeners after it do with it.
   server.prependListener('request', onRequest);
   let lastLook = performance.now();
-  const timer =
-    idleMs > 0
-      ? setInterval(() => {
-          const now = performance.now();
-          // A look late by more than an interval follows a blocked event loop: bytes that came meanwhile wait in the
-          // socket unread, so silence is counted from now, not from before the block.
-          const stalled = now - lastLook > 2 * options.checkEveryMs;
-          lastLook = now;
-          for (const [socket, arrival] of arriving) {
-            const { request } = arrival;
-            if (socket.destroyed) arriving.delete(socket);
-            else if (request === undefined) continue;
-            else if (request.complete) arrival.request = undefined;
-            // The server stopped reading (answers the client does not take, a body no one reads yet): the client may
-            // be sending all along, so its silence is counted from the reading again.
-            else if (stalled || socket.bytesRead !== arrival.bytesRead || socket.isPaused()) {
+  const timer = watched
+    ? setInterval(() => {
+        const now = performance.now();
+        // A look late by more than an interval follows a blocked event loop: bytes that came meanwhile wait in the
+        // socket unread, so silence is counted from now, not from before the block.
+        const stalled = now - lastLook > 2 * options.checkEveryMs;
+        lastLook = now;
+        for (const [socket, arrival] of arriving) {
+          const { request } = arrival;
+          if (socket.destroyed) arriving.delete(socket);
+          else if (request === undefined) continue;
+          else if (request.complete) arrival.request = undefined;
+          // The server stopped reading (answers the client does not take, a body no one reads yet): the client may
+          // be sending all along, so its silence, and its rate, are counted from the reading again.
+          else if (stalled || socket.isPaused()) {
+            arrival.bytesRead = arrival.windowBytesRead = socket.bytesRead;
+            arrival.since = arrival.windowSince = now;
+          } else if (idleMs > 0 && socket.bytesRead === arrival.bytesRead && now - arrival.since >= idleMs) {
+            arrival.request = undefined;
+            refuse(server, socket, new FltsError('FLTS_REQUEST_BODY_STALLED', `The request body stopped arriving: no byte of it came for ${idleMs} ms (serve.bodyIdleTimeoutMs).`));
+          } else {
+            if (socket.bytesRead !== arrival.bytesRead) {
               arrival.bytesRead = socket.bytesRead;
               arrival.since = now;
-            } else if (now - arrival.since >= idleMs) {
+            }
+            const elapsed = now - arrival.windowSince;
+            if (windowMs === 0 || elapsed < windowMs) continue;
+            const came = socket.bytesRead - arrival.windowBytesRead;
+            if (came * 1000 < options.minBytesPerSec * elapsed) {
               arrival.request = undefined;
-              refuse(server, socket, new FltsError('FLTS_REQUEST_BODY_STALLED', `The request body stopped arriving: no byte of it came for ${idleMs} ms (serve.bodyIdleTimeoutMs).`));
+              refuse(server, socket, new FltsError('FLTS_REQUEST_BODY_STALLED', `The request body arrived too slowly: ${came} byte${came === 1 ? '' : 's'} of it in the last ${Math.round(elapsed)} ms, under the least rate of ${options.minBytesPerSec} bytes/s (serve.minBodyBytesPerSec).`));
+            } else {
+              arrival.windowBytesRead = socket.bytesRead;
+              arrival.windowSince = now;
             }
           }
-        }, options.checkEveryMs)
-      : undefined;
+        }
+      }, options.checkEveryMs)
+    : undefined;
   timer?.unref();
   const stop = (): void => {
     clearInterval(timer);

@@ -10,6 +10,9 @@ export interface ConnectionLimits {
   headersTimeoutMs: number;
   /** serve.bodyIdleTimeoutMs: how long a request body may go without a byte (body-progress.ts); 0 = the request timeout alone. */
   bodyIdleTimeoutMs: number;
+  /** serve.minBodyBytesPerSec: the least rate a request body may arrive at over each serve.minBodyRateWindowMs; 0 = none. */
+  minBodyBytesPerSec: number;
+  minBodyRateWindowMs: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
   /** How long a request head may take before a newcomer at the cap may take its connection (not a setting; 0.5 s). */
@@ -17,7 +20,7 @@ export interface ConnectionLimits {
 }
 
 /** The defaults of the serve.* settings of the same names (docs/config.md). */
-export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, bodyIdleTimeoutMs: 5000, keepAliveTimeoutMs: 72_000, maxConnections: 1024 };
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, bodyIdleTimeoutMs: 5000, minBodyBytesPerSec: 240, minBodyRateWindowMs: 5000, keepAliveTimeoutMs: 72_000, maxConnections: 1024 };
 
 /** The headers timeout is never longer than the request timeout (the whole request includes its headers). */
 export function headersTimeoutOf(limits: ConnectionLimits): number {
@@ -72,10 +75,15 @@ export function capConnections(app: FastifyInstance, limits: ConnectionLimits, o
 }
 
 /**
- * A request body that stops arriving is answered 408 after serve.bodyIdleTimeoutMs, and a chunked one announcing more
+ * A request body that stops arriving is answered 408 after serve.bodyIdleTimeoutMs, one that arrives slower than
+ * serve.minBodyBytesPerSec over a serve.minBodyRateWindowMs likewise, and a chunked one announcing more
  * than `bodyLimit` 413 at the chunk-size line that does (body-progress.ts); both through the server's client error
  * handler, as Node's own timeouts are. Stopped as the server closes.
  */
 export function watchBodies(server: Server, limits: ConnectionLimits, bodyLimit: number): void {
-  watchRequestBodies(server, { idleMs: limits.bodyIdleTimeoutMs, requestTimeoutMs: limits.requestTimeoutMs, checkEveryMs: checkingIntervalOf(limits), bodyLimit });
+  watchRequestBodies(server, {
+    idleMs: limits.bodyIdleTimeoutMs,
+    minBytesPerSec: limits.minBodyBytesPerSec,
+    rateWindowMs: limits.minBodyRateWindowMs,
+    requestTimeoutMs: limits.requestTimeoutMs, checkEveryMs: checkingIntervalOf(limits), bodyLimit });
 }
