@@ -1618,13 +1618,13 @@ describe('serve > gRPC ModelInfer messages in the request body bound (serve.maxB
     });
   });
 
-  it('takes a message\'s room as its length prefix arrives, and refuses one past the bound before its bytes come, not once grpc-js has buffered it whole', async () => {
+  it('takes a message\'s room as its length prefix arrives, and refuses one past the bound before its bytes come, not once grpc-js has buffered it whole, resetting its stream so that the client stops sending it', async () => {
     const metrics = createServeMetrics({ processMetrics: false });
     const declared = 40_000;
     // One message of the declared size fits, two do not.
     const bodyBudget = createMeteredBodyBudget(Math.floor(declared * 1.5), 1_000_000, metrics);
     await withTestServer(naiveSource('run-a'), { server: { metrics, bodyBudget }, load: false }, async (server) => {
-      const grpcServer = await startGrpcInferenceServer({ ...oipContext(server), bodyBudget }, { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, requestTimeoutMs: 5000, logger: silentLogger });
+      const grpcServer = await startGrpcInferenceServer({ ...oipContext(server), bodyBudget }, { host: '127.0.0.1', port: 0, maxMessageBytes: 1024 * 1024, requestTimeoutMs: 5000, logger: silentLogger });
       const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`);
       session.on('error', () => {});
       const open = (): http2.ClientHttp2Stream => {
@@ -1656,8 +1656,34 @@ describe('serve > gRPC ModelInfer messages in the request body bound (serve.maxB
         refused.write(prefix);
         expect(await statusOf(refused)).toEqual({ status: String(grpc.status.RESOURCE_EXHAUSTED), code: 'FLTS_SERVE_BODIES_IN_FLIGHT', pushback: '1000' });
         expect(bodyBudget.bytesInFlight).toBe(declared);
+        // Its stream reset behind the answer (RST_STREAM NO_ERROR), though its client has not ended it: the client stops
+        // sending the rest of the message, which the server would read and drop.
+        refused.write(Buffer.alloc(16 * 1024));
+        await vi.waitFor(() => expect(refused.closed).toBe(true), { timeout: 4000, interval: 10 });
+        expect(refused.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
+        // So is one whose prefix announces more than the message limit, which grpc-js refuses itself.
+        const tooLarge = open();
+        const overLimit = Buffer.alloc(5);
+        overLimit.writeUInt32BE(2 * 1024 * 1024, 1);
+        tooLarge.write(overLimit);
+        expect(await statusOf(tooLarge)).toMatchObject({ status: String(grpc.status.RESOURCE_EXHAUSTED), code: 'FLTS_REQUEST_TOO_LARGE' });
+        tooLarge.write(Buffer.alloc(16 * 1024));
+        await vi.waitFor(() => expect(tooLarge.closed).toBe(true), { timeout: 4000, interval: 10 });
+        expect(tooLarge.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
         const refusals = (await metrics.registry.getSingleMetric('flts_request_body_refused_total')?.get())?.values.find(({ labels }) => labels.route === '/inference.GRPCInferenceService/ModelInfer')?.value;
         expect(refusals).toBe(1);
+        // A grpc-js client still sending a message larger than the stream's window as the reset comes hears the status
+        // sent before it, not the reset: RST_STREAM NO_ERROR follows the answer, never takes its place.
+        const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+        try {
+          const large = { model_name: 'flts', inputs: [{ name: 'x', datatype: 'BYTES', shape: [1], contents: {} }], raw_input_contents: [Buffer.alloc(512 * 1024)] };
+          for (let i = 0; i < 5; i++) {
+            const error = await callError(client, 'ModelInfer', large);
+            expect({ code: error.code, flts: error.metadata.get('flts-code') }).toEqual({ code: grpc.status.RESOURCE_EXHAUSTED, flts: ['FLTS_SERVE_BODIES_IN_FLIGHT'] });
+          }
+        } finally {
+          client.close();
+        }
         // The slow call cancelled by its client gives its room back.
         slow.close(http2.constants.NGHTTP2_CANCEL);
         await slowStatus;

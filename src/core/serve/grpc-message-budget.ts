@@ -1,4 +1,4 @@
-import type { ServerHttp2Stream } from 'node:http2';
+import { constants as http2Constants, type ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import type { BodyBudget, BodyTicket } from './body-budget.js';
 
@@ -24,13 +24,24 @@ export interface GrpcMessageBudget {
 const PREFIX_BYTES = 5;
 
 /**
+ * Asks the client of a call answered before its message arrived whole to stop sending the rest, which the server would
+ * read only to drop (up to the message limit): RST_STREAM NO_ERROR after the answer (RFC 9113 section 8.1), which Node
+ * sends behind the answer's frames. Only once the whole answer is under way: a reset before it would leave the call
+ * without a status.
+ */
+function stopSending(stream: ServerHttp2Stream): void {
+  if (!stream.closed && stream.headersSent && stream.writableEnded) stream.close(http2Constants.NGHTTP2_NO_ERROR);
+}
+
+/**
  * A message takes its room in the body budget (serve.maxBodyBytesInFlight) as its length prefix arrives, before its
  * bytes: grpc-js buffers a whole message (up to grpc.max_receive_message_length) before any handler or interceptor sees
  * it, so room taken by the handler left every message still arriving uncounted (40 clients each sending all of an
  * 8 MiB ModelInfer but its last byte held 320 MiB, past a budget of 64; bench/serve-grpc-message-buffering.mjs). The
  * prefix is read off the call's HTTP/2 stream by a listener put before grpc-js's; a message that does not fit is
- * refused at once (RESOURCE_EXHAUSTED FLTS_SERVE_BODIES_IN_FLIGHT), which makes grpc-js drop the rest of it unread. The
- * room is held until the call's status is sent or the call is cancelled (or its stream closes), as the handler held it.
+ * refused at once (RESOURCE_EXHAUSTED FLTS_SERVE_BODIES_IN_FLIGHT), which makes grpc-js drop the rest of it, and its
+ * stream is reset so that the client stops sending it, as is the stream of one announced past the message limit. The room is held until the call's status is sent or the call is
+ * cancelled (or its stream closes), as the handler held it.
  * A call whose stream is not known (grpc-connections.ts could not tell it) takes its room in its handler, as before.
  */
 export function createGrpcMessageBudget(options: GrpcMessageBudgetOptions): GrpcMessageBudget {
@@ -59,7 +70,11 @@ export function createGrpcMessageBudget(options: GrpcMessageBudgetOptions): Grpc
         if (prefixRead < PREFIX_BYTES) return;
         prefixRead = 0;
         messageLeft = prefix.readUInt32BE(1);
-        if (messageLeft > options.maxMessageBytes) continue;
+        if (messageLeft > options.maxMessageBytes) {
+          // grpc-js refuses it in its own listener, next, and reads the rest of the message to drop it.
+          process.nextTick(stopSending, stream);
+          continue;
+        }
         try {
           if (ticket) ticket.grow(messageLeft);
           else ticket = options.budget.take(method.path, messageLeft);
@@ -67,6 +82,7 @@ export function createGrpcMessageBudget(options: GrpcMessageBudgetOptions): Grpc
           stream.off('data', onData);
           // Sent before grpc-js's own listener reads this chunk: the call is over for grpc-js, which reads no more of it.
           options.refuse(method.path, call, error, started);
+          stopSending(stream);
           return;
         }
       }
