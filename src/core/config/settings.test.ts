@@ -109,6 +109,18 @@ describe('core > config > settings', () => {
     expect(errorOf(() => resolveSettings({ file: { trainning: {} } }))).toMatchObject({ code: 'FLTS_CONFIG_UNKNOWN_KEY', details: { keys: ['trainning'] } });
   });
 
+  it('refuses a config-file key holding a dot, which the nested file would otherwise pass over setting nothing', () => {
+    // Before, {"training.epochs": 2} was taken for the setting training.epochs by the key check and then never read:
+    // epochs stayed 30 without a word.
+    const dotted = errorOf(() => resolveSettings({ file: { 'training.epochs': 2 } }));
+    expect(dotted).toMatchObject({ code: 'FLTS_CONFIG_UNKNOWN_KEY', details: { keys: ['training.epochs'] } });
+    expect(dotted.message).toBe('Unknown setting(s) in the config file: "training.epochs": a key holding a dot names no setting, for the file nests settings by their path: write "training.epochs" as "training":{"epochs":"..."}.');
+    expect(errorOf(() => resolveSettings({ file: { training: { 'prophet.nChangepoints': 5 } } }))).toMatchObject({ code: 'FLTS_CONFIG_UNKNOWN_KEY', details: { keys: ['training.prophet.nChangepoints'] } });
+    expect(errorOf(() => resolveSettings({ file: { 'training.prophet': { nChangepoints: 5 } } }))).toMatchObject({ code: 'FLTS_CONFIG_UNKNOWN_KEY', details: { keys: ['training.prophet'] } });
+    // The nested form sets it, and a top-level "$schema" stays free.
+    expect(resolveSettings({ file: { $schema: 'x', training: { epochs: 2 } } }).settings.training.epochs).toBe(2);
+  });
+
   it('rejects unknown keys and mistyped values in the config file', () => {
     expect(errorOf(() => resolveSettings({ file: { preprocess: { scalling: {} } } })).code).toBe('FLTS_CONFIG_UNKNOWN_KEY');
     expect(errorOf(() => resolveSettings({ file: { data: { sampleTrainRows: '10' } } })).message).toContain('data.sampleTrainRows');

@@ -56,7 +56,30 @@ function isEmptyObject(value: unknown): boolean {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0;
 }
 
+/**
+ * Keys of the config file that hold a dot (`"training.epochs": 2`), with the path of the object holding them. Joined
+ * into a path they would pass for a setting's, yet the file is read by nesting, so they would set nothing unseen.
+ */
+function dottedKeys(tree: Record<string, unknown>, prefix = ''): { path: string; key: string }[] {
+  return Object.entries(tree).flatMap(([key, value]) => {
+    if (!prefix && key.startsWith('$')) return [];
+    if (key.includes('.')) return [{ path: prefix ? `${prefix}.${key}` : key, key }];
+    const isBranch = value !== null && typeof value === 'object' && !Array.isArray(value);
+    return isBranch ? dottedKeys(value as Record<string, unknown>, prefix ? `${prefix}.${key}` : key) : [];
+  });
+}
+
 function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly SettingSpec[]): void {
+  const dotted = dottedKeys(file);
+  if (dotted.length > 0) {
+    const { key } = dotted[0];
+    const nested = key.split('.').reduceRight<unknown>((inner, part) => ({ [part]: inner }), '...');
+    throw new FltsError(
+      'FLTS_CONFIG_UNKNOWN_KEY',
+      `Unknown setting(s) in the config file: ${dotted.map((entry) => JSON.stringify(entry.path)).join(', ')}: a key holding a dot names no setting, for the file nests settings by their path: write ${JSON.stringify(key)} as ${JSON.stringify(nested).slice(1, -1)}.`,
+      { details: { keys: dotted.map((entry) => entry.path) } },
+    );
+  }
   const known = new Set(specs.map((spec) => spec.path));
   const settingsIn = (group: string): string[] => specs.map((spec) => spec.path).filter((path) => path.startsWith(`${group}.`));
   const leaves = collectLeafPaths(file).filter((path) => !known.has(path) && !path.startsWith('$'));
