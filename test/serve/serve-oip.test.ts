@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { postJson, readJsonResponse, requestData, useTestServer } from './serve-fixtures.js';
 
 /** The binary tensor data extension: a JSON header, then each tensor's little-endian bytes. */
@@ -62,8 +63,11 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     predicted = { ts: json.predictions.map((row: { ts: string }) => row.ts), down: json.predictions.map((row: { down: number }) => row.down) };
   });
 
-  it('announces the binary tensor data extension', async () => {
-    expect(await (await fetch(`${server.url}/v2`)).json()).toEqual({ name: 'flts', version: '1', extensions: ['binary_tensor_data'] });
+  it('announces the binary tensor data extension and, as the server version the protocol asks for, the version of flts', async () => {
+    // Before, the version was '1' whatever flts answered it: not the version `flts --version` prints.
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(await (await fetch(`${server.url}/v2`)).json()).toEqual({ name: 'flts', version, extensions: ['binary_tensor_data'] });
   });
 
   it('serves the model routes under /versions/<run id> as the unversioned ones, the version being the served run', async () => {

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { BodyBudget } from './body-budget.js';
 import type { ForecastAdmission } from './forecast-admission.js';
 import { levelKey } from '../models/prediction-intervals.js';
+import { toolVersion } from '../preprocess/tool-version.js';
 import type { LiveMonitor } from './live-monitor.js';
 import type { ModelHolder } from './model-holder.js';
 import { predictionRows, predictionWarnings } from './prediction-response.js';
@@ -86,7 +87,8 @@ export interface OipModelMetadata {
 /** The protocol extensions flts serves (announced in the server metadata). */
 export const OIP_EXTENSIONS = ['binary_tensor_data'];
 
-export const OIP_SERVER_METADATA = { name: 'flts', version: '1', extensions: OIP_EXTENSIONS };
+/** The protocol's server metadata carries the server's own version, the one `flts --version` prints. */
+export const OIP_SERVER_METADATA = { name: 'flts', version: toolVersion(), extensions: OIP_EXTENSIONS };
 
 const TIMESTAMP_NAMES = ['timestamp', 'ts', 'time', 'date'];
 const MAX_INFERENCE_LENGTH = 10_000;
