@@ -1,7 +1,7 @@
 import type { Config } from '@oclif/core';
 import { clip } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
-import { closestName } from './closest-name.js';
+import { closestName } from '../core/closest-name.js';
 
 /**
  * A command line naming no command (`typed` is oclif's id, its words joined by ":"): the coded usage error, naming

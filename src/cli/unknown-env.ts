@@ -1,6 +1,6 @@
 import { ALL_SPECS } from '../core/config/specs/index.js';
 import { TOOL_ENV_NAMES } from '../core/config/tool-env.js';
-import { editDistance } from './closest-name.js';
+import { editDistance } from '../core/closest-name.js';
 
 const SETTING_ENV_NAMES: readonly string[] = [...new Set(ALL_SPECS.flatMap((spec) => spec.env ?? []))];
 const SETTING_NAMES = new Set(SETTING_ENV_NAMES);

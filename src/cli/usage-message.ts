@@ -1,5 +1,5 @@
 import { stripVTControlCharacters } from 'node:util';
-import { closestName } from './closest-name.js';
+import { closestName } from '../core/closest-name.js';
 
 /**
  * oclif's parse error text as one plain sentence: without its "The following error occurred:" preamble, its

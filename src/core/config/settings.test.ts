@@ -121,6 +121,16 @@ describe('core > config > settings', () => {
     expect(resolveSettings({ file: { $schema: 'x', training: { epochs: 2 } } }).settings.training.epochs).toBe(2);
   });
 
+  it('names the setting an unknown config-file key may have meant', () => {
+    // Before, the message named the key alone, where an unknown FLTS_ variable is answered with the variables it may mean.
+    expect(errorOf(() => resolveSettings({ file: { training: { epoch: 2 } } })).message).toBe('Unknown setting(s) in the config file: training.epoch (did you mean training.epochs?).');
+    expect(errorOf(() => resolveSettings({ file: { trainning: { epochs: 2 } } })).message).toContain('trainning.epochs (did you mean training.epochs?)');
+    expect(errorOf(() => resolveSettings({ file: { serve: { epochs: 2 } } })).message).toContain('serve.epochs (did you mean training.epochs?)');
+    const far = errorOf(() => resolveSettings({ file: { frobnicate: 1 } }));
+    expect(far).toMatchObject({ code: 'FLTS_CONFIG_UNKNOWN_KEY', details: { keys: ['frobnicate'] } });
+    expect(far.message).toBe('Unknown setting(s) in the config file: frobnicate.');
+  });
+
   it('rejects unknown keys and mistyped values in the config file', () => {
     expect(errorOf(() => resolveSettings({ file: { preprocess: { scalling: {} } } })).code).toBe('FLTS_CONFIG_UNKNOWN_KEY');
     expect(errorOf(() => resolveSettings({ file: { data: { sampleTrainRows: '10' } } })).message).toContain('data.sampleTrainRows');

@@ -1,3 +1,4 @@
+import { closestName } from '../closest-name.js';
 import { FltsError } from '../errors.js';
 import { parseSettingText, validateSettingValue, type SettingSource, type SettingSpec } from './specs/setting-spec.js';
 import { ALL_SPECS, type Settings } from './specs/index.js';
@@ -69,6 +70,17 @@ function dottedKeys(tree: Record<string, unknown>, prefix = ''): { path: string;
   });
 }
 
+/**
+ * The settings an unknown path most plausibly meant: the one a typo or two away (training.epoch), else those of the
+ * same name in another group ({"serve": {"epochs": 5}}: training.epochs), at most three.
+ */
+function meantSettings(path: string, known: readonly string[]): string[] {
+  const close = closestName(path, known);
+  if (close !== undefined) return [close];
+  const name = path.split('.').pop()!.toLowerCase();
+  return known.filter((candidate) => candidate.split('.').pop()!.toLowerCase() === name).slice(0, 3);
+}
+
 function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly SettingSpec[]): void {
   const dotted = dottedKeys(file);
   if (dotted.length > 0) {
@@ -97,7 +109,11 @@ function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly Sett
   }
   const unknown = leaves.filter((path) => !groups.includes(path));
   if (unknown.length > 0) {
-    throw new FltsError('FLTS_CONFIG_UNKNOWN_KEY', `Unknown setting(s) in the config file: ${unknown.join(', ')}.`, { details: { keys: unknown } });
+    const named = unknown.map((path) => {
+      const meant = meantSettings(path, [...known]);
+      return meant.length > 0 ? `${path} (did you mean ${meant.join(' or ')}?)` : path;
+    });
+    throw new FltsError('FLTS_CONFIG_UNKNOWN_KEY', `Unknown setting(s) in the config file: ${named.join(', ')}.`, { details: { keys: unknown } });
   }
 }
 

@@ -3,7 +3,7 @@ import { closestName } from './closest-name.js';
 
 const COMMANDS = ['backtest', 'bench', 'config show', 'daemon', 'eval', 'export', 'predict', 'preprocess', 'promote', 'promote-manual', 'replay-offsets', 'serve', 'train'];
 
-describe('cli > closest-name', () => {
+describe('core > closest-name', () => {
   it('finds the name a typo meant: a swap, a missing, an extra or a wrong letter', () => {
     expect(closestName('trian', COMMANDS)).toBe('train');
     expect(closestName('preproces', COMMANDS)).toBe('preprocess');
