@@ -21,6 +21,9 @@ describe('usageMessage', () => {
   it('names the flag an unknown one most likely meant, among the command\'s flags', () => {
     expect(usageMessage('Nonexistent flag: --modle\nSee more help with --help', ['model', 'epochs', 'json'])).toBe('Nonexistent flag: --modle; did you mean --model?');
     expect(usageMessage('Nonexistent flag: --frobnicate\nSee more help with --help', ['model', 'epochs', 'json'])).toBe('Nonexistent flag: --frobnicate');
+    // A flag cut short at a word: many edits away, and before named with no hint (flts serve --grpc 8001).
+    expect(usageMessage('Nonexistent flag: --grpc\nSee more help with --help', ['port', 'grpc-port', 'run'])).toBe('Nonexistent flag: --grpc; did you mean --grpc-port?');
+    expect(usageMessage('Nonexistent flag: --to\nSee more help with --help', ['to-earliest', 'to-latest'])).toBe('Nonexistent flag: --to');
   });
 
   it('names a word after a switch as the value the switch does not take', () => {

@@ -40,6 +40,15 @@ function asTyped(line: string): string {
 
 function withMeantFlag(line: string, flagNames: readonly string[]): string {
   const typed = /^Nonexistent flag: --([^\s=]+)$/.exec(line)?.[1];
-  const meant = typed === undefined ? undefined : closestName(typed, flagNames);
+  const meant = typed === undefined ? undefined : (closestName(typed, flagNames) ?? onlyFlagOpeningWith(typed, flagNames));
   return meant === undefined ? line : `${line}; did you mean --${meant}?`;
+}
+
+/**
+ * The one flag whose leading words are the typed ones (`--grpc` for `--grpc-port`, `--rank` for `--rank-by`): a name
+ * cut short is many edits from the flag, so closestName misses it. None when several open so.
+ */
+function onlyFlagOpeningWith(typed: string, flagNames: readonly string[]): string | undefined {
+  const opening = flagNames.filter((name) => name.toLowerCase().startsWith(`${typed.toLowerCase()}-`));
+  return opening.length === 1 ? opening[0] : undefined;
 }
