@@ -10,6 +10,8 @@ import { inputAliasesPrefix, inputAliasKey, isConfigHash, type InputFingerprint 
 export interface AliasedInput {
   time_steps?: TimeSteps;
   unordered_rows: number;
+  /** Rows merged into a row of the same time (absent in aliases written before 2026-12-07). */
+  merged_rows?: number;
   /** Test file only: its rows at or before the training file's last time (0 included); absent in aliases written before 2026-12. */
   rows_not_after_train?: number;
 }

@@ -13,6 +13,12 @@ export interface InputFingerprint {
   bytes: number;
 }
 
+/** An input file's rows that were out of time order (sorted) and that repeated a timestamp (merged), as read. */
+export interface RowsAsRead {
+  unordered_rows: number;
+  merged_rows: number;
+}
+
 /** What flts adds to the reference sidecar, under its own key so reference readers ignore it. */
 export interface FltsSidecarExtras {
   version: string;
@@ -29,6 +35,11 @@ export interface FltsSidecarExtras {
   infinite_cells?: number;
   /** Rows of the two input files earlier than the row before them, sorted into time order (absent before 2026-12). */
   unordered_rows?: number;
+  /**
+   * Each input file's rows out of time order and merged into a row of the same time, as read: the two sums above do
+   * not say which file to name, so a cached run warns again from these (absent before 2026-12-07: it warned of neither).
+   */
+  rows_as_read?: { train: RowsAsRead; test: RowsAsRead };
   /**
    * The processed training rows' most common step in ms (detectCadence, what SNAIVE's day of rows is counted at), once
    * there are two rows (absent before 2026-12).

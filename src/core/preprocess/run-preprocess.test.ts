@@ -219,6 +219,30 @@ describe('core > preprocess > run-preprocess', () => {
     }
   });
 
+  // A cached run warned again of uneven steps alone: the sidecar kept only the sums of rows out of order and merged,
+  // which name no file, and the README says a cached run warns again.
+  it('warns of rows out of time order and of repeated timestamps on every run, cached and unchanged too', async () => {
+    const lines = csv(60).trimEnd().split('\n');
+    [lines[10], lines[11]] = [lines[11], lines[10]];
+    writeFileSync(path.join(dir, 'train.csv'), `${[...lines, lines[20]].join('\n')}\n`);
+    const processed = await runPreprocess(settingsFor(), { store });
+    const codes = (run: { warnings: Array<{ code: string; details?: unknown }> }) => run.warnings.map((warning) => [warning.code, warning.details]);
+    expect(codes(processed)).toEqual([
+      ['unordered_rows', { file: 'train.csv', unordered_rows: 2 }],
+      ['repeated_timestamps', { file: 'train.csv', merged_rows: 1 }],
+    ]);
+    const cached = await runPreprocess(settingsFor(), { store });
+    expect(cached.status).toBe('cached');
+    expect(cached.warnings).toEqual(processed.warnings);
+    // Other bytes of the same rows: found unchanged by their rows, then by their input alias.
+    writeFileSync(path.join(dir, 'train.csv'), `${[...lines, lines[20]].join('\r\n')}\r\n`);
+    for (const status of ['unchanged', 'unchanged']) {
+      const unchanged = await runPreprocess(settingsFor(), { store });
+      expect(unchanged.status).toBe(status);
+      expect(unchanged.warnings).toEqual(processed.warnings);
+    }
+  });
+
   it('names why it looked for a file the user did not name: the other one of the pair was given alone', async () => {
     // Before: "Data file PobleSec_test.csv not found" after `--train train.csv` alone, naming a dataset never given.
     const alone = await runPreprocess(settingsFor({ 'data.testFile': '' }), { store }).catch((error: unknown) => error);

@@ -17,7 +17,7 @@ import { readInputAlias, writeInputAlias, type InputAlias } from './input-aliase
 import { fingerprintBytes } from './input-fingerprint.js';
 import { findCachedOutputs, findStoredContent, type CacheHit } from './processed-cache.js';
 import { processedContentSha256 } from './processed-fingerprint.js';
-import { processedCreatedAt, processedKeys, type InputFingerprint, type ProcessedSidecar } from './processed-layout.js';
+import { processedCreatedAt, processedKeys, type InputFingerprint, type ProcessedSidecar, type RowsAsRead } from './processed-layout.js';
 import { assertTrainableSample, sampleFrame } from './sampling.js';
 import { assertTestFollowsTrain, testOverlapWarning, type TestOverlapWarning } from './test-overlap.js';
 import { toolVersion } from './tool-version.js';
@@ -108,6 +108,11 @@ function stepOf(time: Float64Array): number | undefined {
  */
 function storedTrainStep(sidecar: ProcessedSidecar, unsampled: boolean): number | undefined {
   return sidecar.flts?.train_step_ms ?? (unsampled ? sidecar.flts?.time_steps?.train?.step_ms : undefined);
+}
+
+/** An input file's rows out of order and merged as its stored version recorded them, to warn of them again. */
+function rowsRead(recorded: RowsAsRead | undefined): Pick<PreprocessInput, 'unorderedRows' | 'mergedRows'> {
+  return recorded ? { unorderedRows: recorded.unordered_rows, mergedRows: recorded.merged_rows } : {};
 }
 
 /** A stored version's columns that float32 cannot tell apart, warned about again (none recorded before 2026-12). */
@@ -240,8 +245,8 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     const totalMs = performance.now() - started;
     const recorded = hit.sidecar.flts?.time_steps;
     const cachedInputs = found?.inputs ?? {
-      train: { ...inputs.train, ...(recorded?.train ? { timeSteps: recorded.train } : {}) },
-      test: { ...inputs.test, rowsNotAfterTrain: rowsNotAfterTrain ?? hit.sidecar.flts?.test_rows_not_after_train ?? 0, ...(recorded?.test ? { timeSteps: recorded.test } : {}) },
+      train: { ...inputs.train, ...(recorded?.train ? { timeSteps: recorded.train } : {}), ...rowsRead(hit.sidecar.flts?.rows_as_read?.train) },
+      test: { ...inputs.test, rowsNotAfterTrain: rowsNotAfterTrain ?? hit.sidecar.flts?.test_rows_not_after_train ?? 0, ...(recorded?.test ? { timeSteps: recorded.test } : {}), ...rowsRead(hit.sidecar.flts?.rows_as_read?.test) },
     };
     const [readMs, transformMs] = [found?.readMs ?? 0, found?.transformMs ?? 0];
     const trainStepMs = found ? found.trainStepMs : storedTrainStep(hit.sidecar, data.sampleTrainRows === 0);
@@ -285,7 +290,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     const alias = await readInputAlias(deps.store, settings, configHash, { fingerprints, sampleSeed, version: toolVersion() });
     const aliased = alias && (await findStoredContent(deps.store, settings, configHash, alias.data_sha256));
     if (alias && aliased) {
-      const asRead = (input: PreprocessInput, recorded: InputAlias['inputs']['train']): PreprocessInput => ({ ...input, unorderedRows: recorded.unordered_rows, ...(recorded.time_steps ? { timeSteps: recorded.time_steps } : {}) });
+      const asRead = (input: PreprocessInput, recorded: InputAlias['inputs']['train']): PreprocessInput => ({ ...input, unorderedRows: recorded.unordered_rows, ...(recorded.merged_rows !== undefined ? { mergedRows: recorded.merged_rows } : {}), ...(recorded.time_steps ? { timeSteps: recorded.time_steps } : {}) });
       const aliasedInputs = { train: asRead(inputs.train, alias.inputs.train), test: { ...asRead(inputs.test, alias.inputs.test), rowsNotAfterTrain: checkedOverlap(alias.inputs.test.rows_not_after_train) } };
       const warnings = [...inputWarnings(aliasedInputs), ...storedScaleWarnings(aliased.sidecar)];
       logWarnings(logger, warnings);
@@ -331,6 +336,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     if (same) {
       const asRead = (input: PreprocessInput) => ({
         unordered_rows: input.unorderedRows ?? 0,
+        merged_rows: input.mergedRows ?? 0,
         ...(input.timeSteps ? { time_steps: input.timeSteps } : {}),
         // Kept for the test file even when 0: an alias without it may be from before the check, and is checked again.
         ...(input.rowsNotAfterTrain !== undefined ? { rows_not_after_train: input.rowsNotAfterTrain } : {}),
@@ -367,6 +373,10 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       merged_rows: parsed[0].mergedRows + parsed[1].mergedRows,
       infinite_cells: parsed[0].infiniteCells + parsed[1].infiniteCells,
       unordered_rows: parsed[0].unorderedRows + parsed[1].unorderedRows,
+      rows_as_read: {
+        train: { unordered_rows: parsed[0].unorderedRows, merged_rows: parsed[0].mergedRows },
+        test: { unordered_rows: parsed[1].unorderedRows, merged_rows: parsed[1].mergedRows },
+      },
       time_steps: { ...(parsed[0].timeSteps ? { train: parsed[0].timeSteps } : {}), ...(parsed[1].timeSteps ? { test: parsed[1].timeSteps } : {}) },
       data_sha256: dataSha256,
       ...(trainStepMs !== undefined ? { train_step_ms: trainStepMs } : {}),
