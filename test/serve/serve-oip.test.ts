@@ -290,6 +290,9 @@ describe('serve > Open Inference Protocol over HTTP', () => {
       [withUp('UINT64', halves), /UINT64 data must be integers from 0 to 18446744073709551615\.$/],
       [withUp('BYTES', halves), /'up' is BYTES, but element 0 is 5\.5; BYTES data must be strings/],
       [withUp('FP64', up.map(String)), /'up' is FP64, but element 0 is "5"; FP64 data must be numbers \(or null\)/],
+      // Numbers written as text under BYTES, a type the timestamp takes: before, "Columns contain non-numeric values: up",
+      // of values that are numbers, without naming the datatype to send.
+      [withUp('BYTES', up.map(String)), /^FLTS_REQUEST_INVALID: Input 'up' is BYTES, but the model reads it as numbers: send it as FP64 \(or FP32, an INT type, BOOL\), the datatype the model's metadata lists for it \(GET \/v2\/models\/flts, ModelMetadata\); only the timestamp input takes text\.$/],
       [withUp('FP32', [...up.slice(0, 6), 1e39]), /'up' is FP32, but element 6 is 1e\+39/],
       [{ inputs: jsonInputs.map((input) => (input.name === 'timestamp' ? { ...input, data: epochMs } : input)) }, /'timestamp' is BYTES, but element 0 is \d+; BYTES data must be strings/],
     ];

@@ -202,12 +202,27 @@ function selectOutputs(all: OipOutput[], requested: OipRequestedOutput[] | undef
 }
 
 /**
+ * A column the model reads sent as BYTES: its text would reach the /predict columns and be refused there as
+ * non-numeric, which names neither the input's datatype nor the one to send. Inputs the model does not read are free.
+ */
+function assertNumericFeatures(inputs: readonly OipInput[], features: readonly string[], modelName: string): void {
+  const text = inputs.find((input) => input.datatype === 'BYTES' && features.includes(input.name));
+  if (text === undefined) return;
+  throw new FltsError(
+    'FLTS_REQUEST_INVALID',
+    `Input '${clip(text.name)}' is BYTES, but the model reads it as numbers: send it as FP64 (or FP32, an INT type, BOOL), the datatype the model's metadata lists for it (GET /v2/models/${clip(modelName)}, ModelMetadata); only the timestamp input takes text.`,
+    { details: { input: clip(text.name) } },
+  );
+}
+
+/**
  * One inference, the same for every transport: inputs to the /predict columns, one prediction on the
  * current model (held through a hot reload), the forecast as a timestamp output and one output per target.
  */
 export async function runOipInference(context: OipContext, modelName: string, request: OipInferRequest, call: OipCall): Promise<OipInferResponse> {
-  servedModelNamed(context, modelName, request.modelVersion);
+  const served = servedModelNamed(context, modelName, request.modelVersion);
   assertDistinctOutputs(request.outputs);
+  if (served) assertNumericFeatures(request.inputs, served.plan.rawColumns, context.modelName);
   const columns = inputsToColumns(request.inputs);
   const indexCol = optionalString(request.parameters, 'index_col') ?? TIMESTAMP_NAMES.find((name) => name in columns);
   const input = { data: columns, indexCol, inferenceLength: optionalLength(request.parameters) };
