@@ -85,7 +85,8 @@ export abstract class FltsCommand<TResult> extends Command {
     this.built ??= (async () => {
       const logger = this.logger(settings, options);
       const store = await createObjectStore(settings, { logger, envNames: this.envNames });
-      this.builtBus = createMessageBus(settings, { logger, metrics: options.busMetrics });
+      // A service waits for the brokers however long it takes; a command says within a bound that they cannot be reached.
+      this.builtBus = createMessageBus(settings, { logger, metrics: options.busMetrics, oneShot: options.service === undefined });
       return { store, bus: this.builtBus, logger, tracking: { logger } };
     })();
     return this.built;

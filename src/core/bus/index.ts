@@ -22,8 +22,19 @@ export function retryPolicyFrom(settings: Settings): RetryPolicy {
   return { ...settings.bus.retry };
 }
 
+export interface MessageBusDeps {
+  logger?: Logger;
+  onDelivery?: DeliveryListener;
+  metrics?: BusMetrics;
+  /**
+   * The bus of a one-shot command: with Kafka, reaching the brokers fails after bus.kafka.commandConnectTimeoutMs
+   * instead of retrying as a service does, which waits for them as long as it takes.
+   */
+  oneShot?: boolean;
+}
+
 /** The configured bus, or undefined when `bus.kind` is none (commands then skip publishing). */
-export function createMessageBus(settings: Settings, deps: { logger?: Logger; onDelivery?: DeliveryListener; metrics?: BusMetrics } = {}): MessageBus | undefined {
+export function createMessageBus(settings: Settings, deps: MessageBusDeps = {}): MessageBus | undefined {
   const retry = retryPolicyFrom(settings);
   switch (settings.bus.kind) {
     case 'fs':
@@ -38,6 +49,7 @@ export function createMessageBus(settings: Settings, deps: { logger?: Logger; on
     case 'kafka':
       return createKafkaBus({
         ...settings.bus.kafka,
+        commandConnectTimeoutMs: deps.oneShot ? settings.bus.kafka.commandConnectTimeoutMs : undefined,
         partitions: settings.bus.partitions,
         replicationFactor: settings.bus.replicationFactor,
         retry,

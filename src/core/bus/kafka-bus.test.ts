@@ -8,6 +8,15 @@ import { createKafkaBus, heartbeatIntervalFor, kafkajsRetries } from './kafka-bu
 import { createKafkaLog } from './kafka-log.js';
 import { BUS_CLOSED_REASON } from './kafka-connections.js';
 
+/** A loopback port nothing listens on: a connection to it is refused at once. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 describe('core > bus > kafka-bus', () => {
   it('refuses to start without bootstrap servers, naming the variable', () => {
     const { settings } = resolveSettings({ env: { FLTS_BUS: 'kafka' } });
@@ -61,6 +70,44 @@ describe('core > bus > kafka-bus', () => {
     // The daemon's flts_bus_connection_failures_total: the refusals before the close, none for the bus ending its own.
     expect(failedTo.length).toBeGreaterThan(0);
     expect(new Set(failedTo)).toEqual(new Set([broker]));
+  }, 30_000);
+
+  it('fails a one-shot command\'s publish to a closed port within bus.kafka.commandConnectTimeoutMs, coded and naming the brokers and that setting', async () => {
+    const broker = `127.0.0.1:${await closedPort()}`;
+    const { settings } = resolveSettings({ env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: broker, FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS: '1000' } });
+    const bus = createMessageBus(settings, { oneShot: true })!;
+    const started = performance.now();
+    try {
+      const error = await bus.publish('model-training', { key: 'k', value: '{}' }).then(() => undefined, (e: unknown) => e);
+      // kafkajs' own retries of a refused connection took about 25 s.
+      expect(performance.now() - started).toBeLessThan(10_000);
+      expect(error).toMatchObject({
+        code: 'FLTS_BUS_UNAVAILABLE',
+        retriable: true,
+        message: expect.stringMatching(new RegExp(`brokers ${broker}\\).*within 1000 ms.*FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS \\(setting bus\\.kafka\\.commandConnectTimeoutMs\\).*ECONNREFUSED`)),
+        details: { brokers: [broker], setting: 'bus.kafka.commandConnectTimeoutMs', waitedMs: 1000 },
+      });
+    } finally {
+      await bus.close();
+    }
+  }, 40_000);
+
+  it('bounds a command\'s connect at 10 s by default, and leaves a service\'s waiting for the brokers past that bound', async () => {
+    expect(resolveSettings({ env: {} }).settings.bus.kafka.commandConnectTimeoutMs).toBe(10_000);
+    const broker = `127.0.0.1:${await closedPort()}`;
+    const { settings } = resolveSettings({ env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: broker, FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS: '100' } });
+    let failures = 0;
+    let thirdFailure!: () => void;
+    const failedThrice = new Promise<void>((resolve) => (thirdFailure = resolve));
+    const metrics = { subscribed() {}, delivered() {}, retried() {}, deadLetterRefused() {}, consumerCrashed() {}, consumerRestarted() {}, crashing() {}, connectionFailed: () => void (++failures === 3 && thirdFailure()) };
+    const bus = createMessageBus(settings, { metrics })!;
+    let settled = false;
+    const publishing = bus.publish('model-training', { key: 'k', value: '{}' }).then(() => undefined, (error: unknown) => error).finally(() => (settled = true));
+    // Three refusals are two of kafkajs' backoffs apart (at least 240 + 480 ms with its jitter): far past the 100 ms a command waits.
+    await failedThrice;
+    expect(settled).toBe(false);
+    await bus.close();
+    expect(await publishing).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringContaining(BUS_CLOSED_REASON) });
   }, 30_000);
 
   it('lets a member killed without leaving hold its groups 10 s by default, with heartbeats every third of the session, at most every 3 s', () => {

@@ -6,7 +6,7 @@ import { BUS_CLOSE_END_MS } from '../stop-budget.js';
 import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverToGroup } from './delivery.js';
 import { kafkaClientConfig, kafkaSettingDefault, type KafkaConnectionOptions } from './kafka-client-config.js';
-import { groupLookupDenied, topicCreationRefused, topicRefusals, type SentMessage } from './kafka-failure.js';
+import { groupLookupDenied, settingNamed, topicCreationRefused, topicRefusals, type SentMessage } from './kafka-failure.js';
 import { createKafkaLog } from './kafka-log.js';
 import { kafkajs } from './kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
@@ -59,6 +59,8 @@ export const INLINE_HANDLER_MS = 500;
 /** Refusals of a commit by a member the group no longer counts in its current generation (a rebalance under way or done). */
 const GROUP_MEMBERSHIP_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
 
+const COMMAND_CONNECT_SETTING = settingNamed('bus.kafka.commandConnectTimeoutMs');
+
 /** bus.kafka.closeTimeoutMs' default. */
 const CLOSE_TIMEOUT_MS = kafkaSettingDefault('closeTimeoutMs');
 
@@ -83,6 +85,12 @@ export interface KafkaBusOptions extends KafkaConnectionOptions {
   metrics?: BusMetrics;
   /** Longest time close() waits for the brokers (groups left and deleted, clients disconnected) before it gives up. */
   closeTimeoutMs?: number;
+  /**
+   * A one-shot command's bound on connecting its producer or admin, kafkajs' retries included (bus.kafka.
+   * commandConnectTimeoutMs): past it the connect fails with FLTS_BUS_UNAVAILABLE naming it. Unset (a service), a
+   * connect lasts as long as those retries, and the service's own retries go on after it.
+   */
+  commandConnectTimeoutMs?: number;
   /** Client-level retries of retriable broker errors, counted as a 300 ms backoff doubling to 5 s (default 8: about 25 s of a broker being away); see kafkajsRetries. */
   brokerRetries?: number;
 }
@@ -175,6 +183,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   let producer: Promise<Producer> | undefined;
   /** Producer and admin once connected: close() lets them finish their requests and leave (one still connecting is not waited for). */
   const connected: { producer?: Producer; admin?: Admin } = {};
+  /** Connects a command gave up on that kafkajs still retries: close() ends them with the rest. */
+  const givenUp = new Set<Promise<void>>();
 
   async function disconnect(role: 'producer' | 'admin'): Promise<void> {
     const client = connected[role];
@@ -187,10 +197,43 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     return connections.failure(action, connections.closed ? new Error(BUS_CLOSED_REASON, { cause: error }) : error, sent);
   }
 
+  /**
+   * `client.connect()`, within options.commandConnectTimeoutMs when set. kafkajs' connect cannot be cancelled: one given
+   * up on goes on retrying until the bus closes (kafka-connections.ts ends it at its next try), and a client that
+   * connects after all is let go, since nothing uses it.
+   */
+  async function connectWithin(role: 'producer' | 'admin', client: Admin | Producer): Promise<void> {
+    const limitMs = options.commandConnectTimeoutMs;
+    const connecting = client.connect();
+    if (limitMs === undefined) return connecting;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(connectGivenUp(role, limitMs)), limitMs);
+    });
+    try {
+      await Promise.race([connecting, late]);
+    } catch (error) {
+      const abandoned: Promise<void> = connecting.then(() => client.disconnect()).catch(() => {}).finally(() => givenUp.delete(abandoned));
+      givenUp.add(abandoned);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The error of a connect a command gave up on: the brokers, the setting that bounded the wait, and the latest connection error. */
+  function connectGivenUp(role: 'producer' | 'admin', limitMs: number): FltsError {
+    const latest = kafkaLog.latestFailure();
+    const reason = `no broker answered within ${limitMs} ms, the wait ${COMMAND_CONNECT_SETTING} allows a command, retries included${latest ? `; latest error: ${latest}` : ''}`;
+    const failure = failed(`${role} connect`, new Error(reason));
+    if (failure.code !== 'FLTS_BUS_UNAVAILABLE') return failure;
+    return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, setting: 'bus.kafka.commandConnectTimeoutMs', waitedMs: limitMs } });
+  }
+
   function connectAdmin(): Promise<Admin> {
     admin ??= (async () => {
       const client = kafka.admin();
-      await client.connect();
+      await connectWithin('admin', client);
       connected.admin = client;
       return client;
     })().catch((error: unknown) => {
@@ -203,7 +246,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   function connectProducer(): Promise<Producer> {
     producer ??= (async () => {
       const client = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-      await client.connect();
+      await connectWithin('producer', client);
       connected.producer = client;
       return client;
     })().catch((error: unknown) => {
@@ -696,7 +739,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     // that does not answer: ending it fails what waits on it. A connect still retrying (a broker away) fails at its
     // next try from here on, so it is awaited only now (awaited first, it ran its whole retry budget).
     connections.closeAll();
-    await Promise.allSettled(connecting);
+    await Promise.allSettled([...connecting, ...givenUp]);
   }
 
   return {

@@ -36,13 +36,13 @@ const ACL_NEEDED: Readonly<Record<string, string>> = {
 };
 
 /** A setting as the user sets it: its environment name (its spec's first, the one the docs and the chart use) and path. */
-function named(path: string): string {
+export function settingNamed(path: string): string {
   const env = DISTRIBUTED_SPECS.find((spec) => spec.path === path)?.env?.[0];
   return env ? `${env} (setting ${path})` : path;
 }
 
-const REPLICATION = named('bus.replicationFactor');
-const PARTITIONS = named('bus.partitions');
+const REPLICATION = settingNamed('bus.replicationFactor');
+const PARTITIONS = settingNamed('bus.partitions');
 
 /**
  * Refusals of a topic creation that answer the topic as asked (its replication factor, partitions, name), by the

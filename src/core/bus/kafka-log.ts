@@ -101,6 +101,8 @@ export interface KafkaLog {
   logCreator: logCreator;
   /** A connection to `broker` (host:port) was answered: ends its outage, if it had one, with a line saying so. */
   answered(broker: string): void;
+  /** The error of the latest failed connection attempt, if any failed: what a connect given up on names. */
+  latestFailure(): string | undefined;
 }
 
 /** One broker away, from its first failed connection attempt until it answers again. */
@@ -153,9 +155,12 @@ export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): K
   const { onGroupLookupDenied = () => {}, onConnectionFailed = () => {}, now = Date.now, repeatEveryMs = REPEAT_EVERY_MS } = options;
   /** By broker: a broker fails in one way or another until it answers. */
   const away = new Map<string, Outage>();
+  let latestFailure: string | undefined;
 
   function connectionFailed(broker: string, message: string, entry: object): void {
     if (broker !== '') onConnectionFailed(broker);
+    // The seed loop's line only repeats the connection's, behind its own words.
+    if (broker !== '' || latestFailure === undefined) latestFailure = message;
     // kafkajs' seed loop repeats the failure its connection just logged, naming no broker.
     const told = broker === '' && [...away.keys()].some((named) => named !== '');
     const outage = away.get(broker);
@@ -203,5 +208,5 @@ export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): K
       else logger.debug(entry, message);
     };
   };
-  return { logCreator, answered };
+  return { logCreator, answered, latestFailure: () => latestFailure };
 }
