@@ -472,7 +472,11 @@ describe('core > bus > fs-bus retention, and a dead letter across a kill', () =>
     expect((await kept.applyRetention(Date.now() + 169 * 3_600_000)).map((trim) => trim.logStartOffset)).toEqual([40]);
   });
 
-  it('writes a dead letter once when its consumer is killed (-9) after writing it and before committing its message', async () => {
+  /**
+   * A bus root whose group train-gru dead-lettered the one message of training-data in a process killed (-9) before
+   * it committed the message; `letters` reads the DLQ's headers.
+   */
+  async function killedAfterDeadLetter(): Promise<{ root: string; dlqLog: string; letters: () => Promise<Array<Record<string, string>>> }> {
     const root = await busRoot();
     const seed = createFsBus({ root });
     await seed.publish('training-data', { key: 'train-claim', value: '{"bucket": "processed-data"}' });
@@ -489,6 +493,11 @@ describe('core > bus > fs-bus retention, and a dead letter across a kill', () =>
     const dlqLog = path.join(root, 'topics', 'DLQ-model-training.log');
     const letters = async (): Promise<Array<Record<string, string>>> => (await readFile(dlqLog, 'utf8')).trim().split('\n').map((line) => JSON.parse(line).headers);
     expect(await letters()).toHaveLength(1);
+    return { root, dlqLog, letters };
+  }
+
+  it('writes a dead letter once when its consumer is killed (-9) after writing it and before committing its message', async () => {
+    const { root, letters } = await killedAfterDeadLetter();
     const bus = createFsBus({ root, pollIntervalMs: 20 });
     buses.push(bus);
     expect((await bus.lag('train-gru', ['training-data']))[0].committedOffset).toBe(-1);
@@ -512,5 +521,21 @@ describe('core > bus > fs-bus retention, and a dead letter across a kill', () =>
     await again.subscribe({ group: 'train-gru', topics: ['training-data'], dlq: { topic: 'DLQ-model-training', role: 'trainer' } }, async (message) => void decodeTrainClaim(message));
     await waitFor(async () => (await again.lag('train-gru', ['training-data']))[0].committedOffset === 1, 'the commit of the replay');
     expect(await letters()).toHaveLength(2);
+  });
+
+  it('finds the killed consumer\'s dead letter however much the other groups sharing its DLQ wrote after it', async () => {
+    const { root, dlqLog, letters } = await killedAfterDeadLetter();
+    // 6 MiB of other groups' letters, written after it as other processes write them (more than the last 4 MiB once looked at).
+    const pad = 'x'.repeat(1_000);
+    const other = (index: number) => `${JSON.stringify({ key: null, value: JSON.stringify({ pad }), headers: { 'flts-dead-letter-id': `training-data/0/${index}/train-lstm` }, timestamp: Date.now() })}\n`;
+    await appendFile(dlqLog, Array.from({ length: 6 * 1024 }, (_, index) => other(index)).join(''));
+    const ours = (headers: Record<string, string>) => headers['flts-dead-letter-id'] === 'training-data/0/0/train-gru';
+    expect((await letters()).filter(ours)).toHaveLength(1);
+
+    const bus = createFsBus({ root, pollIntervalMs: 20 });
+    buses.push(bus);
+    await bus.subscribe({ group: 'train-gru', topics: ['training-data'], dlq: { topic: 'DLQ-model-training', role: 'trainer' } }, async (message) => void decodeTrainClaim(message));
+    await waitFor(async () => (await bus.lag('train-gru', ['training-data']))[0].committedOffset === 1, 'the commit');
+    expect((await letters()).filter(ours)).toHaveLength(1);
   });
 });

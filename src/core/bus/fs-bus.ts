@@ -251,9 +251,6 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** How far back from a DLQ's end a dead letter written just before a crash is looked for (deadLetterWritten). */
-const DEAD_LETTER_LOOKBACK_BYTES = 4 * 1024 * 1024;
-
 /**
  * The embedded bus: one append-only JSON-lines log per topic (`<root>/topics/<topic>.log`, a single
  * partition whose offsets are line numbers) and one committed-offset file per group and topic
@@ -430,35 +427,35 @@ export function createFsBus(options: FsBusOptions): FsBus {
   }
 
   /**
-   * Whether the DLQ's last few MiB hold a dead letter with this id appended at or after `since`: one written just
-   * before a process was killed, whose message's offset was not committed after it. Looked for only when the message
-   * is the first a subscription delivers, where such a message can only be; an offset file rewritten by hand since
-   * (a replay) makes the letter older than `since`, and a new one is written.
+   * Whether the DLQ holds a dead letter with this id appended at or after `since`: one written just before a process
+   * was killed, whose message's offset was not committed after it. Looked for only when the message is the first a
+   * subscription delivers, where such a message can only be; an offset file rewritten by hand since (a replay) makes
+   * the letter older than `since`, and a new one is written. The whole log is walked, a piece at a time: the groups
+   * sharing a DLQ may have written any amount after the letter (a look at the last 4 MiB wrote it again once they had),
+   * and only a line naming the id is parsed.
    */
   async function deadLetterWritten(dlq: string, id: string, since: number): Promise<boolean> {
-    const file = topicFile(dlq);
-    let tail: string;
+    // As the line spells it: JSON escapes a quote or a backslash in a group's name.
+    const needle = Buffer.from(JSON.stringify(id).slice(1, -1));
+    const isTheLetter = (line: Buffer): boolean => {
+      if (!line.includes(needle)) return false;
+      try {
+        const record = JSON.parse(line.toString('utf8')) as Partial<LogRecord>;
+        return record.headers?.[DEAD_LETTER_ID_HEADER] === id && typeof record.timestamp === 'number' && record.timestamp >= since;
+      } catch {
+        return false;
+      }
+    };
     try {
-      tail = await withFileOpen(file, async (handle) => {
-        const { size } = await handle.stat();
-        const from = Math.max(0, size - DEAD_LETTER_LOOKBACK_BYTES);
-        const bytes = Buffer.alloc(size - from);
-        const { bytesRead } = await handle.read(bytes, 0, bytes.length, from);
-        return bytes.toString('utf8', 0, bytesRead);
+      return await withFileOpen(topicFile(dlq), async (handle) => {
+        let found = false;
+        await forEachLine(handle, 0, (line) => (found = isTheLetter(line)));
+        return found;
       });
     } catch (error) {
       if (isMissing(error)) return false;
       throw error;
     }
-    return tail.split('\n').some((line) => {
-      if (!line.includes(id)) return false;
-      try {
-        const record = JSON.parse(line) as Partial<LogRecord>;
-        return record.headers?.[DEAD_LETTER_ID_HEADER] === id && typeof record.timestamp === 'number' && record.timestamp >= since;
-      } catch {
-        return false;
-      }
-    });
   }
 
   /** The committed offset of every group that has one on `topic`. */
