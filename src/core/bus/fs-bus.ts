@@ -232,6 +232,16 @@ async function readLogStart(handle: FileHandle): Promise<{ start: number; header
   return Number.isSafeInteger(start) && start >= 0 && text[end - 1] === '}' ? { start, headerBytes: end + 1 } : { start: 0, headerBytes: 0 };
 }
 
+/** The most one write of appends queued together takes (FsBus append), unless a single message is larger. */
+const APPEND_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** A message waiting for its topic's append under way. */
+interface QueuedAppend {
+  line: Buffer;
+  resolve: (size: number) => void;
+  reject: (error: unknown) => void;
+}
+
 /** The least one removal of a topic's oldest messages takes, unless what it keeps is smaller (FsBusRetention.stepBytes). */
 export const RETENTION_STEP_BYTES = 16 * 1024 * 1024;
 
@@ -259,8 +269,8 @@ function processAlive(pid: number): boolean {
  * Retention (FsBusRetention) removes a log's oldest lines by writing the rest anew under a first line that says the
  * offset they start at, so offsets stay those they were (Kafka's log start offset moving forward).
  *
- * Concurrency: several processes may publish to the same topic (each message is one O_APPEND write, under the
- * topic's lock file, which a removal of old messages takes too, so that no append lands in a log being replaced),
+ * Concurrency: several processes may publish to the same topic (each message, or each batch of a process's messages
+ * published at once, is one O_APPEND write, under the topic's lock file, which a removal of old messages takes too, so that no append lands in a log being replaced),
  * but a consumer group is consumed by one subscription at a time; a lock file with the owner's pid rejects a second
  * live consumer of the group (FLTS_OFFSETS_GROUP_ACTIVE) and is taken over when its owner died.
  */
@@ -272,7 +282,8 @@ export function createFsBus(options: FsBusOptions): FsBus {
   const retention = options.retention;
   const subscriptions = createSubscriptionSet();
   const wakers = new Set<() => void>();
-  const appendChains = new Map<string, Promise<void>>();
+  /** Per topic, the appends of this process waiting for the one under way: written after it, together (appendQueued). */
+  const appendQueues = new Map<string, QueuedAppend[]>();
   /** Per topic, the log last counted by logRange: which file, how far, its start offset and the lines ended up to there. */
   const lineCounts = new Map<string, { dev: number; ino: number; size: number; start: number; lines: number }>();
   /** Topics whose retention this process is applying: one removal at a time each. */
@@ -320,10 +331,43 @@ export function createFsBus(options: FsBusOptions): FsBus {
     }
   }
 
-  async function append(topic: string, message: OutgoingMessage): Promise<number> {
+  /**
+   * Appends `message` to the topic's log and resolves once it is synced, with the log's size after it. Appends from
+   * this process are serialised per topic, so the torn-line check never races its own writes; those that come while
+   * one is under way are written next, all in one write under one lock and one sync (a group commit), so that a
+   * process publishing many messages at once pays the lock file and the sync once per batch, not once per message.
+   */
+  function append(topic: string, message: OutgoingMessage): Promise<number> {
     assertTopicName(topic);
     const record: LogRecord = { key: message.key, value: message.value, headers: message.headers, timestamp: Date.now() };
     const line = Buffer.from(`${JSON.stringify(record)}\n`);
+    return new Promise((resolve, reject) => {
+      const queue = appendQueues.get(topic);
+      if (queue) return void queue.push({ line, resolve, reject });
+      appendQueues.set(topic, [{ line, resolve, reject }]);
+      void appendQueued(topic);
+    });
+  }
+
+  /** Writes the topic's queued appends, a batch at a time (at most APPEND_BATCH_BYTES unless one line is larger), until none is left. */
+  async function appendQueued(topic: string): Promise<void> {
+    const queue = appendQueues.get(topic)!;
+    while (queue.length > 0) {
+      let bytes = 0;
+      let count = 0;
+      while (count < queue.length && (count === 0 || bytes + queue[count].line.length <= APPEND_BATCH_BYTES)) bytes += queue[count++].line.length;
+      const batch = queue.splice(0, count);
+      try {
+        const size = await appendLines(topic, Buffer.concat(batch.map((queued) => queued.line), bytes));
+        for (const queued of batch) queued.resolve(size);
+      } catch (error) {
+        for (const queued of batch) queued.reject(error);
+      }
+    }
+    appendQueues.delete(topic);
+  }
+
+  async function appendLines(topic: string, lines: Buffer): Promise<number> {
     const file = topicFile(topic);
     await makeDirectory(path.dirname(file));
     // Named in its errors: a full disk is then the retriable shortage it is (toFltsError), not a bug of flts.
@@ -341,9 +385,9 @@ export function createFsBus(options: FsBusOptions): FsBus {
               size += 1;
             }
           }
-          await handle.write(line);
+          await handle.write(lines);
           await handle.datasync();
-          return size + line.length;
+          return size + lines.length;
         } finally {
           await handle.close();
         }
@@ -805,11 +849,7 @@ export function createFsBus(options: FsBusOptions): FsBus {
       for (const name of names) await (await open(topicFile(name), 'a')).close();
     },
     async publish(topic, message) {
-      // Appends from this process are serialised per topic, so the torn-line check never races our own writes.
-      const previous = appendChains.get(topic) ?? Promise.resolve();
-      const next = previous.catch(() => {}).then(() => append(topic, message));
-      appendChains.set(topic, next.then(() => {}, () => {}));
-      const size = await next;
+      const size = await append(topic, message);
       for (const wake of wakers) wake();
       // A log outgrowing its bytes by a step is cut at once, by whichever process made it so, daemon or not.
       if (retention && retention.bytes >= 0 && size - retention.bytes >= Math.min(retention.stepBytes ?? RETENTION_STEP_BYTES, retention.bytes)) await applyRetention(Date.now(), topic);
