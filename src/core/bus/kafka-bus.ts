@@ -224,7 +224,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   /** The error of a connect a command gave up on: the brokers, the setting that bounded the wait, and the latest connection error. */
   function connectGivenUp(role: 'producer' | 'admin', limitMs: number): FltsError {
     const latest = kafkaLog.latestFailure();
-    const reason = `no broker answered within ${limitMs} ms, the wait ${COMMAND_CONNECT_SETTING} allows a command, retries included${latest ? `; latest error: ${latest}` : ''}`;
+    const reason = `not connected within ${limitMs} ms, the wait ${COMMAND_CONNECT_SETTING} allows a command, retries included${latest ? `; latest error: ${latest}` : ''}`;
     const failure = failed(`${role} connect`, new Error(reason));
     if (failure.code !== 'FLTS_BUS_UNAVAILABLE') return failure;
     return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, setting: 'bus.kafka.commandConnectTimeoutMs', waitedMs: limitMs } });
