@@ -92,6 +92,21 @@ describe('core > bus > kafka-bus', () => {
     }
   }, 40_000);
 
+  it('names a listener that closes every connection at once as suspected of another protocol when a command gives up on it', async () => {
+    const closing = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
+    const broker = `127.0.0.1:${(closing.address() as net.AddressInfo).port}`;
+    const { settings } = resolveSettings({ env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: broker, FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS: '1000' } });
+    const bus = createMessageBus(settings, { oneShot: true })!;
+    try {
+      const error = await bus.publish('model-training', { key: 'k', value: '{}' }).then(() => undefined, (e: unknown) => e);
+      expect(error).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringMatching(/not connected within 1000 ms.*right after connect.*check the listener's protocol/) });
+    } finally {
+      await bus.close();
+      await new Promise<void>((resolve) => closing.close(() => resolve()));
+    }
+  }, 40_000);
+
   it('bounds a command\'s connect at 10 s by default, and leaves a service\'s waiting for the brokers past that bound', async () => {
     expect(resolveSettings({ env: {} }).settings.bus.kafka.commandConnectTimeoutMs).toBe(10_000);
     const broker = `127.0.0.1:${await closedPort()}`;

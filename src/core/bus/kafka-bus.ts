@@ -6,7 +6,7 @@ import { BUS_CLOSE_END_MS } from '../stop-budget.js';
 import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverToGroup } from './delivery.js';
 import { kafkaClientConfig, kafkaSettingDefault, type KafkaConnectionOptions } from './kafka-client-config.js';
-import { groupLookupDenied, settingNamed, topicCreationRefused, topicRefusals, type SentMessage } from './kafka-failure.js';
+import { connectGivenUp, groupLookupDenied, settingNamed, topicCreationRefused, topicRefusals, type SentMessage } from './kafka-failure.js';
 import { createKafkaLog } from './kafka-log.js';
 import { kafkajs } from './kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
@@ -208,7 +208,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     if (limitMs === undefined) return connecting;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(connectGivenUp(role, limitMs)), limitMs);
+      timer = setTimeout(() => reject(gaveUpConnecting(role, limitMs)), limitMs);
     });
     try {
       await Promise.race([connecting, late]);
@@ -222,10 +222,10 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   }
 
   /** The error of a connect a command gave up on: the brokers, the setting that bounded the wait, and the latest connection error. */
-  function connectGivenUp(role: 'producer' | 'admin', limitMs: number): FltsError {
+  function gaveUpConnecting(role: 'producer' | 'admin', limitMs: number): FltsError {
     const latest = kafkaLog.latestFailure();
     const reason = `not connected within ${limitMs} ms, the wait ${COMMAND_CONNECT_SETTING} allows a command, retries included${latest ? `; latest error: ${latest}` : ''}`;
-    const failure = failed(`${role} connect`, new Error(reason));
+    const failure = failed(`${role} connect`, connectGivenUp(reason));
     if (failure.code !== 'FLTS_BUS_UNAVAILABLE') return failure;
     return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, setting: 'bus.kafka.commandConnectTimeoutMs', waitedMs: limitMs } });
   }

@@ -2,7 +2,7 @@ import * as kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { FltsError, isServiceRefusal } from '../errors.js';
 import { isOutage } from './delivery.js';
-import { groupLookupDenied, isGroupLookupDenial, kafkaFailure, topicCreationRefused, topicRefusals } from './kafka-failure.js';
+import { connectGivenUp, groupLookupDenied, isGroupLookupDenial, kafkaFailure, topicCreationRefused, topicRefusals } from './kafka-failure.js';
 
 const BROKERS = ['b1:9093', 'b2:9093'];
 
@@ -113,6 +113,9 @@ describe('core > bus > kafka-failure', () => {
     const unavailable = kafkaFailure('admin connect', BROKERS, closed, { listener: suspect });
     expect(unavailable).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true });
     expect(unavailable.message).toBe(`Kafka admin connect failed (brokers b1:9093,b2:9093): Closed connection; ${suspect.message}`);
+    // A command that stopped waiting for the connect names the suspicion as well.
+    const givenUp = kafkaFailure('admin connect', BROKERS, connectGivenUp('not connected within 10000 ms'), { listener: suspect });
+    expect(givenUp).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true, message: `Kafka admin connect failed (brokers b1:9093,b2:9093): not connected within 10000 ms; ${suspect.message}` });
     // A broker's coded answer is not about the connection: the suspicion is left out.
     const loading = kafkajsError('KafkaJSProtocolError', { message: 'loading', type: 'COORDINATOR_LOAD_IN_PROGRESS', code: 14, retriable: true });
     expect(kafkaFailure('x', BROKERS, loading, { listener: suspect }).message).not.toContain('right after connect');

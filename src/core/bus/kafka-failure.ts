@@ -75,8 +75,20 @@ export interface SentMessage {
 /** Node's codes for a TLS handshake answered by something that is not TLS (a plain listener that wrote back). */
 const NOT_TLS_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST']);
 
+/** The name of the error of a connect that a one-shot command gave up on (connectGivenUp). */
+const CONNECT_GIVEN_UP = 'FltsKafkaConnectGivenUp';
+
 /** Failures of a connection itself, as opposed to a broker's coded answer. */
-const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError']);
+const CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', CONNECT_GIVEN_UP]);
+
+/**
+ * A connect that a one-shot command stopped waiting for (bus.kafka.commandConnectTimeoutMs) while kafkajs still retried
+ * it: a failure of the connection as kafkajs' own are, so kafkaFailure names a listener suspected of another protocol
+ * with it as with theirs.
+ */
+export function connectGivenUp(reason: string): Error {
+  return Object.assign(new Error(reason), { name: CONNECT_GIVEN_UP });
+}
 
 /** kafkajs' text for the broker's error code 30, GROUP_AUTHORIZATION_FAILED. */
 const GROUP_DENIED_TEXT = 'Group authorization failed';
