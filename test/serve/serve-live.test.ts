@@ -143,7 +143,7 @@ describe('serve > live accuracy', () => {
     // 1e140 is finite (its square too): a broken client's value.
     const absurd = await postJson(`${server.url}/actuals`, `{"data":{"ts":["${t86}","${t87}"],"down":[1e140,null]}}`);
     expect(absurd.status).toBe(200);
-    expect(absurd.json).toEqual({ status: 'SUCCESS', rows: 2, matched: 0, ignored: 1, unmatched: 0, runs: [] });
+    expect(absurd.json).toEqual({ status: 'SUCCESS', rows: 2, matched: 0, ignored: 1, unmatched: 0, kept: 0, runs: [] });
     const status = await healthLive();
     expect(status.runs[0].matched_total).toBe(before.matched_total);
     expect(status.runs[0].targets.down.rmse).toBe(before.targets.down.rmse);

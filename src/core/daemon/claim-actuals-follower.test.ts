@@ -58,7 +58,8 @@ describe('core > daemon > followClaimActuals', () => {
     await store.put('incoming', 'day1.csv', claimCsv(10));
     await store.put('incoming', 'big.csv', claimCsv(400));
     await store.put('incoming', 'no-down.csv', 'time,up\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,2\n');
-    settings = resolveSettings({ flags: { 'live.claimMaxBytes': 4096 } }).settings;
+    // No actuals kept for forecasts made later: a claim is read only while a forecast waits.
+    settings = resolveSettings({ flags: { 'live.claimMaxBytes': 4096, 'live.earlyActualsPoints': 0 } }).settings;
     scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 1000 });
     observed = 0;
   });
@@ -136,6 +137,39 @@ describe('core > daemon > followClaimActuals', () => {
       expect(loads).toBe(2);
     } finally {
       await subscription.stop();
+    }
+  });
+});
+
+describe('core > daemon > followClaimActuals ahead of the forecasts', () => {
+  let root: string;
+  let bus: MessageBus;
+  afterAll(async () => {
+    await bus?.close();
+    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  });
+
+  it('reads a claim while no forecast waits, keeps its actuals, and a forecast of them made later is scored on them', async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-early-'));
+    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+    const store = createFsStore(path.join(root, 'store'));
+    await store.ensureBucket('incoming');
+    await store.put('incoming', 'day1.csv', claimCsv(10));
+    const settings = defaultSettings();
+    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
+    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel, status: () => ({}) } as unknown as ModelHolder;
+    const logger = pino({ level: 'silent' });
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new Error('no shadow')), replica: 'early-claims', logger });
+    const subscription = await followClaimActuals({ settings, bus, store, holder, live: monitor, logger }, 'serve-early-actuals');
+    try {
+      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+      await expect.poll(() => monitor.status().early_actuals.points, { timeout: 5_000 }).toBe(10);
+      // Forecasts of rows 3..5 from origin row 2, made after the claim was read: 110 each (errors 7, 6, 5).
+      monitor.scorer.remember({ identifier: '', runId: 'run-a', origin: T0 + 2 * STEP, targets: ['down'], time: [3, 4, 5].map((r) => T0 + r * STEP), values: [[110, 110, 110]] });
+      expect(monitor.scorer.scoreEarly()).toEqual([{ run_id: 'run-a', points: 3, rmse: Math.sqrt((49 + 36 + 25) / 3), mae: 6 }]);
+    } finally {
+      await subscription.stop();
+      await monitor.stop();
     }
   });
 });

@@ -117,8 +117,8 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
     }
     const where = { bucket: claim.bucket, object: claim.object };
     const served = holder.current();
-    // Nothing remembered, nothing to match: the object is not even read.
-    if (!served || live.scorer.memory().points === 0) {
+    // Nothing remembered, nothing to match and nothing kept for a forecast made later: the object is not even read.
+    if (!served || (live.scorer.memory().points === 0 && settings.live.earlyActualsPoints === 0)) {
       logger.debug(where, 'live_claim_nothing_to_score');
       return;
     }
@@ -131,9 +131,9 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
       const share = claimReads && ((read: () => Promise<InferenceInput>) => (onShared(), claimReads.read(at, served.run.runId, read)));
       const actuals = await readInferenceActuals(store, settings, { plan: served.plan, configHash: served.run.configHash }, claimDataRef(claim), claimIdentifier(claim, settings), share);
       // Over event-loop turns, as POST /actuals is scored: a claim of a million rows leaves requests waiting milliseconds, not a second.
-      const { runs, ignored, unmatched } = await live.observeActualsInTurns(actuals, signal);
+      const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns(actuals, signal);
       const points = runs.reduce((sum, run) => sum + run.points, 0);
-      logger.info({ ...where, rows: actuals.time.length, points, ignored, unmatched }, 'live_claim_scored');
+      logger.info({ ...where, rows: actuals.time.length, points, ignored, unmatched, kept }, 'live_claim_scored');
     } catch (error) {
       if (isOutage(error) && !signal.aborted) throw error;
       const flts = toFltsError(error);

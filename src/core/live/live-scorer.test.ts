@@ -331,3 +331,83 @@ describe('live > a target whose actuals never come', () => {
     expect(scorer.memory()).toEqual({ points: 0, forgotten: 0, waiting: {} });
   });
 });
+
+describe('live > actuals that come before their forecast', () => {
+  const actualsAt = (times: number[], down: number[]) => ({ identifier: 'site', time: times, values: { down } });
+  const keepEarly = (scorer: ReturnType<typeof createLiveScorer>, times: number[], down: number[]) => {
+    const scoring = scorer.startScoring(actualsAt(times, down), { keepEarly: true });
+    scoring.scoreRows(times.length);
+    return scoring.result();
+  };
+
+  it('keeps them and scores each forecast of their timestamp remembered later, from any origin, once', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100, earlyPoints: 10, earlyMaxAgeMs: 60_000, now: () => 0 });
+    expect(keepEarly(scorer, [60, 120], [7, 8])).toEqual({ runs: [], ignored: 0, unmatched: 2, kept: 2 });
+    expect(scorer.early()).toEqual({ points: 2, targets: { down: 2 }, expired: 0, forgotten: 0 });
+    // Forecasts of 60 and 120 from origin 0, made after their actuals came.
+    scorer.remember(forecast('run-a', 0, [10, 10]));
+    expect(scorer.scoreEarly()).toEqual([{ run_id: 'run-a', points: 2, rmse: Math.sqrt((9 + 4) / 2), mae: 2.5 }]);
+    expect(scorer.memory().points).toBe(0);
+    // A forecast of 120 from a later origin (60) is scored on the same actual; a repeat of the first is not scored again.
+    scorer.remember(forecast('run-a', 60, [9]));
+    scorer.remember(forecast('run-a', 0, [10, 10]));
+    expect(scorer.scoreEarly()).toEqual([{ run_id: 'run-a', points: 1, rmse: 1, mae: 1 }]);
+    expect(scorer.figures()[0].matched_total).toBe(3);
+    // Nothing is scored twice by the next call.
+    expect(scorer.scoreEarly()).toEqual([]);
+  });
+
+  it('does not score a forecast whose rows reach the actual\'s timestamp: it was made from the value', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100, earlyPoints: 10, earlyMaxAgeMs: 60_000, now: () => 0 });
+    keepEarly(scorer, [120], [8]);
+    // A forecast dated at its own origin (as no served forecast is, but a library caller may remember one).
+    scorer.remember({ identifier: 'site', runId: 'run-a', origin: 120, targets: ['down'], time: [120], values: [[8]] });
+    scorer.remember({ identifier: 'site', runId: 'run-b', origin: 60, targets: ['down'], time: [120], values: [[10]] });
+    expect(scorer.scoreEarly()).toEqual([{ run_id: 'run-b', points: 1, rmse: 2, mae: 2 }]);
+    // The forecast made from the value stays remembered, unscored.
+    expect(scorer.memory().points).toBe(1);
+    expect(scorer.figures().map((run) => run.run_id)).toEqual(['run-b']);
+  });
+
+  it('keeps at most earlyPoints rows, the oldest arrivals let go first, and none older than earlyMaxAgeMs', () => {
+    let clock = 0;
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100, earlyPoints: 2, earlyMaxAgeMs: 1_000, now: () => clock });
+    keepEarly(scorer, [60, 120, 180], [1, 2, 3]);
+    expect(scorer.early()).toMatchObject({ points: 2, forgotten: 1, expired: 0 });
+    scorer.remember(forecast('run-a', 0, [0, 0, 0]));
+    // 60 was let go for room: only 120 and 180 are scored.
+    expect(scorer.scoreEarly()).toEqual([{ run_id: 'run-a', points: 2, rmse: Math.sqrt((4 + 9) / 2), mae: 2.5 }]);
+    clock = 500;
+    keepEarly(scorer, [240], [4]);
+    expect(scorer.early()).toMatchObject({ points: 2, forgotten: 2, expired: 0 });
+    // 180 came at 0 and is too old now; 240 came at 500 and is not.
+    clock = 1_001;
+    scorer.remember(forecast('run-a', 120, [0, 0]));
+    expect(scorer.scoreEarly()).toEqual([{ run_id: 'run-a', points: 1, rmse: 4, mae: 4 }]);
+    expect(scorer.early()).toEqual({ points: 1, targets: { down: 1 }, expired: 1, forgotten: 2 });
+  });
+
+  it('keeps none by default, nor the rows scoring was not told to keep', () => {
+    const off = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
+    expect(keepEarly(off, [60], [7])).toMatchObject({ unmatched: 1, kept: 0 });
+    const on = createLiveScorer({ windowPoints: 100, memoryPoints: 100, earlyPoints: 10, earlyMaxAgeMs: 60_000 });
+    on.score(actualsAt([60], [7]));
+    on.remember(forecast('run-a', 0, [10]));
+    expect(on.scoreEarly()).toEqual([]);
+    expect(on.early().points).toBe(0);
+  });
+
+  it('lets an absurd early value go after refusing it once, leaving the point waiting for a corrected one', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100, earlyPoints: 10, earlyMaxAgeMs: 60_000, now: () => 0 });
+    keepEarly(scorer, [60], [1e140]);
+    scorer.remember(forecast('run-a', 0, [10]));
+    expect(scorer.scoreEarly()).toEqual([]);
+    expect(scorer.ignored().out_of_range).toBe(1);
+    expect(scorer.early().points).toBe(0);
+    // Another forecast of the same timestamp meets no early value to refuse again; the corrected actual scores both.
+    scorer.remember(forecast('run-a', -60, [12, 12]));
+    scorer.scoreEarly();
+    expect(scorer.ignored().out_of_range).toBe(1);
+    expect(scorer.score(actualsAt([60], [11]))).toEqual([{ run_id: 'run-a', points: 2, rmse: 1, mae: 1 }]);
+  });
+});

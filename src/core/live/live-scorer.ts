@@ -1,3 +1,4 @@
+import { createEarlyActuals, type EarlyActualsFigures } from './early-actuals.js';
 import { createForecastMemory, type PlausibleRange, type RememberedPrediction } from './forecast-memory.js';
 import { RollingErrors, type ErrorFigures, type IntervalBounds } from './rolling-errors.js';
 
@@ -111,6 +112,20 @@ export interface LiveScorerOptions {
   memoryPoints: number;
   /** Runs whose figures are kept; the least recently matched beyond it are dropped. */
   maxRuns?: number;
+  /** Actual rows kept, at most, for a forecast remembered after them (0, the default: none is kept). */
+  earlyPoints?: number;
+  /** How long such a row is kept. */
+  earlyMaxAgeMs?: number;
+  /** The clock early rows are aged by (default the wall clock). */
+  now?: () => number;
+}
+
+export interface StartScoringOptions {
+  /**
+   * Keep the rows no remembered forecast waits for as early actuals, for a forecast of their timestamp remembered
+   * later (POST /actuals, a claim); a request's own rows are its forecast's inputs, and are not kept.
+   */
+  keepEarly?: boolean;
 }
 
 /** The scoring of one batch of actuals, a range of rows at a time (across event-loop turns). */
@@ -122,7 +137,7 @@ export interface ActualsScoring {
    * `unmatched`: rows no remembered forecast of their series waited for (never forecast from request rows, already
    * scored, forgotten, or of another series).
    */
-  result(): { runs: MatchedError[]; ignored: number; unmatched: number };
+  result(): { runs: MatchedError[]; ignored: number; unmatched: number; kept: number };
 }
 
 export interface LiveScorer {
@@ -133,7 +148,16 @@ export interface LiveScorer {
    * `score` in pieces: the rows are scored in order into one tally, so the figures are those `score` gives the
    * same actuals (when nothing else is scored between the pieces).
    */
-  startScoring(actuals: LiveActuals): ActualsScoring;
+  startScoring(actuals: LiveActuals, options?: StartScoringOptions): ActualsScoring;
+  /**
+   * Scores the forecasts remembered since the last call for timestamps whose actuals came first (kept by
+   * `startScoring` with `keepEarly`): those whose origin (last input row) is before the actual's timestamp, so the
+   * run never saw the value. Called once the forecasts of one request are all remembered (the served run's and its
+   * shadows'), so a probation pairs them; what was matched, per run.
+   */
+  scoreEarly(): MatchedError[];
+  /** Early actuals held, per target, and those let go unscored. */
+  early(): EarlyActualsFigures;
   figures(): RunFigures[];
   /**
    * Starts comparing `candidate` with `baseline` on shared points, up to `limit` points; from the sums `from` when
@@ -167,6 +191,10 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   const maxRuns = options.maxRuns ?? LIVE_SCORER_MAX_RUNS;
   let pairing: Pairing | undefined;
   const ignored: Record<IgnoredReason, number> = { out_of_range: 0 };
+  const early = createEarlyActuals(options.earlyPoints ?? 0, options.earlyMaxAgeMs ?? 0);
+  const clock = options.now ?? Date.now;
+  /** Timestamps of forecasts remembered since the last scoreEarly whose actuals are held already, by series. */
+  const earlyDue = new Map<string, Set<number>>();
 
   let matchCounter = 0;
   function runState(runId: string): RunState {
@@ -291,27 +319,51 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
     }
   }
 
-  function startScoring(actuals: LiveActuals): ActualsScoring {
+  /** The finite values of one row, as early actuals keep them. */
+  function rowValues(actuals: LiveActuals, row: number): Map<string, number> {
+    const values = new Map<string, number>();
+    for (const [target, column] of Object.entries(actuals.values)) {
+      const value = column[row];
+      if (Number.isFinite(value)) values.set(target, value);
+    }
+    return values;
+  }
+
+  function startScoring(actuals: LiveActuals, scoringOptions: StartScoringOptions = {}): ActualsScoring {
     const tally = new Map<string, { points: number; sq: number; abs: number; terms: number }>();
     let next = 0;
     let ignoredHere = 0;
     let unmatched = 0;
+    let kept = 0;
+    const keepEarly = scoringOptions.keepEarly === true && (options.earlyPoints ?? 0) > 0;
+    const keep = (row: number, at: number): void => {
+      const values = rowValues(actuals, row);
+      if (values.size === 0) return;
+      early.keep(actuals.identifier, actuals.time[row], values, at);
+      kept++;
+    };
     return {
       scoreRows(to) {
         const end = Math.min(to, actuals.time.length);
-        // Nothing remembered, nothing to match: the rows are not even looked up.
+        // Nothing remembered, nothing to match: the rows are not even looked up, only kept when early ones are.
         if (memory.size === 0) {
+          if (keepEarly) {
+            const at = clock();
+            for (let row = next; row < end; row++) keep(row, at);
+          }
           unmatched += Math.max(0, end - next);
           next = Math.max(next, end);
           return;
         }
         const ignoredBefore = ignored.out_of_range;
+        const at = keepEarly ? clock() : 0;
         for (; next < end; next++) {
           const row = next;
           const time = actuals.time[row];
           const predictions = memory.peek(actuals.identifier, time);
           if (!predictions) {
             unmatched++;
+            if (keepEarly) keep(row, at);
             continue;
           }
           const refused = refusedTargets(predictions, actuals, row);
@@ -326,8 +378,27 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
         runs: [...tally].map(([runId, entry]) => ({ run_id: runId, points: entry.points, rmse: Math.sqrt(entry.sq / entry.terms), mae: entry.abs / entry.terms })),
         ignored: ignoredHere,
         unmatched,
+        kept,
       }),
     };
+  }
+
+  /** Scores the predictions held for one timestamp against its early actual; a value refused is let go. */
+  function scoreEarlyAt(identifier: string, time: number, values: ReadonlyMap<string, number>, tally: Map<string, { points: number; sq: number; abs: number; terms: number }>): void {
+    const held = memory.peek(identifier, time);
+    if (!held) return;
+    // A forecast made from rows up to or past this timestamp saw the value it would be scored on: it stays as it is.
+    const eligible = held.filter((prediction) => prediction.origin < time);
+    if (eligible.length === 0) return;
+    const asSeen = eligible.length === held.length ? [] : held.filter((prediction) => prediction.origin >= time);
+    const actuals: LiveActuals = { identifier, time: [time], values: Object.fromEntries([...values].map(([target, value]) => [target, [value]])) };
+    const refused = refusedTargets(eligible, actuals, 0);
+    const scored = eligible.map((prediction) => scoreOne(prediction, actuals, 0, refused, tally));
+    pairUp(eligible, scored);
+    const open = openTargets(eligible, actuals, 0, refused);
+    const waiting = open ? waitingOn(open, eligible, scored) : [];
+    memory.settle(identifier, time, asSeen.length > 0 ? [...waiting, ...asSeen] : waiting);
+    if (refused) for (const target of refused) early.drop(identifier, time, target);
   }
 
   return {
@@ -341,8 +412,27 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
           ? { runId: forecast.runId, origin: forecast.origin, targets, values: rowValues, plausible, intervals: intervals.map((levels) => levels?.map(({ level, lower, upper }) => ({ level, lower: lower[row], upper: upper[row] }))) }
           : { runId: forecast.runId, origin: forecast.origin, targets, values: rowValues, plausible };
         memory.remember(forecast.identifier, time[row], prediction);
+        if (early.size > 0 && time[row] > forecast.origin && early.get(forecast.identifier, time[row], clock())) {
+          let due = earlyDue.get(forecast.identifier);
+          if (!due) earlyDue.set(forecast.identifier, (due = new Set()));
+          due.add(time[row]);
+        }
       }
     },
+    scoreEarly() {
+      if (earlyDue.size === 0) return [];
+      const tally = new Map<string, { points: number; sq: number; abs: number; terms: number }>();
+      const at = clock();
+      for (const [identifier, times] of earlyDue) {
+        for (const time of times) {
+          const values = early.get(identifier, time, at);
+          if (values) scoreEarlyAt(identifier, time, values, tally);
+        }
+      }
+      earlyDue.clear();
+      return [...tally].map(([runId, entry]) => ({ run_id: runId, points: entry.points, rmse: Math.sqrt(entry.sq / entry.terms), mae: entry.abs / entry.terms }));
+    },
+    early: () => early.figures(clock()),
     score(actuals) {
       if (memory.size === 0) return [];
       const scoring = startScoring(actuals);

@@ -20,8 +20,8 @@ export function registerActualsRoutes(context: ServeContext): void {
       const targets = served?.plan.window.targets ?? Object.keys(body.data ?? {});
       // Parsed and scored over event-loop turns: a body of the size limit held every other request for up to seconds.
       const actuals = await parseActuals(body.data, targets, body.index_col);
-      const { runs, ignored, unmatched } = await live.observeActualsInTurns({ identifier: body.identifier ?? context.identifier, time: actuals.time, values: actuals.values });
-      return { status: 'SUCCESS', rows: actuals.time.length, matched: runs.reduce((sum, run) => sum + run.points, 0), ignored, unmatched, runs };
+      const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns({ identifier: body.identifier ?? context.identifier, time: actuals.time, values: actuals.values });
+      return { status: 'SUCCESS', rows: actuals.time.length, matched: runs.reduce((sum, run) => sum + run.points, 0), ignored, unmatched, kept, runs };
     },
   });
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { EarlyActualsFigures } from '../live/early-actuals.js';
 import type { IgnoredReason, PairedFigures, RunFigures } from '../live/live-scorer.js';
 import { pairedRmse } from '../live/probation.js';
 
@@ -9,6 +10,8 @@ export interface LiveMetricsSource {
   ignored(): Record<IgnoredReason, number>;
   /** Per target, remembered predictions an actual reached already that wait for this target's actual. */
   waiting(): Record<string, number>;
+  /** Actuals kept for a forecast of their timestamp not made yet, and those let go unscored. */
+  early(): EarlyActualsFigures;
 }
 
 export interface LiveMetrics {
@@ -56,7 +59,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
   const worseKept = createLiveWorseKeptCounter(registry);
   const noBaseline = createLiveNoBaselineCounter(registry);
   let attached: LiveMetricsSource | undefined;
-  const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined, ignored: () => ({ out_of_range: 0 }), waiting: () => ({}) };
+  const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined, ignored: () => ({ out_of_range: 0 }), waiting: () => ({}), early: () => ({ points: 0, targets: {}, expired: 0, forgotten: 0 }) };
   // Read at each scrape: the source attached then, or none.
   const source = (): LiveMetricsSource => attached ?? empty;
   new Gauge({
@@ -117,6 +120,28 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
     collect() {
       this.reset();
       for (const [target, count] of Object.entries(source().waiting())) this.set({ target }, count);
+    },
+  });
+  new Gauge({
+    name: 'flts_live_early_actuals',
+    help: 'Actual values (per target) of timestamps no remembered forecast waited for when they came (POST /actuals, a claim), kept for a forecast of them made later from rows that end before them (FLTS_LIVE_EARLY_ACTUALS_POINTS, FLTS_LIVE_EARLY_ACTUALS_MAX_AGE_MS).',
+    labelNames: ['target'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [target, count] of Object.entries(source().early().targets)) this.set({ target }, count);
+    },
+  });
+  new Counter({
+    name: 'flts_live_early_actuals_dropped_total',
+    help: 'Actual rows kept for a forecast made later and let go before one came: expired (older than FLTS_LIVE_EARLY_ACTUALS_MAX_AGE_MS) or full (the oldest, past FLTS_LIVE_EARLY_ACTUALS_POINTS).',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const early = source().early();
+      this.inc({ reason: 'expired' }, early.expired);
+      this.inc({ reason: 'full' }, early.forgotten);
     },
   });
   new Gauge({

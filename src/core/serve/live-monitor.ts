@@ -3,6 +3,7 @@ import { isServiceRefusal, toFltsError } from '../errors.js';
 import { rowsInTurns } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
 import { withTimeout } from '../retry.js';
+import type { EarlyActualsFigures } from '../live/early-actuals.js';
 import { createLiveReportReader } from '../live/live-report-reader.js';
 import { liveReportHeartbeatMs, promotionRefOf, readLiveReport, readProbationDecision, replicasScoringLive, reportsPairedFor, samePromotion, wellFormedRun, withEarlierRuns, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
 import { createLiveScorer, LIVE_SCORER_MAX_RUNS, type ActualsScoring, type ErrorFiguresByTarget, type LiveMemoryFigures, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
@@ -87,6 +88,8 @@ export interface LiveStatus {
   window_points: number;
   /** Predictions held, forgotten unscored, and per target those an actual reached already that wait for its actual. */
   memory: LiveMemoryFigures;
+  /** Actuals kept because no forecast of their timestamp was remembered yet: per target, and those let go unscored. */
+  early_actuals: EarlyActualsFigures;
   runs: LiveRunStatus[];
   /**
    * The probation of the run in service: running, or decided while its promotion stands (kept, left in place). Null
@@ -154,7 +157,8 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   const { settings, holder } = options;
   const live = settings.live;
   const logger = options.logger.child({ component: 'live' });
-  const scorer = createLiveScorer({ windowPoints: live.windowPoints, memoryPoints: live.memoryPoints });
+  const now = options.now ?? (() => new Date());
+  const scorer = createLiveScorer({ windowPoints: live.windowPoints, memoryPoints: live.memoryPoints, earlyPoints: live.earlyActualsPoints, earlyMaxAgeMs: live.earlyActualsMaxAgeMs, now: () => now().getTime() });
   const since = Date.now();
   const maxShadowInFlight = Math.max(1, settings.serve.batchMaxSize);
   const shadows = new Map<'baseline' | 'challenger', Shadow>();
@@ -170,7 +174,6 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   let stopped = false;
-  const now = options.now ?? (() => new Date());
   /** Kept across ticks, so that each look reads only the replica reports that changed since the last. */
   const reportReader = options.store && createLiveReportReader(options.store, settings);
   /** This replica's report as last written, without its time, and when: an unchanged one is not rewritten every tick. */
@@ -436,7 +439,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   return {
     scorer,
     since,
-    metrics: { figures: () => scorer.figures(), paired: runningProbation, ignored: () => scorer.ignored(), waiting: () => scorer.memory().waiting },
+    metrics: { figures: () => scorer.figures(), paired: runningProbation, ignored: () => scorer.ignored(), waiting: () => scorer.memory().waiting, early: () => scorer.early() },
     async observePrediction(identifier, input, result) {
       // A shadow forecast is remembered before later actuals are scored, so both runs meet the same points.
       if (shadowInFlight > 0) await shadowWork;
@@ -448,6 +451,10 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
           if (shadow.model && shadow.runId !== result.run.runId) shadowForecast(shadow.model, identifier, input, result);
         }
       }
+      // Points whose actuals came first are scored once the shadow forecasts in flight (this request's, or an
+      // earlier one's) are remembered too: a probation pairs the two runs on them as on any other point.
+      if (shadowInFlight > 0) shadowWork = shadowWork.then(() => void scorer.scoreEarly());
+      else scorer.scoreEarly();
       return matched;
     },
     async observeActualsInTurns(actuals, signal) {
@@ -456,7 +463,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       // most: a request whose observation waited on the same shadows starts its own shadow forecast just before this
       // resumes, and a third wait would be on requests that came after these actuals (never ending under load).
       for (let wait = 0; wait < 2 && shadowInFlight > 0; wait++) await shadowWork;
-      const scoring = scorer.startScoring(actuals);
+      const scoring = scorer.startScoring(actuals, { keepEarly: true });
       await rowsInTurns(actuals.time.length, SCORE_ROWS_PER_LOOK, (to) => scoring.scoreRows(to), signal);
       return scoring.result();
     },
@@ -471,6 +478,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
         enabled: true,
         window_points: live.windowPoints,
         memory: scorer.memory(),
+        early_actuals: scorer.early(),
         runs: scorer.figures().map((run) => ({ run_id: run.run_id, role: roleOf(run.run_id), matched_total: run.matched_total, targets: run.targets })),
         probation: probation ? probationStatus(probation) : null,
         previous_probation: previous ? probationStatus(previous) : null,

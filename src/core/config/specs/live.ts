@@ -9,6 +9,8 @@ export const LIVE_SPECS: readonly SettingSpec[] = [
   { path: 'live.enabled', type: 'boolean', default: true, env: ['FLTS_LIVE_SCORING'], description: 'Remember served forecasts and score them when later requests, POST /actuals or inference-data claims bring the actual values.' },
   { path: 'live.windowPoints', type: 'integer', default: 1000, min: 1, max: 1_000_000, env: ['FLTS_LIVE_WINDOW_POINTS'], description: 'Rolling window of matched points behind the live RMSE, MAE and coverage of each run.' },
   { path: 'live.memoryPoints', type: 'integer', default: 200_000, min: 1, max: 10_000_000, env: ['FLTS_LIVE_MEMORY_POINTS'], description: 'Forecast points remembered at most while waiting for their actuals; beyond it those an actual reached already that wait for one more target are forgotten first, then the oldest. Each takes about 1 KB of heap (one target, two interval levels; the last points scored are remembered as many, so a repeat is not scored twice): about 200 MB at the default.' },
+  { path: 'live.earlyActualsPoints', type: 'integer', default: 100_000, min: 0, max: 10_000_000, env: ['FLTS_LIVE_EARLY_ACTUALS_POINTS'], description: 'Actual rows (POST /actuals, a claim\'s data) kept at most when no remembered forecast waits for their timestamp, so that a forecast of it made later, from rows that end before it, is scored on them; beyond it the oldest arrivals are let go. About 0.3 KB of heap a row of one target: about 30 MB at the default. 0: none is kept (such rows are unmatched, and a claim is not read while no forecast waits).' },
+  { path: 'live.earlyActualsMaxAgeMs', type: 'integer', default: 3_600_000, min: 1000, max: 2_147_483_647, env: ['FLTS_LIVE_EARLY_ACTUALS_MAX_AGE_MS'], description: 'How long an actual row kept for a forecast made later (live.earlyActualsPoints) waits for it; an older one is let go unscored.' },
   { path: 'live.probationPoints', type: 'integer', default: 500, min: 1, max: 10_000_000, env: ['FLTS_LIVE_PROBATION_POINTS'], description: 'After a promotion, matched points on which the new run is compared with the previous run forecasting in shadow. Read by the process that promotes and saved in the promotion record (`probation.points`): every replica pairs up to it, the decider waits for it and `flts eval --live` ranks runs with fewer points last, whatever their own value (a record without it, from before, is sized by each process\'s own).' },
   { path: 'live.rollbackMargin', type: 'number', default: 0.1, min: 0, max: 100, env: ['FLTS_LIVE_ROLLBACK_MARGIN'], description: "Roll back when the new run's live RMSE exceeds the previous run's by more than this fraction over the probation window. Fixed, like live.probationPoints, by the process that promotes (`probation.margin` of the promotion record)." },
   { path: 'live.rollback', type: 'boolean', default: true, env: ['FLTS_LIVE_ROLLBACK'], description: 'Act on a failed probation (false: keep scoring and reporting, never roll back). A run a person pinned is never rolled back automatically.' },
@@ -23,6 +25,8 @@ export interface LiveSettings {
   enabled: boolean;
   windowPoints: number;
   memoryPoints: number;
+  earlyActualsPoints: number;
+  earlyActualsMaxAgeMs: number;
   probationPoints: number;
   rollbackMargin: number;
   rollback: boolean;

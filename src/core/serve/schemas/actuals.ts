@@ -32,6 +32,11 @@ export const actualsSchema = {
           description:
             'Rows whose timestamp no remembered forecast of the series waited for: never forecast from request rows (a /predict without rows forecasts from the stored data and is not remembered), forecast for another `identifier`, scored already (a repeat scores nothing), or forgotten (FLTS_LIVE_MEMORY_POINTS).',
         },
+        kept: {
+          type: 'integer',
+          description:
+            'Of the unmatched rows, those kept (FLTS_LIVE_EARLY_ACTUALS_POINTS, FLTS_LIVE_EARLY_ACTUALS_MAX_AGE_MS) for a forecast of their timestamp made later, from rows that end before it: it is scored on them when it is made. A row of missing values only is not kept.',
+        },
         runs: {
           type: 'array',
           items: { type: 'object', properties: { run_id: { type: 'string' }, points: { type: 'integer' }, rmse: { type: 'number' }, mae: { type: 'number' } } },
