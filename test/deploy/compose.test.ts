@@ -323,7 +323,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     const rules = groups.flatMap((group) => group.rules);
     expect(new Set(groups.map((group) => group.name)).size).toBe(groups.length);
     expect(rules.map((rule) => rule.alert).sort()).toEqual([
-      'FltsBatchInferenceFailed', 'FltsBusConsumerCrashing', 'FltsBusDeadLetterRefused', 'FltsBusMessagesDeadLettered', 'FltsConsumerLagGrowing', 'FltsDaemonDown', 'FltsDaemonNotReady', 'FltsInvalidMessages', 'FltsLiveProbationWithoutBaseline', 'FltsLiveRollback', 'FltsLiveWorseRunKept',
+      'FltsBatchInferenceFailed', 'FltsBusConsumerCrashing', 'FltsBusDeadLetterRefused', 'FltsBusMessagesDeadLettered', 'FltsConsumerLagGrowing', 'FltsDaemonDown', 'FltsDaemonNotReady', 'FltsInvalidMessages', 'FltsLiveActualsNotArriving', 'FltsLiveProbationWithoutBaseline', 'FltsLiveRollback', 'FltsLiveWorseRunKept',
       'FltsServeConnectionsRefusedAtCap', 'FltsServeErrorRatioHigh', 'FltsServeLatencyHigh', 'FltsServeModelDegraded', 'FltsServeNoModelReady', 'FltsServeNoReplicaReady',
       'FltsServeReplicaDown', 'FltsServingReloadFailed', 'FltsTrackingCallsFailing', 'FltsTrainingRunFailed',
     ]);
@@ -338,7 +338,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     const watches: Record<string, string> = {
       FltsServeNoModelReady: 'flts_model_ready', FltsServeModelDegraded: 'flts_model_degraded', FltsServeErrorRatioHigh: 'flts_http_requests_total',
       FltsServeLatencyHigh: 'flts_http_request_duration_seconds_bucket', FltsConsumerLagGrowing: 'flts_daemon_consumer_lag',
-      FltsTrainingRunFailed: 'flts_training_runs_total', FltsLiveRollback: 'flts_live_rollbacks_total', FltsLiveWorseRunKept: 'flts_live_worse_kept_total', FltsLiveProbationWithoutBaseline: 'flts_live_no_baseline_total', FltsDaemonNotReady: 'flts_daemon_ready',
+      FltsTrainingRunFailed: 'flts_training_runs_total', FltsLiveRollback: 'flts_live_rollbacks_total', FltsLiveWorseRunKept: 'flts_live_worse_kept_total', FltsLiveProbationWithoutBaseline: 'flts_live_no_baseline_total', FltsLiveActualsNotArriving: 'flts_live_waiting_points', FltsDaemonNotReady: 'flts_daemon_ready',
       FltsBatchInferenceFailed: 'flts_daemon_steps_total', FltsServingReloadFailed: 'flts_daemon_steps_total', FltsInvalidMessages: 'flts_daemon_steps_total',
       FltsTrackingCallsFailing: 'flts_daemon_tracking_failures_total', FltsServeConnectionsRefusedAtCap: 'flts_http_connections_closed_at_cap_total',
       FltsBusDeadLetterRefused: 'flts_bus_dead_letter_refusals_total', FltsBusMessagesDeadLettered: 'flts_bus_messages_total',

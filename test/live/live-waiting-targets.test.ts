@@ -40,4 +40,16 @@ describe('live > points waiting for one target', () => {
     expect(await registry.metrics()).toContain('flts_live_waiting_points{target="up"} 2');
     await monitor.stop();
   });
+
+  it('counts the points a full memory forgot as flts_live_forgotten_points_total, which the waiting alert reads', async () => {
+    const small = resolveSettings({ flags: { home, 'live.memoryPoints': 2 } }).settings;
+    const monitor = monitorServing('served', { settings: small, replica: 'r2' });
+    const registry = new Registry();
+    createLiveMetrics(registry).attach(monitor.metrics);
+    expect(await registry.metrics()).toContain('flts_live_forgotten_points_total 0');
+    monitor.scorer.remember({ identifier: 'default', runId: 'served', origin: 0, targets: ['down'], time: [60, 120, 180], values: [[1, 1, 1]] });
+    expect(monitor.status().memory.forgotten).toBe(1);
+    expect(await registry.metrics()).toContain('flts_live_forgotten_points_total 1');
+    await monitor.stop();
+  });
 });

@@ -10,6 +10,8 @@ export interface LiveMetricsSource {
   ignored(): Record<IgnoredReason, number>;
   /** Per target, remembered predictions an actual reached already that wait for this target's actual. */
   waiting(): Record<string, number>;
+  /** Remembered predictions dropped unscored, in whole or in part, because the forecast memory was full. */
+  forgotten(): number;
   /** Actuals kept for a forecast of their timestamp not made yet, and those let go unscored. */
   early(): EarlyActualsFigures;
 }
@@ -59,7 +61,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
   const worseKept = createLiveWorseKeptCounter(registry);
   const noBaseline = createLiveNoBaselineCounter(registry);
   let attached: LiveMetricsSource | undefined;
-  const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined, ignored: () => ({ out_of_range: 0 }), waiting: () => ({}), early: () => ({ points: 0, targets: {}, expired: 0, forgotten: 0 }) };
+  const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined, ignored: () => ({ out_of_range: 0 }), waiting: () => ({}), forgotten: () => 0, early: () => ({ points: 0, targets: {}, expired: 0, forgotten: 0 }) };
   // Read at each scrape: the source attached then, or none.
   const source = (): LiveMetricsSource => attached ?? empty;
   new Gauge({
@@ -120,6 +122,15 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
     collect() {
       this.reset();
       for (const [target, count] of Object.entries(source().waiting())) this.set({ target }, count);
+    },
+  });
+  new Counter({
+    name: 'flts_live_forgotten_points_total',
+    help: 'Remembered forecast points dropped unscored, in whole or in part, because the forecast memory was full (FLTS_LIVE_MEMORY_POINTS): the points waiting for one target\'s actual first, then the oldest.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(source().forgotten());
     },
   });
   new Gauge({

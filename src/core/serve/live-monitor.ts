@@ -439,7 +439,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   return {
     scorer,
     since,
-    metrics: { figures: () => scorer.figures(), paired: runningProbation, ignored: () => scorer.ignored(), waiting: () => scorer.memory().waiting, early: () => scorer.early() },
+    metrics: { figures: () => scorer.figures(), paired: runningProbation, ignored: () => scorer.ignored(), waiting: () => scorer.memory().waiting, forgotten: () => scorer.memory().forgotten, early: () => scorer.early() },
     async observePrediction(identifier, input, result) {
       // A shadow forecast is remembered before later actuals are scored, so both runs meet the same points.
       if (shadowInFlight > 0) await shadowWork;
