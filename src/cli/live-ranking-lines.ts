@@ -9,7 +9,17 @@ const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
 
 /** Where the points a run needs come from: a user whose local setting differs must see that it was not used. */
 const termsSource = (terms: LiveRanking['terms']): string =>
-  terms.source === 'promotion' ? `the probation terms of the promotion of run ${terms.run_id}` : 'FLTS_LIVE_PROBATION_POINTS (the promotion in service fixed no probation terms)';
+  terms.source === 'promotion'
+    ? `the probation terms of the promotion of run ${terms.run_id}`
+    : terms.source === 'run-promotion'
+      ? `the probation terms of the last promotion of run ${terms.run_id}`
+      : 'FLTS_LIVE_PROBATION_POINTS (the promotion in service fixed no probation terms)';
+
+/** Terms judged other than the header's: a run served by a replica pinned to it (FLTS_SERVE_RUN) has its own. */
+const sameTerms = (a: LiveRanking['terms'], b: LiveRanking['terms']): boolean => a.points === b.points && a.source === b.source && a.run_id === b.run_id;
+
+const judgedBy = (terms: LiveRanking['terms']): string =>
+  terms.source === 'settings' ? `${terms.points} points of FLTS_LIVE_PROBATION_POINTS: its promotion fixed no probation terms` : `${terms.points} points of ${termsSource(terms)}`;
 
 /**
  * `flts eval --live` as text: a first line naming the scope ranked, where the figures come from (as the other
@@ -29,8 +39,12 @@ export function renderLiveRanking(ranking: LiveRanking, cadence: LiveReportCaden
     header,
     ...ranking.rows.map(
       (row) =>
-        `${String(row.rank).padStart(3)}  ${row.run_id}  live RMSE ${row.live_rmse.toPrecision(6)}  MAE ${row.live_mae.toPrecision(6)}  ${row.points} ${row.points === 1 ? 'point' : 'points'}${row.few_points ? ' (too few to judge)' : ''}  replicas ${row.replicas.join(',')}`,
+        `${String(row.rank).padStart(3)}  ${row.run_id}  live RMSE ${row.live_rmse.toPrecision(6)}  MAE ${row.live_mae.toPrecision(6)}  ${row.points} ${row.points === 1 ? 'point' : 'points'}${row.few_points ? ' (too few to judge)' : ''}  replicas ${row.replicas.join(',')}` +
+        (sameTerms(row.terms, ranking.terms) ? '' : `  (judged by ${judgedBy(row.terms)})`),
     ),
+    ...ranking.replicas
+      .filter((replica) => replica.served_run_id !== null && !sameTerms(replica.terms, ranking.terms))
+      .map((replica) => `replica ${replica.replica} serves run ${replica.served_run_id}, not the promoted run (pinned with FLTS_SERVE_RUN, or not reloaded yet): the run it serves is judged by ${judgedBy(replica.terms)}`),
     ...waiting,
   ];
 }

@@ -31,7 +31,7 @@ describe('core > live > ranking by live error', () => {
     await putJson(store, settings.store.buckets.runs, 'live/global/replicas/host-2.json', { ...good, replica: 'host-2', runs });
 
     const ranking = await rankRunsByLiveError(store, settings);
-    expect(ranking.rows).toEqual([{ rank: 1, run_id: 'good', live_rmse: 2, live_mae: 1, points: 5, few_points: true, replicas: ['host-1'], updated_at: updated }]);
+    expect(ranking.rows).toEqual([{ rank: 1, run_id: 'good', live_rmse: 2, live_mae: 1, points: 5, few_points: true, terms: { points: 500, margin: 0.1, source: 'settings', run_id: null }, replicas: ['host-1'], updated_at: updated }]);
   });
 
   it('leaves out figures no scorer writes (Infinity points, a negative RMSE, a coverage share past 1) and pools huge errors without reading Infinity', async () => {
@@ -100,6 +100,47 @@ describe('core > live > ranking by live error', () => {
     const promoted = await rankRunsByLiveError(store, settings);
     expect(promoted.terms).toEqual({ points: 50, margin: 0.25, source: 'promotion', run_id: 'new' });
     expect(promoted.rows[0]).toMatchObject({ run_id: 'new', points: 60, few_points: false });
+  });
+
+  it('judges the runs of a replica pinned to another run (FLTS_SERVE_RUN) by the terms of the run it serves, and says which terms judged each replica', async () => {
+    const store = createFsStore(path.join(root, 'pinned'));
+    const settings = defaultSettings();
+    settings.live.probationPoints = 200;
+    const report = (replica: string, served: string, runs: Array<[string, number]>): LiveReport => ({
+      replica,
+      updated_at: new Date().toISOString(),
+      served_run_id: served,
+      runs: runs.map(([runId, points]) => ({ run_id: runId, matched_total: points, targets: { down: { rmse: 1, mae: 1, points } as never } })),
+      probation: null,
+      memory: { points: 0, forgotten: 0 },
+    });
+    // host-1 serves the promotion in service (50 points); host-2 is pinned to "old", whose own promotion fixed 100,
+    // and forecasts a challenger in shadow; host-3 is pinned to a run never promoted.
+    await writeLiveReport(store, settings, report('host-1', 'new', [['new', 60]]));
+    await writeLiveReport(store, settings, report('host-2', 'old', [['old', 80], ['challenger', 120]]));
+    await writeLiveReport(store, settings, report('host-3', 'candidate', [['candidate', 150]]));
+    await store.ensureBucket(settings.store.buckets.promotion);
+    await appendHistory(store, settings, { ...historyRecord('old', null, 1), probation: { points: 100, margin: 0.3 } });
+    await appendHistory(store, settings, { ...historyRecord('new', 'old', 2), probation: { points: 50, margin: 0.25 } });
+    await syncPointers(store, settings);
+
+    const ranking = await rankRunsByLiveError(store, settings);
+    const inService = { points: 50, margin: 0.25, source: 'promotion', run_id: 'new' };
+    const oldTerms = { points: 100, margin: 0.3, source: 'run-promotion', run_id: 'old' };
+    const fromSettings = { points: 200, margin: 0.1, source: 'settings', run_id: null };
+    expect(ranking.terms).toEqual(inService);
+    expect(Object.fromEntries(ranking.rows.map((row) => [row.run_id, [row.few_points, row.terms]]))).toEqual({
+      new: [false, inService],
+      // 80 points: enough by the promotion in service's 50, too few by the 100 of the run host-2 serves.
+      old: [true, oldTerms],
+      challenger: [false, oldTerms],
+      candidate: [true, fromSettings],
+    });
+    expect(ranking.replicas).toEqual([
+      { replica: 'host-1', served_run_id: 'new', terms: inService },
+      { replica: 'host-2', served_run_id: 'old', terms: oldTerms },
+      { replica: 'host-3', served_run_id: 'candidate', terms: fromSettings },
+    ]);
   });
 
   it('counts a point scored on several targets once, as a probation does, when it judges too few points', async () => {

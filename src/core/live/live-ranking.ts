@@ -1,5 +1,6 @@
 import type { Settings } from '../config/settings.js';
-import { promotionScope, readPromotionPointer } from '../registry/pointers.js';
+import { promotionScope, readPromotionPointer, type PromotionRecord } from '../registry/pointers.js';
+import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { listLiveReports } from './live-report-reader.js';
 import { probationTermsFrom, recordedProbationTerms } from './probation.js';
@@ -15,8 +16,14 @@ export interface LiveRankingRow {
    * several targets counts once (the target with the most, so a target whose actuals lag counts no less).
    */
   points: number;
-  /** Fewer points than a probation needs to decide (`terms.points`): ranked after the runs that have them. */
+  /** Fewer points than a probation of this run needs to decide (`terms.points`): ranked after the runs that have them. */
   few_points: boolean;
+  /**
+   * The terms the run is judged by: its own where a replica serves it (the promotion in service's for the promoted
+   * run; for a run a replica is pinned to, FLTS_SERVE_RUN, the last promotion of that run, else the settings), else
+   * those of the runs served beside it by the replicas that forecast it in shadow (the most points of them).
+   */
+  terms: LiveRankingTerms;
   replicas: string[];
   /**
    * The newest `updated_at` of the reports behind the figures: they were current then (a report is rewritten at
@@ -33,15 +40,29 @@ export interface LiveRankingRow {
 export interface LiveRankingTerms {
   points: number;
   margin: number;
-  source: 'promotion' | 'settings';
+  /**
+   * `promotion`: the record of the promotion in service; `run-promotion`: the last promotion record of a run that is
+   * not the one in service (a replica pinned to it with FLTS_SERVE_RUN); `settings`: this process's.
+   */
+  source: 'promotion' | 'run-promotion' | 'settings';
   /** The run whose promotion record fixed the terms; null when they are the settings. */
   run_id: string | null;
 }
 
+/** A replica whose report is ranked: the run it served and the terms that run, and the runs it reports, are judged by. */
+export interface LiveRankingReplica {
+  replica: string;
+  served_run_id: string | null;
+  terms: LiveRankingTerms;
+}
+
 export interface LiveRanking {
   scope: string;
+  /** Those of the promotion in service (the settings when its record has none or no run is promoted). */
   terms: LiveRankingTerms;
   rows: LiveRankingRow[];
+  /** Per replica reporting figures, the terms of the run it served; each row says which it was judged by. */
+  replicas: LiveRankingReplica[];
   /**
    * Per target, forecast points the running replicas hold that an actual reached already and that wait for this
    * target's actual (their other targets scored, or its value refused): a column clients never send shows here.
@@ -58,10 +79,14 @@ const isFigure = (value: unknown): value is number => typeof value === 'number' 
  * put a run above one measured on thousands.
  */
 export async function rankRunsByLiveError(store: ObjectStore, settings: Settings): Promise<LiveRanking> {
-  const terms = await rankingTerms(store, settings);
+  const pointer = await readPromotionPointer(store, settings);
+  const reports = await listLiveReports(store, settings);
+  const termsOfRun = await runTerms(store, settings, pointer, reports);
+  const terms = termsOfRun(pointer?.run_id ?? null);
+  const servedBy = new Map(reports.map((report) => [report.replica, typeof report.served_run_id === 'string' ? report.served_run_id : null]));
   const byRun = new Map<string, { windows: Window[]; windowPoints: number; points: number; replicas: Set<string>; updated: string }>();
   const waiting: Record<string, number> = {};
-  for (const report of await listLiveReports(store, settings)) {
+  for (const report of reports) {
     // A replica that stopped took its forecast memory with it: nothing of it waits any more.
     const held = report.stopped_at === undefined && typeof report.memory?.waiting === 'object' && report.memory.waiting !== null ? report.memory.waiting : {};
     for (const [target, count] of Object.entries(held)) if (isFigure(count) && count > 0) waiting[target] = (waiting[target] ?? 0) + count;
@@ -81,25 +106,48 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
       entry.points += points;
     }
   }
+  /** A run a replica serves is judged by its own terms; one only shadowed, by those of the runs served beside it. */
+  const rowTerms = (runId: string, replicas: readonly string[]): LiveRankingTerms => {
+    if (replicas.some((replica) => servedBy.get(replica) === runId)) return termsOfRun(runId);
+    const beside = replicas.map((replica) => termsOfRun(servedBy.get(replica) ?? null));
+    return beside.reduce((most, next) => (next.points > most.points ? next : most), beside[0] ?? terms);
+  };
   const rows = [...byRun]
     .filter(([, entry]) => entry.points > 0)
-    .map(([runId, entry]) => ({
-      run_id: runId,
-      ...pooled(entry.windows, entry.windowPoints),
-      points: entry.points,
-      few_points: entry.points < terms.points,
-      replicas: [...entry.replicas].sort(),
-      updated_at: entry.updated,
-    }))
+    .map(([runId, entry]) => {
+      const replicas = [...entry.replicas].sort();
+      const judged = rowTerms(runId, replicas);
+      return { run_id: runId, ...pooled(entry.windows, entry.windowPoints), points: entry.points, few_points: entry.points < judged.points, terms: judged, replicas, updated_at: entry.updated };
+    })
     .sort((a, b) => Number(a.few_points) - Number(b.few_points) || a.live_rmse - b.live_rmse)
     .map((row, index) => ({ rank: index + 1, ...row }));
-  return { scope: promotionScope(settings), terms, rows, waiting };
+  const replicas = reports
+    .filter((report) => report.runs.length > 0)
+    .map((report) => ({ replica: report.replica, served_run_id: servedBy.get(report.replica) ?? null, terms: termsOfRun(servedBy.get(report.replica) ?? null) }))
+    .sort((a, b) => a.replica.localeCompare(b.replica));
+  return { scope: promotionScope(settings), terms, rows, replicas, waiting };
 }
 
-async function rankingTerms(store: ObjectStore, settings: Settings): Promise<LiveRankingTerms> {
-  const pointer = await readPromotionPointer(store, settings);
-  const recorded = pointer && recordedProbationTerms(pointer);
-  return recorded ? { ...recorded, source: 'promotion', run_id: pointer.run_id } : { ...probationTermsFrom(settings), source: 'settings', run_id: null };
+/**
+ * The terms each served run is judged by: the promotion in service's for its run; for another run (a replica pinned
+ * to it with FLTS_SERVE_RUN, which runs no probation of the promotion in service), the terms its own last promotion
+ * record fixed; the settings for a run whose record fixed none (a rollback, a first promotion) or that was never
+ * promoted. The history is read only when a replica serves a run other than the promoted one.
+ */
+async function runTerms(store: ObjectStore, settings: Settings, pointer: PromotionRecord | undefined, reports: ReadonlyArray<{ served_run_id: string | null }>): Promise<(runId: string | null) => LiveRankingTerms> {
+  const fromSettings: LiveRankingTerms = { ...probationTermsFrom(settings), source: 'settings', run_id: null };
+  const termsOf = (record: PromotionRecord | undefined, source: LiveRankingTerms['source']): LiveRankingTerms => {
+    const recorded = record && recordedProbationTerms(record);
+    return recorded ? { ...recorded, source, run_id: record.run_id } : fromSettings;
+  };
+  const inService = termsOf(pointer, 'promotion');
+  const others = new Set(reports.map((report) => report.served_run_id).filter((runId): runId is string => typeof runId === 'string' && runId !== pointer?.run_id));
+  const lastPromotion = new Map<string, PromotionRecord>();
+  if (others.size > 0) {
+    // Oldest first: the last record of each run is the one that stands.
+    for (const record of await listPromotionHistory(store, settings, promotionScope(settings))) if (others.has(record.run_id)) lastPromotion.set(record.run_id, record);
+  }
+  return (runId) => (runId === null ? (pointer ? inService : fromSettings) : runId === pointer?.run_id ? inService : termsOf(lastPromotion.get(runId), 'run-promotion'));
 }
 
 interface Window {
