@@ -142,8 +142,8 @@ describe('core > serve > live-monitor actuals in turns', () => {
     // One piece of 2048 rows a turn: ten pieces, nine turns between them (counted from the turn the scoring began in).
     expect(turns).toBeGreaterThanOrEqual(8);
     const runs = twin.score(actuals);
-    // The 8,000 actuals past the forecast's last timestamp matched no remembered point.
-    expect(result).toEqual({ runs, ignored: twin.ignored().out_of_range, unmatched: rows - 12_000 });
+    // The 8,000 actuals past the forecast's last timestamp matched no remembered point: kept for a forecast made later.
+    expect(result).toEqual({ runs, ignored: twin.ignored().out_of_range, unmatched: rows - 12_000, kept: rows - 12_000 });
     expect(result.ignored).toBe(12);
     expect(result.runs[0].points).toBe(12_000 - 12);
     expect(monitor.scorer.figures()).toEqual(twin.figures());
