@@ -387,6 +387,23 @@ describe('live > actuals that come before their forecast', () => {
     expect(scorer.early()).toEqual({ points: 1, targets: { down: 1 }, expired: 1, forgotten: 2 });
   });
 
+  it('adds the values of a later body to a kept row, for the forecasts of its timestamp made after them', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100, earlyPoints: 10, earlyMaxAgeMs: 60_000, now: () => 0 });
+    const twoTargets = (runId: string, origin: number, values: [number, number]): LiveForecast => ({ identifier: 'site', runId, origin, targets: ['down', 'up'], time: [60], values: [[values[0]], [values[1]]] });
+    keepEarly(scorer, [60], [7]);
+    // The first forecast is scored on "down" and waits for "up", which a later body brings.
+    scorer.remember(twoTargets('run-a', 0, [10, 10]));
+    scorer.scoreEarly();
+    const later = scorer.startScoring({ identifier: 'site', time: [60], values: { up: [4] } }, { keepEarly: true });
+    later.scoreRows(1);
+    expect(later.result()).toMatchObject({ unmatched: 0, kept: 0 });
+    expect(scorer.early().targets).toEqual({ down: 1, up: 1 });
+    // A forecast of the same timestamp from another origin is scored on both.
+    scorer.remember(twoTargets('run-b', -60, [8, 6]));
+    expect(scorer.scoreEarly()).toEqual([{ run_id: 'run-b', points: 1, rmse: Math.sqrt((1 + 4) / 2), mae: 1.5 }]);
+    expect(scorer.memory().waiting).toEqual({});
+  });
+
   it('keeps none by default, nor the rows scoring was not told to keep', () => {
     const off = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
     expect(keepEarly(off, [60], [7])).toMatchObject({ unmatched: 1, kept: 0 });

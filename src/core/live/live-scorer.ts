@@ -336,11 +336,12 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
     let unmatched = 0;
     let kept = 0;
     const keepEarly = scoringOptions.keepEarly === true && (options.earlyPoints ?? 0) > 0;
-    const keep = (row: number, at: number): void => {
+    /** Keeps a row's values; counted in `kept` when no forecast waited for it (else they join a row kept before). */
+    const keep = (row: number, at: number, unmatchedRow = true): void => {
       const values = rowValues(actuals, row);
       if (values.size === 0) return;
       early.keep(actuals.identifier, actuals.time[row], values, at);
-      kept++;
+      if (unmatchedRow) kept++;
     };
     return {
       scoreRows(to) {
@@ -366,6 +367,9 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
             if (keepEarly) keep(row, at);
             continue;
           }
+          // A kept row some forecast was scored on takes this body's values too (the other target of a point, a
+          // correction), so the forecasts of its timestamp made later meet them as the waiting ones do.
+          if (keepEarly && early.size > 0 && early.get(actuals.identifier, time, at)) keep(row, at, false);
           const refused = refusedTargets(predictions, actuals, row);
           const scored = predictions.map((prediction) => scoreOne(prediction, actuals, row, refused, tally));
           pairUp(predictions, scored);
