@@ -8,28 +8,28 @@ const row = (rank: number, points: number) => ({ rank, run_id: `run-${rank}`, li
 describe('cli > live-ranking-lines', () => {
   it('counts one matched point as "1 point"', () => {
     // Before: "1 points (too few to judge)".
-    const [, one, many] = renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], terms: fromSettings, rows: [row(1, 1), row(2, 600)] }, { reportIntervalMs: 5000 });
+    const [, one, many] = renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], early_actuals: {}, terms: fromSettings, rows: [row(1, 1), row(2, 600)] }, { reportIntervalMs: 5000 });
     expect(one).toContain('  1 point (too few to judge)  replicas r1');
     expect(many).toContain('  600 points  replicas r1');
   });
 
   it('says how far behind serving the figures are: the report interval, the newest report, actuals still to come', () => {
-    const [header] = renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], terms: fromSettings, rows: [row(1, 600), { ...row(2, 600), updated_at: '2026-01-01T00:00:05.000Z' }] }, { reportIntervalMs: 5000 });
+    const [header] = renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], early_actuals: {}, terms: fromSettings, rows: [row(1, 600), { ...row(2, 600), updated_at: '2026-01-01T00:00:05.000Z' }] }, { reportIntervalMs: 5000 });
     expect(header).toContain('as replicas last reported, every 5 s while their figures change, unchanged at least every minute, and at stop, newest 2026-01-01T00:00:05.000Z');
     expect(header).toContain('a forecast counts once its actual arrives');
   });
 
   it('says unchanged figures are rewritten too: at least every minute, or every interval when that is longer', () => {
     const rows = [row(1, 600)];
-    expect(renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], terms: fromSettings, rows }, { reportIntervalMs: 5000 })[0]).toContain('every 5 s while their figures change, unchanged at least every minute, and at stop');
-    expect(renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], terms: fromSettings, rows }, { reportIntervalMs: 120_000 })[0]).toContain('every 120 s, changed or not, and at stop');
+    expect(renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], early_actuals: {}, terms: fromSettings, rows }, { reportIntervalMs: 5000 })[0]).toContain('every 5 s while their figures change, unchanged at least every minute, and at stop');
+    expect(renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], early_actuals: {}, terms: fromSettings, rows }, { reportIntervalMs: 120_000 })[0]).toContain('every 120 s, changed or not, and at stop');
   });
 
   it('names where the points a run needs come from: the promotion in service, or the local setting when its record fixed none', () => {
     const rows = [row(1, 600)];
-    const promoted = renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], terms: { points: 50, margin: 0.2, source: 'promotion', run_id: 'run-9' }, rows }, { reportIntervalMs: 5000 })[0];
+    const promoted = renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], early_actuals: {}, terms: { points: 50, margin: 0.2, source: 'promotion', run_id: 'run-9' }, rows }, { reportIntervalMs: 5000 })[0];
     expect(promoted).toContain('runs under 50 points ranked last, the probation terms of the promotion of run run-9;');
-    expect(renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], terms: fromSettings, rows }, { reportIntervalMs: 5000 })[0]).toContain('runs under 500 points ranked last, FLTS_LIVE_PROBATION_POINTS (the promotion in service fixed no probation terms);');
+    expect(renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], early_actuals: {}, terms: fromSettings, rows }, { reportIntervalMs: 5000 })[0]).toContain('runs under 500 points ranked last, FLTS_LIVE_PROBATION_POINTS (the promotion in service fixed no probation terms);');
   });
 
   it('names the terms a run served by a pinned replica is judged by, on its row and per replica, where they are not the header\'s', () => {
@@ -37,17 +37,23 @@ describe('cli > live-ranking-lines', () => {
     const pinned = { points: 100, margin: 0.3, source: 'run-promotion' as const, run_id: 'run-2' };
     const rows = [{ ...row(1, 600), terms: inService }, { ...row(2, 80), few_points: true, terms: pinned, replicas: ['r2'] }];
     const replicas = [{ replica: 'r1', served_run_id: 'run-1', terms: inService }, { replica: 'r2', served_run_id: 'run-2', terms: pinned }];
-    const lines = renderLiveRanking({ scope: 'global', waiting: {}, replicas, terms: inService, rows }, { reportIntervalMs: 5000 });
+    const lines = renderLiveRanking({ scope: 'global', waiting: {}, early_actuals: {}, replicas, terms: inService, rows }, { reportIntervalMs: 5000 });
     expect(lines[1]).not.toContain('judged by');
     expect(lines[2]).toContain('80 points (too few to judge)  replicas r2  (judged by 100 points of the probation terms of the last promotion of run run-2)');
     expect(lines[3]).toBe('replica r2 serves run run-2, not the promoted run (pinned with FLTS_SERVE_RUN, or not reloaded yet): the run it serves is judged by 100 points of the probation terms of the last promotion of run run-2');
     expect(lines).toHaveLength(4);
   });
 
+  it('says how many actual values the replicas keep for forecasts not made yet, under the ranked runs', () => {
+    const lines = renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], early_actuals: { down: 2, up: 1 }, terms: fromSettings, rows: [row(1, 600)] }, { reportIntervalMs: 5000 });
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatch(/^actuals kept for forecasts not made yet .*: down 2 values, up 1 value$/);
+  });
+
   it('says how many points wait for which target, under the ranked runs, and nothing when none waits', () => {
-    const lines = renderLiveRanking({ scope: 'global', waiting: { up: 1200, down: 1 }, replicas: [], terms: fromSettings, rows: [row(1, 600)] }, { reportIntervalMs: 5000 });
+    const lines = renderLiveRanking({ scope: 'global', waiting: { up: 1200, down: 1 }, replicas: [], early_actuals: {}, terms: fromSettings, rows: [row(1, 600)] }, { reportIntervalMs: 5000 });
     expect(lines).toHaveLength(3);
     expect(lines[2]).toMatch(/^waiting for one target's actuals .*: down 1 point, up 1200 points$/);
-    expect(renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], terms: fromSettings, rows: [row(1, 600)] }, { reportIntervalMs: 5000 })).toHaveLength(2);
+    expect(renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], early_actuals: {}, terms: fromSettings, rows: [row(1, 600)] }, { reportIntervalMs: 5000 })).toHaveLength(2);
   });
 });

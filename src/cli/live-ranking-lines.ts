@@ -29,7 +29,7 @@ const judgedBy = (terms: LiveRanking['terms']): string =>
  * its actual arrives: the newest forecast of each series is never in them yet.
  */
 export function renderLiveRanking(ranking: LiveRanking, cadence: LiveReportCadence): string[] {
-  const waiting = waitingLine(ranking.waiting);
+  const waiting = [...waitingLine(ranking.waiting), ...earlyLine(ranking.early_actuals)];
   if (ranking.rows.length === 0) return [`No live figures in scope ${ranking.scope} yet: serve a run and send /predict requests or POST /actuals (replicas report every ${seconds(cadence.reportIntervalMs)}, FLTS_LIVE_REPORT_INTERVAL_MS).`, ...waiting];
   const newest = ranking.rows.reduce((latest, row) => (row.updated_at > latest ? row.updated_at : latest), '');
   const header =
@@ -47,6 +47,14 @@ export function renderLiveRanking(ranking: LiveRanking, cadence: LiveReportCaden
       .map((replica) => `replica ${replica.replica} serves run ${replica.served_run_id}, not the promoted run (pinned with FLTS_SERVE_RUN, or not reloaded yet): the run it serves is judged by ${judgedBy(replica.terms)}`),
     ...waiting,
   ];
+}
+
+/** Actual values held for forecasts of their timestamps not made yet. */
+function earlyLine(early: LiveRanking['early_actuals'] | undefined): string[] {
+  const entries = Object.entries(early ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (entries.length === 0) return [];
+  const counts = entries.map(([target, count]) => `${target} ${count} ${count === 1 ? 'value' : 'values'}`).join(', ');
+  return [`actuals kept for forecasts not made yet (they came first; held by the running replicas up to FLTS_LIVE_EARLY_ACTUALS_MAX_AGE_MS): ${counts}`];
 }
 
 /** Points held for a target's actual that an actual of the same point reached already: a column clients never send. */

@@ -41,6 +41,14 @@ describe('live > points waiting for one target', () => {
     await monitor.stop();
   });
 
+  it('writes the actuals it keeps for forecasts not made yet to the replica report, which flts eval --live sums', async () => {
+    const monitor = monitorServing('served', { settings, store, replica: 'r3' });
+    await monitor.observeActualsInTurns({ identifier: 'default', time: [60, 120], values: { down: [10, 11], up: [1, Number.NaN] } });
+    await monitor.tick();
+    expect((await readLiveReport(store, settings, 'r3'))!.early_actuals).toEqual({ points: 2, targets: { down: 2, up: 1 }, expired: 0, forgotten: 0 });
+    await monitor.stop();
+  });
+
   it('counts the points a full memory forgot as flts_live_forgotten_points_total, which the waiting alert reads', async () => {
     const small = resolveSettings({ flags: { home, 'live.memoryPoints': 2 } }).settings;
     const monitor = monitorServing('served', { settings: small, replica: 'r2' });

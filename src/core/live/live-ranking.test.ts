@@ -177,4 +177,25 @@ describe('core > live > ranking by live error', () => {
     await writeLiveReport(store, settings, report('host-3', { up: 100 }, true));
     expect((await rankRunsByLiveError(store, settings)).waiting).toEqual({ up: 7 });
   });
+
+  it('sums the actual values the running replicas keep for forecasts not made yet, leaving out a stopped replica', async () => {
+    const store = createFsStore(path.join(root, 'early'));
+    const settings = defaultSettings();
+    const report = (replica: string, targets: Record<string, unknown> | undefined, stopped = false): LiveReport => ({
+      replica,
+      updated_at: new Date().toISOString(),
+      served_run_id: 'run',
+      runs: [{ run_id: 'run', matched_total: 5, targets: { down: { rmse: 1, mae: 1, points: 5 } as never } }],
+      probation: null,
+      memory: { points: 0, forgotten: 0 },
+      ...(targets ? { early_actuals: { points: 0, targets: targets as Record<string, number>, expired: 0, forgotten: 0 } } : {}),
+      ...(stopped ? { stopped_at: new Date().toISOString() } : {}),
+    });
+    await writeLiveReport(store, settings, report('host-1', { down: 3 }));
+    await writeLiveReport(store, settings, report('host-2', { down: 4, up: 'x' }));
+    await writeLiveReport(store, settings, report('host-3', { down: 100 }, true));
+    // A report of an flts before early actuals were kept has none.
+    await writeLiveReport(store, settings, report('host-4', undefined));
+    expect((await rankRunsByLiveError(store, settings)).early_actuals).toEqual({ down: 7 });
+  });
 });

@@ -68,6 +68,11 @@ export interface LiveRanking {
    * target's actual (their other targets scored, or its value refused): a column clients never send shows here.
    */
   waiting: Record<string, number>;
+  /**
+   * Per target, actual values the running replicas keep for forecasts of their timestamps not made yet (they came
+   * first): a client or claim ahead of the requests that forecast them.
+   */
+  early_actuals: Record<string, number>;
 }
 
 const isFigure = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
@@ -86,10 +91,13 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
   const servedBy = new Map(reports.map((report) => [report.replica, typeof report.served_run_id === 'string' ? report.served_run_id : null]));
   const byRun = new Map<string, { windows: Window[]; windowPoints: number; points: number; replicas: Set<string>; updated: string }>();
   const waiting: Record<string, number> = {};
+  const early: Record<string, number> = {};
   for (const report of reports) {
     // A replica that stopped took its forecast memory with it: nothing of it waits any more.
     const held = report.stopped_at === undefined && typeof report.memory?.waiting === 'object' && report.memory.waiting !== null ? report.memory.waiting : {};
     for (const [target, count] of Object.entries(held)) if (isFigure(count) && count > 0) waiting[target] = (waiting[target] ?? 0) + count;
+    const kept = report.stopped_at === undefined && typeof report.early_actuals?.targets === 'object' && report.early_actuals.targets !== null ? report.early_actuals.targets : {};
+    for (const [target, count] of Object.entries(kept)) if (isFigure(count) && count > 0) early[target] = (early[target] ?? 0) + count;
     for (const run of report.runs) {
       let entry = byRun.get(run.run_id);
       if (!entry) byRun.set(run.run_id, (entry = { windows: [], windowPoints: 0, points: 0, replicas: new Set(), updated: '' }));
@@ -125,7 +133,7 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
     .filter((report) => report.runs.length > 0)
     .map((report) => ({ replica: report.replica, served_run_id: servedBy.get(report.replica) ?? null, terms: termsOfRun(servedBy.get(report.replica) ?? null) }))
     .sort((a, b) => a.replica.localeCompare(b.replica));
-  return { scope: promotionScope(settings), terms, rows, replicas, waiting };
+  return { scope: promotionScope(settings), terms, rows, replicas, waiting, early_actuals: early };
 }
 
 /**

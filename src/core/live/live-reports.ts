@@ -1,3 +1,4 @@
+import type { EarlyActualsFigures } from './early-actuals.js';
 import type { Settings } from '../config/settings.js';
 import { isPin, promotionScope, type PromotionRecord } from '../registry/pointers.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
@@ -37,6 +38,8 @@ export interface LiveReport {
   probation: { promotion: PromotionRef; paired: PairedFigures; baseline_unloadable?: { code: string } } | null;
   /** `waiting` (per target, see LiveMemoryFigures) is absent from reports of an flts before it. */
   memory: { points: number; forgotten: number; waiting?: Record<string, number> };
+  /** Actuals kept for forecasts not made yet (see EarlyActualsFigures); absent from reports of an flts before it. */
+  early_actuals?: EarlyActualsFigures;
   /** Set on the last report of a replica that stopped: it scores no more (until a process with its id starts again). */
   stopped_at?: string;
 }

@@ -348,6 +348,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       runs: withEarlierRuns(scorer.figures(), earlier?.report?.runs.filter(wellFormedRun) ?? [], LIVE_SCORER_MAX_RUNS),
       probation: reported && paired ? { promotion: reported.ref, paired, ...(reported.baselineUnloadable ? { baseline_unloadable: { code: reported.baselineUnloadable } } : {}) } : null,
       memory: scorer.memory(),
+      early_actuals: scorer.early(),
       ...(last ? { stopped_at: at.toISOString() } : {}),
     };
   }
