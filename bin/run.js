@@ -8,13 +8,21 @@ if (early.answersEarlySignals(command)) early.stopCleanlyUntilHandled(command, p
 // oclif names the user's shell by SHELL, else by the user database, which throws for a uid it has no entry for: a
 // container run under an arbitrary uid (OpenShift, `docker run --user`) sets no SHELL either, and every command
 // ended FLTS_INTERNAL there. Such a process gets the POSIX shell's name, as a login without one would.
+const { default: os } = await import('node:os');
 if (!process.env.SHELL) {
-  const { default: os } = await import('node:os');
   try {
     os.userInfo();
   } catch {
     process.env.SHELL = '/bin/sh';
   }
+}
+// os.homedir() reads HOME, else the user database: a process under such a uid with no HOME (`docker run --user`
+// with a bare environment, `env -i`) ended every command, --help too, in a stack trace, for oclif's error printer
+// asks for the home directory as it loads. It gets `/`, as login(1) gives a user whose home directory is missing.
+try {
+  os.homedir();
+} catch {
+  process.env.HOME = '/';
 }
 const { execute } = await import('@oclif/core');
 const { cliLoadOptions } = await import('./load-options.js');
