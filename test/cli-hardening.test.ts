@@ -294,6 +294,34 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
     }
   });
 
+  it('refuses data, run, config and listen flags given empty (an unset shell variable) as usage errors, naming the flag', async () => {
+    const home = path.join(dir, 'empty-flags-home');
+    const cases: Array<[string[], string]> = [
+      [['preprocess', '--dataset', ''], 'dataset'],
+      [['preprocess', '--dataset', ' '], 'dataset'],
+      [['preprocess', '--train', '', '--test', 'x.csv'], 'train'],
+      [['preprocess', '--dataset', 'example', '--test', ''], 'test'],
+      [['bench', '--dataset', '', '--replicas', '1'], 'dataset'],
+      [['serve', '--run', '', '--port', '0'], 'run'],
+      [['serve', '--host', '', '--port', '0'], 'host'],
+      [['serve', '--grpc-port', '', '--port', '0'], 'grpc-port'],
+      [['predict', '--data', ''], 'data'],
+      [['predict', '--data', 'x.csv', '--run', ''], 'run'],
+      [['promote', '--history', '--config', ''], 'config'],
+    ];
+    // Before, each was read as absent: preprocess and bench read PobleSec (a not-found error naming PobleSec.csv),
+    // serve waited for a promotion, served gRPC on no port, or listened on every interface, predict used the promoted
+    // run, and --config "" read no config file, not even ./flts.config.json.
+    const runs = await Promise.all(cases.map(([args]) => runCli([...args, '--home', home, '--json'], { env: data, timeoutMs: 20_000 })));
+    runs.forEach((run, i) => {
+      const flag = cases[i][1];
+      expect(run.json?.error, `${cases[i][0].join(' ')}: ${run.stdout}${run.stderr}`).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag } });
+      expect(run.json.error.message).toMatch(new RegExp(`^--${flag} is empty: give it `));
+      expect(run.exitCode).toBe(2);
+    });
+    expect(existsSync(home)).toBe(false);
+  }, 60_000);
+
   it('keeps the store in the default home, not the working directory, for FLTS_HOME="" and --home ""', async () => {
     const cases = [[['--home', ''], {}], [[], { FLTS_HOME: '' }]] as const;
     const cwds = await Promise.all(cases.map(() => mkdtemp(path.join(dir, 'empty-home-'))));

@@ -9,6 +9,7 @@ import { usageMessage } from './usage-message.js';
 import { reportError, stdoutFlushed } from './report-error.js';
 import { snakeCaseKeys } from '../core/snake-case-keys.js';
 import { describeConfigFileError } from '../core/config/config-file-error.js';
+import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { resolveSettings, type ResolvedSettings, type Settings } from '../core/config/settings.js';
 import { readRegularFile } from '../core/read-regular-file.js';
 import { FltsError, isFltsError, toFltsError } from '../core/errors.js';
@@ -116,6 +117,8 @@ export abstract class FltsCommand<TResult> extends Command {
 
   /** Reads the config file and layers defaults < file < env < flags. `flagSettings` maps dot paths to flag values. */
   protected loadSettings(flags: { config?: string; home?: string; 'log-level'?: string; profile?: string }, flagSettings: Record<string, unknown> = {}): ResolvedSettings {
+    // Read as absent, `--config ""` read no config file, not even ./flts.config.json, without a word.
+    refuseEmptyFlags({ config: flags.config }, 'a file');
     const file = this.readConfigFile(flags.config);
     const fromFlags: Record<string, unknown> = { home: flags.home, logLevel: flags['log-level'], profile: flags.profile, ...flagSettings };
     try {

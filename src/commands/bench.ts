@@ -60,6 +60,7 @@ export default class Bench extends FltsCommand<BenchReport> {
   async run(): Promise<BenchReport> {
     const { flags } = await this.parse(Bench);
     refuseEmptyFlags({ run: flags.run, out: flags.out, engine: flags.engine, compare: flags.compare, 'baseline-duration': flags['baseline-duration'], 'grpc-target': flags['grpc-target'] });
+    refuseEmptyFlags({ dataset: flags.dataset }, 'a dataset name');
     const resolved = this.loadSettings(flags, { 'data.datasetName': flags.dataset });
     const { settings } = resolved;
     const durationSec = parseDurationSeconds(flags.duration, 'duration');

@@ -4,6 +4,7 @@ import { inferenceDataRefOf, type InputScale } from '../core/batch/inference-inp
 import { runBatchInference, type BatchInferenceResult } from '../core/batch/run-batch-inference.js';
 import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
 import { untilSignalled } from '../cli/stop-signals.js';
+import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { FltsError } from '../core/errors.js';
 
 export default class Predict extends FltsCommand<BatchInferenceResult> {
@@ -26,6 +27,8 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
 
   async run(): Promise<BatchInferenceResult> {
     const { flags } = await this.parse(Predict);
+    // Read as absent, `--run ""` forecast with the promoted run without a word.
+    refuseEmptyFlags({ data: flags.data, run: flags.run });
     const { settings } = this.loadSettings(flags);
     // Before the forecast is made and logged.
     await checkSvgFileFlag(flags.plot, 'plot');

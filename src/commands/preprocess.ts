@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { untilSignalled } from '../cli/stop-signals.js';
+import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { FltsError } from '../core/errors.js';
 import { preprocess, type PreprocessOutcome } from '../core/workflows/preprocess.js';
 
@@ -31,6 +32,9 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
 
   async run(): Promise<PreprocessCommandResult> {
     const { flags } = await this.parse(Preprocess);
+    // Read as absent, `--dataset "$UNSET"` processed the reference dataset, PobleSec, without a word.
+    refuseEmptyFlags({ train: flags.train, test: flags.test }, 'a file');
+    refuseEmptyFlags({ dataset: flags.dataset }, 'a dataset name');
     const { settings } = this.loadSettings(flags, {
       'data.trainFile': flags.train,
       'data.testFile': flags.test,

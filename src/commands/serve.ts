@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { listenForStop, unlessStopped } from '../cli/stop-signals.js';
 import { FltsCommand } from '../cli/base-command.js';
+import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { startServe } from '../core/daemon/start-serve.js';
 import type { FltsEvent } from '../core/events.js';
 import { createServeMetrics } from '../core/serve/serve-metrics.js';
@@ -32,6 +33,9 @@ export default class Serve extends FltsCommand<ServeResult> {
 
   async run(): Promise<ServeResult> {
     const { flags } = await this.parse(Serve);
+    // Read as absent, `--run ""` served the promoted run, `--grpc-port ""` served no gRPC and `--host ""` bound every
+    // interface, without a word.
+    refuseEmptyFlags({ run: flags.run, host: flags.host, 'grpc-port': flags['grpc-port'] });
     const { settings } = this.loadSettings(flags, { 'serve.runId': flags.run, 'serve.port': flags.port, 'serve.host': flags.host, 'serve.grpcPort': flags['grpc-port'] });
     // Listened for before anything starts: "Listening on" is printed while the model still loads, and a signal
     // sent after it must stop the server cleanly rather than kill the process.
