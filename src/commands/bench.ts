@@ -35,14 +35,14 @@ export default class Bench extends FltsCommand<BenchReport> {
   ];
 
   static override flags = {
-    replicas: Flags.string({ description: `Comma-separated replica counts, each given once, from 1 to ${REPLICAS_PER_CPU} per CPU of the machine (at least 8, at most ${MAX_REPLICAS}).`, default: '1,2,4,8' }),
+    replicas: Flags.string({ description: `Comma-separated replica counts, each given once, from 1 to ${REPLICAS_PER_CPU} per CPU of the machine (at least 8, at most ${MAX_REPLICAS}); not with --target.`, default: '1,2,4,8', exclusive: ['target'] }),
     connections: Flags.string({ description: 'Comma-separated concurrent connection counts, each from 1 to 4096 and given once.', default: '16,64,256' }),
     duration: Flags.string({ description: 'Load per /predict cell (30s, 500ms, 2m).', default: '30s' }),
     'baseline-duration': Flags.string({ description: 'Load per baseline (GET /healthz) cell; default min(5s, --duration).' }),
     warmup: Flags.string({ description: 'Unrecorded load before each replica group (0 = none).', default: '2s' }),
     run: Flags.string({ description: 'Serve this run (default: the promoted run).', exclusive: ['target'] }),
     // A running service is measured as it is: the flags that shape the replicas bench would start do not apply.
-    target: Flags.string({ description: 'Benchmark this running service instead of starting replicas (not with --run, --engine or --compare).', exclusive: ['run', 'engine', 'compare'] }),
+    target: Flags.string({ description: 'Benchmark this running service instead of starting replicas (not with --replicas, --run, --engine or --compare).', exclusive: ['replicas', 'run', 'engine', 'compare'] }),
     protocol: Flags.string({ description: 'Comma-separated: http (POST /predict), oip-http (Open Inference Protocol JSON), oip-grpc (Open Inference Protocol gRPC).', default: 'http' }),
     'grpc-target': Flags.string({ description: 'host:port of the --target service\'s gRPC port (for --protocol oip-grpc).' }),
     'payload-rows': Flags.integer({ description: `Raw rows per request body [default: ${DEFAULT_PAYLOAD_ROWS}, or the served run's input window when longer].`, min: 2 }),

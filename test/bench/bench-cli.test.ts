@@ -213,6 +213,14 @@ describe('commands > bench > request rows', () => {
     expect(existsSync(path.join(exampleHome, 'bench-results'))).toBe(false);
   });
 
+  it('refuses --replicas with --target, which measures the one service there is, before asking the target anything', async () => {
+    // Before, the replica counts were dropped without a word and the service measured as it was.
+    const refused = await run(['--target', 'http://127.0.0.1:9', '--replicas', '1,2']);
+    expect(refused.json?.error, refused.stdout + refused.stderr).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG' });
+    expect(refused.json.error.message).toContain('--replicas=1,2 cannot also be provided when using --target');
+    expect(refused.exitCode).toBe(2);
+  });
+
   it('refuses named data that is not there before asking the registry for a run, which there is none of yet', async () => {
     // Before, the registry was read first: with no promoted run the user was told of the model, not of the data.
     const [flag, variable] = await Promise.all([run(['--dataset', 'nosuch', '--replicas', '1']), runCli(['bench', '--home', exampleHome, '--replicas', '1', '--json'], { cwd: exampleHome, env: { TEST_FILE: 'nosuch_test.csv' } })]);
