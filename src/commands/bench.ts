@@ -53,7 +53,7 @@ export default class Bench extends FltsCommand<BenchReport> {
       default: 'spread',
     }),
     compare: Flags.string({ description: 'Compare configurations in one run: NAME=value1,value2 (two or more values) starts each replica group once per value of that environment variable (e.g. FLTS_SERVE_PREDICTION_LOG_DURABILITY=buffered,sync).', exclusive: ['target'] }),
-    out: Flags.string({ description: 'Output directory (default bench-results/<timestamp>/).' }),
+    out: Flags.string({ description: 'Output directory (default bench-results/<start time>/, or <start time>-2/... when another run has that one).' }),
     dataset: Flags.string({ description: 'Dataset whose <name>_test.csv the request rows are cut from (env DATASET_NAME; default: the data the served run was trained with, with --target the run the service says it serves).' }),
   };
 
@@ -108,7 +108,8 @@ export default class Bench extends FltsCommand<BenchReport> {
           payloadLayout: flags['payload-layout'] as 'spread' | 'consecutive',
           variants,
           server: { exec: path.join(this.config.root, 'bin', 'run.js'), args: serveArgs },
-          outDir: flags.out ?? path.join('bench-results', new Date().toISOString().replace(/[:.]/g, '-')),
+          outDir: flags.out,
+          newOutDir: { parent: 'bench-results', name: new Date().toISOString().replace(/[:.]/g, '-') },
           window,
         },
         { onEvent: progress.onEvent, signal: abort.signal },

@@ -330,6 +330,26 @@ describe('commands > bench > request rows', () => {
     }
   }, 90_000);
 
+  it('writes each of two runs started in the same millisecond into a results directory of its own', async () => {
+    const server = await startServe(['--home', exampleHome, '--log-level', 'silent']);
+    const cwd = mkdtempSync(path.join(exampleHome, 'same-ms-'));
+    try {
+      const nodeArgs = ['--import', path.join(REPO_ROOT, 'test/helpers/frozen-iso-time.mjs')];
+      const args = ['bench', '--home', exampleHome, '--target', server.url, '--connections', '1', '--duration', '300ms', '--baseline-duration', '200ms', '--warmup', '0', '--json'];
+      const runs = await Promise.all([runCli(args, { cwd, nodeArgs }), runCli(args, { cwd, nodeArgs })]);
+      for (const bench of runs) expect(bench.exitCode, bench.stdout + bench.stderr).toBe(0);
+      // Before, both wrote into bench-results/2026-12-07T04-14-50-123Z/, the later files over the earlier.
+      const dirs = runs.map((bench) => bench.json.result.files.dir);
+      expect(dirs.sort()).toEqual([path.join('bench-results', '2026-12-07T04-14-50-123Z'), path.join('bench-results', '2026-12-07T04-14-50-123Z-2')]);
+      for (const bench of runs) {
+        const written = JSON.parse(readFileSync(path.join(cwd, bench.json.result.files.json), 'utf8'));
+        expect(written.cells).toEqual(bench.json.result.cells);
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 90_000);
+
   it("says, before anything else, that the rows come from the default dataset because the run's own test file is not here", async () => {
     // Data with the run's columns under the default dataset's name, where the run's example_test.csv is not.
     const dataDir = mkdtempSync(path.join(exampleHome, 'data-'));

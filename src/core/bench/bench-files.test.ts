@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { scratchFolders } from '../../../test/helpers/scratch-folders.js';
-import { prepareBenchDir } from './bench-files.js';
+import { claimBenchDir, prepareBenchDir } from './bench-files.js';
 
 /** Each runs once, just before the next mkdir or access: what another process does between two steps of one. */
 const hooks = vi.hoisted(() => ({ beforeMkdir: undefined as undefined | ((dir: string) => Promise<void>), beforeAccess: undefined as undefined | (() => Promise<void>) }));
@@ -57,5 +57,20 @@ describe('core > bench > prepareBenchDir', () => {
     expect(statSync(shared).isDirectory()).toBe(true);
     await removeSecond();
     expect(existsSync(path.join(root, 'bench-results'))).toBe(false);
+  });
+});
+
+describe('core > bench > claimBenchDir', () => {
+  it('gives a run whose directory another run holds the next free name, and removes only its own as it fails', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-bench-claim-'));
+    const parent = path.join(root, 'bench-results');
+    const first = await claimBenchDir(parent, '2026-12-07T04-14-50-123Z');
+    const second = await claimBenchDir(parent, '2026-12-07T04-14-50-123Z');
+    expect([first.dir, second.dir]).toEqual([path.join(parent, '2026-12-07T04-14-50-123Z'), path.join(parent, '2026-12-07T04-14-50-123Z-2')]);
+    await second.remove();
+    expect(existsSync(second.dir)).toBe(false);
+    expect(statSync(first.dir).isDirectory()).toBe(true);
+    await first.remove();
+    expect(existsSync(parent)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, rmdir, stat } from 'node:fs/promises';
+import { access, mkdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FltsError } from '../errors.js';
 import { renderBenchChart } from './bench-chart.js';
@@ -33,6 +33,39 @@ export async function prepareBenchDir(dir: string): Promise<() => Promise<void>>
   return async () => {
     for (const level of made) if (!(await rmdir(level).then(() => true, () => false))) return;
   };
+}
+
+/**
+ * A directory of the run's own under `parent`, named `name` or, when another run holds that one, `name-2`, `name-3`...:
+ * the default bench-results/<start time>/, which two runs started in the same millisecond shared, each overwriting
+ * the other's files. Made at once, so no later run takes it either; `remove` drops it, and the parents made for it,
+ * while empty.
+ */
+export async function claimBenchDir(parent: string, name: string): Promise<{ dir: string; remove: () => Promise<void> }> {
+  let removeParent = await prepareBenchDir(parent);
+  for (let n = 1, vanished = 0; ; ) {
+    const dir = path.join(parent, n === 1 ? name : `${name}-${n}`);
+    const refusal = await mkdir(dir).then(() => undefined, (error: NodeJS.ErrnoException) => error);
+    if (refusal?.code === 'EEXIST') {
+      n++;
+      continue;
+    }
+    // The parent removed under this run by one that failed, as prepareBenchDir allows for: made again.
+    if (refusal?.code === 'ENOENT' && vanished++ < 3) {
+      removeParent = await prepareBenchDir(parent);
+      continue;
+    }
+    if (!refusal) {
+      return {
+        dir,
+        remove: async () => {
+          if (await rmdir(dir).then(() => true, () => false)) await removeParent();
+        },
+      };
+    }
+    await removeParent();
+    throw new FltsError('FLTS_PATH_UNUSABLE', `Cannot create directory ${dir} (${refusal.code}).`, { cause: refusal, details: { path: dir } });
+  }
 }
 
 /** Writes bench.csv, bench.md, bench.json and bench.svg into `dir` (created if needed), each whole or not at all. */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { BenchCell, BenchMachine, BenchProtocol, BenchReport, CellPhase } from './bench-types.js';
-import { prepareBenchDir, writeBenchFiles } from './bench-files.js';
+import { claimBenchDir, prepareBenchDir, writeBenchFiles } from './bench-files.js';
 import type { GrpcLoadCellInput } from './grpc-load-cell.js';
 import { refusesCredentials, runLoadCell, type LoadCellProgress, type LoadCellResult } from './load-cell.js';
 import { processRssMiB, startCpuWindow } from './process-cpu.js';
@@ -57,6 +57,8 @@ export interface BenchInput {
   variants?: readonly BenchVariant[];
   /** Write CSV, Markdown, JSON and SVG here. */
   outDir?: string;
+  /** Without `outDir`: write them into a new directory of this run's own under `parent`, named `name` (see claimBenchDir). */
+  newOutDir?: { parent: string; name: string };
   /** The window of the run to be served, when known before starting: a payload shorter than it is refused up front. */
   window?: ServedWindow;
   /** How long the service may take to report ready on /readyz (default 60 s). */
@@ -199,9 +201,10 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
   deps.onEvent?.({ type: 'bench.payload_file', file, origin, why, ...(hint ? { hint } : {}) });
   const payloadRows = input.payloadRows ?? defaultPayloadRows(input.window);
   if (input.window) assertPayloadCoversWindow(payloadRows, input.window);
-  const removeUnused = input.outDir ? await prepareBenchDir(input.outDir) : undefined;
+  const claimed = !input.outDir && input.newOutDir ? await claimBenchDir(input.newOutDir.parent, input.newOutDir.name) : undefined;
+  const removeUnused = input.outDir ? await prepareBenchDir(input.outDir) : claimed?.remove;
   try {
-    return await measureMatrix({ ...input, payloadRows }, deps);
+    return await measureMatrix({ ...input, outDir: input.outDir ?? claimed?.dir, payloadRows }, deps);
   } catch (error) {
     await removeUnused?.();
     throw error;
