@@ -105,6 +105,7 @@ export default class Bench extends FltsCommand<BenchReport> {
           payloadFile: decided ?? benchPayloadFile(settings.data, { trainedWith: window?.testFile }),
           payloadMaxBytes: settings.data.maxInputBytes,
           payloadRows: flags['payload-rows'],
+          bodyLimitBytes: settings.serve.bodyLimitBytes,
           payloadLayout: flags['payload-layout'] as 'spread' | 'consecutive',
           variants,
           server: { exec: path.join(this.config.root, 'bin', 'run.js'), args: serveArgs },

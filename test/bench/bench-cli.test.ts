@@ -221,6 +221,15 @@ describe('commands > bench > request rows', () => {
     expect(refused.exitCode).toBe(2);
   });
 
+  it('refuses --payload-rows whose request bodies a flts serve refuses as too large, before asking the target anything', async () => {
+    // Before, the target was asked next (here unavailable); a live one answered every request 413, and bodies of tens
+    // of thousands of rows ran bench out of memory before that.
+    const refused = await runCli(['bench', '--home', exampleHome, '--target', 'http://127.0.0.1:9', '--dataset', 'example', '--payload-rows', '200', '--json'], { cwd: exampleHome, env: { FLTS_SERVE_BODY_LIMIT_BYTES: '4096' } });
+    expect(refused.json?.error, refused.stdout + refused.stderr).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'payload-rows', value: 200, body_limit_bytes: 4096 } });
+    expect(refused.json.error.message).toMatch(/^--payload-rows 200 makes request bodies of \d+ bytes, more than the 4096 a flts serve accepts \(serve.bodyLimitBytes\): every request would be answered 413; about \d+ rows fit\.$/);
+    expect(refused.exitCode).toBe(2);
+  });
+
   it('refuses named data that is not there before asking the registry for a run, which there is none of yet', async () => {
     // Before, the registry was read first: with no promoted run the user was told of the model, not of the data.
     const [flag, variable] = await Promise.all([run(['--dataset', 'nosuch', '--replicas', '1']), runCli(['bench', '--home', exampleHome, '--replicas', '1', '--json'], { cwd: exampleHome, env: { TEST_FILE: 'nosuch_test.csv' } })]);

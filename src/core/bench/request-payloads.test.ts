@@ -57,4 +57,28 @@ describe('core > bench > request payloads', () => {
     const file = await csvWithGaps(40, []);
     await expect(buildRequestPayloads(file, 8, 'flts', 4, 'spread', 100)).rejects.toMatchObject({ code: 'FLTS_DATA_TOO_LARGE' });
   });
+
+  it('refuses rows per request whose body a server would refuse as too large (413), before cutting the others', async () => {
+    const file = await csvWithGaps(40, []);
+    const refused = buildRequestPayloads(file, 30, 'flts', 64, 'spread', undefined, { maxBodyBytes: 1024 });
+    // Before, every body was cut and bench went on to a run of 413 answers; with long bodies it ran out of memory first.
+    await expect(refused).rejects.toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'payload-rows', value: 30, body_limit_bytes: 1024 }, hint: expect.stringContaining('FLTS_SERVE_BODY_LIMIT_BYTES') });
+    const { details } = (await refused.catch((error: unknown) => error)) as { details: { body_bytes: number; rows_that_fit: number } };
+    expect(details.body_bytes).toBeGreaterThan(1024);
+    // The rows that fit are said as about so many: bodies of that many rows do fit.
+    const fitting = await buildRequestPayloads(file, details.rows_that_fit, 'flts', 64, 'spread', undefined, { maxBodyBytes: 1024 });
+    expect(Math.max(...fitting.bodies.map((body) => Buffer.byteLength(body)))).toBeLessThanOrEqual(1024);
+  });
+
+  it('cuts fewer distinct bodies when they would take more than their budget together', async () => {
+    const file = await csvWithGaps(40, []);
+    const all = await buildRequestPayloads(file, 8, 'flts', 16, 'spread');
+    const bytes = Math.max(...all.oipBodies.map((body) => Buffer.byteLength(body)));
+    const budgeted = await buildRequestPayloads(file, 8, 'flts', 16, 'spread', undefined, { bytesBudget: 4 * bytes });
+    expect([all.bodies.length, budgeted.bodies.length, budgeted.oipBodies.length, budgeted.grpcRequests.length]).toEqual([16, 4, 4, 4]);
+    // Still spread over the whole file, first and last slice included.
+    const firstDown = (payloads: typeof all) => payloads.bodies.map((body) => (JSON.parse(body) as Body).data.down[0]);
+    expect(firstDown(budgeted)).toEqual([100, 110, 121, 132]);
+    expect(firstDown(all)[0]).toBe(100);
+  });
 });

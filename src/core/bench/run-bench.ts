@@ -37,6 +37,8 @@ export interface BenchInput {
   modelName: string;
   /** Bearer token of the prediction routes (serve.apiToken): replicas started with it refuse requests without it. */
   apiToken?: string;
+  /** The largest request body the servers accept (serve.bodyLimitBytes): a --payload-rows past it is refused. */
+  bodyLimitBytes?: number;
   /** Raw data file the request bodies are cut from, and why that one (reported with the results). */
   payloadFile: BenchPayloadFile;
   /** The largest payload file read (FLTS_DATA_MAX_INPUT_BYTES); 1 GiB when not given. */
@@ -217,7 +219,7 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
   const { path: payloadPath, origin, why, hint } = input.payloadFile;
   const window = input.window;
   const checkColumns = window ? (columns: readonly string[]) => assertPayloadHasColumns(input.payloadFile, columns, window) : undefined;
-  const payloads = await buildRequestPayloads(payloadPath, input.payloadRows, input.modelName, 64, input.payloadLayout, input.payloadMaxBytes, { frame: input.payloadFile.frame, checkColumns });
+  const payloads = await buildRequestPayloads(payloadPath, input.payloadRows, input.modelName, 64, input.payloadLayout, input.payloadMaxBytes, { frame: input.payloadFile.frame, checkColumns, maxBodyBytes: input.bodyLimitBytes });
   const oipPath = `/v2/models/${encodeURIComponent(input.modelName)}/infer`;
   const machine = machineInfo();
   const startedAt = new Date().toISOString();
