@@ -1,8 +1,24 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/run-cli.js';
+import { BIN, cleanEnvironment, REPO_ROOT, runCli } from './helpers/run-cli.js';
+
+/** Runs the built binary with its stdout on `/dev/full`, a device every write to fails with ENOSPC (a full disk). */
+async function runToFullDevice(args: readonly string[]): Promise<{ exitCode: number | null; stderr: string }> {
+  const full = await open('/dev/full', 'w');
+  try {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: cleanEnvironment({}), stdio: ['ignore', full.fd, 'pipe'] });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { exitCode, stderr };
+  } finally {
+    await full.close();
+  }
+}
 
 describe('cli > environment: containers and CI runners with a bare environment', () => {
   let dir: string;
@@ -29,4 +45,15 @@ describe('cli > environment: containers and CI runners with a bare environment',
     const history = await runCli(['promote', '--history', '--json'], { env, nodeArgs, unset });
     expect(history.json?.result, history.stdout + history.stderr).toEqual({ history: [] });
   }, 60_000);
+
+  it.skipIf(!existsSync('/dev/full'))('says stdout refused a write (a full disk) as a coded error on stderr, --json too, not a stack trace', async () => {
+    const runs = await Promise.all([runToFullDevice(['config', 'show']), runToFullDevice(['promote', '--history', '--home', path.join(dir, 'full-home'), '--json']), runToFullDevice(['--help'])]);
+    for (const run of runs) {
+      // Before, exit 1 with "Error: ENOSPC: no space left on device, write" and its stack, thrown from oclif's listener.
+      expect(run.stderr).toMatch(/^Error FLTS_PATH_UNUSABLE: Cannot write to standard output: ENOSPC: [^\n]*\nHint: Standard output goes to a file or device that refuses writes/);
+      expect(run.stderr).not.toContain('    at ');
+      expect(run.exitCode).toBe(2);
+    }
+  }, 60_000);
 });
+
