@@ -55,5 +55,16 @@ describe('cli > environment: containers and CI runners with a bare environment',
       expect(run.exitCode).toBe(2);
     }
   }, 60_000);
+
+  it('says the working directory was removed under the command as a coded error, not an internal one', async () => {
+    const gone = await mkdtemp(path.join(dir, 'gone-'));
+    const nodeArgs = ['--import', path.join(__dirname, 'helpers/removed-cwd.mjs')];
+    // Before, FLTS_INTERNAL (exit 1) "process.cwd failed ... uv_cwd", whose hint calls it a bug in flts.
+    const history = await runCli(['promote', '--history', '--json'], { cwd: gone, nodeArgs });
+    expect(existsSync(gone)).toBe(false);
+    expect(history.json?.error, history.stdout + history.stderr).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', details: { path: '.', errno: 'ENOENT' }, hint: expect.stringContaining('Change to a directory that exists') });
+    expect(history.json.error.message).toMatch(/^The working directory no longer exists: it was removed while/);
+    expect(history.exitCode).toBe(2);
+  });
 });
 

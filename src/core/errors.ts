@@ -265,6 +265,14 @@ function fromSystemError(value: unknown): FltsError | undefined {
 /** Wraps anything thrown into an FltsError, keeping FltsErrors as they are. */
 export function toFltsError(value: unknown): FltsError {
   if (isFltsError(value)) return value;
+  // process.cwd() in a directory removed under the process (a CI step that deleted the checkout it runs in) names no path.
+  if (value instanceof Error && (value as NodeJS.ErrnoException).syscall === 'uv_cwd') {
+    return new FltsError('FLTS_PATH_UNUSABLE', `The working directory no longer exists: it was removed while the command, or the shell that started it, was in it (${(value as NodeJS.ErrnoException).code}).`, {
+      cause: value,
+      details: { path: '.', errno: (value as NodeJS.ErrnoException).code },
+      hint: 'Change to a directory that exists (`cd` again, also when a directory of that name has been made anew) and run the command there.',
+    });
+  }
   const system = fromSystemError(value);
   if (system) return system;
   const message = value instanceof Error ? value.message : String(value);
