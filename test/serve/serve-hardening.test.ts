@@ -187,6 +187,22 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     expect(query.json.predictions).toHaveLength(3);
   });
 
+  it('refuses columns whose names differ only in case on /predict and infer, and forecasts as before without the twin', async () => {
+    const rows = requestData(6);
+    const alone = await postJson(`${server.url}/predict`, { data: rows });
+    expect(alone.status).toBe(200);
+    // Before, `Down` was dropped without a word and each of these answered 200: the values under it went unused.
+    const twins = { ...rows, Down: rows.down.map((value) => (value as number) * 1000) };
+    const predict = await postJson(`${server.url}/predict`, { data: twins });
+    expect({ status: predict.status, code: predict.json.code }).toEqual({ status: 400, code: 'FLTS_REQUEST_INVALID' });
+    expect(predict.json.message).toBe("Columns 'down' and 'Down' of 'data' differ only in case; which one is meant cannot be told: send one of them.");
+    const inputs = Object.entries(twins).map(([name, values]) => ({ name, shape: [6], datatype: name === 'ts' ? 'BYTES' : 'FP64', data: values }));
+    const infer = await postJson(`${server.url}/v2/models/flts/infer`, { inputs });
+    expect({ status: infer.status, code: infer.json.code }).toEqual({ status: 400, code: 'FLTS_REQUEST_INVALID' });
+    expect(infer.json.message).toMatch(/'down' and 'Down' .*differ only in case/);
+    expect((await postJson(`${server.url}/predict`, { data: rows })).json.predictions).toEqual(alone.json.predictions);
+  });
+
   it('refuses a /predict or /actuals body over its bounds from its text, before JSON.parse reads it, with the schema\'s answer', async () => {
     const many = (count: number, value: unknown = 'x'): Record<string, unknown> => Object.fromEntries(Array.from({ length: count }, (_, i) => [`c${i}`, value]));
     const rows = requestData(6);

@@ -134,4 +134,15 @@ describe('core > serve > request-frame > actuals', () => {
       expect.objectContaining({ code: 'FLTS_REQUEST_INVALID', message: expect.stringContaining('repeat the timestamp 2024-01-10T00:00:00') }),
     );
   });
+
+  it('refuses columns whose names differ only in case, in a forecast request and in actuals, naming both', async () => {
+    // Before, `Down` was dropped without a word: the forecast read `down` and the client's values under `Down` went unused.
+    const ts = ['2024-01-10 00:00:00', '2024-01-10 00:02:00'];
+    const message = await invalidMessage(() => parseRequestSeriesInTurns({ ts, down: [1, 2], Down: [100, 200] }, ['down'], 1));
+    expect(message).toMatch(/Columns 'down' and 'Down' of 'data' differ only in case/);
+    expect(await invalidMessage(() => parseActuals({ ts, Down: [100, 200], down: [1, 2] }, ['down']))).toMatch(/'Down' and 'down' .*differ only in case/);
+    expect(await invalidMessage(() => parseRequestSeriesInTurns({ ts, TS: ts, down: [1, 2] }, ['down'], 1))).toMatch(/'ts' and 'TS'/);
+    // Names that differ otherwise are columns of their own, as before.
+    expect(Array.from((await parseRequestSeriesInTurns({ ts, down: [1, 2], down_var: [3, 4] }, ['down'], 1)).frame.values.down)).toEqual([1, 2]);
+  });
 });

@@ -69,7 +69,26 @@ function readColumnShape(data: unknown, indexCol: string | undefined): ColumnSha
     throw invalid(`Columns have different lengths: ${listNames(names.map((name) => `${name}=${(columns[name] as unknown[]).length}`))}.`);
   }
   if (rows === 0) throw invalid('Request data must include at least one row.');
+  assertNoCaseTwins(names);
   return { columns, rows, timestampColumn: findTimestampColumn(columns, indexCol) };
+}
+
+/**
+ * Columns whose names differ only in case (`Down` beside `down`) are refused, as the data readers refuse them in a file:
+ * the server reads the one spelled as the run's feature or target and dropped the other without a word, so a client
+ * whose values sat under the other spelling got a forecast of, or a live score against, the values it did not mean.
+ */
+function assertNoCaseTwins(names: readonly string[]): void {
+  if (names.length < 2) return;
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const folded = name.toLowerCase();
+    const other = seen.get(folded);
+    if (other !== undefined) {
+      throw invalid(`Columns '${clip(other, 60)}' and '${clip(name, 60)}' of 'data' differ only in case; which one is meant cannot be told: send one of them.`, { columns: [clip(other, 60), clip(name, 60)] });
+    }
+    seen.set(folded, name);
+  }
 }
 
 function timestampProblem(timestampColumn: string, problem: TimeColumnProblem): FltsError {
