@@ -203,6 +203,26 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     expect((await postJson(`${server.url}/predict`, { data: rows })).json.predictions).toEqual(alone.json.predictions);
   });
 
+  it('refuses a column, field or tensor field written twice in the JSON on /predict, /actuals and infer with a coded 400', async () => {
+    const rows = requestData(6);
+    const columns = JSON.stringify(rows).slice(1, -1);
+    // Before, /predict answered 200 with a forecast of the last `down` alone, the first dropped without a word.
+    const predict = await postJson(`${server.url}/predict`, `{"data":{${columns},"down":${JSON.stringify(rows.down.map(() => 1e6))}}}`);
+    expect({ status: predict.status, code: predict.json.code, message: predict.json.message }).toEqual({
+      status: 400,
+      code: 'FLTS_REQUEST_INVALID',
+      message: 'Invalid request: body/data has the key "down" twice; JSON would keep only the last of them: write each key once.',
+    });
+    const actuals = await postJson(`${server.url}/actuals`, `{"data":{${columns}},"identifier":"a","identifier":"b"}`);
+    expect({ status: actuals.status, code: actuals.json.code }).toEqual({ status: 400, code: 'FLTS_REQUEST_INVALID' });
+    const tensors = Object.entries(rows).map(([name, values]) => JSON.stringify({ name, shape: [6], datatype: name === 'ts' ? 'BYTES' : 'FP64', data: values }));
+    tensors[1] = tensors[1].replace(/}$/, `,"data":${JSON.stringify(rows.down.map(() => 1e6))}}`);
+    const infer = await postJson(`${server.url}/v2/models/flts/infer`, `{"inputs":[${tensors.join(',')}]}`);
+    expect({ status: infer.status, code: infer.json.code }).toEqual({ status: 400, code: 'FLTS_REQUEST_INVALID' });
+    expect(infer.json.message).toMatch(/^Invalid request: body\/inputs\/1 has the key "data" twice/);
+    expect((await postJson(`${server.url}/predict`, { data: rows })).status).toBe(200);
+  });
+
   it('refuses a /predict or /actuals body over its bounds from its text, before JSON.parse reads it, with the schema\'s answer', async () => {
     const many = (count: number, value: unknown = 'x'): Record<string, unknown> => Object.fromEntries(Array.from({ length: count }, (_, i) => [`c${i}`, value]));
     const rows = requestData(6);

@@ -97,13 +97,15 @@ describe('serve > admin route bodies, bounded on their text before JSON.parse', 
     expect(adminBodyBoundsProblem(text('"k0":2,"new":1'))?.message).toBe('Invalid request: body must NOT have more than 16 properties.');
     // The container after such an object, at its depth, is counted afresh.
     expect(adminBodyBoundsProblem(`{"a":${text('"k0":2')},"b":[${Array(17).fill(0).join(',')}]}`)?.message).toBe('Invalid request: body/b must NOT have more than 16 items.');
-    // The same in the other routes' bodies: 64 fields, and a parameter written 65 times.
-    const predict = `{${Object.keys(many(64)).map((key) => `"${key}":1`).join(',')},"k0":2}`;
+    // The same in the other routes' bodies, in an object of the client's own: 64 fields, and one written 65 times.
+    const predict = `{"data":{"ts":[1]},"meta":{${Object.keys(many(64)).map((key) => `"${key}":1`).join(',')},"k0":2}}`;
     expect(compile(predictSchema.body)(JSON.parse(predict))).toBe(true);
     expect(seriesBodyBoundsProblem(predict)).toBeUndefined();
-    const infer = `{"inputs":[{"name":"a","datatype":"FP64","shape":[1],"data":[1]}],"parameters":{${Array.from({ length: 65 }, () => '"p":1').join(',')}}}`;
+    const infer = `{"inputs":[{"name":"a","datatype":"FP64","shape":[1],"data":[1]}],"parameters":{"client":{${Array.from({ length: 65 }, () => '"p":1').join(',')}}}}`;
     expect(compile(inferSchema.body)(JSON.parse(infer))).toBe(true);
     expect(inferBodyBoundsProblem(infer)).toBeUndefined();
+    // Where the route reads the values (the body's fields, the columns, the parameters), a key written twice is refused.
+    expect(seriesBodyBoundsProblem(`{${Object.keys(many(64)).map((key) => `"${key}":1`).join(',')},"k0":2}`)?.message).toMatch(/^Invalid request: body has the key "k0" twice/);
   });
 
   it('agrees with the schema on random bodies, repeated keys included', () => {

@@ -1,3 +1,4 @@
+import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { JSON_BYTES } from '../json-bytes.js';
 
@@ -28,6 +29,18 @@ export interface JsonBounds {
   stringChars?: (keyAt: (level: number) => string | undefined, depth: number) => number | undefined;
   /** The answer to a string over its `stringChars`, at `path`. */
   tooLong?(path: string, bound: number): FltsError;
+  /**
+   * Whether an object opened at `depth` (0 = the body), under the path's keys, must have each key once: JSON.parse keeps
+   * the last of a key written twice and drops the other's value without a word, so which one the client meant (a column
+   * sent twice) cannot be told. Asked once per object opened; a key written twice there is refused by `keyTwice`.
+   */
+  uniqueKeys?: (keyAt: (level: number) => string | undefined, depth: number) => boolean;
+}
+
+function keyTwice(path: string, key: string): FltsError {
+  return new FltsError('FLTS_REQUEST_INVALID', `Invalid request: ${path} has the key ${JSON.stringify(clip(key, 60))} twice; JSON would keep only the last of them: write each key once.`, {
+    details: { field: path, key: clip(key, 60) },
+  });
 }
 
 /**
@@ -92,8 +105,9 @@ const UNCOUNTED_STOPS = STOPS.length - 1;
  * tensor data (timestamps and numbers) scans in a tenth to a fifth of its JSON.parse, text packed with brackets in
  * under half of it (bench/oip-json-bounds.bench.mjs). Text that is no valid JSON is left to JSON.parse to name, as is
  * anything within the bounds; text over a bound is refused for it even when it is no valid JSON past that point (a
- * coded 400 either way: naming the syntax error would take the parse the scan spares). Keys written twice count once,
- * as the parsed object has them: an object is counted by its commas until it reaches its bound, then by its distinct keys.
+ * coded 400 either way: naming the syntax error would take the parse the scan spares). Keys written twice are refused in
+ * the objects `bounds.uniqueKeys` names; elsewhere they count once, as the parsed object has them: an object is counted
+ * by its commas until it reaches its bound, then by its distinct keys.
  * (A value the parse drops, written under a key that comes again, is held to the bounds all the same: the scan cannot
  * know that the key will.)
  */
@@ -115,6 +129,8 @@ export function jsonBoundsProblem(text: string, bounds: JsonBounds): FltsError |
   let logged = 0;
   const byDistinctKeys = new Uint8Array(limit);
   const distinct: Array<Set<string>> = [];
+  // The keys seen so far of each open object whose keys must be unique (`bounds.uniqueKeys`), else undefined.
+  const uniqueKeys: Array<Set<string> | undefined> = [];
   let depth = 0;
   const key = (level: number): string => keyText(text, keyStart[level], keyEnd[level]);
   const keyAt = (level: number): string | undefined => (isObject[level] ? key(level) : undefined);
@@ -173,6 +189,12 @@ export function jsonBoundsProblem(text: string, bounds: JsonBounds): FltsError |
         keyStart[level] = i + 1;
         keyEnd[level] = end;
         awaitingKey[level] = 0;
+        const once = uniqueKeys[level];
+        if (once !== undefined) {
+          const name = keyText(text, i + 1, end);
+          if (once.has(name)) return keyTwice(path(level), name);
+          once.add(name);
+        }
         if (byDistinctKeys[level] === 0) {
           if (logged === keyLog.length) keyLog = growTo(keyLog, logged * 2);
           keyLog[logged++] = i + 1;
@@ -197,6 +219,7 @@ export function jsonBoundsProblem(text: string, bounds: JsonBounds): FltsError |
       awaitingKey[depth] = object ? 1 : 0;
       const rule = object ? objectRules[depth] : arrayRules[depth];
       entries[depth] = typeof rule === 'number' ? rule : rule(keyAt);
+      uniqueKeys[depth] = object && bounds.uniqueKeys?.(keyAt, depth) ? new Set() : undefined;
       depth++;
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       // The body's value ends here: what follows (binary tensor data sent as JSON, say) is JSON.parse's to refuse,

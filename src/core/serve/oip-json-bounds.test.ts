@@ -100,4 +100,19 @@ describe('serve > OIP JSON bounds, read from the body text before it is parsed',
     expect(inferBodyBoundsProblem(objects)?.message).toMatch(/^Invalid request: body\/parameters\/a\/b\/c\/d\/e\/f\/g\/h\/i\/j nests deeper/);
     expect(inferBodyBoundsProblem(objects.replace('{"k":1}', '1'))).toBeUndefined();
   });
+
+  it('refuses a tensor\'s field, a parameter or a body field written twice, naming where, and leaves other objects to the parse', () => {
+    // Before, each passed: JSON.parse kept the last `data` (or name, or inference_length) and dropped the other.
+    const text = (tensorText: string, rest = ''): string => `{"inputs":[${JSON.stringify(tensor)},${tensorText}]${rest}}`;
+    expect(inferBodyBoundsProblem(text('{"name":"up","datatype":"FP64","shape":[3],"data":[1,2,3],"data":[4,5,6]}'))?.message).toBe(
+      'Invalid request: body/inputs/1 has the key "data" twice; JSON would keep only the last of them: write each key once.',
+    );
+    expect(inferBodyBoundsProblem(text('{"name":"up","name":"down","datatype":"FP64","shape":[3],"data":[1,2,3]}'))?.message).toMatch(/^Invalid request: body\/inputs\/1 has the key "name" twice/);
+    expect(inferBodyBoundsProblem(`{"inputs":[${JSON.stringify(tensor)}],"parameters":{"inference_length":2,"inference_length":3}}`)?.message).toMatch(/^Invalid request: body\/parameters has the key "inference_length" twice/);
+    expect(inferBodyBoundsProblem(`{"inputs":[${JSON.stringify(tensor)}],"outputs":[{"name":"down","parameters":{"binary_data":true,"binary_data":false}}]}`)?.message).toMatch(/^Invalid request: body\/outputs\/0\/parameters has the key "binary_data" twice/);
+    expect(inferBodyBoundsProblem(`{"id":"a","inputs":[${JSON.stringify(tensor)}],"id":"b"}`)?.message).toMatch(/^Invalid request: body has the key "id" twice/);
+    // A client's own object inside the parameters is not read by the route.
+    expect(inferBodyBoundsProblem(`{"inputs":[${JSON.stringify(tensor)}],"parameters":{"client":{"a":1,"a":2}}}`)).toBeUndefined();
+    expect(inferBodyBoundsProblem(text(JSON.stringify({ ...tensor, name: 'up' })))).toBeUndefined();
+  });
 });

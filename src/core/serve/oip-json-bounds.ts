@@ -19,6 +19,9 @@ const INFER_BOUNDS: JsonBounds = {
   // The body's inputs and outputs, and an input's shape; the rest (tensor data) by the body limit.
   arrayItems: [UNBOUNDED, (keyAt) => (isTensorList(keyAt(0)) ? MAX_TENSORS : UNBOUNDED), UNBOUNDED, (keyAt) => (keyAt(2) === 'shape' && keyAt(1) === undefined && keyAt(0) === 'inputs' ? MAX_SHAPE_DIMENSIONS : UNBOUNDED), UNBOUNDED],
   tooDeep,
+  // The body, its parameters, each tensor and its parameters: a tensor's `data` or `name` written twice would be read as the last alone.
+  uniqueKeys: (keyAt, depth) =>
+    depth === 0 || (depth === 1 && keyAt(0) === 'parameters') || ((depth === 2 || (depth === 3 && keyAt(2) === 'parameters')) && keyAt(1) === undefined && isTensorList(keyAt(0))),
   // The id's maxLength, refused on its text's length: the schema counts its characters one by one, 40 ms for an id of 8 MB.
   stringChars: (keyAt, depth) => (depth === 1 && keyAt(0) === 'id' ? MAX_REQUEST_ID : undefined),
   tooLong: (path, bound) => new FltsError('FLTS_REQUEST_INVALID', `Invalid request: ${path} must NOT have more than ${bound} characters.`, { details: { field: path, bound } }),

@@ -48,4 +48,19 @@ describe('serve > /predict and /actuals JSON bounds, read from the body text bef
     expect(seriesBodyBoundsProblem(JSON.stringify({ meta: { a: { b: 1 } } }))).toBeUndefined();
     expect(seriesBodyBoundsProblem(JSON.stringify({ meta: { a: { b: [] } } }))?.message).toMatch(/^Invalid request: body\/meta\/a\/b nests deeper/);
   });
+
+  it('refuses a column or a field written twice, which JSON.parse would read as its last copy alone, naming it', () => {
+    // Before, each of these passed: `down` was read as [3, 4] and the client's [1, 2] dropped without a word.
+    const twice = '{"data":{"ts":["2018-02-06T00:00:00Z","2018-02-06T00:02:00Z"],"down":[1,2],"down":[3,4]}}';
+    const problem = seriesBodyBoundsProblem(twice);
+    expect(problem?.code).toBe('FLTS_REQUEST_INVALID');
+    expect(problem?.message).toBe('Invalid request: body/data has the key "down" twice; JSON would keep only the last of them: write each key once.');
+    expect(seriesBodyBoundsProblem(twice.replace('"down":[3', '"d\\u006fwn":[3'))?.message).toMatch(/^Invalid request: body\/data has the key "down" twice/);
+    expect(seriesBodyBoundsProblem(`{"data":${JSON.stringify(rows)},"inference_length":2,"inference_length":3}`)?.message).toMatch(/^Invalid request: body has the key "inference_length" twice/);
+    expect(seriesBodyBoundsProblem(`{"data":${JSON.stringify(rows)},"data":${JSON.stringify(rows)}}`)?.message).toMatch(/^Invalid request: body has the key "data" twice/);
+    // Keys written once each pass, names that differ in case among them (the handler refuses those, naming the columns),
+    // and so does an object of the client's own with a key written twice: no route reads it.
+    expect(seriesBodyBoundsProblem(JSON.stringify({ data: { ...rows, Down: [1, 2] }, inference_length: 2 }))).toBeUndefined();
+    expect(seriesBodyBoundsProblem(`{"data":${JSON.stringify(rows)},"meta":{"a":1,"a":2}}`)).toBeUndefined();
+  });
 });

@@ -14,6 +14,8 @@ const SERIES_BOUNDS: JsonBounds = {
   maxDepth: MAX_SERIES_JSON_DEPTH,
   objectKeys: [MAX_BODY_FIELDS, (keyAt) => (keyAt(0) === 'data' ? MAX_COLUMNS : MAX_BODY_FIELDS), MAX_BODY_FIELDS],
   arrayItems: [UNBOUNDED],
+  // The body's fields and the columns of `data`: a column sent twice would be read as its last copy alone.
+  uniqueKeys: (keyAt, depth) => depth === 0 || (depth === 1 && keyAt(0) === 'data'),
   tooDeep: (path) =>
     new FltsError('FLTS_REQUEST_INVALID', `Invalid request: ${path} nests deeper than the ${MAX_SERIES_JSON_DEPTH} levels a request of rows has (the body, its data, and a column's array of values).`, {
       details: { field: path, depth: MAX_SERIES_JSON_DEPTH },

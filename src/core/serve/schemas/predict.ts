@@ -49,7 +49,7 @@ export function seriesBodyRules(extra: Record<string, unknown> = {}): ReturnType
 
 /** What of `data` the schema cannot say, for both routes' descriptions. */
 export const SERIES_DATA_RULES =
-  "Beyond what the schema says, the handler refuses with a 400 naming the column and row: columns of `data` of different lengths, two whose names differ only in case (`Down` and `down`), an `index_col` that is not one of its columns, and timestamps that are neither ISO 8601 text nor epoch numbers (of one unit, at least 1e8 seconds).";
+  "Beyond what the schema says, the handler refuses with a 400 naming the column and row: a field of the body or a column of `data` written twice in the JSON, columns of `data` of different lengths, two whose names differ only in case (`Down` and `down`), an `index_col` that is not one of its columns, and timestamps that are neither ISO 8601 text nor epoch numbers (of one unit, at least 1e8 seconds).";
 
 /** The request rows, as /predict and POST /actuals take them. */
 export const seriesRows = {
