@@ -187,6 +187,16 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     expect(query.json.predictions).toHaveLength(3);
   });
 
+  it("takes the query's inference_length over the body's, as the reference does, and says so in the published document", async () => {
+    const both = await postJson(`${server.url}/predict?inference_length=3`, { inference_length: 2 });
+    expect(both.status).toBe(200);
+    expect(both.json.predictions).toHaveLength(3);
+    // Before, the document described the query parameter as the body's field, silent on which of the two is taken.
+    const document = (await (await fetch(`${server.url}/openapi.json`)).json()) as any;
+    const parameter = document.paths['/predict'].post.parameters.find((entry: { name: string }) => entry.name === 'inference_length');
+    expect(parameter).toMatchObject({ in: 'query', description: expect.stringMatching(/Taken over the body's inference_length when both are given\.$/) });
+  });
+
   it('refuses columns whose names differ only in case on /predict and infer, and forecasts as before without the twin', async () => {
     const rows = requestData(6);
     const alone = await postJson(`${server.url}/predict`, { data: rows });

@@ -85,7 +85,8 @@ export const predictSchema = {
     properties: { ...seriesRows, inference_length: inferenceLength },
     ...seriesBodyRules(),
   },
-  querystring: { type: 'object', properties: { inference_length: inferenceLength } },
+  // The reference's contract: the query's count is taken over the body's.
+  querystring: { type: 'object', properties: { inference_length: { ...inferenceLength, description: `${inferenceLength.description} Taken over the body's inference_length when both are given.` } } },
   response: {
     200: {
       type: 'object',
