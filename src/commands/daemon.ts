@@ -1,20 +1,25 @@
 import { Flags } from '@oclif/core';
 import { listenForStop, unlessStopped } from '../cli/stop-signals.js';
 import { FltsCommand } from '../cli/base-command.js';
-import { createDaemonMetrics, startDaemon } from '../core/daemon/index.js';
+import { createDaemonMetrics, servingListeners, startDaemon } from '../core/daemon/index.js';
 import { FltsError } from '../core/errors.js';
 import type { FltsEvent } from '../core/events.js';
 
 export interface DaemonResult {
+  /** The health and metrics server (/healthz, /readyz, /metrics, /status). */
   url: string;
   roles: string[];
+  /** The serving role's inference API (flts serve's url); null without that role, or stopped before it listened. */
+  servingUrl: string | null;
+  /** The serving role's Open Inference Protocol gRPC service (flts serve's grpc_url); null when off. */
+  grpcUrl: string | null;
   stoppedBy: string;
 }
 
 export default class Daemon extends FltsCommand<DaemonResult> {
   static override summary = 'Run the automatic pipeline: train on claims, promote the best model, keep serving replicas current.';
   static override description =
-    'Roles (any combination): trainer (one consumer group per model type on training-data), promoter (group eval-promoter on model-training; promotes once every EXPECTED_MODEL_TYPES type has a SUCCESS run), serving (the inference API following model-selected), batch (forecasts for inference-data claims). Decisions come from the run registry and promotion history, so restarts and replayed messages never train or promote twice. Health on /healthz, /readyz, /metrics, /status. A store or broker that does not answer at startup is retried (1 s doubling to 30 s) until it does, /readyz meanwhile answering 503 with the reason; a broker or S3 store that refuses its credentials, certificate or permissions, a Kafka listener of another protocol, or brokers that refuse to create its topics as asked (FLTS_BUS_AUTH_FAILED, FLTS_BUS_TLS_FAILED, FLTS_BUS_ACCESS_DENIED, FLTS_BUS_PROTOCOL_MISMATCH, FLTS_BUS_TOPIC_REFUSED, FLTS_STORE_AUTH_FAILED, FLTS_STORE_TLS_FAILED, FLTS_STORE_ACCESS_DENIED) ends it at once with exit code 2, since settings are read only at startup and no wait could fix them. Needs a bus (FLTS_BUS=kafka or fs). Stops cleanly on SIGTERM/SIGINT. Says "Daemon listening on <url> (roles: <configured roles>)" on stdout as soon as the health server listens (when it logs "daemon_listening"), before the roles start, and "Roles started: <roles>" once they run (the inference API of the serving role then on a line of its own); --json prints its one JSON document (url, roles, stopped_by) on stdout only when the daemon stops (url empty only when it stopped before the health server listened, roles empty when it stopped before its roles started), so a script that needs the port of --port 0 meanwhile reads url from the log line with msg "daemon_listening" (the serving role logs its own "serve_listening"). Logs are JSON lines on stderr; a stop ends them with "daemon_stopped" (stopped_by: the signal).';
+    'Roles (any combination): trainer (one consumer group per model type on training-data), promoter (group eval-promoter on model-training; promotes once every EXPECTED_MODEL_TYPES type has a SUCCESS run), serving (the inference API following model-selected), batch (forecasts for inference-data claims). Decisions come from the run registry and promotion history, so restarts and replayed messages never train or promote twice. Health on /healthz, /readyz, /metrics, /status. A store or broker that does not answer at startup is retried (1 s doubling to 30 s) until it does, /readyz meanwhile answering 503 with the reason; a broker or S3 store that refuses its credentials, certificate or permissions, a Kafka listener of another protocol, or brokers that refuse to create its topics as asked (FLTS_BUS_AUTH_FAILED, FLTS_BUS_TLS_FAILED, FLTS_BUS_ACCESS_DENIED, FLTS_BUS_PROTOCOL_MISMATCH, FLTS_BUS_TOPIC_REFUSED, FLTS_STORE_AUTH_FAILED, FLTS_STORE_TLS_FAILED, FLTS_STORE_ACCESS_DENIED) ends it at once with exit code 2, since settings are read only at startup and no wait could fix them. Needs a bus (FLTS_BUS=kafka or fs). Stops cleanly on SIGTERM/SIGINT. Says "Daemon listening on <url> (health, metrics and status; roles: <configured roles>)" on stdout as soon as the health server listens (when it logs "daemon_listening"), before the roles start, "Roles started: <roles>" once they run (then, for the serving role, "serving: inference API on <url> (Open Inference Protocol gRPC on <grpc url>)", the gRPC part when on, as flts serve says its listeners) and "Stopped" once stopped; --json prints its one JSON document (url, roles, serving_url, grpc_url, stopped_by) on stdout only when the daemon stops (url empty only when it stopped before the health server listened, roles empty when it stopped before its roles started, serving_url and grpc_url null without the serving role or gRPC), so a script that needs the port of --port 0 meanwhile reads url from the log line with msg "daemon_listening" (the serving role logs its own "serve_listening"). Logs are JSON lines on stderr; a stop ends them with "daemon_stopped" (stopped_by: the signal).';
   static override examples = [
     'FLTS_BUS=kafka FLTS_STORE=s3 <%= config.bin %> <%= command.id %>',
     'FLTS_BUS=fs <%= config.bin %> <%= command.id %> --roles trainer --models LSTM,GRU --port 9101',
@@ -48,23 +53,23 @@ export default class Daemon extends FltsCommand<DaemonResult> {
     const onEvent = (event: FltsEvent): void => {
       if (event.type !== 'daemon.listening') return;
       listeningUrl = event.url;
-      this.say(`Daemon listening on ${event.url} (roles: ${event.roles.join(', ')})`);
+      this.say(`Daemon listening on ${event.url} (health, metrics and status; roles: ${event.roles.join(', ')})`);
     };
     const daemon = await unlessStopped(startDaemon(settings, { store, bus, logger, metrics, onEvent, signal: stop.signal, stoppedBy: stop.stoppedBy }), stop);
     if (!daemon) {
       const signal = await stop.stopped;
       this.say(`${signal}: stopped while starting`);
-      return { url: listeningUrl, roles: [], stoppedBy: signal };
+      return { url: listeningUrl, roles: [], servingUrl: null, grpcUrl: null, stoppedBy: signal };
     }
     const roles = daemon.roles().map((role) => role.name);
     this.say(`Roles started: ${roles.join(', ')}`);
-    for (const role of daemon.roles()) {
-      const { url } = role.status();
-      if (typeof url === 'string') this.say(`${role.name}: inference API on ${url}`);
-    }
+    // Read now: the roles are gone once the daemon stopped, and --json reports them then.
+    const listeners = servingListeners(daemon.roles());
+    if (listeners.servingUrl) this.say(`serving: inference API on ${listeners.servingUrl}${listeners.grpcUrl ? ` (Open Inference Protocol gRPC on ${listeners.grpcUrl})` : ''}`);
     const signal = await stop.stopped;
     this.say(`${signal}: stopping`);
     await daemon.stop();
-    return { url: daemon.url, roles, stoppedBy: signal };
+    this.say('Stopped');
+    return { url: daemon.url, roles, ...listeners, stoppedBy: signal };
   }
 }

@@ -2,6 +2,8 @@ import { BATCH_INFERENCE_GROUP, roleDlq } from '../bus/topics.js';
 import { isOutage } from '../bus/delivery.js';
 import { decodeInferenceClaim } from '../bus/messages.js';
 import { isInvalidMessage } from '../bus/delivery.js';
+import { toFltsError } from '../errors.js';
+import { redactSecrets } from '../redact.js';
 import { STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { handleInferenceClaim } from '../batch/inference-claim-handler.js';
@@ -18,11 +20,19 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
   await bus.ensureTopics([topic, settings.bus.topics.performanceEval]);
   let last: Pick<BatchInferenceResult, 'status' | 'run_id' | 'prediction_hash' | 'log_object_key'> | undefined;
   let handled = 0;
+  // Failures too: a role whose every claim fails otherwise showed claims_handled 0 and the last success, which said
+  // nothing was wrong.
+  let failed = 0;
+  let lastError: { code: string; message: string; at: string } | undefined;
   context.metrics.declareSteps('batch', 'infer', STEP_RESULTS);
   const subscription = await bus.subscribe({ group: BATCH_INFERENCE_GROUP, topics: [topic], dlqOperation: 'Data Fetch/Inference', dlq: roleDlq(settings, 'batch') }, async (message, { signal }) => {
     let result: BatchInferenceResult;
+    let done = (): void => {};
     try {
       const claim = decodeInferenceClaim(message);
+      // Shown in /status's current_work as the trainer's and the promoter's steps are: a forecast of a large claim
+      // can take long, and an idle-looking daemon meanwhile said nothing was under way.
+      done = context.metrics.beginWork({ role: 'batch', step: 'infer', configHash: claim.configHash, modelType: '' });
       const { claimReads } = context;
       // The serving role's follower in this process reads the claim too: one read for both.
       const shareRead = claimReads && ((runId: string, read: () => Promise<InferenceInput>) => claimReads.read(message, runId, read));
@@ -32,8 +42,16 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
       // The bus waits out a store or broker that is down (or refuses the credentials) without using up the claim's
       // attempts: that is no failure of the claim. A failed one is tried again, then dead-lettered; an invalid one
       // is dead-lettered at once, counted as the other roles count theirs.
-      context.metrics.countStep('batch', 'infer', signal.aborted ? 'aborted' : isOutage(error) ? 'waiting' : isInvalidMessage(error) ? 'invalid' : 'failed');
+      const outcome = signal.aborted ? 'aborted' : isOutage(error) ? 'waiting' : isInvalidMessage(error) ? 'invalid' : 'failed';
+      context.metrics.countStep('batch', 'infer', outcome);
+      if (outcome === 'failed' || outcome === 'invalid') {
+        failed++;
+        const coded = toFltsError(error);
+        lastError = { code: coded.code, message: redactSecrets(coded.message), at: new Date().toISOString() };
+      }
       throw error;
+    } finally {
+      done();
     }
     context.metrics.countStep('batch', 'infer', result.status === 'duplicate' ? 'skipped' : 'done');
     last = { status: result.status, run_id: result.run_id, prediction_hash: result.prediction_hash, log_object_key: result.log_object_key };
@@ -45,7 +63,7 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
   return {
     name: 'batch',
     subscriptions: [subscription],
-    status: () => ({ claims_handled: handled, last_result: last ?? null }),
+    status: () => ({ claims_handled: handled, last_result: last ?? null, claims_failed: failed, last_error: lastError ?? null }),
     async stop() {
       await retention.stop();
       await subscription.stop();

@@ -15,7 +15,7 @@ import { createRouteTable } from '../serve/route-table.js';
 import { ABANDONED_STATUS } from '../serve/serve-metrics.js';
 import { resetUnreadAnswers } from '../serve/unread-answers.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { DaemonMetrics } from './daemon-metrics.js';
+import type { CurrentWork, DaemonMetrics } from './daemon-metrics.js';
 import type { RoleHandle } from './role-registry.js';
 
 /** No route of the health port reads a body: one sent anyway is refused (404, 405) before it is read. */
@@ -83,6 +83,14 @@ function joiningStartup(deps: HealthServerDeps): { startup?: { waiting: 'group_j
   const sessionMs = deps.settings.bus.kafka.sessionTimeoutMs;
   const message = `Waiting for consumer group ${groups.join(', ')} to let this member in: a member that did not leave it (a process killed) is dropped once it has been silent for bus.kafka.sessionTimeoutMs (${sessionMs} ms).`;
   return { startup: { waiting: 'group_join', groups, message } };
+}
+
+/**
+ * A step in progress as /status shows it: snake_case, as the rest of flts's JSON (/healthz, every --json). configHash
+ * and modelType are the names it had before; deprecated, kept one release for the readers that use them.
+ */
+function statusOfWork(work: CurrentWork): Record<string, string> {
+  return { role: work.role, step: work.step, config_hash: work.configHash, model_type: work.modelType, since: work.since, configHash: work.configHash, modelType: work.modelType };
 }
 
 const isReady = (readiness: Readiness): boolean => readiness.roles && readiness.bus && readiness.store;
@@ -170,7 +178,7 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   });
   get('/status', async () => ({
     roles: deps.roles().map((role) => ({ name: role.name, groups: role.subscriptions.map((s) => s.group), ...role.status() })),
-    current_work: deps.metrics.currentWork(),
+    current_work: deps.metrics.currentWork().map(statusOfWork),
   }));
   routes.addMethodNotAllowedRoutes();
   return app;

@@ -1,4 +1,5 @@
 export { startDaemon, defaultRoleRegistry, type Daemon, type DaemonDeps } from './start-daemon.js';
+export { servingListeners } from './serving-role.js';
 export { DAEMON_SHUTDOWN_GRACE_MS } from '../stop-budget.js';
 export { createRoleRegistry, type RoleContext, type RoleFactory, type RoleHandle, type RoleRegistry } from './role-registry.js';
 export { createDaemonMetrics, type DaemonMetrics, type CurrentWork, type StepResult } from './daemon-metrics.js';

@@ -58,7 +58,8 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
   return {
     name: 'promoter',
     subscriptions: [subscription],
-    status: () => ({ expectedModelTypes: settings.daemon.expectedModelTypes }),
+    // expectedModelTypes: the name before /status spoke snake_case as the rest of flts's JSON; deprecated, kept one release.
+    status: () => ({ expected_model_types: settings.daemon.expectedModelTypes, expectedModelTypes: settings.daemon.expectedModelTypes }),
     async stop() {
       await subscription.stop();
       await startup;

@@ -25,10 +25,24 @@ export async function startServingRole(context: RoleContext): Promise<RoleHandle
   return {
     name: 'serving',
     subscriptions: companion.actuals ? [companion, companion.actuals] : [companion],
-    status: () => ({ url: service.url, runId: service.holder.status().current?.runId ?? null }),
+    status: () => {
+      const runId = service.holder.status().current?.runId ?? null;
+      // Every listener the role opened, named as flts serve names them (url, grpc_url); runId is the name before /status
+      // spoke snake_case as the rest of flts's JSON: deprecated, kept one release.
+      return { url: service.url, grpc_url: service.grpc?.url ?? null, run_id: runId, runId };
+    },
     async stop() {
       await companion.stop();
       await service.close();
     },
   };
+}
+
+/**
+ * Where a daemon's serving role listens, named as `flts serve` names its own listeners (url, grpc_url): its HTTP API
+ * and, when on, its gRPC service; nulls without that role (or a role registered in its place that says neither).
+ */
+export function servingListeners(roles: readonly RoleHandle[]): { servingUrl: string | null; grpcUrl: string | null } {
+  const status = roles.find((role) => role.name === 'serving')?.status();
+  return { servingUrl: typeof status?.url === 'string' ? status.url : null, grpcUrl: typeof status?.grpc_url === 'string' ? status.grpc_url : null };
 }
