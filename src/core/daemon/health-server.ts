@@ -32,6 +32,8 @@ export interface HealthServerDeps {
   configuredRoles?: readonly string[];
   /** True once every configured role started, false again while stopping. */
   started: () => boolean;
+  /** Starting, running or stopping, for /status; default: running once started, else starting. */
+  state?: () => string;
   /** Why the roles are not started yet, while startup waits for the store or the broker. */
   startupError?: () => FltsError | undefined;
   probeTimeoutMs?: number;
@@ -177,6 +179,8 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   get('/status', async () => ({
+    state: deps.state?.() ?? (deps.started() ? 'running' : 'starting'),
+    configured_roles: deps.configuredRoles ?? deps.roles().map((role) => role.name),
     roles: deps.roles().map((role) => ({ name: role.name, groups: role.subscriptions.map((s) => s.group), ...role.status() })),
     current_work: deps.metrics.currentWork().map(statusOfWork),
   }));

@@ -1,4 +1,4 @@
-export { startDaemon, defaultRoleRegistry, type Daemon, type DaemonDeps } from './start-daemon.js';
+export { startDaemon, defaultRoleRegistry, type Daemon, type DaemonDeps, type DaemonState } from './start-daemon.js';
 export { servingListeners } from './serving-role.js';
 export { DAEMON_SHUTDOWN_GRACE_MS } from '../stop-budget.js';
 export { createRoleRegistry, type RoleContext, type RoleFactory, type RoleHandle, type RoleRegistry } from './role-registry.js';

@@ -86,6 +86,9 @@ async function assertServingPortsDistinct(settings: Settings, roleNames: readonl
   await assertDistinctPorts(grpc, http, "the serving role's gRPC service and its HTTP API listen on the same host and cannot share a port", 'give serve.grpcPort another one');
 }
 
+/** starting: until every role started (the store or the broker may be awaited); stopping: from the stop's first step. */
+export type DaemonState = 'starting' | 'running' | 'stopping';
+
 export interface Daemon {
   /** Base URL of the health and metrics server. */
   url: string;
@@ -118,11 +121,14 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const controller = new AbortController();
   const handles: RoleHandle[] = [];
   let started = false;
+  // What /status says the daemon is doing: its roles list is empty while they start and once they are stopping, which
+  // alone read as a daemon with no roles at all.
+  let state: DaemonState = 'starting';
   let startupError: FltsError | undefined;
   // Stopped before it listened: nothing was bound, and nothing is to be said to listen.
   if (deps.signal?.aborted) throw deps.signal.reason;
   deps.signal?.addEventListener('abort', () => controller.abort(deps.signal?.reason), { once: true });
-  const app = await buildHealthServer({ settings, store: deps.store, bus: deps.bus, metrics, roles: () => handles, configuredRoles: roleNames, started: () => started, startupError: () => startupError });
+  const app = await buildHealthServer({ settings, store: deps.store, bus: deps.bus, metrics, roles: () => handles, configuredRoles: roleNames, started: () => started, state: () => state, startupError: () => startupError });
   await listenOrExplain(app, settings.daemon.host, settings.daemon.port, DAEMON_HEALTH_LISTENER);
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${settings.daemon.host.includes(':') ? `[${settings.daemon.host}]` : settings.daemon.host}:${port}`;
@@ -142,6 +148,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
 
   const stop = async (failure?: unknown): Promise<void> => {
     started = false;
+    state = 'stopping';
     controller.abort();
     // One deadline for the whole stop, taken as it begins: the role still starting, the roles leaving their groups and
     // the bus leaving the brokers, so that with the brokers away the stop waits for them bus.kafka.closeTimeoutMs once,
@@ -247,6 +254,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     await untilAborted(starting, controller.signal);
     startupError = undefined;
     started = true;
+    state = 'running';
   } catch (error) {
     await stop(error);
     throw error;

@@ -6,6 +6,7 @@ import { createFsBus } from '../bus/fs-bus.js';
 import { resolveSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
+import { createRoleRegistry } from './role-registry.js';
 import { startDaemon } from './start-daemon.js';
 
 let home: string;
@@ -47,6 +48,45 @@ describe('core > daemon > /status fields', () => {
     } finally {
       done();
       await daemon.stop();
+    }
+  });
+
+  it('says whether the daemon is starting, running or stopping, beside the roles it was asked to run', { timeout: 60_000 }, async () => {
+    const settings = resolveSettings({ flags: { home, 'daemon.roles': ['slow'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
+    const gate = () => {
+      let open: () => void = () => {};
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      return { open, opened };
+    };
+    const [entered, started, stopping, stopped] = [gate(), gate(), gate(), gate()];
+    const registry = createRoleRegistry({
+      slow: async () => {
+        entered.open();
+        await started.opened;
+        return { name: 'slow', subscriptions: [], status: () => ({}), stop: async () => (stopping.open(), stopped.opened) };
+      },
+    });
+    let url = '';
+    const bus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
+    const starting = startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, registry, metrics: createDaemonMetrics({ processMetrics: false }), onEvent: (event) => void (event.type === 'daemon.listening' && (url = event.url)) });
+    const status = async () => {
+      const { state, configured_roles, roles } = (await (await fetch(`${url}/status`)).json()) as { state: string; configured_roles: string[]; roles: Array<{ name: string }> };
+      return { state, configured_roles, roles: roles.map((role) => role.name) };
+    };
+    try {
+      await entered.opened;
+      expect(await status()).toEqual({ state: 'starting', configured_roles: ['slow'], roles: [] });
+      started.open();
+      const daemon = await starting;
+      expect(await status()).toEqual({ state: 'running', configured_roles: ['slow'], roles: ['slow'] });
+      const stop = daemon.stop();
+      await stopping.opened;
+      expect(await status()).toEqual({ state: 'stopping', configured_roles: ['slow'], roles: [] });
+      stopped.open();
+      await stop;
+    } finally {
+      started.open();
+      stopped.open();
     }
   });
 });
