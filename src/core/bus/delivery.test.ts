@@ -81,6 +81,16 @@ describe('core > bus > delivery', () => {
     expect(lines).toEqual([{ topic: 'training-data', partition: 0, offset: '7', attempt: 1, code: 'FLTS_SERVE_NO_MODEL', reason: 'No run has been promoted yet.' }]);
   });
 
+  it('names the consuming group on an outage retry: several groups read one topic (a trainer per model type, batch and serving on inference-data)', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = { ...silentLogger, warn: (fields: Record<string, unknown>) => void lines.push(fields) } as unknown as typeof silentLogger;
+    let calls = 0;
+    await deliverWithRetries(message, async () => {
+      if (++calls === 1) throw new FltsError('FLTS_STORE_UNAVAILABLE', 'store down');
+    }, { ...deps([]), logger, group: 'train-lstm' });
+    expect(lines).toEqual([{ topic: 'training-data', partition: 0, offset: '7', attempt: 1, group: 'train-lstm', code: 'FLTS_STORE_UNAVAILABLE', reason: 'store down' }]);
+  });
+
   it('dead-letters to DLQ-<topic> with the lenient-parsed payload and the source position in headers', async () => {
     const dead: Array<{ topic: string; message: OutgoingMessage }> = [];
     const result = await deliverWithRetries(message, async () => Promise.reject(new Error('boom')), deps(dead));
@@ -128,7 +138,7 @@ describe('core > bus > delivery', () => {
     it('says an invalid message at warn with its code and reason and no stack: a flood of them is the sender\'s, not flts\' failure', async () => {
       const { events, logger } = recording();
       await deliverToGroup(message, poison, { ...deps([]), logger, group: 'trainer' }, {});
-      expect(events).toEqual([{ level: 'warn', msg: 'bus_message_dead_lettered', fields: { topic: 'training-data', partition: 0, offset: '7', attempt: 1, dlqTopic: 'DLQ-training-data', code: 'FLTS_BUS_MESSAGE_INVALID', reason: 'Message on training-data is invalid: bucket is missing.' } }]);
+      expect(events).toEqual([{ level: 'warn', msg: 'bus_message_dead_lettered', fields: { topic: 'training-data', partition: 0, offset: '7', attempt: 1, group: 'trainer', dlqTopic: 'DLQ-training-data', code: 'FLTS_BUS_MESSAGE_INVALID', reason: 'Message on training-data is invalid: bucket is missing.' } }]);
     });
 
     it('keeps the error level and the stack for a failure of flts\' own that used up the attempts', async () => {

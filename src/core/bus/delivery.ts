@@ -215,7 +215,9 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
       return { outcome: 'handled', attempts };
     } catch (error) {
       if (signal.aborted) return { outcome: 'abandoned', attempts, error };
-      const at = { topic: message.topic, partition: message.partition, offset: message.offset, attempt: attempts };
+      // The group too: several groups consume one topic (a daemon's trainer one per model type, its batch and serving
+      // roles both on inference-data), and a line naming the topic alone did not say whose work waited or failed.
+      const at = { topic: message.topic, partition: message.partition, offset: message.offset, attempt: attempts, ...(deps.group ? { group: deps.group } : {}) };
       const where = { ...at, err: error };
       if (isOutage(error) && isFltsError(error)) {
         // Waiting for a store, broker or first promotion repeats every few seconds: its code and reason say it, a
