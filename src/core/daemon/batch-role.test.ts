@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus } from '../bus/message-bus.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { encodeInferenceClaim } from '../bus/messages.js';
 import { defaultSettings } from '../config/settings.js';
 import { readTableBytes } from '../data/read-table.js';
@@ -55,4 +56,68 @@ describe('core > daemon > batch-role', () => {
       await role.stop();
     }
   }, 90_000);
+
+  it('says what a claim waits for (no model promoted yet) while it is retried, neither handled nor failed', async () => {
+    const settings = defaultSettings();
+    const store = createFsStore(path.join(root, 'store'));
+    const controller = new AbortController();
+    const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics({ processMetrics: false }), owner: 'batch-a', signal: controller.signal });
+    try {
+      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: processedKeys(settings, HASH).testParquet, size: 0, configHash: HASH, identifier: '' }));
+      expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => role.status().waiting !== null && role.status().waiting !== undefined)).toBe(true);
+      expect(role.status()).toMatchObject({ claims_handled: 0, claims_failed: 0, waiting: { code: 'FLTS_SERVE_NO_MODEL', message: expect.any(String), since: expect.any(String) } });
+    } finally {
+      controller.abort();
+      await role.stop();
+    }
+  }, 60_000);
+
+  it('shows the claim it forecasts in current_work until it is done', async () => {
+    const settings = defaultSettings();
+    const fsStore = createFsStore(path.join(root, 'store'));
+    const run = fakeRun('naive-1', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+    await addLoadableRun(fsStore, settings, run);
+    settings.serve.runId = run.run_id;
+    const claimed = processedKeys(settings, HASH).testParquet;
+    // The claimed object's read waits for the test, so the forecast is under way while the test looks.
+    let reading: () => void = () => {};
+    const read = new Promise<void>((resolve) => (reading = resolve));
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (key === claimed ? (reading(), await released, fsStore.get(bucket, key)) : fsStore.get(bucket, key)) };
+    const metrics = createDaemonMetrics({ processMetrics: false });
+    const controller = new AbortController();
+    const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'batch-a', signal: controller.signal });
+    try {
+      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: claimed, size: 0, configHash: HASH, identifier: '' }));
+      await read;
+      expect(metrics.currentWork()).toEqual([{ role: 'batch', step: 'infer', configHash: HASH, modelType: '', since: expect.any(String) }]);
+      release();
+      expect(await pollUntil(20, AbortSignal.timeout(60_000), async () => role.status().claims_handled === 1)).toBe(true);
+      expect(metrics.currentWork()).toEqual([]);
+      expect(role.status()).toMatchObject({ claims_failed: 0, last_error: null, waiting: null });
+    } finally {
+      release();
+      controller.abort();
+      await role.stop();
+    }
+  }, 90_000);
+
+  it('counts the claims it failed and says why the last one did, beside the last result', async () => {
+    const settings = defaultSettings();
+    const store = createFsStore(path.join(root, 'store'));
+    const metrics = createDaemonMetrics({ processMetrics: false });
+    const controller = new AbortController();
+    const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'batch-a', signal: controller.signal });
+    try {
+      // A claim that breaks the topic's contract is dead-lettered at once: one failure, nothing forecast.
+      await bus.publish(settings.bus.topics.inferenceData, { key: 'inference-claim', value: '{"not":"a claim"}' });
+      expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => role.status().claims_failed === 1)).toBe(true);
+      expect(role.status()).toMatchObject({ claims_handled: 0, last_result: null, claims_failed: 1, last_error: { code: 'FLTS_BUS_MESSAGE_INVALID', message: expect.any(String), at: expect.any(String) } });
+      expect(metrics.currentWork()).toEqual([]);
+    } finally {
+      controller.abort();
+      await role.stop();
+    }
+  }, 60_000);
 });

@@ -24,6 +24,9 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
   // nothing was wrong.
   let failed = 0;
   let lastError: { code: string; message: string; at: string } | undefined;
+  // A claim waiting for a model, the store or the broker is retried without end and counted neither handled nor
+  // failed: without this, /status showed an idle role while claims queued behind it.
+  let waiting: { code: string; message: string; since: string } | undefined;
   context.metrics.declareSteps('batch', 'infer', STEP_RESULTS);
   const subscription = await bus.subscribe({ group: BATCH_INFERENCE_GROUP, topics: [topic], dlqOperation: 'Data Fetch/Inference', dlq: roleDlq(settings, 'batch') }, async (message, { signal }) => {
     let result: BatchInferenceResult;
@@ -44,6 +47,10 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
       // is dead-lettered at once, counted as the other roles count theirs.
       const outcome = signal.aborted ? 'aborted' : isOutage(error) ? 'waiting' : isInvalidMessage(error) ? 'invalid' : 'failed';
       context.metrics.countStep('batch', 'infer', outcome);
+      if (outcome === 'waiting') {
+        const coded = toFltsError(error);
+        waiting = { code: coded.code, message: redactSecrets(coded.message), since: waiting?.since ?? new Date().toISOString() };
+      } else if (outcome !== 'aborted') waiting = undefined;
       if (outcome === 'failed' || outcome === 'invalid') {
         failed++;
         const coded = toFltsError(error);
@@ -53,6 +60,7 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
     } finally {
       done();
     }
+    waiting = undefined;
     context.metrics.countStep('batch', 'infer', result.status === 'duplicate' ? 'skipped' : 'done');
     last = { status: result.status, run_id: result.run_id, prediction_hash: result.prediction_hash, log_object_key: result.log_object_key };
     handled++;
@@ -63,7 +71,7 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
   return {
     name: 'batch',
     subscriptions: [subscription],
-    status: () => ({ claims_handled: handled, last_result: last ?? null, claims_failed: failed, last_error: lastError ?? null }),
+    status: () => ({ claims_handled: handled, last_result: last ?? null, claims_failed: failed, last_error: lastError ?? null, waiting: waiting ?? null }),
     async stop() {
       await retention.stop();
       await subscription.stop();

@@ -41,7 +41,7 @@ describe('core > daemon > /status fields', () => {
       const role = (name: string) => status.roles.find((entry: { name: string }) => entry.name === name);
       expect(role('promoter')).toMatchObject({ expected_model_types: settings.daemon.expectedModelTypes, expectedModelTypes: settings.daemon.expectedModelTypes });
       expect(role('serving')).toMatchObject({ run_id: null, runId: null, url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), grpc_url: expect.stringMatching(/^grpc:\/\/127\.0\.0\.1:\d+$/) });
-      expect(role('batch')).toMatchObject({ claims_handled: 0, claims_failed: 0, last_result: null, last_error: null });
+      expect(role('batch')).toMatchObject({ claims_handled: 0, claims_failed: 0, last_result: null, last_error: null, waiting: null });
       expect(status.current_work).toEqual([
         { role: 'trainer', step: 'train', config_hash: 'a'.repeat(64), model_type: 'LSTM', since: expect.any(String), configHash: 'a'.repeat(64), modelType: 'LSTM' },
       ]);
