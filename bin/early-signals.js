@@ -9,7 +9,7 @@ import { exitCodeFor, FltsError } from '../dist/core/errors.js';
 
 /** The --json result of each service stopped before it listened, less `stopped_by`. */
 const NOTHING_STARTED = {
-  daemon: { url: '', roles: [] },
+  daemon: { url: '', roles: [], serving_url: null, grpc_url: null },
   serve: { url: '', grpc_url: null, run_id: null },
 };
 

@@ -172,7 +172,7 @@ describe('daemon/main.js, the daemon executable', () => {
     const run = await sigintOnListening([], { FLTS_STORE: 's3', MINIO_ENDPOINT: `127.0.0.1:${await freePort()}` });
     expect(run.code, run.output).toBe(0);
     expect(run.url, run.output).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(run.document(), run.output).toEqual({ status: 'ok', result: { url: run.url, roles: [], stopped_by: 'SIGINT' } });
+    expect(run.document(), run.output).toEqual({ status: 'ok', result: { url: run.url, roles: [], serving_url: null, grpc_url: null, stopped_by: 'SIGINT' } });
     expect(run.messages.map((line) => line.msg)).not.toContain('daemon_role_started');
     // As serve_stopped: under --json the log alone says the daemon is gone, and why.
     expect(run.messages.at(-1), run.output).toMatchObject({ msg: 'daemon_stopped', stopped_by: 'SIGINT' });
@@ -244,7 +244,7 @@ describe('flts daemon and flts serve, signalled while their modules still load',
   it('prints its --json document for a SIGINT then, as for a stop before its health server listened', async () => {
     const run = await signalledWhileLoading([ENTRY, '--json'], 'SIGINT');
     expect(run.ended, run.output).toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ status: 'ok', result: { url: '', roles: [], stopped_by: 'SIGINT' } });
+    expect(JSON.parse(run.stdout)).toEqual({ status: 'ok', result: { url: '', roles: [], serving_url: null, grpc_url: null, stopped_by: 'SIGINT' } });
     expect(run.left).toEqual([]);
   }, 60_000);
 

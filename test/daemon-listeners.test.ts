@@ -24,7 +24,7 @@ describe('flts daemon > the listeners it names', () => {
   it('says every listener on stdout as flts serve does: the health server, the inference API and its gRPC service; then that it stopped', async () => {
     const daemon = startFltsProcess(['daemon', '--roles', 'serving', '--port', '0'], env('text'));
     try {
-      const [, health] = await daemon.waitForOutput(/^Daemon listening on (\S+) \(health, metrics and status; roles: serving\)$/m);
+      const [, health] = await daemon.waitForOutput(/^Daemon listening on (\S+) \(roles: serving\)$/m);
       const [, http, grpc] = await daemon.waitForOutput(/^serving: inference API on (\S+) \(Open Inference Protocol gRPC on (\S+)\)$/m);
       // The addresses the listeners logged, each bound to a port of its own (all asked for port 0).
       expect(logLine(daemon.logs(), 'daemon_listening')).toMatchObject({ url: health });
