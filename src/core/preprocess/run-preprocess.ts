@@ -138,7 +138,9 @@ function inputWarnings(inputs: { train: PreprocessInput; test: PreprocessInput }
 
 /** The test set must carry the training columns; extra test columns are ignored. */
 function alignTestColumns(train: TimeFrame, test: TimeFrame, testFile: string): TimeFrame {
-  const missing = train.columns.filter((column) => !test.columns.includes(column));
+  // A set: a 10,000-column pair compared by includes took most of a second.
+  const testColumns = new Set(test.columns);
+  const missing = train.columns.filter((column) => !testColumns.has(column));
   if (missing.length > 0) {
     throw new FltsError('FLTS_DATA_MISSING_COLUMNS', `${testFile} lacks training column(s) ${listNames(missing)}; it has ${listNames(test.columns)}.`, {
       details: { file: testFile, missing },
