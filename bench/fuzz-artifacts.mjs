@@ -336,4 +336,5 @@ const byClass = {};
 for (const failure of failures) byClass[failure.outcome] = (byClass[failure.outcome] ?? 0) + 1;
 console.log(`failures: ${failures.length} ${JSON.stringify(byClass)}`);
 if (!args.includes('--keep')) rmSync(scratch, { recursive: true, force: true });
+else console.log(`seed runs, damaged copies and inputs kept in ${scratch}`);
 process.exitCode = failures.length > 0 ? 1 : 0;

@@ -89,4 +89,4 @@ function write(name, from, to) {
 mkdirSync(outDir, { recursive: true });
 const wroteTrain = write('train.csv', 0, train.rows.length);
 const wroteTest = write('test.csv', train.rows.length, rows.length);
-console.log(JSON.stringify({ cadence_ms: cadence, rows_per_day: DAY / cadence, columns: wanted, train: wroteTrain, test: wroteTest }));
+console.log(JSON.stringify({ out_dir: path.resolve(outDir), cadence_ms: cadence, rows_per_day: DAY / cadence, columns: wanted, train: wroteTrain, test: wroteTest }));

@@ -14,9 +14,13 @@
 // Without --baseline: the current build only, training [models] (default: LSTM,GRU,PROPHET; "defaults" = no
 // --model flag, the default model set).
 // Usage: npm run build && node bench/pipeline.bench.mjs [models] [--baseline <path>/bin/run.js] [--work same|defaults] [--rounds 1]
+//          [--port N (where `flts serve` listens; default: a free port the system gives)]
+//   shortest: node bench/pipeline.bench.mjs NAIVE
+// The table goes to stdout, each stage's line to stderr as it ends; the homes are temporary and removed.
 // Env: passed through to every command of the current build (e.g. FLTS_TRAIN_WORKERS=1, EPOCHS).
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,7 +28,7 @@ import { parseArgs } from 'node:util';
 const here = import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname);
 const datasets = path.resolve(here, '../../shared/datasets');
 const { values: options, positionals } = parseArgs({
-  options: { baseline: { type: 'string' }, work: { type: 'string', default: 'same' }, rounds: { type: 'string', default: '1' } },
+  options: { baseline: { type: 'string' }, work: { type: 'string', default: 'same' }, rounds: { type: 'string', default: '1' }, port: { type: 'string' } },
   allowPositionals: true,
 });
 const REFERENCE_WORK = 'LSTM,GRU,PROPHET';
@@ -66,10 +70,21 @@ const trainDetail = (result) =>
     })
     .join('; ');
 
+/** A port nothing listens on now, from the system (a random pick in a fixed range could meet another server's). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 /** One whole pipeline of `side` in a fresh home; resolves with its stages. */
 async function pipeline(side) {
   const home = mkdtempSync(path.join(os.tmpdir(), `flts-pipeline-${side.name}-`));
-  const port = 18000 + Math.floor(Math.random() * 2000);
+  const port = options.port ? Number(options.port) : await freePort();
   const stages = [];
   const stage = async (name, work) => {
     const started = performance.now();
