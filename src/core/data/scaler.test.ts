@@ -102,6 +102,13 @@ describe('core > data > scaler', () => {
       if (!mayMergeHalf(values, offset, scale)) expect(half, `trial ${trial}`).toBe(false);
     }
     expect(halfMerged).toBeGreaterThan(10);
+    // Tables kept from column to column, as scaledIndistinct keeps them, answer as fresh ones: nothing of the column
+    // before is left in them.
+    const tables = {};
+    for (const values of [glitch, ...ordinary.map((o) => o.subarray(0, 1000)), clustered, glitch.subarray(0, 500), clustered.subarray(500)]) {
+      const [offset, scale] = minMax(values);
+      expect(mayMergeHalf(values, offset, scale, tables)).toBe(mayMergeHalf(values, offset, scale));
+    }
     expect(scaledIndistinct(fitScaler('MinMaxScaler', frame({ a: Array.from(glitch) })), frame({ a: Array.from(glitch) }))).toMatchObject([{ column: 'a', distinct_values: 21, indistinct_values: 20 }]);
   });
 });
