@@ -665,6 +665,34 @@ describe('serve > hardening: clients that stall', () => {
     });
   });
 
+  it('answers a body of declared length that keeps the least rate but cannot arrive before the request timeout at its rate, with the coded 408 at the end of a window, and serves one that can', async () => {
+    const { logger, problems } = recordingLogger();
+    // 60 bytes every 50 ms (about 1200 bytes/s), twelve times the least rate: 100,000 bytes would take over 80 s.
+    const limits = { requestTimeoutMs: 10_000, headersTimeoutMs: 1000, bodyIdleTimeoutMs: 2000, minBodyBytesPerSec: 100, minBodyRateWindowMs: 1000 };
+    await withTestServer(promotedNaive(), { server: { logger, limits, bodyLimitBytes: 200_000 } }, async (own) => {
+      const body = JSON.stringify({ data: requestData(6) }).padEnd(100_000, ' ');
+      const head = `POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+      const { text, ms } = await sendPaced(own.url, head, '', body, 60, 50);
+      expect(ms).toBeLessThan(limits.requestTimeoutMs / 2);
+      const [answerHead, answerBody] = text.split('\r\n\r\n');
+      expect(answerHead.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+      expect(JSON.parse(answerBody)).toMatchObject({ statusCode: 408, code: 'FLTS_REQUEST_BODY_STALLED' });
+      expect(JSON.parse(answerBody).message).toMatch(/^The request body cannot arrive before the request timeout: \d+ of its 100000 bytes are still to come, at \d+ bytes\/s \(its rate over the last \d+ ms\) that takes \d+ ms, and the request timeout \(serve\.requestTimeoutMs\) falls in \d+ ms\.$/);
+
+      // The same pace for a body it finishes in about 2 s, past a window: served.
+      const paced = JSON.stringify({ data: requestData(6) }).padEnd(2400, ' ');
+      const pacedHead = `POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${paced.length}\r\nConnection: close\r\n\r\n`;
+      const served = await sendPaced(own.url, pacedHead, '', paced, 60, 50);
+      expect(served.text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*"status":"SUCCESS"/);
+      expect(served.ms).toBeGreaterThan(limits.minBodyRateWindowMs);
+
+      const metrics = await (await fetch(`${own.url}/metrics`)).text();
+      expect(metrics).toMatch(/^flts_http_requests_total\{route="unmatched",method="POST",status="408"\} 1$/m);
+      expect(metrics).toMatch(/^flts_request_body_bytes_in_flight 0$/m);
+      expect(problems).toEqual([]);
+    });
+  });
+
   it('refuses a chunked body at once, coded 413, when a chunk-size line takes it past the body limit, rather than waiting for the chunk until the request timeout', async () => {
     const { logger, problems } = recordingLogger();
     // No idle timeout: only the chunk-size line can have the request answered before the request timeout.

@@ -34,6 +34,11 @@ interface Arrival {
   /** The bytes read and the time as the window the rate is measured over began. */
   windowBytesRead: number;
   windowSince: number;
+  /** The declared Content-Length (0 for a chunked body), and when the request came, for what is left of its timeout. */
+  declared: number;
+  requestSince: number;
+  /** No more than the bytes read before the body began (the whole read its head came in counted as body). */
+  bodyFrom: number;
 }
 
 /**
@@ -50,6 +55,9 @@ interface Arrival {
  * held, with the same answer, to a least rate (`minBytesPerSec`, as Kestrel's MinRequestBodyDataRate) measured over
  * windows of `rateWindowMs` one after the other from its headers on, the first its grace period. The rate is measured
  * over each window rather than since the headers, so that a body sent fast at first cannot trickle the rest.
+ * A body of declared length that keeps the least rate but, at its last window's rate, would still be arriving as the
+ * request timeout falls (8 MiB at 300 bytes/s) is answered the same at that window's end, rather than holding its
+ * declared room in the body budget for the whole request timeout before Node refuses it.
  *
  * llhttp takes a chunk-size line of up to 16 hex digits (2^64 - 1 bytes; 17 it refuses, HPE_INVALID_CHUNK_SIZE) and
  * then waits for that many bytes, telling Node nothing until some arrive: a chunk announced past the limit was refused
@@ -76,11 +84,15 @@ export function watchRequestBodies(server: Server, options: BodyProgressOptions)
       const arrival = arriving.get(socket);
       const { bytesRead } = socket;
       const now = performance.now();
+      const declared = chunked ? 0 : Number(headers['content-length']);
+      const bodyFrom = bytesRead - currentReadLength(socket);
       if (arrival) {
         arrival.request = request;
         arrival.bytesRead = arrival.windowBytesRead = bytesRead;
-        arrival.since = arrival.windowSince = now;
-      } else arriving.set(socket, { request, bytesRead, since: now, windowBytesRead: bytesRead, windowSince: now });
+        arrival.since = arrival.windowSince = arrival.requestSince = now;
+        arrival.declared = declared;
+        arrival.bodyFrom = bodyFrom;
+      } else arriving.set(socket, { request, bytesRead, since: now, windowBytesRead: bytesRead, windowSince: now, declared, requestSince: now, bodyFrom });
     }
     if (chunked) readChunkSizes(server, request, response, options.bodyLimit);
   };
@@ -118,6 +130,11 @@ export function watchRequestBodies(server: Server, options: BodyProgressOptions)
             if (came * 1000 < options.minBytesPerSec * elapsed) {
               arrival.request = undefined;
               refuse(server, socket, new FltsError('FLTS_REQUEST_BODY_STALLED', `The request body arrived too slowly: ${came} byte${came === 1 ? '' : 's'} of it in the last ${Math.round(elapsed)} ms, under the least rate of ${options.minBytesPerSec} bytes/s (serve.minBodyBytesPerSec).`));
+            } else if (arrival.declared > 0 && cannotFinish(arrival, socket.bytesRead, came, elapsed, options.requestTimeoutMs - (now - arrival.requestSince))) {
+              arrival.request = undefined;
+              const left = arrival.declared - (socket.bytesRead - arrival.bodyFrom);
+              const timeLeft = Math.max(0, Math.round(options.requestTimeoutMs - (now - arrival.requestSince)));
+              refuse(server, socket, new FltsError('FLTS_REQUEST_BODY_STALLED', `The request body cannot arrive before the request timeout: ${left} of its ${arrival.declared} bytes are still to come, at ${Math.round((came * 1000) / elapsed)} bytes/s (its rate over the last ${Math.round(elapsed)} ms) that takes ${Math.round((left * elapsed) / came)} ms, and the request timeout (serve.requestTimeoutMs) falls in ${timeLeft} ms.`));
             } else {
               arrival.windowBytesRead = socket.bytesRead;
               arrival.windowSince = now;
@@ -134,6 +151,28 @@ export function watchRequestBodies(server: Server, options: BodyProgressOptions)
   };
   server.once('close', stop);
   return { stop };
+}
+
+/**
+ * Whether a body of declared length, at the rate it came at over the last window (`came` bytes in `elapsed` ms), is
+ * still arriving as the request timeout falls, `timeLeftMs` from now: it would hold its room in the body budget
+ * (serve.maxBodyBytesInFlight), declared whole, until then, only to be refused. The bytes still to come are counted
+ * short (the read the head came in counted as body), and the time left long (from the request's event, after Node's
+ * clock for it starts), so that a body that can finish is never refused.
+ */
+function cannotFinish(arrival: Arrival, bytesRead: number, came: number, elapsed: number, timeLeftMs: number): boolean {
+  const left = arrival.declared - (bytesRead - arrival.bodyFrom);
+  return left > 0 && came > 0 && left * elapsed > came * timeLeftMs;
+}
+
+/**
+ * The length of the read the parser is taking a request's head from: its body's first bytes are in it, already counted
+ * in the socket's bytesRead. The whole socket buffer (64 KiB) where the parser does not tell.
+ */
+function currentReadLength(socket: Socket): number {
+  const parser = (socket as Socket & { parser?: HttpParser | null }).parser;
+  if (parser && typeof parser.getCurrentBuffer === 'function') return parser.getCurrentBuffer().length;
+  return 65_536;
 }
 
 /** Answers `socket`'s request with `error` through the server's client error handler, as Node's request timeout does. */
