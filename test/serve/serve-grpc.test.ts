@@ -280,6 +280,40 @@ describe('serve > Open Inference Protocol over gRPC > API token', () => {
       }
     });
   });
+
+  it('resets the stream of a ModelInfer refused for its token behind the status, so that its client stops sending the message, with and without the body budget', async () => {
+    await withTestServer(naiveSource('run-a'), { load: false }, async (server) => {
+      for (const bodyBudget of [undefined, createMeteredBodyBudget(1_000_000, 1_000_000, server.metrics)]) {
+        const grpcServer = await startGrpcInferenceServer({ ...oipContext(server), bodyBudget }, { host: '127.0.0.1', port: 0, maxMessageBytes: 1024 * 1024, requestTimeoutMs: 5000, logger: silentLogger, apiToken: 's3cret-token' });
+        const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`);
+        session.on('error', () => {});
+        try {
+          for (const authorization of [undefined, 'Bearer guess']) {
+            const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelInfer', 'content-type': 'application/grpc', te: 'trailers', ...(authorization ? { authorization } : {}) });
+            stream.on('error', () => {});
+            stream.resume();
+            const status = new Promise<string | undefined>((resolve) => {
+              stream.on('response', (headers) => resolve(headers['flts-code'] as string | undefined));
+              stream.on('close', () => resolve(undefined));
+            });
+            // A message announced at 512 KiB, a little of it sent: the refusal comes on the metadata.
+            const prefix = Buffer.alloc(5);
+            prefix.writeUInt32BE(512 * 1024, 1);
+            stream.write(Buffer.concat([prefix, Buffer.alloc(100)]));
+            expect(await status).toBe('FLTS_AUTH_REQUIRED');
+            // The client has not ended its side: without the reset, the stream stays open for the rest of the message.
+            stream.write(Buffer.alloc(16 * 1024));
+            await vi.waitFor(() => expect(stream.closed).toBe(true), { timeout: 4000, interval: 10 });
+            expect(stream.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
+          }
+          if (bodyBudget) await vi.waitFor(() => expect(bodyBudget.bytesInFlight).toBe(0), { timeout: 4000, interval: 10 });
+        } finally {
+          session.destroy();
+          await grpcServer.close(0);
+        }
+      }
+    });
+  });
 });
 
 describe('serve > Open Inference Protocol over gRPC > hot reload', () => {

@@ -18,6 +18,8 @@ export interface GrpcMessageBudget {
   readonly interceptor: grpc.ServerInterceptor;
   /** Whether a call's decoded request took its room as it arrived (its handler takes none then). */
   metered(request: unknown): boolean;
+  /** The HTTP/2 stream of a call, as `interceptor` returned it to the interceptor after it (undefined where unknown). */
+  streamOf(call: object): ServerHttp2Stream | undefined;
 }
 
 /** Bytes of the gRPC message prefix: a compression flag and the message's length (4 bytes, big-endian). */
@@ -29,7 +31,7 @@ const PREFIX_BYTES = 5;
  * sends behind the answer's frames. Only once the whole answer is under way: a reset before it would leave the call
  * without a status.
  */
-function stopSending(stream: ServerHttp2Stream): void {
+export function stopSending(stream: ServerHttp2Stream): void {
   if (!stream.closed && stream.headersSent && stream.writableEnded) stream.close(http2Constants.NGHTTP2_NO_ERROR);
 }
 
@@ -46,6 +48,7 @@ function stopSending(stream: ServerHttp2Stream): void {
  */
 export function createGrpcMessageBudget(options: GrpcMessageBudgetOptions): GrpcMessageBudget {
   const metered = new WeakSet<object>();
+  const streams = new WeakMap<object, ServerHttp2Stream>();
   const interceptor: grpc.ServerInterceptor = (method, call) => {
     const stream = options.paths.has(method.path) ? options.streamOf(call) : undefined;
     if (!stream) return new grpc.ServerInterceptingCall(call);
@@ -89,7 +92,7 @@ export function createGrpcMessageBudget(options: GrpcMessageBudgetOptions): Grpc
     };
     stream.prependListener('data', onData);
     stream.once('close', release);
-    return new grpc.ServerInterceptingCall(call, {
+    const intercepting = new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
           onReceiveMessage: (message, nextMessage) => {
@@ -106,6 +109,12 @@ export function createGrpcMessageBudget(options: GrpcMessageBudgetOptions): Grpc
         }
       },
     });
+    streams.set(intercepting, stream);
+    return intercepting;
   };
-  return { interceptor, metered: (request) => typeof request === 'object' && request !== null && metered.has(request) };
+  return {
+    interceptor,
+    metered: (request) => typeof request === 'object' && request !== null && metered.has(request),
+    streamOf: (call) => streams.get(call),
+  };
 }

@@ -9,7 +9,7 @@ import { classifyError, isServerFailure } from './error-handler.js';
 import { clientGone } from './forecast-admission.js';
 import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { createGrpcConnections, isUnaryMessageRefusal } from './grpc-connections.js';
-import { createGrpcMessageBudget } from './grpc-message-budget.js';
+import { createGrpcMessageBudget, stopSending } from './grpc-message-budget.js';
 import { explainListenFailure, GRPC_LISTENER } from './listen.js';
 import type { HostLookup } from './listen-addresses.js';
 import { modelInferBoundsProblem } from './oip-grpc-bounds.js';
@@ -358,27 +358,6 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     return { code: GRPC_STATUS_BY_CODE[code] ?? GRPC_STATUS_BY_HTTP[status] ?? grpc.status.INTERNAL, details: `${code}: ${message}`, metadata };
   };
 
-  /**
-   * ModelInfer's bearer token, when one is set, checked on the call's metadata: before its message (up to the message
-   * limit) is received and decoded, as HTTP checks a request's token before its body. Health and metadata stay open.
-   */
-  const requireApiToken: grpc.ServerInterceptor = (method, call) =>
-    new grpc.ServerInterceptingCall(call, {
-      start: (next) =>
-        next({
-          onReceiveMetadata: (metadata, nextMetadata) => {
-            if (!options.apiToken || method.path !== MODEL_INFER_PATH) return nextMetadata(metadata);
-            try {
-              assertBearerToken(metadata.get('authorization')[0], options.apiToken, 'gRPC ModelInfer');
-            } catch (error) {
-              call.sendStatus(failure(method.path, performance.now(), error));
-              return;
-            }
-            nextMetadata(metadata);
-          },
-        }),
-    });
-
   // The paths of the methods given handlers below.
   const implemented = new Set<string>();
 
@@ -391,6 +370,33 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
         refuse: (path, call, error, started) => call.sendStatus(failure(path, started, error)),
       })
     : undefined;
+
+  /**
+   * ModelInfer's bearer token, when one is set, checked on the call's metadata: before its message (up to the message
+   * limit) is received and decoded, as HTTP checks a request's token before its body. Health and metadata stay open.
+   * The stream of a call refused is reset behind its status, as one refused at its length prefix is, so that the client
+   * stops sending a message the server would read only to drop.
+   */
+  const requireApiToken: grpc.ServerInterceptor = (method, call) => {
+    // The interceptor before this one: the message budget's where there is one, else the connections'.
+    const stream = messageBudget ? messageBudget.streamOf(call) : connections.streamOf(call);
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            if (!options.apiToken || method.path !== MODEL_INFER_PATH) return nextMetadata(metadata);
+            try {
+              assertBearerToken(metadata.get('authorization')[0], options.apiToken, 'gRPC ModelInfer');
+            } catch (error) {
+              call.sendStatus(failure(method.path, performance.now(), error));
+              if (stream) stopSending(stream);
+              return;
+            }
+            nextMetadata(metadata);
+          },
+        }),
+    });
+  };
 
   // channelz (grpc-js's per-call introspection, on by default) costs time on every call and nothing here reads it.
   const server = new grpc.Server({
