@@ -120,6 +120,19 @@ describe('live > scorer', () => {
     expect(scorer.memory()).toEqual({ points: 2, forgotten: 0, waiting: {} });
   });
 
+  it('gives the RMSE of errors whose squares underflow, as the window figures do, not 0 beside a non-zero MAE', () => {
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
+    scorer.remember(forecast('run-a', 0, [5e-324]));
+    expect(scorer.score({ identifier: 'site', time: [60], values: { down: [0] } })).toEqual([{ run_id: 'run-a', points: 1, rmse: 5e-324, mae: 5e-324 }]);
+    expect(scorer.figures()[0].targets.down).toMatchObject({ rmse: 5e-324, mae: 5e-324 });
+
+    const other = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
+    other.remember(forecast('run-a', 0, [3e-170, -4e-170]));
+    const [matched] = other.score({ identifier: 'site', time: [60, 120], values: { down: [0, 0] } });
+    expect(matched.rmse / (Math.sqrt(12.5) * 1e-170)).toBeCloseTo(1, 12);
+    expect(matched.rmse).toBe(other.figures()[0].targets.down.rmse);
+  });
+
   it('never scores one point twice, however often its forecast and its actuals are seen', () => {
     const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 100 });
     const actuals = { identifier: 'site', time: [60, 120], values: { down: [13, 16] } };

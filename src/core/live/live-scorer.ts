@@ -77,6 +77,29 @@ export interface PairedFigures {
  */
 const MAX_SCORED_ERROR = 1e150;
 
+/** A run's errors matched by one call: their squares summed outright, and as ratios to the largest error. */
+interface Tally {
+  points: number;
+  sq: number;
+  abs: number;
+  terms: number;
+  largest: number;
+  scaledSq: number;
+}
+
+/** The smallest normal double: a sum of squares under it lost digits, or all of them, to underflow. */
+const SMALLEST_NORMAL = 2 ** -1022;
+
+/**
+ * A run's RMSE and MAE over the errors matched by one call. The sum of squares is taken outright where it is a normal
+ * number (the figures as ever); under that the squares underflowed (an error of 5e-324 read an RMSE of 0 beside an MAE
+ * of 5e-324), and the RMSE is taken from the squares scaled by the largest error, as the run's window figures are.
+ */
+function matchedError(runId: string, entry: Tally): MatchedError {
+  const rmse = entry.sq >= SMALLEST_NORMAL ? Math.sqrt(entry.sq / entry.terms) : entry.largest * Math.sqrt(entry.scaledSq / entry.terms);
+  return { run_id: runId, points: entry.points, rmse, mae: entry.abs / entry.terms };
+}
+
 /**
  * An actual further than this many spans outside every value its forecasts knew (the forecast, the request's rows,
  * the run's training range) is left unscored for every run and counted (`ignored`), its point left waiting for a
@@ -214,10 +237,13 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   }
 
   /** Squared-error sum and term count of one prediction against the actual row; the run's windows are updated. */
-  function scoreOne(prediction: RememberedPrediction, actuals: LiveActuals, row: number, refused: Set<string> | undefined, tally: Map<string, { points: number; sq: number; abs: number; terms: number }>): { sq: number; terms: number } {
+  function scoreOne(prediction: RememberedPrediction, actuals: LiveActuals, row: number, refused: Set<string> | undefined, tally: Map<string, Tally>): { sq: number; terms: number } {
     let sq = 0;
     let terms = 0;
     let abs = 0;
+    // The squares again, as ratios to the largest error: those of errors under 1e-154 underflow.
+    let largest = 0;
+    let scaledSq = 0;
     let state: RunState | undefined;
     for (let t = 0; t < prediction.targets.length; t++) {
       const target = prediction.targets[t];
@@ -234,15 +260,24 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
       sq += error * error;
       abs += Math.abs(error);
       terms++;
+      const magnitude = Math.abs(error);
+      if (magnitude > largest) {
+        scaledSq = scaledSq * (largest / magnitude) ** 2 + 1;
+        largest = magnitude;
+      } else if (magnitude > 0) scaledSq += (magnitude / largest) ** 2;
     }
     if (state && terms > 0) {
       if (!prediction.matched) state.matched++;
       let entry = tally.get(prediction.runId);
-      if (!entry) tally.set(prediction.runId, (entry = { points: 0, sq: 0, abs: 0, terms: 0 }));
+      if (!entry) tally.set(prediction.runId, (entry = { points: 0, sq: 0, abs: 0, terms: 0, largest: 0, scaledSq: 0 }));
       entry.points++;
       entry.sq += sq;
       entry.abs += abs;
       entry.terms += terms;
+      if (largest > entry.largest) {
+        entry.scaledSq = entry.scaledSq * (entry.largest / largest) ** 2 + scaledSq;
+        entry.largest = largest;
+      } else if (largest > 0) entry.scaledSq += scaledSq * (largest / entry.largest) ** 2;
     }
     return { sq, terms };
   }
@@ -330,7 +365,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   }
 
   function startScoring(actuals: LiveActuals, scoringOptions: StartScoringOptions = {}): ActualsScoring {
-    const tally = new Map<string, { points: number; sq: number; abs: number; terms: number }>();
+    const tally = new Map<string, Tally>();
     let next = 0;
     let ignoredHere = 0;
     let unmatched = 0;
@@ -379,7 +414,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
         ignoredHere += ignored.out_of_range - ignoredBefore;
       },
       result: () => ({
-        runs: [...tally].map(([runId, entry]) => ({ run_id: runId, points: entry.points, rmse: Math.sqrt(entry.sq / entry.terms), mae: entry.abs / entry.terms })),
+        runs: [...tally].map(([runId, entry]) => matchedError(runId, entry)),
         ignored: ignoredHere,
         unmatched,
         kept,
@@ -388,7 +423,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   }
 
   /** Scores the predictions held for one timestamp against its early actual; a value refused is let go. */
-  function scoreEarlyAt(identifier: string, time: number, values: ReadonlyMap<string, number>, tally: Map<string, { points: number; sq: number; abs: number; terms: number }>): void {
+  function scoreEarlyAt(identifier: string, time: number, values: ReadonlyMap<string, number>, tally: Map<string, Tally>): void {
     const held = memory.peek(identifier, time);
     if (!held) return;
     // A forecast made from rows up to or past this timestamp saw the value it would be scored on: it stays as it is.
@@ -425,7 +460,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
     },
     scoreEarly() {
       if (earlyDue.size === 0) return [];
-      const tally = new Map<string, { points: number; sq: number; abs: number; terms: number }>();
+      const tally = new Map<string, Tally>();
       const at = clock();
       for (const [identifier, times] of earlyDue) {
         for (const time of times) {
@@ -434,7 +469,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
         }
       }
       earlyDue.clear();
-      return [...tally].map(([runId, entry]) => ({ run_id: runId, points: entry.points, rmse: Math.sqrt(entry.sq / entry.terms), mae: entry.abs / entry.terms }));
+      return [...tally].map(([runId, entry]) => matchedError(runId, entry));
     },
     early: () => early.figures(clock()),
     score(actuals) {
