@@ -12,6 +12,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync,
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { fsBusBuilds } from './fs-bus-builds.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -21,12 +22,7 @@ const { values: flags } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const here = import.meta.dirname;
-const builds = [
-  ...(flags.base ? [{ label: 'before', root: path.resolve(flags.base) }] : []),
-  { label: flags.base ? 'after' : 'this', root: path.resolve(here, '..') },
-];
-for (const build of builds) build.createFsBus = (await import(`${build.root}/dist/core/bus/fs-bus.js`)).createFsBus;
+const builds = await fsBusBuilds(flags.base);
 const reps = Number(flags.reps);
 const group = 'train-gru';
 const id = `training-data/0/0/${group}`;

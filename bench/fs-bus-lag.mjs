@@ -11,6 +11,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, wr
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { fsBusBuilds } from './fs-bus-builds.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -20,12 +21,7 @@ const { values: flags } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const here = import.meta.dirname;
-const builds = [
-  ...(flags.base ? [{ label: 'before', root: path.resolve(flags.base) }] : []),
-  { label: flags.base ? 'after' : 'this', root: path.resolve(here, '..') },
-];
-for (const build of builds) build.createFsBus = (await import(`${build.root}/dist/core/bus/fs-bus.js`)).createFsBus;
+const builds = await fsBusBuilds(flags.base);
 const reps = Number(flags.reps);
 const topic = 'training-data';
 const group = 'trainer-gru';
