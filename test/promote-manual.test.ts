@@ -284,6 +284,35 @@ describe('cli > promote-manual (non-interactive)', () => {
     expect(history.json.result.history.map((r: { run_id: string; source: string }) => `${r.run_id}:${r.source}`)).toEqual(['runA:auto', 'runC:manual']);
   });
 
+  it('says what `flts promote --run` says for the same promotion, forced or not, and leaves the same record', async () => {
+    // A second home holding the same runs and history: each command promotes the same run from the same state.
+    const other = mkdtempSync(path.join(tmpdir(), 'flts-promote-manual-'));
+    try {
+      const otherStore = createFsStore(path.join(other, 'store'));
+      await seedRunbookRegistry(otherStore, settings);
+      await promote({ runId: 'runA', source: 'auto', actor: 'daemon:test', reason: 'initial' }, settings, { store: otherStore });
+      // A gate runB fails (its RMSE 0.04 is not 50 % under the NAIVE's 0.042): --force promotes it over that, recorded.
+      const env = (at: string) => ({ FLTS_HOME: at, FLTS_OPERATOR: 'ana', QUALITY_GATE_MIN_IMPROVEMENT_PCT: '50' });
+      const [manual, cli] = await Promise.all([
+        runCli(['promote-manual', '--yes', '--run', 'runB', '--reason', 'weekend fix', '--force'], { env: env(home) }),
+        runCli(['promote', '--run', 'runB', '--reason', 'weekend fix', '--force'], { env: env(other) }),
+      ]);
+      expect(manual.exitCode, manual.stderr).toBe(0);
+      expect(cli.exitCode, cli.stderr).toBe(0);
+      const [mine, theirs] = [(await listPromotionHistory(store, settings)).at(-1)!, (await listPromotionHistory(otherStore, settings)).at(-1)!];
+      expect(mine).toMatchObject({ run_id: 'runB', source: 'manual', actor: 'ana', reason: 'weekend fix', previous_run_id: 'runA', forced: true });
+      const { timestamp: mineAt, ...mineFields } = mine;
+      const { timestamp: theirsAt, ...theirFields } = theirs;
+      expect(mineFields).toEqual(theirFields);
+      // Only the history key's timestamp may differ between the two homes.
+      const lines = (stdout: string, at: string) => stdout.replaceAll(historyKey({ ...mine, timestamp: at }), '<history key>');
+      expect(lines(manual.stdout, mineAt)).toBe(lines(cli.stdout, theirsAt));
+      expect(manual.stdout).toMatch(/^promoted GRU run runB \(config_hash [0-9a-f]{12}, score [0-9.]+, manual, forced over: .+\) — weekend fix$/m);
+    } finally {
+      rmSync(other, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    }
+  });
+
   it('says which damaged runs the quality gate of the run it promotes was judged without', async () => {
     // A NAIVE newer than runC, sealed by its training and then edited: no baseline, so runB is judged against runC.
     await addLoadableRun(store, settings, fakeRun('runEdited', 'NAIVE', { rmse: 0.039, mae: 0.03, mse: 0.0016 }, '2025-01-05T00:00:00.000Z'), { digests: true });

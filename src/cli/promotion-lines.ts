@@ -1,6 +1,6 @@
 import { singleLine } from '../core/clip-text.js';
 import { describeChoice, type PromotionRecord } from '../core/registry/pointers.js';
-import type { LiveProbationStart, TargetsChange } from '../core/workflows/promote.js';
+import type { LiveProbationStart, PromotionResult, TargetsChange } from '../core/workflows/promote.js';
 
 const by = (record: PromotionRecord): string => `${record.source}${record.actor ? ` ${record.actor}` : ''}`;
 
@@ -71,4 +71,40 @@ export function runKeptLines(result: { changed: boolean; pinned: boolean; record
   if (!result.changed) return [pinAsked && result.pinned ? alreadyPinnedLine(result.record) : alreadyInServiceLine(result.record)];
   if (result.record.action !== 'pin') return undefined;
   return [pinAsked ? pinnedInServiceLine(result.record) : pinnedLine(result.record), where];
+}
+
+/**
+ * Everything `flts promote` (--run, --best, --rollback) and `flts promote-manual` (without its screen) print for a
+ * promotion's result: one result reads the same from either command. `pinAsked`: the request had --pin.
+ */
+export function promotionResultLines(result: PromotionResult, pinAsked = false): string[] {
+  const r = result.record;
+  const lines = (result.corrupt_runs ?? []).map((run) => `left out: ${run.message}`);
+  const kept = runKeptLines(result, pinAsked);
+  if (kept) lines.push(...kept);
+  else {
+    const forced = r.forced ? `, forced over: ${(r.forced_over ?? []).join('; ')}` : '';
+    // Records other writers left may hold line breaks or terminal escapes: each prints as one line of text.
+    lines.push(singleLine(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${scoreText(r.score)}, ${r.source}${forced}) — ${r.reason}`));
+    lines.push(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
+    if (result.pinned) lines.push(PROMOTED_AND_PINNED_LINE);
+    if (result.targets_changed) lines.push(targetsChangedLine(result.targets_changed));
+  }
+  return [...lines, ...promotionNoticeLines(result)];
+}
+
+/**
+ * What followed the write of a promotion (its live probation, the `model-selected` notice, the MLflow mark): the
+ * tail of `promotionResultLines`, and all that `flts promote-manual` prints after its screen showed the promotion.
+ */
+export function promotionNoticeLines(result: PromotionResult): string[] {
+  const lines: string[] = [];
+  if (result.live_probation) lines.push(liveProbationLine(result.live_probation));
+  if (result.published?.ok) lines.push(`published ${result.published.topic}: replicas following the bus reload now`);
+  if (result.published && !result.published.ok) lines.push(`warning: ${result.published.topic} not published (${result.published.error}); replicas still follow the pointers by polling.`);
+  const marker = result.tracking.marker;
+  if (marker?.marker === 'alias') lines.push(`mlflow: ${marker.registeredModel} version ${marker.version} is now '${marker.alias}'`);
+  if (marker?.marker === 'tag') lines.push(singleLine(`mlflow: run ${marker.mlflowRunId} tagged '${marker.tag}' (${marker.reason})`));
+  if (result.tracking.status === 'unavailable') lines.push(`mlflow: promotion not marked (${result.tracking.message}).`);
+  return lines;
 }

@@ -4,7 +4,7 @@ import { operatorName } from '../cli/operator.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { promoteStopped } from '../cli/promote-stopped.js';
 import { untilSignalled, type Uninterrupted } from '../cli/stop-signals.js';
-import { liveProbationLine, PROMOTED_AND_PINNED_LINE, targetsChangedLine, runKeptLines } from '../cli/promotion-lines.js';
+import { promotionNoticeLines, promotionResultLines } from '../cli/promotion-lines.js';
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
 
@@ -62,20 +62,11 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
       } else {
         // As `flts promote`: a stop before the promotion is written promotes nothing, one while it is written waits for it.
         result = await untilSignalled(promoteStopped, (_signal, uninterrupted) => promote(direct.run, direct.reason, undefined, uninterrupted));
-        const r = result.record;
-        for (const run of result.corrupt_runs ?? []) this.say(`left out: ${run.message}`);
-        const kept = runKeptLines(result, flags.pin);
-        if (kept) for (const line of kept) this.say(line);
-        else {
-          this.say(`promoted ${r.model_type} run ${r.run_id} (manual${r.forced ? ', forced over: ' + (r.forced_over ?? []).join('; ') : ''}) — ${r.reason}`);
-          this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
-          if (result.pinned) this.say(PROMOTED_AND_PINNED_LINE);
-          if (result.targets_changed) this.say(targetsChangedLine(result.targets_changed));
-        }
+        for (const line of promotionResultLines(result, flags.pin)) this.say(line);
+        return result;
       }
-      if (result.live_probation) this.say(liveProbationLine(result.live_probation));
-      if (result.published && !result.published.ok) this.say(`warning: ${result.published.topic} not published (${result.published.error}); serving still follows the pointers.`);
-      if (result.tracking.status === 'unavailable') this.say(`mlflow: promotion not marked (${result.tracking.message}).`);
+      // The screen showed the promotion itself; what followed its write is said as `flts promote` says it.
+      for (const line of promotionNoticeLines(result)) this.say(line);
       return result;
     }
   }

@@ -4,7 +4,7 @@ import { operatorName } from '../cli/operator.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { promoteStopped } from '../cli/promote-stopped.js';
 import { untilSignalled } from '../cli/stop-signals.js';
-import { liveProbationLine, PROMOTED_AND_PINNED_LINE, targetsChangedLine, runKeptLines, scoreText } from '../cli/promotion-lines.js';
+import { promotionResultLines, scoreText } from '../cli/promotion-lines.js';
 import { singleLine } from '../core/clip-text.js';
 import { FltsError } from '../core/errors.js';
 import type { PromotionRecord } from '../core/registry/pointers.js';
@@ -71,23 +71,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
       return outcome;
     }
     const result: PromotionResult = outcome;
-    const r = result.record;
-    for (const run of result.corrupt_runs ?? []) this.say(`left out: ${run.message}`);
-    const kept = runKeptLines(result, flags.pin);
-    if (kept) for (const line of kept) this.say(line);
-    else {
-      this.say(`promoted ${r.model_type} run ${r.run_id} (config_hash ${r.config_hash.slice(0, 12)}, score ${scoreText(r.score)}, ${r.source}) — ${r.reason}`);
-      this.say(`previous run: ${r.previous_run_id ?? 'none'}; history ${result.history_key}; pointers ${result.pointers.join(', ')}`);
-      if (result.pinned) this.say(PROMOTED_AND_PINNED_LINE);
-      if (result.targets_changed) this.say(targetsChangedLine(result.targets_changed));
-    }
-    if (result.live_probation) this.say(liveProbationLine(result.live_probation));
-    if (result.published?.ok) this.say(`published ${result.published.topic}: replicas following the bus reload now`);
-    if (result.published && !result.published.ok) this.say(`warning: ${result.published.topic} not published (${result.published.error}); replicas still follow the pointers by polling.`);
-    const marker = result.tracking.marker;
-    if (marker?.marker === 'alias') this.say(`mlflow: ${marker.registeredModel} version ${marker.version} is now '${marker.alias}'`);
-    if (marker?.marker === 'tag') this.say(`mlflow: run ${marker.mlflowRunId} tagged '${marker.tag}' (${singleLine(marker.reason)})`);
-    if (result.tracking.status === 'unavailable') this.say(`mlflow: promotion not marked (${result.tracking.message}).`);
+    for (const line of promotionResultLines(result, flags.pin)) this.say(line);
     return result;
   }
 }
