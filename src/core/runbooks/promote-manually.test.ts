@@ -10,7 +10,8 @@ import { readPromotionPointer } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import { promote } from '../workflows/promote.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
-import { readRunRecord, saveRunRecord } from '../registry/run-store.js';
+import { readRunRecord, runKey, saveRunRecord } from '../registry/run-store.js';
+import { RUN_FILES } from '../registry/run-record.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { getJson } from '../storage/json-objects.js';
@@ -135,5 +136,26 @@ describe('core > runbooks > promote-manually', () => {
     expect(diff).toMatchObject({ current_run_id: 'runA', model_type: { current: 'LSTM', selected: 'GRU', changed: true }, params: [] });
     expect(diff.metrics.find((m) => m.name === 'rmse')).toMatchObject({ current: 0.05, selected: 0.04 });
     expect(diff.metrics.find((m) => m.name === 'rmse')?.delta).toBeCloseTo(-0.01, 12);
+  });
+
+  it('names the run in service whose run.json is gone as `promote` does: nothing changes, or --pin pins it', async () => {
+    // Two scopes of one store, each serving runA by automatic promotion; its run.json goes missing afterwards.
+    const scoped = (identifier: string): Settings => ({ ...settings, identifier });
+    for (const id of ['cli', 'tui']) await promote({ runId: 'runA', source: 'auto', actor: 'daemon:test', reason: 'initial' }, scoped(id), { store });
+    await store.delete(settings.store.buckets.runs, runKey('runA', RUN_FILES.record));
+    const byPromote = await promote({ runId: 'runA', source: 'manual', actor: 'ana', reason: 'keep it', pin: true }, scoped('cli'), { store });
+    const byRunbook = await promoteManually({ runId: 'runA', reason: 'keep it', operator: 'ana', pin: true }, scoped('tui'), { store });
+    const { diff, ...rest } = byRunbook;
+    const comparable = (result: typeof byPromote) => ({ changed: result.changed, pinned: result.pinned, published: result.published, tracking: result.tracking, action: result.record.action, source: result.record.source, actor: result.record.actor, previous_run_id: result.record.previous_run_id });
+    expect(comparable(rest)).toEqual(comparable(byPromote));
+    expect(comparable(rest)).toMatchObject({ changed: true, pinned: true, action: 'pin' });
+    expect(diff).toMatchObject({ selected_run_id: 'runA', current_run_id: 'runA', same_run: true, params: [] });
+    // Named again, pinned already: nothing changes from either.
+    const [again, againRunbook] = [await promote({ runId: 'runA', source: 'manual', actor: 'ana', reason: 'again' }, scoped('cli'), { store }), await promoteManually({ runId: 'runA', reason: 'again', operator: 'ana' }, scoped('tui'), { store })];
+    expect([again.changed, againRunbook.changed]).toEqual([false, false]);
+    // A run that is not in service and has no run.json is refused by both alike.
+    await store.delete(settings.store.buckets.runs, runKey('runB', RUN_FILES.record));
+    const refusals = await Promise.all([promote({ runId: 'runB', source: 'manual', actor: 'ana', reason: 'r' }, scoped('cli'), { store }).catch((e: { code: string }) => e.code), promoteManually({ runId: 'runB', reason: 'r', operator: 'ana' }, scoped('tui'), { store }).catch((e: { code: string }) => e.code)]);
+    expect(refusals).toEqual(['FLTS_RUN_NOT_FOUND', 'FLTS_RUN_NOT_FOUND']);
   });
 });

@@ -1,9 +1,9 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { readPointerAt, readPromotionPointer, scopedPointerKey } from '../registry/pointers.js';
-import { findRunRecord, readRunRecord } from '../registry/run-store.js';
+import { findRunRecord } from '../registry/run-store.js';
 import { promote, type PromotionDeps, type PromotionResult } from '../workflows/promote.js';
-import { diffRuns, type RunDiff } from './run-diff.js';
+import { diffRuns, sameRunDiff, type RunDiff } from './run-diff.js';
 
 export interface ManualPromotionInput {
   runId: string;
@@ -35,19 +35,21 @@ export interface ManualPromotionResult extends PromotionResult {
 export async function promoteManually(input: ManualPromotionInput, settings: Settings, deps: ManualPromotionDeps): Promise<ManualPromotionResult> {
   const reason = input.reason.trim();
   if (!reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', 'A manual promotion needs a reason (--reason "...").');
-  const run = await readRunRecord(deps.store, settings, input.runId);
+  // A run whose run.json is gone is refused by `promote` (FLTS_RUN_NOT_FOUND), unless it is the run in service: then,
+  // as from `flts promote --run`, naming it changes nothing or pins it.
+  const run = await findRunRecord(deps.store, settings, input.runId);
   if (input.expectedCurrentRunId !== undefined) {
     const current = (await readPromotionPointer(deps.store, settings))?.run_id ?? null;
     if (current !== input.expectedCurrentRunId) {
       throw new FltsError(
         'FLTS_PROMOTE_CURRENT_CHANGED',
-        `Run ${run.run_id} not promoted: it was compared with ${input.expectedCurrentRunId ? `run ${input.expectedCurrentRunId}` : 'no promoted run'}, but ${current ? `run ${current}` : 'no run'} is in service now (another promotion came in between).`,
-        { details: { runId: run.run_id, expectedCurrentRunId: input.expectedCurrentRunId, currentRunId: current } },
+        `Run ${input.runId} not promoted: it was compared with ${input.expectedCurrentRunId ? `run ${input.expectedCurrentRunId}` : 'no promoted run'}, but ${current ? `run ${current}` : 'no run'} is in service now (another promotion came in between).`,
+        { details: { runId: input.runId, expectedCurrentRunId: input.expectedCurrentRunId, currentRunId: current } },
       );
     }
   }
   const previous = await readPointerAt(deps.store, settings, scopedPointerKey(settings));
-  const diff = diffRuns(run, previous ? { pointer: previous, run: await findRunRecord(deps.store, settings, previous.run_id).catch(orUnlessUnavailable(undefined)) } : undefined);
-  const result = await promote({ runId: run.run_id, source: 'manual', actor: input.operator ?? 'unknown operator', reason, force: input.force, pin: input.pin }, settings, deps);
-  return { ...result, diff };
+  const diff = run ? diffRuns(run, previous ? { pointer: previous, run: await findRunRecord(deps.store, settings, previous.run_id).catch(orUnlessUnavailable(undefined)) } : undefined) : undefined;
+  const result = await promote({ runId: input.runId, source: 'manual', actor: input.operator ?? 'unknown operator', reason, force: input.force, pin: input.pin }, settings, deps);
+  return { ...result, diff: diff ?? sameRunDiff(result.record) };
 }

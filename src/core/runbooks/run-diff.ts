@@ -76,3 +76,20 @@ export function diffRuns(selected: RunRecord, current: { pointer: PromotionRecor
     params,
   };
 }
+
+/**
+ * The diff of the run in service with itself when its run.json is gone: what its promotion record says of it. Such a
+ * run can still be named again (the promotion changes nothing, or pins it), as `flts promote --run` allows.
+ */
+export function sameRunDiff(pointer: PromotionRecord): RunDiff {
+  const own = metricsOfPointer(pointer);
+  return {
+    selected_run_id: pointer.run_id,
+    current_run_id: pointer.run_id,
+    same_run: true,
+    model_type: { current: pointer.model_type, selected: pointer.model_type, changed: false },
+    config_hash: { current: pointer.config_hash, selected: pointer.config_hash, changed: false },
+    metrics: (['score', 'rmse', 'mae', 'mse', 'r2'] as const).map((name): MetricDiff => ({ name, current: own[name], selected: own[name], delta: own[name] === null ? null : 0, delta_pct: own[name] === null || own[name] === 0 ? null : 0 })),
+    params: [],
+  };
+}
