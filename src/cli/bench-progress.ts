@@ -77,5 +77,5 @@ export function payloadFileLines(file: string, why: string, hint?: string): stri
  */
 function warnOfDefaultRows(event: FltsEvent, logger: Pick<Logger, 'warn'> | undefined): void {
   if (event.type !== 'bench.payload_file' || event.origin !== 'default') return;
-  logger?.warn({ event: 'bench_default_request_rows', file: event.file, why: event.why, ...(event.hint ? { hint: event.hint } : {}) }, `request rows from ${event.file}: ${event.why}`);
+  logger?.warn({ event: 'bench_default_request_rows', file: event.file, why: event.why, ...(event.hint ? { hint: event.hint } : {}) }, 'bench_default_request_rows');
 }

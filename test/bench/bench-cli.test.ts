@@ -390,7 +390,8 @@ describe('commands > bench > request rows', () => {
       level: expect.anything(),
       event: 'bench_default_request_rows',
       file,
-      msg: `request rows from ${file}: the default dataset's test file, because the served run's own test file example_test.csv was not found (looked in ${dataDir})`,
+      msg: 'bench_default_request_rows',
+      why: `the default dataset's test file, because the served run's own test file example_test.csv was not found (looked in ${dataDir})`,
       hint: expect.stringContaining('Put example_test.csv where the data is looked for'),
     });
   }, 30_000);

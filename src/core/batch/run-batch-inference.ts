@@ -143,7 +143,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
       ...(plotFiles ? { plot_files: plotFiles } : {}),
       warnings: data.warnings,
     };
-    if (!deps.saysDataWarnings) for (const warning of data.warnings) logger.warn({ event: warning.code, source: data.source, ...warning.details }, warning.message);
+    if (!deps.saysDataWarnings) for (const warning of data.warnings) logger.warn({ event: warning.code, source: data.source, reason: warning.message, ...warning.details }, warning.code);
 
     const existing = await readResultMarker(store, settings, run.run_id, predictionHash);
     if (existing && existing.state !== 'pending') {

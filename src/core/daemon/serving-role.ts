@@ -13,7 +13,7 @@ export async function startServingRole(context: RoleContext): Promise<RoleHandle
   // The inference API's routes, swagger and model loading load with this role, not in every daemon.
   const { startInferenceService } = await import('../serve/start-inference-service.js');
   // A daemon stopped while this role waits for a silent store (its first pointer read) ends the start at once.
-  const service = await startInferenceService(context.settings, { store: context.store, logger: context.logger, onEvent: context.onEvent, signal: context.signal });
+  const service = await startInferenceService(context.settings, { store: context.store, logger: context.logger, onEvent: context.onEvent, signal: context.signal, promotionTopic: context.settings.bus.topics.modelSelected });
   context.metrics.declareSteps('serving', 'reload', STEP_RESULTS);
   let companion: ServingCompanion;
   try {

@@ -6,6 +6,7 @@ import { createFsBus } from '../bus/fs-bus.js';
 import type { BusCloseOptions, MessageBus } from '../bus/message-bus.js';
 import { resolveSettings } from '../config/settings.js';
 import type { FltsEvent } from '../events.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { msLeft } from '../retry.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { startServe } from './start-serve.js';
@@ -58,6 +59,31 @@ describe('core > daemon > start-serve', () => {
     expect(deadlineLeftAtClose).toHaveLength(1);
     expect(deadlineLeftAtClose[0]).toBeLessThan(1);
     await expect(fetch(`${serve.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('names, on its line waiting for a first promotion, the bucket and pointers it reads and the bus topic a promotion arrives on', async () => {
+    const settings = settingsWith();
+    const warned: Array<{ fields: Record<string, unknown>; msg?: string }> = [];
+    const logger: Logger = { ...silentLogger, warn: (fields: object, msg?: string) => void warned.push({ fields: fields as Record<string, unknown>, msg }), child: () => logger } as unknown as Logger;
+    let waiting: () => void = () => {};
+    const waited = new Promise<void>((resolve) => (waiting = resolve));
+    const serve = await startServe(settings, {
+      store: createFsStore(path.join(home, 'store')),
+      bus: createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 }),
+      logger,
+      onEvent: (event) => event.type === 'serve.waiting_for_promotion' && waiting(),
+    });
+    await waited;
+    await serve.stop();
+    expect(warned.filter(({ msg }) => msg === 'serve_waiting_for_promotion').map(({ fields }) => fields)).toEqual([
+      expect.objectContaining({
+        bucket: settings.store.buckets.promotion,
+        pointers: ['current.json', 'global/current.json'],
+        learns_by: 'bus',
+        promotion_topic: settings.bus.topics.modelSelected,
+        poll_interval_ms: null,
+      }),
+    ]);
   });
 
   it('serves alone without a bus: no follower, and a stop that reports nothing unwritten', async () => {

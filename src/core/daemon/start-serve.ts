@@ -78,7 +78,7 @@ export async function startServe(settings: Settings, deps: ServeDeps): Promise<S
   const removeReadyFile = (): void => readyFile?.remove();
   // Alone, this server decides each probation itself; with a bus the promoter decides from every replica's figures (F11).
   const rollback = bus ? undefined : createRollbackAction({ store, settings, logger, onEvent });
-  const service = await startInferenceService(settings, { store, logger, onEvent, rollback, metrics: deps.metrics, signal: deps.signal }).catch(async (error: unknown) => {
+  const service = await startInferenceService(settings, { store, logger, onEvent, rollback, metrics: deps.metrics, signal: deps.signal, ...(bus ? { promotionTopic: settings.bus.topics.modelSelected } : {}) }).catch(async (error: unknown) => {
     removeReadyFile();
     throw error;
   });

@@ -122,7 +122,7 @@ function storedScaleWarnings(sidecar: ProcessedSidecar): ScaledValuesWarning[] {
 
 /** Each warning on the log as it is found, under its code: the result carries them too, for --json and the CLI. */
 function logWarnings(logger: Logger, warnings: PreprocessResult['warnings']): void {
-  for (const warning of warnings) logger.warn({ event: warning.code, ...warning.details }, warning.message);
+  for (const warning of warnings) logger.warn({ event: warning.code, reason: warning.message, ...warning.details }, warning.code);
 }
 
 /** The input files' warnings, each naming its file: test rows not after training, uneven steps, rows out of order, repeated timestamps. */
@@ -315,7 +315,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   const overlapping = assertTestFollowsTrain(parsed[1].frame, parsed[0].frame, { train: files.trainName, test: files.testName });
   for (const [input, table] of [[inputs.train, parsed[0]], [inputs.test, parsed[1]]] as const) {
     emit({ type: 'preprocess.read', file: input.file, rows: table.frame.time.length, columns: table.frame.columns.length });
-    if (table.infiniteCells > 0) logger.warn({ event: 'infinite_cells_missing', file: input.file, infinite_cells: table.infiniteCells }, 'infinite cells read as missing');
+    if (table.infiniteCells > 0) logger.warn({ event: 'infinite_cells_missing', file: input.file, infinite_cells: table.infiniteCells }, 'infinite_cells_missing');
   }
   const described = { train: describe(inputs.train, parsed[0]), test: { ...describe(inputs.test, parsed[1]), rowsNotAfterTrain: overlapping } };
   const warnings: PreprocessResult['warnings'] = inputWarnings(described);
@@ -389,7 +389,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   });
   const finished = performance.now();
   const timings = { readMs: read - started, transformMs: transformed - read, writeMs: finished - transformed, totalMs: finished - started };
-  logger.info({ event: 'success', config_hash: configHash, duration_ms: Math.round(timings.totalMs), result: 'ok' }, 'success');
+  logger.info({ event: 'preprocess_done', config_hash: configHash, duration_ms: Math.round(timings.totalMs), result: 'ok' }, 'preprocess_done');
   emit({ type: 'preprocess.done', configHash, durationMs: timings.totalMs });
   return {
     ...base,

@@ -875,7 +875,8 @@ describe('core > registry > mirrorPendingRuns', () => {
     const mlflowWarnings = warnings.filter(({ message }) => message.includes('mlflow'));
     expect(mlflowWarnings).toHaveLength(1);
     expect(mlflowWarnings[0].fields).toMatchObject({ reason: 'experiment_deleted', experimentName: 'NonML', experimentId: '7' });
-    expect(mlflowWarnings[0].message).toMatch(/restored in MLflow .*tracking\.experiments/);
+    expect(mlflowWarnings[0].message).toBe('mlflow_experiment_deleted');
+    expect(mlflowWarnings[0].fields.hint).toMatch(/restored in MLflow .*tracking\.experiments/);
     expect(mlflowWarnings[0].fields.err).toBe(refusal.message);
     expect(mlflowWarnings[0].fields.err).toContain('mlflow experiments restore --experiment-id 7');
     expect((await readMirrorMarkers(store, settings)).parked.map((run) => [run.runId, run.experimentId])).toEqual([

@@ -254,7 +254,7 @@ async function liveMarkers(
       if (!cutAt(error, deadline)) throw error;
       // A server too slow to answer within the sync's budget: the markers are checked by a later sync, those found
       // deleted so far dropped (a marker kept wrongly costs a mirror not rewritten until then, never a wrong one).
-      logger.info({ markers: markers.length }, 'mlflow check of the mirror markers cut at the sync deadline; a later sync checks them');
+      logger.info({ markers: markers.length }, 'mlflow_marker_check_cut_at_deadline');
     }
   }
   await deleteMirrorMarkers(
@@ -327,7 +327,7 @@ async function stillParked(
   if (released.length > 0) {
     await deleteMirrorMarkers(store, settings, released);
     for (const experimentId of new Set(released.map((run) => run.experimentId))) {
-      logger.info({ experimentId, runs: released.filter((run) => run.experimentId === experimentId).length }, 'mlflow experiment restored, purged or no longer named; its parked runs are mirrored again');
+      logger.info({ experimentId, runs: released.filter((run) => run.experimentId === experimentId).length }, 'mlflow_parked_runs_released');
     }
   }
   return { waiting: parked.filter((run) => deleted.has(run.experimentId)), deleted };
@@ -422,7 +422,7 @@ async function readListingOn(
   const listed: CompleteMirror[] = [];
   for (;;) {
     if (found.size === wanted.size || experimentIds.length === 0 || listing.pages >= LISTING_PAGES_MAX) {
-      if (listing.pages >= LISTING_PAGES_MAX) logger.warn({ pages: listing.pages }, 'mlflow listing of complete mirrors ended at its most pages; runs it did not find are asked about while mirrored');
+      if (listing.pages >= LISTING_PAGES_MAX) logger.warn({ pages: listing.pages }, 'mlflow_mirror_listing_page_limit');
       const { next: _, after: _after, byToken: _byToken, ...ended } = listing;
       record.listing = ended;
       await saveRecord(store, settings, record);
@@ -451,7 +451,7 @@ async function readListingOn(
       const rejected = isFltsError(error) && error.code === 'FLTS_TRACKING_REJECTED';
       if (rejected && position) {
         // A server without start_time filters (older than MLflow 2): this listing begins again, read by page token alone.
-        logger.warn({ pages: listing.pages, err: (error as Error).message }, 'mlflow refuses the start_time filter of the listing of complete mirrors; it is read by page token');
+        logger.warn({ pages: listing.pages, err: (error as Error).message }, 'mlflow_mirror_listing_filter_refused');
         const { next: _, after: _after, byToken: _byToken, ...kept } = listing;
         record.listing = listing = { ...kept, unkeyed: true };
         await saveRecord(store, settings, record);
@@ -468,12 +468,12 @@ async function readListingOn(
         // MLflow went away mid-listing: the pages read so far are recorded with their owed markers, and the next sync
         // reads on from the page that failed. The sync reports the outage rather than losing what it did before it.
         if (isFltsError(error) && error.code === 'FLTS_TRACKING_UNAVAILABLE') {
-          logger.warn({ pages: listing.pages, code: error.code, err: error.message }, 'mlflow went away during the listing of complete mirrors; the next sync reads on from this page');
+          logger.warn({ pages: listing.pages, code: error.code, err: error.message }, 'mlflow_mirror_listing_interrupted');
           return { found, outage: error };
         }
         throw error;
       }
-      logger.warn({ pages: listing.pages, err: (error as Error).message }, 'mlflow refuses the page token of the listing of complete mirrors; a later sync lists them anew');
+      logger.warn({ pages: listing.pages, err: (error as Error).message }, 'mlflow_mirror_listing_token_refused');
       record.listing = undefined;
       await saveRecord(store, settings, record);
       return { found };
@@ -557,7 +557,7 @@ async function askSmallerPages(store: ObjectStore, settings: Settings, record: O
   const size = listing.pageRuns ?? LISTING_PAGE_RUNS;
   const smaller = Math.max(LISTING_PAGE_RUNS_MIN, Math.floor(size / 2));
   if (smaller >= size) return;
-  logger.info({ pageRuns: size, next: smaller }, 'mlflow listing page cut at the sync deadline; the next sync asks for smaller pages');
+  logger.info({ pageRuns: size, next: smaller }, 'mlflow_mirror_listing_page_shrunk');
   record.listing = fresh ? { ...(record.listing ?? { experimentIds: listing.experimentIds, pages: 0 }), pageRuns: smaller } : { ...listing, pageRuns: smaller };
   await saveRecord(store, settings, record);
 }
@@ -599,12 +599,12 @@ async function writeOwedMarkers(store: ObjectStore, settings: Settings, owed: re
       await writeMirrorMarker(store, settings, marker.runId, marker.experimentId, marker.mlflowRunId);
       return true;
     } catch (error) {
-      logger.warn({ runId: marker.runId, err: error instanceof Error ? error.message : String(error) }, 'mlflow mirror marker could not be written; a later sync writes it');
+      logger.warn({ runId: marker.runId, err: error instanceof Error ? error.message : String(error) }, 'mlflow_mirror_marker_write_failed');
       return false;
     }
   });
   const left = owed.filter((_, at) => !written[at]);
-  if (left.length > 0) logger.info({ written: owed.length - left.length, left: left.length }, 'mlflow mirror markers left for a later sync');
+  if (left.length > 0) logger.info({ written: owed.length - left.length, left: left.length }, 'mlflow_mirror_markers_deferred');
   return left;
 }
 
@@ -705,15 +705,22 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
     try {
       await parkRun(store, settings, runId, experimentId);
     } catch (error) {
-      logger.warn({ runId, err: error instanceof Error ? error.message : String(error) }, 'run of a deleted mlflow experiment could not be parked; the next sync tries it again');
+      logger.warn({ runId, err: error instanceof Error ? error.message : String(error) }, 'mlflow_run_park_failed');
       return false;
     }
     (result.parked ??= []).push({ runId, reason: 'experiment_deleted', experimentName, experimentId });
     if (warnedDeleted.has(refusal)) return true;
     warnedDeleted.add(refusal);
     logger.warn(
-      { code: refusal.code, reason: 'experiment_deleted', experimentName, experimentId, err: refusal.message },
-      'mlflow experiment deleted by an operator: its runs are parked, not mirrored, until it is restored in MLflow or the settings name another experiment (tracking.experiments.*)',
+      {
+        code: refusal.code,
+        reason: 'experiment_deleted',
+        experimentName,
+        experimentId,
+        err: refusal.message,
+        hint: 'its runs are parked, not mirrored, until it is restored in MLflow or the settings name another experiment (tracking.experiments.*)',
+      },
+      'mlflow_experiment_deleted',
     );
     return true;
   };
@@ -747,7 +754,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
           return true;
         }
         if (ofDeletedExperiment) continue;
-        logger.warn({ runId, code: flts.code, err: flts.message }, 'run could not be mirrored to mlflow');
+        logger.warn({ runId, code: flts.code, err: flts.message }, 'mlflow_mirror_failed');
       }
     }
     return false;
@@ -777,7 +784,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const found = new Set(result.found.map((run) => run.runId));
   result.pending = [...leading, ...backlog].filter((runId) => !found.has(runId));
   if (!stopped && !outOfTime()) await tagProcessedDigests(store, settings, await mirrorsWithoutDigestTag(client, experimentIds, new Set(registered), listed, backlogEndsAt()), result, backlogBudget, { ...deps, client });
-  if (result.deferred.length > 0) logger.info({ deferred: result.deferred.length, mirrored: result.mirrored.length }, 'mlflow catch-up continues on a later sync');
+  if (result.deferred.length > 0) logger.info({ deferred: result.deferred.length, mirrored: result.mirrored.length }, 'mlflow_catch_up_deferred');
   return result;
 }
 
@@ -813,8 +820,8 @@ async function tagProcessedDigests(
         result.interrupted ??= { step: 'tagging', code: flts.code, message: flts.message };
         return;
       }
-      logger.warn({ runId, code: flts.code, err: flts.message }, 'mlflow mirror could not be tagged with its processed data');
+      logger.warn({ runId, code: flts.code, err: flts.message }, 'mlflow_mirror_data_tag_failed');
     }
   }
-  if (result.tagged.length > 0) logger.info({ tagged: result.tagged.length }, 'mlflow mirrors tagged with the processed data their runs were trained on');
+  if (result.tagged.length > 0) logger.info({ tagged: result.tagged.length }, 'mlflow_mirrors_data_tagged');
 }

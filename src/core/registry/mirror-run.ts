@@ -109,7 +109,7 @@ async function logMissingParams(client: MlflowClient, run: MlflowRun, params: Ml
   const missing = (logged: Record<string, string>): MlflowKeyValue[] =>
     params.filter((param) => {
       if (logged[param.key] === undefined) return true;
-      if (logged[param.key] !== param.value) logger.warn({ param: param.key, logged: logged[param.key], now: param.value }, 'mlflow param differs from the run record; MLflow params cannot change');
+      if (logged[param.key] !== param.value) logger.warn({ param: param.key, logged: logged[param.key], now: param.value }, 'mlflow_param_differs');
       return false;
     });
   const first = missing(toRecord(run.data.params));
@@ -130,7 +130,7 @@ async function markMirrored(store: ObjectStore, settings: Settings, runId: strin
   try {
     await writeMirrorMarker(store, settings, runId, run.info.experiment_id, run.info.run_id);
   } catch (error) {
-    logger.warn({ mlflowRunId: run.info.run_id, err: error instanceof Error ? error.message : String(error) }, 'mlflow mirror is complete but its marker could not be written; the next sync asks mlflow');
+    logger.warn({ mlflowRunId: run.info.run_id, err: error instanceof Error ? error.message : String(error) }, 'mlflow_mirror_complete_marker_failed');
   }
 }
 
@@ -193,7 +193,7 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
     await client.setTag(mlflowRunId, MIRROR_TAGS.complete, 'true');
     await markMirrored(store, settings, runId, run, logger);
   }
-  logger.info({ mlflowRunId, created: !existing, artifacts: uploaded.length }, 'run mirrored to mlflow');
+  logger.info({ mlflowRunId, created: !existing, artifacts: uploaded.length }, 'mlflow_run_mirrored');
   deps.onEvent?.({ type: 'tracking.mirrored', runId, mlflowRunId, created: !existing });
   return { runId, mlflowRunId, experimentId: run.info.experiment_id, created: !existing, upToDate: false, artifacts: uploaded };
 }

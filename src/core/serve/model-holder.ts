@@ -13,6 +13,8 @@ export interface ModelHolderOptions {
   pinnedRunId?: string;
   /** How often the pointer is read; 0 = only on `reloadFromPointer()` calls. */
   pollIntervalMs: number;
+  /** The bus topic a promotion notice arrives on, when the owner follows one; named on the log while nothing is promoted. */
+  promotionTopic?: string;
   /** A pointed run that failed to load is retried after this long (sooner on a forced reload). */
   retryFailedMs?: number;
   batching: Omit<RequestBatcherOptions, 'onBatch'>;
@@ -96,6 +98,23 @@ export interface ModelHolder {
   /** Stops polling and disposes the model once idle. */
   stop(): Promise<void>;
   status(): ModelHolderStatus;
+}
+
+/**
+ * What an operator needs of a holder that has no promoted run: where it looks, since when, and how it will learn of a
+ * promotion (a bus notice, a pointer poll, or neither: only a `POST /reload_latest` loads one then).
+ */
+function waitingFields(options: ModelHolderOptions, since: Date): Record<string, unknown> {
+  const polls = !options.pinnedRunId && options.pollIntervalMs > 0;
+  const ways = [...(options.promotionTopic ? ['bus'] : []), ...(polls ? ['poll'] : [])];
+  return {
+    bucket: options.source.pointerLocation?.bucket ?? null,
+    pointers: options.source.pointerLocation?.keys ?? null,
+    waiting_since: since.toISOString(),
+    learns_by: ways.length > 0 ? ways.join('+') : 'reload_only',
+    promotion_topic: options.promotionTopic ?? null,
+    poll_interval_ms: polls ? options.pollIntervalMs : null,
+  };
 }
 
 export function createModelHolder(options: ModelHolderOptions): ModelHolder {
@@ -315,7 +334,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
       const refused = hopeless(outcome);
       if (refused) throw refused;
       if (outcome.result === 'no_pointer') {
-        logger.warn({}, 'serve_waiting_for_promotion');
+        logger.warn(waitingFields(options, new Date()), 'serve_waiting_for_promotion');
         options.onEvent?.({ type: 'serve.waiting_for_promotion' });
       }
       if (!polling) schedulePoll();

@@ -48,4 +48,6 @@ export interface ModelSource {
   readPointerCascade?(): Promise<PointerTarget[]>;
   /** The processed (scaled) test frame of a config_hash, used when a request brings no data. */
   loadTestFrame(configHash: string): Promise<TimeFrame>;
+  /** Where the promotion pointers are looked for, in cascade order: named on the log while no run is promoted. */
+  readonly pointerLocation?: { readonly bucket: string; readonly keys: readonly string[] };
 }

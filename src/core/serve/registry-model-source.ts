@@ -4,7 +4,7 @@ import { createIntervalSource } from '../forecast/forecast-intervals.js';
 import { parseIntervalLevels } from '../models/prediction-intervals.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
 import { loadRunForServing } from '../registry/load-run.js';
-import { readPromotionPointers, readPromotionPointerWithSource } from '../registry/pointers.js';
+import { pointerCascade, readPromotionPointers, readPromotionPointerWithSource } from '../registry/pointers.js';
 import { readRunRecord } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ModelSource } from './model-source.js';
@@ -15,6 +15,7 @@ import type { ModelSource } from './model-source.js';
  */
 export function createRegistryModelSource(store: ObjectStore, settings: Settings, logger?: Logger): ModelSource {
   return {
+    pointerLocation: { bucket: settings.store.buckets.promotion, keys: pointerCascade(settings) },
     async loadRun(runId) {
       const { run, model, scaler, intervals } = await loadRunForServing(store, settings, runId, { inferenceThread: settings.serve.inferenceThread, engine: settings.serve.engine, logger });
       const source = intervals ? await createIntervalSource(intervals, parseIntervalLevels(settings.eval.intervalLevels)) : undefined;

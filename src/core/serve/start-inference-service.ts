@@ -30,6 +30,8 @@ export interface InferenceServiceDeps {
   onEvent?: EventSink;
   /** Defaults to the run registry in `store`. */
   source?: ModelSource;
+  /** The topic its owner follows promotions on (a bus is configured), for the log line of a holder that waits for one. */
+  promotionTopic?: string;
   /**
    * When given, this service decides the probation of each promotion itself and rolls back through it (an
    * embedded `flts serve`); otherwise it only reports its live figures for the promoter to decide.
@@ -132,6 +134,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     source,
     pinnedRunId: serve.runId || undefined,
     pollIntervalMs: serve.pollIntervalMs,
+    ...(deps.promotionTopic ? { promotionTopic: deps.promotionTopic } : {}),
     retryFailedMs: serve.retryFailedMs,
     batching,
     metrics,

@@ -92,7 +92,7 @@ async function pickBackend(choice: BackendChoice, options: SelectBackendOptions)
       const tfName = name === 'node' ? await tryNode() : name === 'wasm' ? await tryWasm(matMulFix) : await tryCpu();
       await tf.ready();
       current = { name, tfName, matMulFix: name === 'wasm' && matMulFix, skipped };
-      logger.info({ backend: name, skipped }, 'tensorflow backend selected');
+      logger.info({ backend: name, skipped }, 'tf_backend_selected');
       return current;
     } catch (error) {
       skipped.push({ name, reason: error instanceof Error ? error.message.split('\n')[0] : String(error) });

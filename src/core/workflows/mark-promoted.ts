@@ -68,7 +68,7 @@ export async function markPromoted(store: ObjectStore | undefined, settings: Set
       // the run keeps one version whoever finishes first.
       version = (await versionsOfRun())[0] ?? created;
       if (version.version !== created.version) {
-        logger.info({ registeredModel: name, version: version.version, removed: created.version }, 'mlflow model version made twice for the run; keeping the oldest');
+        logger.info({ registeredModel: name, version: version.version, removed: created.version }, 'mlflow_model_version_duplicate_removed');
         await client.deleteModelVersion(name, created.version);
       }
     }
@@ -77,7 +77,7 @@ export async function markPromoted(store: ObjectStore | undefined, settings: Set
   } catch (error) {
     // Only a refusal means "no registry here"; an unreachable server is reported to the caller.
     if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
-    logger.warn({ err: error.message }, 'mlflow model registry unavailable; tagging the run instead');
+    logger.warn({ err: error.message }, 'mlflow_registry_unavailable_tagging_run');
     await client.setTag(mlflowRunId, PROMOTED_TAG, 'true');
     outcome = { marker: 'tag', mlflowRunId, tag: PROMOTED_TAG, reason: error.message };
   }
