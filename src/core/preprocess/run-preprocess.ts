@@ -389,7 +389,8 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   });
   const finished = performance.now();
   const timings = { readMs: read - started, transformMs: transformed - read, writeMs: finished - transformed, totalMs: finished - started };
-  logger.info({ event: 'preprocess_done', config_hash: configHash, duration_ms: Math.round(timings.totalMs), result: 'ok' }, 'preprocess_done');
+  // The reference preprocessor's own event name (reference-system.md 2.6), kept so that its log alerts read flts's lines too.
+  logger.info({ event: 'success', config_hash: configHash, duration_ms: Math.round(timings.totalMs), result: 'ok' }, 'success');
   emit({ type: 'preprocess.done', configHash, durationMs: timings.totalMs });
   return {
     ...base,
