@@ -7,6 +7,8 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 /** An event name: snake_case words, so alerting matches one token (the README's "Log lines" lists the old names). */
 const EVENT_NAME = /^[a-z][a-z0-9]*(_[a-z0-9]+)+$/;
+/** One-word names the reference preprocessor logs (reference-system.md 2.6), kept so that its alerts match flts's lines. */
+const REFERENCE_NAMES = new Set(['success', 'failure']);
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -67,7 +69,7 @@ describe('log lines', () => {
 
   it('every message a logger call in src writes is a snake_case event name', () => {
     const offending = loggerMessages()
-      .filter((entry) => (entry.literal ? !EVENT_NAME.test(entry.message) : !COMPUTED.has(`${entry.at.replace(/:\d+$/, '')}: ${entry.message}`)))
+      .filter((entry) => (entry.literal ? !EVENT_NAME.test(entry.message) && !REFERENCE_NAMES.has(entry.message) : !COMPUTED.has(`${entry.at.replace(/:\d+$/, '')}: ${entry.message}`)))
       .map((entry) => `${entry.at}: ${entry.message}`);
     expect(offending).toEqual([]);
   });
