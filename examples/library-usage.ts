@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import {
-  createObjectStore,
   evaluateRuns,
+  openDependencies,
   openForecaster,
   promoteBest,
   resolveSettings,
@@ -41,24 +41,31 @@ export async function runLibraryExample(home: string, overrides: SettingFlags = 
       ...overrides,
     },
   });
-  const store = await createObjectStore(settings);
+  // The store, bus and tracking the settings name, built as the CLI builds them: with bus.kind fs or kafka the
+  // promotion below publishes `model-selected` as `flts promote` does, so running replicas switch at once.
+  const deps = await openDependencies(settings);
+  const { store } = deps;
   const onEvent = (event: FltsEvent): void => {
     if (event.type === 'train.epoch_end') console.log(`epoch ${event.epoch}: loss ${event.loss.toExponential(3)}`);
   };
 
-  const processed = await preprocess(settings, { store, onEvent });
-  await trainModels({ models: ['NAIVE', 'LSTM'] }, settings, { store, onEvent });
-  const scoreboard = await evaluateRuns({ configHash: processed.configHash }, settings, { store });
-  const promotion = await promoteBest({ configHash: processed.configHash, source: 'best', actor: 'library example', reason: 'library example' }, settings, { store });
-
-  // The promoted run, loaded once and forecasting in this process: what POST /predict of `flts serve` answers.
-  const forecaster = await openForecaster(settings, { store });
   try {
-    const answer = await forecaster.forecast({ inferenceLength: 5 });
-    console.log(`scoreboard winner ${scoreboard.rows[0]?.model_type}, forecasting with ${forecaster.run.modelType}`, answer.predictions);
-    return { configHash: processed.configHash, winner: promotion.record.run_id, forecast: answer.predictions };
+    const processed = await preprocess(settings, { ...deps, onEvent });
+    await trainModels({ models: ['NAIVE', 'LSTM'] }, settings, { ...deps, onEvent });
+    const scoreboard = await evaluateRuns({ configHash: processed.configHash }, settings, { store });
+    const promotion = await promoteBest({ configHash: processed.configHash, source: 'best', actor: 'library example', reason: 'library example' }, settings, deps);
+
+    // The promoted run, loaded once and forecasting in this process: what POST /predict of `flts serve` answers.
+    const forecaster = await openForecaster(settings, { store });
+    try {
+      const answer = await forecaster.forecast({ inferenceLength: 5 });
+      console.log(`scoreboard winner ${scoreboard.rows[0]?.model_type}, forecasting with ${forecaster.run.modelType}`, answer.predictions);
+      return { configHash: processed.configHash, winner: promotion.record.run_id, forecast: answer.predictions };
+    } finally {
+      await forecaster.close();
+    }
   } finally {
-    await forecaster.close();
+    await deps.close();
   }
 }
 

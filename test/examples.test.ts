@@ -92,8 +92,11 @@ describe.concurrent('examples', () => {
 
   it('library-usage.ts runs the pipeline through the public API', async () => {
     const home = await mkdtemp(path.join(os.tmpdir(), 'flts-library-'));
-    const result = await runLibraryExample(home, { 'training.epochs': 1, 'training.hiddenSize': 8 });
+    // With the embedded bus, the example's promotion is announced as `flts promote --best` announces it.
+    const result = await runLibraryExample(home, { 'training.epochs': 1, 'training.hiddenSize': 8, 'bus.kind': 'fs' });
     expect(result.configHash).toMatch(/^[0-9a-f]{64}$/);
     expect(result.forecast[0].down).toEqual(expect.any(Number));
+    const announced = readFileSync(path.join(home, 'bus', 'topics', 'model-selected.log'), 'utf8').trim().split('\n');
+    expect(announced.map((line) => JSON.parse(JSON.parse(line).value).run_id)).toEqual([result.winner]);
   }, 300_000);
 });

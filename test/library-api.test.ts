@@ -104,6 +104,9 @@ describe('flts as a library (the built package, imported as `flts`)', () => {
       'sweepPredictionLogs({ store, bucket })': () => js.sweepPredictionLogs({ store, bucket: 'inference-logs' }),
       'sweepPredictionLogs({ retentionDays: "7" })': () => js.sweepPredictionLogs({ store, bucket: 'inference-logs', retentionDays: '7' }),
       'startLogRetention({ store, bucket, retentionDays })': () => js.startLogRetention({ store, bucket: 'inference-logs', retentionDays: 7 }),
+      'openDependencies()': () => js.openDependencies(),
+      'openDependencies(settings, { service: "yes" })': () => js.openDependencies(settings, { service: 'yes' }),
+      'openDependencies(settings, { logger: {} })': () => js.openDependencies(settings, { logger: {} }),
     };
     const outcomes: Record<string, string> = {};
     for (const [name, call] of Object.entries(cases)) outcomes[name] = await thrown(call);
@@ -168,6 +171,38 @@ describe('flts as a library (the built package, imported as `flts`)', () => {
     const library = await contents(viaLibrary);
     expect(library.filter((file) => file.includes('promotion-T.json'))).toHaveLength(5);
     expect(library).toEqual(await contents(viaCli));
+  }, 180_000);
+
+  it('a promotion with the dependencies of openDependencies publishes on the bus the settings name the model-selected message `flts promote --run` publishes; without that bus it is refused before anything changes', async () => {
+    const { home, runs } = await trainedHome('flts-library-bus-');
+    const runId = runs.find((run) => run.model_type === 'SNAIVE')!.run_id;
+    const viaCli = await mkdtemp(path.join(os.tmpdir(), 'flts-library-bus-cli-'));
+    const viaLibrary = await mkdtemp(path.join(os.tmpdir(), 'flts-library-bus-library-'));
+    await cp(home, viaCli, { recursive: true });
+    await cp(home, viaLibrary, { recursive: true });
+    const run = await runCli(['promote', '--run', runId], { env: { FLTS_HOME: viaCli, FLTS_BUS: 'fs', FLTS_OPERATOR: 'walker' } });
+    expect(run.exitCode, run.stderr).toBe(0);
+
+    const { settings } = flts.resolveSettings({ flags: { home: viaLibrary, 'bus.kind': 'fs' } });
+    const decision = { runId, source: 'manual', actor: 'walker', reason: `run ${runId} promoted by request` } as const;
+    // Only a store, as a library caller used to pass: refused, naming the bus, and nothing is promoted.
+    const refused = await flts.promote(decision, settings, { store: await flts.createObjectStore(settings) }).then(() => undefined, (error: unknown) => error);
+    expect(flts.isFltsError(refused) && refused.code).toBe('FLTS_USAGE_INVALID_ARGUMENT');
+    expect((refused as flts.FltsError).details).toMatchObject({ function: 'promote', argument: 'deps.bus' });
+    expect(await flts.readPromotionPointer(await flts.createObjectStore(settings), settings)).toBeUndefined();
+
+    const deps = await flts.openDependencies(settings);
+    try {
+      expect((await flts.promote(decision, settings, deps)).published).toEqual({ topic: settings.bus.topics.modelSelected, ok: true });
+    } finally {
+      await deps.close();
+    }
+    const log = async (root: string): Promise<string> => readFile(path.join(root, 'bus', 'topics', `${settings.bus.topics.modelSelected}.log`), 'utf8');
+    // The promotion's time and the append's time differ between the two; every other byte is the same.
+    const timeless = (text: string): string => text.replace(/\d{4}-\d\d-\d\dT\d\d[-:]\d\d[-:]\d\d\.\d+Z/g, 'T').replace(/"(ts|timestamp)":\d+/g, '"$1":0');
+    const [cli, library] = [await log(viaCli), await log(viaLibrary)];
+    expect(library).toContain(runId);
+    expect(timeless(library)).toBe(timeless(cli));
   }, 180_000);
 
   it('a program using the library prints nothing of flts, ignores the environment it is not given, and exits by itself after close (of the service and of a forecaster)', async () => {

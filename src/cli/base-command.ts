@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
-import { createMessageBus, type BusMetrics, type MessageBus } from '../core/bus/index.js';
+import type { BusMetrics } from '../core/bus/index.js';
 import { clip, QUOTED_CHARS } from '../core/clip-text.js';
 import { createCliLogger } from './cli-logger.js';
 import { unknownEnvNamesOnce } from './unknown-env.js';
@@ -15,22 +15,14 @@ import { readRegularFile } from '../core/read-regular-file.js';
 import { FltsError, isFltsError, toFltsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { namingRunsLike } from '../core/registry/run-store.js';
-import { createObjectStore, type ObjectStore } from '../core/storage/index.js';
-import type { TrackingDeps } from '../core/tracking/index.js';
+import { openDependencies, type Dependencies } from '../core/workflows/open-dependencies.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof FltsCommand)['baseFlags'] & T['flags']>;
 
 const DEFAULT_CONFIG_FILE = 'flts.config.json';
 
-/** What a command hands to core: built once per command run, from its settings. */
-export interface CommandDeps {
-  store: ObjectStore;
-  /** The configured bus (`bus.kind` fs or kafka), or undefined; closed when the command ends. */
-  bus: MessageBus | undefined;
-  /** JSON lines on stderr, so stdout stays human lines or the --json result. */
-  logger: Logger;
-  tracking: TrackingDeps;
-}
+/** What a command hands to core: built once per command run, from its settings; its logger writes JSON lines on stderr. */
+export type CommandDeps = Dependencies;
 
 /**
  * A refused setting that came from a flag, named as the user typed it (`--model`) rather than by its setting path:
@@ -69,7 +61,6 @@ export abstract class FltsCommand<TResult> extends Command {
 
   private built?: Promise<CommandDeps>;
   private builtSettings?: Settings;
-  private builtBus?: MessageBus;
   private builtLogger?: Logger;
   /** Whether the log level is the default one, which a command that prints its own outcome narrows to warnings. */
   private defaultLogLevel = true;
@@ -83,13 +74,8 @@ export abstract class FltsCommand<TResult> extends Command {
    */
   protected dependencies(settings: Settings, options: { service?: string; busMetrics?: BusMetrics } = {}): Promise<CommandDeps> {
     this.builtSettings ??= settings;
-    this.built ??= (async () => {
-      const logger = this.logger(settings, options);
-      const store = await createObjectStore(settings, { logger, envNames: this.envNames });
-      // A service waits for the brokers however long it takes; a command says within a bound that they cannot be reached.
-      this.builtBus = createMessageBus(settings, { logger, metrics: options.busMetrics, oneShot: options.service === undefined });
-      return { store, bus: this.builtBus, logger, tracking: { logger } };
-    })();
+    // A service waits for the brokers however long it takes; a command says within a bound that they cannot be reached.
+    this.built ??= openDependencies(settings, { logger: this.logger(settings, options), envNames: this.envNames, busMetrics: options.busMetrics, service: options.service !== undefined });
     return this.built;
   }
 
@@ -105,11 +91,7 @@ export abstract class FltsCommand<TResult> extends Command {
   }
 
   override async finally(error: Error | undefined): Promise<unknown> {
-    const bus = this.builtBus;
-    this.builtBus = undefined;
-    await bus?.close().catch(() => undefined);
-    // A write a stopping service gave up on (a store that does not answer) would hold the process for the store's timeout.
-    (await this.built?.catch(() => undefined))?.store.close?.();
+    await (await this.built?.catch(() => undefined))?.close();
     return super.finally(error);
   }
 

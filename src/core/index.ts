@@ -9,7 +9,7 @@ import type * as InferenceService from './serve/start-inference-service.js';
 import type * as StartServe from './daemon/start-serve.js';
 import type * as ForecasterModule from './serve/forecaster.js';
 import { FltsError } from './errors.js';
-import { invalidArgument, optionalText, requireDeps, requireObject, requireSettings, requireStore, requireText } from './library-arguments.js';
+import { invalidArgument, optionalBoolean, optionalText, requireDeps, requireObject, requireSettings, requireStore, requireText } from './library-arguments.js';
 import * as SettingsModule from './config/settings.js';
 import { ALL_SPECS } from './config/specs/index.js';
 import * as ConfigHash from './config/config-hash.js';
@@ -28,6 +28,7 @@ import * as AutoPromote from './workflows/auto-promote.js';
 import * as ValidateCandidate from './workflows/validate-candidate.js';
 import * as ProcessedData from './preprocess/processed-data.js';
 import * as Bus from './bus/index.js';
+import * as DependenciesModule from './workflows/open-dependencies.js';
 import * as LogRetentionModule from './serve/prediction-log-retention.js';
 import type { Settings } from './config/settings.js';
 import type { ObjectStore } from './storage/index.js';
@@ -80,6 +81,36 @@ export function computeConfigHash(preprocess: Parameters<typeof ConfigHash.compu
 export { canonicalPythonJson, pyFloat } from './config/python-json.js';
 export { isolatedStack, type IsolatedStack } from './config/isolated-stack.js';
 
+/**
+ * The collaborators the settings name, built as the CLI and the daemon build theirs: hand them to preprocess(),
+ * trainModels() and the promotions, which then publish what the commands publish; close() them when done.
+ */
+export async function openDependencies(settings: Settings, options?: DependenciesModule.OpenDependenciesOptions): Promise<DependenciesModule.Dependencies> {
+  requireSettings('openDependencies', settings);
+  if (options !== undefined) {
+    requireObject('openDependencies', 'options', options, 'an object ({ logger, envNames, busMetrics, service }) or undefined');
+    const { logger, envNames, busMetrics, service } = options as Record<string, unknown>;
+    if (logger !== undefined && !(logger instanceof Object && ['warn', 'info', 'child'].every((method) => typeof (logger as Record<string, unknown>)[method] === 'function'))) {
+      throw invalidArgument('openDependencies', 'options.logger', 'a logger (silentLogger for none)', logger);
+    }
+    if (envNames !== undefined) requireObject('openDependencies', 'options.envNames', envNames, 'the envNames of resolveSettings(), or undefined');
+    if (busMetrics !== undefined) requireObject('openDependencies', 'options.busMetrics', busMetrics, 'bus metrics, or undefined');
+    optionalBoolean('openDependencies', 'options.service', service);
+  }
+  return DependenciesModule.openDependencies(settings, options);
+}
+export type { Dependencies, OpenDependenciesOptions } from './workflows/open-dependencies.js';
+
+/**
+ * A workflow that publishes, called without the bus its settings name, would do part of what its command does: the
+ * store changes, MLflow is marked, and no replica or trainer hears of it. Refused, so the difference is never silent;
+ * settings with bus.kind none publish nothing on purpose.
+ */
+function requireSettingsBus(fn: string, settings: Settings, deps: { bus?: unknown }): void {
+  if (settings.bus.kind === 'none' || deps.bus !== undefined) return;
+  throw invalidArgument(fn, 'deps.bus', `the bus settings.bus.kind names (${settings.bus.kind}): openDependencies(settings) builds it, or resolve settings with bus.kind none to publish nothing`, deps.bus);
+}
+
 export { getJson, getJsonIfExists, putJson } from './storage/index.js';
 /** The store settings name: files under `home` (store.kind fs) or S3 (store.kind s3). */
 export async function createObjectStore(settings: Settings, context?: Storage.ObjectStoreContext): Promise<ObjectStore> {
@@ -103,6 +134,7 @@ export { buildPreprocessClaims, type PreprocessOutcome, type PreprocessClaims, t
 export async function preprocess(settings: Settings, deps: PreprocessWorkflow.PreprocessWorkflowDeps): Promise<PreprocessWorkflow.PreprocessOutcome> {
   requireSettings('preprocess', settings);
   requireDeps('preprocess', deps);
+  requireSettingsBus('preprocess', settings, deps);
   return PreprocessWorkflow.preprocess(settings, deps);
 }
 export type { PreprocessResult } from './preprocess/run-preprocess.js';
@@ -124,6 +156,7 @@ export async function selectBackend(...args: Parameters<typeof Backend.selectBac
 export async function trainModels(request: TrainWorkflow.TrainModelsRequest, settings: Settings, deps: TrainWorkflow.TrainModelsDeps): Promise<TrainWorkflow.TrainModelsResult> {
   requireSettings('trainModels', settings);
   requireDeps('trainModels', deps);
+  requireSettingsBus('trainModels', settings, deps);
   return TrainWorkflow.trainModels(request, settings, deps);
 }
 export type { TrainModelsRequest, TrainModelsResult, TrainModelsDeps } from './workflows/train.js';
@@ -180,18 +213,21 @@ export type { PromotionDecision, PromotionDeps, PromotionResult, TargetsChange, 
 export async function promote(decision: PromoteWorkflow.PromotionDecision, settings: Settings, deps: PromoteWorkflow.PromotionDeps): Promise<PromoteWorkflow.PromotionResult> {
   requireSettings('promote', settings);
   requireDeps('promote', deps);
+  requireSettingsBus('promote', settings, deps);
   return PromoteWorkflow.promote(decision, settings, deps);
 }
 /** Promotes the scoreboard winner, as `flts promote --best` does. */
 export async function promoteBest(request: PromoteWorkflow.BestPromotionRequest, settings: Settings, deps: PromoteWorkflow.PromotionDeps): Promise<PromoteWorkflow.PromotionResult> {
   requireSettings('promoteBest', settings);
   requireDeps('promoteBest', deps);
+  requireSettingsBus('promoteBest', settings, deps);
   return PromoteWorkflow.promoteBest(request, settings, deps);
 }
 /** Returns the scope to the run promoted before the current one, as `flts promote --rollback` does. */
 export async function rollback(request: PromoteWorkflow.RollbackRequest, settings: Settings, deps: PromoteWorkflow.PromotionDeps): Promise<PromoteWorkflow.PromotionResult> {
   requireSettings('rollback', settings);
   requireDeps('rollback', deps);
+  requireSettingsBus('rollback', settings, deps);
   return PromoteWorkflow.rollback(request, settings, deps);
 }
 export { decideAutoPromotion, type AutoPromotionOutcome } from './workflows/auto-promote.js';
@@ -201,6 +237,7 @@ export async function autoPromote(configHash: string, actor: string, settings: S
   requireText('autoPromote', 'actor', actor);
   requireSettings('autoPromote', settings);
   requireDeps('autoPromote', deps);
+  requireSettingsBus('autoPromote', settings, deps);
   return AutoPromote.autoPromote(configHash, actor, settings, deps);
 }
 export type { CandidateCheck } from './workflows/validate-candidate.js';
