@@ -6,17 +6,23 @@ import type { ModelSource } from './model-source.js';
 
 const silent: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => silent } as unknown as Logger;
 
+/** A store with no promotion in it: the holder waits. */
+function emptySource(extra: Partial<ModelSource> = {}): ModelSource {
+  return {
+    readPointer: async () => undefined,
+    loadRun: async () => {
+      throw new Error('no run to load');
+    },
+    loadTestFrame: async () => {
+      throw new Error('no test frame');
+    },
+    ...extra,
+  };
+}
+
 describe('core > serve > model-holder', () => {
   it('tells its caller when it starts with no promotion to serve, so a person running it learns why predictions fail', async () => {
-    const nothingPromoted: ModelSource = {
-      readPointer: async () => undefined,
-      loadRun: async () => {
-        throw new Error('no run to load');
-      },
-      loadTestFrame: async () => {
-        throw new Error('no test frame');
-      },
-    };
+    const nothingPromoted = emptySource();
     const events: FltsEvent[] = [];
     const holder = createModelHolder({ source: nothingPromoted, pollIntervalMs: 0, batching: { maxBatch: 1, maxWaitMs: 0 }, logger: silent, onEvent: (event) => events.push(event) });
     await holder.start();
@@ -26,16 +32,7 @@ describe('core > serve > model-holder', () => {
   });
 
   it('names on its waiting line where it looks for a promotion, since when, and how it will learn of one', async () => {
-    const nothingPromoted: ModelSource = {
-      readPointer: async () => undefined,
-      loadRun: async () => {
-        throw new Error('no run to load');
-      },
-      loadTestFrame: async () => {
-        throw new Error('no test frame');
-      },
-      pointerLocation: { bucket: 'flts-promotion', keys: ['site-a/current.json', 'current.json', 'global/current.json'] },
-    };
+    const nothingPromoted = emptySource({ pointerLocation: { bucket: 'flts-promotion', keys: ['site-a/current.json', 'current.json', 'global/current.json'] } });
     const warned: Array<{ fields: Record<string, unknown>; msg: string }> = [];
     const logger = { ...silent, warn: (fields: Record<string, unknown>, msg?: string) => void warned.push({ fields, msg: msg ?? '' }), child: () => logger } as unknown as Logger;
     const before = Date.now();
@@ -56,15 +53,7 @@ describe('core > serve > model-holder', () => {
   });
 
   it('says a waiting holder with neither a bus nor a poll learns of a promotion only when told to reload', async () => {
-    const nothingPromoted: ModelSource = {
-      readPointer: async () => undefined,
-      loadRun: async () => {
-        throw new Error('no run to load');
-      },
-      loadTestFrame: async () => {
-        throw new Error('no test frame');
-      },
-    };
+    const nothingPromoted = emptySource();
     const warned: Array<Record<string, unknown>> = [];
     const logger = { ...silent, warn: (fields: Record<string, unknown>, msg?: string) => void (msg === 'serve_waiting_for_promotion' && warned.push(fields)), child: () => logger } as unknown as Logger;
     const holder = createModelHolder({ source: nothingPromoted, pollIntervalMs: 0, batching: { maxBatch: 1, maxWaitMs: 0 }, logger });
@@ -75,15 +64,7 @@ describe('core > serve > model-holder', () => {
 
   it('says nothing of a start a stop overtook: a server stopped while it read the pointer logs its stop last', async () => {
     let answer: (pointer: undefined) => void = () => {};
-    const slowPointer: ModelSource = {
-      readPointer: () => new Promise((resolve) => (answer = resolve)),
-      loadRun: async () => {
-        throw new Error('no run to load');
-      },
-      loadTestFrame: async () => {
-        throw new Error('no test frame');
-      },
-    };
+    const slowPointer = emptySource({ readPointer: () => new Promise((resolve) => (answer = resolve)) });
     const warned: string[] = [];
     const logger = { ...silent, warn: (_obj: object, msg?: string) => void warned.push(msg ?? ''), child: () => logger } as unknown as Logger;
     const events: FltsEvent[] = [];
