@@ -386,6 +386,11 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     for (const name of outcomes) expect(exprs.filter((e) => selectors(e).some((selector) => selector.name === name)), name).not.toEqual([]);
     // Actuals left unscored are answered 200 (with `ignored`): a client sending them in the wrong unit shows only here.
     expect(exprs.filter((e) => selectors(e).some(({ name }) => name === 'flts_live_actuals_ignored_total'))).not.toEqual([]);
+    // Actuals kept for a later forecast, and kept or remembered points let go unscored: live accuracy computed on fewer
+    // points than were sent shows only here.
+    for (const name of ['flts_live_early_actuals', 'flts_live_early_actuals_dropped_total', 'flts_live_forgotten_points_total']) {
+      expect(exprs.filter((e) => selectors(e).some((selector) => selector.name === name)), name).not.toEqual([]);
+    }
     // Dead letters stored and refused each have a query: a refusal leaves its message uncommitted, and shows otherwise
     // only as a consumer crash.
     expect(exprs.filter((e) => selectors(e).some(({ name }) => name === 'flts_bus_dead_letter_refusals_total'))).not.toEqual([]);
