@@ -9,7 +9,7 @@ import type * as InferenceService from './serve/start-inference-service.js';
 import type * as StartServe from './daemon/start-serve.js';
 import type * as ForecasterModule from './serve/forecaster.js';
 import { FltsError } from './errors.js';
-import { invalidArgument, optionalBoolean, optionalText, requireDeps, requireObject, requireSettings, requireStore, requireText } from './library-arguments.js';
+import { invalidArgument, optionalBoolean, optionalLogger, optionalText, requireDeps, requireObject, requireSettings, requireStore, requireText } from './library-arguments.js';
 import * as SettingsModule from './config/settings.js';
 import { ALL_SPECS } from './config/specs/index.js';
 import * as ConfigHash from './config/config-hash.js';
@@ -90,9 +90,7 @@ export async function openDependencies(settings: Settings, options?: Dependencie
   if (options !== undefined) {
     requireObject('openDependencies', 'options', options, 'an object ({ logger, envNames, busMetrics, service }) or undefined');
     const { logger, envNames, busMetrics, service } = options as Record<string, unknown>;
-    if (logger !== undefined && !(logger instanceof Object && ['warn', 'info', 'child'].every((method) => typeof (logger as Record<string, unknown>)[method] === 'function'))) {
-      throw invalidArgument('openDependencies', 'options.logger', 'a logger (silentLogger for none)', logger);
-    }
+    optionalLogger('openDependencies', 'options.logger', logger);
     if (envNames !== undefined) requireObject('openDependencies', 'options.envNames', envNames, 'the envNames of resolveSettings(), or undefined');
     if (busMetrics !== undefined) requireObject('openDependencies', 'options.busMetrics', busMetrics, 'bus metrics, or undefined');
     optionalBoolean('openDependencies', 'options.service', service);

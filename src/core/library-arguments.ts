@@ -64,6 +64,11 @@ const hasMethods = (value: unknown, methods: readonly string[]): boolean => isOb
 const LOGGER_METHODS = ['trace', 'debug', 'info', 'warn', 'error', 'child'] as const;
 const BUS_METHODS = ['publish', 'subscribe', 'close'] as const;
 
+/** A logger argument, or undefined: pino's methods the workflows call (silentLogger for none). */
+export function optionalLogger(fn: string, argument: string, value: unknown): void {
+  if (value !== undefined && !hasMethods(value, LOGGER_METHODS)) throw invalidArgument(fn, argument, `a logger (${LOGGER_METHODS.join(', ')}; silentLogger for none)`, value);
+}
+
 /**
  * The dependencies argument of a workflow: an object with a `store`, and the optional collaborators every workflow
  * takes in the shape they are called in (a logger that is not one failed as FLTS_INTERNAL, or a TypeError).
@@ -74,7 +79,7 @@ export function requireDeps(fn: string, value: unknown): void {
   const { onEvent, logger, signal, bus, uninterrupted } = value;
   if (onEvent !== undefined && typeof onEvent !== 'function') throw invalidArgument(fn, 'deps.onEvent', 'a function of one event', onEvent);
   if (uninterrupted !== undefined && typeof uninterrupted !== 'function') throw invalidArgument(fn, 'deps.uninterrupted', 'a function running the write it is given', uninterrupted);
-  if (logger !== undefined && !hasMethods(logger, LOGGER_METHODS)) throw invalidArgument(fn, 'deps.logger', `a logger (${LOGGER_METHODS.join(', ')}; silentLogger for none)`, logger);
+  optionalLogger(fn, 'deps.logger', logger);
   // Duck-typed: a signal of another realm (a vm context, a polyfill) is one too.
   if (signal !== undefined && !(isObject(signal) && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) throw invalidArgument(fn, 'deps.signal', 'an AbortSignal', signal);
   if (bus !== undefined && !hasMethods(bus, BUS_METHODS)) throw invalidArgument(fn, 'deps.bus', 'a message bus (createMessageBus(settings)) or undefined', bus);
