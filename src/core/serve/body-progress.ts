@@ -127,14 +127,15 @@ export function watchRequestBodies(server: Server, options: BodyProgressOptions)
             const elapsed = now - arrival.windowSince;
             if (windowMs === 0 || elapsed < windowMs) continue;
             const came = socket.bytesRead - arrival.windowBytesRead;
+            // Of a body of declared length: the bytes still to come, and the time the request timeout leaves them.
+            const left = arrival.declared > 0 ? arrival.declared - (socket.bytesRead - arrival.bodyFrom) : 0;
+            const timeLeftMs = options.requestTimeoutMs - (now - arrival.requestSince);
             if (came * 1000 < options.minBytesPerSec * elapsed) {
               arrival.request = undefined;
               refuse(server, socket, new FltsError('FLTS_REQUEST_BODY_STALLED', `The request body arrived too slowly: ${came} byte${came === 1 ? '' : 's'} of it in the last ${Math.round(elapsed)} ms, under the least rate of ${options.minBytesPerSec} bytes/s (serve.minBodyBytesPerSec).`));
-            } else if (arrival.declared > 0 && cannotFinish(arrival, socket.bytesRead, came, elapsed, options.requestTimeoutMs - (now - arrival.requestSince))) {
+            } else if (cannotFinish(left, came, elapsed, timeLeftMs)) {
               arrival.request = undefined;
-              const left = arrival.declared - (socket.bytesRead - arrival.bodyFrom);
-              const timeLeft = Math.max(0, Math.round(options.requestTimeoutMs - (now - arrival.requestSince)));
-              refuse(server, socket, new FltsError('FLTS_REQUEST_BODY_STALLED', `The request body cannot arrive before the request timeout: ${left} of its ${arrival.declared} bytes are still to come, at ${Math.round((came * 1000) / elapsed)} bytes/s (its rate over the last ${Math.round(elapsed)} ms) that takes ${Math.round((left * elapsed) / came)} ms, and the request timeout (serve.requestTimeoutMs) falls in ${timeLeft} ms.`));
+              refuse(server, socket, new FltsError('FLTS_REQUEST_BODY_STALLED', `The request body cannot arrive before the request timeout: ${left} of its ${arrival.declared} bytes are still to come, at ${Math.round((came * 1000) / elapsed)} bytes/s (its rate over the last ${Math.round(elapsed)} ms) that takes ${Math.round((left * elapsed) / came)} ms, and the request timeout (serve.requestTimeoutMs) falls in ${Math.max(0, Math.round(timeLeftMs))} ms.`));
             } else {
               arrival.windowBytesRead = socket.bytesRead;
               arrival.windowSince = now;
@@ -154,14 +155,13 @@ export function watchRequestBodies(server: Server, options: BodyProgressOptions)
 }
 
 /**
- * Whether a body of declared length, at the rate it came at over the last window (`came` bytes in `elapsed` ms), is
- * still arriving as the request timeout falls, `timeLeftMs` from now: it would hold its room in the body budget
- * (serve.maxBodyBytesInFlight), declared whole, until then, only to be refused. The bytes still to come are counted
- * short (the read the head came in counted as body), and the time left long (from the request's event, after Node's
- * clock for it starts), so that a body that can finish is never refused.
+ * Whether a body of declared length with `left` bytes still to come, at the rate it came at over the last window
+ * (`came` bytes in `elapsed` ms), is still arriving as the request timeout falls, `timeLeftMs` from now: it would hold
+ * its room in the body budget (serve.maxBodyBytesInFlight), declared whole, until then, only to be refused. The bytes
+ * still to come are counted short (the read the head came in counted as body), and the time left long (from the
+ * request's event, after Node's clock for it starts), so that a body that can finish is never refused.
  */
-function cannotFinish(arrival: Arrival, bytesRead: number, came: number, elapsed: number, timeLeftMs: number): boolean {
-  const left = arrival.declared - (bytesRead - arrival.bodyFrom);
+function cannotFinish(left: number, came: number, elapsed: number, timeLeftMs: number): boolean {
   return left > 0 && came > 0 && left * elapsed > came * timeLeftMs;
 }
 
