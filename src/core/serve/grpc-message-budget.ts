@@ -42,8 +42,8 @@ export function stopSending(stream: ServerHttp2Stream): void {
  * 8 MiB ModelInfer but its last byte held 320 MiB, past a budget of 64; bench/serve-grpc-message-buffering.mjs). The
  * prefix is read off the call's HTTP/2 stream by a listener put before grpc-js's; a message that does not fit is
  * refused at once (RESOURCE_EXHAUSTED FLTS_SERVE_BODIES_IN_FLIGHT), which makes grpc-js drop the rest of it, and its
- * stream is reset so that the client stops sending it, as is the stream of one announced past the message limit. The room is held until the call's status is sent or the call is
- * cancelled (or its stream closes), as the handler held it.
+ * stream is reset so that the client stops sending it, as is the stream of one announced past the message limit. The
+ * room is held until the call's status is sent or the call is cancelled (or its stream closes), as the handler held it.
  * A call whose stream is not known (grpc-connections.ts could not tell it) takes its room in its handler, as before.
  */
 export function createGrpcMessageBudget(options: GrpcMessageBudgetOptions): GrpcMessageBudget {
