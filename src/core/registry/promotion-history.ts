@@ -3,7 +3,7 @@ import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { getJsonIfExists, putJson } from '../storage/json-objects.js';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
 import { mapBounded } from '../bounded-map.js';
-import { promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord } from './pointers.js';
+import { promotionScope, readPointerAt, readPromotionPointer, ROOT_POINTER, scopedPointerKey, type PromotionRecord } from './pointers.js';
 
 const HISTORY_FILE = /(^|\/)promotion-[^/]+\.json$/;
 const SYNC_ATTEMPTS = 5;
@@ -75,6 +75,16 @@ export async function scanPromotionHistory(store: ObjectStore, settings: Setting
     records: records.filter((r): r is PromotionRecord => r !== null && typeof r === 'object' && typeof r.run_id === 'string' && typeof r.timestamp === 'string').sort(byTimestamp),
     newestWrite: listed.reduce((newest, info) => Math.max(newest, info.lastModified.getTime()), -Infinity),
   };
+}
+
+/**
+ * The promotion in service for this scope as a promotion decides it: the scope's newest history record, which the
+ * pointers lag behind after a promotion stopped between its record and its pointers; the pointer cascade (what
+ * serving reads) only for a scope with no history of its own. Whoever shows an operator "the run in service" and
+ * whoever checks that it has not changed since reads this, so both agree with what the promotion replaces.
+ */
+export async function readPromotionInService(store: ObjectStore, settings: Settings): Promise<PromotionRecord | undefined> {
+  return (await listPromotionHistory(store, settings, promotionScope(settings))).at(-1) ?? (await readPromotionPointer(store, settings));
 }
 
 /** Writes a history record under a key nobody else used (a same-microsecond collision moves the timestamp on). */

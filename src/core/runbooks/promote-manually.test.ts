@@ -97,6 +97,30 @@ describe('core > runbooks > promote-manually', () => {
     expect(done.record).toMatchObject({ run_id: 'runB', previous_run_id: 'runA' });
   });
 
+  it('shows and checks the run a promotion stopped before its pointers put in service, which the promotion replaces', async () => {
+    await promote({ runId: 'runA', source: 'auto', actor: 'daemon:test', reason: 'initial' }, settings, { store });
+    const noPointers: ObjectStore = {
+      ...store,
+      put: async (bucket, key, body, options) => {
+        if (key.endsWith('current.json')) throw new Error('killed before the pointers');
+        return store.put(bucket, key, body, options);
+      },
+    };
+    await expect(promote({ runId: 'runC', source: 'manual', actor: 'ana', reason: 'stopped' }, settings, { store: noPointers })).rejects.toThrow('killed before the pointers');
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runA');
+
+    const listed = await listPromotionCandidates({ configHash: RUNBOOK_HASH }, settings, { store });
+    expect(listed.current?.run_id).toBe('runC');
+    expect(listed.candidates.filter((c) => c.is_current).map((c) => c.run_id)).toEqual(['runC']);
+    expect(listed.candidates.find((c) => c.run_id === 'runB')?.diff.current_run_id).toBe('runC');
+    // A choice compared with the pointers' run would replace another one: refused, nothing written.
+    await expect(promoteManually({ runId: 'runB', reason: 'x', expectedCurrentRunId: 'runA' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_PROMOTE_CURRENT_CHANGED', details: { currentRunId: 'runC' } });
+    expect((await listPromotionHistory(store, settings)).map((r) => r.run_id)).toEqual(['runA', 'runC']);
+    const done = await promoteManually({ runId: 'runB', reason: 'x', expectedCurrentRunId: listed.current?.run_id }, settings, { store });
+    expect(done.record).toMatchObject({ run_id: 'runB', previous_run_id: 'runC' });
+    expect(done.diff.current_run_id).toBe('runC');
+  });
+
   it('refuses non-SUCCESS runs, missing artifacts and an empty reason, writing nothing', async () => {
     await addRunWithArtifacts(store, settings, fakeRun('runNoWeights', 'GRU', { rmse: 0.01, mae: 0.01, mse: 0.0001 }, '2025-01-05T00:00:00.000Z'), ['weights.bin']);
     await expect(promoteManually({ runId: 'runF', reason: 'x' }, settings, { store })).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_SUCCESSFUL', message: expect.stringContaining('--force') });

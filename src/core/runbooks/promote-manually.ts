@@ -1,6 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError, orUnlessUnavailable } from '../errors.js';
-import { readPointerAt, readPromotionPointer, scopedPointerKey } from '../registry/pointers.js';
+import { readPromotionInService } from '../registry/promotion-history.js';
 import { findRunRecord } from '../registry/run-store.js';
 import { promote, type PromotionDeps, type PromotionResult } from '../workflows/promote.js';
 import { diffRuns, sameRunDiff, type RunDiff } from './run-diff.js';
@@ -38,8 +38,9 @@ export async function promoteManually(input: ManualPromotionInput, settings: Set
   // A run whose run.json is gone is refused by `promote` (FLTS_RUN_NOT_FOUND), unless it is the run in service: then,
   // as from `flts promote --run`, naming it changes nothing or pins it.
   const run = await findRunRecord(deps.store, settings, input.runId);
+  const inService = await readPromotionInService(deps.store, settings);
   if (input.expectedCurrentRunId !== undefined) {
-    const current = (await readPromotionPointer(deps.store, settings))?.run_id ?? null;
+    const current = inService?.run_id ?? null;
     if (current !== input.expectedCurrentRunId) {
       throw new FltsError(
         'FLTS_PROMOTE_CURRENT_CHANGED',
@@ -48,8 +49,7 @@ export async function promoteManually(input: ManualPromotionInput, settings: Set
       );
     }
   }
-  const previous = await readPointerAt(deps.store, settings, scopedPointerKey(settings));
-  const diff = run ? diffRuns(run, previous ? { pointer: previous, run: await findRunRecord(deps.store, settings, previous.run_id).catch(orUnlessUnavailable(undefined)) } : undefined) : undefined;
+  const diff = run ? diffRuns(run, inService ? { pointer: inService, run: await findRunRecord(deps.store, settings, inService.run_id).catch(orUnlessUnavailable(undefined)) } : undefined) : undefined;
   const result = await promote({ runId: input.runId, source: 'manual', actor: input.operator ?? 'unknown operator', reason, force: input.force, pin: input.pin }, settings, deps);
   return { ...result, diff: diff ?? sameRunDiff(result.record) };
 }

@@ -1,6 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import { buildScoreboard, compareScored, targetSetOf, testScore } from '../eval/scoreboard.js';
-import { readPromotionPointer, type PromotionRecord } from '../registry/pointers.js';
+import type { PromotionRecord } from '../registry/pointers.js';
+import { readPromotionInService } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { findRunRecord, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -65,8 +66,8 @@ function ranks(runs: readonly RunRecord[]): Map<string, number> {
 export async function listPromotionCandidates(input: ListCandidatesInput, settings: Settings, deps: { store: ObjectStore }): Promise<PromotionCandidates> {
   const { records: all, corrupt } = await scanRunRecords(deps.store, settings, { configHash: input.configHash });
   const runs = input.configHash ? all : all.slice(-(input.limit ?? 50)).reverse();
-  const pointer = await readPromotionPointer(deps.store, settings);
-  const current = pointer ? { pointer, run: await findRunRecord(deps.store, settings, pointer.run_id).catch(orUnlessUnavailable(undefined)) } : undefined;
+  const inService = await readPromotionInService(deps.store, settings);
+  const current = inService ? { pointer: inService, run: await findRunRecord(deps.store, settings, inService.run_id).catch(orUnlessUnavailable(undefined)) } : undefined;
   const rankOf = ranks(all);
   // Every run's artifacts are looked up (a config_hash of a year has hundreds of runs): a bounded number at a time.
   const candidates = await mapBounded(runs, CHECK_WIDTH, async (run): Promise<PromotionCandidate> => {
@@ -82,7 +83,7 @@ export async function listPromotionCandidates(input: ListCandidatesInput, settin
       score: m ? testScore(m) : null,
       rank: rankOf.get(run.run_id) ?? null,
       targets: targetSetOf(run.window.targets),
-      is_current: pointer?.run_id === run.run_id,
+      is_current: inService?.run_id === run.run_id,
       problems: await runProblems(deps.store, settings, run),
       diff: diffRuns(run, current),
     };
@@ -90,5 +91,5 @@ export async function listPromotionCandidates(input: ListCandidatesInput, settin
   if (input.configHash) {
     candidates.sort((a, b) => Number(a.problems.length > 0) - Number(b.problems.length > 0) || compareScored({ score: a.score ?? Number.NaN, started_at: a.started_at, run_id: a.run_id }, { score: b.score ?? Number.NaN, started_at: b.started_at, run_id: b.run_id }));
   }
-  return { config_hash: input.configHash ?? null, current: pointer ?? null, candidates, corrupt };
+  return { config_hash: input.configHash ?? null, current: inService ?? null, candidates, corrupt };
 }
