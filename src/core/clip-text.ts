@@ -42,3 +42,29 @@ export function listNames(names: readonly string[], max = LISTED_NAMES): string 
 export function singleLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
 }
+
+/**
+ * Characters that show as something other than themselves: control characters (a line break, the escape that
+ * starts a terminal sequence, DEL and the C1 range), the line and paragraph separators, and the bidirectional
+ * controls (U+202E turns the text after it around: `down\u202Eanwod` shows as "downdowna").
+ */
+const MISLEADING = /[\p{Cc}\p{Bidi_Control}\u2028\u2029]/gu;
+
+/** The first character of `text` that shows as something other than itself, or undefined. */
+export function misleadingCharacter(text: string): string | undefined {
+  return text.match(new RegExp(MISLEADING.source, 'u'))?.[0];
+}
+
+/** U+XXXX, as a character's code point is named in messages. */
+export function codePoint(char: string): string {
+  return `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * `text` quoted as JSON, with every character that shows as something other than itself written as its \u
+ * escape: JSON.stringify escapes only U+0000-U+001F, and a U+202E quoted as it is turns round the rest of the
+ * message on the terminal that shows it.
+ */
+export function quotedText(text: string): string {
+  return JSON.stringify(text).replace(MISLEADING, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+}

@@ -405,6 +405,49 @@ describe('core > data > read-table', () => {
     expect(() => readTableBytes(csv(`time,do\u0000wn\n${times[0]},1\n`), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', message: expect.stringContaining('NUL') }));
   });
 
+  // Before, each of these names was read and carried on into file names, logs, chart labels and answers: an escape
+  // sequence restyled the terminal, a line break forged a log line, U+202E showed the name turned round.
+  it('refuses control characters and bidirectional controls in a column name, in CSV and Parquet, the name shown escaped', () => {
+    const times = ['2018-01-01 00:00:00', '2018-01-01 00:02:00'];
+    const cases: [string, string, string][] = [
+      ['do\u0001wn', 'U+0001', 'the control character U+0001'],
+      ['do\u001b[31mwn', 'U+001B', 'the control character U+001B'],
+      ['do\twn', 'U+0009', 'a tab'],
+      ['do\u007fwn', 'U+007F', 'the control character U+007F'],
+      ['do\u0085wn', 'U+0085', 'the control character U+0085'],
+      ['do\u2028wn', 'U+2028', 'a line break (U+2028)'],
+      ['down\u202eanwod', 'U+202E', 'the bidirectional control U+202E'],
+      ['\u2067down', 'U+2067', 'the bidirectional control U+2067'],
+      ['down\u200f', 'U+200F', 'the bidirectional control U+200F'],
+    ];
+    for (const [name, character, described] of cases) {
+      const escaped = JSON.stringify(name).replace(/[\u007f-\u009f\u200f\u2028\u202e\u2067]/gu, (char) => `\\u${char.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+      const parquet = pl.DataFrame({ time: times, [name]: [1, 2], up: [3, 4] }).writeParquet();
+      for (const [bytes, source, where] of [[csv(`time,"${name}",up\n${times[0]},1,2\n`), 'x.csv', 'header'], [parquet, 'x.parquet', 'Parquet schema']] as const) {
+        let thrown: unknown;
+        try {
+          readTableBytes(bytes, source);
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown, `${source} ${escaped}`).toMatchObject({
+          code: 'FLTS_DATA_UNREADABLE',
+          message: `${source}: The ${where} names a column ${escaped}, with ${described} in it; name columns with printable text.`,
+          details: expect.objectContaining({ column: name, character }),
+        });
+        // The message itself holds none of the characters: it prints as itself wherever it is shown.
+        expect((thrown as Error).message).not.toMatch(/[\p{Cc}\p{Bidi_Control}\u2028\u2029]/u);
+      }
+    }
+    // Names in other scripts, accents, emoji (a joiner included) and spaces inside are read as before.
+    const named = readTableBytes(csv(`time,Bajada ñ,下り,שלום,👩‍💻 rate\n${times[0]},1,2,3,4\n`), 'x.csv');
+    expect(named.frame.columns).toEqual(['Bajada ñ', '下り', 'שלום', '👩‍💻 rate']);
+  });
+
+  it('shows a one-column header with its bidirectional controls escaped', () => {
+    expect(() => readTableBytes(csv('time|do\u202ewn\n2018-01-01 00:00:00|1\n'), 'x.csv')).toThrow(expect.objectContaining({ message: expect.stringContaining('"time|do\\u202ewn" reads as one column') }));
+  });
+
   it('refuses a Parquet schema naming a column twice, as a CSV header', () => {
     // Before, polars kept the second "a" (10, 20, 30) and the first was lost without a word.
     expect(() => readTableBytes(parquetFixture('duplicate-names.parquet'), 'dup.parquet')).toThrow(

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type pl from 'nodejs-polars';
 import { polars } from './polars-module.js';
-import { clip, listNames } from '../clip-text.js';
+import { clip, codePoint, listNames, misleadingCharacter, quotedText } from '../clip-text.js';
 import type { DataSettings } from '../config/specs/data.js';
 import { FltsError } from '../errors.js';
 import { plainNumberText } from './number-text.js';
@@ -117,7 +117,7 @@ function assertGuessedSeparator(header: string, names: readonly string[]): void 
   const other = [...candidates].find((char) => header.split(char).map(columnName).includes(TIME_COLUMN));
   if (other === undefined) return;
   const shown = other === ' ' ? 'spaces' : /\s/.test(other) ? JSON.stringify(other) : `'${other}'`;
-  throw new FltsError('FLTS_DATA_UNREADABLE', `the header ${JSON.stringify(clip(header))} reads as one column: its names are separated by ${shown}, and flts reads columns separated by commas (semicolons or tabs when the header has no comma).`, {
+  throw new FltsError('FLTS_DATA_UNREADABLE', `the header ${quotedText(clip(header))} reads as one column: its names are separated by ${shown}, and flts reads columns separated by commas (semicolons or tabs when the header has no comma).`, {
     details: { separator: other },
     hint: /\s/.test(other) ? 'Write the file with commas between the columns.' : `Write the file with commas between the columns, or make its first line sep=${other} to name its separator.`,
   });
@@ -285,13 +285,21 @@ function nulByteError(line: number): FltsError {
  * case takes the other column without a word, and the files named after a target (`plots/<target>/`,
  * `forecast.<target>.svg`) are one file on the case-insensitive file systems of macOS and Windows. A NUL in a name
  * (a Parquet schema may hold one; a CSV header with one is refused as binary) cannot be typed in a config or a
- * request and is shown as nothing in messages: `time\0` read as no time column, listed as "time ".
+ * request and is shown as nothing in messages: `time\0` read as no time column, listed as "time ". So are the other
+ * control characters, the line separators and the bidirectional controls: such a name went on into file names, logs,
+ * chart labels and answers, where an escape sequence restyled the terminal that showed it, a line break forged a
+ * log line of its own and a U+202E showed the name (and the text after it) turned round. A message shows the name
+ * with each of them escaped.
  */
 function assertUniqueNames(names: readonly string[], where = 'header'): void {
   const seen = new Map<string, string>();
   for (const name of names) {
-    if (name.includes('\0')) {
-      throw new FltsError('FLTS_DATA_UNREADABLE', `The ${where} names a column ${JSON.stringify(name)}, with a NUL character in it; name columns with printable text.`, { details: { column: name } });
+    const misleading = misleadingCharacter(name);
+    if (misleading !== undefined) {
+      throw new FltsError('FLTS_DATA_UNREADABLE', `The ${where} names a column ${quotedText(name)}, with ${characterNamed(misleading)} in it; name columns with printable text.`, {
+        details: { column: name, character: codePoint(misleading) },
+        hint: 'Rename the column in the file: such a character cannot be typed in a config or a request, and it would go on into file names, logs and charts (a bidirectional control shows the text after it turned round).',
+      });
     }
     if (name === '') continue;
     const other = seen.get(name.toLowerCase());
@@ -304,6 +312,14 @@ function assertUniqueNames(names: readonly string[], where = 'header'): void {
     }
     seen.set(name.toLowerCase(), name);
   }
+}
+
+/** A character no column name may hold, as a message names it. */
+function characterNamed(char: string): string {
+  if (char === '\0') return 'a NUL character';
+  if (char === '\t') return 'a tab';
+  if (char === '\n' || char === '\r' || char === '\u2028' || char === '\u2029') return `a line break (${codePoint(char)})`;
+  return /\p{Bidi_Control}/u.test(char) ? `the bidirectional control ${codePoint(char)}` : `the control character ${codePoint(char)}`;
 }
 
 /**
