@@ -89,5 +89,7 @@ describe('core > batch > forecast-plot', () => {
 
   it('names a further target\'s plot after it, beside the first', () => {
     expect(forecastPlotFiles('out/forecast.svg', ['down', 'up', 'a b'])).toEqual(['out/forecast.svg', 'out/forecast.up.svg', 'out/forecast.a_b.svg']);
+    // Before, `a b` and `a_b` were both forecast.a_b.svg, and the second plot written replaced the first.
+    expect(forecastPlotFiles('out/forecast.svg', ['down', 'a b', 'a_b'])).toEqual(['out/forecast.svg', 'out/forecast.a_b-c8687a08.svg', 'out/forecast.a_b.svg']);
   });
 });

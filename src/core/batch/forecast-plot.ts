@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { intervalBands } from '../charts/interval-bands.js';
 import { renderLineChart } from '../charts/svg-chart.js';
+import { targetFileNames } from '../charts/target-file-names.js';
 import { formatTimestamp } from '../data/timestamps.js';
 import type { BatchForecast } from './batch-forecast.js';
 
@@ -27,12 +28,13 @@ export interface ForecastPlotLabels {
 
 /**
  * Where the plot of each target goes: the first target's in the file named, each further one's beside it with
- * the target in its name (`forecast.svg`, then `forecast.up.svg`).
+ * the target in its name (`forecast.svg`, then `forecast.up.svg`; targetFileNames).
  */
 export function forecastPlotFiles(file: string, targets: readonly string[]): string[] {
   const extension = path.extname(file);
   const stem = file.slice(0, file.length - extension.length);
-  return targets.map((target, index) => (index === 0 ? file : `${stem}.${target.replace(/[^\w.-]/g, '_')}${extension}`));
+  const names = targetFileNames(targets);
+  return targets.map((_, index) => (index === 0 ? file : `${stem}.${names[index]}${extension}`));
 }
 
 /**

@@ -138,4 +138,25 @@ describe('core > eval > forecast-plots', () => {
     expect(plots.get('plots/up/forecast-vs-actual.svg')).toContain('up (original units)');
     expect(plots.get('plots/up/forecast-vs-actual.svg')).not.toContain('80 % interval');
   });
+
+  // Before, `a b` and `a_b` were both plots/a_b/: a run's plots of `a b` were replaced by those of `a_b`.
+  it('gives further targets whose names come out as one folder name a folder each', async () => {
+    const artifact = predictions(1);
+    artifact.targets = ['down', 'a b', 'a_b'];
+    for (const [target, scale] of [['a b', 10], ['a_b', 100]] as const) {
+      artifact.actual[target] = artifact.actual.down.map((value) => value / scale);
+      artifact.predicted[target] = artifact.predicted.down.map((value) => value / scale);
+    }
+    const plots = await plotsOf('twin-folders', 1, artifact);
+    expect([...plots.keys()]).toEqual([
+      PLOT_FILES.forecast,
+      PLOT_FILES.residuals,
+      'plots/a_b-c8687a08/forecast-vs-actual.svg',
+      'plots/a_b-c8687a08/residuals.svg',
+      'plots/a_b/forecast-vs-actual.svg',
+      'plots/a_b/residuals.svg',
+    ]);
+    expect(plots.get('plots/a_b-c8687a08/forecast-vs-actual.svg')).toContain('a b forecast vs actual');
+    expect(plots.get('plots/a_b/forecast-vs-actual.svg')).toContain('a_b forecast vs actual');
+  });
 });

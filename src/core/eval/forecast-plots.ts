@@ -6,6 +6,7 @@ import { runKey, runsBucket } from '../registry/run-store.js';
 import type { PredictionsArtifact } from '../train/predictions-artifact.js';
 import { intervalBands } from '../charts/interval-bands.js';
 import { renderLineChart } from '../charts/svg-chart.js';
+import { targetFileNames } from '../charts/target-file-names.js';
 
 export const PLOT_FILES = { forecast: 'plots/forecast-vs-actual.svg', lastDay: 'plots/forecast-vs-actual-last-day.svg', residuals: 'plots/residuals.svg' } as const;
 
@@ -70,9 +71,9 @@ function targetPlots(predictions: PredictionsArtifact, target: string, label: st
   };
 }
 
-/** Where a target's plots go: `plots/` for the first target (as always), `plots/<target>/` for each further one. */
-function plotFile(file: string, targetIndex: number, target: string): string {
-  return targetIndex === 0 ? file : file.replace(/^plots\//, `plots/${target.replace(/[^\w.-]/g, '_')}/`);
+/** Where a target's plots go: `plots/` for the first target (as always), `plots/<target>/` for each further one (targetFileNames). */
+function plotFile(file: string, targetIndex: number, folder: string): string {
+  return targetIndex === 0 ? file : file.replace(/^plots\//, `plots/${folder}/`);
 }
 
 /**
@@ -85,11 +86,12 @@ export async function writeForecastPlots(store: ObjectStore, settings: Settings,
   const predictions = await getJsonIfExists<PredictionsArtifact>(store, bucket, runKey(runId, RUN_FILES.predictions));
   if (!predictions || predictions.targets.length === 0) return [];
   const plots: [string, string][] = [];
+  const folders = targetFileNames(predictions.targets);
   predictions.targets.forEach((target, index) => {
     const charts = targetPlots(predictions, target, label);
-    plots.push([plotFile(PLOT_FILES.forecast, index, target), charts.forecast]);
-    if (charts.lastDay !== undefined) plots.push([plotFile(PLOT_FILES.lastDay, index, target), charts.lastDay]);
-    plots.push([plotFile(PLOT_FILES.residuals, index, target), charts.residuals]);
+    plots.push([plotFile(PLOT_FILES.forecast, index, folders[index]), charts.forecast]);
+    if (charts.lastDay !== undefined) plots.push([plotFile(PLOT_FILES.lastDay, index, folders[index]), charts.lastDay]);
+    plots.push([plotFile(PLOT_FILES.residuals, index, folders[index]), charts.residuals]);
   });
   const keys: string[] = [];
   for (const [file, svg] of plots) {
