@@ -107,6 +107,7 @@ describe('flts as a library (the built package, imported as `flts`)', () => {
       'openDependencies()': () => js.openDependencies(),
       'openDependencies(settings, { service: "yes" })': () => js.openDependencies(settings, { service: 'yes' }),
       'openDependencies(settings, { logger: {} })': () => js.openDependencies(settings, { logger: {} }),
+      'openDependencies(settings, { scratchDir: 3 })': () => js.openDependencies(settings, { scratchDir: 3 }),
     };
     const outcomes: Record<string, string> = {};
     for (const [name, call] of Object.entries(cases)) outcomes[name] = await thrown(call);

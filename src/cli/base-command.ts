@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import type { BusMetrics } from '../core/bus/index.js';
@@ -75,7 +76,7 @@ export abstract class FltsCommand<TResult> extends Command {
   protected dependencies(settings: Settings, options: { service?: string; busMetrics?: BusMetrics } = {}): Promise<CommandDeps> {
     this.builtSettings ??= settings;
     // A service waits for the brokers however long it takes; a command says within a bound that they cannot be reached.
-    this.built ??= openDependencies(settings, { logger: this.logger(settings, options), envNames: this.envNames, busMetrics: options.busMetrics, service: options.service !== undefined });
+    this.built ??= openDependencies(settings, { logger: this.logger(settings, options), envNames: this.envNames, busMetrics: options.busMetrics, service: options.service !== undefined, scratchDir: os.tmpdir() });
     return this.built;
   }
 

@@ -48,8 +48,8 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
     });
     // Ctrl-C ends reading, transforming or writing with a coded error; what a stop leaves is the error's hint.
     const result = await untilSignalled(preprocessStopped, async () => {
-      const { store, bus } = await this.dependencies(settings);
-      return preprocess(settings, { store, bus });
+      const { store, bus, scratchDir } = await this.dependencies(settings);
+      return preprocess(settings, { store, bus, scratchDir });
     });
     this.render(result);
     if (result.claims) this.say(`published ${settings.bus.topics.trainingData} (${result.claims.train.object}, size ${result.claims.train.size}) and ${settings.bus.topics.inferenceData} (${result.claims.inference.object})`);

@@ -88,12 +88,13 @@ export { isolatedStack, type IsolatedStack } from './config/isolated-stack.js';
 export async function openDependencies(settings: Settings, options?: DependenciesModule.OpenDependenciesOptions): Promise<DependenciesModule.Dependencies> {
   requireSettings('openDependencies', settings);
   if (options !== undefined) {
-    requireObject('openDependencies', 'options', options, 'an object ({ logger, envNames, busMetrics, service }) or undefined');
-    const { logger, envNames, busMetrics, service } = options as Record<string, unknown>;
+    requireObject('openDependencies', 'options', options, 'an object ({ logger, envNames, busMetrics, service, scratchDir }) or undefined');
+    const { logger, envNames, busMetrics, service, scratchDir } = options as Record<string, unknown>;
     optionalLogger('openDependencies', 'options.logger', logger);
     if (envNames !== undefined) requireObject('openDependencies', 'options.envNames', envNames, 'the envNames of resolveSettings(), or undefined');
     if (busMetrics !== undefined) requireObject('openDependencies', 'options.busMetrics', busMetrics, 'bus metrics, or undefined');
     optionalBoolean('openDependencies', 'options.service', service);
+    if (scratchDir !== undefined && (typeof scratchDir !== 'string' || scratchDir === '')) throw invalidArgument('openDependencies', 'options.scratchDir', 'a directory path, or undefined', scratchDir);
   }
   return DependenciesModule.openDependencies(settings, options);
 }

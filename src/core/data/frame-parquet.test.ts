@@ -12,7 +12,6 @@ const wide = {
   values: Object.fromEntries(Array.from({ length: COLUMNS }, (_, c) => [`c${c}`, Float64Array.from({ length: 4 }, (_, row) => (c % 10 === 1 && row === 2 ? Number.NaN : (row * 31 + c) / 8))])),
 };
 
-const savedTmpdir = process.env.TMPDIR;
 const scratchDirs: string[] = [];
 function scratchTmpdir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-frame-parquet-test-'));
@@ -22,17 +21,14 @@ function scratchTmpdir(): string {
 
 afterEach(() => {
   vi.restoreAllMocks();
-  if (savedTmpdir === undefined) delete process.env.TMPDIR;
-  else process.env.TMPDIR = savedTmpdir;
   for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('core > data > frame-parquet', () => {
   it('writes a wide table without handing JavaScript a chunk per footer field, and leaves no scratch file behind', () => {
     const tmp = scratchTmpdir();
-    process.env.TMPDIR = tmp;
     const writes = vi.spyOn(Writable.prototype, 'write');
-    const bytes = encodeFrameParquet(wide, { config_hash: 'abc' });
+    const bytes = encodeFrameParquet(wide, { config_hash: 'abc' }, tmp);
     // Written to memory, the same table comes to JavaScript as ~140 writes per column.
     expect(writes.mock.calls.length).toBeLessThan(COLUMNS);
     expect(readdirSync(tmp)).toEqual([]);
@@ -41,16 +37,31 @@ describe('core > data > frame-parquet', () => {
     expect(Array.from(decoded.values.c11)).toEqual(Array.from(wide.values.c11));
   });
 
-  it('writes the same bytes through a scratch file as polars writes to memory where no scratch directory can be made', () => {
-    const metadata = { config_hash: 'abc', preprocess_config: '{"a":1}' };
-    const scratch = scratchTmpdir();
-    // A TMPDIR that is a file: no scratch directory can be made there, and the table is written to memory.
+  // Before, the writer took its directory from TMPDIR itself, which no caller could set but through the environment.
+  it('makes its scratch directory where the caller says, whatever TMPDIR says', () => {
+    const tmp = scratchTmpdir();
     const notADirectory = path.join(scratchTmpdir(), 'file');
     writeFileSync(notADirectory, '');
+    const saved = process.env.TMPDIR;
     process.env.TMPDIR = notADirectory;
+    try {
+      const writes = vi.spyOn(Writable.prototype, 'write');
+      encodeFrameParquet(wide, { config_hash: 'abc' }, tmp);
+      expect(writes.mock.calls.length).toBeLessThan(COLUMNS);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
+
+  it('writes the same bytes through a scratch file as polars writes to memory, without a scratch directory or where none can be made', () => {
+    const metadata = { config_hash: 'abc', preprocess_config: '{"a":1}' };
     const inMemory = encodeFrameParquet(wide, metadata);
-    process.env.TMPDIR = scratch;
-    expect(encodeFrameParquet(wide, metadata).equals(inMemory)).toBe(true);
+    // A scratch directory that is a file: no private directory can be made there, and the table is written to memory.
+    const notADirectory = path.join(scratchTmpdir(), 'file');
+    writeFileSync(notADirectory, '');
+    expect(encodeFrameParquet(wide, metadata, notADirectory).equals(inMemory)).toBe(true);
+    expect(encodeFrameParquet(wide, metadata, scratchTmpdir()).equals(inMemory)).toBe(true);
     expect(Array.from(decodeFrameParquet(inMemory, 'wide').values.c1)).toEqual(Array.from(wide.values.c1));
   });
 });

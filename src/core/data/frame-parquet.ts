@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type pl from 'nodejs-polars';
 import { polars } from './polars-module.js';
@@ -10,10 +9,12 @@ import type { TimeFrame } from './time-frame.js';
 
 /**
  * Processed data on disk: `time` as Datetime(ms) first, then float64 columns; optional key-value metadata
- * (the reference stores `preprocess_config` and `config_hash` there, which its trainers read).
+ * (the reference stores `preprocess_config` and `config_hash` there, which its trainers read). `scratchDir` is where
+ * the writer may make a private directory for a moment (the CLI's is the system's temporary directory); without
+ * one the table is written to memory, the same bytes, slower for a wide table.
  */
-export function encodeFrameParquet(frame: TimeFrame, metadata: Readonly<Record<string, string>> = {}): Buffer {
-  const bytes = parquetBytes(timeFrameToPolars(frame));
+export function encodeFrameParquet(frame: TimeFrame, metadata: Readonly<Record<string, string>> = {}, scratchDir?: string): Buffer {
+  const bytes = parquetBytes(timeFrameToPolars(frame), scratchDir);
   // pyarrow prefers an embedded ARROW:schema over the file's key-value metadata (and so would ignore the
   // pandas entry); the Parquet schema alone describes these plain types completely.
   return addParquetKeyValueMetadata(bytes, { pandas: pandasMetadata(frame), ...metadata }, { drop: ['ARROW:schema'] });
@@ -25,10 +26,11 @@ export function encodeFrameParquet(frame: TimeFrame, metadata: Readonly<Record<s
  * CPU and as much again collecting them. Written to a file by the native writer, the same bytes take a tenth of that.
  * Where no private scratch directory can be made or written (a read-only filesystem), the table is written to memory.
  */
-function parquetBytes(df: pl.DataFrame): Buffer {
+function parquetBytes(df: pl.DataFrame, scratchDir: string | undefined): Buffer {
+  if (scratchDir === undefined) return df.writeParquet({ compression: 'snappy' });
   let scratch: string;
   try {
-    scratch = mkdtempSync(path.join(os.tmpdir(), 'flts-parquet-'));
+    scratch = mkdtempSync(path.join(scratchDir, 'flts-parquet-'));
   } catch {
     return df.writeParquet({ compression: 'snappy' });
   }

@@ -63,15 +63,15 @@ async function writeSet(store: ObjectStore, bucket: string, keys: ProcessedKeys,
 
 /**
  * Writes the versioned copy under `<config_hash>/` first, then the reference layout at the bucket root.
- * Returns every key written.
+ * Returns every key written. `scratchDir`: where the Parquet writer may work (encodeFrameParquet).
  */
-export async function writeProcessedOutputs(store: ObjectStore, settings: Settings, output: ProcessedOutput): Promise<string[]> {
+export async function writeProcessedOutputs(store: ObjectStore, settings: Settings, output: ProcessedOutput, scratchDir?: string): Promise<string[]> {
   const bucket = settings.store.buckets.processed;
   await store.ensureBucket(bucket);
   // The stamp ties each Parquet file to the sidecars written with it, so a set mixed by an interrupted or
   // concurrent preprocess is recognised instead of read as one version.
   const metadata = { preprocess_config: output.canonicalConfig, config_hash: output.configHash, [WRITE_STAMP_KEY]: output.createdAt.toISOString() };
-  const parquet = { train: encodeFrameParquet(output.train, metadata), test: encodeFrameParquet(output.test, metadata) };
+  const parquet = { train: encodeFrameParquet(output.train, metadata, scratchDir), test: encodeFrameParquet(output.test, metadata, scratchDir) };
   await keepEarlierVersion(store, settings, output.configHash, output.extras.data_sha256);
   const versioned = await writeSet(store, bucket, processedKeys(settings, output.configHash), settings, output, parquet);
   const latest = await writeSet(store, bucket, processedKeys(settings), settings, output, parquet);

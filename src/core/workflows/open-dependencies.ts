@@ -11,6 +11,8 @@ export interface Dependencies {
   bus: MessageBus | undefined;
   logger: Logger;
   tracking: TrackingDeps;
+  /** Where a workflow may make a private directory for a moment (OpenDependenciesOptions.scratchDir). */
+  scratchDir?: string;
   /** Closes the bus, then the store; later calls do nothing. */
   close(): Promise<void>;
 }
@@ -27,6 +29,12 @@ export interface OpenDependenciesOptions {
    * bus.kafka.commandConnectTimeoutMs when they cannot be reached, as a command does.
    */
   service?: boolean;
+  /**
+   * Where a workflow may make a private directory for a moment: preprocess writes its Parquet files there, a wide
+   * table some ten times faster than in memory. The CLI passes the system's temporary directory (os.tmpdir, which
+   * follows TMPDIR); without one the files are written in memory, the same bytes.
+   */
+  scratchDir?: string;
 }
 
 /**
@@ -44,5 +52,5 @@ export async function openDependencies(settings: Settings, options: OpenDependen
       // A write a stopping service gave up on (a store that does not answer) would hold the process for the store's timeout.
       store.close?.();
     })());
-  return { store, bus, logger, tracking: { logger }, close };
+  return { store, bus, logger, tracking: { logger }, ...(options.scratchDir !== undefined ? { scratchDir: options.scratchDir } : {}), close };
 }
