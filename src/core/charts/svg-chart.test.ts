@@ -361,6 +361,32 @@ describe('core > charts > svg-chart', () => {
     expect(gapsAfter([0, 10, 20, 34, 40, 50]).size).toBe(0);
   });
 
+  // Before, every weekend of weekday data broke the line: eight weeks of working days drew eight dashes.
+  it('draws on over the gaps of the calendar (weekends, nights out of working hours) and breaks at an outage', () => {
+    const DAY = 86_400_000;
+    const HOUR = 3_600_000;
+    const weekday = (time: number): boolean => ![0, 6].includes(new Date(time).getUTCDay());
+    // Eight weeks of working days from Monday 2024-01-01.
+    const days = Array.from({ length: 56 }, (_, i) => Date.UTC(2024, 0, 1) + i * DAY).filter(weekday);
+    expect(gapsAfter(days).size).toBe(0);
+    const values = days.map((_, i) => 10 + (i % 5));
+    expect(linesOf(renderLineChart({ title: 't', xLabel: 'time', yLabel: 'y', xTimes: days, series: [{ name: 'a', values, color: '#333333' }] }), '#333333').map((line) => line.length)).toEqual([40]);
+    // A Wednesday missing, and a whole week: outages, not the calendar.
+    const wednesday = Date.UTC(2024, 0, 17);
+    const outages = days.filter((time) => time !== wednesday && !(time >= Date.UTC(2024, 1, 5) && time < Date.UTC(2024, 1, 12)));
+    expect([...gapsAfter(outages)].map((i) => new Date(outages[i]).toISOString().slice(0, 10))).toEqual(['2024-01-16', '2024-02-02']);
+    // Working hours, 09:00 to 17:00 on working days, three weeks: the nights and weekends are no gap; three hours
+    // missing on a Tuesday afternoon are.
+    const hours = Array.from({ length: 21 * 24 }, (_, i) => Date.UTC(2024, 0, 1) + i * HOUR).filter((time) => weekday(time) && new Date(time).getUTCHours() >= 9 && new Date(time).getUTCHours() <= 17);
+    expect(gapsAfter(hours).size).toBe(0);
+    const afternoon = hours.filter((time) => !(time >= Date.UTC(2024, 0, 9, 13) && time <= Date.UTC(2024, 0, 9, 15)));
+    expect([...gapsAfter(afternoon)].map((i) => new Date(afternoon[i]).toISOString())).toEqual(['2024-01-09T12:00:00.000Z']);
+    // Working days at 09:00 in Madrid, as UTC: the weekend the clocks go forward (2024-03-31) is an hour shorter,
+    // and the days after it start an hour earlier.
+    const madrid = Array.from({ length: 35 }, (_, i) => Date.UTC(2024, 2, 11 + i, 9) - (i < 21 ? HOUR : 2 * HOUR)).filter(weekday);
+    expect(gapsAfter(madrid).size).toBe(0);
+  });
+
   it('breaks a line at a missing value instead of drawing across it, and draws a value alone between breaks as a dot', () => {
     const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', values: [1, 2, 3, Number.NaN, 4, 5, Number.NaN, 6, Number.NaN, 7, 8], color: '#333333' }] });
     expect(linesOf(svg, '#333333').map((line) => line.length)).toEqual([3, 2, 2]);

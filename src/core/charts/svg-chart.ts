@@ -239,9 +239,22 @@ function risingTimes(times: ArrayLike<number> | undefined, length: number): time
 /** A step this many times the usual one (the median) leaves rows out: the lines break there. */
 const GAP_FACTOR = 1.5;
 
+/** The periods a gap of the calendar repeats at: the nights of working hours, the weekends of working days. */
+const CALENDAR_PERIODS = [DAY_MS, WEEK_MS];
+/** A clock change moves a local gap by an hour against UTC, or makes the gap it falls in an hour shorter or longer. */
+const CLOCK_CHANGE_MS = 3_600_000;
+const CLOCK_SHIFTS = [0, -CLOCK_CHANGE_MS, CLOCK_CHANGE_MS];
+/** A gap of the calendar comes back in at least this share of the periods the times span (holidays aside). */
+const CALENDAR_SHARE = 0.5;
+
 /**
  * The indices after which rows are missing: the step to the next time is more than GAP_FACTOR times the usual
  * step. A line drawn across such a gap shows values that were never measured (an hour of an outage as a ramp).
+ *
+ * A gap of the calendar is left out: one that comes back at the same time of the day or of the week, as long (an
+ * hour either way for a clock change), in at least half the days or weeks the times span and at least twice, as the
+ * weekends of weekday data or the nights of working hours do. The line of a year of weekday rows broke at each of
+ * its 52 weekends and read as dashes. An outage, a holiday or a missing row does not come back so, and still breaks it.
  */
 export function gapsAfter(times: ArrayLike<number>): Set<number> {
   const steps = Array.from({ length: Math.max(0, times.length - 1) }, (_, i) => times[i + 1] - times[i]);
@@ -251,7 +264,22 @@ export function gapsAfter(times: ArrayLike<number>): Set<number> {
   steps.forEach((step, i) => {
     if (step > GAP_FACTOR * usual) gaps.add(i);
   });
+  const span = times[times.length - 1] - times[0];
+  const calendar = CALENDAR_PERIODS.map((period) => recurringGaps(times, steps, gaps, period, Math.max(2, (CALENDAR_SHARE * span) / period)));
+  for (const i of gaps) if (calendar.some((recurs) => recurs(i))) gaps.delete(i);
   return gaps;
+}
+
+/** Whether the gap after an index comes back, at the same time of `period` and as long, at least `needed` times. */
+function recurringGaps(times: ArrayLike<number>, steps: readonly number[], gaps: ReadonlySet<number>, period: number, needed: number): (i: number) => boolean {
+  const key = (start: number, step: number): string => `${(((start % period) + period) % period)}/${step}`;
+  const counts = new Map<string, number>();
+  for (const i of gaps) counts.set(key(times[i], steps[i]), (counts.get(key(times[i], steps[i])) ?? 0) + 1);
+  return (i) => {
+    let count = 0;
+    for (const shift of CLOCK_SHIFTS) for (const longer of CLOCK_SHIFTS) count += counts.get(key(times[i] + shift, steps[i] + longer)) ?? 0;
+    return count >= needed;
+  };
 }
 
 /** Runs of consecutive indices [start, end) where `present` holds, broken after each index in `breaks`. */
