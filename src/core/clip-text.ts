@@ -28,9 +28,12 @@ export function firstCodePoints(text: string, max: number): string {
 
 export const LISTED_NAMES = 10;
 
-/** The first few names of a list, each clipped, so an error about a file of 10,000 columns stays a short message. */
+/**
+ * The first few names of a list, each clipped, so an error about a file of 10,000 columns stays a short message, and
+ * each shown as itself (shownText): a request's column names are the client's to choose.
+ */
 export function listNames(names: readonly string[], max = LISTED_NAMES): string {
-  const shown = names.slice(0, max).map((name) => clip(name, 60));
+  const shown = names.slice(0, max).map((name) => shownText(clip(name, 60)));
   return names.length > max ? `${shown.join(', ')} and ${names.length - max} more` : shown.join(', ');
 }
 
@@ -66,5 +69,10 @@ export function codePoint(char: string): string {
  * message on the terminal that shows it.
  */
 export function quotedText(text: string): string {
-  return JSON.stringify(text).replace(MISLEADING, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+  return shownText(JSON.stringify(text));
+}
+
+/** `text` with every character that shows as something other than itself written as its \u escape. */
+export function shownText(text: string): string {
+  return text.replace(MISLEADING, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
 }

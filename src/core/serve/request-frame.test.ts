@@ -70,6 +70,24 @@ describe('core > serve > request frame', async () => {
     expect(message).toMatch(/and 99990 more/);
   });
 
+  // Before, a column name a client sent came back as it was: U+202E turned the rest of the message round where it
+  // was shown (a terminal, a log viewer), an escape restyled the terminal.
+  it('shows the control and bidirectional characters of a client\'s column names escaped in its messages', async () => {
+    const ts = ['2018-01-01 00:00:00', '2018-01-01 00:02:00'];
+    const messages = [
+      await invalidMessage(() => parseRequestSeriesInTurns({ ts, 'x\u202Ey': 'no', 'a\u001b[2Jb': 'no' }, ['x'], 1)),
+      await invalidMessage(() => parseRequestSeriesInTurns({ ts, x: [1, 2] }, ['x'], 1, 'ind\u202Eex')),
+      await invalidMessage(() => parseRequestSeriesInTurns({ 'd\u0085\u2066': ['yesterday', 'today'], x: [1, 2] }, ['x'], 1, 'd\u0085\u2066')),
+      await invalidMessage(() => parseRequestSeriesInTurns({ ts: ['2018-01-01 00:00:00', 'to\u202Eday'], x: [1, 2] }, ['x'], 1)),
+    ];
+    expect(messages[0]).toContain('x\\u202ey');
+    expect(messages[0]).toContain('a\\u001b[2Jb');
+    expect(messages[1]).toContain("index_col 'ind\\u202eex' is not a column");
+    expect(messages[2]).toContain("Column 'd\\u0085\\u2066' contains an invalid timestamp");
+    expect(messages[3]).toContain('"to\\u202eday"');
+    for (const message of messages) expect(message).not.toMatch(/[\p{Cc}\p{Bidi_Control}]/u);
+  });
+
   it('reads only own columns: index_col "constructor" is not a column', async () => {
     expect(await invalidMessage(() => parseRequestSeriesInTurns({ ts: ['2018-01-01 00:00:00', '2018-01-01 00:02:00'], x: [1, 2] }, ['x'], 1, 'constructor'))).toMatch(/index_col 'constructor' is not a column/);
     expect(await invalidMessage(() => parseRequestSeriesInTurns({ ts: ['2018-01-01 00:00:00', '2018-01-01 00:02:00'], x: [1, 2] }, ['toString'], 1))).toMatch(/Missing required feature columns: toString/);

@@ -1,5 +1,5 @@
 import type { TimeFrame } from '../data/time-frame.js';
-import { clip, LISTED_NAMES, listNames } from '../clip-text.js';
+import { clip, LISTED_NAMES, listNames, quotedText, shownText } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { describeTimeSteps, type TimeSteps } from '../data/time-steps.js';
 import { assertStrictlyIncreasing, detectCadence, formatTimestamp, timeColumnReader, type TimeColumnProblem } from '../data/timestamps.js';
@@ -26,13 +26,13 @@ function invalid(message: string, details: Record<string, unknown> = {}): FltsEr
 function describe(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (value !== null && typeof value === 'object') return 'an object';
-  const text = typeof value === 'string' ? JSON.stringify(clip(value, 40)) : String(value);
+  const text = typeof value === 'string' ? quotedText(clip(value, 40)) : String(value);
   return text;
 }
 
 function findTimestampColumn(data: Record<string, unknown>, indexCol: string | undefined): string {
   if (indexCol !== undefined) {
-    if (!Object.hasOwn(data, indexCol)) throw invalid(`index_col '${clip(indexCol, 60)}' is not a column of 'data' (columns: ${listNames(Object.keys(data))}).`);
+    if (!Object.hasOwn(data, indexCol)) throw invalid(`index_col '${shownText(clip(indexCol, 60))}' is not a column of 'data' (columns: ${listNames(Object.keys(data))}).`);
     return indexCol;
   }
   const found = TIMESTAMP_CANDIDATES.find((name) => Object.hasOwn(data, name));
@@ -85,7 +85,7 @@ function assertNoCaseTwins(names: readonly string[]): void {
     const folded = name.toLowerCase();
     const other = seen.get(folded);
     if (other !== undefined) {
-      throw invalid(`Columns '${clip(other, 60)}' and '${clip(name, 60)}' of 'data' differ only in case; which one is meant cannot be told: send one of them.`, { columns: [clip(other, 60), clip(name, 60)] });
+      throw invalid(`Columns '${shownText(clip(other, 60))}' and '${shownText(clip(name, 60))}' of 'data' differ only in case; which one is meant cannot be told: send one of them.`, { columns: [clip(other, 60), clip(name, 60)] });
     }
     seen.set(folded, name);
   }
@@ -93,7 +93,7 @@ function assertNoCaseTwins(names: readonly string[]): void {
 
 function timestampProblem(timestampColumn: string, problem: TimeColumnProblem): FltsError {
   const column = clip(timestampColumn, 60);
-  return invalid(`Column '${column}' contains an invalid timestamp at row ${problem.index}: ${describe(problem.value)}, ${problem.reason}.`, { column, row: problem.index });
+  return invalid(`Column '${shownText(column)}' contains an invalid timestamp at row ${problem.index}: ${describe(problem.value)}, ${problem.reason}.`, { column, row: problem.index });
 }
 
 /** Rows whose timestamps are parsed between two looks at the event loop's turn (`turnSpent`). */
