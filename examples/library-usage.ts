@@ -42,8 +42,9 @@ export async function runLibraryExample(home: string, overrides: SettingFlags = 
     },
   });
   // The store, bus and tracking the settings name, built as the CLI builds them: with bus.kind fs or kafka the
-  // promotion below publishes `model-selected` as `flts promote` does, so running replicas switch at once.
-  const deps = await openDependencies(settings);
+  // promotion below publishes `model-selected` as `flts promote` does, so running replicas switch at once. The
+  // scratch directory is where preprocess writes its Parquet files (a wide table ten times faster than in memory).
+  const deps = await openDependencies(settings, { scratchDir: os.tmpdir() });
   const { store } = deps;
   const onEvent = (event: FltsEvent): void => {
     if (event.type === 'train.epoch_end') console.log(`epoch ${event.epoch}: loss ${event.loss.toExponential(3)}`);
