@@ -233,11 +233,13 @@ describe('core > daemon > followClaimActuals catching up when its group joins', 
       await joined.stop();
     }
 
-    // A replica that started after both claims (by more than the clock margin) has nothing of its to score: its group
-    // starts past them, so they are not even delivered (on a topic of 100k claims, a start read and committed them all).
+    // A replica that keeps no actuals for forecasts made later and started after both claims (by more than the clock
+    // margin) has nothing of its to score: its group starts past them, so they are not even delivered (on a topic of
+    // 100k claims, a start read and committed them all).
     const passed: string[] = [];
     const recording: Logger = { trace: () => {}, debug: (_fields: object, event?: string) => void passed.push(event ?? ''), info: () => {}, warn: () => {}, error: () => {}, child: () => recording };
-    const later = await followClaimActuals({ settings, bus, store, holder, live: replica(Date.now() + CLAIM_CLOCK_MARGIN_MS + 60_000), logger: recording }, 'serve-later-actuals');
+    const keepingNone = resolveSettings({ flags: { 'live.earlyActualsPoints': 0 } }).settings;
+    const later = await followClaimActuals({ settings: keepingNone, bus, store, holder, live: replica(Date.now() + CLAIM_CLOCK_MARGIN_MS + 60_000), logger: recording }, 'serve-later-actuals');
     try {
       expect(await caughtUp('serve-later-actuals')).toBe(0);
       // A claim published now is delivered, and passed unread as stamped before that replica's start.
@@ -249,6 +251,63 @@ describe('core > daemon > followClaimActuals catching up when its group joins', 
     }
     expect(reads).toEqual(['day1.csv', 'day1.csv']);
     expect(observed).toBe(2);
+  });
+});
+
+describe('core > daemon > followClaimActuals joining after the claims', () => {
+  let root: string;
+  let bus: MessageBus;
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    await bus?.close();
+    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  });
+
+  it('reads the claims published before it started that are recent enough for their rows to be kept, ages those rows from the publication, and scores a forecast made later on them', async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-joined-'));
+    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+    const fsStore = createFsStore(path.join(root, 'store'));
+    const reads: string[] = [];
+    const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (reads.push(key), fsStore.get(bucket, key)) };
+    await store.ensureBucket('incoming');
+    await store.put('incoming', 'day1.csv', claimCsv(10));
+    await store.put('incoming', 'stale.csv', claimCsv(10));
+    const settings = resolveSettings({ flags: { 'live.earlyActualsMaxAgeMs': 30 * 60_000 } }).settings;
+    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
+    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel, status: () => ({}) } as unknown as ModelHolder;
+    const logger = pino({ level: 'silent' });
+    /** A claim as the bus stamped it `ago` ms before now: published while no replica ran. */
+    const publishedAgo = async (ago: number, object: string): Promise<void> => {
+      const clock = vi.spyOn(Date, 'now').mockReturnValue(Date.now() - ago);
+      try {
+        await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: 'incoming', object, size: 0, configHash: 'cfg1', identifier: '' }));
+      } finally {
+        clock.mockRestore();
+      }
+    };
+    // Two hours ago, past the 30 minutes a kept row waits: a replica running then would have let its rows go.
+    await publishedAgo(2 * 3_600_000, 'stale.csv');
+    // Twenty minutes ago, well before the clock margin: a replica running then would keep its rows ten minutes more.
+    await publishedAgo(20 * 60_000, 'day1.csv');
+
+    let later = 0;
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new Error('no shadow')), replica: 'joined-later', logger, now: () => new Date(Date.now() + later) });
+    const subscription = await followClaimActuals({ settings, bus, store, holder, live: monitor, logger }, 'serve-joined-after-claims');
+    try {
+      await expect.poll(() => monitor.status().early_actuals.points, { timeout: 5_000 }).toBe(10);
+      expect(reads).toEqual(['day1.csv']);
+      // Forecasts of rows 3..5 from origin row 2, made once the replica runs: 110 each (errors 7, 6, 5).
+      monitor.scorer.remember({ identifier: '', runId: 'run-a', origin: T0 + 2 * STEP, targets: ['down'], time: [3, 4, 5].map((r) => T0 + r * STEP), values: [[110, 110, 110]] });
+      expect(monitor.scorer.scoreEarly()).toEqual([{ run_id: 'run-a', points: 3, rmse: Math.sqrt((49 + 36 + 25) / 3), mae: 6 }]);
+      // Aged from the claim's publication, as a replica that read it then would: gone ten minutes on, not thirty.
+      later = 9 * 60_000;
+      expect(monitor.status().early_actuals).toMatchObject({ points: 10, expired: 0 });
+      later = 11 * 60_000;
+      expect(monitor.status().early_actuals).toMatchObject({ points: 0, expired: 10 });
+    } finally {
+      await subscription.stop();
+      await monitor.stop();
+    }
   });
 });
 

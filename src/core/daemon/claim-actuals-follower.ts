@@ -42,13 +42,18 @@ export const CLAIM_CLOCK_MARGIN_MS = 5 * 60_000;
  * the claimed object itself, as batch inference with its served run reads it, in a group of its own (new with each
  * replica process: `<host>-<pid>`, deleted when it stops).
  *
- * Its memory of forecasts starts empty with the process, so a claim published before it found none of them: such a
- * claim is passed over unread. One published since the replica began remembering (`live.since`, less the clock margin)
- * is read even when the group joined later: the service answers and remembers forecasts before its follower joins,
- * for as long as the broker is away under `flts serve`, and a Kafka group that rejoins with nothing committed yet
- * (a broker restart) starts again. So the group starts at the first claim stamped since then (`fromTimestamp`), not at
- * the topic's beginning: a replica start no longer reads and commits every claim the topic retains. The handler still
- * passes a claim stamped before, unread (one a partition holds out of time order, or a bus that starts elsewhere).
+ * Its memory of forecasts starts empty with the process, but a claim published before it may still bring actuals a
+ * forecast made later is scored on (live.earlyActualsPoints): as a Kafka consumer joining with nothing committed looks
+ * its start up by time, the group starts at the first claim recent enough that a replica running then would keep its
+ * rows still (published within live.earlyActualsMaxAgeMs; each row is aged from the claim's publication, so one read
+ * late goes when it would have gone read at once), bounded by the same memory as any kept row. With none kept
+ * (live.earlyActualsPoints 0) a claim published before the replica found none of its forecasts, and is passed over.
+ * Either way one published since the replica began remembering (`live.since`, less the clock margin) is read even
+ * when the group joined later: the service answers and remembers forecasts before its follower joins, for as long as
+ * the broker is away under `flts serve`, and a Kafka group that rejoins with nothing committed yet (a broker restart)
+ * starts again. So the group starts at a time (`fromTimestamp`), not at the topic's beginning: a replica start never
+ * reads and commits every claim the topic retains. The handler still passes a claim stamped before, unread (one a
+ * partition holds out of time order, or a bus that starts elsewhere).
  * A claim read twice scores nothing more (ForecastMemory).
  *
  * It only observes: a claim it cannot read is logged and skipped, never retried or dead-lettered (the batch role owns
@@ -61,17 +66,18 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
   const topic = settings.bus.topics.inferenceData;
   const logger = deps.logger.child({ component: 'live-claims', group });
   // Before the subscription, so a claim delivered at once is shared already; let go when the subscription stops.
-  const unfollow = claimReads?.follow(firstClaimAt(deps.live));
+  const from = firstClaimAt(deps.live, settings, Date.now());
+  const unfollow = claimReads?.follow(from);
   let subscription: Subscription;
   try {
     // The promotion subscription's DLQ, which exists already: a subscription's DLQ topic is created with it, and the
     // serve principal may not create others. Nothing is sent there (the handler throws only outages, which are waited out).
-    subscription = await bus.subscribe({ group, topics: [topic], fromTimestamp: firstClaimAt(deps.live), ephemeral: true, dlq: roleDlq(settings, 'serving') }, claimHandler(deps, logger));
+    subscription = await bus.subscribe({ group, topics: [topic], fromTimestamp: from, ephemeral: true, dlq: roleDlq(settings, 'serving') }, claimHandler(deps, logger));
   } catch (error) {
     unfollow?.();
     throw error;
   }
-  logger.info({ topic }, 'live_claims_subscribed');
+  logger.info({ topic, from: new Date(from).toISOString() }, 'live_claims_subscribed');
   if (!unfollow) return subscription;
   return {
     group: subscription.group,
@@ -84,13 +90,18 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
 }
 
 /** The earliest stamp of a claim whose actuals may match a forecast this replica remembers. */
-function firstClaimAt(live: LiveMonitor): number {
+function firstRememberedAt(live: LiveMonitor): number {
   return live.since - CLAIM_CLOCK_MARGIN_MS;
+}
+
+/** The earliest stamp of a claim a replica joining at `now` reads: one whose rows it may keep, or whose forecasts it holds. */
+function firstClaimAt(live: LiveMonitor, settings: Settings, now: number): number {
+  const remembered = firstRememberedAt(live);
+  return settings.live.earlyActualsPoints > 0 ? Math.min(remembered, now - settings.live.earlyActualsMaxAgeMs) : remembered;
 }
 
 function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
   const { settings, store, holder, live, claimReads } = deps;
-  const firstClaim = firstClaimAt(live);
   return async (message, { signal }) => {
     const at: ClaimMessage = { topic: message.topic, partition: message.partition, offset: message.offset, timestamp: message.timestamp };
     let shared = false;
@@ -103,8 +114,9 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
   };
 
   async function scoreClaim(message: ReceivedMessage, at: ClaimMessage, signal: AbortSignal, onShared: () => void): Promise<void> {
-    // A message without a stamp (a line written by hand into the file bus) is read, as it may be recent.
-    if (message.timestamp > 0 && message.timestamp < firstClaim) {
+    // A message without a stamp (a line written by hand into the file bus) is read, as it may be recent. The bound
+    // moves with the clock: a claim that waited past the age of kept rows would keep none.
+    if (message.timestamp > 0 && message.timestamp < firstClaimAt(live, settings, Date.now())) {
       logger.debug({ offset: message.offset, publishedAt: message.timestamp }, 'live_claim_before_replica');
       return;
     }
@@ -131,7 +143,7 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
       const share = claimReads && ((read: () => Promise<InferenceInput>) => (onShared(), claimReads.read(at, served.run.runId, read)));
       const actuals = await readInferenceActuals(store, settings, { plan: served.plan, configHash: served.run.configHash }, claimDataRef(claim), claimIdentifier(claim, settings), share);
       // Over event-loop turns, as POST /actuals is scored: a claim of a million rows leaves requests waiting milliseconds, not a second.
-      const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns(actuals, signal);
+      const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns(actuals, signal, message.timestamp > 0 ? message.timestamp : undefined);
       const points = runs.reduce((sum, run) => sum + run.points, 0);
       logger.info({ ...where, rows: actuals.time.length, points, ignored, unmatched, kept }, 'live_claim_scored');
     } catch (error) {

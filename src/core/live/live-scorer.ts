@@ -149,6 +149,11 @@ export interface StartScoringOptions {
    * later (POST /actuals, a claim); a request's own rows are its forecast's inputs, and are not kept.
    */
   keepEarly?: boolean;
+  /**
+   * When these actuals arrived (epoch ms), which the rows kept are aged from: a claim's publication, so a claim read
+   * late (at a replica's join) keeps its rows no longer than it would have read at once. Default: now.
+   */
+  arrivedAt?: number;
 }
 
 /** The scoring of one batch of actuals, a range of rows at a time (across event-loop turns). */
@@ -372,11 +377,10 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
     let kept = 0;
     const keepEarly = scoringOptions.keepEarly === true && (options.earlyPoints ?? 0) > 0;
     /** Keeps a row's values; counted in `kept` when no forecast waited for it (else they join a row kept before). */
-    const keep = (row: number, at: number, unmatchedRow = true): void => {
+    const keep = (row: number, now: number, unmatchedRow = true): void => {
       const values = rowValues(actuals, row);
       if (values.size === 0) return;
-      early.keep(actuals.identifier, actuals.time[row], values, at);
-      if (unmatchedRow) kept++;
+      if (early.keep(actuals.identifier, actuals.time[row], values, now, scoringOptions.arrivedAt) && unmatchedRow) kept++;
     };
     return {
       scoreRows(to) {

@@ -115,9 +115,10 @@ export interface LiveMonitor {
   /**
    * Scores actuals (POST /actuals, a claimed object's rows) over event-loop turns, for a body of any size: what was matched, per run, and
    * the values this body left unscored as out of range (those of requests scored between its pieces not counted).
-   * An aborted `signal` (a claim follower stopping) leaves the rows not yet scored unscored.
+   * An aborted `signal` (a claim follower stopping) leaves the rows not yet scored unscored. `arrivedAt`: when the
+   * actuals arrived, for the age of the rows kept for forecasts made later (a claim's publication; default now).
    */
-  observeActualsInTurns(actuals: LiveActuals, signal?: AbortSignal): Promise<ReturnType<ActualsScoring['result']>>;
+  observeActualsInTurns(actuals: LiveActuals, signal?: AbortSignal, arrivedAt?: number): Promise<ReturnType<ActualsScoring['result']>>;
   status(): LiveStatus;
   /** Probation upkeep, the replica report and (embedded) the decision; runs on a timer, callable from tests. */
   tick(): Promise<void>;
@@ -458,13 +459,13 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       else scorer.scoreEarly();
       return matched;
     },
-    async observeActualsInTurns(actuals, signal) {
+    async observeActualsInTurns(actuals, signal, arrivedAt) {
       // As for a request's rows: a POST /actuals sent right after its /predict answer would otherwise find the served
       // run's point alone, score it unpaired, and leave the shadow's, remembered just after, waiting for good. Twice at
       // most: a request whose observation waited on the same shadows starts its own shadow forecast just before this
       // resumes, and a third wait would be on requests that came after these actuals (never ending under load).
       for (let wait = 0; wait < 2 && shadowInFlight > 0; wait++) await shadowWork;
-      const scoring = scorer.startScoring(actuals, { keepEarly: true });
+      const scoring = scorer.startScoring(actuals, { keepEarly: true, arrivedAt });
       await rowsInTurns(actuals.time.length, SCORE_ROWS_PER_LOOK, (to) => scoring.scoreRows(to), signal);
       return scoring.result();
     },

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createKafkaBus } from '../../src/core/bus/kafka-bus.js';
+import type { MessageBus } from '../../src/core/bus/message-bus.js';
+import { encodeInferenceClaim } from '../../src/core/bus/messages.js';
+import { resolveSettings } from '../../src/core/config/settings.js';
+import { followClaimActuals } from '../../src/core/daemon/claim-actuals-follower.js';
+import { createFeaturePlan } from '../../src/core/forecast/feature-plan.js';
+import { createLiveScorer } from '../../src/core/live/live-scorer.js';
+import type { LiveMonitor } from '../../src/core/serve/live-monitor.js';
+import type { ModelHolder } from '../../src/core/serve/model-holder.js';
+import type { ServedModel } from '../../src/core/serve/served-model.js';
+import { createFsStore } from '../../src/core/storage/fs-store.js';
+import { INFRA_HINT, infraSkipReason, loadInfraEnv } from './infra-env.js';
+
+const skipReason = infraSkipReason();
+const MINUTE = 60_000;
+const STEP = 3_600_000;
+const T0 = Date.UTC(2024, 0, 1);
+
+if (skipReason) {
+  describe('integration > live claims > a replica joining after them', () => {
+    it.skip(`skipped: ${skipReason}`, () => {});
+  });
+} else {
+  describe('integration > live claims > a replica joining after them', () => {
+    const infra = loadInfraEnv();
+    const home = mkdtempSync(path.join(os.tmpdir(), 'flts-it-claims-join-'));
+    let bus: MessageBus | undefined;
+    afterAll(async () => {
+      await bus?.close();
+      rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    });
+
+    it('reads on Kafka a claim published before the replica began, within the age of kept actuals, and keeps its rows for forecasts made later', async () => {
+      const topic = `it-inference-data-${randomUUID().slice(0, 8)}`;
+      const settings = resolveSettings({ flags: { 'live.earlyActualsMaxAgeMs': 30 * MINUTE } }).settings;
+      settings.bus.topics.inferenceData = topic;
+      const store = createFsStore(path.join(home, 'store'));
+      await store.ensureBucket('incoming');
+      await store.put('incoming', 'day1.csv', ['time,down', ...Array.from({ length: 10 }, (_, r) => `${new Date(T0 + r * STEP).toISOString()},${100 + r}`)].join('\n'));
+      bus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it-claims-join', sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 });
+      await bus.ensureTopics([topic]).catch((error: Error) => {
+        throw new Error(`Kafka not reachable at ${infra.kafkaBrokers.join(',')}: ${error.message}; ${INFRA_HINT}`);
+      });
+      await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+
+      // The replica began remembering twenty minutes after the claim (its clock, and its kept rows' ages, as then):
+      // past the clock margin, so only the age of kept actuals brings the claim to it.
+      const later = 20 * MINUTE;
+      const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 1000, earlyPoints: 1000, earlyMaxAgeMs: settings.live.earlyActualsMaxAgeMs, now: () => Date.now() + later });
+      const live = {
+        scorer,
+        since: Date.now() + later,
+        observeActualsInTurns: async (actuals: Parameters<LiveMonitor['observeActualsInTurns']>[0], _signal?: AbortSignal, arrivedAt?: number) => {
+          const scoring = scorer.startScoring(actuals, { keepEarly: true, arrivedAt });
+          scoring.scoreRows(actuals.time.length);
+          return scoring.result();
+        },
+      } as unknown as LiveMonitor;
+      const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
+      const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel } as unknown as ModelHolder;
+      const subscription = await followClaimActuals({ settings, bus, store, holder, live, logger: pino({ level: 'silent' }) }, `it-claims-join-${randomUUID().slice(0, 8)}`);
+      try {
+        await expect.poll(() => scorer.early().points, { timeout: 60_000, interval: 200 }).toBe(10);
+        scorer.remember({ identifier: '', runId: 'run-a', origin: T0 + 2 * STEP, targets: ['down'], time: [3, 4, 5].map((r) => T0 + r * STEP), values: [[110, 110, 110]] });
+        expect(scorer.scoreEarly()).toEqual([{ run_id: 'run-a', points: 3, rmse: Math.sqrt((49 + 36 + 25) / 3), mae: 6 }]);
+      } finally {
+        await subscription.stop();
+      }
+    }, 180_000);
+  });
+}
