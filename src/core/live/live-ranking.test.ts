@@ -143,6 +143,33 @@ describe('core > live > ranking by live error', () => {
     ]);
   });
 
+  it('sums the points of a run several replicas forecast in shadow, each on its own requests, and judges them by the strictest terms of the runs served beside it', async () => {
+    const store = createFsStore(path.join(root, 'shadowed'));
+    const settings = defaultSettings();
+    const report = (replica: string, served: string, runs: Array<[string, number, number]>): LiveReport => ({
+      replica,
+      updated_at: new Date().toISOString(),
+      served_run_id: served,
+      runs: runs.map(([runId, points, rmse]) => ({ run_id: runId, matched_total: points, targets: { down: { rmse, mae: rmse, points } as never } })),
+      probation: null,
+      memory: { points: 0, forgotten: 0 },
+    });
+    // host-1 serves the promotion in service (50 points to decide), host-2 is pinned to "old" (100): both forecast
+    // the challenger in shadow, on the requests each was sent, so their points are distinct and add up.
+    await writeLiveReport(store, settings, report('host-1', 'new', [['new', 60, 2], ['challenger', 40, 1]]));
+    await writeLiveReport(store, settings, report('host-2', 'old', [['old', 120, 3], ['challenger', 50, 4]]));
+    await store.ensureBucket(settings.store.buckets.promotion);
+    await appendHistory(store, settings, { ...historyRecord('old', null, 1), probation: { points: 100, margin: 0.3 } });
+    await appendHistory(store, settings, { ...historyRecord('new', 'old', 2), probation: { points: 50, margin: 0.25 } });
+    await syncPointers(store, settings);
+
+    const challenger = (await rankRunsByLiveError(store, settings)).rows.find((row) => row.run_id === 'challenger')!;
+    // 90 points: enough for the 50 of the run host-1 serves, too few for the 100 of the one host-2 serves, which it
+    // is ranked against too; the largest of one replica's (50) would say too few by either.
+    expect(challenger).toMatchObject({ points: 90, few_points: true, terms: { points: 100, source: 'run-promotion', run_id: 'old' }, replicas: ['host-1', 'host-2'] });
+    expect(challenger.live_rmse).toBeCloseTo(Math.sqrt((1 * 40 + 16 * 50) / 90), 12);
+  });
+
   it('counts a point scored on several targets once, as a probation does, when it judges too few points', async () => {
     const store = createFsStore(path.join(root, 'targets'));
     const settings = defaultSettings();
