@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveSettings } from '../../src/core/config/settings.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { createLiveMonitor, type LiveMonitor } from '../../src/core/serve/live-monitor.js';
 import { createPredictionLog, type PredictionLog } from '../../src/core/serve/prediction-log.js';
 import { openServedModel, type ServedModel } from '../../src/core/serve/served-model.js';
@@ -221,6 +221,39 @@ describe('serve > live accuracy', () => {
       });
       expect(live.runs.find((run: { role: string }) => run.role === 'challenger')?.matched_total ?? 0).toBe(0);
       expect(admission.queuedRows).toBe(0);
+    } finally {
+      await monitor.stop();
+      await shadowed.close();
+    }
+  });
+
+  it('says why a shadow run forecasts none of the requests: their failures by code on /healthz, and one warning per shadow run and code', async () => {
+    // A challenger that needs 12 input rows, where clients send the 6 the served run needs.
+    source.runs.set('run-long', () => createNaiveModel({ ...WINDOW, inputSeqLen: 12 }));
+    const settings = resolveSettings({ env: { FLTS_SERVE_SHADOW_RUN: 'run-long' } }).settings;
+    const batching = { maxBatch: 16, maxWaitMs: 0 };
+    const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
+    const warnings: Array<{ event: string; fields: Record<string, unknown> }> = [];
+    const logger: Logger = { ...silentLogger, warn: (fields: object, event?: string) => void warnings.push({ event: event ?? '', fields: fields as Record<string, unknown> }), child: () => logger };
+    let loading: Promise<ServedModel> | undefined;
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => (loading = openServedModel(source, runId, { batching })), replica: 'shadow-failing', logger });
+    const shadowed = await startTestServer(source, {}, { holder, live: monitor });
+    try {
+      await holder.start();
+      await monitor.tick();
+      await loading;
+      // The load's own continuation hands the model to the monitor.
+      await new Promise((resolve) => setImmediate(resolve));
+      for (let from = 100; from < 103; from++) expect((await postJson(`${shadowed.url}/predict`, { data: rows(from, 6) })).status).toBe(200);
+      const live = await vi.waitFor(async () => {
+        const status = ((await (await fetch(`${shadowed.url}/healthz`)).json()) as any).live;
+        expect(status.shadow_skipped).toBe(3);
+        return status;
+      });
+      const failed = warnings.filter((warning) => warning.event === 'live_shadow_forecast_failed');
+      expect(failed).toHaveLength(1);
+      expect(failed[0].fields).toMatchObject({ shadowRunId: 'run-long', runId: 'run-a', code: expect.stringMatching(/^FLTS_/) });
+      expect(live.shadow_failed).toEqual({ [failed[0].fields.code as string]: 3 });
     } finally {
       await monitor.stop();
       await shadowed.close();

@@ -98,7 +98,13 @@ export interface LiveStatus {
   probation: ProbationStatus | null;
   /** The last probation whose promotion is over (rolled back, replaced, pinned away), with its decision: why it ended. */
   previous_probation: ProbationStatus | null;
+  /** Shadow forecasts not made: no room under the serving bound, or failed (those also in `shadow_failed`). */
   shadow_skipped: number;
+  /**
+   * Of those, the shadow forecasts that failed, by error code: a shadow run that cannot forecast the requests the
+   * served run answers (one that needs more rows than clients send) pairs no point, and says why here.
+   */
+  shadow_failed: Record<string, number>;
 }
 
 export interface LiveMonitor {
@@ -171,6 +177,9 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   let previous: Probation | undefined;
   let shadowInFlight = 0;
   let shadowSkipped = 0;
+  const shadowFailed = new Map<string, number>();
+  /** Shadow run and code of each failure logged: the first of each is, not one a request. */
+  const shadowFailureLogged = new Set<string>();
   let shadowWork: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
@@ -256,7 +265,15 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     const release = shadow.acquire();
     const task = forecastWith(shadow, { ...input, inferenceLength: rows }, 0)
       .then((shadowResult) => rememberForecast(identifier, shadowResult, shadow.scaler))
-      .catch(() => shadowSkipped++)
+      .catch((error: unknown) => {
+        shadowSkipped++;
+        const flts = toFltsError(error);
+        shadowFailed.set(flts.code, (shadowFailed.get(flts.code) ?? 0) + 1);
+        const seen = `${shadow.run.runId}\u0000${flts.code}`;
+        if (shadowFailureLogged.has(seen)) return;
+        shadowFailureLogged.add(seen);
+        logger.warn({ shadowRunId: shadow.run.runId, runId: result.run.runId, code: flts.code, err: flts.message }, 'live_shadow_forecast_failed');
+      })
       .finally(() => {
         release();
         admitted();
@@ -485,6 +502,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
         probation: probation ? probationStatus(probation) : null,
         previous_probation: previous ? probationStatus(previous) : null,
         shadow_skipped: shadowSkipped,
+        shadow_failed: Object.fromEntries(shadowFailed),
       };
     },
     tick,
