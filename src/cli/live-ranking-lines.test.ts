@@ -36,7 +36,8 @@ describe('cli > live-ranking-lines', () => {
     const inService = { points: 50, margin: 0.2, source: 'promotion' as const, run_id: 'run-1' };
     const pinned = { points: 100, margin: 0.3, source: 'run-promotion' as const, run_id: 'run-2' };
     const rows = [{ ...row(1, 600), terms: inService }, { ...row(2, 80), few_points: true, terms: pinned, replicas: ['r2'] }];
-    const replicas = [{ replica: 'r1', served_run_id: 'run-1', terms: inService }, { replica: 'r2', served_run_id: 'run-2', terms: pinned }];
+    const running = { updated_at: '2026-01-01T00:00:05.000Z', stopped_at: null };
+    const replicas = [{ replica: 'r1', served_run_id: 'run-1', terms: inService, ...running }, { replica: 'r2', served_run_id: 'run-2', terms: pinned, ...running }];
     const lines = renderLiveRanking({ scope: 'global', waiting: {}, early_actuals: {}, replicas, terms: inService, rows }, { reportIntervalMs: 5000 });
     expect(lines[1]).not.toContain('judged by');
     expect(lines[2]).toContain('80 points (too few to judge)  replicas r2  (judged by 100 points of the probation terms of the last promotion of run run-2)');
@@ -55,5 +56,16 @@ describe('cli > live-ranking-lines', () => {
     expect(lines).toHaveLength(3);
     expect(lines[2]).toMatch(/^waiting for one target's actuals .*: down 1 point, up 1200 points$/);
     expect(renderLiveRanking({ scope: 'global', waiting: {}, replicas: [], early_actuals: {}, terms: fromSettings, rows: [row(1, 600)] }, { reportIntervalMs: 5000 })).toHaveLength(2);
+  });
+
+  it('names the replicas that stopped, whose last figures still count, with when they stopped', () => {
+    const at = { updated_at: '2026-01-01T00:00:05.000Z' };
+    const replicas = [
+      { replica: 'r1', served_run_id: 'run-1', terms: fromSettings, ...at, stopped_at: null },
+      { replica: 'r2', served_run_id: 'run-1', terms: fromSettings, ...at, stopped_at: '2026-01-01T00:00:05.000Z' },
+    ];
+    const lines = renderLiveRanking({ scope: 'global', waiting: {}, replicas, early_actuals: {}, terms: fromSettings, rows: [{ ...row(1, 600), replicas: ['r1', 'r2'] }] }, { reportIntervalMs: 5000 });
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe('stopped replicas, whose last figures count until their report is FLTS_LIVE_REPORT_RETENTION_MS old: r2 (at 2026-01-01T00:00:05.000Z)');
   });
 });

@@ -45,8 +45,16 @@ export function renderLiveRanking(ranking: LiveRanking, cadence: LiveReportCaden
     ...ranking.replicas
       .filter((replica) => replica.served_run_id !== null && !sameTerms(replica.terms, ranking.terms))
       .map((replica) => `replica ${replica.replica} serves run ${replica.served_run_id}, not the promoted run (pinned with FLTS_SERVE_RUN, or not reloaded yet): the run it serves is judged by ${judgedBy(replica.terms)}`),
+    ...stoppedLine(ranking.replicas),
     ...waiting,
   ];
+}
+
+/** Replicas whose figures still count though they stopped: a user told how many replicas serve is not misled. */
+function stoppedLine(replicas: LiveRanking['replicas']): string[] {
+  const stopped = replicas.filter((replica) => replica.stopped_at);
+  if (stopped.length === 0) return [];
+  return [`stopped replicas, whose last figures count until their report is FLTS_LIVE_REPORT_RETENTION_MS old: ${stopped.map((replica) => `${replica.replica} (at ${replica.stopped_at})`).join(', ')}`];
 }
 
 /** Actual values held for forecasts of their timestamps not made yet. */

@@ -136,10 +136,11 @@ describe('core > live > ranking by live error', () => {
       challenger: [false, oldTerms],
       candidate: [true, fromSettings],
     });
+    const running = { updated_at: expect.any(String), stopped_at: null };
     expect(ranking.replicas).toEqual([
-      { replica: 'host-1', served_run_id: 'new', terms: inService },
-      { replica: 'host-2', served_run_id: 'old', terms: oldTerms },
-      { replica: 'host-3', served_run_id: 'candidate', terms: fromSettings },
+      { replica: 'host-1', served_run_id: 'new', terms: inService, ...running },
+      { replica: 'host-2', served_run_id: 'old', terms: oldTerms, ...running },
+      { replica: 'host-3', served_run_id: 'candidate', terms: fromSettings, ...running },
     ]);
   });
 
@@ -202,7 +203,11 @@ describe('core > live > ranking by live error', () => {
     await writeLiveReport(store, settings, report('host-1', { up: 3 }));
     await writeLiveReport(store, settings, report('host-2', { up: 4, down: 'x', other: -1 }));
     await writeLiveReport(store, settings, report('host-3', { up: 100 }, true));
-    expect((await rankRunsByLiveError(store, settings)).waiting).toEqual({ up: 7 });
+    const ranking = await rankRunsByLiveError(store, settings);
+    expect(ranking.waiting).toEqual({ up: 7 });
+    // The stopped replica's figures still count, and --json says it stopped.
+    expect(ranking.rows[0].replicas).toEqual(['host-1', 'host-2', 'host-3']);
+    expect(ranking.replicas.map((replica) => [replica.replica, replica.stopped_at === null])).toEqual([['host-1', true], ['host-2', true], ['host-3', false]]);
   });
 
   it('sums the actual values the running replicas keep for forecasts not made yet, leaving out a stopped replica', async () => {

@@ -54,6 +54,13 @@ export interface LiveRankingReplica {
   replica: string;
   served_run_id: string | null;
   terms: LiveRankingTerms;
+  /** When its report was last rewritten. */
+  updated_at: string;
+  /**
+   * When it stopped (its last report), null while it runs: the figures of a replica that stopped still count, until
+   * its report is FLTS_LIVE_REPORT_RETENTION_MS old, but nothing of it waits or is kept any more.
+   */
+  stopped_at: string | null;
 }
 
 export interface LiveRanking {
@@ -131,7 +138,13 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
     .map((row, index) => ({ rank: index + 1, ...row }));
   const replicas = reports
     .filter((report) => report.runs.length > 0)
-    .map((report) => ({ replica: report.replica, served_run_id: servedBy.get(report.replica) ?? null, terms: termsOfRun(servedBy.get(report.replica) ?? null) }))
+    .map((report) => ({
+      replica: report.replica,
+      served_run_id: servedBy.get(report.replica) ?? null,
+      terms: termsOfRun(servedBy.get(report.replica) ?? null),
+      updated_at: report.updated_at,
+      stopped_at: typeof report.stopped_at === 'string' ? report.stopped_at : null,
+    }))
     .sort((a, b) => a.replica.localeCompare(b.replica));
   return { scope: promotionScope(settings), terms, rows, replicas, waiting, early_actuals: early };
 }
