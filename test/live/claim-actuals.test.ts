@@ -114,13 +114,16 @@ describe('live > inference-data claims score the forecasts of a separate serve p
       expect(serving.subscriptions.map((subscription) => subscription.topics)).toEqual([[settings.bus.topics.modelSelected], [settings.bus.topics.inferenceData]]);
       // The batch group starts at the topic's beginning: the two claims published above are forecast first.
       await waitUntil(async () => status('batch').claims_handled >= 2, 'the batch role reading the earlier claims', 60_000, 50);
+      // The serving role reads them too as it joins (published within the age of kept actuals): done before the count.
+      const actualsGroup = serving.subscriptions[1].group;
+      const followed = async (): Promise<boolean> => (await bus.lag(actualsGroup, [settings.bus.topics.inferenceData])).every((partition) => partition.lag === 0);
+      await waitUntil(followed, 'the serving role reading the earlier claims', 30_000, 50);
       const { url } = status('serving');
       const { expected } = await serveForecasts(url);
       claimReads = 0;
       await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: 'test_processed_data.parquet', size: 0, configHash: run.config_hash, identifier: '' }));
       await waitUntil(async () => status('batch').claims_handled >= 3, 'the batch role forecasting the claim', 60_000, 50);
-      const actualsGroup = serving.subscriptions[1].group;
-      await waitUntil(async () => (await bus.lag(actualsGroup, [settings.bus.topics.inferenceData])).every((partition) => partition.lag === 0), 'the serving role reading the claim', 30_000, 50);
+      await waitUntil(followed, 'the serving role reading the claim', 30_000, 50);
       expect((await liveRun(url))!.matched_total).toBe(expected.length);
       // The batch role forecast from it and the serving role scored its actuals: one read for both.
       expect(claimReads).toBe(1);
