@@ -178,7 +178,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   let shadowInFlight = 0;
   let shadowSkipped = 0;
   const shadowFailed = new Map<string, number>();
-  /** Shadow run and code of each failure logged: the first of each is, not one a request. */
+  /** The shadow runs and codes whose first failure was logged: a failing shadow logs once per code, not per request. */
   const shadowFailureLogged = new Set<string>();
   let shadowWork: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
