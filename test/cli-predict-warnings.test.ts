@@ -42,7 +42,7 @@ describe('cli > predict over rows with a gap', () => {
     expect(json.exitCode, json.stderr).toBe(0);
     expect(json.json.result).toMatchObject({ run_id: run.run_id, warnings: [expect.objectContaining({ code: 'irregular_time_steps' })] });
     const lines = json.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; runId?: string });
-    expect(lines).toContainEqual(expect.objectContaining({ msg: 'run_record_unsealed', runId: run.run_id }));
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'run_record_unsealed', run_id: run.run_id }));
     // The data's warning stays the report's (result.warnings), not a log line as well.
     expect(json.stderr).not.toContain('irregular_time_steps');
 

@@ -196,7 +196,7 @@ describe('daemon/main.js, the daemon executable', () => {
     const daemon = startEntry(['--port', '0'], { ...env, FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: brokers, FLTS_LOG_LEVEL: 'debug' });
     // kafkajs logs each refused connect with the wait before its next try: after the fifth it was 5 s, a timer
     // nothing could cut short, so closing the bus took effect only then.
-    await daemon.stderrMatches(/"retryCount":4,.*Failed to connect to seed broker/);
+    await daemon.stderrMatches(/"retry_count":4,.*Failed to connect to seed broker/);
     const signalledAt = Date.now();
     daemon.child.kill('SIGTERM');
     const { code, at } = await daemon.exited;

@@ -99,6 +99,6 @@ describe('workflows > preprocess', () => {
     const logger = { ...silentLogger, error: (fields: Record<string, unknown>, msg?: string) => void lines.push({ msg, fields }) };
     const failure = await preprocess(settings, { store: slice.store, bus: refusing, logger }).catch((error: unknown) => error);
     expect(failure).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND' });
-    expect(lines).toEqual([{ msg: 'bus_dead_letter_refused', fields: expect.objectContaining({ dlqTopic: 'DLQ-preprocess', code: 'FLTS_BUS_ACCESS_DENIED', reason: refusal.message }) }]);
+    expect(lines).toEqual([{ msg: 'bus_dead_letter_refused', fields: expect.objectContaining({ dlq_topic: 'DLQ-preprocess', code: 'FLTS_BUS_ACCESS_DENIED', reason: refusal.message }) }]);
   });
 });

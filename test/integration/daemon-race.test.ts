@@ -13,7 +13,7 @@ function logged(daemon: FltsProcess, message: string, configHash: string, modelT
   return daemon
     .logs()
     .split('\n')
-    .filter((line) => line.includes(`"msg":"${message}"`) && line.includes(configHash) && (!modelType || line.includes(`"modelType":"${modelType}"`))).length;
+    .filter((line) => line.includes(`"msg":"${message}"`) && line.includes(configHash) && (!modelType || line.includes(`"model_type":"${modelType}"`))).length;
 }
 
 /**

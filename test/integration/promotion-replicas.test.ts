@@ -28,7 +28,7 @@ function loggedAbout(replica: Replica, message: string, runId: string): number {
   return replica.process
     .logs()
     .split('\n')
-    .filter((line) => line.includes(`"msg":"${message}"`) && line.includes(`"noticeRunId":"${runId}"`)).length;
+    .filter((line) => line.includes(`"msg":"${message}"`) && line.includes(`"notice_run_id":"${runId}"`)).length;
 }
 
 /**

@@ -311,7 +311,7 @@ if (skipReason) {
       for (const [i, hash] of hashes.entries()) await saveRunRecord(store, settings, fakeRun(`run-done-${i}`, 'LSTM', { rmse: 0.1, mae: 0.1, mse: 0.01 }, `2025-01-0${i + 1}T00:00:00.000Z`, 'SUCCESS', hash));
       const runsBefore = (await listRunRecords(store, settings)).length;
 
-      const outcomes: Array<{ msg: string; configHash?: string; runId?: string }> = [];
+      const outcomes: Array<{ msg: string; config_hash?: string; run_id?: string }> = [];
       const logger: Logger = { ...silentLogger, info: (obj, msg) => void ((msg === 'daemon_train_skipped' || msg === 'daemon_trained') && outcomes.push({ msg, ...(obj as object) })), child: () => logger };
       const kafkaBus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it-trainer', sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 });
       const stopping = new AbortController();
@@ -332,7 +332,7 @@ if (skipReason) {
         await waitFor(() => outcomes.length === 4, 'the trainer re-reading both claims after the reset');
         await trainer.stop();
         expect(outcomes.map((o) => o.msg)).toEqual(Array(4).fill('daemon_train_skipped'));
-        expect(outcomes.slice(2).map((o) => o.configHash).sort()).toEqual(hashes);
+        expect(outcomes.slice(2).map((o) => o.config_hash).sort()).toEqual(hashes);
         expect((await listRunRecords(store, settings)).length).toBe(runsBefore);
       } finally {
         stopping.abort();

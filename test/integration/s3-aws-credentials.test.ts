@@ -310,7 +310,7 @@ if (skipReason) {
           expect(warnings).toEqual([
             {
               event: 's3_session_token_ignored',
-              fields: expect.objectContaining({ env: 'AWS_SESSION_TOKEN', accessKey: infra.s3.accessKey, s3Code: refusal.code, reason: expect.stringContaining('unset AWS_SESSION_TOKEN') }),
+              fields: expect.objectContaining({ env: 'AWS_SESSION_TOKEN', access_key: infra.s3.accessKey, s3_code: refusal.code, reason: expect.stringContaining('unset AWS_SESSION_TOKEN') }),
             },
           ]);
           expect(JSON.stringify(warnings)).not.toMatch(/never-shown/);
@@ -360,7 +360,7 @@ if (skipReason) {
           const env = { MINIO_ENDPOINT: proxy.endpoint, FLTS_STORE: 's3', AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'long-term-secret-never-shown', AWS_SESSION_TOKEN: STRAY_TOKEN };
           const resolved = resolveSettings({ env });
           const store = await createObjectStore(resolved.settings, { logger, envNames: resolved.envNames });
-          expect(warnings).toEqual([{ event: 's3_session_token_ignored', fields: expect.objectContaining({ env: 'AWS_SESSION_TOKEN', accessKey: 'AKIAIOSFODNN7EXAMPLE', s3Code: undefined }) }]);
+          expect(warnings).toEqual([{ event: 's3_session_token_ignored', fields: expect.objectContaining({ env: 'AWS_SESSION_TOKEN', access_key: 'AKIAIOSFODNN7EXAMPLE', s3_code: undefined }) }]);
           // S3Proxy knows no such key; what matters is what the requests carried.
           await store.list('flts-akia').catch(() => undefined);
           await store.list('flts-akia').catch(() => undefined);
@@ -384,7 +384,7 @@ if (skipReason) {
           expect(run.exitCode, run.stderr).toBe(0);
           const warnings = run.stderr.split('\n').filter((line) => line.includes('s3_session_token_ignored'));
           expect(warnings).toHaveLength(1);
-          expect(JSON.parse(warnings[0])).toMatchObject({ level: 40, env: 'AWS_SESSION_TOKEN', s3Code: 'InvalidTokenId' });
+          expect(JSON.parse(warnings[0])).toMatchObject({ level: 40, env: 'AWS_SESSION_TOKEN', s3_code: 'InvalidTokenId' });
           expect((await direct().list(env.OUTPUT_BUCKET)).map((o) => o.key)).toEqual(expect.arrayContaining(['processed_data.parquet']));
           // (S3Proxy's secret is its key, which the warning names: only the token can be looked for.)
           expect(run.stdout + run.stderr).not.toContain(STRAY_TOKEN);

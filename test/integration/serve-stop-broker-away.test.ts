@@ -62,11 +62,11 @@ if (skipReason) {
       const lines = logLines(stderr);
       // The follower's unsubscribe waits for the broker (its consumer's disconnect, its group's deletion) until the
       // stop's deadline; the bus's close, which waits for the same disconnect, gives up at that same deadline.
-      const followerWaited = lines.get('serve_promotion_stop_slow')?.graceMs as number | undefined;
+      const followerWaited = lines.get('serve_promotion_stop_slow')?.grace_ms as number | undefined;
       const gaveUp = lines.get('bus_close_gave_up');
-      expect(gaveUp, stderr.slice(-3000)).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', closeTimeoutMs });
+      expect(gaveUp, stderr.slice(-3000)).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', close_timeout_ms: closeTimeoutMs });
       expect(followerWaited ?? 0, 'the follower waited its own grace').toBeLessThanOrEqual(closeTimeoutMs);
-      expect((followerWaited ?? 0) + (gaveUp!.waitedMs as number), 'the bus waited its own closeTimeoutMs on top').toBeLessThanOrEqual(closeTimeoutMs);
+      expect((followerWaited ?? 0) + (gaveUp!.waited_ms as number), 'the bus waited its own closeTimeoutMs on top').toBeLessThanOrEqual(closeTimeoutMs);
     }, 180_000);
   });
 }

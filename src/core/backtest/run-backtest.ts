@@ -146,7 +146,7 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
       });
       // A refitted (or NAIVE) model is not loaded from the run, but it stands for the run's configuration.
       models.push(run ? { ...result, run_id: run.run_id } : result);
-      logger.info({ modelType, runId: result.run_id, rmse: result.aggregate.rmse, folds: origins.length }, 'backtest_model_done');
+      logger.info({ model_type: modelType, run_id: result.run_id, rmse: result.aggregate.rmse, folds: origins.length }, 'backtest_model_done');
     } finally {
       provider.dispose();
       runModel?.dispose();

@@ -147,7 +147,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
 
     const existing = await readResultMarker(store, settings, run.run_id, predictionHash);
     if (existing && existing.state !== 'pending') {
-      logger.info({ runId: run.run_id, predictionHash, logObjectKey: existing.log_object_key }, 'duplicate_prediction_skip');
+      logger.info({ run_id: run.run_id, prediction_hash: predictionHash, log_object_key: existing.log_object_key }, 'duplicate_prediction_skip');
       emit({ type: 'batch.done', runId: run.run_id, predictionHash, duplicate: true, rows: forecast.time.length });
       return { status: 'duplicate', ...summary, ...markerLocation(existing), published: false, duration_ms: performance.now() - started };
     }
@@ -195,7 +195,7 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
       );
     }
     await writeResultMarker(store, settings, marker);
-    logger.info({ runId: run.run_id, predictionHash, rows: forecast.time.length, logObjectKey: marker.log_object_key, rmse: metrics.rmse }, 'batch_inference_logged');
+    logger.info({ run_id: run.run_id, prediction_hash: predictionHash, rows: forecast.time.length, log_object_key: marker.log_object_key, rmse: metrics.rmse }, 'batch_inference_logged');
     emit({ type: 'batch.done', runId: run.run_id, predictionHash, duplicate: false, rows: forecast.time.length });
     return { status: 'written', ...summary, ...markerLocation(marker), published: deps.bus !== undefined, duration_ms: performance.now() - started };
   } finally {

@@ -28,20 +28,20 @@ describe('core > bus > consumer-recovery', () => {
     }
     expect(crashes.every((delay) => delay === undefined)).toBe(true);
     expect(shown().map(([level, msg]) => [level, msg])).toEqual([['warn', 'bus_consumer_crashed'], ['warn', 'bus_consumer_still_crashing']]);
-    expect(shown()[0][2]).toEqual({ group: 'g', topics: ['t'], code: 'FLTS_BUS_UNAVAILABLE', reason: expect.stringContaining('ECONNREFUSED'), restart: true, retryInMs: 1_000 });
+    expect(shown()[0][2]).toEqual({ group: 'g', topics: ['t'], code: 'FLTS_BUS_UNAVAILABLE', reason: expect.stringContaining('ECONNREFUSED'), restart: true, retry_in_ms: 1_000 });
     // 300 s after the first line: the 13th crash, with the 12 since it.
-    expect(shown()[1][2]).toMatchObject({ group: 'g', code: 'FLTS_BUS_UNAVAILABLE', crashes: 12, sinceMs: 300_000 });
+    expect(shown()[1][2]).toMatchObject({ group: 'g', code: 'FLTS_BUS_UNAVAILABLE', crashes: 12, since_ms: 300_000 });
     // Every crash's error is still there at debug level.
     expect(lines.filter(([level, msg, fields]) => level === 'debug' && msg === 'bus_consumer_crash' && fields.err instanceof Error)).toHaveLength(15);
     expect(shown().some(([, , fields]) => 'err' in fields)).toBe(false);
 
     recovery.joined();
     recovery.joined();
-    expect(shown().slice(2)).toEqual([['info', 'bus_consumer_recovered', { group: 'g', topics: ['t'], crashes: 15, notLogged: 13, attempts: 0, afterMs: 375_000 }]]);
+    expect(shown().slice(2)).toEqual([['info', 'bus_consumer_recovered', { group: 'g', topics: ['t'], crashes: 15, not_logged: 13, attempts: 0, after_ms: 375_000 }]]);
     // The next crash starts a new episode, logged at once; one with another code is logged at once too.
     recovery.crashed({ error: RETRIES_EXCEEDED, restart: true }, true);
     recovery.crashed({ error: REFUSED_LOGIN, restart: true }, true);
-    expect(shown().slice(3).map(([level, msg, fields]) => [level, msg, fields.code, fields.retryInMs])).toEqual([['warn', 'bus_consumer_crashed', 'FLTS_BUS_UNAVAILABLE', 300], ['error', 'bus_consumer_crashed', 'FLTS_BUS_AUTH_FAILED', 300]]);
+    expect(shown().slice(3).map(([level, msg, fields]) => [level, msg, fields.code, fields.retry_in_ms])).toEqual([['warn', 'bus_consumer_crashed', 'FLTS_BUS_UNAVAILABLE', 300], ['error', 'bus_consumer_crashed', 'FLTS_BUS_AUTH_FAILED', 300]]);
   });
 
   it('runs a fresh consumer after a crash kafkajs gives up on, backing off while it keeps failing, logging the episode once', () => {
@@ -56,8 +56,8 @@ describe('core > bus > consumer-recovery', () => {
     recovery.joined();
     const logged = lines.filter(([level]) => level !== 'debug');
     expect(logged.map(([level, msg]) => [level, msg])).toEqual([['warn', 'bus_consumer_crashed_recovering'], ['info', 'bus_consumer_recovered']]);
-    expect(logged[0][2]).toMatchObject({ group: 'g', code: 'FLTS_BUS_UNAVAILABLE', reason: expect.stringContaining('Failed to find group coordinator'), restart: false, retryInMs: 1_000 });
-    expect(logged[1][2]).toEqual({ group: 'g', crashes: 7, notLogged: 6, attempts: 7, afterMs: 92_000 });
+    expect(logged[0][2]).toMatchObject({ group: 'g', code: 'FLTS_BUS_UNAVAILABLE', reason: expect.stringContaining('Failed to find group coordinator'), restart: false, retry_in_ms: 1_000 });
+    expect(logged[1][2]).toEqual({ group: 'g', crashes: 7, not_logged: 6, attempts: 7, after_ms: 92_000 });
 
     // A new episode starts from the first delay again, and is logged again.
     expect(recovery.crashed({ error: COORDINATOR_NOT_FOUND, restart: false }, true)).toBe(1_000);

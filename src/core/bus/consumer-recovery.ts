@@ -118,7 +118,7 @@ export function createConsumerRecovery(options: ConsumerRecoveryOptions): Consum
       const delayMs = restart ? undefined : backoffDelayMs(policy, attempts, options.random);
       const retryInMs = delayMs ?? (error as { retryTime?: number })?.retryTime ?? options.restartDelayMs ?? KAFKAJS_RESTART_DELAY_MS;
       // kafkajs' restart keeps the consumer, the bus's replaces it: who acts is in `restart`.
-      const fields = { group, topics, code: failure.code, reason: failure.message, restart, retryInMs };
+      const fields = { group, topics, code: failure.code, reason: failure.message, restart, retry_in_ms: retryInMs };
       logger.debug({ ...fields, err: error }, 'bus_consumer_crash');
       // A login or permission withdrawn while flts runs is logged as the error it is: a settings change fixes it.
       const log = (failure.retriable ? logger.warn : logger.error).bind(logger);
@@ -129,7 +129,7 @@ export function createConsumerRecovery(options: ConsumerRecoveryOptions): Consum
       if (!previous || previous.code !== failure.code || previous.restart !== restart) {
         log(fields, restart ? 'bus_consumer_crashed' : 'bus_consumer_crashed_recovering');
       } else if (at - previous.loggedAt >= repeatEveryMs) {
-        log({ ...fields, crashes: episode.unlogged, sinceMs: at - episode.since }, 'bus_consumer_still_crashing');
+        log({ ...fields, crashes: episode.unlogged, since_ms: at - episode.since }, 'bus_consumer_still_crashing');
       } else {
         return delayMs;
       }
@@ -140,7 +140,7 @@ export function createConsumerRecovery(options: ConsumerRecoveryOptions): Consum
     },
     joined() {
       if (!episode) return;
-      logger.info({ group, topics, crashes: episode.crashes, notLogged: episode.crashes - episode.logged, attempts: episode.attempts, afterMs: now() - episode.since }, 'bus_consumer_recovered');
+      logger.info({ group, topics, crashes: episode.crashes, not_logged: episode.crashes - episode.logged, attempts: episode.attempts, after_ms: now() - episode.since }, 'bus_consumer_recovered');
       episode = undefined;
       options.metrics?.crashing(group, false);
     },

@@ -132,13 +132,13 @@ describe('core > bus > delivery', () => {
       const result = await deliverToGroup(message, poison, { ...deps([]), logger, group: 'trainer', publishDlq: async (topic) => void events.push({ msg: `published to ${topic}` }) }, {});
       expect(result.outcome).toBe('dead-lettered');
       expect(events.map((event) => event.msg)).toEqual(['published to DLQ-training-data', 'bus_message_dead_lettered']);
-      expect(events[1].fields).toMatchObject({ topic: 'training-data', offset: '7', dlqTopic: 'DLQ-training-data' });
+      expect(events[1].fields).toMatchObject({ topic: 'training-data', offset: '7', dlq_topic: 'DLQ-training-data' });
     });
 
     it('says an invalid message at warn with its code and reason and no stack: a flood of them is the sender\'s, not flts\' failure', async () => {
       const { events, logger } = recording();
       await deliverToGroup(message, poison, { ...deps([]), logger, group: 'trainer' }, {});
-      expect(events).toEqual([{ level: 'warn', msg: 'bus_message_dead_lettered', fields: { topic: 'training-data', partition: 0, offset: '7', attempt: 1, group: 'trainer', dlqTopic: 'DLQ-training-data', code: 'FLTS_BUS_MESSAGE_INVALID', reason: 'Message on training-data is invalid: bucket is missing.' } }]);
+      expect(events).toEqual([{ level: 'warn', msg: 'bus_message_dead_lettered', fields: { topic: 'training-data', partition: 0, offset: '7', attempt: 1, group: 'trainer', dlq_topic: 'DLQ-training-data', code: 'FLTS_BUS_MESSAGE_INVALID', reason: 'Message on training-data is invalid: bucket is missing.' } }]);
     });
 
     it('keeps the error level and the stack for a failure of flts\' own that used up the attempts', async () => {
@@ -146,7 +146,7 @@ describe('core > bus > delivery', () => {
       const failure = new FltsError('FLTS_TRAIN_FAILED', 'LSTM training failed: shapes differ', { cause: new Error('shapes differ') });
       await deliverToGroup(message, async () => Promise.reject(failure), { ...deps([]), logger, group: 'trainer' }, {});
       const deadLettered = events.filter((event) => event.msg === 'bus_message_dead_lettered');
-      expect(deadLettered).toEqual([{ level: 'error', msg: 'bus_message_dead_lettered', fields: expect.objectContaining({ err: failure, dlqTopic: 'DLQ-training-data' }) }]);
+      expect(deadLettered).toEqual([{ level: 'error', msg: 'bus_message_dead_lettered', fields: expect.objectContaining({ err: failure, dlq_topic: 'DLQ-training-data' }) }]);
     });
 
     it('is not said when the DLQ refuses it: a line of its own gives the refusal\'s code and reason, and the delivery fails uncommitted', async () => {
@@ -156,7 +156,7 @@ describe('core > bus > delivery', () => {
       const failing = { ...deps([]), logger, group: 'trainer', publishDlq: async () => Promise.reject(refusal) };
       await expect(deliverToGroup(message, poison, failing, { onDelivery: ({ outcome }) => void delivered.push(outcome) })).rejects.toBe(refusal);
       expect(events.map((event) => event.msg)).toEqual(['bus_dead_letter_refused']);
-      expect(events[0].fields).toMatchObject({ topic: 'training-data', partition: 0, offset: '7', dlqTopic: 'DLQ-training-data', code: 'FLTS_BUS_ACCESS_DENIED', reason: refusal.message });
+      expect(events[0].fields).toMatchObject({ topic: 'training-data', partition: 0, offset: '7', dlq_topic: 'DLQ-training-data', code: 'FLTS_BUS_ACCESS_DENIED', reason: refusal.message });
       expect(delivered).toEqual([]);
     });
 

@@ -160,14 +160,14 @@ const positionOf = (message: ReceivedMessage): string => `${message.topic}:${mes
 async function publishDeadLetter(deps: DeliveryDeps, message: ReceivedMessage, dlq: string, at: object, letter: (bare: boolean) => OutgoingMessage): Promise<void> {
   const whole = letter(false);
   if (await deps.deadLetterWritten?.(dlq, whole)) {
-    deps.logger.info({ ...at, dlqTopic: dlq, id: whole.headers?.[DEAD_LETTER_ID_HEADER] }, 'bus_dead_letter_written_before');
+    deps.logger.info({ ...at, dlq_topic: dlq, id: whole.headers?.[DEAD_LETTER_ID_HEADER] }, 'bus_dead_letter_written_before');
     return;
   }
   try {
     await deps.publishDlq(dlq, whole);
   } catch (refusal) {
     if (!isTooLarge(refusal)) throw refusal;
-    deps.logger.warn({ ...at, dlqTopic: dlq, code: (refusal as FltsError).code, reason: (refusal as FltsError).message }, 'bus_dead_letter_sent_bare');
+    deps.logger.warn({ ...at, dlq_topic: dlq, code: (refusal as FltsError).code, reason: (refusal as FltsError).message }, 'bus_dead_letter_sent_bare');
     const bare = letter(true);
     try {
       await deps.publishDlq(dlq, bare);
@@ -184,7 +184,7 @@ async function publishDeadLetter(deps: DeliveryDeps, message: ReceivedMessage, d
  * its first said at error and counted; the consumer fails on it, uncommitted, with its restarts' backoff and lines.
  */
 async function sendRefusedAgain(message: ReceivedMessage, refused: { topic: string; letter: OutgoingMessage }, deps: DeliveryDeps): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
-  const at = { topic: message.topic, partition: message.partition, offset: message.offset, dlqTopic: refused.topic };
+  const at = { topic: message.topic, partition: message.partition, offset: message.offset, dlq_topic: refused.topic };
   try {
     await deps.publishDlq(refused.topic, refused.letter);
   } catch (refusal) {
@@ -237,7 +237,7 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
           // Not dead-lettered: the message stays uncommitted and comes again. The line says why the DLQ took nothing
           // (its code and reason, without kafkajs' stack) beside the handler's failure that sent the message there.
           const coded = toFltsError(refusal);
-          logger.error({ ...where, dlqTopic: dlq, code: coded.code, reason: coded.message }, 'bus_dead_letter_refused');
+          logger.error({ ...where, dlq_topic: dlq, code: coded.code, reason: coded.message }, 'bus_dead_letter_refused');
           deps.onDeadLetterRefused?.();
           throw refusal;
         }
@@ -245,13 +245,13 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
           // Its code and reason say it all, and a hostile flood of them must not fill the log with stack traces. A
           // failure of flts' own work (a training) keeps its stack and every cause in it.
           const { code, message: reason } = error as FltsError;
-          logger.warn({ ...at, dlqTopic: dlq, code, reason }, 'bus_message_dead_lettered');
+          logger.warn({ ...at, dlq_topic: dlq, code, reason }, 'bus_message_dead_lettered');
         } else {
-          logger.error({ ...where, dlqTopic: dlq }, 'bus_message_dead_lettered');
+          logger.error({ ...where, dlq_topic: dlq }, 'bus_message_dead_lettered');
         }
         return { outcome: 'dead-lettered', attempts, error };
       }
-      logger.warn({ ...where, retryInMs: backoffMs(policy, failures) }, 'bus_handler_retry');
+      logger.warn({ ...where, retry_in_ms: backoffMs(policy, failures) }, 'bus_handler_retry');
       deps.onRetry?.();
       await sleep(backoffMs(policy, failures), signal);
     }

@@ -147,8 +147,8 @@ describe('core > bus > fs-bus files', () => {
     expect(new Set(crashes)).toEqual(new Set(['FLTS_PATH_UNUSABLE']));
     // One line for the episode, once more after 5 min with the count, and no stack; the old line per failure is gone.
     expect(shown().map(([level, msg]) => [level, msg])).toEqual([['error', 'bus_consumer_crashed_recovering'], ['error', 'bus_consumer_still_crashing']]);
-    expect(shown()[0][2]).toMatchObject({ group: 'train-gru', topics: ['training-data'], code: 'FLTS_PATH_UNUSABLE', reason: expect.stringContaining('training-data.offset'), restart: false, retryInMs: 1_000 });
-    expect(shown()[1][2]).toMatchObject({ crashes: 14, sinceMs: 301_000 });
+    expect(shown()[0][2]).toMatchObject({ group: 'train-gru', topics: ['training-data'], code: 'FLTS_PATH_UNUSABLE', reason: expect.stringContaining('training-data.offset'), restart: false, retry_in_ms: 1_000 });
+    expect(shown()[1][2]).toMatchObject({ crashes: 14, since_ms: 301_000 });
     expect(shown().some(([, , fields]) => 'err' in fields)).toBe(false);
     expect(seen).toEqual(['a']);
 
@@ -157,7 +157,7 @@ describe('core > bus > fs-bus files', () => {
     now += waits[14].ms;
     waits[14].release();
     await waitFor(() => shown().length === 3, 'the end of the episode');
-    expect(shown()[2]).toEqual(['info', 'bus_consumer_recovered', { group: 'train-gru', topics: ['training-data'], crashes: 15, notLogged: 13, attempts: 15, afterMs: 331_000 }]);
+    expect(shown()[2]).toEqual(['info', 'bus_consumer_recovered', { group: 'train-gru', topics: ['training-data'], crashes: 15, not_logged: 13, attempts: 15, after_ms: 331_000 }]);
     expect([restarts, crashing]).toEqual([15, [true, false]]);
     await bus.publish('training-data', encodeTrainClaim(claim('b')));
     await waitFor(async () => (await readFile(offsetFile, 'utf8').catch(() => '')).trim() === '2', 'the committed offset 2');
@@ -382,7 +382,7 @@ describe('core > bus > fs-bus retention, and a dead letter across a kill', () =>
 
     const trims = await bus.applyRetention();
     expect(trims).toEqual([{ topic: 'training-data', fromOffset: 0, logStartOffset: 4, removedBytes: expect.any(Number), keptBytes: expect.any(Number), unconsumed: [{ group: 'train-lstm', committedOffset: 2, lost: 2 }] }]);
-    expect(lines.filter(([level]) => level === 'warn').map(([, msg, fields]) => [msg, fields.group, fields.lost])).toEqual([['bus_fs_retention_removed_unconsumed', 'train-lstm', 2]]);
+    expect(lines.filter(([level]) => level === 'warn').map(([, msg, fields]) => [msg, fields.group, fields.committed_offset, fields.lost])).toEqual([['bus_fs_retention_removed_unconsumed', 'train-lstm', 2, 2]]);
     // The offsets kept: the end is 6 still, and lag counts from each group's commit.
     expect(await bus.lag('train-gru', ['training-data'])).toEqual([{ topic: 'training-data', partition: 0, committedOffset: 6, endOffset: 6, lag: 0 }]);
     expect(await bus.lag('train-lstm', ['training-data'])).toEqual([{ topic: 'training-data', partition: 0, committedOffset: 2, endOffset: 6, lag: 4 }]);
@@ -395,7 +395,7 @@ describe('core > bus > fs-bus retention, and a dead letter across a kill', () =>
     await waitFor(() => lstm.length === 2, 'the messages left');
     expect(lstm).toEqual(['4 new-4', '5 new-5']);
     expect(lost).toEqual([['train-lstm', 'training-data', 2]]);
-    expect(lines.filter(([, msg]) => msg === 'bus_fs_offset_reset_by_retention').map(([level, , fields]) => [level, fields.committedOffset, fields.logStartOffset, fields.lost])).toEqual([['warn', 2, 4, 2]]);
+    expect(lines.filter(([, msg]) => msg === 'bus_fs_offset_reset_by_retention').map(([level, , fields]) => [level, fields.committed_offset, fields.log_start_offset, fields.lost])).toEqual([['warn', 2, 4, 2]]);
     await waitFor(async () => (await bus.lag('train-lstm', ['training-data']))[0].lag === 0, 'train-lstm at the end');
 
     // The groups go on from there, at offsets counted as before.

@@ -313,7 +313,7 @@ export function createFsBus(options: FsBusOptions): FsBus {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const heldMs = await stat(lockFile).then((stats) => Date.now() - stats.mtimeMs, () => 0);
         if (heldMs > TOPIC_LOCK_STALE_MS) {
-          logger.warn({ topic, lockFile, heldMs: Math.round(heldMs) }, 'bus_fs_topic_lock_taken_over');
+          logger.warn({ topic, lock_file: lockFile, held_ms: Math.round(heldMs) }, 'bus_fs_topic_lock_taken_over');
           await rm(lockFile, { force: true });
         } else {
           await delay(2);
@@ -576,9 +576,9 @@ export function createFsBus(options: FsBusOptions): FsBus {
       );
       if (!trimmed) return undefined;
       const unconsumed = (await committedOffsets(topic)).filter(({ offset }) => offset < logStartOffset).map(({ group, offset }) => ({ group, committedOffset: offset, lost: logStartOffset - Math.max(offset, start) }));
-      logger.info({ topic, fromOffset: start, logStartOffset, removed, removedBytes, keptBytes }, 'bus_fs_retention_removed');
+      logger.info({ topic, from_offset: start, log_start_offset: logStartOffset, removed, removed_bytes: removedBytes, kept_bytes: keptBytes }, 'bus_fs_retention_removed');
       // As a Kafka user sees a consumer whose offset fell out of range: the group resumes at the first offset left.
-      for (const lost of unconsumed) logger.warn({ topic, ...lost, logStartOffset, retentionMs: limits.ms, retentionBytes: limits.bytes }, 'bus_fs_retention_removed_unconsumed');
+      for (const lost of unconsumed) logger.warn({ topic, group: lost.group, committed_offset: lost.committedOffset, lost: lost.lost, log_start_offset: logStartOffset, retention_ms: limits.ms, retention_bytes: limits.bytes }, 'bus_fs_retention_removed_unconsumed');
       return { topic, fromOffset: start, logStartOffset, removedBytes, keptBytes, unconsumed };
     } finally {
       await handle.close();
@@ -690,7 +690,7 @@ export function createFsBus(options: FsBusOptions): FsBus {
       const { start, headerBytes } = await readLogStart(handle);
       let nextOffset = wanted ?? start;
       if (nextOffset < start) {
-        logger.warn({ group, topic, committedOffset: nextOffset, logStartOffset: start, lost: start - nextOffset }, 'bus_fs_offset_reset_by_retention');
+        logger.warn({ group, topic, committed_offset: nextOffset, log_start_offset: start, lost: start - nextOffset }, 'bus_fs_offset_reset_by_retention');
         metrics?.lostToRetention?.(group, topic, start - nextOffset);
         nextOffset = start;
         await commit(group, topic, nextOffset);

@@ -284,7 +284,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
           // bails on any per-topic refusal, even one of the moment (NOT_CONTROLLER while the controller moves): those
           // are asked again here, within the broker retries, as the outages they are; the others end the call.
           const refusedNow = topicCreationRefused(refused, error);
-          logger[refusedNow.retriable ? 'info' : 'warn']({ refused, partitions: count, replicationFactor, retrying: refusedNow.retriable }, 'bus_topics_not_created');
+          logger[refusedNow.retriable ? 'info' : 'warn']({ refused, partitions: count, replication_factor: replicationFactor, retrying: refusedNow.retriable }, 'bus_topics_not_created');
           throw refusedNow;
         });
         // false: another client (another daemon starting beside this one) created them, or some of them, since they
@@ -634,7 +634,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       await consumer.disconnect().catch(() => {});
       throw joinedInTime;
     }
-    if (!joinedInTime) logger.warn({ group, topics, joinTimeoutMs: joinTimeout }, 'bus_group_join_slow');
+    if (!joinedInTime) logger.warn({ group, topics, join_timeout_ms: joinTimeout }, 'bus_group_join_slow');
 
     return subscriptions.add(group, topics, async () => {
       controller.abort();
@@ -731,7 +731,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const done = await withTimeout(orderly.then(() => true, () => true), waitMs).catch(() => false);
     if (!done) {
       gaveUp = true;
-      logger.warn({ code: 'FLTS_BUS_UNAVAILABLE', closeTimeoutMs: timeoutMs, waitedMs: Math.round(waitMs), brokers: options.brokers }, 'bus_close_gave_up');
+      logger.warn({ code: 'FLTS_BUS_UNAVAILABLE', close_timeout_ms: timeoutMs, waited_ms: Math.round(waitMs), brokers: options.brokers }, 'bus_close_gave_up');
     }
     producer = undefined;
     admin = undefined;

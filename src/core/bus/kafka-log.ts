@@ -4,6 +4,7 @@ import { BUS_CLOSED_REASON } from './kafka-connections.js';
 import { isGroupLookupDenial } from './kafka-failure.js';
 import { kafkajs } from './kafkajs-module.js';
 import { lazyRequire } from '../lazy-require.js';
+import { snakeCaseKeys } from '../snake-case-keys.js';
 
 /** One row of kafkajs' table of Kafka's error codes: the text it gives an error answer, and whether it retries it. */
 interface KafkaErrorCode {
@@ -176,7 +177,7 @@ export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): K
     outage.unlogged += 1;
     outage.errors = [...outage.errors.filter((error) => error !== message), message].slice(-ERRORS_KEPT);
     if (at - outage.loggedAt < repeatEveryMs) return;
-    logger.error({ ...entry, error: message, failures: outage.unlogged, sinceMs: at - outage.since }, 'bus_kafka_connection_still_failing');
+    logger.error({ ...entry, error: message, failures: outage.unlogged, since_ms: at - outage.since }, 'bus_kafka_connection_still_failing');
     outage.loggedAt = at;
     outage.unlogged = 0;
   }
@@ -188,14 +189,15 @@ export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): K
     for (const outage of ended) away.delete(outage.broker);
     const failures = ended.reduce((sum, outage) => sum + outage.failures, 0);
     const outageMs = now() - Math.min(...ended.map((outage) => outage.since));
-    logger.info({ kafka: 'Connection', broker, failures, outageMs, errors: [...new Set(ended.flatMap((outage) => outage.errors))] }, 'bus_kafka_connection_restored');
+    logger.info({ kafka: 'Connection', broker, failures, outage_ms: outageMs, errors: [...new Set(ended.flatMap((outage) => outage.errors))] }, 'bus_kafka_connection_restored');
   }
 
   const logCreator: logCreator = () => {
     const { logLevel: KafkaLogLevel } = kafkajs();
     return ({ namespace, level, log }) => {
       const { message, stack: _stack, ...fields } = log as typeof log & { stack?: unknown };
-      const entry = { kafka: namespace, ...fields };
+      // kafkajs' own fields (clientId, retryCount) in flts's field style, so a log query spells each one way.
+      const entry = { kafka: namespace, ...(snakeCaseKeys(fields) as object) };
       const brokerAnswer = namespace === 'Connection' && message.startsWith('Response ');
       if (brokerAnswer && isGroupLookupDenial(message, fields.error)) onGroupLookupDenied();
       const failed = level === KafkaLogLevel.ERROR ? failedConnection(namespace, message, fields.broker) : undefined;

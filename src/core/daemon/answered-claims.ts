@@ -81,7 +81,7 @@ export async function announceAnsweringClaims(context: AnswerContext, run: Train
     const record: AnsweredClaimsRecord = { run_id: run.runId, topic: settings.bus.topics.trainingData, ends: furthest(ends, earlier?.ends), announced_at: new Date().toISOString(), owner: context.owner };
     await putJson(store, runsBucket(settings), recordKey(run.runId), record);
   } catch (error) {
-    logger.warn({ err: error, runId: run.runId }, 'daemon_answered_claims_unrecorded');
+    logger.warn({ err: error, run_id: run.runId }, 'daemon_answered_claims_unrecorded');
   }
 }
 

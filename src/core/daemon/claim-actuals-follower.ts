@@ -117,7 +117,7 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
     // A message without a stamp (a line written by hand into the file bus) is read, as it may be recent. The bound
     // moves with the clock: a claim that waited past the age of kept rows would keep none.
     if (message.timestamp > 0 && message.timestamp < firstClaimAt(live, settings, Date.now())) {
-      logger.debug({ offset: message.offset, publishedAt: message.timestamp }, 'live_claim_before_replica');
+      logger.debug({ offset: message.offset, published_at: message.timestamp }, 'live_claim_before_replica');
       return;
     }
     let claim: DataClaim;
@@ -137,7 +137,7 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
     try {
       const info = await store.stat(claim.bucket, claim.object);
       if (info && info.size > settings.live.claimMaxBytes) {
-        logger.warn({ ...where, bytes: info.size, maxBytes: settings.live.claimMaxBytes }, 'live_claim_too_large');
+        logger.warn({ ...where, bytes: info.size, max_bytes: settings.live.claimMaxBytes }, 'live_claim_too_large');
         return;
       }
       const share = claimReads && ((read: () => Promise<InferenceInput>) => (onShared(), claimReads.read(at, served.run.runId, read)));

@@ -37,7 +37,7 @@ export async function removeFinishedLeases(context: Pick<RoleContext, 'settings'
     if (!taken) continue;
     await taken.release();
     removed.push({ key, runId: run.run_id, status: run.status, owner: lease.owner });
-    logger.info({ key, runId: run.run_id, status: run.status, leaseOwner: lease.owner }, 'daemon_finished_lease_removed');
+    logger.info({ key, run_id: run.run_id, status: run.status, lease_owner: lease.owner }, 'daemon_finished_lease_removed');
   }
   return removed;
 }

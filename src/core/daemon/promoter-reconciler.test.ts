@@ -67,7 +67,7 @@ function recordingLogger(): { logger: Logger; warnings: Array<{ fields: Record<s
 }
 
 const leftOutLogs = (warnings: Array<{ fields: Record<string, unknown>; msg?: string }>) =>
-  warnings.filter((warning) => warning.msg === 'daemon_promotion_runs_left_out').map((warning) => (warning.fields.runs as Array<{ runId: string }>).map((run) => run.runId));
+  warnings.filter((warning) => warning.msg === 'daemon_promotion_runs_left_out').map((warning) => (warning.fields.runs as Array<{ run_id: string }>).map((run) => run.run_id));
 
 describe('core > daemon > promoter-reconciler', () => {
   it('tells once of a damaged run of the data it waits on, not at every look', async () => {
@@ -80,7 +80,7 @@ describe('core > daemon > promoter-reconciler', () => {
       expect(await reconcilePromotion({ ...promoter(store), logger }, HASH, new AbortController().signal, damaged)).toMatchObject({ result: 'waiting', missing: ['NAIVE'] });
     }
     expect(leftOutLogs(warnings)).toEqual([['naive-edited']]);
-    expect(warnings[0].fields).toMatchObject({ configHash: HASH, runs: [{ runId: 'naive-edited', code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('edited since training') }] });
+    expect(warnings[0].fields).toMatchObject({ config_hash: HASH, runs: [{ run_id: 'naive-edited', code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('edited since training') }] });
     // The step's own line stays what it was.
     expect(infos.filter((info) => info.msg === 'daemon_promotion_waiting')).toHaveLength(3);
     for (const info of infos) expect(info.fields).not.toHaveProperty('corrupt_runs');

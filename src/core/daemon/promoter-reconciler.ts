@@ -41,7 +41,7 @@ export function createDamagedRunReports(limit = REPORTED_DAMAGED_RUNS_LIMIT): Da
     report(logger, configHash, corrupt) {
       const fresh = corrupt.filter((run) => !reported.has(run.run_id));
       if (fresh.length === 0) return;
-      logger.warn({ configHash, runs: fresh.map(({ run_id, code, message }) => ({ runId: run_id, code, message })) }, 'daemon_promotion_runs_left_out');
+      logger.warn({ config_hash: configHash, runs: fresh.map(({ run_id, code, message }) => ({ run_id, code, message })) }, 'daemon_promotion_runs_left_out');
       for (const run of fresh) remember(run.run_id);
     },
     told(corrupt) {
@@ -64,7 +64,7 @@ export async function reconcilePromotion(context: RoleContext, configHash: strin
     // The runs left out are told of once (damaged.report), not at every step that looks at their config_hash.
     const { corrupt_runs: corrupt, ...logged } = outcome as PromotionOutcome & { corrupt_runs?: RunRegistryScan['corrupt'] };
     if (corrupt) damaged.report(logger, configHash, corrupt);
-    logger.info({ configHash, ...logged }, `daemon_promotion_${outcome.result.replace(/-/g, '_')}`);
+    logger.info({ config_hash: configHash, ...logged }, `daemon_promotion_${outcome.result.replace(/-/g, '_')}`);
     return outcome;
   };
   const leaseWork = promotionLeaseWork(settings, configHash);
@@ -81,7 +81,7 @@ export async function reconcilePromotion(context: RoleContext, configHash: strin
     }
     // Another promoter holds it: wait until it finishes (then decide again: it may have promoted this data) or its
     // lease goes stale (a promoter that died), rather than until the next resync.
-    logger.info({ configHash }, 'daemon_promotion_waiting_for_lease');
+    logger.info({ config_hash: configHash }, 'daemon_promotion_waiting_for_lease');
     const key = leaseKey(leaseWork.step, configHash, leaseWork.modelType);
     if (!(await waitForLeaseFree(store, settings, key, signal, context.monotonic))) return step('skipped', { result: 'busy', reason: 'another promoter holds the lease for this config_hash' });
   }
@@ -95,7 +95,7 @@ async function settle(context: RoleContext, configHash: string, first: AutoPromo
   const { store, settings, bus, logger } = context;
   if (first.result === 'already-promoted') {
     // A promotion stopped between its history record and its pointers counts as made: it is finished here.
-    const finished = await completeInterruptedPromotion(settings, { store, bus, logger: logger.child({ configHash }) });
+    const finished = await completeInterruptedPromotion(settings, { store, bus, logger: logger.child({ config_hash: configHash }) });
     const announced = finished !== undefined || (await announceAbandonedPromotion(context, configHash, first.record, signal));
     if (announced) return step('skipped', { ...first, announced: true });
   }
@@ -129,7 +129,7 @@ async function announceAbandonedPromotion(context: RoleContext, configHash: stri
         await lease.abandon();
         throw error;
       }
-      logger.warn({ configHash, runId: record.run_id, timestamp: record.timestamp, leaseOwner: left.owner }, 'daemon_promotion_reannounced');
+      logger.warn({ config_hash: configHash, run_id: record.run_id, timestamp: record.timestamp, lease_owner: left.owner }, 'daemon_promotion_reannounced');
       await lease.release();
       return true;
     }

@@ -40,7 +40,7 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
   const resync = async (): Promise<void> => {
     for (const configHash of await promotionCandidates(context)) {
       await queue.run(() => reconcilePromotion(context, configHash, context.signal, damaged)).catch((error: unknown) => {
-        if (!context.signal.aborted) logger.error({ configHash, err: error }, 'daemon_promoter_resync_failed');
+        if (!context.signal.aborted) logger.error({ config_hash: configHash, err: error }, 'daemon_promoter_resync_failed');
       });
     }
   };

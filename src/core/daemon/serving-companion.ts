@@ -59,7 +59,7 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
   const onJoin = (): void => {
     if (!subscribed) return; // the read below, once subscribed, covers the first join
     void holder.reloadFromPointer({ force: false }).then(
-      (outcome) => logger.info({ outcome: outcome.result, runId: 'runId' in outcome ? outcome.runId : undefined }, 'serve_promotion_group_joined'),
+      (outcome) => logger.info({ outcome: outcome.result, run_id: 'runId' in outcome ? outcome.runId : undefined }, 'serve_promotion_group_joined'),
       (error: unknown) => logger.warn({ err: error }, 'serve_promotion_reread_failed'),
     );
   };
@@ -70,7 +70,7 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
     const notice = decodePromotion(message);
     const pinned = holder.status().pinnedRunId;
     if (pinned) {
-      logger.info({ noticeRunId: notice.run_id, pinnedRunId: pinned }, 'serve_promotion_ignored_pinned');
+      logger.info({ notice_run_id: notice.run_id, pinned_run_id: pinned }, 'serve_promotion_ignored_pinned');
       return 'skipped';
     }
     // The message only wakes the replica; the pointer decides. One that names the run served (a replay, a flood of
@@ -79,14 +79,14 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
     const served = holder.status().current?.runId;
     if (pointed === null) return 'failed';
     if (!pointed || pointed.runId === served) {
-      logger.info({ noticeRunId: notice.run_id, outcome: pointed ? 'unchanged' : 'no_pointer', runId: served }, 'serve_promotion_received');
+      logger.info({ notice_run_id: notice.run_id, outcome: pointed ? 'unchanged' : 'no_pointer', run_id: served }, 'serve_promotion_received');
       return 'skipped';
     }
     // Forced (past the wait after a failed load) once per promotion: copies of a notice about a run that fails to
     // load must not load it again each, while a new promotion of it is tried at once.
     const promotion = `${pointed.runId}@${pointed.timestamp ?? ''}`;
     const outcome = await holder.reloadFromPointer({ force: promotion !== forcedFor });
-    logger.info({ noticeRunId: notice.run_id, outcome: outcome.result, runId: 'runId' in outcome ? outcome.runId : undefined }, 'serve_promotion_received');
+    logger.info({ notice_run_id: notice.run_id, outcome: outcome.result, run_id: 'runId' in outcome ? outcome.runId : undefined }, 'serve_promotion_received');
     // A store outage is retried by the bus (forced again); a broken run stays "degraded" in the holder and is retried by its poll.
     if (outcome.result === 'failed' && outcome.error.retriable) throw outcome.error;
     forcedFor = promotion;
@@ -213,7 +213,7 @@ export async function followPromotions(deps: ServingCompanionDeps, options: Prom
     // bus's close, which waits for the same disconnect within what is left of the same deadline, ends it.
     const graceMs = Math.round(msLeft(deadline));
     const inTime = await withTimeout(stopping, graceMs).then(() => true, () => false);
-    if (!inTime) deps.logger.warn({ group, graceMs }, 'serve_promotion_stop_slow');
+    if (!inTime) deps.logger.warn({ group, grace_ms: graceMs }, 'serve_promotion_stop_slow');
   };
   // The first attempt decides: joined, retrying in the background, or an error no wait can fix (thrown).
   if ((await Promise.race([attempts, firstRetry])) !== 'retrying') return { group, joined: attempts, stop };

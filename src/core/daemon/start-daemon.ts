@@ -163,13 +163,13 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       // join, or for a broker that went away or does not answer, ends only once the bus closes, and a longer wait
       // for it only put off that close (the stop took up to 7 s more than bus.kafka.closeTimeoutMs).
       const startWaitMs = headStart ? msLeft(headStart) : DAEMON_SHUTDOWN_GRACE_MS - (deps.rolesFirstMs ?? ROLES_FIRST_MS) - BUS_CLOSE_END_MS;
-      await withTimeout(rolesStarting, startWaitMs).catch(() => logger.warn({ waitedMs: Math.round(startWaitMs) }, 'daemon_role_start_slow'));
+      await withTimeout(rolesStarting, startWaitMs).catch(() => logger.warn({ waited_ms: Math.round(startWaitMs) }, 'daemon_role_start_slow'));
       const rolesFirstMs = headStart ? msLeft(headStart) : deps.rolesFirstMs ?? ROLES_FIRST_MS;
       const graceMs = deps.roleStopGraceMs ?? ROLE_STOP_GRACE_MS;
       const stopRole = async (handle: RoleHandle): Promise<void> => {
         const stopped = handle.stop().catch((error: unknown) => logger.error({ role: handle.name, err: error }, 'daemon_role_stop_failed'));
         const inTime = await withTimeout(stopped, graceMs).then(() => true, () => false);
-        if (!inTime) logger.warn({ role: handle.name, graceMs }, 'daemon_role_stop_slow');
+        if (!inTime) logger.warn({ role: handle.name, grace_ms: graceMs }, 'daemon_role_stop_slow');
       };
       // The roles side by side, the bus's close beside them once they are done or ROLES_FIRST_MS passed. The bus stops its subscriptions first, each once its
       // handler is done (one commits only after its effect, and nothing once the bus gave up: what it did not finish
@@ -191,7 +191,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([drain.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), DAEMON_SHUTDOWN_GRACE_MS)))]);
     clearTimeout(timer);
-    if (timedOut) logger.warn({ graceMs: DAEMON_SHUTDOWN_GRACE_MS }, 'daemon_shutdown_grace_exceeded');
+    if (timedOut) logger.warn({ grace_ms: DAEMON_SHUTDOWN_GRACE_MS }, 'daemon_shutdown_grace_exceeded');
     await app.close();
     readyFile.remove();
     logger.info({ stopped_by: stoppedBy(failure) }, 'daemon_stopped');
@@ -248,7 +248,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       signal: controller.signal,
       onRetry: ({ attempt, delayMs, error }) => {
         startupError = toFltsError(error);
-        logger.warn({ attempt, delayMs, code: startupError.code, err: startupError.message }, 'daemon_startup_retrying');
+        logger.warn({ attempt, delay_ms: delayMs, code: startupError.code, err: startupError.message }, 'daemon_startup_retrying');
       },
     });
     await untilAborted(starting, controller.signal);

@@ -282,13 +282,17 @@ describe('core > daemon > trainer-reconciler', () => {
     // The fixture's 40 training rows cannot hold a window of 50 rows, its horizon and a validation tail.
     const { settings: long } = resolveSettings({ env: { INPUT_SEQ_LEN: '50', FLTS_DAEMON_HEARTBEAT_MS: '50' } });
     await addProcessedData(store, long, HASH);
-    const context = { ...trainer('daemon', store), settings: long };
+    const skipped: object[] = [];
+    const logger = { ...silentLogger, info: (fields: object, message?: string) => void (message === 'daemon_train_skipped' && skipped.push(fields)) };
+    const context = { ...trainer('daemon', store), settings: long, logger };
     const metrics = context.metrics;
     for (let attempt = 0; attempt < 2; attempt++) {
       const outcome = await reconcileTraining(context, { configHash: HASH, modelType: 'LSTM' }, new AbortController().signal);
       expect(outcome).toMatchObject({ result: 'gave-up', failedRuns: 0 });
       expect((outcome as { reason: string }).reason).toMatch(/LSTM needs at least 52 training rows/);
     }
+    // The outcome is logged in the log's field style: its failedRuns as failed_runs.
+    expect(skipped[0]).toEqual({ config_hash: HASH, model_type: 'LSTM', result: 'gave-up', failed_runs: 0, reason: expect.stringMatching(/LSTM needs at least 52 training rows/) });
     expect(await listRunRecords(store, long, { configHash: HASH })).toEqual([]);
     expect(await readLease(store, long, leaseKey('train', HASH, 'LSTM'))).toBeUndefined();
     expect(await metrics.registry.metrics()).toMatch(/flts_daemon_steps_total\{role="trainer",step="train",result="skipped"\} 2/);

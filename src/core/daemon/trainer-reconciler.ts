@@ -1,4 +1,5 @@
 import { FltsError } from '../errors.js';
+import { snakeCaseKeys } from '../snake-case-keys.js';
 import { processedDataSettings, trainModels, UNTRAINABLE } from '../workflows/train.js';
 import { syncRunsToTracking } from '../workflows/sync-runs-to-tracking.js';
 import { currentRun, trainedOnData } from '../registry/trained-data.js';
@@ -59,7 +60,7 @@ async function markOrphansKilled(context: TrainerContext, runs: RunRecord[]): Pr
     const killed = await markRunKilled(context.store, context.settings, run.run_id, message);
     if (!killed) continue; // it ended meanwhile; the next decision reads how
     context.metrics.countTrainingRun(run.model_type, 'KILLED');
-    context.logger.warn({ runId: run.run_id, modelType: run.model_type, configHash: run.config_hash }, 'daemon_orphan_run_killed');
+    context.logger.warn({ run_id: run.run_id, model_type: run.model_type, config_hash: run.config_hash }, 'daemon_orphan_run_killed');
   }
   return live;
 }
@@ -91,7 +92,7 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
     throw error;
   });
   if (result instanceof FltsError) {
-    logger.warn({ configHash: target.configHash, modelType: target.modelType, code: result.code, reason: result.message }, 'daemon_train_untrainable');
+    logger.warn({ config_hash: target.configHash, model_type: target.modelType, code: result.code, reason: result.message }, 'daemon_train_untrainable');
     return { result: 'gave-up', failedRuns: 0, reason: result.message };
   }
   return { result: 'trained', runId: result.runs[0].run_id };
@@ -182,19 +183,19 @@ export async function reconcileTraining(context: TrainerContext, target: TrainTa
     if (decision.kind === 'done') {
       const outcome = decision.outcome;
       metrics.countStep('trainer', 'train', outcome.result === 'trained' ? 'done' : 'skipped');
-      logger.info({ configHash: target.configHash, modelType: target.modelType, ...outcome }, outcome.result === 'trained' ? 'daemon_trained' : 'daemon_train_skipped');
+      logger.info({ config_hash: target.configHash, model_type: target.modelType, ...(snakeCaseKeys(outcome) as object) }, outcome.result === 'trained' ? 'daemon_trained' : 'daemon_train_skipped');
       if (outcome.result === 'trained' && !context.mirrors.add(outcome.runId)) {
         // Not lost: the run is in the registry without a mirror marker, which is what every sync's backlog mirrors.
         const stopping = context.signal.aborted;
         logger.info(
-          { runId: outcome.runId, reason: stopping ? 'stopping' : 'mirror queue full', mirroredBy: stopping ? 'the backlog of the next start' : 'the backlog of a queued mirror, at the latest of the next resync' },
+          { run_id: outcome.runId, reason: stopping ? 'stopping' : 'mirror queue full', mirrored_by: stopping ? 'the backlog of the next start' : 'the backlog of a queued mirror, at the latest of the next resync' },
           'daemon_mirror_left_to_sync',
         );
       }
       return outcome;
     }
     metrics.countStep('trainer', 'train', 'waiting');
-    logger.info({ configHash: target.configHash, modelType: target.modelType, reason: decision.reason }, 'daemon_train_waiting');
+    logger.info({ config_hash: target.configHash, model_type: target.modelType, reason: decision.reason }, 'daemon_train_waiting');
     const waited = decision.runId
       ? await waitForRunEnd(context.store, context.settings, decision.runId, signal, context.monotonic)
       : await waitForLeaseFree(context.store, context.settings, leaseKey('train', target.configHash, target.modelType), signal, context.monotonic);

@@ -35,7 +35,7 @@ async function reconcileLatestData(context: TrainerContext): Promise<void> {
   await Promise.all(
     context.settings.daemon.trainerModels.map((modelType) =>
       reconcileTraining(context, { configHash: sidecar.config_hash, modelType }, context.signal).catch((error: unknown) => {
-        if (!context.signal.aborted) context.logger.error({ modelType, configHash: sidecar.config_hash, err: error }, 'daemon_trainer_resync_failed');
+        if (!context.signal.aborted) context.logger.error({ model_type: modelType, config_hash: sidecar.config_hash, err: error }, 'daemon_trainer_resync_failed');
       }),
     ),
   );
@@ -60,7 +60,7 @@ function trainableClaim(claim: DataClaim, topic: string): DataClaim {
 export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
   const mirrors = createMirrorQueue((runId, signal) => mirrorTrainedRun(base, runId, signal), {
     signal: base.signal,
-    onError: (runId, error) => base.logger.warn({ runId, err: error }, 'daemon_mirror_failed'),
+    onError: (runId, error) => base.logger.warn({ run_id: runId, err: error }, 'daemon_mirror_failed'),
   });
   const context: TrainerContext = { ...base, queue: createSerialQueue(), mirrors };
   const { settings, bus } = context;

@@ -54,7 +54,7 @@ async function keep(deps: ProbationDeciderDeps, decision: ProbationDecision, kee
   const kept: ProbationDecision = { ...decision, action: 'none', reason, kept_by: keeper };
   await writeProbationDecision(store, settings, kept);
   if (worse) {
-    logger.warn({ runId: decision.promotion.run_id, previousRunId: decision.promotion.previous_run_id, candidateRmse: decision.candidate_rmse, baselineRmse: decision.baseline_rmse, points: decision.points, keptBy: keeper, reason }, 'live_probation_worse_kept');
+    logger.warn({ run_id: decision.promotion.run_id, previous_run_id: decision.promotion.previous_run_id, candidate_rmse: decision.candidate_rmse, baseline_rmse: decision.baseline_rmse, points: decision.points, kept_by: keeper, reason }, 'live_probation_worse_kept');
     deps.onWorseKept?.(kept);
   }
   return kept;
@@ -96,13 +96,13 @@ async function finishRollback(deps: ProbationDeciderDeps, decision: ProbationDec
     // The previous run is gone or no longer servable: no retry can restore it, so the decision says why it stands.
     const refused: ProbationDecision = { ...decision, action: 'none', reason: `${decision.reason}; not rolled back: ${flts.message} (${flts.code})` };
     await writeProbationDecision(store, settings, refused);
-    logger.error({ runId: decision.promotion.run_id, previousRunId: decision.promotion.previous_run_id, code: flts.code, err: flts.message }, 'live_auto_rollback_refused');
+    logger.error({ run_id: decision.promotion.run_id, previous_run_id: decision.promotion.previous_run_id, code: flts.code, err: flts.message }, 'live_auto_rollback_refused');
     deps.onWorseKept?.(refused);
     return refused;
   }
   const done: ProbationDecision = { ...decision, action: 'rolled-back', rollback_timestamp: record.timestamp };
   await writeProbationDecision(store, settings, done);
-  logger.warn({ runId: decision.promotion.run_id, restoredRunId: record.run_id, reason: decision.reason }, 'live_auto_rollback');
+  logger.warn({ run_id: decision.promotion.run_id, restored_run_id: record.run_id, reason: decision.reason }, 'live_auto_rollback');
   deps.onRollback?.(done);
   return done;
 }
@@ -122,7 +122,7 @@ async function decideWithoutBaseline(deps: ProbationDeciderDeps, ref: PromotionR
     decided_at: (deps.now?.() ?? new Date()).toISOString(),
   };
   await writeProbationDecision(deps.store, deps.settings, decision);
-  deps.logger.warn({ runId: ref.run_id, previousRunId: ref.previous_run_id, code, reason: decision.reason }, 'live_probation_no_baseline');
+  deps.logger.warn({ run_id: ref.run_id, previous_run_id: ref.previous_run_id, code, reason: decision.reason }, 'live_probation_no_baseline');
   deps.onNoBaseline?.(decision);
   return decision;
 }
@@ -177,7 +177,7 @@ export async function decideProbation(deps: ProbationDeciderDeps): Promise<Proba
     decided_by: deps.decidedBy,
     decided_at: (deps.now?.() ?? new Date()).toISOString(),
   };
-  logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, verdict: decision.verdict, action: decision.action, candidateRmse: decision.candidate_rmse, baselineRmse: decision.baseline_rmse, points: decision.points, keptBy: keeper }, 'live_probation_decided');
+  logger.info({ run_id: ref.run_id, previous_run_id: ref.previous_run_id, verdict: decision.verdict, action: decision.action, candidate_rmse: decision.candidate_rmse, baseline_rmse: decision.baseline_rmse, points: decision.points, kept_by: keeper }, 'live_probation_decided');
   if (keeper) return keep(deps, decision, keeper);
   await writeProbationDecision(store, settings, decision);
   if (act) return finishRollback(deps, decision);

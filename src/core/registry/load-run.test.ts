@@ -252,7 +252,7 @@ describe('core > registry > loadRunForServing checks the seal of its run.json', 
     const logger = { ...silentLogger, info: (obj: object, msg?: string) => said.push({ obj, msg }) };
     expect((await loadRunForServing(store, settings, 'sealed', { logger })).run.record_sha256).toBeUndefined();
     expect((await loadRunForServing(store, settings, 'sealed', { logger })).run.run_id).toBe('sealed');
-    expect(said).toEqual([{ obj: { runId: 'sealed', key: 'runs/sealed/run.json' }, msg: 'run_record_unsealed' }]);
+    expect(said).toEqual([{ obj: { run_id: 'sealed', key: 'runs/sealed/run.json' }, msg: 'run_record_unsealed' }]);
   });
 });
 

@@ -874,7 +874,7 @@ describe('core > registry > mirrorPendingRuns', () => {
     expect(calls.filter((call) => call === 'getOrCreateExperiment')).toHaveLength(1);
     const mlflowWarnings = warnings.filter(({ message }) => message.includes('mlflow'));
     expect(mlflowWarnings).toHaveLength(1);
-    expect(mlflowWarnings[0].fields).toMatchObject({ reason: 'experiment_deleted', experimentName: 'NonML', experimentId: '7' });
+    expect(mlflowWarnings[0].fields).toMatchObject({ reason: 'experiment_deleted', experiment_name: 'NonML', experiment_id: '7' });
     expect(mlflowWarnings[0].message).toBe('mlflow_experiment_deleted');
     expect(mlflowWarnings[0].fields.hint).toMatch(/restored in MLflow .*tracking\.experiments/);
     expect(mlflowWarnings[0].fields.err).toBe(refusal.message);
@@ -908,7 +908,7 @@ describe('core > registry > mirrorPendingRuns', () => {
       // No lookup of a parked run's mirror: its flts.run_id is in no search.
       expect(mlflow.searches.slice(searchesFrom).filter((search) => /x[13]/.test(search.filter ?? '')), `sync ${sync}`).toEqual([]);
     }
-    expect(warnings.filter(({ message }) => message.includes('mlflow')).map(({ fields }) => fields.experimentName)).toEqual(['NonML']);
+    expect(warnings.filter(({ message }) => message.includes('mlflow')).map(({ fields }) => fields.experiment_name)).toEqual(['NonML']);
   });
 
   it('mirrors parked runs again once their experiment is restored, purged, or another one is named in its place', async () => {

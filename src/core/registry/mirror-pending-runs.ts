@@ -327,7 +327,7 @@ async function stillParked(
   if (released.length > 0) {
     await deleteMirrorMarkers(store, settings, released);
     for (const experimentId of new Set(released.map((run) => run.experimentId))) {
-      logger.info({ experimentId, runs: released.filter((run) => run.experimentId === experimentId).length }, 'mlflow_parked_runs_released');
+      logger.info({ experiment_id: experimentId, runs: released.filter((run) => run.experimentId === experimentId).length }, 'mlflow_parked_runs_released');
     }
   }
   return { waiting: parked.filter((run) => deleted.has(run.experimentId)), deleted };
@@ -557,7 +557,7 @@ async function askSmallerPages(store: ObjectStore, settings: Settings, record: O
   const size = listing.pageRuns ?? LISTING_PAGE_RUNS;
   const smaller = Math.max(LISTING_PAGE_RUNS_MIN, Math.floor(size / 2));
   if (smaller >= size) return;
-  logger.info({ pageRuns: size, next: smaller }, 'mlflow_mirror_listing_page_shrunk');
+  logger.info({ page_runs: size, next: smaller }, 'mlflow_mirror_listing_page_shrunk');
   record.listing = fresh ? { ...(record.listing ?? { experimentIds: listing.experimentIds, pages: 0 }), pageRuns: smaller } : { ...listing, pageRuns: smaller };
   await saveRecord(store, settings, record);
 }
@@ -599,7 +599,7 @@ async function writeOwedMarkers(store: ObjectStore, settings: Settings, owed: re
       await writeMirrorMarker(store, settings, marker.runId, marker.experimentId, marker.mlflowRunId);
       return true;
     } catch (error) {
-      logger.warn({ runId: marker.runId, err: error instanceof Error ? error.message : String(error) }, 'mlflow_mirror_marker_write_failed');
+      logger.warn({ run_id: marker.runId, err: error instanceof Error ? error.message : String(error) }, 'mlflow_mirror_marker_write_failed');
       return false;
     }
   });
@@ -705,7 +705,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
     try {
       await parkRun(store, settings, runId, experimentId);
     } catch (error) {
-      logger.warn({ runId, err: error instanceof Error ? error.message : String(error) }, 'mlflow_run_park_failed');
+      logger.warn({ run_id: runId, err: error instanceof Error ? error.message : String(error) }, 'mlflow_run_park_failed');
       return false;
     }
     (result.parked ??= []).push({ runId, reason: 'experiment_deleted', experimentName, experimentId });
@@ -715,8 +715,8 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
       {
         code: refusal.code,
         reason: 'experiment_deleted',
-        experimentName,
-        experimentId,
+        experiment_name: experimentName,
+        experiment_id: experimentId,
         err: refusal.message,
         hint: 'its runs are parked, not mirrored, until it is restored in MLflow or the settings name another experiment (tracking.experiments.*)',
       },
@@ -754,7 +754,7 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
           return true;
         }
         if (ofDeletedExperiment) continue;
-        logger.warn({ runId, code: flts.code, err: flts.message }, 'mlflow_mirror_failed');
+        logger.warn({ run_id: runId, code: flts.code, err: flts.message }, 'mlflow_mirror_failed');
       }
     }
     return false;
@@ -820,7 +820,7 @@ async function tagProcessedDigests(
         result.interrupted ??= { step: 'tagging', code: flts.code, message: flts.message };
         return;
       }
-      logger.warn({ runId, code: flts.code, err: flts.message }, 'mlflow_mirror_data_tag_failed');
+      logger.warn({ run_id: runId, code: flts.code, err: flts.message }, 'mlflow_mirror_data_tag_failed');
     }
   }
   if (result.tagged.length > 0) logger.info({ tagged: result.tagged.length }, 'mlflow_mirrors_data_tagged');

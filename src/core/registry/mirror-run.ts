@@ -130,7 +130,7 @@ async function markMirrored(store: ObjectStore, settings: Settings, runId: strin
   try {
     await writeMirrorMarker(store, settings, runId, run.info.experiment_id, run.info.run_id);
   } catch (error) {
-    logger.warn({ mlflowRunId: run.info.run_id, err: error instanceof Error ? error.message : String(error) }, 'mlflow_mirror_complete_marker_failed');
+    logger.warn({ mlflow_run_id: run.info.run_id, err: error instanceof Error ? error.message : String(error) }, 'mlflow_mirror_complete_marker_failed');
   }
 }
 
@@ -157,7 +157,7 @@ export interface MirrorRunKnown {
  * store (mirror-markers.ts), which spares later syncs the question.
  */
 export async function mirrorRun(store: ObjectStore, settings: Settings, runId: string, deps: TrackingDeps = {}, known: MirrorRunKnown = {}): Promise<MirrorRunResult> {
-  const logger = (deps.logger ?? silentLogger).child({ component: 'tracking', runId });
+  const logger = (deps.logger ?? silentLogger).child({ component: 'tracking', run_id: runId });
   const source = await loadMirrorSource(store, settings, runId);
   const client = trackingClientFor(settings, deps);
   const status = mlflowStatus(source.status);
@@ -193,7 +193,7 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
     await client.setTag(mlflowRunId, MIRROR_TAGS.complete, 'true');
     await markMirrored(store, settings, runId, run, logger);
   }
-  logger.info({ mlflowRunId, created: !existing, artifacts: uploaded.length }, 'mlflow_run_mirrored');
+  logger.info({ mlflow_run_id: mlflowRunId, created: !existing, artifacts: uploaded.length }, 'mlflow_run_mirrored');
   deps.onEvent?.({ type: 'tracking.mirrored', runId, mlflowRunId, created: !existing });
   return { runId, mlflowRunId, experimentId: run.info.experiment_id, created: !existing, upToDate: false, artifacts: uploaded };
 }

@@ -78,7 +78,7 @@ export function verifyRunRecordSeal(settings: Settings, record: RunRecord, logge
   if (record.record_sha256 === undefined) {
     if (logger && !unsealedRunsSaid.has(key)) {
       unsealedRunsSaid.add(key);
-      logger.info({ runId: record.run_id, key }, 'run_record_unsealed');
+      logger.info({ run_id: record.run_id, key }, 'run_record_unsealed');
     }
     return;
   }

@@ -177,7 +177,7 @@ function errorBodyFor(request: FastifyRequest, status: number, code: ErrorCode, 
 /** Answers any error of a request with its status and coded body; 5xx are logged with their stack. */
 export function replyWithError(error: unknown, request: FastifyRequest, reply: FastifyReply, bodyLimit: number, logger: Logger): void {
   const { status, code, message } = classifyError(error, routeBodyLimit(request) ?? bodyLimit);
-  if (isServerFailure(status, code)) logger.error({ reqId: request.id, err: error instanceof Error ? error.stack : String(error) }, 'request_failed');
+  if (isServerFailure(status, code)) logger.error({ req_id: request.id, err: error instanceof Error ? error.stack : String(error) }, 'request_failed');
   const details = isFltsError(error) ? error.details : {};
   if (typeof details.allow === 'string') void reply.header('allow', details.allow);
   if (typeof details.retryAfterSec === 'number') void reply.header('retry-after', String(details.retryAfterSec));

@@ -57,7 +57,7 @@ describe('core > serve > live-monitor logs', () => {
     const loaded = lines.find((line) => line.includes('live_shadow_loaded'));
     expect(loaded).toBeDefined();
     expect(loaded!.match(/"role":/g)).toHaveLength(1);
-    expect(JSON.parse(loaded!)).toMatchObject({ role: 'serving', shadow: 'challenger', runId: 'run-challenger' });
+    expect(JSON.parse(loaded!)).toMatchObject({ role: 'serving', shadow: 'challenger', run_id: 'run-challenger' });
   });
 });
 

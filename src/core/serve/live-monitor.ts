@@ -233,13 +233,13 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
         if (shadows.get(role) !== shadow) return model.retire();
         shadow.model = model;
         // Not `role`: the daemon's serving role binds that key already, and pino would write it twice.
-        logger.info({ shadow: role, runId }, 'live_shadow_loaded');
+        logger.info({ shadow: role, run_id: runId }, 'live_shadow_loaded');
       })
       .catch((error: unknown) => {
         // A load that failed after its shadow was dropped (the monitor stopped) concerns no one.
         if (stopped && shadows.get(role) !== shadow) return;
         const flts = toFltsError(error);
-        logger.warn({ shadow: role, runId, code: flts.code, err: flts.message }, 'live_shadow_load_failed');
+        logger.warn({ shadow: role, run_id: runId, code: flts.code, err: flts.message }, 'live_shadow_load_failed');
         // A run that is gone stays gone: retried each tick it only filled the log (every 5 s, for good). A store that
         // refuses the credentials says nothing about the run.
         if (!flts.retriable && flts.kind !== 'unavailable' && flts.kind !== 'internal' && !isServiceRefusal(flts)) {
@@ -320,7 +320,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       probation = started;
       unloadable.clear();
       scorer.startPairing(ref.run_id, ref.previous_run_id, terms.points, carried);
-      logger.info({ runId: ref.run_id, previousRunId: ref.previous_run_id, points: terms.points, carriedPoints: carried?.points ?? 0 }, 'live_probation_started');
+      logger.info({ run_id: ref.run_id, previous_run_id: ref.previous_run_id, points: terms.points, carried_points: carried?.points ?? 0 }, 'live_probation_started');
     }
     await refreshDecision(probation);
     if (probation.decision?.action === 'rolled-back') {

@@ -144,7 +144,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
   const hopeless = (outcome: ReloadOutcome): FltsError | undefined => (!served && outcome.result === 'failed' && isServiceRefusal(outcome.error) ? outcome.error : undefined);
 
   const setDegraded = (reason: string, runId?: string, code?: string): void => {
-    if (degraded?.reason !== reason) logger.warn({ reason, runId, code }, 'serve_degraded');
+    if (degraded?.reason !== reason) logger.warn({ reason, run_id: runId, code }, 'serve_degraded');
     degraded = { reason, runId, ...(code ? { code } : {}), since: degraded?.reason === reason ? degraded.since : new Date(now()).toISOString() };
     options.metrics?.setModelReady(served !== undefined, served !== undefined);
   };
@@ -170,7 +170,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
     options.metrics?.setModel(next.run);
     failures.delete(runId);
     clearDegraded();
-    logger.info({ runId, modelType: next.run.modelType, configHash: next.run.configHash, engine: next.model.engine, engineNote: next.model.engineNote, previousRunId: previous?.run.runId }, 'serve_model_loaded');
+    logger.info({ run_id: runId, model_type: next.run.modelType, config_hash: next.run.configHash, engine: next.model.engine, engine_note: next.model.engineNote, previous_run_id: previous?.run.runId }, 'serve_model_loaded');
     options.onEvent?.({ type: 'serve.model_loaded', runId, modelType: next.run.modelType, configHash: next.run.configHash, previousRunId: previous?.run.runId });
     return next;
   }
@@ -186,7 +186,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
     const flts = toFltsError(error);
     failures.set(runId, { at: now(), error: flts });
     options.metrics?.countReload('failure');
-    logger.error({ runId, code: flts.code, err: flts.message }, 'serve_model_load_failed');
+    logger.error({ run_id: runId, code: flts.code, err: flts.message }, 'serve_model_load_failed');
     options.onEvent?.({ type: 'serve.model_load_failed', runId, code: flts.code, message: flts.message });
     setDegraded(served ? `Run ${runId} could not be loaded (${flts.code}: ${flts.message}); still serving run ${served.run.runId}.` : `Run ${runId} could not be loaded (${flts.code}: ${flts.message}); no model is served.`, runId, flts.code);
     return flts;

@@ -135,7 +135,7 @@ function droppedTokenWarning(dropped: DroppedSessionToken, endpoint: string): [o
     ? `S3 endpoint ${endpoint} refused it (${dropped.s3Code}) and answered access key id '${dropped.accessKey}' without it`
     : `access key id '${dropped.accessKey}' is an AWS long-term key, which never takes a session token`;
   const reason = `${dropped.env} is set but not sent: ${why}. It belongs to another key (an AWS session the shell still holds, say): unset ${dropped.env} (or set store.s3.sessionToken in the config file, which is always sent) to silence this.`;
-  return [{ env: dropped.env, accessKey: dropped.accessKey, endpoint, s3Code: dropped.s3Code, reason }, 's3_session_token_ignored'];
+  return [{ env: dropped.env, access_key: dropped.accessKey, endpoint, s3_code: dropped.s3Code, reason }, 's3_session_token_ignored'];
 }
 
 const ROLE_REFUSED_HINT = 'The S3 server refuses the role credentials flts was handed (FLTS_S3_CREDENTIALS=aws): store.s3.endpoint must be AWS S3 (or a server that trusts the role), in the region of AWS_REGION; a session token it calls expired means this host\'s clock is off.';

@@ -24,11 +24,11 @@ export async function guardTracking<T>(settings: Settings, deps: TrackingDeps, a
     // AbortError it is thrown as would read as FLTS_INTERNAL.
     if (deps.signal?.aborted) {
       const message = 'Stopped before the MLflow tracking server answered.';
-      (deps.logger ?? silentLogger).info({ uri, ...context }, 'mlflow tracking step stopped');
+      (deps.logger ?? silentLogger).info({ uri, run_id: context.runId }, 'mlflow_tracking_step_stopped');
       return { status: 'unavailable', uri, code: 'FLTS_TRACKING_UNAVAILABLE', message, elapsedMs: Date.now() - started };
     }
     const flts = toFltsError(error);
-    (deps.logger ?? silentLogger).warn({ code: flts.code, err: redactSecrets(flts.message), uri, ...context }, 'mlflow tracking step skipped');
+    (deps.logger ?? silentLogger).warn({ code: flts.code, err: redactSecrets(flts.message), uri, run_id: context.runId }, 'mlflow_tracking_step_skipped');
     deps.onEvent?.({ type: 'tracking.unavailable', runId: context.runId, code: flts.code, message: redactSecrets(flts.message) });
     return { status: 'unavailable', uri, code: flts.code, message: redactSecrets(flts.message), elapsedMs: Date.now() - started };
   }

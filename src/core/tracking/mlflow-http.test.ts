@@ -31,7 +31,7 @@ afterAll(async () => {
 /** A logger keeping the delay of each retry the client announces, in order. */
 function retryDelays(): { logger: Logger; delays: number[] } {
   const delays: number[] = [];
-  const logger: Logger = { ...silentLogger, warn: (obj) => void delays.push((obj as { delayMs: number }).delayMs), child: () => logger };
+  const logger: Logger = { ...silentLogger, warn: (obj) => void delays.push((obj as { delay_ms: number }).delay_ms), child: () => logger };
   return { logger, delays };
 }
 

@@ -363,7 +363,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
             return delayMs;
           },
           onRetry: ({ attempt: n, delayMs, error }) =>
-            options.logger.warn({ uri: shownBase, path: req.path, attempt: n, delayMs, retryAfterMs: (error as TransientFailure).retryAfterMs, reason: (error as Error).message }, 'mlflow_call_retrying'),
+            options.logger.warn({ uri: shownBase, path: req.path, attempt: n, delay_ms: delayMs, retry_after_ms: (error as TransientFailure).retryAfterMs, reason: (error as Error).message }, 'mlflow_call_retrying'),
         },
       );
     } catch (error) {

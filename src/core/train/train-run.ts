@@ -91,7 +91,7 @@ function initialRecord(runId: string, modelType: TrainableModelType, data: Proce
  */
 export async function trainRun(modelType: TrainableModelType, data: ProcessedData, settings: Settings, deps: TrainRunDeps): Promise<RunRecord> {
   const now = deps.now ?? (() => new Date());
-  const logger = (deps.logger ?? silentLogger).child({ modelType });
+  const logger = (deps.logger ?? silentLogger).child({ model_type: modelType });
   const emit = deps.onEvent ?? ignoreEvents;
   const runId = randomUUID().replace(/-/g, '');
   const bucket = runsBucket(settings);
@@ -106,7 +106,7 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
     await heartbeat.remove();
     throw error;
   }
-  logger.info({ runId, configHash: data.configHash }, 'train_start');
+  logger.info({ run_id: runId, config_hash: data.configHash }, 'train_start');
   try {
     const windows = prepareWindows(data, record.window, settings.training.validationSplit);
     // Every file the model predicts from is hashed as it is written, and the digests go into the SUCCESS record.
@@ -121,7 +121,7 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
       const uncalibrated = uncalibratedLevels(test);
       if (uncalibrated.length > 0) {
         emit({ type: 'log', level: 'warn', message: `${modelType} run ${runId}: no prediction band (and no coverage) at ${uncalibrated.join('; ')}` });
-        logger.warn({ runId, uncalibrated }, 'train_intervals_uncalibrated');
+        logger.warn({ run_id: runId, uncalibrated }, 'train_intervals_uncalibrated');
       }
       await putJson(written.store, bucket, runKey(runId, RUN_FILES.scaler), data.scaler);
       await putJson(written.store, bucket, runKey(runId, RUN_FILES.intervals), calibration);
@@ -150,7 +150,7 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
       await saveRunRecord(deps.store, settings, record);
       await heartbeat.remove();
       emit({ type: 'train.done', runId, status: 'SUCCESS' });
-      logger.info({ runId, test_rmse: test.overall.rmse, test_r2: test.overall.r2 }, 'train_complete');
+      logger.info({ run_id: runId, test_rmse: test.overall.rmse, test_r2: test.overall.r2 }, 'train_complete');
       return record;
     } finally {
       fitted.model.dispose();
@@ -165,8 +165,8 @@ export async function trainRun(modelType: TrainableModelType, data: ProcessedDat
     await heartbeat.remove();
     emit({ type: 'train.done', runId, status });
     // A stop asked for (SIGTERM, an abort) is no failure: the daemon's shutdown would otherwise log an error.
-    if (status === 'KILLED') logger.warn({ runId, status, code: flts.code }, 'train_killed');
-    else logger.error({ runId, status, code: flts.code, err: flts.message }, 'train_failed');
+    if (status === 'KILLED') logger.warn({ run_id: runId, status, code: flts.code }, 'train_killed');
+    else logger.error({ run_id: runId, status, code: flts.code, err: flts.message }, 'train_failed');
     throw status === 'KILLED'
       ? new FltsError('FLTS_TRAIN_ABORTED', `Run ${runId} was stopped and is recorded as KILLED.`, { cause: error, details: { runId } })
       : new FltsError(flts.code, flts.message, { cause: flts.cause ?? error, details: { ...flts.details, runId, status }, hint: flts.hint });

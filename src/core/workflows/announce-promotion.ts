@@ -29,7 +29,7 @@ export async function announcePromotion(record: PromotionRecord, settings: Setti
 export async function completeInterruptedPromotion(settings: Settings, deps: { store: ObjectStore; bus?: MessageBus; logger?: Logger }): Promise<PromotionRecord | undefined> {
   const caughtUp = await catchUpPointers(deps.store, settings);
   if (!caughtUp) return undefined;
-  (deps.logger ?? silentLogger).warn({ runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
+  (deps.logger ?? silentLogger).warn({ run_id: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
   if (deps.bus) await announcePromotion(caughtUp, settings, deps.bus);
   return caughtUp;
 }
@@ -42,7 +42,7 @@ export async function publishPromotion(record: PromotionRecord, settings: Settin
     await announcePromotion(record, settings, deps.bus);
     return { topic, ok: true };
   } catch (error) {
-    (deps.logger ?? silentLogger).warn({ err: error, topic, runId: record.run_id }, 'promotion_publish_failed');
+    (deps.logger ?? silentLogger).warn({ err: error, topic, run_id: record.run_id }, 'promotion_publish_failed');
     return { topic, ok: false, error: (error as Error).message };
   }
 }

@@ -50,7 +50,7 @@ async function resolveRun(client: MlflowClient, store: ObjectStore | undefined, 
  * usable model registry gets the reference's run tag `promoted=true` instead.
  */
 export async function markPromoted(store: ObjectStore | undefined, settings: Settings, promotion: PromotedRun, deps: TrackingDeps = {}): Promise<PromotionMarker> {
-  const logger = (deps.logger ?? silentLogger).child({ component: 'tracking', runId: promotion.run_id });
+  const logger = (deps.logger ?? silentLogger).child({ component: 'tracking', run_id: promotion.run_id });
   const client = trackingClientFor(settings, deps);
   const run = await resolveRun(client, store, settings, promotion.run_id, deps);
   const mlflowRunId = run.info.run_id;
@@ -68,7 +68,7 @@ export async function markPromoted(store: ObjectStore | undefined, settings: Set
       // the run keeps one version whoever finishes first.
       version = (await versionsOfRun())[0] ?? created;
       if (version.version !== created.version) {
-        logger.info({ registeredModel: name, version: version.version, removed: created.version }, 'mlflow_model_version_duplicate_removed');
+        logger.info({ registered_model: name, version: version.version, removed: created.version }, 'mlflow_model_version_duplicate_removed');
         await client.deleteModelVersion(name, created.version);
       }
     }

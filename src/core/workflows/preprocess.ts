@@ -55,7 +55,7 @@ export async function publishPreprocessFailure(bus: MessageBus, error: unknown, 
   const dlq = dlqTopic('preprocess');
   await bus.publish(dlq, encodeDeadLetter('preprocess', error, { config_hash: configHash })).catch((refusal: unknown) => {
     const coded = toFltsError(refusal);
-    logger.error({ dlqTopic: dlq, config_hash: configHash, code: coded.code, reason: coded.message }, 'bus_dead_letter_refused');
+    logger.error({ dlq_topic: dlq, config_hash: configHash, code: coded.code, reason: coded.message }, 'bus_dead_letter_refused');
   });
 }
 

@@ -164,7 +164,7 @@ describe('core > workflows > promote', () => {
     // runA, runB and runC carry no seal (recorded before records were sealed): they rank as they always did.
     expect(best.record).toMatchObject({ run_id: 'runB', candidate_runs: ['runA', 'runB', 'runC'] });
     expect(best.corrupt_runs).toEqual([{ run_id: 'runEdited', code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('edited since training') }]);
-    expect(warnings).toContainEqual({ fields: { configHash: HASH, runs: [{ runId: 'runEdited', code: 'FLTS_RUN_CORRUPT' }] }, msg: 'promotion_runs_left_out' });
+    expect(warnings).toContainEqual({ fields: { config_hash: HASH, runs: [{ run_id: 'runEdited', code: 'FLTS_RUN_CORRUPT' }] }, msg: 'promotion_runs_left_out' });
     // Asked again with the winner in service, the answer still names the run left out.
     expect((await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store })).corrupt_runs?.map((run) => run.run_id)).toEqual(['runEdited']);
   });

@@ -195,7 +195,7 @@ const pointerKeys = (settings: Settings): string[] => (settings.identifier ? [sc
 /** Finishes a promotion an earlier process left before its pointers (pointers moved), as `promote` does first. */
 async function catchUp(settings: Settings, deps: PromotionDeps): Promise<PromotionRecord | undefined> {
   const caughtUp = await catchUpPointers(deps.store, settings, writing(deps));
-  if (caughtUp) (deps.logger ?? silentLogger).warn({ runId: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
+  if (caughtUp) (deps.logger ?? silentLogger).warn({ run_id: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
   return caughtUp;
 }
 
@@ -208,7 +208,7 @@ async function catchUp(settings: Settings, deps: PromotionDeps): Promise<Promoti
  */
 async function alreadyInService(current: PromotionRecord, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   const caughtUp = await catchUp(settings, deps);
-  (deps.logger ?? silentLogger).info({ runId: current.run_id, since: current.timestamp, source: current.source, pointersCaughtUp: caughtUp !== undefined }, 'promotion_unchanged');
+  (deps.logger ?? silentLogger).info({ run_id: current.run_id, since: current.timestamp, source: current.source, pointers_caught_up: caughtUp !== undefined }, 'promotion_unchanged');
   return {
     changed: caughtUp !== undefined,
     pinned: isPin(current),
@@ -265,7 +265,7 @@ async function pinInService(current: PromotionRecord, decision: PromotionDecisio
   const history = await listPromotionHistory(store, settings, promotionScope(settings));
   const overtaken = history[history.findIndex((record) => record.timestamp === written.timestamp && record.run_id === written.run_id) - 1]?.timestamp !== current.timestamp;
   (deps.onEvent ?? ignoreEvents)({ type: 'promote.pinned', runId: written.run_id, configHash: written.config_hash, modelType: written.model_type, source: decision.source, pinnedTimestamp: current.timestamp });
-  (deps.logger ?? silentLogger).info({ runId: written.run_id, source: decision.source, actor: decision.actor, pinnedTimestamp: current.timestamp, overtaken }, 'promotion_pinned');
+  (deps.logger ?? silentLogger).info({ run_id: written.run_id, source: decision.source, actor: decision.actor, pinned_timestamp: current.timestamp, overtaken }, 'promotion_pinned');
   const announce = overtaken ? written : caughtUp;
   const published = announce ? await publishPromotion(announce, settings, deps) : null;
   const tracking: PromotionResult['tracking'] = overtaken ? trackingOf(await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking })) : { status: 'unchanged' };
@@ -294,7 +294,7 @@ async function tidyCandidateLists(store: ObjectStore, settings: Settings, runIds
   try {
     const putBack = await ensureCandidateList(store, settings, runIds);
     const { removed, restored } = await sweepCandidateLists(store, settings);
-    if (putBack || removed.length > 0 || restored.length > 0) logger.info({ putBack, removed, restored }, 'candidate_lists_swept');
+    if (putBack || removed.length > 0 || restored.length > 0) logger.info({ put_back: putBack, removed, restored }, 'candidate_lists_swept');
   } catch (error) {
     logger.warn({ err: error }, 'candidate_lists_sweep_failed');
   }
@@ -388,9 +388,9 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   const pinned = isPin(written);
   (deps.onEvent ?? ignoreEvents)({ type: 'promote.done', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, previousRunId: record.previous_run_id });
   if (pinned) (deps.onEvent ?? ignoreEvents)({ type: 'promote.pinned', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, pinnedTimestamp: written.timestamp });
-  (deps.logger ?? silentLogger).info({ runId: run.run_id, configHash: run.config_hash, source: decision.source, actor: decision.actor, previousRunId: record.previous_run_id, pinned }, 'promotion_done');
+  (deps.logger ?? silentLogger).info({ run_id: run.run_id, config_hash: run.config_hash, source: decision.source, actor: decision.actor, previous_run_id: record.previous_run_id, pinned }, 'promotion_done');
   // Info, as promotion_done: the result says it (a command prints it as a warning), and a daemon logs at info.
-  if (targetsChanged) (deps.logger ?? silentLogger).info({ runId: run.run_id, ...targetsChanged }, 'promotion_targets_changed');
+  if (targetsChanged) (deps.logger ?? silentLogger).info({ run_id: run.run_id, ...targetsChanged }, 'promotion_targets_changed');
 
   const published = await publishPromotion(written, settings, deps);
   const tracked = await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking });
@@ -449,7 +449,7 @@ export async function promoteBest(request: BestPromotionRequest, settings: Setti
   const hash = await resolveEvalConfigHash(deps.store, settings, request.configHash);
   const { records: recorded, corrupt } = await scanRunRecords(deps.store, settings, { configHash: hash });
   // A damaged record is no candidate, and never silently: an edited one would otherwise have ranked on its edit.
-  if (corrupt.length > 0) (deps.logger ?? silentLogger).warn({ configHash: hash, runs: corrupt.map(({ run_id, code }) => ({ runId: run_id, code })) }, 'promotion_runs_left_out');
+  if (corrupt.length > 0) (deps.logger ?? silentLogger).warn({ config_hash: hash, runs: corrupt.map(({ run_id, code }) => ({ run_id, code })) }, 'promotion_runs_left_out');
   const runs = await runsOnCurrentData(deps.store, settings, hash, recorded);
   const targets = settings.training.targets;
   const board = buildScoreboard(hash, runs, settings.eval.minImprovementPct, targets);

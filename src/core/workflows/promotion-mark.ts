@@ -42,7 +42,7 @@ export async function markPromotionLeftOut(store: ObjectStore, settings: Setting
   try {
     const marker = await markPromoted(store, settings, current, deps);
     await recordPromotionMarked(store, settings, current);
-    logger.info({ runId: current.run_id, timestamp: current.timestamp, marker: marker.marker }, 'mlflow_promotion_mark_written');
+    logger.info({ run_id: current.run_id, timestamp: current.timestamp, marker: marker.marker }, 'mlflow_promotion_mark_written');
     return { ...marker, runId: current.run_id };
   } catch (error) {
     if (deps.signal?.aborted) return undefined;
@@ -51,10 +51,10 @@ export async function markPromotionLeftOut(store: ObjectStore, settings: Setting
     // A run neither in the registry nor in MLflow (a pointer to a deleted run) is the pointers' trouble, which serving
     // and the promoter report: said at info, not counted as an MLflow failure at every sync.
     if (!flts.code.startsWith('FLTS_TRACKING_')) {
-      logger.info({ runId: current.run_id, code: flts.code, err: message }, 'mlflow_promotion_mark_not_written');
+      logger.info({ run_id: current.run_id, code: flts.code, err: message }, 'mlflow_promotion_mark_not_written');
       return undefined;
     }
-    logger.warn({ runId: current.run_id, code: flts.code, err: message }, 'mlflow_promotion_mark_failed');
+    logger.warn({ run_id: current.run_id, code: flts.code, err: message }, 'mlflow_promotion_mark_failed');
     deps.onEvent?.({ type: 'tracking.unavailable', runId: current.run_id, code: flts.code, message });
     return undefined;
   }

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import type { FltsEvent } from '../events.js';
+import { silentLogger } from '../logger.js';
 import { MemoryMlflow } from '../registry/memory-mlflow.fixture.js';
 import { FULL_LISTING_FROM } from '../registry/mirror-pending-runs.js';
 import { readMirrorMarkers } from '../registry/mirror-markers.js';
@@ -13,7 +14,7 @@ import { saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
 import { MIRROR_TAGS } from '../tracking/tracking-deps.js';
-import { syncRunsToTracking } from './sync-runs-to-tracking.js';
+import { syncRunsToTracking, trackPromotion } from './sync-runs-to-tracking.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-sync-tracking-'));
 afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
@@ -102,5 +103,15 @@ describe('core > workflows > syncRunsToTracking', () => {
 
     const outcome = await syncRunsToTracking(store, settings, { runIds: ['trained'] }, { client: away });
     expect(outcome).toMatchObject({ status: 'unavailable', code: 'FLTS_TRACKING_UNAVAILABLE' });
+  });
+
+  it('logs a promotion mark MLflow does not answer under one snake_case event, naming the run as run_id', async () => {
+    const refused = async (): Promise<never> => Promise.reject(new FltsError('FLTS_TRACKING_UNAVAILABLE', 'MLflow does not answer.'));
+    const away = new Proxy(new MemoryMlflow().client, { get: (client, name) => (typeof Reflect.get(client, name) === 'function' ? refused : Reflect.get(client, name)) });
+    const warned: Array<{ fields: object; msg?: string }> = [];
+    const logger = { ...silentLogger, warn: (fields: object, msg?: string) => void warned.push({ fields, msg }), child: () => logger };
+    const outcome = await trackPromotion(undefined, settings, { run_id: 'run-1', model_type: 'NAIVE' }, { client: away, logger });
+    expect(outcome).toMatchObject({ status: 'unavailable', code: 'FLTS_TRACKING_UNAVAILABLE' });
+    expect(warned).toEqual([{ fields: { code: 'FLTS_TRACKING_UNAVAILABLE', err: 'MLflow does not answer.', uri: 'http://127.0.0.1:19401', run_id: 'run-1' }, msg: 'mlflow_tracking_step_skipped' }]);
   });
 });

@@ -48,7 +48,7 @@ export async function syncRunsToTracking(store: ObjectStore, settings: Settings,
 function reportInterrupted(settings: Settings, deps: TrackingDeps, result: MirrorPendingResult): void {
   const { step, code, message } = result.interrupted!;
   const uri = redactSecrets(settings.tracking.uri);
-  (deps.logger ?? silentLogger).warn({ uri, step, code, err: redactSecrets(message), mirrored: result.mirrored.length, deferred: result.deferred.length }, 'mlflow catch-up interrupted; the next sync resumes it');
+  (deps.logger ?? silentLogger).warn({ uri, step, code, err: redactSecrets(message), mirrored: result.mirrored.length, deferred: result.deferred.length }, 'mlflow_catch_up_interrupted');
   if (!result.failed.some((failure) => failure.code === code)) deps.onEvent?.({ type: 'tracking.unavailable', code, message: redactSecrets(message) });
 }
 

@@ -63,7 +63,7 @@ const abortedWaitingForRun = (run: RunRecord): FltsError => abortedWhileWaiting(
 /** Tells about a run found dead and recorded as KILLED before training. */
 export function reportDeadRunKilled(run: RunRecord, deps: Pick<ClearToTrainDeps, 'onEvent' | 'logger'>): void {
   deps.onEvent?.({ type: 'log', level: 'warn', message: `${run.model_type} run ${run.run_id} was left RUNNING by a process that stopped (${trainer(run)}); recorded as KILLED.` });
-  deps.logger?.warn({ runId: run.run_id, modelType: run.model_type, owner: run.owner }, 'train_dead_run_killed');
+  deps.logger?.warn({ run_id: run.run_id, model_type: run.model_type, owner: run.owner }, 'train_dead_run_killed');
 }
 
 /** Records a run nobody trains any more as KILLED (unless it ended meanwhile), as the daemon's trainer does. */

@@ -91,7 +91,7 @@ async function trainOne(modelType: TrainableModelType, data: Awaited<ReturnType<
     deps.onRunFinished?.(modelType, status);
     if (status !== 'KILLED' && deps.bus) {
       const runId = typeof flts.details.runId === 'string' ? flts.details.runId : null;
-      await deps.bus.publish(topic, encodeTrainingEvent({ ...event, status: 'FAILED', runId, error: `${flts.code}: ${flts.message}` })).catch((e: unknown) => deps.logger?.error({ err: e, modelType }, 'train_publish_failed_event_failed'));
+      await deps.bus.publish(topic, encodeTrainingEvent({ ...event, status: 'FAILED', runId, error: `${flts.code}: ${flts.message}` })).catch((e: unknown) => deps.logger?.error({ err: e, model_type: modelType }, 'train_publish_failed_event_failed'));
     }
     throw flts;
   }
