@@ -252,7 +252,7 @@ describe('serve > live accuracy', () => {
       });
       const failed = warnings.filter((warning) => warning.event === 'live_shadow_forecast_failed');
       expect(failed).toHaveLength(1);
-      expect(failed[0].fields).toMatchObject({ shadowRunId: 'run-long', runId: 'run-a', code: expect.stringMatching(/^FLTS_/) });
+      expect(failed[0].fields).toMatchObject({ shadow_run_id: 'run-long', run_id: 'run-a', code: expect.stringMatching(/^FLTS_/) });
       expect(live.shadow_failed).toEqual({ [failed[0].fields.code as string]: 3 });
     } finally {
       await monitor.stop();

@@ -272,7 +272,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
         const seen = `${shadow.run.runId}\u0000${flts.code}`;
         if (shadowFailureLogged.has(seen)) return;
         shadowFailureLogged.add(seen);
-        logger.warn({ shadowRunId: shadow.run.runId, runId: result.run.runId, code: flts.code, err: flts.message }, 'live_shadow_forecast_failed');
+        logger.warn({ shadow_run_id: shadow.run.runId, run_id: result.run.runId, code: flts.code, err: flts.message }, 'live_shadow_forecast_failed');
       })
       .finally(() => {
         release();
