@@ -3,10 +3,11 @@
 // answer), each build side by side: POST /predict with a 1 KB JSON body to a server with no model, answered 503
 // FLTS_SERVE_NO_MODEL once its body is read and parsed, so no forecast hides what the intake costs. autocannon runs in a
 // child process; each round serves every build in turn (a child process per build), the builds alternating.
-// --grpc: ModelInfer calls of about 1 KB instead (answered NOT_FOUND once decoded: no model), `--connections` calls in
-// flight at once on one channel, with the body budget on, driven from this process.
+// --grpc: ModelInfer calls of about 1 KB instead, `--connections` calls in flight at once on one channel, with the body
+// budget on, driven from this process: for model `--model` (default `other`, not served: answered NOT_FOUND as its
+// message's first bytes name it; `flts`, the served name, is decoded whole and answered UNAVAILABLE: no model).
 // Usage: npm run build && node bench/serve-intake.mjs --build new=. --build old=<checkout with its own build>
-//          [--rounds 3] [--seconds 8] [--connections 16] [--grpc]
+//          [--rounds 3] [--seconds 8] [--connections 16] [--grpc [--model flts]]
 import { execFile, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -20,6 +21,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '16' },
     child: { type: 'string' },
     grpc: { type: 'boolean', default: false },
+    model: { type: 'string', default: 'other' },
   },
 });
 
@@ -109,7 +111,7 @@ if (flags.child) {
     const { createInferenceClient } = await import(path.join(dir, 'dist/core/serve/oip-grpc-service.js'));
     const client = createInferenceClient(`127.0.0.1:${port}`);
     const raw = Buffer.from(text);
-    const request = { model_name: 'other', inputs: [{ name: 'x', datatype: 'BYTES', shape: [1], contents: {} }], raw_input_contents: [raw] };
+    const request = { model_name: flags.model, inputs: [{ name: 'x', datatype: 'BYTES', shape: [1], contents: {} }], raw_input_contents: [raw] };
     const statuses = {};
     let calls = 0;
     const until = performance.now() + Number(flags.seconds) * 1000;

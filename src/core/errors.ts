@@ -81,7 +81,7 @@ export const ERROR_CATALOGUE = {
   FLTS_REQUEST_INVALID: { kind: 'input', retriable: false, hint: 'Fix the request body as the message says.' },
   FLTS_FORECAST_NOT_FINITE: { kind: 'input', retriable: false, hint: 'Send values in the range the model was trained on; values this far outside it overflow its arithmetic.' },
   FLTS_REQUEST_TOO_LARGE: { kind: 'input', retriable: false, httpStatus: 413, hint: 'Send a smaller request body.' },
-  FLTS_REQUEST_BODY_STALLED: { kind: 'input', retriable: true, httpStatus: 408, hint: 'The request body stopped arriving part-way (no byte of it for FLTS_SERVE_BODY_IDLE_TIMEOUT_MS), or arrived slower than FLTS_SERVE_MIN_BODY_BYTES_PER_SEC, and the connection was closed; send the body as soon as its headers, without pauses, on a new connection.' },
+  FLTS_REQUEST_BODY_STALLED: { kind: 'input', retriable: true, httpStatus: 408, hint: 'The request body stopped arriving part-way (no byte of it for FLTS_SERVE_BODY_IDLE_TIMEOUT_MS), or arrived slower than FLTS_SERVE_MIN_BODY_BYTES_PER_SEC, and the connection was closed (over gRPC, DEADLINE_EXCEEDED: the call\'s message arrived slower than that, and only its stream was reset); send the body as soon as its headers, without pauses, on a new connection.' },
   FLTS_REQUEST_ROUTE_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'GET /openapi.json lists every route of the API.' },
   FLTS_REQUEST_METHOD_NOT_ALLOWED: { kind: 'input', retriable: false, httpStatus: 405, hint: 'The Allow header lists the methods this route accepts.' },
   FLTS_AUTH_REQUIRED: { kind: 'input', retriable: false, httpStatus: 401, hint: 'Send the token as an `Authorization: Bearer <token>` header (FLTS_SERVE_ADMIN_TOKEN for admin routes, FLTS_SERVE_API_TOKEN for predictions).' },

@@ -1729,3 +1729,116 @@ describe('serve > gRPC ModelInfer messages in the request body bound (serve.maxB
     });
   });
 });
+
+describe('serve > gRPC ModelInfer refused as its message begins, and held to the least rate (serve.minBodyBytesPerSec)', () => {
+  /** A raw ModelInfer stream on `session`, and its status (from a trailers-only answer or trailers) with its flts-code. */
+  function openModelInfer(session: http2.ClientHttp2Session): { stream: http2.ClientHttp2Stream; status: Promise<Record<string, string | undefined>> } {
+    const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelInfer', 'content-type': 'application/grpc', te: 'trailers' });
+    stream.on('error', () => {});
+    stream.resume();
+    const status = new Promise<Record<string, string | undefined>>((resolve) => {
+      const pick = (headers: http2.IncomingHttpHeaders): void => {
+        if (headers['grpc-status'] !== undefined) resolve({ status: String(headers['grpc-status']), code: headers['flts-code'] as string | undefined, message: decodeURIComponent(String(headers['grpc-message'])) });
+      };
+      stream.on('response', pick);
+      stream.on('trailers', pick);
+      stream.on('close', () => resolve({ status: 'closed' }));
+    });
+    return { stream, status };
+  }
+
+  it('refuses a ModelInfer for a model or version not served NOT_FOUND as the message\'s first bytes name it, and resets its stream so that the client stops sending the rest, with and without the body budget', async () => {
+    const source = naiveSource('run-a');
+    source.promote('run-a');
+    await withTestServer(source, {}, async (server) => {
+      for (const bodyBudget of [undefined, createMeteredBodyBudget(1_000_000, 1_000_000, server.metrics)]) {
+        // A request timeout that a message never whole would meet within the test: the refusal must come before it.
+        const grpcServer = await startGrpcInferenceServer({ ...oipContext(server), bodyBudget }, { host: '127.0.0.1', port: 0, maxMessageBytes: 1024 * 1024, requestTimeoutMs: 3000, logger: silentLogger });
+        const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`);
+        session.on('error', () => {});
+        const before = await grpcRequestCounts(server);
+        try {
+          for (const [request, reason] of [
+            [{ model_name: 'other' }, /^FLTS_REQUEST_ROUTE_NOT_FOUND: No model named 'other' is served here/],
+            [{ model_name: 'flts', model_version: 'run-z' }, /^FLTS_REQUEST_ROUTE_NOT_FOUND: Model 'flts' has no version 'run-z' here; it serves version 'run-a'/],
+          ] as const) {
+            const { stream, status } = openModelInfer(session);
+            // A message announced at 512 KiB, its name and version and a little of the rest sent: the refusal comes on them.
+            const head = inferenceService().ModelInfer.requestSerialize(request);
+            stream.write(grpcFrame(Buffer.concat([head, Buffer.from([0x3a, 0x80, 0x80, 0x20]), Buffer.alloc(100)]), 512 * 1024));
+            expect(await status).toEqual({ status: String(grpc.status.NOT_FOUND), code: 'FLTS_REQUEST_ROUTE_NOT_FOUND', message: expect.stringMatching(reason) });
+            // The client has not ended its side: without the reset, the stream stays open for the rest of the message.
+            stream.write(Buffer.alloc(16 * 1024));
+            await vi.waitFor(() => expect(stream.closed).toBe(true), { timeout: 2000, interval: 10 });
+            expect(stream.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
+          }
+          expect(countsAdded(before, await grpcRequestCounts(server))).toEqual({ 'ModelInfer 404': 2 });
+          // The model served, and its version, are still taken from a message's first bytes alike.
+          const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+          try {
+            for (const named of [{}, { model_version: 'run-a' }]) expect((await call(client, 'ModelInfer', { ...rawRequest(requestData(6)), ...named })).model_version).toBe('run-a');
+          } finally {
+            client.close();
+          }
+          if (bodyBudget) expect(bodyBudget.bytesInFlight).toBe(0);
+        } finally {
+          session.destroy();
+          await grpcServer.close(0);
+        }
+      }
+    });
+  });
+
+  it('ends a call whose message arrives slower than serve.minBodyBytesPerSec over a window, or could not arrive whole before the request timeout at its rate, DEADLINE_EXCEEDED FLTS_REQUEST_BODY_STALLED, counted 408, long before the request timeout, and keeps the connection\'s other calls', async () => {
+    await withTestServer(naiveSource('run-a'), { load: false }, async (server) => {
+      // Looked at every 50 ms (a quarter of the headers timeout); the request timeout is far off.
+      const options = { host: '127.0.0.1', port: 0, maxMessageBytes: 1024 * 1024, requestTimeoutMs: 3000, headersTimeoutMs: 200, logger: silentLogger };
+      const grpcServer = await startGrpcInferenceServer(oipContext(server), { ...options, minBodyBytesPerSec: 1000, minBodyRateWindowMs: 200 });
+      const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`);
+      session.on('error', () => {});
+      const before = await grpcRequestCounts(server);
+      try {
+        const { stream, status } = openModelInfer(session);
+        // 20 bytes of a 4,000-byte message, then nothing: under 1,000 bytes/s over any window of 200 ms.
+        stream.write(grpcFrame(Buffer.from('0a04666c7473', 'hex'), 4000).subarray(0, 20));
+        expect(await status).toEqual({
+          status: String(grpc.status.DEADLINE_EXCEEDED),
+          code: 'FLTS_REQUEST_BODY_STALLED',
+          message: expect.stringMatching(/^FLTS_REQUEST_BODY_STALLED: The request message arrived too slowly: \d+ bytes? of it in the last \d+ ms, under the least rate of 1000 bytes\/s \(serve.minBodyBytesPerSec\)\.$/),
+        });
+        stream.write(Buffer.alloc(1000));
+        await vi.waitFor(() => expect(stream.closed).toBe(true), { timeout: 2000, interval: 10 });
+        expect(stream.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
+        // One that keeps the rate over its first window but, at it, would still be arriving as the request timeout falls.
+        // Sent as such a client sends it, 1,000 bytes every 20 ms: far over the least rate in any window, however late a look.
+        const long = openModelInfer(session);
+        long.stream.write(grpcFrame(Buffer.alloc(1000), 1_000_000));
+        const sending = setInterval(() => long.stream.closed || long.stream.write(Buffer.alloc(1000)), 20);
+        const longStatus = await long.status.finally(() => clearInterval(sending));
+        expect(longStatus).toEqual({
+          status: String(grpc.status.DEADLINE_EXCEEDED),
+          code: 'FLTS_REQUEST_BODY_STALLED',
+          message: expect.stringMatching(/^FLTS_REQUEST_BODY_STALLED: The request message cannot arrive before the request timeout: 9\d{5} of its 1000005 bytes are still to come, at \d+ bytes\/s /),
+        });
+        expect(countsAdded(before, await grpcRequestCounts(server))).toEqual({ 'ModelInfer 408': 2 });
+        // The connection is not closed as HTTP's is: its next call is answered.
+        const ready = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers' });
+        ready.resume();
+        const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => ready.on('trailers', resolve));
+        ready.end(grpcFrame(Buffer.alloc(0)));
+        expect((await trailers)['grpc-status']).toBe(String(grpc.status.OK));
+      } finally {
+        session.destroy();
+        await grpcServer.close(0);
+      }
+      // 0 leaves a slow message to the request timeout, as on HTTP.
+      const unbounded = await startGrpcInferenceServer(oipContext(server), { ...options, requestTimeoutMs: 400, minBodyBytesPerSec: 0, minBodyRateWindowMs: 100 });
+      try {
+        const answer = await rawCall(unbounded.port, 'ModelInfer', grpcFrame(Buffer.from('0a04666c7473', 'hex'), 4000).subarray(0, 20), false);
+        expect(answer).toMatchObject({ status: String(grpc.status.DEADLINE_EXCEEDED), code: 'FLTS_REQUEST_INVALID' });
+      } finally {
+        await unbounded.close(0);
+      }
+    });
+  });
+});

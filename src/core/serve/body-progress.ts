@@ -161,7 +161,7 @@ export function watchRequestBodies(server: Server, options: BodyProgressOptions)
  * still to come are counted short (the read the head came in counted as body), and the time left long (from the
  * request's event, after Node's clock for it starts), so that a body that can finish is never refused.
  */
-function cannotFinish(left: number, came: number, elapsed: number, timeLeftMs: number): boolean {
+export function cannotFinish(left: number, came: number, elapsed: number, timeLeftMs: number): boolean {
   return left > 0 && came > 0 && left * elapsed > came * timeLeftMs;
 }
 

@@ -23,12 +23,12 @@ export interface ConnectionLimits {
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, bodyIdleTimeoutMs: 5000, minBodyBytesPerSec: 240, minBodyRateWindowMs: 5000, keepAliveTimeoutMs: 72_000, maxConnections: 1024 };
 
 /** The headers timeout is never longer than the request timeout (the whole request includes its headers). */
-export function headersTimeoutOf(limits: ConnectionLimits): number {
+export function headersTimeoutOf(limits: Pick<ConnectionLimits, 'headersTimeoutMs' | 'requestTimeoutMs'>): number {
   return Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
 }
 
 /** How often Node looks for requests past their timeouts (30 s by default, here at most 1 s). */
-export function checkingIntervalOf(limits: ConnectionLimits): number {
+export function checkingIntervalOf(limits: Pick<ConnectionLimits, 'headersTimeoutMs' | 'requestTimeoutMs'>): number {
   return Math.max(50, Math.min(1000, Math.floor(headersTimeoutOf(limits) / 4)));
 }
 

@@ -59,6 +59,8 @@ export function createGrpcMessageBudget(options: GrpcMessageBudgetOptions): Grpc
     let prefixRead = 0;
     let messageLeft = 0;
     const onData = (chunk: Buffer): void => {
+      // Answered by a listener before this one (a model not served, grpc-message-head.ts): no room is to be taken.
+      if (stream.headersSent) return void stream.off('data', onData);
       let at = 0;
       while (at < chunk.length) {
         if (messageLeft > 0) {

@@ -7,9 +7,11 @@ import { assertBearerToken } from './access-control.js';
 import type { BodyTicket } from './body-budget.js';
 import { classifyError, isServerFailure } from './error-handler.js';
 import { clientGone } from './forecast-admission.js';
-import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
+import { checkingIntervalOf, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { createGrpcConnections, isUnaryMessageRefusal } from './grpc-connections.js';
 import { createGrpcMessageBudget, stopSending } from './grpc-message-budget.js';
+import { createGrpcMessageHead } from './grpc-message-head.js';
+import { watchGrpcMessageRate } from './grpc-message-rate.js';
 import { explainListenFailure, GRPC_LISTENER } from './listen.js';
 import type { HostLookup } from './listen-addresses.js';
 import { modelInferBoundsProblem } from './oip-grpc-bounds.js';
@@ -36,6 +38,12 @@ export interface GrpcServerOptions {
   requestTimeoutMs?: number;
   /** How long a connection without calls stays open, like an idle HTTP keep-alive connection (default 72 s). */
   keepAliveTimeoutMs?: number;
+  /**
+   * serve.minBodyBytesPerSec over each serve.minBodyRateWindowMs: the least rate a call's request message may arrive at,
+   * as an HTTP body (defaults as those settings'; 0 = none, as a window not under the request timeout).
+   */
+  minBodyBytesPerSec?: number;
+  minBodyRateWindowMs?: number;
   /** Longest time a new connection has to open its first call (HTTP/2's preface, then a call's HEADERS), like the HTTP headers timeout (default 10 s, at most the request timeout). */
   headersTimeoutMs?: number;
   /** Most connections open at once, like the HTTP port's cap (default 1024): an idle one makes room for a new one as there. */
@@ -66,6 +74,8 @@ const GRPC_STATUS_BY_HTTP: Record<number, grpc.status> = {
   413: grpc.status.RESOURCE_EXHAUSTED,
   429: grpc.status.RESOURCE_EXHAUSTED,
   501: grpc.status.UNIMPLEMENTED,
+  // A request that stopped arriving (FLTS_REQUEST_BODY_STALLED), as the request timeout's answer.
+  408: grpc.status.DEADLINE_EXCEEDED,
   503: grpc.status.UNAVAILABLE,
   504: grpc.status.DEADLINE_EXCEEDED,
 };
@@ -316,6 +326,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   const grpcLog = (log: (obj: object, msg?: string) => void) => (...parts: unknown[]) => log({ detail: parts.map(String).join(' ') }, 'grpc_js');
   grpc.setLogger({ error: grpcLog(logger.warn.bind(logger)), info: grpcLog(logger.info.bind(logger)), debug: grpcLog(logger.debug.bind(logger)) });
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.requestTimeoutMs;
+  const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs;
   const service = tolerantService(inferenceService());
   const servicePaths = new Set(Object.values(service).map((method) => method.path));
   // Any path a client sends is one label more: those outside the service share one, as HTTP's unmatched requests.
@@ -323,7 +334,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   const connections = createGrpcConnections({
     maxConnections: options.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
     stallMs: requestTimeoutMs,
-    firstCallTimeoutMs: Math.min(options.headersTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs, requestTimeoutMs),
+    firstCallTimeoutMs: Math.min(headersTimeoutMs, requestTimeoutMs),
     // Counted as HTTP counts a connection silent past its headers timeout: a 408 of no route.
     onFirstCallTimeout: () => context.metrics.countRefusedRequest('GRPC', 408),
     httpPort: options.httpPort,
@@ -370,6 +381,21 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
         refuse: (path, call, error, started) => call.sendStatus(failure(path, started, error)),
       })
     : undefined;
+  const messageHead = createGrpcMessageHead({
+    path: MODEL_INFER_PATH,
+    maxMessageBytes: options.maxMessageBytes,
+    check: (name, version) => servedModelNamed(context, name, version),
+    streamOf: messageBudget ? messageBudget.streamOf : connections.streamOf,
+    refuse: (path, call, error, started) => call.sendStatus(failure(path, started, error)),
+  });
+  const messageRate = watchGrpcMessageRate({
+    minBytesPerSec: options.minBodyBytesPerSec ?? DEFAULT_CONNECTION_LIMITS.minBodyBytesPerSec,
+    rateWindowMs: options.minBodyRateWindowMs ?? DEFAULT_CONNECTION_LIMITS.minBodyRateWindowMs,
+    requestTimeoutMs,
+    checkEveryMs: checkingIntervalOf({ headersTimeoutMs, requestTimeoutMs }),
+    streamOf: messageHead.streamOf,
+    refuse: (path, call, error, started) => call.sendStatus(failure(path, started, error)),
+  });
 
   /**
    * ModelInfer's bearer token, when one is set, checked on the call's metadata: before its message (up to the message
@@ -378,8 +404,8 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
    * stops sending a message the server would read only to drop.
    */
   const requireApiToken: grpc.ServerInterceptor = (method, call) => {
-    // The interceptor before this one: the message budget's where there is one, else the connections'.
-    const stream = messageBudget ? messageBudget.streamOf(call) : connections.streamOf(call);
+    // The interceptor before this one: the message rate's where there is one, else the message head's.
+    const stream = messageRate ? messageRate.streamOf(call) : messageHead.streamOf(call);
     return new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
@@ -408,6 +434,9 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
       connections.interceptor,
       // Right after the connections', whose stream of each call it reads: a message takes its room as it arrives.
       ...(messageBudget ? [messageBudget.interceptor] : []),
+      // Its listener runs before the budget's: a call for a model not served is refused before it takes any room.
+      messageHead.interceptor,
+      ...(messageRate ? [messageRate.interceptor] : []),
       requireApiToken,
       receiveTimeout(requestTimeoutMs, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 408, seconds)),
       countUnimplemented(implemented, (route, seconds) => context.metrics.observeRequest(route, 'GRPC', 501, seconds)),
@@ -473,7 +502,8 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     }),
     ModelInfer: unary('ModelInfer', async (call): Promise<GrpcModelInferResponse> => {
       const message = call.request as ReceivedModelInferRequest;
-      // The model and version first, as the HTTP route resolves its path before it reads the body.
+      // The model and version first, as the HTTP route resolves its path before it reads the body: most calls for one not
+      // served were refused as their message began (grpc-message-head.ts), but not one compressed or not led by its name.
       servedModelNamed(context, message.model_name, message.model_version || undefined);
       const response = await runOipInference(context, message.model_name, await decodeGrpcInferRequest(message), { route: MODEL_INFER_PATH, signal: cancelledCall(call) });
       return {
@@ -500,6 +530,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
         // The connections' drain ends those still open after the grace. forceShutdown alone would not: grpc-js lists
         // the connections it destroys for channelz only, so with channelz off a call that never ends held close() forever.
         connections.close(graceMs);
+        messageRate?.stop();
         const timer = setTimeout(() => server.forceShutdown(), graceMs);
         server.tryShutdown(() => {
           clearTimeout(timer);
