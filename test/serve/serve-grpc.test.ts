@@ -1809,6 +1809,13 @@ describe('serve > gRPC ModelInfer refused as its message begins, and held to the
         stream.write(Buffer.alloc(1000));
         await vi.waitFor(() => expect(stream.closed).toBe(true), { timeout: 2000, interval: 10 });
         expect(stream.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
+        // Any method's: a ModelReady too.
+        const ready = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelReady', 'content-type': 'application/grpc', te: 'trailers' });
+        ready.on('error', () => {});
+        ready.resume();
+        const readyStatus = new Promise<unknown>((resolve) => ready.on('response', (headers) => resolve(headers['flts-code'])));
+        ready.write(grpcFrame(Buffer.from('0a04666c7473', 'hex')).subarray(0, 3));
+        expect(await readyStatus).toBe('FLTS_REQUEST_BODY_STALLED');
         // One that keeps the rate over its first window but, at it, would still be arriving as the request timeout falls.
         // Sent as such a client sends it, 1,000 bytes every 20 ms: far over the least rate in any window, however late a look.
         const long = openModelInfer(session);
@@ -1820,12 +1827,12 @@ describe('serve > gRPC ModelInfer refused as its message begins, and held to the
           code: 'FLTS_REQUEST_BODY_STALLED',
           message: expect.stringMatching(/^FLTS_REQUEST_BODY_STALLED: The request message cannot arrive before the request timeout: 9\d{5} of its 1000005 bytes are still to come, at \d+ bytes\/s /),
         });
-        expect(countsAdded(before, await grpcRequestCounts(server))).toEqual({ 'ModelInfer 408': 2 });
+        expect(countsAdded(before, await grpcRequestCounts(server))).toEqual({ 'ModelInfer 408': 2, 'ModelReady 408': 1 });
         // The connection is not closed as HTTP's is: its next call is answered.
-        const ready = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers' });
-        ready.resume();
-        const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => ready.on('trailers', resolve));
-        ready.end(grpcFrame(Buffer.alloc(0)));
+        const live = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers' });
+        live.resume();
+        const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => live.on('trailers', resolve));
+        live.end(grpcFrame(Buffer.alloc(0)));
         expect((await trailers)['grpc-status']).toBe(String(grpc.status.OK));
       } finally {
         session.destroy();

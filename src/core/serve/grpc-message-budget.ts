@@ -50,8 +50,8 @@ export function createGrpcMessageBudget(options: GrpcMessageBudgetOptions): Grpc
   const metered = new WeakSet<object>();
   const streams = new WeakMap<object, ServerHttp2Stream>();
   const interceptor: grpc.ServerInterceptor = (method, call) => {
-    const stream = options.paths.has(method.path) ? options.streamOf(call) : undefined;
-    if (!stream) return new grpc.ServerInterceptingCall(call);
+    const stream = options.streamOf(call);
+    if (!stream || !options.paths.has(method.path)) return passedOn(call, stream);
     const started = performance.now();
     let ticket: BodyTicket | undefined;
     const release = (): void => ticket?.release();
@@ -112,6 +112,12 @@ export function createGrpcMessageBudget(options: GrpcMessageBudgetOptions): Grpc
       },
     });
     streams.set(intercepting, stream);
+    return intercepting;
+  };
+  /** A call this interceptor leaves alone, its stream still known to the interceptors after it. */
+  const passedOn = (call: grpc.ServerInterceptingCallInterface, stream: ServerHttp2Stream | undefined): grpc.ServerInterceptingCall => {
+    const intercepting = new grpc.ServerInterceptingCall(call);
+    if (stream) streams.set(intercepting, stream);
     return intercepting;
   };
   return {

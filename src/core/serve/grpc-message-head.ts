@@ -94,8 +94,12 @@ export interface GrpcMessageHead {
 export function createGrpcMessageHead(options: GrpcMessageHeadOptions): GrpcMessageHead {
   const streams = new WeakMap<object, ServerHttp2Stream>();
   const interceptor: grpc.ServerInterceptor = (method, call) => {
-    const stream = method.path === options.path ? options.streamOf(call) : undefined;
-    if (!stream) return new grpc.ServerInterceptingCall(call);
+    const stream = options.streamOf(call);
+    const intercepting = new grpc.ServerInterceptingCall(call);
+    if (!stream) return intercepting;
+    // Every call's stream is known to the interceptors after this one, whatever its method.
+    streams.set(intercepting, stream);
+    if (method.path !== options.path) return intercepting;
     const started = performance.now();
     let head: Buffer | undefined;
     const onData = (chunk: Buffer): void => {
@@ -118,8 +122,6 @@ export function createGrpcMessageHead(options: GrpcMessageHeadOptions): GrpcMess
       }
     };
     stream.prependListener('data', onData);
-    const intercepting = new grpc.ServerInterceptingCall(call);
-    streams.set(intercepting, stream);
     return intercepting;
   };
   return { interceptor, streamOf: (call) => streams.get(call) };
