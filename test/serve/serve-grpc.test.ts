@@ -1789,6 +1789,39 @@ describe('serve > gRPC ModelInfer refused as its message begins, and held to the
     });
   });
 
+  it('takes no room in the body budget for a call refused for its model, nor refuses it a second time for the budget', async () => {
+    const metrics = createServeMetrics({ processMetrics: false });
+    const declared = 60_000;
+    // One message of the declared size fits, two do not.
+    const bodyBudget = createMeteredBodyBudget(100_000, 1_000_000, metrics);
+    await withTestServer(naiveSource('run-a'), { server: { metrics, bodyBudget }, load: false }, async (server) => {
+      // Counted in the metrics the HTTP server exposes.
+      const grpcServer = await startGrpcInferenceServer({ ...oipContext(server), metrics, bodyBudget }, { host: '127.0.0.1', port: 0, maxMessageBytes: 1024 * 1024, requestTimeoutMs: 5000, logger: silentLogger });
+      const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`);
+      session.on('error', () => {});
+      const before = await grpcRequestCounts(server);
+      try {
+        const slow = openModelInfer(session);
+        slow.stream.write(grpcFrame(Buffer.alloc(100), declared));
+        await vi.waitFor(() => expect(bodyBudget.bytesInFlight).toBe(declared), { timeout: 4000, interval: 10 });
+        const other = openModelInfer(session);
+        other.stream.write(grpcFrame(Buffer.concat([inferenceService().ModelInfer.requestSerialize({ model_name: 'other' }), Buffer.alloc(100)]), declared));
+        expect(await other.status).toMatchObject({ status: String(grpc.status.NOT_FOUND), code: 'FLTS_REQUEST_ROUTE_NOT_FOUND' });
+        expect(bodyBudget.bytesInFlight).toBe(declared);
+        slow.stream.close(http2.constants.NGHTTP2_CANCEL);
+        await vi.waitFor(() => expect(bodyBudget.bytesInFlight).toBe(0), { timeout: 4000, interval: 10 });
+        const refusals = (await metrics.registry.getSingleMetric('flts_request_body_refused_total')?.get())?.values.find(({ labels }) => labels.route === '/inference.GRPCInferenceService/ModelInfer')?.value ?? 0;
+        expect(refusals).toBe(0);
+        // Counted once, as its 404 (the slow call, ended inside its message, is its own count).
+        const added = countsAdded(before, await grpcRequestCounts(server));
+        expect({ notFound: added['ModelInfer 404'], unavailable: added['ModelInfer 503'] }).toEqual({ notFound: 1, unavailable: undefined });
+      } finally {
+        session.destroy();
+        await grpcServer.close(0);
+      }
+    });
+  });
+
   it('ends a call whose message arrives slower than serve.minBodyBytesPerSec over a window, or could not arrive whole before the request timeout at its rate, DEADLINE_EXCEEDED FLTS_REQUEST_BODY_STALLED, counted 408, long before the request timeout, and keeps the connection\'s other calls', async () => {
     await withTestServer(naiveSource('run-a'), { load: false }, async (server) => {
       // Looked at every 50 ms (a quarter of the headers timeout); the request timeout is far off.
