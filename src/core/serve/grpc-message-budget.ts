@@ -114,11 +114,14 @@ export function createGrpcMessageBudget(options: GrpcMessageBudgetOptions): Grpc
     streams.set(intercepting, stream);
     return intercepting;
   };
-  /** A call this interceptor leaves alone, its stream still known to the interceptors after it. */
+  /**
+   * A call this interceptor leaves alone, handed on as it came (a layer of grpc-js's ServerInterceptingCall costs every
+   * call's events a pass through it), its stream still known to the interceptors after it.
+   */
   const passedOn = (call: grpc.ServerInterceptingCallInterface, stream: ServerHttp2Stream | undefined): grpc.ServerInterceptingCall => {
-    const intercepting = new grpc.ServerInterceptingCall(call);
-    if (stream) streams.set(intercepting, stream);
-    return intercepting;
+    if (stream) streams.set(call, stream);
+    // The connections' interceptor, before this one, returns a ServerInterceptingCall (grpc-js's type asks for one).
+    return call as grpc.ServerInterceptingCall;
   };
   return {
     interceptor,

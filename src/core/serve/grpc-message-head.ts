@@ -92,14 +92,13 @@ export interface GrpcMessageHead {
  * lead with its name, is checked by its handler once decoded, as before; so is a call whose stream is not known.
  */
 export function createGrpcMessageHead(options: GrpcMessageHeadOptions): GrpcMessageHead {
-  const streams = new WeakMap<object, ServerHttp2Stream>();
-  const interceptor: grpc.ServerInterceptor = (method, call) => {
-    const stream = options.streamOf(call);
-    const intercepting = new grpc.ServerInterceptingCall(call);
-    if (!stream) return intercepting;
-    // Every call's stream is known to the interceptors after this one, whatever its method.
-    streams.set(intercepting, stream);
-    if (method.path !== options.path) return intercepting;
+  // The call is handed on as it came, its stream known as it was: this reads the stream, none of the call's events (a
+  // layer of ServerInterceptingCall costs each of them a pass). The interceptors before this one return
+  // ServerInterceptingCalls, which grpc-js's type asks for.
+  const interceptor: grpc.ServerInterceptor = (method, incoming) => {
+    const call = incoming as grpc.ServerInterceptingCall;
+    const stream = method.path === options.path ? options.streamOf(call) : undefined;
+    if (!stream) return call;
     const started = performance.now();
     let head: Buffer | undefined;
     const onData = (chunk: Buffer): void => {
@@ -122,7 +121,7 @@ export function createGrpcMessageHead(options: GrpcMessageHeadOptions): GrpcMess
       }
     };
     stream.prependListener('data', onData);
-    return intercepting;
+    return call;
   };
-  return { interceptor, streamOf: (call) => streams.get(call) };
+  return { interceptor, streamOf: options.streamOf };
 }

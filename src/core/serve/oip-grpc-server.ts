@@ -70,12 +70,12 @@ const GRPC_STATUS_BY_HTTP: Record<number, grpc.status> = {
   403: grpc.status.PERMISSION_DENIED,
   404: grpc.status.NOT_FOUND,
   405: grpc.status.UNIMPLEMENTED,
+  // A request that stopped arriving (FLTS_REQUEST_BODY_STALLED), as the request timeout's answer.
+  408: grpc.status.DEADLINE_EXCEEDED,
   409: grpc.status.FAILED_PRECONDITION,
   413: grpc.status.RESOURCE_EXHAUSTED,
   429: grpc.status.RESOURCE_EXHAUSTED,
   501: grpc.status.UNIMPLEMENTED,
-  // A request that stopped arriving (FLTS_REQUEST_BODY_STALLED), as the request timeout's answer.
-  408: grpc.status.DEADLINE_EXCEEDED,
   503: grpc.status.UNAVAILABLE,
   504: grpc.status.DEADLINE_EXCEEDED,
 };
