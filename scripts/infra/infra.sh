@@ -3,10 +3,12 @@
 #   - Kafka 3.9.1, single node, KRaft (broker + controller), PLAINTEXT
 #   - S3Proxy (S3-compatible server, in-memory backend by default)
 #   - on request only (`start kafka-secure`): a second Kafka 3.9.1 for TLS and SASL, with SASL_PLAINTEXT and
-#     SASL_SSL listeners (SCRAM-SHA-256 and SCRAM-SHA-512, user flts) and an SSL listener that requires a client
-#     certificate; test certificates from tls-certs.sh; ACLs enforced (StandardAuthorizer): flts, the client
-#     certificate and the plain internal listener are super users, the SCRAM user flts-acl may do only what a test
-#     grants it; its variables (KAFKA_SECURE_*) in .infra/kafka-secure/env
+#     SASL_SSL listeners (SCRAM-SHA-256 and SCRAM-SHA-512, user flts; SASL_SSL also PLAIN, as Confluent Cloud) and an
+#     SSL listener that requires a client certificate; test certificates from tls-certs.sh; ACLs enforced
+#     (StandardAuthorizer): flts, the client certificate and the plain internal listener are super users, the SCRAM
+#     user flts-acl may do only what a test grants it; and a PLAINTEXT listener (ELSEWHERE) that advertises an
+#     address nobody answers at, as a broker behind NAT or in a container network; its variables (KAFKA_SECURE_*) in
+#     .infra/kafka-secure/env
 # Both are resolved from Maven Central with Maven and cached outside the work tree.
 #
 # Usage: infra.sh up | down | status | fetch | start <kafka|s3|kafka-secure> | stop <kafka|s3|kafka-secure>
@@ -18,8 +20,8 @@
 #
 # Environment: FLTS_INFRA_CACHE (downloads, default ~/.cache/flts-infra), FLTS_INFRA_DIR (state, default
 # <repo>/.infra), FLTS_INFRA_KAFKA_PORT (19092), FLTS_INFRA_KAFKA_CONTROLLER_PORT (19093), FLTS_INFRA_S3_PORT
-# (19000), FLTS_INFRA_KAFKA_SECURE_PORTS (five ports: internal, controller, SASL_PLAINTEXT, SASL_SSL, SSL; default
-# 19094-19098), FLTS_INFRA_S3_USER / FLTS_INFRA_S3_PASSWORD (minioadmin), FLTS_INFRA_S3_BACKEND (transient, or
+# (19000), FLTS_INFRA_KAFKA_SECURE_PORTS (six ports: internal, controller, SASL_PLAINTEXT, SASL_SSL, SSL, ELSEWHERE;
+# default 19094-19099), FLTS_INFRA_S3_USER / FLTS_INFRA_S3_PASSWORD (minioadmin), FLTS_INFRA_S3_BACKEND (transient, or
 # filesystem-nio2 to keep objects across restarts without atomic replacement), FLTS_INFRA_TIMEOUT (seconds, 120),
 # FLTS_INFRA_KAFKA_PROPERTIES (server.properties lines appended for this start of the plain Kafka, overriding).
 # A default port that is already taken is replaced by a free one; ports set explicitly are used as given.
@@ -194,32 +196,41 @@ EOF
 # is plain, on loopback (with one node only the broker's own checks use it).
 start_kafka_secure() {
   if is_running kafka-secure; then log "kafka-secure already running (pid $(pid_of kafka-secure))"; return; fi
-  local dir="$STATE/kafka-secure" keys=(internal controller sasl-plaintext sasl-ssl ssl) ports chosen=() i
+  local dir="$STATE/kafka-secure" keys=(internal controller sasl-plaintext sasl-ssl ssl elsewhere) ports chosen=() i
   read -r -a ports <<<"${FLTS_INFRA_KAFKA_SECURE_PORTS:-}"
-  for i in 0 1 2 3 4; do chosen+=("$(choose_port "secure-${keys[$i]}" "${ports[$i]:-}" $((19094 + i)))"); done
-  local internal="${chosen[0]}" controller="${chosen[1]}" sasl="${chosen[2]}" sasl_ssl="${chosen[3]}" ssl="${chosen[4]}"
+  for i in 0 1 2 3 4 5; do chosen+=("$(choose_port "secure-${keys[$i]}" "${ports[$i]:-}" $((19094 + i)))"); done
+  local internal="${chosen[0]}" controller="${chosen[1]}" sasl="${chosen[2]}" sasl_ssl="${chosen[3]}" ssl="${chosen[4]}" elsewhere="${chosen[5]}"
+  # ELSEWHERE's advertised address: its own port on another loopback address. The broker holds that port on 127.0.0.1,
+  # so nothing else can listen on it on every address, and a connection to 127.0.0.2 is refused (or, where 127.0.0.2
+  # is not routed to loopback, fails): always unreachable, never a port another server may take meanwhile.
+  local unreachable="127.0.0.2:$elsewhere"
   mkdir -p "$dir/data"
   [ -f "$dir/tls/broker.pem" ] || bash "$SCRIPT_DIR/tls-certs.sh" "$dir/tls" || die "making test certificates failed"
   [ -f "$dir/scram-password" ] || node -e 'console.log(require("crypto").randomBytes(12).toString("hex"))' >"$dir/scram-password"
   [ -f "$dir/acl-password" ] || node -e 'console.log(require("crypto").randomBytes(12).toString("hex"))' >"$dir/acl-password"
-  local password acl_password scram
+  local password acl_password scram plain
   password="$(cat "$dir/scram-password")"
   acl_password="$(cat "$dir/acl-password")"
   scram="org.apache.kafka.common.security.scram.ScramLoginModule required;"
+  plain="org.apache.kafka.common.security.plain.PlainLoginModule required user_flts=\"$password\";"
   cat >"$dir/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller
-listeners=INTERNAL://127.0.0.1:$internal,CONTROLLER://127.0.0.1:$controller,SASL_PLAINTEXT://127.0.0.1:$sasl,SASL_SSL://127.0.0.1:$sasl_ssl,SSL://127.0.0.1:$ssl
-advertised.listeners=INTERNAL://127.0.0.1:$internal,SASL_PLAINTEXT://127.0.0.1:$sasl,SASL_SSL://127.0.0.1:$sasl_ssl,SSL://127.0.0.1:$ssl
+listeners=INTERNAL://127.0.0.1:$internal,CONTROLLER://127.0.0.1:$controller,SASL_PLAINTEXT://127.0.0.1:$sasl,SASL_SSL://127.0.0.1:$sasl_ssl,SSL://127.0.0.1:$ssl,ELSEWHERE://127.0.0.1:$elsewhere
+advertised.listeners=INTERNAL://127.0.0.1:$internal,SASL_PLAINTEXT://127.0.0.1:$sasl,SASL_SSL://127.0.0.1:$sasl_ssl,SSL://127.0.0.1:$ssl,ELSEWHERE://$unreachable
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=INTERNAL
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL,ELSEWHERE:PLAINTEXT
 sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=$scram
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=$scram
+# PLAIN on the TLS listener only (where its password is not sent in the clear), so the SASL_PLAINTEXT one shows a
+# mechanism a listener does not enable.
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=$scram
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$scram
+listener.name.sasl_ssl.plain.sasl.jaas.config=$plain
 ssl.keystore.type=PEM
 ssl.keystore.location=$dir/tls/broker.pem
 ssl.truststore.type=PEM
@@ -243,6 +254,8 @@ KAFKA_SECURE_SASL_PLAINTEXT_SERVERS=127.0.0.1:$sasl
 KAFKA_SECURE_SASL_SSL_SERVERS=127.0.0.1:$sasl_ssl
 KAFKA_SECURE_SSL_SERVERS=127.0.0.1:$ssl
 KAFKA_SECURE_PLAINTEXT_SERVERS=127.0.0.1:$internal
+KAFKA_SECURE_ADVERTISING_ELSEWHERE_SERVERS=127.0.0.1:$elsewhere
+KAFKA_SECURE_UNREACHABLE_ADVERTISED=$unreachable
 KAFKA_SECURE_SCRAM_USER=flts
 KAFKA_SECURE_SCRAM_PASSWORD=$password
 KAFKA_SECURE_ACL_USER=flts-acl
@@ -253,7 +266,7 @@ KAFKA_SECURE_CLIENT_CERT_FILE=$dir/tls/client.pem
 KAFKA_SECURE_CLIENT_KEY_FILE=$dir/tls/client.key
 EOF
   launch kafka-secure "$dir/server.log" java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties"
-  log "kafka-secure starting on 127.0.0.1:$sasl (SASL_PLAINTEXT), :$sasl_ssl (SASL_SSL), :$ssl (SSL, client certificate required) (pid $(pid_of kafka-secure))"
+  log "kafka-secure starting on 127.0.0.1:$sasl (SASL_PLAINTEXT), :$sasl_ssl (SASL_SSL), :$ssl (SSL, client certificate required), :$elsewhere (advertising $unreachable) (pid $(pid_of kafka-secure))"
 }
 
 # ---------------------------------------------------------------- s3proxy

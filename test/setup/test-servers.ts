@@ -47,7 +47,7 @@ interface KindSpec {
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const INFRA_SH = path.join(REPO_ROOT, 'scripts/infra/infra.sh');
 const INFRA_NAMES = ['KAFKA_BOOTSTRAP_SERVERS', 'MINIO_ENDPOINT', 'MINIO_ROOT_USER', 'MINIO_ROOT_PASSWORD', 'MINIO_SECURE', 'AWS_DEFAULT_REGION'];
-const SECURE_NAMES = ['KAFKA_SECURE_SASL_PLAINTEXT_SERVERS', 'KAFKA_SECURE_SASL_SSL_SERVERS', 'KAFKA_SECURE_SSL_SERVERS', 'KAFKA_SECURE_PLAINTEXT_SERVERS', 'KAFKA_SECURE_SCRAM_USER', 'KAFKA_SECURE_SCRAM_PASSWORD', 'KAFKA_SECURE_ACL_USER', 'KAFKA_SECURE_ACL_PASSWORD', 'KAFKA_SECURE_CA_FILE', 'KAFKA_SECURE_OTHER_CA_FILE', 'KAFKA_SECURE_CLIENT_CERT_FILE', 'KAFKA_SECURE_CLIENT_KEY_FILE'];
+const SECURE_NAMES = ['KAFKA_SECURE_SASL_PLAINTEXT_SERVERS', 'KAFKA_SECURE_SASL_SSL_SERVERS', 'KAFKA_SECURE_SSL_SERVERS', 'KAFKA_SECURE_PLAINTEXT_SERVERS', 'KAFKA_SECURE_ADVERTISING_ELSEWHERE_SERVERS', 'KAFKA_SECURE_UNREACHABLE_ADVERTISED', 'KAFKA_SECURE_SCRAM_USER', 'KAFKA_SECURE_SCRAM_PASSWORD', 'KAFKA_SECURE_ACL_USER', 'KAFKA_SECURE_ACL_PASSWORD', 'KAFKA_SECURE_CA_FILE', 'KAFKA_SECURE_OTHER_CA_FILE', 'KAFKA_SECURE_CLIENT_CERT_FILE', 'KAFKA_SECURE_CLIENT_KEY_FILE'];
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 
 function onPath(command: string): boolean {
@@ -145,7 +145,7 @@ const KINDS: Record<ServerKind, KindSpec> = {
     },
     async start(dir) {
       const ports: number[] = [];
-      for (let i = 0; i < 5; i++) ports.push(await freePort());
+      for (let i = 0; i < 6; i++) ports.push(await freePort());
       await run('bash', [INFRA_SH, 'start', 'kafka-secure'], { FLTS_INFRA_DIR: dir, FLTS_INFRA_KAFKA_SECURE_PORTS: ports.join(' '), FLTS_INFRA_TIMEOUT: '180' });
       return pick(readEnvFile(path.join(dir, 'kafka-secure/env')), SECURE_NAMES, SECURE_NAMES) ?? {};
     },

@@ -12,7 +12,7 @@ import { kafkajs } from './kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
 import type { BusCloseOptions, BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
-import { BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
+import { asConnected, BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
 import { dlqTopic } from './topics.js';
 
 /** Errors kafkajs marks retriable (leader elections, a broker still starting): five more tries, 200 ms doubling. */
@@ -153,8 +153,30 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   /** Coordinator lookups the broker refused so far: a consumer that then fails to find its coordinator was denied. */
   let groupLookupDenials = 0;
   const metrics = options.metrics;
-  const kafkaLog = createKafkaLog(logger, { onGroupLookupDenied: () => groupLookupDenials++, onConnectionFailed: metrics?.connectionFailed });
-  const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol, logger, onAnswered: kafkaLog.answered });
+  const bootstrap = new Set(options.brokers.map(asConnected));
+  /**
+   * Addresses the brokers' metadata named (none of the bootstrap list) whose connections failed, until one answers: a
+   * broker reached at its bootstrap address that advertises one nobody can reach (advertised.listeners naming a
+   * container's, a private network's or a port-forward's other side).
+   */
+  const advertisedAway = new Set<string>();
+  const kafkaLog = createKafkaLog(logger, {
+    onGroupLookupDenied: () => groupLookupDenials++,
+    onConnectionFailed: (broker) => {
+      metrics?.connectionFailed(broker);
+      if (!bootstrap.has(broker)) advertisedAway.add(broker);
+    },
+    reportedElsewhere: (broker) => connections.isSetAside(broker),
+  });
+  const connections = createKafkaConnections(options.brokers, {
+    securityProtocol: options.securityProtocol,
+    saslMechanism: options.sasl?.mechanism || undefined,
+    logger,
+    onAnswered: (broker) => {
+      advertisedAway.delete(broker);
+      kafkaLog.answered(broker);
+    },
+  });
   /** Aborted by close(): a pause between flts' own retries of a broker call ends at once. */
   const closing = new AbortController();
   /**
@@ -230,6 +252,53 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, setting: 'bus.kafka.commandConnectTimeoutMs', waitedMs: limitMs } });
   }
 
+  /**
+   * Set once a broker call of this bus succeeded: the cluster answers at the addresses it advertises, and a command's
+   * bound on reaching the brokers is over (a publish after minutes of training is not bound by it).
+   */
+  let reached = false;
+
+  /**
+   * A broker call of a one-shot command before the cluster was reached, within what is left of
+   * options.commandConnectTimeoutMs since `startedAt` (before its client's connect, which that bound covers apart).
+   * A connect only reaches the bootstrap broker; the calls after it go to the addresses its metadata advertises,
+   * which kafkajs and the bus retry for minutes when nothing answers there. A call given up on goes on until the
+   * bus closes, its outcome ignored.
+   */
+  async function untilReached<T>(action: string, startedAt: number, call: () => Promise<T>): Promise<T> {
+    const limitMs = options.commandConnectTimeoutMs;
+    if (limitMs === undefined || reached) return call();
+    const calling = call();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(gaveUpReaching(action, limitMs)), Math.max(0, limitMs - (performance.now() - startedAt)));
+    });
+    try {
+      const result = await Promise.race([calling, late]);
+      reached = true;
+      return result;
+    } catch (error) {
+      calling.catch(() => {});
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The error of a call a command gave up on: the advertised addresses that did not answer, or the latest connection error. */
+  function gaveUpReaching(action: string, limitMs: number): FltsError {
+    const advertised = [...advertisedAway];
+    const latest = kafkaLog.latestFailure();
+    const within = `within ${limitMs} ms, the wait ${COMMAND_CONNECT_SETTING} allows a command, retries included`;
+    const reason = advertised.length > 0
+      ? `the bootstrap brokers answered, but the address${advertised.length > 1 ? 'es' : ''} they advertise for the cluster's brokers (${advertised.join(', ')}) did not answer ${within}: the brokers' advertised.listeners must name addresses this host can reach${latest ? `; latest error: ${latest}` : ''}`
+      : `no answer ${within}${latest ? `; latest error: ${latest}` : ''}`;
+    const failure = failed(action, connectGivenUp(reason));
+    if (failure.code !== 'FLTS_BUS_UNAVAILABLE') return failure;
+    const details = { ...failure.details, setting: 'bus.kafka.commandConnectTimeoutMs', waitedMs: limitMs, ...(advertised.length > 0 ? { advertised } : {}) };
+    return new FltsError(failure.code, failure.message, { cause: failure.cause, details });
+  }
+
   function connectAdmin(): Promise<Admin> {
     admin ??= (async () => {
       const client = kafka.admin();
@@ -267,34 +336,37 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   async function ensureTopics(names: string[], count = partitions): Promise<void> {
     const wanted = [...new Set(names)].filter((name) => !knownTopics.has(name));
     if (wanted.length === 0) return;
+    const startedAt = performance.now();
     const client = await connectAdmin();
     try {
-      await withBrokerRetries(async () => {
-        const existing = new Set(await client.listTopics());
-        const missing = wanted.filter((name) => !existing.has(name));
-        if (missing.length === 0) return;
-        const created = await client.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: count, replicationFactor })) }).catch((error: unknown) => {
-          const refusals = topicRefusals(error);
-          if (refusals.length === 0) throw error;
-          // kafkajs answers false itself when another client created every topic refused; it throws when one of
-          // them was refused for another reason.
-          const refused = refusals.filter((refusal) => refusal.type !== TOPIC_ALREADY_EXISTS);
-          if (refused.length === 0) return false;
-          // kafkajs' own line of this answer says only "Topic creation errors" (kafka-log.ts leaves it to debug). It
-          // bails on any per-topic refusal, even one of the moment (NOT_CONTROLLER while the controller moves): those
-          // are asked again here, within the broker retries, as the outages they are; the others end the call.
-          const refusedNow = topicCreationRefused(refused, error);
-          logger[refusedNow.retriable ? 'info' : 'warn']({ refused, partitions: count, replication_factor: replicationFactor, retrying: refusedNow.retriable }, 'bus_topics_not_created');
-          throw refusedNow;
+      await untilReached(`creating topics ${wanted.join(',')}`, startedAt, async () => {
+        await withBrokerRetries(async () => {
+          const existing = new Set(await client.listTopics());
+          const missing = wanted.filter((name) => !existing.has(name));
+          if (missing.length === 0) return;
+          const created = await client.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: count, replicationFactor })) }).catch((error: unknown) => {
+            const refusals = topicRefusals(error);
+            if (refusals.length === 0) throw error;
+            // kafkajs answers false itself when another client created every topic refused; it throws when one of
+            // them was refused for another reason.
+            const refused = refusals.filter((refusal) => refusal.type !== TOPIC_ALREADY_EXISTS);
+            if (refused.length === 0) return false;
+            // kafkajs' own line of this answer says only "Topic creation errors" (kafka-log.ts leaves it to debug). It
+            // bails on any per-topic refusal, even one of the moment (NOT_CONTROLLER while the controller moves): those
+            // are asked again here, within the broker retries, as the outages they are; the others end the call.
+            const refusedNow = topicCreationRefused(refused, error);
+            logger[refusedNow.retriable ? 'info' : 'warn']({ refused, partitions: count, replication_factor: replicationFactor, retrying: refusedNow.retriable }, 'bus_topics_not_created');
+            throw refusedNow;
+          });
+          // false: another client (another daemon starting beside this one) created them, or some of them, since they
+          // were listed; kafkajs does not say which. The topics exist either way, as wanted.
+          if (created) logger.info({ topics: missing, partitions: count }, 'bus_topics_created');
+          else logger.debug({ topics: missing }, 'bus_topics_created_meanwhile');
         });
-        // false: another client (another daemon starting beside this one) created them, or some of them, since they
-        // were listed; kafkajs does not say which. The topics exist either way, as wanted.
-        if (created) logger.info({ topics: missing, partitions: count }, 'bus_topics_created');
-        else logger.debug({ topics: missing }, 'bus_topics_created_meanwhile');
+        // A broker can answer "does not host this topic-partition" for a moment after creating a topic, even with
+        // waitForLeaders; consumers subscribing then would fail, so wait until the metadata is served.
+        await withBrokerRetries(() => client.fetchTopicMetadata({ topics: wanted }));
       });
-      // A broker can answer "does not host this topic-partition" for a moment after creating a topic, even with
-      // waitForLeaders; consumers subscribing then would fail, so wait until the metadata is served.
-      await withBrokerRetries(() => client.fetchTopicMetadata({ topics: wanted }));
     } catch (error) {
       throw failed(`creating topics ${wanted.join(',')}`, error);
     }

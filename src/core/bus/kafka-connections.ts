@@ -27,6 +27,11 @@ export interface KafkaConnections {
    * the bus (every bootstrap address set aside), otherwise the latest suspicion, if any.
    */
   mismatch(): ListenerMismatch | undefined;
+  /**
+   * `broker` (host:port) is a bootstrap address set aside: its failure is said by the bus itself (the coded error once
+   * every address is, the warning bus_kafka_broker_set_aside before), not as an outage.
+   */
+  isSetAside(broker: string): boolean;
   /** The certificate refusal (wrong CA, expired or wrong-host certificate, a client certificate refused) that stopped the bus, if one did. */
   tlsRefusal(): NodeJS.ErrnoException | undefined;
   /** kafkaFailure of `action`, with what these connections showed (a listener of another protocol, a refused certificate, addresses set aside). */
@@ -38,6 +43,8 @@ export interface KafkaConnections {
 export interface KafkaConnectionsOptions {
   /** bus.kafka.securityProtocol: what the listeners are expected to speak. */
   securityProtocol?: string;
+  /** bus.kafka.sasl.mechanism, named by a failure of a listener that does not enable it. */
+  saslMechanism?: string;
   /** Hears of a bootstrap address set aside while others are left (a warning naming it). */
   logger?: Logger;
   /** A connection to `broker` (host:port, as kafkajs connects) got its first answer. */
@@ -54,7 +61,7 @@ interface SetAside {
 }
 
 /** host:port as kafkajs reads a bootstrap entry (connectionPoolBuilder.js), so sockets and the list compare. */
-function asConnected(entry: string): string {
+export function asConnected(entry: string): string {
   const [host, port] = entry.split(':');
   return `${host}:${Number(port)}`;
 }
@@ -150,12 +157,13 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
       return closed;
     },
     mismatch,
+    isSetAside: (broker) => setAside.has(broker),
     tlsRefusal: () => stopping()?.refusal,
     failure: (action, error, sent) => {
       const listener = mismatch();
       // With one address its own failure says it all; with several, each set aside is named.
       const notes = byAddress.size > 1 ? asides().filter((aside) => !listener || aside.mismatch !== listener).map((aside) => aside.note) : [];
-      return kafkaFailure(action, [...bootstrap], error, { listener, tlsRefusal: stopping()?.refusal, setAside: notes, sent });
+      return kafkaFailure(action, [...bootstrap], error, { listener, tlsRefusal: stopping()?.refusal, setAside: notes, sent, saslMechanism: options.saslMechanism });
     },
     closeAll() {
       closed = true;

@@ -20,6 +20,14 @@ describe('core > bus > kafka-failure', () => {
     expect(error.message).toBe('Kafka admin connect failed (brokers b1:9093,b2:9093): the broker refused the SASL login: SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials');
   });
 
+  it('makes a mechanism the listener does not enable FLTS_BUS_AUTH_FAILED naming the mechanism set and the setting', () => {
+    // As kafkajs 2.2.4 throws a handshake answered UNSUPPORTED_SASL_MECHANISM (code 33), wrapped by its seed loop.
+    const answer = kafkajsError('KafkaJSProtocolError', { type: 'UNSUPPORTED_SASL_MECHANISM', code: 33, retriable: false, message: 'The broker does not support the requested SASL mechanism' });
+    const error = kafkaFailure('admin connect', BROKERS, kafkajsError('KafkaJSNonRetriableError', answer, { cause: answer }), { saslMechanism: 'PLAIN' });
+    expect(error).toMatchObject({ code: 'FLTS_BUS_AUTH_FAILED', retriable: false, details: { kafkaErrorType: 'UNSUPPORTED_SASL_MECHANISM' } });
+    expect(error.message).toBe("Kafka admin connect failed (brokers b1:9093,b2:9093): the broker's listener does not enable the SASL mechanism PLAIN (UNSUPPORTED_SASL_MECHANISM): set FLTS_KAFKA_SASL_MECHANISM to one of its sasl.enabled.mechanisms, or use the listener that enables it");
+  });
+
   it('makes a message the broker refuses as too large FLTS_BUS_MESSAGE_TOO_LARGE, not retriable and no outage, naming its topic and size', () => {
     for (const type of ['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']) {
       const refused = kafkajsError('KafkaJSProtocolError', { message: 'The request included a message larger than the max message size the server will accept', type, code: type === 'MESSAGE_TOO_LARGE' ? 10 : 18, retriable: false });

@@ -16,6 +16,8 @@ export interface ConnectionEvidence {
   setAside?: readonly string[];
   /** The message a publish sent, named when the broker refuses it as too large. */
   sent?: SentMessage;
+  /** bus.kafka.sasl.mechanism as set, named when the listener does not enable it. */
+  saslMechanism?: string;
 }
 
 interface KafkaErrorLike {
@@ -169,6 +171,12 @@ export function kafkaFailure(action: string, brokers: string[], error: unknown, 
   // A listener without SASL answers the handshake so (its state never allows one); a SASL listener answers it with the mechanisms.
   const noSasl = errors.find((e) => e.type === 'ILLEGAL_SASL_STATE');
   if (noSasl) return new FltsError('FLTS_BUS_PROTOCOL_MISMATCH', `${where}: the broker answered the SASL handshake with ILLEGAL_SASL_STATE (${noSasl.message}): its listener expects no SASL login (PLAINTEXT or SSL), but FLTS_KAFKA_SECURITY_PROTOCOL is SASL_PLAINTEXT or SASL_SSL`, { cause: error, details: { ...details, kafkaErrorType: noSasl.type } });
+  // kafkajs drops the mechanisms the listener enables from its handshake answer: the setting is what can be named.
+  const unsupported = errors.find((e) => e.type === 'UNSUPPORTED_SASL_MECHANISM');
+  if (unsupported) {
+    const mechanism = evidence.saslMechanism ? `${evidence.saslMechanism} ` : '';
+    return new FltsError('FLTS_BUS_AUTH_FAILED', `${where}: the broker's listener does not enable the SASL mechanism ${mechanism}(UNSUPPORTED_SASL_MECHANISM): set FLTS_KAFKA_SASL_MECHANISM to one of its sasl.enabled.mechanisms, or use the listener that enables it`, { cause: error, details: { ...details, kafkaErrorType: unsupported.type } });
+  }
   const login = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || SASL_TYPES.has(e.type ?? ''));
   if (login) return new FltsError('FLTS_BUS_AUTH_FAILED', `${where}: the broker refused the SASL login: ${login.message}`, { cause: error, details });
   const denied = errors.find((e) => e.type?.endsWith('_AUTHORIZATION_FAILED'));

@@ -4,12 +4,12 @@ import type { Logger } from '../logger.js';
 import { createKafkaLog } from './kafka-log.js';
 
 /** A kafka log on a clock the test moves, with every line it writes as [level, message, fields]. */
-function recorded(onConnectionFailed?: (broker: string) => void) {
+function recorded(onConnectionFailed?: (broker: string) => void, reportedElsewhere?: (broker: string) => boolean) {
   const lines: Array<[string, string, Record<string, unknown>]> = [];
   const record = (level: string) => (fields: object, msg?: string) => void lines.push([level, msg ?? '', fields as Record<string, unknown>]);
   const logger: Logger = { trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
   let clock = 1_000_000;
-  const kafkaLog = createKafkaLog(logger, { now: () => clock, onConnectionFailed });
+  const kafkaLog = createKafkaLog(logger, { now: () => clock, onConnectionFailed, reportedElsewhere });
   const log = kafkaLog.logCreator(logLevel.INFO);
   const at = (namespace: string, message: string, fields: Record<string, unknown> = {}) => log({ namespace, level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', logger: 'kafkajs', message, ...fields } });
   const shown = () => lines.filter(([level]) => level !== 'debug');
@@ -121,9 +121,25 @@ describe('core > bus > kafka-log', () => {
       ['debug', failure],
       ['debug', 'Response SaslHandshake(key: 17, version: 1)'],
     ]);
+    // A mechanism the listener does not enable: its seed loop's line is kafkajs' text of UNSUPPORTED_SASL_MECHANISM alone.
+    log.at('BrokerPool', 'The broker does not support the requested SASL mechanism', { retryCount: 0, retryTime: 330 });
+    expect(log.shown()).toEqual([]);
     // Any other line of the seed loop is still an outage, told at error.
     log.at('BrokerPool', `Failed to connect to seed broker, trying another broker from the list: ${REFUSED}`, { retryCount: 0, retryTime: 300 });
     expect(log.shown().map(([level, message]) => [level, message])).toEqual([['error', 'bus_kafka_connection_lost']]);
+  });
+
+  it('tells the failure of an address the bus set aside at debug, its seed loop repeat too, and any other broker\'s as an outage', () => {
+    const aside = '127.0.0.1:9093';
+    const log = recorded(undefined, (broker) => broker === aside);
+    const refusal = 'Connection error: unable to verify the first certificate';
+    log.at('Connection', refusal, { broker: aside, clientId: 'flts' });
+    log.at('BrokerPool', `Failed to connect to seed broker, trying another broker from the list: ${refusal}`, { retryCount: 0, retryTime: 300 });
+    // Before, a raw line at error beside the coded FLTS_BUS_TLS_FAILED (or the warning bus_kafka_broker_set_aside).
+    expect(log.shown()).toEqual([]);
+    expect(log.lines.map(([level, message]) => [level, message])).toEqual([['debug', 'bus_kafka_connection_lost'], ['debug', expect.stringContaining('Failed to connect to seed broker')]]);
+    log.at('Connection', REFUSED, B1);
+    expect(log.shown().map(([level, message, fields]) => [level, message, fields.broker])).toEqual([['error', 'bus_kafka_connection_lost', B1.broker]]);
   });
 
   it('leaves kafkajs\' two lines of a message refused as too large to debug: the publish throws it, coded FLTS_BUS_MESSAGE_TOO_LARGE', () => {

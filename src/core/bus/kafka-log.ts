@@ -36,6 +36,17 @@ function tooLargeText(text: unknown): boolean {
   return typeof text === 'string' && tooLargeTexts.has(text);
 }
 
+let unsupportedMechanismTexts: Set<string> | undefined;
+
+/**
+ * kafkajs' text of a SASL handshake answered UNSUPPORTED_SASL_MECHANISM, which its seed loop logs as it is, without
+ * the "SASL " of the authenticator's own refusals.
+ */
+function unsupportedMechanismText(text: string): boolean {
+  unsupportedMechanismTexts ??= new Set(errorTexts((entry) => entry.type === 'UNSUPPORTED_SASL_MECHANISM'));
+  return unsupportedMechanismTexts.has(text);
+}
+
 function errorTexts(which: (entry: KafkaErrorCode) => boolean): string[] {
   try {
     return kafkajsErrorCodes().errorCodes.filter(which).map((entry) => entry.message);
@@ -80,7 +91,7 @@ function consumerCrashLine(namespace: string, message: string): boolean {
  */
 function saslRefusalLine(namespace: string, message: string): boolean {
   if (namespace.startsWith('SaslAuthenticator-')) return true;
-  if (namespace === 'BrokerPool') return message.startsWith(SASL_FAILURE);
+  if (namespace === 'BrokerPool') return message.startsWith(SASL_FAILURE) || unsupportedMechanismText(message);
   return namespace === 'Connection' && SASL_ANSWERS.some((answer) => message.startsWith(answer));
 }
 
@@ -92,6 +103,11 @@ export interface KafkaLogOptions {
    * seed broker's failure without naming it: that line is not counted again.
    */
   onConnectionFailed?: (broker: string) => void;
+  /**
+   * A broker (host:port) whose failure the bus reports itself, coded (a bootstrap address set aside for a refused
+   * certificate or a listener of another protocol, kafka-connections.ts): its outage is kept, told at debug.
+   */
+  reportedElsewhere?: (broker: string) => boolean;
   /** The clock of the repeat window. */
   now?: () => number;
   repeatEveryMs?: number;
@@ -153,7 +169,7 @@ function failedConnection(namespace: string, message: string, broker: unknown): 
  * crash itself (see consumerCrashLine). Any other error is logged at once, each time.
  */
 export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): KafkaLog {
-  const { onGroupLookupDenied = () => {}, onConnectionFailed = () => {}, now = Date.now, repeatEveryMs = REPEAT_EVERY_MS } = options;
+  const { onGroupLookupDenied = () => {}, onConnectionFailed = () => {}, reportedElsewhere = () => false, now = Date.now, repeatEveryMs = REPEAT_EVERY_MS } = options;
   /** By broker: a broker fails in one way or another until it answers. */
   const away = new Map<string, Outage>();
   let latestFailure: string | undefined;
@@ -170,7 +186,8 @@ export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): K
     const at = now();
     if (!outage) {
       away.set(broker, { broker, since: at, loggedAt: at, unlogged: 0, failures: 1, errors: [message] });
-      logger.error({ ...entry, error: message }, 'bus_kafka_connection_lost');
+      // Kept as an outage all the same, so the seed loop's repeat of it is told as one too.
+      logger[broker !== '' && reportedElsewhere(broker) ? 'debug' : 'error']({ ...entry, error: message }, 'bus_kafka_connection_lost');
       return;
     }
     outage.failures += 1;

@@ -80,8 +80,8 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
   // As the bus's client: close() also ends what kafkajs' disconnects leave open (the coordinator connection of the
   // group joined to commit, after a broker restart), so the command's process exits once it is done.
   const logger = options.logger ?? silentLogger;
-  const kafkaLog = createKafkaLog(logger);
-  const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol, logger, onAnswered: kafkaLog.answered });
+  const kafkaLog = createKafkaLog(logger, { reportedElsewhere: (broker) => connections.isSetAside(broker) });
+  const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol, saslMechanism: options.sasl?.mechanism || undefined, logger, onAnswered: kafkaLog.answered });
   // kafkajs' idle request queues arm negative timers, which Node reports on stderr (see ../bus/kafkajs-warnings.ts).
   ignoreKafkajsNegativeTimeouts();
   const { Kafka, logLevel: KafkaLogLevel } = kafkajs();
