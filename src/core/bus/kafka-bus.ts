@@ -171,6 +171,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const connections = createKafkaConnections(options.brokers, {
     securityProtocol: options.securityProtocol,
     saslMechanism: options.sasl?.mechanism || undefined,
+    caFile: options.ssl?.caFile,
     logger,
     onAnswered: (broker) => {
       advertisedAway.delete(broker);

@@ -45,6 +45,8 @@ export interface KafkaConnectionsOptions {
   securityProtocol?: string;
   /** bus.kafka.sasl.mechanism, named by a failure of a listener that does not enable it. */
   saslMechanism?: string;
+  /** bus.kafka.ssl.caFile, named by a failure of a certificate that does not chain to it. */
+  caFile?: string;
   /** Hears of a bootstrap address set aside while others are left (a warning naming it). */
   logger?: Logger;
   /** A connection to `broker` (host:port, as kafkajs connects) got its first answer. */
@@ -163,7 +165,7 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
       const listener = mismatch();
       // With one address its own failure says it all; with several, each set aside is named.
       const notes = byAddress.size > 1 ? asides().filter((aside) => !listener || aside.mismatch !== listener).map((aside) => aside.note) : [];
-      return kafkaFailure(action, [...bootstrap], error, { listener, tlsRefusal: stopping()?.refusal, setAside: notes, sent, saslMechanism: options.saslMechanism });
+      return kafkaFailure(action, [...bootstrap], error, { listener, tlsRefusal: stopping()?.refusal, setAside: notes, sent, saslMechanism: options.saslMechanism, caFile: options.caFile });
     },
     closeAll() {
       closed = true;

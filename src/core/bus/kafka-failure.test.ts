@@ -113,6 +113,17 @@ describe('core > bus > kafka-failure', () => {
     }
   });
 
+  it('names the CAs an untrusted broker certificate was checked against, without Node\'s advice to run it with --use-system-ca', () => {
+    const text = 'Connection error: unable to verify the first certificate; if the root CA is installed locally, try running Node.js with --use-system-ca';
+    const refused = kafkajsError('KafkaJSConnectionError', text, { broker: 'b1:9093', code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
+    const where = 'Kafka admin connect failed (brokers b1:9093,b2:9093): TLS with the broker failed (UNABLE_TO_VERIFY_LEAF_SIGNATURE): Connection error: unable to verify the first certificate';
+    expect(kafkaFailure('admin connect', BROKERS, refused, { caFile: '/etc/flts/ca.pem' }).message).toBe(`${where}: the broker's certificate does not chain to the CA certificates of FLTS_KAFKA_SSL_CA_FILE (/etc/flts/ca.pem)`);
+    expect(kafkaFailure('admin connect', BROKERS, refused, { caFile: '' }).message).toBe(`${where}: the broker's certificate does not chain to Node's public CAs and NODE_EXTRA_CA_CERTS (FLTS_KAFKA_SSL_CA_FILE is not set)`);
+    // A certificate for another host chains well: its text is said as it is.
+    const altName = kafkajsError('KafkaJSConnectionError', 'Connection error: Hostname/IP does not match certificate\'s altnames', { broker: 'b1:9093', code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    expect(kafkaFailure('admin connect', BROKERS, altName, { caFile: '/etc/flts/ca.pem' }).message).toMatch(/\(ERR_TLS_CERT_ALTNAME_INVALID\): Connection error: Hostname\/IP does not match certificate's altnames$/);
+  });
+
   it('makes a listener of another protocol FLTS_BUS_PROTOCOL_MISMATCH when certain, and names the suspicion otherwise', () => {
     const closed = kafkajsError('KafkaJSConnectionClosedError', 'Closed connection', { host: 'b1', port: 9093 });
     const tlsListener = { kind: 'tls-listener', definite: true, broker: 'b1:9093', message: 'broker b1:9093 answered with a TLS record' } as const;

@@ -18,6 +18,22 @@ export interface ConnectionEvidence {
   sent?: SentMessage;
   /** bus.kafka.sasl.mechanism as set, named when the listener does not enable it. */
   saslMechanism?: string;
+  /** bus.kafka.ssl.caFile as set ('' or undefined: Node's public CAs), named when the broker's certificate does not chain to it. */
+  caFile?: string;
+}
+
+/** Node's codes for a certificate that does not chain to a CA the client trusts. */
+const UNTRUSTED_CODES = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED']);
+
+/**
+ * Node's text of a refused certificate, less its advice to run Node with --use-system-ca (flts trusts a CA by
+ * FLTS_KAFKA_SSL_CA_FILE), and for an untrusted one the CAs it was checked against.
+ */
+function tlsRefusalText(code: string, message: string | undefined, caFile: string | undefined): string {
+  const text = (message ?? '').replace(/; if the root CA is installed locally, try running Node\.js with --use-system-ca$/, '');
+  if (!UNTRUSTED_CODES.has(code)) return text;
+  const trusted = caFile ? `the CA certificates of FLTS_KAFKA_SSL_CA_FILE (${caFile})` : "Node's public CAs and NODE_EXTRA_CA_CERTS (FLTS_KAFKA_SSL_CA_FILE is not set)";
+  return `${text}: the broker's certificate does not chain to ${trusted}`;
 }
 
 interface KafkaErrorLike {
@@ -201,7 +217,7 @@ export function kafkaFailure(action: string, brokers: string[], error: unknown, 
     return new FltsError('FLTS_BUS_MESSAGE_TOO_LARGE', `${where}: the broker refused ${what} as too large (${tooLarge.type}: ${tooLarge.message}); it will refuse it every time: raise ${limit}, or send less`, { cause: error, details: { ...details, kafkaErrorType: tooLarge.type, ...(sent ? { topic: sent.topic, messageBytes: sent.bytes } : {}) } });
   }
   const tls = errors.find((e) => typeof e.code === 'string' && isTlsRefusal(e.code));
-  if (tls) return new FltsError('FLTS_BUS_TLS_FAILED', `${where}: TLS with the broker failed (${tls.code}): ${tls.message}${aside}`, { cause: error, details: { ...details, tlsCode: tls.code } });
+  if (tls) return new FltsError('FLTS_BUS_TLS_FAILED', `${where}: TLS with the broker failed (${tls.code}): ${tlsRefusalText(String(tls.code), tls.message, evidence.caFile)}${aside}`, { cause: error, details: { ...details, tlsCode: tls.code } });
   const reason = error instanceof Error ? error.message : String(error);
   const closedEarly = listener && errors.some((e) => CONNECTION_ERRORS.has(e.name ?? '')) ? `; ${listener.message}` : '';
   return new FltsError('FLTS_BUS_UNAVAILABLE', `${where}: ${reason}${closedEarly}${aside}`, { cause: error, details });

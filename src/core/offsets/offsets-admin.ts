@@ -81,7 +81,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
   // group joined to commit, after a broker restart), so the command's process exits once it is done.
   const logger = options.logger ?? silentLogger;
   const kafkaLog = createKafkaLog(logger, { reportedElsewhere: (broker) => connections.isSetAside(broker) });
-  const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol, saslMechanism: options.sasl?.mechanism || undefined, logger, onAnswered: kafkaLog.answered });
+  const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol, saslMechanism: options.sasl?.mechanism || undefined, caFile: options.ssl?.caFile, logger, onAnswered: kafkaLog.answered });
   // kafkajs' idle request queues arm negative timers, which Node reports on stderr (see ../bus/kafkajs-warnings.ts).
   ignoreKafkajsNegativeTimeouts();
   const { Kafka, logLevel: KafkaLogLevel } = kafkajs();
