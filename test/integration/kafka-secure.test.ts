@@ -263,9 +263,17 @@ describe.skipIf(secure.skip)(`integration > kafka-secure > a user's pipeline and
     expect(run.exitCode, run.stdout + run.stderr).toBe(6);
     const advertised = vars.KAFKA_SECURE_UNREACHABLE_ADVERTISED;
     expect(run.json.error).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', details: { advertised: [advertised], setting: 'bus.kafka.commandConnectTimeoutMs', waited_ms: 2000 } });
-    expect(run.json.error.message).toContain(`the bootstrap brokers answered, but the address they advertise for the cluster's brokers (${advertised}) did not answer within 2000 ms`);
-    expect(run.json.error.message).toContain("advertised.listeners must name addresses this host can reach");
+    expect(run.json.error.message).toContain('no answer within 2000 ms, the wait FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS');
+    expect(run.json.error.message).toContain(`the brokers answered at their bootstrap address, but not at the address they advertise for the cluster (${advertised}): their advertised.listeners must name addresses this host can reach`);
   }, 90_000);
+
+  it('names the advertised address nobody answers at when flts replay-offsets fails', async () => {
+    const env = { KAFKA_BOOTSTRAP_SERVERS: vars.KAFKA_SECURE_ADVERTISING_ELSEWHERE_SERVERS };
+    const run = await runCli(['replay-offsets', '--group', 'it-elsewhere-group', '--topic', 'it-elsewhere-topic', '--to-earliest', '--json', '--home', home], { env });
+    expect(run.exitCode, run.stdout + run.stderr).toBe(6);
+    expect(run.json.error).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', details: { advertised: [vars.KAFKA_SECURE_UNREACHABLE_ADVERTISED] } });
+    expect(run.json.error.message).toContain(`but not at the address they advertise for the cluster (${vars.KAFKA_SECURE_UNREACHABLE_ADVERTISED})`);
+  });
 });
 
 describe.skipIf(secure.skip)(`integration > kafka-secure > S3 over https with a private CA${skipNote(secure)}`, () => {

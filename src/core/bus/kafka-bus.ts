@@ -12,7 +12,7 @@ import { kafkajs } from './kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
 import type { BusCloseOptions, BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
-import { asConnected, BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
+import { BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
 import { dlqTopic } from './topics.js';
 
 /** Errors kafkajs marks retriable (leader elections, a broker still starting): five more tries, 200 ms doubling. */
@@ -153,18 +153,11 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   /** Coordinator lookups the broker refused so far: a consumer that then fails to find its coordinator was denied. */
   let groupLookupDenials = 0;
   const metrics = options.metrics;
-  const bootstrap = new Set(options.brokers.map(asConnected));
-  /**
-   * Addresses the brokers' metadata named (none of the bootstrap list) whose connections failed, until one answers: a
-   * broker reached at its bootstrap address that advertises one nobody can reach (advertised.listeners naming a
-   * container's, a private network's or a port-forward's other side).
-   */
-  const advertisedAway = new Set<string>();
   const kafkaLog = createKafkaLog(logger, {
     onGroupLookupDenied: () => groupLookupDenials++,
     onConnectionFailed: (broker) => {
       metrics?.connectionFailed(broker);
-      if (!bootstrap.has(broker)) advertisedAway.add(broker);
+      connections.connectionFailed(broker);
     },
     reportedElsewhere: (broker) => connections.isSetAside(broker),
   });
@@ -173,10 +166,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     saslMechanism: options.sasl?.mechanism || undefined,
     caFile: options.ssl?.caFile,
     logger,
-    onAnswered: (broker) => {
-      advertisedAway.delete(broker);
-      kafkaLog.answered(broker);
-    },
+    onAnswered: kafkaLog.answered,
   });
   /** Aborted by close(): a pause between flts' own retries of a broker call ends at once. */
   const closing = new AbortController();
@@ -286,18 +276,13 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     }
   }
 
-  /** The error of a call a command gave up on: the advertised addresses that did not answer, or the latest connection error. */
+  /** The error of a call a command gave up on: the latest connection error, and the advertised addresses that did not answer (kafkaFailure). */
   function gaveUpReaching(action: string, limitMs: number): FltsError {
-    const advertised = [...advertisedAway];
     const latest = kafkaLog.latestFailure();
-    const within = `within ${limitMs} ms, the wait ${COMMAND_CONNECT_SETTING} allows a command, retries included`;
-    const reason = advertised.length > 0
-      ? `the bootstrap brokers answered, but the address${advertised.length > 1 ? 'es' : ''} they advertise for the cluster's brokers (${advertised.join(', ')}) did not answer ${within}: the brokers' advertised.listeners must name addresses this host can reach${latest ? `; latest error: ${latest}` : ''}`
-      : `no answer ${within}${latest ? `; latest error: ${latest}` : ''}`;
+    const reason = `no answer within ${limitMs} ms, the wait ${COMMAND_CONNECT_SETTING} allows a command, retries included${latest ? `; latest error: ${latest}` : ''}`;
     const failure = failed(action, connectGivenUp(reason));
     if (failure.code !== 'FLTS_BUS_UNAVAILABLE') return failure;
-    const details = { ...failure.details, setting: 'bus.kafka.commandConnectTimeoutMs', waitedMs: limitMs, ...(advertised.length > 0 ? { advertised } : {}) };
-    return new FltsError(failure.code, failure.message, { cause: failure.cause, details });
+    return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, setting: 'bus.kafka.commandConnectTimeoutMs', waitedMs: limitMs } });
   }
 
   function connectAdmin(): Promise<Admin> {

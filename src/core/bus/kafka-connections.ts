@@ -32,6 +32,14 @@ export interface KafkaConnections {
    * every address is, the warning bus_kafka_broker_set_aside before), not as an outage.
    */
   isSetAside(broker: string): boolean;
+  /** A connection attempt to `broker` (host:port, as kafkajs connects) failed, as kafka-log.ts hears of it. */
+  connectionFailed(broker: string): void;
+  /**
+   * Addresses the brokers' metadata named (none of the bootstrap list) whose latest connection attempt failed: a
+   * broker reached at its bootstrap address that advertises one this host cannot reach (advertised.listeners naming a
+   * container's, a private network's or a port-forward's other side).
+   */
+  advertisedAway(): string[];
   /** The certificate refusal (wrong CA, expired or wrong-host certificate, a client certificate refused) that stopped the bus, if one did. */
   tlsRefusal(): NodeJS.ErrnoException | undefined;
   /** kafkaFailure of `action`, with what these connections showed (a listener of another protocol, a refused certificate, addresses set aside). */
@@ -63,7 +71,7 @@ interface SetAside {
 }
 
 /** host:port as kafkajs reads a bootstrap entry (connectionPoolBuilder.js), so sockets and the list compare. */
-export function asConnected(entry: string): string {
+function asConnected(entry: string): string {
   const [host, port] = entry.split(':');
   return `${host}:${Number(port)}`;
 }
@@ -105,6 +113,7 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
   /** Some connection was answered: the TLS settings worked, and a refusal later is not the settings' fault. */
   let answered = false;
   const setAside = new Map<string, SetAside>();
+  const advertisedAway = new Set<string>();
   const putAside = (aside: SetAside): void => {
     if (closed || !byAddress.has(aside.broker) || setAside.has(aside.broker)) return;
     setAside.set(aside.broker, aside);
@@ -136,6 +145,7 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
       listeners.watch(socket, broker);
       socket.once('data', () => {
         answered = true;
+        advertisedAway.delete(broker);
         onAnswered(broker);
       });
       // With TLS 1.3 a refused client certificate arrives as an alert after the client's handshake is done, so the
@@ -160,12 +170,16 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
     },
     mismatch,
     isSetAside: (broker) => setAside.has(broker),
+    connectionFailed: (broker) => {
+      if (!byAddress.has(broker)) advertisedAway.add(broker);
+    },
+    advertisedAway: () => [...advertisedAway],
     tlsRefusal: () => stopping()?.refusal,
     failure: (action, error, sent) => {
       const listener = mismatch();
       // With one address its own failure says it all; with several, each set aside is named.
       const notes = byAddress.size > 1 ? asides().filter((aside) => !listener || aside.mismatch !== listener).map((aside) => aside.note) : [];
-      return kafkaFailure(action, [...bootstrap], error, { listener, tlsRefusal: stopping()?.refusal, setAside: notes, sent, saslMechanism: options.saslMechanism, caFile: options.caFile });
+      return kafkaFailure(action, [...bootstrap], error, { listener, tlsRefusal: stopping()?.refusal, setAside: notes, sent, saslMechanism: options.saslMechanism, caFile: options.caFile, advertisedAway: [...advertisedAway] });
     },
     closeAll() {
       closed = true;

@@ -124,6 +124,14 @@ describe('core > bus > kafka-failure', () => {
     expect(kafkaFailure('admin connect', BROKERS, altName, { caFile: '/etc/flts/ca.pem' }).message).toMatch(/\(ERR_TLS_CERT_ALTNAME_INVALID\): Connection error: Hostname\/IP does not match certificate's altnames$/);
   });
 
+  it('names the advertised addresses nobody answered at with an outage, and leaves them out when there are none', () => {
+    const refused = kafkajsError('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED kafka-0.kafka-headless:9092', { broker: 'kafka-0.kafka-headless:9092', code: 'ECONNREFUSED' });
+    const error = kafkaFailure('listing topics', BROKERS, refused, { advertisedAway: ['kafka-0.kafka-headless:9092'] });
+    expect(error).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true, details: { advertised: ['kafka-0.kafka-headless:9092'] } });
+    expect(error.message).toBe('Kafka listing topics failed (brokers b1:9093,b2:9093): Connection error: connect ECONNREFUSED kafka-0.kafka-headless:9092; the brokers answered at their bootstrap address, but not at the address they advertise for the cluster (kafka-0.kafka-headless:9092): their advertised.listeners must name addresses this host can reach');
+    expect(kafkaFailure('listing topics', BROKERS, refused, { advertisedAway: [] }).details).not.toHaveProperty('advertised');
+  });
+
   it('makes a listener of another protocol FLTS_BUS_PROTOCOL_MISMATCH when certain, and names the suspicion otherwise', () => {
     const closed = kafkajsError('KafkaJSConnectionClosedError', 'Closed connection', { host: 'b1', port: 9093 });
     const tlsListener = { kind: 'tls-listener', definite: true, broker: 'b1:9093', message: 'broker b1:9093 answered with a TLS record' } as const;

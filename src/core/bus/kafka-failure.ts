@@ -18,6 +18,8 @@ export interface ConnectionEvidence {
   sent?: SentMessage;
   /** bus.kafka.sasl.mechanism as set, named when the listener does not enable it. */
   saslMechanism?: string;
+  /** Advertised addresses (not bootstrap ones) whose connections failed (kafka-connections.ts), named with an outage. */
+  advertisedAway?: readonly string[];
   /** bus.kafka.ssl.caFile as set ('' or undefined: Node's public CAs), named when the broker's certificate does not chain to it. */
   caFile?: string;
 }
@@ -220,7 +222,10 @@ export function kafkaFailure(action: string, brokers: string[], error: unknown, 
   if (tls) return new FltsError('FLTS_BUS_TLS_FAILED', `${where}: TLS with the broker failed (${tls.code}): ${tlsRefusalText(String(tls.code), tls.message, evidence.caFile)}${aside}`, { cause: error, details: { ...details, tlsCode: tls.code } });
   const reason = error instanceof Error ? error.message : String(error);
   const closedEarly = listener && errors.some((e) => CONNECTION_ERRORS.has(e.name ?? '')) ? `; ${listener.message}` : '';
-  return new FltsError('FLTS_BUS_UNAVAILABLE', `${where}: ${reason}${closedEarly}${aside}`, { cause: error, details });
+  const advertised = evidence.advertisedAway ?? [];
+  const plural = advertised.length > 1 ? 'es' : '';
+  const elsewhere = advertised.length > 0 ? `; the brokers answered at their bootstrap address, but not at the address${plural} they advertise for the cluster (${advertised.join(', ')}): their advertised.listeners must name addresses this host can reach` : '';
+  return new FltsError('FLTS_BUS_UNAVAILABLE', `${where}: ${reason}${closedEarly}${elsewhere}${aside}`, { cause: error, details: advertised.length > 0 ? { ...details, advertised: [...advertised] } : details });
 }
 
 /**
