@@ -264,6 +264,10 @@ describe.skipIf(secure.skip)(`integration > kafka-secure > a user's pipeline and
     const advertised = vars.KAFKA_SECURE_UNREACHABLE_ADVERTISED;
     expect(run.json.error).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', details: { advertised: [advertised], setting: 'bus.kafka.commandConnectTimeoutMs', waited_ms: 2000 } });
     expect(run.json.error.message).toContain('no answer within 2000 ms, the wait FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS');
+    // The outage's line on stderr marks the address as advertised: what to check is advertised.listeners.
+    const lost = run.stderr.split('\n').filter((line) => line.includes('bus_kafka_connection_lost'));
+    expect(lost, run.stderr).toHaveLength(1);
+    expect(JSON.parse(lost[0])).toMatchObject({ broker: advertised, advertised: true });
     expect(run.json.error.message).toContain(`the brokers answered at their bootstrap address, but not at the address they advertise for the cluster (${advertised}): their advertised.listeners must name addresses this host can reach`);
   }, 90_000);
 

@@ -160,6 +160,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       connections.connectionFailed(broker);
     },
     reportedElsewhere: (broker) => connections.isSetAside(broker),
+    advertised: (broker) => connections.isAdvertised(broker),
   });
   const connections = createKafkaConnections(options.brokers, {
     securityProtocol: options.securityProtocol,

@@ -40,6 +40,8 @@ export interface KafkaConnections {
    * container's, a private network's or a port-forward's other side).
    */
   advertisedAway(): string[];
+  /** `broker` (host:port, as kafkajs connects) is none of the bootstrap list: the brokers' metadata named it. */
+  isAdvertised(broker: string): boolean;
   /** The certificate refusal (wrong CA, expired or wrong-host certificate, a client certificate refused) that stopped the bus, if one did. */
   tlsRefusal(): NodeJS.ErrnoException | undefined;
   /** kafkaFailure of `action`, with what these connections showed (a listener of another protocol, a refused certificate, addresses set aside). */
@@ -174,6 +176,7 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
       if (!byAddress.has(broker)) advertisedAway.add(broker);
     },
     advertisedAway: () => [...advertisedAway],
+    isAdvertised: (broker) => !byAddress.has(broker),
     tlsRefusal: () => stopping()?.refusal,
     failure: (action, error, sent) => {
       const listener = mismatch();

@@ -4,12 +4,12 @@ import type { Logger } from '../logger.js';
 import { createKafkaLog } from './kafka-log.js';
 
 /** A kafka log on a clock the test moves, with every line it writes as [level, message, fields]. */
-function recorded(onConnectionFailed?: (broker: string) => void, reportedElsewhere?: (broker: string) => boolean) {
+function recorded(onConnectionFailed?: (broker: string) => void, reportedElsewhere?: (broker: string) => boolean, advertised?: (broker: string) => boolean) {
   const lines: Array<[string, string, Record<string, unknown>]> = [];
   const record = (level: string) => (fields: object, msg?: string) => void lines.push([level, msg ?? '', fields as Record<string, unknown>]);
   const logger: Logger = { trace: record('trace'), debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error'), child: () => logger };
   let clock = 1_000_000;
-  const kafkaLog = createKafkaLog(logger, { now: () => clock, onConnectionFailed, reportedElsewhere });
+  const kafkaLog = createKafkaLog(logger, { now: () => clock, onConnectionFailed, reportedElsewhere, advertised });
   const log = kafkaLog.logCreator(logLevel.INFO);
   const at = (namespace: string, message: string, fields: Record<string, unknown> = {}) => log({ namespace, level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', logger: 'kafkajs', message, ...fields } });
   const shown = () => lines.filter(([level]) => level !== 'debug');
@@ -140,6 +140,17 @@ describe('core > bus > kafka-log', () => {
     expect(log.lines.map(([level, message]) => [level, message])).toEqual([['debug', 'bus_kafka_connection_lost'], ['debug', expect.stringContaining('Failed to connect to seed broker')]]);
     log.at('Connection', REFUSED, B1);
     expect(log.shown().map(([level, message, fields]) => [level, message, fields.broker])).toEqual([['error', 'bus_kafka_connection_lost', B1.broker]]);
+  });
+
+  it('marks the outage of an address the brokers advertise, none of the bootstrap list, as advertised', () => {
+    const elsewhere = '127.0.0.2:9092';
+    const log = recorded(undefined, undefined, (broker) => broker === elsewhere);
+    log.at('Connection', 'Connection error: connect ECONNREFUSED 127.0.0.2:9092', { broker: elsewhere, clientId: 'flts' });
+    log.at('Connection', REFUSED, B1);
+    expect(log.shown().map(([level, message, fields]) => [level, message, fields.broker, fields.advertised])).toEqual([
+      ['error', 'bus_kafka_connection_lost', elsewhere, true],
+      ['error', 'bus_kafka_connection_lost', B1.broker, undefined],
+    ]);
   });
 
   it('leaves kafkajs\' two lines of a message refused as too large to debug: the publish throws it, coded FLTS_BUS_MESSAGE_TOO_LARGE', () => {

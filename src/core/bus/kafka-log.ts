@@ -108,6 +108,11 @@ export interface KafkaLogOptions {
    * certificate or a listener of another protocol, kafka-connections.ts): its outage is kept, told at debug.
    */
   reportedElsewhere?: (broker: string) => boolean;
+  /**
+   * A broker (host:port) the brokers' metadata named, none of the bootstrap list: its outage's lines say
+   * `advertised: true`, since the address to check is then the brokers' advertised.listeners, not KAFKA_BOOTSTRAP_SERVERS.
+   */
+  advertised?: (broker: string) => boolean;
   /** The clock of the repeat window. */
   now?: () => number;
   repeatEveryMs?: number;
@@ -169,13 +174,14 @@ function failedConnection(namespace: string, message: string, broker: unknown): 
  * crash itself (see consumerCrashLine). Any other error is logged at once, each time.
  */
 export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): KafkaLog {
-  const { onGroupLookupDenied = () => {}, onConnectionFailed = () => {}, reportedElsewhere = () => false, now = Date.now, repeatEveryMs = REPEAT_EVERY_MS } = options;
+  const { onGroupLookupDenied = () => {}, onConnectionFailed = () => {}, reportedElsewhere = () => false, advertised = () => false, now = Date.now, repeatEveryMs = REPEAT_EVERY_MS } = options;
   /** By broker: a broker fails in one way or another until it answers. */
   const away = new Map<string, Outage>();
   let latestFailure: string | undefined;
 
-  function connectionFailed(broker: string, message: string, entry: object): void {
+  function connectionFailed(broker: string, message: string, fields: object): void {
     if (broker !== '') onConnectionFailed(broker);
+    const entry = broker !== '' && advertised(broker) ? { ...fields, advertised: true } : fields;
     // The seed loop's line only repeats the connection's, behind its own words.
     if (broker !== '' || latestFailure === undefined) latestFailure = message;
     // kafkajs' seed loop repeats the failure its connection just logged, naming no broker.

@@ -80,7 +80,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
   // As the bus's client: close() also ends what kafkajs' disconnects leave open (the coordinator connection of the
   // group joined to commit, after a broker restart), so the command's process exits once it is done.
   const logger = options.logger ?? silentLogger;
-  const kafkaLog = createKafkaLog(logger, { reportedElsewhere: (broker) => connections.isSetAside(broker), onConnectionFailed: (broker) => connections.connectionFailed(broker) });
+  const kafkaLog = createKafkaLog(logger, { reportedElsewhere: (broker) => connections.isSetAside(broker), onConnectionFailed: (broker) => connections.connectionFailed(broker), advertised: (broker) => connections.isAdvertised(broker) });
   const connections = createKafkaConnections(options.brokers, { securityProtocol: options.securityProtocol, saslMechanism: options.sasl?.mechanism || undefined, caFile: options.ssl?.caFile, logger, onAnswered: kafkaLog.answered });
   // kafkajs' idle request queues arm negative timers, which Node reports on stderr (see ../bus/kafkajs-warnings.ts).
   ignoreKafkajsNegativeTimeouts();
