@@ -61,7 +61,7 @@ for _ in $(seq 1 600); do
   served=$(printf '%s' "$response" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{process.stdout.write(JSON.parse(s).config_hash??"")}catch{}})')
   if [ "$served" = "$config_hash" ]; then forecast=$response; break; fi
   # On servers that already serve newer processed data the promoter never goes back to this one: say so at once.
-  superseded=$(grep -F "\"configHash\":\"$config_hash\"" "$FLTS_HOME/daemon.log" | grep -F '"result":"superseded"' | tail -n 1 || true)
+  superseded=$(grep -F "\"config_hash\":\"$config_hash\"" "$FLTS_HOME/daemon.log" | grep -F '"result":"superseded"' | tail -n 1 || true)
   if [ -n "$superseded" ]; then
     echo "the store already serves newer processed data, and automatic promotion only moves forward (docs/promotion.md):"
     printf '%s' "$superseded" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log("  " + JSON.parse(s).reason))'
