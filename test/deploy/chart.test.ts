@@ -333,6 +333,29 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.ingress.prefixPaths': '{/stats/}' } })).toContain('serve.ingress.prefixPaths has /stats/, which would publish /stats');
   });
 
+  it('refuses to publish every route `flts serve` has that is neither a prediction nor a health route, as the server lists them', async () => {
+    // docs/security.md's table: prediction and health routes are for clients, the rest stay inside the cluster.
+    const publishable = ['/predict', '/actuals', '/healthz', '/readyz', '/ready', '/predict_ping', '/v2', '/v2/health/live', '/v2/health/ready'];
+    const home = mkdtempSync(join(tmpdir(), 'flts-ingress-routes-'));
+    const serve = await startServe([], { FLTS_HOME: home, FLTS_STORE: 'fs', FLTS_BUS: 'none' });
+    let routes: string[];
+    try {
+      routes = Object.keys(((await (await fetch(`${serve.url}/openapi.json`)).json()) as { paths: Record<string, unknown> }).paths);
+    } finally {
+      await serve.stop();
+      rmSync(home, { recursive: true, force: true });
+    }
+    // The document does not list itself.
+    const internal = [...routes.filter((route) => !publishable.includes(route) && !route.startsWith('/v2/models/')), '/openapi.json'];
+    expect(internal).toEqual(expect.arrayContaining(['/reload_latest', '/prune_logs', '/metrics', '/stats']));
+    for (const route of internal) {
+      const asPath = await helmTemplateErrorAsync({ values: ['values-prod.yaml'], set: { 'serve.ingress.paths': `{/predict,${route}}` } });
+      expect(asPath, `paths ${route}`).toContain(`serve.ingress.paths has ${route}, which is not to be published`);
+      const asPrefix = await helmTemplateErrorAsync({ values: ['values-prod.yaml'], set: { 'serve.ingress.prefixPaths': `{${route}/}` } });
+      expect(asPrefix, `prefixPaths ${route}/`).toContain(`serve.ingress.prefixPaths has ${route}/, which would publish ${route}`);
+    }
+  }, 60_000);
+
   it('derives every path naming the model from serve.modelName, so a rename is one value', () => {
     const renamed = helmTemplate({ values: ['values-prod.yaml'], set: { 'serve.modelName': 'demand' } });
     const paths = byKind(renamed, 'Ingress')[0].spec.rules[0].http.paths.map((p: { path: string; pathType: string }) => [p.path, p.pathType]);
