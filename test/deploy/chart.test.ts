@@ -292,6 +292,40 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(byKind(component(dev, 'serve'), 'Deployment')[0].spec.replicas).toBe(1);
   });
 
+  it('keeps one pod of every Deployment that runs two or more through node drains, in every profile and with the defaults', () => {
+    // values.yaml alone needs only the store's credentials and a dataset.
+    const defaults = helmTemplate({ set: { 'store.accessKey': 'a', 'store.secretKey': 'b', 'preprocess.env.DATASET_NAME': 'example' } });
+    // Standbys of one trainer for every model type and of the promoter.
+    const standbys = helmTemplate({
+      values: ['values-prod.yaml'],
+      set: { 'daemon.trainer.perModelType': 'false', 'daemon.trainer.replicas': '2', 'daemon.trainer.pdb.enabled': 'true', 'daemon.promoter.replicas': '2', 'daemon.promoter.pdb.enabled': 'true' },
+    });
+    const profiles = { defaults, dev, prod, platform, standbys };
+    let guarded = 0;
+    for (const [profile, objects] of Object.entries(profiles)) {
+      for (const deployment of byKind(objects, 'Deployment')) {
+        const hpa = byKind(objects, 'HorizontalPodAutoscaler').find((h) => h.spec.scaleTargetRef.name === deployment.metadata.name);
+        const fewest: number = hpa ? hpa.spec.minReplicas : deployment.spec.replicas;
+        if (fewest < 2) continue;
+        const where = `${profile} ${deployment.metadata.name} (${fewest} replicas)`;
+        const labels = deployment.spec.template.metadata.labels as Record<string, string>;
+        const budgets = byKind(objects, 'PodDisruptionBudget').filter((p) => Object.entries(p.spec.selector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v));
+        expect(budgets.length, where).toBe(1);
+        const { maxUnavailable, minAvailable } = budgets[0].spec;
+        // At least one pod stays, and a drain can always evict one.
+        const evictable = minAvailable === undefined ? maxUnavailable : fewest - minAvailable;
+        expect(evictable, where).toBeGreaterThanOrEqual(1);
+        expect(evictable, where).toBeLessThan(fewest);
+        guarded += 1;
+      }
+    }
+    // The defaults' serve; prod's serve and batch; the platform's serve, batch and three trainers; the standbys' serve,
+    // batch, trainer and promoter.
+    expect(guarded).toBe(12);
+    expect(helmTemplateError({ values: ['ci/platform-values.yaml'], set: { 'daemon.trainer.pdb.minAvailable': '2' } })).toMatch(/daemon\.trainer\.pdb\.minAvailable \(2\) must be below the trainer-lstm replica count \(2\)/);
+    expect(byKind(component(defaults, 'serve'), 'Deployment')[0].spec.replicas).toBe(2);
+  });
+
   it('has a disruption budget that always lets a node drain evict a serve pod', () => {
     const [pdb] = byKind(component(prod, 'serve'), 'PodDisruptionBudget');
     expect(pdb.spec).toMatchObject({ maxUnavailable: 1 });
