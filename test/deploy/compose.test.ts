@@ -12,7 +12,7 @@ import { freePort } from '../helpers/free-port.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import { waitUntil } from '../helpers/wait-until.js';
 import { composeDurationSeconds, COMPOSE_DIR, REPO_ROOT, run, tools } from './deploy-tools.js';
-import { alertOutputLabels, allExportedSeries, exportedSeries, JOBS, queryProblems, readRuleGroups, RULE_FILES, selectors } from './flts-series.js';
+import { alertOutputLabels, allExportedSeries, exportedSeries, forecastingRoutes, JOBS, queryProblems, readRuleGroups, RULE_FILES, selectors } from './flts-series.js';
 
 const deployTools = await useServers('deploy-tools');
 
@@ -420,8 +420,9 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > what the dashboards and the
     }
   });
 
-  it('alerts only on series and labels flts exports, each selected from the scrape job of the process that exports it', () => {
+  it('alerts only on series and labels flts exports, each selected from the scrape job of the process that exports it', async () => {
     const perProcess = exportedSeries();
+    const forecasting = await forecastingRoutes();
     const exported = allExportedSeries();
     for (const file of [RULE_FILES.compose, RULE_FILES.chart]) {
       const rules = readRuleGroups(file).flatMap((group) => group.rules);
@@ -435,6 +436,13 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > what the dashboards and the
           const process = (Object.keys(JOBS) as (keyof typeof JOBS)[]).find((p) => JOBS[p] === jobs[0].value);
           expect(process, `${rule.alert}: job ${jobs[0].value}`).toBeDefined();
           expect(perProcess[process!].has(name), `${rule.alert}: ${name} is not exported by flts ${process}`).toBe(true);
+        }
+        // A route set that names one forecasting route names them all: a route added to serve joins every alert on them.
+        for (const { matchers } of selectors(rule.expr)) {
+          for (const { label, op, value } of matchers.filter((m) => m.label === 'route' && m.op === '=~')) {
+            const routes = new RegExp(`^(?:${value})$`);
+            if (forecasting.some((route) => routes.test(route))) expect(forecasting.filter((route) => !routes.test(route)), `${rule.alert}: ${label}${op}"${value}"`).toEqual([]);
+          }
         }
         // The labels the annotations print are labels of the alert.
         const labels = alertOutputLabels(rule.expr, exported);

@@ -35,6 +35,12 @@ export function exportedSeries(): Record<Process, SeriesLabels> {
   return { serve: read(createServeMetrics({ processMetrics: false }).registry), daemon: read(createDaemonMetrics({ processMetrics: false }).registry) };
 }
 
+/** The routes `flts serve` forecasts on, as it labels them (their refusals are counted from 0): HTTP's and gRPC's ModelInfer. */
+export async function forecastingRoutes(): Promise<string[]> {
+  const refused = (await createServeMetrics({ processMetrics: false }).registry.getMetricsAsJSON()).find((m) => m.name === 'flts_forecast_refused_total')!;
+  return [...new Set(refused.values.map((v) => String(v.labels.route)))];
+}
+
 /** Both processes' series in one map (a name both export, such as flts_live_rollbacks_total, has the same labels). */
 export function allExportedSeries(): SeriesLabels {
   const { serve, daemon } = exportedSeries();

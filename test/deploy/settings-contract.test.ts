@@ -11,6 +11,7 @@ import { DAEMON_SHUTDOWN_GRACE_MS } from '../../src/core/daemon/index.js';
 import { BUS_CLOSE_END_MS, DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS } from '../../src/core/stop-budget.js';
 import { serveStopBudgetMs } from '../../src/core/daemon/start-serve.js';
 import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
+import { forecastingRoutes } from './flts-series.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import {
   byKind, CHART_DIR, component, composeDurationSeconds, COMPOSE_DIR, containerStartEnv, helmTemplate, helmTemplateError, type Manifest,
@@ -271,7 +272,13 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
     const series = /^(\w+)\{/.exec(rules[0].seriesQuery)![1];
     const exported = (await createServeMetrics({ processMetrics: false }).registry.getMetricsAsJSON()).find((m) => m.name === series);
     expect(exported, series).toMatchObject({ type: 'counter' });
-    expect(rules[0].metricsQuery).toMatch(/route=~"[^"]*\/predict/);
+    // Every route that forecasts is a request to scale on, gRPC's ModelInfer included; the others are not. PromQL
+    // anchors a regex matcher at both ends.
+    const forecasting = await forecastingRoutes();
+    expect(forecasting).toEqual(expect.arrayContaining(['/predict', '/inference.GRPCInferenceService/ModelInfer']));
+    const routes = new RegExp(`^(?:${/route=~"([^"]*)"/.exec(rules[0].metricsQuery)![1]})$`);
+    for (const route of forecasting) expect(routes.test(route), route).toBe(true);
+    for (const route of ['/actuals', '/healthz', '/readyz', '/metrics', '/reload_latest', 'unmatched']) expect(routes.test(route), route).toBe(false);
   });
 
   it('gives the preprocess Job its raw files: a mounted dataset volume, or the example data shipped in the image', () => {
