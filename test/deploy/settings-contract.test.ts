@@ -10,6 +10,7 @@ import type { Settings } from '../../src/core/config/settings.js';
 import { DAEMON_SHUTDOWN_GRACE_MS } from '../../src/core/daemon/index.js';
 import { BUS_CLOSE_END_MS, DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS } from '../../src/core/stop-budget.js';
 import { serveStopBudgetMs } from '../../src/core/daemon/start-serve.js';
+import { assertServePortsDistinct } from '../../src/core/serve/start-inference-service.js';
 import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { forecastingRoutes } from './flts-series.js';
 import { skipNote, useServers } from '../helpers/servers.js';
@@ -214,6 +215,21 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
       new RegExp(`bus close 0ms .* last writes 0ms .* set it to ${noneNeeded} or more`),
     );
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { ...none, 'serve.terminationGracePeriodSeconds': String(noneNeeded) } })).toBe('');
+  });
+
+  it('renders no serve ports that flts serve or the API server refuses: gRPC on the HTTP port, one Service port twice', async () => {
+    for (const [profile, objects] of Object.entries(renders)) {
+      const [deployment] = byKind(component(objects, 'serve'), 'Deployment');
+      await expect(assertServePortsDistinct(settingsFrom(containerStartEnv(objects, deployment, podSpec(deployment).containers[0])).serve), profile).resolves.toBeUndefined();
+    }
+    // The server's own check, on what the chart would give it for serve.grpc.port 8000 beside serve.port 8000.
+    await expect(assertServePortsDistinct(settingsFrom({ FLTS_SERVE_HOST: '0.0.0.0', FLTS_SERVE_PORT: '8000', FLTS_SERVE_GRPC_PORT: '8000' }).serve)).rejects.toThrow(/cannot share a port/);
+    const grpc = { 'serve.grpc.enabled': 'true' };
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { ...grpc, 'serve.grpc.port': '8000' } })).toContain('serve.grpc.port and serve.port are both 8000');
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { ...grpc, 'serve.port': '8001' } })).toContain('serve.grpc.port and serve.port are both 8001');
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { ...grpc, 'serve.service.grpcPort': '8000' } })).toContain('serve.service.grpcPort and serve.service.port are both 8000');
+    // Without gRPC its ports are not used.
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'serve.grpc.port': '8000', 'serve.service.grpcPort': '8000' } })).toBe('');
   });
 
   it('makes every daemon listen where its probes, Service and ServiceMonitor point, and stop within the grace period', () => {
