@@ -707,6 +707,11 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     const pinned = helmTemplate({ values: ['values-prod.yaml'], set: { 'image.digest': digest } });
     const serve = podSpec(byKind(component(pinned, 'serve'), 'Deployment')[0]).containers[0];
     expect(serve.image).toBe(`registry.example.com/flts@${digest}`);
+    // Without a tag the image is the chart's appVersion, which must be the version of the package the image is built from.
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')).appVersion).toBe(version);
+    const untagged = helmTemplate({ values: ['values-prod.yaml'], set: { 'image.tag': '' } });
+    expect(podSpec(byKind(component(untagged, 'serve'), 'Deployment')[0]).containers[0].image).toBe(`registry.example.com/flts:${version}`);
   });
 
   it('selects its own pods in every Deployment, Service and ServiceMonitor', () => {
