@@ -6,6 +6,9 @@
 import { stopCleanlyUntilHandled } from '../bin/early-signals.js';
 
 stopCleanlyUntilHandled('daemon', process.argv.slice(2));
+// As for `flts`: a uid the user database does not name has no shell or home directory to give oclif as it loads.
+const { fillBareEnvironment } = await import('../bin/bare-environment.js');
+fillBareEnvironment();
 // Imported only now: loading oclif and the command is most of the time before the command listens for signals.
 const { execute } = await import('@oclif/core');
 const { cliLoadOptions } = await import('../bin/load-options.js');

@@ -46,6 +46,27 @@ describe('cli > environment: containers and CI runners with a bare environment',
     expect(history.json?.result, history.stdout + history.stderr).toEqual({ history: [] });
   }, 60_000);
 
+  it('starts the daemon launcher (`flts-daemon`, daemon/main.js) under such a uid, with the image\'s HOME or none', async () => {
+    const nodeArgs = ['--import', path.join(__dirname, 'helpers/no-passwd-entry.mjs')];
+    const launch = (unset: string[], env: Record<string, string>) =>
+      new Promise<{ exitCode: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, 'daemon/main.js'), '--help'], { cwd: REPO_ROOT, env: cleanEnvironment(env, unset), stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+        child.on('close', (exitCode) => resolve({ exitCode, stdout, stderr }));
+      });
+    const bare = ['HOME', 'SHELL', 'USER', 'LOGNAME'];
+    // The image sets HOME=/data and no SHELL; `env -i` neither. Before, both ended in a stack trace, exit 1
+    // ("uv_os_get_passwd returned ENOENT", then "uv_os_homedir"), where `flts daemon` itself started.
+    const runs = await Promise.all([launch(['SHELL', 'USER', 'LOGNAME'], { HOME: dir }), launch(bare, {})]);
+    for (const run of runs) {
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).toContain('$ flts daemon');
+    }
+  }, 60_000);
+
   it.skipIf(!existsSync('/dev/full'))('says stdout refused a write (a full disk) as a coded error on stderr, --json too, not a stack trace', async () => {
     const runs = await Promise.all([runToFullDevice(['config', 'show']), runToFullDevice(['promote', '--history', '--home', path.join(dir, 'full-home'), '--json']), runToFullDevice(['--help'])]);
     for (const run of runs) {

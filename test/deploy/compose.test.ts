@@ -550,7 +550,7 @@ describe('deploy > files', () => {
     const res = run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts']);
     expect(res.status, res.stderr).toBe(0);
     const files: string[] = JSON.parse(res.stdout)[0].files.map((f: { path: string }) => f.path);
-    for (const needed of ['package.json', 'bin/run.js', 'daemon/main.js', 'dist/commands/serve.js', 'dist/commands/preprocess.js', 'oclif.manifest.json']) {
+    for (const needed of ['package.json', 'bin/run.js', 'bin/bare-environment.js', 'daemon/main.js', 'dist/commands/serve.js', 'dist/commands/preprocess.js', 'oclif.manifest.json']) {
       expect(files).toContain(needed);
     }
     expect(files.filter((f) => /^(src|test|charts|compose|scripts)\//.test(f) || f.endsWith('.test.js'))).toEqual([]);
