@@ -46,3 +46,14 @@ describe('cli > eval refuses flags its ranking would leave unused', () => {
     expect(run.json.error.message).toMatch(message);
   });
 });
+
+describe('cli > eval --source mlflow without a tracking server named', () => {
+  it('says MLFLOW_TRACKING_URI is not set, not that an empty value was given wrong', async () => {
+    // The config_hash is named, so the ranking reaches the tracking settings before it reads the (absent) store.
+    const run = await runCli(['eval', '--home', '/nonexistent/flts-eval-mlflow', '--source', 'mlflow', '--config-hash', 'a'.repeat(64), '--json']);
+    expect(run.exitCode, run.stderr).toBe(2);
+    expect(run.json.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'tracking.uri' } });
+    expect(run.json.error.message).toMatch(/^MLFLOW_TRACKING_URI \(setting tracking\.uri\) is not set: /);
+    expect(run.json.error.message).not.toContain('= ""');
+  });
+});

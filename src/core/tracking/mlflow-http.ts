@@ -190,6 +190,13 @@ async function readBounded(body: AsyncIterable<Buffer> & { destroy(): unknown },
 }
 
 export function assertTrackingUri(uri: string): string {
+  // Unset is the usual case (`flts eval --source mlflow` before `export MLFLOW_TRACKING_URI=...`): saying `= ""` is
+  // not valid read as if a value had been given wrong.
+  if (uri.trim() === '') {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'MLFLOW_TRACKING_URI (setting tracking.uri) is not set: reading MLflow runs needs the http:// or https:// URL of an MLflow tracking server.', {
+      details: { setting: 'tracking.uri', accepted: 'http(s) URL' },
+    });
+  }
   let parsed: URL | undefined;
   try {
     parsed = new URL(uri);
