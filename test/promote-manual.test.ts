@@ -261,16 +261,21 @@ describe('cli > promote-manual (non-interactive)', () => {
   it('promotes directly without a terminal, and refuses without --run and --reason', async () => {
     const env = { FLTS_HOME: home, FLTS_OPERATOR: 'ci-bot' };
     // Refusals write nothing, so they run at once: their process start-ups overlap.
-    const [missing, noReason, refused, forced] = await Promise.all([
+    const [missing, noReason, noRun, refused, forced] = await Promise.all([
       runCli(['promote-manual', '--run', 'runC', '--json'], { env }),
       runCli(['promote-manual', '--yes', '--run', 'runC'], { env }),
+      runCli(['promote-manual', '--yes', '--reason', 'try'], { env }),
       runCli(['promote-manual', '--yes', '--run', 'runF', '--reason', 'try', '--json'], { env }),
       runCli(['promote-manual', '--yes', '--run', 'runF', '--reason', 'try', '--force', '--json'], { env }),
     ]);
     expect(missing.exitCode).toBe(2);
-    expect(missing.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringMatching(/^With --json, so there is no screen/) });
+    // Each refusal names only the flag missing, not the --run or --reason it was given.
+    expect(missing.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: 'With --json there is no screen to pick on: pass --reason "...".', details: { flags: ['--reason'] } });
     expect(noReason.exitCode).toBe(2);
-    expect(noReason.stderr).toContain('With --yes, so there is no screen to pick on: pass --run <run_id> and --reason');
+    expect(noReason.stderr).toContain('With --yes there is no screen to pick on: pass --reason "...".');
+    expect(noReason.stderr).not.toContain('--run <run_id>');
+    expect(noRun.exitCode).toBe(2);
+    expect(noRun.stderr).toContain('With --yes there is no screen to pick on: pass --run <run_id>.');
 
     expect(refused.exitCode).toBe(5);
     expect(refused.json.error.code).toBe('FLTS_RUN_NOT_SUCCESSFUL');

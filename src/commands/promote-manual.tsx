@@ -77,7 +77,11 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
  * without it they are refused rather than ignored: --run alone names the run.
  */
 function directRequest(flags: { run?: string; reason?: string; 'config-hash'?: string; limit?: number }, blocker: string): { run: string; reason: string } {
-  if (!flags.run || !flags.reason) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${blocker}, so there is no screen to pick on: pass --run <run_id> and --reason "...".`);
+  if (!flags.run || !flags.reason) {
+    // Naming only what is missing: told to pass --run beside the --run given, a script's author looks for a typo in it.
+    const missing = [...(flags.run ? [] : ['--run <run_id>']), ...(flags.reason ? [] : ['--reason "..."'])];
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${blocker} there is no screen to pick on: pass ${missing.join(' and ')}.`, { details: { flags: missing.map((flag) => flag.split(' ')[0]) } });
+  }
   const listing = (['config-hash', 'limit'] as const).filter((name) => flags[name] !== undefined).map((name) => `--${name}`);
   if (listing.length > 0) {
     throw new FltsError('FLTS_USAGE_INVALID_FLAG', `${blocker} there is no list of runs for ${listing.join(' and ')} to choose from: --run names the run to promote; leave ${listing.length > 1 ? 'them' : 'it'} out.`, { details: { flags: listing } });
