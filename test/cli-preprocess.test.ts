@@ -323,3 +323,22 @@ describe('cli > preprocess (a test file not after the training data)', () => {
     expect(existsSync(path.join(home, 'store', 'processed-data'))).toBe(false);
   }, 60_000);
 });
+
+describe('cli > preprocess and train (a series of one value column)', () => {
+  it('counts one column and one epoch in the singular', async () => {
+    const home = tempHome();
+    const data = path.join(home, 'data');
+    mkdirSync(data);
+    // time,value: the smallest dataset of one's own, two weeks then two days of hourly rows.
+    const rows = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => `${new Date(Date.UTC(2024, 0, 1) + (from + i) * 3_600_000).toISOString()},${100 + ((from + i) % 24) * 3}`);
+    writeFileSync(path.join(data, 'load.csv'), ['time,value', ...rows(0, 336)].join('\n'));
+    writeFileSync(path.join(data, 'load_test.csv'), ['time,value', ...rows(336, 48)].join('\n'));
+    const preprocessed = await runCli(['preprocess', '--home', home, '--train', path.join(data, 'load.csv'), '--test', path.join(data, 'load_test.csv')]);
+    expect(preprocessed.exitCode, preprocessed.stderr).toBe(0);
+    expect(preprocessed.stdout).toMatch(/^read train .*: 336 rows, 1 column$/m);
+    const trained = await runCli(['train', '--home', home, '--model', 'LSTM', '--targets', 'value', '--epochs', '1', '--hidden-size', '4']);
+    expect(trained.exitCode, trained.stderr).toBe(0);
+    expect(trained.stdout).toMatch(/^LSTM run [0-9a-f]{32}: 1 epoch x \d+ batches, backend /m);
+  });
+});

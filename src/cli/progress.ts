@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { EventSink, FltsEvent } from '../core/events.js';
+import { counted } from './counted.js';
 
 export interface TrainProgressOptions {
   /** Under --json nothing is drawn or printed. */
@@ -45,7 +46,7 @@ export function createTrainProgress(options: TrainProgressOptions): TrainProgres
       case 'train.start':
         contexts.set(event.runId, { modelType: event.modelType, epochs: event.epochs });
         stopBar();
-        options.say(`${event.modelType} run ${event.runId}: ${event.epochs > 0 ? `${event.epochs} epochs x ${event.batchesPerEpoch} batches, ` : ''}backend ${event.backend}`);
+        options.say(`${event.modelType} run ${event.runId}: ${event.epochs > 0 ? `${counted(event.epochs, 'epoch')} x ${counted(event.batchesPerEpoch, 'batch', 'batches')}, ` : ''}backend ${event.backend}`);
         break;
       case 'train.batch_end': {
         if (!options.tty) break;

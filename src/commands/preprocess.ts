@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { counted } from '../cli/counted.js';
 import { untilSignalled } from '../cli/stop-signals.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { FltsError } from '../core/errors.js';
@@ -58,7 +59,7 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
 
   private render(result: PreprocessOutcome): void {
     for (const [role, input] of Object.entries(result.inputs)) {
-      const shape = input.rows === undefined ? '' : `: ${input.rows} rows, ${input.columns} columns`;
+      const shape = input.rows === undefined ? '' : `: ${counted(input.rows, 'row')}, ${counted(input.columns ?? 0, 'column')}`;
       const dropped = input.droppedColumns?.length ? ` (dropped, not numeric or unnamed: ${input.droppedColumns.map((name) => name || '(unnamed)').join(', ')})` : '';
       const infinite = input.infiniteCells ? ` (${input.infiniteCells} infinite cell(s) read as missing)` : '';
       this.say(`read ${role.padEnd(5)} ${input.path} (${input.bytes} bytes, sha256 ${result.fingerprints[role as 'train' | 'test'].sha256.slice(0, 12)})${shape}${dropped}${infinite}`);
