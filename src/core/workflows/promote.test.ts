@@ -284,8 +284,11 @@ describe('core > workflows > promote', () => {
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runA');
     await expect(rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).rejects.toMatchObject({
       code: 'FLTS_PROMOTE_NOTHING_TO_ROLLBACK',
-      message: "No earlier promotion in scope 'global' to return to: nothing was promoted before run runA.",
+      // runB and runC, above runA in --history, were rolled back: said, so that a second rollback expected to undo the
+      // first does not read as 'nothing before runA' beside a history listing them.
+      message: "No earlier promotion in scope 'global' to return to: nothing was promoted before run runA (the promotions of runs runB, runC in its history came after it and were rolled back; a rollback never steps forward).",
       hint: expect.stringContaining('flts promote --history'),
+      details: { scope: 'global', current: 'runA', rolledBackRuns: ['runB', 'runC'] },
     });
     expect((await listPromotionHistory(store, settings, 'global')).map((r) => r.run_id)).toEqual(['runA', 'runB', 'runC', 'runB', 'runA']);
   });
