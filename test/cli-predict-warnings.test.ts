@@ -52,3 +52,28 @@ describe('cli > predict over rows with a gap', () => {
     expect(quiet.stderr).not.toContain('run_record_unsealed');
   });
 });
+
+describe('cli > predict with a bus', () => {
+  let trained: TrainedHome;
+  let data: string;
+
+  beforeAll(async () => {
+    trained = await createTrainedHome('flts-predict-notice-', ['NAIVE']);
+    data = path.join(trained.home, 'rows.csv');
+    writeFileSync(data, readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').split('\n').slice(0, 61).join('\n'));
+  }, 60_000);
+
+  afterAll(() => trained?.remove());
+
+  it('says the performance-eval notice it published, as preprocess and promote say theirs; a duplicate publishes none', async () => {
+    const args = ['predict', '--home', trained.home, '--run', trained.runs[0].run_id, '--data', data];
+    const first = await runCli(args, { env: { FLTS_BUS: 'fs' } });
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^published performance-eval: /m);
+
+    const again = await runCli(args, { env: { FLTS_BUS: 'fs' } });
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^Duplicate of an earlier result/);
+    expect(again.stdout).not.toContain('published');
+  });
+});

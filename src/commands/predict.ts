@@ -42,6 +42,8 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
     if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows, original units): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
     this.say(`record: ${result.log_bucket}/${result.log_object_key}; forecasts: ${result.forecast_bucket}/${result.forecast_key}${result.out_file ? ` and ${result.out_file}` : ''}`);
     if (result.plot_files) this.say(`plot: ${result.plot_files.join(', ')}`);
+    // As preprocess and promote name the notices they publish: a text reader would otherwise not know one went out.
+    if (result.published) this.say(`published ${settings.bus.topics.performanceEval}: the result record is announced`);
     for (const warning of result.warnings) this.say(`warning: ${warning.message}`);
     return result;
   }
