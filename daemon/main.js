@@ -12,4 +12,6 @@ fillBareEnvironment();
 // Imported only now: loading oclif and the command is most of the time before the command listens for signals.
 const { execute } = await import('@oclif/core');
 const { cliLoadOptions } = await import('../bin/load-options.js');
-await execute({ loadOptions: cliLoadOptions(import.meta.url), args: ['daemon', ...process.argv.slice(2)] });
+// `flts-daemon --version` asks what `flts --version` answers (the image's operators type it): the command has no such flag.
+const args = process.argv.slice(2);
+await execute({ loadOptions: cliLoadOptions(import.meta.url), args: args.length === 1 && args[0] === '--version' ? args : ['daemon', ...args] });

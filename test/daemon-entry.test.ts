@@ -117,6 +117,14 @@ describe('daemon/main.js, the daemon executable', () => {
     expect(stdout).toContain('SIGTERM: stopping');
   }, 180_000);
 
+  it('answers --version as `flts --version` does, where the daemon command had no such flag', async () => {
+    const entry = startEntry(['--version'], env);
+    const [exited, cli] = await Promise.all([entry.exited, runCli(['--version'], { env })]);
+    expect(exited.code, entry.stderr()).toBe(0);
+    expect(entry.stdout()).toMatch(/^flts\/\d+\.\d+\.\d+ /);
+    expect(entry.stdout()).toBe(cli.stdout);
+  });
+
   it('says where the serving role\'s inference API listens, beside the health server', async () => {
     const child = spawnEntry(['--roles', 'serving', '--port', '0'], { ...env, FLTS_SERVE_PORT: '0' });
     let stdout = '';
