@@ -65,3 +65,19 @@ describe('cli > train --model', () => {
     expect((run.json.result as { runs: Array<{ model_type: string }> }).runs.map((trained) => trained.model_type).sort()).toEqual(['MSTL', 'NAIVE']);
   }, 300_000);
 });
+
+describe('cli > train with a bus', () => {
+  it('says the model-training notices it published, as preprocess says its claims; a run not trained again publishes none', async () => {
+    const bus = { ...env, FLTS_BUS: 'fs' };
+    data.writeInputs(300);
+    expect((await runCli(['preprocess', '--json'], { env: bus })).exitCode).toBe(0);
+    const trained = await runCli(['train', '--model', 'NAIVE', '--skip-trained'], { env: bus, timeoutMs: 120_000 });
+    expect(trained.exitCode, trained.stderr).toBe(0);
+    expect(trained.stdout).toMatch(/^published model-training: RUNNING, then SUCCESS of the run$/m);
+    const again = await runCli(['train', '--model', 'NAIVE', '--skip-trained', '--json'], { env: bus, timeoutMs: 120_000 });
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.json.result).toMatchObject({ runs: [], published: null });
+    const without = await runCli(['train', '--model', 'NAIVE', '--json'], { env, timeoutMs: 120_000 });
+    expect(without.json.result).toMatchObject({ runs: [expect.anything()], published: null });
+  });
+});

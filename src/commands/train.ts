@@ -68,6 +68,8 @@ export default class Train extends FltsCommand<TrainResult> {
         const m = run.metrics?.test.targets[run.window.targets[0]];
         this.say(`${run.model_type.padEnd(7)} ${run.run_id} ${run.status}: test rmse ${run.metrics?.test_rmse.toFixed(5)} (scaled), r2 ${m?.original.r2.toFixed(4)}, ${((run.timings.duration_ms ?? 0) / 1000).toFixed(1)} s`);
       }
+      // As preprocess, promote and predict say theirs: a daemon's promoter and MLflow watchers hear of the runs from it.
+      if (result.published) this.say(`published ${result.published}: RUNNING, then SUCCESS of ${result.runs.length === 1 ? 'the run' : `each of the ${result.runs.length} runs`}`);
       for (const line of trackingSyncLines(result.tracking, result.runs.length, settings.tracking.experiments)) this.say(line);
       return result;
     } finally {

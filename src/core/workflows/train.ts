@@ -70,6 +70,8 @@ export interface TrainModelsResult {
   alreadyTrained: RunRecord[];
   /** The MLflow mirror of the new runs: disabled without a tracking URI, unavailable when the server is down. */
   tracking: GuardedTracking<TrackingSyncResult>;
+  /** The topic each new run's RUNNING and SUCCESS went out on; null without a bus or without a new run. */
+  published: string | null;
 }
 
 /** The settings that read processed data from `processedBucket`: the configured bucket unless another is named. */
@@ -268,5 +270,5 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
       },
     });
   }
-  return { configHash: data.configHash, runs, alreadyTrained, tracking };
+  return { configHash: data.configHash, runs, alreadyTrained, tracking, published: deps.bus && runs.length > 0 ? settings.bus.topics.modelTraining : null };
 }
