@@ -206,6 +206,41 @@ describe('core > daemon > promoter-reconciler', () => {
     await dead?.release();
   });
 
+  it('announces once a promotion whose promoter was killed between its history record and its pointers, however many looks find it', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    const quick = { ...settings, daemon: { ...settings.daemon, heartbeatMs: 50 } };
+    const run = fakeRun('naive-6', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+    await addLoadableRun(store, quick, { ...run, timings: { ...run.timings, finished_at: '2026-01-01T00:01:00.000Z' } });
+    // The first promoter holds its lease, records the promotion and is killed before its pointers: lease and record stay.
+    const work = { step: `promote-${promotionScope(quick)}`, configHash: HASH, modelType: '' };
+    const dead = await acquireLease({ store, settings: { ...quick, daemon: { ...quick.daemon, heartbeatMs: 3_600_000 } }, owner: 'promoter-dead', logger: silentLogger }, work, new AbortController().signal);
+    expect(dead).toBeDefined();
+    const killed: ObjectStore = {
+      ...store,
+      put: async (bucket, key, ...rest) => {
+        if (key === scopedPointerKey(quick)) throw new FltsError('FLTS_STORE_UNAVAILABLE', 'The process is gone.');
+        return store.put(bucket, key, ...rest);
+      },
+    };
+    await expect(autoPromote(HASH, 'daemon:promoter-dead', quick, { store: killed, bus, logger: silentLogger })).rejects.toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE' });
+    expect(await readPromotionPointer(store, quick)).toBeUndefined();
+
+    const selected: ReceivedMessage[] = [];
+    const reader = await bus.subscribe({ group: 'replica', topics: [settings.bus.topics.modelSelected] }, async (message) => void selected.push(message));
+    // The restarted promoter looks twice: its startup resync and the SUCCESS the killed one left uncommitted.
+    const restarted = { ...promoter(store), settings: quick, monotonic: sightingsClock(quick.daemon.leaseStaleMs) };
+    for (let look = 0; look < 2; look++) expect((await reconcilePromotion(restarted, HASH, new AbortController().signal)).result).toBe('already-promoted');
+    expect(await readPromotionPointer(store, quick)).toMatchObject({ run_id: 'naive-6' });
+    expect(await readLease(store, quick, leaseKey(work.step, HASH, ''))).toBeUndefined();
+    // Everything published before this marker has been delivered once it arrives.
+    await bus.publish(settings.bus.topics.modelSelected, { key: 'marker', value: '{}' });
+    await expect.poll(() => selected.at(-1)?.key, { timeout: 20_000 }).toBe('marker');
+    expect(selected.slice(0, -1).map((message) => decodePromotion(message).run_id)).toEqual(['naive-6']);
+    expect(await listPromotionHistory(store, quick)).toHaveLength(1);
+    await reader.stop();
+    await dead?.release();
+  });
+
   it('announces at the next resync a promotion of a resync whose notice the broker refused, with no message left to retry it', async () => {
     const store = createFsStore(path.join(root, 'store'));
     const run = fakeRun('naive-5', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);

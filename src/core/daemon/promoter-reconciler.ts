@@ -96,7 +96,10 @@ async function settle(context: RoleContext, configHash: string, first: AutoPromo
   if (first.result === 'already-promoted') {
     // A promotion stopped between its history record and its pointers counts as made: it is finished here.
     const finished = await completeInterruptedPromotion(settings, { store, bus, logger: logger.child({ config_hash: configHash }) });
-    const announced = finished !== undefined || (await announceAbandonedPromotion(context, configHash, first.record, signal));
+    // A promoter killed between its history record and its pointers left its lease too: finishing the promotion
+    // announced it, so the lease is only cleared, or the next look at this data (the redelivered SUCCESS beside the
+    // startup resync) would take it for a notice still owed and announce the promotion a second time.
+    const announced = (await announceAbandonedPromotion(context, configHash, first.record, signal, finished !== undefined)) || finished !== undefined;
     if (announced) return step('skipped', { ...first, announced: true });
   }
   return step(first.result === 'waiting' ? 'waiting' : 'skipped', first);
@@ -107,9 +110,10 @@ async function settle(context: RoleContext, configHash: string, first: AutoPromo
  * that finished, or failed and had its SUCCESS retried, released it), and the pointers alone do not say whether the
  * notice went out. Its promotion, when still the one in service, is announced again under the lease taken over:
  * replicas that follow the topic without a pointer poll would otherwise serve the previous run until the next
- * promotion. A notice sent twice costs a replica one pointer read.
+ * promotion. A notice sent twice costs a replica one pointer read. `announcedAlready`: this look finished the
+ * promotion's pointers and announced it (completeInterruptedPromotion), so the lease is taken over and released only.
  */
-async function announceAbandonedPromotion(context: RoleContext, configHash: string, record: PromotionRecord, signal: AbortSignal): Promise<boolean> {
+async function announceAbandonedPromotion(context: RoleContext, configHash: string, record: PromotionRecord, signal: AbortSignal, announcedAlready = false): Promise<boolean> {
   const { store, settings, bus, logger } = context;
   const work = promotionLeaseWork(settings, configHash);
   const key = leaseKey(work.step, configHash, work.modelType);
@@ -122,6 +126,11 @@ async function announceAbandonedPromotion(context: RoleContext, configHash: stri
     if (inService?.run_id !== record.run_id || inService.timestamp !== record.timestamp) return false;
     const lease = await acquireLease({ store, settings, owner: context.owner, logger, monotonic: context.monotonic }, work, signal);
     if (lease) {
+      if (announcedAlready) {
+        logger.info({ configHash, runId: record.run_id, timestamp: record.timestamp, leaseOwner: left.owner }, 'daemon_promotion_lease_cleared');
+        await lease.release();
+        return true;
+      }
       try {
         await announcePromotion(record, settings, bus);
       } catch (error) {
