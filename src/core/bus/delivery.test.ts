@@ -112,6 +112,18 @@ describe('core > bus > delivery', () => {
     expect(dead).toEqual([]);
   });
 
+  it('says which message a stop left uncommitted, so the log of a SIGTERM tells the claim it interrupted is not lost', async () => {
+    const infos: Array<{ msg: string; fields: Record<string, unknown> }> = [];
+    const logger = { ...silentLogger, info: (fields: Record<string, unknown>, msg: string) => void infos.push({ msg, fields }) } as unknown as typeof silentLogger;
+    const controller = new AbortController();
+    const result = await deliverToGroup(message, async () => {
+      controller.abort();
+      throw new FltsError('FLTS_TRAIN_ABORTED', 'The daemon is stopping.');
+    }, { ...deps([], controller.signal), logger, group: 'train-lstm' }, {});
+    expect(result.outcome).toBe('abandoned');
+    expect(infos.filter((line) => line.msg === 'bus_message_left_uncommitted').map((line) => line.fields)).toEqual([expect.objectContaining({ group: 'train-lstm', topic: 'training-data', partition: 0, offset: '7', key: 'train-claim', attempts: 1 })]);
+  });
+
   it('fails the delivery when the DLQ cannot be written, so the offset is not committed', async () => {
     const failingDeps = { ...deps([]), publishDlq: async () => Promise.reject(new FltsError('FLTS_BUS_UNAVAILABLE', 'broker down')) };
     await expect(deliverWithRetries(message, async () => Promise.reject(new FltsError('FLTS_BUS_MESSAGE_INVALID', 'bad')), failingDeps)).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE' });

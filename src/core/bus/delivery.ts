@@ -276,5 +276,10 @@ export async function deliverToGroup(
   });
   observers.onDelivery?.({ group, message, ...result });
   observers.metrics?.delivered(group, message.topic, result.outcome);
+  if (result.outcome === 'abandoned') {
+    // A stop's own account of the work it left (a claim whose training it aborted, one still queued behind it): only
+    // a counter said so, and an operator reading the log of a SIGTERM could not tell whether the claim was lost.
+    deps.logger.info({ group, topic: message.topic, partition: message.partition, offset: message.offset, key: message.key, attempts: result.attempts, redelivered: 'when the group consumes again' }, 'bus_message_left_uncommitted');
+  }
   return result;
 }
