@@ -496,6 +496,31 @@ describe('core > bus > fs-bus retention, and a dead letter across a kill', () =>
     return { root, dlqLog, letters };
   }
 
+  it('takes at once the topic lock of a publisher killed (-9) while it appended, instead of holding up every publish to the topic', async () => {
+    const root = await busRoot();
+    const built = pathToFileURL(path.resolve(__dirname, '../../../dist/core/bus/fs-bus.js')).href;
+    // Killed as it opens the log to append, its lock taken: the moment a SIGKILL of a daemon's publish leaves it.
+    const script = `import fs from 'node:fs'; import { syncBuiltinESMExports } from 'node:module';
+      const open = fs.promises.open;
+      fs.promises.open = async function (file, flags, ...rest) { if (String(file).endsWith('model-training.log') && flags === 'a+') process.kill(process.pid, 'SIGKILL'); return open.call(this, file, flags, ...rest); };
+      syncBuiltinESMExports();
+      const { createFsBus } = await import(${JSON.stringify(built)});
+      await createFsBus({ root: process.argv[1] }).publish('model-training', { key: 'trained-NAIVE', value: '{}' });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, root], { stdio: 'ignore' });
+    expect(await new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)))).toBe('SIGKILL');
+    const lockFile = path.join(root, 'topics', 'model-training.lock');
+    expect(Number.parseInt(await readFile(lockFile, 'utf8'), 10)).toBe(child.pid);
+
+    const warnings: Array<{ fields: Record<string, unknown>; msg?: string }> = [];
+    const logger = { trace() {}, debug() {}, info() {}, error() {}, warn: (fields: Record<string, unknown>, msg?: string) => void warnings.push({ fields, msg }), child: () => logger } as unknown as Logger;
+    const bus = createFsBus({ root, pollIntervalMs: 20, logger });
+    buses.push(bus);
+    await bus.publish('model-training', { key: 'trained-LSTM', value: '{}' });
+    expect(warnings.filter((warning) => warning.msg === 'bus_fs_topic_lock_taken_over').map((warning) => warning.fields)).toEqual([expect.objectContaining({ topic: 'model-training', holder: 'gone', holder_pid: child.pid })]);
+    expect((await readFile(path.join(root, 'topics', 'model-training.log'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line).key)).toEqual(['trained-LSTM']);
+    await expect(stat(lockFile)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('writes a dead letter once when its consumer is killed (-9) after writing it and before committing its message', async () => {
     const { root, letters } = await killedAfterDeadLetter();
     const bus = createFsBus({ root, pollIntervalMs: 20 });

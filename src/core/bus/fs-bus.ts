@@ -1,5 +1,6 @@
 import { open, readdir, readFile, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { FltsError, toFltsError } from '../errors.js';
@@ -10,6 +11,7 @@ import { DEAD_LETTER_ID_HEADER, DEFAULT_RETRY_POLICY, deliverToGroup } from './d
 import type { BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
 import { makeDirectory } from '../make-directory.js';
+import { currentBootId, currentPidNamespace, processStartOf } from '../proc-stat.js';
 import { TEMP_FILE_PREFIX, writeFileWhole } from '../write-file-whole.js';
 
 export interface FsBusOptions {
@@ -247,10 +249,37 @@ export const RETENTION_STEP_BYTES = 16 * 1024 * 1024;
 
 /**
  * A topic's log lock is older than this only when its holder died holding it (an append holds it for a write, a
- * removal refreshes it as it copies): it is taken over. Its time, not its pid, says so, since processes sharing a bus
- * directory from other containers have pids of their own.
+ * removal refreshes it as it copies): it is taken over. Its time says so, since processes sharing a bus directory
+ * from other containers have pids of their own; its pid only where it names a process of this host, boot and pid
+ * namespace (topicLockHolderGone).
  */
 const TOPIC_LOCK_STALE_MS = 10_000;
+
+/**
+ * Who holds a topic's lock: the pid and a token of its own, then where that pid means something, the host name, the
+ * process's start (boot id and start tick) and its pid namespace, so that a process on the same host and boot, in the
+ * same pid namespace, can tell the holder gone (killed while appending) and take its lock at once.
+ */
+function topicLockOwner(): string {
+  return [process.pid, randomUUID(), os.hostname(), processStartOf(process.pid) ?? '-', currentPidNamespace() ?? '-'].join(' ');
+}
+
+/**
+ * Whether the lock's holder is known gone: recorded on this host, boot and pid namespace, and its pid is no longer
+ * running or is another process's now. Anything else (another container, an older flts's lock, one not written yet)
+ * leaves the decision to the lock's age.
+ */
+function topicLockHolderGone(owner: string): boolean {
+  const [pidText, , host, started, namespace] = owner.split(' ');
+  const pid = Number.parseInt(pidText ?? '', 10);
+  const boot = currentBootId();
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || host !== os.hostname()) return false;
+  if (!started || started === '-' || boot === undefined || !started.startsWith(`${boot}:`)) return false;
+  if (!namespace || namespace === '-' || namespace !== currentPidNamespace()) return false;
+  if (!processAlive(pid)) return true;
+  const now = processStartOf(pid);
+  return now !== undefined && now !== started;
+}
 
 function processAlive(pid: number): boolean {
   try {
@@ -304,7 +333,7 @@ export function createFsBus(options: FsBusOptions): FsBus {
    */
   async function withTopicLock<T>(topic: string, work: (refresh: () => Promise<void>) => Promise<T>): Promise<T> {
     const lockFile = topicLock(topic);
-    const owner = `${process.pid} ${randomUUID()}`;
+    const owner = topicLockOwner();
     for (;;) {
       try {
         await writeFile(lockFile, owner, { flag: 'wx' });
@@ -312,8 +341,15 @@ export function createFsBus(options: FsBusOptions): FsBus {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const heldMs = await stat(lockFile).then((stats) => Date.now() - stats.mtimeMs, () => 0);
-        if (heldMs > TOPIC_LOCK_STALE_MS) {
-          logger.warn({ topic, lock_file: lockFile, held_ms: Math.round(heldMs) }, 'bus_fs_topic_lock_taken_over');
+        // A process killed while it appended (SIGKILL, OOM) left its lock: when its pid says it is gone, every
+        // publish to the topic (the trainer's SUCCESS, preprocess's claims) goes on at once instead of waiting out
+        // the lock's age.
+        const holder = heldMs > TOPIC_LOCK_STALE_MS ? undefined : await readFile(lockFile, 'utf8').catch(() => '');
+        const holderGone = holder !== undefined && topicLockHolderGone(holder);
+        if (heldMs > TOPIC_LOCK_STALE_MS || holderGone) {
+          // Still the dead holder's: another publisher may have taken it over and locked it for itself meanwhile.
+          if (holderGone && (await readFile(lockFile, 'utf8').catch(() => '')) !== holder) continue;
+          logger.warn({ topic, lock_file: lockFile, held_ms: Math.round(heldMs), ...(holderGone ? { holder: 'gone', holder_pid: Number.parseInt(holder, 10) } : {}) }, 'bus_fs_topic_lock_taken_over');
           await rm(lockFile, { force: true });
         } else {
           await delay(2);
