@@ -127,7 +127,7 @@ async function announceAbandonedPromotion(context: RoleContext, configHash: stri
     const lease = await acquireLease({ store, settings, owner: context.owner, logger, monotonic: context.monotonic }, work, signal);
     if (lease) {
       if (announcedAlready) {
-        logger.info({ configHash, runId: record.run_id, timestamp: record.timestamp, leaseOwner: left.owner }, 'daemon_promotion_lease_cleared');
+        logger.info({ config_hash: configHash, run_id: record.run_id, timestamp: record.timestamp, lease_owner: left.owner }, 'daemon_promotion_lease_cleared');
         await lease.release();
         return true;
       }
