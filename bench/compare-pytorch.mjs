@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Side by side on this machine, same windows, same network configuration: PyTorch on CPU, flts on ONNX Runtime,
-// flts fused on the wasm backend with gradient worker threads, and flts with tfjs-layers. Each trains `batches` batches per epoch
-// for `epochs` epochs, the first epoch being a warm-up. PyTorch runs from a venv (bench/pytorch_train.py says how).
+// flts fused on the wasm backend with gradient worker threads, and flts with tfjs-layers. Each trains `batches` batches
+// per epoch for `epochs` epochs, the first epoch being a warm-up. PyTorch runs from a venv (its setup: "PyTorch install"
+// in bench/results-training.md).
 // The configuration is what `flts train` would use: the settings resolved from the environment like the CLI
 // (FLTS_PROFILE, HIDDEN_SIZE, ...), or with --configs each named profile in turn (default,reference: flts's
 // measured defaults and the reference's 2 x 128, Adam 1e-4), each against PyTorch with the same network.

@@ -24,7 +24,9 @@ const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 // --bin: another build's bin/run.js (a copy of main's build, to compare before and after).
 const BIN = path.resolve(option('--bin', path.join(here, '../bin/run.js')));
-const filter = new RegExp(args.find((arg, i) => !arg.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? '.');
+// The filter is the one argument that is no option's value: --full, --keep, --verbose and --no-digests take none.
+const VALUE_OPTIONS = new Set(['--bin', '--concurrency', '--timeout', '--heap-mb']);
+const filter = new RegExp(args.find((arg, i) => !arg.startsWith('--') && !VALUE_OPTIONS.has(args[i - 1])) ?? '.');
 const concurrency = Number(option('--concurrency', '2'));
 const timeoutMs = Number(option('--timeout', '30000'));
 const heapMb = Number(option('--heap-mb', '768'));

@@ -21,7 +21,9 @@ const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const BIN = path.resolve(option('--bin', path.join(here, '../bin/run.js')));
 const DATASETS = path.resolve(here, '../../shared/datasets');
-const filter = new RegExp(args.find((arg, i) => !arg.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? '.');
+// The filter is the one argument that is no option's value: --daemon and --keep take none.
+const VALUE_OPTIONS = new Set(['--bin', '--timeout', '--max-rss-mb']);
+const filter = new RegExp(args.find((arg, i) => !arg.startsWith('--') && !VALUE_OPTIONS.has(args[i - 1])) ?? '.');
 const killAfterMs = Number(option('--timeout', '60000'));
 const daemonMode = args.includes('--daemon');
 /**
