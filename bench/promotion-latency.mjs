@@ -128,7 +128,8 @@ function percentile(values, p) {
 
 async function benchStack(name) {
   const stack = stackEnv(name);
-  const { settings } = resolveSettings({ env: { ...stack.env, ...(stack.home ? { FLTS_HOME: stack.home } : {}) } });
+  // The environment the CLI children get: S3 credentials and Kafka security come from this process's environment.
+  const { settings } = resolveSettings({ env: childEnv(stack) });
   const store = await createObjectStore(settings);
   const bus = createMessageBus(settings);
   const processes = [];
