@@ -9,8 +9,9 @@
 //        [--concurrency 2] [--timeout 30000] [--heap-mb 768] [--bin path/to/bin/run.js] [--full] [--keep] [--verbose]
 //        [--no-digests]
 // A run records the SHA-256 of the files its model predicts from, and any damage to one of them is refused as such
-// before it is read: --no-digests removes them from the seed runs, as in runs trained before they were kept or
-// written by another system, so that the checks of each file's content meet the damage instead.
+// before it is read: --no-digests removes them (and the record's seal, which covers them) from the seed runs, as in
+// runs trained before they were kept or written by another system, so that the checks of each file's content meet
+// the damage instead.
 // Prints one line per failure and counts by outcome and command; exit 1 when anything failed.
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -79,11 +80,18 @@ async function seedHome() {
   for (const id of readdirSync(runsDir).filter((name) => existsSync(path.join(runsDir, name, 'run.json')))) {
     const record = JSON.parse(readFileSync(path.join(runsDir, id, 'run.json'), 'utf8'));
     runs[record.model_type] = id;
+    // The record's seal covers its artifact digests: a record without them but still sealed is an edited one, refused
+    // whole, so both go, as in a run trained before either was kept.
     if (args.includes('--no-digests') && record.artifact_sha256) {
       delete record.artifact_sha256;
+      delete record.record_sha256;
       writeFileSync(path.join(runsDir, id, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
     }
   }
+  // Every case counts a coded refusal as a pass: seed runs that are refused undamaged would pass them all unread.
+  const undamaged = await run(['eval', '--home', home, '--json']);
+  const ranked = undamaged.exitCode === 0 ? JSON.parse(undamaged.stdout).result.rows.length : 0;
+  if (ranked !== TYPES.length) throw new Error(`seeding failed: eval ranks ${ranked} of the ${TYPES.length} undamaged seed runs\n${undamaged.stdout}${undamaged.stderr}`);
   return { home, runs };
 }
 
