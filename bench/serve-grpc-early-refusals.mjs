@@ -8,48 +8,11 @@
 // its call until its status, and the status.
 // The server runs in this process; `--root` loads another built checkout (its dist/), to compare two builds side by side.
 import http2 from 'node:http2';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { modelInferMessage, startEmptyGrpcServer, takeRoot } from './grpc-bench-server.mjs';
 const args = process.argv.slice(2);
-const rootAt = args.indexOf('--root');
-const root = path.resolve(rootAt >= 0 ? args.splice(rootAt, 2)[1] : path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
+const root = takeRoot(args);
 const [mode = 'unknown', ...rest] = args;
-const { startGrpcInferenceServer } = await import(`${root}/dist/core/serve/oip-grpc-server.js`);
-const { createModelHolder } = await import(`${root}/dist/core/serve/model-holder.js`);
-const { createServeMetrics } = await import(`${root}/dist/core/serve/serve-metrics.js`);
-const { createPredictionRecorder } = await import(`${root}/dist/core/serve/prediction-recorder.js`);
-const { createForecastAdmission } = await import(`${root}/dist/core/serve/forecast-admission.js`);
-const { createMeteredBodyBudget } = await import(`${root}/dist/core/serve/body-budget.js`);
-const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-const source = { readPointer: async () => undefined, loadRun: async () => { throw new Error('none'); } };
-const holder = createModelHolder({ source, pollIntervalMs: 0, batching: { maxBatch: 1, maxWaitMs: 0 }, logger: silent });
-const metrics = createServeMetrics({ processMetrics: false });
-const bodyLimit = 8 * 1024 * 1024;
-const bodyBudget = createMeteredBodyBudget(null, bodyLimit, metrics);
-const context = { holder, metrics, bodyBudget, modelName: 'flts', inferenceLength: 0, recorder: createPredictionRecorder({ metrics, logger: silent, identifier: '' }), admission: createForecastAdmission({ maxRows: 0 }) };
-const server = await startGrpcInferenceServer(context, { host: '127.0.0.1', port: 0, maxMessageBytes: bodyLimit, logger: silent });
-const url = `http://127.0.0.1:${server.port}`;
-
-/** varint of a protobuf length. */
-function varint(value) {
-  const bytes = [];
-  while (value > 0x7f) {
-    bytes.push((value & 0x7f) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  bytes.push(value);
-  return Buffer.from(bytes);
-}
-
-/** A framed ModelInferRequest of about `size` bytes: model_name `name` (field 1) and one raw_input_contents (field 7) of zeros. */
-function modelInferMessage(name, size) {
-  const nameField = Buffer.concat([Buffer.from([0x0a, name.length]), Buffer.from(name)]);
-  const rawLength = Math.max(0, size - nameField.length - 1 - 4);
-  const message = Buffer.concat([nameField, Buffer.from([0x3a]), varint(rawLength), Buffer.alloc(rawLength)]);
-  const frame = Buffer.alloc(5);
-  frame.writeUInt32BE(message.length, 1);
-  return Buffer.concat([frame, message]);
-}
+const { url, stop } = await startEmptyGrpcServer(root);
 
 /** Opens a ModelInfer call on a connection of its own; `status` resolves with its status and flts code, or how it closed. */
 function open() {
@@ -107,6 +70,5 @@ if (mode === 'unknown') {
   call.session.destroy();
   result = { bytesPerSec: Number(rateArg), heldMs: Math.round(status.ms), bytesSent: sent, status: status.text };
 } else throw new Error(`unknown mode ${mode}: unknown or dribble`);
-await server.close(1000);
-await holder.stop();
+await stop();
 console.log(JSON.stringify({ root, mode, ...result }));

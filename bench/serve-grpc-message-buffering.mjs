@@ -8,53 +8,16 @@
 // process, with the body limit and budget at their defaults (8 MiB, 64 MiB). `--root` loads another built checkout
 // (its dist/), to compare two builds side by side.
 import http2 from 'node:http2';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { modelInferMessage, startEmptyGrpcServer, takeRoot } from './grpc-bench-server.mjs';
 const args = process.argv.slice(2);
-const rootAt = args.indexOf('--root');
-const root = path.resolve(rootAt >= 0 ? args.splice(rootAt, 2)[1] : path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
+const root = takeRoot(args);
 const [clientsArg = '40', mibArg = '8'] = args;
-const { startGrpcInferenceServer } = await import(`${root}/dist/core/serve/oip-grpc-server.js`);
-const { createModelHolder } = await import(`${root}/dist/core/serve/model-holder.js`);
-const { createServeMetrics } = await import(`${root}/dist/core/serve/serve-metrics.js`);
-const { createPredictionRecorder } = await import(`${root}/dist/core/serve/prediction-recorder.js`);
-const { createForecastAdmission } = await import(`${root}/dist/core/serve/forecast-admission.js`);
-const { createMeteredBodyBudget } = await import(`${root}/dist/core/serve/body-budget.js`);
-const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-const source = { readPointer: async () => undefined, loadRun: async () => { throw new Error('none'); } };
-const holder = createModelHolder({ source, pollIntervalMs: 0, batching: { maxBatch: 1, maxWaitMs: 0 }, logger: silent });
-const metrics = createServeMetrics({ processMetrics: false });
-const bodyLimit = 8 * 1024 * 1024;
-const bodyBudget = createMeteredBodyBudget(null, bodyLimit, metrics);
-const context = { holder, metrics, bodyBudget, modelName: 'flts', inferenceLength: 0, recorder: createPredictionRecorder({ metrics, logger: silent, identifier: '' }), admission: createForecastAdmission({ maxRows: 0 }) };
-const server = await startGrpcInferenceServer(context, { host: '127.0.0.1', port: 0, maxMessageBytes: bodyLimit, requestTimeoutMs: 120_000, logger: silent });
-const url = `http://127.0.0.1:${server.port}`;
-
-/** varint of a protobuf length. */
-function varint(value) {
-  const bytes = [];
-  while (value > 0x7f) {
-    bytes.push((value & 0x7f) | 0x80);
-    value = Math.floor(value / 128);
-  }
-  bytes.push(value);
-  return Buffer.from(bytes);
-}
-
-/** A ModelInferRequest of `size` bytes at most: model_name "flts" (field 1) and one raw_input_contents (field 7) of zeros. */
-function modelInferMessage(size) {
-  const name = Buffer.from([0x0a, 4, ...Buffer.from('flts')]);
-  const rawLength = size - name.length - 1 - 4;
-  const message = Buffer.concat([name, Buffer.from([0x3a]), varint(rawLength), Buffer.alloc(rawLength)]);
-  const frame = Buffer.alloc(5);
-  frame.writeUInt32BE(message.length, 1);
-  return Buffer.concat([frame, message]);
-}
+const { metrics, bodyBudget, url, stop } = await startEmptyGrpcServer(root, { requestTimeoutMs: 120_000 });
 
 const rssMiB = () => process.memoryUsage().rss / 1024 / 1024;
 const gaugeValue = async (name) => (await metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
 const clients = Number(clientsArg);
-const framed = modelInferMessage(Math.floor(Number(mibArg) * 1024 * 1024) - 5);
+const framed = modelInferMessage('flts', Math.floor(Number(mibArg) * 1024 * 1024) - 5);
 globalThis.gc?.();
 const atRest = rssMiB();
 let peakBudget = 0;
@@ -94,8 +57,7 @@ const statuses = await Promise.all(calls.map(({ status }) => status));
 clearInterval(sampler);
 clearInterval(rssSampler);
 for (const { session } of calls) session.destroy();
-await server.close(1000);
-await holder.stop();
+await stop();
 const counts = {};
 for (const status of statuses) counts[status] = (counts[status] ?? 0) + 1;
 console.log(JSON.stringify({
