@@ -1,10 +1,10 @@
-import os from 'node:os';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { createBenchProgress, payloadFileLines } from '../cli/bench-progress.js';
 import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
 import { abortOnSignals } from '../cli/stop-signals.js';
+import { usableCpus } from '../core/cpu-budget.js';
 import { FltsError } from '../core/errors.js';
 import { untilAbortedAs } from '../core/retry.js';
 import type { BenchReport } from '../core/bench/bench-types.js';
@@ -76,7 +76,7 @@ export default class Bench extends FltsCommand<BenchReport> {
       const protocols = parseProtocolList(flags.protocol);
       const target = flags.target === undefined ? undefined : parseTargetUrl(flags.target);
       const matrix = {
-        replicas: parseReplicaList(flags.replicas, os.availableParallelism()),
+        replicas: parseReplicaList(flags.replicas, usableCpus()),
         connections: parseCountList(flags.connections, 'connections'),
         durationSec,
         baselineDurationSec: flags['baseline-duration'] ? parseDurationSeconds(flags['baseline-duration'], 'baseline-duration') : Math.min(5, durationSec),

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
 import { startServe, type ServeProcess } from '../helpers/serve-process.js';
 import { maxReplicasFor } from '../../src/core/bench/parse-matrix.js';
+import { usableCpus } from '../../src/core/cpu-budget.js';
 
 const DATA = path.resolve(REPO_ROOT, '../shared/datasets');
 const hasData = existsSync(path.join(DATA, 'PobleSec_test.csv'));
@@ -191,7 +192,7 @@ describe('commands > bench > request rows', () => {
     // Before, "1,,2" ran as 1,2: with no promoted run here the user was told of the model, not of the flag.
     // More replicas than the machine's CPUs can run (4 per CPU): before, up to 64 were started on any machine. And
     // --compare with one value, which compares nothing: before, it ran as a comparison of one group.
-    const tooMany = maxReplicasFor(os.availableParallelism()) + 1;
+    const tooMany = maxReplicasFor(usableCpus()) + 1;
     // Flags given empty (an unset shell variable): before, read as absent, --run "" benched the promoted run and
     // --out "" wrote no files; with no promoted run here the user was told of the model.
     const empty = ['run', 'out', 'compare', 'engine', 'baseline-duration'];

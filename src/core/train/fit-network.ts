@@ -57,7 +57,7 @@ export interface FitNetworkOptions {
   offThread?: boolean;
   /**
    * Gradient threads for the fused path, or ONNX Runtime's intra-op threads on the onnx engine; 0 or undefined =
-   * auto (fused: one per core, at most 2; onnx: 1).
+   * auto (fused: one per usable CPU, at most 2; onnx: 1).
    */
   workers?: number;
   /** Backend the worker threads select (the main thread's choice). */
@@ -67,7 +67,7 @@ export interface FitNetworkOptions {
    * (kept to compare the two; on wasm they repack every new right-hand matrix).
    */
   kernels?: MatrixOpsChoice;
-  /** Cores available (auto worker count); defaults to 1. */
+  /** CPUs this process may keep busy (usableCpus: the cores, or the container's CPU limit), for the auto worker count; defaults to 1. */
   cores?: number;
   /** Told which engine trains, once it is chosen and before the first epoch (an onnx choice may fall back). */
   onEngine?: (engine: TrainingEngineUsed) => void;

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import type * as tf from '@tensorflow/tfjs';
 import type { Settings } from '../config/settings.js';
 import type { TimeFrame } from '../data/time-frame.js';
@@ -10,6 +9,7 @@ import { buildRecurrentNetwork, createRecurrentForecastModel } from '../models/r
 import { withTargetFloors } from '../models/target-floors.js';
 import { MODEL_ARTIFACT_FILES, saveNetwork } from '../registry/run-artifacts.js';
 import { selectBackend } from '../tf/backend.js';
+import { usableCpus } from '../cpu-budget.js';
 import { ignoreEvents } from '../events.js';
 import type { ModelFit, ModelFitOptions } from './fit-model.js';
 import { fitNetwork, type TrainingEngineUsed } from './fit-network.js';
@@ -65,7 +65,7 @@ export async function fitRecurrentModel(modelType: 'LSTM' | 'GRU', series: TimeF
       offThread: options.offThread,
       backend: backend.name,
       // Native TensorFlow already spreads each op over the cores.
-      cores: backend.name === 'node' ? 1 : os.availableParallelism(),
+      cores: backend.name === 'node' ? 1 : usableCpus(),
       onEngine: epochsBefore === 0 ? announce : undefined,
     });
   // `inputMap`: the input standardisation a network trained on and has not yet folded in.

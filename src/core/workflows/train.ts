@@ -1,8 +1,8 @@
-import os from 'node:os';
 import type { MessageBus } from '../bus/message-bus.js';
 import { encodeTrainingEvent } from '../bus/messages.js';
 import type { Settings } from '../config/settings.js';
 import { TRAINABLE_MODEL_TYPES, type TrainableModelType } from '../config/specs/training.js';
+import { usableCpus } from '../cpu-budget.js';
 import { FltsError, toFltsError } from '../errors.js';
 import { untilAbortedAs } from '../retry.js';
 import { invalidArgument, optionalText, requireObject } from '../library-arguments.js';
@@ -121,9 +121,12 @@ function combinedRefusal(problems: readonly FltsError[], requested: number): Flt
   return new FltsError(first.code, message, { cause: first, details: { ...first.details, refused: problems.map((problem) => problem.details), succeeded: [], [UNTRAINABLE]: true } });
 }
 
-/** Model types trained at the same time: `training.parallelModels`, 0 = one per core; never more than there are types. */
-export function modelsAtOnce(settings: Settings, types: number): number {
-  const configured = settings.training.parallelModels || os.availableParallelism();
+/**
+ * Model types trained at the same time: `training.parallelModels`, 0 = one per usable CPU (`cpus`: the cores, or the
+ * container's CPU limit when lower); never more than there are types.
+ */
+export function modelsAtOnce(settings: Settings, types: number, cpus: () => number = usableCpus): number {
+  const configured = settings.training.parallelModels || cpus();
   return Math.max(1, Math.min(types, configured));
 }
 
