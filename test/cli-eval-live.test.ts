@@ -40,4 +40,25 @@ describe('cli > eval --live names what it ranks', () => {
     // No promotion fixed terms here: the local setting judges, and --json says so.
     expect(json.json.result.terms).toEqual({ points: 100, margin: 0.1, source: 'settings', run_id: null });
   });
+
+  it('--identifier names the scope as promote --identifier does, over IDENTIFIER', async () => {
+    const env = { FLTS_LIVE_PROBATION_POINTS: '100' };
+    const ranked = (result: Awaited<ReturnType<typeof runCli>>) => ({ scope: result.json.result.scope, runs: (result.json.result.rows as { run_id: string }[]).map((row) => row.run_id) });
+    const flagged = await runCli(['eval', '--live', '--identifier', 'plant-7', '--home', slice.home, '--json'], { env });
+    expect(flagged.exitCode, flagged.stderr).toBe(0);
+    expect(ranked(flagged)).toEqual({ scope: 'plant-7', runs: ['run-a', 'run-b'] });
+    // The flag wins over the environment, as it does for every setting.
+    const both = await runCli(['eval', '--live', '--identifier', 'plant-7', '--home', slice.home, '--json'], { env: { ...env, IDENTIFIER: 'plant-9' } });
+    expect(ranked(both)).toEqual({ scope: 'plant-7', runs: ['run-a', 'run-b'] });
+    // Without it, the default scope, where no replica reported.
+    const global = await runCli(['eval', '--live', '--home', slice.home, '--json'], { env });
+    expect(ranked(global)).toEqual({ scope: 'global', runs: [] });
+  });
+
+  it('refuses --identifier without --live: the other rankings are of no scope', async () => {
+    const result = await runCli(['eval', '--identifier', 'plant-7', '--home', slice.home, '--json']);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.json.error.code).toBe('FLTS_USAGE_INVALID_FLAG');
+    expect(result.json.error.details).toEqual({ flag: 'identifier' });
+  });
 });

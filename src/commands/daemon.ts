@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { listenForStop, unlessStopped } from '../cli/stop-signals.js';
 import { FltsCommand } from '../cli/base-command.js';
+import { identifierFlag } from '../cli/identifier-flag.js';
 import { createDaemonMetrics, servingListeners, startDaemon } from '../core/daemon/index.js';
 import { FltsError } from '../core/errors.js';
 import type { FltsEvent } from '../core/events.js';
@@ -30,11 +31,12 @@ export default class Daemon extends FltsCommand<DaemonResult> {
     roles: Flags.string({ description: 'Comma list of roles: trainer, promoter, serving, batch (env FLTS_DAEMON_ROLES, default trainer,promoter).' }),
     models: Flags.string({ description: 'Model types the trainer role trains, so only with it among the roles (env FLTS_TRAINER_MODELS, default LSTM,GRU,PROPHET).' }),
     port: Flags.string({ char: 'p', description: 'Port of the health and metrics server (env FLTS_DAEMON_PORT, default 9100; 0 = any free port); with the serving role, another than its serve.port and serve.grpcPort.' }),
+    identifier: identifierFlag,
   };
 
   async run(): Promise<DaemonResult> {
     const { flags } = await this.parse(Daemon);
-    const { settings } = this.loadSettings(flags, { 'daemon.roles': flags.roles, 'daemon.trainerModels': flags.models, 'daemon.port': flags.port });
+    const { settings } = this.loadSettings(flags, { identifier: flags.identifier, 'daemon.roles': flags.roles, 'daemon.trainerModels': flags.models, 'daemon.port': flags.port });
     // The trainer's alone: with no trainer among the roles it was accepted and never used.
     if (flags.models !== undefined && !settings.daemon.roles.includes('trainer')) {
       throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--models chooses what the trainer role trains, and the roles are ${settings.daemon.roles.join(',')}: add trainer to --roles (or FLTS_DAEMON_ROLES), or leave --models out.`, { details: { flag: 'models', roles: settings.daemon.roles } });

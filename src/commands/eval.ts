@@ -1,6 +1,7 @@
 import { Flags, type Interfaces } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
+import { identifierFlag } from '../cli/identifier-flag.js';
 import { untilSignalled } from '../cli/stop-signals.js';
 import type { Settings } from '../core/config/settings.js';
 import { FltsError } from '../core/errors.js';
@@ -25,7 +26,8 @@ export default class Eval extends FltsCommand<EvalResult> {
     plot: Flags.boolean({ description: 'Also draw plots, as predict --plot and backtest --plot do; being several per run, they are stored with each run rather than written to one local file: forecast-vs-actual (the whole test and its last day) and residual SVG plots of every target for the top runs of the test ranking (<run>/plots/, further targets in <run>/plots/<target>/); not with --rank-by backtest, --live or --source mlflow.', default: false }),
     'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over the best baseline (NAIVE, SNAIVE or MSTL) (env QUALITY_GATE_MIN_IMPROVEMENT_PCT); not with --live or --source mlflow, which show no gate.' }),
     'rank-by': Flags.string({ description: 'test = the held-out test split; backtest = the mean fold metrics of `flts backtest`.', options: ['test', 'backtest'], default: 'test' }),
-    live: Flags.boolean({ description: 'Rank runs by their live error on served traffic (the figures serving replicas report), where they have it.', default: false }),
+    live: Flags.boolean({ description: 'Rank runs by their live error on served traffic (the figures serving replicas of the scope, --identifier or IDENTIFIER, report), where they have it.', default: false }),
+    identifier: identifierFlag,
     source: Flags.string({ description: 'local = the run registry; mlflow = MLflow runs with params.config_hash (MLFLOW_TRACKING_URI), including reference trainers\' runs, one board per target set their params.targets name (runs that log none, as reference trainers\' do, one board together).', options: ['local', 'mlflow'], default: 'local' }),
   };
 
@@ -33,7 +35,7 @@ export default class Eval extends FltsCommand<EvalResult> {
     const { flags } = await this.parse(Eval);
     checkConfigHashFlag(flags['config-hash']);
     refuseIgnoredFlags(flags);
-    const { settings } = this.loadSettings(flags, { 'eval.minImprovementPct': flags['min-improvement'] });
+    const { settings } = this.loadSettings(flags, { 'eval.minImprovementPct': flags['min-improvement'], identifier: flags.identifier });
     // Ctrl-C ends a wait on a store or an MLflow server that does not answer with a coded error.
     return untilSignalled(evalStopped, () => this.rankAndSay(flags, settings));
   }
@@ -68,7 +70,9 @@ export default class Eval extends FltsCommand<EvalResult> {
  * Refuses flags the chosen ranking would silently leave unused: a script asking for plots, or for a backtest
  * ranking of live or MLflow figures, is told rather than handed a scoreboard without them.
  */
-function refuseIgnoredFlags(flags: { plot: boolean; live: boolean; source: string; 'rank-by': string; 'config-hash'?: string; 'min-improvement'?: string }): void {
+function refuseIgnoredFlags(flags: { plot: boolean; live: boolean; source: string; 'rank-by': string; 'config-hash'?: string; 'min-improvement'?: string; identifier?: string }): void {
+  // Runs and their test metrics belong to no deployment scope: only the live figures are kept per scope.
+  if (!flags.live && flags.identifier !== undefined) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--identifier chooses the scope whose live figures --live ranks; runs and their test, backtest or MLflow figures belong to no scope, so the other rankings take none.', { details: { flag: 'identifier' } });
   if (flags.live && flags.source === 'mlflow') throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--live ranks the figures of serving replicas and takes no --source mlflow.', { details: { flag: 'source' } });
   // Live figures are kept per run, whatever data it was trained on: a config_hash does not choose among them.
   if (flags.live && flags['config-hash'] !== undefined) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--live ranks every run serving replicas report figures for, of any config_hash, and takes no --config-hash.', { details: { flag: 'config-hash' } });

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { identifierFlag } from '../cli/identifier-flag.js';
 import { inferenceDataRefOf, type InputScale } from '../core/batch/inference-input.js';
 import { runBatchInference, type BatchInferenceResult } from '../core/batch/run-batch-inference.js';
 import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
@@ -23,13 +24,14 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
     out: Flags.string({ description: 'Also write the forecast table here; the extension decides the format: .parquet (or .pq), .csv, .json (an array of rows) or .jsonl (a row a line).' }),
     plot: Flags.string({ description: 'Also plot the forecast to this local SVG file (named .svg): the data\'s last rows, the latest forecast of each time (one step ahead over the data, then the last window\'s horizon) and its interval bands, titled with the run and config_hash; a further target\'s plot goes beside it as <name>.<target>.svg.' }),
     scale: Flags.string({ description: 'scaled = processed data; raw = original units like a /predict request; auto = scaled when the data carries the run\'s time-feature columns or comes from the processed-data bucket, else raw.', options: ['auto', 'scaled', 'raw'], default: 'auto' }),
+    identifier: identifierFlag,
   };
 
   async run(): Promise<BatchInferenceResult> {
     const { flags } = await this.parse(Predict);
     // Read as absent, `--run ""` forecast with the promoted run without a word.
     refuseEmptyFlags({ data: flags.data, run: flags.run });
-    const { settings } = this.loadSettings(flags);
+    const { settings } = this.loadSettings(flags, { identifier: flags.identifier });
     // Before the forecast is made and logged.
     await checkSvgFileFlag(flags.plot, 'plot');
     // Ctrl-C ends a forecast of a long file, or a wait on a store that does not answer, with a coded error.

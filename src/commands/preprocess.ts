@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { identifierFlag } from '../cli/identifier-flag.js';
 import { counted } from '../cli/counted.js';
 import { untilSignalled } from '../cli/stop-signals.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
@@ -29,6 +30,8 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
     'sample-seed': Flags.string({ description: 'Seed for random sampling (env SAMPLE_SEED).' }),
     salt: Flags.string({ description: 'Extra text mixed into config_hash (env EXTRA_HASH_SALT).' }),
     force: Flags.boolean({ description: 'Recompute even when cached output matches (env FORCE_REPROCESS).', default: false }),
+    // The claims it publishes name the scope the batch role files their forecasts under.
+    identifier: identifierFlag,
   };
 
   async run(): Promise<PreprocessCommandResult> {
@@ -46,6 +49,7 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
       'data.sampleSeed': flags['sample-seed'],
       'data.forceReprocess': flags.force ? true : undefined,
       'preprocess.hashSalt': flags.salt,
+      identifier: flags.identifier,
     });
     // Ctrl-C ends reading, transforming or writing with a coded error; what a stop leaves is the error's hint.
     const result = await untilSignalled(preprocessStopped, async () => {

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { identifierFlag } from '../cli/identifier-flag.js';
 import { operatorName } from '../cli/operator.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { promoteStopped } from '../cli/promote-stopped.js';
@@ -33,7 +34,7 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
     yes: Flags.boolean({ description: 'Do not ask: promote --run with --reason.', default: false }),
     pin: Flags.boolean({ description: 'Pin the run promoted (or the run in service) against automatic promotion of the same data and automatic rollback.', default: false }),
     force: Flags.boolean({ description: 'Promote despite a failed quality gate or missing test data (recorded); never a run serving could not load.', default: false }),
-    identifier: Flags.string({ description: 'Deployment identifier scoping the pointer (env IDENTIFIER; default global).' }),
+    identifier: identifierFlag,
   };
 
   async run(): Promise<PromoteManualResult> {

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { identifierFlag } from '../cli/identifier-flag.js';
 import { operatorName } from '../cli/operator.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { promoteStopped } from '../cli/promote-stopped.js';
@@ -43,7 +44,7 @@ export default class Promote extends FltsCommand<PromoteCommandResult> {
     force: Flags.boolean({ description: 'Promote even if the quality gate fails or the run\'s processed test data is gone (recorded); never a run serving could not load.', default: false, exclusive: ['history'] }),
     // --history writes nothing: a reason or --force given with it would be dropped without a word.
     reason: Flags.string({ description: 'Why; stored in the promotion record.', exclusive: ['history'] }),
-    identifier: Flags.string({ description: 'Deployment identifier scoping the pointer (env IDENTIFIER; default global).' }),
+    identifier: identifierFlag,
     'min-improvement': Flags.string({ description: 'Quality gate: minimum % RMSE improvement over the best baseline (NAIVE, SNAIVE or MSTL) (env QUALITY_GATE_MIN_IMPROVEMENT_PCT); with --run or --best, a rollback is not gated.', exclusive: ['rollback', 'history'] }),
   };
 

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { listenForStop, unlessStopped } from '../cli/stop-signals.js';
 import { FltsCommand } from '../cli/base-command.js';
+import { identifierFlag } from '../cli/identifier-flag.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { startServe } from '../core/daemon/start-serve.js';
 import type { FltsEvent } from '../core/events.js';
@@ -17,7 +18,7 @@ export interface ServeResult {
 export default class Serve extends FltsCommand<ServeResult> {
   static override summary = 'Serve the promoted (or a pinned) model over HTTP until interrupted.';
   static override description =
-    'Loads the run named by the first promotion pointer found (<identifier>/current.json when IDENTIFIER is set, then current.json, then global/current.json) and reloads it when the pointer changes; --run pins one run. Routes: POST /predict, POST /actuals (observed values that score earlier forecasts), POST /reload_latest and POST /prune_logs?retention_days=N (admin: reload the promoted run now; delete prediction logs older than N days now), GET /healthz (with live accuracy), /readyz, /ready, /predict_ping, /metrics and /prometheus (Prometheus), /stats, /openapi.json, and the Open Inference Protocol under /v2 (and over gRPC on FLTS_SERVE_GRPC_PORT or --grpc-port). Says "Listening on <url>" on stdout once bound; SIGTERM or SIGINT stops it cleanly, also while it starts (a store that does not answer is waited for): it then says "<signal>: stopped while starting" and exits 0 ("<signal>: stopped while loading" while its modules still load). --json prints its one JSON document (url, grpc_url, run_id, stopped_by; url empty when it stopped before it listened) on stdout only when the server stops, so a script that needs the port of --port 0 meanwhile reads url (and grpc_url) from the log line with msg "serve_listening". Logs are JSON lines on stderr; a stop by a signal ends them with "serve_stopped" (stopped_by, once its connections are drained).';
+    'Loads the run named by the first promotion pointer found (<identifier>/current.json when --identifier or IDENTIFIER names one, then current.json, then global/current.json) and reloads it when the pointer changes; --run pins one run. Routes: POST /predict, POST /actuals (observed values that score earlier forecasts), POST /reload_latest and POST /prune_logs?retention_days=N (admin: reload the promoted run now; delete prediction logs older than N days now), GET /healthz (with live accuracy), /readyz, /ready, /predict_ping, /metrics and /prometheus (Prometheus), /stats, /openapi.json, and the Open Inference Protocol under /v2 (and over gRPC on FLTS_SERVE_GRPC_PORT or --grpc-port). Says "Listening on <url>" on stdout once bound; SIGTERM or SIGINT stops it cleanly, also while it starts (a store that does not answer is waited for): it then says "<signal>: stopped while starting" and exits 0 ("<signal>: stopped while loading" while its modules still load). --json prints its one JSON document (url, grpc_url, run_id, stopped_by; url empty when it stopped before it listened) on stdout only when the server stops, so a script that needs the port of --port 0 meanwhile reads url (and grpc_url) from the log line with msg "serve_listening". Logs are JSON lines on stderr; a stop by a signal ends them with "serve_stopped" (stopped_by, once its connections are drained).';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --run <run_id> --port 8080',
@@ -29,6 +30,7 @@ export default class Serve extends FltsCommand<ServeResult> {
     port: Flags.string({ char: 'p', description: 'TCP port (env FLTS_SERVE_PORT or PORT, default 8000; 0 = any free port).' }),
     host: Flags.string({ description: 'Interface to bind (env FLTS_SERVE_HOST, default 127.0.0.1).' }),
     'grpc-port': Flags.string({ description: 'Also serve the Open Inference Protocol over gRPC on this port (env FLTS_SERVE_GRPC_PORT; 0 = any free port; default off).' }),
+    identifier: identifierFlag,
   };
 
   async run(): Promise<ServeResult> {
@@ -36,7 +38,7 @@ export default class Serve extends FltsCommand<ServeResult> {
     // Read as absent, `--run ""` served the promoted run, `--grpc-port ""` served no gRPC and `--host ""` bound every
     // interface, without a word.
     refuseEmptyFlags({ run: flags.run, host: flags.host, 'grpc-port': flags['grpc-port'] });
-    const { settings } = this.loadSettings(flags, { 'serve.runId': flags.run, 'serve.port': flags.port, 'serve.host': flags.host, 'serve.grpcPort': flags['grpc-port'] });
+    const { settings } = this.loadSettings(flags, { identifier: flags.identifier, 'serve.runId': flags.run, 'serve.port': flags.port, 'serve.host': flags.host, 'serve.grpcPort': flags['grpc-port'] });
     // Listened for before anything starts: "Listening on" is printed while the model still loads, and a signal
     // sent after it must stop the server cleanly rather than kill the process.
     // One during start-up ends the start, which may wait long on a store that does not answer (as `flts daemon`'s does).
