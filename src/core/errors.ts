@@ -80,6 +80,7 @@ export const ERROR_CATALOGUE = {
   FLTS_LIVE_DISABLED: { kind: 'conflict', retriable: false, hint: 'Live scoring is turned off on this server; set FLTS_LIVE_SCORING=true to score actuals.' },
   FLTS_REQUEST_INVALID: { kind: 'input', retriable: false, hint: 'Fix the request body as the message says.' },
   FLTS_FORECAST_NOT_FINITE: { kind: 'input', retriable: false, hint: 'Send values in the range the model was trained on; values this far outside it overflow its arithmetic.' },
+  FLTS_REQUEST_UNKNOWN_PARAMETER: { kind: 'input', retriable: false, hint: 'Send only the query parameters the route reads (the message and GET /openapi.json name them); the request\'s other fields, such as identifier, go in its JSON body.' },
   FLTS_REQUEST_TOO_LARGE: { kind: 'input', retriable: false, httpStatus: 413, hint: 'Send a smaller request body.' },
   FLTS_REQUEST_BODY_STALLED: { kind: 'input', retriable: true, httpStatus: 408, hint: 'The request body stopped arriving part-way (no byte of it for FLTS_SERVE_BODY_IDLE_TIMEOUT_MS), or arrived slower than FLTS_SERVE_MIN_BODY_BYTES_PER_SEC, and the connection was closed (over gRPC, DEADLINE_EXCEEDED: the call\'s message arrived slower than that, and only its stream was reset); send the body as soon as its headers, without pauses, on a new connection.' },
   FLTS_REQUEST_ROUTE_NOT_FOUND: { kind: 'not_found', retriable: false, hint: 'GET /openapi.json lists every route of the API.' },

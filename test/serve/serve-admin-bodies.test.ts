@@ -44,6 +44,24 @@ describe('serve > admin route bodies: bounded before JSON.parse, and small', () 
     expect(sweeps.length).toBe(before);
   });
 
+  it('refuses a query parameter it does not read (a typo of retention_days) with a coded 400 naming it and retention_days, before sweeping', async () => {
+    const before = sweeps.length;
+    const answer = await server.app.inject({ method: 'POST', url: '/prune_logs?retention_day=3', remoteAddress: '127.0.0.1' });
+    // Before, the typo was dropped and the configured retention swept: days the caller meant to keep were deleted.
+    expect({ status: answer.statusCode, code: answer.json().code, message: answer.json().message }).toEqual({
+      status: 400,
+      code: 'FLTS_REQUEST_UNKNOWN_PARAMETER',
+      message: 'POST /prune_logs does not read the query parameter retention_day: it takes retention_days in the query string. Nothing was done.',
+    });
+    const reload = await server.app.inject({ method: 'POST', url: '/reload_latest?force=true', remoteAddress: '127.0.0.1' });
+    expect({ status: reload.statusCode, code: reload.json().code, message: reload.json().message }).toEqual({
+      status: 400,
+      code: 'FLTS_REQUEST_UNKNOWN_PARAMETER',
+      message: 'POST /reload_latest does not read the query parameter force: it takes no query parameters. Nothing was done.',
+    });
+    expect(sweeps.length).toBe(before);
+  });
+
   it('publishes in /openapi.json as not required the bodies of the routes that answer a POST without one', async () => {
     const document: any = await (await fetch(`${server.url}/openapi.json`)).json();
     const required = Object.fromEntries(Object.entries(document.paths).flatMap(([path, item]: [string, any]) => (item.post?.requestBody ? [[path, item.post.requestBody.required]] : [])));

@@ -187,6 +187,32 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
     expect(query.json.predictions).toHaveLength(3);
   });
 
+  it('refuses on /predict and /actuals a query parameter they do not read, naming it and the ones they do, and forecasts with the body field', async () => {
+    const data = requestData(6);
+    // Before, ?identifier= was dropped: the forecast was filed and scored under the deployment's series, with a 200.
+    const misplaced = await postJson(`${server.url}/predict?identifier=plant-7&inference_length=3`, { data });
+    expect({ status: misplaced.status, code: misplaced.json.code, message: misplaced.json.message }).toEqual({
+      status: 400,
+      code: 'FLTS_REQUEST_UNKNOWN_PARAMETER',
+      message: 'POST /predict does not read the query parameter identifier: it takes inference_length in the query string; identifier is a field of the JSON body. Nothing was done.',
+    });
+    const typo = await postJson(`${server.url}/predict?inference_lenght=3`, { data });
+    expect({ status: typo.status, code: typo.json.code, message: typo.json.message }).toEqual({
+      status: 400,
+      code: 'FLTS_REQUEST_UNKNOWN_PARAMETER',
+      message: 'POST /predict does not read the query parameter inference_lenght: it takes inference_length in the query string. Nothing was done.',
+    });
+    const actuals = await postJson(`${server.url}/actuals?identifier=plant-7`, { data: { ts: data.ts, down: data.down } });
+    expect({ status: actuals.status, code: actuals.json.code, message: actuals.json.message }).toEqual({
+      status: 400,
+      code: 'FLTS_REQUEST_UNKNOWN_PARAMETER',
+      message: 'POST /actuals does not read the query parameter identifier: it takes no query parameters; identifier is a field of the JSON body. Nothing was done.',
+    });
+    // The body field, and the query parameter the route reads, are taken as before.
+    const body = await postJson(`${server.url}/predict?inference_length=3`, { data, identifier: 'plant-7' });
+    expect({ status: body.status, rows: body.json.predictions?.length }).toEqual({ status: 200, rows: 3 });
+  });
+
   it("takes the query's inference_length over the body's, as the reference does, and says so in the published document", async () => {
     const both = await postJson(`${server.url}/predict?inference_length=3`, { inference_length: 2 });
     expect(both.status).toBe(200);

@@ -1,4 +1,5 @@
 import { FltsError } from '../errors.js';
+import { refuseUnknownQuery } from './query-parameters.js';
 import { parseActuals } from './request-frame.js';
 import { actualsSchema, type ActualsBody } from './schemas/actuals.js';
 import type { ServeContext } from './serve-context.js';
@@ -11,6 +12,7 @@ export function registerActualsRoutes(context: ServeContext): void {
     method: 'POST',
     url: '/actuals',
     schema: actualsSchema,
+    onRequest: refuseUnknownQuery('POST /actuals', actualsSchema),
     config: { jsonBounds: seriesBodyBoundsProblem },
     handler: async (request) => {
       if (!live) throw new FltsError('FLTS_LIVE_DISABLED', 'Live scoring is turned off on this server (FLTS_LIVE_SCORING=false), so actuals are not scored.');

@@ -1,6 +1,7 @@
 import { FltsError } from '../errors.js';
 import { adminBodyOptions } from './admin-json-bounds.js';
 import { adminBodySchema } from './schemas/admin.js';
+import { refuseUnknownQuery } from './query-parameters.js';
 import { errorResponses } from './schemas/common.js';
 import type { ServeContext } from './serve-context.js';
 
@@ -35,6 +36,7 @@ export function registerLogRoutes(context: ServeContext): void {
     method: 'POST',
     url: '/prune_logs',
     schema: pruneLogsSchema,
+    onRequest: refuseUnknownQuery('POST /prune_logs', pruneLogsSchema),
     ...adminBodyOptions(context.bodyLimit),
     handler: async (request) => {
       const { retention_days: retentionDays } = request.query as { retention_days?: number };

@@ -2,6 +2,7 @@ import { adminBodyOptions } from './admin-json-bounds.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
 import { buildPredictResponse, newRequestId } from './prediction-response.js';
 import { closedBeforeAnswer } from './forecast-admission.js';
+import { refuseUnknownQuery } from './query-parameters.js';
 import { createReloadLimiter } from './reload-limiter.js';
 import { requestedRows, runPrediction } from './run-prediction.js';
 import { predictSchema, reloadSchema, type PredictBody, type PredictQuery } from './schemas/predict.js';
@@ -17,6 +18,7 @@ export function registerPredictRoutes(context: ServeContext): void {
     method: 'POST',
     url: '/predict',
     schema: predictSchema,
+    onRequest: refuseUnknownQuery('POST /predict', predictSchema),
     // Without a body (or data), the forecast is made from the served run's test frame.
     config: { jsonBounds: seriesBodyBoundsProblem, optionalBody: true },
     handler: async (request, reply) => {
@@ -44,6 +46,7 @@ export function registerPredictRoutes(context: ServeContext): void {
     method: 'POST',
     url: '/reload_latest',
     schema: reloadSchema,
+    onRequest: refuseUnknownQuery('POST /reload_latest', reloadSchema),
     ...adminBodyOptions(context.bodyLimit),
     handler: async () => {
       const outcome = await forcedReload();

@@ -8,7 +8,7 @@ export const actualsSchema = {
   summary: 'Report observed values, scoring the forecasts served for their timestamps',
   description:
     'Same column format as /predict: a timestamp column (`index_col`, else ts/timestamp/time/date) and one or more forecast columns in original units; null is a missing value, a number past ±1.8e308 (1e309, Infinity once parsed) a 400 naming its column and row. Each remembered forecast for a given timestamp is scored once, into the live RMSE, MAE and coverage of its run (/healthz `live`, flts_live_* metrics); a target whose column the body lacks, or whose value is null, waits for a later body. ' +
-    `${SERIES_DATA_RULES} Also: a timestamp given twice, and no column besides the timestamp that is a target of the served run (before any model is loaded, any column is one), or one holding anything but numbers and null.`,
+    `${SERIES_DATA_RULES} Also: a timestamp given twice, and no column besides the timestamp that is a target of the served run (before any model is loaded, any column is one), or one holding anything but numbers and null. Any query parameter is refused, before the body is read, with a 400 naming it (\`identifier\` is a field of the body).`,
   body: {
     type: 'object',
     maxProperties: MAX_BODY_FIELDS,

@@ -78,7 +78,7 @@ export const predictSchema = {
   summary: 'Forecast the next rows of a series',
   description:
     'Reference request: `data` is column-oriented raw data in original units with a timestamp column (`index_col`, else ts/timestamp/time/date) and every raw feature of the served run; unique, strictly increasing timestamps, as ISO 8601 text (naive = UTC) or epoch numbers read by size: seconds below 1e10, milliseconds below 1e13, microseconds below 1e16, nanoseconds below 1e19 (numbers below 1e8 are refused as ambiguous). Without `data` the forecast starts after the latest window of the stored test data (computed per request, never cached). Predictions are in original units. ' +
-    `${SERIES_DATA_RULES} With \`data\`, also: timestamps that do not strictly increase, a raw feature of the served run (an input GET /v2/models/{name} lists) missing or holding anything but finite numbers, and fewer rows than the model's input window (\`input_seq_len\`) or two.`,
+    `${SERIES_DATA_RULES} With \`data\`, also: timestamps that do not strictly increase, a raw feature of the served run (an input GET /v2/models/{name} lists) missing or holding anything but finite numbers, and fewer rows than the model's input window (\`input_seq_len\`) or two. A query parameter other than \`inference_length\` is refused, before the body is read, with a 400 naming it (\`identifier\` is a field of the body).`,
   body: {
     type: 'object',
     maxProperties: MAX_BODY_FIELDS,
