@@ -200,9 +200,10 @@ const FIELD_MUTATIONS = {
     horizon: [BIG, -1],
     windows: [1e12, 'x'],
     'errors.down': ['x', [['x']], [[null]], []],
-    'errors.down.0': [Array.from({ length: 100 }, () => 1e308), 'x'],
-    floors: [null, { down: 'x' }],
-    errors: [null, { nope: [[1]] }],
+    'errors.down.0': [Array.from({ length: 100 }, () => 1e308), 'x', [-1, 0.5], [0.5, 0.1]],
+    floors: [null, { down: 'x' }, {}, { down: -1 }],
+    errors: [null, { nope: [[1]] }, {}],
+    scale: ['sideways'],
     format: ['flts-conformal-v9'],
   },
 };

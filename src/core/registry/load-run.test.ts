@@ -1,11 +1,13 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
-import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
+import { addLoadableRun, fixtureCalibration } from '../workflows/loadable-run.fixture.js';
 import { loadRunForServing } from './load-run.js';
 import { canonicalJson } from './run-record-seal.js';
 import { silentLogger } from '../logger.js';
@@ -125,6 +127,66 @@ describe('core > registry > loadRunForServing on damaged run files', () => {
     mkdirSync(path.join(root, 'runs', 'naive', 'scaler.json'));
     await expect(loadRunForServing(store, settings, 'naive')).rejects.toMatchObject({ code: 'FLTS_MODEL_ARTIFACT_MISSING' });
     rmSync(path.join(root, 'runs', 'naive', 'scaler.json'), { recursive: true });
+  });
+});
+
+describe('core > registry > loadRunForServing of a run trained with an interval calibration', () => {
+  // As training writes them: the record names intervals.json among its artifacts, and with digests hashes it too.
+  const banded = fakeRun('banded', 'NAIVE', metrics, '2025-01-01T00:00:00.000Z');
+  const sealed = fakeRun('sealed', 'NAIVE', metrics, '2025-01-01T00:00:00.000Z');
+  beforeEach(async () => {
+    // Whatever a failed test left in the file's place (a directory is not written over).
+    for (const runId of ['banded', 'sealed']) rmSync(path.join(root, 'runs', runId, 'intervals.json'), { recursive: true, force: true });
+    await addLoadableRun(store, settings, banded, { intervals: true });
+    await addLoadableRun(store, settings, sealed, { intervals: true, digests: true });
+  });
+
+  it('loads its calibration as training wrote it, and a run trained before calibrations existed without one', async () => {
+    for (const runId of ['banded', 'sealed']) expect((await loadRunForServing(store, settings, runId)).intervals).toEqual(fixtureCalibration(banded.window));
+    // The record of a run trained before calibrations names none, and it is served without bands as before.
+    expect((await loadRunForServing(store, settings, 'naive')).intervals).toBeUndefined();
+  });
+
+  // Each was served without bands, as if the run never had any: the loader took them for a missing, optional file.
+  it.each([
+    ['deleted', async (file: string) => rmSync(file)],
+    ['a directory', async (file: string) => (rmSync(file), mkdirSync(file))],
+    ['a FIFO without a writer', async (file: string) => (rmSync(file), await promisify(execFile)('mkfifo', [file]))],
+  ])('refuses its intervals.json %s as FLTS_MODEL_ARTIFACT_MISSING, with digests or without', async (_what, replace) => {
+    for (const runId of ['banded', 'sealed']) {
+      const file = path.join(root, 'runs', runId, 'intervals.json');
+      await replace(file);
+      await expect(loadRunForServing(store, settings, runId)).rejects.toMatchObject({ code: 'FLTS_MODEL_ARTIFACT_MISSING', message: expect.stringContaining(`${runId}/intervals.json`) });
+      rmSync(file, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an intervals.json cut short, or of another run, as FLTS_RUN_CORRUPT', async () => {
+    await truncate('banded/intervals.json', 40);
+    await expect(loadRunForServing(store, settings, 'banded')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(/banded\/intervals\.json is not valid JSON/) });
+    await editJson('sealed/intervals.json', (v) => (v.errors.down[0][19] = 3));
+    await expect(loadRunForServing(store, settings, 'sealed')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('sealed/intervals.json does not have the SHA-256') });
+  });
+
+  // On a run without digests (trained before they were kept) only the content tells: each of these loaded and was
+  // served as bands upside down, bands without their floor, no band at all, or (smoothing) FLTS_INTERNAL at the first request.
+  it.each([
+    ['a negative ratio', (v: any) => (v.errors.down[0] = [-0.5, 0.1]), /at step 1 that are not finite ratios of 0 or more in ascending order/],
+    ['ratios out of order', (v: any) => (v.errors.down[0] = [0.5, 0.1]), /at step 1 that are not finite ratios of 0 or more in ascending order/],
+    ['an infinite ratio', (v: any) => (v.errors.down[0] = ['INFINITE']), /at step 1 that are not finite ratios of 0 or more in ascending order/],
+    ['no errors for its target', (v: any) => (v.errors = {}), /has no errors for target "down"/],
+    ['errors of a target not its run\'s', (v: any) => (v.errors.up = v.errors.down), /has errors of "up", which is not a target of its run/],
+    ['no step of errors', (v: any) => (v.errors.down = []), /has 0 steps of errors for target "down" where its run forecasts 1/],
+    ['no floor for its target', (v: any) => (v.floors = {}), /has no floor of 0 or more for target "down"/],
+    ['a negative floor', (v: any) => (v.floors.down = -1), /has no floor of 0 or more for target "down"/],
+    ['a negative growth', (v: any) => (v.growth = { fitEnd: 0, perHour: { down: -1 } }), /has a negative growth/],
+    ['a scale flts does not compute', (v: any) => (v.scale = 'sideways'), /has a scale "sideways" that flts does not compute/],
+    ['a smoothing scale without its season', (v: any) => (v.scale = 'smoothing'), /has a smoothing scale without the season it takes out/],
+  ])('refuses an intervals.json with %s as FLTS_RUN_CORRUPT on a run without digests', async (_damage, edit, message) => {
+    await editJson('banded/intervals.json', edit);
+    // JSON has no Infinity: a number too large for a double reads as one.
+    await store.put('runs', 'banded/intervals.json', (await store.get('runs', 'banded/intervals.json')).toString('utf8').replace('"INFINITE"', '1e999'));
+    await expect(loadRunForServing(store, settings, 'banded')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringMatching(message) });
   });
 });
 

@@ -139,3 +139,12 @@ export const RUN_FILES = {
   answeredClaims: 'answered-claims.json',
   modelDir: 'model',
 } as const;
+
+/**
+ * Whether training wrote `run` an interval calibration: its record names intervals.json among its artifacts or
+ * digests, as every SUCCESS record since calibrations existed does. Such a run without the file lost part of what
+ * it predicts from (its bands), where a run trained before calibrations existed never had one.
+ */
+export function recordsIntervals(run: Pick<RunRecord, 'artifacts' | 'artifact_sha256'>): boolean {
+  return Object.hasOwn(run.artifacts ?? {}, 'intervals') || Object.hasOwn(run.artifact_sha256 ?? {}, RUN_FILES.intervals);
+}

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Settings } from '../config/settings.js';
 import type { ScalerParams } from '../data/scaler.js';
 import type { TimeFrame } from '../data/time-frame.js';
+import { INTERVALS_FORMAT, type IntervalCalibration } from '../models/prediction-intervals.js';
 import { buildRecurrentNetwork } from '../models/recurrent-model.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { writeProcessedOutputs } from '../preprocess/write-processed.js';
@@ -39,10 +40,29 @@ export async function addProcessedData(store: ObjectStore, settings: Settings, c
 }
 
 /**
- * Saves a run whose model serving can really load and forecast: a NAIVE artifact, or an untrained LSTM/GRU
- * network (optionally with every weight NaN, a broken run), plus its scaler and processed data.
+ * An interval calibration as training writes one for `window`: per target, a floor and one step of sorted error
+ * ratios per forecast step (20 calibration windows, enough for a band at 0.8 and 0.95).
  */
-export async function addLoadableRun(registry: ObjectStore, settings: Settings, run: RunRecord, options: { nanWeights?: boolean; digests?: boolean } = {}): Promise<void> {
+export function fixtureCalibration(window: RunRecord['window']): IntervalCalibration {
+  const ratios = Array.from({ length: 20 }, (_, i) => 0.1 * (i + 1));
+  return {
+    format: INTERVALS_FORMAT,
+    method: 'split-conformal',
+    calibration: 'validation-tail',
+    windows: ratios.length,
+    horizon: window.outputSeqLen,
+    floors: Object.fromEntries(window.targets.map((target) => [target, 0.01])),
+    errors: Object.fromEntries(window.targets.map((target) => [target, Array.from({ length: window.outputSeqLen }, () => ratios)])),
+  };
+}
+
+/**
+ * Saves a run whose model serving can really load and forecast: a NAIVE artifact, or an untrained LSTM/GRU
+ * network (optionally with every weight NaN, a broken run), plus its scaler and processed data. With `intervals`,
+ * also its interval calibration (fixtureCalibration), named among its artifacts as training names it.
+ */
+export async function addLoadableRun(registry: ObjectStore, settings: Settings, given: RunRecord, options: { nanWeights?: boolean; digests?: boolean; intervals?: boolean } = {}): Promise<void> {
+  const run = options.intervals ? { ...given, artifacts: { ...given.artifacts, intervals: RUN_FILES.intervals } } : given;
   await addProcessedData(registry, settings, run.config_hash, run.data.processed_created_at ? new Date(run.data.processed_created_at) : undefined);
   await saveRunRecord(registry, settings, run);
   // With `digests`, the record holds the SHA-256 of the files written and is sealed, as training records them.
@@ -57,5 +77,6 @@ export async function addLoadableRun(registry: ObjectStore, settings: Settings, 
   } else if (run.model_type === 'NAIVE') {
     await saveModelJson(store, settings, run.run_id, MODEL_ARTIFACT_FILES.NAIVE, { format: 'flts-naive-v1', window: run.window });
   }
+  if (options.intervals) await putJson(store, runsBucket(settings), runKey(run.run_id, RUN_FILES.intervals), fixtureCalibration(run.window));
   if (options.digests) await saveRunRecord(registry, settings, sealRunRecord({ ...run, artifact_sha256: written.digests() }));
 }

@@ -128,6 +128,23 @@ describe('core > workflows > promote', () => {
     expect(await listPromotionHistory(store, settings)).toHaveLength(1);
   });
 
+  it('refuses, even forced, a run whose interval calibration is gone or damaged, and promotes it whole', async () => {
+    await byHand('runC');
+    const banded = fakeRun('runBands', 'NAIVE', { rmse: 0.001, mae: 0.001, mse: 0.000001 }, '2025-01-05T00:00:00.000Z');
+    await addLoadableRun(store, settings, banded, { intervals: true });
+    const force = () => promote({ runId: 'runBands', source: 'manual', actor: 'ana', reason: 'force it', force: true }, settings, { store });
+    // Gone: serving would answer without the bands the run was trained with.
+    await store.delete('runs', 'runBands/intervals.json');
+    await expect(force()).rejects.toMatchObject({ code: 'FLTS_MODEL_ARTIFACT_MISSING', message: expect.stringMatching(/runBands\/intervals\.json is missing.*--force does not apply/) });
+    // Upside down: the candidate check loads the run as serving does, calibration included.
+    await addLoadableRun(store, settings, banded, { intervals: true });
+    await putJson(store, 'runs', 'runBands/intervals.json', { ...(await getJson<object>(store, 'runs', 'runBands/intervals.json')), errors: { down: [[-1]] } });
+    await expect(force()).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('runBands/intervals.json has errors') });
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runC');
+    await addLoadableRun(store, settings, banded, { intervals: true });
+    expect((await byHand('runBands')).record.run_id).toBe('runBands');
+  });
+
   it('refuses a run whose processed test data is gone unless forced, and records what was forced over', async () => {
     const orphan = { ...fakeRun('runOrphan', 'NAIVE', { rmse: 0.04, mae: 0.03, mse: 0.0016 }, '2025-01-05T00:00:00.000Z'), config_hash: 'd'.repeat(64) };
     await addRun(orphan);

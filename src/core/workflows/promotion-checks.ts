@@ -1,7 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import { buildScoreboard } from '../eval/scoreboard.js';
 import { MODEL_ARTIFACT_FILES } from '../registry/run-artifacts.js';
-import { RUN_FILES, type RunRecord } from '../registry/run-record.js';
+import { recordsIntervals, RUN_FILES, type RunRecord } from '../registry/run-record.js';
 import { runKey, runsBucket, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
@@ -31,10 +31,13 @@ export function leftOutOfGate(corrupt: RunRegistryScan['corrupt']): string {
   return corrupt.length > 0 ? ` (judged without damaged run(s) left out of its scoreboard: ${corrupt.map((run) => run.run_id).join(', ')})` : '';
 }
 
-/** Every object serving needs to load the run: the model (and weights for networks) and the scaler. */
+/**
+ * Every object serving needs to load the run: the model (and weights for networks), the scaler and, for a run
+ * trained with one, its interval calibration (serving refuses the run without it).
+ */
 export function requiredArtifactKeys(run: RunRecord): string[] {
   const model = (MODEL_ARTIFACT_FILES as Record<string, string>)[run.model_type];
-  const keys: string[] = [RUN_FILES.scaler];
+  const keys: string[] = [RUN_FILES.scaler, ...(recordsIntervals(run) ? [RUN_FILES.intervals] : [])];
   if (model) keys.unshift(model);
   if (run.model_type === 'LSTM' || run.model_type === 'GRU') keys.splice(1, 0, `${RUN_FILES.modelDir}/weights.bin`);
   return keys.map((key) => runKey(run.run_id, key));
