@@ -204,6 +204,7 @@ const FIELD_MUTATIONS = {
     floors: [null, { down: 'x' }, {}, { down: -1 }],
     errors: [null, { nope: [[1]] }, {}],
     scale: ['sideways'],
+    'lowerBounds.down': [1e6],
     format: ['flts-conformal-v9'],
   },
 };

@@ -179,6 +179,7 @@ describe('core > registry > loadRunForServing of a run trained with an interval 
     ['no step of errors', (v: any) => (v.errors.down = []), /has 0 steps of errors for target "down" where its run forecasts 1/],
     ['no floor for its target', (v: any) => (v.floors = {}), /has no floor of 0 or more for target "down"/],
     ['a negative floor', (v: any) => (v.floors.down = -1), /has no floor of 0 or more for target "down"/],
+    ['a lower bound above 0', (v: any) => (v.lowerBounds = { down: 1e6 }), /has a lower bound 1000000 for "down" where training bounds only its run's targets, at 0/],
     ['a negative growth', (v: any) => (v.growth = { fitEnd: 0, perHour: { down: -1 } }), /has a negative growth/],
     ['a scale flts does not compute', (v: any) => (v.scale = 'sideways'), /has a scale "sideways" that flts does not compute/],
     ['a smoothing scale without its season', (v: any) => (v.scale = 'smoothing'), /has a smoothing scale without the season it takes out/],

@@ -60,6 +60,9 @@ function intervalCalibrationProblem(value: unknown, window: WindowSpec): string 
   }
   if (value.scale !== undefined && !INTERVAL_SCALES.includes(value.scale as string)) return `has a scale ${JSON.stringify(value.scale)} that flts does not compute`;
   if (value.lowerBounds !== undefined && !isNumberMap(value.lowerBounds)) return 'has lower bounds that are not numbers';
+  // Training bounds a target never negative at 0 and no other: a bound above the band's forecast shuts it to nothing.
+  const bounded = Object.entries((value.lowerBounds ?? {}) as Record<string, number>).find(([target, bound]) => bound !== 0 || !window.targets.includes(target));
+  if (bounded) return `has a lower bound ${bounded[1]} for ${JSON.stringify(bounded[0])} where training bounds only its run's targets, at 0`;
   if (value.growth !== undefined && !(isObject(value.growth) && Number.isFinite(value.growth.fitEnd) && isNumberMap(value.growth.perHour))) return 'has a growth that is not numbers';
   if (isObject(value.growth) && Object.values(value.growth.perHour as Record<string, number>).some((perHour) => perHour < 0)) return 'has a negative growth';
   if (value.scale === 'smoothing' && value.season === undefined) return 'has a smoothing scale without the season it takes out';
