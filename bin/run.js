@@ -10,9 +10,8 @@ const { fillBareEnvironment } = await import('./bare-environment.js');
 fillBareEnvironment();
 const { execute } = await import('@oclif/core');
 // Loading oclif put its stdout error listener in place, which throws any error but EPIPE; flts answers them instead.
-const { onStdoutError } = await import('../dist/cli/stdout-failure.js');
-process.stdout.removeAllListeners('error');
-process.stdout.on('error', onStdoutError);
+const { answerStdoutFailures } = await import('../dist/cli/stdout-failure.js');
+answerStdoutFailures();
 const { cliLoadOptions } = await import('./load-options.js');
 
 await execute({ loadOptions: cliLoadOptions(import.meta.url) });

@@ -11,6 +11,9 @@ const { fillBareEnvironment } = await import('../bin/bare-environment.js');
 fillBareEnvironment();
 // Imported only now: loading oclif and the command is most of the time before the command listens for signals.
 const { execute } = await import('@oclif/core');
+// As for `flts`: a write to stdout that fails (a full disk) is a coded error, not oclif's stack trace.
+const { answerStdoutFailures } = await import('../dist/cli/stdout-failure.js');
+answerStdoutFailures();
 const { cliLoadOptions } = await import('../bin/load-options.js');
 // `flts-daemon --version` asks what `flts --version` answers (the image's operators type it): the command has no such flag.
 const args = process.argv.slice(2);

@@ -6,11 +6,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cleanEnvironment, REPO_ROOT, runCli } from './helpers/run-cli.js';
 
-/** Runs the built binary with its stdout on `/dev/full`, a device every write to fails with ENOSPC (a full disk). */
-async function runToFullDevice(args: readonly string[]): Promise<{ exitCode: number | null; stderr: string }> {
+/** The daemon's own executable (`flts-daemon` in the image). */
+const DAEMON_ENTRY = path.join(REPO_ROOT, 'daemon/main.js');
+
+/** Runs the built binary (or `entry`) with its stdout on `/dev/full`, a device every write to fails with ENOSPC (a full disk). */
+async function runToFullDevice(args: readonly string[], entry = BIN): Promise<{ exitCode: number | null; stderr: string }> {
   const full = await open('/dev/full', 'w');
   try {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: cleanEnvironment({}), stdio: ['ignore', full.fd, 'pipe'] });
+    const child = spawn(process.execPath, [entry, ...args], { cwd: REPO_ROOT, env: cleanEnvironment({}), stdio: ['ignore', full.fd, 'pipe'] });
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -68,7 +71,7 @@ describe('cli > environment: containers and CI runners with a bare environment',
   }, 60_000);
 
   it.skipIf(!existsSync('/dev/full'))('says stdout refused a write (a full disk) as a coded error on stderr, --json too, not a stack trace', async () => {
-    const runs = await Promise.all([runToFullDevice(['config', 'show']), runToFullDevice(['promote', '--history', '--home', path.join(dir, 'full-home'), '--json']), runToFullDevice(['--help'])]);
+    const runs = await Promise.all([runToFullDevice(['config', 'show']), runToFullDevice(['promote', '--history', '--home', path.join(dir, 'full-home'), '--json']), runToFullDevice(['--help']), runToFullDevice(['--help'], DAEMON_ENTRY), runToFullDevice(['--version'], DAEMON_ENTRY)]);
     for (const run of runs) {
       // Before, exit 1 with "Error: ENOSPC: no space left on device, write" and its stack, thrown from oclif's listener.
       expect(run.stderr).toMatch(/^Error FLTS_PATH_UNUSABLE: Cannot write to standard output: ENOSPC: [^\n]*\nHint: Standard output goes to a file or device that refuses writes/);

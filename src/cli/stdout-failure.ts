@@ -16,3 +16,9 @@ export function onStdoutError(error: NodeJS.ErrnoException): void {
   // stdout refused already: under --json too, the error goes to stderr.
   process.exit(reportError(flts, { json: false, debug: process.argv.includes('--debug') }));
 }
+
+/** Answers stdout's failed writes with `onStdoutError` in place of the listener loading oclif put there. */
+export function answerStdoutFailures(): void {
+  process.stdout.removeAllListeners('error');
+  process.stdout.on('error', onStdoutError);
+}
