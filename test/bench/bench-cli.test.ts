@@ -209,7 +209,7 @@ describe('commands > bench > request rows', () => {
       expect(refusals[i].json?.error, refusals[i].stdout).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag } });
       expect(refusals[i].exitCode).toBe(2);
     }
-    expect(refusals[4].json.error.message).toMatch(tooMany > 64 ? /from 1 to 64/ : new RegExp(`^--replicas ${tooMany} is more than this machine's \\d+ CPUs? can run side by side`));
+    expect(refusals[4].json.error.message).toMatch(tooMany > 64 ? /from 1 to 64/ : new RegExp(`^--replicas ${tooMany} is more than the \\d+ CPUs? usable here`));
     expect(refusals[5].json.error.message).toContain('--compare needs two or more values of FLTS_LIVE_SCORING');
     expect(existsSync(path.join(exampleHome, 'bench-results'))).toBe(false);
   });

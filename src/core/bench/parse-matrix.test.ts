@@ -105,7 +105,7 @@ describe('core > bench > parse-matrix', () => {
     expect(parseReplicaList('64', 16)).toEqual([64]);
     for (const [text, cpus, over, max] of [['9', 2, 9, 8], ['1,64', 2, 64, 8], ['13', 3, 13, 12]] as const) {
       expect(() => parseReplicaList(text, cpus), text).toThrow(expect.objectContaining({ code: 'FLTS_USAGE_INVALID_FLAG', kind: 'usage', details: expect.objectContaining({ flag: 'replicas', entry: String(over), max, cpus }) }));
-      expect(() => parseReplicaList(text, cpus), text).toThrow(`--replicas ${over} is more than this machine's ${cpus} CPUs can run side by side: at most ${max}`);
+      expect(() => parseReplicaList(text, cpus), text).toThrow(`--replicas ${over} is more than the ${cpus} CPUs usable here (the cores, or the container's CPU limit when lower) can run side by side: at most ${max}`);
     }
     // The list's own refusals come first, as before.
     expect(() => parseReplicaList('65', 64)).toThrow(/from 1 to 64/);

@@ -87,7 +87,7 @@ export function parseReplicaList(text: string, cpus: number): number[] {
   const counts = parseCountList(text, 'replicas', MAX_REPLICAS);
   const over = counts.find((count) => count > max);
   if (over !== undefined) {
-    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--replicas ${over} is more than this machine's ${cpus} CPU${cpus === 1 ? '' : 's'} can run side by side: at most ${max} (${REPLICAS_PER_CPU} per CPU, at most ${MAX_REPLICAS}); beyond it the replicas only take turns on the cores.`, {
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--replicas ${over} is more than the ${cpus} CPU${cpus === 1 ? '' : 's'} usable here (the cores, or the container's CPU limit when lower) can run side by side: at most ${max} (${REPLICAS_PER_CPU} per CPU, at most ${MAX_REPLICAS}); beyond it the replicas only take turns on the cores.`, {
       details: { flag: 'replicas', value: clip(text), entry: String(over), max, cpus },
     });
   }
