@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { scratchFolders } from '../../../test/helpers/scratch-folders.js';
-import { createFsStore } from './fs-store.js';
+import type { Logger } from '../logger.js';
+import { TEMP_FILE_PREFIX } from '../write-file-whole.js';
+import { createFsStore, TEMP_FILE_STALE_MS } from './fs-store.js';
 import { describeObjectStoreContract } from './object-store.contract.js';
 
 const mkdtemp = scratchFolders();
@@ -18,6 +20,61 @@ describe('core > storage > fs-store layout', () => {
     const store = createFsStore(root);
     await store.put('processed-data', 'processed_data.meta.json', '{}');
     expect(await readdir(path.join(root, 'processed-data'))).toEqual(['processed_data.meta.json']);
+  });
+});
+
+describe('core > storage > fs-store temporary files left by killed writes', () => {
+  const uuidTemp = (n: number): string => `${TEMP_FILE_PREFIX}0000000${n}-1111-4222-8333-444444444444`;
+  /** A file whose modification time is `ageMs` in the past, as a write killed that long ago leaves it. */
+  async function leftover(file: string, ageMs: number): Promise<void> {
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, '{"partial');
+    const then = new Date(Date.now() - ageMs);
+    await utimes(file, then, then);
+  }
+
+  it('never lists them as objects, stale or fresh, from the bucket or from a folder', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-'));
+    const store = createFsStore(root);
+    await store.put('runs', 'leases/train/h1/lstm.json', '{}');
+    await leftover(path.join(root, 'runs', 'leases', 'train', 'h1', uuidTemp(1)), 0);
+    await leftover(path.join(root, 'runs', 'leases', 'train', 'h1', uuidTemp(2)), 2 * TEMP_FILE_STALE_MS);
+    await leftover(path.join(root, 'runs', 'leases', 'train', 'h1', `${TEMP_FILE_PREFIX}lock-lstm.json`), 0);
+    for (const prefix of ['', 'leases/', 'leases/train/h1/', 'leases/train/h1/.flts']) {
+      expect((await store.list('runs', prefix)).map(({ key }) => key)).toEqual(prefix.endsWith('.flts') ? [] : ['leases/train/h1/lstm.json']);
+    }
+  });
+
+  // A process killed between writing its temp file and renaming it left the file for ever: nothing removed it.
+  it('removes the ones older than an hour as a listing meets them, keeps younger ones and objects, and says how many', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'flts-fs-'));
+    const infos: Array<{ fields: Record<string, unknown>; msg?: string }> = [];
+    const logger: Logger = { trace() {}, debug() {}, warn() {}, error() {}, info: (fields, msg) => void infos.push({ fields: fields as Record<string, unknown>, msg }), child: () => logger };
+    const store = createFsStore(root, { logger });
+    await store.put('runs', 'leases/train/h1/lstm.json', '{}');
+    await store.put('runs', 'r1/run.json', '{}');
+    const leases = path.join(root, 'runs', 'leases', 'train', 'h1');
+    const hour = TEMP_FILE_STALE_MS;
+    await leftover(path.join(leases, uuidTemp(1)), 2 * hour);
+    await leftover(path.join(leases, `${TEMP_FILE_PREFIX}lock-lstm.json`), 2 * hour);
+    await leftover(path.join(leases, uuidTemp(2)), hour / 2);
+    // Named by a caller, not by the store: an object, however unlisted, is not the store's to delete.
+    await leftover(path.join(leases, `${TEMP_FILE_PREFIX}notes`), 2 * hour);
+    await leftover(path.join(root, 'runs', 'r1', uuidTemp(3)), 2 * hour);
+
+    expect((await store.list('runs', 'leases/')).map(({ key }) => key)).toEqual(['leases/train/h1/lstm.json']);
+    expect((await readdir(leases)).sort()).toEqual([uuidTemp(2), `${TEMP_FILE_PREFIX}notes`, 'lstm.json'].sort());
+    // Only the folder listed is looked at: no walk of the whole store.
+    expect(await readdir(path.join(root, 'runs', 'r1'))).toContain(uuidTemp(3));
+    expect(infos).toEqual([{ fields: expect.objectContaining({ bucket: 'runs', prefix: 'leases/', removed: 2 }), msg: 'store_fs_temp_files_removed' }]);
+
+    await store.list('runs');
+    expect(await readdir(path.join(root, 'runs', 'r1'))).toEqual(['run.json']);
+    expect(infos.at(-1)).toEqual({ fields: expect.objectContaining({ bucket: 'runs', prefix: '', removed: 1 }), msg: 'store_fs_temp_files_removed' });
+    // Nothing left to remove: nothing said.
+    await store.list('runs');
+    expect(infos).toHaveLength(2);
+    expect(await store.get('runs', 'leases/train/h1/lstm.json')).toEqual(Buffer.from('{}'));
   });
 });
 

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { FltsError, toFltsError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { assertBucketName, assertObjectKey } from './keys.js';
 import type { DeleteManyResult, ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
 import { makeDirectory } from '../make-directory.js';
@@ -46,10 +47,27 @@ const versionOf = (body: ObjectBody | Buffer): string => createHash('md5').updat
 const FS_IO_WIDTH = 16;
 /** A compare-and-replace lock older than this belongs to a process that died mid-write. */
 const LOCK_STALE_MS = 10_000;
+/**
+ * A temporary file older than this was left by a process killed mid-write: a write renames (or links) its temp
+ * file within seconds, and a lock is broken after LOCK_STALE_MS, so an hour leaves a wide margin for a slow disk
+ * or a stopped process without letting leftovers pile up for ever.
+ */
+export const TEMP_FILE_STALE_MS = 60 * 60 * 1000;
+/**
+ * The names this store gives its temporary files (a UUID, or `lock-<object>`): only these are removed, so an
+ * object a caller happened to name with the same prefix is never deleted behind its back.
+ */
+const STORE_TEMP_NAME = new RegExp(`^${TEMP_FILE_PREFIX.replaceAll('.', '\\.')}(lock-.+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`);
+
+export interface FsStoreOptions {
+  /** Where the removal of temporary files left by killed writes is reported. */
+  logger?: Logger;
+}
 
 /** The embedded store: `<root>/<bucket>/<key>`, every write a temp file renamed into place. */
-export function createFsStore(root: string): ObjectStore {
+export function createFsStore(root: string, options: FsStoreOptions = {}): ObjectStore {
   const absoluteRoot = path.resolve(root);
+  const logger = options.logger ?? silentLogger;
   /** Appended files whose directory entry is already on disk. */
   const synced = new Set<string>();
 
@@ -149,8 +167,11 @@ export function createFsStore(root: string): ObjectStore {
     }
   }
 
-  /** The object files below `dir` as keys with their paths; not stat'ed yet, so a bounded listing stats only what it returns. */
-  async function walk(dir: string, relative: string, out: Array<{ key: string; full: string }>): Promise<void> {
+  /**
+   * The object files below `dir` as keys with their paths; not stat'ed yet, so a bounded listing stats only what it
+   * returns. The store's temporary files met on the way go to `temps`.
+   */
+  async function walk(dir: string, relative: string, out: Array<{ key: string; full: string }>, temps: string[]): Promise<void> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -161,9 +182,35 @@ export function createFsStore(root: string): ObjectStore {
     for (const entry of entries) {
       const key = relative ? `${relative}/${entry.name}` : entry.name;
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full, key, out);
-      else if (entry.isFile() && !entry.name.startsWith(TEMP_FILE_PREFIX)) out.push({ key, full });
+      if (entry.isDirectory()) await walk(full, key, out, temps);
+      else if (entry.isFile() && entry.name.startsWith(TEMP_FILE_PREFIX)) {
+        if (STORE_TEMP_NAME.test(entry.name)) temps.push(full);
+      } else if (entry.isFile()) out.push({ key, full });
     }
+  }
+
+  /**
+   * Removes the temporary files among `temps` that a killed write left (older than TEMP_FILE_STALE_MS). Done as a
+   * listing reads their folders anyway, so the folders scanned again and again (leases, runs) stay clean at the
+   * cost of one stat per temporary file, never a walk of its own.
+   */
+  async function removeStaleTemps(temps: string[], bucket: string, prefix: string): Promise<void> {
+    if (temps.length === 0) return;
+    const now = Date.now();
+    const removed = await mapBounded(temps, FS_IO_WIDTH, async (full) => {
+      try {
+        const info = await stat(full);
+        if (now - info.mtimeMs <= TEMP_FILE_STALE_MS) return false;
+        await rm(full, { force: true });
+        return true;
+      } catch (error) {
+        // Renamed into place or removed by another process meanwhile; anything else waits for the next listing.
+        if (!isNotFound(error)) logger.warn({ bucket, path: full, code: (error as NodeJS.ErrnoException)?.code }, 'store_fs_temp_file_remove_failed');
+        return false;
+      }
+    });
+    const count = removed.filter(Boolean).length;
+    if (count > 0) logger.info({ bucket, prefix, removed: count, older_than_ms: TEMP_FILE_STALE_MS }, 'store_fs_temp_files_removed');
   }
 
   const store: ObjectStore = {
@@ -266,7 +313,9 @@ export function createFsStore(root: string): ObjectStore {
         if (isNotFound(error)) return [];
         throw error;
       }
-      await walk(start, dirPart, found);
+      const temps: string[] = [];
+      await walk(start, dirPart, found, temps);
+      await removeStaleTemps(temps, bucket, prefix);
       const candidates = found.filter((file) => file.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       const out: ObjectInfo[] = [];
       // Stat'ed a group at a time, in key order: a folder of thousands (a day of prediction log) waits for the disk

@@ -26,7 +26,7 @@ export interface ObjectStoreContext {
 export async function createObjectStore(settings: Settings, context: ObjectStoreContext = {}): Promise<ObjectStore> {
   switch (settings.store.kind) {
     case 'fs':
-      return createFsStore(fsStoreRoot(settings));
+      return createFsStore(fsStoreRoot(settings), { logger: context.logger });
     case 's3': {
       // The S3 client is loaded only when it is configured: the embedded store does not carry it.
       const { createS3Store } = await import('./s3-store.js');
