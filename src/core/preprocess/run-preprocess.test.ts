@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveSettings, type Settings } from '../config/settings.js';
 import type { FltsEvent } from '../events.js';
+import type { Logger } from '../logger.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { loadProcessedData } from './processed-data.js';
@@ -343,9 +344,12 @@ describe('core > preprocess > run-preprocess', () => {
     expect(await store.listFolders(BUCKET, `${configHash}/earlier/`)).toHaveLength(EARLIER_VERSIONS_KEPT);
   });
 
-  it('recomputes when forced', async () => {
+  it('recomputes when forced, logging force_reprocess with the config_hash it replaces as the reference does', async () => {
     const first = await runPreprocess(settingsFor(), { store });
-    expect((await runPreprocess(settingsFor({ 'data.forceReprocess': true }), { store })).status).toBe('processed');
+    const infos: Array<{ fields: Record<string, unknown>; msg?: string }> = [];
+    const logger = { trace() {}, debug() {}, warn() {}, error() {}, info: (fields: Record<string, unknown>, msg?: string) => void infos.push({ fields, msg }), child: () => logger } as unknown as Logger;
+    expect((await runPreprocess(settingsFor({ 'data.forceReprocess': true }), { store, logger })).status).toBe('processed');
+    expect(infos.filter((line) => line.msg === 'force_reprocess').map((line) => line.fields)).toEqual([{ event: 'force_reprocess', reason: 'forceReprocess', prev_config_hash: first.configHash, config_hash: first.configHash }]);
     // The same rows again: nothing earlier to keep.
     expect(await store.listFolders(BUCKET, `${first.configHash}/earlier/`)).toEqual([]);
   });

@@ -12,6 +12,7 @@ import { detectCadence } from '../data/timestamps.js';
 import { FltsError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { readInputAlias, writeInputAlias, type InputAlias } from './input-aliases.js';
 import { fingerprintBytes } from './input-fingerprint.js';
@@ -289,7 +290,10 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
 
   const sampleSeed = seedMatters ? data.sampleSeed : undefined;
   if (data.forceReprocess) {
-    logger.info({ event: 'force_reprocess', reason: 'forceReprocess', config_hash: configHash }, 'force_reprocess');
+    // The reference's fields: why, and the config_hash of the data processed last (the root sidecar's), which this
+    // replaces; a sidecar that cannot be read names none.
+    const previous = await getJsonIfExists<ProcessedSidecar>(deps.store, settings.store.buckets.processed, processedKeys(settings).trainSidecar).catch(() => undefined);
+    logger.info({ event: 'force_reprocess', reason: 'forceReprocess', prev_config_hash: previous?.config_hash ?? null, config_hash: configHash }, 'force_reprocess');
   } else {
     const hit = await findCachedOutputs(deps.store, settings, { configHash, fingerprints, sampleSeed });
     if (hit) return keepStored(hit, 'cached', undefined, checkedOverlap(hit.sidecar.flts?.test_rows_not_after_train));
