@@ -493,6 +493,72 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > what the dashboards and the
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('gives the load balancer client and server timeouts above the replicas\' request timeout, 60 s unless .env raises it', async () => {
+    // Before, HAProxy waited a fixed 60 s: with FLTS_SERVE_REQUEST_TIMEOUT_MS above about 55 s a slow request got the
+    // load balancer's 504 before the replica's own coded answer. The lb service works the timeout out at start; its
+    // script runs here with docker-entrypoint.sh replaced by one that prints what HAProxy would be started with.
+    const dir = mkdtempSync(join(tmpdir(), 'flts-lb-entry-'));
+    try {
+      writeFileSync(join(dir, 'docker-entrypoint.sh'), '#!/bin/sh\necho "$FLTS_LB_TIMEOUT_MS $*"\n', { mode: 0o755 });
+      const started = async (lb: ComposeService): Promise<{ timeoutMs: number; args: string }> => {
+        expect(lb.entrypoint).toEqual(['/bin/sh', '-ec']);
+        // `config` prints the file's $$ escapes back; the script never uses the shell's own $$.
+        const script = [lb.command].flat().join('\n').replaceAll('$$', '$');
+        const { stdout } = await promisify(execFile)('/bin/sh', ['-ec', script], { env: { ...env(lb), PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' });
+        const [timeoutMs, ...args] = stdout.trim().split(' ');
+        return { timeoutMs: Number(timeoutMs), args: args.join(' ') };
+      };
+      expect(await started((await renderCompose()).lb)).toEqual({ timeoutMs: 60_000, args: 'haproxy -f /usr/local/etc/haproxy/haproxy.cfg' });
+      const slower = await renderCompose({ FLTS_SERVE_REQUEST_TIMEOUT_MS: '120000' });
+      const replicaMs = resolveSettings({ env: env(slower.serve) }).settings.serve.requestTimeoutMs;
+      expect(replicaMs).toBe(120_000);
+      // The replica checks its timeout about once a second: the margin leaves its answer time to pass the balancer.
+      expect((await started(slower.lb)).timeoutMs).toBeGreaterThanOrEqual(replicaMs + 5000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives up on a replica after the timeout the lb service hands HAProxy, which no frontend (gRPC\'s included) overrides', async () => {
+    // The compose defaults with FLTS_LB_TIMEOUT_MS set short and a replica that never answers: HAProxy gives up with 504
+    // after that time, not after a fixed 60 s. No frontend or backend sets a timeout of its own over the defaults.
+    const sections = haproxySections(readFileSync(join(COMPOSE_DIR, 'haproxy/haproxy.cfg'), 'utf8'));
+    for (const [header, lines] of sections) {
+      if (header !== 'defaults') expect(lines.filter((line) => /^timeout (client|server)\b/.test(line)), header).toEqual([]);
+    }
+    expect(sections.has('frontend flts_grpc')).toBe(true);
+    // Answers /readyz at once (HAProxy is up), holds every other request.
+    const replica = http.createServer((request, response) => { if (request.url === '/readyz') response.end('{"status":"ready"}'); });
+    await new Promise<void>((resolve) => replica.listen(0, '127.0.0.1', resolve));
+    const front = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'flts-haproxy-'));
+    const config = [
+      'global', '  maxconn 256',
+      'defaults', ...sections.get('defaults')!.map((line) => `  ${line}`),
+      'frontend flts', `  bind 127.0.0.1:${front}`, '  default_backend flts_serve',
+      'backend flts_serve', `  server held 127.0.0.1:${(replica.address() as AddressInfo).port}`,
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'haproxy.cfg'), config);
+    const haproxy = spawn(existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : tools.haproxy, ['-db', '-f', join(dir, 'haproxy.cfg')], {
+      stdio: 'ignore', env: { ...process.env, FLTS_LB_TIMEOUT_MS: '300' },
+    });
+    const exited = new Promise((resolve) => haproxy.once('exit', resolve));
+    try {
+      await waitUntil(() => fetch(`http://127.0.0.1:${front}/readyz`).then(() => true), 'haproxy listening', 30_000, 100);
+      // Far below the former 60 s, far above 300 ms: only a timeout that follows the variable answers in between.
+      const response = await fetch(`http://127.0.0.1:${front}/predict`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(20_000) });
+      await response.text();
+      expect(response.status).toBe(504);
+    } finally {
+      haproxy.kill('SIGTERM');
+      await exited;
+      replica.closeAllConnections();
+      await new Promise((resolve) => replica.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('deploy > files', () => {
