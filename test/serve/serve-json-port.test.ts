@@ -55,7 +55,7 @@ describe('serve > --json with --port 0: the port comes from the log, the documen
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ status: 'ok', result: { url: run.logged, stopped_by: 'SIGINT' } });
     // As the daemon's daemon_stopped (below): under --json the log alone says the server is gone, and why.
-    expect(run.logs.at(-1)).toMatchObject({ msg: 'serve_stopped', stopped_by: 'SIGINT', connections: 'drained' });
+    expect(run.logs.at(-1)).toMatchObject({ msg: 'serve_stopped', stopped_by: 'SIGINT', requests_drained: 0, requests_cut: 0 });
     expect(Serve.description).toContain('serve_listening');
   });
 

@@ -27,6 +27,8 @@ export interface RoleContext {
   onEvent?: EventSink;
   /** Where the batch and serving roles of this process meet: one read of a claimed object for both. */
   claimReads?: ClaimReads;
+  /** How long each role's stop is given before the daemon goes on without it (ROLE_STOP_GRACE_MS unless a test shortens it). */
+  stopGraceMs?: number;
 }
 
 /** A running role: its subscriptions (for lag and readiness) and how to stop it. */

@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import { resolveSettings } from '../config/settings.js';
-import { silentLogger } from '../logger.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
 import { startServingRole } from './serving-role.js';
@@ -42,6 +44,33 @@ describe('core > daemon > serving role', () => {
     await called;
     controller.abort(new Error('daemon stopping'));
     expect(await outcome).toMatchObject({ message: 'daemon stopping' });
+    await bus.close();
+  });
+
+  it('cuts the requests still in flight where its stop grace leaves room for the last writes, and says so', async () => {
+    const { settings } = resolveSettings({ flags: { home, 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.shutdownWritesTimeoutMs': 100 } });
+    const lines: Array<[string, object]> = [];
+    const logger: Logger = { ...silentLogger, info: (obj, msg) => lines.push([msg ?? '', obj]), warn: (obj, msg) => lines.push([msg ?? '', obj]), child: () => logger };
+    const bus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
+    const store = createFsStore(path.join(home, 'store'));
+    // A grace of 1 s: the drain gets half of it (the writes and the stop margin would leave it none).
+    const role = await startServingRole({ settings, store, bus, logger, metrics: createDaemonMetrics(), owner: 'test', signal: new AbortController().signal, stopGraceMs: 1_000 });
+    const url = new URL(String(role.status().url));
+    // A request whose body is still arriving: the 100 Continue comes once the route reads its body, so it is in flight.
+    const request = http.request({ host: url.hostname, port: url.port, path: '/predict', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 1000, expect: '100-continue' } });
+    const ended = new Promise<string>((resolve) => {
+      request.on('response', (response) => resolve(`answered ${response.statusCode}`));
+      request.on('error', (error) => resolve(`cut: ${error.message}`));
+    });
+    await new Promise<void>((resolve) => request.once('continue', resolve));
+    request.write('{"data":');
+    // Before, the stop waited for this body until serve.bodyIdleTimeoutMs (5 s), past the grace, and said nothing.
+    await role.stop();
+    expect(await ended).toMatch(/^cut/);
+    expect(lines.filter(([msg]) => msg.startsWith('serve_stop'))).toEqual([
+      ['serve_stop_requests_cut', expect.objectContaining({ requests_cut: 1, requests_drained: 0, drain_ms: expect.any(Number) })],
+      ['serve_stopped', { requests_drained: 0, requests_cut: 1 }],
+    ]);
     await bus.close();
   });
 });

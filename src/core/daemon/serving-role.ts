@@ -1,3 +1,5 @@
+import { deadlineIn, msLeft } from '../retry.js';
+import { DAEMON_STOP_MARGIN_MS } from '../stop-budget.js';
 import { STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { startServingCompanion, type ServingCompanion } from './serving-companion.js';
@@ -32,8 +34,14 @@ export async function startServingRole(context: RoleContext): Promise<RoleHandle
       return { url: service.url, grpc_url: service.grpc?.url ?? null, run_id: runId, runId };
     },
     async stop() {
+      // The drain ends where the role's grace still leaves room for the last writes: a drain left to the request
+      // timeout (30 s) outlived the grace, and the daemon then exited under requests it neither answered nor counted.
+      // At least half the grace drains, however long the writes may take.
+      const graceMs = context.stopGraceMs;
+      const drainBy = graceMs === undefined ? undefined : deadlineIn(Math.max(graceMs / 2, graceMs - context.settings.serve.shutdownWritesTimeoutMs - DAEMON_STOP_MARGIN_MS));
       await companion.stop();
-      await service.close();
+      const report = await service.close(drainBy ? { drainMs: msLeft(drainBy) } : {});
+      context.logger.info({ requests_drained: report.requestsDrained, requests_cut: report.requestsCut }, 'serve_stopped');
     },
   };
 }

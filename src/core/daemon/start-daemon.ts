@@ -207,6 +207,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     signal: controller.signal,
     onEvent: deps.onEvent,
     claimReads: createClaimReads(),
+    stopGraceMs: deps.roleStopGraceMs ?? ROLE_STOP_GRACE_MS,
   };
   const startRoles = async (): Promise<void> => {
     for (const bucket of [settings.store.buckets.runs, settings.store.buckets.promotion, settings.store.buckets.processed]) await deps.store.ensureBucket(bucket);

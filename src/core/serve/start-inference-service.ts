@@ -4,7 +4,7 @@ import type { Settings } from '../config/settings.js';
 import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { untilAborted } from '../retry.js';
+import { untilAborted, withTimeout } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createMeteredBodyBudget } from './body-budget.js';
 import { buildServer } from './build-server.js';
@@ -16,6 +16,7 @@ import type { ModelSource } from './model-source.js';
 import { createPredictionLog, type PredictionLog } from './prediction-log.js';
 import { startLogRetention, type LogRetention } from './prediction-log-retention.js';
 import { createPredictionRecorder } from './prediction-recorder.js';
+import { trackRequestsInFlight } from './requests-in-flight.js';
 import { createSyncPredictionLog } from './sync-prediction-log.js';
 import { createRegistryModelSource } from './registry-model-source.js';
 import { createServeMetrics, type ServeMetrics } from './serve-metrics.js';
@@ -60,10 +61,11 @@ export interface InferenceService {
   /** The prediction log's retention sweeps (none run with serve.predictionLog.retentionDays = 0). */
   retention: LogRetention;
   /**
-   * Stops listening (in-flight requests finish), stops reloads and retention, writes buffered prediction logs and the
-   * live state within serve.shutdownWritesTimeoutMs, and says what was not written by then.
+   * Stops listening (in-flight requests finish within `drainMs`, default serve.requestTimeoutMs; those still running
+   * then are cut, counted and logged), stops reloads and retention, writes buffered prediction logs and the live state
+   * within serve.shutdownWritesTimeoutMs, and says what was drained, cut and not written.
    */
-  close(): Promise<ServiceStopReport>;
+  close(options?: { drainMs?: number }): Promise<ServiceStopReport>;
 }
 
 /** What a stopping service could not write to the store within serve.shutdownWritesTimeoutMs (nothing: 0 and []). */
@@ -72,6 +74,10 @@ export interface ServiceStopReport {
   unwrittenRecords: number;
   /** The last writes still running when the time ran out (`prediction-log`, `live-state`). */
   unfinished: string[];
+  /** HTTP requests in flight as the stop began that were answered (or left by their client) within the drain. */
+  requestsDrained: number;
+  /** HTTP requests still running at the end of the drain, whose connections were closed unanswered. */
+  requestsCut: number;
 }
 
 /** The error a stop that left writes undone ends with (exit code 6): what was lost, and why. */
@@ -211,15 +217,34 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     retention,
   });
   let grpcServer: GrpcInferenceServer | undefined;
-  const close = async (): Promise<ServiceStopReport> => {
+  const inFlight = trackRequestsInFlight(app.server);
+  const close = async (options: { drainMs?: number } = {}): Promise<ServiceStopReport> => {
+    const drainMs = options.drainMs ?? serve.requestTimeoutMs;
     const retentionStopped = retention.stop();
-    // Requests in flight are answered first: their records are among the last ones written.
-    await Promise.all([app.close(), grpcServer?.close()]);
+    const atStop = inFlight.snapshot();
+    // Requests in flight are answered first: their records are among the last ones written. Within the drain only:
+    // past it the process's owner (the daemon's role grace, a pod's grace period) ends the process, and its requests
+    // were reset with no word of them anywhere. Cut here, they are counted and said.
+    const httpClosed = app.close();
+    const grpcClosed = grpcServer?.close(drainMs);
+    const drainedInTime = await withTimeout(httpClosed, drainMs).then(
+      () => true,
+      () => false,
+    );
+    // Told before the cut: the connections' close ends every answer left, and empties the tracker.
+    const requestsDrained = [...atStop].filter((response) => drainedInTime || !inFlight.has(response)).length;
+    const requestsCut = drainedInTime ? 0 : inFlight.size;
+    if (!drainedInTime) {
+      app.server.closeAllConnections();
+      await httpClosed;
+    }
+    if (requestsCut > 0) logger.warn({ requests_cut: requestsCut, requests_drained: requestsDrained, drain_ms: drainMs }, 'serve_stop_requests_cut');
+    await grpcClosed;
     const unfinished = await unfinishedWithin(
       { retention: retentionStopped, 'live-state': live?.stop(), holder: holder.stop(), 'prediction-log': predictionLog && recorder.settled().then(() => predictionLog.close()) },
       serve.shutdownWritesTimeoutMs,
     );
-    const report = { unwrittenRecords: predictionLog?.unwritten ?? 0, unfinished: unfinished.filter((step) => step === 'prediction-log' || step === 'live-state') };
+    const report = { unwrittenRecords: predictionLog?.unwritten ?? 0, unfinished: unfinished.filter((step) => step === 'prediction-log' || step === 'live-state'), requestsDrained, requestsCut };
     if (report.unwrittenRecords > 0 || report.unfinished.length > 0) {
       logger.error({ unwritten_records: report.unwrittenRecords, unfinished: report.unfinished, timeout_ms: serve.shutdownWritesTimeoutMs, store: deps.store.location }, 'serve_stop_unwritten');
     }

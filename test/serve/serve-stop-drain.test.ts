@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultSettings, type Settings } from '../../src/core/config/settings.js';
+import { silentLogger, type Logger } from '../../src/core/logger.js';
+import { withPredict } from '../../src/core/models/forecast-model.js';
+import { startInferenceService } from '../../src/core/serve/start-inference-service.js';
+import { createFsStore } from '../../src/core/storage/fs-store.js';
+import { createMemorySource, createNaiveModel, postJson, requestData, WINDOW } from './serve-fixtures.js';
+
+/** A persistence run whose forward passes wait, once `hold()` was called, until `release()`; `entered` once one waits. */
+function heldSource() {
+  const source = createMemorySource();
+  let gate: Promise<void> | undefined;
+  let open = (): void => {};
+  let entered = (): void => {};
+  source.runs.set('run-a', () => {
+    const inner = createNaiveModel(WINDOW);
+    return withPredict(inner, async (batch) => {
+      if (gate) {
+        entered();
+        await gate;
+      }
+      return inner.predict(batch);
+    });
+  });
+  source.promote('run-a');
+  return {
+    source,
+    hold() {
+      const waiting = new Promise<void>((resolve) => (entered = resolve));
+      gate = new Promise<void>((resolve) => (open = resolve));
+      return {
+        entered: waiting,
+        release: () => {
+          gate = undefined;
+          open();
+        },
+      };
+    },
+  };
+}
+
+describe('serve > a stop drains the requests in flight within its grace', () => {
+  let root: string;
+  let settings: Settings;
+  let release = (): void => {};
+
+  beforeEach(() => {
+    root = mkdtempSync(path.join(tmpdir(), 'flts-serve-drain-'));
+    const defaults = defaultSettings();
+    settings = { ...defaults, serve: { ...defaults.serve, port: 0, pollIntervalMs: 0 } };
+  });
+  afterEach(() => {
+    release();
+    rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  });
+
+  const start = async (logger: Logger = silentLogger) => {
+    const held = heldSource();
+    const service = await startInferenceService(settings, { store: createFsStore(root), source: held.source, logger });
+    await service.holder.reloadFromPointer();
+    return { service, held };
+  };
+  const predict = (url: string) => postJson(`${url}/predict`, { data: requestData(6), inference_length: 2 });
+
+  it('answers a request in flight that ends within the drain, and says it was drained', async () => {
+    const { service, held } = await start();
+    const gate = held.hold();
+    release = gate.release;
+    const answer = predict(service.url);
+    await gate.entered;
+    const stopping = service.close({ drainMs: 60_000 });
+    gate.release();
+    expect((await answer).status).toBe(200);
+    // Before, the report said nothing of the requests in flight.
+    expect(await stopping).toMatchObject({ requestsDrained: 1, requestsCut: 0 });
+  });
+
+  it('cuts a request still running at the end of the drain, counts it and logs it in one line', async () => {
+    const warnings: Array<[object, string | undefined]> = [];
+    const logger: Logger = { ...silentLogger, warn: (obj, msg) => warnings.push([obj, msg]), child: () => logger };
+    const { service, held } = await start(logger);
+    const gate = held.hold();
+    release = gate.release;
+    // Settled as it ends (the stop cuts it before anything awaits it): its status, or the client's error.
+    const cut = predict(service.url).then(({ status }) => status, (error: unknown) => error);
+    await gate.entered;
+    // Before, the stop waited for this request as long as it ran (the daemon's role grace then ended the process
+    // under it, with no word of it anywhere).
+    const report = await service.close({ drainMs: 200 });
+    expect(await cut).toBeInstanceOf(Error);
+    expect(report).toMatchObject({ requestsDrained: 0, requestsCut: 1 });
+    expect(warnings.filter(([, msg]) => msg === 'serve_stop_requests_cut')).toEqual([[expect.objectContaining({ requests_cut: 1, requests_drained: 0, drain_ms: 200 }), 'serve_stop_requests_cut']]);
+  });
+});
