@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -76,6 +77,32 @@ describe('serve > a stop drains the requests in flight within its grace', () => 
     expect((await answer).status).toBe(200);
     // Before, the report said nothing of the requests in flight.
     expect(await stopping).toMatchObject({ requestsDrained: 1, requestsCut: 0 });
+  });
+
+  it('answers a request in flight with Connection: close, and ends its connection after it rather than resetting the next request', async () => {
+    const { service, held } = await start();
+    const gate = held.hold();
+    release = gate.release;
+    const body = JSON.stringify({ data: requestData(6), inference_length: 2 });
+    const socket = net.connect(Number(new URL(service.url).port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    const ended = new Promise<string>((resolve) => {
+      socket.once('end', () => resolve('ended'));
+      socket.once('error', (error) => resolve(`error: ${error.message}`));
+    });
+    socket.write(`POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await gate.entered;
+    const stopping = service.close({ drainMs: 60_000 });
+    gate.release();
+    // Before, the answer said keep-alive (timeout=72) on a connection the stop then closed: a client's next request
+    // on it was reset.
+    expect(await ended).toBe('ended');
+    await stopping;
+    expect(received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(received).toMatch(/\r\nconnection: close\r\n/i);
+    expect(received).not.toMatch(/keep-alive/i);
+    socket.destroy();
   });
 
   it('cuts a request still running at the end of the drain, counts it and logs it in one line', async () => {

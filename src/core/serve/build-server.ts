@@ -64,6 +64,8 @@ export interface BuildServerDeps {
   limits?: Partial<ConnectionLimits>;
   /** The prediction log's retention: adds the admin route POST /prune_logs. The caller stops it. */
   retention?: LogRetention;
+  /** True once its owner began stopping it: told at once, where fastify's preClose runs some turns after close(). */
+  isStopping?: () => boolean;
 }
 
 /** Routes that are not public; the Open Inference Protocol's infer route is a prediction route like /predict. */
@@ -164,6 +166,17 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   app.addHook('onRequest', (request, reply, done) => {
     if (request.raw.socket.destroyed) reply.hijack();
     done();
+  });
+  // An answer sent while the server stops (to a request in flight) says the connection closes after it: said
+  // keep-alive, its client sent its next request on a connection the stop was closing, and saw it reset.
+  let stopping = false;
+  app.addHook('preClose', (done) => {
+    stopping = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (stopping || deps.isStopping?.()) reply.header('connection', 'close');
+    done(null, payload);
   });
   app.addHook('onClose', async () => {
     recorder.stats.close();

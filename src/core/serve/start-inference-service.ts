@@ -199,6 +199,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   const retention = startLogRetention({ store: deps.store, bucket: settings.store.buckets.inferenceLogs, retentionDays: serve.predictionLog.retentionDays, now: deps.now, logger });
   // One bound on request bytes held for HTTP bodies and gRPC ModelInfer messages together.
   const bodyBudget = createMeteredBodyBudget(serve.maxBodyBytesInFlight, serve.bodyLimitBytes, metrics);
+  let stopping = false;
   const app = await buildServer({
     holder,
     metrics,
@@ -215,10 +216,12 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     access: { adminToken: serve.adminToken, apiToken: serve.apiToken },
     reloadMinIntervalMs: serve.reloadMinIntervalMs,
     retention,
+    isStopping: () => stopping,
   });
   let grpcServer: GrpcInferenceServer | undefined;
   const inFlight = trackRequestsInFlight(app.server);
   const close = async (options: { drainMs?: number } = {}): Promise<ServiceStopReport> => {
+    stopping = true;
     const drainMs = options.drainMs ?? serve.requestTimeoutMs;
     const retentionStopped = retention.stop();
     const atStop = inFlight.snapshot();
