@@ -229,7 +229,8 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     // past it the process's owner (the daemon's role grace, a pod's grace period) ends the process, and its requests
     // were reset with no word of them anywhere. Cut here, they are counted and said.
     const httpClosed = app.close();
-    const grpcClosed = grpcServer?.close(drainMs);
+    // gRPC keeps its own grace (10 s) unless the owner bounds the drain (the daemon's serving role).
+    const grpcClosed = grpcServer?.close(options.drainMs);
     const drainedInTime = await withTimeout(httpClosed, drainMs).then(
       () => true,
       () => false,
