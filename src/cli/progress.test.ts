@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBacktestProgress, createTrainProgress } from './progress.js';
+import { createBacktestProgress, createTrainProgress, drawsBars } from './progress.js';
 
 const events = [
   { type: 'train.start', runId: 'r1', modelType: 'LSTM', backend: 'wasm', epochs: 2, batchesPerEpoch: 3 },
@@ -98,5 +98,26 @@ describe('cli > progress', () => {
     for (let fold = 0; fold < 3; fold++) onEvent({ type: 'backtest.fold', modelType: 'NAIVE', fold, folds: 3, rmse: 0.1 });
     onEvent({ type: 'train.done', runId: 'r1', status: 'SUCCESS' });
     expect(lines).toEqual([...[2, 4, 6, 8, 10, 12, 14, 16, 18].map((done) => `PROPHET: ${done}/20 folds`), 'PROPHET: 20 folds done', 'NAIVE: 1/3 folds', 'NAIVE: 2/3 folds', 'NAIVE: 3 folds done']);
+  });
+});
+
+describe('cli > progress > drawsBars', () => {
+  it('draws on a terminal, not off one', () => {
+    expect(drawsBars({ isTTY: true }, { TERM: 'xterm-256color' })).toBe(true);
+    expect(drawsBars({ isTTY: true }, {})).toBe(true);
+    expect(drawsBars({ isTTY: false }, { TERM: 'xterm' })).toBe(false);
+    expect(drawsBars({}, {})).toBe(false);
+  });
+
+  it('prints plain lines on a TERM=dumb terminal, which cannot move the cursor a bar redraws with', () => {
+    expect(drawsBars({ isTTY: true }, { TERM: 'dumb' })).toBe(false);
+    const lines: string[] = [];
+    const written: string[] = [];
+    const stream = { isTTY: true, columns: 120, write: (chunk: string) => written.push(chunk), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
+    const progress = createTrainProgress({ json: false, tty: drawsBars(stream, { TERM: 'dumb' }), say: (line) => lines.push(line), stream });
+    events.forEach((event) => progress.onEvent(event));
+    progress.stop();
+    expect(written.join('')).toBe('');
+    expect(lines).toEqual(['LSTM run r1: 2 epochs x 3 batches, backend wasm', 'LSTM epoch 1/2: loss 2.500e-1, val_loss 1.250e-1, 321 samples/s']);
   });
 });

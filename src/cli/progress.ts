@@ -17,6 +17,14 @@ export interface TrainProgress {
   stop(): void;
 }
 
+/**
+ * Whether progress bars may be drawn on a stream: a terminal that moves the cursor. TERM=dumb (Emacs shells, some
+ * CI consoles) is a terminal that does not, where a bar's cursor codes come out as garbage: plain lines there.
+ */
+export function drawsBars(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  return stream.isTTY === true && env.TERM !== 'dumb';
+}
+
 function formatLoss(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? '-' : value.toExponential(3);
 }

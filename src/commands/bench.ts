@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { createBenchProgress, payloadFileLines } from '../cli/bench-progress.js';
+import { drawsBars } from '../cli/progress.js';
 import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
 import { abortOnSignals } from '../cli/stop-signals.js';
@@ -67,7 +68,7 @@ export default class Bench extends FltsCommand<BenchReport> {
     const warmup = parseDurationSeconds(flags.warmup, 'warmup', { allowZero: true });
     const serveArgs = ['serve', '--port', '0', '--host', '127.0.0.1', '--home', settings.home, '--log-level', 'info', ...(flags.config ? ['--config', flags.config] : []), ...(flags.run ? ['--run', flags.run] : [])];
     const variants = flags.engine ? parseEngineList(flags.engine) : flags.compare ? parseCompareFlag(flags.compare) : undefined;
-    const progress = createBenchProgress({ json: this.jsonEnabled(), tty: Boolean(process.stderr.isTTY), say: (line) => this.say(line), logger: this.logger(settings) });
+    const progress = createBenchProgress({ json: this.jsonEnabled(), tty: drawsBars(process.stderr, process.env), say: (line) => this.say(line), logger: this.logger(settings) });
     // Ctrl-C, or SIGTERM (a CI job's timeout, docker stop): the replicas are stopped and the coded stop said either way.
     const abort = abortOnSignals();
     try {

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { abortOnSignals } from '../cli/stop-signals.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
-import { createTrainProgress } from '../cli/progress.js';
+import { createTrainProgress, drawsBars } from '../cli/progress.js';
 import { trackingSyncLines } from '../cli/tracking-sync-lines.js';
 import { MODEL_TYPES } from '../core/model-types.js';
 import { trainModels, type TrainModelsResult } from '../core/workflows/train.js';
@@ -58,7 +58,7 @@ export default class Train extends FltsCommand<TrainResult> {
     });
     // No logger for the runs themselves: the progress display reports them, on the same stderr.
     const { store, bus, tracking } = await this.dependencies(settings);
-    const progress = createTrainProgress({ json: this.jsonEnabled(), tty: process.stderr.isTTY === true, say: (line) => this.say(line) });
+    const progress = createTrainProgress({ json: this.jsonEnabled(), tty: drawsBars(process.stderr, process.env), say: (line) => this.say(line) });
     const abort = abortOnSignals();
     try {
       const inProgress = flags.wait ? 'wait' : flags['allow-concurrent'] ? 'train' : 'refuse';
