@@ -2,52 +2,12 @@ import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
-import { withPredict } from '../../src/core/models/forecast-model.js';
 import { createMeteredAdmission, type ForecastAdmission } from '../../src/core/serve/forecast-admission.js';
 import { startGrpcInferenceServer } from '../../src/core/serve/oip-grpc-server.js';
 import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js';
 import { createPredictionRecorder } from '../../src/core/serve/prediction-recorder.js';
 import { createServeMetrics, type ServeMetrics } from '../../src/core/serve/serve-metrics.js';
-import { createMemorySource, createNaiveModel, postJson, requestData, serverPerTest, WINDOW, type RunningServer } from './serve-fixtures.js';
-
-/**
- * A persistence run whose forward passes can be held: `hold()` makes the next passes wait until `release()`, and
- * resolves `entered` once one is waiting. `passes` counts the passes after warm-up.
- */
-function heldSource() {
-  const source = createMemorySource();
-  let gate: Promise<void> | undefined;
-  let open = (): void => {};
-  let entered = (): void => {};
-  const state = { passes: 0, warm: false };
-  source.runs.set('run-a', () => {
-    const inner = createNaiveModel(WINDOW);
-    return withPredict(inner, async (batch) => {
-      if (state.warm) state.passes++;
-      if (gate) {
-        entered();
-        await gate;
-      }
-      return inner.predict(batch);
-    });
-  });
-  source.promote('run-a');
-  return {
-    source,
-    state,
-    hold(): { entered: Promise<void>; release: () => void } {
-      const waiting = new Promise<void>((resolve) => (entered = resolve));
-      gate = new Promise<void>((resolve) => (open = resolve));
-      return {
-        entered: waiting,
-        release: () => {
-          gate = undefined;
-          open();
-        },
-      };
-    },
-  };
-}
+import { heldSource, postJson, requestData, serverPerTest, type RunningServer } from './serve-fixtures.js';
 
 /** The server's admission, telling the test when a request's client is seen gone (its signal aborted). */
 function watchedAdmission(metrics: ServeMetrics, maxRows: number): { admission: ForecastAdmission; clientGone: () => Promise<void> } {

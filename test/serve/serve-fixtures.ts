@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { ScalerParams } from '../../src/core/data/scaler.js';
 import type { TimeFrame } from '../../src/core/data/time-frame.js';
 import { FltsError } from '../../src/core/errors.js';
-import type { ForecastModel, WindowSpec } from '../../src/core/models/forecast-model.js';
+import { withPredict, type ForecastModel, type WindowSpec } from '../../src/core/models/forecast-model.js';
 import { createNaiveModel } from '../../src/core/models/naive-model.js';
 import { buildRecurrentNetwork, createRecurrentForecastModel } from '../../src/core/models/recurrent-model.js';
 import { TIME_FEATURE_COLUMNS, timeFeatureValues } from '../../src/core/preprocess/time-features.js';
@@ -257,4 +257,43 @@ export async function readJsonResponse(response: Response): Promise<{ status: nu
 
 export async function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; json: any; headers: Headers }> {
   return readJsonResponse(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init }));
+}
+
+/**
+ * A persistence run whose forward passes can be held: `hold()` makes the next passes wait until `release()`, and
+ * resolves `entered` once one is waiting. `passes` counts the passes after warm-up.
+ */
+export function heldSource() {
+  const source = createMemorySource();
+  let gate: Promise<void> | undefined;
+  let open = (): void => {};
+  let entered = (): void => {};
+  const state = { passes: 0, warm: false };
+  source.runs.set('run-a', () => {
+    const inner = createNaiveModel(WINDOW);
+    return withPredict(inner, async (batch) => {
+      if (state.warm) state.passes++;
+      if (gate) {
+        entered();
+        await gate;
+      }
+      return inner.predict(batch);
+    });
+  });
+  source.promote('run-a');
+  return {
+    source,
+    state,
+    hold(): { entered: Promise<void>; release: () => void } {
+      const waiting = new Promise<void>((resolve) => (entered = resolve));
+      gate = new Promise<void>((resolve) => (open = resolve));
+      return {
+        entered: waiting,
+        release: () => {
+          gate = undefined;
+          open();
+        },
+      };
+    },
+  };
 }

@@ -5,43 +5,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultSettings, type Settings } from '../../src/core/config/settings.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
-import { withPredict } from '../../src/core/models/forecast-model.js';
 import { startInferenceService } from '../../src/core/serve/start-inference-service.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
-import { createMemorySource, createNaiveModel, postJson, requestData, WINDOW } from './serve-fixtures.js';
-
-/** A persistence run whose forward passes wait, once `hold()` was called, until `release()`; `entered` once one waits. */
-function heldSource() {
-  const source = createMemorySource();
-  let gate: Promise<void> | undefined;
-  let open = (): void => {};
-  let entered = (): void => {};
-  source.runs.set('run-a', () => {
-    const inner = createNaiveModel(WINDOW);
-    return withPredict(inner, async (batch) => {
-      if (gate) {
-        entered();
-        await gate;
-      }
-      return inner.predict(batch);
-    });
-  });
-  source.promote('run-a');
-  return {
-    source,
-    hold() {
-      const waiting = new Promise<void>((resolve) => (entered = resolve));
-      gate = new Promise<void>((resolve) => (open = resolve));
-      return {
-        entered: waiting,
-        release: () => {
-          gate = undefined;
-          open();
-        },
-      };
-    },
-  };
-}
+import { heldSource, postJson, requestData } from './serve-fixtures.js';
 
 describe('serve > a stop drains the requests in flight within its grace', () => {
   let root: string;
