@@ -55,6 +55,7 @@ export const TOOL_ENV_NAMES: Readonly<Record<string, string>> = {
   FLTS_DATASET_DIR: 'the host directory of raw datasets the compose stack mounts',
   FLTS_LB_HOST_PORT: 'the host port of the compose load balancer (HTTP)',
   FLTS_LB_GRPC_HOST_PORT: 'the host port of the compose load balancer (gRPC)',
+  FLTS_LB_TIMEOUT_MS: 'the compose load balancer\'s client and server timeout, worked out from FLTS_SERVE_REQUEST_TIMEOUT_MS as it starts',
   FLTS_SERVE_REPLICAS: 'how many serve containers compose runs',
   FLTS_BATCH_REPLICAS: 'how many batch containers compose runs',
   FLTS_SERVE_STOP_GRACE_PERIOD: 'compose\'s stop_grace_period of the serve containers',
