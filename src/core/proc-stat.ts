@@ -46,6 +46,21 @@ export function processStartOf(pid: number): string | undefined {
   return startTicks ? `${boot}:${startTicks}` : undefined;
 }
 
+/**
+ * Whether the process recorded as `pid`, started at `started` (processStartOf), is gone: its pid names no process
+ * now, or one that started at another time (the pid used again, a container restarted in place). A pid this process
+ * may not signal (EPERM) still runs.
+ */
+export function recordedProcessGone(pid: number, started: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  const now = processStartOf(pid);
+  return now !== undefined && now !== started;
+}
+
 let pidNamespace: string | null | undefined;
 
 /** This process's pid namespace, the inode /proc/self/ns/pid names; undefined where the system does not say. */

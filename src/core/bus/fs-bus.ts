@@ -11,7 +11,7 @@ import { DEAD_LETTER_ID_HEADER, DEFAULT_RETRY_POLICY, deliverToGroup } from './d
 import type { BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
 import { makeDirectory } from '../make-directory.js';
-import { currentBootId, currentPidNamespace, processStartOf } from '../proc-stat.js';
+import { currentBootId, currentPidNamespace, processStartOf, recordedProcessGone } from '../proc-stat.js';
 import { TEMP_FILE_PREFIX, writeFileWhole } from '../write-file-whole.js';
 
 export interface FsBusOptions {
@@ -276,9 +276,7 @@ function topicLockHolderGone(owner: string): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || host !== os.hostname()) return false;
   if (!started || started === '-' || boot === undefined || !started.startsWith(`${boot}:`)) return false;
   if (!namespace || namespace === '-' || namespace !== currentPidNamespace()) return false;
-  if (!processAlive(pid)) return true;
-  const now = processStartOf(pid);
-  return now !== undefined && now !== started;
+  return recordedProcessGone(pid, started);
 }
 
 function processAlive(pid: number): boolean {

@@ -8,7 +8,7 @@ import { mapBounded } from '../bounded-map.js';
 import { TRAINING_SPECS } from '../config/specs/training.js';
 import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
-import { CLOCK_TICKS_PER_SECOND, currentBootId, currentPidNamespace, procStartTicks, processStartOf } from '../proc-stat.js';
+import { CLOCK_TICKS_PER_SECOND, currentBootId, currentPidNamespace, procStartTicks, processStartOf, recordedProcessGone } from '../proc-stat.js';
 import { isConfigHash } from '../preprocess/processed-layout.js';
 import { getJsonIfExists, parseLenientJson, putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -469,22 +469,18 @@ export function runOwnerGone(run: RunRecord, instance?: InstanceSettings): boole
 export function ownerProcessGone(owner: RunOwner, since: string, instance?: InstanceSettings): boolean {
   if (ownerIsPredecessor(owner, instance)) return true;
   if (!ownerSharesProcesses(owner)) return false;
-  const startedAgain = (pid: number): boolean => {
-    if (owner.started !== undefined) {
-      const now = processStartOf(pid);
-      return now !== undefined && now !== owner.started;
+  if (owner.started !== undefined) return recordedProcessGone(owner.pid, owner.started);
+  // Recorded before the start was: only a process that started well after the record is known not to be its owner.
+  if (owner.pid !== process.pid) {
+    try {
+      process.kill(owner.pid, 0);
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ESRCH';
     }
-    const startedAtMs = processStartedAtMs(pid);
-    const sinceMs = Date.parse(since);
-    return startedAtMs !== undefined && Number.isFinite(sinceMs) && startedAtMs > sinceMs + PID_REUSE_MARGIN_MS;
-  };
-  if (owner.pid === process.pid) return startedAgain(process.pid);
-  try {
-    process.kill(owner.pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
-  return startedAgain(owner.pid);
+  const startedAtMs = processStartedAtMs(owner.pid);
+  const sinceMs = Date.parse(since);
+  return startedAtMs !== undefined && Number.isFinite(sinceMs) && startedAtMs > sinceMs + PID_REUSE_MARGIN_MS;
 }
 
 /**
