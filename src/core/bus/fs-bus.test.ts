@@ -442,6 +442,50 @@ describe('core > bus > fs-bus retention, and a dead letter across a kill', () =>
     expect(seen.at(-1)).toBe(299);
   });
 
+  /**
+   * A log whose oldest messages retention removed, written into the file the log was (its inode): what a file system
+   * that gives the new log the inode number of the one it replaced looks like to a reader of it. Messages 8 and 9 are
+   * kept and `appended` more follow them, from offset 10.
+   */
+  async function writtenAnewInPlace(log: string, appended: number): Promise<void> {
+    const before = await stat(log);
+    const kept = (await readFile(log, 'utf8')).trim().split('\n').slice(8);
+    const added = Array.from({ length: appended }, (_, index) => JSON.stringify({ key: null, value: `m${10 + index}`, timestamp: Date.now() }));
+    await writeFile(log, ['{"logStartOffset":8}', ...kept, ...added].map((line) => `${line}\n`).join(''));
+    expect((await stat(log)).ino).toBe(before.ino);
+  }
+
+  it.each([
+    ['shorter than the position the consumer had read to', 2],
+    ['longer than the position the consumer had read to', 20],
+  ])('delivers from a log written anew under the inode number of the one it replaced (%s), at the offsets it holds', async (_case, appended) => {
+    const root = await busRoot();
+    const writer = createFsBus({ root, pollIntervalMs: 20 });
+    buses.push(writer);
+    for (let index = 0; index < 10; index += 1) await writer.publish('inference-data', { key: null, value: `m${index}` });
+    // Looks again only when its own bus publishes: the log changes between two of its looks.
+    const reader = createFsBus({ root, pollIntervalMs: 3_600_000 });
+    buses.push(reader);
+    const seen: string[] = [];
+    await reader.subscribe({ group: 'replica-actuals', topics: ['inference-data'] }, async (message) => void seen.push(`${message.offset} ${message.value}`));
+    await waitFor(() => seen.length === 10, 'the first ten messages');
+    await writtenAnewInPlace(path.join(root, 'topics', 'inference-data.log'), appended);
+    await reader.publish('inference-data', { key: null, value: 'last' });
+    const expected = [...Array.from({ length: appended }, (_, index) => `${10 + index} m${10 + index}`), `${10 + appended} last`];
+    await waitFor(() => seen.length >= 10 + expected.length, 'the messages after the first ten');
+    expect(seen.slice(10)).toEqual(expected);
+  });
+
+  it('counts the offsets of a log written anew under the inode number of the one it counted before', async () => {
+    const root = await busRoot();
+    const bus = createFsBus({ root, pollIntervalMs: 20 });
+    buses.push(bus);
+    for (let index = 0; index < 10; index += 1) await bus.publish('inference-data', { key: null, value: `m${index}` });
+    expect(await bus.lag('nobody', ['inference-data'])).toEqual([{ topic: 'inference-data', partition: 0, committedOffset: -1, endOffset: 10, lag: 10 }]);
+    await writtenAnewInPlace(path.join(root, 'topics', 'inference-data.log'), 20);
+    expect(await bus.lag('nobody', ['inference-data'])).toEqual([{ topic: 'inference-data', partition: 0, committedOffset: -1, endOffset: 30, lag: 22 }]);
+  });
+
   it('is applied to every topic by a bus that consumes, as its first subscription starts, without being asked', async () => {
     const root = await busRoot();
     await mkdir(path.join(root, 'topics'), { recursive: true });

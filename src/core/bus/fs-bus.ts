@@ -472,11 +472,9 @@ export function createFsBus(options: FsBusOptions): FsBus {
       });
       if (!isFile) return { start: 0, end: countNewlines(await readWhole(file)) };
       const known = lineCounts.get(topic);
-      let counted = known && known.dev === dev && known.ino === ino && known.size <= size ? known : undefined;
-      if (!counted) {
-        const { start, headerBytes } = await onFile(file, () => readLogStart(handle));
-        counted = { dev, ino, size: headerBytes, start, lines: 0 };
-      }
+      // Its start offset tells a log written anew by retention from the one counted, when it got the same inode number.
+      const { start, headerBytes } = await onFile(file, () => readLogStart(handle));
+      const counted = known && known.dev === dev && known.ino === ino && known.size <= size && known.start === start ? known : { dev, ino, size: headerBytes, start, lines: 0 };
       const appended = await onFile(file, () => countNewlinesBetween(handle, counted.size, size));
       const lines = counted.lines + appended.lines;
       lineCounts.set(topic, { dev, ino, size: appended.through, start: counted.start, lines });
@@ -705,8 +703,12 @@ export function createFsBus(options: FsBusOptions): FsBus {
     const unlock = await lockGroup(group);
     const controller = new AbortController();
     const metrics = options.metrics;
-    // Per topic: the next offset to deliver, the byte position of that line in the log, and which file that log is.
-    const cursors = new Map<string, { nextOffset: number; bytePosition: number; dev: number; ino: number }>();
+    /**
+     * Per topic: the next offset to deliver, the byte position of that line in the log, and which file that log is:
+     * its device, inode and log start offset (an inode number alone is not enough, a file system gives the log
+     * retention writes anew the number of one it replaced before), and its modification time when last read.
+     */
+    const cursors = new Map<string, { nextOffset: number; bytePosition: number; dev: number; ino: number; start: number; mtimeMs: number }>();
     /** Where each topic starts when the group has committed nothing there; none = its first offset. */
     const firstOffsets = new Map<string, number>();
     /** Per topic, the offset the latest seek resumed at and when its commit was written (0: none). */
@@ -720,7 +722,7 @@ export function createFsBus(options: FsBusOptions): FsBus {
      * and counted as messages the group lost, and committed, so that its lag counts from there.
      */
     async function place(topic: string, wanted: number | undefined, handle: FileHandle): Promise<void> {
-      const { dev, ino } = await handle.stat();
+      const { dev, ino, mtimeMs } = await handle.stat();
       const { start, headerBytes } = await readLogStart(handle);
       let nextOffset = wanted ?? start;
       if (nextOffset < start) {
@@ -730,7 +732,7 @@ export function createFsBus(options: FsBusOptions): FsBus {
         await commit(group, topic, nextOffset);
       }
       // A log with fewer lines puts it after its last one: what follows is a line still being written.
-      cursors.set(topic, { nextOffset, bytePosition: await positionAfterLines(handle, headerBytes, nextOffset - start), dev, ino });
+      cursors.set(topic, { nextOffset, bytePosition: await positionAfterLines(handle, headerBytes, nextOffset - start), dev, ino, start, mtimeMs });
     }
 
     /** Points the topic's cursor at the group's committed offset. */
@@ -759,15 +761,17 @@ export function createFsBus(options: FsBusOptions): FsBus {
       // Most polls find nothing new: they ask only for the log's size, and open it when it grew or was written anew.
       const seen = await onFile(file, () => stat(file));
       const placed = cursors.get(topic)!;
-      if (seen.ino === placed.ino && seen.dev === placed.dev && seen.size <= placed.bytePosition) return [];
+      if (seen.ino === placed.ino && seen.dev === placed.dev && seen.size === placed.bytePosition && seen.mtimeMs === placed.mtimeMs) return [];
       const buffer = await withFileOpen(file, async (handle) => {
         const stats = await handle.stat();
-        // Written anew by retention: the same offset is elsewhere in it, or gone.
         let cursor = cursors.get(topic)!;
-        if (stats.ino !== cursor.ino || stats.dev !== cursor.dev) {
+        // Written anew by retention: the same offset is elsewhere in it, or gone. A log only grows otherwise, so one
+        // shorter than the cursor, or starting at another offset, is another file even under the same inode number.
+        if (stats.ino !== cursor.ino || stats.dev !== cursor.dev || stats.size < cursor.bytePosition || (await readLogStart(handle)).start !== cursor.start) {
           await place(topic, cursor.nextOffset, handle);
           cursor = cursors.get(topic)!;
         }
+        cursor.mtimeMs = stats.mtimeMs;
         const available = stats.size - cursor.bytePosition;
         if (available <= 0) return undefined;
         // A piece at a time, and at least one whole line when there is one: a line longer than a piece is read with more.
