@@ -47,9 +47,16 @@ function varint(value) {
   return Buffer.from(bytes);
 }
 
-/** A framed ModelInferRequest of about `size` bytes: model_name `name` (field 1) and one raw_input_contents (field 7) of zeros. */
-export function modelInferMessage(name, size) {
-  const nameField = Buffer.concat([Buffer.from([0x0a, name.length]), Buffer.from(name)]);
+/** An id (field 3) and a parameter (field 4: `priority`, int64_param 1), as protobuf writes them. */
+const ID_AND_PARAMETER = Buffer.from('1a027231220e0a087072696f7269747912021001', 'hex');
+
+/**
+ * A framed ModelInferRequest of about `size` bytes: model_name `name` (field 1) and one raw_input_contents (field 7) of
+ * zeros; `idFirst`, an id and a parameter before the name, as some clients order the fields.
+ */
+export function modelInferMessage(name, size, { idFirst = false } = {}) {
+  const leading = idFirst ? ID_AND_PARAMETER : Buffer.alloc(0);
+  const nameField = Buffer.concat([leading, Buffer.from([0x0a, name.length]), Buffer.from(name)]);
   const rawLength = Math.max(0, size - nameField.length - 1 - 4);
   const message = Buffer.concat([nameField, Buffer.from([0x3a]), varint(rawLength), Buffer.alloc(rawLength)]);
   const frame = Buffer.alloc(5);

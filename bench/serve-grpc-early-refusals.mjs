@@ -1,7 +1,8 @@
 // What a ModelInfer call the gRPC port of `flts serve` refuses costs before its refusal:
 //   npm run build && node bench/serve-grpc-early-refusals.mjs [unknown|dribble] [--root <checkout>]
-// unknown [calls=20] [messageMiB=8]: calls for a model not served (model_name "other"), each sending all of a message of
-// <messageMiB> (a raw tensor of zeros) at once, one connection each. Reported: the bytes the clients got to write to
+// unknown [calls=20] [messageMiB=8] [id-first]: calls for a model not served (model_name "other"), each sending all of a
+// message of <messageMiB> (a raw tensor of zeros) at once, one connection each; `id-first` puts an id and a parameter
+// before the name, as some clients order the fields. Reported: the bytes the clients got to write to
 // their sockets before their streams closed, and the time to each call's status.
 // dribble [bytesPerSec=100]: one call sending its message at <bytesPerSec>, as a slow or hostile client would, with the
 // serve.* defaults (a least rate of 240 bytes/s over 5 s windows, a request timeout of 30 s). Reported: how long it held
@@ -37,8 +38,8 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const counts = (texts) => texts.reduce((all, text) => ({ ...all, [text]: (all[text] ?? 0) + 1 }), {});
 let result;
 if (mode === 'unknown') {
-  const [callsArg = '20', mibArg = '8'] = rest;
-  const framed = modelInferMessage('other', Math.floor(Number(mibArg) * 1024 * 1024) - 5);
+  const [callsArg = '20', mibArg = '8', order = 'name-first'] = rest;
+  const framed = modelInferMessage('other', Math.floor(Number(mibArg) * 1024 * 1024) - 5, { idFirst: order === 'id-first' });
   const calls = Array.from({ length: Number(callsArg) }, open);
   for (const { stream } of calls) stream.end(framed);
   const statuses = await Promise.all(calls.map(({ status }) => status));
@@ -48,6 +49,7 @@ if (mode === 'unknown') {
   for (const { session } of calls) session.destroy();
   result = {
     calls: calls.length,
+    order,
     messageMiB: framed.length / 1024 / 1024,
     clientBytesWrittenMedianKiB: Math.round(median(written) / 1024),
     clientBytesWrittenTotalMiB: Math.round(written.reduce((a, b) => a + b, 0) / 1024 / 1024),

@@ -1747,7 +1747,7 @@ describe('serve > gRPC ModelInfer refused as its message begins, and held to the
     return { stream, status };
   }
 
-  it('refuses a ModelInfer for a model or version not served NOT_FOUND as the message\'s first bytes name it, and resets its stream so that the client stops sending the rest, with and without the body budget', async () => {
+  it('refuses a ModelInfer for a model or version not served NOT_FOUND as the bytes of its message that name it arrive, wherever among its fields, and resets its stream so that the client stops sending the rest, with and without the body budget', async () => {
     const source = naiveSource('run-a');
     source.promote('run-a');
     await withTestServer(source, {}, async (server) => {
@@ -1758,13 +1758,19 @@ describe('serve > gRPC ModelInfer refused as its message begins, and held to the
         session.on('error', () => {});
         const before = await grpcRequestCounts(server);
         try {
-          for (const [request, reason] of [
-            [{ model_name: 'other' }, /^FLTS_REQUEST_ROUTE_NOT_FOUND: No model named 'other' is served here/],
-            [{ model_name: 'flts', model_version: 'run-z' }, /^FLTS_REQUEST_ROUTE_NOT_FOUND: Model 'flts' has no version 'run-z' here; it serves version 'run-a'/],
+          const serialize = (...parts: object[]): Buffer => Buffer.concat(parts.map((part) => inferenceService().ModelInfer.requestSerialize(part)));
+          const otherModel = /^FLTS_REQUEST_ROUTE_NOT_FOUND: No model named 'other' is served here/;
+          const otherVersion = /^FLTS_REQUEST_ROUTE_NOT_FOUND: Model 'flts' has no version 'run-z' here; it serves version 'run-a'/;
+          for (const [head, reason] of [
+            [serialize({ model_name: 'other' }), otherModel],
+            [serialize({ model_name: 'flts', model_version: 'run-z' }), otherVersion],
+            // Fields in another order than their numbers' (protobuf reads any): the id and parameters first, the version
+            // before the name.
+            [serialize({ id: 'r1' }, { parameters: { a: { string_param: 'x' } } }, { model_name: 'other' }), otherModel],
+            [serialize({ model_version: 'run-z' }, { id: 'r1' }, { model_name: 'flts' }), otherVersion],
           ] as const) {
             const { stream, status } = openModelInfer(session);
             // A message announced at 512 KiB, its name and version and a little of the rest sent: the refusal comes on them.
-            const head = inferenceService().ModelInfer.requestSerialize(request);
             stream.write(grpcFrame(Buffer.concat([head, Buffer.from([0x3a, 0x80, 0x80, 0x20]), Buffer.alloc(100)]), 512 * 1024));
             expect(await status).toEqual({ status: String(grpc.status.NOT_FOUND), code: 'FLTS_REQUEST_ROUTE_NOT_FOUND', message: expect.stringMatching(reason) });
             // The client has not ended its side: without the reset, the stream stays open for the rest of the message.
@@ -1772,7 +1778,7 @@ describe('serve > gRPC ModelInfer refused as its message begins, and held to the
             await vi.waitFor(() => expect(stream.closed).toBe(true), { timeout: 2000, interval: 10 });
             expect(stream.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
           }
-          expect(countsAdded(before, await grpcRequestCounts(server))).toEqual({ 'ModelInfer 404': 2 });
+          expect(countsAdded(before, await grpcRequestCounts(server))).toEqual({ 'ModelInfer 404': 4 });
           // The model served, and its version, are still taken from a message's first bytes alike.
           const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
           try {
@@ -1781,6 +1787,10 @@ describe('serve > gRPC ModelInfer refused as its message begins, and held to the
             client.close();
           }
           if (bodyBudget) expect(bodyBudget.bytesInFlight).toBe(0);
+          // And a message that names them after its tensors.
+          const { model_name, ...tensors } = rawRequest(requestData(6));
+          const reordered = grpcFrame(serialize({ id: 'r1' }, tensors, { model_version: 'run-a' }, { model_name }));
+          expect(await rawCall(grpcServer.port, 'ModelInfer', reordered, true)).toMatchObject({ status: String(grpc.status.OK) });
         } finally {
           session.destroy();
           await grpcServer.close(0);
