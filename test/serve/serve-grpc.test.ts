@@ -1832,6 +1832,41 @@ describe('serve > gRPC ModelInfer refused as its message begins, and held to the
     });
   });
 
+  it('ends a call whose message stops arriving for serve.bodyIdleTimeoutMs DEADLINE_EXCEEDED FLTS_REQUEST_BODY_STALLED, counted 408, before the least rate\'s window ends, and keeps the connection\'s other calls', async () => {
+    await withTestServer(naiveSource('run-a'), { load: false }, async (server) => {
+      // Looked at every 50 ms (a quarter of the headers timeout); the least rate's window (5 s, its default) and the request
+      // timeout are far off.
+      const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024 * 1024, requestTimeoutMs: 20_000, headersTimeoutMs: 200, bodyIdleTimeoutMs: 300, logger: silentLogger });
+      const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`);
+      session.on('error', () => {});
+      const before = await grpcRequestCounts(server);
+      try {
+        const { stream, status } = openModelInfer(session);
+        // Half of a 4,000-byte message, then nothing.
+        stream.write(grpcFrame(Buffer.concat([Buffer.from('0a04666c7473', 'hex'), Buffer.alloc(2000)]), 4000));
+        expect(await status).toEqual({
+          status: String(grpc.status.DEADLINE_EXCEEDED),
+          code: 'FLTS_REQUEST_BODY_STALLED',
+          message: 'FLTS_REQUEST_BODY_STALLED: The request message stopped arriving: no byte of it came for 300 ms (serve.bodyIdleTimeoutMs).',
+        });
+        // Its stream reset behind the answer, though its client has not ended it.
+        stream.write(Buffer.alloc(1000));
+        await vi.waitFor(() => expect(stream.closed).toBe(true), { timeout: 2000, interval: 10 });
+        expect(stream.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
+        expect(countsAdded(before, await grpcRequestCounts(server))).toEqual({ 'ModelInfer 408': 1 });
+        // The connection goes on: its next call is answered.
+        const live = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers' });
+        live.resume();
+        const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => live.on('trailers', resolve));
+        live.end(grpcFrame(Buffer.alloc(0)));
+        expect((await trailers)['grpc-status']).toBe(String(grpc.status.OK));
+      } finally {
+        session.destroy();
+        await grpcServer.close(0);
+      }
+    });
+  });
+
   it('ends a call whose message arrives slower than serve.minBodyBytesPerSec over a window, or could not arrive whole before the request timeout at its rate, DEADLINE_EXCEEDED FLTS_REQUEST_BODY_STALLED, counted 408, long before the request timeout, and keeps the connection\'s other calls', async () => {
     await withTestServer(naiveSource('run-a'), { load: false }, async (server) => {
       // Looked at every 50 ms (a quarter of the headers timeout); the request timeout is far off.

@@ -5,11 +5,16 @@ import { cannotFinish } from './body-progress.js';
 import { stopSending } from './grpc-message-budget.js';
 
 export interface GrpcMessageRateOptions {
+  /**
+   * serve.bodyIdleTimeoutMs: how long a call's request may go without a byte arriving, from the call's arrival on. 0, or
+   * not under the request timeout, leaves a stalled message to the least rate and the request timeout.
+   */
+  idleMs: number;
   /** serve.minBodyBytesPerSec: the least rate a call's request may arrive at over each window; 0 = none. */
   minBytesPerSec: number;
   /** serve.minBodyRateWindowMs: how long the rate is measured over; the first window is the call's grace period. */
   rateWindowMs: number;
-  /** A window not under it leaves a slow message to the request timeout, as on HTTP. */
+  /** A window or idle time not under it leaves a slow or stalled message to the request timeout, as on HTTP. */
   requestTimeoutMs: number;
   /** How often calls are looked at, as HTTP bodies are (connection-limits.ts's checking interval). */
   checkEveryMs: number;
@@ -39,9 +44,19 @@ interface Arrival {
   declared: number;
   windowBytes: number;
   windowSince: number;
+  /** The bytes as of the last look that saw some arrive, and when that was: its silence is counted from then. */
+  idleBytes: number;
+  idleSince: number;
 }
 
 /**
+ * Ends a call whose request stops arriving: no byte of it for serve.bodyIdleTimeoutMs, as HTTP ends a body so
+ * (body-progress.ts). A client that sent half a message and then nothing held its call, its room in the body budget and
+ * a slot of the connection's 100 until a window of the least rate, or the request timeout where there is none. It is
+ * answered DEADLINE_EXCEEDED FLTS_REQUEST_BODY_STALLED (408, as HTTP answers it), between serve.bodyIdleTimeoutMs and
+ * that and an interval after its last byte, and its stream reset behind the answer; the connection and its other calls
+ * go on.
+ *
  * Holds a call's request (its message and end of stream) to serve.minBodyBytesPerSec over each
  * serve.minBodyRateWindowMs from the call's arrival, as HTTP holds a request body (body-progress.ts): a client
  * dribbling a ModelInfer message, a byte every few seconds, held its call, its room in the body budget and a slot of the
@@ -52,11 +67,13 @@ interface Arrival {
  * length its prefix declares, rather than holding its room in the body budget to be refused then. Measured only while grpc-js reads the stream (it pauses it once it has a whole
  * message), and from a look on, not before, when the event loop was blocked past two looks. One interval for the
  * server looks at every call, as HTTP's; each call costs a map entry and a listener of its stream's data, let go of as
- * its request ends. Undefined when the setting leaves slow requests to the request timeout.
+ * its request ends. Undefined when the settings leave stalled and slow requests to the request timeout.
  */
 export function watchGrpcMessageRate(options: GrpcMessageRateOptions): GrpcMessageRate | undefined {
-  const { minBytesPerSec, rateWindowMs: windowMs, checkEveryMs } = options;
-  if (!(minBytesPerSec > 0 && windowMs > 0 && windowMs < options.requestTimeoutMs)) return undefined;
+  const { minBytesPerSec, checkEveryMs } = options;
+  const windowMs = minBytesPerSec > 0 && options.rateWindowMs > 0 && options.rateWindowMs < options.requestTimeoutMs ? options.rateWindowMs : 0;
+  const idleMs = options.idleMs > 0 && options.idleMs < options.requestTimeoutMs ? options.idleMs : 0;
+  if (windowMs === 0 && idleMs === 0) return undefined;
   const arriving = new Map<ServerHttp2Stream, Arrival>();
   // Shared by every stream (`this`), rather than a closure a call.
   function onData(this: ServerHttp2Stream, chunk: Buffer): void {
@@ -79,7 +96,7 @@ export function watchGrpcMessageRate(options: GrpcMessageRateOptions): GrpcMessa
     const stream = options.streamOf(call);
     if (!stream) return call;
     const now = performance.now();
-    arriving.set(stream, { path: method.path, call, started: now, bytes: 0, declared: 0, windowBytes: 0, windowSince: now });
+    arriving.set(stream, { path: method.path, call, started: now, bytes: 0, declared: 0, windowBytes: 0, windowSince: now, idleBytes: 0, idleSince: now });
     stream.prependListener('data', onData);
     stream.on('end', forget);
     stream.on('close', forget);
@@ -95,11 +112,20 @@ export function watchGrpcMessageRate(options: GrpcMessageRateOptions): GrpcMessa
       // Answered (refused before its message was whole): nothing more of it is awaited.
       if (stream.headersSent) forget.call(stream);
       else if (late || stream.isPaused()) {
-        arrival.windowBytes = arrival.bytes;
-        arrival.windowSince = now;
+        arrival.windowBytes = arrival.idleBytes = arrival.bytes;
+        arrival.windowSince = arrival.idleSince = now;
+      } else if (idleMs > 0 && arrival.bytes === arrival.idleBytes && now - arrival.idleSince >= idleMs) {
+        forget.call(stream);
+        const error = new FltsError('FLTS_REQUEST_BODY_STALLED', `The request message stopped arriving: no byte of it came for ${idleMs} ms (serve.bodyIdleTimeoutMs).`);
+        options.refuse(arrival.path, arrival.call, error, arrival.started);
+        stopSending(stream);
       } else {
+        if (arrival.bytes !== arrival.idleBytes) {
+          arrival.idleBytes = arrival.bytes;
+          arrival.idleSince = now;
+        }
         const elapsed = now - arrival.windowSince;
-        if (elapsed < windowMs) continue;
+        if (windowMs === 0 || elapsed < windowMs) continue;
         const came = arrival.bytes - arrival.windowBytes;
         const left = arrival.declared > 0 ? arrival.declared - arrival.bytes : 0;
         const timeLeftMs = options.requestTimeoutMs - (now - arrival.started);

@@ -44,6 +44,11 @@ export interface GrpcServerOptions {
    */
   minBodyBytesPerSec?: number;
   minBodyRateWindowMs?: number;
+  /**
+   * serve.bodyIdleTimeoutMs: how long a call's request message may go without a byte arriving, as an HTTP body (default
+   * as that setting's; 0 = none, as a time not under the request timeout).
+   */
+  bodyIdleTimeoutMs?: number;
   /** Longest time a new connection has to open its first call (HTTP/2's preface, then a call's HEADERS), like the HTTP headers timeout (default 10 s, at most the request timeout). */
   headersTimeoutMs?: number;
   /** Most connections open at once, like the HTTP port's cap (default 1024): an idle one makes room for a new one as there. */
@@ -389,6 +394,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     refuse: (path, call, error, started) => call.sendStatus(failure(path, started, error)),
   });
   const messageRate = watchGrpcMessageRate({
+    idleMs: options.bodyIdleTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.bodyIdleTimeoutMs,
     minBytesPerSec: options.minBodyBytesPerSec ?? DEFAULT_CONNECTION_LIMITS.minBodyBytesPerSec,
     rateWindowMs: options.minBodyRateWindowMs ?? DEFAULT_CONNECTION_LIMITS.minBodyRateWindowMs,
     requestTimeoutMs,

@@ -271,7 +271,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
       const { startGrpcInferenceServer } = await import('./oip-grpc-server.js');
       grpcServer = await startGrpcInferenceServer(
         { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger, recorder, admission, bodyBudget },
-        { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, requestTimeoutMs: serve.requestTimeoutMs, minBodyBytesPerSec: serve.minBodyBytesPerSec, minBodyRateWindowMs: serve.minBodyRateWindowMs, headersTimeoutMs: serve.headersTimeoutMs, keepAliveTimeoutMs: serve.keepAliveTimeoutMs, maxConnections: serve.maxConnections, apiToken: serve.apiToken, httpPort: port, logger },
+        { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, requestTimeoutMs: serve.requestTimeoutMs, minBodyBytesPerSec: serve.minBodyBytesPerSec, minBodyRateWindowMs: serve.minBodyRateWindowMs, bodyIdleTimeoutMs: serve.bodyIdleTimeoutMs, headersTimeoutMs: serve.headersTimeoutMs, keepAliveTimeoutMs: serve.keepAliveTimeoutMs, maxConnections: serve.maxConnections, apiToken: serve.apiToken, httpPort: port, logger },
       );
     } catch (error) {
       await close();
