@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
+import { createMeteredBodyBudget } from '../../src/core/serve/body-budget.js';
 import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { naiveSource, requestData, serverPerTest, type RunningServer } from './serve-fixtures.js';
 
@@ -76,23 +77,29 @@ describe('serve > request body bytes in flight (serve.maxBodyBytesInFlight)', ()
     return source;
   }
 
-  const start = (maxBodyBytesInFlight = BUDGET): Promise<RunningServer> =>
-    startServer(promotedNaive(), { server: { metrics: createServeMetrics({ processMetrics: false }), bodyLimitBytes: 1_000_000, maxBodyBytesInFlight } });
+  const start = (maxBodyBytesInFlight = BUDGET, random?: () => number): Promise<RunningServer> => {
+    const metrics = createServeMetrics({ processMetrics: false });
+    const bodyBudget = random ? createMeteredBodyBudget(maxBodyBytesInFlight, 1_000_000, metrics, random) : undefined;
+    return startServer(promotedNaive(), { server: { metrics, bodyLimitBytes: 1_000_000, maxBodyBytesInFlight, bodyBudget } });
+  };
 
-  it('refuses a body whose Content-Length passes the room left, 503 coded with Retry-After, and admits it once the body before is answered', async () => {
-    const server = await start();
+  it('refuses a body whose Content-Length passes the room left, 503 coded with a Retry-After of 1-3 s drawn for each, and admits it once the body before is answered', async () => {
+    // The jitter's draws, one per refusal: 2.6 s, then 1.2 s, told in whole seconds.
+    const draws = [0.8, 0.1];
+    const server = await start(BUDGET, () => draws.shift() ?? 0.5);
     const first = heldUpload(server, '/predict', predictBody(BODY_BYTES));
     await first.continued;
     expect(await bytesInFlight(server)).toEqual([`flts_request_body_bytes_in_flight ${BODY_BYTES}`]);
 
     const refused = await upload(server, '/predict', predictBody(BODY_BYTES));
     expect(refused.status).toBe(503);
-    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.headers['retry-after']).toBe('3');
     expect(refused.json).toMatchObject({ code: 'FLTS_SERVE_BODIES_IN_FLIGHT', statusCode: 503 });
-    expect(refused.json.message).toMatch(`${BODY_BYTES} bytes of them are in flight and this body asks for ${BODY_BYTES}, past the bound of ${BUDGET}`);
+    expect(refused.json.message).toMatch(`${BODY_BYTES} bytes of them are in flight and this body asks for ${BODY_BYTES}, past the bound of ${BUDGET}; retry in 3 s.`);
     // Under /v2 in the Open Inference Protocol's error form, like any other refusal there.
     const oip = await upload(server, '/v2/models/flts/infer', predictBody(BODY_BYTES));
     expect(oip.status).toBe(503);
+    expect(oip.headers['retry-after']).toBe('1');
     expect(oip.json.error).toMatch(/^FLTS_SERVE_BODIES_IN_FLIGHT: /);
 
     expect((await first.finish()).status).toBe(200);

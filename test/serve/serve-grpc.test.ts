@@ -1603,8 +1603,8 @@ describe('serve > gRPC ModelInfer messages in the request body bound (serve.maxB
     const request = rawRequest(requestData(6));
     const messageBytes = inferenceService().ModelInfer.requestSerialize(request).length;
     const metrics = createServeMetrics({ processMetrics: false });
-    // One message fits, two do not.
-    const bodyBudget = createMeteredBodyBudget(Math.floor(messageBytes * 1.5), 1_000_000, metrics);
+    // One message fits, two do not; each refused is told to come back in 1.6 s (a draw of 0.3 of the jitter).
+    const bodyBudget = createMeteredBodyBudget(Math.floor(messageBytes * 1.5), 1_000_000, metrics, () => 0.3);
     const source = naiveSource('run-a');
     source.promote('run-a');
     await withTestServer(source, { server: { metrics, bodyBudget } }, async (server) => {
@@ -1620,14 +1620,15 @@ describe('serve > gRPC ModelInfer messages in the request body bound (serve.maxB
         expect({ code: refused.code, flts: refused.metadata.get('flts-code'), pushback: refused.metadata.get('grpc-retry-pushback-ms') }).toEqual({
           code: grpc.status.RESOURCE_EXHAUSTED,
           flts: ['FLTS_SERVE_BODIES_IN_FLIGHT'],
-          pushback: ['1000'],
+          pushback: ['1600'],
         });
         expect(refused.details).toMatch(/^FLTS_SERVE_BODIES_IN_FLIGHT: /);
         // The same bound as HTTP's: a body of the message's size is refused while the call holds its room.
         const text = JSON.stringify({ data: requestData(6), inference_length: 2 });
         const body = text + ' '.repeat(Math.max(0, messageBytes - text.length));
         const refusedBody = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-        expect({ status: refusedBody.status, code: ((await refusedBody.json()) as { code: string }).code }).toEqual({ status: 503, code: 'FLTS_SERVE_BODIES_IN_FLIGHT' });
+        // Told the same, in whole seconds.
+        expect({ status: refusedBody.status, code: ((await refusedBody.json()) as { code: string }).code, retryAfter: refusedBody.headers.get('retry-after') }).toEqual({ status: 503, code: 'FLTS_SERVE_BODIES_IN_FLIGHT', retryAfter: '2' });
         held.release();
         expect((await first).outputs.length).toBeGreaterThan(0);
         expect(bodyBudget.bytesInFlight).toBe(0);
@@ -1656,7 +1657,7 @@ describe('serve > gRPC ModelInfer messages in the request body bound (serve.maxB
     const metrics = createServeMetrics({ processMetrics: false });
     const declared = 40_000;
     // One message of the declared size fits, two do not.
-    const bodyBudget = createMeteredBodyBudget(Math.floor(declared * 1.5), 1_000_000, metrics);
+    const bodyBudget = createMeteredBodyBudget(Math.floor(declared * 1.5), 1_000_000, metrics, () => 0);
     await withTestServer(naiveSource('run-a'), { server: { metrics, bodyBudget }, load: false }, async (server) => {
       const grpcServer = await startGrpcInferenceServer({ ...oipContext(server), bodyBudget }, { host: '127.0.0.1', port: 0, maxMessageBytes: 1024 * 1024, requestTimeoutMs: 5000, logger: silentLogger });
       const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`);

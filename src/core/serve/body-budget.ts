@@ -35,6 +35,8 @@ export interface BodyBudgetOptions {
   onBytes?: (bytes: number) => void;
   /** Hears of each body refused or cut off for the bound. */
   onRefused?: (route: string) => void;
+  /** A number in [0, 1), for the jitter of Retry-After (default `Math.random`). */
+  random?: () => number;
 }
 
 /** serve.maxBodyBytesInFlight, when not set: this many bodies of the largest size a body may have. */
@@ -42,21 +44,36 @@ export const BODIES_IN_FLIGHT_PER_LIMIT = 8;
 
 /**
  * A body is read in the time its client takes to send it, not a queue's: a second is about as long as a body of the
- * limit takes on a fast link, and the refused client is told to come back then (whole seconds, as Retry-After).
+ * limit takes on a fast link, and the refused client is told to come back after it, spread over up to RETRY_JITTER_MS
+ * more. Told 1 s each, the clients refused together (a burst past the bound) came back together, in lockstep, and were
+ * refused together again.
  */
-const RETRY_AFTER_SEC = 1;
+const RETRY_AFTER_MS = 1000;
+const RETRY_JITTER_MS = 2000;
+
+/**
+ * When a refused body is told to come back: from `draw` in [0, 1), 1-3 s, in milliseconds for gRPC's
+ * grpc-retry-pushback-ms and in the nearest whole second for Retry-After, which takes whole seconds only.
+ */
+export function bodyRetryAfter(draw: number): { ms: number; sec: number } {
+  const share = Number.isFinite(draw) ? Math.min(Math.max(draw, 0), 1) : 0;
+  const ms = RETRY_AFTER_MS + Math.round(share * RETRY_JITTER_MS);
+  return { ms, sec: Math.round(ms / 1000) };
+}
 
 export function createBodyBudget(options: BodyBudgetOptions): BodyBudget {
   const { maxBytes } = options;
+  const random = options.random ?? Math.random;
   let inFlight = 0;
 
   function refusal(route: string, asked: number, held: number): FltsError {
     options.onRefused?.(route);
     const others = inFlight - held;
+    const retry = bodyRetryAfter(random());
     return new FltsError(
       'FLTS_SERVE_BODIES_IN_FLIGHT',
-      `The server is busy with other request bodies: ${others} bytes of them are in flight and this body asks for ${held + asked}, past the bound of ${maxBytes}; retry in ${RETRY_AFTER_SEC} s.`,
-      { details: { retryAfterSec: RETRY_AFTER_SEC, retryAfterMs: RETRY_AFTER_SEC * 1000, bodyBytesInFlight: others, requestedBytes: held + asked, maxBodyBytesInFlight: maxBytes } },
+      `The server is busy with other request bodies: ${others} bytes of them are in flight and this body asks for ${held + asked}, past the bound of ${maxBytes}; retry in ${retry.sec} s.`,
+      { details: { retryAfterSec: retry.sec, retryAfterMs: retry.ms, bodyBytesInFlight: others, requestedBytes: held + asked, maxBodyBytesInFlight: maxBytes } },
     );
   }
 
@@ -100,10 +117,15 @@ export function createBodyBudget(options: BodyBudgetOptions): BodyBudget {
  * The budget of a server, its bytes and refusals in `metrics`: one for the whole service, so that HTTP bodies and gRPC
  * ModelInfer messages share the bound. `maxBytes` null: BODIES_IN_FLIGHT_PER_LIMIT bodies of `bodyLimit`.
  */
-export function createMeteredBodyBudget(maxBytes: number | null | undefined, bodyLimit: number, metrics: Pick<ServeMetrics, 'countBodyRefused' | 'setBodyBytesInFlight'>): BodyBudget {
+export function createMeteredBodyBudget(
+  maxBytes: number | null | undefined,
+  bodyLimit: number,
+  metrics: Pick<ServeMetrics, 'countBodyRefused' | 'setBodyBytesInFlight'>,
+  random?: () => number,
+): BodyBudget {
   const bound = maxBytes ?? BODIES_IN_FLIGHT_PER_LIMIT * bodyLimit;
   metrics.setBodyBytesInFlight(0, bound);
-  return createBodyBudget({ maxBytes: bound, onBytes: (bytes) => metrics.setBodyBytesInFlight(bytes), onRefused: (route) => metrics.countBodyRefused(route) });
+  return createBodyBudget({ maxBytes: bound, onBytes: (bytes) => metrics.setBodyBytesInFlight(bytes), onRefused: (route) => metrics.countBodyRefused(route), random });
 }
 
 /** A chunked body as it arrives, its bytes added to `ticket`; errors with the refusal once one does not fit. */
