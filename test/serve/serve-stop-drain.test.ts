@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import type * as grpc from '@grpc/grpc-js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultSettings, type Settings } from '../../src/core/config/settings.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
+import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js';
+import { createServeMetrics, type ServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { startInferenceService } from '../../src/core/serve/start-inference-service.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import { heldSource, postJson, requestData } from './serve-fixtures.js';
@@ -24,9 +27,9 @@ describe('serve > a stop drains the requests in flight within its grace', () => 
     rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   });
 
-  const start = async (logger: Logger = silentLogger) => {
+  const start = async (logger: Logger = silentLogger, metrics?: ServeMetrics) => {
     const held = heldSource();
-    const service = await startInferenceService(settings, { store: createFsStore(root), source: held.source, logger });
+    const service = await startInferenceService(settings, { store: createFsStore(root), source: held.source, logger, metrics });
     await service.holder.reloadFromPointer();
     return { service, held };
   };
@@ -86,5 +89,115 @@ describe('serve > a stop drains the requests in flight within its grace', () => 
     expect(await cut).toBeInstanceOf(Error);
     expect(report).toMatchObject({ requestsDrained: 0, requestsCut: 1 });
     expect(warnings.filter(([, msg]) => msg === 'serve_stop_requests_cut')).toEqual([[expect.objectContaining({ requests_cut: 1, requests_drained: 0, drain_ms: 200 }), 'serve_stop_requests_cut']]);
+  });
+
+  it('is not ready from the moment its stop begins, while it still answers the requests in flight and new ones, each closing its connection', async () => {
+    const { service, held } = await start();
+    const gate = held.hold();
+    release = gate.release;
+    expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+    const answer = predict(service.url);
+    await gate.entered;
+    service.beginStop();
+    // Before, readiness stayed 200 until close() (a daemon's serving role calls it once its bus companion has stopped).
+    const readyz = await fetch(`${service.url}/readyz`);
+    expect(readyz.status).toBe(503);
+    expect(readyz.headers.get('connection')).toBe('close');
+    expect(await readyz.json()).toMatchObject({ status: 'not_ready', code: 'FLTS_SERVE_STOPPING', run_id: 'run-a' });
+    expect((await fetch(`${service.url}/ready`)).status).toBe(503);
+    expect(await (await fetch(`${service.url}/v2/health/ready`)).json()).toEqual({ ready: false });
+    // Still served: a load balancer takes a while to see the readiness, and what it sends meanwhile is answered.
+    const healthz = await fetch(`${service.url}/healthz`);
+    expect(healthz.status).toBe(200);
+    expect(healthz.headers.get('connection')).toBe('close');
+    gate.release();
+    const answered = await answer;
+    expect(answered.status).toBe(200);
+    expect(answered.headers.get('connection')).toBe('close');
+    // The request in flight as the stop began is told drained, though answered before close().
+    expect(await service.close({ drainMs: 60_000 })).toMatchObject({ requestsDrained: 1, requestsCut: 0 });
+  });
+
+  it('refuses, coded and counted, a request that reaches it after its stop closed the listener, and closes that connection', async () => {
+    const metrics = createServeMetrics({ processMetrics: false });
+    const { service } = await start(silentLogger, metrics);
+    const socket = net.connect(Number(new URL(service.url).port), '127.0.0.1');
+    let received = '';
+    let answers = 0;
+    let answered = (): void => {};
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+      const count = received.split('HTTP/1.1 ').length - 1;
+      if (count > answers) {
+        answers = count;
+        answered();
+      }
+    });
+    const ended = new Promise<string>((resolve) => {
+      socket.once('end', () => resolve('ended'));
+      socket.once('error', (error) => resolve(`error: ${error.message}`));
+    });
+    const nextAnswer = () => new Promise<void>((resolve) => (answered = resolve));
+    // A whole request and the start of the next in one write: once the first is answered, Node has read the second's
+    // request line, so its connection is busy (not idle) when the stop closes the listener.
+    const first = nextAnswer();
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /predict_ping HTTP/1.1\r\n');
+    await first;
+    const server = service.app.server;
+    const listenerClosed = new Promise<void>((resolve) => {
+      const close = server.close.bind(server);
+      // fastify closes the listener once it has stopped routing (its preClose hooks have run).
+      server.close = ((callback?: (error?: Error) => void) => (resolve(), close(callback))) as typeof server.close;
+    });
+    const stopping = service.close({ drainMs: 60_000 });
+    await listenerClosed;
+    const second = nextAnswer();
+    socket.write('Host: x\r\n\r\n');
+    await second;
+    // Before, fastify's own 503, with no code and no Retry-After, counted nowhere.
+    expect(await ended).toBe('ended');
+    const [head, body] = received.slice(received.lastIndexOf('HTTP/1.1 ')).split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 503 /);
+    expect(head).toMatch(/\r\nretry-after: 1\r\n/i);
+    expect(head).toMatch(/\r\nconnection: close\r\n/i);
+    expect(JSON.parse(body)).toMatchObject({ code: 'FLTS_SERVE_STOPPING', statusCode: 503 });
+    await stopping;
+    socket.destroy();
+    const exported = await metrics.registry.metrics();
+    expect(exported).toMatch(/^flts_http_refused_stopping_total 1$/m);
+    expect(exported).toMatch(/^flts_http_requests_total\{route="\/predict_ping",method="GET",status="503"\} 1$/m);
+  });
+
+  it('counts and logs the gRPC calls still running at the end of the drain, which it cuts', async () => {
+    settings = { ...settings, serve: { ...settings.serve, grpcPort: 0 } };
+    const warnings: Array<[object, string | undefined]> = [];
+    const logger: Logger = { ...silentLogger, warn: (obj, msg) => warnings.push([obj, msg]), child: () => logger };
+    const { service, held } = await start(logger);
+    const gate = held.hold();
+    release = gate.release;
+    const client = createInferenceClient(`127.0.0.1:${service.grpc?.port}`);
+    const data = requestData(6);
+    const rows = data.ts.length;
+    const request = {
+      model_name: 'flts',
+      inputs: [
+        { name: 'timestamp', datatype: 'BYTES', shape: [rows] },
+        { name: 'down', datatype: 'FP64', shape: [rows] },
+        { name: 'up', datatype: 'FP64', shape: [rows] },
+      ],
+      raw_input_contents: [
+        Buffer.concat((data.ts as string[]).flatMap((value) => [Buffer.from(Uint32Array.of(Buffer.byteLength(value)).buffer), Buffer.from(value)])),
+        Buffer.from(Float64Array.from(data.down as number[]).buffer),
+        Buffer.from(Float64Array.from(data.up as number[]).buffer),
+      ],
+    };
+    const cut = new Promise<grpc.ServiceError | null>((resolve) => (client.ModelInfer as (request: object, callback: (error: grpc.ServiceError | null) => void) => void)(request, resolve));
+    await gate.entered;
+    const report = await service.close({ drainMs: 200 });
+    expect(await cut).toMatchObject({ details: expect.any(String) });
+    client.close();
+    // Before, a gRPC call cut at the stop was counted nowhere: the report and the log line spoke of HTTP requests only.
+    expect(report).toMatchObject({ requestsCut: 0, grpcCallsCut: 1 });
+    expect(warnings.filter(([, msg]) => msg === 'serve_stop_requests_cut')).toEqual([[expect.objectContaining({ requests_cut: 0, grpc_calls_cut: 1 }), 'serve_stop_requests_cut']]);
   });
 });

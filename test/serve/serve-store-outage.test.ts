@@ -205,7 +205,7 @@ describe('serve > stopping while the store does not answer', () => {
     }
     setDown(true);
     const report = await service.close();
-    expect(report).toEqual({ unwrittenRecords: 2, unfinished: [], requestsDrained: 0, requestsCut: 0 });
+    expect(report).toEqual({ unwrittenRecords: 2, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0 });
     expect(warnings.map(([, msg]) => msg)).toContain('prediction_log_write_failed');
     const error = unwrittenAtStop(report, 60_000, store.location);
     expect(exitCodeFor(error)).toBe(6);
@@ -218,7 +218,7 @@ describe('serve > stopping while the store does not answer', () => {
     const service = await startInferenceService({ ...settings, serve: { ...settings.serve, shutdownWritesTimeoutMs: 60_000 } }, { store: fsStore });
     await service.holder.reloadFromPointer();
     expect((await postJson(`${service.url}/predict`, { data: { time: ['2024-01-01 00:00:00', '2024-01-01 00:02:00', '2024-01-01 00:04:00'], down: [1.5, 2.5, 3.5] } })).status).toBe(200);
-    expect(await service.close()).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0 });
+    expect(await service.close()).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0 });
     expect((await fsStore.list(settings.store.buckets.inferenceLogs)).length).toBe(1);
   });
 });

@@ -39,9 +39,12 @@ export async function startServingRole(context: RoleContext): Promise<RoleHandle
       // At least half the grace drains, however long the writes may take.
       const graceMs = context.stopGraceMs;
       const drainBy = graceMs === undefined ? undefined : deadlineIn(Math.max(graceMs / 2, graceMs - context.settings.serve.shutdownWritesTimeoutMs - DAEMON_STOP_MARGIN_MS));
+      // Not ready from the first moment: leaving the promotion group may take the bus's close timeout, and a load
+      // balancer that saw this replica ready meanwhile kept sending it requests the close would then refuse or cut.
+      service.beginStop();
       await companion.stop();
       const report = await service.close(drainBy ? { drainMs: msLeft(drainBy) } : {});
-      context.logger.info({ requests_drained: report.requestsDrained, requests_cut: report.requestsCut }, 'serve_stopped');
+      context.logger.info({ requests_drained: report.requestsDrained, requests_cut: report.requestsCut, ...(service.grpc ? { grpc_calls_cut: report.grpcCallsCut } : {}) }, 'serve_stopped');
     },
   };
 }

@@ -50,7 +50,7 @@ describe('core > daemon > start-serve', () => {
     expect((await fetch(`${serve.url}/healthz`)).status).toBe(200);
 
     const [first, second] = await Promise.all([serve.stop(), serve.stop()]);
-    expect(first).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0 });
+    expect(first).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0 });
     expect(second).toBe(first);
     // Closed once, at the deadline the follower's unsubscribe already waited out, not with a bus.kafka.closeTimeoutMs of its own.
     expect(closes).toHaveLength(1);
@@ -92,7 +92,35 @@ describe('core > daemon > start-serve', () => {
     expect(serve.follower).toBeUndefined();
     expect(serve.runId()).toBeNull();
     expect(events.map((event) => event.type)).toContain('serve.listening');
-    expect(await serve.stop()).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0 });
+    expect(await serve.stop()).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0 });
     expect(events.map((event) => event.type)).not.toContain('serve.following_promotions');
+  });
+  it('is not ready from the moment its stop begins, while its follower still leaves the promotion group', async () => {
+    const fsBus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
+    let leaving = (): void => {};
+    const leaveBegun = new Promise<void>((resolve) => (leaving = resolve));
+    const leaves: Array<() => void> = [];
+    const bus: MessageBus = {
+      ...fsBus,
+      // A broker slow to take the leave: the follower's stop waits on it (up to bus.kafka.closeTimeoutMs).
+      subscribe: async (...args) => {
+        const subscription = await fsBus.subscribe(...args);
+        return { ...subscription, stop: () => (leaving(), new Promise<void>((resolve) => leaves.push(resolve)).then(() => subscription.stop())) };
+      },
+    };
+    let following: () => void = () => {};
+    const followed = new Promise<void>((resolve) => (following = resolve));
+    const serve = await startServe(settingsWith(), { store: createFsStore(path.join(home, 'store')), bus, onEvent: (event) => event.type === 'serve.following_promotions' && following() });
+    await followed;
+    expect(await (await fetch(`${serve.url}/readyz`)).json()).not.toHaveProperty('code');
+    const stopping = serve.stop();
+    await leaveBegun;
+    // Before, readiness said what it said before the stop until the follower had left (bus.kafka.closeTimeoutMs with a
+    // broker away): a load balancer kept routing here requests that the close then refused or cut.
+    const during = await fetch(`${serve.url}/readyz`);
+    expect(during.status).toBe(503);
+    expect(await during.json()).toMatchObject({ status: 'not_ready', code: 'FLTS_SERVE_STOPPING' });
+    for (const leave of leaves) leave();
+    await stopping;
   });
 });

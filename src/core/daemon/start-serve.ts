@@ -103,6 +103,9 @@ export async function startServe(settings: Settings, deps: ServeDeps): Promise<S
       // One deadline for leaving the brokers: the follower's unsubscribe and the bus's close wait for the same broker,
       // so with it away they share bus.kafka.closeTimeoutMs instead of waiting it out one after the other.
       const leaving = deadlineIn(settings.bus.kafka.closeTimeoutMs);
+      // Not ready from the first moment: the follower's leave may take bus.kafka.closeTimeoutMs, and a load balancer
+      // that saw this replica ready meanwhile kept sending it requests the close would then refuse or cut.
+      service.beginStop();
       await follower?.stop(leaving);
       const [stopped] = await Promise.all([service.close().finally(removeReadyFile), bus?.close({ deadline: leaving }).catch(() => undefined)]);
       return stopped;

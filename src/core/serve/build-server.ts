@@ -9,13 +9,14 @@ import { answerHalfClosedClients, capConnections, checkingIntervalOf, connection
 import { createMeteredBodyBudget, type BodyBudget } from './body-budget.js';
 import { countEachRequestOnce } from './request-counting.js';
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
-import { answerConnect, answerUnmetExpectation, deferContinue, installErrorHandlers, installJsonParser, installRequestHeadChecks, replyWithError } from './error-handler.js';
+import { answerConnect, answerUnmetExpectation, deferContinue, installErrorHandlers, installJsonParser, installRequestHeadChecks, replyWithError, stoppingRefusal } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import { publishedDocumentOptions } from './openapi-document.js';
 import type { PredictionLog } from './prediction-log.js';
 import type { LogRetention } from './prediction-log-retention.js';
 import { createPredictionRecorder, type PredictionRecorder } from './prediction-recorder.js';
 import { installRequestValidators } from './request-validators.js';
+import { requestsInFlightOf } from './requests-in-flight.js';
 import { createRouteTable } from './route-table.js';
 import { registerActualsRoutes } from './actuals-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
@@ -64,7 +65,10 @@ export interface BuildServerDeps {
   limits?: Partial<ConnectionLimits>;
   /** The prediction log's retention: adds the admin route POST /prune_logs. The caller stops it. */
   retention?: LogRetention;
-  /** True once its owner began stopping it: told at once, where fastify's preClose runs some turns after close(). */
+  /**
+   * True once its owner began stopping it (readiness answers 503 FLTS_SERVE_STOPPING from then): told at once, where
+   * fastify's preClose runs some turns after close(), and before it, while the owner leaves its promotion group.
+   */
   isStopping?: () => boolean;
 }
 
@@ -95,7 +99,9 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   const app = Fastify({
     logger: false,
     bodyLimit,
-    return503OnClosing: true,
+    // A request reaching a server that has stopped listening (on a connection it was closing) is refused below, coded
+    // and counted: fastify's own 503 carried no code, no Retry-After, and reached no metric.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     frameworkErrors: (error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger),
     ...connectionOptions(limits, counting.onRefused),
@@ -124,6 +130,10 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     answerUnmetExpectation(request, response);
     metrics.countRefusedRequest(request.method, 417);
   });
+  const inFlight = requestsInFlightOf(app.server);
+  // Set as fastify stops routing (its preClose): the server no longer listens, and what reaches it now came on a
+  // connection the stop is closing (its headers still arriving, or pipelined behind a request in flight).
+  let refusing = false;
   const recorder = deps.recorder ?? createPredictionRecorder({ metrics, predictionLog: deps.predictionLog, live: deps.live, logger, identifier: deps.identifier ?? '' });
   metrics.live.attach(deps.live?.metrics);
   const context: ServeContext = {
@@ -140,6 +150,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     bodyLimit,
     reloadMinIntervalMs: deps.reloadMinIntervalMs ?? 2000,
     retention: deps.retention,
+    isStopping: () => refusing || (deps.isStopping?.() ?? false),
   };
 
   installRequestHeadChecks(app);
@@ -165,18 +176,17 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   // 1,300 small GETs), still reaches fastify: it is counted (above) as abandoned, and no route runs for it.
   app.addHook('onRequest', (request, reply, done) => {
     if (request.raw.socket.destroyed) reply.hijack();
+    else if (refusing) {
+      metrics.countRefusedAtStop();
+      return done(stoppingRefusal());
+    }
     done();
   });
-  // An answer sent while the server stops (to a request in flight) says the connection closes after it: said
-  // keep-alive, its client sent its next request on a connection the stop was closing, and saw it reset.
-  let stopping = false;
   app.addHook('preClose', (done) => {
-    stopping = true;
+    refusing = true;
+    // A no-op after an owner's own stop, which began it earlier; a server closed by itself begins it here.
+    inFlight.closeConnectionsAfterAnswers();
     done();
-  });
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (stopping || deps.isStopping?.()) reply.header('connection', 'close');
-    done(null, payload);
   });
   app.addHook('onClose', async () => {
     recorder.stats.close();

@@ -59,7 +59,7 @@ function classify(error: unknown, bodyLimit: number): { status: number; code: Er
  * count) or answered before its first model is warm (which /readyz reports and the model holder logs once).
  */
 export function isServerFailure(status: number, code: ErrorCode): boolean {
-  return status >= 500 && code !== 'FLTS_SERVE_OVERLOADED' && code !== 'FLTS_SERVE_BODIES_IN_FLIGHT' && code !== 'FLTS_SERVE_NO_MODEL';
+  return status >= 500 && code !== 'FLTS_SERVE_OVERLOADED' && code !== 'FLTS_SERVE_BODIES_IN_FLIGHT' && code !== 'FLTS_SERVE_NO_MODEL' && code !== 'FLTS_SERVE_STOPPING';
 }
 
 declare module 'fastify' {
@@ -186,8 +186,19 @@ export function replyWithError(error: unknown, request: FastifyRequest, reply: F
   // A body read whole (malformed JSON, over a bound of its text, of a media type the route does not take) leaves the
   // connection at the next request: closed, the requests a client pipelined behind it went unanswered, and a client
   // keeping its connection alive paid a new one for each mistake. A body refused part-way (413) still closes it.
-  if (request.raw.complete && reply.getHeader('connection') === 'close') reply.removeHeader('connection');
+  // An answer the server's stop says is its connection's last (requests-in-flight.ts) keeps saying so.
+  if (request.raw.complete && reply.raw.shouldKeepAlive && reply.getHeader('connection') === 'close') reply.removeHeader('connection');
   void reply.status(status).send(errorBodyFor(request, status, code, message));
+}
+
+/** How long a request refused by a stopping server is told to wait: long enough for its load balancer to have moved on. */
+const STOPPING_RETRY_AFTER_SEC = 1;
+
+/** The refusal of a request that reached a server whose stop has closed its listener. */
+export function stoppingRefusal(): FltsError {
+  return new FltsError('FLTS_SERVE_STOPPING', 'The server is stopping and takes no new requests; send the request again on a new connection.', {
+    details: { retryAfterSec: STOPPING_RETRY_AFTER_SEC, retryAfterMs: STOPPING_RETRY_AFTER_SEC * 1000 },
+  });
 }
 
 /** The route's own body limit (the admin routes' is smaller than the server's), where a route was matched. */

@@ -71,6 +71,10 @@ export interface GrpcConnections {
   listen(server: grpc.Server, host: string, port: number): Promise<number>;
   /** Stops accepting connections; those still open after `graceMs` are closed (grpc-js sends them GOAWAY at once). */
   close(graceMs: number): void;
+  /** Calls with a stream open now (arriving, running, or answered and not yet taken by their client): those a stop's cut ends. */
+  readonly callsOpen: number;
+  /** Settles once no call has a stream open (at once when none has). */
+  whenNoCallsOpen(): Promise<void>;
   /** The HTTP/2 stream of a call, as `interceptor` returned it to the interceptor after it (undefined where unknown). */
   streamOf(call: object): ServerHttp2Stream | undefined;
 }
@@ -111,6 +115,8 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   let closeListener: (() => void) | undefined;
   let drain: ((graceMs: number) => void) | undefined;
   let listeningPort: number | undefined;
+  let callsOpen = 0;
+  let noCallsOpen: Array<() => void> = [];
   // Set while a status from the interceptors goes down to grpc-js, which writes it at once: any other status written
   // on this port's streams is one grpc-js sent from below every interceptor, which they see only as a cancel.
   let fromInterceptors = false;
@@ -242,9 +248,14 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   const followStream = (connection: Connection, stream: ServerHttp2Stream): void => {
     if (stream.session) knowSession(connection, stream.session);
     connection.streams++;
+    callsOpen++;
     idle.delete(connection);
     stream.once('close', () => {
       connection.streams--;
+      if (--callsOpen === 0 && noCallsOpen.length > 0) {
+        for (const settle of noCallsOpen) settle();
+        noCallsOpen = [];
+      }
       if (connection.streams === 0 && held.has(connection)) idle.add(connection);
     });
   };
@@ -455,6 +466,10 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
       closeListener?.();
       drain?.(graceMs);
     },
+    get callsOpen() {
+      return callsOpen;
+    },
+    whenNoCallsOpen: () => (callsOpen === 0 ? Promise.resolve() : new Promise<void>((resolve) => noCallsOpen.push(resolve))),
   };
 }
 

@@ -1,3 +1,5 @@
+import { httpStatusFor } from '../errors.js';
+import { stoppingRefusal } from './error-handler.js';
 import { healthzSchema, predictPingSchema, readySchema, readyzSchema } from './schemas/health.js';
 import type { ServeContext } from './serve-context.js';
 
@@ -44,6 +46,11 @@ export function registerHealthRoutes(context: ServeContext): void {
     url: '/readyz',
     schema: readyzSchema,
     handler: async (_request, reply) => {
+      if (context.isStopping()) {
+        const stopping = stoppingRefusal();
+        void reply.status(httpStatusFor(stopping));
+        return { status: 'not_ready', reason: stopping.message, code: stopping.code, ...modelFields() };
+      }
       const status = holder.status();
       if (!status.ready) {
         void reply.status(503);
@@ -58,7 +65,7 @@ export function registerHealthRoutes(context: ServeContext): void {
     url: '/ready',
     schema: readySchema,
     handler: async (_request, reply) => {
-      if (holder.status().ready) return { status: 'ready' };
+      if (holder.status().ready && !context.isStopping()) return { status: 'ready' };
       void reply.status(503);
       return { status: 'not_ready' };
     },

@@ -20,7 +20,8 @@ export function registerKserveRoutes(context: ServeContext): void {
     url: '/v2/health/ready',
     schema: serverReadySchema,
     handler: async (_request, reply) => {
-      const ready = holder.status().ready;
+      // Not ready from the moment a stop begins, as /readyz: a load balancer probing this route stops routing here.
+      const ready = holder.status().ready && !context.isStopping();
       if (!ready) void reply.status(503);
       return { ready };
     },

@@ -64,8 +64,8 @@ export interface GrpcServerOptions {
 
 export interface GrpcInferenceServer {
   port: number;
-  /** Stops accepting calls, lets running ones finish (for at most `graceMs`), then cancels the rest. */
-  close(graceMs?: number): Promise<void>;
+  /** Stops accepting calls, lets running ones finish (for at most `graceMs`), then cancels the rest, and says how many it cut. */
+  close(graceMs?: number): Promise<{ callsCut: number }>;
 }
 
 /** The HTTP status a 4xx/5xx stands for, as the gRPC status code clients branch on. */
@@ -499,7 +499,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
 
   const handlers: grpc.UntypedServiceImplementation = {
     ServerLive: unary('ServerLive', () => ({ live: true })),
-    ServerReady: unary('ServerReady', () => ({ ready: context.holder.status().ready })),
+    ServerReady: unary('ServerReady', () => ({ ready: context.holder.status().ready && !context.isStopping?.() })),
     ModelReady: unary('ModelReady', (call) => ({ ready: servedModelNamed(context, call.request.name, call.request.version || undefined) !== undefined })),
     ServerMetadata: unary('ServerMetadata', () => OIP_SERVER_METADATA),
     ModelMetadata: unary('ModelMetadata', (call) => {
@@ -532,15 +532,24 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   return {
     port,
     close: (graceMs = 10_000) =>
-      new Promise<void>((resolve) => {
+      new Promise<{ callsCut: number }>((resolve) => {
+        let callsCut = 0;
+        // Set before the connections' drain sets its own timer of the same grace, so it runs first: the calls still
+        // open are counted before that drain resets them.
+        const timer = setTimeout(() => {
+          callsCut = connections.callsOpen;
+          server.forceShutdown();
+        }, graceMs);
         // The connections' drain ends those still open after the grace. forceShutdown alone would not: grpc-js lists
         // the connections it destroys for channelz only, so with channelz off a call that never ends held close() forever.
         connections.close(graceMs);
         messageRate?.stop();
-        const timer = setTimeout(() => server.forceShutdown(), graceMs);
-        server.tryShutdown(() => {
+        // grpc-js's shutdown may end before the calls it let run (those of the connections handed to it): the stop waits
+        // for them too, up to the grace.
+        const shutDown = new Promise<void>((ended) => server.tryShutdown(() => ended()));
+        void Promise.all([shutDown, connections.whenNoCallsOpen()]).then(() => {
           clearTimeout(timer);
-          resolve();
+          resolve({ callsCut });
         });
       }),
   };

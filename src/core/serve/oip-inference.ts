@@ -35,6 +35,8 @@ export interface OipContext {
   readonly admission: ForecastAdmission;
   /** The bound on request bytes held (serve.maxBodyBytesInFlight), shared with the HTTP bodies; absent: none. */
   readonly bodyBudget?: BodyBudget;
+  /** True from the moment the server's stop begins: ServerReady answers false from then, as /readyz answers 503. */
+  readonly isStopping?: () => boolean;
 }
 
 /** The call an inference answers: its route (for metrics) and whether its client is still there. */

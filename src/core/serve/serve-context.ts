@@ -31,4 +31,6 @@ export interface ServeContext {
   readonly reloadMinIntervalMs: number;
   /** The prediction log's retention, which POST /prune_logs runs at once (no such route without it). */
   readonly retention?: LogRetention;
+  /** True from the moment the server's stop begins: readiness answers 503 FLTS_SERVE_STOPPING from then. */
+  isStopping(): boolean;
 }

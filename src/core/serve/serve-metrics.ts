@@ -39,6 +39,8 @@ export interface ServeMetrics {
    * been arriving the longest (past a grace), or a new one refused (all held were busy).
    */
   countConnectionCapClose(what: HttpCapClose): void;
+  /** A request that reached the server once its stop had closed the listener, refused 503 FLTS_SERVE_STOPPING. */
+  countRefusedAtStop(): void;
   /** The same on the gRPC port: an idle HTTP/2 connection (no call open) sent GOAWAY to make room, or a new one refused. */
   countGrpcConnectionCapClose(what: CapClose): void;
   /** gRPC calls Node's HTTP/2 layer refused before grpc-js saw them: reset alone (`stream`), or ended with their connection (`connection`, one a connection). */
@@ -104,6 +106,11 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
     registers: [registry],
   });
   for (const what of ['stream', 'connection']) grpcHttp2Refusals.inc({ what }, 0);
+  const refusedAtStop = new Counter({
+    name: 'flts_http_refused_stopping_total',
+    help: 'HTTP requests refused with 503 FLTS_SERVE_STOPPING (Retry-After, Connection: close): they reached the server after its stop had closed its listener, on a connection the stop was closing (their headers still arriving, or pipelined behind a request in flight).',
+    registers: [registry],
+  });
   const queuedRows = new Gauge({ name: 'flts_forecast_queued_rows', help: 'Forecast rows of the prediction requests in flight (admitted, not yet answered).', registers: [registry] });
   const maxQueuedRows = new Gauge({ name: 'flts_forecast_queued_rows_limit', help: 'The bound on flts_forecast_queued_rows (serve.maxQueuedRows; 0 = none).', registers: [registry] });
   const bodyRefused = new Counter({
@@ -130,6 +137,7 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
     countRefusedRequest: (method, status) => requests.inc({ route: 'unmatched', method: method ?? 'unknown', status: String(status) }),
     countAbandonedRequest: (route, method) => requests.inc({ route, method, status: String(ABANDONED_STATUS) }),
     countConnectionCapClose: (what) => capCloses.inc({ what }),
+    countRefusedAtStop: () => refusedAtStop.inc(),
     countGrpcConnectionCapClose: (what) => grpcCapCloses.inc({ what }),
     countGrpcHttp2Refusals: (what, count) => grpcHttp2Refusals.inc({ what }, count),
     countPredictions: (rows) => predictions.inc(rows),

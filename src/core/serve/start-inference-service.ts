@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Settings } from '../config/settings.js';
@@ -16,7 +17,7 @@ import type { ModelSource } from './model-source.js';
 import { createPredictionLog, type PredictionLog } from './prediction-log.js';
 import { startLogRetention, type LogRetention } from './prediction-log-retention.js';
 import { createPredictionRecorder } from './prediction-recorder.js';
-import { trackRequestsInFlight } from './requests-in-flight.js';
+import { requestsInFlightOf } from './requests-in-flight.js';
 import { createSyncPredictionLog } from './sync-prediction-log.js';
 import { createRegistryModelSource } from './registry-model-source.js';
 import { createServeMetrics, type ServeMetrics } from './serve-metrics.js';
@@ -61,6 +62,13 @@ export interface InferenceService {
   /** The prediction log's retention sweeps (none run with serve.predictionLog.retentionDays = 0). */
   retention: LogRetention;
   /**
+   * Begins the stop: readiness (/readyz, /ready, /v2/health/ready, gRPC ServerReady) answers not ready (503
+   * FLTS_SERVE_STOPPING) from now, and every answer not yet begun closes its connection after it, while the service
+   * still serves. Its owner calls it first, before its own steps (leaving the promotion group), so that a load balancer
+   * stops routing here meanwhile; close() begins it too. Idempotent.
+   */
+  beginStop(): void;
+  /**
    * Stops listening (in-flight requests finish within `drainMs`, default serve.requestTimeoutMs; those still running
    * then are cut, counted and logged), stops reloads and retention, writes buffered prediction logs and the live state
    * within serve.shutdownWritesTimeoutMs, and says what was drained, cut and not written.
@@ -78,6 +86,8 @@ export interface ServiceStopReport {
   requestsDrained: number;
   /** HTTP requests still running at the end of the drain, whose connections were closed unanswered. */
   requestsCut: number;
+  /** gRPC calls still open at the end of their grace (arriving, running or answered and not yet taken), reset unanswered. */
+  grpcCallsCut: number;
 }
 
 /** The error a stop that left writes undone ends with (exit code 6): what was lost, and why. */
@@ -219,12 +229,20 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     isStopping: () => stopping,
   });
   let grpcServer: GrpcInferenceServer | undefined;
-  const inFlight = trackRequestsInFlight(app.server);
-  const close = async (options: { drainMs?: number } = {}): Promise<ServiceStopReport> => {
+  const inFlight = requestsInFlightOf(app.server);
+  /** The requests in flight as the stop began (before close(), with an owner that begins it first), then at close(). */
+  let atStop: Set<ServerResponse> = new Set();
+  const beginStop = (): void => {
+    if (stopping) return;
     stopping = true;
+    atStop = new Set(inFlight.snapshot());
+    inFlight.closeConnectionsAfterAnswers();
+  };
+  const close = async (options: { drainMs?: number } = {}): Promise<ServiceStopReport> => {
+    beginStop();
     const drainMs = options.drainMs ?? serve.requestTimeoutMs;
     const retentionStopped = retention.stop();
-    const atStop = inFlight.snapshot();
+    for (const response of inFlight.snapshot()) atStop.add(response);
     // Requests in flight are answered first: their records are among the last ones written. Within the drain only:
     // past it the process's owner (the daemon's role grace, a pod's grace period) ends the process, and its requests
     // were reset with no word of them anywhere. Cut here, they are counted and said.
@@ -242,13 +260,15 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
       app.server.closeAllConnections();
       await httpClosed;
     }
-    if (requestsCut > 0) logger.warn({ requests_cut: requestsCut, requests_drained: requestsDrained, drain_ms: drainMs }, 'serve_stop_requests_cut');
-    await grpcClosed;
+    const grpcCallsCut = (await grpcClosed)?.callsCut ?? 0;
+    if (requestsCut > 0 || grpcCallsCut > 0) {
+      logger.warn({ requests_cut: requestsCut, requests_drained: requestsDrained, drain_ms: drainMs, ...(grpcServer ? { grpc_calls_cut: grpcCallsCut } : {}) }, 'serve_stop_requests_cut');
+    }
     const unfinished = await unfinishedWithin(
       { retention: retentionStopped, 'live-state': live?.stop(), holder: holder.stop(), 'prediction-log': predictionLog && recorder.settled().then(() => predictionLog.close()) },
       serve.shutdownWritesTimeoutMs,
     );
-    const report = { unwrittenRecords: predictionLog?.unwritten ?? 0, unfinished: unfinished.filter((step) => step === 'prediction-log' || step === 'live-state'), requestsDrained, requestsCut };
+    const report = { unwrittenRecords: predictionLog?.unwritten ?? 0, unfinished: unfinished.filter((step) => step === 'prediction-log' || step === 'live-state'), requestsDrained, requestsCut, grpcCallsCut };
     if (report.unwrittenRecords > 0 || report.unfinished.length > 0) {
       logger.error({ unwritten_records: report.unwrittenRecords, unfinished: report.unfinished, timeout_ms: serve.shutdownWritesTimeoutMs, store: deps.store.location }, 'serve_stop_unwritten');
     }
@@ -270,7 +290,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
       // gRPC is loaded only when its port is configured.
       const { startGrpcInferenceServer } = await import('./oip-grpc-server.js');
       grpcServer = await startGrpcInferenceServer(
-        { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger, recorder, admission, bodyBudget },
+        { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger, recorder, admission, bodyBudget, isStopping: () => stopping },
         { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, requestTimeoutMs: serve.requestTimeoutMs, minBodyBytesPerSec: serve.minBodyBytesPerSec, minBodyRateWindowMs: serve.minBodyRateWindowMs, bodyIdleTimeoutMs: serve.bodyIdleTimeoutMs, headersTimeoutMs: serve.headersTimeoutMs, keepAliveTimeoutMs: serve.keepAliveTimeoutMs, maxConnections: serve.maxConnections, apiToken: serve.apiToken, httpPort: port, logger },
       );
     } catch (error) {
@@ -290,5 +310,5 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     throw error;
   }
   live?.start();
-  return { url, app, holder, live, ...(grpc ? { grpc } : {}), retention, close };
+  return { url, app, holder, live, ...(grpc ? { grpc } : {}), retention, beginStop, close };
 }

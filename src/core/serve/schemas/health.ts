@@ -34,10 +34,10 @@ export const healthzSchema = {
   },
 } as const;
 
-const readinessBody = { type: 'object', properties: { status: { type: 'string', enum: ['ready', 'not_ready'] }, reason: { type: 'string' }, ...modelFields } } as const;
+const readinessBody = { type: 'object', properties: { status: { type: 'string', enum: ['ready', 'not_ready'] }, reason: { type: 'string' }, code: { type: 'string' }, ...modelFields } } as const;
 
 export const readyzSchema = {
-  summary: 'Readiness: 200 once a model is loaded and warm, 503 before',
+  summary: 'Readiness: 200 once a model is loaded and warm, 503 before and from the moment a stop begins (code FLTS_SERVE_STOPPING)',
   response: { 200: readinessBody, 503: readinessBody },
 } as const;
 
