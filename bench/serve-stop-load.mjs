@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// A stop under load: `flts serve` (embedded store, a NAIVE run trained on a slice of PobleSec) with `--clients` loops
+// of POST /predict on keep-alive connections, SIGTERM once they have run for `--warm-ms`, and what the requests sent
+// after the signal came to: answered (200), refused coded (503 with an FLTS_* code, by code), refused uncoded (a 503
+// without one, fastify's own), another status, or reset (the connection closed under the request). A loop ends at its
+// first refused connection (the server no longer listens: a load balancer sends the next request elsewhere).
+// Each build (a checkout with its own `npm run build`) trains in a home of its own, and runs `--rounds` stops.
+// Usage: npm run build && node bench/serve-stop-load.mjs --build new=. [--build old=<checkout>] [--port 19000]
+//          [--clients 400] [--warm-ms 2000] [--rounds 3] [--data /work/shared/datasets]
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+
+const { values: flags } = parseArgs({
+  options: {
+    build: { type: 'string', multiple: true },
+    port: { type: 'string', default: '19000' },
+    clients: { type: 'string', default: '400' },
+    'warm-ms': { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '3' },
+    data: { type: 'string', default: path.resolve(import.meta.dirname, '../../shared/datasets') },
+  },
+});
+const builds = (flags.build ?? ['new=.']).map((spec) => {
+  const [name, dir] = spec.includes('=') ? spec.split('=') : [spec, spec];
+  return { name, dir: path.resolve(dir) };
+});
+const port = Number(flags.port);
+const clients = Number(flags.clients);
+
+function envFor(home) {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME ?? os.tmpdir(),
+    FLTS_HOME: home,
+    FLTS_DATA_DIR: flags.data,
+    TRAIN_FILE: 'PobleSec.csv',
+    TEST_FILE: 'PobleSec_test.csv',
+    SAMPLE_TRAIN_ROWS: '400',
+    SAMPLE_TEST_ROWS: '150',
+    MODEL_TYPE: 'NAIVE',
+    FLTS_LOG_LEVEL: 'warn',
+  };
+}
+
+async function trainedHome(build) {
+  const home = mkdtempSync(path.join(os.tmpdir(), `flts-stop-load-${build.name}-`));
+  const run = (...args) => promisify(execFile)(process.execPath, [path.join(build.dir, 'bin/run.js'), ...args], { env: envFor(home) });
+  await run('preprocess');
+  await run('train');
+  await run('promote', '--best', '--force');
+  return home;
+}
+
+/** Starts `flts serve` and resolves once /readyz answers 200. */
+async function startServe(build, home) {
+  const child = spawn(process.execPath, [path.join(build.dir, 'bin/run.js'), 'serve', '--port', String(port), '--host', '127.0.0.1'], { env: envFor(home), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stderr })));
+  for (let i = 0; i < 300; i++) {
+    const status = await new Promise((resolve) => http.get({ host: '127.0.0.1', port, path: '/readyz', agent: false }, (res) => (res.resume(), resolve(res.statusCode))).on('error', () => resolve(0)));
+    if (status === 200) return { child, exited };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`flts serve did not become ready:\n${stderr}`);
+}
+
+function predict(agent) {
+  return new Promise((resolve) => {
+    const request = http.request({ host: '127.0.0.1', port, path: '/predict', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': 2 } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => {
+        let code;
+        try {
+          code = JSON.parse(body).code;
+        } catch {}
+        resolve({ status: res.statusCode, code });
+      });
+      res.on('error', () => resolve({ error: 'reset' }));
+    });
+    request.on('error', (error) => resolve({ error: error.code === 'ECONNREFUSED' ? 'refused' : 'reset' }));
+    request.end('{}');
+  });
+}
+
+async function round(build, home) {
+  const { child, exited } = await startServe(build, home);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  let signalled = false;
+  const after = { answered: 0, coded503: {}, uncoded503: 0, otherStatus: {}, reset: 0 };
+  let before = 0;
+  const loop = async () => {
+    for (;;) {
+      const sentAfterSignal = signalled;
+      const outcome = await predict(agent);
+      if (outcome.error === 'refused') return;
+      if (!sentAfterSignal && !signalled) {
+        before++;
+        continue;
+      }
+      // In flight as the signal came, or sent after it.
+      if (outcome.error) after.reset++;
+      else if (outcome.status === 200) after.answered++;
+      else if (outcome.status === 503 && outcome.code) after.coded503[outcome.code] = (after.coded503[outcome.code] ?? 0) + 1;
+      else if (outcome.status === 503) after.uncoded503++;
+      else after.otherStatus[outcome.status] = (after.otherStatus[outcome.status] ?? 0) + 1;
+      // A loop whose connection was refused or reset after the signal goes on until the server no longer listens.
+    }
+  };
+  const loops = Array.from({ length: clients }, loop);
+  await new Promise((resolve) => setTimeout(resolve, Number(flags['warm-ms'])));
+  signalled = true;
+  child.kill('SIGTERM');
+  await Promise.all(loops);
+  const { code, stderr } = await exited;
+  agent.destroy();
+  const stopped = stderr.split('\n').filter((line) => line.includes('serve_stop')).map((line) => line.slice(0, 300));
+  return { before, ...after, exitCode: code, stopLines: stopped };
+}
+
+for (const build of builds) {
+  const home = await trainedHome(build);
+  try {
+    for (let i = 1; i <= Number(flags.rounds); i++) console.log(`${build.name} round ${i}: ${JSON.stringify(await round(build, home))}`);
+  } finally {
+    rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  }
+}
