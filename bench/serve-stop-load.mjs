@@ -2,7 +2,8 @@
 // A stop under load: `flts serve` (embedded store, a NAIVE run trained on a slice of PobleSec) with `--clients` loops
 // of POST /predict on keep-alive connections, SIGTERM once they have run for `--warm-ms`, and what the requests sent
 // after the signal came to: answered (200), refused coded (503 with an FLTS_* code, by code), refused uncoded (a 503
-// without one, fastify's own), another status, or reset (the connection closed under the request). A loop ends at its
+// without one, fastify's own), another status, or reset (the connection closed under the request; on a new connection
+// or on one kept alive). A loop ends at its
 // first refused connection (the server no longer listens: a load balancer sends the next request elsewhere).
 // Each build (a checkout with its own `npm run build`) trains in a home of its own, and runs `--rounds` stops.
 // Usage: npm run build && node bench/serve-stop-load.mjs --build new=. [--build old=<checkout>] [--port 19000]
@@ -83,9 +84,11 @@ function predict(agent) {
         } catch {}
         resolve({ status: res.statusCode, code });
       });
-      res.on('error', () => resolve({ error: 'reset' }));
+      res.on('error', () => resolve({ error: 'reset', reused: request.reusedSocket }));
     });
-    request.on('error', (error) => resolve({ error: error.code === 'ECONNREFUSED' ? 'refused' : 'reset' }));
+    // A reset on a kept-alive connection (reused) or on a new one (in the listener's backlog, or accepted with its
+    // request not yet read, as the listener closed).
+    request.on('error', (error) => resolve({ error: error.code === 'ECONNREFUSED' ? 'refused' : 'reset', reused: request.reusedSocket }));
     request.end('{}');
   });
 }
@@ -94,7 +97,7 @@ async function round(build, home) {
   const { child, exited } = await startServe(build, home);
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   let signalled = false;
-  const after = { answered: 0, coded503: {}, uncoded503: 0, otherStatus: {}, reset: 0 };
+  const after = { answered: 0, coded503: {}, uncoded503: 0, otherStatus: {}, resetNew: 0, resetReused: 0 };
   let before = 0;
   const loop = async () => {
     for (;;) {
@@ -106,7 +109,7 @@ async function round(build, home) {
         continue;
       }
       // In flight as the signal came, or sent after it.
-      if (outcome.error) after.reset++;
+      if (outcome.error) after[outcome.reused ? 'resetReused' : 'resetNew']++;
       else if (outcome.status === 200) after.answered++;
       else if (outcome.status === 503 && outcome.code) after.coded503[outcome.code] = (after.coded503[outcome.code] ?? 0) + 1;
       else if (outcome.status === 503) after.uncoded503++;
