@@ -187,7 +187,7 @@ export function replyWithError(error: unknown, request: FastifyRequest, reply: F
   // connection at the next request: closed, the requests a client pipelined behind it went unanswered, and a client
   // keeping its connection alive paid a new one for each mistake. A body refused part-way (413) still closes it.
   // An answer the server's stop says is its connection's last (requests-in-flight.ts) keeps saying so.
-  if (request.raw.complete && reply.raw.shouldKeepAlive && reply.getHeader('connection') === 'close') reply.removeHeader('connection');
+  if (request.raw.complete && reply.raw.shouldKeepAlive !== false && reply.getHeader('connection') === 'close') reply.removeHeader('connection');
   void reply.status(status).send(errorBodyFor(request, status, code, message));
 }
 
