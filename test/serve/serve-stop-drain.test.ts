@@ -168,6 +168,21 @@ describe('serve > a stop drains the requests in flight within its grace', () => 
     expect(exported).toMatch(/^flts_http_requests_total\{route="\/predict_ping",method="GET",status="503"\} 1$/m);
   });
 
+  it('answers gRPC ServerReady false from the moment its stop begins', async () => {
+    settings = { ...settings, serve: { ...settings.serve, grpcPort: 0 } };
+    const { service } = await start();
+    const client = createInferenceClient(`127.0.0.1:${service.grpc?.port}`);
+    const serverReady = () =>
+      new Promise<unknown>((resolve, reject) =>
+        (client.ServerReady as (request: object, callback: (error: grpc.ServiceError | null, response: unknown) => void) => void)({}, (error, response) => (error ? reject(error) : resolve(response))),
+      );
+    expect(await serverReady()).toEqual({ ready: true });
+    service.beginStop();
+    expect(await serverReady()).toEqual({ ready: false });
+    client.close();
+    await service.close({ drainMs: 1000 });
+  });
+
   it('counts and logs the gRPC calls still running at the end of the drain, which it cuts', async () => {
     settings = { ...settings, serve: { ...settings.serve, grpcPort: 0 } };
     const warnings: Array<[object, string | undefined]> = [];
