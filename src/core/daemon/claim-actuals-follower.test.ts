@@ -368,3 +368,132 @@ describe('core > daemon > followClaimActuals over event-loop turns', () => {
     expect(live.scorer.figures()).toEqual(twin.figures());
   });
 });
+
+describe('core > daemon > followClaimActuals bounding what its join reads', () => {
+  let root: string;
+  let bus: MessageBus;
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    await bus?.close();
+    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  });
+
+  it('reads the claims published before it began up to the bound on claims or bytes, passes the rest unread with one line saying what, and still reads those published since', async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-catch-up-bound-'));
+    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+    const fsStore = createFsStore(path.join(root, 'store'));
+    const reads: string[] = [];
+    const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (reads.push(key), fsStore.get(bucket, key)) };
+    await store.ensureBucket('incoming');
+    const objects = ['c0.csv', 'c1.csv', 'c2.csv', 'c3.csv', 'c4.csv'];
+    for (const object of objects) await store.put('incoming', object, claimCsv(10));
+    const objectBytes = (await store.stat('incoming', 'c0.csv'))!.size;
+    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
+    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel, status: () => ({}) } as unknown as ModelHolder;
+    const base = resolveSettings({}).settings;
+    const topic = base.bus.topics.inferenceData;
+    const publish = (object: string): Promise<void> => bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object, size: 0, configHash: 'cfg1', identifier: '' }));
+    // Five claims forty minutes to thirty-six minutes ago, within the hour kept rows wait: each worth reading at a join.
+    const publishedFrom = Date.now() - 40 * 60_000;
+    for (const [i, object] of objects.entries()) {
+      const clock = vi.spyOn(Date, 'now').mockReturnValue(publishedFrom + i * 60_000);
+      try {
+        await publish(object);
+      } finally {
+        clock.mockRestore();
+      }
+    }
+
+    const join = async (flags: Record<string, number>, group: string): Promise<{ read: string[]; events: Array<{ event: string; fields: Record<string, unknown> }> }> => {
+      reads.length = 0;
+      const events: Array<{ event: string; fields: Record<string, unknown> }> = [];
+      const record = (fields: object, event?: string): void => void events.push({ event: event ?? '', fields: fields as Record<string, unknown> });
+      const logger: Logger = { trace: () => {}, debug: () => {}, info: () => {}, warn: record, error: record, child: () => logger };
+      const settings = resolveSettings({ flags }).settings;
+      const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new Error('no shadow')), replica: group, logger: pino({ level: 'silent' }) });
+      const subscription = await followClaimActuals({ settings, bus, store, holder, live: monitor, logger }, group);
+      try {
+        // Every claim before the replica delivered (read or passed), then one published since it began: read. (Those
+        // of the joins before, published within the clock margin before this one began, are read too, uncounted.)
+        await expect.poll(async () => (await bus.lag(group, [topic]))[0]?.lag, { timeout: 5_000 }).toBe(0);
+        await store.put('incoming', `now-${group}.csv`, claimCsv(10));
+        await publish(`now-${group}.csv`);
+        await expect.poll(() => reads.includes(`now-${group}.csv`), { timeout: 5_000 }).toBe(true);
+      } finally {
+        await subscription.stop();
+        await monitor.stop();
+      }
+      return { read: reads.filter((object) => objects.includes(object)), events };
+    };
+
+    const byClaims = await join({ 'live.claimCatchUpMaxClaims': 2 }, 'serve-bound-claims');
+    expect(byClaims.read).toEqual(['c0.csv', 'c1.csv']);
+    expect(byClaims.events.map((entry) => entry.event)).toEqual(['live_claims_catch_up_cut', 'live_claims_catch_up_skipped']);
+    expect(byClaims.events[0].fields).toMatchObject({ object: 'c2.csv', claims_read: 2, max_claims: 2 });
+    expect(byClaims.events[1].fields).toMatchObject({ claims: 3, claims_read: 2, bytes_read: 2 * objectBytes });
+    const { published_from: from, published_to: to } = byClaims.events[1].fields as { published_from: string; published_to: string };
+    expect([Date.parse(from), Date.parse(to)]).toEqual([publishedFrom + 2 * 60_000, publishedFrom + 4 * 60_000]);
+
+    // Room for three objects and a half: the fourth is not read, nor any after it.
+    const byBytes = await join({ 'live.claimCatchUpMaxBytes': Math.floor(3.5 * objectBytes) }, 'serve-bound-bytes');
+    expect(byBytes.read).toEqual(['c0.csv', 'c1.csv', 'c2.csv']);
+    expect(byBytes.events.map((entry) => entry.event)).toEqual(['live_claims_catch_up_cut', 'live_claims_catch_up_skipped']);
+    expect(byBytes.events[1].fields).toMatchObject({ claims: 2, claims_read: 3, bytes_read: 3 * objectBytes });
+
+    // Under the default bounds the join reads them all, and says nothing.
+    const unbounded = await join({}, 'serve-bound-none');
+    expect(unbounded.read).toEqual(objects);
+    expect(unbounded.events).toEqual([]);
+  });
+});
+
+describe('core > daemon > followClaimActuals under a publisher clock skewed from its own', () => {
+  const opened: Array<{ root: string; bus: MessageBus }> = [];
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    for (const { root, bus } of opened) {
+      await bus.close();
+      rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    }
+  });
+
+  it.each([
+    ['behind by 4.5 minutes', -4.5 * 60_000],
+    ['an hour ahead', 3_600_000],
+  ])('ages the rows of a claim published as it arrives, by a publisher %s, from their receipt', async (_name, skew) => {
+    const root = mkdtempSync(path.join(tmpdir(), 'flts-claim-skew-'));
+    const bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+    opened.push({ root, bus });
+    const store = createFsStore(path.join(root, 'store'));
+    await store.ensureBucket('incoming');
+    await store.put('incoming', 'day1.csv', claimCsv(10));
+    // Kept rows wait four minutes: aged from the stamp, those of the publisher behind were let go as they came.
+    const settings = resolveSettings({ flags: { 'live.earlyActualsMaxAgeMs': 4 * 60_000 } }).settings;
+    const topic = settings.bus.topics.inferenceData;
+    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
+    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel, status: () => ({}) } as unknown as ModelHolder;
+    let later = 0;
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new Error('no shadow')), replica: 'skewed', logger: pino({ level: 'silent' }), now: () => new Date(Date.now() + later) });
+    // Stamped by the skewed clock once the replica runs (before its group joins, so no read sees that clock).
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(Date.now() + skew);
+    try {
+      await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+    } finally {
+      clock.mockRestore();
+    }
+    const group = 'serve-skew';
+    const subscription = await followClaimActuals({ settings, bus, store, holder, live: monitor, logger: pino({ level: 'silent' }) }, group);
+    try {
+      await expect.poll(async () => (await bus.lag(group, [topic]))[0]?.lag, { timeout: 5_000 }).toBe(0);
+      await expect.poll(() => monitor.status().early_actuals.points + monitor.status().early_actuals.expired, { timeout: 5_000 }).toBe(10);
+      // Two minutes after the receipt, kept; five minutes after, let go: neither early by the skew nor an hour late.
+      later = 2 * 60_000;
+      expect(monitor.status().early_actuals).toMatchObject({ points: 10, expired: 0 });
+      later = 5 * 60_000;
+      expect(monitor.status().early_actuals).toMatchObject({ points: 0, expired: 10 });
+    } finally {
+      await subscription.stop();
+      await monitor.stop();
+    }
+  });
+});

@@ -37,6 +37,23 @@ export function claimActualsGroup(promotionGroup: string): string {
 export const CLAIM_CLOCK_MARGIN_MS = 5 * 60_000;
 
 /**
+ * When a claim's rows arrived, for the age of those kept for forecasts made later: its publication stamp, which is
+ * the publisher's clock. A claim read late (a replica that joins and reads the recent claims, a backlog) is aged from
+ * that stamp, so it keeps its rows no longer than a replica that read it then. But the stamp may be skewed:
+ * - ahead of this host (a stamp after the receipt): no claim was published after it arrived, so the rows are aged
+ *   from the receipt; an hour ahead must not keep them an hour past the bound (the kept rows clamp to it as well);
+ * - behind: a stamp within the clock margin before the receipt cannot be told from a claim published as it arrived by
+ *   a publisher behind this host (the margin the follower already reads claims by), so such a claim is aged from its
+ *   receipt too: aged from the stamp, a publisher two minutes behind expired the rows two minutes early, all of them
+ *   at once under a bound of a minute. A claim really published that recently keeps its rows at most the margin longer.
+ * A stamp further back is taken as a claim read late: a publisher behind by more than the margin still ages its
+ * rows early (or they are passed as too old), the cost of ageing a late read as an early one.
+ */
+export function claimRowsArrivedAt(publishedAt: number, receivedAt: number): number {
+  return receivedAt - publishedAt <= CLAIM_CLOCK_MARGIN_MS ? receivedAt : publishedAt;
+}
+
+/**
  * Every serving replica scores its remembered forecasts with the actual values of each `inference-data` claim,
  * wherever the batch role that forecasts the claim runs (the same process, another Deployment). The replica reads
  * the claimed object itself, as batch inference with its served run reads it, in a group of its own (new with each
@@ -56,6 +73,12 @@ export const CLAIM_CLOCK_MARGIN_MS = 5 * 60_000;
  * partition holds out of time order, or a bus that starts elsewhere).
  * A claim read twice scores nothing more (ForecastMemory).
  *
+ * The claims published before the replica began (read only for their kept rows) are bounded in what they cost at the
+ * join, where a busy topic holds an hour of them: at most live.claimCatchUpMaxClaims of them and
+ * live.claimCatchUpMaxBytes of their objects are read; past it the rest of them are passed unread (a line of the bus
+ * each, no store read) and one log line says how many, and the span of their stamps. Those read are the earliest,
+ * the bus delivering in order: the rows that expire first, but never a read beyond the bound to find the newest.
+ *
  * It only observes: a claim it cannot read is logged and skipped, never retried or dead-lettered (the batch role owns
  * the claim and reports it); a store outage is waited out by the bus as for any handler. Beside a batch role
  * (`claimReads`), the object is read once for both: the follower still scores every claim it sees, from whichever
@@ -68,23 +91,25 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
   // Before the subscription, so a claim delivered at once is shared already; let go when the subscription stops.
   const from = firstClaimAt(deps.live, settings, Date.now());
   const unfollow = claimReads?.follow(from);
+  const handler = claimHandler(deps, logger);
   let subscription: Subscription;
   try {
     // The promotion subscription's DLQ, which exists already: a subscription's DLQ topic is created with it, and the
     // serve principal may not create others. Nothing is sent there (the handler throws only outages, which are waited out).
-    subscription = await bus.subscribe({ group, topics: [topic], fromTimestamp: from, ephemeral: true, dlq: roleDlq(settings, 'serving') }, claimHandler(deps, logger));
+    subscription = await bus.subscribe({ group, topics: [topic], fromTimestamp: from, ephemeral: true, dlq: roleDlq(settings, 'serving') }, handler.handle);
   } catch (error) {
     unfollow?.();
     throw error;
   }
   logger.info({ topic, from: new Date(from).toISOString() }, 'live_claims_subscribed');
-  if (!unfollow) return subscription;
   return {
     group: subscription.group,
     topics: subscription.topics,
     async stop() {
-      unfollow();
+      unfollow?.();
       await subscription.stop();
+      // A replica stopped before a claim published since it began came still says what its join passed.
+      handler.reportSkipped();
     },
   };
 }
@@ -100,9 +125,39 @@ function firstClaimAt(live: LiveMonitor, settings: Settings, now: number): numbe
   return settings.live.earlyActualsPoints > 0 ? Math.min(remembered, now - settings.live.earlyActualsMaxAgeMs) : remembered;
 }
 
-function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
+/** What the claims published before the replica began have cost so far, and those passed once the bound was reached. */
+interface CatchUp {
+  claims: number;
+  bytes: number;
+  skipped?: { claims: number; from: number; to: number; reported: boolean };
+}
+
+function claimHandler(deps: ClaimActualsDeps, logger: Logger): { handle: MessageHandler; reportSkipped: () => void } {
   const { settings, store, holder, live, claimReads } = deps;
-  return async (message, { signal }) => {
+  const catchUp: CatchUp = { claims: 0, bytes: 0 };
+  const { claimCatchUpMaxClaims: maxClaims, claimCatchUpMaxBytes: maxBytes } = settings.live;
+
+  /** Passes a claim published before the replica began once the bound is reached: counted, logged once at the cut. */
+  function skipCatchUp(publishedAt: number, where: object): void {
+    if (!catchUp.skipped) {
+      catchUp.skipped = { claims: 0, from: publishedAt, to: publishedAt, reported: false };
+      logger.warn({ ...where, published_at: new Date(publishedAt).toISOString(), claims_read: catchUp.claims, bytes_read: catchUp.bytes, max_claims: maxClaims, max_bytes: maxBytes }, 'live_claims_catch_up_cut');
+    }
+    const skipped = catchUp.skipped;
+    skipped.claims++;
+    skipped.from = Math.min(skipped.from, publishedAt);
+    skipped.to = Math.max(skipped.to, publishedAt);
+  }
+
+  /** Says what was passed, once the claims reach those published since the replica began (the catch-up over). */
+  function reportSkipped(): void {
+    const skipped = catchUp.skipped;
+    if (!skipped || skipped.reported) return;
+    skipped.reported = true;
+    logger.warn({ claims: skipped.claims, published_from: new Date(skipped.from).toISOString(), published_to: new Date(skipped.to).toISOString(), claims_read: catchUp.claims, bytes_read: catchUp.bytes }, 'live_claims_catch_up_skipped');
+  }
+
+  const handle: MessageHandler = async (message, { signal }) => {
     const at: ClaimMessage = { topic: message.topic, partition: message.partition, offset: message.offset, timestamp: message.timestamp };
     let shared = false;
     try {
@@ -112,6 +167,7 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
       if (!shared) claimReads?.pass(at);
     }
   };
+  return { handle, reportSkipped };
 
   async function scoreClaim(message: ReceivedMessage, at: ClaimMessage, signal: AbortSignal, onShared: () => void): Promise<void> {
     // A message without a stamp (a line written by hand into the file bus) is read, as it may be recent. The bound
@@ -128,6 +184,11 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
       return;
     }
     const where = { bucket: claim.bucket, object: claim.object };
+    const receivedAt = Date.now();
+    // Published before the replica began (by its stamp), read only for the rows it keeps: within the join's bound.
+    const beforeReplica = message.timestamp > 0 && message.timestamp < firstRememberedAt(live);
+    if (!beforeReplica) reportSkipped();
+    if (beforeReplica && (catchUp.skipped || catchUp.claims >= maxClaims)) return skipCatchUp(message.timestamp, where);
     const served = holder.current();
     // Nothing remembered, nothing to match and nothing kept for a forecast made later: the object is not even read.
     if (!served || (live.scorer.memory().points === 0 && settings.live.earlyActualsPoints === 0)) {
@@ -140,10 +201,15 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): MessageHandler {
         logger.warn({ ...where, bytes: info.size, max_bytes: settings.live.claimMaxBytes }, 'live_claim_too_large');
         return;
       }
+      if (beforeReplica) {
+        if (catchUp.bytes + (info?.size ?? 0) > maxBytes) return skipCatchUp(message.timestamp, where);
+        catchUp.claims++;
+        catchUp.bytes += info?.size ?? 0;
+      }
       const share = claimReads && ((read: () => Promise<InferenceInput>) => (onShared(), claimReads.read(at, served.run.runId, read)));
       const actuals = await readInferenceActuals(store, settings, { plan: served.plan, configHash: served.run.configHash }, claimDataRef(claim), claimIdentifier(claim, settings), share);
       // Over event-loop turns, as POST /actuals is scored: a claim of a million rows leaves requests waiting milliseconds, not a second.
-      const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns(actuals, signal, message.timestamp > 0 ? message.timestamp : undefined);
+      const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns(actuals, signal, message.timestamp > 0 ? claimRowsArrivedAt(message.timestamp, receivedAt) : undefined);
       const points = runs.reduce((sum, run) => sum + run.points, 0);
       logger.info({ ...where, rows: actuals.time.length, points, ignored, unmatched, kept }, 'live_claim_scored');
     } catch (error) {

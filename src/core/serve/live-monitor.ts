@@ -122,7 +122,8 @@ export interface LiveMonitor {
    * Scores actuals (POST /actuals, a claimed object's rows) over event-loop turns, for a body of any size: what was matched, per run, and
    * the values this body left unscored as out of range (those of requests scored between its pieces not counted).
    * An aborted `signal` (a claim follower stopping) leaves the rows not yet scored unscored. `arrivedAt`: when the
-   * actuals arrived, for the age of the rows kept for forecasts made later (a claim's publication; default now).
+   * actuals arrived, for the age of the rows kept for forecasts made later (a claim's publication, as claimRowsArrivedAt
+   * reads it past a skewed clock; default now).
    */
   observeActualsInTurns(actuals: LiveActuals, signal?: AbortSignal, arrivedAt?: number): Promise<ReturnType<ActualsScoring['result']>>;
   status(): LiveStatus;
