@@ -201,14 +201,16 @@ describe('serve > live accuracy', () => {
     }
   });
 
-  it('forecasts in shadow only where the rows fit under the serving bound, which clients still get alone', async () => {
+  it('forecasts in shadow only where the rows fit under the serving bound, which clients still get alone, and says why it skipped them', async () => {
     source.runs.set('run-shadow', () => createNaiveModel(WINDOW));
     const settings = resolveSettings({ env: { FLTS_SERVE_SHADOW_RUN: 'run-shadow' } }).settings;
     const batching = { maxBatch: 16, maxWaitMs: 0 };
     const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
     // One row at most in flight: each request's two rows are served alone, and no shadow forecast of them fits.
     const admission = createForecastAdmission({ maxRows: 1 });
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => openServedModel(source, runId, { batching }), admission, replica: 'shadow-bound', logger: silentLogger });
+    const lines: Array<{ event: string; fields: Record<string, unknown> }> = [];
+    const logger: Logger = { ...silentLogger, info: (fields: object, event?: string) => void lines.push({ event: event ?? '', fields: fields as Record<string, unknown> }), child: () => logger };
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => openServedModel(source, runId, { batching }), admission, replica: 'shadow-bound', logger });
     const shadowed = await startTestServer(source, {}, { holder, live: monitor, admission });
     try {
       await holder.start();
@@ -221,6 +223,11 @@ describe('serve > live accuracy', () => {
       });
       expect(live.runs.find((run: { role: string }) => run.role === 'challenger')?.matched_total ?? 0).toBe(0);
       expect(admission.queuedRows).toBe(0);
+      // Why: no room beside the clients' rows, on /healthz, /metrics and in one log line for the reason.
+      expect({ no_room: live.shadow_no_room, failed: live.shadow_failed }).toEqual({ no_room: { serving_bound: 4 }, failed: {} });
+      expect(await (await fetch(`${shadowed.url}/metrics`)).text()).toContain('flts_live_shadow_skipped_total{reason="serving_bound"} 4');
+      const skipped = lines.filter((line) => line.event === 'live_shadow_skipped');
+      expect(skipped.map((line) => line.fields)).toEqual([{ reason: 'serving_bound', shadow_run_id: 'run-shadow', run_id: 'run-a', rows: 2, shadow_in_flight: 0, max_shadow_in_flight: settings.serve.batchMaxSize }]);
     } finally {
       await monitor.stop();
       await shadowed.close();
@@ -254,6 +261,8 @@ describe('serve > live accuracy', () => {
       expect(failed).toHaveLength(1);
       expect(failed[0].fields).toMatchObject({ shadow_run_id: 'run-long', run_id: 'run-a', code: expect.stringMatching(/^FLTS_/) });
       expect(live.shadow_failed).toEqual({ [failed[0].fields.code as string]: 3 });
+      expect(live.shadow_no_room).toEqual({});
+      expect(await (await fetch(`${shadowed.url}/metrics`)).text()).toContain('flts_live_shadow_skipped_total{reason="failed"} 3');
     } finally {
       await monitor.stop();
       await shadowed.close();

@@ -14,6 +14,8 @@ export interface LiveMetricsSource {
   forgotten(): number;
   /** Actuals kept for a forecast of their timestamp not made yet, and those let go unscored. */
   early(): EarlyActualsFigures;
+  /** Shadow forecasts not made, by reason: for want of room (LiveStatus.shadow_no_room), or `failed`. */
+  shadowSkipped(): Record<string, number>;
 }
 
 export interface LiveMetrics {
@@ -61,7 +63,7 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
   const worseKept = createLiveWorseKeptCounter(registry);
   const noBaseline = createLiveNoBaselineCounter(registry);
   let attached: LiveMetricsSource | undefined;
-  const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined, ignored: () => ({ out_of_range: 0 }), waiting: () => ({}), forgotten: () => 0, early: () => ({ points: 0, targets: {}, expired: 0, forgotten: 0 }) };
+  const empty: LiveMetricsSource = { figures: () => [], paired: () => undefined, ignored: () => ({ out_of_range: 0 }), waiting: () => ({}), forgotten: () => 0, early: () => ({ points: 0, targets: {}, expired: 0, forgotten: 0 }), shadowSkipped: () => ({}) };
   // Read at each scrape: the source attached then, or none.
   const source = (): LiveMetricsSource => attached ?? empty;
   new Gauge({
@@ -153,6 +155,16 @@ export function createLiveMetrics(registry: Registry): LiveMetrics {
       const early = source().early();
       this.inc({ reason: 'expired' }, early.expired);
       this.inc({ reason: 'full' }, early.forgotten);
+    },
+  });
+  new Counter({
+    name: 'flts_live_shadow_skipped_total',
+    help: 'Shadow forecasts (a probation\'s previous run, FLTS_SERVE_SHADOW_RUN) not made, by reason: serving_bound (no room under FLTS_SERVE_MAX_QUEUED_ROWS beside the clients\' rows), shadow_limit (FLTS_SERVE_BATCH_MAX_SIZE shadow forecasts in flight already), shadow_retiring (the shadow run being let go), failed (its forecast failed; by code on /healthz live.shadow_failed).',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, count] of Object.entries(source().shadowSkipped())) this.inc({ reason }, count);
     },
   });
   new Gauge({

@@ -98,14 +98,24 @@ export interface LiveStatus {
   probation: ProbationStatus | null;
   /** The last probation whose promotion is over (rolled back, replaced, pinned away), with its decision: why it ended. */
   previous_probation: ProbationStatus | null;
-  /** Shadow forecasts not made: no room under the serving bound, or failed (those also in `shadow_failed`). */
+  /** Shadow forecasts not made: for want of room (those also in `shadow_no_room`), or failed (in `shadow_failed`). */
   shadow_skipped: number;
+  /**
+   * Of those, the shadow forecasts not started for want of room, by reason: `serving_bound`, the clients' forecast
+   * rows in flight left none (serve.maxQueuedRows); `shadow_limit`, as many shadow forecasts as one batch holds were
+   * in flight already (serve.batchMaxSize); `shadow_retiring`, the shadow run was being let go (replaced, stopped).
+   * A probation that pairs few points under load says why here.
+   */
+  shadow_no_room: Partial<Record<ShadowNoRoom, number>>;
   /**
    * Of those, the shadow forecasts that failed, by error code: a shadow run that cannot forecast the requests the
    * served run answers (one that needs more rows than clients send) pairs no point, and says why here.
    */
   shadow_failed: Record<string, number>;
 }
+
+/** Why a shadow forecast was not started: see LiveStatus.shadow_no_room. */
+export type ShadowNoRoom = 'serving_bound' | 'shadow_limit' | 'shadow_retiring';
 
 export interface LiveMonitor {
   readonly scorer: LiveScorer;
@@ -178,6 +188,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   let previous: Probation | undefined;
   let shadowInFlight = 0;
   let shadowSkipped = 0;
+  const shadowNoRoom = new Map<ShadowNoRoom, number>();
   const shadowFailed = new Map<string, number>();
   /** The shadow runs and codes whose first failure was logged: a failing shadow logs once per code, not per request. */
   const shadowFailureLogged = new Set<string>();
@@ -201,6 +212,13 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
    * model go before the last report is written, and that report would name no run where every earlier one named it.
    */
   let servedAtStop: string | undefined;
+
+  /** Shadow forecasts not made, by reason: each reason of want of room, and `failed`. */
+  function shadowSkippedByReason(): Record<string, number> {
+    let failed = 0;
+    for (const count of shadowFailed.values()) failed += count;
+    return { ...Object.fromEntries(shadowNoRoom), ...(failed > 0 ? { failed } : {}) };
+  }
 
   function rememberForecast(identifier: string, result: PredictionResult, scaler: ScalerParams | undefined): void {
     const series = result.series;
@@ -257,9 +275,15 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     const rows = result.forecast.time.length;
     // Clients come first: a shadow forecast takes room under the serving bound only where there is some to spare.
     const admit = (): (() => void) | undefined => (options.admission ? options.admission.tryAdmit(rows) : () => {});
-    const admitted = shadowInFlight < maxShadowInFlight && !shadow.disposed ? admit() : undefined;
+    const noRoom: ShadowNoRoom | undefined = shadow.disposed ? 'shadow_retiring' : shadowInFlight >= maxShadowInFlight ? 'shadow_limit' : undefined;
+    const admitted = noRoom ? undefined : admit();
     if (!admitted) {
+      const reason = noRoom ?? 'serving_bound';
       shadowSkipped++;
+      const count = (shadowNoRoom.get(reason) ?? 0) + 1;
+      shadowNoRoom.set(reason, count);
+      // The first of each reason, as for a failure: under steady load it repeats on every request.
+      if (count === 1) logger.info({ reason, shadow_run_id: shadow.run.runId, run_id: result.run.runId, rows, shadow_in_flight: shadowInFlight, max_shadow_in_flight: maxShadowInFlight }, 'live_shadow_skipped');
       return;
     }
     shadowInFlight++;
@@ -459,7 +483,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   return {
     scorer,
     since,
-    metrics: { figures: () => scorer.figures(), paired: runningProbation, ignored: () => scorer.ignored(), waiting: () => scorer.memory().waiting, forgotten: () => scorer.memory().forgotten, early: () => scorer.early() },
+    metrics: { figures: () => scorer.figures(), paired: runningProbation, ignored: () => scorer.ignored(), waiting: () => scorer.memory().waiting, forgotten: () => scorer.memory().forgotten, early: () => scorer.early(), shadowSkipped: shadowSkippedByReason },
     async observePrediction(identifier, input, result) {
       // A shadow forecast is remembered before later actuals are scored, so both runs meet the same points.
       if (shadowInFlight > 0) await shadowWork;
@@ -503,6 +527,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
         probation: probation ? probationStatus(probation) : null,
         previous_probation: previous ? probationStatus(previous) : null,
         shadow_skipped: shadowSkipped,
+        shadow_no_room: Object.fromEntries(shadowNoRoom),
         shadow_failed: Object.fromEntries(shadowFailed),
       };
     },
