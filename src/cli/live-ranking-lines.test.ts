@@ -68,4 +68,21 @@ describe('cli > live-ranking-lines', () => {
     expect(lines).toHaveLength(3);
     expect(lines[2]).toBe('stopped replicas, whose last figures count until their report is FLTS_LIVE_REPORT_RETENTION_MS old: r2 (at 2026-01-01T00:00:05.000Z)');
   });
+  it('says how far the probation of the promotion in service has come on its paired points, and its decision once taken', () => {
+    const probation = { run_id: 'run-new', previous_run_id: 'run-old', promoted_at: '2026-01-01T00:00:00.000Z', points: 40, needed: 500, candidate_rmse: 2, baseline_rmse: 3, replicas: ['r1', 'r2'], decision: null };
+    const ranking = { scope: 'global', waiting: {}, replicas: [], early_actuals: {}, terms: fromSettings, rows: [row(1, 600)] };
+    expect(renderLiveRanking({ ...ranking, probation }, { reportIntervalMs: 5000 })).toContain(
+      'probation of run run-new (promoted 2026-01-01T00:00:00.000Z) against the previous run run-old: running, 40 of 500 paired points from replicas r1,r2 (live RMSE 2.00000 vs 3.00000 on them, as the decision compares them)',
+    );
+    // Before any replica reports: the probation still shows, under the line saying there are no figures yet.
+    expect(renderLiveRanking({ ...ranking, rows: [], probation: { ...probation, points: 0, candidate_rmse: null, baseline_rmse: null, replicas: [] } }, { reportIntervalMs: 5000 })[1]).toBe(
+      'probation of run run-new (promoted 2026-01-01T00:00:00.000Z) against the previous run run-old: running, 0 of 500 paired points (live RMSE none vs none on them, as the decision compares them)',
+    );
+    const decision = { verdict: 'keep' as const, action: 'none' as const, reason: 'live RMSE 2 vs 3', points: 500, candidate_rmse: 2, baseline_rmse: 3, decided_by: 'r1', decided_at: '2026-01-01T01:00:00.000Z' };
+    expect(renderLiveRanking({ ...ranking, probation: { ...probation, decision } }, { reportIntervalMs: 5000 })).toContain(
+      'probation of run run-new (promoted 2026-01-01T00:00:00.000Z) against the previous run run-old: decided keep (action none) by r1 at 2026-01-01T01:00:00.000Z on 500 paired points: live RMSE 2 vs 3',
+    );
+    // No probation (a first promotion, a rollback): no line.
+    expect(renderLiveRanking({ ...ranking, probation: null }, { reportIntervalMs: 5000 }).some((line) => line.startsWith('probation'))).toBe(false);
+  });
 });

@@ -30,7 +30,8 @@ const judgedBy = (terms: LiveRanking['terms']): string =>
  */
 export function renderLiveRanking(ranking: LiveRanking, cadence: LiveReportCadence): string[] {
   const waiting = [...waitingLine(ranking.waiting), ...earlyLine(ranking.early_actuals)];
-  if (ranking.rows.length === 0) return [`No live figures in scope ${ranking.scope} yet: serve a run and send /predict requests or POST /actuals (replicas report every ${seconds(cadence.reportIntervalMs)}, FLTS_LIVE_REPORT_INTERVAL_MS).`, ...waiting];
+  const probation = probationLine(ranking.probation);
+  if (ranking.rows.length === 0) return [`No live figures in scope ${ranking.scope} yet: serve a run and send /predict requests or POST /actuals (replicas report every ${seconds(cadence.reportIntervalMs)}, FLTS_LIVE_REPORT_INTERVAL_MS).`, ...probation, ...waiting];
   const newest = ranking.rows.reduce((latest, row) => (row.updated_at > latest ? row.updated_at : latest), '');
   const header =
     `scope ${ranking.scope} — live error on served traffic (RMSE and MAE over each replica's rolling window of matched points, pooled over targets and replicas; runs under ${ranking.terms.points} points ranked last, ${termsSource(ranking.terms)}; ` +
@@ -42,12 +43,32 @@ export function renderLiveRanking(ranking: LiveRanking, cadence: LiveReportCaden
         `${String(row.rank).padStart(3)}  ${row.run_id}  live RMSE ${row.live_rmse.toPrecision(6)}  MAE ${row.live_mae.toPrecision(6)}  ${row.points} ${row.points === 1 ? 'point' : 'points'}${row.few_points ? ' (too few to judge)' : ''}  replicas ${row.replicas.join(',')}` +
         (sameTerms(row.terms, ranking.terms) ? '' : `  (judged by ${judgedBy(row.terms)})`),
     ),
+    ...probation,
     ...ranking.replicas
       .filter((replica) => replica.served_run_id !== null && !sameTerms(replica.terms, ranking.terms))
       .map((replica) => `replica ${replica.replica} serves run ${replica.served_run_id}, not the promoted run (pinned with FLTS_SERVE_RUN, or not reloaded yet): the run it serves is judged by ${judgedBy(replica.terms)}`),
     ...stoppedLine(ranking.replicas),
     ...waiting,
   ];
+}
+
+const figure = (value: number | null): string => (value === null ? 'none' : value.toPrecision(6));
+
+/**
+ * The probation of the promotion in service: its paired figures (the same points for both runs), which the decision
+ * is taken on, where the ranked rows are each run's own rolling window; without this line a user told to watch the
+ * probation here saw two RMSEs that are not the ones compared, and no decision.
+ */
+function probationLine(probation: LiveRanking['probation']): string[] {
+  if (!probation) return [];
+  const about = `probation of run ${probation.run_id} (promoted ${probation.promoted_at}) against the previous run ${probation.previous_run_id}`;
+  const decision = probation.decision;
+  if (decision) {
+    const kept = decision.kept_by ? `, kept in service by ${decision.kept_by.actor ?? 'a pin'}` : '';
+    return [`${about}: decided ${decision.verdict} (action ${decision.action}${kept}) by ${decision.decided_by} at ${decision.decided_at} on ${decision.points} paired points: ${decision.reason}`];
+  }
+  const on = probation.replicas.length > 0 ? ` from replicas ${probation.replicas.join(',')}` : '';
+  return [`${about}: running, ${probation.points} of ${probation.needed} paired points${on} (live RMSE ${figure(probation.candidate_rmse)} vs ${figure(probation.baseline_rmse)} on them, as the decision compares them)`];
 }
 
 /** Replicas whose figures still count though they stopped: a user told how many replicas serve is not misled. */

@@ -6,7 +6,7 @@ import { defaultSettings } from '../config/settings.js';
 import { putJson } from '../storage/json-objects.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { rankRunsByLiveError } from './live-ranking.js';
-import { writeLiveReport, type LiveReport } from './live-reports.js';
+import { writeLiveReport, writeProbationDecision, type LiveReport } from './live-reports.js';
 import { appendHistory, syncPointers } from '../registry/promotion-history.js';
 import { historyRecord } from '../../../test/helpers/promotion-record.js';
 
@@ -229,5 +229,37 @@ describe('core > live > ranking by live error', () => {
     // A report of an flts before early actuals were kept has none.
     await writeLiveReport(store, settings, report('host-4', undefined));
     expect((await rankRunsByLiveError(store, settings)).early_actuals).toEqual({ down: 7 });
+  });
+  it('shows the probation of the promotion in service as the decider pools it, paired points of every replica against those needed, and its decision once taken', async () => {
+    const store = createFsStore(path.join(root, 'probation'));
+    const settings = defaultSettings();
+    await store.ensureBucket(settings.store.buckets.promotion);
+    await appendHistory(store, settings, historyRecord('old', null, 1));
+    await syncPointers(store, settings);
+    // A first promotion has no probation.
+    expect((await rankRunsByLiveError(store, settings)).probation).toBeNull();
+
+    await appendHistory(store, settings, { ...historyRecord('new', 'old', 2), probation: { points: 50, margin: 0.1 } });
+    await syncPointers(store, settings);
+    const promotion = { run_id: 'new', previous_run_id: 'old', timestamp: '2026-01-01T00:00:02.000000Z' };
+    const report = (replica: string, paired: { points: number; candidate: number; baseline: number }, of = promotion): LiveReport => ({
+      replica,
+      updated_at: new Date().toISOString(),
+      served_run_id: 'new',
+      runs: [{ run_id: 'new', matched_total: 99, targets: { down: { rmse: 9, mae: 9, points: 99 } as never } }],
+      probation: { promotion: of, paired: { candidate_run_id: of.run_id, baseline_run_id: of.previous_run_id, points: paired.points, terms: paired.points, candidate_sum_sq: paired.candidate, baseline_sum_sq: paired.baseline } },
+      memory: { points: 0, forgotten: 0 },
+    });
+    // Two replicas pair 10 and 30 points (squared errors 40 and 160 for the new run, 90 and 270 for the old); a
+    // third's are of an earlier promotion of the same run, which this probation does not count.
+    await writeLiveReport(store, settings, report('host-1', { points: 10, candidate: 40, baseline: 90 }));
+    await writeLiveReport(store, settings, report('host-2', { points: 30, candidate: 160, baseline: 270 }));
+    await writeLiveReport(store, settings, report('host-3', { points: 500, candidate: 1, baseline: 1 }, { ...promotion, timestamp: '2025-12-31T00:00:00.000000Z' }));
+    const running = await rankRunsByLiveError(store, settings);
+    expect(running.probation).toEqual({ run_id: 'new', previous_run_id: 'old', promoted_at: promotion.timestamp, points: 40, needed: 50, candidate_rmse: Math.sqrt(200 / 40), baseline_rmse: Math.sqrt(360 / 40), replicas: ['host-1', 'host-2'], decision: null });
+
+    const decision = { promotion, verdict: 'keep' as const, candidate_rmse: 2, baseline_rmse: 3, points: 52, replicas: ['host-1', 'host-2'], reason: 'better', action: 'none' as const, decided_by: 'host-1', decided_at: '2026-01-01T00:10:00.000Z' };
+    await writeProbationDecision(store, settings, decision);
+    expect((await rankRunsByLiveError(store, settings)).probation?.decision).toEqual({ verdict: 'keep', action: 'none', reason: 'better', points: 52, candidate_rmse: 2, baseline_rmse: 3, decided_by: 'host-1', decided_at: '2026-01-01T00:10:00.000Z' });
   });
 });

@@ -3,7 +3,8 @@ import { promotionScope, readPromotionPointer, type PromotionRecord } from '../r
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { listLiveReports } from './live-report-reader.js';
-import { probationTermsFrom, recordedProbationTerms } from './probation.js';
+import { promotionRefOf, readProbationDecision, reportsPairedFor, type ProbationDecision } from './live-reports.js';
+import { combinePaired, pairedRmse, probationTermsFrom, recordedProbationTerms } from './probation.js';
 
 export interface LiveRankingRow {
   rank: number;
@@ -63,8 +64,33 @@ export interface LiveRankingReplica {
   stopped_at: string | null;
 }
 
+/**
+ * The probation of the promotion in service, as the decider sees it: the paired points of every replica's latest
+ * report, pooled, against those it waits for, and the decision once taken. The rows' live RMSE is each run's rolling
+ * window, not these paired figures: a probation is judged on these.
+ */
+export interface LiveRankingProbation {
+  run_id: string;
+  previous_run_id: string;
+  promoted_at: string;
+  /** Paired points pooled over the replicas' reports (those of stopped replicas, within the retention, included). */
+  points: number;
+  /** The points the decision waits for (the promotion's terms). */
+  needed: number;
+  candidate_rmse: number | null;
+  baseline_rmse: number | null;
+  /** The replicas whose reports paired points for it. */
+  replicas: string[];
+  decision: Pick<ProbationDecision, 'verdict' | 'action' | 'reason' | 'points' | 'candidate_rmse' | 'baseline_rmse' | 'decided_by' | 'decided_at' | 'kept_by'> | null;
+}
+
 export interface LiveRanking {
   scope: string;
+  /**
+   * The probation of the promotion in service; null when it has none (a first promotion, a rollback). Absent only
+   * from a ranking built without it.
+   */
+  probation?: LiveRankingProbation | null;
   /** Those of the promotion in service (the settings when its record has none or no run is promoted). */
   terms: LiveRankingTerms;
   rows: LiveRankingRow[];
@@ -146,7 +172,41 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
       stopped_at: typeof report.stopped_at === 'string' ? report.stopped_at : null,
     }))
     .sort((a, b) => a.replica.localeCompare(b.replica));
-  return { scope: promotionScope(settings), terms, rows, replicas, waiting, early_actuals: early };
+  const probation = await probationOf(store, settings, pointer, reports, terms.points);
+  return { scope: promotionScope(settings), terms, probation, rows, replicas, waiting, early_actuals: early };
+}
+
+/** The probation of the promotion in service, pooled from `reports` as the decider pools them, with its decision. */
+async function probationOf(store: ObjectStore, settings: Settings, pointer: PromotionRecord | undefined, reports: Parameters<typeof reportsPairedFor>[0], needed: number): Promise<LiveRankingProbation | null> {
+  const ref = pointer && promotionRefOf(pointer);
+  if (!ref) return null;
+  const pairing = reportsPairedFor(reports, ref);
+  const paired = combinePaired(pairing.map((report) => report.probation!.paired));
+  const rmse = paired && paired.points > 0 ? pairedRmse(paired) : undefined;
+  const decision = await readProbationDecision(store, settings, ref);
+  return {
+    run_id: ref.run_id,
+    previous_run_id: ref.previous_run_id,
+    promoted_at: ref.timestamp,
+    points: paired?.points ?? 0,
+    needed,
+    candidate_rmse: rmse?.candidate ?? null,
+    baseline_rmse: rmse?.baseline ?? null,
+    replicas: pairing.map((report) => report.replica).sort(),
+    decision: decision
+      ? {
+          verdict: decision.verdict,
+          action: decision.action,
+          reason: decision.reason,
+          points: decision.points,
+          candidate_rmse: decision.candidate_rmse,
+          baseline_rmse: decision.baseline_rmse,
+          decided_by: decision.decided_by,
+          decided_at: decision.decided_at,
+          ...(decision.kept_by ? { kept_by: decision.kept_by } : {}),
+        }
+      : null,
+  };
 }
 
 /**
