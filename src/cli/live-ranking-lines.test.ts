@@ -36,7 +36,7 @@ describe('cli > live-ranking-lines', () => {
     const inService = { points: 50, margin: 0.2, source: 'promotion' as const, run_id: 'run-1' };
     const pinned = { points: 100, margin: 0.3, source: 'run-promotion' as const, run_id: 'run-2' };
     const rows = [{ ...row(1, 600), terms: inService }, { ...row(2, 80), few_points: true, terms: pinned, replicas: ['r2'] }];
-    const running = { updated_at: '2026-01-01T00:00:05.000Z', stopped_at: null };
+    const running = { updated_at: '2026-01-01T00:00:05.000Z', stopped_at: null, report_interval_ms: null };
     const replicas = [{ replica: 'r1', served_run_id: 'run-1', terms: inService, ...running }, { replica: 'r2', served_run_id: 'run-2', terms: pinned, ...running }];
     const lines = renderLiveRanking({ scope: 'global', waiting: {}, early_actuals: {}, replicas, terms: inService, rows }, { reportIntervalMs: 5000 });
     expect(lines[1]).not.toContain('judged by');
@@ -59,7 +59,7 @@ describe('cli > live-ranking-lines', () => {
   });
 
   it('names the replicas that stopped, whose last figures still count, with when they stopped', () => {
-    const at = { updated_at: '2026-01-01T00:00:05.000Z' };
+    const at = { updated_at: '2026-01-01T00:00:05.000Z', report_interval_ms: null };
     const replicas = [
       { replica: 'r1', served_run_id: 'run-1', terms: fromSettings, ...at, stopped_at: null },
       { replica: 'r2', served_run_id: 'run-1', terms: fromSettings, ...at, stopped_at: '2026-01-01T00:00:05.000Z' },
@@ -84,5 +84,14 @@ describe('cli > live-ranking-lines', () => {
     );
     // No probation (a first promotion, a rollback): no line.
     expect(renderLiveRanking({ ...ranking, probation: null }, { reportIntervalMs: 5000 }).some((line) => line.startsWith('probation'))).toBe(false);
+  });
+  it("says how often the replicas report by their own interval, the longest of them, where this process's setting differs", () => {
+    const replica = (name: string, ms: number | null) => ({ replica: name, served_run_id: 'run-1', terms: fromSettings, updated_at: '2026-01-01T00:00:05.000Z', stopped_at: null, report_interval_ms: ms });
+    const ranking = { scope: 'global', waiting: {}, early_actuals: {}, terms: fromSettings, rows: [row(1, 600)] };
+    expect(renderLiveRanking({ ...ranking, replicas: [replica('r1', 1000)] }, { reportIntervalMs: 5000 })[0]).toContain('as replicas last reported, every 1 s while their figures change');
+    // Before: "every 5 s while their figures change", from the reader's setting, of replicas an hour apart.
+    expect(renderLiveRanking({ ...ranking, replicas: [replica('r1', 1000), replica('r2', 3_600_000)] }, { reportIntervalMs: 5000 })[0]).toContain('as replicas last reported, every 3600 s, changed or not, and at stop');
+    // Replicas of an flts before they said: this process's setting.
+    expect(renderLiveRanking({ ...ranking, replicas: [replica('r1', null)] }, { reportIntervalMs: 5000 })[0]).toContain('as replicas last reported, every 5 s while');
   });
 });

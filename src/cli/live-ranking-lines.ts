@@ -33,9 +33,12 @@ export function renderLiveRanking(ranking: LiveRanking, cadence: LiveReportCaden
   const probation = probationLine(ranking.probation);
   if (ranking.rows.length === 0) return [`No live figures in scope ${ranking.scope} yet: serve a run and send /predict requests or POST /actuals (replicas report every ${seconds(cadence.reportIntervalMs)}, FLTS_LIVE_REPORT_INTERVAL_MS).`, ...probation, ...waiting];
   const newest = ranking.rows.reduce((latest, row) => (row.updated_at > latest ? row.updated_at : latest), '');
+  // The replicas' own cadence, which this process's setting need not match: the longest, as far behind as figures may be.
+  const said = ranking.replicas.map((replica) => replica.report_interval_ms).filter((ms): ms is number => typeof ms === 'number');
+  const interval = said.length > 0 ? Math.max(...said) : cadence.reportIntervalMs;
   const header =
     `scope ${ranking.scope} — live error on served traffic (RMSE and MAE over each replica's rolling window of matched points, pooled over targets and replicas; runs under ${ranking.terms.points} points ranked last, ${termsSource(ranking.terms)}; ` +
-    `as replicas last reported, every ${seconds(cadence.reportIntervalMs)}${cadence.reportIntervalMs < 60_000 ? ' while their figures change, unchanged at least every minute,' : ', changed or not,'} and at stop, newest ${newest}; a forecast counts once its actual arrives in a later request, POST /actuals or a claim)`;
+    `as replicas last reported, every ${seconds(interval)}${interval < 60_000 ? ' while their figures change, unchanged at least every minute,' : ', changed or not,'} and at stop, newest ${newest}; a forecast counts once its actual arrives in a later request, POST /actuals or a claim)`;
   return [
     header,
     ...ranking.rows.map(

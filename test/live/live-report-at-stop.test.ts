@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import { defaultSettings, resolveSettings, type Settings } from '../../src/core/config/settings.js';
 import { rankRunsByLiveError } from '../../src/core/live/live-ranking.js';
 import { readLiveReport, replicasScoringLive } from '../../src/core/live/live-reports.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
@@ -36,6 +36,9 @@ describe('live > replica report at stop', () => {
     const last = (await readLiveReport(store, settings, 'r1'))!;
     expect(last.stopped_at).toBe(last.updated_at);
     expect(replicasScoringLive([last], settings, new Date())).toEqual([]);
+    // How often it reported, which flts eval --live says its figures may lag by, whatever the reader's own setting.
+    expect(last.report_interval_ms).toBe(3_600_000);
+    expect((await rankRunsByLiveError(store, defaultSettings())).replicas).toMatchObject([{ replica: 'r1', report_interval_ms: 3_600_000 }]);
   });
 
   it('names the run it served in the report it writes at stop, as its periodic reports do, though the model is let go meanwhile', async () => {

@@ -136,7 +136,7 @@ describe('core > live > ranking by live error', () => {
       challenger: [false, oldTerms],
       candidate: [true, fromSettings],
     });
-    const running = { updated_at: expect.any(String), stopped_at: null };
+    const running = { updated_at: expect.any(String), stopped_at: null, report_interval_ms: null };
     expect(ranking.replicas).toEqual([
       { replica: 'host-1', served_run_id: 'new', terms: inService, ...running },
       { replica: 'host-2', served_run_id: 'old', terms: oldTerms, ...running },

@@ -62,6 +62,8 @@ export interface LiveRankingReplica {
    * its report is FLTS_LIVE_REPORT_RETENTION_MS old, but nothing of it waits or is kept any more.
    */
   stopped_at: string | null;
+  /** How often it rewrites its report while its figures change (its FLTS_LIVE_REPORT_INTERVAL_MS); null from an flts before it said. */
+  report_interval_ms: number | null;
 }
 
 /**
@@ -170,6 +172,7 @@ export async function rankRunsByLiveError(store: ObjectStore, settings: Settings
       terms: termsOfRun(servedBy.get(report.replica) ?? null),
       updated_at: report.updated_at,
       stopped_at: typeof report.stopped_at === 'string' ? report.stopped_at : null,
+      report_interval_ms: report.report_interval_ms ?? null,
     }))
     .sort((a, b) => a.replica.localeCompare(b.replica));
   const probation = await probationOf(store, settings, pointer, reports, terms.points);

@@ -42,6 +42,11 @@ export interface LiveReport {
   early_actuals?: EarlyActualsFigures;
   /** Set on the last report of a replica that stopped: it scores no more (until a process with its id starts again). */
   stopped_at?: string;
+  /**
+   * How often the replica rewrites its report while its figures change (its live.reportIntervalMs): how far behind
+   * serving its figures may be, which a reader's own setting need not match. Absent from reports of an flts before it.
+   */
+  report_interval_ms?: number;
 }
 
 /**
@@ -185,7 +190,8 @@ export function readableReport(raw: unknown): LiveReport | undefined {
   }));
   const probation = report.probation;
   const readable = typeof probation === 'object' && probation !== null && wellFormedPromotion(probation.promotion) && wellFormedPaired(probation.paired);
-  return { ...(report as LiveReport), runs, probation: readable ? probation : null };
+  const { report_interval_ms: interval, ...rest } = report as LiveReport;
+  return { ...rest, runs, probation: readable ? probation : null, ...(isCount(interval) && interval > 0 ? { report_interval_ms: interval } : {}) };
 }
 
 /**

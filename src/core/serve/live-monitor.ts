@@ -392,6 +392,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       probation: reported && paired ? { promotion: reported.ref, paired, ...(reported.baselineUnloadable ? { baseline_unloadable: { code: reported.baselineUnloadable } } : {}) } : null,
       memory: scorer.memory(),
       early_actuals: scorer.early(),
+      report_interval_ms: live.reportIntervalMs,
       ...(last ? { stopped_at: at.toISOString() } : {}),
     };
   }
