@@ -125,36 +125,43 @@ function firstClaimAt(live: LiveMonitor, settings: Settings, now: number): numbe
   return settings.live.earlyActualsPoints > 0 ? Math.min(remembered, now - settings.live.earlyActualsMaxAgeMs) : remembered;
 }
 
-/** What the claims published before the replica began have cost so far, and those passed once the bound was reached. */
+/**
+ * What the claims published before the replica began have cost so far; once the bound is reached (`cut`), those
+ * passed since the last line said so.
+ */
 interface CatchUp {
   claims: number;
   bytes: number;
-  skipped?: { claims: number; from: number; to: number; reported: boolean };
+  cut: boolean;
+  passed?: { claims: number; from: number; to: number };
 }
 
 function claimHandler(deps: ClaimActualsDeps, logger: Logger): { handle: MessageHandler; reportSkipped: () => void } {
   const { settings, store, holder, live, claimReads } = deps;
-  const catchUp: CatchUp = { claims: 0, bytes: 0 };
+  const catchUp: CatchUp = { claims: 0, bytes: 0, cut: false };
   const { claimCatchUpMaxClaims: maxClaims, claimCatchUpMaxBytes: maxBytes } = settings.live;
 
-  /** Passes a claim published before the replica began once the bound is reached: counted, logged once at the cut. */
+  /** Passes a claim published before the replica began once the bound is reached: counted, the cut logged once. */
   function skipCatchUp(publishedAt: number, where: object): void {
-    if (!catchUp.skipped) {
-      catchUp.skipped = { claims: 0, from: publishedAt, to: publishedAt, reported: false };
+    if (!catchUp.cut) {
+      catchUp.cut = true;
       logger.warn({ ...where, published_at: new Date(publishedAt).toISOString(), claims_read: catchUp.claims, bytes_read: catchUp.bytes, max_claims: maxClaims, max_bytes: maxBytes }, 'live_claims_catch_up_cut');
     }
-    const skipped = catchUp.skipped;
-    skipped.claims++;
-    skipped.from = Math.min(skipped.from, publishedAt);
-    skipped.to = Math.max(skipped.to, publishedAt);
+    const passed = (catchUp.passed ??= { claims: 0, from: publishedAt, to: publishedAt });
+    passed.claims++;
+    passed.from = Math.min(passed.from, publishedAt);
+    passed.to = Math.max(passed.to, publishedAt);
   }
 
-  /** Says what was passed, once the claims reach those published since the replica began (the catch-up over). */
+  /**
+   * Says what was passed, once the claims reach those published since the replica began (the catch-up over on that
+   * partition; another still catching up says so again at its end) or the follower stops.
+   */
   function reportSkipped(): void {
-    const skipped = catchUp.skipped;
-    if (!skipped || skipped.reported) return;
-    skipped.reported = true;
-    logger.warn({ claims: skipped.claims, published_from: new Date(skipped.from).toISOString(), published_to: new Date(skipped.to).toISOString(), claims_read: catchUp.claims, bytes_read: catchUp.bytes }, 'live_claims_catch_up_skipped');
+    const passed = catchUp.passed;
+    if (!passed) return;
+    catchUp.passed = undefined;
+    logger.warn({ claims: passed.claims, published_from: new Date(passed.from).toISOString(), published_to: new Date(passed.to).toISOString(), claims_read: catchUp.claims, bytes_read: catchUp.bytes }, 'live_claims_catch_up_skipped');
   }
 
   const handle: MessageHandler = async (message, { signal }) => {
@@ -188,7 +195,7 @@ function claimHandler(deps: ClaimActualsDeps, logger: Logger): { handle: Message
     // Published before the replica began (by its stamp), read only for the rows it keeps: within the join's bound.
     const beforeReplica = message.timestamp > 0 && message.timestamp < firstRememberedAt(live);
     if (!beforeReplica) reportSkipped();
-    if (beforeReplica && (catchUp.skipped || catchUp.claims >= maxClaims)) return skipCatchUp(message.timestamp, where);
+    if (beforeReplica && (catchUp.cut || catchUp.claims >= maxClaims)) return skipCatchUp(message.timestamp, where);
     const served = holder.current();
     // Nothing remembered, nothing to match and nothing kept for a forecast made later: the object is not even read.
     if (!served || (live.scorer.memory().points === 0 && settings.live.earlyActualsPoints === 0)) {
