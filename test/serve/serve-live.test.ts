@@ -328,4 +328,29 @@ describe('serve > live accuracy', () => {
       await holder.stop();
     }
   });
+  it('skips a shadow forecast when as many as one batch holds are in flight already, and says so by that reason', async () => {
+    source.runs.set('run-shadow', () => createNaiveModel(WINDOW));
+    // One shadow forecast in flight at most.
+    const settings = resolveSettings({ env: { FLTS_SERVE_SHADOW_RUN: 'run-shadow', FLTS_SERVE_BATCH_MAX_SIZE: '1' } }).settings;
+    const batching = { maxBatch: 16, maxWaitMs: 0 };
+    const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
+    let loading: Promise<ServedModel> | undefined;
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => (loading = openServedModel(source, runId, { batching })), replica: 'shadow-limit', logger: silentLogger });
+    try {
+      await holder.start();
+      await monitor.tick();
+      await loading;
+      await new Promise((resolve) => setImmediate(resolve));
+      const inputs = [300, 310, 320].map((from) => ({ data: rows(from, 6), inferenceLength: 2 }));
+      const results = await Promise.all(inputs.map((input) => forecastWith(holder.current()!, input, 0)));
+      // The first request's shadow forecast is in flight; the next two observations wait for it and resume together
+      // once it is done: the first of them starts its own shadow forecast, which leaves the other no room.
+      await Promise.all(inputs.map((input, i) => monitor.observePrediction(`series-${i}`, input, results[i])));
+      expect({ skipped: monitor.status().shadow_skipped, no_room: monitor.status().shadow_no_room }).toEqual({ skipped: 1, no_room: { shadow_limit: 1 } });
+      expect(monitor.metrics.shadowSkipped()).toEqual({ shadow_limit: 1 });
+    } finally {
+      await monitor.stop();
+      await holder.stop();
+    }
+  });
 });
