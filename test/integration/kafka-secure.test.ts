@@ -271,6 +271,50 @@ describe.skipIf(secure.skip)(`integration > kafka-secure > a user's pipeline and
     expect(run.json.error.message).toContain(`the brokers answered at their bootstrap address, but not at the address they advertise for the cluster (${advertised}): their advertised.listeners must name addresses this host can reach`);
   }, 90_000);
 
+  it('has a daemon facing a broker that advertises an address nobody answers at say so within bus.kafka.commandConnectTimeoutMs, and retry', async () => {
+    const daemonHome = await mkdtemp(path.join(os.tmpdir(), 'flts-kafka-elsewhere-daemon-'));
+    const port = await freePort();
+    const settings = settingsFor({ FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: vars.KAFKA_SECURE_ADVERTISING_ELSEWHERE_SERVERS, FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS: '2000', FLTS_HOME: daemonHome, FLTS_DAEMON_PORT: String(port), FLTS_DAEMON_ROLES: 'promoter' });
+    const advertised = vars.KAFKA_SECURE_UNREACHABLE_ADVERTISED;
+    const retries: Array<Record<string, unknown>> = [];
+    let secondRetry: (fields: Record<string, unknown>) => void = () => {};
+    const twice = new Promise<Record<string, unknown>>((resolve) => (secondRetry = resolve));
+    let firstRetry: (fields: Record<string, unknown>) => void = () => {};
+    const once = new Promise<Record<string, unknown>>((resolve) => (firstRetry = resolve));
+    const logger: Logger = {
+      ...silentLogger,
+      warn: (fields: Record<string, unknown>, msg?: string) => {
+        if (msg !== 'daemon_startup_retrying') return;
+        retries.push(fields);
+        if (retries.length === 1) firstRetry(fields);
+        if (retries.length === 2) secondRetry(fields);
+      },
+      child: () => logger,
+    };
+    const aborter = new AbortController();
+    // The bus a daemon gets (a service's: no command bound, kafkajs' retries as configured).
+    const bus = createMessageBus(settings, { logger })!;
+    const starting = startDaemon(settings, { store: createFsStore(path.join(daemonHome, 'store')), bus, logger, signal: aborter.signal, startupRetry: { retries: 1000, baseDelayMs: 100, maxDelayMs: 200, jitter: false } });
+    try {
+      // Before, the first attempt's topic creation waited at the advertised address for about 160 s (kafkajs' retries
+      // and the bus's) before the daemon said anything: past this test's timeout.
+      const first = await once;
+      expect(first).toMatchObject({ attempt: 1, code: 'FLTS_BUS_UNAVAILABLE', advertised: [advertised] });
+      expect(first.err).toContain(`no answer yet after 2000 ms (still waiting)`);
+      expect(first.err).toContain(`but not at the address they advertise for the cluster (${advertised})`);
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+      const body = (await response.json()) as { startup?: { code: string; message: string } };
+      expect(response.status).toBe(503);
+      expect(body.startup).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringContaining(advertised) });
+      // It goes on trying, and says so again.
+      expect(await twice).toMatchObject({ attempt: 2, code: 'FLTS_BUS_UNAVAILABLE', advertised: [advertised] });
+    } finally {
+      aborter.abort();
+      await starting.catch(() => undefined);
+      await rm(daemonHome, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('names the advertised address nobody answers at when flts replay-offsets fails', async () => {
     const env = { KAFKA_BOOTSTRAP_SERVERS: vars.KAFKA_SECURE_ADVERTISING_ELSEWHERE_SERVERS };
     const run = await runCli(['replay-offsets', '--group', 'it-elsewhere-group', '--topic', 'it-elsewhere-topic', '--to-earliest', '--json', '--home', home], { env });

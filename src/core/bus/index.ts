@@ -5,7 +5,7 @@ import { createFsBus } from './fs-bus.js';
 import { createKafkaBus } from './kafka-bus.js';
 import type { BusMetrics, DeliveryListener, MessageBus, RetryPolicy } from './message-bus.js';
 
-export type { BusCloseOptions, BusMetrics, DeliveryListener, DeliveryOutcome, HandlerContext, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
+export type { BusCloseOptions, BusMetrics, DeliveryListener, DeliveryOutcome, EnsureTopicsOptions, HandlerContext, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 export { createFsBus, type FsBus, type FsBusOptions, type FsBusRetention, type RetentionTrim } from './fs-bus.js';
 export { createKafkaBus, type KafkaBusOptions } from './kafka-bus.js';
 export { DEFAULT_RETRY_POLICY, buildDlqEnvelope, dlqMessageFor, type DlqEnvelope } from './delivery.js';
@@ -50,6 +50,7 @@ export function createMessageBus(settings: Settings, deps: MessageBusDeps = {}):
       return createKafkaBus({
         ...settings.bus.kafka,
         commandConnectTimeoutMs: deps.oneShot ? settings.bus.kafka.commandConnectTimeoutMs : undefined,
+        topicCreationTimeoutMs: deps.oneShot ? settings.bus.kafka.topicCreationTimeoutMs : undefined,
         partitions: settings.bus.partitions,
         replicationFactor: settings.bus.replicationFactor,
         retry,

@@ -10,7 +10,7 @@ import { connectGivenUp, groupLookupDenied, settingNamed, topicCreationRefused, 
 import { createKafkaLog } from './kafka-log.js';
 import { kafkajs } from './kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
-import type { BusCloseOptions, BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
+import type { BusCloseOptions, BusMetrics, DeliveryListener, EnsureTopicsOptions, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
 import { BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
 import { dlqTopic } from './topics.js';
@@ -60,6 +60,7 @@ export const INLINE_HANDLER_MS = 500;
 const GROUP_MEMBERSHIP_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
 
 const COMMAND_CONNECT_SETTING = settingNamed('bus.kafka.commandConnectTimeoutMs');
+const TOPIC_CREATION_SETTING = settingNamed('bus.kafka.topicCreationTimeoutMs');
 
 /** bus.kafka.closeTimeoutMs' default. */
 const CLOSE_TIMEOUT_MS = kafkaSettingDefault('closeTimeoutMs');
@@ -91,6 +92,12 @@ export interface KafkaBusOptions extends KafkaConnectionOptions {
    * connect lasts as long as those retries, and the service's own retries go on after it.
    */
   commandConnectTimeoutMs?: number;
+  /**
+   * A one-shot command's bound on creating its topics once the cluster answered (bus.kafka.topicCreationTimeoutMs):
+   * past it the creation fails with FLTS_BUS_UNAVAILABLE naming it. Unset (a service), the creation lasts as long as
+   * the broker retries.
+   */
+  topicCreationTimeoutMs?: number;
   /** Client-level retries of retriable broker errors, counted as a 300 ms backoff doubling to 5 s (default 8: about 25 s of a broker being away); see kafkajsRetries. */
   brokerRetries?: number;
 }
@@ -114,6 +121,14 @@ function toReceived(topic: string, partition: number, message: KafkaMessage): Re
     headers: headersToStrings(message.headers),
     timestamp: Number(message.timestamp),
   };
+}
+
+/** How long a caller waits for the cluster's first answer: until `deadline` (performance.now()), `limitMs` after it began. */
+interface ReachBound {
+  deadline: number;
+  limitMs: number;
+  /** A service's wait, which goes on after it says why (true), or a command's, which gives up. */
+  service: boolean;
 }
 
 /** The broker's answer to creating a topic another client created first: kafkajs does not retry it, and it is no failure. */
@@ -245,45 +260,80 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   }
 
   /**
-   * Set once a broker call of this bus succeeded: the cluster answers at the addresses it advertises, and a command's
-   * bound on reaching the brokers is over (a publish after minutes of training is not bound by it).
+   * Set once the cluster answered at the addresses it advertises (a listing of its topics, the first call sent there):
+   * a command's bound on reaching the brokers is over (a publish after minutes of training is not bound by it).
    */
   let reached = false;
+  /**
+   * The first listing of the topics while it is under way. Every caller waiting for the cluster's first answer waits
+   * for this one request: a daemon's startup attempt that stopped waiting for it (reachWithinMs) leaves it running,
+   * and the next attempt waits for it again rather than sending another beside it, kafkajs retrying each for minutes.
+   */
+  let reaching: Promise<string[]> | undefined;
+
+  function listTopics(client: Admin): Promise<string[]> {
+    if (reached) return withBrokerRetries(() => client.listTopics());
+    if (reaching) return reaching;
+    const listing = withBrokerRetries(() => client.listTopics());
+    reaching = listing;
+    listing.then(() => (reached = true), () => {}).finally(() => {
+      if (reaching === listing) reaching = undefined;
+    });
+    return listing;
+  }
 
   /**
-   * A broker call of a one-shot command before the cluster was reached, within what is left of
-   * options.commandConnectTimeoutMs since `startedAt` (before its client's connect, which that bound covers apart).
-   * A connect only reaches the bootstrap broker; the calls after it go to the addresses its metadata advertises,
-   * which kafkajs and the bus retry for minutes when nothing answers there. A call given up on goes on until the
-   * bus closes, its outcome ignored.
+   * The first answer of the cluster at the addresses it advertises, waited for until `deadline` (performance.now());
+   * none: as long as the broker retries take. A connect only reaches the bootstrap broker; the calls after it go to
+   * the addresses its metadata advertises, which kafkajs and the bus retry for minutes when nothing answers there.
    */
-  async function untilReached<T>(action: string, startedAt: number, call: () => Promise<T>): Promise<T> {
-    const limitMs = options.commandConnectTimeoutMs;
-    if (limitMs === undefined || reached) return call();
-    const calling = call();
+  async function untilReached<T>(action: string, bound: ReachBound | undefined, call: Promise<T>): Promise<T> {
+    if (bound === undefined || reached) return call;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(gaveUpReaching(action, limitMs)), Math.max(0, limitMs - (performance.now() - startedAt)));
+      timer = setTimeout(() => reject(gaveUpReaching(action, bound)), Math.max(0, bound.deadline - performance.now()));
     });
     try {
-      const result = await Promise.race([calling, late]);
-      reached = true;
-      return result;
-    } catch (error) {
-      calling.catch(() => {});
-      throw error;
+      return await Promise.race([call, late]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** The error of a call a command gave up on: the latest connection error, and the advertised addresses that did not answer (kafkaFailure). */
-  function gaveUpReaching(action: string, limitMs: number): FltsError {
+  /**
+   * The error of a wait for the cluster's first answer that ended at its bound: the latest connection error, and the
+   * advertised addresses that did not answer (kafkaFailure). A command gives up; a service says why it still waits.
+   */
+  function gaveUpReaching(action: string, bound: ReachBound): FltsError {
     const latest = kafkaLog.latestFailure();
-    const reason = `no answer within ${limitMs} ms, the wait ${COMMAND_CONNECT_SETTING} allows a command, retries included${latest ? `; latest error: ${latest}` : ''}`;
-    const failure = failed(action, connectGivenUp(reason));
+    const wait = bound.service ? `no answer yet after ${bound.limitMs} ms (still waiting)` : `no answer within ${bound.limitMs} ms, the wait ${COMMAND_CONNECT_SETTING} allows a command, retries included`;
+    const failure = failed(action, connectGivenUp(`${wait}${latest ? `; latest error: ${latest}` : ''}`));
     if (failure.code !== 'FLTS_BUS_UNAVAILABLE') return failure;
-    return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, setting: 'bus.kafka.commandConnectTimeoutMs', waitedMs: limitMs } });
+    return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, ...(bound.service ? {} : { setting: 'bus.kafka.commandConnectTimeoutMs' }), waitedMs: bound.limitMs } });
+  }
+
+  /**
+   * A command's topic creation, once the cluster answered, within options.topicCreationTimeoutMs. A creation given up
+   * on goes on until the bus closes, its outcome ignored (a topic it creates meanwhile is found by the next listing).
+   */
+  async function withinTopicCreation(action: string, creating: Promise<void>): Promise<void> {
+    const limitMs = options.topicCreationTimeoutMs;
+    if (limitMs === undefined) return creating;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const failure = failed(action, connectGivenUp(`the brokers answered, but did not create the topics within ${limitMs} ms, the wait ${TOPIC_CREATION_SETTING} allows a command`));
+        reject(failure.code === 'FLTS_BUS_UNAVAILABLE' ? new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, setting: 'bus.kafka.topicCreationTimeoutMs', waitedMs: limitMs } }) : failure);
+      }, limitMs);
+    });
+    try {
+      return await Promise.race([creating, late]);
+    } catch (error) {
+      creating.catch(() => {});
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   function connectAdmin(): Promise<Admin> {
@@ -320,42 +370,54 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     });
   }
 
-  async function ensureTopics(names: string[], count = partitions): Promise<void> {
+  /** Creates the `missing` topics of `wanted` and waits until their metadata is served. */
+  async function createTopics(client: Admin, wanted: string[], count: number, listed: string[]): Promise<void> {
+    let existing: string[] | undefined = listed;
+    await withBrokerRetries(async () => {
+      // The first try uses the listing that reached the cluster; a retry lists again (another client may have created some).
+      const known = new Set(existing ?? (await client.listTopics()));
+      existing = undefined;
+      const missing = wanted.filter((name) => !known.has(name));
+      if (missing.length === 0) return;
+      const created = await client.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: count, replicationFactor })) }).catch((error: unknown) => {
+        const refusals = topicRefusals(error);
+        if (refusals.length === 0) throw error;
+        // kafkajs answers false itself when another client created every topic refused; it throws when one of
+        // them was refused for another reason.
+        const refused = refusals.filter((refusal) => refusal.type !== TOPIC_ALREADY_EXISTS);
+        if (refused.length === 0) return false;
+        // kafkajs' own line of this answer says only "Topic creation errors" (kafka-log.ts leaves it to debug). It
+        // bails on any per-topic refusal, even one of the moment (NOT_CONTROLLER while the controller moves): those
+        // are asked again here, within the broker retries, as the outages they are; the others end the call.
+        const refusedNow = topicCreationRefused(refused, error);
+        logger[refusedNow.retriable ? 'info' : 'warn']({ refused, partitions: count, replication_factor: replicationFactor, retrying: refusedNow.retriable }, 'bus_topics_not_created');
+        throw refusedNow;
+      });
+      // false: another client (another daemon starting beside this one) created them, or some of them, since they
+      // were listed; kafkajs does not say which. The topics exist either way, as wanted.
+      if (created) logger.info({ topics: missing, partitions: count }, 'bus_topics_created');
+      else logger.debug({ topics: missing }, 'bus_topics_created_meanwhile');
+    });
+    // A broker can answer "does not host this topic-partition" for a moment after creating a topic, even with
+    // waitForLeaders; consumers subscribing then would fail, so wait until the metadata is served.
+    await withBrokerRetries(() => client.fetchTopicMetadata({ topics: wanted }));
+  }
+
+  async function ensureTopics(names: string[], count = partitions, ensureOptions: EnsureTopicsOptions = {}): Promise<void> {
     const wanted = [...new Set(names)].filter((name) => !knownTopics.has(name));
     if (wanted.length === 0) return;
-    const startedAt = performance.now();
+    const action = `creating topics ${wanted.join(',')}`;
+    // A command's bound on reaching the brokers covers its admin's connect and the first call after it.
+    const commandDeadline = options.commandConnectTimeoutMs === undefined ? undefined : performance.now() + options.commandConnectTimeoutMs;
     const client = await connectAdmin();
+    const bound: ReachBound | undefined = commandDeadline !== undefined
+      ? { deadline: commandDeadline, limitMs: options.commandConnectTimeoutMs!, service: false }
+      : ensureOptions.reachWithinMs !== undefined ? { deadline: performance.now() + ensureOptions.reachWithinMs, limitMs: ensureOptions.reachWithinMs, service: true } : undefined;
     try {
-      await untilReached(`creating topics ${wanted.join(',')}`, startedAt, async () => {
-        await withBrokerRetries(async () => {
-          const existing = new Set(await client.listTopics());
-          const missing = wanted.filter((name) => !existing.has(name));
-          if (missing.length === 0) return;
-          const created = await client.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: count, replicationFactor })) }).catch((error: unknown) => {
-            const refusals = topicRefusals(error);
-            if (refusals.length === 0) throw error;
-            // kafkajs answers false itself when another client created every topic refused; it throws when one of
-            // them was refused for another reason.
-            const refused = refusals.filter((refusal) => refusal.type !== TOPIC_ALREADY_EXISTS);
-            if (refused.length === 0) return false;
-            // kafkajs' own line of this answer says only "Topic creation errors" (kafka-log.ts leaves it to debug). It
-            // bails on any per-topic refusal, even one of the moment (NOT_CONTROLLER while the controller moves): those
-            // are asked again here, within the broker retries, as the outages they are; the others end the call.
-            const refusedNow = topicCreationRefused(refused, error);
-            logger[refusedNow.retriable ? 'info' : 'warn']({ refused, partitions: count, replication_factor: replicationFactor, retrying: refusedNow.retriable }, 'bus_topics_not_created');
-            throw refusedNow;
-          });
-          // false: another client (another daemon starting beside this one) created them, or some of them, since they
-          // were listed; kafkajs does not say which. The topics exist either way, as wanted.
-          if (created) logger.info({ topics: missing, partitions: count }, 'bus_topics_created');
-          else logger.debug({ topics: missing }, 'bus_topics_created_meanwhile');
-        });
-        // A broker can answer "does not host this topic-partition" for a moment after creating a topic, even with
-        // waitForLeaders; consumers subscribing then would fail, so wait until the metadata is served.
-        await withBrokerRetries(() => client.fetchTopicMetadata({ topics: wanted }));
-      });
+      const listed = await untilReached(action, bound, listTopics(client));
+      await withinTopicCreation(action, createTopics(client, wanted, count, listed));
     } catch (error) {
-      throw failed(`creating topics ${wanted.join(',')}`, error);
+      throw failed(action, error);
     }
     wanted.forEach((name) => knownTopics.add(name));
   }

@@ -131,10 +131,20 @@ export interface BusMetrics {
   lostToRetention?(group: string, topic: string, count: number): void;
 }
 
+export interface EnsureTopicsOptions {
+  /**
+   * A service's wait for the brokers' first answer (Kafka: at the addresses they advertise) before it fails with
+   * FLTS_BUS_UNAVAILABLE (retriable) naming what does not answer, so that it can say why it waits and try again; the
+   * request itself goes on, and the next call waits for the same one. A one-shot command's bus is bound by
+   * bus.kafka.commandConnectTimeoutMs instead. Unset: as long as the broker retries take.
+   */
+  reachWithinMs?: number;
+}
+
 export interface MessageBus {
   readonly kind: 'fs' | 'kafka';
   /** Creates missing topics with `partitions` partitions (default: the configured count); existing ones are kept. */
-  ensureTopics(names: string[], partitions?: number): Promise<void>;
+  ensureTopics(names: string[], partitions?: number, options?: EnsureTopicsOptions): Promise<void>;
   /** Resolves once the message is durably stored (Kafka: acknowledged by all in-sync replicas). */
   publish(topic: string, message: OutgoingMessage): Promise<void>;
   /** Resolves once the consumer is running (Kafka: it joined its group). */

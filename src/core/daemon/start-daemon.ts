@@ -211,7 +211,10 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   };
   const startRoles = async (): Promise<void> => {
     for (const bucket of [settings.store.buckets.runs, settings.store.buckets.promotion, settings.store.buckets.processed]) await deps.store.ensureBucket(bucket);
-    await deps.bus.ensureTopics(pipelineTopics(settings));
+    // Brokers that answer at their bootstrap address but not at the one they advertise keep kafkajs retrying for
+    // minutes: the attempt ends after a command's bound on reaching them, so that the daemon says why it waits
+    // (daemon_startup_retrying, /readyz) and tries again, waiting on for the same request.
+    await deps.bus.ensureTopics(pipelineTopics(settings), undefined, settings.bus.kind === 'kafka' ? { reachWithinMs: settings.bus.kafka.commandConnectTimeoutMs } : undefined);
     // Stopped while the store or the broker was awaited (the wait was left at once, the bus closed): no role starts.
     if (controller.signal.aborted) throw controller.signal.reason;
     const attempt: RoleHandle[] = [];
@@ -249,7 +252,9 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       signal: controller.signal,
       onRetry: ({ attempt, delayMs, error }) => {
         startupError = toFltsError(error);
-        logger.warn({ attempt, delay_ms: delayMs, code: startupError.code, err: startupError.message }, 'daemon_startup_retrying');
+        // Brokers that answer at their bootstrap address only: the addresses they advertise are what to check.
+        const advertised = startupError.details?.advertised;
+        logger.warn({ attempt, delay_ms: delayMs, code: startupError.code, err: startupError.message, ...(advertised ? { advertised } : {}) }, 'daemon_startup_retrying');
       },
     });
     await untilAborted(starting, controller.signal);

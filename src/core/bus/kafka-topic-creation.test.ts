@@ -1,0 +1,113 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resolveSettings } from '../config/settings.js';
+import { createMessageBus } from './index.js';
+import type { MessageBus } from './message-bus.js';
+
+/**
+ * The admin client's answers, as the test decides them: a cluster slow to create topics cannot be had from the test
+ * broker (its controller answers within milliseconds), so the bounds on reaching the cluster and on creating topics
+ * are checked here against an admin whose calls end when the test says, on a fake clock.
+ */
+const admin = vi.hoisted(() => ({
+  listTopics: vi.fn<() => Promise<string[]>>(),
+  createTopics: vi.fn<() => Promise<boolean>>(),
+  fetchTopicMetadata: vi.fn(async () => ({ topics: [] })),
+  connect: vi.fn(async () => {}),
+  disconnect: vi.fn(async () => {}),
+}));
+
+vi.mock('./kafkajs-module.js', () => {
+  class Kafka {
+    admin = () => admin;
+    producer = () => ({ connect: async () => {}, disconnect: async () => {} });
+  }
+  return { kafkajs: () => ({ Kafka, Partitioners: { DefaultPartitioner: () => () => 0 }, logLevel: { INFO: 4 } }) };
+});
+
+/** A promise and what settles it. */
+function held<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve: (value: T) => void = () => {};
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Whether `promise` has settled, and how. */
+function watch(promise: Promise<unknown>): () => 'pending' | 'resolved' | 'rejected' {
+  let state: 'pending' | 'resolved' | 'rejected' = 'pending';
+  promise.then(() => (state = 'resolved'), () => (state = 'rejected'));
+  return () => state;
+}
+
+function bus(oneShot: boolean): MessageBus {
+  const { settings } = resolveSettings({ env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:9' } });
+  return createMessageBus(settings, { oneShot })!;
+}
+
+describe('core > bus > kafka-bus > topic creation bounds', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    admin.listTopics.mockReset();
+    admin.createTopics.mockReset();
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('has a command wait for a cluster that answered and is slow to create topics, past bus.kafka.commandConnectTimeoutMs', async () => {
+    admin.listTopics.mockResolvedValue([]);
+    const creation = held<boolean>();
+    admin.createTopics.mockReturnValue(creation.promise);
+    const ensuring = bus(true).ensureTopics(['t']);
+    const state = watch(ensuring);
+    // Before, the command's 10 s bound on reaching the brokers covered the creation too, and failed it here.
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(state()).toBe('pending');
+    creation.resolve(true);
+    await expect(ensuring).resolves.toBeUndefined();
+  });
+
+  it('fails a command whose topics are not created within bus.kafka.topicCreationTimeoutMs, naming it', async () => {
+    admin.listTopics.mockResolvedValue([]);
+    admin.createTopics.mockReturnValue(new Promise(() => {}));
+    const ensuring = bus(true).ensureTopics(['t']);
+    const state = watch(ensuring);
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(state()).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1_000);
+    await expect(ensuring).rejects.toMatchObject({
+      code: 'FLTS_BUS_UNAVAILABLE',
+      retriable: true,
+      message: expect.stringContaining('the brokers answered, but did not create the topics within 60000 ms, the wait FLTS_KAFKA_TOPIC_CREATION_TIMEOUT_MS (setting bus.kafka.topicCreationTimeoutMs) allows a command'),
+      details: { setting: 'bus.kafka.topicCreationTimeoutMs', waitedMs: 60_000 },
+    });
+  });
+
+  it('still fails a command within bus.kafka.commandConnectTimeoutMs when the cluster never answers', async () => {
+    admin.listTopics.mockReturnValue(new Promise(() => {}));
+    const ensuring = bus(true).ensureTopics(['t']);
+    const state = watch(ensuring);
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(state()).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1_000);
+    await expect(ensuring).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', details: { setting: 'bus.kafka.commandConnectTimeoutMs', waitedMs: 10_000 } });
+    expect(admin.createTopics).not.toHaveBeenCalled();
+  });
+
+  it("ends a service's wait for the cluster's first answer at reachWithinMs, and has the next wait for the same request", async () => {
+    const listing = held<string[]>();
+    admin.listTopics.mockReturnValue(listing.promise);
+    admin.createTopics.mockResolvedValue(true);
+    const service = bus(false);
+    const first = service.ensureTopics(['t'], undefined, { reachWithinMs: 2_000 });
+    const firstState = watch(first);
+    await vi.advanceTimersByTimeAsync(2_000);
+    // Before, a service's wait had no bound: it lasted as long as kafkajs' and the bus's retries (minutes).
+    expect(firstState()).toBe('rejected');
+    await expect(first).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true, message: expect.stringContaining('no answer yet after 2000 ms (still waiting)'), details: { waitedMs: 2_000 } });
+    const second = service.ensureTopics(['t'], undefined, { reachWithinMs: 2_000 });
+    await vi.advanceTimersByTimeAsync(1_000);
+    listing.resolve([]);
+    await expect(second).resolves.toBeUndefined();
+    // One listing for both waits: the second did not send another beside the one still under way.
+    expect(admin.listTopics).toHaveBeenCalledTimes(1);
+    expect(admin.createTopics).toHaveBeenCalledTimes(1);
+  });
+});
