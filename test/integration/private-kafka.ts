@@ -60,11 +60,12 @@ export interface PrivateKafka {
  * which the shared broker of the suite's setup must never be. The ports are chosen once, when the state directory is
  * created, and kept across the restart. Run asynchronously: a start can take minutes under load, and a worker whose
  * event loop is blocked for more than a minute misses vitest's reply to its last progress report ("Timeout calling
- * onTaskUpdate") and fails the run. `properties` (server.properties lines) apply to the first start only.
+ * onTaskUpdate") and fails the run. `properties` (server.properties lines) apply to the first start only;
+ * `options.kafkaPort`: the broker's port, for a test that must know it before the broker starts (a relay it advertises).
  */
-export async function startPrivateKafka(properties: string[] = []): Promise<PrivateKafka> {
+export async function startPrivateKafka(properties: string[] = [], options: { kafkaPort?: number } = {}): Promise<PrivateKafka> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-kafka-'));
-  const ports = { kafka: await freePort(), controller: await freePort() };
+  const ports = { kafka: options.kafkaPort ?? (await freePort()), controller: await freePort() };
   const infra = async (action: 'start' | 'stop' | 'down', overrides: string[] = []): Promise<void> => {
     const args = action === 'down' ? [INFRA, 'down'] : [INFRA, action, 'kafka'];
     const env = { ...process.env, FLTS_INFRA_DIR: dir, FLTS_INFRA_TIMEOUT: '150', FLTS_INFRA_KAFKA_PORT: String(ports.kafka), FLTS_INFRA_KAFKA_CONTROLLER_PORT: String(ports.controller), FLTS_INFRA_KAFKA_PROPERTIES: overrides.join('\n') };
