@@ -1,7 +1,8 @@
+import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { decodePromotion, decodeTrainingEvent } from '../../src/core/bus/messages.js';
 import { trainerGroupId } from '../../src/core/bus/topics.js';
-import { runCli } from '../helpers/run-cli.js';
+import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
 import { createPipeline, ofType, waitUntil, type Pipeline } from './daemon-harness.js';
 import { infraSkipReason } from './infra-env.js';
 
@@ -12,6 +13,11 @@ const skipReason = infraSkipReason();
 
 /** NAIVE only: the walk is about what is sent and committed around a training, not the training. */
 const NAIVE_ONLY = { EXPECTED_MODEL_TYPES: 'NAIVE', FLTS_TRAINER_MODELS: 'NAIVE', FLTS_KAFKA_SESSION_TIMEOUT_MS: '10000' };
+
+/** The environment of a daemon SIGKILLed as soon as S3 acknowledged a PUT of a key matching `key` with a body matching `body`. */
+function killedAfterPut(key: string, body = ''): Record<string, string> {
+  return { NODE_OPTIONS: `--import ${path.join(REPO_ROOT, 'test/helpers/kill-after-put.mjs')}`, KILL_AFTER_PUT_PATH: key, KILL_AFTER_PUT_BODY: body };
+}
 
 /** Every message on `topic` so far (its end offsets summed, then read from the beginning by a group of its own). */
 async function everything(pipeline: Pipeline, topic: string): Promise<Awaited<ReturnType<Pipeline['readTopic']>>> {
@@ -124,6 +130,53 @@ if (skipReason) {
         throw new Error(`${(error as Error).message}\n--- first daemon ---\n${first.output().slice(-4000)}\n--- second daemon ---\n${second?.output().slice(-4000) ?? ''}`);
       }
       expect(await second.stop('SIGTERM')).toBe(0);
+    });
+
+    /**
+     * The daemon is SIGKILLed right after one durable write (`kill`), between the log lines `point.after` and
+     * `point.before`, then a daemon is started in its place: by then the pipeline has trained NAIVE once, announced it
+     * once, promoted it once and announced that once.
+     */
+    async function killedAt(name: string, point: { after: string; before: string }, kill: (pipeline: Pipeline) => Record<string, string>): Promise<void> {
+      const pipeline = createPipeline(name, NAIVE_ONLY);
+      pipelines.push(pipeline);
+      const first = pipeline.start(['daemon', '--port', '0', '--roles', 'trainer,promoter'], kill(pipeline));
+      let second: ReturnType<Pipeline['start']> | undefined;
+      try {
+        await first.waitForOutput(/Roles started: /, 120_000);
+        const preprocess = await pipeline.preprocess();
+        expect(preprocess.exitCode, preprocess.stderr).toBe(0);
+        await waitUntil(async () => first.child.exitCode !== null || first.child.signalCode !== null, 'the daemon to be killed at its point', 240_000);
+        expect(first.child.signalCode).toBe('SIGKILL');
+        // Killed at its point: past the step before it, short of the step after it.
+        const said = first.logs().split('\n').flatMap((line) => /"msg":"([a-z_]+)"/.exec(line)?.[1] ?? []);
+        expect(said).toContain(point.after);
+        expect(said).not.toContain(point.before);
+        second = pipeline.start(['daemon', '--port', '0', '--roles', 'trainer,promoter']);
+        const promotion = await waitUntil(async () => (await pipeline.promotions())[0], 'the promotion after the restart', 240_000);
+        await settled(pipeline);
+        const runs = await pipeline.runs();
+        expect(ofType(runs, 'NAIVE').map((run) => run.status)).toEqual(['SUCCESS']);
+        expect(promotion.run_id).toBe(ofType(runs, 'NAIVE')[0].run_id);
+        expect(await pipeline.promotions()).toHaveLength(1);
+        await waitUntil(async () => (await notices(pipeline)).selected.length > 0, 'model-selected', 120_000);
+        expect(await notices(pipeline)).toEqual({ trained: [promotion.run_id], selected: [promotion.run_id] });
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\n--- first daemon ---\n${first.output().slice(-4000)}\n--- second daemon ---\n${second?.output().slice(-4000) ?? ''}`);
+      }
+      expect(await second.stop('SIGTERM')).toBe(0);
+    }
+
+    it('announces and promotes once a training whose daemon was SIGKILLed right after it recorded SUCCESS (before its notice and commit)', async () => {
+      await killedAt('dwalk-c', { after: 'train_start', before: 'train_complete' }, ({ settings }) => killedAfterPut(`^/${settings.store.buckets.runs}/[^/]+/run\\.json`, '"status":\\s*"SUCCESS"'));
+    });
+
+    it('finishes and announces once a promotion whose daemon was SIGKILLed right after its history record (before its pointers)', async () => {
+      await killedAt('dwalk-e', { after: 'daemon_trained', before: 'promotion_done' }, ({ settings }) => killedAfterPut(`^/${settings.store.buckets.promotion}/[^/]+/[0-9a-f]{64}/promotion-[^/]+\\.json`));
+    });
+
+    it('finishes and announces once a promotion whose daemon was SIGKILLed right after moving its first pointer (before model-selected and the commit)', async () => {
+      await killedAt('dwalk-d', { after: 'daemon_trained', before: 'promotion_done' }, ({ settings }) => killedAfterPut(`^/${settings.store.buckets.promotion}/.*current\\.json`));
     });
   });
 }
