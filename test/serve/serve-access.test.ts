@@ -4,6 +4,7 @@ import { defaultSettings } from '../../src/core/config/settings.js';
 import { createDaemonMetrics } from '../../src/core/daemon/daemon-metrics.js';
 import { buildHealthServer } from '../../src/core/daemon/health-server.js';
 import type { MessageBus } from '../../src/core/bus/message-bus.js';
+import type { LogRetention } from '../../src/core/serve/prediction-log-retention.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { promotedSource, requestData, useTestServer, withTestServer } from './serve-fixtures.js';
 
@@ -11,7 +12,9 @@ const REMOTE = { remoteAddress: '10.1.2.3' };
 const json = { 'content-type': 'application/json' };
 
 describe('serve > access: admin and API tokens, loopback-only admin routes, reload rate limit', () => {
-  const open = useTestServer({ server: { reloadMinIntervalMs: 60_000 } });
+  const sweeps: Array<number | undefined> = [];
+  const retention: LogRetention = { lastSweep: undefined, stop: async () => {}, sweepNow: async (days) => (sweeps.push(days), { complete: true, days: [], objects: 0 }) };
+  const open = useTestServer({ server: { reloadMinIntervalMs: 60_000, retention } });
   const guarded = useTestServer({ server: { access: { adminToken: 'admin-secret', apiToken: 'api-secret' }, reloadMinIntervalMs: 0 } });
 
   it('answers /reload_latest without a token only to loopback clients', async () => {
@@ -22,6 +25,53 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     const local = await open.app.inject({ method: 'POST', url: '/reload_latest', remoteAddress: '127.0.0.1' });
     expect(local.statusCode).toBe(200);
     expect((await open.app.inject({ method: 'POST', url: '/predict', payload: { data: requestData(6) }, headers: json, ...REMOTE })).statusCode).toBe(200);
+  });
+
+  it('answers the admin routes without a token to no request a loopback connection carries for someone else: a proxy, a web page, another host name', async () => {
+    const { hostname, port } = new URL(open.url);
+    const answerTo = (head: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        let text = '';
+        const socket = connect({ host: hostname, port: Number(port) }, () => socket.write(head)).once('error', reject);
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        socket.once('close', () => resolve(text));
+      });
+    const ask = async (target: string, headers: string): Promise<{ status: string; code?: string; message?: string }> => {
+      const text = await answerTo(`POST ${target} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`);
+      const body = JSON.parse(text.split('\r\n\r\n')[1]);
+      return { status: text.split('\r\n')[0], code: body.code, message: body.message };
+    };
+    const refused = (target: string, why: string) => ({
+      status: 'HTTP/1.1 403 Forbidden',
+      code: 'FLTS_AUTH_FORBIDDEN',
+      message: `POST ${target} answers only local clients while no admin token is set (FLTS_SERVE_ADMIN_TOKEN): this request came over loopback, but ${why}.`,
+    });
+    const cases: Array<[string, string, string]> = [
+      // A proxy on the same host (nginx, an Istio sidecar from 127.0.0.6) relays a remote client from a loopback address.
+      ['/reload_latest', 'Host: flts.example.com\r\nX-Forwarded-For: 203.0.113.9\r\n', 'it was forwarded by a proxy (X-Forwarded-For)'],
+      ['/reload_latest', 'Host: 127.0.0.1\r\nx-forwarded-proto: http\r\n', 'it was forwarded by a proxy (x-forwarded-proto)'],
+      ['/reload_latest', 'Host: 127.0.0.1\r\nForwarded: for=203.0.113.9\r\n', 'it was forwarded by a proxy (Forwarded)'],
+      ['/reload_latest', 'Host: 127.0.0.1\r\nX-Real-IP: 203.0.113.9\r\n', 'it was forwarded by a proxy (X-Real-IP)'],
+      ['/reload_latest', 'Host: 127.0.0.1\r\nx-envoy-attempt-count: 1\r\n', 'it was forwarded by a proxy (x-envoy-attempt-count)'],
+      // Any web page may POST to 127.0.0.1 without a preflight (no body needed): it would delete prediction logs.
+      ['/prune_logs?retention_days=1', 'Host: 127.0.0.1:8000\r\nOrigin: https://evil.example\r\n', 'it was sent by a web page (Origin)'],
+      ['/prune_logs?retention_days=1', 'Host: 127.0.0.1:8000\r\nSec-Fetch-Site: cross-site\r\n', 'it was sent by a web page (Sec-Fetch-Site)'],
+      // DNS rebinding: a page whose name now resolves to 127.0.0.1 is same-origin with the server, and reads its answers.
+      ['/reload_latest', 'Host: evil.example:8000\r\n', 'it names a host other than localhost or a loopback address (Host)'],
+    ];
+    for (const [target, headers, why] of cases) expect({ headers, answer: await ask(target, headers) }).toEqual({ headers, answer: refused(target.split('?')[0], why) });
+    expect(sweeps).toEqual([]);
+    // The operator's own calls: curl, and a browser tab opened on the address (Sec-Fetch-Site: none).
+    const hosts = ['127.0.0.1', `127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST', '[::1]:8000', 'flts.localhost'];
+    for (const host of hosts) {
+      expect({ host, answer: await ask('/prune_logs?retention_days=7', `Host: ${host}\r\n`) }).toEqual({ host, answer: expect.objectContaining({ status: 'HTTP/1.1 200 OK' }) });
+    }
+    expect(await ask('/prune_logs?retention_days=7', 'Host: localhost\r\nSec-Fetch-Site: none\r\n')).toMatchObject({ status: 'HTTP/1.1 200 OK' });
+    expect(sweeps).toEqual(Array(hosts.length + 1).fill(7));
+    // With the admin token a proxied call is the operator's: the token says who it is.
+    const { port: guardedPort } = new URL(guarded.url);
+    const proxied = await guarded.app.inject({ method: 'POST', url: '/reload_latest', headers: { host: `flts.example.com:${guardedPort}`, 'x-forwarded-for': '203.0.113.9', authorization: 'Bearer admin-secret' }, remoteAddress: '127.0.0.1' });
+    expect(proxied.statusCode).toBe(200);
   });
 
   it('limits forced reloads: one in flight is shared, the next soon after gets 429 with Retry-After', async () => {
@@ -101,6 +151,11 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     expect((await loopbackOnly.inject({ method: 'GET', url: '/status', ...REMOTE })).statusCode).toBe(403);
     expect((await loopbackOnly.inject({ method: 'GET', url: '/status', remoteAddress: '127.0.0.1' })).statusCode).toBe(200);
     expect((await loopbackOnly.inject({ method: 'GET', url: '/healthz', ...REMOTE })).statusCode).toBe(200);
+    // A page rebinding its name to 127.0.0.1 would read the roles and the work in progress; a proxy would hand them out.
+    for (const headers of [{ host: 'evil.example:9100' }, { 'x-forwarded-for': '203.0.113.9' }, { origin: 'https://evil.example' }]) {
+      const answer = await loopbackOnly.inject({ method: 'GET', url: '/status', headers, remoteAddress: '127.0.0.1' });
+      expect({ headers, status: answer.statusCode, code: answer.json().code }).toEqual({ headers, status: 403, code: 'FLTS_AUTH_FORBIDDEN' });
+    }
     const withToken = await build('daemon-secret');
     expect((await withToken.inject({ method: 'GET', url: '/status', remoteAddress: '127.0.0.1' })).statusCode).toBe(401);
     expect((await withToken.inject({ method: 'GET', url: '/status', headers: { authorization: 'Bearer daemon-secret' }, ...REMOTE })).statusCode).toBe(200);

@@ -1,12 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 
 /** Who may call a route: anyone, prediction clients (the API token), or operators (the admin token). */
 export type RouteAccess = 'public' | 'predict' | 'admin';
 
 export interface AccessTokens {
-  /** Bearer token for admin routes; "" = admin routes answer loopback clients only. */
+  /** Bearer token for admin routes; "" = admin routes answer local clients only (a loopback connection, not relayed nor from a web page). */
   adminToken?: string;
   /** Bearer token for prediction routes; "" = open. */
   apiToken?: string;
@@ -16,6 +17,33 @@ function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   const ip = address.startsWith('::ffff:') ? address.slice(7) : address;
   return ip === '::1' || ip.startsWith('127.');
+}
+
+/**
+ * Headers a reverse proxy adds to what it forwards (nginx, HAProxy, Traefik, Caddy, Envoy and Istio's sidecar, which
+ * connects from 127.0.0.6): a request that carries one came from elsewhere, whatever address its connection has.
+ */
+const PROXY_HEADER = /^(?:forwarded|via|x-real-ip|true-client-ip|x-client-ip|x-forwarded-.+|x-original-forwarded-for|x-envoy-.+)$/;
+
+/** `localhost`, a name under it, an IPv4 loopback address or `[::1]`, with or without a port. */
+const LOOPBACK_HOST = /^(?:localhost|[a-z0-9.-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\]|\[::ffff:127(?:\.\d{1,3}){3}\])\.?(?::\d{1,5})?$/i;
+
+/**
+ * Why a request on a loopback connection is not a local client's own, or undefined when it is: relayed by a proxy on
+ * the same host (its forwarding headers), sent by a web page the operator has open (a browser names the page's
+ * origin, and any page may POST to 127.0.0.1 without asking first), or addressed to another host name (a page whose
+ * name its owner made resolve to 127.0.0.1, DNS rebinding, reads the answers too). Only names are given, never values.
+ */
+function notLocal(request: FastifyRequest): string | undefined {
+  const { rawHeaders } = request.raw;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toLowerCase();
+    if (PROXY_HEADER.test(name)) return `it was forwarded by a proxy (${clip(rawHeaders[i], 40)})`;
+    if (name === 'origin' || (name === 'sec-fetch-site' && rawHeaders[i + 1] !== 'none')) return `it was sent by a web page (${rawHeaders[i]})`;
+  }
+  const host = request.headers.host;
+  if (host !== undefined && !LOOPBACK_HOST.test(host)) return 'it names a host other than localhost or a loopback address (Host)';
+  return undefined;
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -44,8 +72,11 @@ export function assertAccess(request: FastifyRequest, access: RouteAccess, token
   if (access === 'public') return;
   const token = access === 'admin' ? tokens.adminToken : tokens.apiToken;
   if (!token) {
-    if (access === 'predict' || isLoopback(request.socket.remoteAddress)) return;
-    throw new FltsError('FLTS_AUTH_FORBIDDEN', `${request.method} ${request.routeOptions.url} answers only local clients while no admin token is set (FLTS_SERVE_ADMIN_TOKEN).`);
+    if (access === 'predict') return;
+    const loopback = isLoopback(request.socket.remoteAddress);
+    const why = loopback ? notLocal(request) : undefined;
+    if (loopback && why === undefined) return;
+    throw new FltsError('FLTS_AUTH_FORBIDDEN', `${request.method} ${request.routeOptions.url} answers only local clients while no admin token is set (FLTS_SERVE_ADMIN_TOKEN)${why ? `: this request came over loopback, but ${why}` : ''}.`);
   }
   // Node keeps the first of several Authorization headers; a proxy in front may read the last: which token is checked
   // would depend on who reads the request, so a request with more than one is refused (RFC 9110 section 11.6.2 gives

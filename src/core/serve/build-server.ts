@@ -57,7 +57,7 @@ export interface BuildServerDeps {
   maxBodyBytesInFlight?: number | null;
   /** The bound on request body bytes in flight, shared with the gRPC server of the same service; built from `maxBodyBytesInFlight` when not given. */
   bodyBudget?: BodyBudget;
-  /** Bearer tokens of the admin and prediction routes (none: admin routes answer loopback clients only). */
+  /** Bearer tokens of the admin and prediction routes (none: admin routes answer local clients only). */
   access?: AccessTokens;
   /** Least time from the end of one reload forced through POST /reload_latest to the start of the next (default 2 s). */
   reloadMinIntervalMs?: number;
