@@ -316,6 +316,69 @@ describe('serve > Open Inference Protocol over gRPC > API token', () => {
   });
 });
 
+/**
+ * Opens one ModelInfer call whose HEADERS carry `fields` (HPACK literals, as a hand-written client may repeat a field
+ * Node's own client refuses to) and an empty message, on a connection of its own; resolves once its answer ends.
+ */
+function callWithHeaderFields(port: number, fields: Array<[string, string]>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('error', reject);
+    let received = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      while (received.length >= 9 && received.length >= 9 + received.readUIntBE(0, 3)) {
+        const [type, flags, streamId] = [received[3], received[4], received.readUInt32BE(5) & 0x7fffffff];
+        received = received.subarray(9 + received.readUIntBE(0, 3));
+        if (type === 4 && !(flags & 1)) socket.write(http2Frame(4, 1, 0, Buffer.alloc(0)));
+        // The trailers (or a trailers-only answer) end the stream, or a reset does.
+        if (streamId === 1 && ((type === 1 && flags & 1) || type === 3)) {
+          socket.destroy();
+          resolve();
+        }
+      }
+    });
+    const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+    const headers = [[':method', 'POST'], [':scheme', 'http'], [':path', '/inference.GRPCInferenceService/ModelInfer'], [':authority', 'flts'], ['content-type', 'application/grpc'], ['te', 'trailers'], ...fields];
+    socket.write(
+      Buffer.concat([
+        Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+        http2Frame(4, 0, 0, Buffer.alloc(0)),
+        http2Frame(1, 0x4, 1, Buffer.concat(headers.map(([name, value]) => literal(name, value)))),
+        http2Frame(0, 0x1, 1, grpcFrame(Buffer.alloc(0))),
+      ]),
+    );
+  });
+}
+
+describe('serve > Open Inference Protocol over gRPC > several authorization entries', () => {
+  const server = useTestServer();
+
+  it('refuses a ModelInfer call with more than one authorization entry (FLTS_REQUEST_INVALID, counted 400), whichever comes first, as HTTP refuses two Authorization headers', async () => {
+    const { grpcServer, client } = await startGrpc(server, 's3cret-token');
+    try {
+      const answered = async (fields: Array<[string, string]>): Promise<Record<string, number>> => {
+        const before = await grpcRequestCounts(server);
+        await callWithHeaderFields(grpcServer.port, fields);
+        return countsAdded(before, await grpcRequestCounts(server));
+      };
+      const bearer = (token: string): [string, string] => ['authorization', `Bearer ${token}`];
+      // One entry passes the token check (then the empty message names no model served: 404).
+      expect(await answered([bearer('s3cret-token')])).toEqual({ 'ModelInfer 404': 1 });
+      // Node kept the first entry alone: the right token first let the call in, whatever a proxy read in the second.
+      for (const tokens of [['s3cret-token', 'other'], ['other', 's3cret-token'], ['s3cret-token', 's3cret-token']]) {
+        expect({ tokens, counted: await answered(tokens.map(bearer)) }).toEqual({ tokens, counted: { 'ModelInfer 400': 1 } });
+      }
+      const refused = await rawCall(grpcServer.port, 'ModelInfer', null, false, { authorization: 'Bearer s3cret-token, Bearer other' });
+      expect(refused).toMatchObject({ status: String(grpc.status.UNAUTHENTICATED), code: 'FLTS_AUTH_REQUIRED' });
+      expect(await call(client, 'ServerLive', {})).toEqual({ live: true });
+    } finally {
+      client.close();
+      await grpcServer.close();
+    }
+  });
+});
+
 describe('serve > Open Inference Protocol over gRPC > hot reload', () => {
   const startServer = serverPerTest();
   let grpcServer: GrpcInferenceServer | undefined;

@@ -77,6 +77,11 @@ export interface GrpcConnections {
   whenNoCallsOpen(): Promise<void>;
   /** The HTTP/2 stream of a call, as `interceptor` returned it to the interceptor after it (undefined where unknown). */
   streamOf(call: object): ServerHttp2Stream | undefined;
+  /**
+   * Whether the HEADERS of `stream` carried more than one `authorization` field: Node's headers object (and so
+   * grpc-js's metadata) keeps the first and drops the others unseen. False where the raw headers were not seen.
+   */
+  repeatsAuthorization(stream: ServerHttp2Stream): boolean;
 }
 
 interface Connection {
@@ -369,10 +374,12 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     return intercepting;
   };
   const streamsOfCalls = new WeakMap<object, ServerHttp2Stream>();
+  const repeatedAuthorization = new WeakSet<ServerHttp2Stream>();
 
   return {
     interceptor,
     streamOf: (call) => streamsOfCalls.get(call),
+    repeatsAuthorization: (stream) => repeatedAuthorization.has(stream),
     listen(server, host, port) {
       const { injector, http2Server } = createInjector(server);
       // A session is known from its first call otherwise: a connection whose every call Node refused would end uncounted.
@@ -380,6 +387,10 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
         const socket = session.socket;
         const connection = connections.get(keyOf(socket?.remoteAddress, socket?.remotePort));
         if (connection) knowSession(connection, session);
+      });
+      // Only the 'stream' event has a call's raw headers; before grpc-js's own listener, which starts the call.
+      http2Server?.prependListener('stream', (stream: ServerHttp2Stream, _headers: unknown, _flags: unknown, rawHeaders: unknown) => {
+        if (Array.isArray(rawHeaders) && fieldsNamed(rawHeaders as string[], 'authorization') > 1) repeatedAuthorization.add(stream);
       });
       // net.Server's own maxConnections would refuse a newcomer even when every connection held is idle.
       const accept = (socket: Socket): void => {
@@ -477,6 +488,13 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
 function openedStream(session: Http2Session | undefined): boolean {
   if (!session || session.destroyed) return false;
   return (session.state.lastProcStreamID ?? 0) > 0;
+}
+
+/** How many fields of a raw header list (name, value, name, value...) have the lower-case `name`. */
+function fieldsNamed(rawHeaders: readonly string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i] === name) count++;
+  return count;
 }
 
 /**

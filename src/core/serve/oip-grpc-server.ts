@@ -418,6 +418,8 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
           onReceiveMetadata: (metadata, nextMetadata) => {
             if (!options.apiToken || method.path !== MODEL_INFER_PATH) return nextMetadata(metadata);
             try {
+              // As over HTTP: which of several a proxy in front checked is not known.
+              if (stream && connections.repeatsAuthorization(stream)) throw new FltsError('FLTS_REQUEST_INVALID', 'A call must have one authorization metadata entry, not several.');
               assertBearerToken(metadata.get('authorization')[0], options.apiToken, 'gRPC ModelInfer');
             } catch (error) {
               call.sendStatus(failure(method.path, performance.now(), error));
