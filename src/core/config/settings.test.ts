@@ -149,6 +149,25 @@ describe('core > config > settings strictness', () => {
   });
 });
 
+describe('core > config > bearer tokens', () => {
+  it('refuses an admin or API token no request could send as a bearer token, without showing it', () => {
+    for (const env of ['FLTS_SERVE_ADMIN_TOKEN', 'FLTS_SERVE_API_TOKEN']) {
+      for (const token of ['s3cret\n', ' s3cret', 's3 cret', 's3cr\u00e9t', '   ']) {
+        const error = errorOf(() => resolveSettings({ env: { [env]: token } }));
+        expect({ env, token, code: error.code, message: error.message }).toEqual({
+          env,
+          token,
+          code: 'FLTS_CONFIG_INVALID_VALUE',
+          message: expect.stringMatching(new RegExp(`^${env} \\(setting serve\\.(admin|api)Token\\) = <hidden> is not valid: expected a bearer token`)),
+        });
+        expect(error.message).not.toContain('s3');
+      }
+    }
+    const { serve } = resolveSettings({ env: { FLTS_SERVE_ADMIN_TOKEN: 'Ab0-._~+/=!#$%&*?@^|', FLTS_SERVE_API_TOKEN: '' } }).settings;
+    expect(serve).toMatchObject({ adminToken: 'Ab0-._~+/=!#$%&*?@^|', apiToken: '' });
+  });
+});
+
 describe('core > config > profiles', () => {
   it('--profile reference reproduces the reference deployment exactly, and its env names still win', () => {
     const reference = resolveSettings({ flags: { profile: 'reference' } }).settings.training;
