@@ -150,6 +150,10 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     const loopbackOnly = await build('');
     expect((await loopbackOnly.inject({ method: 'GET', url: '/status', ...REMOTE })).statusCode).toBe(403);
     expect((await loopbackOnly.inject({ method: 'GET', url: '/status', remoteAddress: '127.0.0.1' })).statusCode).toBe(200);
+    // As Node names a client's address: IPv6 loopback, IPv4 loopback on a dual-stack listener; nothing else is local.
+    for (const [remoteAddress, status] of [['::1', 200], ['::ffff:127.0.0.1', 200], ['127.0.0.6', 200], ['::ffff:10.1.2.3', 403], ['fe80::1', 403], ['0.0.0.0', 403]] as const) {
+      expect({ remoteAddress, status: (await loopbackOnly.inject({ method: 'GET', url: '/status', remoteAddress })).statusCode }).toEqual({ remoteAddress, status });
+    }
     expect((await loopbackOnly.inject({ method: 'GET', url: '/healthz', ...REMOTE })).statusCode).toBe(200);
     // A page rebinding its name to 127.0.0.1 would read the roles and the work in progress; a proxy would hand them out.
     for (const headers of [{ host: 'evil.example:9100' }, { 'x-forwarded-for': '203.0.113.9' }, { origin: 'https://evil.example' }]) {
