@@ -161,6 +161,68 @@ describe('core > tracking > mlflow-http', () => {
     expect(elsewhere).toEqual([]);
   });
 
+  it('sends the user:password of the URI as basic auth, as MLflow\'s own client does, and a token or user set beats it', async () => {
+    const seen: Array<{ authorization?: string; url?: string }> = [];
+    const answers = await withServer(
+      (req, res) => {
+        seen.push({ authorization: req.headers.authorization, url: req.url });
+        req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+      },
+      async (uri) => {
+        const withUserinfo = uri.replace('http://', 'http://al%40ice:pa%3Ass%20word@');
+        const call = (extra: { token?: string; username?: string; password?: string }) =>
+          createMlflowHttp({ uri: `${withUserinfo}/`, timeoutMs: 5000, retry: { retries: 0, baseDelayMs: 1 }, logger: silentLogger, ...extra })(search);
+        return [await call({}), await call({ token: 'the-token' }), await call({ username: 'bob', password: 'bobs-password' })];
+      },
+    );
+    expect(answers).toEqual([{}, {}, {}]);
+    // Percent-escapes of the URI decoded, as requests decodes them.
+    expect(seen[0].authorization).toBe(`Basic ${Buffer.from('al@ice:pa:ss word').toString('base64')}`);
+    expect(seen[1].authorization).toBe('Bearer the-token');
+    expect(seen[2].authorization).toBe(`Basic ${Buffer.from('bob:bobs-password').toString('base64')}`);
+    seen.forEach((request) => expect(request.url).toBe('/api/2.0/mlflow/runs/search'));
+  });
+
+  it('masks the credentials it sent wherever a refusal, a failure or a page quotes them back', async () => {
+    const token = 'tok-3f9c1a7e';
+    const password = 'pw-8d2b44';
+    // A proxy or auth plugin quoting the Authorization header it got, in an MLflow error, a 5xx body and a page title.
+    const echo = (status: number, page: boolean) => (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) =>
+      req.resume().on('end', () => {
+        const said = `refused: ${req.headers.authorization} (${Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString()})`;
+        if (page) res.writeHead(status, { 'content-type': 'text/html' }).end(`<html><title>${said}</title></html>`);
+        else res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error_code: 'PERMISSION_DENIED', message: said }));
+      });
+    for (const [status, page] of [[403, false], [401, true], [500, false], [200, true]] as const) {
+      for (const credentials of [{ token }, { username: 'alice', password }]) {
+        // The retry of a 500 is logged with its reason, which quotes the answer.
+        const reasons: string[] = [];
+        const logging: Logger = { ...silentLogger, warn: (obj) => void reasons.push(JSON.stringify(obj)), child: () => logging };
+        const error = await withServer(echo(status, page), (uri) => failure(createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 1, baseDelayMs: 1 }, logger: logging, ...credentials })(search)));
+        const shown = JSON.stringify({ message: error.message, details: error.details, hint: error.hint, reasons });
+        expect(shown, `HTTP ${status}`).toContain('***');
+        expect(shown, `HTTP ${status}`).not.toContain(token);
+        expect(shown, `HTTP ${status}`).not.toContain(password);
+        expect(shown, `HTTP ${status}`).not.toContain(Buffer.from(`alice:${password}`).toString('base64'));
+        expect(reasons.length, `HTTP ${status}`).toBe(status === 500 ? 1 : 0);
+      }
+    }
+  });
+
+  it('says in the hint of a 401 or 403 which credentials it sent, none included', async () => {
+    const refuse = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) =>
+      req.resume().on('end', () => res.writeHead(401, { 'content-type': 'application/json' }).end('{"error_code":"UNAUTHENTICATED","message":"You are not authenticated."}'));
+    const refusal = (uri: string, extra: { token?: string } = {}) => failure(createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 0, baseDelayMs: 1 }, logger: silentLogger, ...extra })(search));
+    const [anonymous, withToken, fromUri] = await withServer(refuse, async (uri) => [await refusal(uri), await refusal(uri, { token: 'tok-3f9c1a7e' }), await refusal(uri.replace('http://', 'http://u:pw-8d2b44@'))]);
+    expect(anonymous.code).toBe('FLTS_TRACKING_REJECTED');
+    expect(anonymous.details).toMatchObject({ status: 401, mlflowErrorCode: 'UNAUTHENTICATED', credentials: 'none' });
+    expect(anonymous.hint).toMatch(/sent no credentials: set MLFLOW_TRACKING_TOKEN/);
+    expect(withToken.details.credentials).toBe('token');
+    expect(withToken.hint).toMatch(/MLFLOW_TRACKING_TOKEN/);
+    expect(fromUri.details).toMatchObject({ credentials: 'uri', uri: expect.stringContaining('***@') });
+    expect(JSON.stringify(fromUri)).not.toContain('pw-8d2b44');
+  });
+
   it('reports a 200 that is not a JSON object (a proxy or login page, a truncated body) once, without retrying it', async () => {
     for (const body of ['<!doctype html><html><body>Sign in</body></html>', '{"run": {"info": ', '[]', 'null']) {
       let requests = 0;

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { clip, singleLine } from '../clip-text.js';
-import { redactSecrets } from '../redact.js';
+import { MASK, redactSecrets } from '../redact.js';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
@@ -211,11 +211,70 @@ export function assertTrackingUri(uri: string): string {
   return uri.replace(/\/+$/, '');
 }
 
-function authorization(options: MlflowHttpOptions): string | undefined {
-  if (options.token) return `Bearer ${options.token}`;
-  if (options.username) return `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}`;
-  return undefined;
+/** The credentials a call carries, and where they came from (named in the hint of a 401 or 403). */
+interface Credentials {
+  readonly header?: string;
+  readonly source: 'token' | 'username' | 'uri' | 'none';
+  /** What must never be shown: the token, the password, and the header made of them. */
+  readonly secrets: readonly string[];
 }
+
+/**
+ * The base URL the calls go to, and the `user:password@` written in the URI apart. MLflow's Python client (through
+ * requests) sends those as basic auth, so a URI that works with `mlflow` must work here: left in, the URL's
+ * userinfo is dropped by undici and the server sees an anonymous call.
+ */
+function splitUserinfo(base: string): { base: string; username?: string; password?: string } {
+  const url = new URL(base);
+  if (url.username === '' && url.password === '') return { base };
+  const decode = (part: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  const username = decode(url.username);
+  const password = decode(url.password);
+  url.username = '';
+  url.password = '';
+  return { base: url.href.replace(/\/+$/, ''), username, password };
+}
+
+/**
+ * A token first, then MLFLOW_TRACKING_USERNAME/PASSWORD, then the URI's userinfo: what is set explicitly beats what
+ * the URI carries, as MLflow's client lets its explicit auth replace the URL's.
+ */
+function credentialsOf(options: MlflowHttpOptions, fromUri: { username?: string; password?: string }): Credentials {
+  const basic = (username: string, password: string, source: Credentials['source']): Credentials => {
+    const encoded = Buffer.from(`${username}:${password}`).toString('base64');
+    return { header: `Basic ${encoded}`, source, secrets: [password, encoded] };
+  };
+  if (options.token) return { header: `Bearer ${options.token}`, source: 'token', secrets: [options.token] };
+  if (options.username) return basic(options.username, options.password ?? '', 'username');
+  if (fromUri.username !== undefined) return basic(fromUri.username, fromUri.password ?? '', 'uri');
+  return { source: 'none', secrets: [] };
+}
+
+/**
+ * Masks the credentials a call sent wherever the server's answer repeats them: a proxy's error page or an auth
+ * plugin quoting the Authorization header it refused would otherwise carry the token into messages, logs and --json.
+ * Values under 4 characters are left alone: masking every "ab" of a message would garble it and hide nothing.
+ */
+function masking(secrets: readonly string[]): (text: string) => string {
+  const shown = [...new Set(secrets.filter((secret) => secret.length >= 4))].sort((a, b) => b.length - a.length);
+  if (shown.length === 0) return (text) => text;
+  return (text) => shown.reduce((masked, secret) => masked.split(secret).join(MASK), text);
+}
+
+const CREDENTIALS_HINT: Record<Credentials['source'], string> = {
+  none:
+    'flts sent no credentials: set MLFLOW_TRACKING_TOKEN (bearer), or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or user:password@ in MLFLOW_TRACKING_URI) for basic auth.',
+  token: 'flts sent the bearer token of MLFLOW_TRACKING_TOKEN (setting tracking.token): 401, the server does not accept it; 403, its user may not do what the message names.',
+  username:
+    'flts sent basic auth from MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (settings tracking.username, tracking.password): 401, the server does not accept them; 403, that user may not do what the message names.',
+  uri: 'flts sent basic auth from the user:password@ of MLFLOW_TRACKING_URI: 401, the server does not accept them; 403, that user may not do what the message names.',
+};
 
 function describeCause(error: unknown): string {
   if (error instanceof Error) {
@@ -234,9 +293,12 @@ function describeCause(error: unknown): string {
  * stalling training (F4).
  */
 export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
-  const base = assertTrackingUri(options.uri);
-  const auth = authorization(options);
-  const shownBase = redactSecrets(base);
+  const checkedUri = assertTrackingUri(options.uri);
+  const { base, ...fromUri } = splitUserinfo(checkedUri);
+  const credentials = credentialsOf(options, fromUri);
+  const auth = credentials.header;
+  const conceal = masking(credentials.secrets);
+  const shownBase = redactSecrets(checkedUri);
 
   const now = options.now ?? Date.now;
   const maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
@@ -276,7 +338,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
       throw new TransientFailure(describeCause(error), undefined, undefined, error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'));
     }
     if (status >= 300 && status < 400) {
-      throw notMlflowAnswer(shownBase, req, 'redirect', `HTTP ${status} redirect to ${JSON.stringify(redactSecrets(location ?? '(no location)'))}, which flts does not follow`, status);
+      throw notMlflowAnswer(shownBase, req, 'redirect', `HTTP ${status} redirect to ${JSON.stringify(conceal(redactSecrets(location ?? '(no location)')))}, which flts does not follow`, status);
     }
     if ('tooLarge' in read) throw notMlflowAnswer(shownBase, req, 'too_large', `HTTP ${status} with a body over ${formatMb(maxResponseBytes)} MB`, status, TOO_LARGE_HINT);
     // MLflow never sends more than max_results. Its page token counts from the page it sent, so keeping the runs
@@ -293,18 +355,20 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     if (status === 429 || status >= 500 || (status === 400 && WRITE_RACE.test(text()))) {
       // A rate-limiting proxy, an overloaded server or a gateway whose server is away says when to come back.
       const retryAfterMs = RETRY_AFTER_STATUSES.has(status) ? parseRetryAfter(retryAfter, now()) : undefined;
-      throw new TransientFailure(`HTTP ${status}: ${messageOf(parsed, text(), contentType)}`, status, retryAfterMs);
+      throw new TransientFailure(`HTTP ${status}: ${conceal(messageOf(parsed, text(), contentType))}`, status, retryAfterMs);
     }
     if (status >= 400) {
       const mlflowErrorCode = (parsed as { error_code?: string } | undefined)?.error_code;
-      throw new FltsError('FLTS_TRACKING_REJECTED', `MLflow rejected ${req.method} ${req.path} (HTTP ${status}${mlflowErrorCode ? ` ${mlflowErrorCode}` : ''}): ${messageOf(parsed, text(), contentType)}`, {
-        details: { uri: shownBase, path: req.path, status, mlflowErrorCode },
+      const refusedCredentials = status === 401 || status === 403;
+      throw new FltsError('FLTS_TRACKING_REJECTED', `MLflow rejected ${req.method} ${req.path} (HTTP ${status}${mlflowErrorCode ? ` ${mlflowErrorCode}` : ''}): ${conceal(messageOf(parsed, text(), contentType))}`, {
+        ...(refusedCredentials ? { hint: CREDENTIALS_HINT[credentials.source] } : {}),
+        details: { uri: shownBase, path: req.path, status, mlflowErrorCode, ...(refusedCredentials ? { credentials: credentials.source } : {}) },
       });
     }
     if (!isJsonObject(parsed)) {
       const body = decoded ?? opening(chunks, PAGE_OPENING_CHARS);
       const shown = isPage(body, contentType) ? describePage(body, contentType) : `a body that is not a JSON object: ${JSON.stringify(body.slice(0, 120))}`;
-      throw notMlflowAnswer(shownBase, req, 'not_json', `HTTP ${status} with ${shown}`, status);
+      throw notMlflowAnswer(shownBase, req, 'not_json', `HTTP ${status} with ${conceal(shown)}`, status);
     }
     // The count while reading misses a list whose name is written with escapes; the parsed answer cannot.
     const entries = req.page ? parsed[req.page.key] : undefined;

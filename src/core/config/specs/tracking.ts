@@ -5,7 +5,7 @@ import type { SettingSpec } from './setting-spec.js';
  * stays the source of truth, MLflow is a mirror that may lag behind and catch up.
  */
 export const TRACKING_SPECS: readonly SettingSpec[] = [
-  { path: 'tracking.uri', type: 'string', default: '', envCase: 'trim', env: ['MLFLOW_TRACKING_URI'], description: 'MLflow tracking server (http or https URL); empty = tracking off.' },
+  { path: 'tracking.uri', type: 'string', default: '', envCase: 'trim', env: ['MLFLOW_TRACKING_URI'], description: 'MLflow tracking server (http or https URL); empty = tracking off. A user:password@ in it is sent as basic auth, as MLflow\'s own client sends it, when neither tracking.token nor tracking.username is set (masked wherever the URI is shown).' },
   { path: 'tracking.experiments.neural', type: 'string', default: 'Default', env: ['FLTS_MLFLOW_EXPERIMENT_NEURAL', 'EXPERIMENT_NAME'], description: 'MLflow experiment of LSTM/GRU runs (the reference NN trainers used "Default").' },
   { path: 'tracking.experiments.statistical', type: 'string', default: 'NonML', env: ['FLTS_MLFLOW_EXPERIMENT_STATISTICAL'], description: 'MLflow experiment of PROPHET, NAIVE, SNAIVE and MSTL runs (the reference non-ML trainer used "NonML").' },
   { path: 'tracking.timeoutMs', type: 'integer', default: 10_000, min: 100, max: 600_000, env: ['FLTS_MLFLOW_TIMEOUT_MS'], description: 'Time limit of one MLflow HTTP call (connect, headers and body).' },
@@ -23,7 +23,7 @@ export const TRACKING_SPECS: readonly SettingSpec[] = [
   },
   { path: 'tracking.alias', type: 'string', default: 'champion', env: ['FLTS_MLFLOW_ALIAS'], description: 'Registered-model alias set on the promoted run\'s model version.' },
   { path: 'tracking.registeredModel', type: 'string', default: '', env: ['FLTS_MLFLOW_REGISTERED_MODEL'], description: 'Registered model that promotions version ("" = flts-<identifier>, or flts-global without one).' },
-  { path: 'tracking.token', type: 'string', default: '', secret: true, env: ['MLFLOW_TRACKING_TOKEN'], description: 'Bearer token for the tracking server.' },
+  { path: 'tracking.token', type: 'string', default: '', secret: true, env: ['MLFLOW_TRACKING_TOKEN'], description: 'Bearer token for the tracking server; sent in place of any basic auth.' },
   { path: 'tracking.username', type: 'string', default: '', env: ['MLFLOW_TRACKING_USERNAME'], description: 'Basic-auth user for the tracking server.' },
   { path: 'tracking.password', type: 'string', default: '', secret: true, env: ['MLFLOW_TRACKING_PASSWORD'], description: 'Basic-auth password for the tracking server.' },
 ];
