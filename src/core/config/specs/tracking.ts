@@ -1,6 +1,22 @@
 import type { SettingSpec } from './setting-spec.js';
 
 /**
+ * The aliases MLflow takes (its _validate_model_alias_name and _validate_model_alias_name_reserved): checked with the
+ * other settings, since a promotion meeting MLflow's refusal only falls back to tagging the run, and the alias a user
+ * meant is never set.
+ */
+const MLFLOW_ALIAS_PATTERN = {
+  regex: /^(?!latest$)(?![vV]\d+$)[\w-]{1,255}$/i,
+  text: 'an MLflow alias: up to 255 letters, digits, "_" or "-", and not "latest" or v<number>, which MLflow reserves',
+};
+
+/** The registered-model names MLflow takes (its _validate_model_name): no "/" or ":", and not "." or a name opening with "..". */
+const MLFLOW_MODEL_NAME_PATTERN = {
+  regex: /^(?!\.$)(?!\.\.)(?=.*\S)[^/:]+$/,
+  text: 'an MLflow registered-model name: not blank, without "/" or ":", and neither "." nor opening with ".."',
+};
+
+/**
  * MLflow experiment tracking. Off unless MLFLOW_TRACKING_URI is set: the run registry in the object store
  * stays the source of truth, MLflow is a mirror that may lag behind and catch up.
  */
@@ -21,8 +37,16 @@ export const TRACKING_SPECS: readonly SettingSpec[] = [
     description:
       'Largest MLflow answer read, in MB: a body past it is left unread and the call fails (FLTS_TRACKING_UNAVAILABLE, reason too_large) instead of being held in memory. A search page of 1000 runs of flts stays far below the default; raise it only for runs with very many params, metrics or tags. A search page holding more runs than max_results asked for is refused as it arrives whatever its size (reason oversized_page). A page past 1 MB is parsed run by run over event-loop turns, so a daemon keeps answering /healthz and metrics while it reads one.',
   },
-  { path: 'tracking.alias', type: 'string', default: 'champion', env: ['FLTS_MLFLOW_ALIAS'], description: 'Registered-model alias set on the promoted run\'s model version.' },
-  { path: 'tracking.registeredModel', type: 'string', default: '', env: ['FLTS_MLFLOW_REGISTERED_MODEL'], description: 'Registered model that promotions version ("" = flts-<identifier>, or flts-global without one).' },
+  {
+    path: 'tracking.alias',
+    type: 'string',
+    default: 'champion',
+    emptyIsUnset: true,
+    env: ['FLTS_MLFLOW_ALIAS'],
+    pattern: MLFLOW_ALIAS_PATTERN,
+    description: 'Registered-model alias set on the promoted run\'s model version; empty is the same as unset.',
+  },
+  { path: 'tracking.registeredModel', type: 'string', default: '', env: ['FLTS_MLFLOW_REGISTERED_MODEL'], pattern: MLFLOW_MODEL_NAME_PATTERN, description: 'Registered model that promotions version ("" = flts-<identifier>, or flts-global without one).' },
   { path: 'tracking.token', type: 'string', default: '', secret: true, env: ['MLFLOW_TRACKING_TOKEN'], description: 'Bearer token for the tracking server; sent in place of any basic auth.' },
   { path: 'tracking.username', type: 'string', default: '', env: ['MLFLOW_TRACKING_USERNAME'], description: 'Basic-auth user for the tracking server.' },
   { path: 'tracking.password', type: 'string', default: '', secret: true, env: ['MLFLOW_TRACKING_PASSWORD'], description: 'Basic-auth password for the tracking server.' },

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { resolveSettings } from '../settings.js';
+
+describe('core > config > specs > tracking', () => {
+  it('refuses an MLflow alias or registered-model name MLflow would refuse at promotion time, naming the variable', () => {
+    // Before, each was taken and every promotion fell back to tagging the run: the alias meant was never set.
+    for (const alias of ['latest', 'Latest', 'v2', 'V10', 'my alias', 'champion ', 'prod/eu', 'x'.repeat(256)]) {
+      expect(() => resolveSettings({ env: { FLTS_MLFLOW_ALIAS: alias } }), alias).toThrow(/FLTS_MLFLOW_ALIAS \(setting tracking\.alias\).*reserves/);
+    }
+    for (const alias of ['champion', 'challenger-2', 'prod_eu', 'v2a', 'latest2']) expect(resolveSettings({ env: { FLTS_MLFLOW_ALIAS: alias } }).settings.tracking.alias).toBe(alias);
+    // Unset by an empty value, as `FLTS_MLFLOW_ALIAS=` in a shell or an env file means.
+    expect(resolveSettings({ env: { FLTS_MLFLOW_ALIAS: '' } }).settings.tracking.alias).toBe('champion');
+    for (const name of ['models/flts', 'flts:prod', '.', '..flts', '   ']) {
+      expect(() => resolveSettings({ env: { FLTS_MLFLOW_REGISTERED_MODEL: name } }), name).toThrow(/FLTS_MLFLOW_REGISTERED_MODEL .*MLflow registered-model name/);
+    }
+    for (const name of ['', 'flts-global', 'Forecast model.v2', 'cell A']) expect(resolveSettings({ env: { FLTS_MLFLOW_REGISTERED_MODEL: name } }).settings.tracking.registeredModel).toBe(name);
+  });
+});
