@@ -21,6 +21,15 @@ export type PromotionMarker =
   | { marker: 'tag'; mlflowRunId: string; tag: string; reason: string };
 
 export const PROMOTED_TAG = 'promoted';
+/** `flts.promoted.<scope>`: the scope a run tagged `promoted` is in service in, so that the next promotion there can untag it. */
+const SCOPE_TAG_PREFIX = 'flts.promoted.';
+/** Runs of a scope still tagged in service that one promotion untags; more means tags an operator copied by hand. */
+const STALE_TAGS_LOOKED_UP = 50;
+
+/** The scope's tag key, in the characters MLflow takes in one: an identifier may hold others (`cell:7`). */
+export function promotedScopeTag(scope: string): string {
+  return `${SCOPE_TAG_PREFIX}${scope.replace(/[^\w\-. ]/g, '_')}`;
+}
 
 /** "" = one registered model per deployment identifier, like the promotion pointers' scopes. */
 export function registeredModelName(settings: Settings, identifier?: string): string {
@@ -45,9 +54,27 @@ async function resolveRun(client: MlflowClient, store: ObjectStore | undefined, 
 }
 
 /**
+ * Takes the scope's tag off the runs it was in service before `current`, and `promoted` too off each that no other
+ * scope keeps in service: as the alias moves, so does the tag, and `tags.promoted = 'true'` (the reference's inference
+ * fallback) finds the runs in service rather than every run ever promoted. The new run is tagged first, so that some
+ * run stays tagged throughout.
+ */
+async function untagReplaced(client: MlflowClient, scopeTag: string, current: string): Promise<void> {
+  const experiments = await client.searchExperiments();
+  if (experiments.length === 0) return;
+  const tagged = await client.searchRuns({ experimentIds: experiments.map((e) => e.experiment_id), filter: `tags.\`${scopeTag}\` = 'true'`, maxResults: STALE_TAGS_LOOKED_UP });
+  for (const run of tagged) {
+    if (run.info.run_id === current) continue;
+    await client.setTag(run.info.run_id, scopeTag, 'false');
+    const inServiceElsewhere = (run.data.tags ?? []).some((tag) => tag.key !== scopeTag && tag.key.startsWith(SCOPE_TAG_PREFIX) && tag.value === 'true');
+    if (!inServiceElsewhere) await client.setTag(run.info.run_id, PROMOTED_TAG, 'false');
+  }
+}
+
+/**
  * Shows MLflow users which run is in service: the run's model becomes a version of the deployment's
  * registered model (created once per run) and the alias (`champion`) moves to it. A server without a
- * usable model registry gets the reference's run tag `promoted=true` instead.
+ * usable model registry gets the reference's run tag `promoted=true` instead, which moves like the alias (untagReplaced).
  */
 export async function markPromoted(store: ObjectStore | undefined, settings: Settings, promotion: PromotedRun, deps: TrackingDeps = {}): Promise<PromotionMarker> {
   const logger = (deps.logger ?? silentLogger).child({ component: 'tracking', run_id: promotion.run_id });
@@ -78,7 +105,10 @@ export async function markPromoted(store: ObjectStore | undefined, settings: Set
     // Only a refusal means "no registry here"; an unreachable server is reported to the caller.
     if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
     logger.warn({ err: error.message }, 'mlflow_registry_unavailable_tagging_run');
+    const scopeTag = promotedScopeTag(promotion.identifier || settings.identifier || 'global');
+    await client.setTag(mlflowRunId, scopeTag, 'true');
     await client.setTag(mlflowRunId, PROMOTED_TAG, 'true');
+    await untagReplaced(client, scopeTag, mlflowRunId);
     outcome = { marker: 'tag', mlflowRunId, tag: PROMOTED_TAG, reason: error.message };
   }
   deps.onEvent?.({ type: 'tracking.promoted', runId: promotion.run_id, mlflowRunId, marker: outcome.marker });
