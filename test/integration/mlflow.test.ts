@@ -315,14 +315,19 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
     expect((await client.getModelVersionByAlias(name, 'champion'))?.run_id).toBe((await findMirroredRun(client, lstm.run_id))?.info.run_id);
   });
 
-  it('promotion falls back to the run tag promoted=true when the registry refuses the model', async () => {
-    // MLflow refuses registered-model names containing ":", which stands in for a server without a usable registry.
-    const { store, settings } = await freshSetup(MLFLOW_URI, { FLTS_MLFLOW_REGISTERED_MODEL: `flts:${suffix}` });
-    const run = await writeRun(store, settings, { modelType: 'GRU', configHash: `hash-${suffix}-tag`, rmse: 0.02 });
-    const mark = await markPromoted(store, settings, { run_id: run.run_id, model_type: 'GRU' });
+  it('promotion falls back to the run tag promoted=true when the registry refuses the model, and moves it to the next run promoted', async () => {
+    // MLflow refuses registered-model names containing ":", as the one named after such an identifier is (the setting
+    // itself refuses them): it stands in for a server without a usable registry.
+    const { store, settings } = await freshSetup(MLFLOW_URI, { FLTS_MLFLOW_REGISTERED_MODEL: '' });
+    const identifier = `cell:${suffix}`;
+    const [gru, lstm] = [await writeRun(store, settings, { modelType: 'GRU', configHash: `hash-${suffix}-tag`, rmse: 0.02 }), await writeRun(store, settings, { modelType: 'LSTM', configHash: `hash-${suffix}-tag`, rmse: 0.03 })];
+    const mark = await markPromoted(store, settings, { run_id: gru.run_id, model_type: 'GRU', identifier });
     expect(mark.marker).toBe('tag');
-    const mirrored = await findMirroredRun(createMlflowClient(settings.tracking), run.run_id);
-    expect(mirrored?.data.tags).toContainEqual({ key: 'promoted', value: 'true' });
+    const client = createMlflowClient(settings.tracking);
+    expect((await findMirroredRun(client, gru.run_id))?.data.tags).toContainEqual({ key: 'promoted', value: 'true' });
+    expect((await markPromoted(store, settings, { run_id: lstm.run_id, model_type: 'LSTM', identifier })).marker).toBe('tag');
+    expect((await findMirroredRun(client, lstm.run_id))?.data.tags).toContainEqual({ key: 'promoted', value: 'true' });
+    expect((await findMirroredRun(client, gru.run_id))?.data.tags).toContainEqual({ key: 'promoted', value: 'false' });
   });
 
   it('the training workflow (flts train, the daemon trainer, the library) mirrors each run it trains', async () => {
