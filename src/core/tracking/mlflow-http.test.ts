@@ -223,6 +223,22 @@ describe('core > tracking > mlflow-http', () => {
     expect(JSON.stringify(fromUri)).not.toContain('pw-8d2b44');
   });
 
+  it('reports a TLS handshake that fails at once, without retrying it, and says what to set', async () => {
+    // An https:// URI naming a plain http server: what a certificate Node does not trust also comes to, asking again
+    // gets the same refusal. Before, every call retried it for its whole budget.
+    const { logger, delays } = retryDelays();
+    const error = await withServer(
+      (req, res) => res.end('{}'),
+      (uri) => failure(createMlflowHttp({ uri: uri.replace('http://', 'https://'), timeoutMs: 5000, retry: { retries: 3, baseDelayMs: 1 }, logger })(search)),
+    );
+    expect(error.code).toBe('FLTS_TRACKING_UNAVAILABLE');
+    expect(error.details).toMatchObject({ reason: 'tls', tlsCode: 'ERR_SSL_WRONG_VERSION_NUMBER', path: '/api/2.0/mlflow/runs/search' });
+    expect(error.message).toMatch(/^MLflow tracking server https:\/\/127\.0\.0\.1:\d+ refused POST \/api\/2\.0\/mlflow\/runs\/search at the TLS handshake \(ERR_SSL_WRONG_VERSION_NUMBER\): wrong version number$/);
+    expect(error.hint).toMatch(/https:\/\/ MLFLOW_TRACKING_URI naming a plain http:\/\/ server/);
+    expect(error.details.attempts).toBeUndefined();
+    expect(delays).toEqual([]);
+  });
+
   it('reports a 200 that is not a JSON object (a proxy or login page, a truncated body) once, without retrying it', async () => {
     for (const body of ['<!doctype html><html><body>Sign in</body></html>', '{"run": {"info": ', '[]', 'null']) {
       let requests = 0;

@@ -4,6 +4,7 @@ import { MASK, redactSecrets } from '../redact.js';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
+import { isTlsRefusal } from '../tls-files.js';
 import { maxTotalBackoffMs, retryWithBackoff, type RetryPolicy } from '../retry.js';
 import { createJsonListCounter, type JsonListLayout } from './json-list-counter.js';
 import { parseJsonListInTurns } from './json-list-in-turns.js';
@@ -276,9 +277,37 @@ const CREDENTIALS_HINT: Record<Credentials['source'], string> = {
   uri: 'flts sent basic auth from the user:password@ of MLFLOW_TRACKING_URI: 401, the server does not accept them; 403, that user may not do what the message names.',
 };
 
+/** Node's error code (ECONNREFUSED, a certificate's); a DOMException's numeric code (a timeout's 23) is none. */
+function codeOf(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code ?? (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * A TLS handshake that failed on what is configured, not on the network: a certificate Node does not trust or that names
+ * another host, or a server that does not speak TLS there (an https:// URI of a plain http server). Asking again gets
+ * the same refusal, so it is reported at once, where retrying it spent a whole call budget (43.5 s by default) per call.
+ */
+function tlsRefused(uri: string, req: Pick<MlflowRequest, 'method' | 'path'>, code: string, error: unknown): FltsError {
+  const raw = error instanceof Error ? error.message : String(error);
+  // OpenSSL's own line (`<id>:error:<code>:SSL routines:<function>:<reason>:<file>:<line>:`) says its reason among paths.
+  const openssl = /:error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+):/.exec(raw)?.[1];
+  const text = (openssl ?? raw).replace(/; if the root CA is installed locally, try running Node\.js with --use-system-ca$/, '').trim();
+  // Node's codes of a certificate it does not accept; OpenSSL's ERR_SSL_* are the handshakes that failed otherwise.
+  const hint = !code.startsWith('ERR_SSL_')
+    ? "The tracking server's certificate does not chain to a CA Node trusts, or names another host: give the CA's PEM file with NODE_EXTRA_CA_CERTS=/path/ca.pem (flts does not read MLflow's MLFLOW_TRACKING_SERVER_CERT_PATH), or use the host name the certificate was issued for. Local tracking continues meanwhile."
+    : 'The tracking server did not complete a TLS handshake: an https:// MLFLOW_TRACKING_URI naming a plain http:// server fails so (wrong version number); else the server wants a client certificate or a TLS version Node does not offer. Local tracking continues meanwhile.';
+  return new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${uri} refused ${req.method} ${req.path} at the TLS handshake (${code}): ${text}`, {
+    cause: error,
+    hint,
+    details: { uri, path: req.path, reason: 'tls', tlsCode: code },
+  });
+}
+
 function describeCause(error: unknown): string {
   if (error instanceof Error) {
-    const code = (error as { code?: string }).code ?? (error.cause as { code?: string } | undefined)?.code;
+    const code = codeOf(error);
     if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'no answer within the time limit';
     return code ? `${code}: ${error.message}` : error.message;
   }
@@ -335,6 +364,8 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
       read = await readBounded(response.body, response.headers['content-length'], maxResponseBytes, req.page);
     } catch (error) {
       if (stop?.aborted) throw error;
+      const code = codeOf(error);
+      if (code !== undefined && isTlsRefusal(code)) throw tlsRefused(shownBase, req, code, error);
       throw new TransientFailure(describeCause(error), undefined, undefined, error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'));
     }
     if (status >= 300 && status < 400) {
