@@ -207,6 +207,13 @@ describe('core > tracking > mlflow-http', () => {
         expect(reasons.length, `HTTP ${status}`).toBe(status === 500 ? 1 : 0);
       }
     }
+    // Masked before the opening of a body is cut, so that no head of the token is left at the cut.
+    const cut = await withServer(
+      (req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end(`${'y'.repeat(115)}${req.headers.authorization?.replace('Bearer ', '')}`)),
+      (uri) => failure(createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 0, baseDelayMs: 1 }, logger: silentLogger, token })(search)),
+    );
+    expect(cut.details.reason).toBe('not_json');
+    expect(cut.message).not.toContain(token.slice(0, 3));
   });
 
   it('says in the hint of a 401 or 403 which credentials it sent, none included', async () => {

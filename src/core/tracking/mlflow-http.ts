@@ -386,20 +386,20 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     if (status === 429 || status >= 500 || (status === 400 && WRITE_RACE.test(text()))) {
       // A rate-limiting proxy, an overloaded server or a gateway whose server is away says when to come back.
       const retryAfterMs = RETRY_AFTER_STATUSES.has(status) ? parseRetryAfter(retryAfter, now()) : undefined;
-      throw new TransientFailure(`HTTP ${status}: ${conceal(messageOf(parsed, text(), contentType))}`, status, retryAfterMs);
+      throw new TransientFailure(`HTTP ${status}: ${messageOf(parsed, text(), contentType, conceal)}`, status, retryAfterMs);
     }
     if (status >= 400) {
       const mlflowErrorCode = (parsed as { error_code?: string } | undefined)?.error_code;
       const refusedCredentials = status === 401 || status === 403;
-      throw new FltsError('FLTS_TRACKING_REJECTED', `MLflow rejected ${req.method} ${req.path} (HTTP ${status}${mlflowErrorCode ? ` ${mlflowErrorCode}` : ''}): ${conceal(messageOf(parsed, text(), contentType))}`, {
+      throw new FltsError('FLTS_TRACKING_REJECTED', `MLflow rejected ${req.method} ${req.path} (HTTP ${status}${mlflowErrorCode ? ` ${mlflowErrorCode}` : ''}): ${messageOf(parsed, text(), contentType, conceal)}`, {
         ...(refusedCredentials ? { hint: CREDENTIALS_HINT[credentials.source] } : {}),
         details: { uri: shownBase, path: req.path, status, mlflowErrorCode, ...(refusedCredentials ? { credentials: credentials.source } : {}) },
       });
     }
     if (!isJsonObject(parsed)) {
       const body = decoded ?? opening(chunks, PAGE_OPENING_CHARS);
-      const shown = isPage(body, contentType) ? describePage(body, contentType) : `a body that is not a JSON object: ${JSON.stringify(body.slice(0, 120))}`;
-      throw notMlflowAnswer(shownBase, req, 'not_json', `HTTP ${status} with ${conceal(shown)}`, status);
+      const shown = isPage(body, contentType) ? describePage(body, contentType, conceal) : `a body that is not a JSON object: ${JSON.stringify(conceal(body).slice(0, 120))}`;
+      throw notMlflowAnswer(shownBase, req, 'not_json', `HTTP ${status} with ${shown}`, status);
     }
     // The count while reading misses a list whose name is written with escapes; the parsed answer cannot.
     const entries = req.page ? parsed[req.page.key] : undefined;
@@ -499,12 +499,15 @@ function opening(chunks: readonly Buffer[], characters: number): string {
   return Buffer.concat(chunks.slice(0, taken)).toString('utf8').slice(0, characters);
 }
 
-/** What an error answer says: MLflow's message, else a page described (never its markup), else its opening. */
-function messageOf(parsed: unknown, text: string, contentType?: string): string {
+/**
+ * What an error answer says: MLflow's message, else a page described (never its markup), else its opening; `mask`
+ * applied before anything is cut, so that no part of a secret survives at the cut.
+ */
+function messageOf(parsed: unknown, text: string, contentType: string | undefined, mask: (text: string) => string): string {
   const message = (parsed as { message?: unknown } | undefined)?.message;
-  if (typeof message === 'string') return message;
-  if (isPage(text, contentType)) return describePage(text, contentType);
-  return text.slice(0, 200) || '(empty body)';
+  if (typeof message === 'string') return mask(message);
+  if (isPage(text, contentType)) return describePage(text, contentType, mask);
+  return mask(text).slice(0, 200) || '(empty body)';
 }
 
 /** How much of a body is looked through for a page's title. */
@@ -524,12 +527,12 @@ function isPage(text: string, contentType?: string): boolean {
  * markup is no message: a login page's scripts and forms would fill the terminal and the logs, and could carry a
  * token of the proxy.
  */
-function describePage(text: string, contentType?: string): string {
+function describePage(text: string, contentType: string | undefined, mask: (text: string) => string): string {
   const kind = /xml/i.test(contentType ?? '') && !/html/i.test(contentType ?? '') ? 'an XML page' : 'an HTML page';
   const type = contentType ? ` (content-type ${clip(singleLine(contentType), 60)})` : '';
   const found = /<title[^>]*>([\s\S]*?)<\/title\s*>/i.exec(text.slice(0, PAGE_OPENING_CHARS))?.[1];
   const title = found === undefined ? '' : singleLine(decodeEntities(found.replace(/<[^>]*>/g, ''))).replace(/\s+/g, ' ').trim();
-  return `${kind}${type}${title ? ` titled ${JSON.stringify(clip(redactSecrets(title), 80))}` : ', without a title'}`;
+  return `${kind}${type}${title ? ` titled ${JSON.stringify(clip(redactSecrets(mask(title)), 80))}` : ', without a title'}`;
 }
 
 function decodeEntities(text: string): string {
