@@ -56,6 +56,7 @@ export function createMlflowClient(tracking: TrackingSettings, deps: MlflowClien
     token: tracking.token,
     username: tracking.username,
     password: tracking.password,
+    caFile: tracking.caFile,
     logger: (deps.logger ?? silentLogger).child({ component: 'mlflow' }),
     signal: deps.signal,
     now: deps.now,

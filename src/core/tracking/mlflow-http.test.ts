@@ -1,10 +1,15 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import { assertTrackingUri, createMlflowHttp, MAX_RESPONSE_BYTES, parseRetryAfter, trackingCallBudgetMs } from './mlflow-http.js';
+import { selfSignedCertificate } from './self-signed.fixture.js';
 import { failure, withServer } from './tracking-server.fixture.js';
 
 /** A server that accepts connections and never answers: the hung tracking server of F4. */
@@ -244,6 +249,40 @@ describe('core > tracking > mlflow-http', () => {
     expect(error.hint).toMatch(/https:\/\/ MLFLOW_TRACKING_URI naming a plain http:\/\/ server/);
     expect(error.details.attempts).toBeUndefined();
     expect(delays).toEqual([]);
+  });
+
+  it('trusts the CA of MLFLOW_TRACKING_SERVER_CERT_PATH (tracking.caFile) for an https server, as MLflow\'s own client does', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'flts-mlflow-ca-'));
+    try {
+      const server = selfSignedCertificate();
+      const caFile = path.join(folder, 'ca.pem');
+      const otherCa = path.join(folder, 'other-ca.pem');
+      writeFileSync(caFile, server.cert);
+      writeFileSync(otherCa, selfSignedCertificate('another CA').cert);
+      const https = createHttpsServer({ cert: server.cert, key: server.key }, (req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"runs":[]}')));
+      await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+      const uri = `https://127.0.0.1:${(https.address() as { port: number }).port}`;
+      const call = (file?: string) => createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 2, baseDelayMs: 1 }, logger: silentLogger, caFile: file })(search);
+      try {
+        // Before, the setting did not exist: the variable was passed over and the certificate refused.
+        expect(await call(caFile)).toEqual({ runs: [] });
+        const untrusted = await failure(call());
+        expect(untrusted.details).toMatchObject({ reason: 'tls' });
+        expect(untrusted.hint).toMatch(/MLFLOW_TRACKING_SERVER_CERT_PATH \(setting tracking\.caFile\)/);
+        const another = await failure(call(otherCa));
+        expect(another.message).toContain(`checked against the CA certificates of MLFLOW_TRACKING_SERVER_CERT_PATH (${otherCa})`);
+      } finally {
+        https.closeAllConnections();
+        await new Promise((resolve) => https.close(resolve));
+      }
+      const notPem = path.join(folder, 'not.pem');
+      writeFileSync(notPem, 'not a certificate');
+      expect(() => createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 0, baseDelayMs: 1 }, logger: silentLogger, caFile: notPem })).toThrow(
+        expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', message: expect.stringMatching(/^MLFLOW_TRACKING_SERVER_CERT_PATH \(setting tracking\.caFile\) = .*not\.pem is not a PEM file/) }),
+      );
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('reports a 200 that is not a JSON object (a proxy or login page, a truncated body) once, without retrying it', async () => {

@@ -1,10 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Dispatcher } from 'undici';
 import { clip, singleLine } from '../clip-text.js';
 import { MASK, redactSecrets } from '../redact.js';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
-import { isTlsRefusal } from '../tls-files.js';
+import { isTlsRefusal, readCertificates } from '../tls-files.js';
 import { maxTotalBackoffMs, retryWithBackoff, type RetryPolicy } from '../retry.js';
 import { createJsonListCounter, type JsonListLayout } from './json-list-counter.js';
 import { parseJsonListInTurns } from './json-list-in-turns.js';
@@ -18,6 +19,8 @@ export interface MlflowHttpOptions {
   readonly token?: string;
   readonly username?: string;
   readonly password?: string;
+  /** PEM file of the CAs an https server's certificate must chain to, in place of Node's (tracking.caFile). */
+  readonly caFile?: string;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
   /** The clock of budgets, deadlines and Retry-After dates (default `Date.now`); injected by tests. */
@@ -289,16 +292,18 @@ function codeOf(error: unknown): string | undefined {
  * another host, or a server that does not speak TLS there (an https:// URI of a plain http server). Asking again gets
  * the same refusal, so it is reported at once, where retrying it spent a whole call budget (43.5 s by default) per call.
  */
-function tlsRefused(uri: string, req: Pick<MlflowRequest, 'method' | 'path'>, code: string, error: unknown): FltsError {
+function tlsRefused(uri: string, req: Pick<MlflowRequest, 'method' | 'path'>, code: string, error: unknown, caFile: string | undefined): FltsError {
   const raw = error instanceof Error ? error.message : String(error);
   // OpenSSL's own line (`<id>:error:<code>:SSL routines:<function>:<reason>:<file>:<line>:`) says its reason among paths.
   const openssl = /:error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+):/.exec(raw)?.[1];
   const text = (openssl ?? raw).replace(/; if the root CA is installed locally, try running Node\.js with --use-system-ca$/, '').trim();
   // Node's codes of a certificate it does not accept; OpenSSL's ERR_SSL_* are the handshakes that failed otherwise.
-  const hint = !code.startsWith('ERR_SSL_')
-    ? "The tracking server's certificate does not chain to a CA Node trusts, or names another host: give the CA's PEM file with NODE_EXTRA_CA_CERTS=/path/ca.pem (flts does not read MLflow's MLFLOW_TRACKING_SERVER_CERT_PATH), or use the host name the certificate was issued for. Local tracking continues meanwhile."
+  const certificate = !code.startsWith('ERR_SSL_');
+  const trusted = caFile ? `the CA certificates of MLFLOW_TRACKING_SERVER_CERT_PATH (${caFile})` : "Node's public CAs and NODE_EXTRA_CA_CERTS";
+  const hint = certificate
+    ? `The tracking server's certificate does not chain to ${trusted}, or names another host: give the PEM file of the CA that signed it with MLFLOW_TRACKING_SERVER_CERT_PATH (setting tracking.caFile), or use the host name the certificate was issued for. Local tracking continues meanwhile.`
     : 'The tracking server did not complete a TLS handshake: an https:// MLFLOW_TRACKING_URI naming a plain http:// server fails so (wrong version number); else the server wants a client certificate or a TLS version Node does not offer. Local tracking continues meanwhile.';
-  return new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${uri} refused ${req.method} ${req.path} at the TLS handshake (${code}): ${text}`, {
+  return new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${uri} refused ${req.method} ${req.path} at the TLS handshake (${code}): ${text}${certificate ? ` (checked against ${trusted})` : ''}`, {
     cause: error,
     hint,
     details: { uri, path: req.path, reason: 'tls', tlsCode: code },
@@ -328,6 +333,9 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
   const auth = credentials.header;
   const conceal = masking(credentials.secrets);
   const shownBase = redactSecrets(checkedUri);
+  // Read now, so that a file that is not one is refused before any call; the dispatcher is made with the first call.
+  const ca = options.caFile ? readCertificates({ setting: 'tracking.caFile', env: 'MLFLOW_TRACKING_SERVER_CERT_PATH' }, options.caFile).pem : undefined;
+  let dispatcher: Dispatcher | undefined;
 
   const now = options.now ?? Date.now;
   const maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
@@ -354,9 +362,10 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     let read: BodyRead;
     try {
       // undici (~110 modules) loads on the first request, not with every command that reaches this module.
-      const { request } = await import('undici');
+      const { request, Agent } = await import('undici');
+      if (ca !== undefined) dispatcher ??= new Agent({ connect: { ca } });
       // undici follows no redirects here, so the credentials never go to a host the answer names.
-      const response = await request(url, { method: req.method, headers, body, signal, headersTimeout: limitMs, bodyTimeout: limitMs });
+      const response = await request(url, { method: req.method, headers, body, signal, headersTimeout: limitMs, bodyTimeout: limitMs, ...(dispatcher ? { dispatcher } : {}) });
       status = response.statusCode;
       location = [response.headers.location].flat()[0];
       retryAfter = response.headers['retry-after'];
@@ -365,7 +374,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     } catch (error) {
       if (stop?.aborted) throw error;
       const code = codeOf(error);
-      if (code !== undefined && isTlsRefusal(code)) throw tlsRefused(shownBase, req, code, error);
+      if (code !== undefined && isTlsRefusal(code)) throw tlsRefused(shownBase, req, code, error, options.caFile || undefined);
       throw new TransientFailure(describeCause(error), undefined, undefined, error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'));
     }
     if (status >= 300 && status < 400) {

@@ -15,4 +15,10 @@ describe('core > config > specs > tracking', () => {
     }
     for (const name of ['', 'flts-global', 'Forecast model.v2', 'cell A']) expect(resolveSettings({ env: { FLTS_MLFLOW_REGISTERED_MODEL: name } }).settings.tracking.registeredModel).toBe(name);
   });
+
+  it('reads the CA file of an https tracking server from MLflow\'s own variable', () => {
+    expect(resolveSettings({ env: { MLFLOW_TRACKING_SERVER_CERT_PATH: ' /etc/mlflow/ca.pem ' } }).settings.tracking.caFile).toBe('/etc/mlflow/ca.pem');
+    expect(resolveSettings({ env: { FLTS_MLFLOW_CA_FILE: '/etc/flts/mlflow-ca.pem' } }).settings.tracking.caFile).toBe('/etc/flts/mlflow-ca.pem');
+    expect(resolveSettings().settings.tracking.caFile).toBe('');
+  });
 });

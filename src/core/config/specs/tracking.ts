@@ -50,6 +50,14 @@ export const TRACKING_SPECS: readonly SettingSpec[] = [
   { path: 'tracking.token', type: 'string', default: '', secret: true, env: ['MLFLOW_TRACKING_TOKEN'], description: 'Bearer token for the tracking server; sent in place of any basic auth.' },
   { path: 'tracking.username', type: 'string', default: '', env: ['MLFLOW_TRACKING_USERNAME'], description: 'Basic-auth user for the tracking server.' },
   { path: 'tracking.password', type: 'string', default: '', secret: true, env: ['MLFLOW_TRACKING_PASSWORD'], description: 'Basic-auth password for the tracking server.' },
+  {
+    path: 'tracking.caFile',
+    type: 'string',
+    default: '',
+    envCase: 'trim',
+    env: ['MLFLOW_TRACKING_SERVER_CERT_PATH', 'FLTS_MLFLOW_CA_FILE'],
+    description: 'PEM file of the CA certificate(s) that signed an https tracking server\'s certificate (a private CA), trusted instead of Node\'s public CAs, as MLflow\'s own client trusts it; empty = the public CAs plus NODE_EXTRA_CA_CERTS.',
+  },
 ];
 
 export interface TrackingSettings {
@@ -64,4 +72,5 @@ export interface TrackingSettings {
   token: string;
   username: string;
   password: string;
+  caFile: string;
 }
