@@ -3,7 +3,7 @@ import { promotionScope, readPromotionPointer, type PromotionRecord } from '../r
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { listLiveReports } from './live-report-reader.js';
-import { promotionRefOf, readProbationDecision, reportsPairedFor, type ProbationDecision } from './live-reports.js';
+import { probationDecisionSummary, promotionRefOf, readProbationDecision, reportsPairedFor, type ProbationDecision, type ProbationDecisionSummary } from './live-reports.js';
 import { combinePaired, pairedRmse, probationTermsFrom, recordedProbationTerms } from './probation.js';
 
 export interface LiveRankingRow {
@@ -83,7 +83,7 @@ export interface LiveRankingProbation {
   baseline_rmse: number | null;
   /** The replicas whose reports paired points for it. */
   replicas: string[];
-  decision: Pick<ProbationDecision, 'verdict' | 'action' | 'reason' | 'points' | 'candidate_rmse' | 'baseline_rmse' | 'decided_by' | 'decided_at' | 'kept_by'> | null;
+  decision: ProbationDecisionSummary | null;
 }
 
 export interface LiveRanking {
@@ -196,19 +196,7 @@ async function probationOf(store: ObjectStore, settings: Settings, pointer: Prom
     candidate_rmse: rmse?.candidate ?? null,
     baseline_rmse: rmse?.baseline ?? null,
     replicas: pairing.map((report) => report.replica).sort(),
-    decision: decision
-      ? {
-          verdict: decision.verdict,
-          action: decision.action,
-          reason: decision.reason,
-          points: decision.points,
-          candidate_rmse: decision.candidate_rmse,
-          baseline_rmse: decision.baseline_rmse,
-          decided_by: decision.decided_by,
-          decided_at: decision.decided_at,
-          ...(decision.kept_by ? { kept_by: decision.kept_by } : {}),
-        }
-      : null,
+    decision: decision ? probationDecisionSummary(decision) : null,
   };
 }
 

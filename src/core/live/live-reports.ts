@@ -81,6 +81,14 @@ export interface ProbationDecision {
   rollback_timestamp?: string;
 }
 
+/** What a probation's decision shows where its figures are read (/healthz live, `eval --live`): the record less its promotion, replicas and rollback time. */
+export type ProbationDecisionSummary = Pick<ProbationDecision, 'verdict' | 'action' | 'reason' | 'points' | 'candidate_rmse' | 'baseline_rmse' | 'decided_by' | 'decided_at' | 'kept_by'>;
+
+export function probationDecisionSummary(decision: ProbationDecision): ProbationDecisionSummary {
+  const { verdict, action, reason, points, candidate_rmse, baseline_rmse, decided_by, decided_at, kept_by } = decision;
+  return { verdict, action, reason, points, candidate_rmse, baseline_rmse, decided_by, decided_at, ...(kept_by ? { kept_by } : {}) };
+}
+
 const safe = (text: string): string => text.replace(/[^A-Za-z0-9._-]/g, '_');
 
 /**

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import { withTimeout } from '../retry.js';
 import type { EarlyActualsFigures } from '../live/early-actuals.js';
 import { createLiveReportReader } from '../live/live-report-reader.js';
-import { liveReportHeartbeatMs, promotionRefOf, readLiveReport, readProbationDecision, replicasScoringLive, reportsPairedFor, samePromotion, wellFormedRun, withEarlierRuns, writeLiveReport, type LiveReport, type ProbationDecision, type PromotionRef } from '../live/live-reports.js';
+import { liveReportHeartbeatMs, probationDecisionSummary, promotionRefOf, readLiveReport, readProbationDecision, replicasScoringLive, reportsPairedFor, samePromotion, wellFormedRun, withEarlierRuns, writeLiveReport, type LiveReport, type ProbationDecision, type ProbationDecisionSummary, type PromotionRef } from '../live/live-reports.js';
 import { createLiveScorer, LIVE_SCORER_MAX_RUNS, type ActualsScoring, type ErrorFiguresByTarget, type LiveMemoryFigures, type LiveActuals, type LiveForecast, type LiveScorer, type MatchedError, type PairedFigures } from '../live/live-scorer.js';
 import { decideProbation, type RollbackAction } from '../live/probation-decider.js';
 import { combinePaired, pairedRmse, probationTermsOf, type ProbationRule } from '../live/probation.js';
@@ -79,7 +79,7 @@ export interface ProbationStatus {
   baseline_rmse: number | null;
   shadowing: boolean;
   /** With the figures it was taken on: every replica's paired points, pooled. */
-  decision: (Pick<ProbationDecision, 'verdict' | 'action' | 'reason' | 'decided_by' | 'decided_at' | 'kept_by' | 'points' | 'candidate_rmse' | 'baseline_rmse'>) | null;
+  decision: ProbationDecisionSummary | null;
 }
 
 /** The `live` block of /healthz. */
@@ -465,19 +465,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       candidate_rmse: rmse?.candidate ?? null,
       baseline_rmse: rmse?.baseline ?? null,
       shadowing: target === probation && shadows.get('baseline')?.model !== undefined,
-      decision: decision
-        ? {
-            verdict: decision.verdict,
-            action: decision.action,
-            reason: decision.reason,
-            points: decision.points,
-            candidate_rmse: decision.candidate_rmse,
-            baseline_rmse: decision.baseline_rmse,
-            decided_by: decision.decided_by,
-            decided_at: decision.decided_at,
-            ...(decision.kept_by ? { kept_by: decision.kept_by } : {}),
-          }
-        : null,
+      decision: decision ? probationDecisionSummary(decision) : null,
     };
   }
 
