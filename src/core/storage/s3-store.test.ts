@@ -247,6 +247,60 @@ describe('core > storage > s3-store', () => {
     expect(error.message).toMatch(message);
   });
 
+  it('reports an https endpoint whose port answers plain HTTP as FLTS_STORE_TLS_FAILED saying so, never FLTS_INTERNAL', async () => {
+    const server = http.createServer((request, response) => void request.resume().on('end', () => response.end()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const store = createS3Store({ endpoint: `https://127.0.0.1:${port}`, accessKey: 'a', secretKey: SECRET });
+      for (const action of [() => store.get('bucket-a', 'k.json'), () => store.stat('bucket-a', 'k.json'), () => store.put('bucket-a', 'k.json', 'x')]) {
+        const error = (await action().catch((e: unknown) => e)) as FltsError;
+        expect(error).toBeInstanceOf(FltsError);
+        expect(error).toMatchObject({ code: 'FLTS_STORE_TLS_FAILED', retriable: false, details: { endpoint: `https://127.0.0.1:${port}`, bucket: 'bucket-a', s3Code: 'EPROTO' } });
+        expect(error.message).toMatch(/^TLS with S3 endpoint https:\/\/127\.0\.0\.1:\d+ failed \(EPROTO: wrong version number\) while accessing .*: the server there does not speak TLS: an endpoint without TLS takes http:\/\/ \(or MINIO_SECURE=false\)\.$/);
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('reports a bucket in another region (S3 redirects) as a refusal naming the bucket\'s region and the one signed for, GET and HEAD alike', async () => {
+    const seen: string[] = [];
+    const server = http.createServer((request, response) => {
+      seen.push(request.method ?? '');
+      request.resume();
+      // AWS S3: a HEAD gets the status and the region header only; anything else an XML body naming the endpoint.
+      response.writeHead(301, { 'Content-Type': 'application/xml', 'x-amz-bucket-region': 'eu-west-1' });
+      if (request.method === 'HEAD') return void response.end();
+      response.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message><Endpoint>bucket-a.s3.eu-west-1.amazonaws.com</Endpoint><Bucket>bucket-a</Bucket></Error>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const store = createS3Store({ endpoint: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, accessKey: 'a', secretKey: SECRET, region: 'us-east-1' });
+      const get = (await store.get('bucket-a', 'k.json').catch((e: unknown) => e)) as FltsError;
+      expect(get).toBeInstanceOf(FltsError);
+      expect(get).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', retriable: false, details: { bucket: 'bucket-a', key: 'k.json', s3Code: 'PermanentRedirect', region: 'us-east-1', bucketRegion: 'eu-west-1', setting: 'store.s3.region' } });
+      expect(get.message).toContain("redirected the request for object 'k.json' in bucket 'bucket-a' (PermanentRedirect): the bucket is in region eu-west-1 but requests are signed for store.s3.region 'us-east-1'; set AWS_DEFAULT_REGION (AWS_REGION, MINIO_REGION) to eu-west-1 and store.s3.endpoint to bucket-a.s3.eu-west-1.amazonaws.com.");
+      const head = (await store.ensureBucket('bucket-a').catch((e: unknown) => e)) as FltsError;
+      expect(head).toBeInstanceOf(FltsError);
+      expect(head).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', details: { s3Code: 'MovedPermanently', bucketRegion: 'eu-west-1' } });
+      expect(head.message).toContain("bucket 'bucket-a' (MovedPermanently): the bucket is in region eu-west-1");
+      expect(seen).toContain('HEAD');
+      expect(JSON.stringify([get.toJSON(), head.toJSON()])).not.toContain(SECRET);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('names the region a signature refusal says the server expects', () => {
+    const refusal = Object.assign(new Error('The authorization header is malformed'), { name: 'S3Error', code: 'AuthorizationHeaderMalformed', region: 'eu-central-1' });
+    const error = translateS3Error(refusal, { endpoint: 'https://s3.amazonaws.com:443', bucket: 'b', region: 'us-east-1', accessKey: 'AKIAEXAMPLE' }) as FltsError;
+    expect(error).toMatchObject({ code: 'FLTS_STORE_AUTH_FAILED', details: { s3Code: 'AuthorizationHeaderMalformed' } });
+    expect(error.message).toContain('it expects region eu-central-1, the request was signed for us-east-1 (AuthorizationHeaderMalformed)');
+  });
+
   it('asks a busy server (HTTP 503) again once, saying nothing on the console', async () => {
     let answered = 0;
     const endpoint = await misbehavingServer((socket) =>

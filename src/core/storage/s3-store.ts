@@ -159,6 +159,8 @@ const isBusyAnswer = (error: unknown): boolean => error instanceof Error && RETR
 /** Where a store call went, for messages and details; the access key id names the credentials (never the secret). */
 export interface S3CallPlace {
   endpoint: string;
+  /** The region requests are signed for (store.s3.region). */
+  region?: string;
   bucket?: string;
   key?: string;
   accessKey?: string;
@@ -178,7 +180,7 @@ export function translateS3Error(error: unknown, where: S3CallPlace): unknown {
   // The client wraps what its credentials provider threw ("Unable to get credentials: ..."): that is the reason.
   if (error instanceof Error && error.cause instanceof FltsError) return error.cause;
   const code = errorCode(error);
-  const { accessKey, credentialSource, ...place } = where;
+  const { accessKey, credentialSource, region: _region, ...place } = where;
   const details = { ...place, s3Code: code };
   const target = where.key ? `Object '${where.key}' in bucket '${where.bucket}'` : `Bucket '${where.bucket}'`;
   if (error instanceof S3TimeoutError) {
@@ -209,11 +211,27 @@ export function translateS3Error(error: unknown, where: S3CallPlace): unknown {
   if (isTlsRefusal(code)) {
     return new FltsError('FLTS_STORE_TLS_FAILED', `TLS with S3 endpoint ${where.endpoint} failed (${code}: ${(error as Error).message}) while accessing ${target}.`, { cause: error, details });
   }
+  // OpenSSL refusing the handshake's bytes: most often an https endpoint whose port answers plain HTTP. Left as it
+  // came it was FLTS_INTERNAL, and a read with a fallback (orUnlessUnavailable) took it for a missing object.
+  if (code === 'EPROTO') {
+    const reason = /:SSL routines:[^:]*:([^:]+):/.exec((error as Error).message)?.[1] ?? 'protocol error';
+    const why = /wrong version number|packet length too long|http request/i.test(reason) ? 'the server there does not speak TLS: an endpoint without TLS takes http:// (or MINIO_SECURE=false)' : 'the handshake broke off';
+    return new FltsError('FLTS_STORE_TLS_FAILED', `TLS with S3 endpoint ${where.endpoint} failed (EPROTO: ${reason}) while accessing ${target}: ${why}.`, { cause: error, details });
+  }
+  const redirect = regionRedirect(error, code, where);
+  if (redirect) return redirect;
   const keyId = accessKey === undefined ? 'the access key id' : `access key id '${accessKey}'`;
   const origin = credentialSource ? `the role credentials from the ${credentialSource}, FLTS_S3_CREDENTIALS=aws` : 'store.s3.accessKey';
   const sourceDetails = credentialSource ? { credentialSource } : {};
   if (code && code in AUTH_REASONS) {
-    const reason = credentialSource && code === 'SignatureDoesNotMatch' ? 'the server does not take the secret key the credentials source handed out' : AUTH_REASONS[code];
+    // AWS names the region it expected in the refusal's body: the value to set.
+    const expected = (error as { region?: unknown }).region;
+    const reason =
+      credentialSource && code === 'SignatureDoesNotMatch'
+        ? 'the server does not take the secret key the credentials source handed out'
+        : code === 'AuthorizationHeaderMalformed' && typeof expected === 'string' && expected !== ''
+          ? `${AUTH_REASONS[code]}: it expects region ${expected}, the request was signed for ${where.region ?? 'store.s3.region'}`
+          : AUTH_REASONS[code];
     const again = where.renewed
       ? ', also with the new credentials the source handed out after the first refusal'
       : !credentialSource && REFUSED_SESSION_CODES.has(code)
@@ -233,6 +251,33 @@ export function translateS3Error(error: unknown, where: S3CallPlace): unknown {
     });
   }
   return error;
+}
+
+/** S3's answers for a request sent to the endpoint or region the bucket is not in (a HEAD's 301 has no body: MovedPermanently). */
+const REDIRECT_CODES = new Set(['PermanentRedirect', 'MovedPermanently', 'TemporaryRedirect', 'IllegalLocationConstraintException']);
+
+/**
+ * AWS S3 answers a request signed for another region than its bucket's with a redirect naming that region
+ * (x-amz-bucket-region) and, in the body, the endpoint to use. minio follows no redirect: it is a setting to change,
+ * like a signature for the wrong region (AuthorizationHeaderMalformed), so it is a refusal of the same code, which
+ * no wait mends and which a read with a fallback does not take for a missing object.
+ */
+function regionRedirect(error: unknown, code: string | undefined, where: S3CallPlace): FltsError | undefined {
+  if (!code || !REDIRECT_CODES.has(code)) return undefined;
+  const fields = error as { amzBucketRegion?: unknown; region?: unknown; endpoint?: unknown };
+  const bucketRegion = [fields.amzBucketRegion, fields.region].find((value): value is string => typeof value === 'string' && value !== '');
+  const to = typeof fields.endpoint === 'string' && fields.endpoint !== '' ? fields.endpoint : undefined;
+  const target = where.key ? `object '${where.key}' in bucket '${where.bucket}'` : `bucket '${where.bucket}'`;
+  const signed = where.region ? `requests are signed for store.s3.region '${where.region}'` : 'requests are signed for store.s3.region';
+  const fix = bucketRegion
+    ? `set AWS_DEFAULT_REGION (AWS_REGION, MINIO_REGION) to ${bucketRegion}${to ? ` and store.s3.endpoint to ${to}` : ', with that region\'s endpoint'}`
+    : `set store.s3.endpoint to the bucket's own endpoint${to ? ` (${to})` : ''} and store.s3.region to its region`;
+  const lies = bucketRegion ? `is in region ${bucketRegion}` : 'is elsewhere';
+  return new FltsError('FLTS_STORE_AUTH_FAILED', `S3 endpoint ${where.endpoint} redirected the request for ${target} (${code}): the bucket ${lies} but ${signed}; ${fix}.`, {
+    cause: error,
+    details: { endpoint: where.endpoint, bucket: where.bucket, key: where.key, s3Code: code, region: where.region, bucketRegion, redirectEndpoint: to, setting: 'store.s3.region' },
+    hint: 'The bucket lives in another region (or behind another endpoint) than the settings say: store.s3.region (AWS_DEFAULT_REGION, AWS_REGION, MINIO_REGION) and store.s3.endpoint must be the bucket\'s. Settings are read at startup: restart after fixing them.',
+  });
 }
 
 /** One key's refusal in a DeleteObjects reply, as minio hands it over (its typings say otherwise). */
@@ -342,7 +387,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   const knownBuckets = new Set<string>();
 
   const place = (where: { bucket: string; key?: string }): S3CallPlace =>
-    role ? { endpoint: location, accessKey: role.accessKeyId, credentialSource: role.source.name, ...where } : { endpoint: location, accessKey: options.accessKey, ...where };
+    role ? { endpoint: location, region, accessKey: role.accessKeyId, credentialSource: role.source.name, ...where } : { endpoint: location, region, accessKey: options.accessKey, ...where };
 
   /**
    * One request, asked again once when the server is busy. With role credentials whose session S3 refuses before they
