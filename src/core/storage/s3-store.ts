@@ -176,6 +176,21 @@ export interface S3CallPlace {
  * (settings to fix, not retriable).
  */
 export function translateS3Error(error: unknown, where: S3CallPlace): unknown {
+  const known = translateKnownS3Error(error, where);
+  if (known !== error || (error as Error)?.name !== 'S3Error') return known;
+  // An S3 code of the server's own for this request (an object a lifecycle rule archived, a full disk, a feature it
+  // lacks): a refusal the server explains, where it was FLTS_INTERNAL, or under orUnlessUnavailable an absence.
+  const code = errorCode(error) ?? '';
+  const target = where.key ? `object '${where.key}' in bucket '${where.bucket}'` : `bucket '${where.bucket}'`;
+  return new FltsError('FLTS_STORE_ACCESS_DENIED', `S3 endpoint ${where.endpoint} refused the request for ${target} (${code}: ${(error as Error).message}).`, {
+    cause: error,
+    details: { endpoint: where.endpoint, bucket: where.bucket, key: where.key, s3Code: code },
+    hint: "The S3 server refuses the request for a reason of its own, named by its code: an object a lifecycle rule archived (InvalidObjectState: restore it), a full disk (XMinioStorageFull), a feature it does not implement (NotImplemented); see the server's documentation of the code.",
+  });
+}
+
+/** The S3 and socket errors the catalogue names one by one; anything else is returned as it came. */
+function translateKnownS3Error(error: unknown, where: S3CallPlace): unknown {
   if (error instanceof FltsError) return error;
   // The client wraps what its credentials provider threw ("Unable to get credentials: ..."): that is the reason.
   if (error instanceof Error && error.cause instanceof FltsError) return error.cause;
@@ -301,7 +316,7 @@ function translateDeleteRefusal(refusal: DeleteRefusal, where: S3CallPlace): Flt
   const code = String(refusal.Code ?? '');
   const message = String(refusal.Message ?? code);
   const error = Object.assign(new Error(message), { name: 'S3Error', code });
-  const translated = translateS3Error(error, where);
+  const translated = translateKnownS3Error(error, where);
   if (translated instanceof FltsError) return translated;
   return new FltsError('FLTS_STORE_ACCESS_DENIED', `S3 endpoint ${where.endpoint} refused to delete object '${where.key}' in bucket '${where.bucket}' (${code}: ${message}).`, {
     cause: error,
@@ -313,7 +328,7 @@ function translateDeleteRefusal(refusal: DeleteRefusal, where: S3CallPlace): Flt
 /**
  * A HEAD answer has no body, so minio calls any 403 to one AccessDenied, whatever S3 meant: a wrong secret looks like
  * a policy. A 400 it gives no code at all, and AWS S3 answers an expired session token with one. The same request as
- * a GET, which needs the same permission, carries S3's reason; its refusal is thrown instead (anything else it meets,
+ * a GET, which needs the same permission, carries S3's reason; its S3 error is thrown instead (anything else it meets,
  * the HEAD's own error).
  */
 async function headOrReason<T>(head: () => Promise<T>, get: () => Promise<unknown>): Promise<T> {
@@ -321,13 +336,15 @@ async function headOrReason<T>(head: () => Promise<T>, get: () => Promise<unknow
     return await head();
   } catch (error) {
     const code = errorCode(error);
-    if (code !== 'AccessDenied' && !(code === '' && (error as Error).name === 'S3Error')) throw error;
+    // The codes minio makes up from a bodiless status (403, 405 and 501, any other it has no name for).
+    if (code !== 'AccessDenied' && code !== 'MethodNotAllowed' && !(code === '' && (error as Error).name === 'S3Error')) throw error;
     const reason = await get().then(
       () => undefined,
       (e: unknown) => e,
     );
-    const reasonCode = errorCode(reason);
-    throw reasonCode && (reasonCode in AUTH_REASONS || DENIED_CODES.has(reasonCode)) ? reason : error;
+    // Any S3 code the GET carries is the server's reason (InvalidObjectState, XMinioStorageFull, NoSuchKey...),
+    // where the HEAD's status alone would call it a policy or a server that does not speak S3.
+    throw errorCode(reason) && (reason as Error).name === 'S3Error' ? reason : error;
   }
 }
 
