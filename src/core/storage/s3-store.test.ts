@@ -322,6 +322,70 @@ describe('core > storage > s3-store', () => {
     }
   });
 
+  it('asks again once, on a new connection, a request whose connection broke before its answer, but never a conditional write', async () => {
+    const requests: string[] = [];
+    let drop = 0;
+    const server = http.createServer((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      // A keep-alive socket the server (or a load balancer) closes as the request goes out.
+      if (drop > 0) {
+        drop -= 1;
+        return void request.socket.destroy();
+      }
+      request.resume().on('end', () => {
+        const headers = { ETag: '"0123456789abcdef0123456789abcdef"', 'Last-Modified': 'Mon, 07 Dec 2026 12:00:00 GMT' };
+        if (request.url?.includes('list-type=2')) {
+          return void response.writeHead(200, { 'Content-Type': 'application/xml' }).end('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k.json</Key><Size>8</Size><LastModified>2026-12-07T12:00:00.000Z</LastModified><ETag>"x"</ETag></Contents></ListBucketResult>');
+        }
+        if (request.method !== 'GET' && request.method !== 'HEAD') return void response.writeHead(request.method === 'DELETE' ? 204 : 200, headers).end();
+        response.writeHead(200, { ...headers, 'Content-Type': 'application/json', 'Content-Length': '8' }).end(request.method === 'GET' ? '{"a": 1}' : undefined);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const store = createS3Store({ endpoint: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, accessKey: 'a', secretKey: SECRET });
+      const asked = async <T>(action: () => Promise<T>): Promise<{ result: T | FltsError; requests: number }> => {
+        requests.length = 0;
+        drop = 1;
+        const result = await action().catch((e: unknown) => e as FltsError);
+        return { result, requests: requests.length };
+      };
+      expect(await asked(async () => (await store.get('bucket-a', 'k.json')).toString())).toEqual({ result: '{"a": 1}', requests: 2 });
+      expect(await asked(async () => (await store.stat('bucket-a', 'k.json'))?.size)).toEqual({ result: 8, requests: 2 });
+      expect(await asked(async () => (await store.list('bucket-a')).map((info) => info.key))).toEqual({ result: ['k.json'], requests: 2 });
+      expect(await asked(() => store.put('bucket-a', 'k.json', 'x'))).toEqual({ result: undefined, requests: 2 });
+      expect(await asked(() => store.delete('bucket-a', 'k.json'))).toEqual({ result: undefined, requests: 2 });
+      // Its first attempt may have been applied: asked again, it would be refused as if another writer had come first.
+      const conditional = await asked(() => store.putIfAbsent('bucket-a', 'lease.json', '{}'));
+      expect(conditional.requests).toBe(1);
+      expect(conditional.result).toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE', details: { s3Code: 'ECONNRESET', key: 'lease.json' } });
+      // Broken twice: asked once more only.
+      requests.length = 0;
+      drop = 2;
+      expect(await store.get('bucket-a', 'k.json').catch((e: unknown) => e)).toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE', retriable: true });
+      expect(requests).toHaveLength(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('asks nothing again once closed: a request cut by close() fails at once, on its one connection', async () => {
+    let connections = 0;
+    let received!: () => void;
+    const asked = new Promise<void>((resolve) => (received = resolve));
+    const endpoint = await misbehavingServer((socket) => {
+      connections += 1;
+      socket.once('data', () => received());
+    });
+    const store = createS3Store({ endpoint, accessKey: 'a', secretKey: SECRET });
+    const pending = store.get('bucket-a', 'k.json').catch((e: unknown) => e);
+    await asked;
+    store.close?.();
+    expect(await pending).toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE', details: { s3Code: 'ECONNRESET' } });
+    expect(connections).toBe(1);
+  });
+
   it('names the region a signature refusal says the server expects', () => {
     const refusal = Object.assign(new Error('The authorization header is malformed'), { name: 'S3Error', code: 'AuthorizationHeaderMalformed', region: 'eu-central-1' });
     const error = translateS3Error(refusal, { endpoint: 'https://s3.amazonaws.com:443', bucket: 'b', region: 'us-east-1', accessKey: 'AKIAEXAMPLE' }) as FltsError;

@@ -156,6 +156,16 @@ const RETRIES_EXHAUSTED = /^Request failed after \d+ retries: Error: Retryable H
 const BUSY_ANSWER_RETRY: RetryPolicy = { retries: 1, baseDelayMs: 200, maxDelayMs: 200 };
 const isBusyAnswer = (error: unknown): boolean => error instanceof Error && RETRIES_EXHAUSTED.test(error.message);
 
+/**
+ * A connection that broke before the answer was whole: a pooled keep-alive socket the server (or a load balancer)
+ * closed as the request went out, a proxy restarting. Asked again once on a new connection when asking again is
+ * harmless, which every request is but a conditional write's: its first attempt may have been applied, and the
+ * second would then be refused as if another writer had come first. A time limit's end is not asked again: it has
+ * already waited its full length, and a second would wait as long.
+ */
+const DROPPED_CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+const isDroppedConnection = (error: unknown): boolean => !(error instanceof S3TimeoutError) && DROPPED_CONNECTION_CODES.has(errorCode(error) ?? '');
+
 /** Where a store call went, for messages and details; the access key id names the credentials (never the secret). */
 export interface S3CallPlace {
   endpoint: string;
@@ -402,6 +412,8 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     transportAgent: agent,
   });
   const knownBuckets = new Set<string>();
+  // close(): no request is asked again after it, and a wait before asking again ends at once.
+  const closing = new AbortController();
 
   const place = (where: { bucket: string; key?: string }): S3CallPlace =>
     role ? { endpoint: location, region, accessKey: role.accessKeyId, credentialSource: role.source.name, ...where } : { endpoint: location, region, accessKey: options.accessKey, ...where };
@@ -411,8 +423,9 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
    * expire, asked once more with new ones (role.renewRefused: one fetch for every request refused meanwhile); a second
    * refusal is the store's auth error, saying the new credentials were refused too.
    */
-  async function send<T>(where: { bucket: string; key?: string }, action: () => Promise<T>): Promise<T> {
-    const busyOnce = () => retryWithBackoff(action, BUSY_ANSWER_RETRY, { isRetriable: isBusyAnswer });
+  async function send<T>(where: { bucket: string; key?: string }, action: () => Promise<T>, replayable: boolean): Promise<T> {
+    const isRetriable = (error: unknown): boolean => isBusyAnswer(error) || (replayable && isDroppedConnection(error));
+    const busyOnce = () => retryWithBackoff(action, BUSY_ANSWER_RETRY, { isRetriable, signal: closing.signal });
     if (environmentToken) return sendTrying(busyOnce);
     if (!role) return busyOnce();
     // The client asks the provider just before signing and gets these same credentials, unless they are renewed meanwhile.
@@ -447,9 +460,10 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     }
   }
 
-  async function call<T>(where: { bucket: string; key?: string }, action: () => Promise<T>): Promise<T> {
+  /** `replayable` false: the action must not run twice (a conditional write, a stream already being read). */
+  async function call<T>(where: { bucket: string; key?: string }, action: () => Promise<T>, replayable = true): Promise<T> {
     try {
-      return await send(where, action);
+      return await send(where, action, replayable);
     } catch (error) {
       throw translateS3Error(error, place(where));
     }
@@ -476,16 +490,16 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   }
 
   /** Writes create the bucket on first use, so a fresh server needs no setup step. */
-  async function write(bucket: string, key: string, action: () => Promise<unknown>): Promise<void> {
+  async function write(bucket: string, key: string, action: () => Promise<unknown>, replayable = true): Promise<void> {
     assertBucketName(bucket);
     assertObjectKey(key);
     try {
-      await send({ bucket, key }, action);
+      await send({ bucket, key }, action, replayable);
     } catch (error) {
       if (errorCode(error) !== 'NoSuchBucket') throw translateS3Error(error, place({ bucket, key }));
       knownBuckets.delete(bucket);
       await ensureBucket(bucket);
-      await call({ bucket, key }, action);
+      await call({ bucket, key }, action, replayable);
     }
   }
 
@@ -496,7 +510,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     try {
       await write(bucket, key, async () => {
         etag = (await client.putObject(bucket, key, buffer, buffer.length, { 'Content-Type': 'application/json', ...condition })).etag;
-      });
+      }, false);
     } catch (error) {
       const code = errorCode(error instanceof FltsError ? error.cause : error) ?? errorCode(error);
       if (code === 'PreconditionFailed' || code === 'ConditionalRequestConflict' || code === 'NoSuchKey') return undefined;
@@ -516,6 +530,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     ensureBucket,
     close() {
       // Destroys the sockets of the requests still running too: each fails at once, as a connection the server reset.
+      closing.abort(Object.assign(new Error('the store was closed'), { code: 'ECONNRESET' }));
       agent.destroy();
     },
     async put(bucket, key, body, putOptions) {
@@ -564,7 +579,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
       // Download beside the target and rename, so a failed transfer never leaves a truncated file in place.
       const temp = `${target}.${randomUUID()}.part`;
       try {
-        await call({ bucket, key }, () => pipeline(source, createWriteStream(temp)));
+        await call({ bucket, key }, () => pipeline(source, createWriteStream(temp)), false);
         await rename(temp, target);
       } catch (error) {
         await rm(temp, { force: true });
