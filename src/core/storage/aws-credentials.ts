@@ -197,12 +197,26 @@ function staticKey(options: CredentialOptions): { accessKey: string; secretKey: 
     });
   }
   const key = { accessKey: options.accessKey as string, secretKey: options.secretKey as string };
+  // A key read from a file or a Kubernetes Secret written with `echo` ends with a line break. In the access key id
+  // (sent in the Authorization header) Node refused the request, FLTS_INTERNAL; in the secret (only hashed) S3 refused
+  // the signature, which read as the wrong secret. Neither value is shown: the secret never is.
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(key.accessKey)) throw unsendableKey('store.s3.accessKey (MINIO_ROOT_USER, MINIO_ACCESS_KEY or AWS_ACCESS_KEY_ID)', key.accessKey, 'which the Authorization header cannot carry');
+  if (/[\x00-\x1f\x7f]/.test(key.secretKey)) throw unsendableKey('store.s3.secretKey (MINIO_ROOT_PASSWORD, MINIO_SECRET_KEY or AWS_SECRET_ACCESS_KEY)', key.secretKey, 'which no S3 secret key holds');
   if (!options.sessionToken) return key;
   // It travels as the x-amz-security-token header, which Node refuses to send with a control character in it.
   if (/[\x00-\x1f\x7f]/.test(options.sessionToken)) {
     throw new FltsError('FLTS_CONFIG_INVALID_VALUE', 'store.s3.sessionToken (AWS_SESSION_TOKEN) holds a line break or another control character, which an HTTP header cannot carry: expected one token.', { details: { setting: 'store.s3.sessionToken' } });
   }
   return { ...key, sessionToken: options.sessionToken };
+}
+
+function unsendableKey(setting: string, value: string, why: string): FltsError {
+  const what = /[\r\n]$/.test(value)
+    ? 'ends with a line break (a file or Secret written with echo, say)'
+    : /[\x00-\x1f\x7f]/.test(value)
+      ? 'holds a line break or another control character'
+      : 'holds a character beyond Latin-1';
+  return new FltsError('FLTS_CONFIG_INVALID_VALUE', `${setting} ${what}, ${why}: remove it.`, { details: { setting: setting.split(' ')[0] } });
 }
 
 type ClientCredentialOptions = Pick<ClientOptions, 'accessKey' | 'secretKey' | 'sessionToken' | 'credentialsProvider'>;

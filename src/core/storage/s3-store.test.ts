@@ -91,6 +91,31 @@ describe('core > storage > s3-store', () => {
     expect(() => createS3Store({ endpoint: 'minio:9000', credentials: 'aws', aws: { imdsDisabled: true } })).toThrow(expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'store.s3.credentials' } }));
   });
 
+  it.each([
+    ['an access key id ending with a line break', { accessKey: 'flts-app\n', secretKey: SECRET }, 'store.s3.accessKey', /^store.s3.accessKey \(MINIO_ROOT_USER, MINIO_ACCESS_KEY or AWS_ACCESS_KEY_ID\) ends with a line break \(a file or Secret written with echo, say\), which the Authorization header cannot carry: remove it\.$/],
+    ['an access key id beyond Latin-1', { accessKey: 'flts-\u65e5', secretKey: SECRET }, 'store.s3.accessKey', /holds a character beyond Latin-1, which the Authorization header cannot carry/],
+    ['a secret ending with a line break', { accessKey: 'flts-app', secretKey: `${SECRET}\r\n` }, 'store.s3.secretKey', /^store.s3.secretKey \(MINIO_ROOT_PASSWORD, MINIO_SECRET_KEY or AWS_SECRET_ACCESS_KEY\) ends with a line break .*which no S3 secret key holds: remove it\.$/],
+  ])('refuses %s as the setting to fix, never showing the secret, where S3 was asked with it', async (_what, key, setting, message) => {
+    let asked = 0;
+    const server = http.createServer((request, response) => {
+      asked += 1;
+      request.resume();
+      response.writeHead(403, { 'Content-Type': 'application/xml' }).end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code><Message>no</Message></Error>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const error = await (async () => createS3Store({ endpoint: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, ...key }).get('bucket-a', 'k.json'))().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FltsError);
+      expect(error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting } });
+      expect((error as FltsError).message).toMatch(message);
+      expect(JSON.stringify((error as FltsError).toJSON())).not.toContain(SECRET);
+      expect(asked).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('sends a static session token (store.s3.sessionToken) with every request, never in a message, and never renews it', async () => {
     const TOKEN = 'static-session-token-never-shown';
     const sent: unknown[] = [];
