@@ -213,6 +213,13 @@ export async function resolveServedRunId(store: ObjectStore, settings: Settings,
   const chosen = runId || settings.serve.runId;
   if (chosen) return chosen;
   const pointer = await readPromotionPointer(store, settings);
-  if (!pointer) throw new FltsError('FLTS_SERVE_NO_MODEL', 'No run given and no promotion pointer found (<identifier>/current.json, current.json, global/current.json).');
+  if (!pointer) {
+    // The bucket and the store it was looked for in: a mistyped PROMOTION_BUCKET, or a store other than the one
+    // promoted to, reads just like nothing promoted yet.
+    const bucket = settings.store.buckets.promotion;
+    throw new FltsError('FLTS_SERVE_NO_MODEL', `No run given and no promotion pointer found in bucket '${bucket}' of the store at ${store.location} (${pointerCascade(settings).join(', ')}).`, {
+      details: { bucket, store: store.location, keys: pointerCascade(settings) },
+    });
+  }
   return pointer.run_id;
 }
