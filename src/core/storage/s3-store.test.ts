@@ -220,6 +220,14 @@ describe('core > storage > s3-store', () => {
     }
   });
 
+  it('writes an IPv6 endpoint in brackets, as a URL, in its location (the endpoint its messages name)', () => {
+    const store = createS3Store({ endpoint: '[::1]:19000', accessKey: 'a', secretKey: SECRET });
+    expect(store.location).toBe('http://[::1]:19000');
+    expect(new URL(store.location).port).toBe('19000');
+    expect(createS3Store({ endpoint: 'https://[fd00:ec2::5]', accessKey: 'a', secretKey: SECRET }).location).toBe('https://[fd00:ec2::5]:443');
+    expect(createS3Store({ endpoint: 'minio:9000', accessKey: 'a', secretKey: SECRET }).location).toBe('http://minio:9000');
+  });
+
   it('reports an unreachable server as retriable FLTS_STORE_UNAVAILABLE', async () => {
     const store = createS3Store({ endpoint: `127.0.0.1:${await closedPort()}`, accessKey: 'a', secretKey: 'b' });
     for (const attempt of [() => store.get('bucket-a', 'k.json'), () => store.put('bucket-a', 'k.json', 'x'), () => store.list('bucket-a')]) {

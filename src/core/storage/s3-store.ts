@@ -391,7 +391,8 @@ const DELETE_CONCURRENCY = 4;
 export function createS3Store(options: S3StoreOptions): ObjectStore {
   const endpoint = parseS3Endpoint(options.endpoint, options.secure);
   const region = options.region || 'us-east-1';
-  const location = `${endpoint.useSSL ? 'https' : 'http'}://${endpoint.host}:${endpoint.port}`;
+  // An IPv6 address in brackets, as in a URL: "http://::1:9000" names no port a reader can tell apart.
+  const location = `${endpoint.useSSL ? 'https' : 'http'}://${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
   if (options.caFile && !endpoint.useSSL) {
     throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `FLTS_S3_CA_FILE (setting store.s3.caFile) is set but the S3 endpoint ${location} has no TLS: give an https:// endpoint (or MINIO_SECURE=true), or leave it empty.`, { details: { setting: 'store.s3.caFile' } });
   }
