@@ -329,7 +329,6 @@ describe('core > storage > s3-store', () => {
 
   it.each([
     ['an object a lifecycle rule archived', 403, 'InvalidObjectState', 'The operation is not valid for the object storage class'],
-    ['a full disk', 507, 'XMinioStorageFull', 'Storage backend has reached its minimum free drive threshold.'],
     ['a feature the server lacks', 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented'],
   ])('reports %s (S3 code %s) as a coded refusal naming the code and the object, for reads, HEADs and writes alike', async (_what, status, s3Code, s3Message) => {
     const server = http.createServer((request, response) => {
@@ -348,6 +347,28 @@ describe('core > storage > s3-store', () => {
         expect(error).toMatchObject({ code: 'FLTS_STORE_ACCESS_DENIED', retriable: false, details: { endpoint: `http://${endpoint}`, bucket: 'bucket-a', key: 'k.json', s3Code } });
         expect(error.message).toBe(`S3 endpoint http://${endpoint} refused the request for object 'k.json' in bucket 'bucket-a' (${s3Code}: ${s3Message}).`);
         expect(JSON.stringify(error.toJSON())).not.toContain(SECRET);
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('reports a server out of room (XMinioStorageFull) as a retriable unavailability naming the code and the object, for reads, HEADs and writes alike', async () => {
+    const server = http.createServer((request, response) => {
+      request.resume();
+      response.writeHead(507, { 'Content-Type': 'application/xml' });
+      if (request.method === 'HEAD') return void response.end();
+      response.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>XMinioStorageFull</Code><Message>Storage backend has reached its minimum free drive threshold.</Message></Error>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+      const store = createS3Store({ endpoint, accessKey: 'flts-app', secretKey: SECRET });
+      for (const action of [() => store.get('bucket-a', 'k.json'), () => store.stat('bucket-a', 'k.json'), () => store.put('bucket-a', 'k.json', 'x')]) {
+        const error = (await action().catch((e: unknown) => e)) as FltsError;
+        expect(error).toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE', retriable: true, details: { bucket: 'bucket-a', key: 'k.json', s3Code: 'XMinioStorageFull' } });
+        expect(error.message).toBe(`S3 endpoint http://${endpoint} has no room for object 'k.json' in bucket 'bucket-a' (XMinioStorageFull: Storage backend has reached its minimum free drive threshold.).`);
       }
     } finally {
       server.closeAllConnections();

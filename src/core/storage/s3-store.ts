@@ -102,6 +102,8 @@ function timedTransport(base: Transport, limits: { idleTimeoutMs: number; reques
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket', 'NoSuchObject']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
 const SERVER_BUSY_CODES = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', 'XMinioServerNotInitialized']);
+/** The server out of room (its drives past their free threshold, a bucket quota): retriable as a full local disk is, a daemon waits for space. */
+const STORAGE_FULL_CODES = new Set(['XMinioStorageFull', 'XMinioAdminBucketQuotaExceeded']);
 /** The credentials themselves are refused: what S3 says about each, for the message. */
 const AUTH_REASONS: Readonly<Record<string, string>> = {
   InvalidAccessKeyId: 'the server knows no such access key id',
@@ -195,7 +197,7 @@ export function translateS3Error(error: unknown, where: S3CallPlace): unknown {
   return new FltsError('FLTS_STORE_ACCESS_DENIED', `S3 endpoint ${where.endpoint} refused the request for ${target} (${code}: ${(error as Error).message}).`, {
     cause: error,
     details: { endpoint: where.endpoint, bucket: where.bucket, key: where.key, s3Code: code },
-    hint: "The S3 server refuses the request for a reason of its own, named by its code: an object a lifecycle rule archived (InvalidObjectState: restore it), a full disk (XMinioStorageFull), a feature it does not implement (NotImplemented); see the server's documentation of the code.",
+    hint: "The S3 server refuses the request for a reason of its own, named by its code: an object a lifecycle rule archived (InvalidObjectState: restore it), a feature it does not implement (NotImplemented); see the server's documentation of the code.",
   });
 }
 
@@ -232,6 +234,13 @@ function translateKnownS3Error(error: unknown, where: S3CallPlace): unknown {
   }
   if (code && (NETWORK_CODES.has(code) || SERVER_BUSY_CODES.has(code))) {
     return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} is unavailable (${code}) while accessing ${target}.`, { cause: error, details });
+  }
+  if (code && STORAGE_FULL_CODES.has(code)) {
+    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} has no room for ${target[0].toLowerCase()}${target.slice(1)} (${code}: ${(error as Error).message}).`, {
+      cause: error,
+      details,
+      hint: "Free space on the S3 server's drives or raise the bucket's quota; the store's own documentation of the code says which.",
+    });
   }
   if (isTlsRefusal(code)) {
     return new FltsError('FLTS_STORE_TLS_FAILED', `TLS with S3 endpoint ${where.endpoint} failed (${code}: ${(error as Error).message}) while accessing ${target}.`, { cause: error, details });
