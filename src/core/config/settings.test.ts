@@ -121,6 +121,19 @@ describe('core > config > settings', () => {
     expect(resolveSettings({ file: { $schema: 'x', training: { epochs: 2 } } }).settings.training.epochs).toBe(2);
   });
 
+  it('names an unknown key nested far below any setting, where the walk overflowed the stack', () => {
+    // Before, a file nested 100,000 objects deep (valid JSON, which JSON.parse reads) ended in "Maximum call stack size
+    // exceeded", FLTS_INTERNAL, from the walk over the file's keys.
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i += 1) deep = { a: deep };
+    const error = errorOf(() => resolveSettings({ file: { training: deep as Record<string, unknown> } }));
+    expect(error).toMatchObject({ code: 'FLTS_CONFIG_UNKNOWN_KEY' });
+    expect(error.message).toBe('Unknown setting(s) in the config file: training.a.a.a.a.');
+    let dotted: unknown = { 'x.y': 1 };
+    for (let i = 0; i < 100_000; i += 1) dotted = { a: dotted };
+    expect(errorOf(() => resolveSettings({ file: { $comment: dotted as Record<string, unknown>, serve: dotted as Record<string, unknown> } }))).toMatchObject({ code: 'FLTS_CONFIG_UNKNOWN_KEY' });
+  });
+
   it('names the setting an unknown config-file key may have meant', () => {
     // Before, the message named the key alone, where an unknown FLTS_ variable is answered with the variables it may mean.
     expect(errorOf(() => resolveSettings({ file: { training: { epoch: 2 } } })).message).toBe('Unknown setting(s) in the config file: training.epoch (did you mean training.epochs?).');

@@ -45,11 +45,15 @@ function setPath(tree: Record<string, unknown>, path: string, value: unknown): v
   node[parts[parts.length - 1]] = value;
 }
 
-function collectLeafPaths(tree: Record<string, unknown>, prefix = ''): string[] {
+/**
+ * The file's paths down to `depth` keys: an object nested deeper is one leaf there, for no setting lies below it, and
+ * walking a file nested 100,000 deep overflowed the stack (FLTS_INTERNAL) before the first unknown key was named.
+ */
+function collectLeafPaths(tree: Record<string, unknown>, depth: number, prefix = ''): string[] {
   return Object.entries(tree).flatMap(([key, value]) => {
     const path = prefix ? `${prefix}.${key}` : key;
     const isBranch = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0;
-    return isBranch ? collectLeafPaths(value as Record<string, unknown>, path) : [path];
+    return isBranch && depth > 1 ? collectLeafPaths(value as Record<string, unknown>, depth - 1, path) : [path];
   });
 }
 
@@ -61,12 +65,12 @@ function isEmptyObject(value: unknown): boolean {
  * Keys of the config file that hold a dot (`"training.epochs": 2`), with the path of the object holding them. Joined
  * into a path they would pass for a setting's, yet the file is read by nesting, so they would set nothing unseen.
  */
-function dottedKeys(tree: Record<string, unknown>, prefix = ''): { path: string; key: string }[] {
+function dottedKeys(tree: Record<string, unknown>, depth: number, prefix = ''): { path: string; key: string }[] {
   return Object.entries(tree).flatMap(([key, value]) => {
     if (!prefix && key.startsWith('$')) return [];
     if (key.includes('.')) return [{ path: prefix ? `${prefix}.${key}` : key, key }];
     const isBranch = value !== null && typeof value === 'object' && !Array.isArray(value);
-    return isBranch ? dottedKeys(value as Record<string, unknown>, prefix ? `${prefix}.${key}` : key) : [];
+    return isBranch && depth > 1 ? dottedKeys(value as Record<string, unknown>, depth - 1, prefix ? `${prefix}.${key}` : key) : [];
   });
 }
 
@@ -82,7 +86,9 @@ function meantSettings(path: string, known: readonly string[]): string[] {
 }
 
 function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly SettingSpec[]): void {
-  const dotted = dottedKeys(file);
+  // One key past the deepest setting, so a key nested below a setting's place is still named as unknown.
+  const depth = Math.max(1, ...specs.map((spec) => spec.path.split('.').length)) + 1;
+  const dotted = dottedKeys(file, depth);
   if (dotted.length > 0) {
     const { key } = dotted[0];
     const nested = key.split('.').reduceRight<unknown>((inner, part) => ({ [part]: inner }), '...');
@@ -94,7 +100,7 @@ function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly Sett
   }
   const known = new Set(specs.map((spec) => spec.path));
   const settingsIn = (group: string): string[] => specs.map((spec) => spec.path).filter((path) => path.startsWith(`${group}.`));
-  const leaves = collectLeafPaths(file).filter((path) => !known.has(path) && !path.startsWith('$'));
+  const leaves = collectLeafPaths(file, depth).filter((path) => !known.has(path) && !path.startsWith('$'));
   // A group of settings ("training") is none itself: empty, it sets nothing; a value in its place is mistyped, not unknown.
   const groups = leaves.filter((path) => settingsIn(path).length > 0);
   const mistyped = groups.find((path) => !isEmptyObject(getPath(file, path)));
