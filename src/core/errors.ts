@@ -218,6 +218,9 @@ const PATH_ERRNO: Readonly<Record<string, string>> = {
   EISDIR: 'is a directory',
   ELOOP: 'too many symbolic links',
   ENAMETOOLONG: 'name too long',
+  // A named pipe (or socket) given as an output: it is opened without waiting for a reader, and its reader may leave.
+  ENXIO: 'a pipe or socket that no process reads',
+  EPIPE: 'its reader closed it before the output was whole',
   // Readers report missing input under their own codes; a missing path left over is one to write (--out in a directory that does not exist).
   ENOENT: 'it or a directory above it does not exist',
 };

@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
-import { constants, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
+import { constants, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -73,6 +74,36 @@ describe('core > writeFileWhole', () => {
       await reader.close();
     }
     expect(readdirSync(dir)).toEqual(['pipe']);
+  });
+
+  it('refuses a pipe that no process reads at once, where the open waited for a reader for good', async () => {
+    // Before, `flts predict --out <fifo>` with no reader hung in open(), and SIGTERM did not end it: the exit waited
+    // for the thread-pool thread stuck in that open.
+    const fifo = path.join(dir, 'pipe');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const error = toFltsError(await writeFileWhole(fifo, 'forecast bytes').then(() => undefined, (failure: unknown) => failure));
+    expect(error).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', details: { path: fifo, errno: 'ENXIO' } });
+    expect(error.message).toBe(`Cannot open ${fifo}: a pipe or socket that no process reads (ENXIO).`);
+  });
+
+  it('writes more than a pipe holds at its reader\'s pace, and names a reader that left before the end', async () => {
+    const fifo = path.join(dir, 'pipe');
+    await promisify(execFile)('mkfifo', [fifo]);
+    // Far more than a pipe's buffer (64 KiB), so the writer must wait for room: a non-blocking write would fail (EAGAIN).
+    const body = Buffer.alloc(8 * 1024 * 1024, 120);
+    const reader = new Socket({ fd: openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+    const chunks: Buffer[] = [];
+    // Closed, not only ended: a reader still open would drain the next write too.
+    const read = new Promise<void>((resolve) => reader.on('data', (chunk: Buffer) => chunks.push(chunk)).on('close', () => resolve()));
+    await writeFileWhole(fifo, body);
+    await read;
+    expect(Buffer.concat(chunks).equals(body)).toBe(true);
+
+    // A reader that closes after its first chunk: the write fails, coded, where it was FLTS_INTERNAL (EPIPE).
+    const leaving = new Socket({ fd: openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+    leaving.once('data', () => leaving.destroy());
+    const error = toFltsError(await writeFileWhole(fifo, body).then(() => undefined, (failure: unknown) => failure));
+    expect(error).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', details: { path: fifo, errno: 'EPIPE' } });
   });
 
   it('names the file in a failure Node reports without a path (a full disk fails the write on a descriptor)', async () => {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, open as openDescriptor } from 'node:fs';
 import { access, lstat, open, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { FltsError } from './errors.js';
 
 /** Temporary files live beside their target under this prefix: the embedded store's listings leave them out. */
@@ -71,9 +73,9 @@ const MAX_LINK_HOPS = 40;
  * itself. `inPlace` when it is a device or a pipe (/dev/stdout, /dev/null, a FIFO): renaming over one would put
  * a regular file where the device was, so it is written as it is.
  */
-async function outputTarget(file: string): Promise<{ path: string; inPlace: boolean }> {
+async function outputTarget(file: string): Promise<{ path: string; inPlace: boolean; pipe?: boolean }> {
   const info = await stat(file).catch(missing);
-  if (info && !info.isFile() && !info.isDirectory()) return { path: file, inPlace: true };
+  if (info && !info.isFile() && !info.isDirectory()) return { path: file, inPlace: true, pipe: info.isFIFO() };
   if (info?.isFile()) return { path: await realpath(file), inPlace: false };
   // Missing, or a link to a file still to be made: that file is the one to write.
   let target = file;
@@ -86,6 +88,27 @@ async function outputTarget(file: string): Promise<{ path: string; inPlace: bool
 }
 
 /**
+ * Writes into a named pipe at its reader's pace. It is opened without waiting for a reader: with none, a plain open
+ * waits in a thread-pool thread until one comes, and the process cannot end meanwhile, not even on SIGTERM (the exit
+ * waits for that thread). With none it fails at once (ENXIO). The descriptor, non-blocking, is written through a
+ * socket, which waits for room while the pipe is full, where a plain write would fail with EAGAIN.
+ */
+async function writePipe(file: string, body: string | Uint8Array): Promise<void> {
+  const fd = await promisify(openDescriptor)(file, constants.O_WRONLY | constants.O_NONBLOCK);
+  const pipe = new Socket({ fd, readable: false, writable: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // The callback is given the failure (EPIPE: the reader left) before the 'error' event comes.
+      pipe.once('error', reject);
+      pipe.end(body, (error?: Error | null) => (error ? reject(error) : resolve()));
+    });
+  } finally {
+    // A reader gone after the last byte was taken fails nothing; the socket closes the descriptor.
+    pipe.on('error', () => undefined).destroy();
+  }
+}
+
+/**
  * A local output file that appears complete or not at all (see `replaceFile`); through a symbolic link, the file
  * it names. A device or pipe named as the output is written to directly.
  */
@@ -93,7 +116,8 @@ export async function writeFileWhole(file: string, body: string | Uint8Array, op
   // An empty name would otherwise fail at the rename, quoting only the temporary file's name.
   if (file.trim() === '') throw new FltsError('FLTS_PATH_UNUSABLE', 'An output file needs a name (an empty path was given).', { details: { path: file } });
   const target = await outputTarget(file);
-  if (target.inPlace) await writeFile(target.path, body).catch((error: unknown) => Promise.reject(namingFile(error, file)));
+  if (target.pipe) await writePipe(target.path, body).catch((error: unknown) => Promise.reject(namingFile(error, file)));
+  else if (target.inPlace) await writeFile(target.path, body).catch((error: unknown) => Promise.reject(namingFile(error, file)));
   else await replaceFile(target.path, (temp) => writeFile(temp, body), options);
 }
 
