@@ -308,11 +308,20 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
       [['predict', '--data', ''], 'data'],
       [['predict', '--data', 'x.csv', '--run', ''], 'run'],
       [['promote', '--history', '--config', ''], 'config'],
+      [['export', '--run', ''], 'run'],
+      // Setting flags whose blank was read as something not typed: --home "" as FLTS_HOME or ./.flts, --early-stopping
+      // "" as false, --min-improvement "" as no quality gate (over a configured one), --models "" as the default list.
+      [['eval', '--home', ''], 'home'],
+      [['eval', '--home', ' '], 'home'],
+      [['train', '--model', 'NAIVE', '--early-stopping', ''], 'early-stopping'],
+      [['eval', '--min-improvement', ''], 'min-improvement'],
+      [['promote', '--best', '--min-improvement', ''], 'min-improvement'],
+      [['backtest', '--models', ''], 'models'],
     ];
     // Before, each was read as absent: preprocess and bench read PobleSec (a not-found error naming PobleSec.csv),
     // serve waited for a promotion, served gRPC on no port, or listened on every interface, predict used the promoted
     // run, and --config "" read no config file, not even ./flts.config.json.
-    const runs = await Promise.all(cases.map(([args]) => runCli([...args, '--home', home, '--json'], { env: data, timeoutMs: 20_000 })));
+    const runs = await Promise.all(cases.map(([args]) => runCli([...args, ...(args.includes('--home') ? [] : ['--home', home]), '--json'], { env: data, timeoutMs: 20_000 })));
     runs.forEach((run, i) => {
       const flag = cases[i][1];
       expect(run.json?.error, `${cases[i][0].join(' ')}: ${run.stdout}${run.stderr}`).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag } });
@@ -320,10 +329,15 @@ describe('cli > hardening: coded errors for bad paths, ports and inputs', () => 
       expect(run.exitCode).toBe(2);
     });
     expect(existsSync(home)).toBe(false);
+    // Two flags given empty, one of which (--identifier, the global scope) may be: the setting is named with both.
+    const two = await runCli(['preprocess', '--dataset', 'example', '--identifier', '', '--home', '', '--json'], { env: data });
+    expect(two.json?.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { setting: 'home' } });
+    expect(two.json.error.message).toMatch(/^The flag for setting home \(one of --(identifier|home), --(identifier|home)\) is empty/);
   }, 60_000);
 
-  it('keeps the store in the default home, not the working directory, for FLTS_HOME="" and --home ""', async () => {
-    const cases = [[['--home', ''], {}], [[], { FLTS_HOME: '' }]] as const;
+  it('keeps the store in the default home, not the working directory, for FLTS_HOME=""', async () => {
+    // --home "" is refused as other empty flags are (above); an empty variable is unset, as docs/config.md says.
+    const cases = [[[], { FLTS_HOME: '' }]] as const;
     const cwds = await Promise.all(cases.map(() => mkdtemp(path.join(dir, 'empty-home-'))));
     const runs = await Promise.all(cases.map(([args, env], i) => runCli(['preprocess', ...args, '--json', '--log-level', 'silent'], { cwd: cwds[i], env: { ...data, ...env } })));
     for (const [i, run] of runs.entries()) {

@@ -12,6 +12,8 @@ import { snakeCaseKeys } from '../core/snake-case-keys.js';
 import { describeConfigFileError } from '../core/config/config-file-error.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { resolveSettings, type ResolvedSettings, type Settings } from '../core/config/settings.js';
+import { ALL_SPECS } from '../core/config/specs/index.js';
+import { parseSettingText, type SettingSpec } from '../core/config/specs/setting-spec.js';
 import { readRegularFile } from '../core/read-regular-file.js';
 import { FltsError, isFltsError, toFltsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -39,6 +41,40 @@ function namingTheFlag(error: unknown, parsed: Record<string, unknown>, fromFlag
   const names = Object.keys(parsed).filter((name) => value !== undefined && same(handedOver(parsed[name])));
   if (names.length !== 1) return error;
   return new FltsError('FLTS_CONFIG_INVALID_VALUE', error.message.replace(`flag for ${setting}`, `--${names[0]} (setting ${setting})`), { details: { ...error.details, flag: names[0] } });
+}
+
+const SPECS_BY_PATH = new Map(ALL_SPECS.map((spec) => [spec.path, spec]));
+
+const isBlank = (value: unknown): boolean => (typeof value === 'string' ? value.trim() === '' : Array.isArray(value) && value.length > 0 && value.every(isBlank));
+
+/**
+ * Whether a setting reads blank flag text as something the user did not type: as absent (`--home ""`, FLTS_HOME or
+ * ./.flts taken instead), as false (`--early-stopping ""`), as null (`--min-improvement ""`, no quality gate over the
+ * one configured) or as the default list (`--models ""`). A plain text setting keeps it as its value (`--identifier ""`
+ * is the global scope), and a blank the setting refuses anyway is left to that refusal.
+ */
+function blankReadAsOther(spec: SettingSpec, text: string): boolean {
+  if (spec.type === 'string' && !spec.nullable) return spec.emptyIsUnset === true;
+  try {
+    parseSettingText(spec, text, 'flag');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Setting flags given with nothing in them are refused, as other blank flags are (refuseEmptyFlags): `--early-stopping
+ * "$UNSET"` turned early stopping off, and `--home ""` used FLTS_HOME, each without a word.
+ */
+function refuseBlankSettingFlags(parsed: Record<string, unknown>, fromFlags: Record<string, unknown>): void {
+  for (const [setting, value] of Object.entries(fromFlags)) {
+    const spec = SPECS_BY_PATH.get(setting);
+    if (!spec || typeof value !== 'string' || !isBlank(value) || !blankReadAsOther(spec, value)) continue;
+    const blank = Object.keys(parsed).filter((name) => isBlank(parsed[name]));
+    if (blank.length === 1) refuseEmptyFlags({ [blank[0]]: value });
+    throw new FltsError('FLTS_USAGE_INVALID_FLAG', `The flag for setting ${setting} (one of ${blank.map((name) => `--${name}`).join(', ')}) is empty: give it a value, or leave the flag out.`, { details: { setting, value } });
+  }
 }
 
 /**
@@ -104,6 +140,7 @@ export abstract class FltsCommand<TResult> extends Command {
     refuseEmptyFlags({ config: flags.config }, 'a file');
     const file = this.readConfigFile(flags.config);
     const fromFlags: Record<string, unknown> = { home: flags.home, logLevel: flags['log-level'], profile: flags.profile, ...flagSettings };
+    refuseBlankSettingFlags(flags as Record<string, unknown>, fromFlags);
     try {
       const resolved = resolveSettings({ file, env: process.env, flags: fromFlags });
       this.defaultLogLevel = resolved.sources.logLevel === 'default';

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { untilSignalled, type WritesAtStop } from '../cli/stop-signals.js';
 import { FltsError } from '../core/errors.js';
 import { EXPORT_FORMATS, exportRun } from '../core/registry/export-run.js';
@@ -33,6 +34,8 @@ export default class Export extends FltsCommand<ExportCommandResult> {
 
   async run(): Promise<ExportCommandResult> {
     const { flags } = await this.parse(Export);
+    // As predict, serve and bench refuse theirs: `--run "$UNSET"` was "Run \"\" does not exist", a run looked up.
+    refuseEmptyFlags({ run: flags.run });
     const { settings } = this.loadSettings(flags);
     const format = flags.format as (typeof EXPORT_FORMATS)[number];
     if (flags.out !== undefined) {

@@ -36,7 +36,7 @@ export interface SettingSpec {
   readonly distinct?: boolean;
   /** `null` is a valid value (JSON null in a file, an empty string in the environment). */
   readonly nullable?: boolean;
-  /** An empty value (`FLTS_HOME=`, `--home ""`, `""` in the file) leaves the setting to the layers below, as if not given. */
+  /** An empty value (`FLTS_HOME=`, `""` in the file) leaves the setting to the layers below, as if not given; the CLI refuses such a flag given empty. */
   readonly emptyIsUnset?: boolean;
   /** Secrets are never echoed back in error messages or `--json` output. */
   readonly secret?: boolean;
