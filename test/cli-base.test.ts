@@ -46,6 +46,15 @@ describe('cli > base command', () => {
     expect(body.error.message).toContain('bad.json');
   });
 
+  it('refuses a config file larger than 16 MiB before reading it, where it was read whole', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-cli-'));
+    // Valid JSON, so only its size refuses it: before, it was read and taken.
+    await writeFile(path.join(dir, 'big.json'), JSON.stringify({ $comment: 'x'.repeat(16 * 1024 * 1024) }));
+    const { code, stdout } = await flts(['config', 'show', '--config', 'big.json', '--json'], dir);
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout).error).toMatchObject({ code: 'FLTS_CONFIG_FILE_UNREADABLE', message: 'Cannot read config file big.json: larger than 16777216 bytes' });
+  });
+
   it('reads a config file that begins with a byte order mark, as Windows editors save it', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-cli-'));
     await writeFile(path.join(dir, 'bom.json'), `\uFEFF${JSON.stringify({ training: { epochs: 3 } })}`);

@@ -24,6 +24,13 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(type
 
 const DEFAULT_CONFIG_FILE = 'flts.config.json';
 
+/**
+ * Far more than any config file holds (every setting with a long value is a few KiB). A larger file is another file
+ * given by mistake (a dataset, a model): refused before it is read, where it was read whole first, 3 GB of memory for
+ * a 3 GB file, enough for a container's memory limit to kill the command without a word.
+ */
+const CONFIG_FILE_MAX_BYTES = 16 * 1024 * 1024;
+
 /** What a command hands to core: built once per command run, from its settings; its logger writes JSON lines on stderr. */
 export type CommandDeps = Dependencies;
 
@@ -161,7 +168,7 @@ export abstract class FltsCommand<TResult> extends Command {
     let text: string | undefined;
     try {
       // A byte order mark, which Windows editors and PowerShell's Out-File put first, is no part of the JSON.
-      text = readRegularFile(path.resolve(candidate)).replace(/^\uFEFF/, '');
+      text = readRegularFile(path.resolve(candidate), { maxBytes: CONFIG_FILE_MAX_BYTES }).replace(/^\uFEFF/, '');
       const parsed = JSON.parse(text) as unknown;
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the top level must be a JSON object');
       return parsed as Record<string, unknown>;
