@@ -134,6 +134,20 @@ describe('core > config > settings', () => {
     expect(errorOf(() => resolveSettings({ file: { $comment: dotted as Record<string, unknown>, serve: dotted as Record<string, unknown> } }))).toMatchObject({ code: 'FLTS_CONFIG_UNKNOWN_KEY' });
   });
 
+  it('names the first ten of many unknown keys and counts the rest, each shown as itself', () => {
+    // Before, every key of a file of 20,000 unknown keys was compared with every setting's name for what it may have
+    // meant (past a minute for 200,000), and all were printed; an escape sequence in a key reached the terminal as it was.
+    const wide: Record<string, number> = { 'e\u001b[2Jpochs': 1 };
+    for (let i = 0; i < 20_000; i += 1) wide[`k${i}`] = i;
+    const error = errorOf(() => resolveSettings({ file: { training: wide } }));
+    expect(error).toMatchObject({ code: 'FLTS_CONFIG_UNKNOWN_KEY', details: { count: 20_001 } });
+    expect(error.details?.keys).toHaveLength(10);
+    expect(error.message).toBe(`Unknown setting(s) in the config file: training.e\\u001b[2Jpochs, ${Array.from({ length: 9 }, (_, i) => `training.k${i}`).join(', ')} and 19991 more.`);
+    const dotted: Record<string, number> = {};
+    for (let i = 0; i < 20_000; i += 1) dotted[`a.${i}`] = i;
+    expect(errorOf(() => resolveSettings({ file: dotted })).message).toMatch(/^Unknown setting\(s\) in the config file: "a\.0", .* "a\.9" and 19990 more: a key holding a dot/);
+  });
+
   it('names the setting an unknown config-file key may have meant', () => {
     // Before, the message named the key alone, where an unknown FLTS_ variable is answered with the variables it may mean.
     expect(errorOf(() => resolveSettings({ file: { training: { epoch: 2 } } })).message).toBe('Unknown setting(s) in the config file: training.epoch (did you mean training.epochs?).');

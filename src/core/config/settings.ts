@@ -1,4 +1,5 @@
 import { closestName } from '../closest-name.js';
+import { clip, LISTED_NAMES, QUOTED_CHARS, quotedText, shownText } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { parseSettingText, validateSettingValue, type SettingSource, type SettingSpec } from './specs/setting-spec.js';
 import { ALL_SPECS, type Settings } from './specs/index.js';
@@ -85,6 +86,12 @@ function meantSettings(path: string, known: readonly string[]): string[] {
   return known.filter((candidate) => candidate.split('.').pop()!.toLowerCase() === name).slice(0, 3);
 }
 
+/** The names as one list, the first LISTED_NAMES of `total` and how many more. */
+function listed(names: readonly string[], total = names.length): string {
+  const shown = names.slice(0, LISTED_NAMES).join(', ');
+  return total > LISTED_NAMES ? `${shown} and ${total - LISTED_NAMES} more` : shown;
+}
+
 function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly SettingSpec[]): void {
   // One key past the deepest setting, so a key nested below a setting's place is still named as unknown.
   const depth = Math.max(1, ...specs.map((spec) => spec.path.split('.').length)) + 1;
@@ -94,15 +101,17 @@ function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly Sett
     const nested = key.split('.').reduceRight<unknown>((inner, part) => ({ [part]: inner }), '...');
     throw new FltsError(
       'FLTS_CONFIG_UNKNOWN_KEY',
-      `Unknown setting(s) in the config file: ${dotted.map((entry) => JSON.stringify(entry.path)).join(', ')}: a key holding a dot names no setting, for the file nests settings by their path: write ${JSON.stringify(key)} as ${JSON.stringify(nested).slice(1, -1)}.`,
-      { details: { keys: dotted.map((entry) => entry.path) } },
+      `Unknown setting(s) in the config file: ${listed(dotted.map((entry) => quotedText(clip(entry.path))))}: a key holding a dot names no setting, for the file nests settings by their path: write ${quotedText(clip(key))} as ${shownText(clip(JSON.stringify(nested).slice(1, -1), 4 * QUOTED_CHARS))}.`,
+      { details: { keys: dotted.slice(0, LISTED_NAMES).map((entry) => entry.path), count: dotted.length } },
     );
   }
   const known = new Set(specs.map((spec) => spec.path));
   const settingsIn = (group: string): string[] => specs.map((spec) => spec.path).filter((path) => path.startsWith(`${group}.`));
+  // Every path that holds settings (training, training.prophet), found once: a file of 200,000 keys asked each of them.
+  const groupPaths = new Set(specs.flatMap((spec) => spec.path.split('.').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('.'))));
   const leaves = collectLeafPaths(file, depth).filter((path) => !known.has(path) && !path.startsWith('$'));
   // A group of settings ("training") is none itself: empty, it sets nothing; a value in its place is mistyped, not unknown.
-  const groups = leaves.filter((path) => settingsIn(path).length > 0);
+  const groups = leaves.filter((path) => groupPaths.has(path));
   const mistyped = groups.find((path) => !isEmptyObject(getPath(file, path)));
   if (mistyped !== undefined) {
     const inside = settingsIn(mistyped);
@@ -113,13 +122,16 @@ function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly Sett
       { details: { setting: mistyped } },
     );
   }
-  const unknown = leaves.filter((path) => !groups.includes(path));
+  const unknown = leaves.filter((path) => !groupPaths.has(path));
   if (unknown.length > 0) {
-    const named = unknown.map((path) => {
+    // The first few, each with the setting it may mean: a file of 200,000 unknown keys was compared key by key with
+    // every setting's name for minutes, to print them all.
+    const named = unknown.slice(0, LISTED_NAMES).map((path) => {
       const meant = meantSettings(path, [...known]);
-      return meant.length > 0 ? `${path} (did you mean ${meant.join(' or ')}?)` : path;
+      const shown = shownText(clip(path));
+      return meant.length > 0 ? `${shown} (did you mean ${meant.join(' or ')}?)` : shown;
     });
-    throw new FltsError('FLTS_CONFIG_UNKNOWN_KEY', `Unknown setting(s) in the config file: ${named.join(', ')}.`, { details: { keys: unknown } });
+    throw new FltsError('FLTS_CONFIG_UNKNOWN_KEY', `Unknown setting(s) in the config file: ${listed(named, unknown.length)}.`, { details: { keys: unknown.slice(0, LISTED_NAMES), count: unknown.length } });
   }
 }
 
