@@ -22,6 +22,8 @@ describe('core > clip-text', () => {
     expect(singleLine('a\r\nb\tc')).toBe('a b c');
     expect(singleLine('\u001B[31mred\u001B[0m \u009B2J ok')).toBe(' [31mred [0m  2J ok');
     expect(singleLine('déjà vu 😀')).toBe('déjà vu 😀');
+    // Before, a reason holding U+202E was stored and listed as it was, and turned round the rest of its history line.
+    expect(singleLine('rollout\u202Eok\u2066 a\u2028b\u2029c')).toBe('rollout ok  a b c');
   });
 
   it('firstCodePoints counts characters as a JSON schema does, an emoji as one, and keeps text within the count whole', () => {

@@ -39,11 +39,12 @@ export function listNames(names: readonly string[], max = LISTED_NAMES): string 
 
 /**
  * `text` on one line of plain text: each run of control characters (line breaks, tabs, the escape that starts a
- * terminal sequence) becomes one space. A free-text field stored for later listing (a promotion's reason) then
- * prints as itself, one record a line, instead of moving the cursor or restyling the terminal it is shown on.
+ * terminal sequence), line and paragraph separators and bidirectional controls becomes one space. A free-text field
+ * stored for later listing (a promotion's reason) then prints as itself, one record a line, instead of moving the
+ * cursor, restyling the terminal it is shown on, or turning round the rest of its line (U+202E).
  */
 export function singleLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\p{Bidi_Control}]+/gu, ' ');
 }
 
 /**
