@@ -74,6 +74,27 @@ describe('cli > consistency across commands', () => {
     expect(run.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: 'Unexpected argument: plots.svg; --plot is a switch and takes no value' });
   });
 
+  it('refuses a switch given a value (--json=true) naming the switch, as JSON when it is --json with a true word', async () => {
+    // Before, --json=true was "Unexpected argument: true" printed as text with nothing on stdout, and after a repeatable
+    // flag the value became a model type: --model NAIVE --json=true asked for the models NAIVE,TRUE.
+    const home = tempHome();
+    const [json, afterModel, force, no] = await Promise.all([
+      runCli(['eval', '--json=true', '--home', home]),
+      runCli(['train', '--model', 'NAIVE', '--json=yes', '--home', home]),
+      runCli(['promote', '--best', '--force=1', '--home', home, '--json']),
+      runCli(['eval', '--json=false', '--home', home]),
+    ]);
+    expect(json.exitCode).toBe(2);
+    expect(json.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: '--json is a switch and takes no value: give --json alone, or leave it out ("--json=true").', details: { flag: 'json', value: 'true' } });
+    expect(afterModel.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'json', value: 'yes' } });
+    expect(force.json.error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'force', value: '1' } });
+    // --json=false asks for no JSON: the refusal is text on stderr.
+    expect(no.exitCode).toBe(2);
+    expect(no.stdout).toBe('');
+    expect(no.stderr).toContain('--json is a switch and takes no value');
+    expect(existsSync(path.join(home, 'store'))).toBe(false);
+  });
+
   it('refuses a --config-hash that is not a whole config_hash as the flag it is, in every command that takes one', async () => {
     const home = tempHome();
     const prefix = 'a68dce291270';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import type { BusMetrics } from '../core/bus/index.js';
-import { clip, QUOTED_CHARS } from '../core/clip-text.js';
+import { clip, QUOTED_CHARS, quotedText } from '../core/clip-text.js';
 import { createCliLogger } from './cli-logger.js';
 import { unknownEnvNamesOnce } from './unknown-env.js';
 import { usageMessage } from './usage-message.js';
@@ -48,6 +48,17 @@ function namingTheFlag(error: unknown, parsed: Record<string, unknown>, fromFlag
   const names = Object.keys(parsed).filter((name) => value !== undefined && same(handedOver(parsed[name])));
   if (names.length !== 1) return error;
   return new FltsError('FLTS_CONFIG_INVALID_VALUE', error.message.replace(`flag for ${setting}`, `--${names[0]} (setting ${setting})`), { details: { ...error.details, flag: names[0] } });
+}
+
+/** The command line up to `--`, after which words are arguments, not flags. */
+function wordsBeforePassThrough(argv: readonly string[]): readonly string[] {
+  const end = argv.indexOf('--');
+  return end === -1 ? argv : argv.slice(0, end);
+}
+
+/** `--json=true` (or 1, yes, on): refused as a switch given a value, but the refusal is the JSON document asked for. */
+function asksJsonByValue(argv: readonly string[]): boolean {
+  return wordsBeforePassThrough(argv).some((word) => /^--json=(true|1|yes|on)$/i.test(word));
 }
 
 const SPECS_BY_PATH = new Map(ALL_SPECS.map((spec) => [spec.path, spec]));
@@ -141,6 +152,23 @@ export abstract class FltsCommand<TResult> extends Command {
 
   abstract override run(): Promise<TResult>;
 
+  /**
+   * A switch given a value (`--json=true`, `--force=false`) is refused first, naming it: oclif parses the value as a
+   * word of its own, so `--json=true` was "Unexpected argument: true", printed as text, and after a repeatable flag
+   * (`--model NAIVE --json=true`) the word became a model type, "NAIVE,TRUE".
+   */
+  override async init(): Promise<void> {
+    await super.init();
+    const command = this.constructor as typeof FltsCommand;
+    const switches = Object.entries({ ...command.baseFlags, ...command.flags }).filter(([, flag]) => flag.type === 'boolean').map(([name]) => name);
+    for (const word of wordsBeforePassThrough(this.argv)) {
+      const [, name, value] = /^--([^=]+)=(.*)$/s.exec(word) ?? [];
+      if (name !== undefined && switches.includes(name)) {
+        throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${name} is a switch and takes no value: give --${name} alone, or leave it out (${clip(quotedText(word))}).`, { details: { flag: name, value } });
+      }
+    }
+  }
+
   /** Reads the config file and layers defaults < file < env < flags. `flagSettings` maps dot paths to flag values. */
   protected loadSettings(flags: { config?: string; home?: string; 'log-level'?: string; profile?: string }, flagSettings: Record<string, unknown> = {}): ResolvedSettings {
     // Read as absent, `--config ""` read no config file, not even ./flts.config.json, without a word.
@@ -192,7 +220,7 @@ export abstract class FltsCommand<TResult> extends Command {
     // A run id given by hand and not found: the runs it could have meant (an id cut short), from the store the command opened.
     const deps = flts.code === 'FLTS_RUN_NOT_FOUND' && this.builtSettings ? await this.built?.catch(() => undefined) : undefined;
     if (deps && this.builtSettings) flts = await namingRunsLike(flts, deps.store, this.builtSettings);
-    const exitCode = reportError(flts, { json: this.jsonEnabled(), debug: this.debugErrors || process.argv.includes('--debug'), theme: this.config.theme?.json });
+    const exitCode = reportError(flts, { json: this.jsonEnabled() || asksJsonByValue(this.argv), debug: this.debugErrors || process.argv.includes('--debug'), theme: this.config.theme?.json });
     process.exitCode = exitCode;
     await stdoutFlushed();
     this.exit(exitCode);
