@@ -1,8 +1,22 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { stdoutFlushed } from './report-error.js';
+import { describe, expect, it, vi } from 'vitest';
+import { FltsError } from '../core/errors.js';
+import { reportError, stdoutFlushed } from './report-error.js';
 
 describe('cli > report-error', () => {
+  it('writes a message for a terminal with the characters it would act on escaped, line breaks kept', () => {
+    // Before, a path typed with an escape sequence in it reached stderr as it was: a colour, a window title, a bell.
+    const written: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => written.push(String(chunk)) > 0);
+    try {
+      const error = new FltsError('FLTS_DATA_FILE_NOT_FOUND', 'Data file x\u001b]0;t\u0007\u001b[31mRED\u202e.csv not found;\nlooked in /data', { hint: 'Give \u009b2J a file.' });
+      expect(reportError(error, { json: false, debug: false })).toBe(4);
+    } finally {
+      write.mockRestore();
+    }
+    expect(written.join('')).toBe('Error FLTS_DATA_FILE_NOT_FOUND: Data file x\\u001b]0;t\\u0007\\u001b[31mRED\\u202e.csv not found;\nlooked in /data\nHint: Give \\u009b2J a file.\n');
+  });
+
   it('stdoutFlushed waits until what was written has been handed on, so process.exit after it loses nothing', async () => {
     let finishWrite: () => void = () => undefined;
     const stdout = new Writable({ highWaterMark: 1, write: (_chunk, _encoding, callback) => (finishWrite = callback) });

@@ -11,6 +11,20 @@ export interface ReportErrorOptions {
 }
 
 /**
+ * Characters a terminal acts on rather than shows, other than the line breaks and tabs a message may hold: the escape
+ * that starts a colour or title sequence, BEL, DEL and the C1 controls, line separators, bidirectional controls.
+ */
+const ACTED_ON = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Bidi_Control}]/gu;
+
+/**
+ * A message as text on a terminal: each such character written as its \u escape. Messages quote what the user typed
+ * (a path, a dataset name), and `--train $'x\e]0;title\a.csv'` set the terminal's title and colours from stderr.
+ */
+function onTerminal(text: string): string {
+  return text.replace(ACTED_ON, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+}
+
+/**
  * Shows a failure the one way flts shows failures, from a command or from before one was found: the JSON
  * envelope on stdout under --json, else the code, message and hint on stderr. Returns the exit code.
  */
@@ -21,8 +35,8 @@ export function reportError(flts: FltsError, options: ReportErrorOptions): numbe
     // In the one field style of every --json document (its details included), as a command's result is.
     ux.stdout(ux.colorizeJson({ status: 'error', error: snakeCaseKeys(shown) }, { pretty: true, theme: options.theme }));
   } else {
-    process.stderr.write(`Error ${shown.code}: ${shown.message}\n`);
-    if (shown.hint) process.stderr.write(`Hint: ${shown.hint}\n`);
+    process.stderr.write(`Error ${shown.code}: ${onTerminal(shown.message)}\n`);
+    if (shown.hint) process.stderr.write(`Hint: ${onTerminal(shown.hint)}\n`);
     if (options.debug) process.stderr.write(`${redactSecrets((flts.cause as Error)?.stack ?? flts.stack ?? '')}\n`);
   }
   return exitCodeFor(flts);
