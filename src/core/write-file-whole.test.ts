@@ -76,14 +76,34 @@ describe('core > writeFileWhole', () => {
     expect(readdirSync(dir)).toEqual(['pipe']);
   });
 
-  it('refuses a pipe that no process reads at once, where the open waited for a reader for good', async () => {
+  it('refuses a pipe that no process comes to read within its wait, where the open waited for a reader for good', async () => {
     // Before, `flts predict --out <fifo>` with no reader hung in open(), and SIGTERM did not end it: the exit waited
     // for the thread-pool thread stuck in that open.
     const fifo = path.join(dir, 'pipe');
     await promisify(execFile)('mkfifo', [fifo]);
-    const error = toFltsError(await writeFileWhole(fifo, 'forecast bytes').then(() => undefined, (failure: unknown) => failure));
+    let waited = 0;
+    const error = toFltsError(await writeFileWhole(fifo, 'forecast bytes', { pipeReaderWaitMs: 200, onWaitingForReader: () => waited++ }).then(() => undefined, (failure: unknown) => failure));
     expect(error).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', details: { path: fifo, errno: 'ENXIO' } });
     expect(error.message).toBe(`Cannot open ${fifo}: a pipe or socket that no process reads (ENXIO).`);
+    expect(waited).toBe(1);
+  });
+
+  it('waits for a reader of a pipe that comes after the write began (flts predict --out p & cat p)', async () => {
+    const fifo = path.join(dir, 'pipe');
+    await promisify(execFile)('mkfifo', [fifo]);
+    let reader: Socket | undefined;
+    const chunks: Buffer[] = [];
+    let read: Promise<void> = Promise.resolve();
+    // The reader opens only once the write has found none and waits for one.
+    await writeFileWhole(fifo, 'forecast bytes', {
+      onWaitingForReader: () => {
+        reader = new Socket({ fd: openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+        read = new Promise<void>((resolve) => reader!.on('data', (chunk: Buffer) => chunks.push(chunk)).on('close', () => resolve()));
+      },
+    });
+    await read;
+    expect(reader).toBeDefined();
+    expect(Buffer.concat(chunks).toString()).toBe('forecast bytes');
   });
 
   it('writes more than a pipe holds at its reader\'s pace, and names a reader that left before the end', async () => {

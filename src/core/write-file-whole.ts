@@ -3,6 +3,7 @@ import { constants, open as openDescriptor } from 'node:fs';
 import { access, lstat, open, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { FltsError } from './errors.js';
 
@@ -26,6 +27,22 @@ export interface ReplaceFileOptions {
   /** The bytes and the rename reach the disk before this returns, so the file survives a power cut whole. */
   durable?: boolean;
 }
+
+export interface WriteFileWholeOptions extends ReplaceFileOptions {
+  /** How long an output that is a named pipe nobody reads yet waits for a reader (PIPE_READER_WAIT_MS). */
+  pipeReaderWaitMs?: number;
+  /** Told once when the pipe has no reader yet and the write waits for one (a command may say so). */
+  onWaitingForReader?: () => void;
+}
+
+/**
+ * A named pipe given as the output may be read by a process started after flts (`flts predict --out p & cat p`):
+ * waited for this long, then refused as a pipe nobody reads.
+ */
+export const PIPE_READER_WAIT_MS = 60_000;
+
+/** How often a pipe without a reader is opened again while it is waited for. */
+const PIPE_READER_POLL_MS = 50;
 
 /**
  * Writes `file` through a temporary file beside it (`write` fills the temporary file), renamed into place: a
@@ -88,13 +105,26 @@ async function outputTarget(file: string): Promise<{ path: string; inPlace: bool
 }
 
 /**
- * Writes into a named pipe at its reader's pace. It is opened without waiting for a reader: with none, a plain open
- * waits in a thread-pool thread until one comes, and the process cannot end meanwhile, not even on SIGTERM (the exit
- * waits for that thread). With none it fails at once (ENXIO). The descriptor, non-blocking, is written through a
- * socket, which waits for room while the pipe is full, where a plain write would fail with EAGAIN.
+ * Writes into a named pipe at its reader's pace. It is opened without blocking: with no reader, a plain open waits in
+ * a thread-pool thread until one comes, and the process cannot end meanwhile, not even on SIGTERM (the exit waits for
+ * that thread). Without one (ENXIO) it is opened again on a timer until one comes, for `options.pipeReaderWaitMs` at
+ * most. The descriptor, non-blocking, is written through a socket, which waits for room while the pipe is full, where
+ * a plain write would fail with EAGAIN.
  */
-async function writePipe(file: string, body: string | Uint8Array): Promise<void> {
-  const fd = await promisify(openDescriptor)(file, constants.O_WRONLY | constants.O_NONBLOCK);
+async function writePipe(file: string, body: string | Uint8Array, options: WriteFileWholeOptions): Promise<void> {
+  const openForWriting = promisify(openDescriptor);
+  const deadline = performance.now() + (options.pipeReaderWaitMs ?? PIPE_READER_WAIT_MS);
+  let fd: number | undefined;
+  for (let told = false; fd === undefined; ) {
+    try {
+      fd = await openForWriting(file, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENXIO' || performance.now() >= deadline) throw error;
+      if (!told) options.onWaitingForReader?.();
+      told = true;
+      await delay(PIPE_READER_POLL_MS);
+    }
+  }
   const pipe = new Socket({ fd, readable: false, writable: true });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -112,11 +142,11 @@ async function writePipe(file: string, body: string | Uint8Array): Promise<void>
  * A local output file that appears complete or not at all (see `replaceFile`); through a symbolic link, the file
  * it names. A device or pipe named as the output is written to directly.
  */
-export async function writeFileWhole(file: string, body: string | Uint8Array, options: ReplaceFileOptions = {}): Promise<void> {
+export async function writeFileWhole(file: string, body: string | Uint8Array, options: WriteFileWholeOptions = {}): Promise<void> {
   // An empty name would otherwise fail at the rename, quoting only the temporary file's name.
   if (file.trim() === '') throw new FltsError('FLTS_PATH_UNUSABLE', 'An output file needs a name (an empty path was given).', { details: { path: file } });
   const target = await outputTarget(file);
-  if (target.pipe) await writePipe(target.path, body).catch((error: unknown) => Promise.reject(namingFile(error, file)));
+  if (target.pipe) await writePipe(target.path, body, options).catch((error: unknown) => Promise.reject(namingFile(error, file)));
   else if (target.inPlace) await writeFile(target.path, body).catch((error: unknown) => Promise.reject(namingFile(error, file)));
   else await replaceFile(target.path, (temp) => writeFile(temp, body), options);
 }
