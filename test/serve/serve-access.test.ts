@@ -74,6 +74,61 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     expect(proxied.statusCode).toBe(200);
   });
 
+  it('refuses a POST a browser sent for a page of another site, whatever the tokens; programs and the server\'s own pages still get through', async () => {
+    const data = requestData(7);
+    const inferBody = JSON.stringify({ inputs: [
+      { name: 'timestamp', shape: [7], datatype: 'BYTES', data: data.ts },
+      { name: 'down', shape: [7], datatype: 'FP64', data: data.down },
+      { name: 'up', shape: [7], datatype: 'FP64', data: data.up },
+    ] });
+    const predictBody = JSON.stringify({ data });
+    const ask = async (server: { url: string }, target: string, headers: string, body: string): Promise<{ status: string; code?: string; message?: string }> => {
+      const { hostname, port } = new URL(server.url);
+      const text = await new Promise<string>((resolve, reject) => {
+        let answer = '';
+        const head = `POST ${target} HTTP/1.1\r\n${headers.replaceAll('<port>', port)}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+        const socket = connect({ host: hostname, port: Number(port) }, () => socket.end(head + body)).once('error', reject);
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+        socket.once('close', () => resolve(answer));
+      });
+      const json = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
+      return { status: text.split('\r\n')[0], code: json.code, message: json.message };
+    };
+    const page = (header: string) => ({ status: 'HTTP/1.1 403 Forbidden', code: 'FLTS_REQUEST_CROSS_SITE', message: expect.stringContaining(`a browser sent it for a page this server does not serve (${header})`) });
+    const text = 'Content-Type: text/plain;charset=UTF-8\r\n';
+    const json = 'Content-Type: application/json\r\n';
+    // What a page of another site may send without a preflight: a text/plain fetch (the infer route reads it as JSON)
+    // or a form; and a browser without Sec-Fetch-Site judged by its Origin (`null`: a sandboxed frame, a file:// page).
+    const refused: Array<[string, string, string, string]> = [
+      ['/v2/models/flts/infer', `Host: 127.0.0.1:<port>\r\nOrigin: https://evil.example\r\nSec-Fetch-Site: cross-site\r\n${text}`, inferBody, 'Sec-Fetch-Site'],
+      ['/v2/models/flts/versions/run-a/infer', `Host: 127.0.0.1:<port>\r\nSec-Fetch-Site: same-site\r\n${text}`, inferBody, 'Sec-Fetch-Site'],
+      ['/v2/models/flts/infer', `Host: 127.0.0.1:<port>\r\nOrigin: https://evil.example\r\n${text}`, inferBody, 'Origin'],
+      ['/v2/models/flts/infer', `Host: 127.0.0.1:<port>\r\nOrigin: null\r\n${text}`, inferBody, 'Origin'],
+      ['/v2/models/flts/infer', `Host: 127.0.0.1:<port>\r\nOrigin: http://127.0.0.1:1\r\n${text}`, inferBody, 'Origin'],
+      ['/predict', `Host: 127.0.0.1:<port>\r\nOrigin: https://evil.example\r\nSec-Fetch-Site: cross-site\r\nContent-Type: application/x-www-form-urlencoded\r\n`, 'data=1', 'Sec-Fetch-Site'],
+      ['/actuals', `Host: 192.168.1.20:<port>\r\nOrigin: http://intranet.example\r\n${text}`, predictBody, 'Origin'],
+      ['/actuals', `Host: 127.0.0.1:<port>\r\nSec-Fetch-Site: cross-site\r\n${json}`, predictBody, 'Sec-Fetch-Site'],
+    ];
+    for (const [target, headers, body, header] of refused) expect({ target, headers, answer: await ask(open, target, headers, body) }).toEqual({ target, headers, answer: page(header) });
+    // The API token does not make such a request the page's: it is refused with the right token too.
+    const withToken = await ask(guarded, '/v2/models/flts/infer', `Host: 127.0.0.1:<port>\r\nAuthorization: Bearer api-secret\r\nSec-Fetch-Site: cross-site\r\n${text}`, inferBody);
+    expect(withToken).toEqual(page('Sec-Fetch-Site'));
+    // curl, Python requests, tritonclient (no Origin, no Sec-Fetch-Site), a tab opened on the address, and a page the
+    // server itself served (same origin, with or without Sec-Fetch-Site, the default port left out of the Origin).
+    const taken: Array<[string, string, string]> = [
+      ['/v2/models/flts/infer', `Host: 127.0.0.1:<port>\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n${json}`, inferBody],
+      ['/predict', `Host: 127.0.0.1:<port>\r\nUser-Agent: python-requests/2.32.3\r\nAccept-Encoding: gzip, deflate\r\nAccept: */*\r\n${json}`, predictBody],
+      ['/v2/models/flts/infer', `Host: 127.0.0.1:<port>\r\nUser-Agent: python/gevent-http-client-1.5.5\r\n`, inferBody],
+      ['/v2/models/flts/infer', `Host: 127.0.0.1:<port>\r\nSec-Fetch-Site: none\r\n${text}`, inferBody],
+      ['/v2/models/flts/infer', `Host: 127.0.0.1:<port>\r\nOrigin: http://127.0.0.1:<port>\r\nSec-Fetch-Site: same-origin\r\n${text}`, inferBody],
+      ['/predict', `Host: LOCALHOST:<port>\r\nOrigin: http://localhost:<port>\r\n${json}`, predictBody],
+      ['/predict', `Host: localhost:80\r\nOrigin: http://localhost\r\n${json}`, predictBody],
+    ];
+    for (const [target, headers, body] of taken) expect({ target, headers, answer: await ask(open, target, headers, body) }).toEqual({ target, headers, answer: expect.objectContaining({ status: 'HTTP/1.1 200 OK' }) });
+    // Reading is left alone: a page may load /healthz (it cannot read the answer either).
+    expect((await open.app.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })).statusCode).toBe(200);
+  });
+
   it('limits forced reloads: one in flight is shared, the next soon after gets 429 with Retry-After', async () => {
     const source = promotedSource();
     await withTestServer(source, { server: { reloadMinIntervalMs: 60_000 } }, async (limited) => {

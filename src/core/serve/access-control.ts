@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
@@ -91,17 +91,60 @@ function headerLines(rawHeaders: readonly string[], name: string): number {
   return count;
 }
 
+/** Methods that change nothing on the server: a page may send them anywhere, it cannot read the answer. */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** True when the page's origin (`scheme://host[:port]`) names the host and port the request was sent to. */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  try {
+    const page = new URL(origin);
+    if (page.protocol !== 'http:' && page.protocol !== 'https:') return false;
+    // Parsed the same way, a Host of `localhost:80` and an origin of `http://localhost` name one address.
+    return new URL(`${page.protocol}//${host}`).host === page.host;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Checks every request against the access class of its route before its body is read. `routes` maps route
+ * Why a browser sent this request for a page of another site, or undefined when no browser did or the page is this
+ * server's. A browser sends a form or a text/plain POST for any page without asking the server first (no CORS
+ * preflight): with the prediction routes open, any page a user has open could feed /actuals (live accuracy, and the
+ * probation that can roll a promotion back) or write prediction records. The server sends no CORS headers, so no
+ * page of another site can read an answer: no such caller is legitimate. Sec-Fetch-Site says it when the browser
+ * sends it (every current one does); an older one is judged by its Origin against the Host it addressed. Programs
+ * (curl, Python requests, tritonclient) send neither header. Only header names are given, never values.
+ */
+function crossSiteBrowser(request: FastifyRequest): string | undefined {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin' || site === 'none' ? undefined : 'Sec-Fetch-Site';
+  const { origin } = request.headers;
+  if (origin === undefined || sameOrigin(origin, request.headers.host)) return undefined;
+  return 'Origin';
+}
+
+/** Throws FLTS_REQUEST_CROSS_SITE for a state-changing request a browser sent for a page of another site. */
+export function assertNotCrossSite(request: FastifyRequest): void {
+  if (SAFE_METHODS.has(request.method)) return;
+  const header = crossSiteBrowser(request);
+  if (header === undefined) return;
+  throw new FltsError('FLTS_REQUEST_CROSS_SITE', `${request.method} ${clip(request.url.split('?')[0])} is not taken from a web page of another site: a browser sent it for a page this server does not serve (${header}).`);
+}
+
+/**
+ * Checks every request against the access class of its route before its body is read, and refuses a
+ * state-changing one a browser sent for another site, whatever the route and the tokens. `routes` maps route
  * patterns (as registered, e.g. `/v2/models/:name/infer`) to their class; unlisted routes are public.
  */
 export function installAccessControl(app: FastifyInstance, tokens: AccessTokens, routes: Readonly<Record<string, RouteAccess>>): void {
   const accessByUrl = new Map(Object.entries(routes));
   app.addHook('onRequest', (request, _reply, done) => {
     const access = accessByUrl.get(request.routeOptions.url ?? '');
-    if (access === undefined || (access === 'predict' && !tokens.apiToken)) return done();
     try {
-      assertAccess(request, access, tokens);
+      // The token (or the loopback rule) first: a request with neither hears that, whoever sent it.
+      if (access !== undefined && !(access === 'predict' && !tokens.apiToken)) assertAccess(request, access, tokens);
+      assertNotCrossSite(request);
       done();
     } catch (error) {
       done(error as Error);

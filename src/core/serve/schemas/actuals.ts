@@ -44,6 +44,6 @@ export const actualsSchema = {
       },
       required: ['status', 'rows', 'matched', 'runs'],
     },
-    ...errorResponses(400, 401, 409, 413),
+    ...errorResponses(400, 401, 403, 409, 413),
   },
 } as const;

@@ -177,7 +177,7 @@ export const inferSchema = {
         'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
       },
     },
-    ...errorResponses(400, 401, 404, 413, 503),
+    ...errorResponses(400, 401, 403, 404, 413, 503),
   },
 } as const;
 

@@ -127,7 +127,7 @@ export const predictSchema = {
       },
       required: ['status', 'identifier', 'run_id', 'predictions', 'req_id', 'cached'],
     },
-    ...errorResponses(400, 401, 413, 503),
+    ...errorResponses(400, 401, 403, 413, 503),
   },
 } as const;
 
