@@ -8,7 +8,7 @@ import { startInferenceService, type InferenceService } from '../../src/core/ser
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { createTrainedHome, writeRootPointer } from '../helpers/poblesec-slice.js';
 import { startServe } from '../helpers/serve-process.js';
-import { postJson } from './serve-fixtures.js';
+import { createMemorySource, createNaiveModel, postJson, WINDOW, withTestServer } from './serve-fixtures.js';
 
 const BODY = '';
 
@@ -114,4 +114,23 @@ describe('serve > LSTM/GRU on the ONNX Runtime and wasm engines', () => {
     const wasm = await modulesOfServe(gru, 'wasm');
     expect(tfjs(wasm).length).toBeGreaterThan(0);
   }, 60_000);
+});
+
+describe('serve > the engine note on the public health routes', () => {
+  it('says the wasm engine serves for want of ONNX Runtime, not the load error, which can name a local path', async () => {
+    const note = "ONNX Runtime is not available, serving on the wasm engine: ONNX Runtime could not be loaded: Cannot find module '/srv/app/node_modules/onnxruntime-node/bin/napi-v3/linux/x64/onnxruntime_binding.node'";
+    const source = createMemorySource();
+    source.runs.set('run-a', () => {
+      const model = createNaiveModel(WINDOW);
+      return new Proxy(model, { get: (target, name) => (name === 'engineNote' ? note : Reflect.get(target, name)) });
+    });
+    source.promote('run-a');
+    await withTestServer(source, {}, async (server) => {
+      expect(server.holder.status().current?.engineNote).toBe(note);
+      for (const route of ['/healthz', '/readyz']) {
+        const body = (await (await fetch(`${server.url}${route}`)).json()) as { engine_note: string };
+        expect({ route, note: body.engine_note }).toEqual({ route, note: 'ONNX Runtime is not available, serving on the wasm engine (the serve_model_loaded log line says why).' });
+      }
+    });
+  });
 });

@@ -140,7 +140,8 @@ describe('serve > a trained LSTM from the run registry', () => {
 
     await store.delete(bucket, 'global/current.json');
     expect(await service.holder.reloadFromPointer()).toMatchObject({ result: 'failed' });
-    expect(((await (await fetch(`${service.url}/healthz`)).json()) as any).degraded_reason).toMatch(/No usable promotion pointer: current\.json is not valid JSON/);
+    expect(((await (await fetch(`${service.url}/healthz`)).json()) as any).degraded_reason).toBe(`The promotion pointer cannot be read (FLTS_DATA_UNREADABLE); still serving run ${naive.run_id}.`);
+    expect(service.holder.status().degraded?.detail).toMatch(/No usable promotion pointer: current\.json is not valid JSON/);
   });
 
   it('writes each flush of prediction records as a new JSONL object under inference-logs/default/<day>/', async () => {

@@ -112,7 +112,8 @@ describe('serve > hot reload and degraded mode', () => {
 
     source.pointerError = new FltsError('FLTS_STORE_UNAVAILABLE', 'store down');
     expect((await server.holder.reloadFromPointer()).result).toBe('failed');
-    expect(((await (await fetch(`${server.url}/healthz`)).json()) as any).degraded_reason).toMatch(/pointer cannot be read.*store down/);
+    expect(((await (await fetch(`${server.url}/healthz`)).json()) as any).degraded_reason).toBe('The promotion pointer cannot be read (FLTS_STORE_UNAVAILABLE); still serving run run-a.');
+    expect(server.holder.status().degraded?.detail).toMatch(/pointer cannot be read \(FLTS_STORE_UNAVAILABLE: store down\)/);
     source.pointerError = undefined;
 
     source.promote('run-c');

@@ -15,6 +15,10 @@ import { promote } from '../../src/core/workflows/promote.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { postJson, readJsonResponse } from './serve-fixtures.js';
 
+/** The internal address and the access key id the store's errors name, as an S3 store's do. */
+const ENDPOINT = 'http://minio.internal:9000';
+const ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
+
 /**
  * A store whose every call fails as an unreachable S3 endpoint does while `down` is true, or as one that refuses the
  * credentials while `refusing` is.
@@ -27,8 +31,8 @@ function outageStore(inner: ObjectStore): { store: ObjectStore; setDown(down: bo
       const value = Reflect.get(target, name, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (down) return Promise.reject(new FltsError('FLTS_STORE_UNAVAILABLE', 'S3 endpoint http://127.0.0.1:1 is unavailable (ECONNREFUSED).'));
-        if (refusing) return Promise.reject(new FltsError('FLTS_STORE_AUTH_FAILED', 'S3 endpoint http://127.0.0.1:1 refused the credentials of access key id \'flts\' (SignatureDoesNotMatch).'));
+        if (down) return Promise.reject(new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${ENDPOINT} is unavailable (ECONNREFUSED).`));
+        if (refusing) return Promise.reject(new FltsError('FLTS_STORE_AUTH_FAILED', `S3 endpoint ${ENDPOINT} refused the credentials of access key id '${ACCESS_KEY_ID}' (SignatureDoesNotMatch).`));
         return value.apply(target, args);
       };
     },
@@ -47,6 +51,10 @@ function silencingStore(inner: ObjectStore): { store: ObjectStore; goAway(): voi
     },
   });
   return { store, goAway: () => (gone = true) };
+}
+
+function prefixed<T>(prefix: string, entries: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(entries).map(([name, value]) => [`${prefix} ${name}`, value]));
 }
 
 /** 'pending' while the promise has not settled (after the microtasks queued so far). */
@@ -148,6 +156,38 @@ describe('serve > the store unavailable at startup', () => {
     await waitFor(() => service!.holder.status().degraded?.code === 'FLTS_STORE_AUTH_FAILED', 'the refusal on /readyz');
     expect(service.holder.status().current?.runId).toBe('good');
     expect(await settled(service.holder.gaveUp)).toBe('pending');
+  });
+
+  it('shows on its public routes the code of a store outage, never the endpoint nor the access key id its message names, which the log keeps', async () => {
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger: Logger = { ...silentLogger, warn: (obj) => void warnings.push(obj as Record<string, unknown>), child: () => logger };
+    const { store, setDown, setRefusing } = outageStore(fsStore);
+    setDown(true);
+    service = await startInferenceService(settings, { store, logger });
+    const publicAnswers = async (): Promise<{ healthz: { status: number; json: any }; readyz: { status: number; json: any } }> => ({
+      healthz: await readJsonResponse(await fetch(`${service!.url}/healthz`)),
+      readyz: await readyz(),
+    });
+    // /predict is open too, and says why no model is served in its FLTS_SERVE_NO_MODEL.
+    const unavailable = { ...(await publicAnswers()), predict: await postJson(`${service!.url}/predict`, { data: {} }) };
+    expect(unavailable.healthz.json).toMatchObject({ degraded: true, degraded_code: 'FLTS_STORE_UNAVAILABLE', degraded_reason: 'The promotion pointer cannot be read (FLTS_STORE_UNAVAILABLE); no model is served.' });
+    expect(unavailable.readyz).toMatchObject({ status: 503, json: { status: 'not_ready', reason: 'The promotion pointer cannot be read (FLTS_STORE_UNAVAILABLE); no model is served.' } });
+    expect(unavailable.predict).toMatchObject({ status: 503, json: { code: 'FLTS_SERVE_NO_MODEL', message: 'The promotion pointer cannot be read (FLTS_STORE_UNAVAILABLE); no model is served.' } });
+    // Back, then refusing the credentials while the run is served: degraded, and still serving.
+    setDown(false);
+    await service.holder.reloadFromPointer();
+    setRefusing(true);
+    await service.holder.reloadFromPointer();
+    const refused = await publicAnswers();
+    expect(refused.healthz.json).toMatchObject({ run_id: 'good', degraded_code: 'FLTS_STORE_AUTH_FAILED', degraded_reason: 'The promotion pointer cannot be read (FLTS_STORE_AUTH_FAILED); still serving run good.' });
+    for (const [route, answer] of Object.entries({ ...prefixed('unavailable', unavailable), ...prefixed('refused', refused) })) {
+      const text = JSON.stringify(answer.json);
+      expect({ route, endpoint: text.includes('minio.internal'), key: text.includes(ACCESS_KEY_ID) }).toEqual({ route, endpoint: false, key: false });
+    }
+    // The operator reads the whole of it in the log.
+    expect(warnings.filter((fields) => fields.code === 'FLTS_STORE_AUTH_FAILED').map((fields) => fields.reason)).toEqual([
+      `The promotion pointer cannot be read (FLTS_STORE_AUTH_FAILED: S3 endpoint ${ENDPOINT} refused the credentials of access key id '${ACCESS_KEY_ID}' (SignatureDoesNotMatch).); still serving run good.`,
+    ]);
   });
 
   it('still refuses at once a pinned run that does not exist', async () => {

@@ -227,7 +227,7 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
       return currentRun();
     },
     get degraded() {
-      return holder.status().degraded?.reason;
+      return holder.status().degraded?.detail;
     },
     async reload(reloadOptions) {
       refuseClosed('forecaster.reload');
@@ -237,7 +237,7 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
       const before = currentRun();
       const outcome = await sharedReload(force === true);
       const run = currentRun();
-      const degraded = holder.status().degraded?.reason;
+      const degraded = holder.status().degraded?.detail;
       return { result: outcome.result, changed: run.runId !== before.runId, run, pinned, ...(degraded ? { degraded } : {}), ...(outcome.result === 'failed' ? { error: outcome.error } : {}) };
     },
     async forecast(request, forecastOptions) {

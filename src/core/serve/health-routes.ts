@@ -3,7 +3,17 @@ import { stoppingRefusal } from './error-handler.js';
 import { healthzSchema, predictPingSchema, readySchema, readyzSchema } from './schemas/health.js';
 import type { ServeContext } from './serve-context.js';
 
-/** /healthz (liveness, always 200), /readyz and /ready (readiness), /predict_ping. */
+/**
+ * engine_note as the public routes give it: the fallback's cause is ONNX Runtime's load error, which can name a local
+ * path. The serve_model_loaded log line carries it whole.
+ */
+const PUBLIC_ENGINE_NOTE = 'ONNX Runtime is not available, serving on the wasm engine (the serve_model_loaded log line says why).';
+
+/**
+ * /healthz (liveness, always 200), /readyz and /ready (readiness), /predict_ping. They answer anyone (probes, and the
+ * Helm chart's Ingress publishes them): what went wrong is said by code and a short sentence of run ids and pointer
+ * keys (DegradedState.reason), never by a cause's message.
+ */
 export function registerHealthRoutes(context: ServeContext): void {
   const { holder } = context;
 
@@ -15,7 +25,7 @@ export function registerHealthRoutes(context: ServeContext): void {
       config_hash: status.current?.configHash ?? null,
       loaded_at: status.current?.loadedAt ?? null,
       engine: status.current?.engine ?? null,
-      engine_note: status.current?.engineNote ?? null,
+      engine_note: status.current?.engineNote ? PUBLIC_ENGINE_NOTE : null,
       degraded: status.degraded !== undefined,
       degraded_reason: status.degraded?.reason ?? null,
       degraded_code: status.degraded?.code ?? null,

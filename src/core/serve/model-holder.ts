@@ -27,7 +27,13 @@ export interface ModelHolderOptions {
 }
 
 export interface DegradedState {
+  /**
+   * Why, for anyone: the public health routes show it. Built of run ids, pointer keys and error codes, never of a
+   * cause's message, which can name the S3 endpoint, its access key id or a local path.
+   */
   reason: string;
+  /** Why, for the operator: the reason with each cause's message (logged as serve_degraded, and the library's `degraded`). */
+  detail: string;
   /** The error code of the cause (FLTS_RUN_NOT_FOUND, FLTS_MODEL_ARTIFACT_MISSING, ...), when there is one. */
   code?: string;
   /** The run that should be served but is not. */
@@ -143,9 +149,12 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
   /** A pointer that cannot be followed by anyone with these settings, while nothing is served. */
   const hopeless = (outcome: ReloadOutcome): FltsError | undefined => (!served && outcome.result === 'failed' && isServiceRefusal(outcome.error) ? outcome.error : undefined);
 
-  const setDegraded = (reason: string, runId?: string, code?: string): void => {
-    if (degraded?.reason !== reason) logger.warn({ reason, run_id: runId, code }, 'serve_degraded');
-    degraded = { reason, runId, ...(code ? { code } : {}), since: degraded?.reason === reason ? degraded.since : new Date(now()).toISOString() };
+  /** `say` writes the sentence once; `cause(error)` in it is the error's code in the reason, its code and message in the detail. */
+  const setDegraded = (say: (cause: (error: FltsError) => string) => string, runId?: string, code?: string): void => {
+    const reason = say((error) => error.code);
+    const detail = say((error) => `${error.code}: ${error.message}`);
+    if (degraded?.detail !== detail) logger.warn({ reason: detail, run_id: runId, code }, 'serve_degraded');
+    degraded = { reason, detail, runId, ...(code ? { code } : {}), since: degraded?.reason === reason ? degraded.since : new Date(now()).toISOString() };
     options.metrics?.setModelReady(served !== undefined, served !== undefined);
   };
   const clearDegraded = (): void => {
@@ -188,7 +197,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
     options.metrics?.countReload('failure');
     logger.error({ run_id: runId, code: flts.code, err: flts.message }, 'serve_model_load_failed');
     options.onEvent?.({ type: 'serve.model_load_failed', runId, code: flts.code, message: flts.message });
-    setDegraded(served ? `Run ${runId} could not be loaded (${flts.code}: ${flts.message}); still serving run ${served.run.runId}.` : `Run ${runId} could not be loaded (${flts.code}: ${flts.message}); no model is served.`, runId, flts.code);
+    setDegraded((cause) => `Run ${runId} could not be loaded (${cause(flts)}); ${served ? `still serving run ${served.run.runId}` : 'no model is served'}.`, runId, flts.code);
     return flts;
   }
 
@@ -231,33 +240,33 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
       cascade = await readCascade();
     } catch (error) {
       const flts = toFltsError(error);
-      setDegraded(`The promotion pointer cannot be read (${flts.code}: ${flts.message}); ${served ? `still serving run ${served.run.runId}` : 'no model is served'}.`, undefined, flts.code);
+      setDegraded((cause) => `The promotion pointer cannot be read (${cause(flts)}); ${served ? `still serving run ${served.run.runId}` : 'no model is served'}.`, undefined, flts.code);
       return { result: 'failed', error: flts };
     }
     const [first, ...fallbacks] = cascade;
     if (!first) {
-      if (served) setDegraded(`No promotion pointer found; still serving run ${served.run.runId}.`);
+      if (served) setDegraded(() => `No promotion pointer found; still serving run ${served!.run.runId}.`);
       return { result: 'no_pointer' };
     }
-    // Corrupt pointers before the first usable one are passed over, and reported.
+    // Corrupt pointers before the first usable one are passed over, and reported (each problem names a key, never a message).
     const passedOver = first.skipped?.length ? `Serving run ${first.runId} from ${first.source ?? 'a fallback pointer'} because ${first.skipped.join('; ')}.` : undefined;
     const attempt = await tryTarget(first, force);
     if (attempt.ok) {
-      if (passedOver) setDegraded(passedOver, first.runId);
+      if (passedOver) setDegraded(() => passedOver, first.runId);
       else if (degraded) clearDegraded();
       return { result: attempt.loaded ? 'loaded' : 'unchanged', runId: first.runId };
     }
     // The pointed run is missing or broken: the next pointer of the cascade (or the last good model) serves meanwhile.
-    const cause = `${first.source ?? 'the pointer'} names run ${first.runId}, which cannot be loaded (${attempt.error.code}: ${attempt.error.message})`;
+    const unloadable = (cause: (error: FltsError) => string): string => `${first.source ?? 'the pointer'} names run ${first.runId}, which cannot be loaded (${cause(attempt.error)})`;
     for (const fallback of fallbacks) {
       if (fallback.runId === first.runId) continue;
       const kept = await tryTarget(fallback, force);
       if (kept.ok) {
-        setDegraded(`${cause}; serving run ${fallback.runId} from ${fallback.source ?? 'the next pointer'}.`, first.runId, attempt.error.code);
+        setDegraded((cause) => `${unloadable(cause)}; serving run ${fallback.runId} from ${fallback.source ?? 'the next pointer'}.`, first.runId, attempt.error.code);
         return { result: 'failed', runId: first.runId, error: attempt.error };
       }
     }
-    setDegraded(served ? `${cause}; still serving run ${served.run.runId}.` : `${cause}; no model is served.`, first.runId, attempt.error.code);
+    setDegraded((cause) => `${unloadable(cause)}; ${served ? `still serving run ${served.run.runId}` : 'no model is served'}.`, first.runId, attempt.error.code);
     return { result: 'failed', runId: first.runId, error: attempt.error };
   }
 
@@ -303,6 +312,7 @@ export function createModelHolder(options: ModelHolderOptions): ModelHolder {
     acquire() {
       const current = served;
       if (!current) {
+        // The reason, not the detail: /predict answers this to anyone.
         throw new FltsError('FLTS_SERVE_NO_MODEL', degraded?.reason ?? 'No model is loaded yet: nothing has been promoted, or the promoted run is still loading.');
       }
       return { served: current, release: current.acquire() };
