@@ -3,14 +3,15 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type RouteHandlerMethod } from 'fastify';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
-import type { FltsError } from '../errors.js';
+import { httpStatusFor, type FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { redactSecrets } from '../redact.js';
 import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
 import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions, watchBodies } from '../serve/connection-limits.js';
-import { answerConnect, answerUnmetExpectation, installErrorHandlers, installRequestHeadChecks, replyWithError } from '../serve/error-handler.js';
+import { answerConnect, answerUnmetExpectation, installErrorHandlers, installRequestHeadChecks, replyWithError, stoppingRefusal } from '../serve/error-handler.js';
 import { countEachRequestOnce } from '../serve/request-counting.js';
+import { requestsInFlightOf } from '../serve/requests-in-flight.js';
 import { createRouteTable } from '../serve/route-table.js';
 import { ABANDONED_STATUS } from '../serve/serve-metrics.js';
 import { resetUnreadAnswers } from '../serve/unread-answers.js';
@@ -36,6 +37,11 @@ export interface HealthServerDeps {
   state?: () => string;
   /** Why the roles are not started yet, while startup waits for the store or the broker. */
   startupError?: () => FltsError | undefined;
+  /**
+   * Aborted as the daemon's stop begins: from then /readyz answers 503 FLTS_SERVE_STOPPING at once, as the serving
+   * role's own readiness does, and every answer closes its connection.
+   */
+  stopping?: AbortSignal;
   probeTimeoutMs?: number;
 }
 
@@ -121,6 +127,8 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   // serve API's limits, so it cannot take every file descriptor the daemon's roles need.
   const app = Fastify({
     logger: false,
+    // A request that reaches a closing server is refused by the onRequest hook below, coded as the serve API's.
+    return503OnClosing: false,
     // What the router refuses before any route (a path that is not valid percent-encoding) is coded as the rest.
     frameworkErrors: (error, request, reply) => replyWithError(error, request, reply, HEALTH_BODY_LIMIT, silentLogger),
     // What Node refuses before any route is counted as the serve API counts it (route "unmatched").
@@ -131,6 +139,18 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   watchBodies(app.server, deps.settings.serve, HEALTH_BODY_LIMIT);
   // Each /metrics or /readyz asks the store and the broker: a client pipelining thousands of them on one connection
   // without reading the answers held the event loop, and so the roles, for minutes.
+  // Said keep-alive while the daemon stops, an answer left its client to send the next probe on a connection the
+  // server's close then reset; a request that reaches fastify once its close began is refused coded (below), not
+  // with fastify's bare 503.
+  const inFlight = requestsInFlightOf(app.server);
+  deps.stopping?.addEventListener('abort', () => inFlight.closeConnectionsAfterAnswers(), { once: true });
+  if (deps.stopping?.aborted) inFlight.closeConnectionsAfterAnswers();
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    inFlight.closeConnectionsAfterAnswers();
+    done();
+  });
   const unread = resetUnreadAnswers(app.server, { stallMs: deps.settings.serve.requestTimeoutMs, checkEveryMs: checkingIntervalOf(deps.settings.serve) });
   app.addHook('onClose', async () => unread.stop());
   // A refusal of the head checks or of no route is counted by these hooks.
@@ -140,6 +160,7 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   // with `done`, as on the serve API: it runs on every request, and an async hook costs each a promise and a microtask turn.
   app.addHook('onRequest', (request, reply, done) => {
     if (request.raw.socket.destroyed) reply.hijack();
+    else if (closing) return done(stoppingRefusal());
     done();
   });
   // As the serve API does: unheard, Node would close a CONNECT's connection without a word, answer an Expect other
@@ -167,6 +188,12 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   const get = (url: string, handler: RouteHandlerMethod): void => routes.route({ method: 'GET', url, handler });
   get('/healthz', async () => ({ status: 'ok', service: 'flts-daemon', roles: deps.roles().map((role) => role.name) }));
   get('/readyz', async (_request, reply) => {
+    // Not asked of the store and the broker: the bus is closing, and a probe of it would hold the answer that takes
+    // this daemon out of a load balancer's rotation for the probe's timeout.
+    if (deps.stopping?.aborted) {
+      const stopping = stoppingRefusal();
+      return reply.code(httpStatusFor(stopping)).send({ status: 'not_ready', state: 'stopping', code: stopping.code, reason: stopping.message, components: { roles: false } });
+    }
     const components = await checkReadiness(deps, ms);
     const ready = isReady(components);
     const waiting = deps.startupError?.();

@@ -101,4 +101,21 @@ describe('core > daemon > serving role', () => {
     await stopping;
     await fsBus.close();
   });
+
+  it("is not ready from the daemon's first step of a stop, its abort of the roles' signal, before the role's own stop is called", async () => {
+    const { settings } = resolveSettings({ flags: { home, 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.pollIntervalMs': 0 } });
+    const bus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
+    const daemon = new AbortController();
+    const role = await startServingRole({ settings, store: createFsStore(path.join(home, 'store')), bus, logger: silentLogger, metrics: createDaemonMetrics(), owner: 'test', signal: daemon.signal });
+    const url = String(role.status().url);
+    expect(await (await fetch(`${url}/readyz`)).json()).not.toHaveProperty('code');
+    daemon.abort();
+    // Before, the role said what it said before the stop until the daemon called its stop(), which waits for any role
+    // still starting beside it.
+    const during = await fetch(`${url}/readyz`);
+    expect(during.status).toBe(503);
+    expect(await during.json()).toMatchObject({ status: 'not_ready', code: 'FLTS_SERVE_STOPPING' });
+    await role.stop();
+    await bus.close();
+  });
 });

@@ -24,6 +24,12 @@ export async function startServingRole(context: RoleContext): Promise<RoleHandle
     await service.close();
     throw error;
   }
+  // Not ready from the daemon's first step of a stop (its abort of the roles' signal), not only from this role's
+  // stop(), which the daemon calls once a role still starting beside this one is done: a load balancer that saw this
+  // replica ready meanwhile kept routing requests to it. Removed at stop(), so a start attempted again adds no other.
+  const beginStop = (): void => service.beginStop();
+  context.signal.addEventListener('abort', beginStop, { once: true });
+  if (context.signal.aborted) beginStop();
   return {
     name: 'serving',
     subscriptions: companion.actuals ? [companion, companion.actuals] : [companion],
@@ -41,6 +47,7 @@ export async function startServingRole(context: RoleContext): Promise<RoleHandle
       const drainBy = graceMs === undefined ? undefined : deadlineIn(Math.max(graceMs / 2, graceMs - context.settings.serve.shutdownWritesTimeoutMs - DAEMON_STOP_MARGIN_MS));
       // Not ready from the first moment: leaving the promotion group may take the bus's close timeout, and a load
       // balancer that saw this replica ready meanwhile kept sending it requests the close would then refuse or cut.
+      context.signal.removeEventListener('abort', beginStop);
       service.beginStop();
       await companion.stop();
       const report = await service.close(drainBy ? { drainMs: msLeft(drainBy) } : {});

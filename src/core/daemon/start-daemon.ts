@@ -128,7 +128,19 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   // Stopped before it listened: nothing was bound, and nothing is to be said to listen.
   if (deps.signal?.aborted) throw deps.signal.reason;
   deps.signal?.addEventListener('abort', () => controller.abort(deps.signal?.reason), { once: true });
-  const app = await buildHealthServer({ settings, store: deps.store, bus: deps.bus, metrics, roles: () => handles, configuredRoles: roleNames, started: () => started, state: () => state, startupError: () => startupError });
+  // Stopping from the first moment: the abort of deps.signal (SIGTERM) comes a turn or more before the caller's stop().
+  const app = await buildHealthServer({
+    settings,
+    store: deps.store,
+    bus: deps.bus,
+    metrics,
+    roles: () => handles,
+    configuredRoles: roleNames,
+    started: () => started && !controller.signal.aborted,
+    state: () => (controller.signal.aborted ? 'stopping' : state),
+    startupError: () => startupError,
+    stopping: controller.signal,
+  });
   await listenOrExplain(app, settings.daemon.host, settings.daemon.port, DAEMON_HEALTH_LISTENER);
   const { port } = app.server.address() as AddressInfo;
   const url = `http://${settings.daemon.host.includes(':') ? `[${settings.daemon.host}]` : settings.daemon.host}:${port}`;

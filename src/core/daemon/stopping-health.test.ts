@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFsBus } from '../bus/fs-bus.js';
+import { resolveSettings } from '../config/settings.js';
+import { createFsStore } from '../storage/fs-store.js';
+import { createRoleRegistry, type RoleHandle } from './role-registry.js';
+import { startDaemon } from './start-daemon.js';
+
+let home: string;
+beforeEach(() => {
+  home = mkdtempSync(path.join(os.tmpdir(), 'flts-daemon-stopping-'));
+});
+afterEach(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+const ROLES = ['trainer', 'promoter', 'batch', 'serving'];
+
+/** The four roles' names, each stop held until `release`: the daemon stays in its stop while the test asks its port. */
+function heldRoles(): { registry: ReturnType<typeof createRoleRegistry>; stopsBegun: Promise<void>; release: () => void } {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let begun = 0;
+  let allBegun: () => void = () => {};
+  const stopsBegun = new Promise<void>((resolve) => (allBegun = resolve));
+  const role = (name: string) => async (): Promise<RoleHandle> => ({
+    name,
+    subscriptions: [],
+    status: () => ({}),
+    stop: async () => {
+      if (++begun === ROLES.length) allBegun();
+      await gate;
+    },
+  });
+  return { registry: createRoleRegistry(Object.fromEntries(ROLES.map((name) => [name, role(name)]))), stopsBegun, release };
+}
+
+describe('core > daemon > health port while the daemon stops', () => {
+  it('answers /readyz 503 FLTS_SERVE_STOPPING from the signal on, for every role, and /healthz until the end, each answer closing its connection', async () => {
+    const { settings } = resolveSettings({ flags: { home, 'daemon.roles': ROLES, 'daemon.port': 0, 'daemon.host': '127.0.0.1' } });
+    const bus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
+    const { registry, stopsBegun, release } = heldRoles();
+    const signal = new AbortController();
+    const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, registry, signal: signal.signal });
+    expect((await fetch(`${daemon.url}/readyz`)).status).toBe(200);
+    // SIGTERM: flts daemon aborts the signal, then calls stop() once it has said so.
+    signal.abort();
+    // Before, /readyz answered 200 until stop() ran, then 503 with no code, after asking the closing bus.
+    const first = await fetch(`${daemon.url}/readyz`);
+    expect(first.status).toBe(503);
+    expect(first.headers.get('connection')).toBe('close');
+    expect(await first.json()).toMatchObject({ status: 'not_ready', state: 'stopping', code: 'FLTS_SERVE_STOPPING' });
+    const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
+    expect(metrics.split('\n').filter((line) => line.startsWith('flts_daemon_ready{')).sort()).toEqual(ROLES.map((role) => `flts_daemon_ready{role="${role}"} 0`).sort());
+    expect(await (await fetch(`${daemon.url}/status`)).json()).toMatchObject({ state: 'stopping' });
+    const stopped = daemon.stop();
+    await stopsBegun;
+    const readyz = await fetch(`${daemon.url}/readyz`);
+    expect(readyz.status).toBe(503);
+    expect(await readyz.json()).toMatchObject({ code: 'FLTS_SERVE_STOPPING' });
+    const healthz = await fetch(`${daemon.url}/healthz`);
+    expect(healthz.status).toBe(200);
+    expect(healthz.headers.get('connection')).toBe('close');
+    release();
+    await stopped;
+    await bus.close();
+  });
+
+  it('refuses coded, with Retry-After and Connection: close, a request that reaches it once its close began', async () => {
+    const { settings } = resolveSettings({ flags: { home, 'daemon.roles': ROLES, 'daemon.port': 0, 'daemon.host': '127.0.0.1' } });
+    const bus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
+    const { registry, release } = heldRoles();
+    const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, registry });
+    const socket = connect(Number(new URL(daemon.url).port), '127.0.0.1');
+    let received = '';
+    let answered = (): void => {};
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      answered();
+    });
+    const ended = new Promise<string>((resolve) => {
+      socket.once('end', () => resolve('ended'));
+      socket.once('error', (error) => resolve(`error: ${error.message}`));
+    });
+    const nextAnswer = () => new Promise<void>((resolve) => (answered = resolve));
+    // A whole request and the start of the next in one write: once the first is answered, Node has read the second's
+    // request line, so its connection is busy (not idle) when the close stops the listener.
+    const first = nextAnswer();
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n');
+    await first;
+    const server = daemon.app.server;
+    const listenerClosed = new Promise<void>((resolve) => {
+      const close = server.close.bind(server);
+      // fastify closes the listener once its preClose hooks have run.
+      server.close = ((callback?: (error?: Error) => void) => (resolve(), close(callback))) as typeof server.close;
+    });
+    const stopped = daemon.stop();
+    release();
+    await listenerClosed;
+    const second = nextAnswer();
+    socket.write('Host: x\r\n\r\n');
+    await second;
+    // Before, fastify's own 503, with no code and no Retry-After.
+    expect(await ended).toBe('ended');
+    const [head, body] = received.slice(received.lastIndexOf('HTTP/1.1 ')).split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 503 /);
+    expect(head).toMatch(/\r\nretry-after: 1\r\n/i);
+    expect(head).toMatch(/\r\nconnection: close\r\n/i);
+    expect(JSON.parse(body)).toMatchObject({ code: 'FLTS_SERVE_STOPPING', statusCode: 503 });
+    await stopped;
+    socket.destroy();
+    await bus.close();
+  });
+});
