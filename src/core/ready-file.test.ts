@@ -4,10 +4,21 @@ import { once } from 'node:events';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from './logger.js';
 import { currentPidNamespace, processStartOf } from './proc-stat.js';
 import { writeReadyFile, type ReadyFileWriter } from './ready-file.js';
+
+/** /proc/<pid>/stat paths read as a /proc mounted with hidepid hides them: a process of another user. */
+const hiddenStats = vi.hoisted(() => new Set<string>());
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const readFileSync = ((file: Parameters<typeof fs.readFileSync>[0], ...rest: unknown[]) => {
+    if (typeof file === 'string' && hiddenStats.has(file)) throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' });
+    return (fs.readFileSync as (...args: unknown[]) => unknown)(file, ...rest);
+  }) as typeof fs.readFileSync;
+  return { ...fs, default: { ...fs, readFileSync }, readFileSync };
+});
 
 let dir: string;
 /** The pid of a process that has ended. */
@@ -131,6 +142,22 @@ describe('core > ready-file', () => {
     ready.remove();
     expect(readFileSync(file, 'utf8')).toBe(live);
     expect(readdirSync(dir)).toEqual(['ready.json']);
+  });
+
+  it('leaves the file of a live process whose /proc entry it cannot read (hidepid) alone', () => {
+    const file = path.join(dir, 'ready.json');
+    const live = `${JSON.stringify({ ...OTHER, ...writerFields(process.ppid, 'hidden') })}\n`;
+    writeFileSync(file, live);
+    hiddenStats.add(`/proc/${process.ppid}/stat`);
+    try {
+      const { logger, seen } = warnings();
+      // Before, a start time it could not read counted as another one's: the live holder's file was replaced.
+      writeReadyFile(file, SERVE, logger).remove();
+      expect(readFileSync(file, 'utf8')).toBe(live);
+      expect(seen).toEqual(['ready_file_taken']);
+    } finally {
+      hiddenStats.clear();
+    }
   });
 
   it.each([

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from './logger.js';
-import { currentPidNamespace, processStartOf } from './proc-stat.js';
+import { currentPidNamespace, processStartOf, recordedProcessGone } from './proc-stat.js';
 import { readRegularFile } from './read-regular-file.js';
 import { TEMP_FILE_PREFIX } from './write-file-whole.js';
 
@@ -170,16 +170,20 @@ export function parseReadyFile(text: string): { contents: ReadyFileContents; wri
 /**
  * Whether `holder` is a process other than this one and still runs. Its pid alone does not tell: in a container
  * restarted after a SIGKILL, the file of the previous pid 1 names the pid of the new one. The time the process
- * started, on this boot, tells; so does the pid namespace, another container's or an earlier run's, in which the pid
- * names nothing here and no process can be asked after: such a holder counts as gone. That is right for an earlier
- * run of this container; two containers given one file on a shared volume each take it as they start, which is why
- * the setting asks for a file per container (and why the image's health check reads no file of another namespace).
+ * started, on this boot, tells (recordedProcessGone, as the fs bus's topic lock and a run's owner are judged); a
+ * process this one may not signal, or whose /proc entry it cannot read (hidepid), still runs.
+ *
+ * A holder in another pid namespace counts as gone, where a lease or a topic lock counts it unknown: those fall back
+ * on their age (a lease unchanged for daemon.leaseStaleMs, a lock older than its bound), but a ready file is written
+ * once and never again, so unknown would be for ever. An earlier run of this container (restarted in place, its /tmp
+ * kept, in a new pid namespace) would then never write its file again. Two containers given one file on a shared
+ * volume each take it as they start, which is why the setting asks for a file per container (and why the image's
+ * health check reads no file of another namespace).
  */
 function heldByAnotherLiveProcess(holder: ReadyFileWriter): boolean {
   if (holder.pid === process.pid || holder.pid <= 0) return false;
   if (holder.pid_namespace !== currentPidNamespace()) return false;
-  const started = processStartOf(holder.pid);
-  if (started !== undefined || holder.process_start !== undefined) return started === holder.process_start;
+  if (holder.process_start !== undefined) return !recordedProcessGone(holder.pid, holder.process_start);
   try {
     process.kill(holder.pid, 0);
     return true;
