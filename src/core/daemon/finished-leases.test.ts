@@ -86,4 +86,14 @@ describe('core > daemon > finished-leases', () => {
       await held!.release();
     }
   });
+
+  it('removes with a finished run\'s lease the heartbeat its trainer, killed before removing it, left beside the final record', async () => {
+    const killed = await killedProcess();
+    await leftLease('NAIVE', killed, { id: 'naive-done', status: 'SUCCESS' });
+    const beat = JSON.stringify({ run_id: 'naive-done', owner: killed, beats: 9, heartbeat_at: '2026-01-01T00:00:00.000Z' });
+    await store.put(settings.store.buckets.runs, 'naive-done/heartbeat.json', beat);
+    await removeFinishedLeases(sweeper());
+    // Before, the heartbeat stayed for ever: no reader looks at a finished run's.
+    expect((await store.list(settings.store.buckets.runs, 'naive-done/')).map((info) => info.key)).toEqual(['naive-done/run.json']);
+  });
 });

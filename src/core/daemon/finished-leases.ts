@@ -1,5 +1,5 @@
-import type { RunStatus } from '../registry/run-record.js';
-import { findRunRecord, runsBucket } from '../registry/run-store.js';
+import { RUN_FILES, type RunStatus } from '../registry/run-record.js';
+import { findRunRecord, runKey, runsBucket } from '../registry/run-store.js';
 import { acquireLease, isLeaseHeld, leaseKey, readLease, type LeaseRecord } from '../registry/work-lease.js';
 import type { RoleContext } from './role-registry.js';
 
@@ -36,6 +36,9 @@ export async function removeFinishedLeases(context: Pick<RoleContext, 'settings'
     const taken = await acquireLease({ store, settings, owner: context.owner, logger, monotonic: context.monotonic }, { step: lease.step, configHash: lease.config_hash, modelType: lease.model_type }, context.signal);
     if (!taken) continue;
     await taken.release();
+    // Killed between its final record and its heartbeat's removal, the holder left that too: no beat follows a final
+    // record, and no reader looks at a finished run's heartbeat, so nothing else would ever remove it.
+    await store.delete(runsBucket(settings), runKey(run.run_id, RUN_FILES.heartbeat)).catch(() => undefined);
     removed.push({ key, runId: run.run_id, status: run.status, owner: lease.owner });
     logger.info({ key, run_id: run.run_id, status: run.status, lease_owner: lease.owner }, 'daemon_finished_lease_removed');
   }

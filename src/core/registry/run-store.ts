@@ -277,6 +277,57 @@ export async function indexUnlistedRuns(store: ObjectStore, settings: Settings, 
   return unlisted.map((run) => run.run_id);
 }
 
+/** The ids trainRun gives its runs (a UUID without its dashes): only such a folder can hold a run's heartbeat alone. */
+const TRAINED_RUN_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * Past this, a heartbeat nobody rewrote belongs to no live trainer, whatever `daemon.heartbeatMs` and
+ * `daemon.leaseStaleMs` say (each is counted too, when longer): as the fs store's temporary files killed writes left.
+ */
+export const ORPHAN_HEARTBEAT_STALE_MS = 60 * 60 * 1000;
+
+/**
+ * Removes the heartbeat of a run that has no record, when its trainer is gone: a trainer killed between its first beat
+ * and its RUNNING record (or whose record write failed and the store then refused the heartbeat's removal too) left a
+ * folder every scan of the registry lists and reads, for ever. Gone means known gone (ownerProcessGone); a trainer
+ * elsewhere, which no pid here tells of, is gone once its heartbeat was not rewritten for ORPHAN_HEARTBEAT_STALE_MS by
+ * the store's clock (a live trainer writes its record a moment after its first beat, and beats every
+ * daemon.heartbeatMs). One this process sees running is never removed. Never throws: a scan goes on whatever the store
+ * says.
+ */
+async function removeOrphanHeartbeat(store: ObjectStore, settings: Settings, runId: string): Promise<void> {
+  const bucket = runsBucket(settings);
+  const key = runKey(runId, RUN_FILES.heartbeat);
+  try {
+    const text = await store.get(bucket, key).then(
+      (body) => body.toString('utf8'),
+      (error: unknown) => (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND' ? undefined : Promise.reject(error)),
+    );
+    if (text === undefined) return;
+    // One that does not parse names no trainer: its age alone decides.
+    let beat: { owner?: RunOwner; heartbeat_at?: string } = {};
+    try {
+      beat = (parseLenientJson(text) as typeof beat | null) ?? {};
+    } catch {
+      // as said
+    }
+    const owner = beat.owner;
+    const named = typeof owner === 'object' && owner !== null && typeof owner.host === 'string' && Number.isSafeInteger(owner.pid);
+    const gone = named && ownerProcessGone(owner, String(beat.heartbeat_at), settings.instance);
+    // A trainer this process can see running keeps its heartbeat, however long it has not beaten.
+    if (!gone && named && ownerSharesProcesses(owner)) return;
+    if (!gone) {
+      const staleMs = Math.max(ORPHAN_HEARTBEAT_STALE_MS, settings.daemon.leaseStaleMs, 2 * settings.daemon.heartbeatMs);
+      const written = (await store.list(bucket, key)).find((info) => info.key === key)?.lastModified;
+      if (written === undefined || Date.now() - written.getTime() <= staleMs) return;
+    }
+    await store.delete(bucket, key);
+    await store.removeEmptyFolder?.(bucket, runKey(runId, ''));
+  } catch {
+    // Tried again at the next scan.
+  }
+}
+
 /** Every run record of the registry (or of one config_hash), and the runs whose record could not be used. */
 export async function scanRunRecords(store: ObjectStore, settings: Settings, filter: { configHash?: string } = {}): Promise<RunRegistryScan> {
   const corrupt: RunRegistryScan['corrupt'] = [];
@@ -285,6 +336,7 @@ export async function scanRunRecords(store: ObjectStore, settings: Settings, fil
   const records = await mapBounded(runIds, SCAN_WIDTH, async (runId) => {
     try {
       const record = await findRunRecord(store, settings, runId);
+      if (record === undefined && TRAINED_RUN_ID.test(runId)) await removeOrphanHeartbeat(store, settings, runId);
       // An edited record would otherwise still rank, be chosen by promote --best, and only then be refused by serving.
       const broken = record && brokenRecordSeal(settings, record);
       if (broken) throw broken;
