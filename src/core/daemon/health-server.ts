@@ -201,8 +201,10 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components, ...startup });
   });
   get('/metrics', async (_request, reply) => {
-    const [, readiness] = await Promise.all([refreshLag(deps, ms), checkReadiness(deps, ms)]);
-    deps.metrics.setReady(deps.configuredRoles ?? deps.roles().map((role) => role.name), isReady(readiness));
+    // Stopping, the closing bus is not asked either (see /readyz): the lag gauges keep their last values.
+    const stopping = deps.stopping?.aborted === true;
+    const readiness = stopping ? undefined : (await Promise.all([refreshLag(deps, ms), checkReadiness(deps, ms)]))[1];
+    deps.metrics.setReady(deps.configuredRoles ?? deps.roles().map((role) => role.name), readiness !== undefined && isReady(readiness));
     return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   get('/status', async () => ({

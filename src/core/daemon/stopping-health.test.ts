@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
+import type { MessageBus } from '../bus/message-bus.js';
 import { resolveSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { createRoleRegistry, type RoleHandle } from './role-registry.js';
@@ -39,9 +40,16 @@ function heldRoles(): { registry: ReturnType<typeof createRoleRegistry>; stopsBe
 describe('core > daemon > health port while the daemon stops', () => {
   it('answers /readyz 503 FLTS_SERVE_STOPPING from the signal on, for every role, and /healthz until the end, each answer closing its connection', async () => {
     const { settings } = resolveSettings({ flags: { home, 'daemon.roles': ROLES, 'daemon.port': 0, 'daemon.host': '127.0.0.1' } });
-    const bus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
-    const { registry, stopsBegun, release } = heldRoles();
+    const fsBus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
     const signal = new AbortController();
+    // What the health port asks the bus once the stop began: a closing Kafka bus may hold each question for the probe's timeout.
+    const askedWhileStopping: string[] = [];
+    const bus: MessageBus = {
+      ...fsBus,
+      lag: async (...args) => (signal.signal.aborted && askedWhileStopping.push('lag'), fsBus.lag(...args)),
+      ensureTopics: async (...args) => (signal.signal.aborted && askedWhileStopping.push('ensureTopics'), fsBus.ensureTopics(...args)),
+    };
+    const { registry, stopsBegun, release } = heldRoles();
     const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, registry, signal: signal.signal });
     expect((await fetch(`${daemon.url}/readyz`)).status).toBe(200);
     // SIGTERM: flts daemon aborts the signal, then calls stop() once it has said so.
@@ -54,6 +62,7 @@ describe('core > daemon > health port while the daemon stops', () => {
     const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
     expect(metrics.split('\n').filter((line) => line.startsWith('flts_daemon_ready{')).sort()).toEqual(ROLES.map((role) => `flts_daemon_ready{role="${role}"} 0`).sort());
     expect(await (await fetch(`${daemon.url}/status`)).json()).toMatchObject({ state: 'stopping' });
+    expect(askedWhileStopping).toEqual([]);
     const stopped = daemon.stop();
     await stopsBegun;
     const readyz = await fetch(`${daemon.url}/readyz`);
@@ -64,7 +73,7 @@ describe('core > daemon > health port while the daemon stops', () => {
     expect(healthz.headers.get('connection')).toBe('close');
     release();
     await stopped;
-    await bus.close();
+    await fsBus.close();
   });
 
   it('refuses coded, with Retry-After and Connection: close, a request that reaches it once its close began', async () => {
