@@ -137,8 +137,6 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   capConnections(app, deps.settings.serve, (what) => deps.metrics.countConnectionCapClose(what));
   answerHalfClosedClients(app.server);
   watchBodies(app.server, deps.settings.serve, HEALTH_BODY_LIMIT);
-  // Each /metrics or /readyz asks the store and the broker: a client pipelining thousands of them on one connection
-  // without reading the answers held the event loop, and so the roles, for minutes.
   // Said keep-alive while the daemon stops, an answer left its client to send the next probe on a connection the
   // server's close then reset; a request that reaches fastify once its close began is refused coded (below), not
   // with fastify's bare 503.
@@ -151,6 +149,8 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     inFlight.closeConnectionsAfterAnswers();
     done();
   });
+  // Each /metrics or /readyz asks the store and the broker: a client pipelining thousands of them on one connection
+  // without reading the answers held the event loop, and so the roles, for minutes.
   const unread = resetUnreadAnswers(app.server, { stallMs: deps.settings.serve.requestTimeoutMs, checkEveryMs: checkingIntervalOf(deps.settings.serve) });
   app.addHook('onClose', async () => unread.stop());
   // A refusal of the head checks or of no route is counted by these hooks.

@@ -281,8 +281,8 @@ export async function indexUnlistedRuns(store: ObjectStore, settings: Settings, 
 const TRAINED_RUN_ID = /^[0-9a-f]{32}$/;
 
 /**
- * Past this, a heartbeat nobody rewrote belongs to no live trainer, whatever `daemon.heartbeatMs` and
- * `daemon.leaseStaleMs` say (each is counted too, when longer): as the fs store's temporary files killed writes left.
+ * Past this, a heartbeat nobody rewrote belongs to no live trainer (`daemon.leaseStaleMs` and twice
+ * `daemon.heartbeatMs` count instead when longer): the bound the fs store keeps for the temporary files of killed writes.
  */
 export const ORPHAN_HEARTBEAT_STALE_MS = 60 * 60 * 1000;
 
