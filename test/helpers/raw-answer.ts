@@ -1,4 +1,5 @@
-import type { Socket } from 'node:net';
+import type { Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 
 /**
  * Writes `bytes` (a whole request, or what is left of one) on a raw socket and resolves with what the server sends
@@ -20,4 +21,47 @@ export function answerOver(socket: Socket, bytes: string, complete: (text: strin
     socket.once('close', done);
     socket.write(bytes);
   });
+}
+
+/**
+ * A request that reaches `server` once its close began: a whole GET /healthz and the request line of `secondRequestLine`
+ * written at once, so that Node has read the second's line (its connection busy, not idle) when `stop` closes the
+ * listener; the rest of the second is written once the listener is closed. Resolves with the last answer's head and
+ * body, how the connection ended, and what `stop` returned.
+ */
+export async function requestAcrossClose<T>(server: Server, secondRequestLine: string, stop: () => Promise<T>): Promise<{ head: string; body: string; ended: string; stopped: Promise<T> }> {
+  const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  let received = '';
+  let answers = 0;
+  let answered = (): void => {};
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.toString('latin1');
+    const count = received.split('HTTP/1.1 ').length - 1;
+    if (count > answers) {
+      answers = count;
+      answered();
+    }
+  });
+  const ended = new Promise<string>((resolve) => {
+    socket.once('end', () => resolve('ended'));
+    socket.once('error', (error) => resolve(`error: ${error.message}`));
+  });
+  const nextAnswer = (): Promise<void> => new Promise<void>((resolve) => (answered = resolve));
+  const first = nextAnswer();
+  socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n${secondRequestLine}\r\n`);
+  await first;
+  const listenerClosed = new Promise<void>((resolve) => {
+    const close = server.close.bind(server);
+    // fastify closes the listener once it has stopped routing (its preClose hooks have run).
+    server.close = ((callback?: (error?: Error) => void) => (resolve(), close(callback))) as typeof server.close;
+  });
+  const stopped = stop();
+  await listenerClosed;
+  const second = nextAnswer();
+  socket.write('Host: x\r\n\r\n');
+  await second;
+  const how = await ended;
+  socket.destroy();
+  const [head, body] = received.slice(received.lastIndexOf('HTTP/1.1 ')).split('\r\n\r\n');
+  return { head, body, ended: how, stopped };
 }

@@ -10,6 +10,7 @@ import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js'
 import { createServeMetrics, type ServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { startInferenceService } from '../../src/core/serve/start-inference-service.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
+import { requestAcrossClose } from '../helpers/raw-answer.js';
 import { heldSource, postJson, requestData } from './serve-fixtures.js';
 
 describe('serve > a stop drains the requests in flight within its grace', () => {
@@ -121,48 +122,14 @@ describe('serve > a stop drains the requests in flight within its grace', () => 
   it('refuses, coded and counted, a request that reaches it after its stop closed the listener, and closes that connection', async () => {
     const metrics = createServeMetrics({ processMetrics: false });
     const { service } = await start(silentLogger, metrics);
-    const socket = net.connect(Number(new URL(service.url).port), '127.0.0.1');
-    let received = '';
-    let answers = 0;
-    let answered = (): void => {};
-    socket.on('data', (chunk) => {
-      received += chunk.toString('latin1');
-      const count = received.split('HTTP/1.1 ').length - 1;
-      if (count > answers) {
-        answers = count;
-        answered();
-      }
-    });
-    const ended = new Promise<string>((resolve) => {
-      socket.once('end', () => resolve('ended'));
-      socket.once('error', (error) => resolve(`error: ${error.message}`));
-    });
-    const nextAnswer = () => new Promise<void>((resolve) => (answered = resolve));
-    // A whole request and the start of the next in one write: once the first is answered, Node has read the second's
-    // request line, so its connection is busy (not idle) when the stop closes the listener.
-    const first = nextAnswer();
-    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /predict_ping HTTP/1.1\r\n');
-    await first;
-    const server = service.app.server;
-    const listenerClosed = new Promise<void>((resolve) => {
-      const close = server.close.bind(server);
-      // fastify closes the listener once it has stopped routing (its preClose hooks have run).
-      server.close = ((callback?: (error?: Error) => void) => (resolve(), close(callback))) as typeof server.close;
-    });
-    const stopping = service.close({ drainMs: 60_000 });
-    await listenerClosed;
-    const second = nextAnswer();
-    socket.write('Host: x\r\n\r\n');
-    await second;
+    const { head, body, ended, stopped } = await requestAcrossClose(service.app.server, 'GET /predict_ping HTTP/1.1', () => service.close({ drainMs: 60_000 }));
     // Before, fastify's own 503, with no code and no Retry-After, counted nowhere.
-    expect(await ended).toBe('ended');
-    const [head, body] = received.slice(received.lastIndexOf('HTTP/1.1 ')).split('\r\n\r\n');
+    expect(ended).toBe('ended');
     expect(head).toMatch(/^HTTP\/1\.1 503 /);
     expect(head).toMatch(/\r\nretry-after: 1\r\n/i);
     expect(head).toMatch(/\r\nconnection: close\r\n/i);
     expect(JSON.parse(body)).toMatchObject({ code: 'FLTS_SERVE_STOPPING', statusCode: 503 });
-    await stopping;
-    socket.destroy();
+    await stopped;
     const exported = await metrics.registry.metrics();
     expect(exported).toMatch(/^flts_http_refused_stopping_total 1$/m);
     expect(exported).toMatch(/^flts_http_requests_total\{route="\/predict_ping",method="GET",status="503"\} 1$/m);

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { resolveSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { createRoleRegistry, type RoleHandle } from './role-registry.js';
 import { startDaemon } from './start-daemon.js';
+import { requestAcrossClose } from '../../../test/helpers/raw-answer.js';
 
 let home: string;
 beforeEach(() => {
@@ -81,44 +81,18 @@ describe('core > daemon > health port while the daemon stops', () => {
     const bus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
     const { registry, release } = heldRoles();
     const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus, registry });
-    const socket = connect(Number(new URL(daemon.url).port), '127.0.0.1');
-    let received = '';
-    let answered = (): void => {};
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.toString('latin1');
-      answered();
+    const { head, body, ended, stopped } = await requestAcrossClose(daemon.app.server, 'GET /healthz HTTP/1.1', async () => {
+      const stopping = daemon.stop();
+      release();
+      return stopping;
     });
-    const ended = new Promise<string>((resolve) => {
-      socket.once('end', () => resolve('ended'));
-      socket.once('error', (error) => resolve(`error: ${error.message}`));
-    });
-    const nextAnswer = () => new Promise<void>((resolve) => (answered = resolve));
-    // A whole request and the start of the next in one write: once the first is answered, Node has read the second's
-    // request line, so its connection is busy (not idle) when the close stops the listener.
-    const first = nextAnswer();
-    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n');
-    await first;
-    const server = daemon.app.server;
-    const listenerClosed = new Promise<void>((resolve) => {
-      const close = server.close.bind(server);
-      // fastify closes the listener once its preClose hooks have run.
-      server.close = ((callback?: (error?: Error) => void) => (resolve(), close(callback))) as typeof server.close;
-    });
-    const stopped = daemon.stop();
-    release();
-    await listenerClosed;
-    const second = nextAnswer();
-    socket.write('Host: x\r\n\r\n');
-    await second;
     // Before, fastify's own 503, with no code and no Retry-After.
-    expect(await ended).toBe('ended');
-    const [head, body] = received.slice(received.lastIndexOf('HTTP/1.1 ')).split('\r\n\r\n');
+    expect(ended).toBe('ended');
     expect(head).toMatch(/^HTTP\/1\.1 503 /);
     expect(head).toMatch(/\r\nretry-after: 1\r\n/i);
     expect(head).toMatch(/\r\nconnection: close\r\n/i);
     expect(JSON.parse(body)).toMatchObject({ code: 'FLTS_SERVE_STOPPING', statusCode: 503 });
     await stopped;
-    socket.destroy();
     await bus.close();
   });
 });
