@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createCliLogger } from '../src/cli/cli-logger.js';
 import { createFsBus } from '../src/core/bus/fs-bus.js';
+import { createKafkaBus } from '../src/core/bus/kafka-bus.js';
 import { resolveSettings } from '../src/core/config/settings.js';
 import { createRoleRegistry } from '../src/core/daemon/role-registry.js';
 import { startDaemon, type DaemonDeps } from '../src/core/daemon/start-daemon.js';
@@ -66,14 +67,92 @@ describe('daemon startup against a store that is not there', () => {
     const response = await fetch(`${listening.url as string}/readyz`);
     const body = (await response.json()) as { status: string; components: Record<string, boolean>; startup?: { code: string; message: string } };
     expect(response.status).toBe(503);
-    expect(body).toMatchObject({ status: 'not_ready', components: { roles: false }, startup: { code: 'FLTS_STORE_UNAVAILABLE' } });
-    expect(body.startup?.message).toContain(`http://${endpoint}`);
+    // The endpoint is the operator's to read, in the log; /readyz answers anyone who reaches the port.
+    expect(retrying.err).toContain(`http://${endpoint}`);
+    expect(body.startup?.message).not.toContain(endpoint);
+    expect(body).toMatchObject({ status: 'not_ready', components: { roles: false }, startup: { waiting: 'store', code: 'FLTS_STORE_UNAVAILABLE' } });
     expect((await fetch(`${listening.url as string}/healthz`)).status).toBe(200);
 
     controller.abort();
     expect(await outcome).not.toBe('started');
     expect(JSON.stringify(log.lines)).not.toContain(SECRET);
     expect(log.lines.map((line) => line.msg)).toContain('daemon_stopped');
+  });
+
+  /** /healthz, /readyz and /metrics, the routes anyone who reaches the port may call, as their text. */
+  async function publicAnswers(url: string): Promise<Record<string, string>> {
+    const answers: Record<string, string> = {};
+    for (const route of ['/healthz', '/readyz', '/metrics']) answers[route] = await (await fetch(`${url}${route}`)).text();
+    return answers;
+  }
+
+  it('says on its public routes what startup waits for by code, never the endpoint nor the access key id a store outage names, which the log keeps', async () => {
+    // As an S3 store's messages name them (a credentials source that does not answer names the key it renews).
+    const ENDPOINT = 'http://minio.internal:9000';
+    const ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
+    const fsStore = createFsStore(path.join(home, 'store'));
+    let down = true;
+    const store = new Proxy(fsStore, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) =>
+          down ? Promise.reject(new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${ENDPOINT} is unavailable (ECONNREFUSED) while renewing the credentials of access key id '${ACCESS_KEY_ID}'.`)) : (value as (...a: unknown[]) => unknown).apply(target, args);
+      },
+    });
+    const log = capture();
+    const controller = new AbortController();
+    const starting = startDaemon(settings, { ...log.deps, store, bus: createFsBus({ root: path.join(home, 'bus') }), registry, signal: controller.signal, startupRetry: FAST_RETRY });
+    try {
+      const listening = await log.first('daemon_listening');
+      const retrying = await log.first('daemon_startup_retrying');
+      const answers = await publicAnswers(listening.url as string);
+      for (const [route, text] of Object.entries(answers)) {
+        expect({ route, endpoint: text.includes('minio.internal'), key: text.includes(ACCESS_KEY_ID) }).toEqual({ route, endpoint: false, key: false });
+      }
+      expect(JSON.parse(answers['/readyz'])).toEqual({
+        status: 'not_ready',
+        components: { roles: false, bus: true, store: false },
+        startup: {
+          waiting: 'store',
+          code: 'FLTS_STORE_UNAVAILABLE',
+          message: "Waiting to start the roles: the object store's buckets cannot be ensured yet (FLTS_STORE_UNAVAILABLE). Startup tries again until it succeeds; the daemon_startup_retrying log line gives the cause.",
+        },
+      });
+      // The operator reads the whole of it in the log.
+      expect(retrying).toMatchObject({ waiting: 'store', code: 'FLTS_STORE_UNAVAILABLE' });
+      expect(retrying.err).toBe(`S3 endpoint ${ENDPOINT} is unavailable (ECONNREFUSED) while renewing the credentials of access key id '${ACCESS_KEY_ID}'.`);
+    } finally {
+      down = false;
+      controller.abort();
+      await starting.then((daemon) => daemon.stop(), () => undefined);
+    }
+  });
+
+  it('says on /readyz that it waits for the broker by code, never the broker address its cause names, which the log keeps', async () => {
+    // A listener that closes every connection at once: kafkajs' connect fails as against a broker that is not there.
+    const closing = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
+    const broker = `127.0.0.1:${(closing.address() as net.AddressInfo).port}`;
+    const kafkaSettings = resolveSettings({ flags: { home, 'daemon.roles': ['idle'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' }, env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: broker } }).settings;
+    const log = capture();
+    const controller = new AbortController();
+    const bus = createKafkaBus({ ...kafkaSettings.bus.kafka, brokerRetries: 0, logger: log.deps.logger });
+    const starting = startDaemon(kafkaSettings, { ...log.deps, store: createFsStore(path.join(home, 'store')), bus, registry, signal: controller.signal, startupRetry: FAST_RETRY });
+    try {
+      const listening = await log.first('daemon_listening');
+      const retrying = await log.first('daemon_startup_retrying');
+      expect(retrying).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', err: expect.stringContaining(broker) });
+      // Not /metrics: flts_bus_connection_failures_total is labelled by broker, for the dashboards and alerts.
+      const { ['/metrics']: _metrics, ...probes } = await publicAnswers(listening.url as string);
+      for (const [route, text] of Object.entries(probes)) expect({ route, broker: text.includes(broker) }).toEqual({ route, broker: false });
+      expect(JSON.parse(probes['/readyz'])).toMatchObject({ status: 'not_ready', startup: { waiting: 'bus', code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringContaining("the message bus's pipeline topics cannot be ensured yet (FLTS_BUS_UNAVAILABLE)") } });
+      expect(retrying).toMatchObject({ waiting: 'bus' });
+    } finally {
+      controller.abort();
+      await starting.then((daemon) => daemon.stop(), () => undefined);
+      await new Promise((resolve) => closing.close(resolve));
+    }
   });
 
   it('starts its roles once the store answers', async () => {

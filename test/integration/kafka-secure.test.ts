@@ -305,7 +305,9 @@ describe.skipIf(secure.skip)(`integration > kafka-secure > a user's pipeline and
       const response = await fetch(`http://127.0.0.1:${port}/readyz`);
       const body = (await response.json()) as { startup?: { code: string; message: string } };
       expect(response.status).toBe(503);
-      expect(body.startup).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringContaining(advertised) });
+      // The addresses are the operator's, in the log: /readyz answers anyone who reaches the port, by code.
+      expect(body.startup).toMatchObject({ waiting: 'bus', code: 'FLTS_BUS_UNAVAILABLE' });
+      expect(JSON.stringify(body)).not.toContain(advertised);
       // It goes on trying, and says so again.
       expect(await twice).toMatchObject({ attempt: 2, code: 'FLTS_BUS_UNAVAILABLE', advertised: [advertised] });
     } finally {
@@ -390,7 +392,7 @@ describe.skipIf(secure.skip)(`integration > kafka-secure > a listener of another
     }
   });
 
-  it('keeps a daemon waiting for an address that closes every connection at once, its log and /readyz saying the listener\'s protocol may not match', async () => {
+  it('keeps a daemon waiting for an address that closes every connection at once, its log saying the listener\'s protocol may not match and /readyz its code', async () => {
     // As a proxy with no broker behind it, and as a plain Kafka listener to a TLS handshake until it answers without TLS.
     const proxy = net.createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -413,8 +415,9 @@ describe.skipIf(secure.skip)(`integration > kafka-secure > a listener of another
       }, 'a startup reason on /readyz', 60_000);
       expect(readyz.status).toBe(503);
       expect(readyz.startup.code).toBe('FLTS_BUS_UNAVAILABLE');
-      expect(readyz.startup.message).toContain(`connection closed by broker ${address} ${suspicion}`);
-      expect(warnings.find((line) => line.startsWith('daemon_startup_retrying'))).toContain(suspicion);
+      expect(readyz.startup).toMatchObject({ waiting: 'bus' });
+      expect(readyz.startup.message).not.toContain(address);
+      expect(warnings.find((line) => line.startsWith('daemon_startup_retrying'))).toContain(`connection closed by broker ${address} ${suspicion}`);
     } finally {
       aborter.abort();
       await starting.catch(() => undefined);

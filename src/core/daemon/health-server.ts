@@ -3,9 +3,8 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type RouteHandlerMethod } from 'fastify';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
-import { httpStatusFor, type FltsError } from '../errors.js';
+import { httpStatusFor } from '../errors.js';
 import { silentLogger } from '../logger.js';
-import { redactSecrets } from '../redact.js';
 import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
 import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions, watchBodies } from '../serve/connection-limits.js';
@@ -22,6 +21,14 @@ import type { RoleHandle } from './role-registry.js';
 /** No route of the health port reads a body: one sent anyway is refused (404, 405) before it is read. */
 const HEALTH_BODY_LIMIT = 1024 * 1024;
 
+/** What startup waits for, as /readyz says it: the step, the role being started, the cause's code and a public sentence. */
+export interface StartupWait {
+  waiting: 'store' | 'bus' | 'role';
+  role?: string;
+  code: string;
+  message: string;
+}
+
 export interface HealthServerDeps {
   settings: Settings;
   store: ObjectStore;
@@ -35,8 +42,12 @@ export interface HealthServerDeps {
   started: () => boolean;
   /** Starting, running or stopping, for /status; default: running once started, else starting. */
   state?: () => string;
-  /** Why the roles are not started yet, while startup waits for the store or the broker. */
-  startupError?: () => FltsError | undefined;
+  /**
+   * Why the roles are not started yet, while startup waits for the store, the broker or a role: sent as it is by
+   * /readyz, which anyone may call, so built of a step, a role name and an error code only, never of the cause's
+   * message (an endpoint, an access key id, a broker's address, a path), which the log has.
+   */
+  startupWait?: () => StartupWait | undefined;
   /**
    * Aborted as the daemon's stop begins: from then /readyz answers 503 FLTS_SERVE_STOPPING at once, as the serving
    * role's own readiness does, and every answer closes its connection.
@@ -196,8 +207,8 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     }
     const components = await checkReadiness(deps, ms);
     const ready = isReady(components);
-    const waiting = deps.startupError?.();
-    const startup = waiting && !components.roles ? { startup: { code: waiting.code, message: redactSecrets(waiting.message) } } : components.roles ? {} : joiningStartup(deps);
+    const waiting = deps.startupWait?.();
+    const startup = waiting && !components.roles ? { startup: waiting } : components.roles ? {} : joiningStartup(deps);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components, ...startup });
   });
   get('/metrics', async (_request, reply) => {

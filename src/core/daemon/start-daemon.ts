@@ -8,13 +8,14 @@ import { FltsError, toFltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { writeReadyFile } from '../ready-file.js';
+import { redactSecrets } from '../redact.js';
 import { uniqueLeaseOwner } from '../registry/work-lease.js';
 import { deadlineIn, msLeft, retryWithBackoff, UNTIL_AVAILABLE, untilAborted, withTimeout, type RetryPolicy } from '../retry.js';
 import { BUS_CLOSE_END_MS, DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS, DAEMON_SHUTDOWN_GRACE_MS } from '../stop-budget.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
 import { assertDistinctPorts, DAEMON_HEALTH_LISTENER, listenOrExplain } from '../serve/listen.js';
-import { buildHealthServer } from './health-server.js';
+import { buildHealthServer, type StartupWait } from './health-server.js';
 import { startPromoterRole } from './promoter-role.js';
 import { createRoleRegistry, type RoleContext, type RoleHandle, type RoleRegistry } from './role-registry.js';
 import { startServingRole } from './serving-role.js';
@@ -86,6 +87,20 @@ async function assertServingPortsDistinct(settings: Settings, roleNames: readonl
   await assertDistinctPorts(grpc, http, "the serving role's gRPC service and its HTTP API listen on the same host and cannot share a port", 'give serve.grpcPort another one');
 }
 
+/** The step of a startup attempt under way, for /readyz: what it waits for, never where (an endpoint, a broker, a path). */
+type StartupStep = { waiting: 'store' } | { waiting: 'bus' } | { waiting: 'role'; role: string };
+
+/**
+ * Why startup waits, as /readyz says it to anyone who reaches the port: the step and the cause's code. The cause's
+ * message stays in the log (daemon_startup_retrying): an S3 store's names its endpoint and access key id, a Kafka
+ * bus's the brokers' addresses, bootstrap and advertised, a file store's a local path.
+ */
+function publicStartupWait(step: StartupStep, error: FltsError): StartupWait {
+  const what = step.waiting === 'store' ? "the object store's buckets cannot be ensured yet" : step.waiting === 'bus' ? "the message bus's pipeline topics cannot be ensured yet" : `role ${step.role} cannot start yet`;
+  const message = `Waiting to start the roles: ${what} (${error.code}). Startup tries again until it succeeds; the daemon_startup_retrying log line gives the cause.`;
+  return { ...step, code: error.code, message };
+}
+
 /** starting: until every role started (the store or the broker may be awaited); stopping: from the stop's first step. */
 export type DaemonState = 'starting' | 'running' | 'stopping';
 
@@ -124,7 +139,9 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   // What /status says the daemon is doing: its roles list is empty while they start and once they are stopping, which
   // alone read as a daemon with no roles at all.
   let state: DaemonState = 'starting';
-  let startupError: FltsError | undefined;
+  let startupWait: StartupWait | undefined;
+  /** The step the startup attempt under way has reached, named on /readyz when the attempt fails. */
+  let step: StartupStep = { waiting: 'store' };
   // Stopped before it listened: nothing was bound, and nothing is to be said to listen.
   if (deps.signal?.aborted) throw deps.signal.reason;
   deps.signal?.addEventListener('abort', () => controller.abort(deps.signal?.reason), { once: true });
@@ -138,7 +155,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     configuredRoles: roleNames,
     started: () => started && !controller.signal.aborted,
     state: () => (controller.signal.aborted ? 'stopping' : state),
-    startupError: () => startupError,
+    startupWait: () => startupWait,
     stopping: controller.signal,
   });
   await listenOrExplain(app, settings.daemon.host, settings.daemon.port, DAEMON_HEALTH_LISTENER);
@@ -222,7 +239,9 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     stopGraceMs: deps.roleStopGraceMs ?? ROLE_STOP_GRACE_MS,
   };
   const startRoles = async (): Promise<void> => {
+    step = { waiting: 'store' };
     for (const bucket of [settings.store.buckets.runs, settings.store.buckets.promotion, settings.store.buckets.processed]) await deps.store.ensureBucket(bucket);
+    step = { waiting: 'bus' };
     // Brokers that answer at their bootstrap address but not at the one they advertise keep kafkajs retrying for
     // minutes: the attempt ends after a command's bound on reaching them, so that the daemon says why it waits
     // (daemon_startup_retrying, /readyz) and tries again, waiting on for the same request.
@@ -233,6 +252,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     const starting = (async () => {
       try {
         for (const { name, factory } of factories) {
+          step = { waiting: 'role', role: name };
           attempt.push(await factory({ ...context, logger: logger.child({ role: name }) }));
           logger.info({ role: name }, 'daemon_role_started');
           // Stopped while this role started: the next ones never start, and these must not outlive the stop.
@@ -263,14 +283,16 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       isRetriable: (error) => toFltsError(error).retriable,
       signal: controller.signal,
       onRetry: ({ attempt, delayMs, error }) => {
-        startupError = toFltsError(error);
+        const cause = toFltsError(error);
+        startupWait = publicStartupWait(step, cause);
         // Brokers that answer at their bootstrap address only: the addresses they advertise are what to check.
-        const advertised = startupError.details?.advertised;
-        logger.warn({ attempt, delay_ms: delayMs, code: startupError.code, err: startupError.message, ...(advertised ? { advertised } : {}) }, 'daemon_startup_retrying');
+        const advertised = cause.details?.advertised;
+        const { waiting, ...role } = step;
+        logger.warn({ attempt, delay_ms: delayMs, waiting, ...role, code: cause.code, err: redactSecrets(cause.message), ...(advertised ? { advertised } : {}) }, 'daemon_startup_retrying');
       },
     });
     await untilAborted(starting, controller.signal);
-    startupError = undefined;
+    startupWait = undefined;
     started = true;
     state = 'running';
   } catch (error) {
