@@ -155,6 +155,32 @@ describe('daemon startup against a store that is not there', () => {
     }
   });
 
+  it('names the role whose start it waits for on /readyz by code, never the broker its cause names, and starts it once it can', async () => {
+    let down = true;
+    const roles = createRoleRegistry({
+      flaky: async () => {
+        if (down) throw new FltsError('FLTS_BUS_UNAVAILABLE', 'The broker kafka-0.kafka.internal:9092 did not answer (ECONNREFUSED).');
+        return { name: 'flaky', subscriptions: [], status: () => ({}), stop: async () => {} };
+      },
+    });
+    const log = capture();
+    const starting = startDaemon({ ...settings, daemon: { ...settings.daemon, roles: ['flaky'] } }, { ...log.deps, store: createFsStore(path.join(home, 'store')), bus: createFsBus({ root: path.join(home, 'bus') }), registry: roles, startupRetry: FAST_RETRY });
+    const listening = await log.first('daemon_listening');
+    const retrying = await log.first('daemon_startup_retrying');
+    const readyz = await (await fetch(`${listening.url as string}/readyz`)).text();
+    down = false;
+    const daemon = await starting;
+    try {
+      expect(readyz).not.toContain('kafka.internal');
+      expect(JSON.parse(readyz)).toMatchObject({ status: 'not_ready', startup: { waiting: 'role', role: 'flaky', code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringContaining('role flaky cannot start yet (FLTS_BUS_UNAVAILABLE)') } });
+      expect(retrying).toMatchObject({ waiting: 'role', role: 'flaky', code: 'FLTS_BUS_UNAVAILABLE', err: 'The broker kafka-0.kafka.internal:9092 did not answer (ECONNREFUSED).' });
+      // Started, it says nothing of the wait any more.
+      expect(await (await fetch(`${daemon.url}/readyz`)).json()).not.toHaveProperty('startup');
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   it('starts its roles once the store answers', async () => {
     const fsStore = createFsStore(path.join(home, 'store'));
     let failures = 2;
