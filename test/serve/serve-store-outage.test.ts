@@ -40,6 +40,23 @@ function outageStore(inner: ObjectStore): { store: ObjectStore; setDown(down: bo
   return { store, setDown: (value) => (down = value), setRefusing: (value) => (refusing = value) };
 }
 
+/** outageStore's failures, for the calls on `bucket` alone: the rest of the store answers. */
+function bucketOutage(inner: ObjectStore, bucket: string): ReturnType<typeof outageStore> {
+  const failing = outageStore(inner);
+  const store = new Proxy(inner, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      const failingCall = Reflect.get(failing.store, name, receiver) as (...args: unknown[]) => unknown;
+      return (...args: unknown[]) => (args[0] === bucket ? failingCall(...args) : value.apply(target, args));
+    },
+  });
+  return { ...failing, store };
+}
+
+/** The text of a log line's fields holds no stack frame. */
+const stackFree = (fields: object): boolean => !/\n\s+at /.test(JSON.stringify(fields));
+
 /** A store whose every call, from `goAway()` on, is accepted and never answered, as by an S3 endpoint that has gone silent. */
 function silencingStore(inner: ObjectStore): { store: ObjectStore; goAway(): void } {
   let gone = false;
@@ -190,6 +207,49 @@ describe('serve > the store unavailable at startup', () => {
     ]);
   });
 
+  it('forecasts from the stored test data, without data in the request, through a store outage or refusal that began after the model was loaded', async () => {
+    const { store, setDown, setRefusing } = outageStore(fsStore);
+    service = await startInferenceService(settings, { store });
+    setDown(true);
+    const duringOutage = await postJson(`${service.url}/predict`, {});
+    expect(duringOutage).toMatchObject({ status: 200, json: { run_id: 'good', source: 'stored-test-data' } });
+    setDown(false);
+    setRefusing(true);
+    const duringRefusal = await postJson(`${service.url}/predict`, {});
+    expect(duringRefusal).toMatchObject({ status: 200, json: { run_id: 'good', source: 'stored-test-data' } });
+    expect(duringRefusal.json.predictions).toEqual(duringOutage.json.predictions);
+  });
+
+  it('answers a forecast without data 503 with Retry-After when the store cannot give the test data, naming only the code of the cause, which the log line has whole and without a stack', async () => {
+    const errors: Array<[Record<string, unknown>, string | undefined]> = [];
+    const logger: Logger = { ...silentLogger, error: (obj, msg) => void errors.push([obj as Record<string, unknown>, msg]), child: () => logger };
+    const { store, setDown, setRefusing } = bucketOutage(fsStore, settings.store.buckets.processed);
+    setRefusing(true);
+    service = await startInferenceService(settings, { store, logger });
+    const refused = await postJson(`${service.url}/predict`, {});
+    setRefusing(false);
+    setDown(true);
+    const down = await postJson(`${service.url}/predict`, {});
+    for (const [answer, cause] of [[refused, 'FLTS_STORE_AUTH_FAILED'], [down, 'FLTS_STORE_UNAVAILABLE']] as const) {
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('retry-after')).toBe('5');
+      expect(answer.json).toMatchObject({
+        code: 'FLTS_SERVE_TEST_DATA_UNAVAILABLE',
+        message: `The stored test data of run good cannot be read from the object store now (${cause}); retry later, or send the rows to forecast as data.`,
+      });
+      const text = JSON.stringify(answer.json);
+      expect({ endpoint: text.includes('minio.internal'), key: text.includes(ACCESS_KEY_ID) }).toEqual({ endpoint: false, key: false });
+    }
+    expect(errors.map(([fields, msg]) => [msg, fields.code, fields.cause])).toEqual([
+      ['request_failed', 'FLTS_SERVE_TEST_DATA_UNAVAILABLE', `FLTS_STORE_AUTH_FAILED: S3 endpoint ${ENDPOINT} refused the credentials of access key id '${ACCESS_KEY_ID}' (SignatureDoesNotMatch).`],
+      ['request_failed', 'FLTS_SERVE_TEST_DATA_UNAVAILABLE', `FLTS_STORE_UNAVAILABLE: S3 endpoint ${ENDPOINT} is unavailable (ECONNREFUSED).`],
+    ]);
+    expect(errors.filter(([fields]) => !stackFree(fields))).toEqual([]);
+    // The read is tried again once the store is back.
+    setDown(false);
+    expect(await postJson(`${service.url}/predict`, {})).toMatchObject({ status: 200, json: { source: 'stored-test-data' } });
+  });
+
   it('still refuses at once a pinned run that does not exist', async () => {
     await expect(startInferenceService({ ...settings, serve: { ...settings.serve, runId: 'missing' } }, { store: fsStore })).rejects.toMatchObject({ code: 'FLTS_RUN_NOT_FOUND' });
   });
@@ -246,7 +306,10 @@ describe('serve > stopping while the store does not answer', () => {
     setDown(true);
     const report = await service.close();
     expect(report).toEqual({ unwrittenRecords: 2, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0 });
-    expect(warnings.map(([, msg]) => msg)).toContain('prediction_log_write_failed');
+    // One line with the code and the store's message: a stack told nothing more, at every write of an outage.
+    expect(warnings.filter(([, msg]) => msg === 'prediction_log_write_failed').map(([fields]) => fields)).toEqual([
+      { code: 'FLTS_STORE_UNAVAILABLE', err: `S3 endpoint ${ENDPOINT} is unavailable (ECONNREFUSED).`, records: 2 },
+    ]);
     const error = unwrittenAtStop(report, 60_000, store.location);
     expect(exitCodeFor(error)).toBe(6);
     expect(error.message).toMatch(/^Stopped without writing 2 prediction records to the store at .+: it refused them \(the warnings logged before say why\)\.$/);

@@ -6,6 +6,7 @@ import { clip } from '../clip-text.js';
 import { FltsError, httpStatusFor, isFltsError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { meteredBody, type BodyBudget, type BodyTicket } from './body-budget.js';
+import { failureFields } from './failure-fields.js';
 import { INFERENCE_HEADER } from './oip-http-binding.js';
 import type { RouteTable } from './route-table.js';
 
@@ -174,10 +175,14 @@ function errorBodyFor(request: FastifyRequest, status: number, code: ErrorCode, 
   return body;
 }
 
-/** Answers any error of a request with its status and coded body; 5xx are logged with their stack. */
+/** Answers any error of a request with its status and coded body; 5xx are logged (uncoded ones with their stack). */
 export function replyWithError(error: unknown, request: FastifyRequest, reply: FastifyReply, bodyLimit: number, logger: Logger): void {
   const { status, code, message } = classifyError(error, routeBodyLimit(request) ?? bodyLimit);
-  if (isServerFailure(status, code)) logger.error({ req_id: request.id, err: error instanceof Error ? error.stack : String(error) }, 'request_failed');
+  if (isServerFailure(status, code)) {
+    const failure = failureFields(error);
+    logger.error({ req_id: request.id, ...failure.fields }, 'request_failed');
+    if (failure.stack) logger.debug({ req_id: request.id, stack: failure.stack }, 'request_failed_stack');
+  }
   const details = isFltsError(error) ? error.details : {};
   if (typeof details.allow === 'string') void reply.header('allow', details.allow);
   if (typeof details.retryAfterSec === 'number') void reply.header('retry-after', String(details.retryAfterSec));

@@ -6,6 +6,7 @@ import { nextTurn, turnSpent } from '../loop-turns.js';
 import { assertBearerToken } from './access-control.js';
 import type { BodyTicket } from './body-budget.js';
 import { classifyError, isServerFailure } from './error-handler.js';
+import { failureFields } from './failure-fields.js';
 import { clientGone } from './forecast-admission.js';
 import { checkingIntervalOf, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { createGrpcConnections, isUnaryMessageRefusal } from './grpc-connections.js';
@@ -362,7 +363,11 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   /** The status a call that failed with `error` ends with: counted like an HTTP answer, logged with its stack when a 5xx. */
   const failure = (route: string, started: number, error: unknown): { code: grpc.status; details: string; metadata: grpc.Metadata } => {
     const { status, code, message } = classifyError(error, options.maxMessageBytes);
-    if (isServerFailure(status, code)) logger.error({ route, err: error instanceof Error ? error.stack : String(error) }, 'grpc_call_failed');
+    if (isServerFailure(status, code)) {
+      const failure = failureFields(error);
+      logger.error({ route, ...failure.fields }, 'grpc_call_failed');
+      if (failure.stack) logger.debug({ route, stack: failure.stack }, 'grpc_call_failed_stack');
+    }
     context.metrics.observeRequest(route, 'GRPC', status, (performance.now() - started) / 1000);
     const metadata = new grpc.Metadata();
     metadata.set('flts-code', code);

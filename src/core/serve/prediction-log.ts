@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { InferenceResultFields } from '../forecast/inference-result.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { LogLineBuffer, type DayBody } from './log-line-buffer.js';
+import { failureFields } from './failure-fields.js';
 
 /** One JSONL line: the reference's inference result record, plus flts' request id. */
 export interface PredictionLogRecord extends InferenceResultFields {
@@ -105,7 +106,9 @@ export function createPredictionLog(options: PredictionLogOptions): PredictionLo
       try {
         await options.store.put(options.bucket, logObjectKey(prefix, entry.day, new Date()), entry.body, { contentType: 'application/x-ndjson' });
       } catch (error) {
-        options.logger.warn({ err: error, records: entry.count }, 'prediction_log_write_failed');
+        const failure = failureFields(error);
+        options.logger.warn({ ...failure.fields, records: entry.count }, 'prediction_log_write_failed');
+        if (failure.stack) options.logger.debug({ stack: failure.stack }, 'prediction_log_write_failed_stack');
         failed.push(entry);
       }
     }

@@ -1,12 +1,10 @@
-import type { TimeFrame } from '../data/time-frame.js';
 import { forecastWithIntervals, type RowIntervals } from '../forecast/forecast-intervals.js';
-import { FltsError } from '../errors.js';
+import { FltsError, isFltsError, isServiceRefusal } from '../errors.js';
 import { historyFromFrame, type Forecast, type PredictWindows, type ScaledHistory } from '../forecast/recursive-forecast.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ServedRunInfo } from './model-source.js';
 import { parseRequestSeriesInTurns, type RequestSeries } from './request-frame.js';
-import type { ServedModel } from './served-model.js';
-import { detectCadence } from '../data/timestamps.js';
+import type { ServedModel, StoredTestWindow } from './served-model.js';
 
 export interface PredictionInput {
   /** Column-oriented raw data; absent = forecast from the latest window of the stored test data. */
@@ -30,20 +28,36 @@ export interface PredictionResult {
   modelMs: number;
 }
 
-const cadenceByFrame = new WeakMap<TimeFrame, number>();
+/** How long a client is told to wait when the store cannot give the test data: a store outage is seldom over in a second. */
+const TEST_DATA_RETRY_AFTER_SEC = 5;
+
+/**
+ * The store failing the read of the test data (down, or refusing the server's credentials, certificate or access) is
+ * the server's problem, not the client's: a 503 to retry, whose message names the cause's code only. Its message names
+ * the store's endpoint and access key id, which the log keeps (the cause) and an open route does not show.
+ */
+function testDataUnavailable(served: ServedModel, error: unknown): unknown {
+  if (!isFltsError(error) || !(error.kind === 'unavailable' || isServiceRefusal(error))) return error;
+  return new FltsError(
+    'FLTS_SERVE_TEST_DATA_UNAVAILABLE',
+    `The stored test data of run ${served.run.runId} cannot be read from the object store now (${error.code}); retry later, or send the rows to forecast as data.`,
+    { cause: error, details: { retryAfterSec: TEST_DATA_RETRY_AFTER_SEC, retryAfterMs: TEST_DATA_RETRY_AFTER_SEC * 1000 } },
+  );
+}
 
 async function storedHistory(served: ServedModel): Promise<ScaledHistory> {
-  const frame = await served.testFrame();
-  let cadence = cadenceByFrame.get(frame);
-  if (cadence === undefined) {
-    cadence = detectCadence(frame.time);
-    cadenceByFrame.set(frame, cadence);
+  let stored: StoredTestWindow;
+  try {
+    stored = await served.testWindow();
+  } catch (error) {
+    throw testDataUnavailable(served, error);
   }
+  const { frame, cadenceMs } = stored;
   const missing = served.plan.window.features.filter((feature) => !frame.values[feature]);
   if (missing.length > 0) {
     throw new FltsError('FLTS_DATA_NOT_PROCESSED', `The stored test data of config_hash ${served.run.configHash} lacks the run's features: ${missing.join(', ')}.`);
   }
-  return historyFromFrame(served.plan, frame, cadence, true);
+  return historyFromFrame(served.plan, frame, cadenceMs, true);
 }
 
 /**

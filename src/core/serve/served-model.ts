@@ -1,6 +1,7 @@
 import { FltsError } from '../errors.js';
 import type { ScalerParams } from '../data/scaler.js';
-import type { TimeFrame } from '../data/time-frame.js';
+import { selectRows, type TimeFrame } from '../data/time-frame.js';
+import { detectCadence } from '../data/timestamps.js';
 import type { IntervalSource } from '../forecast/forecast-intervals.js';
 import type { ForecastModel } from '../models/forecast-model.js';
 import { createFeaturePlan, type FeaturePlan } from '../forecast/feature-plan.js';
@@ -25,8 +26,18 @@ export interface ServedModel {
   retire(): void;
   readonly inFlight: number;
   readonly disposed: boolean;
-  /** The processed test frame of the run's config_hash, read once and kept (the forecast is computed per request). */
-  testFrame(): Promise<TimeFrame>;
+  /**
+   * What a forecast without data starts from: the last input window of the processed test frame of the run's
+   * config_hash, and the series step measured on the whole frame. Read once per loaded model and kept (the forecast
+   * is computed per request), so that the store being down or refusing later does not fail such forecasts.
+   */
+  testWindow(): Promise<StoredTestWindow>;
+}
+
+export interface StoredTestWindow {
+  /** The frame's last inputSeqLen rows (all of them when it has fewer): what a forecast reads of it. */
+  readonly frame: TimeFrame;
+  readonly cadenceMs: number;
 }
 
 export interface ServedModelOptions {
@@ -42,7 +53,7 @@ export function createServedModel(loaded: LoadedRun, options: ServedModelOptions
   let inFlight = 0;
   let retired = false;
   let disposed = false;
-  let frame: Promise<TimeFrame> | undefined;
+  let testWindow: Promise<StoredTestWindow> | undefined;
 
   function disposeIfIdle(): void {
     if (retired && inFlight === 0 && !disposed) {
@@ -79,13 +90,28 @@ export function createServedModel(loaded: LoadedRun, options: ServedModelOptions
     get disposed() {
       return disposed;
     },
-    testFrame() {
-      frame ??= options.loadTestFrame(loaded.run.configHash);
-      // A failed read is retried by the next request instead of being remembered.
-      frame.catch(() => (frame = undefined));
-      return frame;
+    testWindow() {
+      if (testWindow) return testWindow;
+      const reading = readTestWindow(options.loadTestFrame, loaded.run.configHash, plan.window.inputSeqLen);
+      testWindow = reading;
+      // A failed read is retried by the next request instead of being remembered (the store may be back, the
+      // processed data written meanwhile).
+      reading.catch(() => {
+        if (testWindow === reading) testWindow = undefined;
+      });
+      return reading;
     },
   };
+}
+
+/**
+ * Keeps only the rows a forecast reads: the whole frame (a test split of a long series is megabytes) stayed in
+ * memory beside each served model for its last window alone.
+ */
+async function readTestWindow(load: (configHash: string) => Promise<TimeFrame>, configHash: string, rows: number): Promise<StoredTestWindow> {
+  const frame = await load(configHash);
+  const cadenceMs = detectCadence(frame.time);
+  return { frame: selectRows(frame, Math.max(0, frame.time.length - rows)), cadenceMs };
 }
 
 /** Runs the model once at batch size 1 and once at the largest batch, so the first requests pay no warm-up. */
@@ -105,7 +131,12 @@ export async function warmServedModel(served: ServedModel, maxBatch: number): Pr
   }
 }
 
-/** Loads a run from the source as a warm served model (warm-up failures dispose it). */
+/**
+ * Loads a run from the source as a warm served model (warm-up failures dispose it), with its test window read while
+ * the store has just answered: read at the first request without data, it failed every such request of a store that
+ * went down after the load. A run whose test window cannot be read is served all the same (requests with data need
+ * none), its window read again by the next request without data.
+ */
 export async function openServedModel(source: ModelSource, runId: string, options: Omit<ServedModelOptions, 'loadTestFrame'>): Promise<ServedModel> {
   const served = createServedModel(await source.loadRun(runId), { ...options, loadTestFrame: (configHash) => source.loadTestFrame(configHash) });
   try {
@@ -114,5 +145,6 @@ export async function openServedModel(source: ModelSource, runId: string, option
     served.retire();
     throw error;
   }
+  await served.testWindow().catch(() => undefined);
   return served;
 }

@@ -1,4 +1,5 @@
 import { FltsError } from '../errors.js';
+import { failureFields } from './failure-fields.js';
 import { bodiesByDay, logObjectKey, toLogLine, type LogLine, type PredictionLog, type PredictionLogOptions } from './prediction-log.js';
 
 /** A segment is closed and a new object started beyond this size, so no single object grows without bound. */
@@ -47,7 +48,9 @@ export function createSyncPredictionLog(options: Omit<PredictionLogOptions, 'flu
       for (const [day, { body }] of bodiesByDay(group)) await writeDay(day, body);
       for (const line of group) line.resolve();
     } catch (cause) {
-      options.logger.warn({ err: cause, records: group.length }, 'prediction_log_write_failed');
+      const failure = failureFields(cause);
+      options.logger.warn({ ...failure.fields, records: group.length }, 'prediction_log_write_failed');
+      if (failure.stack) options.logger.debug({ stack: failure.stack }, 'prediction_log_write_failed_stack');
       const error = new FltsError('FLTS_STORE_UNAVAILABLE', 'The prediction record could not be written durably (FLTS_SERVE_PREDICTION_LOG_DURABILITY=sync); the prediction is not acknowledged.', { cause });
       for (const line of group) line.reject(error);
     }
