@@ -554,13 +554,19 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
     await promote(a.run_id);
 
     // A store that holds the first read of a run's processed data once armed: a forecast after the stored test data
-    // waits there, its model already taken, for as long as the test wants it under way.
+    // waits there, its model already taken, for as long as the test wants it under way. The read the load makes fails,
+    // so that the forecast reads the data itself (a model is served without its test window, read again when asked).
     let gate: { entered: () => void; opened: Promise<void> } | undefined;
+    let loadRead = true;
     const gated: flts.ObjectStore = new Proxy(store, {
       get(target, name, receiver) {
         const value = Reflect.get(target, name, receiver);
         if (name !== 'get') return typeof value === 'function' ? value.bind(target) : value;
         return async (bucket: string, key: string) => {
+          if (loadRead && key.endsWith('processed_data.meta.json')) {
+            loadRead = false;
+            throw new Error('the read at load fails');
+          }
           const held = key.endsWith('processed_data.meta.json') ? gate : undefined;
           if (held) {
             gate = undefined;
