@@ -1,5 +1,5 @@
 import { clip } from '../clip-text.js';
-import { IDENTIFIER_PATTERN } from '../config/specs/runtime.js';
+import { IDENTIFIER_PATTERN, isIdentifier } from '../config/specs/runtime.js';
 import { FltsError } from '../errors.js';
 import { parseLenientJson } from '../storage/json-objects.js';
 import { bucketNameProblem, objectKeyProblem } from '../storage/keys.js';
@@ -92,7 +92,7 @@ export function requireObjectKey(body: JsonRecord, topic: string, ...names: stri
 export function optionalIdentifier(body: JsonRecord, topic: string, name = 'identifier'): string {
   const value = body[name];
   if (value === undefined || value === null || value === '') return '';
-  if (typeof value !== 'string' || !IDENTIFIER_PATTERN.regex.test(value)) {
+  if (typeof value !== 'string' || !isIdentifier(value)) {
     throw invalidMessage(topic, `field "${name}" must be ${IDENTIFIER_PATTERN.text}, got ${quoted(value)}`, { field: name });
   }
   return value;

@@ -207,6 +207,12 @@ describe('core > bus > messages (a claim\'s bucket, object and identifier addres
     ['identifier', 'a\u0000b'],
     ['identifier', 'a\nb'],
     ['identifier', 'x'.repeat(129)],
+    // A drive letter: every store refuses the scope's keys as absolute, so a claim naming it could never be answered.
+    ['identifier', 'z:1'],
+    ['identifier', 'C:'],
+    ['identifier', 'a\u202eb'],
+    ['identifier', 'a\u0085b'],
+    ['identifier', 'a\u2028b'],
     ['identifier', 7],
     ['identifier', ['site']],
   ])('rejects %s %j on both claim topics as FLTS_BUS_MESSAGE_INVALID naming the field', (field, value) => {

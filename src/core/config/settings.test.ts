@@ -44,13 +44,22 @@ describe('core > config > settings', () => {
     [{ FLTS_INTERVAL_LEVELS: '0.8,1' }, 'FLTS_INTERVAL_LEVELS', 'numbers in (0, 1)'],
     [{ FLTS_INTERVAL_LEVELS: '1.5' }, 'FLTS_INTERVAL_LEVELS', 'eval.intervalLevels'],
     [{ TARGETS: 'down, down' }, 'TARGETS', '"down" is given more than once'],
+    // A repeated role was quietly run once, while a repeated target was refused: both are refused now.
+    [{ FLTS_DAEMON_ROLES: 'trainer,promoter,TRAINER' }, 'FLTS_DAEMON_ROLES', '"trainer" is given more than once'],
     [{ EXPECTED_MODEL_TYPES: 'LSTM,GRUU' }, 'EXPECTED_MODEL_TYPES', '"PROPHET"'],
-    [{ IDENTIFIER: 'a/b' }, 'IDENTIFIER', 'without "/"'],
-    [{ IDENTIFIER: '../x' }, 'IDENTIFIER', 'without "/"'],
+    [{ IDENTIFIER: 'a/b' }, 'IDENTIFIER', 'no "/"'],
+    [{ IDENTIFIER: '../x' }, 'IDENTIFIER', 'no "/"'],
     [{ IDENTIFIER: '..' }, 'IDENTIFIER', 'not "." or ".."'],
-    [{ IDENTIFIER: 'a\\b' }, 'IDENTIFIER', 'without "/"'],
-    [{ IDENTIFIER: 'a\nb' }, 'IDENTIFIER', 'control characters'],
+    [{ IDENTIFIER: 'a\\b' }, 'IDENTIFIER', 'no "/"'],
+    [{ IDENTIFIER: 'a\nb' }, 'IDENTIFIER', 'control'],
     [{ IDENTIFIER: 'x'.repeat(129) }, 'IDENTIFIER', 'up to 128'],
+    // Accepted before, then refused deep in a command as FLTS_STORE_KEY_OUTSIDE_ROOT: the store reads `z:1/...` as absolute.
+    [{ IDENTIFIER: 'z:1' }, 'IDENTIFIER', 'not opening with a drive letter'],
+    [{ IDENTIFIER: 'Z:' }, 'IDENTIFIER', 'not opening with a drive letter'],
+    [{ IDENTIFIER: 'site\u202egnp' }, 'IDENTIFIER', 'bidirectional characters'],
+    [{ IDENTIFIER: 'site\u2066a' }, 'IDENTIFIER', 'bidirectional characters'],
+    [{ IDENTIFIER: 'site\u0085a' }, 'IDENTIFIER', 'control'],
+    [{ IDENTIFIER: 'site\u2028a' }, 'IDENTIFIER', 'line-separator'],
   ])('rejects %o naming the setting and the accepted values', (env, name, accepted) => {
     const error = errorOf(() => resolveSettings({ env }));
     expect(error.code).toBe('FLTS_CONFIG_INVALID_VALUE');
@@ -82,7 +91,14 @@ describe('core > config > settings', () => {
     expect(resolveSettings({ env: { FLTS_BACKTEST_MODELS: '', KAFKA_BOOTSTRAP_SERVERS: ' ' } }).settings).toMatchObject({ backtest: { models: [] }, bus: { kafka: { brokers: [] } } });
   });
 
-  it.each(['Poble Sec', '_edge', 'cell:7', 'site.1', 'x'.repeat(128)])('keeps IDENTIFIER %j, a scope earlier releases made and upgraded homes hold', (identifier) => {
+  it('refuses a role named twice from a flag or a config file as a repeated target is', () => {
+    expect(errorOf(() => resolveSettings({ flags: { 'daemon.roles': 'trainer,trainer' } })).message).toMatch(/flag for daemon\.roles .*"trainer" is given more than once/);
+    const fromFile = errorOf(() => resolveSettings({ file: { daemon: { roles: ['serving', 'Serving'] } } }));
+    expect(fromFile).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'daemon.roles', source: 'file' } });
+    expect(resolveSettings({ env: { FLTS_DAEMON_ROLES: 'trainer,serving' } }).settings.daemon.roles).toEqual(['trainer', 'serving']);
+  });
+
+  it.each(['Poble Sec', '_edge', 'cell:7', 'site.1', 'x'.repeat(128), 'zz:1', '1:z', 'Sant Antoni é', ':z'])('keeps IDENTIFIER %j, a scope earlier releases made and upgraded homes hold', (identifier) => {
     expect(resolveSettings({ env: { IDENTIFIER: identifier } }).settings.identifier).toBe(identifier);
   });
 

@@ -6,7 +6,7 @@ import { TRAINABLE_MODEL_TYPES, type TrainableModelType } from './training.js';
  * the timing of work leases (how a crashed trainer's run is recognised and taken over).
  */
 export const DAEMON_SPECS: readonly SettingSpec[] = [
-  { path: 'daemon.roles', type: 'list', default: ['trainer', 'promoter'], envCase: 'lower', env: ['FLTS_DAEMON_ROLES'], description: 'Roles this daemon runs (comma list): trainer, promoter, serving, batch.' },
+  { path: 'daemon.roles', type: 'list', default: ['trainer', 'promoter'], distinct: true, envCase: 'lower', env: ['FLTS_DAEMON_ROLES'], description: 'Roles this daemon runs (comma list, each named once, as the targets are): trainer, promoter, serving, batch.' },
   { path: 'daemon.trainerModels', type: 'list', default: ['LSTM', 'GRU', 'PROPHET'], choices: TRAINABLE_MODEL_TYPES, envCase: 'upper', env: ['FLTS_TRAINER_MODELS'], description: 'Model types the trainer role trains; one consumer group per type.' },
   { path: 'daemon.expectedModelTypes', type: 'list', default: ['GRU', 'LSTM', 'PROPHET'], choices: TRAINABLE_MODEL_TYPES, envCase: 'upper', env: ['EXPECTED_MODEL_TYPES'], description: 'The promoter promotes a config_hash once every one of these types has a SUCCESS run.' },
   { path: 'daemon.host', type: 'string', default: '127.0.0.1', envCase: 'trim', env: ['FLTS_DAEMON_HOST'], description: 'Interface of the daemon health and metrics HTTP server.' },

@@ -3,12 +3,21 @@ import type { SettingSpec } from './setting-spec.js';
 /**
  * What a deployment identifier may be, wherever it arrives from (the setting, a claim's `identifier` field). One
  * folder name, not a charset: spaces, ':' or a leading '_' made working scopes before this was checked, and refusing
- * them would cut an upgraded deployment off its own promotions and logs.
+ * them would cut an upgraded deployment off its own promotions and logs. A letter then ':' first (`z:1`) is a
+ * drive-letter path to every store (objectKeyProblem: "is absolute"), so such a scope never worked: refused here, where
+ * the setting is named, rather than deep in a command as FLTS_STORE_KEY_OUTSIDE_ROOT. C1 controls, line separators and
+ * bidirectional controls (U+202E shows the text after it turned round) would mislead every log line and listing that
+ * shows the scope, as a column name's would (read-table.ts).
  */
 export const IDENTIFIER_PATTERN = {
-  regex: /^(?!\.\.?$)[^/\\\u0000-\u001f\u007f]{1,128}$/,
-  text: 'one name of up to 128 characters without "/", "\\" or control characters, and not "." or ".." (it names a folder of promotion pointers and logs)',
+  regex: /^(?!\.\.?$)(?![A-Za-z]:)[^/\\\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]{1,128}$/,
+  text: 'a folder name of up to 128 characters: no "/", "\\", control, line-separator or bidirectional characters, not "." or "..", and not opening with a drive letter ("z:")',
 };
+
+/** Whether `value` is a deployment identifier ("" is the global scope): the one rule for the setting, flags and bus messages. */
+export function isIdentifier(value: string): boolean {
+  return value === '' || IDENTIFIER_PATTERN.regex.test(value);
+}
 
 /** Where flts keeps its state, and how it talks to the outside world. */
 export const RUNTIME_SPECS: readonly SettingSpec[] = [
@@ -20,7 +29,7 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
     default: '',
     env: ['IDENTIFIER'],
     pattern: IDENTIFIER_PATTERN,
-    description: 'Deployment identifier; scopes promotion pointers and logs ("" = global).',
+    description: 'Deployment identifier; scopes promotion pointers and logs ("" = global). One folder name of up to 128 characters: no "/" or "\\", no control, line-separator or bidirectional characters (U+202E), not "." or "..", and not opening with a drive letter ("z:1", which the store reads as an absolute path; "cell:7" is fine). Claims on the bus are held to the same rule.',
   },
   { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level (JSON lines on stderr). Commands that print their own outcome (train, promote, predict...) log only warnings and errors unless a level is set; serve and the daemon log at this level.' },
   {

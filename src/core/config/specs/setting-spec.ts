@@ -110,7 +110,9 @@ function checkItems(spec: SettingSpec, source: SettingSource, raw: unknown, item
   if (spec.minItems !== undefined && items.length < spec.minItems) reject(spec, source, raw, acceptedText(spec), envName);
   if (spec.maxItems !== undefined && items.length > spec.maxItems) reject(spec, source, raw, `${acceptedText(spec)} (${items.length} given)`, envName);
   if (spec.numberItems) for (const item of items) checkRange(spec, source, raw, decimalNumber(item), envName);
-  const repeated = spec.distinct ? items.find((item, i) => items.indexOf(item) !== i) : undefined;
+  // Case-folded as the environment's text is: a config file's ["trainer", "Trainer"] names one role twice too.
+  const folded = spec.envCase === 'trim' ? items : items.map((item) => applyCase(spec, item));
+  const repeated = spec.distinct ? items.find((_, i) => folded.indexOf(folded[i]) !== i) : undefined;
   if (repeated !== undefined) reject(spec, source, raw, `${acceptedText(spec)} (${JSON.stringify(repeated)} is given more than once)`, envName);
   return items;
 }

@@ -1,0 +1,50 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/run-cli.js';
+
+describe('cli > an identifier or a role list that could never work is refused where it is given', () => {
+  let home: string;
+
+  beforeAll(async () => {
+    home = await mkdtemp(path.join(os.tmpdir(), 'flts-cli-ids-'));
+  });
+
+  afterAll(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  // Before, `z:1` passed the settings and the store refused its scope's key as absolute (FLTS_STORE_KEY_OUTSIDE_ROOT, exit 3).
+  it('refuses --identifier z:1 and IDENTIFIER=z:1 as a setting, saying what an identifier may be', async () => {
+    const [flag, env] = await Promise.all([
+      runCli(['promote', '--history', '--identifier', 'z:1', '--home', home, '--json']),
+      runCli(['promote', '--history', '--home', home, '--json'], { env: { IDENTIFIER: 'z:1' } }),
+    ]);
+    for (const run of [flag, env]) {
+      expect(run.exitCode).toBe(2);
+      expect(run.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'identifier' } });
+      expect(run.json.error.message).toContain('not opening with a drive letter');
+    }
+    expect(flag.json.error.details.flag).toBe('identifier');
+    expect(env.json.error.message).toContain('IDENTIFIER (setting identifier)');
+  });
+
+  it('refuses a bidirectional control in --identifier, and keeps "cell:7"', async () => {
+    const [bidi, kept] = await Promise.all([
+      runCli(['promote', '--history', '--identifier', 'site\u202e7', '--home', home, '--json']),
+      runCli(['promote', '--history', '--identifier', 'cell:7', '--home', home, '--json']),
+    ]);
+    expect(bidi.exitCode).toBe(2);
+    expect(bidi.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'identifier', flag: 'identifier' } });
+    expect(kept.exitCode).toBe(0);
+  });
+
+  // Before, trainer,trainer ran one trainer without a word, while --targets down,down was refused.
+  it('refuses a role given twice in --roles, naming the flag and the role, before the daemon starts', async () => {
+    const run = await runCli(['daemon', '--roles', 'trainer,promoter,trainer', '--port', '0', '--home', home, '--json'], { env: { FLTS_BUS: 'fs' } });
+    expect(run.exitCode).toBe(2);
+    expect(run.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'daemon.roles', flag: 'roles' } });
+    expect(run.json.error.message).toContain('"trainer" is given more than once');
+  });
+});
