@@ -156,6 +156,26 @@ function stoppedBeforeAnyRun(types: readonly string[]): FltsError {
 }
 
 /**
+ * A stop (Ctrl-C, SIGTERM) that cut the MLflow mirror short is a stop, not an MLflow outage: reported as one, it let
+ * `flts train` end as if all were done (exit 0). The runs are complete in the registry; what is left is their mirror,
+ * which the next sync takes (it mirrors every run without a complete one). A stop after the sync ended left nothing
+ * undone, and none is reported.
+ */
+function mirrorStopped(runs: readonly RunRecord[], tracking: GuardedTracking<TrackingSyncResult>, failures: readonly FltsError[]): FltsError | undefined {
+  if (tracking.status === 'disabled' || runs.length === 0) return undefined;
+  const done = tracking.status === 'ok' ? new Set([...tracking.value.mirrored.map((mirror) => mirror.runId), ...tracking.value.found.map((found) => found.runId)]) : new Set<string>();
+  const deferred = runs.filter((run) => !done.has(run.run_id));
+  const backlogCut = tracking.status === 'ok' && (tracking.value.interrupted !== undefined || tracking.value.deferred.length > 0);
+  if (deferred.length === 0 && !backlogCut) return undefined;
+  const trained = runs.map((run) => `${run.model_type} run ${run.run_id}`).join(', ');
+  const left = deferred.length > 0 ? `${deferred.length === runs.length ? (runs.length === 1 ? 'its' : 'their') : `${deferred.map((run) => run.model_type).join(', ')}'s`} MLflow mirror is left` : 'catching up older runs\' mirrors is left';
+  const notTrained = failures.length > 0 ? ` Not trained: ${failures.length} model${failures.length === 1 ? '' : 's'} (${failures[0].code}).` : '';
+  return new FltsError('FLTS_TRAIN_ABORTED', `Training was stopped while its runs were mirrored to MLflow: ${trained} ${runs.length === 1 ? 'is' : 'are'} complete here; ${left} to the next sync (the next \`flts train\`, or the daemon's trainer).${notTrained}`, {
+    details: { killed: [], notStarted: [], succeeded: runs.map((run) => run.run_id), mirrorDeferred: deferred.map((run) => run.run_id), failed: failures.map((failure) => failure.code) },
+  });
+}
+
+/**
  * Training, the same from the CLI, the daemon's trainer and the library: loads one processed data version,
  * trains each requested model as its own run (artifacts, metrics and intervals saved with it), announces each
  * on `model-training` when a bus is configured, then mirrors the new runs to MLflow. Up to
@@ -259,6 +279,10 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   const tracking: GuardedTracking<TrackingSyncResult> = request.deferMirror
     ? { status: 'disabled' }
     : await syncRunsToTracking(deps.store, settings, { runIds: runs.map((run) => run.run_id) }, { logger: deps.logger, signal: deps.signal, ...deps.tracking });
+  if (deps.signal?.aborted) {
+    const stopped = mirrorStopped(runs, tracking, failures);
+    if (stopped) throw stopped;
+  }
   if (failures.length > 0) {
     const first = failures[0];
     // Without it, a terminal showed the refusal alone, as if nothing had trained (the runs are in details.succeeded).
