@@ -1,7 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
+import tls from 'node:tls';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FltsError } from '../errors.js';
+import { selfSignedCertificate } from '../tracking/self-signed.fixture.js';
 import { createS3Store, parseS3Endpoint, translateS3Error } from './s3-store.js';
 
 async function closedPort(): Promise<number> {
@@ -296,6 +302,121 @@ describe('core > storage > s3-store', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  describe('a plain http:// endpoint whose port speaks TLS', () => {
+    const { cert, key } = selfSignedCertificate();
+    /** Node's TLS server on a socket: it closes a connection whose first bytes are no TLS handshake, without a word. */
+    const tlsServer = (): tls.Server => tls.createServer({ cert, key }).on('tlsClientError', () => {});
+    const ALERT = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]);
+    let clientHellos = 0;
+    const servers: Array<[string, () => Promise<string>, RegExp, number]> = [
+      ['resets the request (Node)', () => {
+        const server = tlsServer();
+        return misbehavingServer((socket) => void server.emit('connection', socket));
+      }, /closed the connection of a plain HTTP request without an answer \(ECONNRESET\)/, 0],
+      ['answers 400 "Client sent an HTTP request to an HTTPS server" (Go, MinIO)', () => {
+        const server = tlsServer();
+        return misbehavingServer((socket) =>
+          socket.once('data', (first: Buffer) => {
+            if (first[0] !== 0x16) return void socket.end('HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n');
+            clientHellos += 1;
+            socket.pause().unshift(first);
+            server.emit('connection', socket);
+          }),
+        );
+      }, /answered a plain HTTP request with an error page that is not S3's/, 1],
+      ['answers with a TLS alert record', () => misbehavingServer((socket) => socket.once('data', () => socket.end(ALERT))), /answered a plain HTTP request with a TLS alert/, 0],
+    ];
+
+    it.each(servers)('is FLTS_STORE_TLS_FAILED, never retried, saying to use https:// when it %s', async (_name, start, how, handshakes) => {
+      clientHellos = 0;
+      const endpoint = await start();
+      const store = createS3Store({ endpoint: `http://${endpoint}`, accessKey: 'a', secretKey: SECRET });
+      const actions = [() => store.get('bucket-a', 'k.json'), () => store.stat('bucket-a', 'k.json'), () => store.list('bucket-a'), () => store.put('bucket-a', 'k.json', 'x'), () => store.putIfAbsent('bucket-a', 'lease.json', '{}')];
+      for (const action of actions) {
+        const error = (await action().catch((e: unknown) => e)) as FltsError;
+        expect(error).toBeInstanceOf(FltsError);
+        expect(error).toMatchObject({ code: 'FLTS_STORE_TLS_FAILED', retriable: false, details: { endpoint: `http://${endpoint}`, bucket: 'bucket-a', setting: 'store.s3.endpoint' } });
+        expect(error.message).toMatch(how);
+        expect(error.message).toMatch(new RegExp(`^S3 endpoint http://${endpoint} speaks TLS: .* while accessing .*; give it as https://${endpoint} \\(or set MINIO_SECURE=true\\)\\.$`));
+        expect(error.hint).toContain('https://');
+        expect(JSON.stringify(error.toJSON())).not.toContain(SECRET);
+      }
+      // The handshake that told is sent once (counted where the server tells it apart): its answer holds for the store's life.
+      expect(clientHellos).toBe(handshakes);
+    });
+
+    it('is the same endpoint answered over https:// with its CA', async () => {
+      const server = https.createServer({ cert, key }, (request, response) => void request.resume().on('end', () => response.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '8', ETag: '"x"' }).end('{"a": 1}')));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const ca = path.join(mkdtempSync(path.join(tmpdir(), 'flts-s3-ca-')), 'ca.pem');
+      writeFileSync(ca, cert);
+      try {
+        const port = (server.address() as net.AddressInfo).port;
+        const plain = await createS3Store({ endpoint: `http://127.0.0.1:${port}`, accessKey: 'a', secretKey: SECRET }).get('bucket-a', 'k.json').catch((e: unknown) => e);
+        expect(plain).toMatchObject({ code: 'FLTS_STORE_TLS_FAILED', message: expect.stringContaining(`give it as https://127.0.0.1:${port}`) });
+        const secure = createS3Store({ endpoint: `https://127.0.0.1:${port}`, accessKey: 'a', secretKey: SECRET, caFile: ca });
+        expect((await secure.get('bucket-a', 'k.json')).toString()).toBe('{"a": 1}');
+        secure.close?.();
+      } finally {
+        rmSync(path.dirname(ca), { recursive: true, force: true });
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it('leaves a plain server that resets every request, the handshake too, retriable FLTS_STORE_UNAVAILABLE, and asks the handshake again next time', async () => {
+      let connections = 0;
+      const endpoint = await misbehavingServer((socket) => {
+        connections += 1;
+        socket.once('data', () => socket.destroy());
+      });
+      const store = createS3Store({ endpoint, accessKey: 'a', secretKey: SECRET });
+      for (const expected of [3, 6]) {
+        expect(await store.get('bucket-a', 'k.json').catch((e: unknown) => e)).toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE', retriable: true, details: { s3Code: 'ECONNRESET' } });
+        // The request, once more on a new connection, and one handshake that met a reset too: nothing told.
+        expect(connections).toBe(expected);
+      }
+    });
+
+    it('drops its handshake when the store is closed: a stopping process is not held for the probe\'s time limit', async () => {
+      let probed!: (socket: net.Socket) => void;
+      const probe = new Promise<net.Socket>((resolve) => (probed = resolve));
+      // Resets a plain request; a handshake it holds unanswered, as a server gone silent does.
+      const endpoint = await misbehavingServer((socket) => socket.once('data', (first: Buffer) => (first[0] === 0x16 ? probed(socket) : socket.destroy())));
+      const store = createS3Store({ endpoint, accessKey: 'a', secretKey: SECRET, idleTimeoutMs: 60_000, requestTimeoutMs: 120_000 });
+      const pending = store.get('bucket-a', 'k.json').catch((e: unknown) => e);
+      const held = await probe;
+      const probeClosed = new Promise((resolve) => held.once('close', resolve));
+      store.close?.();
+      let timer: NodeJS.Timeout | undefined;
+      const stillWaiting = new Promise((resolve) => (timer = setTimeout(() => resolve('still waiting after 20 s'), 20_000)));
+      try {
+        expect(await Promise.race([pending, stillWaiting])).toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE', details: { s3Code: 'ECONNRESET' } });
+        await probeClosed;
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+
+    it('asks a transient reset again on a new connection and sends no handshake when that is answered', async () => {
+      let connections = 0;
+      let handshakes = 0;
+      const endpoint = await misbehavingServer((socket) => {
+        connections += 1;
+        socket.once('data', (first: Buffer) => {
+          if (first[0] === 0x16) return void (handshakes += 1);
+          if (connections === 1) return void socket.destroy();
+          socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n{"a": 1}');
+        });
+      });
+      const store = createS3Store({ endpoint, accessKey: 'a', secretKey: SECRET });
+      expect((await store.get('bucket-a', 'k.json')).toString()).toBe('{"a": 1}');
+      expect(connections).toBe(2);
+      expect(handshakes).toBe(0);
+      store.close?.();
+    });
   });
 
   it('reports a bucket in another region (S3 redirects) as a refusal naming the bucket\'s region and the one signed for, GET and HEAD alike', async () => {

@@ -2,10 +2,12 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
+import tls from 'node:tls';
 import type { BucketItem } from 'minio';
 import { FltsError } from '../errors.js';
 import { retryWithBackoff, type RetryPolicy } from '../retry.js';
@@ -219,6 +221,7 @@ function translateKnownS3Error(error: unknown, where: S3CallPlace): unknown {
   }
   // Node's HTTP parser refusing the answer (HPE_*): something that is not an HTTP server listens there.
   if (code?.startsWith('HPE_')) {
+    if (where.endpoint.startsWith('http://') && isTlsRecord((error as { rawPacket?: unknown }).rawPacket)) return speaksTlsError(error, where, 'answered a plain HTTP request with a TLS alert');
     return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} did not answer in HTTP (${code}) while accessing ${target}; check that it is the S3 server's address.`, { cause: error, details });
   }
   const exhausted = error instanceof Error ? RETRIES_EXHAUSTED.exec(error.message) : null;
@@ -285,6 +288,58 @@ function translateKnownS3Error(error: unknown, where: S3CallPlace): unknown {
     });
   }
   return error;
+}
+
+/** The first bytes of a TLS record (an alert, 0x15, or a handshake, 0x16, of TLS version 3.x), where HTTP was awaited. */
+function isTlsRecord(packet: unknown): boolean {
+  return Buffer.isBuffer(packet) && packet.length >= 2 && (packet[0] === 0x15 || packet[0] === 0x16) && packet[1] === 0x03;
+}
+
+const SPEAKS_TLS_HINT = 'The port of store.s3.endpoint (MINIO_ENDPOINT, FLTS_S3_ENDPOINT) speaks TLS: give the endpoint as https://host:port, or set MINIO_SECURE=true (store.s3.secure); FLTS_S3_CA_FILE names the CA of a certificate no public CA signed. Settings are read at startup: restart after fixing them.';
+
+/**
+ * A plain http:// endpoint whose port speaks TLS: a setting to change, which no wait mends. Left as the reset or the
+ * page it looks like, it was FLTS_STORE_UNAVAILABLE, and the daemon and the server waited for it for ever.
+ */
+function speaksTlsError(error: unknown, where: S3CallPlace, how: string): FltsError {
+  const target = where.key ? `object '${where.key}' in bucket '${where.bucket}'` : `bucket '${where.bucket}'`;
+  const secure = where.endpoint.replace(/^http:/, 'https:');
+  return new FltsError('FLTS_STORE_TLS_FAILED', `S3 endpoint ${where.endpoint} speaks TLS: it ${how} while accessing ${target}; give it as ${secure} (or set MINIO_SECURE=true).`, {
+    cause: error,
+    details: { endpoint: where.endpoint, bucket: where.bucket, key: where.key, s3Code: errorCode(error), setting: 'store.s3.endpoint' },
+    hint: SPEAKS_TLS_HINT,
+  });
+}
+
+/** What a TLS ClientHello met: a TLS server, something answering in another protocol, or nothing that tells. */
+type TlsProbeVerdict = 'tls' | 'plain' | 'unknown';
+
+/**
+ * Sends a TLS ClientHello to the endpoint and closes once it is answered; nothing is read or sent past the handshake,
+ * so the certificate is not checked (whether it is trusted is for an https:// endpoint's own requests to say). A
+ * ServerHello or a TLS alert is a TLS server; bytes that are no TLS record (an HTTP server's 400) a plain one; a
+ * reset, a refusal or silence tells nothing.
+ */
+function probeTls(endpoint: S3Endpoint, timeoutMs: number, signal: AbortSignal): Promise<TlsProbeVerdict> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: endpoint.host, port: endpoint.port, rejectUnauthorized: false, ...(net.isIP(endpoint.host) ? {} : { servername: endpoint.host }) });
+    // The store closed: its process is stopping, and a probe left open would hold it until its time limit.
+    const abandon = (): void => settle('unknown');
+    const settle = (verdict: TlsProbeVerdict): void => {
+      signal.removeEventListener('abort', abandon);
+      resolve(verdict);
+      socket.destroy();
+    };
+    signal.addEventListener('abort', abandon, { once: true });
+    socket.setTimeout(timeoutMs, () => settle('unknown'));
+    socket.once('secureConnect', () => settle('tls'));
+    socket.on('error', (error) => {
+      const code = errorCode(error) ?? '';
+      if (/^ERR_SSL_.*ALERT|^ERR_SSL_UNSUPPORTED_PROTOCOL$/.test(code)) return settle('tls');
+      settle(code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long|http request/i.test(error.message) ? 'plain' : 'unknown');
+    });
+    socket.once('close', () => settle('unknown'));
+  });
 }
 
 /** S3's answers for a request sent to the endpoint or region the bucket is not in (a HEAD's 301 has no body: MovedPermanently). */
@@ -429,11 +484,40 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     role ? { endpoint: location, region, accessKey: role.accessKeyId, credentialSource: role.source.name, ...where } : { endpoint: location, region, accessKey: options.accessKey, ...where };
 
   /**
+   * A TLS server met with plain HTTP resets the request (Node's) or answers it with a page that is not S3's (Go's,
+   * MinIO's: 400 "Client sent an HTTP request to an HTTPS server"), and so does a plain server restarting, or a proxy
+   * whose backend is gone. A ClientHello sent once tells them apart: only for a plain endpoint, once the request has
+   * failed as asked again (a transient reset is asked again first, and never probed when that answers), and never
+   * once the store is closed (its own requests then fail as reset). Its answer holds for the store's life; a probe
+   * that met nothing telling is tried again at the next such failure.
+   */
+  let tlsProbe: Promise<TlsProbeVerdict> | undefined;
+  async function plainPortExplained(error: unknown, where: { bucket: string; key?: string }): Promise<unknown> {
+    if (endpoint.useSSL || closing.signal.aborted) return error;
+    const reset = isDroppedConnection(error);
+    if (!reset && !((error as Error)?.name === 'S3Error' && !errorCode(error))) return error;
+    tlsProbe ??= probeTls(endpoint, limits.idleTimeoutMs, closing.signal).then((verdict) => {
+      if (verdict === 'unknown') tlsProbe = undefined;
+      return verdict;
+    });
+    if ((await tlsProbe) !== 'tls' || closing.signal.aborted) return error;
+    return speaksTlsError(error, place(where), reset ? `closed the connection of a plain HTTP request without an answer (${errorCode(error)})` : "answered a plain HTTP request with an error page that is not S3's");
+  }
+
+  async function send<T>(where: { bucket: string; key?: string }, action: () => Promise<T>, replayable: boolean): Promise<T> {
+    try {
+      return await sendAsking(where, action, replayable);
+    } catch (error) {
+      throw await plainPortExplained(error, where);
+    }
+  }
+
+  /**
    * One request, asked again once when the server is busy. With role credentials whose session S3 refuses before they
    * expire, asked once more with new ones (role.renewRefused: one fetch for every request refused meanwhile); a second
    * refusal is the store's auth error, saying the new credentials were refused too.
    */
-  async function send<T>(where: { bucket: string; key?: string }, action: () => Promise<T>, replayable: boolean): Promise<T> {
+  async function sendAsking<T>(where: { bucket: string; key?: string }, action: () => Promise<T>, replayable: boolean): Promise<T> {
     const isRetriable = (error: unknown): boolean => isBusyAnswer(error) || (replayable && isDroppedConnection(error));
     const busyOnce = () => retryWithBackoff(action, BUSY_ANSWER_RETRY, { isRetriable, signal: closing.signal });
     if (environmentToken) return sendTrying(busyOnce);
