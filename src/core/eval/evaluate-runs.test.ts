@@ -107,6 +107,30 @@ describe('core > eval > evaluateRuns', () => {
     await expect(promoteBest({ configHash: hash, source: 'best', actor: 'ana' }, settings, { store: own })).rejects.toMatchObject({ code: 'FLTS_MODEL_ARTIFACT_MISSING', details: { runId: 'lstm-down' } });
   });
 
+  it('names the runs bucket and the store it looked in, and says when that bucket holds nothing at all (a mistyped FLTS_RUNS_BUCKET)', async () => {
+    const dir = mkdtempSync(path.join(root, 'bucket-'));
+    const own = createFsStore(dir);
+    const hash = 'a'.repeat(64);
+    await saveRunRecord(own, settings, fakeRun('naive', 'NAIVE', { rmse: 0.2, mae: 0.1, mse: 0.04 }, '2025-01-01T00:00:00.000Z', 'SUCCESS', hash));
+    const mistyped = { ...settings, store: { ...settings.store, buckets: { ...settings.store.buckets, runs: 'runz' } } };
+    const where = `in bucket 'runz' of the store at ${dir}`;
+    const empty = ': the bucket holds nothing at all (it is not there, or nothing was trained into it)';
+    await expect(evaluateRuns({ configHash: hash }, mistyped, { store: own })).rejects.toMatchObject({
+      code: 'FLTS_EVAL_NO_RUNS',
+      message: `No SUCCESS runs for config_hash ${hash} ${where}${empty}.`,
+      details: { bucket: 'runz', store: dir },
+    });
+    await expect(promoteBest({ configHash: hash, source: 'best', actor: 'ana' }, mistyped, { store: own })).rejects.toMatchObject({
+      code: 'FLTS_EVAL_NO_RUNS',
+      message: `No SUCCESS runs for config_hash ${hash} ${where} with targets ${settings.training.targets.join(',')} to promote${empty}.`,
+      details: { bucket: 'runz', store: dir },
+    });
+    await expect(resolveEvalConfigHash(own, mistyped)).rejects.toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', message: `No runs ${where} and no processed data to name a config_hash.`, details: { bucket: 'runz', store: dir } });
+    // The right bucket, holding runs of other data only: named too, without the word that it holds nothing.
+    const other = await evaluateRuns({ configHash: HASH }, settings, { store: own }).catch((e: unknown) => e as FltsError);
+    expect(other).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', message: `No SUCCESS runs for config_hash ${HASH} in bucket 'runs' of the store at ${dir} (0 run(s) in other states).`, details: { bucket: 'runs', store: dir } });
+  });
+
   it('fails on the first read of an unreachable store instead of waiting for it once more', async () => {
     const { store: unreachable, calls } = unreachableStore();
     await expect(resolveEvalConfigHash(unreachable, defaultSettings())).rejects.toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE' });

@@ -30,6 +30,21 @@ export interface EvaluateRunsResult extends Scoreboard {
 }
 
 /**
+ * Where runs were looked for, for a message that finds none: a mistyped FLTS_RUNS_BUCKET, or a store other than the
+ * one trained into, reads just like nothing trained yet.
+ */
+export function runsLookedFor(store: ObjectStore, settings: Settings): { where: string; details: { bucket: string; store: string } } {
+  const bucket = runsBucket(settings);
+  return { where: `in bucket '${bucket}' of the store at ${store.location}`, details: { bucket, store: store.location } };
+}
+
+/** ": the bucket holds nothing at all ..." when the runs bucket is empty or not there (one bounded listing); else "". */
+export async function emptyRunsBucket(store: ObjectStore, settings: Settings): Promise<string> {
+  const any = await store.list(runsBucket(settings), '', { limit: 1 });
+  return any.length === 0 ? ': the bucket holds nothing at all (it is not there, or nothing was trained into it)' : '';
+}
+
+/**
  * The config_hash asked for, else the latest processed data's, else the newest run's. One asked for must be a
  * whole hash: it becomes part of store keys and of the MLflow filter, and a prefix or a typo matched no run.
  */
@@ -42,7 +57,10 @@ export async function resolveEvalConfigHash(store: ObjectStore, settings: Settin
   if (sidecar?.config_hash) return sidecar.config_hash;
   const runs = await listRunRecords(store, settings);
   const newest = runs[runs.length - 1];
-  if (!newest) throw new FltsError('FLTS_EVAL_NO_RUNS', `No runs in bucket '${runsBucket(settings)}' and no processed data to name a config_hash.`);
+  if (!newest) {
+    const looked = runsLookedFor(store, settings);
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No runs ${looked.where} and no processed data to name a config_hash.`, { details: looked.details });
+  }
   return newest.config_hash;
 }
 
@@ -59,9 +77,11 @@ export async function evaluateRuns(input: EvaluateRunsInput, settings: Settings,
   const scoreboard = buildScoreboard(configHash, runs, settings.eval.minImprovementPct, settings.training.targets);
   if (scoreboard.rows.length === 0) {
     const replaced = buildScoreboard(configHash, recorded).rows.length;
-    const why = replaced > 0 ? ` on the rows it holds now: its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced (\`flts train\` trains the new rows)` : ` (${runs.length} run(s) in other states)`;
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${configHash}${why}${damagedRunsAside(corrupt)}.`, {
-      details: { configHash, runs: runs.map((r) => ({ run_id: r.run_id, status: r.status })), corrupt_runs: corrupt, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}) },
+    const looked = runsLookedFor(deps.store, settings);
+    const empty = recorded.length === 0 && corrupt.length === 0 ? await emptyRunsBucket(deps.store, settings) : '';
+    const why = replaced > 0 ? ` on the rows it holds now: its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced (\`flts train\` trains the new rows)` : empty || ` (${runs.length} run(s) in other states)`;
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${configHash} ${looked.where}${why}${damagedRunsAside(corrupt)}.`, {
+      details: { configHash, ...looked.details, runs: runs.map((r) => ({ run_id: r.run_id, status: r.status })), corrupt_runs: corrupt, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}) },
     });
   }
   const plots: EvaluateRunsResult['plots'] = [];
