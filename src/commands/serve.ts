@@ -45,7 +45,10 @@ export default class Serve extends FltsCommand<ServeResult> {
     const stop = listenForStop();
     // Made before the bus, which reports the crashes of its consumers and its broker connections to this /metrics.
     const metrics = createServeMetrics();
-    const { store, bus, logger } = await this.dependencies(settings, { service: 'inference-api', busMetrics: metrics.bus });
+    // The model is served from the store whatever the brokers do: brokers answering at their bootstrap address only held
+    // the promotion follower's first attempt ~160 s in silence (kafkajs' retries at the advertised address), now said
+    // within bus.kafka.commandConnectTimeoutMs and tried again.
+    const { store, bus, logger } = await this.dependencies(settings, { service: 'inference-api', busMetrics: metrics.bus, boundedBusReach: true });
     // Known from the moment the server listens: a stop before the model loaded still reports where it was.
     let listeningUrl = '';
     const poll = settings.serve.pollIntervalMs;
@@ -57,6 +60,8 @@ export default class Serve extends FltsCommand<ServeResult> {
       if (event.type === 'serve.model_load_failed') this.say(`Run ${event.runId} could not be loaded: ${event.message}`);
       const follows = bus !== undefined || poll > 0;
       if (event.type === 'serve.waiting_for_promotion') this.say(`No run is promoted yet: predictions answer 503 (FLTS_SERVE_NO_MODEL) until one is (\`flts promote --best\`)${follows ? ', which this server then loads' : '; POST /reload_latest then loads it'}.`);
+      // Logged as well: under --json the line below is not printed, and the log alone says why promotions are not followed.
+      if (event.type === 'serve.promotions_unavailable') logger.warn({ topic: event.topic, code: event.code, err: event.message, retry_in_ms: event.retryInMs }, 'serve_promotions_unavailable');
       if (event.type === 'serve.promotions_unavailable') this.say(`Not following ${event.topic} yet (${event.code}: ${event.message}); ${meanwhile} Trying again in ${Math.round(event.retryInMs / 1000)} s.`);
       if (event.type === 'serve.following_promotions') this.say(`Following ${event.topic} as group ${event.group}`);
       if (event.type === 'live.rolled_back') this.say(`Rolled back run ${event.runId} to ${event.restoredRunId}: ${event.reason}`);

@@ -31,6 +31,13 @@ export interface MessageBusDeps {
    * instead of retrying as a service does, which waits for them as long as it takes.
    */
   oneShot?: boolean;
+  /**
+   * The bus of a service that works without it (`flts serve`, which serves from the store and follows promotions
+   * by the pointer meanwhile): with Kafka, a call's wait for the cluster's first answer ends after
+   * bus.kafka.commandConnectTimeoutMs with FLTS_BUS_UNAVAILABLE (retriable, naming the advertised addresses that
+   * did not answer), so that the service says why and tries again; the request goes on, and the next call waits for it.
+   */
+  boundedReach?: boolean;
 }
 
 /** The configured bus, or undefined when `bus.kind` is none (commands then skip publishing). */
@@ -51,6 +58,7 @@ export function createMessageBus(settings: Settings, deps: MessageBusDeps = {}):
         ...settings.bus.kafka,
         commandConnectTimeoutMs: deps.oneShot ? settings.bus.kafka.commandConnectTimeoutMs : undefined,
         topicCreationTimeoutMs: deps.oneShot ? settings.bus.kafka.topicCreationTimeoutMs : undefined,
+        reachWithinMs: !deps.oneShot && deps.boundedReach ? settings.bus.kafka.commandConnectTimeoutMs : undefined,
         partitions: settings.bus.partitions,
         replicationFactor: settings.bus.replicationFactor,
         retry,

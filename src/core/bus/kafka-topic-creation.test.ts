@@ -38,9 +38,9 @@ function watch(promise: Promise<unknown>): () => 'pending' | 'resolved' | 'rejec
   return () => state;
 }
 
-function bus(oneShot: boolean): MessageBus {
+function bus(oneShot: boolean, deps: { boundedReach?: boolean } = {}): MessageBus {
   const { settings } = resolveSettings({ env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:9' } });
-  return createMessageBus(settings, { oneShot })!;
+  return createMessageBus(settings, { oneShot, ...deps })!;
 }
 
 describe('core > bus > kafka-bus > topic creation bounds', () => {
@@ -109,5 +109,27 @@ describe('core > bus > kafka-bus > topic creation bounds', () => {
     // One listing for both waits: the second did not send another beside the one still under way.
     expect(admin.listTopics).toHaveBeenCalledTimes(1);
     expect(admin.createTopics).toHaveBeenCalledTimes(1);
+  });
+
+  it("ends the wait of `flts serve`'s subscribe (boundedReach) for the cluster's first answer after bus.kafka.commandConnectTimeoutMs, and leaves a daemon's as it was", async () => {
+    const listing = held<string[]>();
+    admin.listTopics.mockReturnValue(listing.promise);
+    admin.createTopics.mockResolvedValue(true);
+    const subscribeTo = (target: MessageBus): Promise<unknown> => target.subscribe({ group: 'flts-serving-r1', topics: ['model-selected'], fromBeginning: false }, async () => {});
+    const serving = subscribeTo(bus(false, { boundedReach: true }));
+    const servingState = watch(serving);
+    const daemon = subscribeTo(bus(false));
+    const daemonState = watch(daemon);
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(servingState()).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1_000);
+    // Before, the promotion follower's first attempt waited as long as kafkajs' retries (~160 s with brokers that
+    // answer only at their bootstrap address), and the server said nothing of the bus meanwhile.
+    expect(servingState()).toBe('rejected');
+    await expect(serving).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true, message: expect.stringContaining('no answer yet after 10000 ms (still waiting)'), details: { waitedMs: 10_000 } });
+    // A daemon bounds its startup's own ensureTopics (reachWithinMs); a subscribe of its roles, after it, is not bound.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(daemonState()).toBe('pending');
+    listing.resolve([]);
   });
 });
