@@ -5,7 +5,7 @@ import type { TimeFrame } from '../data/time-frame.js';
 import { FltsError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
-import { isConfigHash, processedCreatedAt, processedKeys, writeStampMismatch, type ProcessedKeys, type ProcessedSidecar } from './processed-layout.js';
+import { isConfigHash, processedCreatedAt, processedKeys, writeStampMismatch, type FltsSidecarExtras, type ProcessedKeys, type ProcessedSidecar } from './processed-layout.js';
 
 export interface LoadProcessedDataOptions {
   /** A specific processed version; without it, the latest (the objects at the bucket root). */
@@ -44,19 +44,26 @@ async function keysToRead(store: ObjectStore, settings: Settings, sidecar: Proce
   return copy && processedCreatedAt(copy) === processedCreatedAt(sidecar) ? versioned : keys;
 }
 
-/** Processed train and test data plus the scaler that produced them, as written by `flts preprocess`. */
-export async function loadProcessedData(store: ObjectStore, settings: Settings, options: LoadProcessedDataOptions = {}): Promise<ProcessedData> {
+interface ProcessedVersion {
+  sidecar: ProcessedSidecar & { flts: FltsSidecarExtras };
+  keys: ProcessedKeys;
+  /** One Parquet file of the version, refused when missing or written by another preprocess than the sidecar. */
+  read(key: string): Promise<TimeFrame>;
+}
+
+/** A version by its sidecar, refused (FLTS_DATA_NOT_PROCESSED) when missing, not written by flts, or of another config_hash. */
+async function openVersion(store: ObjectStore, settings: Settings, options: LoadProcessedDataOptions): Promise<ProcessedVersion> {
   const bucket = settings.store.buckets.processed;
   const rootKeys = processedKeys(settings, options.configHash);
   const where = options.configHash ? `config_hash ${options.configHash}` : 'the latest version';
   const sidecar = await getJsonIfExists<ProcessedSidecar>(store, bucket, rootKeys.trainSidecar);
   if (!sidecar) throw notProcessed(`No processed data for ${where} in bucket '${bucket}' (${rootKeys.trainSidecar} is missing).`, { bucket, key: rootKeys.trainSidecar });
-  if (!sidecar.flts) {
+  const { flts } = sidecar;
+  if (!flts) {
     throw notProcessed(`Processed data in '${bucket}' was written without its scaler (by another tool); run \`flts preprocess\` to rewrite it.`, { bucket, key: rootKeys.trainSidecar });
   }
-  const configHash = sidecar.config_hash;
-  if (options.configHash && configHash !== options.configHash) {
-    throw notProcessed(`${rootKeys.trainSidecar} records config_hash ${configHash}, not ${options.configHash}.`, { bucket, key: rootKeys.trainSidecar });
+  if (options.configHash && sidecar.config_hash !== options.configHash) {
+    throw notProcessed(`${rootKeys.trainSidecar} records config_hash ${sidecar.config_hash}, not ${options.configHash}.`, { bucket, key: rootKeys.trainSidecar });
   }
   const keys = await keysToRead(store, settings, sidecar, options.configHash);
   const read = async (key: string): Promise<TimeFrame> => {
@@ -66,12 +73,27 @@ export async function loadProcessedData(store: ObjectStore, settings: Settings, 
     const stamp = writeStampMismatch(sidecar, bytes);
     if (stamp) {
       throw notProcessed(
-        `Processed data for ${where} is mixed: ${bucket}/${key} was written at ${stamp}, its sidecar ${rootKeys.trainSidecar} at ${sidecar.flts?.created_at} (a preprocess was interrupted or ran at the same time); run \`flts preprocess\` again.`,
-        { bucket, key, written: stamp, sidecarWritten: sidecar.flts?.created_at },
+        `Processed data for ${where} is mixed: ${bucket}/${key} was written at ${stamp}, its sidecar ${rootKeys.trainSidecar} at ${flts.created_at} (a preprocess was interrupted or ran at the same time); run \`flts preprocess\` again.`,
+        { bucket, key, written: stamp, sidecarWritten: flts.created_at },
       );
     }
     return frame;
   };
+  return { sidecar: { ...sidecar, flts }, keys, read };
+}
+
+/** Processed train and test data plus the scaler that produced them, as written by `flts preprocess`. */
+export async function loadProcessedData(store: ObjectStore, settings: Settings, options: LoadProcessedDataOptions = {}): Promise<ProcessedData> {
+  const { sidecar, keys, read } = await openVersion(store, settings, options);
   const [train, test] = await Promise.all([read(keys.trainParquet), read(keys.testParquet)]);
-  return { configHash, sidecar, train, test, scaler: sidecar.flts.scaler, columns: [...train.columns] };
+  return { configHash: sidecar.config_hash, sidecar, train, test, scaler: sidecar.flts.scaler, columns: [...train.columns] };
+}
+
+/**
+ * The processed test frame alone, checked as `loadProcessedData` checks it: what serving keeps its last input window
+ * from, without decoding the training file (the larger one) at every model load only to drop it.
+ */
+export async function loadProcessedTestFrame(store: ObjectStore, settings: Settings, options: LoadProcessedDataOptions = {}): Promise<TimeFrame> {
+  const { keys, read } = await openVersion(store, settings, options);
+  return read(keys.testParquet);
 }

@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import { createIntervalSource } from '../forecast/forecast-intervals.js';
 import { parseIntervalLevels } from '../models/prediction-intervals.js';
-import { loadProcessedData } from '../preprocess/processed-data.js';
+import { loadProcessedTestFrame } from '../preprocess/processed-data.js';
 import { loadRunForServing } from '../registry/load-run.js';
 import { pointerCascade, readPromotionPointers, readPromotionPointerWithSource } from '../registry/pointers.js';
 import { readRunRecord } from '../registry/run-store.js';
@@ -35,7 +35,7 @@ export function createRegistryModelSource(store: ObjectStore, settings: Settings
       return (await readPromotionPointers(store, settings)).map(({ record, key }) => ({ runId: record.run_id, configHash: record.config_hash, modelType: record.model_type, source: key, timestamp: record.timestamp }));
     },
     async loadTestFrame(configHash) {
-      return (await loadProcessedData(store, settings, { configHash })).test;
+      return loadProcessedTestFrame(store, settings, { configHash });
     },
   };
 }
