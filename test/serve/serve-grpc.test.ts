@@ -141,6 +141,9 @@ describe('serve > Open Inference Protocol over gRPC', () => {
     });
     expect(typed.outputs.map((o: { name: string }) => o.name)).toEqual(['down']);
     expect(readFp64(typed.raw_output_contents[0])).toEqual(expected.down);
+    // A series named as a deployment may be named (':' past the first letter, spaces, a leading '_') is taken.
+    const named = await call(client, 'ModelInfer', { ...rawRequest(data), parameters: { inference_length: { int64_param: 5 }, identifier: { string_param: '_cell:7 Ñ' } } });
+    expect(readFp64(named.raw_output_contents[1])).toEqual(expected.down);
   });
 
   it('reads INT64 epoch seconds as /predict reads ISO text, and carries an uneven window\'s warning as a string parameter', async () => {
@@ -175,7 +178,10 @@ describe('serve > Open Inference Protocol over gRPC', () => {
       [{ ...rawRequest(data), raw_input_contents: [bytesTensor(data.ts)] }, grpc.status.INVALID_ARGUMENT, /raw_input_contents has 1 entries for 3 inputs/],
       [{ ...rawRequest(data), raw_input_contents: [bytesTensor(data.ts), fp64(data.down).subarray(8), fp64(data.up)] }, grpc.status.INVALID_ARGUMENT, /'down' has shape \[6\] of FP64 \(48 bytes\) but 40 bytes/],
       [{ ...rawRequest(data), parameters: { inference_length: { int64_param: 0 } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Invalid request: parameters\/inference_length must be >= 1\.$/],
-      [{ ...rawRequest(data), parameters: { identifier: { string_param: 's'.repeat(201) } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Invalid request: parameters\/identifier must NOT have more than 200 characters\.$/],
+      [{ ...rawRequest(data), parameters: { identifier: { string_param: 's'.repeat(129) } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Invalid request: parameters\/identifier must NOT have more than 128 characters\.$/],
+      // The deployment identifier's rule, as over HTTP: one folder name, shown escaped.
+      [{ ...rawRequest(data), parameters: { identifier: { string_param: '../site' } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Parameter 'identifier' must be a folder name of up to 128 characters: .*; got "\.\.\/site"\.$/],
+      [{ ...rawRequest(data), parameters: { identifier: { string_param: 'site\u202Eetis' } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Parameter 'identifier' must be .*; got "site\\u202eetis"\.$/],
       [{ ...rawRequest(data), parameters: { index_col: { string_param: 'when' } } }, grpc.status.INVALID_ARGUMENT, /index_col 'when' is not a column/],
       [{ model_name: 'flts', inputs: [] }, grpc.status.INVALID_ARGUMENT, /no inputs/],
       [

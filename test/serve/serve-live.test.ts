@@ -188,6 +188,57 @@ describe('serve > live accuracy', () => {
     expect({ status: refused.statusCode, message: refused.json().message }).toEqual({ status: 400, message: 'Invalid request: body/data must NOT have more than 1024 properties.' });
   });
 
+  it("holds a request's series identifier to the deployment identifier's rule on /predict, /actuals and OIP, refusing others with a coded 400 that shows them escaped", async () => {
+    const data = rows(500, 6);
+    const inputs = [
+      { name: 'timestamp', datatype: 'BYTES', shape: [6], data: data.ts },
+      { name: 'down', datatype: 'FP64', shape: [6], data: data.down },
+      { name: 'up', datatype: 'FP64', shape: [6], data: data.up },
+    ];
+    const actuals = { ts: [new Date(START_MS + 506 * STEP_MS).toISOString()], down: [downAt(506)] };
+    const send = async (identifier: string) => ({
+      predict: await postJson(`${server.url}/predict`, { data, identifier }),
+      actuals: await postJson(`${server.url}/actuals`, { data: actuals, identifier }),
+      oip: await postJson(`${server.url}/v2/models/flts/infer`, { inputs, parameters: { identifier } }),
+    });
+    // What a deployment identifier may be (the IDENTIFIER the reference's requests are filed under) is taken everywhere.
+    for (const identifier of ['cell:7', 'plant 7', '_site', 'Ñandú-é', 'x'.repeat(128)]) {
+      const { predict, actuals, oip } = await send(identifier);
+      expect([identifier, predict.status, actuals.status, oip.status]).toEqual([identifier, 200, 200, 200]);
+    }
+    // "" is the deployment's own series in a body; an inference request names none by leaving the parameter out.
+    expect((await postJson(`${server.url}/predict`, { data, identifier: '' })).status).toBe(200);
+    expect((await postJson(`${server.url}/actuals`, { data: actuals, identifier: '' })).status).toBe(200);
+    // Before, each of these was a series of its own (up to 200 characters): a 200 on every route.
+    const refused: Array<[string, string]> = [
+      ['a/b', '"a/b"'],
+      ['a\\b', '"a\\\\b"'],
+      ['..', '".."'],
+      ['.', '"."'],
+      ['z:1', '"z:1"'],
+      ['site\nforged log line', '"site\\nforged log line"'],
+      ['site\u2028b', '"site\\u2028b"'],
+      ['site\u202Eetis', '"site\\u202eetis"'],
+      ['site\u0085', '"site\\u0085"'],
+      // 100 characters for the schema, 200 UTF-16 units past the rule's 128.
+      ['\u{1F600}'.repeat(100), `"${'\u{1F600}'.repeat(50)}..."`],
+    ];
+    for (const [identifier, shown] of refused) {
+      const { predict, actuals, oip } = await send(identifier);
+      for (const [answer, where] of [[predict, "Field 'identifier'"], [actuals, "Field 'identifier'"], [oip, "Parameter 'identifier'"]] as const) {
+        expect([identifier, answer.status, answer.json.code]).toEqual([identifier, 400, 'FLTS_REQUEST_INVALID']);
+        expect(answer.json.message).toBe(`${where} must be a folder name of up to 128 characters: no "/", "\\", control, line-separator or bidirectional characters, not "." or "..", and not opening with a drive letter ("z:"); got ${shown}.`);
+      }
+    }
+    // Past 128 characters, the schema refuses it on every route, as it did past 200.
+    const long = await send('x'.repeat(129));
+    expect([long.predict.json.message, long.actuals.json.message, long.oip.json.message]).toEqual([
+      'Invalid request: body/identifier must NOT have more than 128 characters.',
+      'Invalid request: body/identifier must NOT have more than 128 characters.',
+      'Invalid request: body/parameters/identifier must NOT have more than 128 characters.',
+    ]);
+  });
+
   it('answers POST /actuals with 409 FLTS_LIVE_DISABLED when live scoring is off', async () => {
     const plain = await startTestServer(source);
     try {

@@ -312,13 +312,13 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     expect(await forecast(withUp('BOOL', up.map((value) => value % 2 === 0)))).toEqual(await forecast(withUp('FP64', up.map((value) => (value % 2 === 0 ? 1 : 0)))));
   });
 
-  it('takes a series identifier of at most 200 characters, as /predict does', async () => {
-    const tooLong = 's'.repeat(201);
+  it('takes a series identifier of at most 128 characters (the deployment identifier\'s bound), as /predict does', async () => {
+    const tooLong = 's'.repeat(129);
     const oip = await postJson(infer, { inputs: jsonInputs, parameters: { identifier: tooLong } });
     const predict = await postJson(`${server.url}/predict`, { data, identifier: tooLong });
     expect([oip.status, oip.json.code, predict.status, predict.json.code]).toEqual([400, 'FLTS_REQUEST_INVALID', 400, 'FLTS_REQUEST_INVALID']);
-    expect(predict.json.message).toBe('Invalid request: body/identifier must NOT have more than 200 characters.');
-    expect(oip.json.message).toBe('Invalid request: body/parameters/identifier must NOT have more than 200 characters.');
+    expect(predict.json.message).toBe('Invalid request: body/identifier must NOT have more than 128 characters.');
+    expect(oip.json.message).toBe('Invalid request: body/parameters/identifier must NOT have more than 128 characters.');
     expect((await postJson(infer, { inputs: jsonInputs, parameters: { identifier: tooLong.slice(1) } })).status).toBe(200);
   });
 

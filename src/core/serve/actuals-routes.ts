@@ -1,6 +1,6 @@
 import { FltsError } from '../errors.js';
 import { refuseUnknownQuery } from './query-parameters.js';
-import { parseActuals } from './request-frame.js';
+import { assertRequestIdentifier, parseActuals } from './request-frame.js';
 import { actualsSchema, type ActualsBody } from './schemas/actuals.js';
 import type { ServeContext } from './serve-context.js';
 import { seriesBodyBoundsProblem } from './series-json-bounds.js';
@@ -17,6 +17,7 @@ export function registerActualsRoutes(context: ServeContext): void {
     handler: async (request) => {
       if (!live) throw new FltsError('FLTS_LIVE_DISABLED', 'Live scoring is turned off on this server (FLTS_LIVE_SCORING=false), so actuals are not scored.');
       const body = (request.body ?? {}) as ActualsBody;
+      assertRequestIdentifier(body.identifier, "Field 'identifier'", { field: 'identifier' });
       const served = holder.current();
       // The served run's targets name the columns; before any model, every column but the timestamp may be one.
       const targets = served?.plan.window.targets ?? Object.keys(body.data ?? {});

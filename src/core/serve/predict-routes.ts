@@ -3,6 +3,7 @@ import { nextTurn, turnSpent } from '../loop-turns.js';
 import { buildPredictResponse, newRequestId } from './prediction-response.js';
 import { closedBeforeAnswer } from './forecast-admission.js';
 import { refuseUnknownQuery } from './query-parameters.js';
+import { assertRequestIdentifier } from './request-frame.js';
 import { createReloadLimiter } from './reload-limiter.js';
 import { requestedRows, runPrediction } from './run-prediction.js';
 import { predictSchema, reloadSchema, type PredictBody, type PredictQuery } from './schemas/predict.js';
@@ -24,6 +25,7 @@ export function registerPredictRoutes(context: ServeContext): void {
     handler: async (request, reply) => {
       const body = (request.body ?? {}) as PredictBody;
       const query = request.query as PredictQuery;
+      assertRequestIdentifier(body.identifier, "Field 'identifier'", { field: 'identifier' });
       const input = { data: body.data ?? undefined, indexCol: body.index_col, inferenceLength: query.inference_length ?? body.inference_length };
       const signal = closedBeforeAnswer(reply.raw);
       const rows = requestedRows(holder, input, context.inferenceLength);

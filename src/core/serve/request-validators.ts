@@ -68,7 +68,7 @@ let outsideFastify: Ajv | undefined;
 /**
  * A check of a value that reaches the server outside fastify (a gRPC message's parameters) against a route's
  * body schema, with the rules and the message that value would get in an HTTP body: a coded 400 such as
- * "Invalid request: parameters/identifier must NOT have more than 200 characters.".
+ * "Invalid request: parameters/identifier must NOT have more than 128 characters.".
  */
 export function compileBodyCheck(schema: object, dataVar: string): (value: unknown) => void {
   outsideFastify ??= new Ajv({ ...SHARED, coerceTypes: false });

@@ -1,11 +1,19 @@
+import { IDENTIFIER_PATTERN } from '../../config/specs/runtime.js';
 import { adminBodySchema } from './admin.js';
 import { errorResponses } from './common.js';
 import { handlerRules } from './handler-rules.js';
 
 const inferenceLength = { type: 'integer', minimum: 1, maximum: 10000, description: 'Forecast rows; beyond the model horizon the forecast is recursive (MSTL: from one fit of the window).' } as const;
 
-/** Which series the rows belong to, so live scoring matches a forecast only with actuals of the same series. */
-export const seriesIdentifier = { type: 'string', maxLength: 200, description: 'Series identifier for live scoring (default: the deployment identifier).' } as const;
+/**
+ * Which series the rows belong to, so live scoring matches a forecast only with actuals of the same series. The
+ * handler holds it to the deployment identifier's rule (request-frame.ts), whose bound the schema states.
+ */
+export const seriesIdentifier = {
+  type: 'string',
+  maxLength: 128,
+  description: `Series identifier for live scoring (default: the deployment identifier), held to the deployment identifier's rule: ${IDENTIFIER_PATTERN.text}.`,
+} as const;
 
 /**
  * Keys a /predict or POST /actuals body may have: it has four fields, and a client's own extra fields are ignored;
