@@ -16,7 +16,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
 
   static override flags = {
     'config-hash': Flags.string({ description: 'Processed data version (default: the latest).' }),
-    models: Flags.string({ description: 'Comma list of model types (default: NAIVE plus every type with a SUCCESS run of the targets trained on the rows held now; env FLTS_BACKTEST_MODELS; --model, as train names it, is accepted too).', aliases: ['model'] }),
+    models: Flags.string({ description: 'Comma list of model types (default: NAIVE plus every type with a SUCCESS run of the targets trained on the rows held now; env FLTS_BACKTEST_MODELS; --model, as train names it, is accepted too). Each type once.', aliases: ['model'] }),
     targets: Flags.string({ description: 'Target set to backtest, comma list: the runs of those targets, and models fitted without a run forecast them (env TARGETS, default down).' }),
     horizon: Flags.string({ description: 'Steps per fold (default 0 = the model horizon; env FLTS_BACKTEST_HORIZON).' }),
     stride: Flags.string({ description: 'Rows between fold origins (default 0 = the horizon; env FLTS_BACKTEST_STRIDE).' }),

@@ -29,7 +29,7 @@ export default class Daemon extends FltsCommand<DaemonResult> {
 
   static override flags = {
     roles: Flags.string({ description: 'Comma list of roles, each given once: trainer, promoter, serving, batch (env FLTS_DAEMON_ROLES, default trainer,promoter).' }),
-    models: Flags.string({ description: 'Model types the trainer role trains, so only with it among the roles (env FLTS_TRAINER_MODELS, default LSTM,GRU,PROPHET).' }),
+    models: Flags.string({ description: 'Comma list of model types the trainer role trains, each given once, so only with it among the roles (env FLTS_TRAINER_MODELS, default LSTM,GRU,PROPHET).' }),
     port: Flags.string({ char: 'p', description: 'Port of the health and metrics server (env FLTS_DAEMON_PORT, default 9100; 0 = any free port); with the serving role, another than its serve.port and serve.grpcPort.' }),
     identifier: identifierFlag,
   };

@@ -17,7 +17,7 @@ export default class Train extends FltsCommand<TrainResult> {
 
   static override flags = {
     // --models as well: backtest and daemon name their comma list so, and a user moving between them types either.
-    model: Flags.string({ char: 'm', description: `Model type or comma list, repeatable (--model LSTM --model GRU): ${MODEL_TYPES.join(', ')} (env MODEL_TYPE; --models, as backtest names it, is accepted too).`, multiple: true, aliases: ['models'] }),
+    model: Flags.string({ char: 'm', description: `Model type or comma list, repeatable (--model LSTM --model GRU): ${MODEL_TYPES.join(', ')} (env MODEL_TYPE; --models, as backtest names it, is accepted too). Each type once.`, multiple: true, aliases: ['models'] }),
     'config-hash': Flags.string({ description: 'Processed data version to train on (default: the latest).' }),
     targets: Flags.string({ description: 'Columns to forecast, comma list (env TARGETS, default down).' }),
     epochs: Flags.string({ description: 'Maximum epochs (env EPOCHS).' }),

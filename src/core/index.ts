@@ -69,7 +69,7 @@ export function resolveSettings<Flags extends SettingFlags = SettingFlags>(optio
   }
   return SettingsModule.resolveSettings(options);
 }
-export type { Settings, ResolvedSettings, ResolveSettingsOptions, EnvironmentLike } from './config/settings.js';
+export type { Settings, ResolvedSettings, ResolveSettingsOptions, EnvironmentLike, SettingWarning } from './config/settings.js';
 export type { SettingFlags, SettingPath, SettingValue } from './config/setting-paths.js';
 export { buildCanonicalConfig, resolveDataFiles } from './config/config-hash.js';
 /** config_hash and its lineage for `settings.preprocess` and `settings.data`, as preprocess computes them. */

@@ -98,6 +98,53 @@ describe('core > config > settings', () => {
     expect(resolveSettings({ env: { FLTS_DAEMON_ROLES: 'trainer,serving' } }).settings.daemon.roles).toEqual(['trainer', 'serving']);
   });
 
+  // Before, each of these ran as if the repeat were not there (trained, backtested, expected, interval once), or, for
+  // the trainer's models, subscribed one consumer group twice, without a word: a repeated target or role was refused.
+  it.each([
+    [{ MODEL_TYPE: 'LSTM,GRU,lstm' }, 'MODEL_TYPE (setting training.models)', '"LSTM" is given more than once'],
+    [{ FLTS_TRAINER_MODELS: 'GRU,gru' }, 'FLTS_TRAINER_MODELS (setting daemon.trainerModels)', '"GRU" is given more than once'],
+    [{ FLTS_BACKTEST_MODELS: 'NAIVE,MSTL,Naive' }, 'FLTS_BACKTEST_MODELS (setting backtest.models)', '"NAIVE" is given more than once'],
+    [{ FLTS_INTERVAL_LEVELS: '0.8,0.95,0.8' }, 'FLTS_INTERVAL_LEVELS (setting eval.intervalLevels)', '"0.8" is given more than once'],
+    // One level written two ways: a level is a number, and both were one band.
+    [{ FLTS_INTERVAL_LEVELS: '0.8,0.80' }, 'FLTS_INTERVAL_LEVELS (setting eval.intervalLevels)', '"0.80" is given more than once, first as "0.8"'],
+    [{ FLTS_INTERVAL_LEVELS: '.95, 0.950' }, 'FLTS_INTERVAL_LEVELS (setting eval.intervalLevels)', '"0.950" is given more than once, first as ".95"'],
+  ])('refuses a repeat in the list %o, naming the variable and the repeated item', (env, name, why) => {
+    const error = errorOf(() => resolveSettings({ env }));
+    expect(error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { source: 'env' } });
+    expect(error.message).toContain(name);
+    expect(error.message).toContain(why);
+  });
+
+  it('refuses a repeated model type or level from a flag or the config file, and keeps lists named once', () => {
+    expect(errorOf(() => resolveSettings({ flags: { 'training.models': 'NAIVE,NAIVE' } })).message).toMatch(/flag for training\.models .*"NAIVE" is given more than once/);
+    expect(errorOf(() => resolveSettings({ flags: { 'daemon.trainerModels': 'LSTM,LSTM' } })).details).toMatchObject({ setting: 'daemon.trainerModels', source: 'flag' });
+    expect(errorOf(() => resolveSettings({ flags: { 'backtest.models': 'MSTL,MSTL' } })).details).toMatchObject({ setting: 'backtest.models', source: 'flag' });
+    expect(errorOf(() => resolveSettings({ file: { eval: { intervalLevels: ['0.9', '0.90'] } } })).details).toMatchObject({ setting: 'eval.intervalLevels', source: 'file' });
+    expect(errorOf(() => resolveSettings({ file: { daemon: { expectedModelTypes: ['GRU', 'GRU'] } } })).details).toMatchObject({ setting: 'daemon.expectedModelTypes', source: 'file' });
+    const { settings, warnings } = resolveSettings({ env: { MODEL_TYPE: 'lstm,gru', FLTS_INTERVAL_LEVELS: '0.5,0.05', EXPECTED_MODEL_TYPES: 'GRU,LSTM' } });
+    expect(settings.training.models).toEqual(['LSTM', 'GRU']);
+    expect(settings.eval.intervalLevels).toEqual(['0.5', '0.05']);
+    expect(settings.daemon.expectedModelTypes).toEqual(['GRU', 'LSTM']);
+    expect(warnings).toEqual([]);
+  });
+
+  // The reference upper-cases EXPECTED_MODEL_TYPES into a set, so a deployment's GRU,LSTM,gru waits for two types there:
+  // flts reads it so too, where it quietly did before, and now says it dropped the repeat.
+  it('drops a repeat in EXPECTED_MODEL_TYPES, as the reference reads it, with a warning naming the variable and the type', () => {
+    const { settings, warnings } = resolveSettings({ env: { EXPECTED_MODEL_TYPES: 'GRU,LSTM,gru,GRU' } });
+    expect(settings.daemon.expectedModelTypes).toEqual(['GRU', 'LSTM']);
+    expect(warnings).toEqual([
+      {
+        code: 'settings_env_repeats_dropped',
+        setting: 'daemon.expectedModelTypes',
+        env: 'EXPECTED_MODEL_TYPES',
+        repeated: ['GRU', 'GRU'],
+        value: ['GRU', 'LSTM'],
+        message: expect.stringMatching(/^EXPECTED_MODEL_TYPES \(setting daemon\.expectedModelTypes\) names GRU more than once: read as a set, as the reference reads it, so GRU,LSTM\./),
+      },
+    ]);
+  });
+
   it.each(['Poble Sec', '_edge', 'cell:7', 'site.1', 'x'.repeat(128), 'zz:1', '1:z', 'Sant Antoni é', ':z'])('keeps IDENTIFIER %j, a scope earlier releases made and upgraded homes hold', (identifier) => {
     expect(resolveSettings({ env: { IDENTIFIER: identifier } }).settings.identifier).toBe(identifier);
   });

@@ -1,7 +1,7 @@
 import { closestName } from '../closest-name.js';
 import { clip, LISTED_NAMES, QUOTED_CHARS, quotedText, shownText } from '../clip-text.js';
 import { FltsError } from '../errors.js';
-import { parseSettingText, validateSettingValue, type SettingSource, type SettingSpec } from './specs/setting-spec.js';
+import { parseSettingText, repeatsOf, validateSettingValue, type SettingSource, type SettingSpec } from './specs/setting-spec.js';
 import { ALL_SPECS, type Settings } from './specs/index.js';
 import { PROFILE_DEFAULTS, type SettingProfile } from './specs/profiles.js';
 
@@ -25,6 +25,31 @@ export interface ResolvedSettings {
   sources: Record<string, SettingSource>;
   /** The environment variable each env-sourced setting came from. */
   envNames: Record<string, string>;
+  /** What was accepted but is worth a word: the caller says it (core never prints). */
+  warnings: SettingWarning[];
+}
+
+/** A repeated item of a list variable the reference reads as a set (EXPECTED_MODEL_TYPES), dropped rather than refused. */
+export interface SettingWarning {
+  code: 'settings_env_repeats_dropped';
+  setting: string;
+  env: string;
+  /** Each repeat as written, once per time it was repeated. */
+  repeated: string[];
+  /** The list kept. */
+  value: string[];
+  message: string;
+}
+
+/** The list without its repeats, and the warning that says so; none when nothing repeats. */
+function droppingRepeats(spec: SettingSpec, items: string[], envName: string): { items: string[]; warning?: SettingWarning } {
+  const repeats = repeatsOf(spec, items);
+  if (repeats.length === 0) return { items };
+  const dropped = new Set(repeats.map((repeat) => repeat.index));
+  const kept = items.filter((_, index) => !dropped.has(index));
+  const named = [...new Set(repeats.map((repeat) => repeat.first))].join(', ');
+  const message = `${envName} (setting ${spec.path}) names ${named} more than once: read as a set, as the reference reads it, so ${kept.join(',')}. Name each once (${spec.path} in a config file refuses a repeat).`;
+  return { items: kept, warning: { code: 'settings_env_repeats_dropped', setting: spec.path, env: envName, repeated: repeats.map((repeat) => repeat.item), value: kept, message } };
 }
 
 function getPath(tree: Record<string, unknown> | undefined, path: string): unknown {
@@ -162,6 +187,7 @@ export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedS
   const tree: Record<string, unknown> = {};
   const sources: Record<string, SettingSource> = {};
   const envNames: Record<string, string> = {};
+  const warnings: SettingWarning[] = [];
   for (const spec of specs) {
     let value: unknown = spec.path in PROFILE_DEFAULTS[profile] ? PROFILE_DEFAULTS[profile][spec.path] : spec.default;
     let source: SettingSource = 'default';
@@ -173,6 +199,11 @@ export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedS
     const envName = spec.env?.find((name) => isGiven(spec, env[name]));
     if (envName !== undefined) {
       value = parseSettingText(spec, env[envName] as string, 'env', envName);
+      if (spec.envRepeatsDropped) {
+        const dropped = droppingRepeats(spec, value as string[], envName);
+        value = dropped.items;
+        if (dropped.warning) warnings.push(dropped.warning);
+      }
       source = 'env';
       envNames[spec.path] = envName;
     }
@@ -184,7 +215,7 @@ export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedS
     setPath(tree, spec.path, value);
     sources[spec.path] = source;
   }
-  return { settings: tree as unknown as Settings, sources, envNames };
+  return { settings: tree as unknown as Settings, sources, envNames, warnings };
 }
 
 export function defaultSettings(): Settings {

@@ -34,6 +34,12 @@ export interface SettingSpec {
   readonly numberItems?: boolean;
   /** Lists: an item given twice is refused rather than quietly acted on twice (a target forecast twice). */
   readonly distinct?: boolean;
+  /**
+   * Lists with `distinct`: the reference reads this variable as a set, so a deployment's environment may repeat an
+   * item and still mean one list. From the environment the repeat is dropped and warned about (SettingWarning); from
+   * a config file or a flag, flts's own forms, it is refused as for any other list.
+   */
+  readonly envRepeatsDropped?: boolean;
   /** `null` is a valid value (JSON null in a file, an empty string in the environment). */
   readonly nullable?: boolean;
   /** An empty value (`FLTS_HOME=`, `""` in the file) leaves the setting to the layers below, as if not given; the CLI refuses such a flag given empty. */
@@ -110,11 +116,37 @@ function checkItems(spec: SettingSpec, source: SettingSource, raw: unknown, item
   if (spec.minItems !== undefined && items.length < spec.minItems) reject(spec, source, raw, acceptedText(spec), envName);
   if (spec.maxItems !== undefined && items.length > spec.maxItems) reject(spec, source, raw, `${acceptedText(spec)} (${items.length} given)`, envName);
   if (spec.numberItems) for (const item of items) checkRange(spec, source, raw, decimalNumber(item), envName);
-  // Case-folded as the environment's text is: a config file's ["trainer", "Trainer"] names one role twice too.
-  const folded = spec.envCase === 'trim' ? items : items.map((item) => applyCase(spec, item));
-  const repeated = spec.distinct ? items.find((_, i) => folded.indexOf(folded[i]) !== i) : undefined;
-  if (repeated !== undefined) reject(spec, source, raw, `${acceptedText(spec)} (${JSON.stringify(repeated)} is given more than once)`, envName);
+  if (!spec.distinct || (source === 'env' && spec.envRepeatsDropped)) return items;
+  const [repeat] = repeatsOf(spec, items);
+  if (repeat !== undefined) {
+    const first = repeat.first === repeat.item ? '' : `, first as ${JSON.stringify(repeat.first)}`;
+    reject(spec, source, raw, `${acceptedText(spec)} (${JSON.stringify(repeat.item)} is given more than once${first})`, envName);
+  }
   return items;
+}
+
+/** An item of a list that an earlier one already named, and that earlier item as it was written. */
+export interface RepeatedItem {
+  item: string;
+  /** Its place in the list. */
+  index: number;
+  first: string;
+}
+
+/**
+ * The items that repeat an earlier one, compared as the setting reads them: case-folded as the environment's text is
+ * (a config file's ["trainer", "Trainer"] names one role twice too), and numbers by value (0.8 and 0.80 are one level).
+ */
+export function repeatsOf(spec: SettingSpec, items: readonly string[]): RepeatedItem[] {
+  const sameAs = (item: string): string => (spec.numberItems ? String(decimalNumber(item)) : spec.envCase === 'trim' ? item : applyCase(spec, item));
+  const firstBy = new Map<string, string>();
+  const repeats: RepeatedItem[] = [];
+  items.forEach((item, index) => {
+    const first = firstBy.get(sameAs(item));
+    if (first === undefined) firstBy.set(sameAs(item), item);
+    else repeats.push({ item, index, first });
+  });
+  return repeats;
 }
 
 function checkRange(spec: SettingSpec, source: SettingSource, raw: unknown, value: number, envName?: string): number {
