@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
-import type { MessageBus } from '../bus/message-bus.js';
+import { slowLeaveBus } from '../bus/slow-leave-bus.fixture.js';
 import { resolveSettings } from '../config/settings.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { createFsStore } from '../storage/fs-store.js';
@@ -77,17 +77,8 @@ describe('core > daemon > serving role', () => {
   it('is not ready from the moment its stop begins, while its companion still leaves the promotion group', async () => {
     const { settings } = resolveSettings({ flags: { home, 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.pollIntervalMs': 0 } });
     const fsBus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
-    let leaving = (): void => {};
-    const leaveBegun = new Promise<void>((resolve) => (leaving = resolve));
-    const leaves: Array<() => void> = [];
-    const bus: MessageBus = {
-      ...fsBus,
-      // A broker slow to take the leave: the companion's stop waits on it.
-      subscribe: async (...args) => {
-        const subscription = await fsBus.subscribe(...args);
-        return { ...subscription, stop: () => (leaving(), new Promise<void>((resolve) => leaves.push(resolve)).then(() => subscription.stop())) };
-      },
-    };
+    // A broker slow to take the leave: the stop waits on it.
+    const { bus, leaveBegun, releaseLeaves } = slowLeaveBus(fsBus);
     const role = await startServingRole({ settings, store: createFsStore(path.join(home, 'store')), bus, logger: silentLogger, metrics: createDaemonMetrics(), owner: 'test', signal: new AbortController().signal });
     const url = String(role.status().url);
     expect(await (await fetch(`${url}/readyz`)).json()).not.toHaveProperty('code');
@@ -97,7 +88,7 @@ describe('core > daemon > serving role', () => {
     const during = await fetch(`${url}/readyz`);
     expect(during.status).toBe(503);
     expect(await during.json()).toMatchObject({ status: 'not_ready', code: 'FLTS_SERVE_STOPPING' });
-    for (const leave of leaves) leave();
+    releaseLeaves();
     await stopping;
     await fsBus.close();
   });

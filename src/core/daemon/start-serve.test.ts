@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
+import { slowLeaveBus } from '../bus/slow-leave-bus.fixture.js';
 import type { BusCloseOptions, MessageBus } from '../bus/message-bus.js';
 import { resolveSettings } from '../config/settings.js';
 import type { FltsEvent } from '../events.js';
@@ -97,17 +98,8 @@ describe('core > daemon > start-serve', () => {
   });
   it('is not ready from the moment its stop begins, while its follower still leaves the promotion group', async () => {
     const fsBus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
-    let leaving = (): void => {};
-    const leaveBegun = new Promise<void>((resolve) => (leaving = resolve));
-    const leaves: Array<() => void> = [];
-    const bus: MessageBus = {
-      ...fsBus,
-      // A broker slow to take the leave: the follower's stop waits on it (up to bus.kafka.closeTimeoutMs).
-      subscribe: async (...args) => {
-        const subscription = await fsBus.subscribe(...args);
-        return { ...subscription, stop: () => (leaving(), new Promise<void>((resolve) => leaves.push(resolve)).then(() => subscription.stop())) };
-      },
-    };
+    // A broker slow to take the leave: the stop waits on it.
+    const { bus, leaveBegun, releaseLeaves } = slowLeaveBus(fsBus);
     let following: () => void = () => {};
     const followed = new Promise<void>((resolve) => (following = resolve));
     const serve = await startServe(settingsWith(), { store: createFsStore(path.join(home, 'store')), bus, onEvent: (event) => event.type === 'serve.following_promotions' && following() });
@@ -120,7 +112,7 @@ describe('core > daemon > start-serve', () => {
     const during = await fetch(`${serve.url}/readyz`);
     expect(during.status).toBe(503);
     expect(await during.json()).toMatchObject({ status: 'not_ready', code: 'FLTS_SERVE_STOPPING' });
-    for (const leave of leaves) leave();
+    releaseLeaves();
     await stopping;
   });
 });
