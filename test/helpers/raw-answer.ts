@@ -65,3 +65,14 @@ export async function requestAcrossClose<T>(server: Server, secondRequestLine: s
   const [head, body] = received.slice(received.lastIndexOf('HTTP/1.1 ')).split('\r\n\r\n');
   return { head, body, ended: how, stopped };
 }
+
+/** Sends `head` (a whole request saying Connection: close) on a new connection to `url`'s host and port, and resolves with all the server sent until it closed. */
+export function answerOnce(url: string, head: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const socket = connect({ host: hostname, port: Number(port) }, () => socket.write(head)).once('error', reject);
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.once('close', () => resolve(text));
+  });
+}

@@ -1,4 +1,3 @@
-import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { defaultSettings } from '../../src/core/config/settings.js';
 import { createDaemonMetrics } from '../../src/core/daemon/daemon-metrics.js';
@@ -6,6 +5,7 @@ import { buildHealthServer } from '../../src/core/daemon/health-server.js';
 import type { MessageBus } from '../../src/core/bus/message-bus.js';
 import type { LogRetention } from '../../src/core/serve/prediction-log-retention.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
+import { answerOnce } from '../helpers/raw-answer.js';
 import { promotedSource, requestData, useTestServer, withTestServer } from './serve-fixtures.js';
 
 const REMOTE = { remoteAddress: '10.1.2.3' };
@@ -28,14 +28,8 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
   });
 
   it('answers the admin routes without a token to no request a loopback connection carries for someone else: a proxy, a web page, another host name', async () => {
-    const { hostname, port } = new URL(open.url);
-    const answerTo = (head: string): Promise<string> =>
-      new Promise((resolve, reject) => {
-        let text = '';
-        const socket = connect({ host: hostname, port: Number(port) }, () => socket.write(head)).once('error', reject);
-        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        socket.once('close', () => resolve(text));
-      });
+    const { port } = new URL(open.url);
+    const answerTo = (head: string): Promise<string> => answerOnce(open.url, head);
     const ask = async (target: string, headers: string): Promise<{ status: string; code?: string; message?: string }> => {
       const text = await answerTo(`POST ${target} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`);
       const body = JSON.parse(text.split('\r\n\r\n')[1]);
@@ -83,14 +77,8 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     ] });
     const predictBody = JSON.stringify({ data });
     const ask = async (server: { url: string }, target: string, headers: string, body: string): Promise<{ status: string; code?: string; message?: string }> => {
-      const { hostname, port } = new URL(server.url);
-      const text = await new Promise<string>((resolve, reject) => {
-        let answer = '';
-        const head = `POST ${target} HTTP/1.1\r\n${headers.replaceAll('<port>', port)}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
-        const socket = connect({ host: hostname, port: Number(port) }, () => socket.end(head + body)).once('error', reject);
-        socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-        socket.once('close', () => resolve(answer));
-      });
+      const { port } = new URL(server.url);
+      const text = await answerOnce(server.url, `POST ${target} HTTP/1.1\r\n${headers.replaceAll('<port>', port)}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       const json = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
       return { status: text.split('\r\n')[0], code: json.code, message: json.message };
     };
@@ -157,14 +145,7 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
   });
 
   it('refuses a request to a guarded route with two Authorization headers, whichever comes first, with a coded 400', async () => {
-    const { hostname, port } = new URL(guarded.url);
-    const answerTo = (head: string): Promise<string> =>
-      new Promise((resolve, reject) => {
-        let text = '';
-        const socket = connect({ host: hostname, port: Number(port) }, () => socket.write(head)).once('error', reject);
-        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        socket.once('close', () => resolve(text));
-      });
+    const answerTo = (head: string): Promise<string> => answerOnce(guarded.url, head);
     for (const [path, good] of [['/predict', 'api-secret'], ['/reload_latest', 'admin-secret']]) {
       for (const tokens of [[good, 'other'], ['other', good], [good, good]]) {
         const authorization = tokens.map((token) => `Authorization: Bearer ${token}\r\n`).join('');
