@@ -578,6 +578,18 @@ async function startHoldingGrpc(server: RunningServer): Promise<{ grpcServer: Gr
 }
 
 /** A gRPC length-prefixed message: an uncompressed flag, the length it declares, then `payload`. */
+/** ServerLive on `session`, resolving with the grpc-status of its answer; with `end` false the call stays open (its message never ends). */
+function serverLive(session: http2.ClientHttp2Session, end = true): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers' });
+    stream.on('trailers', (trailers) => resolve(String(trailers['grpc-status'])));
+    stream.on('error', reject);
+    stream.resume();
+    if (end) stream.end(grpcFrame(Buffer.alloc(0)));
+    else stream.write(grpcFrame(Buffer.alloc(0)));
+  });
+}
+
 function grpcFrame(payload: Buffer, declaredLength = payload.length): Buffer {
   const prefix = Buffer.alloc(5);
   prefix.writeUInt32BE(declaredLength, 1);
@@ -1281,18 +1293,6 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       };
     }
 
-    /** ServerLive on `session`, resolving with the grpc-status of its answer; with `end` false the call stays open (its message never ends). */
-    function serverLive(session: http2.ClientHttp2Session, end = true): Promise<string> {
-      return new Promise((resolve, reject) => {
-        const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers' });
-        stream.on('trailers', (trailers) => resolve(String(trailers['grpc-status'])));
-        stream.on('error', reject);
-        stream.resume();
-        if (end) stream.end(grpcFrame(Buffer.alloc(0)));
-        else stream.write(grpcFrame(Buffer.alloc(0)));
-      });
-    }
-
     async function capped(maxConnections: number): Promise<GrpcInferenceServer> {
       return startGrpcInferenceServer(
         oipContext(server),
@@ -1925,11 +1925,7 @@ describe('serve > gRPC ModelInfer refused as its message begins, and held to the
         expect(stream.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
         expect(countsAdded(before, await grpcRequestCounts(server))).toEqual({ 'ModelInfer 408': 1 });
         // The connection goes on: its next call is answered.
-        const live = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers' });
-        live.resume();
-        const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => live.on('trailers', resolve));
-        live.end(grpcFrame(Buffer.alloc(0)));
-        expect((await trailers)['grpc-status']).toBe(String(grpc.status.OK));
+        expect(await serverLive(session)).toBe(String(grpc.status.OK));
       } finally {
         session.destroy();
         await grpcServer.close(0);
@@ -1977,11 +1973,7 @@ describe('serve > gRPC ModelInfer refused as its message begins, and held to the
         });
         expect(countsAdded(before, await grpcRequestCounts(server))).toEqual({ 'ModelInfer 408': 2, 'ModelReady 408': 1 });
         // The connection is not closed as HTTP's is: its next call is answered.
-        const live = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers' });
-        live.resume();
-        const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => live.on('trailers', resolve));
-        live.end(grpcFrame(Buffer.alloc(0)));
-        expect((await trailers)['grpc-status']).toBe(String(grpc.status.OK));
+        expect(await serverLive(session)).toBe(String(grpc.status.OK));
       } finally {
         session.destroy();
         await grpcServer.close(0);
