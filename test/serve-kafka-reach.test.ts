@@ -17,13 +17,7 @@ const admin = vi.hoisted(() => ({
   disconnect: vi.fn(async () => {}),
 }));
 
-vi.mock('../src/core/bus/kafkajs-module.js', () => {
-  class Kafka {
-    admin = () => admin;
-    producer = () => ({ connect: async () => {}, disconnect: async () => {} });
-  }
-  return { kafkajs: () => ({ Kafka, Partitioners: { DefaultPartitioner: () => () => 0 }, logLevel: { INFO: 4 } }) };
-});
+vi.mock('../src/core/bus/kafkajs-module.js', async () => (await import('../src/core/bus/fake-kafkajs.fixture.js')).fakeKafkajsModule(admin));
 
 let home: string;
 beforeEach(() => {

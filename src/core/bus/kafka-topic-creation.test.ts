@@ -16,13 +16,7 @@ const admin = vi.hoisted(() => ({
   disconnect: vi.fn(async () => {}),
 }));
 
-vi.mock('./kafkajs-module.js', () => {
-  class Kafka {
-    admin = () => admin;
-    producer = () => ({ connect: async () => {}, disconnect: async () => {} });
-  }
-  return { kafkajs: () => ({ Kafka, Partitioners: { DefaultPartitioner: () => () => 0 }, logLevel: { INFO: 4 } }) };
-});
+vi.mock('./kafkajs-module.js', async () => (await import('./fake-kafkajs.fixture.js')).fakeKafkajsModule(admin));
 
 /** A promise and what settles it. */
 function held<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
