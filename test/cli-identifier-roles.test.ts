@@ -1,18 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/run-cli.js';
+import { scratchFolders } from './helpers/scratch-folders.js';
 
 describe('cli > an identifier or a role list that could never work is refused where it is given', () => {
+  const scratch = scratchFolders();
   let home: string;
 
   beforeAll(async () => {
-    home = await mkdtemp(path.join(os.tmpdir(), 'flts-cli-ids-'));
-  });
-
-  afterAll(async () => {
-    await rm(home, { recursive: true, force: true });
+    home = await scratch(path.join(os.tmpdir(), 'flts-cli-ids-'));
   });
 
   // Before, `z:1` passed the settings and the store refused its scope's key as absolute (FLTS_STORE_KEY_OUTSIDE_ROOT, exit 3).

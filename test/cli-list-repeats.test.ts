@@ -1,18 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/run-cli.js';
+import { scratchFolders } from './helpers/scratch-folders.js';
 
 describe('cli > a model type named twice in a list flag is refused, as a repeated target or role is', () => {
+  const scratch = scratchFolders();
   let home: string;
 
   beforeAll(async () => {
-    home = await mkdtemp(path.join(os.tmpdir(), 'flts-cli-repeats-'));
-  });
-
-  afterAll(async () => {
-    await rm(home, { recursive: true, force: true });
+    home = await scratch(path.join(os.tmpdir(), 'flts-cli-repeats-'));
   });
 
   // Before, each ran the type once (train and backtest) or subscribed its consumer group twice (daemon), without a
