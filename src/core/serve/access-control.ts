@@ -88,7 +88,8 @@ export function assertAccess(request: FastifyRequest, access: RouteAccess, token
   assertBearerToken(request.headers.authorization, token, `${request.method} ${request.routeOptions.url}`);
 }
 
-function headerLines(rawHeaders: readonly string[], name: string): number {
+/** How many fields of a raw header list (name, value, name, value...) are named `name` (lower-case), in any case. */
+export function headerLines(rawHeaders: readonly string[], name: string): number {
   let count = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].length === name.length && rawHeaders[i].toLowerCase() === name) count++;
   return count;

@@ -7,6 +7,7 @@ import { clip } from '../clip-text.js';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CapClose } from './connection-cap.js';
+import { headerLines } from './access-control.js';
 import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { answerHttp1OnGrpcPort, whenProtocolKnown } from './grpc-first-bytes.js';
 import { createHttp2RefusalLog, isHttp2Refusal, streamsRefused, type Http2Refusal } from './grpc-http2-refusals.js';
@@ -390,7 +391,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
       });
       // Only the 'stream' event has a call's raw headers; before grpc-js's own listener, which starts the call.
       http2Server?.prependListener('stream', (stream: ServerHttp2Stream, _headers: unknown, _flags: unknown, rawHeaders: unknown) => {
-        if (Array.isArray(rawHeaders) && fieldsNamed(rawHeaders as string[], 'authorization') > 1) repeatedAuthorization.add(stream);
+        if (Array.isArray(rawHeaders) && headerLines(rawHeaders as string[], 'authorization') > 1) repeatedAuthorization.add(stream);
       });
       // net.Server's own maxConnections would refuse a newcomer even when every connection held is idle.
       const accept = (socket: Socket): void => {
@@ -488,13 +489,6 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
 function openedStream(session: Http2Session | undefined): boolean {
   if (!session || session.destroyed) return false;
   return (session.state.lastProcStreamID ?? 0) > 0;
-}
-
-/** How many fields of a raw header list (name, value, name, value...) have the lower-case `name`. */
-function fieldsNamed(rawHeaders: readonly string[], name: string): number {
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i] === name) count++;
-  return count;
 }
 
 /**
