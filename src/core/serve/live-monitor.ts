@@ -187,7 +187,6 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   /** The last probation whose promotion is over, kept for /healthz (why it ended) and the replica report. */
   let previous: Probation | undefined;
   let shadowInFlight = 0;
-  let shadowSkipped = 0;
   const shadowNoRoom = new Map<ShadowNoRoom, number>();
   const shadowFailed = new Map<string, number>();
   /** The shadow runs and codes whose first failure was logged: a failing shadow logs once per code, not per request. */
@@ -213,7 +212,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
    */
   let servedAtStop: string | undefined;
 
-  /** Shadow forecasts not made, by reason: each reason of want of room, and `failed`. */
+  /** Shadow forecasts not made, by reason: each reason of want of room, and `failed` (their sum is shadow_skipped). */
   function shadowSkippedByReason(): Record<string, number> {
     let failed = 0;
     for (const count of shadowFailed.values()) failed += count;
@@ -279,7 +278,6 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     const admitted = noRoom ? undefined : admit();
     if (!admitted) {
       const reason = noRoom ?? 'serving_bound';
-      shadowSkipped++;
       const count = (shadowNoRoom.get(reason) ?? 0) + 1;
       shadowNoRoom.set(reason, count);
       // The first of each reason, as for a failure: under steady load it repeats on every request.
@@ -291,7 +289,6 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
     const task = forecastWith(shadow, { ...input, inferenceLength: rows }, 0)
       .then((shadowResult) => rememberForecast(identifier, shadowResult, shadow.scaler))
       .catch((error: unknown) => {
-        shadowSkipped++;
         const flts = toFltsError(error);
         shadowFailed.set(flts.code, (shadowFailed.get(flts.code) ?? 0) + 1);
         const seen = `${shadow.run.runId}\u0000${flts.code}`;
@@ -515,7 +512,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
         runs: scorer.figures().map((run) => ({ run_id: run.run_id, role: roleOf(run.run_id), matched_total: run.matched_total, targets: run.targets })),
         probation: probation ? probationStatus(probation) : null,
         previous_probation: previous ? probationStatus(previous) : null,
-        shadow_skipped: shadowSkipped,
+        shadow_skipped: Object.values(shadowSkippedByReason()).reduce((sum, count) => sum + count, 0),
         shadow_no_room: Object.fromEntries(shadowNoRoom),
         shadow_failed: Object.fromEntries(shadowFailed),
       };
