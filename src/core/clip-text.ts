@@ -33,8 +33,16 @@ export const LISTED_NAMES = 10;
  * each shown as itself (shownText): a request's column names are the client's to choose.
  */
 export function listNames(names: readonly string[], max = LISTED_NAMES): string {
-  const shown = names.slice(0, max).map((name) => shownText(clip(name, 60)));
-  return names.length > max ? `${shown.join(', ')} and ${names.length - max} more` : shown.join(', ');
+  return firstFew(names.slice(0, max).map((name) => shownText(clip(name, 60))), max, names.length);
+}
+
+/**
+ * The first `max` of `items` (already shown as they should be), then how many more of `total` there are: a list as
+ * long as its input would make a message a page.
+ */
+export function firstFew(items: readonly string[], max: number, total = items.length): string {
+  const shown = items.slice(0, max).join(', ');
+  return total > max ? `${shown} and ${total - max} more` : shown;
 }
 
 /**

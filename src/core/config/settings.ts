@@ -1,5 +1,5 @@
 import { closestName } from '../closest-name.js';
-import { clip, LISTED_NAMES, QUOTED_CHARS, quotedText, shownText } from '../clip-text.js';
+import { clip, firstFew, LISTED_NAMES, QUOTED_CHARS, quotedText, shownText } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { parseSettingText, repeatsOf, validateSettingValue, type SettingSource, type SettingSpec } from './specs/setting-spec.js';
 import { ALL_SPECS, type Settings } from './specs/index.js';
@@ -111,12 +111,6 @@ function meantSettings(path: string, known: readonly string[]): string[] {
   return known.filter((candidate) => candidate.split('.').pop()!.toLowerCase() === name).slice(0, 3);
 }
 
-/** The names as one list, the first LISTED_NAMES of `total` and how many more. */
-function listed(names: readonly string[], total = names.length): string {
-  const shown = names.slice(0, LISTED_NAMES).join(', ');
-  return total > LISTED_NAMES ? `${shown} and ${total - LISTED_NAMES} more` : shown;
-}
-
 function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly SettingSpec[]): void {
   // One key past the deepest setting, so a key nested below a setting's place is still named as unknown.
   const depth = Math.max(1, ...specs.map((spec) => spec.path.split('.').length)) + 1;
@@ -126,7 +120,7 @@ function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly Sett
     const nested = key.split('.').reduceRight<unknown>((inner, part) => ({ [part]: inner }), '...');
     throw new FltsError(
       'FLTS_CONFIG_UNKNOWN_KEY',
-      `Unknown setting(s) in the config file: ${listed(dotted.map((entry) => quotedText(clip(entry.path))))}: a key holding a dot names no setting, for the file nests settings by their path: write ${quotedText(clip(key))} as ${shownText(clip(JSON.stringify(nested).slice(1, -1), 4 * QUOTED_CHARS))}.`,
+      `Unknown setting(s) in the config file: ${firstFew(dotted.map((entry) => quotedText(clip(entry.path))), LISTED_NAMES)}: a key holding a dot names no setting, for the file nests settings by their path: write ${quotedText(clip(key))} as ${shownText(clip(JSON.stringify(nested).slice(1, -1), 4 * QUOTED_CHARS))}.`,
       { details: { keys: dotted.slice(0, LISTED_NAMES).map((entry) => entry.path), count: dotted.length } },
     );
   }
@@ -156,7 +150,7 @@ function assertKnownFileKeys(file: Record<string, unknown>, specs: readonly Sett
       const shown = shownText(clip(path));
       return meant.length > 0 ? `${shown} (did you mean ${meant.join(' or ')}?)` : shown;
     });
-    throw new FltsError('FLTS_CONFIG_UNKNOWN_KEY', `Unknown setting(s) in the config file: ${listed(named, unknown.length)}.`, { details: { keys: unknown.slice(0, LISTED_NAMES), count: unknown.length } });
+    throw new FltsError('FLTS_CONFIG_UNKNOWN_KEY', `Unknown setting(s) in the config file: ${firstFew(named, LISTED_NAMES, unknown.length)}.`, { details: { keys: unknown.slice(0, LISTED_NAMES), count: unknown.length } });
   }
 }
 

@@ -1,5 +1,5 @@
 import type { MessageBus } from '../bus/message-bus.js';
-import { singleLine } from '../clip-text.js';
+import { firstFew, singleLine } from '../clip-text.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { optionalBoolean, optionalText, requireChoice, requireObject, requireText } from '../library-arguments.js';
@@ -523,7 +523,7 @@ export async function rollback(request: RollbackRequest, settings: Settings, dep
     // Other runs in the history while the stack holds one run were each rolled back to it. `--history` lists them
     // above the run in service, so without this a second rollback, expected to undo the first, reads as a contradiction.
     const rolledBack = current ? [...new Set(history.map((record) => record.run_id).filter((runId) => runId !== current.run_id))] : [];
-    const later = rolledBack.length > 0 ? ` (the promotions of ${rolledBack.length === 1 ? 'run' : 'runs'} ${shortList(rolledBack)} in its history came after it and were rolled back; a rollback never steps forward)` : '';
+    const later = rolledBack.length > 0 ? ` (the promotions of ${rolledBack.length === 1 ? 'run' : 'runs'} ${firstFew(rolledBack, 3)} in its history came after it and were rolled back; a rollback never steps forward)` : '';
     const state = current ? `nothing was promoted before run ${current.run_id}${later}` : 'nothing has been promoted in it';
     throw new FltsError('FLTS_PROMOTE_NOTHING_TO_ROLLBACK', `No earlier promotion in scope '${scope}' to return to: ${state}.`, {
       details: { scope, current: current?.run_id ?? null, ...(rolledBack.length > 0 ? { rolledBackRuns: rolledBack } : {}) },
@@ -542,9 +542,4 @@ export async function rollback(request: RollbackRequest, settings: Settings, dep
     throw new FltsError('FLTS_PROMOTE_CHOSEN_RUN_STANDS', `Not rolled back automatically: run ${current.run_id} of scope '${scope}' was ${describeChoice(newest)}, and only a person undoes a pin.`, { details: { scope, current: current.run_id, target: target.run_id, chosen: newest.timestamp } });
   }
   return promote({ runId: target.run_id, source: request.source, actor: request.actor, reason: request.reason ?? `rollback from run ${current.run_id}`, force: request.force }, settings, deps);
-}
-
-/** At most three ids, then how many more: a scope rolled back many times would otherwise make the message a page. */
-function shortList(ids: readonly string[]): string {
-  return ids.length <= 3 ? ids.join(', ') : `${ids.slice(0, 3).join(', ')} and ${ids.length - 3} more`;
 }
