@@ -5,6 +5,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
 import type { MlflowRun } from '../tracking/mlflow-types.js';
 import { findMirroredRun, mirrorRun } from '../registry/mirror-run.js';
+import { promotionScope } from '../registry/pointers.js';
 import { trackingClientFor } from '../tracking/tracking-deps.js';
 import { filterLiteral, type TrackingDeps } from '../tracking/tracking-deps.js';
 
@@ -105,7 +106,7 @@ export async function markPromoted(store: ObjectStore | undefined, settings: Set
     // Only a refusal means "no registry here"; an unreachable server is reported to the caller.
     if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
     logger.warn({ err: error.message }, 'mlflow_registry_unavailable_tagging_run');
-    const scopeTag = promotedScopeTag(promotion.identifier || settings.identifier || 'global');
+    const scopeTag = promotedScopeTag(promotion.identifier || promotionScope(settings));
     await client.setTag(mlflowRunId, scopeTag, 'true');
     await client.setTag(mlflowRunId, PROMOTED_TAG, 'true');
     await untagReplaced(client, scopeTag, mlflowRunId);
