@@ -1,4 +1,5 @@
 import { ux, type Interfaces } from '@oclif/core';
+import { unicodeEscape } from '../core/clip-text.js';
 import { exitCodeFor, type FltsError } from '../core/errors.js';
 import { redactSecrets, redactValue } from '../core/redact.js';
 import { snakeCaseKeys } from '../core/snake-case-keys.js';
@@ -21,7 +22,7 @@ const ACTED_ON = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Bidi_Co
  * (a path, a dataset name), and `--train $'x\e]0;title\a.csv'` set the terminal's title and colours from stderr.
  */
 function onTerminal(text: string): string {
-  return text.replace(ACTED_ON, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+  return text.replace(ACTED_ON, unicodeEscape);
 }
 
 /**

@@ -83,5 +83,10 @@ export function quotedText(text: string): string {
 
 /** `text` with every character that shows as something other than itself written as its \u escape. */
 export function shownText(text: string): string {
-  return text.replace(MISLEADING, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+  return text.replace(MISLEADING, unicodeEscape);
+}
+
+/** `\u001b`: a character as JSON writes it escaped, the one way messages show a character they do not print. */
+export function unicodeEscape(char: string): string {
+  return `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
 }
