@@ -184,7 +184,7 @@ export abstract class FltsCommand<TResult> extends Command {
       const unknown = unknownEnvNamesOnce(process.env);
       const warn = unknown.length > 0 || resolved.warnings.length > 0 ? createCliLogger(resolved.settings.logLevel) : undefined;
       for (const { name, meant, reason } of unknown) warn?.warn({ variable: name, meant, reason }, 'settings_env_unknown');
-      for (const { env, setting, repeated, value, message } of resolved.warnings) warn?.warn({ variable: env, setting, repeated, value, reason: message }, 'settings_env_repeats_dropped');
+      for (const { code, env, setting, repeated, value, message } of resolved.warnings) warn?.warn({ variable: env, setting, repeated, value, reason: message }, code);
       return resolved;
     } catch (error) {
       throw namingTheFlag(error, flags as Record<string, unknown>, fromFlags);
