@@ -36,10 +36,13 @@ export function msLeft(deadline: Deadline): number {
   return Math.max(0, deadline.atMs - performance.now());
 }
 
-/** `promise`, or a rejection 'no answer within <ms> ms' once `ms` pass first (the work itself is not stopped). */
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/**
+ * `promise`, or a rejection once `ms` pass first (the work itself is not stopped): the error `late()` makes then, made
+ * as the time ends so that it can say what was seen meanwhile; by default 'no answer within <ms> ms'.
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, late: () => Error = () => new Error(`no answer within ${ms} ms`)): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(late()), ms)))]).finally(() => clearTimeout(timer));
 }
 
 /**

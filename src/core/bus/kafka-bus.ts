@@ -295,15 +295,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
    */
   async function untilReached<T>(action: string, bound: ReachBound | undefined, call: Promise<T>): Promise<T> {
     if (bound === undefined || reached) return call;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(gaveUpReaching(action, bound)), Math.max(0, bound.deadline - performance.now()));
-    });
-    try {
-      return await Promise.race([call, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withTimeout(call, Math.max(0, bound.deadline - performance.now()), () => gaveUpReaching(action, bound));
   }
 
   /**
@@ -325,21 +317,10 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   async function withinTopicCreation(action: string, creating: Promise<void>): Promise<void> {
     const limitMs = options.topicCreationTimeoutMs;
     if (limitMs === undefined) return creating;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const failure = failed(action, connectGivenUp(`the brokers answered, but did not create the topics within ${limitMs} ms, the wait ${TOPIC_CREATION_SETTING} allows a command`));
-        reject(failure.code === 'FLTS_BUS_UNAVAILABLE' ? new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, setting: 'bus.kafka.topicCreationTimeoutMs', waitedMs: limitMs } }) : failure);
-      }, limitMs);
+    return withTimeout(creating, limitMs, () => {
+      const failure = failed(action, connectGivenUp(`the brokers answered, but did not create the topics within ${limitMs} ms, the wait ${TOPIC_CREATION_SETTING} allows a command`));
+      return failure.code === 'FLTS_BUS_UNAVAILABLE' ? new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, setting: 'bus.kafka.topicCreationTimeoutMs', waitedMs: limitMs } }) : failure;
     });
-    try {
-      return await Promise.race([creating, late]);
-    } catch (error) {
-      creating.catch(() => {});
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   function connectAdmin(): Promise<Admin> {
