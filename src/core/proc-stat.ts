@@ -46,6 +46,16 @@ export function processStartOf(pid: number): string | undefined {
   return startTicks ? `${boot}:${startTicks}` : undefined;
 }
 
+/** Whether a process `pid` runs now, as signal 0 tells: one this process may not signal (EPERM) runs too. */
+export function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Whether the process recorded as `pid`, started at `started` (processStartOf), is gone: its pid names no process
  * now, or one that started at another time (the pid used again, a container restarted in place). A pid this process

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from './logger.js';
-import { currentPidNamespace, processStartOf, recordedProcessGone } from './proc-stat.js';
+import { currentPidNamespace, processRunning, processStartOf, recordedProcessGone } from './proc-stat.js';
 import { readRegularFile } from './read-regular-file.js';
 import { TEMP_FILE_PREFIX } from './write-file-whole.js';
 
@@ -184,10 +184,5 @@ function heldByAnotherLiveProcess(holder: ReadyFileWriter): boolean {
   if (holder.pid === process.pid || holder.pid <= 0) return false;
   if (holder.pid_namespace !== currentPidNamespace()) return false;
   if (holder.process_start !== undefined) return !recordedProcessGone(holder.pid, holder.process_start);
-  try {
-    process.kill(holder.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return processRunning(holder.pid);
 }

@@ -11,7 +11,7 @@ import { DEAD_LETTER_ID_HEADER, DEFAULT_RETRY_POLICY, deliverToGroup } from './d
 import type { BusMetrics, DeliveryListener, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
 import { createSubscriptionSet, tellJoined } from './subscription-set.js';
 import { makeDirectory } from '../make-directory.js';
-import { currentBootId, currentPidNamespace, processStartOf, recordedProcessGone } from '../proc-stat.js';
+import { currentBootId, currentPidNamespace, processRunning, processStartOf, recordedProcessGone } from '../proc-stat.js';
 import { TEMP_FILE_PREFIX, writeFileWhole } from '../write-file-whole.js';
 
 export interface FsBusOptions {
@@ -277,15 +277,6 @@ function topicLockHolderGone(owner: string): boolean {
   if (!started || started === '-' || boot === undefined || !started.startsWith(`${boot}:`)) return false;
   if (!namespace || namespace === '-' || namespace !== currentPidNamespace()) return false;
   return recordedProcessGone(pid, started);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -675,7 +666,7 @@ export function createFsBus(options: FsBusOptions): FsBus {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const holder = (await readFile(lockFile, 'utf8').catch(() => '')).split(' ')[0];
         const pid = Number.parseInt(holder, 10);
-        if (Number.isFinite(pid) && processAlive(pid)) {
+        if (Number.isFinite(pid) && processRunning(pid)) {
           throw new FltsError('FLTS_OFFSETS_GROUP_ACTIVE', `Consumer group "${group}" of the file bus is already being consumed (pid ${pid}); the file bus allows one consumer per group.`, { details: { group, pid } });
         }
         await rm(lockFile, { force: true });
