@@ -318,7 +318,7 @@ async function removeOrphanHeartbeat(store: ObjectStore, settings: Settings, run
     if (!gone && named && ownerSharesProcesses(owner)) return;
     if (!gone) {
       const staleMs = Math.max(ORPHAN_HEARTBEAT_STALE_MS, settings.daemon.leaseStaleMs, 2 * settings.daemon.heartbeatMs);
-      const written = (await store.list(bucket, key)).find((info) => info.key === key)?.lastModified;
+      const written = (await store.stat(bucket, key))?.lastModified;
       if (written === undefined || Date.now() - written.getTime() <= staleMs) return;
     }
     await store.delete(bucket, key);
