@@ -184,6 +184,11 @@ export interface S3CallPlace {
   renewed?: boolean;
 }
 
+/** What a store call named, as a message says it: `object 'k' in bucket 'b'`, or `bucket 'b'`. */
+function targetOf(where: Pick<S3CallPlace, 'bucket' | 'key'>): string {
+  return where.key ? `object '${where.key}' in bucket '${where.bucket}'` : `bucket '${where.bucket}'`;
+}
+
 /**
  * S3 and socket errors -> the catalogue: missing -> NOT_FOUND; unreachable or overloaded -> UNAVAILABLE (retriable);
  * credentials refused -> AUTH_FAILED, operation refused to them -> ACCESS_DENIED, certificate refused -> TLS_FAILED
@@ -195,7 +200,7 @@ export function translateS3Error(error: unknown, where: S3CallPlace): unknown {
   // An S3 code of the server's own for this request (an object a lifecycle rule archived, a full disk, a feature it
   // lacks): a refusal the server explains, where it was FLTS_INTERNAL, or under orUnlessUnavailable an absence.
   const code = errorCode(error) ?? '';
-  const target = where.key ? `object '${where.key}' in bucket '${where.bucket}'` : `bucket '${where.bucket}'`;
+  const target = targetOf(where);
   return new FltsError('FLTS_STORE_ACCESS_DENIED', `S3 endpoint ${where.endpoint} refused the request for ${target} (${code}: ${(error as Error).message}).`, {
     cause: error,
     details: { endpoint: where.endpoint, bucket: where.bucket, key: where.key, s3Code: code },
@@ -211,7 +216,8 @@ function translateKnownS3Error(error: unknown, where: S3CallPlace): unknown {
   const code = errorCode(error);
   const { accessKey, credentialSource, region: _region, ...place } = where;
   const details = { ...place, s3Code: code };
-  const target = where.key ? `Object '${where.key}' in bucket '${where.bucket}'` : `Bucket '${where.bucket}'`;
+  const named = targetOf(where);
+  const target = `${named[0].toUpperCase()}${named.slice(1)}`;
   if (error instanceof S3TimeoutError) {
     const what = error.setting === 'store.s3.idleTimeoutMs' ? `did not answer for ${error.limitMs / 1000} s` : `did not finish a request within ${error.limitMs / 1000} s`;
     return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} ${what} (${error.setting}) while accessing ${target}.`, {
@@ -239,7 +245,7 @@ function translateKnownS3Error(error: unknown, where: S3CallPlace): unknown {
     return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} is unavailable (${code}) while accessing ${target}.`, { cause: error, details });
   }
   if (code && STORAGE_FULL_CODES.has(code)) {
-    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} has no room for ${target[0].toLowerCase()}${target.slice(1)} (${code}: ${(error as Error).message}).`, {
+    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} has no room for ${named} (${code}: ${(error as Error).message}).`, {
       cause: error,
       details,
       hint: "Free space on the S3 server's drives or raise the bucket's quota; the store's own documentation of the code says which.",
@@ -302,7 +308,7 @@ const SPEAKS_TLS_HINT = 'The port of store.s3.endpoint (MINIO_ENDPOINT, FLTS_S3_
  * page it looks like, it was FLTS_STORE_UNAVAILABLE, and the daemon and the server waited for it for ever.
  */
 function speaksTlsError(error: unknown, where: S3CallPlace, how: string): FltsError {
-  const target = where.key ? `object '${where.key}' in bucket '${where.bucket}'` : `bucket '${where.bucket}'`;
+  const target = targetOf(where);
   const secure = where.endpoint.replace(/^http:/, 'https:');
   return new FltsError('FLTS_STORE_TLS_FAILED', `S3 endpoint ${where.endpoint} speaks TLS: it ${how} while accessing ${target}; give it as ${secure} (or set MINIO_SECURE=true).`, {
     cause: error,
@@ -356,7 +362,7 @@ function regionRedirect(error: unknown, code: string | undefined, where: S3CallP
   const fields = error as { amzBucketRegion?: unknown; region?: unknown; endpoint?: unknown };
   const bucketRegion = [fields.amzBucketRegion, fields.region].find((value): value is string => typeof value === 'string' && value !== '');
   const to = typeof fields.endpoint === 'string' && fields.endpoint !== '' ? fields.endpoint : undefined;
-  const target = where.key ? `object '${where.key}' in bucket '${where.bucket}'` : `bucket '${where.bucket}'`;
+  const target = targetOf(where);
   const signed = where.region ? `requests are signed for store.s3.region '${where.region}'` : 'requests are signed for store.s3.region';
   const fix = bucketRegion
     ? `set AWS_DEFAULT_REGION (AWS_REGION, MINIO_REGION) to ${bucketRegion}${to ? ` and store.s3.endpoint to ${to}` : ', with that region\'s endpoint'}`
