@@ -255,13 +255,17 @@ export const RETENTION_STEP_BYTES = 16 * 1024 * 1024;
  */
 const TOPIC_LOCK_STALE_MS = 10_000;
 
+let ownLockIdentity: string | undefined;
+
 /**
  * Who holds a topic's lock: the pid and a token of its own, then where that pid means something, the host name, the
  * process's start (boot id and start tick) and its pid namespace, so that a process on the same host and boot, in the
  * same pid namespace, can tell the holder gone (killed while appending) and take its lock at once.
  */
 function topicLockOwner(): string {
-  return [process.pid, randomUUID(), os.hostname(), processStartOf(process.pid) ?? '-', currentPidNamespace() ?? '-'].join(' ');
+  // The same for the process's life: read once, not from /proc (synchronously) at every publish.
+  ownLockIdentity ??= [os.hostname(), processStartOf(process.pid) ?? '-', currentPidNamespace() ?? '-'].join(' ');
+  return `${process.pid} ${randomUUID()} ${ownLockIdentity}`;
 }
 
 /**
