@@ -11,7 +11,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retry
 /** The fields of the first log line with this msg (and, when given, this role). */
 function logLine(logs: string, msg: string, role?: string): Record<string, unknown> | undefined {
   for (const line of logs.split('\n')) {
-    if (!line.startsWith('{')) continue;
+    // A line still being written (the last one read) is no line yet.
+    if (!line.startsWith('{') || !line.endsWith('}')) continue;
     const fields = JSON.parse(line) as Record<string, unknown>;
     if (fields.msg === msg && (role === undefined || fields.role === role)) return fields;
   }
@@ -27,6 +28,8 @@ describe('flts daemon > the listeners it names', () => {
       const [, health] = await daemon.waitForOutput(/^Daemon listening on (\S+) \(roles: serving\)$/m);
       const [, http, grpc] = await daemon.waitForOutput(/^serving: inference API on (\S+) \(Open Inference Protocol gRPC on (\S+)\)$/m);
       // The addresses the listeners logged, each bound to a port of its own (all asked for port 0).
+      // Whole lines: stderr is its own pipe, behind or ahead of stdout.
+      for (const msg of ['daemon_listening', 'serve_listening']) await daemon.waitForLogs(new RegExp(`^\\{.*"msg":"${msg}".*\\}\\n`, 'm'));
       expect(logLine(daemon.logs(), 'daemon_listening')).toMatchObject({ url: health });
       expect(logLine(daemon.logs(), 'serve_listening', 'serving')).toMatchObject({ url: http, grpc_url: grpc });
       expect(new Set([health, http, grpc].map((url) => new URL(url).port)).size).toBe(3);

@@ -124,8 +124,7 @@ describe('deploy > the image HEALTHCHECK', () => {
     const env = { FLTS_READY_FILE: readyFile, FLTS_SERVE_PORT: String(await port()) };
     const serve = start(['serve'], env);
     await serve.waitForOutput(new RegExp(`Listening on http://127\\.0\\.0\\.1:${env.FLTS_SERVE_PORT}`));
-    expect(serve.logs()).toContain('ready_file_foreign');
-    expect(serve.logs()).toContain(readyFile);
+    expect((await serve.waitForLogs(/^.*ready_file_foreign.*$/m))[0]).toContain(readyFile);
     expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
     expect(await serve.stop()).toBe(0);
     expect(readFileSync(readyFile, 'utf8')).toBe(contents);
@@ -160,7 +159,7 @@ describe('deploy > the image HEALTHCHECK', () => {
       throw error;
     }
     expect(lstatSync(readyFile).isFIFO()).toBe(true);
-    expect(serve.logs()).toContain('ready_file_foreign');
+    await serve.waitForLogs(/ready_file_foreign/);
     expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
     expect(await serve.stop()).toBe(0);
     expect(lstatSync(readyFile).isFIFO()).toBe(true);
@@ -201,7 +200,7 @@ describe('deploy > the image HEALTHCHECK', () => {
     const [, url] = await serve.waitForOutput(/Listening on (http:\/\/127\.0\.0\.1:\d+)/);
     const second = start(['serve', '--port', '0'], env);
     await second.waitForOutput(/Listening on http:\/\/127\.0\.0\.1:\d+/);
-    expect(second.logs()).toContain('ready_file_taken');
+    await second.waitForLogs(/ready_file_taken/);
     expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ url, pid: serve.child.pid });
     expect(await second.stop()).toBe(0);
     expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ url, pid: serve.child.pid });
@@ -266,7 +265,7 @@ describe('deploy > the image HEALTHCHECK', () => {
     await exec.waitForOutput(/Listening on http:\/\/127\.0\.0\.1:\d+/);
     const serve = start(['serve'], env);
     await serve.waitForOutput(new RegExp(`Listening on http://127\\.0\\.0\\.1:${env.FLTS_SERVE_PORT}`));
-    expect(serve.logs()).toContain('ready_file_taken');
+    await serve.waitForLogs(/ready_file_taken/);
     expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
     // The container's server down, the exec'd one still up: the container is unhealthy.
     expect(await serve.stop()).toBe(0);

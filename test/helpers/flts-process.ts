@@ -10,6 +10,11 @@ export interface FltsProcess {
   logs(): string;
   /** Resolves with the first match of `pattern` in stdout. */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /**
+   * Resolves with the first match of `pattern` in stderr. stdout and stderr are two pipes read apart: a log line the
+   * process wrote before a stdout line may reach this process after it.
+   */
+  waitForLogs(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   exited: Promise<number | null>;
   /** Sends the signal (if still running) and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -28,21 +33,24 @@ export function startFltsProcess(args: string[], env: Record<string, string>): F
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
   let done = false;
   void exited.then(() => (done = true));
+  const waitForMatch = (text: () => string, pattern: RegExp, what: string, timeoutMs: number): Promise<RegExpExecArray> =>
+    waitUntil(
+      async () => {
+        // What an exited process wrote is all there is; its last chunks may still be on their way, so one more look.
+        const match = pattern.exec(text());
+        if (match || !done) return match ?? undefined;
+        throw new Error(`flts ${args[0]} exited: ${stdout}\n${stderr.slice(-3000)}`);
+      },
+      `${pattern} in the ${what} of flts ${args.join(' ')}`,
+      timeoutMs,
+      100,
+    );
   return {
     child,
     output: () => `${stdout}\n--- stderr (tail) ---\n${stderr.slice(-4000)}`,
     logs: () => stderr,
-    async waitForOutput(pattern, timeoutMs = 60_000) {
-      return waitUntil(
-        async () => {
-          if (done) throw new Error(`flts ${args[0]} exited: ${stdout}\n${stderr.slice(-3000)}`);
-          return pattern.exec(stdout) ?? undefined;
-        },
-        `${pattern} in the output of flts ${args.join(' ')}`,
-        timeoutMs,
-        100,
-      );
-    },
+    waitForOutput: (pattern, timeoutMs = 60_000) => waitForMatch(() => stdout, pattern, 'output', timeoutMs),
+    waitForLogs: (pattern, timeoutMs = 60_000) => waitForMatch(() => stderr, pattern, 'logs', timeoutMs),
     exited,
     async stop(signal = 'SIGTERM') {
       if (!done) child.kill(signal);

@@ -70,7 +70,9 @@ describe('core > daemon > step and run series', () => {
     await bus.subscribe({ group: 'test-dlq-reader', topics: [roleDlq(settings, 'batch').topic] }, async (message) => void dead.push(message.value));
     await bus.publish(settings.bus.topics.inferenceData, { key: 'inference-claim', value: '{"bucket": "processed-data"}' });
     await waitFor(() => dead.length === 1, 'the invalid claim in the DLQ');
-    const afterDeadLetter = await metrics();
+    // The bus counts a dead letter once the DLQ took it, which the DLQ's reader may see first.
+    let afterDeadLetter = '';
+    await waitFor(async () => sample((afterDeadLetter = await metrics()), 'flts_bus_messages_total{group="batch-inference",topic="inference-data",outcome="dead-lettered"}') !== 0, 'the dead letter counted');
     expect(sample(afterDeadLetter, 'flts_daemon_steps_total{role="batch",step="infer",result="invalid"}')).toBe(1);
     expect(sample(afterDeadLetter, 'flts_daemon_steps_total{role="batch",step="infer",result="failed"}')).toBe(0);
     // The bus counts the message it dead-lettered, at once, without a retry (an invalid message fails alike every time).
