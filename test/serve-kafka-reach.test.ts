@@ -31,8 +31,8 @@ describe('serve > Kafka brokers that do not answer at their advertised address',
       env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:9', FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS: '200' },
       flags: { home, 'serve.port': 0, 'serve.host': '127.0.0.1', 'serve.pollIntervalMs': 0, 'live.enabled': false },
     });
-    // The dependencies `flts serve` opens (Serve.run): a service's bus whose reach is bounded.
-    const deps = await openDependencies(settings, { service: true, boundedBusReach: true });
+    // The dependencies `flts serve` opens (Serve.run): a service's bus, which bounds no call by itself.
+    const deps = await openDependencies(settings, { service: true });
     const unavailable: Array<Extract<FltsEvent, { type: 'serve.promotions_unavailable' }>> = [];
     let second: () => void = () => {};
     const triedAgain = new Promise<void>((resolve) => (second = resolve));

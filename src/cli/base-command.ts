@@ -127,10 +127,10 @@ export abstract class FltsCommand<TResult> extends Command {
    * shared by everything the command calls; the bus and the store are closed when the command ends, whatever the outcome.
    * A service that exports metrics passes `busMetrics`, so its registry counts what the bus does.
    */
-  protected dependencies(settings: Settings, options: { service?: string; busMetrics?: BusMetrics; boundedBusReach?: boolean } = {}): Promise<CommandDeps> {
+  protected dependencies(settings: Settings, options: { service?: string; busMetrics?: BusMetrics } = {}): Promise<CommandDeps> {
     this.builtSettings ??= settings;
     // A service waits for the brokers however long it takes; a command says within a bound that they cannot be reached.
-    this.built ??= openDependencies(settings, { logger: this.logger(settings, options), envNames: this.envNames, busMetrics: options.busMetrics, service: options.service !== undefined, boundedBusReach: options.boundedBusReach, scratchDir: os.tmpdir() });
+    this.built ??= openDependencies(settings, { logger: this.logger(settings, options), envNames: this.envNames, busMetrics: options.busMetrics, service: options.service !== undefined, scratchDir: os.tmpdir() });
     return this.built;
   }
 

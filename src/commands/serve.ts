@@ -45,10 +45,7 @@ export default class Serve extends FltsCommand<ServeResult> {
     const stop = listenForStop();
     // Made before the bus, which reports the crashes of its consumers and its broker connections to this /metrics.
     const metrics = createServeMetrics();
-    // The model is served from the store whatever the brokers do: brokers answering at their bootstrap address only held
-    // the promotion follower's first attempt ~160 s in silence (kafkajs' retries at the advertised address), now said
-    // within bus.kafka.commandConnectTimeoutMs and tried again.
-    const { store, bus, logger } = await this.dependencies(settings, { service: 'inference-api', busMetrics: metrics.bus, boundedBusReach: true });
+    const { store, bus, logger } = await this.dependencies(settings, { service: 'inference-api', busMetrics: metrics.bus });
     // Known from the moment the server listens: a stop before the model loaded still reports where it was.
     let listeningUrl = '';
     const poll = settings.serve.pollIntervalMs;

@@ -10,6 +10,7 @@ export { createFsBus, type FsBus, type FsBusOptions, type FsBusRetention, type R
 export { createKafkaBus, type KafkaBusOptions } from './kafka-bus.js';
 export { DEFAULT_RETRY_POLICY, buildDlqEnvelope, dlqMessageFor, type DlqEnvelope } from './delivery.js';
 export { invalidMessage } from './message-fields.js';
+export { ensureTopicsWithinReach } from './reach.js';
 export * from './messages.js';
 export * from './topics.js';
 
@@ -31,13 +32,6 @@ export interface MessageBusDeps {
    * instead of retrying as a service does, which waits for them as long as it takes.
    */
   oneShot?: boolean;
-  /**
-   * The bus of a service that works without it (`flts serve`, which serves from the store and follows promotions
-   * by the pointer meanwhile): with Kafka, a call's wait for the cluster's first answer ends after
-   * bus.kafka.commandConnectTimeoutMs with FLTS_BUS_UNAVAILABLE (retriable, naming the advertised addresses that
-   * did not answer), so that the service says why and tries again; the request goes on, and the next call waits for it.
-   */
-  boundedReach?: boolean;
 }
 
 /** The configured bus, or undefined when `bus.kind` is none (commands then skip publishing). */
@@ -58,7 +52,6 @@ export function createMessageBus(settings: Settings, deps: MessageBusDeps = {}):
         ...settings.bus.kafka,
         commandConnectTimeoutMs: deps.oneShot ? settings.bus.kafka.commandConnectTimeoutMs : undefined,
         topicCreationTimeoutMs: deps.oneShot ? settings.bus.kafka.topicCreationTimeoutMs : undefined,
-        reachWithinMs: !deps.oneShot && deps.boundedReach ? settings.bus.kafka.commandConnectTimeoutMs : undefined,
         partitions: settings.bus.partitions,
         replicationFactor: settings.bus.replicationFactor,
         retry,

@@ -98,12 +98,6 @@ export interface KafkaBusOptions extends KafkaConnectionOptions {
    * the broker retries.
    */
   topicCreationTimeoutMs?: number;
-  /**
-   * A service's wait for the cluster's first answer in every call that names none (subscribe and publish as well as
-   * ensureTopics; EnsureTopicsOptions.reachWithinMs): `flts serve` serves from the store without the brokers, and
-   * says within it why it does not follow promotions yet, then tries again. Unset: as long as the broker retries take.
-   */
-  reachWithinMs?: number;
   /** Client-level retries of retriable broker errors, counted as a 300 ms backoff doubling to 5 s (default 8: about 25 s of a broker being away); see kafkajsRetries. */
   brokerRetries?: number;
 }
@@ -397,7 +391,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     // A command's bound on reaching the brokers covers its admin's connect and the first call after it.
     const commandDeadline = options.commandConnectTimeoutMs === undefined ? undefined : performance.now() + options.commandConnectTimeoutMs;
     const client = await connectAdmin();
-    const reachWithinMs = ensureOptions.reachWithinMs ?? options.reachWithinMs;
+    const { reachWithinMs } = ensureOptions;
     const bound: ReachBound | undefined = commandDeadline !== undefined
       ? { deadline: commandDeadline, limitMs: options.commandConnectTimeoutMs!, service: false }
       : reachWithinMs !== undefined ? { deadline: performance.now() + reachWithinMs, limitMs: reachWithinMs, service: true } : undefined;

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import { createMessageBus } from './index.js';
 import type { MessageBus } from './message-bus.js';
+import { ensureTopicsWithinReach } from './reach.js';
 
 /**
  * The admin client's answers, as the test decides them: a cluster slow to create topics cannot be had from the test
@@ -32,9 +33,10 @@ function watch(promise: Promise<unknown>): () => 'pending' | 'resolved' | 'rejec
   return () => state;
 }
 
-function bus(oneShot: boolean, deps: { boundedReach?: boolean } = {}): MessageBus {
-  const { settings } = resolveSettings({ env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:9' } });
-  return createMessageBus(settings, { oneShot, ...deps })!;
+const { settings } = resolveSettings({ env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:9' } });
+
+function bus(oneShot: boolean): MessageBus {
+  return createMessageBus(settings, { oneShot })!;
 }
 
 describe('core > bus > kafka-bus > topic creation bounds', () => {
@@ -105,25 +107,24 @@ describe('core > bus > kafka-bus > topic creation bounds', () => {
     expect(admin.createTopics).toHaveBeenCalledTimes(1);
   });
 
-  it("ends the wait of `flts serve`'s subscribe (boundedReach) for the cluster's first answer after bus.kafka.commandConnectTimeoutMs, and leaves a daemon's as it was", async () => {
+  it("ends a service's reach (ensureTopicsWithinReach, as flts daemon and flts serve use it) after bus.kafka.commandConnectTimeoutMs, and no other call of its bus", async () => {
     const listing = held<string[]>();
     admin.listTopics.mockReturnValue(listing.promise);
     admin.createTopics.mockResolvedValue(true);
-    const subscribeTo = (target: MessageBus): Promise<unknown> => target.subscribe({ group: 'flts-serving-r1', topics: ['model-selected'], fromBeginning: false }, async () => {});
-    const serving = subscribeTo(bus(false, { boundedReach: true }));
-    const servingState = watch(serving);
-    const daemon = subscribeTo(bus(false));
-    const daemonState = watch(daemon);
+    const service = bus(false);
+    const reaching = ensureTopicsWithinReach(service, settings, ['model-selected', 'DLQ-model-selected']);
+    const reachState = watch(reaching);
+    const subscribing = service.subscribe({ group: 'flts-serving-r1', topics: ['model-selected'], fromBeginning: false }, async () => {});
+    const subscribeState = watch(subscribing);
     await vi.advanceTimersByTimeAsync(9_000);
-    expect(servingState()).toBe('pending');
+    expect(reachState()).toBe('pending');
     await vi.advanceTimersByTimeAsync(1_000);
-    // Before, the promotion follower's first attempt waited as long as kafkajs' retries (~160 s with brokers that
-    // answer only at their bootstrap address), and the server said nothing of the bus meanwhile.
-    expect(servingState()).toBe('rejected');
-    await expect(serving).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true, message: expect.stringContaining('no answer yet after 10000 ms (still waiting)'), details: { waitedMs: 10_000 } });
-    // A daemon bounds its startup's own ensureTopics (reachWithinMs); a subscribe of its roles, after it, is not bound.
+    expect(reachState()).toBe('rejected');
+    await expect(reaching).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true, message: expect.stringContaining('no answer yet after 10000 ms (still waiting)'), details: { waitedMs: 10_000 } });
+    // A subscribe names no bound: it waits on for the same listing, as long as the broker retries take.
     await vi.advanceTimersByTimeAsync(60_000);
-    expect(daemonState()).toBe('pending');
+    expect(subscribeState()).toBe('pending');
+    expect(admin.listTopics).toHaveBeenCalledTimes(1);
     listing.resolve([]);
   });
 });

@@ -2,6 +2,7 @@ import type { ClaimReads } from '../batch/claim-reads.js';
 import { decodePromotion } from '../bus/messages.js';
 import type { MessageBus, ReceivedMessage, Subscription } from '../bus/message-bus.js';
 import { isOutage } from '../bus/delivery.js';
+import { ensureTopicsWithinReach } from '../bus/reach.js';
 import { roleDlq, servingGroupId } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { isServiceRefusal, toFltsError, type FltsError } from '../errors.js';
@@ -92,7 +93,7 @@ export async function startServingCompanion(deps: ServingCompanionDeps): Promise
     forcedFor = promotion;
     return outcome.result === 'loaded' ? 'done' : outcome.result === 'failed' ? 'failed' : 'skipped';
   };
-  const subscription = await bus.subscribe({ group, topics: [settings.bus.topics.modelSelected], fromBeginning: false, ephemeral: true, dlqOperation: 'Promotion Load', dlq: roleDlq(settings, 'serving'), onJoin }, async (message, { signal }) => {
+  const subscription = await bus.subscribe({ group, topics: [settings.bus.topics.modelSelected], fromBeginning: false, ephemeral: true, dlqOperation: 'Promotion Load', dlq: promotionDlq(settings), onJoin }, async (message, { signal }) => {
     let result: StepResult;
     try {
       result = await follow(message);
@@ -151,6 +152,16 @@ async function readPointerOrSkip(holder: ModelHolder, logger: Logger): Promise<P
   }
 }
 
+/** Where the promotion subscription dead-letters. */
+function promotionDlq(settings: Settings): { topic: string; role: string } {
+  return roleDlq(settings, 'serving');
+}
+
+/** The topics the promotion subscription uses: `model-selected` and its dead letters. */
+function promotionTopics(settings: Settings): string[] {
+  return [settings.bus.topics.modelSelected, promotionDlq(settings).topic];
+}
+
 function promotionGroup(settings: Settings): string {
   return servingGroupId(servingReplicaId(settings), settings.bus.groups.servingPrefix);
 }
@@ -189,7 +200,14 @@ export async function followPromotions(deps: ServingCompanionDeps, options: Prom
   let subscription: Subscription | undefined;
   let retrying!: () => void;
   const firstRetry = new Promise<'retrying'>((resolve) => (retrying = () => resolve('retrying')));
-  const attempts = retryWithBackoff(() => startServingCompanion(deps), options.retry ?? UNTIL_AVAILABLE, {
+  // Each attempt reaches the brokers within the services' bound first (ensureTopicsWithinReach): brokers that answer
+  // only at their bootstrap address held the subscribe for kafkajs' retries (minutes), unsaid. The subscribe after it
+  // finds the cluster answered and the subscription's topics known.
+  const attempt = async (): Promise<ServingCompanion> => {
+    await ensureTopicsWithinReach(deps.bus, deps.settings, promotionTopics(deps.settings));
+    return startServingCompanion(deps);
+  };
+  const attempts = retryWithBackoff(attempt, options.retry ?? UNTIL_AVAILABLE, {
     isRetriable: (error) => toFltsError(error).retriable,
     signal: controller.signal,
     onRetry: ({ delayMs, error }) => {

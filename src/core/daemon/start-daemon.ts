@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createClaimReads } from '../batch/claim-reads.js';
 import type { MessageBus } from '../bus/message-bus.js';
+import { ensureTopicsWithinReach } from '../bus/reach.js';
 import { pipelineTopics } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError, toFltsError } from '../errors.js';
@@ -243,9 +244,9 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     for (const bucket of [settings.store.buckets.runs, settings.store.buckets.promotion, settings.store.buckets.processed]) await deps.store.ensureBucket(bucket);
     step = { waiting: 'bus' };
     // Brokers that answer at their bootstrap address but not at the one they advertise keep kafkajs retrying for
-    // minutes: the attempt ends after a command's bound on reaching them, so that the daemon says why it waits
+    // minutes: the attempt ends within the services' bound on reaching them, so that the daemon says why it waits
     // (daemon_startup_retrying, /readyz) and tries again, waiting on for the same request.
-    await deps.bus.ensureTopics(pipelineTopics(settings), undefined, settings.bus.kind === 'kafka' ? { reachWithinMs: settings.bus.kafka.commandConnectTimeoutMs } : undefined);
+    await ensureTopicsWithinReach(deps.bus, settings, pipelineTopics(settings));
     // Stopped while the store or the broker was awaited (the wait was left at once, the bus closed): no role starts.
     if (controller.signal.aborted) throw controller.signal.reason;
     const attempt: RoleHandle[] = [];

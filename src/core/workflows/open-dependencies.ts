@@ -29,8 +29,6 @@ export interface OpenDependenciesOptions {
    * bus.kafka.commandConnectTimeoutMs when they cannot be reached, as a command does.
    */
   service?: boolean;
-  /** A service that works without the bus: its Kafka calls say within a bound that the brokers do not answer (MessageBusDeps.boundedReach). */
-  boundedBusReach?: boolean;
   /**
    * Where a workflow may make a private directory for a moment: preprocess writes its Parquet files there, a wide
    * table some ten times faster than in memory. The CLI passes the system's temporary directory (os.tmpdir, which
@@ -46,7 +44,7 @@ export interface OpenDependenciesOptions {
 export async function openDependencies(settings: Settings, options: OpenDependenciesOptions = {}): Promise<Dependencies> {
   const logger = options.logger ?? silentLogger;
   const store = await createObjectStore(settings, { logger, envNames: options.envNames });
-  const bus = createMessageBus(settings, { logger, metrics: options.busMetrics, oneShot: !options.service, boundedReach: options.boundedBusReach });
+  const bus = createMessageBus(settings, { logger, metrics: options.busMetrics, oneShot: !options.service });
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closed ??= (async () => {
