@@ -4,6 +4,7 @@ import { FltsError } from '../errors.js';
 import { parseSettingText, repeatsOf, validateSettingValue, type SettingSource, type SettingSpec } from './specs/setting-spec.js';
 import { ALL_SPECS, type Settings } from './specs/index.js';
 import { PROFILE_DEFAULTS, type SettingProfile } from './specs/profiles.js';
+import { trackingTlsConflict } from './specs/tracking.js';
 
 export type { Settings } from './specs/index.js';
 
@@ -209,7 +210,11 @@ export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedS
     setPath(tree, spec.path, value);
     sources[spec.path] = source;
   }
-  return { settings: tree as unknown as Settings, sources, envNames, warnings };
+  const settings = tree as unknown as Settings;
+  // Settings that each take a valid value but contradict each other: refused here, before anything acts on one.
+  const conflict = settings.tracking ? trackingTlsConflict(settings.tracking) : undefined;
+  if (conflict) throw conflict;
+  return { settings, sources, envNames, warnings };
 }
 
 export function defaultSettings(): Settings {

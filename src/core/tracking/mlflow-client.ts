@@ -57,6 +57,8 @@ export function createMlflowClient(tracking: TrackingSettings, deps: MlflowClien
     username: tracking.username,
     password: tracking.password,
     caFile: tracking.caFile,
+    clientCertFile: tracking.clientCertFile,
+    insecureTls: tracking.insecureTls,
     logger: (deps.logger ?? silentLogger).child({ component: 'mlflow' }),
     signal: deps.signal,
     now: deps.now,

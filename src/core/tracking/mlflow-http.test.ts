@@ -285,6 +285,84 @@ describe('core > tracking > mlflow-http', () => {
     }
   });
 
+  it('sends the client certificate of MLFLOW_TRACKING_CLIENT_CERT_PATH to a server that asks for one (mutual TLS), as MLflow\'s own client does', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'flts-mlflow-mtls-'));
+    try {
+      const server = selfSignedCertificate('mlflow server');
+      const client = selfSignedCertificate('flts client');
+      const stranger = selfSignedCertificate('another client');
+      const caFile = path.join(folder, 'ca.pem');
+      writeFileSync(caFile, server.cert);
+      // One PEM with the certificate and its key, the file `requests` takes as `cert` from MLflow's client.
+      const clientFile = path.join(folder, 'client.pem');
+      writeFileSync(clientFile, client.cert + client.key);
+      const strangerFile = path.join(folder, 'stranger.pem');
+      writeFileSync(strangerFile, stranger.key + stranger.cert);
+      const seen: string[] = [];
+      const https = createHttpsServer({ cert: server.cert, key: server.key, ca: client.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+        seen.push(String((req.socket as import('node:tls').TLSSocket).getPeerCertificate().subject.CN));
+        req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"runs":[]}'));
+      });
+      await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+      const uri = `https://127.0.0.1:${(https.address() as { port: number }).port}`;
+      const { logger, delays } = retryDelays();
+      const call = (clientCertFile?: string) => createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 2, baseDelayMs: 1 }, logger, caFile, clientCertFile })(search);
+      try {
+        // Before, the variable was passed over: no certificate was sent, and the server's alert came out as
+        // "other side closed", retried as a network failure.
+        const without = await failure(call());
+        expect(without.code).toBe('FLTS_TRACKING_UNAVAILABLE');
+        expect(without.details).toMatchObject({ reason: 'tls', tlsCode: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' });
+        expect(without.hint).toMatch(/asks for a client certificate .*MLFLOW_TRACKING_CLIENT_CERT_PATH \(setting tracking\.clientCertFile\)/);
+        expect(await call(clientFile)).toEqual({ runs: [] });
+        expect(seen).toEqual(['flts client']);
+        expect(delays).toEqual([]);
+        // Node's server drops a certificate it does not trust without an alert, so this one reads as a closed connection.
+        expect(await failure(call(strangerFile))).toMatchObject({ code: 'FLTS_TRACKING_UNAVAILABLE' });
+        expect(seen).toEqual(['flts client']);
+      } finally {
+        https.closeAllConnections();
+        await new Promise((resolve) => https.close(resolve));
+      }
+      // A file MLflow's client could not use either is refused when the client is made, naming the variable.
+      const certOnly = path.join(folder, 'cert-only.pem');
+      writeFileSync(certOnly, client.cert);
+      const mismatched = path.join(folder, 'mismatched.pem');
+      writeFileSync(mismatched, client.cert + stranger.key);
+      const made = (clientCertFile: string) => () => createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 0, baseDelayMs: 1 }, logger: silentLogger, clientCertFile });
+      expect(made(certOnly)).toThrow(expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', message: expect.stringMatching(/^MLFLOW_TRACKING_CLIENT_CERT_PATH \(setting tracking\.clientCertFile\) = .*cert-only\.pem holds no private key/) }));
+      expect(made(mismatched)).toThrow(expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', message: expect.stringMatching(/mismatched\.pem holds a private key that is not the key of its first certificate \(CN=flts client\)/) }));
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('accepts a certificate nobody it trusts signed with MLFLOW_TRACKING_INSECURE_TLS, saying once that it does not verify, and refuses it beside a CA file', async () => {
+    const server = selfSignedCertificate('unknown CA');
+    const https = createHttpsServer({ cert: server.cert, key: server.key }, (req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"runs":[]}')));
+    await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+    const uri = `https://127.0.0.1:${(https.address() as { port: number }).port}`;
+    const warnings: Array<{ event?: string; fields: object }> = [];
+    const logger: Logger = { ...silentLogger, warn: (fields, event) => void warnings.push({ event, fields }), child: () => logger };
+    try {
+      const verified = await failure(createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 0, baseDelayMs: 1 }, logger })(search));
+      expect(verified.details).toMatchObject({ reason: 'tls' });
+      expect(warnings).toEqual([]);
+      // Before, the variable was passed over and the certificate refused as above.
+      const insecure = createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 0, baseDelayMs: 1 }, logger, insecureTls: true });
+      expect(await insecure(search)).toEqual({ runs: [] });
+      expect(await insecure(search)).toEqual({ runs: [] });
+      expect(await createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 0, baseDelayMs: 1 }, logger, insecureTls: true })(search)).toEqual({ runs: [] });
+      expect(warnings).toEqual([{ event: 'mlflow_tls_verification_off', fields: { uri, setting: 'tracking.insecureTls', env: 'MLFLOW_TRACKING_INSECURE_TLS' } }]);
+    } finally {
+      https.closeAllConnections();
+      await new Promise((resolve) => https.close(resolve));
+    }
+    expect(() => createMlflowHttp({ uri, timeoutMs: 5000, retry: { retries: 0, baseDelayMs: 1 }, logger: silentLogger, insecureTls: true, caFile: '/etc/mlflow/ca.pem' })).toThrow(
+      expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', message: expect.stringMatching(/^MLFLOW_TRACKING_INSECURE_TLS \(setting tracking\.insecureTls\) is true and MLFLOW_TRACKING_SERVER_CERT_PATH \(setting tracking\.caFile\) = \/etc\/mlflow\/ca\.pem is set/) }),
+    );
+  });
+
   it('reports a 200 that is not a JSON object (a proxy or login page, a truncated body) once, without retrying it', async () => {
     for (const body of ['<!doctype html><html><body>Sign in</body></html>', '{"run": {"info": ', '[]', 'null']) {
       let requests = 0;

@@ -1,15 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Dispatcher } from 'undici';
 import { clip, singleLine } from '../clip-text.js';
 import { redactSecrets } from '../redact.js';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
-import { isTlsRefusal, readCertificates } from '../tls-files.js';
+import { isTlsRefusal } from '../tls-files.js';
 import { maxTotalBackoffMs, retryWithBackoff, type RetryPolicy } from '../retry.js';
 import { createJsonListCounter, type JsonListLayout } from './json-list-counter.js';
 import { CREDENTIALS_HINT, credentialsOf, masking, splitUserinfo } from './mlflow-credentials.js';
 import { parseJsonListInTurns } from './json-list-in-turns.js';
+import { createTlsAgent, readTlsMaterial, type MlflowTlsAgent } from './mlflow-tls.js';
 
 export interface MlflowHttpOptions {
   /** Tracking server base URL, e.g. http://127.0.0.1:5000. */
@@ -22,6 +22,10 @@ export interface MlflowHttpOptions {
   readonly password?: string;
   /** PEM file of the CAs an https server's certificate must chain to, in place of Node's (tracking.caFile). */
   readonly caFile?: string;
+  /** PEM file of the client certificate and its key, for a server that asks for one (tracking.clientCertFile). */
+  readonly clientCertFile?: string;
+  /** Accept any server certificate (tracking.insecureTls); refused together with `caFile`. */
+  readonly insecureTls?: boolean;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
   /** The clock of budgets, deadlines and Retry-After dates (default `Date.now`); injected by tests. */
@@ -216,6 +220,18 @@ export function assertTrackingUri(uri: string): string {
   return uri.replace(/\/+$/, '');
 }
 
+/** The alerts a server ends a handshake with over the client's certificate: none sent, or one it does not accept. */
+const CLIENT_CERTIFICATE_ALERT = /^ERR_SSL_\w*ALERT_(CERTIFICATE_\w+|BAD_CERTIFICATE|UNKNOWN_CA|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED)$/;
+
+/** The tracking servers told of in this process that their certificates go unverified: each is said once, not per call or client. */
+const insecureTlsSaid = new Set<string>();
+
+function insecureTlsWarned(uri: string, logger: Logger): void {
+  if (insecureTlsSaid.has(uri)) return;
+  insecureTlsSaid.add(uri);
+  logger.warn({ uri, setting: 'tracking.insecureTls', env: 'MLFLOW_TRACKING_INSECURE_TLS' }, 'mlflow_tls_verification_off');
+}
+
 /** Node's error code (ECONNREFUSED, a certificate's); a DOMException's numeric code (a timeout's 23) is none. */
 function codeOf(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
@@ -228,7 +244,8 @@ function codeOf(error: unknown): string | undefined {
  * another host, or a server that does not speak TLS there (an https:// URI of a plain http server). Asking again gets
  * the same refusal, so it is reported at once, where retrying it spent a whole call budget (43.5 s by default) per call.
  */
-function tlsRefused(uri: string, req: Pick<MlflowRequest, 'method' | 'path'>, code: string, error: unknown, caFile: string | undefined): FltsError {
+function tlsRefused(uri: string, req: Pick<MlflowRequest, 'method' | 'path'>, code: string, error: unknown, files: { caFile?: string; clientCertFile?: string }): FltsError {
+  const { caFile, clientCertFile } = files;
   const raw = error instanceof Error ? error.message : String(error);
   // OpenSSL's own line (`<id>:error:<code>:SSL routines:<function>:<reason>:<file>:<line>:`) says its reason among paths.
   const openssl = /:error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+):/.exec(raw)?.[1];
@@ -238,7 +255,11 @@ function tlsRefused(uri: string, req: Pick<MlflowRequest, 'method' | 'path'>, co
   const trusted = caFile ? `the CA certificates of MLFLOW_TRACKING_SERVER_CERT_PATH (${caFile})` : "Node's public CAs and NODE_EXTRA_CA_CERTS";
   const hint = certificate
     ? `The tracking server's certificate does not chain to ${trusted}, or names another host: give the PEM file of the CA that signed it with MLFLOW_TRACKING_SERVER_CERT_PATH (setting tracking.caFile), or use the host name the certificate was issued for. Local tracking continues meanwhile.`
-    : 'The tracking server did not complete a TLS handshake: an https:// MLFLOW_TRACKING_URI naming a plain http:// server fails so (wrong version number); else the server wants a client certificate or a TLS version Node does not offer. Local tracking continues meanwhile.';
+    : CLIENT_CERTIFICATE_ALERT.test(code)
+      ? clientCertFile
+        ? `The tracking server refused the client certificate of MLFLOW_TRACKING_CLIENT_CERT_PATH (${clientCertFile}): it is not signed by a CA the server trusts for clients, has expired, or is not allowed there. Local tracking continues meanwhile.`
+        : 'The tracking server asks for a client certificate (mutual TLS) and flts sent none: give the PEM file holding the certificate and its private key with MLFLOW_TRACKING_CLIENT_CERT_PATH (setting tracking.clientCertFile). Local tracking continues meanwhile.'
+      : 'The tracking server did not complete a TLS handshake: an https:// MLFLOW_TRACKING_URI naming a plain http:// server fails so (wrong version number); else the server wants a client certificate (MLFLOW_TRACKING_CLIENT_CERT_PATH) or a TLS version Node does not offer. Local tracking continues meanwhile.';
   return new FltsError('FLTS_TRACKING_UNAVAILABLE', `MLflow tracking server ${uri} refused ${req.method} ${req.path} at the TLS handshake (${code}): ${text}${certificate ? ` (checked against ${trusted})` : ''}`, {
     cause: error,
     hint,
@@ -269,9 +290,9 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
   const auth = credentials.header;
   const conceal = masking(credentials.secrets);
   const shownBase = redactSecrets(checkedUri);
-  // Read now, so that a file that is not one is refused before any call; the dispatcher is made with the first call.
-  const ca = options.caFile ? readCertificates({ setting: 'tracking.caFile', env: 'MLFLOW_TRACKING_SERVER_CERT_PATH' }, options.caFile).pem : undefined;
-  let dispatcher: Dispatcher | undefined;
+  // Read now, so that a file that is not one is refused before any call; the agent is made with the first call.
+  const tls = readTlsMaterial(options);
+  let agent: Promise<MlflowTlsAgent> | undefined;
 
   const now = options.now ?? Date.now;
   const maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
@@ -298,8 +319,12 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
     let read: BodyRead;
     try {
       // undici (~110 modules) loads on the first request, not with every command that reaches this module.
-      const { request, Agent } = await import('undici');
-      if (ca !== undefined) dispatcher ??= new Agent({ connect: { ca } });
+      const { request } = await import('undici');
+      if (url.protocol === 'https:' && !agent) {
+        agent = createTlsAgent(tls);
+        if (tls.insecure) insecureTlsWarned(shownBase, options.logger);
+      }
+      const dispatcher = agent && (await agent).dispatcher;
       // undici follows no redirects here, so the credentials never go to a host the answer names.
       const response = await request(url, { method: req.method, headers, body, signal, headersTimeout: limitMs, bodyTimeout: limitMs, ...(dispatcher ? { dispatcher } : {}) });
       status = response.statusCode;
@@ -309,8 +334,9 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
       read = await readBounded(response.body, response.headers['content-length'], maxResponseBytes, req.page);
     } catch (error) {
       if (stop?.aborted) throw error;
-      const code = codeOf(error);
-      if (code !== undefined && isTlsRefusal(code)) throw tlsRefused(shownBase, req, code, error, options.caFile || undefined);
+      const alert = agent && (await agent).alertOf(error);
+      const code = codeOf(alert ?? error);
+      if (code !== undefined && isTlsRefusal(code)) throw tlsRefused(shownBase, req, code, alert ?? error, { caFile: options.caFile || undefined, clientCertFile: options.clientCertFile || undefined });
       throw new TransientFailure(describeCause(error), undefined, undefined, error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'));
     }
     if (status >= 300 && status < 400) {

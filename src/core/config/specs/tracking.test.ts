@@ -21,4 +21,15 @@ describe('core > config > specs > tracking', () => {
     expect(resolveSettings({ env: { FLTS_MLFLOW_CA_FILE: '/etc/flts/mlflow-ca.pem' } }).settings.tracking.caFile).toBe('/etc/flts/mlflow-ca.pem');
     expect(resolveSettings().settings.tracking.caFile).toBe('');
   });
+
+  it('reads MLflow\'s client certificate and insecure-TLS variables, and refuses insecure TLS beside a CA file as MLflow does', () => {
+    const tracking = resolveSettings({ env: { MLFLOW_TRACKING_CLIENT_CERT_PATH: ' /etc/mlflow/client.pem ', MLFLOW_TRACKING_INSECURE_TLS: 'true' } }).settings.tracking;
+    expect(tracking).toMatchObject({ clientCertFile: '/etc/mlflow/client.pem', insecureTls: true });
+    expect(resolveSettings().settings.tracking).toMatchObject({ clientCertFile: '', insecureTls: false });
+    expect(() => resolveSettings({ env: { MLFLOW_TRACKING_INSECURE_TLS: 'true', MLFLOW_TRACKING_SERVER_CERT_PATH: '/etc/mlflow/ca.pem' } })).toThrow(
+      expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'tracking.insecureTls', conflictsWith: 'tracking.caFile' } }),
+    );
+    expect(() => resolveSettings({ file: { tracking: { insecureTls: true, caFile: '/etc/flts/ca.pem' } } })).toThrow(/MLflow's own client refuses the two together/);
+    expect(resolveSettings({ env: { MLFLOW_TRACKING_INSECURE_TLS: 'false', MLFLOW_TRACKING_SERVER_CERT_PATH: '/etc/mlflow/ca.pem' } }).settings.tracking.caFile).toBe('/etc/mlflow/ca.pem');
+  });
 });

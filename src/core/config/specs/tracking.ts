@@ -1,3 +1,4 @@
+import { FltsError } from '../../errors.js';
 import type { SettingSpec } from './setting-spec.js';
 
 /**
@@ -56,9 +57,37 @@ export const TRACKING_SPECS: readonly SettingSpec[] = [
     default: '',
     envCase: 'trim',
     env: ['MLFLOW_TRACKING_SERVER_CERT_PATH', 'FLTS_MLFLOW_CA_FILE'],
-    description: 'PEM file of the CA certificate(s) that signed an https tracking server\'s certificate (a private CA), trusted instead of Node\'s public CAs, as MLflow\'s own client trusts it; empty = the public CAs plus NODE_EXTRA_CA_CERTS.',
+    description: 'PEM file of the CA certificate(s) that signed an https tracking server\'s certificate (a private CA), trusted instead of Node\'s public CAs, as MLflow\'s own client trusts it; empty = the public CAs plus NODE_EXTRA_CA_CERTS. Refused together with tracking.insecureTls, as MLflow refuses the two.',
+  },
+  {
+    path: 'tracking.clientCertFile',
+    type: 'string',
+    default: '',
+    envCase: 'trim',
+    env: ['MLFLOW_TRACKING_CLIENT_CERT_PATH'],
+    description: 'PEM file holding the client certificate (its chain may follow) and its unencrypted private key, sent to an https tracking server that asks for one (mutual TLS), as MLflow\'s own client sends it; empty = none. Read when the client is made: a file without a key, or whose key is not the first certificate\'s, is refused then.',
+  },
+  {
+    path: 'tracking.insecureTls',
+    type: 'boolean',
+    default: false,
+    env: ['MLFLOW_TRACKING_INSECURE_TLS'],
+    description: 'INSECURE: accept any certificate from an https tracking server, whoever signed it and whatever host it names, as MLflow\'s own client does with it; a warning says so once per server and process. Only for a test server with a certificate nobody signed; a private CA is trusted with tracking.caFile instead, and the two together are refused, as MLflow refuses them.',
   },
 ];
+
+/**
+ * MLflow refuses MLFLOW_TRACKING_INSECURE_TLS with MLFLOW_TRACKING_SERVER_CERT_PATH (MlflowHostCreds): a CA to verify
+ * against and no verification contradict each other, and taking either one would act on a setting the user did not mean.
+ */
+export function trackingTlsConflict(tracking: Pick<TrackingSettings, 'insecureTls' | 'caFile'>): FltsError | undefined {
+  if (!tracking.insecureTls || !tracking.caFile) return undefined;
+  return new FltsError(
+    'FLTS_CONFIG_INVALID_VALUE',
+    `MLFLOW_TRACKING_INSECURE_TLS (setting tracking.insecureTls) is true and MLFLOW_TRACKING_SERVER_CERT_PATH (setting tracking.caFile) = ${tracking.caFile} is set: one skips verifying the tracking server's certificate, the other verifies it against that CA, and MLflow's own client refuses the two together. Unset one of them.`,
+    { details: { setting: 'tracking.insecureTls', conflictsWith: 'tracking.caFile' } },
+  );
+}
 
 export interface TrackingSettings {
   uri: string;
@@ -73,4 +102,6 @@ export interface TrackingSettings {
   username: string;
   password: string;
   caFile: string;
+  clientCertFile: string;
+  insecureTls: boolean;
 }
