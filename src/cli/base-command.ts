@@ -6,6 +6,7 @@ import type { BusMetrics } from '../core/bus/index.js';
 import { clip, QUOTED_CHARS, quotedText } from '../core/clip-text.js';
 import { createCliLogger } from './cli-logger.js';
 import { unknownEnvNamesOnce } from './unknown-env.js';
+import { mlflowUserName } from './operator.js';
 import { usageMessage } from './usage-message.js';
 import { reportError, stdoutFlushed } from './report-error.js';
 import { snakeCaseKeys } from '../core/snake-case-keys.js';
@@ -178,6 +179,8 @@ export abstract class FltsCommand<TResult> extends Command {
     refuseBlankSettingFlags(flags as Record<string, unknown>, fromFlags);
     try {
       const resolved = resolveSettings({ file, env: process.env, flags: fromFlags });
+      // Core reads neither the environment nor the OS: the user MLflow's own clients would name is found here.
+      if (resolved.sources['tracking.user'] === 'default') resolved.settings.tracking.user = mlflowUserName(process.env);
       this.defaultLogLevel = resolved.sources.logLevel === 'default';
       this.envNames = resolved.envNames;
       // A logger of its own: the command's is built later, with the service a server names itself by.

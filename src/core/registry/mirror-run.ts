@@ -76,7 +76,9 @@ async function createMirror(client: MlflowClient, source: MirrorSource, settings
       if (isFltsError(error) && error.details.reason === 'experiment_deleted') deleted?.set(name, error);
       throw error;
     }));
-  return client.createRun({ experimentId: experiment.experiment_id, runName: source.modelType, startTime: source.startTime, tags: pairs(tags) });
+  // Only on the run's creation: a sync that completes a mirror another process began keeps that one's user.
+  const user: Record<string, string> = settings.tracking.user ? { 'mlflow.user': settings.tracking.user } : {};
+  return client.createRun({ experimentId: experiment.experiment_id, runName: source.modelType, startTime: source.startTime, tags: pairs({ ...tags, ...user }) });
 }
 
 function mlflowStatus(status: MirrorSource['status']): MlflowRunStatus {

@@ -273,7 +273,8 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
       {
         method: 'POST',
         path: '/api/2.0/mlflow/runs/create',
-        json: { experiment_id: input.experimentId, run_name: input.runName, start_time: input.startTime, tags: input.tags },
+        // user_id beside the tag, as MLflow's own client sends it: the server's runs table still reads it.
+        json: { experiment_id: input.experimentId, run_name: input.runName, start_time: input.startTime, tags: input.tags, user_id: input.tags.find((tag) => tag.key === 'mlflow.user')?.value },
       },
       (body) => runProblem(body.run),
     );

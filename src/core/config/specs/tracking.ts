@@ -68,6 +68,13 @@ export const TRACKING_SPECS: readonly SettingSpec[] = [
     description: 'PEM file holding the client certificate (its chain may follow) and its unencrypted private key, sent to an https tracking server that asks for one (mutual TLS), as MLflow\'s own client sends it; empty = none. Read when the client is made: a file without a key, or whose key is not the first certificate\'s, is refused then.',
   },
   {
+    path: 'tracking.user',
+    type: 'string',
+    default: '',
+    description:
+      'The `mlflow.user` tag (and user_id) of the runs flts creates in MLflow, who created them in its UI and its searches (`tags.mlflow.user`). Empty = the user the process runs as, found as MLflow\'s own clients find it (Python\'s getpass.getuser()): LOGNAME, USER, LNAME or USERNAME, else the name of its uid in the user database, else "unknown" (a container under a uid with no entry). Set on a run when flts creates it: a sync completing a run another process began leaves that one\'s. Set it in the config file to name a service account instead.',
+  },
+  {
     path: 'tracking.insecureTls',
     type: 'boolean',
     default: false,
@@ -103,5 +110,6 @@ export interface TrackingSettings {
   password: string;
   caFile: string;
   clientCertFile: string;
+  user: string;
   insecureTls: boolean;
 }
