@@ -32,7 +32,11 @@ export function promotedScopeTag(scope: string): string {
   return `${SCOPE_TAG_PREFIX}${scope.replace(/[^\w\-. ]/g, '_')}`;
 }
 
-/** "" = one registered model per deployment identifier, like the promotion pointers' scopes. */
+/**
+ * "" = one registered model per deployment identifier, like the promotion pointers' scopes. An identifier holding ":"
+ * (`cell:7`) makes a name MLflow refuses, and the promotion falls back to the run tag: the name is left as it is, since
+ * replacing the character would give two identifiers (`cell:7`, `cell_7`) one model and one alias.
+ */
 export function registeredModelName(settings: Settings, identifier?: string): string {
   return settings.tracking.registeredModel || `flts-${identifier || settings.identifier || 'global'}`;
 }

@@ -47,7 +47,7 @@ export const TRACKING_SPECS: readonly SettingSpec[] = [
     pattern: MLFLOW_ALIAS_PATTERN,
     description: 'Registered-model alias set on the promoted run\'s model version; empty is the same as unset.',
   },
-  { path: 'tracking.registeredModel', type: 'string', default: '', env: ['FLTS_MLFLOW_REGISTERED_MODEL'], pattern: MLFLOW_MODEL_NAME_PATTERN, description: 'Registered model that promotions version ("" = flts-<identifier>, or flts-global without one).' },
+  { path: 'tracking.registeredModel', type: 'string', default: '', env: ['FLTS_MLFLOW_REGISTERED_MODEL'], pattern: MLFLOW_MODEL_NAME_PATTERN, description: 'Registered model that promotions version ("" = flts-<identifier>, or flts-global without one). MLflow refuses "/" and ":" in the name, so an identifier holding one (cell:7) gets the promoted=true run tag instead of a model version until this names a model (docs/promotion.md).' },
   { path: 'tracking.token', type: 'string', default: '', secret: true, env: ['MLFLOW_TRACKING_TOKEN'], description: 'Bearer token for the tracking server; sent in place of any basic auth.' },
   { path: 'tracking.username', type: 'string', default: '', env: ['MLFLOW_TRACKING_USERNAME'], description: 'Basic-auth user for the tracking server.' },
   { path: 'tracking.password', type: 'string', default: '', secret: true, env: ['MLFLOW_TRACKING_PASSWORD'], description: 'Basic-auth password for the tracking server.' },
