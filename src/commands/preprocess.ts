@@ -23,7 +23,7 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
   static override flags = {
     train: Flags.string({ description: 'Training data file, CSV or Parquet (env TRAIN_FILE).' }),
     test: Flags.string({ description: 'Test data file continuing the series in time (env TEST_FILE).' }),
-    dataset: Flags.string({ description: 'Dataset name: <name>.csv and <name>_test.csv (env DATASET_NAME).' }),
+    dataset: Flags.string({ description: 'Dataset name: reads <name>.csv and <name>_test.csv from FLTS_DATA_DIR, unset: the working directory, then the example data (env DATASET_NAME; default PobleSec, the reference dataset).' }),
     'sample-train-rows': Flags.string({ description: 'Keep only this many training rows, 0 = all (env SAMPLE_TRAIN_ROWS).' }),
     'sample-test-rows': Flags.string({ description: 'Keep only this many test rows, 0 = all (env SAMPLE_TEST_ROWS).' }),
     'sample-strategy': Flags.string({ description: 'head or random; both keep time order (env SAMPLE_STRATEGY).' }),
