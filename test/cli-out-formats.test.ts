@@ -131,7 +131,13 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
       const run = await runCli(['backtest', '--home', home, '--models', 'NAIVE', '--folds', '1', flag, file, '--json', '--log-level', 'silent'], { env });
       expect(run.exitCode, run.stdout).toBe(0);
       expect(readFileSync(file, 'utf8')).toMatch(/^<svg/);
+      // Named where a script and a reader look for it, as predict --plot names its file.
+      expect(run.json.result.plot_files).toEqual([file]);
     }
+    const file = path.join(home, 'backtest-text.svg');
+    const text = await runCli(['backtest', '--home', home, '--models', 'NAIVE', '--folds', '1', '--plot', file, '--log-level', 'silent'], { env });
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout.trimEnd().split('\n').at(-1)).toBe(`plot: ${file}`);
     const help = await runCli(['backtest', '--help']);
     expect(help.stdout).toMatch(/--plot=<value>/);
     expect(help.stdout).toMatch(/--plot-out.*still accepted/s);

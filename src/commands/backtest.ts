@@ -8,7 +8,10 @@ import { renderBacktestChart } from '../core/backtest/backtest-chart.js';
 import { runBacktest, type RunBacktestResult } from '../core/backtest/run-backtest.js';
 import { writeFileWhole } from '../core/write-file-whole.js';
 
-export default class Backtest extends FltsCommand<RunBacktestResult> {
+/** The backtest, and the local SVG of --plot as predict names its own (`plot_files`). */
+type BacktestCommandResult = RunBacktestResult & { plot_files?: string[] };
+
+export default class Backtest extends FltsCommand<BacktestCommandResult> {
   static override summary = 'Rolling-origin backtest of every model type over the test period.';
   static override description =
     'Fold origins step through the processed test data (the last fold ends at its last row); each fold forecasts --horizon steps from the rows before its origin only. Every type but NAIVE (LSTM, GRU, PROPHET, SNAIVE, MSTL) uses its newest SUCCESS run of the config_hash and the configured targets (TARGETS or --targets, compared as a set: runs of other targets are left out, as promotion leaves them), refitted every --refit-every folds on the data before the origin when asked, or, without a run, a model fitted on the training rows; NAIVE is the persistence baseline. Metrics per fold and aggregated are stored in the runs bucket (backtests/<config_hash>/backtest.json and <run_id>/backtest.json) with an error-over-time SVG; `flts eval --rank-by backtest` ranks on them.';
@@ -26,7 +29,7 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
     plot: Flags.string({ description: 'Also write the error-over-time SVG to this local file (named .svg), as predict --plot does (--plot-out, its former name, is still accepted).', aliases: ['plot-out'] }),
   };
 
-  async run(): Promise<RunBacktestResult> {
+  async run(): Promise<BacktestCommandResult> {
     const { flags } = await this.parse(Backtest);
     checkConfigHashFlag(flags['config-hash']);
     const { settings } = this.loadSettings(flags, {
@@ -54,6 +57,8 @@ export default class Backtest extends FltsCommand<RunBacktestResult> {
       this.say(`#${row.rank} ${row.model_type.padEnd(8)} ${row.run_id ?? '(no run)'}  rmse ${figure(row.rmse, (v) => v.toPrecision(5))}  score ${figure(row.score, (v) => v.toPrecision(5))}${covered}`);
     }
     this.say(`stored: ${result.objects.map((o) => `${result.store_location}/${o}`).join(', ')}`);
-    return result;
+    if (!flags.plot) return result;
+    this.say(`plot: ${flags.plot}`);
+    return { ...result, plot_files: [flags.plot] };
   }
 }
