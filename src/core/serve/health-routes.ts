@@ -1,5 +1,4 @@
-import { httpStatusFor } from '../errors.js';
-import { stoppingRefusal } from './error-handler.js';
+import { readinessOf } from './readiness.js';
 import { healthzSchema, predictPingSchema, readySchema, readyzSchema } from './schemas/health.js';
 import type { ServeContext } from './serve-context.js';
 
@@ -56,17 +55,10 @@ export function registerHealthRoutes(context: ServeContext): void {
     url: '/readyz',
     schema: readyzSchema,
     handler: async (_request, reply) => {
-      if (context.isStopping()) {
-        const stopping = stoppingRefusal();
-        void reply.status(httpStatusFor(stopping));
-        return { status: 'not_ready', reason: stopping.message, code: stopping.code, ...modelFields() };
-      }
-      const status = holder.status();
-      if (!status.ready) {
-        void reply.status(503);
-        return { status: 'not_ready', reason: status.degraded?.reason ?? 'No model is loaded yet.', ...modelFields() };
-      }
-      return { status: 'ready', ...modelFields() };
+      const readiness = readinessOf(holder, context.isStopping());
+      if (readiness.ready) return { status: 'ready', ...modelFields() };
+      void reply.status(readiness.status);
+      return { status: 'not_ready', reason: readiness.reason, ...(readiness.code === undefined ? {} : { code: readiness.code }), ...modelFields() };
     },
   });
 
@@ -75,8 +67,9 @@ export function registerHealthRoutes(context: ServeContext): void {
     url: '/ready',
     schema: readySchema,
     handler: async (_request, reply) => {
-      if (holder.status().ready && !context.isStopping()) return { status: 'ready' };
-      void reply.status(503);
+      const readiness = readinessOf(holder, context.isStopping());
+      if (readiness.ready) return { status: 'ready' };
+      void reply.status(readiness.status);
       return { status: 'not_ready' };
     },
   });

@@ -3,6 +3,7 @@ import { decodeHttpInferRequest, encodeHttpInferResponse, INFERENCE_HEADER, spli
 import { inferBodyBoundsProblem } from './oip-json-bounds.js';
 import { modelMetadata, OIP_SERVER_METADATA, runOipInference, servedModelNamed } from './oip-inference.js';
 import { liveSchema, serverMetadataSchema, serverReadySchema, versionedSchemas } from './schemas/kserve.js';
+import { readinessOf } from './readiness.js';
 import type { ServeContext } from './serve-context.js';
 import { closedBeforeAnswer } from './forecast-admission.js';
 
@@ -21,9 +22,9 @@ export function registerKserveRoutes(context: ServeContext): void {
     schema: serverReadySchema,
     handler: async (_request, reply) => {
       // Not ready from the moment a stop begins, as /readyz: a load balancer probing this route stops routing here.
-      const ready = holder.status().ready && !context.isStopping();
-      if (!ready) void reply.status(503);
-      return { ready };
+      const readiness = readinessOf(holder, context.isStopping());
+      if (!readiness.ready) void reply.status(readiness.status);
+      return { ready: readiness.ready };
     },
   });
   routes.route({

@@ -26,6 +26,7 @@ import {
   type InferTensorContents,
 } from './oip-grpc-service.js';
 import { checkDatatype, checkElements, decodeRawTensor, encodeRawTensor, type OipInput } from './oip-tensors.js';
+import { readinessOf } from './readiness.js';
 import { compileBodyCheck } from './request-validators.js';
 import { inferParameters, requestId } from './schemas/kserve.js';
 
@@ -506,7 +507,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
 
   const handlers: grpc.UntypedServiceImplementation = {
     ServerLive: unary('ServerLive', () => ({ live: true })),
-    ServerReady: unary('ServerReady', () => ({ ready: context.holder.status().ready && !context.isStopping?.() })),
+    ServerReady: unary('ServerReady', () => ({ ready: readinessOf(context.holder, context.isStopping?.() ?? false).ready })),
     ModelReady: unary('ModelReady', (call) => ({ ready: servedModelNamed(context, call.request.name, call.request.version || undefined) !== undefined })),
     ServerMetadata: unary('ServerMetadata', () => OIP_SERVER_METADATA),
     ModelMetadata: unary('ModelMetadata', (call) => {

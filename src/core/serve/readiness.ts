@@ -1,0 +1,26 @@
+import { httpStatusFor } from '../errors.js';
+import { stoppingRefusal } from './error-handler.js';
+import type { ModelHolder } from './model-holder.js';
+
+/**
+ * Whether the server takes traffic: a model loaded and warm, and no stop begun. `code` is set when a stop has begun
+ * (FLTS_SERVE_STOPPING) and only then; `reason` is the public sentence /readyz gives (a degraded state's reason,
+ * never a cause's message). `status` is the HTTP status every readiness route answers with.
+ */
+export type Readiness = { ready: true; status: 200 } | { ready: false; status: number; reason: string; code?: string };
+
+const NOT_LOADED_YET = 'No model is loaded yet.';
+
+/**
+ * The one readiness rule of /readyz, /ready, /v2/health/ready and gRPC ServerReady: were it written out in each, one
+ * of them could go on routing traffic to a server the others call unready (one that stops, or lost its model).
+ */
+export function readinessOf(holder: Pick<ModelHolder, 'status'>, stopping: boolean): Readiness {
+  if (stopping) {
+    const refusal = stoppingRefusal();
+    return { ready: false, status: httpStatusFor(refusal), reason: refusal.message, code: refusal.code };
+  }
+  const status = holder.status();
+  if (!status.ready) return { ready: false, status: 503, reason: status.degraded?.reason ?? NOT_LOADED_YET };
+  return { ready: true, status: 200 };
+}
