@@ -6,8 +6,11 @@
 // --grpc: ModelInfer calls of about 1 KB instead, `--connections` calls in flight at once on one channel, with the body
 // budget on, driven from this process: for model `--model` (default `other`, not served: answered NOT_FOUND as its
 // message's first bytes name it; `flts`, the served name, is decoded whole and answered UNAVAILABLE: no model).
+// --no-data: POST /predict without a body instead, to a server with a model (persistence, `--seq` rows of input, 8
+// columns) and a stored test frame, so each answer is a forecast from the stored test window; the builds' first answers
+// are compared, their predictions byte for byte, before the load.
 // Usage: npm run build && node bench/serve-intake.mjs --build new=. --build old=<checkout with its own build>
-//          [--rounds 3] [--seconds 8] [--connections 16] [--grpc [--model flts]]
+//          [--rounds 3] [--seconds 8] [--connections 16] [--grpc [--model flts] | --no-data [--seq 10]]
 import { execFile, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -22,6 +25,8 @@ const { values: flags } = parseArgs({
     child: { type: 'string' },
     grpc: { type: 'boolean', default: false },
     model: { type: 'string', default: 'other' },
+    'no-data': { type: 'boolean', default: false },
+    seq: { type: 'string', default: '10' },
   },
 });
 
@@ -39,9 +44,10 @@ if (flags.child) {
   const { createServeMetrics } = await import(path.join(dist, 'serve/serve-metrics.js'));
   const { silentLogger } = await import(path.join(dist, 'logger.js'));
   const nothing = () => Promise.reject(new Error('no run'));
-  const source = { loadRun: nothing, loadTestFrame: nothing, readPointer: async () => undefined };
+  const source = flags['no-data'] ? await servedSource(dist, Number(flags.seq)) : { loadRun: nothing, loadTestFrame: nothing, readPointer: async () => undefined };
   const metrics = createServeMetrics({ processMetrics: false });
   const holder = createModelHolder({ source, pollIntervalMs: 0, batching: { maxBatch: 16, maxWaitMs: 0 }, metrics, logger: silentLogger });
+  if (flags['no-data']) await holder.start();
   if (flags.grpc) {
     const { startGrpcInferenceServer } = await import(path.join(dist, 'serve/oip-grpc-server.js'));
     const { createPredictionRecorder } = await import(path.join(dist, 'serve/prediction-recorder.js'));
@@ -74,6 +80,7 @@ if (flags.child) {
   for (const name of columns) data[name] = Array.from({ length: 12 }, (_, i) => Math.round(Math.sin(i + name.length) * 1000) / 10);
   const body = JSON.stringify({ data });
   const results = Object.fromEntries(builds.map(({ label }) => [label, []]));
+  const predictions = {};
   const cpuPerCall = Object.fromEntries(builds.map(({ label }) => [label, []]));
   /** Ends the server child and reads the CPU time it reports as it exits. */
   const serverCpu = async (server) => {
@@ -85,8 +92,14 @@ if (flags.child) {
   };
   for (let round = 1; round <= Number(flags.rounds); round++) {
     for (const { label, dir } of builds) {
-      const server = spawn(process.execPath, [import.meta.filename, '--child', dir, ...(flags.grpc ? ['--grpc'] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const server = spawn(process.execPath, [import.meta.filename, '--child', dir, ...(flags.grpc ? ['--grpc'] : []), ...(flags['no-data'] ? ['--no-data', '--seq', flags.seq] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
       const port = await new Promise((resolve) => server.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim()))));
+      if (flags['no-data'] && round === 1) {
+        const answer = await (await fetch(`http://127.0.0.1:${port}/predict`, { method: 'POST' })).json();
+        if (!answer.predictions) throw new Error(`${label}: POST /predict without data answered ${JSON.stringify(answer)}`);
+        predictions[label] = JSON.stringify(answer.predictions);
+        if (predictions[label] !== predictions[builds[0].label]) throw new Error(`${label} forecasts otherwise than ${builds[0].label}: ${predictions[label]} vs ${predictions[builds[0].label]}`);
+      }
       if (flags.grpc) {
         const run = await grpcLoad(dir, port, body);
         const cpu = await serverCpu(server);
@@ -96,14 +109,15 @@ if (flags.child) {
         console.log(`round ${round} ${label}: ${run.perSecond.toFixed(0)} calls/s, server CPU ${(cpu / calls).toFixed(1)} us/call, ${JSON.stringify(run.statuses)}`);
         continue;
       }
-      const args = [autocannonBin, '-c', flags.connections, '-d', flags.seconds, '-m', 'POST', '-H', 'content-type=application/json', '-b', body, '--json', `http://127.0.0.1:${port}/predict`];
+      const sent = flags['no-data'] ? [] : ['-H', 'content-type=application/json', '-b', body];
+      const args = [autocannonBin, '-c', flags.connections, '-d', flags.seconds, '-m', 'POST', ...sent, '--json', `http://127.0.0.1:${port}/predict`];
       const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 });
       const run = JSON.parse(stdout);
       const cpu = await serverCpu(server);
       cpuPerCall[label].push(cpu / run.requests.total);
       const statuses = Object.entries(run.statusCodeStats ?? {}).map(([code, { count }]) => `${code}:${count}`).join(' ');
       results[label].push(run.requests.average);
-      console.log(`round ${round} ${label}: ${run.requests.average.toFixed(0)} req/s, server CPU ${(cpu / run.requests.total).toFixed(1)} us/request, p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms, errors ${run.errors}, ${statuses}, body ${body.length} B`);
+      console.log(`round ${round} ${label}: ${run.requests.average.toFixed(0)} req/s, server CPU ${(cpu / run.requests.total).toFixed(1)} us/request, p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms, errors ${run.errors}, ${statuses}, ${flags['no-data'] ? `no body, input window ${flags.seq} rows` : `body ${body.length} B`}`);
     }
   }
   /** `--connections` ModelInfer calls kept in flight for `--seconds`, from this process. */
@@ -129,5 +143,28 @@ if (flags.child) {
     return { perSecond, statuses };
   }
   const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  if (flags['no-data']) console.log(`predictions identical across builds: ${new Set(Object.values(predictions)).size === 1}`);
   for (const { label } of builds) console.log(`${label}: median ${median(results[label]).toFixed(0)} per s, server CPU median ${median(cpuPerCall[label]).toFixed(1)} us per call, over ${results[label].length} rounds`);
+}
+
+/**
+ * A registry of one promoted persistence run over `seq` rows of 8 columns (2 series and the time features) and a stored
+ * test frame of 2 × seq rows, scaled as preprocessing stores it: what POST /predict without data forecasts from.
+ */
+async function servedSource(dist, seq) {
+  const { createNaiveModel } = await import(path.join(dist, 'models/naive-model.js'));
+  const { TIME_FEATURE_COLUMNS, timeFeatureValues } = await import(path.join(dist, 'preprocess/time-features.js'));
+  const features = ['down', 'up', ...TIME_FEATURE_COLUMNS];
+  const window = { inputSeqLen: seq, outputSeqLen: 2, features, targets: ['down'] };
+  const scaler = { method: 'MinMaxScaler', columns: features, offset: features.map((_, f) => (f < 2 ? 0 : -1)), scale: features.map((_, f) => (f < 2 ? 100 : 2)) };
+  const rows = 2 * seq;
+  const time = Float64Array.from({ length: rows }, (_, i) => Date.UTC(2018, 1, 6) + i * 120_000);
+  const values = { down: Float64Array.from(time, (_, i) => 0.1 + ((i * 7) % 50) / 100), up: Float64Array.from(time, (_, i) => 0.5 - ((i * 3) % 40) / 100) };
+  TIME_FEATURE_COLUMNS.forEach((column, t) => (values[column] = Float64Array.from(time, (ms) => (timeFeatureValues(ms)[t] + 1) / 2)));
+  const frame = { time, columns: features, values };
+  return {
+    loadRun: async (runId) => ({ run: { runId, modelType: 'NAIVE', configHash: 'bench' }, model: createNaiveModel(window), scaler }),
+    readPointer: async () => ({ runId: 'run-a', configHash: 'bench', modelType: 'NAIVE', source: 'current.json' }),
+    loadTestFrame: async () => frame,
+  };
 }

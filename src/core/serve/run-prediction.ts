@@ -45,6 +45,14 @@ function testDataUnavailable(served: ServedModel, error: unknown): unknown {
   );
 }
 
+/**
+ * The model input of each stored test window, made at its first forecast and kept as long as the window is: one per
+ * loaded model, gone with it. A forecast reads it and never writes it (the batcher and the inference thread copy the
+ * windows they are given), so every forecast without data shares one. Failures are not kept: each request meets the
+ * check again and is answered as before.
+ */
+const storedHistories = new WeakMap<StoredTestWindow, ScaledHistory>();
+
 async function storedHistory(served: ServedModel): Promise<ScaledHistory> {
   let stored: StoredTestWindow;
   try {
@@ -52,12 +60,16 @@ async function storedHistory(served: ServedModel): Promise<ScaledHistory> {
   } catch (error) {
     throw testDataUnavailable(served, error);
   }
+  const kept = storedHistories.get(stored);
+  if (kept) return kept;
   const { frame, cadenceMs } = stored;
   const missing = served.plan.window.features.filter((feature) => !frame.values[feature]);
   if (missing.length > 0) {
     throw new FltsError('FLTS_DATA_NOT_PROCESSED', `The stored test data of config_hash ${served.run.configHash} lacks the run's features: ${missing.join(', ')}.`);
   }
-  return historyFromFrame(served.plan, frame, cadenceMs, true);
+  const history = historyFromFrame(served.plan, frame, cadenceMs, true);
+  storedHistories.set(stored, history);
+  return history;
 }
 
 /**
