@@ -265,7 +265,7 @@ process.stdout.write(JSON.stringify({ status: answer.status, served: body.run_id
       expect(serve.runId()).toBe(runs[0].run_id);
       expect((await fetch(`${serve.url}/readyz`)).status).toBe(200);
     } finally {
-      expect(await serve.stop()).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0 });
+      expect(await serve.stop()).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0, grpcCallsDrained: 0 });
     }
     expect(closes).toBe(1);
     await expect(fetch(`${serve.url}/healthz`)).rejects.toThrow();

@@ -78,7 +78,7 @@ export default class Serve extends FltsCommand<ServeResult> {
     const stopped = await serve.stop();
     if (typeof ended !== 'string') throw ended;
     // As the daemon's daemon_stopped: the log, not stdout alone (silent under --json), says the server is gone and why.
-    logger.info({ stopped_by: ended, requests_drained: stopped.requestsDrained, requests_cut: stopped.requestsCut, ...(serve.grpcUrl ? { grpc_calls_cut: stopped.grpcCallsCut } : {}) }, 'serve_stopped');
+    logger.info({ stopped_by: ended, requests_drained: stopped.requestsDrained, requests_cut: stopped.requestsCut, ...(serve.grpcUrl ? { grpc_calls_cut: stopped.grpcCallsCut, grpc_calls_drained: stopped.grpcCallsDrained } : {}) }, 'serve_stopped');
     this.say('Stopped');
     if (stopped.unwrittenRecords > 0 || stopped.unfinished.length > 0) throw unwrittenAtStop(stopped, settings.serve.shutdownWritesTimeoutMs, store.location);
     // Started with an IPC channel (a `flts bench` replica is a cluster worker), the open channel alone keeps the

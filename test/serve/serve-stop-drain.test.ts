@@ -158,28 +158,51 @@ describe('serve > a stop drains the requests in flight within its grace', () => 
     const gate = held.hold();
     release = gate.release;
     const client = createInferenceClient(`127.0.0.1:${service.grpc?.port}`);
-    const data = requestData(6);
-    const rows = data.ts.length;
-    const request = {
-      model_name: 'flts',
-      inputs: [
-        { name: 'timestamp', datatype: 'BYTES', shape: [rows] },
-        { name: 'down', datatype: 'FP64', shape: [rows] },
-        { name: 'up', datatype: 'FP64', shape: [rows] },
-      ],
-      raw_input_contents: [
-        Buffer.concat((data.ts as string[]).flatMap((value) => [Buffer.from(Uint32Array.of(Buffer.byteLength(value)).buffer), Buffer.from(value)])),
-        Buffer.from(Float64Array.from(data.down as number[]).buffer),
-        Buffer.from(Float64Array.from(data.up as number[]).buffer),
-      ],
-    };
-    const cut = new Promise<grpc.ServiceError | null>((resolve) => (client.ModelInfer as (request: object, callback: (error: grpc.ServiceError | null) => void) => void)(request, resolve));
+    const cut = modelInfer(client);
     await gate.entered;
     const report = await service.close({ drainMs: 200 });
     expect(await cut).toMatchObject({ details: expect.any(String) });
     client.close();
     // Before, a gRPC call cut at the stop was counted nowhere: the report and the log line spoke of HTTP requests only.
-    expect(report).toMatchObject({ requestsCut: 0, grpcCallsCut: 1 });
-    expect(warnings.filter(([, msg]) => msg === 'serve_stop_requests_cut')).toEqual([[expect.objectContaining({ requests_cut: 0, grpc_calls_cut: 1 }), 'serve_stop_requests_cut']]);
+    expect(report).toMatchObject({ requestsCut: 0, grpcCallsCut: 1, grpcCallsDrained: 0 });
+    expect(warnings.filter(([, msg]) => msg === 'serve_stop_requests_cut')).toEqual([[expect.objectContaining({ requests_cut: 0, grpc_calls_cut: 1, grpc_calls_drained: 0 }), 'serve_stop_requests_cut']]);
+  });
+
+  it('counts the gRPC calls in flight as the stop began that were answered within their grace as drained, as it counts HTTP requests', async () => {
+    settings = { ...settings, serve: { ...settings.serve, grpcPort: 0 } };
+    const { service, held } = await start();
+    const gate = held.hold();
+    release = gate.release;
+    const client = createInferenceClient(`127.0.0.1:${service.grpc?.port}`);
+    const answered = modelInfer(client);
+    await gate.entered;
+    // The call is running as the stop begins (readiness turns), and is answered after it, within the grace.
+    service.beginStop();
+    const stopping = service.close({ drainMs: 60_000 });
+    gate.release();
+    expect(await answered).toBeNull();
+    client.close();
+    // Before, the report said nothing of the gRPC calls the stop let finish: only those it cut.
+    expect(await stopping).toMatchObject({ requestsDrained: 0, grpcCallsCut: 0, grpcCallsDrained: 1 });
   });
 });
+
+/** One ModelInfer call of six rows to `client`; resolves with its error (null once answered). */
+function modelInfer(client: grpc.Client): Promise<grpc.ServiceError | null> {
+  const data = requestData(6);
+  const rows = data.ts.length;
+  const request = {
+    model_name: 'flts',
+    inputs: [
+      { name: 'timestamp', datatype: 'BYTES', shape: [rows] },
+      { name: 'down', datatype: 'FP64', shape: [rows] },
+      { name: 'up', datatype: 'FP64', shape: [rows] },
+    ],
+    raw_input_contents: [
+      Buffer.concat((data.ts as string[]).flatMap((value) => [Buffer.from(Uint32Array.of(Buffer.byteLength(value)).buffer), Buffer.from(value)])),
+      Buffer.from(Float64Array.from(data.down as number[]).buffer),
+      Buffer.from(Float64Array.from(data.up as number[]).buffer),
+    ],
+  };
+  return new Promise((resolve) => ((client as unknown as { ModelInfer: (request: object, callback: (error: grpc.ServiceError | null) => void) => void }).ModelInfer(request, resolve)));
+}

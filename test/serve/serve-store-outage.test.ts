@@ -305,7 +305,7 @@ describe('serve > stopping while the store does not answer', () => {
     }
     setDown(true);
     const report = await service.close();
-    expect(report).toEqual({ unwrittenRecords: 2, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0 });
+    expect(report).toEqual({ unwrittenRecords: 2, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0, grpcCallsDrained: 0 });
     // One line with the code and the store's message: a stack told nothing more, at every write of an outage.
     expect(warnings.filter(([, msg]) => msg === 'prediction_log_write_failed').map(([fields]) => fields)).toEqual([
       { code: 'FLTS_STORE_UNAVAILABLE', err: `S3 endpoint ${ENDPOINT} is unavailable (ECONNREFUSED).`, records: 2 },
@@ -321,7 +321,7 @@ describe('serve > stopping while the store does not answer', () => {
     const service = await startInferenceService({ ...settings, serve: { ...settings.serve, shutdownWritesTimeoutMs: 60_000 } }, { store: fsStore });
     await service.holder.reloadFromPointer();
     expect((await postJson(`${service.url}/predict`, { data: { time: ['2024-01-01 00:00:00', '2024-01-01 00:02:00', '2024-01-01 00:04:00'], down: [1.5, 2.5, 3.5] } })).status).toBe(200);
-    expect(await service.close()).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0 });
+    expect(await service.close()).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0, grpcCallsDrained: 0 });
     expect((await fsStore.list(settings.store.buckets.inferenceLogs)).length).toBe(1);
   });
 });

@@ -51,7 +51,7 @@ export async function startServingRole(context: RoleContext): Promise<RoleHandle
       service.beginStop();
       await companion.stop();
       const report = await service.close(drainBy ? { drainMs: msLeft(drainBy) } : {});
-      context.logger.info({ requests_drained: report.requestsDrained, requests_cut: report.requestsCut, ...(service.grpc ? { grpc_calls_cut: report.grpcCallsCut } : {}) }, 'serve_stopped');
+      context.logger.info({ requests_drained: report.requestsDrained, requests_cut: report.requestsCut, ...(service.grpc ? { grpc_calls_cut: report.grpcCallsCut, grpc_calls_drained: report.grpcCallsDrained } : {}) }, 'serve_stopped');
     },
   };
 }

@@ -51,7 +51,7 @@ describe('core > daemon > start-serve', () => {
     expect((await fetch(`${serve.url}/healthz`)).status).toBe(200);
 
     const [first, second] = await Promise.all([serve.stop(), serve.stop()]);
-    expect(first).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0 });
+    expect(first).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0, grpcCallsDrained: 0 });
     expect(second).toBe(first);
     // Closed once, at the deadline the follower's unsubscribe already waited out, not with a bus.kafka.closeTimeoutMs of its own.
     expect(closes).toHaveLength(1);
@@ -93,7 +93,7 @@ describe('core > daemon > start-serve', () => {
     expect(serve.follower).toBeUndefined();
     expect(serve.runId()).toBeNull();
     expect(events.map((event) => event.type)).toContain('serve.listening');
-    expect(await serve.stop()).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0 });
+    expect(await serve.stop()).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0, grpcCallsDrained: 0 });
     expect(events.map((event) => event.type)).not.toContain('serve.following_promotions');
   });
   it('is not ready from the moment its stop begins, while its follower still leaves the promotion group', async () => {

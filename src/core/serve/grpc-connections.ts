@@ -74,6 +74,10 @@ export interface GrpcConnections {
   close(graceMs: number): void;
   /** Calls with a stream open now (arriving, running, or answered and not yet taken by their client): those a stop's cut ends. */
   readonly callsOpen: number;
+  /** The streams of the calls open now, for telling later which of them ended (a stop's drained calls). */
+  openCalls(): ReadonlySet<ServerHttp2Stream>;
+  /** Whether the call of `stream` is open still. */
+  isOpen(stream: ServerHttp2Stream): boolean;
   /** Settles once no call has a stream open (at once when none has). */
   whenNoCallsOpen(): Promise<void>;
   /** The HTTP/2 stream of a call, as `interceptor` returned it to the interceptor after it (undefined where unknown). */
@@ -121,7 +125,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   let closeListener: (() => void) | undefined;
   let drain: ((graceMs: number) => void) | undefined;
   let listeningPort: number | undefined;
-  let callsOpen = 0;
+  const open = new Set<ServerHttp2Stream>();
   let noCallsOpen: Array<() => void> = [];
   // Set while a status from the interceptors goes down to grpc-js, which writes it at once: any other status written
   // on this port's streams is one grpc-js sent from below every interceptor, which they see only as a cancel.
@@ -254,11 +258,12 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   const followStream = (connection: Connection, stream: ServerHttp2Stream): void => {
     if (stream.session) knowSession(connection, stream.session);
     connection.streams++;
-    callsOpen++;
+    open.add(stream);
     idle.delete(connection);
     stream.once('close', () => {
       connection.streams--;
-      if (--callsOpen === 0 && noCallsOpen.length > 0) {
+      open.delete(stream);
+      if (open.size === 0 && noCallsOpen.length > 0) {
         for (const settle of noCallsOpen) settle();
         noCallsOpen = [];
       }
@@ -479,9 +484,11 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
       drain?.(graceMs);
     },
     get callsOpen() {
-      return callsOpen;
+      return open.size;
     },
-    whenNoCallsOpen: () => (callsOpen === 0 ? Promise.resolve() : new Promise<void>((resolve) => noCallsOpen.push(resolve))),
+    openCalls: () => new Set(open),
+    isOpen: (stream) => open.has(stream),
+    whenNoCallsOpen: () => (open.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => noCallsOpen.push(resolve))),
   };
 }
 

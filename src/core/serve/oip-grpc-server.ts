@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import type { ServerHttp2Stream } from 'node:http2';
 import { clip } from '../clip-text.js';
 import { FltsError, isFltsError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -66,8 +67,17 @@ export interface GrpcServerOptions {
 
 export interface GrpcInferenceServer {
   port: number;
-  /** Stops accepting calls, lets running ones finish (for at most `graceMs`), then cancels the rest, and says how many it cut. */
-  close(graceMs?: number): Promise<{ callsCut: number }>;
+  /**
+   * Notes the calls open as the server's stop begins (while it still takes calls), whose end close() then tells apart:
+   * drained, or cut. Idempotent; close() begins it too.
+   */
+  beginStop(): void;
+  /**
+   * Stops accepting calls, lets running ones finish (for at most `graceMs`), then cancels the rest, and says how many it
+   * cut and how many of those open as the stop began (beginStop, else close) ended before (answered, or left by their
+   * client): drained.
+   */
+  close(graceMs?: number): Promise<{ callsCut: number; callsDrained: number }>;
 }
 
 /** The HTTP status a 4xx/5xx stands for, as the gRPC status code clients branch on. */
@@ -537,15 +547,27 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     throw explainListenFailure(options.host, options.port, error.code ?? '', error, GRPC_LISTENER) ?? error;
   });
   logger.info({ port }, 'grpc_listening');
+  /** The calls open as the stop began, then those open at close(): the calls the stop drains or cuts. */
+  let atStop: Set<ServerHttp2Stream> | undefined;
+  const beginStop = (): void => {
+    atStop ??= new Set(connections.openCalls());
+  };
+  const endedOf = (calls: ReadonlySet<ServerHttp2Stream>): number => [...calls].filter((call) => !connections.isOpen(call)).length;
   return {
     port,
+    beginStop,
     close: (graceMs = 10_000) =>
-      new Promise<{ callsCut: number }>((resolve) => {
+      new Promise<{ callsCut: number; callsDrained: number }>((resolve) => {
+        beginStop();
+        const stopped = atStop!;
+        for (const call of connections.openCalls()) stopped.add(call);
         let callsCut = 0;
+        let callsDrained: number | undefined;
         // Set before the connections' drain sets its own timer of the same grace, so it runs first: the calls still
         // open are counted before that drain resets them.
         const timer = setTimeout(() => {
           callsCut = connections.callsOpen;
+          callsDrained = endedOf(stopped);
           server.forceShutdown();
         }, graceMs);
         // The connections' drain ends those still open after the grace. forceShutdown alone would not: grpc-js lists
@@ -557,7 +579,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
         const shutDown = new Promise<void>((ended) => server.tryShutdown(() => ended()));
         void Promise.all([shutDown, connections.whenNoCallsOpen()]).then(() => {
           clearTimeout(timer);
-          resolve({ callsCut });
+          resolve({ callsCut, callsDrained: callsDrained ?? endedOf(stopped) });
         });
       }),
   };

@@ -88,6 +88,8 @@ export interface ServiceStopReport {
   requestsCut: number;
   /** gRPC calls still open at the end of their grace (arriving, running or answered and not yet taken), reset unanswered. */
   grpcCallsCut: number;
+  /** gRPC calls open as the stop began that ended within their grace (answered, or left by their client), as requestsDrained. */
+  grpcCallsDrained: number;
 }
 
 /** The error a stop that left writes undone ends with (exit code 6): what was lost, and why. */
@@ -236,6 +238,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     if (stopping) return;
     stopping = true;
     atStop = new Set(inFlight.snapshot());
+    grpcServer?.beginStop();
     inFlight.closeConnectionsAfterAnswers();
   };
   const close = async (options: { drainMs?: number } = {}): Promise<ServiceStopReport> => {
@@ -260,15 +263,18 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
       app.server.closeAllConnections();
       await httpClosed;
     }
-    const grpcCallsCut = (await grpcClosed)?.callsCut ?? 0;
+    const { callsCut: grpcCallsCut, callsDrained: grpcCallsDrained } = (await grpcClosed) ?? { callsCut: 0, callsDrained: 0 };
     if (requestsCut > 0 || grpcCallsCut > 0) {
-      logger.warn({ requests_cut: requestsCut, requests_drained: requestsDrained, drain_ms: drainMs, ...(grpcServer ? { grpc_calls_cut: grpcCallsCut } : {}) }, 'serve_stop_requests_cut');
+      logger.warn(
+        { requests_cut: requestsCut, requests_drained: requestsDrained, drain_ms: drainMs, ...(grpcServer ? { grpc_calls_cut: grpcCallsCut, grpc_calls_drained: grpcCallsDrained } : {}) },
+        'serve_stop_requests_cut',
+      );
     }
     const unfinished = await unfinishedWithin(
       { retention: retentionStopped, 'live-state': live?.stop(), holder: holder.stop(), 'prediction-log': predictionLog && recorder.settled().then(() => predictionLog.close()) },
       serve.shutdownWritesTimeoutMs,
     );
-    const report = { unwrittenRecords: predictionLog?.unwritten ?? 0, unfinished: unfinished.filter((step) => step === 'prediction-log' || step === 'live-state'), requestsDrained, requestsCut, grpcCallsCut };
+    const report = { unwrittenRecords: predictionLog?.unwritten ?? 0, unfinished: unfinished.filter((step) => step === 'prediction-log' || step === 'live-state'), requestsDrained, requestsCut, grpcCallsCut, grpcCallsDrained };
     if (report.unwrittenRecords > 0 || report.unfinished.length > 0) {
       logger.error({ unwritten_records: report.unwrittenRecords, unfinished: report.unfinished, timeout_ms: serve.shutdownWritesTimeoutMs, store: deps.store.location }, 'serve_stop_unwritten');
     }
