@@ -437,20 +437,22 @@ describe('core > daemon > followClaimActuals bounding what its join reads', () =
       return { read: reads.filter((object) => objects.includes(object)), events };
     };
 
+    // The newest two read, in bus order; the oldest passed as the third came (the cut), said at the partition's end.
     const byClaims = await join({ 'live.claimCatchUpMaxClaims': 2 }, 'serve-bound-claims', true);
-    expect(byClaims.read).toEqual(['c0.csv', 'c1.csv']);
+    expect(byClaims.read).toEqual(['c3.csv', 'c4.csv']);
     expect(byClaims.events.map((entry) => entry.event)).toEqual(['live_claims_catch_up_cut', 'live_claims_catch_up_skipped', 'live_claims_catch_up_skipped']);
     expect(byClaims.events[2].fields).toMatchObject({ claims: 1, published_from: new Date(publishedFrom).toISOString() });
-    expect(byClaims.events[0].fields).toMatchObject({ object: 'c2.csv', claims_read: 2, max_claims: 2 });
+    expect(byClaims.events[0].fields).toMatchObject({ object: 'c0.csv', claims_read: 0, max_claims: 2 });
     expect(byClaims.events[1].fields).toMatchObject({ claims: 3, claims_read: 2, bytes_read: 2 * objectBytes });
     const { published_from: from, published_to: to } = byClaims.events[1].fields as { published_from: string; published_to: string };
-    expect([Date.parse(from), Date.parse(to)]).toEqual([publishedFrom + 2 * 60_000, publishedFrom + 4 * 60_000]);
+    expect([Date.parse(from), Date.parse(to)]).toEqual([publishedFrom, publishedFrom + 2 * 60_000]);
 
-    // Room for three objects and a half: the fourth is not read, nor any after it (the late claim of the join before
-    // included, said once the claims reach this join's own).
+    // Room for three objects and a half: the newest three are read, the two before them are not, nor the late claim
+    // of the join before (past the bound once the three were read).
     const byBytes = await join({ 'live.claimCatchUpMaxBytes': Math.floor(3.5 * objectBytes) }, 'serve-bound-bytes');
-    expect(byBytes.read).toEqual(['c0.csv', 'c1.csv', 'c2.csv']);
+    expect(byBytes.read).toEqual(['c2.csv', 'c3.csv', 'c4.csv']);
     expect(byBytes.events.map((entry) => entry.event)).toEqual(['live_claims_catch_up_cut', 'live_claims_catch_up_skipped', 'live_claims_catch_up_skipped']);
+    expect(byBytes.events[0].fields).toMatchObject({ object: 'c0.csv', claims_read: 0 });
     expect(byBytes.events[1].fields).toMatchObject({ claims: 2, claims_read: 3, bytes_read: 3 * objectBytes });
     expect(byBytes.events[2].fields).toMatchObject({ claims: 1 });
 
@@ -458,6 +460,63 @@ describe('core > daemon > followClaimActuals bounding what its join reads', () =
     const unbounded = await join({}, 'serve-bound-none');
     expect(unbounded.read).toEqual([...objects, 'c0.csv']);
     expect(unbounded.events).toEqual([]);
+  });
+});
+
+describe('core > daemon > followClaimActuals joining after more claims than its bound', () => {
+  let root: string;
+  let bus: MessageBus;
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    await bus?.close();
+    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  });
+
+  it('keeps the rows of the newest claims within the bound, and a forecast made later is scored on them', async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-catch-up-newest-'));
+    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+    const store = createFsStore(path.join(root, 'store'));
+    await store.ensureBucket('incoming');
+    const settings = resolveSettings({ flags: { 'live.claimCatchUpMaxClaims': 2 } }).settings;
+    const topic = settings.bus.topics.inferenceData;
+    // Five claims of four hourly rows each, the later claims the later hours, published forty to thirty-six minutes
+    // ago (within the hour kept rows wait), one a minute: the way a feed sends its data.
+    const publishedFrom = Date.now() - 40 * 60_000;
+    for (let k = 0; k < 5; k++) {
+      const rows = [0, 1, 2, 3].map((i) => 4 * k + i);
+      await store.put('incoming', `c${k}.csv`, ['time,down', ...rows.map((r) => `${iso(r)},${actualAt(r)}`)].join('\n'));
+      const clock = vi.spyOn(Date, 'now').mockReturnValue(publishedFrom + k * 60_000);
+      try {
+        await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: `c${k}.csv`, size: 0, configHash: 'cfg1', identifier: '' }));
+      } finally {
+        clock.mockRestore();
+      }
+    }
+    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
+    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel, status: () => ({}) } as unknown as ModelHolder;
+    const events: Array<{ event: string; fields: Record<string, unknown> }> = [];
+    const record = (fields: object, event?: string): void => void events.push({ event: event ?? '', fields: fields as Record<string, unknown> });
+    const logger: Logger = { trace: () => {}, debug: () => {}, info: () => {}, warn: record, error: record, child: () => logger };
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new Error('no shadow')), replica: 'newest', logger: pino({ level: 'silent' }) });
+    const group = 'serve-catch-up-newest';
+    const subscription = await followClaimActuals({ settings, bus, store, holder, live: monitor, logger }, group);
+    try {
+      await expect.poll(async () => (await bus.lag(group, [topic]))[0]?.lag, { timeout: 5_000 }).toBe(0);
+      await expect.poll(() => events.some((entry) => entry.event === 'live_claims_catch_up_skipped'), { timeout: 5_000 }).toBe(true);
+      expect(monitor.status().early_actuals.points).toBe(8);
+      // A forecast of all twenty hours, made once the replica runs, of 110 each: paired with the newest claims' rows
+      // 12..19 (errors 2..9), not the oldest claims' rows 0..7 (errors 10..3).
+      const time = Array.from({ length: 20 }, (_, r) => T0 + r * STEP);
+      monitor.scorer.remember({ identifier: '', runId: 'run-a', origin: T0 - STEP, targets: ['down'], time, values: [time.map(() => 110)] });
+      const errors = [2, 3, 4, 5, 6, 7, 8, 9];
+      expect(monitor.scorer.scoreEarly()).toEqual([{ run_id: 'run-a', points: 8, rmse: Math.sqrt(errors.reduce((sum, e) => sum + e * e, 0) / 8), mae: 5.5 }]);
+      // The three oldest passed unread, the span of their stamps said.
+      const skipped = events.find((entry) => entry.event === 'live_claims_catch_up_skipped')!.fields;
+      expect(skipped).toMatchObject({ claims: 3, claims_read: 2, published_from: new Date(publishedFrom).toISOString(), published_to: new Date(publishedFrom + 2 * 60_000).toISOString() });
+    } finally {
+      await subscription.stop();
+      await monitor.stop();
+    }
   });
 });
 

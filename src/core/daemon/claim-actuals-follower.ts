@@ -11,6 +11,7 @@ import { toFltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LiveMonitor } from '../serve/live-monitor.js';
 import type { ModelHolder } from '../serve/model-holder.js';
+import type { ServedModel } from '../serve/served-model.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 export interface ClaimActualsDeps {
@@ -75,9 +76,13 @@ export function claimRowsArrivedAt(publishedAt: number, receivedAt: number): num
  *
  * The claims published before the replica began (read only for their kept rows) are bounded in what they cost at the
  * join, where a busy topic holds an hour of them: at most live.claimCatchUpMaxClaims of them and
- * live.claimCatchUpMaxBytes of their objects are read; past it the rest of them are passed unread (a line of the bus
- * each, no store read) and one log line says how many, and the span of their stamps. Those read are the earliest,
- * the bus delivering in order: the rows that expire first, but never a read beyond the bound to find the newest.
+ * live.claimCatchUpMaxBytes of their objects are read; past it the older of them are passed unread (a line of the bus
+ * each, no store read) and one log line says how many, and the span of their stamps. Those read are the newest: the
+ * rows a forecast made next asks for, and the last to expire. So they are held as the bus delivers them (at most the
+ * bound's count, the oldest let go past it) until the partition reaches the message that ended it when the catch-up
+ * began, or a claim published since the replica began comes; then their sizes are asked of the store newest first,
+ * down to the bound on bytes, and those within it read in bus order. A bus that cannot say where a partition ends
+ * leaves each read as it comes, the earliest kept as before.
  *
  * It only observes: a claim it cannot read is logged and skipped, never retried or dead-lettered (the batch role owns
  * the claim and reports it); a store outage is waited out by the bus as for any handler. Beside a batch role
@@ -91,7 +96,7 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
   // Before the subscription, so a claim delivered at once is shared already; let go when the subscription stops.
   const from = firstClaimAt(deps.live, settings, Date.now());
   const unfollow = claimReads?.follow(from);
-  const handler = claimHandler(deps, logger);
+  const handler = claimHandler(deps, group, logger);
   let subscription: Subscription;
   try {
     // The promotion subscription's DLQ, which exists already: a subscription's DLQ topic is created with it, and the
@@ -136,84 +141,191 @@ interface CatchUp {
   passed?: { claims: number; from: number; to: number };
 }
 
-function claimHandler(deps: ClaimActualsDeps, logger: Logger): { handle: MessageHandler; reportSkipped: () => void } {
-  const { settings, store, holder, live, claimReads } = deps;
+/** A claim published before the replica began, held until its partition's catch-up ends. */
+interface Held {
+  message: ReceivedMessage;
+  claim: DataClaim;
+  where: { bucket: string; object: string };
+  receivedAt: number;
+  /** Its object's bytes as the store lists them (0 when it lists none), once asked. */
+  bytes?: number;
+}
+
+function claimHandler(deps: ClaimActualsDeps, group: string, logger: Logger): { handle: MessageHandler; reportSkipped: () => void } {
+  const { settings, bus, store, holder, live, claimReads } = deps;
   const catchUp: CatchUp = { claims: 0, bytes: 0, cut: false };
   const { claimCatchUpMaxClaims: maxClaims, claimCatchUpMaxBytes: maxBytes } = settings.live;
+  /** In bus order (the newest last), never more than the claims left to read. */
+  const held: Held[] = [];
+  /** Per partition, the last claim held: one delivered again (its handler failed on an outage) is not held twice. */
+  const lastHeld = new Map<number, number>();
+  /** Per partition, the offset after its last message when the catch-up began (unknown: each claim is read as it comes). */
+  let joinEnds: Promise<Map<number, number> | undefined> | undefined;
 
-  /** Passes a claim published before the replica began once the bound is reached: counted, the cut logged once. */
-  function skipCatchUp(publishedAt: number, where: object): void {
-    if (!catchUp.cut) {
-      catchUp.cut = true;
-      logger.warn({ ...where, published_at: new Date(publishedAt).toISOString(), claims_read: catchUp.claims, bytes_read: catchUp.bytes, max_claims: maxClaims, max_bytes: maxBytes }, 'live_claims_catch_up_cut');
-    }
+  /** Counts a claim published before the replica began that is passed unread. */
+  function pass(publishedAt: number): void {
     const passed = (catchUp.passed ??= { claims: 0, from: publishedAt, to: publishedAt });
     passed.claims++;
     passed.from = Math.min(passed.from, publishedAt);
     passed.to = Math.max(passed.to, publishedAt);
   }
 
+  /** Passes a claim published before the replica began beyond the bound: counted, the cut logged once. */
+  function skipCatchUp(publishedAt: number, where: object): void {
+    if (!catchUp.cut) {
+      catchUp.cut = true;
+      logger.warn({ ...where, published_at: new Date(publishedAt).toISOString(), claims_read: catchUp.claims, bytes_read: catchUp.bytes, max_claims: maxClaims, max_bytes: maxBytes }, 'live_claims_catch_up_cut');
+    }
+    pass(publishedAt);
+  }
+
   /**
-   * Says what was passed, once the claims reach those published since the replica began (the catch-up over on that
-   * partition; another still catching up says so again at its end) or the follower stops.
+   * Says what was passed, once a partition's catch-up is over (another still catching up says so again at its end)
+   * or the follower stops. Claims still held at a stop are passed too: counted, with no cut said of them.
    */
   function reportSkipped(): void {
+    for (const entry of held.splice(0)) pass(entry.message.timestamp);
     const passed = catchUp.passed;
     if (!passed) return;
     catchUp.passed = undefined;
     logger.warn({ claims: passed.claims, published_from: new Date(passed.from).toISOString(), published_to: new Date(passed.to).toISOString(), claims_read: catchUp.claims, bytes_read: catchUp.bytes }, 'live_claims_catch_up_skipped');
   }
 
+  /** Holds a claim published before the replica began; the oldest held goes once they outnumber the claims left to read. */
+  function hold(message: ReceivedMessage, claim: DataClaim, receivedAt: number): void {
+    const offset = Number(message.offset);
+    const last = lastHeld.get(message.partition);
+    if (last !== undefined && offset <= last) return;
+    if (Number.isSafeInteger(offset)) lastHeld.set(message.partition, offset);
+    held.push({ message, claim, where: { bucket: claim.bucket, object: claim.object }, receivedAt });
+    while (held.length > Math.max(0, maxClaims - catchUp.claims)) {
+      const oldest = held.shift()!;
+      skipCatchUp(oldest.message.timestamp, oldest.where);
+    }
+  }
+
+  /**
+   * Whether the partition's catch-up is over with this message: it is the last one the partition held when the first
+   * claim to catch up came, or one after it. Asked of the bus once; a bus that cannot say leaves each claim read as it
+   * comes (the earliest kept, as a bound with no look ahead).
+   */
+  async function joinEnded(message: ReceivedMessage): Promise<boolean> {
+    joinEnds ??= bus.lag(group, [message.topic]).then(
+      (lags) => new Map(lags.filter((lag) => lag.topic === message.topic).map((lag) => [lag.partition, lag.endOffset])),
+      (error: unknown) => {
+        logger.warn({ code: toFltsError(error).code, err: toFltsError(error).message }, 'live_claims_catch_up_end_unknown');
+        return undefined;
+      },
+    );
+    const end = (await joinEnds)?.get(message.partition);
+    const offset = Number(message.offset);
+    return end === undefined || !Number.isSafeInteger(offset) || offset >= end - 1;
+  }
+
+  /**
+   * Reads the newest of the claims held within the bound (their bytes asked of the store newest first, the older ones
+   * past the bound passed without a store read), in bus order, so the newest are the last kept; then says what was
+   * passed. A store outage is thrown with those not read yet still held, for the bus to try the message again.
+   */
+  async function readHeld(signal: AbortSignal): Promise<void> {
+    const served = holder.current();
+    if (held.length > 0 && (!served || (live.scorer.memory().points === 0 && settings.live.earlyActualsPoints === 0))) {
+      for (const entry of held.splice(0)) logger.debug(entry.where, 'live_claim_nothing_to_score');
+    }
+    let bytes = catchUp.bytes;
+    let from = held.length;
+    while (from > 0) {
+      const entry = held[from - 1];
+      try {
+        entry.bytes ??= (await store.stat(entry.claim.bucket, entry.claim.object))?.size ?? 0;
+      } catch (error) {
+        if (isOutage(error) && !signal.aborted) throw error;
+        const flts = toFltsError(error);
+        logger.warn({ ...entry.where, code: flts.code, err: flts.message }, 'live_claim_skipped');
+        held.splice(from - 1, 1);
+        from--;
+        continue;
+      }
+      if (entry.bytes > settings.live.claimMaxBytes) {
+        logger.warn({ ...entry.where, bytes: entry.bytes, max_bytes: settings.live.claimMaxBytes }, 'live_claim_too_large');
+        held.splice(from - 1, 1);
+        from--;
+        continue;
+      }
+      if (bytes + entry.bytes > maxBytes) break;
+      bytes += entry.bytes;
+      from--;
+    }
+    for (const entry of held.splice(0, from)) skipCatchUp(entry.message.timestamp, entry.where);
+    // A stop waits for the running handler: those not read by then are passed (said at the stop), not read one by one.
+    while (served && held.length > 0 && !signal.aborted) {
+      const entry = held[0];
+      await scoreClaim(entry.claim, entry.message, served, entry.receivedAt, signal, undefined, entry.bytes);
+      catchUp.claims++;
+      catchUp.bytes += entry.bytes ?? 0;
+      held.shift();
+    }
+    reportSkipped();
+  }
+
   const handle: MessageHandler = async (message, { signal }) => {
     const at: ClaimMessage = { topic: message.topic, partition: message.partition, offset: message.offset, timestamp: message.timestamp };
     let shared = false;
     try {
-      await scoreClaim(message, at, signal, () => (shared = true));
+      await onClaim(message, at, signal, () => (shared = true));
     } finally {
-      // Done with the claim without the batch role's read (passed, skipped, failed): none is kept waiting for it.
+      // Done with the claim without the batch role's read (passed, skipped, held, failed): none is kept waiting for it.
       if (!shared) claimReads?.pass(at);
     }
   };
   return { handle, reportSkipped };
 
-  async function scoreClaim(message: ReceivedMessage, at: ClaimMessage, signal: AbortSignal, onShared: () => void): Promise<void> {
-    // A message without a stamp (a line written by hand into the file bus) is read, as it may be recent. The bound
-    // moves with the clock: a claim that waited past the age of kept rows would keep none.
-    if (message.timestamp > 0 && message.timestamp < firstClaimAt(live, settings, Date.now())) {
-      logger.debug({ offset: message.offset, published_at: message.timestamp }, 'live_claim_before_replica');
-      return;
-    }
-    let claim: DataClaim;
-    try {
-      claim = decodeInferenceClaim(message);
-    } catch (error) {
-      logger.warn({ offset: message.offset, code: toFltsError(error).code, err: toFltsError(error).message }, 'live_claim_skipped');
-      return;
-    }
-    const where = { bucket: claim.bucket, object: claim.object };
-    const receivedAt = Date.now();
-    // Published before the replica began (by its stamp), read only for the rows it keeps: within the join's bound.
+  async function onClaim(message: ReceivedMessage, at: ClaimMessage, signal: AbortSignal, onShared: () => void): Promise<void> {
+    // Published before the replica began (by its stamp), read only for the rows it keeps: held, the newest read within
+    // the join's bound once the partition's catch-up is over. A message without a stamp (a line written by hand into
+    // the file bus) is read, as it may be recent.
     const beforeReplica = message.timestamp > 0 && message.timestamp < firstRememberedAt(live);
-    if (!beforeReplica) reportSkipped();
-    if (beforeReplica && (catchUp.cut || catchUp.claims >= maxClaims)) return skipCatchUp(message.timestamp, where);
+    const claim = admit(message);
+    const receivedAt = Date.now();
+    if (claim && beforeReplica) hold(message, claim, receivedAt);
+    if (!beforeReplica || (await joinEnded(message))) await readHeld(signal);
+    if (!claim || beforeReplica) return;
     const served = holder.current();
     // Nothing remembered, nothing to match and nothing kept for a forecast made later: the object is not even read.
     if (!served || (live.scorer.memory().points === 0 && settings.live.earlyActualsPoints === 0)) {
-      logger.debug(where, 'live_claim_nothing_to_score');
+      logger.debug({ bucket: claim.bucket, object: claim.object }, 'live_claim_nothing_to_score');
       return;
     }
+    const share = claimReads && ((read: () => Promise<InferenceInput>) => (onShared(), claimReads.read(at, served.run.runId, read)));
+    await scoreClaim(claim, message, served, receivedAt, signal, share);
+  }
+
+  /** The claim the message carries, unless it is too old for a row of it to be kept or cannot be decoded. */
+  function admit(message: ReceivedMessage): DataClaim | undefined {
+    // The bound moves with the clock: a claim that waited past the age of kept rows would keep none.
+    if (message.timestamp > 0 && message.timestamp < firstClaimAt(live, settings, Date.now())) {
+      logger.debug({ offset: message.offset, published_at: message.timestamp }, 'live_claim_before_replica');
+      return undefined;
+    }
     try {
-      const info = await store.stat(claim.bucket, claim.object);
-      if (info && info.size > settings.live.claimMaxBytes) {
-        logger.warn({ ...where, bytes: info.size, max_bytes: settings.live.claimMaxBytes }, 'live_claim_too_large');
-        return;
+      return decodeInferenceClaim(message);
+    } catch (error) {
+      logger.warn({ offset: message.offset, code: toFltsError(error).code, err: toFltsError(error).message }, 'live_claim_skipped');
+      return undefined;
+    }
+  }
+
+  /** Reads the claim's actuals and scores them; `bytes` given, its size was asked and found within the bound already. */
+  async function scoreClaim(claim: DataClaim, message: ReceivedMessage, served: ServedModel, receivedAt: number, signal: AbortSignal, share?: (read: () => Promise<InferenceInput>) => Promise<InferenceInput>, bytes?: number): Promise<void> {
+    const where = { bucket: claim.bucket, object: claim.object };
+    try {
+      if (bytes === undefined) {
+        const info = await store.stat(claim.bucket, claim.object);
+        if (info && info.size > settings.live.claimMaxBytes) {
+          logger.warn({ ...where, bytes: info.size, max_bytes: settings.live.claimMaxBytes }, 'live_claim_too_large');
+          return;
+        }
       }
-      if (beforeReplica) {
-        if (catchUp.bytes + (info?.size ?? 0) > maxBytes) return skipCatchUp(message.timestamp, where);
-        catchUp.claims++;
-        catchUp.bytes += info?.size ?? 0;
-      }
-      const share = claimReads && ((read: () => Promise<InferenceInput>) => (onShared(), claimReads.read(at, served.run.runId, read)));
       const actuals = await readInferenceActuals(store, settings, { plan: served.plan, configHash: served.run.configHash }, claimDataRef(claim), claimIdentifier(claim, settings), share);
       // Over event-loop turns, as POST /actuals is scored: a claim of a million rows leaves requests waiting milliseconds, not a second.
       const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns(actuals, signal, message.timestamp > 0 ? claimRowsArrivedAt(message.timestamp, receivedAt) : undefined);
