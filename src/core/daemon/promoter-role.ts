@@ -4,7 +4,7 @@ import { announcePromotion } from '../workflows/announce-promotion.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { promotionScope } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
-import { listRunRecords } from '../registry/run-store.js';
+import { removeOrphanHeartbeats, scanRunRecords } from '../registry/run-store.js';
 import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
 import { startProbationDecisions } from './probation-role-step.js';
 import { createDamagedRunReports, reconcilePromotion } from './promoter-reconciler.js';
@@ -15,14 +15,17 @@ import { createSerialQueue, startResyncTimer } from './serial-queue.js';
 /**
  * The config_hashes worth a look without a message: the latest processed data's, and every hash with a
  * SUCCESS run newer than this scope's newest promotion (older complete hashes were superseded, and
- * promoting them now would move the pointer backwards).
+ * promoting them now would move the pointer backwards). The resync's scan of the whole registry is also the daemon's
+ * upkeep of it: the heartbeats killed trainers left alone in run folders go (removeOrphanHeartbeats).
  */
 export async function promotionCandidates(context: RoleContext): Promise<string[]> {
   const { store, settings } = context;
   const latest = (await readProcessedSidecar(store, settings))?.config_hash;
   const newestPromotion = (await listPromotionHistory(store, settings, promotionScope(settings))).at(-1);
   const since = newestPromotion ? Date.parse(newestPromotion.timestamp.replace(/(\.\d{3})\d+Z$/, '$1Z')) : -Infinity;
-  const recent = (await listRunRecords(store, settings)).filter((run) => run.status === 'SUCCESS' && Date.parse(run.timings.finished_at ?? run.timings.started_at) > since).map((run) => run.config_hash);
+  const { records, unrecorded } = await scanRunRecords(store, settings);
+  await removeOrphanHeartbeats(store, settings, unrecorded);
+  const recent = records.filter((run) => run.status === 'SUCCESS' && Date.parse(run.timings.finished_at ?? run.timings.started_at) > since).map((run) => run.config_hash);
   return [...new Set([...(latest ? [latest] : []), ...recent])];
 }
 

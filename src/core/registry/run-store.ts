@@ -223,6 +223,11 @@ export interface RunRegistryScan {
    * an flts older than the index (and damaged before training listed it), is listed under none.
    */
   corrupt: Array<{ run_id: string; code: string; message: string }>;
+  /**
+   * Run folders of trainRun's ids that hold no record: a trainer between its first beat and its RUNNING record, or
+   * one killed there. The scan only reads; registry upkeep (removeOrphanHeartbeats) takes these.
+   */
+  unrecorded: string[];
 }
 
 /** Run records read at once by a scan: enough to keep a filesystem or an S3 endpoint busy, few enough to open. */
@@ -292,10 +297,10 @@ export const ORPHAN_HEARTBEAT_STALE_MS = 60 * 60 * 1000;
  * folder every scan of the registry lists and reads, for ever. Gone means known gone (ownerProcessGone); a trainer
  * elsewhere, which no pid here tells of, is gone once its heartbeat was not rewritten for ORPHAN_HEARTBEAT_STALE_MS by
  * the store's clock (a live trainer writes its record a moment after its first beat, and beats every
- * daemon.heartbeatMs). One this process sees running is never removed. Never throws: a scan goes on whatever the store
- * says.
+ * daemon.heartbeatMs). One this process sees running is never removed. Never throws: upkeep goes on whatever the store
+ * says. Returns whether it removed it.
  */
-async function removeOrphanHeartbeat(store: ObjectStore, settings: Settings, runId: string): Promise<void> {
+async function removeOrphanHeartbeat(store: ObjectStore, settings: Settings, runId: string): Promise<boolean> {
   const bucket = runsBucket(settings);
   const key = runKey(runId, RUN_FILES.heartbeat);
   try {
@@ -303,7 +308,7 @@ async function removeOrphanHeartbeat(store: ObjectStore, settings: Settings, run
       (body) => body.toString('utf8'),
       (error: unknown) => (error instanceof FltsError && error.code === 'FLTS_STORE_NOT_FOUND' ? undefined : Promise.reject(error)),
     );
-    if (text === undefined) return;
+    if (text === undefined) return false;
     // One that does not parse names no trainer: its age alone decides.
     let beat: { owner?: RunOwner; heartbeat_at?: string } = {};
     try {
@@ -315,28 +320,43 @@ async function removeOrphanHeartbeat(store: ObjectStore, settings: Settings, run
     const named = typeof owner === 'object' && owner !== null && typeof owner.host === 'string' && Number.isSafeInteger(owner.pid);
     const gone = named && ownerProcessGone(owner, String(beat.heartbeat_at), settings.instance);
     // A trainer this process can see running keeps its heartbeat, however long it has not beaten.
-    if (!gone && named && ownerSharesProcesses(owner)) return;
+    if (!gone && named && ownerSharesProcesses(owner)) return false;
     if (!gone) {
       const staleMs = Math.max(ORPHAN_HEARTBEAT_STALE_MS, settings.daemon.leaseStaleMs, 2 * settings.daemon.heartbeatMs);
       const written = (await store.stat(bucket, key))?.lastModified;
-      if (written === undefined || Date.now() - written.getTime() <= staleMs) return;
+      if (written === undefined || Date.now() - written.getTime() <= staleMs) return false;
     }
     await store.delete(bucket, key);
     await store.removeEmptyFolder?.(bucket, runKey(runId, ''));
+    return true;
   } catch {
-    // Tried again at the next scan.
+    // Tried again at the next upkeep.
+    return false;
   }
+}
+
+/**
+ * Registry upkeep, called by those that write the registry anyway (a training as it starts, the daemon's promoter at
+ * its resync), never by a read: removes the heartbeats killed trainers left alone in the folders a scan found without
+ * a record (RunRegistryScan.unrecorded), by removeOrphanHeartbeat's rule. A listing, an `flts eval`, a library user
+ * reading the registry deletes nothing. Returns the run ids whose heartbeat it removed; never throws.
+ */
+export async function removeOrphanHeartbeats(store: ObjectStore, settings: Settings, unrecorded: readonly string[]): Promise<string[]> {
+  const ids = unrecorded.filter((runId) => TRAINED_RUN_ID.test(runId));
+  const removed = await mapBounded(ids, SCAN_WIDTH, (runId) => removeOrphanHeartbeat(store, settings, runId));
+  return ids.filter((_, at) => removed[at]);
 }
 
 /** Every run record of the registry (or of one config_hash), and the runs whose record could not be used. */
 export async function scanRunRecords(store: ObjectStore, settings: Settings, filter: { configHash?: string } = {}): Promise<RunRegistryScan> {
   const corrupt: RunRegistryScan['corrupt'] = [];
+  const unrecorded: string[] = [];
   const runIds = filter.configHash ? await runIdsOfConfigHash(store, settings, filter.configHash) : await listRunIds(store, settings);
   // A folder without run.json (the live figures' and the leases' folders, a run's leftovers) is no run.
   const records = await mapBounded(runIds, SCAN_WIDTH, async (runId) => {
     try {
       const record = await findRunRecord(store, settings, runId);
-      if (record === undefined && TRAINED_RUN_ID.test(runId)) await removeOrphanHeartbeat(store, settings, runId);
+      if (record === undefined && TRAINED_RUN_ID.test(runId)) unrecorded.push(runId);
       // An edited record would otherwise still rank, be chosen by promote --best, and only then be refused by serving.
       const broken = record && brokenRecordSeal(settings, record);
       if (broken) throw broken;
@@ -352,6 +372,7 @@ export async function scanRunRecords(store: ObjectStore, settings: Settings, fil
       .filter((record): record is RunRecord => record !== undefined && (!filter.configHash || record.config_hash === filter.configHash))
       .sort((a, b) => a.timings.started_at.localeCompare(b.timings.started_at) || a.run_id.localeCompare(b.run_id)),
     corrupt: corrupt.sort((a, b) => a.run_id.localeCompare(b.run_id)),
+    unrecorded: unrecorded.sort(),
   };
 }
 

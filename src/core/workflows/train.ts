@@ -10,7 +10,7 @@ import { loadProcessedData } from '../preprocess/processed-data.js';
 import { runExperiment, type RunRecord } from '../registry/run-record.js';
 import type { GuardedTracking } from '../tracking/guard-tracking.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
-import { indexUnlistedRuns, listRunRecords, markDeadRunsKilled } from '../registry/run-store.js';
+import { indexUnlistedRuns, listRunRecords, markDeadRunsKilled, removeOrphanHeartbeats, scanRunRecords } from '../registry/run-store.js';
 import { trainRun, type TrainRunDeps } from '../train/train-run.js';
 import { trainingRowsProblem } from '../train/training-rows.js';
 import type { MonotonicClock } from '../registry/run-liveness.js';
@@ -191,17 +191,19 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   checkTrainRequest(request);
   const readSettings = processedDataSettings(settings, request.processedBucket);
   const types = [...new Set(request.models)];
-  const { data, registry } = await untilAbortedAs(
+  const { data, registry, unrecorded } = await untilAbortedAs(
     (async () => {
       const data = await loadProcessedData(deps.store, readSettings, { configHash: request.configHash });
       // The one read of the whole registry a training makes: runs an older flts wrote get their index entry on the way.
-      return { data, registry: await listRunRecords(deps.store, settings) };
+      const { records, unrecorded } = await scanRunRecords(deps.store, settings);
+      return { data, registry: records, unrecorded };
     })(),
     deps.signal,
     () => stoppedBeforeAnyRun(types),
   );
   await indexUnlistedRuns(deps.store, settings, registry);
   for (const run of await markDeadRunsKilled(deps.store, settings, new Date(), registry)) reportDeadRunKilled(run, deps);
+  await removeOrphanHeartbeats(deps.store, settings, unrecorded);
   // Settings the data cannot carry are refused before any run is recorded: all at once when no type can train.
   const tooShort = new Map(types.flatMap((type) => {
     const problem = trainingRowsProblem(type, data, readSettings);
