@@ -420,8 +420,8 @@ describe('core > daemon > followClaimActuals bounding what its join reads', () =
         await publish(`now-${group}.csv`);
         await expect.poll(() => reads.includes(`now-${group}.csv`), { timeout: 5_000 }).toBe(true);
         if (late) {
-          // A claim stamped before the replica that comes after (another partition still catching up, a publisher
-          // behind): passed as the bound says, and said at the stop, not silently once a line was written.
+          // A claim stamped before the replica that comes after the follower looked where the log ends: a publisher
+          // behind, the bus's order says; read as published since, whatever the bound on those published before.
           const clock = vi.spyOn(Date, 'now').mockReturnValue(publishedFrom);
           try {
             await publish('c0.csv');
@@ -439,9 +439,8 @@ describe('core > daemon > followClaimActuals bounding what its join reads', () =
 
     // The newest two read, in bus order; the oldest passed as the third came (the cut), said at the partition's end.
     const byClaims = await join({ 'live.claimCatchUpMaxClaims': 2 }, 'serve-bound-claims', true);
-    expect(byClaims.read).toEqual(['c3.csv', 'c4.csv']);
-    expect(byClaims.events.map((entry) => entry.event)).toEqual(['live_claims_catch_up_cut', 'live_claims_catch_up_skipped', 'live_claims_catch_up_skipped']);
-    expect(byClaims.events[2].fields).toMatchObject({ claims: 1, published_from: new Date(publishedFrom).toISOString() });
+    expect(byClaims.read).toEqual(['c3.csv', 'c4.csv', 'c0.csv']);
+    expect(byClaims.events.map((entry) => entry.event)).toEqual(['live_claims_catch_up_cut', 'live_claims_catch_up_skipped']);
     expect(byClaims.events[0].fields).toMatchObject({ object: 'c0.csv', claims_read: 0, max_claims: 2 });
     expect(byClaims.events[1].fields).toMatchObject({ claims: 3, claims_read: 2, bytes_read: 2 * objectBytes });
     const { published_from: from, published_to: to } = byClaims.events[1].fields as { published_from: string; published_to: string };
@@ -560,6 +559,52 @@ describe('core > daemon > followClaimActuals under a publisher clock skewed from
       await expect.poll(async () => (await bus.lag(group, [topic]))[0]?.lag, { timeout: 5_000 }).toBe(0);
       await expect.poll(() => monitor.status().early_actuals.points + monitor.status().early_actuals.expired, { timeout: 5_000 }).toBe(10);
       // Two minutes after the receipt, kept; five minutes after, let go: neither early by the skew nor an hour late.
+      later = 2 * 60_000;
+      expect(monitor.status().early_actuals).toMatchObject({ points: 10, expired: 0 });
+      later = 5 * 60_000;
+      expect(monitor.status().early_actuals).toMatchObject({ points: 0, expired: 10 });
+    } finally {
+      await subscription.stop();
+      await monitor.stop();
+    }
+  });
+});
+
+describe('core > daemon > followClaimActuals under a publisher clock behind by more than the margin', () => {
+  let root: string;
+  let bus: MessageBus;
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    await bus?.close();
+    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  });
+
+  it('reads a claim published since it looked where the log ends, stamped ten minutes back, and ages its rows from their receipt', async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-far-behind-'));
+    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
+    const store = createFsStore(path.join(root, 'store'));
+    await store.ensureBucket('incoming');
+    await store.put('incoming', 'day1.csv', claimCsv(10));
+    // Kept rows wait four minutes: by its stamp the claim is older than any row kept, and older than the replica.
+    const settings = resolveSettings({ flags: { 'live.earlyActualsMaxAgeMs': 4 * 60_000 } }).settings;
+    const topic = settings.bus.topics.inferenceData;
+    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
+    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel, status: () => ({}) } as unknown as ModelHolder;
+    let later = 0;
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new Error('no shadow')), replica: 'far-behind', logger: pino({ level: 'silent' }), now: () => new Date(Date.now() + later) });
+    const group = 'serve-far-behind';
+    const subscription = await followClaimActuals({ settings, bus, store, holder, live: monitor, logger: pino({ level: 'silent' }) }, group);
+    try {
+      // Published once the follower runs, by a clock ten minutes behind this host's.
+      const clock = vi.spyOn(Date, 'now').mockReturnValue(Date.now() - 10 * 60_000);
+      try {
+        await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+      } finally {
+        clock.mockRestore();
+      }
+      await expect.poll(async () => (await bus.lag(group, [topic]))[0]?.lag, { timeout: 5_000 }).toBe(0);
+      // Before, passed unread as published before the replica and too old for its rows to be kept.
+      expect(monitor.status().early_actuals).toMatchObject({ points: 10, expired: 0 });
       later = 2 * 60_000;
       expect(monitor.status().early_actuals).toMatchObject({ points: 10, expired: 0 });
       later = 5 * 60_000;

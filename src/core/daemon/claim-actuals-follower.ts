@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import type { LiveMonitor } from '../serve/live-monitor.js';
 import type { ModelHolder } from '../serve/model-holder.js';
 import type { ServedModel } from '../serve/served-model.js';
+import { watchPartitionEnds, type PartitionEnds } from './partition-ends.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 export interface ClaimActualsDeps {
@@ -38,8 +39,8 @@ export function claimActualsGroup(promotionGroup: string): string {
 export const CLAIM_CLOCK_MARGIN_MS = 5 * 60_000;
 
 /**
- * When a claim's rows arrived, for the age of those kept for forecasts made later: its publication stamp, which is
- * the publisher's clock. A claim read late (a replica that joins and reads the recent claims, a backlog) is aged from
+ * When a claim's rows arrived, for the age of those kept for forecasts made later: its publication, the stamp (the
+ * publisher's clock) brought no earlier than the bus's order allows (publishedAt in the follower). A claim read late (a replica that joins and reads the recent claims, a backlog) is aged from
  * that stamp, so it keeps its rows no longer than a replica that read it then. But the stamp may be skewed:
  * - ahead of this host (a stamp after the receipt): no claim was published after it arrived, so the rows are aged
  *   from the receipt; an hour ahead must not keep them an hour past the bound (the kept rows clamp to it as well);
@@ -47,8 +48,13 @@ export const CLAIM_CLOCK_MARGIN_MS = 5 * 60_000;
  *   a publisher behind this host (the margin the follower already reads claims by), so such a claim is aged from its
  *   receipt too: aged from the stamp, a publisher two minutes behind expired the rows two minutes early, all of them
  *   at once under a bound of a minute. A claim really published that recently keeps its rows at most the margin longer.
- * A stamp further back is taken as a claim read late: a publisher behind by more than the margin still ages its
- * rows early (or they are passed as too old), the cost of ageing a late read as an early one.
+ * A stamp further back is taken as a claim read late, unless the bus's order says otherwise: the follower looks where
+ * each partition ends every minute (PARTITION_ENDS_INTERVAL_MS), and a claim past an end it saw was published after
+ * that look, whatever its stamp. So a publisher behind by more than the margin is read as publishing at most a look's
+ * interval (plus the time a look takes) before it did, not its whole skew before; a claim really read late (a backlog,
+ * a store outage waited out) is stamped after the last look that saw it not yet there, and keeps its stamp. Neither
+ * way are rows kept past the bound from their receipt. Only while the looks fail (a broker away) does a publisher
+ * behind still age its rows early, by as long as the looks have failed at most.
  */
 export function claimRowsArrivedAt(publishedAt: number, receivedAt: number): number {
   return receivedAt - publishedAt <= CLAIM_CLOCK_MARGIN_MS ? receivedAt : publishedAt;
@@ -96,13 +102,20 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
   // Before the subscription, so a claim delivered at once is shared already; let go when the subscription stops.
   const from = firstClaimAt(deps.live, settings, Date.now());
   const unfollow = claimReads?.follow(from);
-  const handler = claimHandler(deps, group, logger);
+  // Looked at before the group joins: a claim past the ends seen then was published since, whatever its stamp says.
+  const ends = watchPartitionEnds(bus, group, topic, {
+    keepMs: settings.live.earlyActualsMaxAgeMs + CLAIM_CLOCK_MARGIN_MS,
+    onError: (error) => logger.debug({ code: toFltsError(error).code, err: toFltsError(error).message }, 'live_claims_ends_unread'),
+  });
+  await ends.first();
+  const handler = claimHandler(deps, ends, logger);
   let subscription: Subscription;
   try {
     // The promotion subscription's DLQ, which exists already: a subscription's DLQ topic is created with it, and the
     // serve principal may not create others. Nothing is sent there (the handler throws only outages, which are waited out).
     subscription = await bus.subscribe({ group, topics: [topic], fromTimestamp: from, ephemeral: true, dlq: roleDlq(settings, 'serving') }, handler.handle);
   } catch (error) {
+    ends.stop();
     unfollow?.();
     throw error;
   }
@@ -111,6 +124,7 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
     group: subscription.group,
     topics: subscription.topics,
     async stop() {
+      ends.stop();
       unfollow?.();
       await subscription.stop();
       // A replica stopped before a claim published since it began came still says what its join passed.
@@ -144,6 +158,8 @@ interface CatchUp {
 /** A claim published before the replica began, held until its partition's catch-up ends. */
 interface Held {
   message: ReceivedMessage;
+  /** When it was published, as far as this host can tell (publishedAt). */
+  publishedAt: number;
   claim: DataClaim;
   where: { bucket: string; object: string };
   receivedAt: number;
@@ -151,16 +167,15 @@ interface Held {
   bytes?: number;
 }
 
-function claimHandler(deps: ClaimActualsDeps, group: string, logger: Logger): { handle: MessageHandler; reportSkipped: () => void } {
-  const { settings, bus, store, holder, live, claimReads } = deps;
+function claimHandler(deps: ClaimActualsDeps, ends: PartitionEnds, logger: Logger): { handle: MessageHandler; reportSkipped: () => void } {
+  const { settings, store, holder, live, claimReads } = deps;
   const catchUp: CatchUp = { claims: 0, bytes: 0, cut: false };
   const { claimCatchUpMaxClaims: maxClaims, claimCatchUpMaxBytes: maxBytes } = settings.live;
   /** In bus order (the newest last), never more than the claims left to read. */
   const held: Held[] = [];
   /** Per partition, the last claim held: one delivered again (its handler failed on an outage) is not held twice. */
   const lastHeld = new Map<number, number>();
-  /** Per partition, the offset after its last message when the catch-up began (unknown: each claim is read as it comes). */
-  let joinEnds: Promise<Map<number, number> | undefined> | undefined;
+  let endUnknownSaid = false;
 
   /** Counts a claim published before the replica began that is passed unread. */
   function pass(publishedAt: number): void {
@@ -184,7 +199,7 @@ function claimHandler(deps: ClaimActualsDeps, group: string, logger: Logger): { 
    * or the follower stops. Claims still held at a stop are passed too: counted, with no cut said of them.
    */
   function reportSkipped(): void {
-    for (const entry of held.splice(0)) pass(entry.message.timestamp);
+    for (const entry of held.splice(0)) pass(entry.publishedAt);
     const passed = catchUp.passed;
     if (!passed) return;
     catchUp.passed = undefined;
@@ -192,34 +207,41 @@ function claimHandler(deps: ClaimActualsDeps, group: string, logger: Logger): { 
   }
 
   /** Holds a claim published before the replica began; the oldest held goes once they outnumber the claims left to read. */
-  function hold(message: ReceivedMessage, claim: DataClaim, receivedAt: number): void {
+  function hold(message: ReceivedMessage, published: number, claim: DataClaim, receivedAt: number): void {
     const offset = Number(message.offset);
     const last = lastHeld.get(message.partition);
     if (last !== undefined && offset <= last) return;
     if (Number.isSafeInteger(offset)) lastHeld.set(message.partition, offset);
-    held.push({ message, claim, where: { bucket: claim.bucket, object: claim.object }, receivedAt });
+    held.push({ message, publishedAt: published, claim, where: { bucket: claim.bucket, object: claim.object }, receivedAt });
     while (held.length > Math.max(0, maxClaims - catchUp.claims)) {
       const oldest = held.shift()!;
-      skipCatchUp(oldest.message.timestamp, oldest.where);
+      skipCatchUp(oldest.publishedAt, oldest.where);
     }
   }
 
   /**
-   * Whether the partition's catch-up is over with this message: it is the last one the partition held when the first
-   * claim to catch up came, or one after it. Asked of the bus once; a bus that cannot say leaves each claim read as it
-   * comes (the earliest kept, as a bound with no look ahead).
+   * Whether the partition's catch-up is over with this message: it is the last one the partition held when the
+   * follower looked before joining, or one after it. A bus that could not say leaves each claim read as it comes (the
+   * earliest kept, as a bound with no look ahead).
    */
   async function joinEnded(message: ReceivedMessage): Promise<boolean> {
-    joinEnds ??= bus.lag(group, [message.topic]).then(
-      (lags) => new Map(lags.filter((lag) => lag.topic === message.topic).map((lag) => [lag.partition, lag.endOffset])),
-      (error: unknown) => {
-        logger.warn({ code: toFltsError(error).code, err: toFltsError(error).message }, 'live_claims_catch_up_end_unknown');
-        return undefined;
-      },
-    );
-    const end = (await joinEnds)?.get(message.partition);
+    const joined = await ends.first();
+    if (!joined && !endUnknownSaid) {
+      endUnknownSaid = true;
+      logger.warn({ partition: message.partition, offset: message.offset }, 'live_claims_catch_up_end_unknown');
+    }
+    const end = joined?.get(message.partition);
     const offset = Number(message.offset);
     return end === undefined || !Number.isSafeInteger(offset) || offset >= end - 1;
+  }
+
+  /**
+   * When the claim was published, as far as this host can tell (0: unknown, a message without a stamp): its stamp, the
+   * publisher's clock, but never before a look that saw its partition end at or before it (the bus's order, on this
+   * host's clock). A publisher behind, by any amount, is read as publishing at most a look's interval before it did.
+   */
+  function publishedAt(message: ReceivedMessage): number {
+    return message.timestamp > 0 ? Math.max(message.timestamp, ends.publishedNoEarlierThan(message.partition, message.offset)) : 0;
   }
 
   /**
@@ -256,11 +278,11 @@ function claimHandler(deps: ClaimActualsDeps, group: string, logger: Logger): { 
       bytes += entry.bytes;
       from--;
     }
-    for (const entry of held.splice(0, from)) skipCatchUp(entry.message.timestamp, entry.where);
+    for (const entry of held.splice(0, from)) skipCatchUp(entry.publishedAt, entry.where);
     // A stop waits for the running handler: those not read by then are passed (said at the stop), not read one by one.
     while (served && held.length > 0 && !signal.aborted) {
       const entry = held[0];
-      await scoreClaim(entry.claim, entry.message, served, entry.receivedAt, signal, undefined, entry.bytes);
+      await scoreClaim(entry.claim, entry.publishedAt, served, entry.receivedAt, signal, undefined, entry.bytes);
       catchUp.claims++;
       catchUp.bytes += entry.bytes ?? 0;
       held.shift();
@@ -284,10 +306,11 @@ function claimHandler(deps: ClaimActualsDeps, group: string, logger: Logger): { 
     // Published before the replica began (by its stamp), read only for the rows it keeps: held, the newest read within
     // the join's bound once the partition's catch-up is over. A message without a stamp (a line written by hand into
     // the file bus) is read, as it may be recent.
-    const beforeReplica = message.timestamp > 0 && message.timestamp < firstRememberedAt(live);
-    const claim = admit(message);
+    const published = publishedAt(message);
+    const beforeReplica = published > 0 && published < firstRememberedAt(live);
+    const claim = admit(message, published);
     const receivedAt = Date.now();
-    if (claim && beforeReplica) hold(message, claim, receivedAt);
+    if (claim && beforeReplica) hold(message, published, claim, receivedAt);
     if (!beforeReplica || (await joinEnded(message))) await readHeld(signal);
     if (!claim || beforeReplica) return;
     const served = holder.current();
@@ -297,14 +320,14 @@ function claimHandler(deps: ClaimActualsDeps, group: string, logger: Logger): { 
       return;
     }
     const share = claimReads && ((read: () => Promise<InferenceInput>) => (onShared(), claimReads.read(at, served.run.runId, read)));
-    await scoreClaim(claim, message, served, receivedAt, signal, share);
+    await scoreClaim(claim, published, served, receivedAt, signal, share);
   }
 
   /** The claim the message carries, unless it is too old for a row of it to be kept or cannot be decoded. */
-  function admit(message: ReceivedMessage): DataClaim | undefined {
+  function admit(message: ReceivedMessage, published: number): DataClaim | undefined {
     // The bound moves with the clock: a claim that waited past the age of kept rows would keep none.
-    if (message.timestamp > 0 && message.timestamp < firstClaimAt(live, settings, Date.now())) {
-      logger.debug({ offset: message.offset, published_at: message.timestamp }, 'live_claim_before_replica');
+    if (published > 0 && published < firstClaimAt(live, settings, Date.now())) {
+      logger.debug({ offset: message.offset, published_at: published }, 'live_claim_before_replica');
       return undefined;
     }
     try {
@@ -316,7 +339,7 @@ function claimHandler(deps: ClaimActualsDeps, group: string, logger: Logger): { 
   }
 
   /** Reads the claim's actuals and scores them; `bytes` given, its size was asked and found within the bound already. */
-  async function scoreClaim(claim: DataClaim, message: ReceivedMessage, served: ServedModel, receivedAt: number, signal: AbortSignal, share?: (read: () => Promise<InferenceInput>) => Promise<InferenceInput>, bytes?: number): Promise<void> {
+  async function scoreClaim(claim: DataClaim, published: number, served: ServedModel, receivedAt: number, signal: AbortSignal, share?: (read: () => Promise<InferenceInput>) => Promise<InferenceInput>, bytes?: number): Promise<void> {
     const where = { bucket: claim.bucket, object: claim.object };
     try {
       if (bytes === undefined) {
@@ -328,7 +351,7 @@ function claimHandler(deps: ClaimActualsDeps, group: string, logger: Logger): { 
       }
       const actuals = await readInferenceActuals(store, settings, { plan: served.plan, configHash: served.run.configHash }, claimDataRef(claim), claimIdentifier(claim, settings), share);
       // Over event-loop turns, as POST /actuals is scored: a claim of a million rows leaves requests waiting milliseconds, not a second.
-      const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns(actuals, signal, message.timestamp > 0 ? claimRowsArrivedAt(message.timestamp, receivedAt) : undefined);
+      const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns(actuals, signal, published > 0 ? claimRowsArrivedAt(published, receivedAt) : undefined);
       const points = runs.reduce((sum, run) => sum + run.points, 0);
       logger.info({ ...where, rows: actuals.time.length, points, ignored, unmatched, kept }, 'live_claim_scored');
     } catch (error) {
