@@ -1,16 +1,46 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import pl from 'nodejs-polars';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTimestamp } from '../src/core/data/timestamps.js';
-import { runCli } from './helpers/run-cli.js';
+import { BIN, cleanEnvironment, REPO_ROOT, runCli } from './helpers/run-cli.js';
 
 const DATA = path.resolve(__dirname, '../../shared/datasets');
 const TEST = path.join(DATA, 'PobleSec_test.csv');
 const hasData = existsSync(TEST);
 const home = mkdtempSync(path.join(os.tmpdir(), 'flts-out-formats-'));
 const env = { FLTS_DATA_DIR: DATA, TRAIN_FILE: 'PobleSec.csv', TEST_FILE: 'PobleSec_test.csv', SAMPLE_TRAIN_ROWS: '400', SAMPLE_TEST_ROWS: '150' };
+
+/**
+ * Runs the CLI with its output file a named pipe that nobody reads yet, and opens the pipe for reading only once the
+ * command has said on stderr that it waits for a reader. What the command said, printed and wrote into the pipe.
+ */
+async function writingIntoPipe(args: readonly string[], fifo: string, said: RegExp): Promise<{ exitCode: number | null; stdout: string; stderr: string; piped: Buffer; saidBeforeReader: boolean }> {
+  await promisify(execFile)('mkfifo', [fifo]);
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: cleanEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  // The notice, or the command's end without it (it gave up waiting, a minute on): a reader opens only after the notice.
+  const saidBeforeReader = await new Promise<boolean>((resolve) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (said.test(stderr)) resolve(true);
+    });
+    void exited.then(() => resolve(false));
+  });
+  const chunks: Buffer[] = [];
+  if (saidBeforeReader) {
+    const reader = new Socket({ fd: openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+    await new Promise<void>((resolve) => reader.on('data', (chunk: Buffer) => chunks.push(chunk)).on('close', () => resolve()));
+  }
+  return { exitCode: await exited, stdout, stderr, piped: Buffer.concat(chunks), saidBeforeReader };
+}
 
 describe.skipIf(!hasData)('cli > output files: the extension decides the format', () => {
   let runId: string;
@@ -53,6 +83,30 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
       for (const column of ['time', 'origin']) expect(tables[name].getColumn(column).toArray().map(String), `${name} ${column}`).toEqual(asPredictSays(column));
     }
   }, 60_000);
+
+  it('says on stderr that an --out or --plot pipe waits for its reader, and writes the same bytes into it once one reads', async () => {
+    // Before, `flts predict --out <fifo>` waited up to a minute for a reader without a word.
+    const plain = path.join(home, 'plain-for-pipe.csv');
+    expect((await predict(plain)).exitCode).toBe(0);
+    const fifo = path.join(home, 'forecast pipe.csv');
+    const notice = (file: string, cat: string): string => `waiting up to 60 s for a reader on ${file} (open it with: cat ${cat})`;
+    const text = await writingIntoPipe(['predict', '--home', home, '--run', runId, '--data', TEST, '--out', fifo], fifo, /open it with/);
+    expect(text.saidBeforeReader, text.stderr).toBe(true);
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stderr.split('\n')).toContain(notice(fifo, `'${fifo}'`));
+    expect(text.stdout).not.toContain('waiting up to');
+    expect(text.piped.equals(readFileSync(plain))).toBe(true);
+
+    // Under --json, a warning log line on stderr; stdout holds the one JSON document.
+    const svg = path.join(home, 'plot-pipe.svg');
+    const json = await writingIntoPipe(['predict', '--home', home, '--run', runId, '--data', TEST, '--plot', svg, '--json'], svg, /output_waiting_for_reader.*\n/);
+    expect(json.saidBeforeReader, json.stderr).toBe(true);
+    expect(json.exitCode, json.stderr).toBe(0);
+    const line = json.stderr.split('\n').find((entry) => entry.includes('output_waiting_for_reader'));
+    expect(JSON.parse(line!)).toMatchObject({ level: 40, msg: 'output_waiting_for_reader', path: svg, wait_ms: 60_000 });
+    expect(JSON.parse(json.stdout).result).toMatchObject({ plot_files: [svg] });
+    expect(json.piped.toString()).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+  }, 120_000);
 
   it('refuses an --out name whose extension decides no format, before forecasting or logging anything', async () => {
     const logs = path.join(home, 'store', 'inference-logs');

@@ -8,7 +8,7 @@ import { createCliLogger } from './cli-logger.js';
 import { unknownEnvNamesOnce } from './unknown-env.js';
 import { mlflowUserName } from './operator.js';
 import { usageMessage } from './usage-message.js';
-import { reportError, stdoutFlushed } from './report-error.js';
+import { onTerminal, reportError, stdoutFlushed } from './report-error.js';
 import { snakeCaseKeys } from '../core/snake-case-keys.js';
 import { describeConfigFileError } from '../core/config/config-file-error.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
@@ -20,6 +20,7 @@ import { FltsError, isFltsError, toFltsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { namingRunsLike } from '../core/registry/run-store.js';
 import { openDependencies, type Dependencies } from '../core/workflows/open-dependencies.js';
+import type { WaitingForReader } from '../core/write-file-whole.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof FltsCommand)['baseFlags'] & T['flags']>;
 
@@ -49,6 +50,15 @@ function namingTheFlag(error: unknown, parsed: Record<string, unknown>, fromFlag
   const names = Object.keys(parsed).filter((name) => value !== undefined && same(handedOver(parsed[name])));
   if (names.length !== 1) return error;
   return new FltsError('FLTS_CONFIG_INVALID_VALUE', error.message.replace(`flag for ${setting}`, `--${names[0]} (setting ${setting})`), { details: { ...error.details, flag: names[0] } });
+}
+
+/**
+ * `file` as one word of a POSIX shell command line: quoted unless made only of characters no shell reads, and never
+ * read as an option (`-x` as `./-x`).
+ */
+function shellWord(file: string): string {
+  const word = file.startsWith('-') ? `./${file}` : file;
+  return /^[\w./,:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** The command line up to `--`, after which words are arguments, not flags. */
@@ -207,6 +217,18 @@ export abstract class FltsCommand<TResult> extends Command {
     } catch (cause) {
       throw new FltsError('FLTS_CONFIG_FILE_UNREADABLE', `Cannot read config file ${clip(candidate)}: ${clip(describeConfigFileError(cause, text), 4 * QUOTED_CHARS)}`, { details: { file: clip(candidate) } });
     }
+  }
+
+  /**
+   * What a command hands writeFileWhole as `onWaitingForReader`: an output that is a named pipe nobody reads yet is
+   * waited on for its reader (`flts predict --out p & cat p`), up to a minute, which looked like a hang. Said on stderr,
+   * where stdout's report or --json document is left as it is: a line for a person, under --json a warning log line.
+   */
+  protected waitingForReader(settings: Settings): WaitingForReader {
+    return (file, waitMs) => {
+      if (this.jsonEnabled()) this.logger(settings).warn({ path: file, wait_ms: waitMs }, 'output_waiting_for_reader');
+      else process.stderr.write(`${onTerminal(`waiting up to ${waitMs / 1000} s for a reader on ${file} (open it with: cat ${shellWord(file)})`)}\n`);
+    };
   }
 
   /** Human output only: silent under --json. */

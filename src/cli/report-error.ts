@@ -21,7 +21,7 @@ const ACTED_ON = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Bidi_Co
  * A message as text on a terminal: each such character written as its \u escape. Messages quote what the user typed
  * (a path, a dataset name), and `--train $'x\e]0;title\a.csv'` set the terminal's title and colours from stderr.
  */
-function onTerminal(text: string): string {
+export function onTerminal(text: string): string {
   return text.replace(ACTED_ON, unicodeEscape);
 }
 

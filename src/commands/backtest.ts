@@ -45,7 +45,7 @@ export default class Backtest extends FltsCommand<BacktestCommandResult> {
     // Ctrl-C ends a backtest (minutes of refits) with its coded error rather than the signal's silent exit.
     const abort = abortOnSignals();
     const result = await runBacktest(settings, { store, signal: abort.signal, onEvent: createBacktestProgress((line) => this.say(line)) }, { configHash: flags['config-hash'] }).finally(abort.release);
-    if (flags.plot) await writeFileWhole(flags.plot, renderBacktestChart(result));
+    if (flags.plot) await writeFileWhole(flags.plot, renderBacktestChart(result), { onWaitingForReader: this.waitingForReader(settings) });
     this.say(`config_hash ${result.config_hash}, targets ${result.targets?.join(',')}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}; rmse and score on the scaled data`);
     for (const row of result.ranking) {
       const aggregate = result.models.find((m) => m.model_type === row.model_type)?.aggregate;

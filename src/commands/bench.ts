@@ -114,7 +114,7 @@ export default class Bench extends FltsCommand<BenchReport> {
           newOutDir: { parent: 'bench-results', name: new Date().toISOString().replace(/[:.]/g, '-') },
           window,
         },
-        { onEvent: progress.onEvent, signal: abort.signal },
+        { onEvent: progress.onEvent, signal: abort.signal, onWaitingForReader: this.waitingForReader(settings) },
       );
       this.say('');
       this.say(renderBenchTable(report));

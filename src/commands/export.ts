@@ -48,7 +48,7 @@ export default class Export extends FltsCommand<ExportCommandResult> {
       const { store } = await this.dependencies(settings);
       const run = await exportRun(store, settings, flags.run, format);
       file = flags.out ?? `${run.runId}.${run.format}`;
-      await uninterrupted(() => writeFileWhole(file, run.bytes));
+      await uninterrupted(() => writeFileWhole(file, run.bytes, { onWaitingForReader: this.waitingForReader(settings) }));
       return run;
     });
     this.say(`exported ${exported.modelType} run ${exported.runId} to ${file} (${exported.bytes.length} bytes, ONNX IR ${exported.irVersion}, opset ${exported.opset})`);

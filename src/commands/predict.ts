@@ -38,7 +38,7 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
     const result = await untilSignalled(predictStopped, async (signal) => {
       const { store, bus, logger } = await this.dependencies(settings);
       // The data's warnings are said by the report below, not logged as well; the log (stderr) keeps the run's own lines.
-      return runBatchInference(settings, { store, bus, logger, signal, saysDataWarnings: true }, { data: inferenceDataRefOf(flags.data), runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
+      return runBatchInference(settings, { store, bus, logger, signal, saysDataWarnings: true, onWaitingForReader: this.waitingForReader(settings) }, { data: inferenceDataRefOf(flags.data), runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
     });
     this.say(`${result.status === 'duplicate' ? 'Duplicate of an earlier result' : 'Forecast'}: ${result.rows_predicted} rows from ${result.windows} windows, run ${result.run_id} (${result.model_type})`);
     if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows, original units): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);

@@ -74,7 +74,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
       };
       const result: ReplayOffsetsCommandResult = await replayOffsets({ ...request, execute: f.execute, wait, operator, reason: f.reason }, { admin, audit, signal: abort.signal, onWaiting });
       if (f.export) {
-        await writeFileWhole(f.export, encodeOffsetCsv(result.partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.new_offset }))));
+        await writeFileWhole(f.export, encodeOffsetCsv(result.partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.new_offset }))), { onWaitingForReader: this.waitingForReader(settings) });
         result.exported_to = f.export;
       }
       for (const line of renderOffsetPlan(result)) this.say(line);

@@ -81,11 +81,12 @@ describe('core > writeFileWhole', () => {
     // for the thread-pool thread stuck in that open.
     const fifo = path.join(dir, 'pipe');
     await promisify(execFile)('mkfifo', [fifo]);
-    let waited = 0;
-    const error = toFltsError(await writeFileWhole(fifo, 'forecast bytes', { pipeReaderWaitMs: 200, onWaitingForReader: () => waited++ }).then(() => undefined, (failure: unknown) => failure));
+    const told: [string, number][] = [];
+    const error = toFltsError(await writeFileWhole(fifo, 'forecast bytes', { pipeReaderWaitMs: 200, onWaitingForReader: (file, waitMs) => told.push([file, waitMs]) }).then(() => undefined, (failure: unknown) => failure));
     expect(error).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', details: { path: fifo, errno: 'ENXIO' } });
     expect(error.message).toBe(`Cannot open ${fifo}: a pipe or socket that no process reads (ENXIO).`);
-    expect(waited).toBe(1);
+    // Once, naming the file and the wait, which a command says to its user.
+    expect(told).toEqual([[fifo, 200]]);
   });
 
   it('waits for a reader of a pipe that comes after the write began (flts predict --out p & cat p)', async () => {

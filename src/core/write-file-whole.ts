@@ -32,8 +32,11 @@ export interface WriteFileWholeOptions extends ReplaceFileOptions {
   /** How long an output that is a named pipe nobody reads yet waits for a reader (PIPE_READER_WAIT_MS). */
   pipeReaderWaitMs?: number;
   /** Told once when the pipe has no reader yet and the write waits for one (a command may say so). */
-  onWaitingForReader?: () => void;
+  onWaitingForReader?: WaitingForReader;
 }
+
+/** Told the output named (as the caller named it) and how long it waits at most for a reader, in milliseconds. */
+export type WaitingForReader = (file: string, waitMs: number) => void;
 
 /**
  * A named pipe given as the output may be read by a process started after flts (`flts predict --out p & cat p`):
@@ -113,14 +116,15 @@ async function outputTarget(file: string): Promise<{ path: string; inPlace: bool
  */
 async function writePipe(file: string, body: string | Uint8Array, options: WriteFileWholeOptions): Promise<void> {
   const openForWriting = promisify(openDescriptor);
-  const deadline = performance.now() + (options.pipeReaderWaitMs ?? PIPE_READER_WAIT_MS);
+  const waitMs = options.pipeReaderWaitMs ?? PIPE_READER_WAIT_MS;
+  const deadline = performance.now() + waitMs;
   let fd: number | undefined;
   for (let told = false; fd === undefined; ) {
     try {
       fd = await openForWriting(file, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENXIO' || performance.now() >= deadline) throw error;
-      if (!told) options.onWaitingForReader?.();
+      if (!told) options.onWaitingForReader?.(file, waitMs);
       told = true;
       await delay(PIPE_READER_POLL_MS);
     }

@@ -3,7 +3,7 @@ import { polars } from '../data/polars-module.js';
 import { formatTimestamp } from '../data/timestamps.js';
 import { formatByExtension } from '../file-format.js';
 import type { BatchForecast } from './batch-forecast.js';
-import { writeFileWhole } from '../write-file-whole.js';
+import { writeFileWhole, type WriteFileWholeOptions } from '../write-file-whole.js';
 
 /** What the store keeps with a run (`batch.format`). */
 export type ForecastTableFormat = 'parquet' | 'csv';
@@ -52,8 +52,8 @@ export function encodeForecastTable(forecast: BatchForecast, format: ForecastFil
   return Buffer.from(table.writeCSV().toString());
 }
 
-export async function writeForecastFile(forecast: BatchForecast, file: string): Promise<ForecastFileFormat> {
+export async function writeForecastFile(forecast: BatchForecast, file: string, options: WriteFileWholeOptions = {}): Promise<ForecastFileFormat> {
   const format = forecastFileFormat(file);
-  await writeFileWhole(file, encodeForecastTable(forecast, format));
+  await writeFileWhole(file, encodeForecastTable(forecast, format), options);
   return format;
 }

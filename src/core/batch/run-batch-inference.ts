@@ -15,7 +15,7 @@ import { batchPredictionHash, forecastEveryWindow, type BatchForecast } from './
 import { encodeForecastTable, forecastFileFormat, writeForecastFile } from './forecast-table.js';
 import { forecastPlotFiles, renderForecastPlot, type ForecastPlotLabels } from './forecast-plot.js';
 import { formatByExtension } from '../file-format.js';
-import { writeFileWhole } from '../write-file-whole.js';
+import { writeFileWhole, type WaitingForReader } from '../write-file-whole.js';
 import { assertInferenceDataPresent, loadInferenceInput, type InferenceDataRef, type InferenceInput, type InputScale } from './inference-input.js';
 import { readTableBytesOffThread } from '../data/read-table-off-thread.js';
 import { forecastObjectKey, readResultMarker, resultLogKey, writePendingMarker, writeResultMarker, type ResultMarker } from './result-marker.js';
@@ -46,6 +46,8 @@ export interface BatchInferenceDeps {
    * not logged as well. Default false: a daemon has no report but its log.
    */
   saysDataWarnings?: boolean;
+  /** Told when `outFile` or a plot file is a named pipe that waits for its reader (writeFileWhole): a command says so. */
+  onWaitingForReader?: WaitingForReader;
 }
 
 export interface BatchInferenceInput {
@@ -126,8 +128,8 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
     const identifier = input.identifier ?? settings.identifier;
     const predictionHash = batchPredictionHash(forecast);
     const metrics = batchMetrics(forecast, predictionHash, settings.batch.maxErrorSteps);
-    const outFile = input.outFile ? (await writeForecastFile(forecast, input.outFile), input.outFile) : undefined;
-    const plotFiles = input.plotFile ? await writeForecastPlots(forecast, plan, data, input.plotFile, { runId: run.run_id, modelType: run.model_type, configHash: run.config_hash, inputRows: plan.window.inputSeqLen }) : undefined;
+    const outFile = input.outFile ? (await writeForecastFile(forecast, input.outFile, { onWaitingForReader: deps.onWaitingForReader }), input.outFile) : undefined;
+    const plotFiles = input.plotFile ? await writeForecastPlots(forecast, plan, data, input.plotFile, { runId: run.run_id, modelType: run.model_type, configHash: run.config_hash, inputRows: plan.window.inputSeqLen }, deps.onWaitingForReader) : undefined;
     const summary = {
       run_id: run.run_id,
       model_type: run.model_type,
@@ -204,11 +206,11 @@ export async function runBatchInference(settings: Settings, deps: BatchInference
 }
 
 /** One forecast plot per target; the history is the data's own rows, in original units as the forecasts are. */
-async function writeForecastPlots(forecast: BatchForecast, plan: FeaturePlan, data: InferenceInput, file: string, labels: ForecastPlotLabels): Promise<string[]> {
+async function writeForecastPlots(forecast: BatchForecast, plan: FeaturePlan, data: InferenceInput, file: string, labels: ForecastPlotLabels, onWaitingForReader?: WaitingForReader): Promise<string[]> {
   const { frame } = data;
   const values = forecast.targets.map((target, t) => (data.scaled ? Float64Array.from(frame.values[target], (value) => unscaleTarget(plan, t, value)) : frame.values[target]));
   const files = forecastPlotFiles(file, forecast.targets);
-  for (const [t, plotFile] of files.entries()) await writeFileWhole(plotFile, renderForecastPlot(forecast, { time: frame.time, values }, t, labels));
+  for (const [t, plotFile] of files.entries()) await writeFileWhole(plotFile, renderForecastPlot(forecast, { time: frame.time, values }, t, labels), { onWaitingForReader });
   return files;
 }
 

@@ -7,7 +7,7 @@ import { benchCsv, benchMarkdown } from './bench-table.js';
 import type { BenchFiles, BenchReport } from './bench-types.js';
 import { makeDirectory } from '../make-directory.js';
 import { snakeCaseKeys } from '../snake-case-keys.js';
-import { writeFileWhole } from '../write-file-whole.js';
+import { writeFileWhole, type WriteFileWholeOptions } from '../write-file-whole.js';
 
 /**
  * Creates the output directory and checks it can be written before any load: a --out that names a file, or a
@@ -69,7 +69,7 @@ export async function claimBenchDir(parent: string, name: string): Promise<{ dir
 }
 
 /** Writes bench.csv, bench.md, bench.json and bench.svg into `dir` (created if needed), each whole or not at all. */
-export async function writeBenchFiles(report: BenchReport, dir: string): Promise<BenchFiles> {
+export async function writeBenchFiles(report: BenchReport, dir: string, options: WriteFileWholeOptions = {}): Promise<BenchFiles> {
   await makeDirectory(dir);
   const files: BenchFiles = {
     dir,
@@ -78,10 +78,10 @@ export async function writeBenchFiles(report: BenchReport, dir: string): Promise
     json: path.join(dir, 'bench.json'),
     svg: path.join(dir, 'bench.svg'),
   };
-  await writeFileWhole(files.csv, benchCsv(report));
-  await writeFileWhole(files.markdown, benchMarkdown(report));
-  await writeFileWhole(files.svg, renderBenchChart(report));
+  await writeFileWhole(files.csv, benchCsv(report), options);
+  await writeFileWhole(files.markdown, benchMarkdown(report), options);
+  await writeFileWhole(files.svg, renderBenchChart(report), options);
   // The fields of `flts bench --json` and of bench.csv, snake_case: one report, one field style wherever it is read.
-  await writeFileWhole(files.json, `${JSON.stringify(snakeCaseKeys({ ...report, files }), null, 2)}\n`);
+  await writeFileWhole(files.json, `${JSON.stringify(snakeCaseKeys({ ...report, files }), null, 2)}\n`, options);
   return files;
 }

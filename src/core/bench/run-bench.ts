@@ -12,6 +12,7 @@ import { checkGrpcTarget, type BenchVariant } from './parse-matrix.js';
 import type { BenchPayloadFile } from './payload-file.js';
 import { assertPayloadCoversWindow, assertPayloadHasColumns, defaultPayloadRows, READY_CHECK_TIMEOUT_MS, windowAt, type ServedWindow } from './payload-window.js';
 import { buildRequestPayloads } from './request-payloads.js';
+import type { WaitingForReader } from '../write-file-whole.js';
 
 /** @grpc/grpc-js and its protobuf loader (~110 modules) load with the first gRPC cell, not for HTTP-only runs. */
 async function runGrpcLoadCell(input: GrpcLoadCellInput, onProgress?: (progress: LoadCellProgress) => void, signal?: AbortSignal): Promise<LoadCellResult> {
@@ -72,6 +73,8 @@ export interface BenchInput {
 export interface BenchDeps {
   onEvent?: EventSink;
   signal?: AbortSignal;
+  /** Told when a report file in `outDir` is a named pipe that waits for its reader (writeFileWhole). */
+  onWaitingForReader?: WaitingForReader;
 }
 
 const PREDICT_ROUTE = '/predict';
@@ -372,6 +375,6 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
     machine: { ...machine, loadAverageEnd: os.loadavg() },
     cells,
   };
-  if (input.outDir) report.files = await writeBenchFiles(report, input.outDir);
+  if (input.outDir) report.files = await writeBenchFiles(report, input.outDir, { onWaitingForReader: deps.onWaitingForReader });
   return report;
 }
