@@ -1,5 +1,5 @@
 import { ux, type Interfaces } from '@oclif/core';
-import { unicodeEscape } from '../core/clip-text.js';
+import { MISLEADING_CHAR_RANGES, unicodeEscape } from '../core/clip-text.js';
 import { exitCodeFor, type FltsError } from '../core/errors.js';
 import { redactSecrets, redactValue } from '../core/redact.js';
 import { snakeCaseKeys } from '../core/snake-case-keys.js';
@@ -12,10 +12,12 @@ export interface ReportErrorOptions {
 }
 
 /**
- * Characters a terminal acts on rather than shows, other than the line breaks and tabs a message may hold: the escape
- * that starts a colour or title sequence, BEL, DEL and the C1 controls, line separators, bidirectional controls.
+ * Characters a terminal acts on rather than shows (MISLEADING_CHAR_RANGES: the escape that starts a colour or title
+ * sequence, BEL, DEL and the C1 controls, line separators, bidirectional controls), less the two a message is laid out
+ * with and shown as they are: the line feed between its lines and the tab.
  */
-const ACTED_ON = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Bidi_Control}]/gu;
+const MESSAGE_LAYOUT = '\\t\\n';
+const ACTED_ON = new RegExp(`(?![${MESSAGE_LAYOUT}])[${MISLEADING_CHAR_RANGES}]`, 'gu');
 
 /**
  * A message as text on a terminal: each such character written as its \u escape. Messages quote what the user typed

@@ -46,21 +46,30 @@ export function firstFew(items: readonly string[], max: number, total = items.le
 }
 
 /**
+ * Characters that show as something other than themselves, or that a terminal acts on rather than shows: the control
+ * characters (\p{Cc}: a line break, a tab, the escape that starts a terminal sequence, DEL and the C1 range, whose
+ * U+009B starts one alone), the line and paragraph separators, and the bidirectional controls (\p{Bidi_Control}:
+ * U+202E turns the text after it around, `down\u202Eanwod` shows as "downdowna"). The one class that messages
+ * escape, one-line listings space out, column names and the deployment identifier refuse, and error reports on a
+ * terminal escape (less the line breaks and tabs they lay out with). Written out as ranges, the body of a character
+ * class, so that a pattern without the `u` flag takes it as well: the identifier's, whose length counts UTF-16 units.
+ */
+export const MISLEADING_CHAR_RANGES = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
+
+/** A run of them, spaced out as one. */
+const MISLEADING_RUN = new RegExp(`[${MISLEADING_CHAR_RANGES}]+`, 'gu');
+
+/**
  * `text` on one line of plain text: each run of control characters (line breaks, tabs, the escape that starts a
  * terminal sequence), line and paragraph separators and bidirectional controls becomes one space. A free-text field
  * stored for later listing (a promotion's reason) then prints as itself, one record a line, instead of moving the
  * cursor, restyling the terminal it is shown on, or turning round the rest of its line (U+202E).
  */
 export function singleLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\p{Bidi_Control}]+/gu, ' ');
+  return text.replace(MISLEADING_RUN, ' ');
 }
 
-/**
- * Characters that show as something other than themselves: control characters (a line break, the escape that
- * starts a terminal sequence, DEL and the C1 range), the line and paragraph separators, and the bidirectional
- * controls (U+202E turns the text after it around: `down\u202Eanwod` shows as "downdowna").
- */
-const MISLEADING = /[\p{Cc}\p{Bidi_Control}\u2028\u2029]/gu;
+const MISLEADING = new RegExp(`[${MISLEADING_CHAR_RANGES}]`, 'gu');
 
 /** The first character of `text` that shows as something other than itself, or undefined. */
 export function misleadingCharacter(text: string): string | undefined {

@@ -1,3 +1,4 @@
+import { MISLEADING_CHAR_RANGES } from '../../clip-text.js';
 import type { SettingSpec } from './setting-spec.js';
 
 /**
@@ -5,12 +6,13 @@ import type { SettingSpec } from './setting-spec.js';
  * folder name, not a charset: spaces, ':' or a leading '_' made working scopes before this was checked, and refusing
  * them would cut an upgraded deployment off its own promotions and logs. A letter then ':' first (`z:1`) is a
  * drive-letter path to every store (objectKeyProblem: "is absolute"), so such a scope never worked: refused here, where
- * the setting is named, rather than deep in a command as FLTS_STORE_KEY_OUTSIDE_ROOT. C1 controls, line separators and
- * bidirectional controls (U+202E shows the text after it turned round) would mislead every log line and listing that
- * shows the scope, as a column name's would (read-table.ts).
+ * the setting is named, rather than deep in a command as FLTS_STORE_KEY_OUTSIDE_ROOT. Control characters, line
+ * separators and bidirectional controls (U+202E shows the text after it turned round) would mislead every log line and
+ * listing that shows the scope, as a column name's would (read-table.ts): the one class of MISLEADING_CHAR_RANGES.
  */
 export const IDENTIFIER_PATTERN = {
-  regex: /^(?!\.\.?$)(?![A-Za-z]:)[^/\\\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]{1,128}$/,
+  // Without the `u` flag: 128 counts UTF-16 units, as it always has.
+  regex: new RegExp(`^(?!\\.\\.?$)(?![A-Za-z]:)[^/\\\\${MISLEADING_CHAR_RANGES}]{1,128}$`),
   text: 'a folder name of up to 128 characters: no "/", "\\", control, line-separator or bidirectional characters, not "." or "..", and not opening with a drive letter ("z:")',
 };
 
