@@ -120,6 +120,19 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
     expect(existsSync(logs) ? readdirSync(logs, { recursive: true }).length : 0).toBe(logged);
   });
 
+  it('refuses an --out it could not write (a missing folder, a directory, a name too long) before it reads the data', async () => {
+    // Before, each was found only once the whole data had been read and forecast: here, data that does not exist
+    // was reported first, and real data was forecast for nothing.
+    const directory = path.join(home, 'a-directory.csv');
+    mkdirSync(directory);
+    const missingData = path.join(home, 'no-such-data.csv');
+    for (const out of [path.join(home, 'no-such-dir', 'f.csv'), directory, path.join(home, `${'n'.repeat(300)}.csv`)]) {
+      const run = await runCli(['predict', '--home', home, '--run', runId, '--data', missingData, '--out', out, '--json', '--log-level', 'silent'], { env });
+      expect(run.json?.error, out).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', details: { path: out } });
+      expect(run.exitCode, out).toBe(2);
+    }
+  });
+
   it('plots the forecast to a --plot SVG named after the run, with the same forecasts as without it', async () => {
     const file = path.join(home, 'forecast.svg');
     const [plain, plotted] = [await predict(path.join(home, 'plain.csv')), await runCli(['predict', '--home', home, '--run', runId, '--data', TEST, '--plot', file, '--json', '--log-level', 'silent'], { env })];

@@ -2,11 +2,13 @@ import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { identifierFlag } from '../cli/identifier-flag.js';
 import { inferenceDataRefOf, type InputScale } from '../core/batch/inference-input.js';
+import { forecastFileFormat } from '../core/batch/forecast-table.js';
 import { runBatchInference, type BatchInferenceResult } from '../core/batch/run-batch-inference.js';
 import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
 import { untilSignalled } from '../cli/stop-signals.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { FltsError } from '../core/errors.js';
+import { assertWritableFile } from '../core/write-file-whole.js';
 
 export default class Predict extends FltsCommand<BatchInferenceResult> {
   static override summary = 'Batch inference: forecast every window of a dataset with the promoted (or a pinned) run.';
@@ -32,7 +34,12 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
     // Read as absent, `--run ""` forecast with the promoted run without a word.
     refuseEmptyFlags({ data: flags.data, run: flags.run });
     const { settings } = this.loadSettings(flags, { identifier: flags.identifier });
-    // Before the forecast is made and logged.
+    // Before the forecast is made and logged: a path it cannot write (a directory, a missing folder, a name too long)
+    // was found only once the whole data had been read and forecast, and that work thrown away.
+    if (flags.out !== undefined) {
+      forecastFileFormat(flags.out);
+      await assertWritableFile(flags.out);
+    }
     await checkSvgFileFlag(flags.plot, 'plot');
     // Ctrl-C ends a forecast of a long file, or a wait on a store that does not answer, with a coded error.
     const result = await untilSignalled(predictStopped, async (signal) => {
