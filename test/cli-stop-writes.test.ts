@@ -1,6 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSettings } from '../src/core/config/settings.js';
 import { readPromotionPointers } from '../src/core/registry/pointers.js';
@@ -10,7 +12,7 @@ import { createFsStore } from '../src/core/storage/fs-store.js';
 import { promote } from '../src/core/workflows/promote.js';
 import { DATASETS } from './helpers/poblesec-slice.js';
 import { startSilentStore, type StoppedRun } from './helpers/silent-store.js';
-import { runCli } from './helpers/run-cli.js';
+import { BIN, cleanEnvironment, REPO_ROOT, runCli } from './helpers/run-cli.js';
 
 const SIGNAL_AT_RENAME = path.resolve(__dirname, 'helpers/signal-at-rename.mjs');
 
@@ -80,6 +82,27 @@ describe('cli > preprocess, promote and export stopped by Ctrl-C or SIGTERM', ()
     }
     expect((await listPromotionHistory(store, settings)).map((record) => record.run_id)).toEqual(['runA', 'runC', 'runB']);
   }, 60_000);
+
+  it('ends an export whose --out pipe waits for its reader at once on SIGINT, saying nothing was written', async () => {
+    // Before, the wait counted as the write under way: Ctrl-C waited out its minute, then the export failed with
+    // FLTS_PATH_UNUSABLE (ENXIO) instead of the stop's error.
+    const home = path.join(dir, 'export-pipe-home');
+    await seedRunbookRegistry(createFsStore(path.join(home, 'store')), defaultSettings());
+    const fifo = path.join(dir, 'pipe.onnx');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const child = spawn(process.execPath, [BIN, 'export', '--run', 'runA', '--out', fifo], { cwd: REPO_ROOT, env: cleanEnvironment({ FLTS_HOME: home }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Stopped once it says it waits for a reader, which never comes; once only: a second Ctrl-C kills outright.
+    let stopped = false;
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (!stopped && stderr.includes(`waiting up to 60 s for a reader on ${fifo}`)) stopped = child.kill('SIGINT');
+    });
+    expect(await exited, stderr).toBe(5);
+    expect(stderr).toContain(`Error FLTS_EXPORT_ABORTED: Export was stopped by SIGINT before it wrote ${fifo}: no file was written.\nHint: `);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  }, 90_000);
 
   it('lets an export whose file is being written finish it whole before it ends with FLTS_EXPORT_ABORTED', async () => {
     const home = path.join(dir, 'export-home');

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { untilSignalled, type WritesAtStop } from '../cli/stop-signals.js';
-import { FltsError } from '../core/errors.js';
+import { FltsError, isFltsError } from '../core/errors.js';
 import { EXPORT_FORMATS, exportRun } from '../core/registry/export-run.js';
 import { formatByExtension } from '../core/file-format.js';
 import { assertWritableFile, writeFileWhole } from '../core/write-file-whole.js';
@@ -44,11 +44,12 @@ export default class Export extends FltsCommand<ExportCommandResult> {
     }
     // Named by the run's recorded id once read; a stop says which file it did or did not write.
     let file = flags.out ?? `${flags.run}.${format}`;
-    const exported = await untilSignalled(exportStopped(() => file), async (_signal, uninterrupted) => {
+    const stopped = exportStopped(() => file);
+    const exported = await untilSignalled(stopped, async (signal, uninterrupted) => {
       const { store } = await this.dependencies(settings);
       const run = await exportRun(store, settings, flags.run, format);
       file = flags.out ?? `${run.runId}.${run.format}`;
-      await uninterrupted(() => writeFileWhole(file, run.bytes, { onWaitingForReader: this.waitingForReader(settings) }));
+      await uninterrupted(() => writeFileWhole(file, run.bytes, { onWaitingForReader: this.waitingForReader(settings), signal: beforeAnyByte(signal, stopped) }));
       return run;
     });
     this.say(`exported ${exported.modelType} run ${exported.runId} to ${file} (${exported.bytes.length} bytes, ONNX IR ${exported.irVersion}, opset ${exported.opset})`);
@@ -67,6 +68,23 @@ export default class Export extends FltsCommand<ExportCommandResult> {
       metadata: exported.metadata,
     };
   }
+}
+
+/**
+ * Aborted with the stop's error as a stop that finds nothing written says it: a stop while the output, a named pipe,
+ * waits for its reader ends that wait at once (it waited out the minute, the write under way), and no byte was written.
+ */
+function beforeAnyByte(signal: AbortSignal, stopped: (signal: NodeJS.Signals, writes: WritesAtStop) => FltsError): AbortSignal {
+  const waiting = new AbortController();
+  signal.addEventListener(
+    'abort',
+    () => {
+      // Aborted too once the work is over, by no signal.
+      if (isFltsError(signal.reason)) waiting.abort(stopped(signal.reason.details?.signal as NodeJS.Signals, 'none'));
+    },
+    { once: true },
+  );
+  return waiting.signal;
 }
 
 function exportStopped(target: () => string): (signal: NodeJS.Signals, writes: WritesAtStop) => FltsError {

@@ -89,6 +89,17 @@ describe('core > writeFileWhole', () => {
     expect(told).toEqual([[fifo, 200]]);
   });
 
+  it('ends the wait for a pipe\'s reader when its signal aborts, with the signal\'s reason, nothing written', async () => {
+    const fifo = path.join(dir, 'pipe');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const stop = new AbortController();
+    const reason = new Error('stopped by SIGINT');
+    // Aborted as the wait begins: the wait's minute is not waited out.
+    const failure = await writeFileWhole(fifo, 'forecast bytes', { onWaitingForReader: () => stop.abort(reason), signal: stop.signal }).then(() => undefined, (error: unknown) => error);
+    expect(failure).toBe(reason);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  });
+
   it('waits for a reader of a pipe that comes after the write began (flts predict --out p & cat p)', async () => {
     const fifo = path.join(dir, 'pipe');
     await promisify(execFile)('mkfifo', [fifo]);

@@ -33,6 +33,11 @@ export interface WriteFileWholeOptions extends ReplaceFileOptions {
   pipeReaderWaitMs?: number;
   /** Told once when the pipe has no reader yet and the write waits for one (a command may say so). */
   onWaitingForReader?: WaitingForReader;
+  /**
+   * Ends that wait, with the signal's reason: nothing is written to a pipe before its reader comes, so a stop need not
+   * wait out the minute. Once a reader has come, the write goes on to its end.
+   */
+  signal?: AbortSignal;
 }
 
 /** Told the output named (as the caller named it) and how long it waits at most for a reader, in milliseconds. */
@@ -120,13 +125,15 @@ async function writePipe(file: string, body: string | Uint8Array, options: Write
   const deadline = performance.now() + waitMs;
   let fd: number | undefined;
   for (let told = false; fd === undefined; ) {
+    options.signal?.throwIfAborted();
     try {
       fd = await openForWriting(file, constants.O_WRONLY | constants.O_NONBLOCK);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENXIO' || performance.now() >= deadline) throw error;
       if (!told) options.onWaitingForReader?.(file, waitMs);
       told = true;
-      await delay(PIPE_READER_POLL_MS);
+      // Aborted, the sleep fails with an AbortError of its own: the signal's reason is what the caller asked for.
+      await delay(PIPE_READER_POLL_MS, undefined, { signal: options.signal }).catch(() => options.signal?.throwIfAborted());
     }
   }
   const pipe = new Socket({ fd, readable: false, writable: true });
