@@ -54,7 +54,7 @@ export function firstFew(items: readonly string[], max: number, total = items.le
  * terminal escape (less the line breaks and tabs they lay out with). Written out as ranges, the body of a character
  * class, so that a pattern without the `u` flag takes it as well: the identifier's, whose length counts UTF-16 units.
  */
-export const MISLEADING_CHAR_RANGES = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
+export const MISLEADING_CHAR_RANGES = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069';
 
 /** A run of them, spaced out as one. */
 const MISLEADING_RUN = new RegExp(`[${MISLEADING_CHAR_RANGES}]+`, 'gu');
