@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -131,6 +131,21 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
       expect(run.json?.error, out).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', details: { path: out } });
       expect(run.exitCode, out).toBe(2);
     }
+  });
+
+  it('refuses an --out that names the --data file, by its path or through a link, and leaves the data as it was', async () => {
+    // Before, the forecast table was written over the data it was made from, exit 0.
+    const data = path.join(home, 'data-copy.csv');
+    copyFileSync(TEST, data);
+    const link = path.join(home, 'data-link.csv');
+    symlinkSync(data, link);
+    for (const out of [data, link, path.relative(REPO_ROOT, data)]) {
+      const run = await runCli(['predict', '--home', home, '--run', runId, '--data', data, '--out', out, '--json', '--log-level', 'silent'], { env });
+      expect(run.json?.error, out).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'out', value: out } });
+      expect(run.json.error.message, out).toContain('is the file --data reads');
+      expect(run.exitCode, out).toBe(2);
+    }
+    expect(readFileSync(data).equals(readFileSync(TEST))).toBe(true);
   });
 
   it('plots the forecast to a --plot SVG named after the run, with the same forecasts as without it', async () => {

@@ -4,6 +4,7 @@ import { identifierFlag } from '../cli/identifier-flag.js';
 import { inferenceDataRefOf, type InputScale } from '../core/batch/inference-input.js';
 import { forecastFileFormat } from '../core/batch/forecast-table.js';
 import { runBatchInference, type BatchInferenceResult } from '../core/batch/run-batch-inference.js';
+import { refuseOutputOverInput } from '../cli/output-over-input.js';
 import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
 import { untilSignalled } from '../cli/stop-signals.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
@@ -40,6 +41,7 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
       forecastFileFormat(flags.out);
       await assertWritableFile(flags.out);
     }
+    await refuseOutputOverInput({ flag: 'out', file: flags.out }, { flag: 'data', file: flags.data });
     await checkSvgFileFlag(flags.plot, 'plot');
     // Ctrl-C ends a forecast of a long file, or a wait on a store that does not answer, with a coded error.
     const result = await untilSignalled(predictStopped, async (signal) => {
