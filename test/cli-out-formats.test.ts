@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -206,6 +206,26 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
       expect(existsSync(path.join(home, 'store', 'runs', 'backtests'))).toBe(false);
     }
   });
+
+  it('ends a backtest whose --plot pipe waits for its reader on SIGINT with FLTS_BACKTEST_ABORTED, the backtest stored', async () => {
+    // Before, the signals were no longer listened for: Ctrl-C killed it silently (exit 130), no --json document.
+    const fifo = path.join(home, 'backtest-pipe.svg');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const child = spawn(process.execPath, [BIN, 'backtest', '--home', home, '--models', 'NAIVE', '--folds', '1', '--plot', fifo, '--json'], { cwd: REPO_ROOT, env: cleanEnvironment(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let [stdout, stderr, stopped] = ['', '', false];
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    // Once only: a second SIGINT kills outright.
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (!stopped && stderr.includes('output_waiting_for_reader')) stopped = child.kill('SIGINT');
+    });
+    const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    expect(exitCode, stderr).toBe(5);
+    const { error } = JSON.parse(stdout);
+    expect(error).toMatchObject({ code: 'FLTS_BACKTEST_ABORTED', message: `Backtest was stopped by SIGINT while --plot ${fifo} waited for its reader, after it stored the backtest: the plot was not written.`, details: { signal: 'SIGINT', plot: fifo } });
+    for (const object of error.details.stored) expect(existsSync(object), object).toBe(true);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  }, 60_000);
 
   it('writes the backtest SVG with --plot, the name predict takes, and still with its former name --plot-out', async () => {
     for (const flag of ['--plot', '--plot-out']) {

@@ -6,6 +6,7 @@ import { createBacktestProgress } from '../cli/progress.js';
 import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
 import { renderBacktestChart } from '../core/backtest/backtest-chart.js';
 import { runBacktest, type RunBacktestResult } from '../core/backtest/run-backtest.js';
+import { FltsError } from '../core/errors.js';
 import { writeFileWhole } from '../core/write-file-whole.js';
 
 /** The backtest, and the local SVG of --plot as predict names its own (`plot_files`). */
@@ -45,7 +46,17 @@ export default class Backtest extends FltsCommand<BacktestCommandResult> {
     // Ctrl-C ends a backtest (minutes of refits) with its coded error rather than the signal's silent exit.
     const abort = abortOnSignals();
     const result = await runBacktest(settings, { store, signal: abort.signal, onEvent: createBacktestProgress((line) => this.say(line)) }, { configHash: flags['config-hash'] }).finally(abort.release);
-    if (flags.plot) await writeFileWhole(flags.plot, renderBacktestChart(result), { onWaitingForReader: this.waitingForReader(settings) });
+    if (flags.plot) {
+      const plot = flags.plot;
+      // A stop while the plot, a named pipe, waits for its reader ends the wait with a coded stop: the signals were no
+      // longer listened for, so Ctrl-C ended the command by the signal's silent exit (130), no --json document.
+      const stop = abortOnSignals(['SIGINT', 'SIGTERM'], (signal) => plotStopped(signal, plot, result.objects.map((o) => `${result.store_location}/${o}`)));
+      try {
+        await writeFileWhole(plot, renderBacktestChart(result), { onWaitingForReader: this.waitingForReader(settings), signal: stop.signal });
+      } finally {
+        stop.release();
+      }
+    }
     this.say(`config_hash ${result.config_hash}, targets ${result.targets?.join(',')}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}; rmse and score on the scaled data`);
     for (const row of result.ranking) {
       const aggregate = result.models.find((m) => m.model_type === row.model_type)?.aggregate;
@@ -61,4 +72,11 @@ export default class Backtest extends FltsCommand<BacktestCommandResult> {
     this.say(`plot: ${flags.plot}`);
     return { ...result, plot_files: [flags.plot] };
   }
+}
+
+function plotStopped(signal: NodeJS.Signals, plot: string, stored: string[]): FltsError {
+  return new FltsError('FLTS_BACKTEST_ABORTED', `Backtest was stopped by ${signal} while --plot ${plot} waited for its reader, after it stored the backtest: the plot was not written.`, {
+    details: { signal, plot, stored },
+    hint: `The backtest is stored (${stored.join(', ')}), and \`flts eval --rank-by backtest\` ranks on it; run the backtest again for its plot.`,
+  });
 }
