@@ -183,12 +183,12 @@ describe('core > storage > s3-store', () => {
   });
 
   it.each([
-    ['InvalidAccessKeyId', 'FLTS_STORE_AUTH_FAILED', /refused the credentials of access key id 'flts-app' \(store.s3.accessKey\) while accessing Object 'k' in bucket 'b': the server knows no such access key id \(InvalidAccessKeyId\)/],
+    ['InvalidAccessKeyId', 'FLTS_STORE_AUTH_FAILED', /refused the credentials of access key id 'flts-app' \(store.s3.accessKey\) while accessing object 'k' in bucket 'b': the server knows no such access key id \(InvalidAccessKeyId\)/],
     ['SignatureDoesNotMatch', 'FLTS_STORE_AUTH_FAILED', /the secret key \(store.s3.secretKey\) is not the one of this access key id \(SignatureDoesNotMatch\)/],
     ['ExpiredToken', 'FLTS_STORE_AUTH_FAILED', /session token has expired/],
     ['RequestTimeTooSkewed', 'FLTS_STORE_AUTH_FAILED', /clock differs from the server's .* \(RequestTimeTooSkewed\)/],
     ['AuthorizationHeaderMalformed', 'FLTS_STORE_AUTH_FAILED', /signed for another region .*store.s3.region.* \(AuthorizationHeaderMalformed\)/],
-    ['AccessDenied', 'FLTS_STORE_ACCESS_DENIED', /denied access key id 'flts-app' \(store.s3.accessKey\) access to Object 'k' in bucket 'b' \(AccessDenied\): a bucket policy/],
+    ['AccessDenied', 'FLTS_STORE_ACCESS_DENIED', /denied access key id 'flts-app' \(store.s3.accessKey\) access to object 'k' in bucket 'b' \(AccessDenied\): a bucket policy/],
     ['AllAccessDisabled', 'FLTS_STORE_ACCESS_DENIED', /\(AllAccessDisabled\)/],
   ])('maps the S3 refusal %s to %s: a usage error naming the endpoint and the access key id, which no wait fixes', (s3Code, code, message) => {
     const error = translateS3Error(Object.assign(new Error('Forbidden'), { name: 'S3Error', code: s3Code }), { endpoint: 'http://x:1', bucket: 'b', key: 'k', accessKey: 'flts-app' }) as FltsError;

@@ -216,8 +216,7 @@ function translateKnownS3Error(error: unknown, where: S3CallPlace): unknown {
   const code = errorCode(error);
   const { accessKey, credentialSource, region: _region, ...place } = where;
   const details = { ...place, s3Code: code };
-  const named = targetOf(where);
-  const target = `${named[0].toUpperCase()}${named.slice(1)}`;
+  const target = targetOf(where);
   if (error instanceof S3TimeoutError) {
     const what = error.setting === 'store.s3.idleTimeoutMs' ? `did not answer for ${error.limitMs / 1000} s` : `did not finish a request within ${error.limitMs / 1000} s`;
     return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} ${what} (${error.setting}) while accessing ${target}.`, {
@@ -245,7 +244,7 @@ function translateKnownS3Error(error: unknown, where: S3CallPlace): unknown {
     return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} is unavailable (${code}) while accessing ${target}.`, { cause: error, details });
   }
   if (code && STORAGE_FULL_CODES.has(code)) {
-    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} has no room for ${named} (${code}: ${(error as Error).message}).`, {
+    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} has no room for ${target} (${code}: ${(error as Error).message}).`, {
       cause: error,
       details,
       hint: "Free space on the S3 server's drives or raise the bucket's quota; the store's own documentation of the code says which.",
