@@ -187,6 +187,8 @@ export interface PromotionFollowerOptions {
   stopGraceMs?: number;
   /** Each failed attempt to join that will be retried, with the wait before the next. */
   onUnavailable?: (error: FltsError, delayMs: number) => void;
+  /** The error a retried attempt then failed with that no wait can fix: the follower gave up (joined is false). */
+  onGaveUp?: (error: FltsError) => void;
 }
 
 /**
@@ -236,7 +238,9 @@ export async function followPromotions(deps: ServingCompanionDeps, options: Prom
   // The first attempt decides: joined, retrying in the background, or an error no wait can fix (thrown).
   if ((await Promise.race([attempts, firstRetry])) !== 'retrying') return { group, joined: attempts, stop };
   const joined = attempts.catch((error: unknown) => {
-    if (!controller.signal.aborted) deps.logger.error({ err: toFltsError(error) }, 'serve_promotion_subscription_failed');
+    if (controller.signal.aborted) return false;
+    deps.logger.error({ err: toFltsError(error) }, 'serve_promotion_subscription_failed');
+    options.onGaveUp?.(toFltsError(error));
     return false;
   });
   return { group, joined, stop };

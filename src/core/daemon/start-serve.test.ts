@@ -6,6 +6,7 @@ import { createFsBus } from '../bus/fs-bus.js';
 import { slowLeaveBus } from '../bus/slow-leave-bus.fixture.js';
 import type { BusCloseOptions, MessageBus } from '../bus/message-bus.js';
 import { resolveSettings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
 import type { FltsEvent } from '../events.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { msLeft } from '../retry.js';
@@ -62,6 +63,62 @@ describe('core > daemon > start-serve', () => {
     await expect(fetch(`${serve.url}/healthz`)).rejects.toThrow();
   });
 
+  it('says on /healthz and /metrics that it follows promotions once its group joined', async () => {
+    const settings = settingsWith();
+    let following: () => void = () => {};
+    const followed = new Promise<void>((resolve) => (following = resolve));
+    const serve = await startServe(settings, {
+      store: createFsStore(path.join(home, 'store')),
+      bus: createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 }),
+      onEvent: (event) => event.type === 'serve.following_promotions' && following(),
+    });
+    try {
+      await followed;
+      const health = (await (await fetch(`${serve.url}/healthz`)).json()) as { promotions: { since: string } };
+      expect(health.promotions).toEqual({ topic: settings.bus.topics.modelSelected, following: true, code: null, since: expect.any(String) });
+      expect(Number.isNaN(Date.parse(health.promotions.since))).toBe(false);
+      expect(await (await fetch(`${serve.url}/metrics`)).text()).toContain(`flts_serve_following_promotions{topic="${settings.bus.topics.modelSelected}"} 1`);
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  it('says on /healthz, by code only, and on /metrics that it does not follow promotions while the brokers cannot be reached', async () => {
+    const settings = settingsWith();
+    const fsBus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
+    // Brokers that do not answer: every attempt of the follower fails retriably, naming them in its message.
+    const bus: MessageBus = {
+      ...fsBus,
+      ensureTopics: async () => {
+        throw new FltsError('FLTS_BUS_UNAVAILABLE', 'Kafka brokers 10.9.8.7:9092 did not answer.');
+      },
+    };
+    let unavailable = 0;
+    const reached: Array<() => void> = [];
+    const attemptsFailed = (count: number) => new Promise<void>((resolve) => (reached[count] = resolve));
+    const retried = attemptsFailed(2);
+    const retriedMore = attemptsFailed(4);
+    const serve = await startServe(settings, {
+      store: createFsStore(path.join(home, 'store')),
+      bus,
+      promotionRetry: { retries: Number.POSITIVE_INFINITY, baseDelayMs: 5, maxDelayMs: 20 },
+      onEvent: (event) => event.type === 'serve.promotions_unavailable' && reached[++unavailable]?.(),
+    });
+    try {
+      await retried;
+      const text = await (await fetch(`${serve.url}/healthz`)).text();
+      expect(text).not.toContain('10.9.8.7');
+      const first = (JSON.parse(text) as { promotions: { since: string } }).promotions;
+      expect(first).toEqual({ topic: settings.bus.topics.modelSelected, following: false, code: 'FLTS_BUS_UNAVAILABLE', since: expect.any(String) });
+      // Since the episode began, not since the latest attempt.
+      await retriedMore;
+      expect(((await (await fetch(`${serve.url}/healthz`)).json()) as { promotions: unknown }).promotions).toEqual(first);
+      expect(await (await fetch(`${serve.url}/metrics`)).text()).toContain(`flts_serve_following_promotions{topic="${settings.bus.topics.modelSelected}"} 0`);
+    } finally {
+      await serve.stop();
+    }
+  });
+
   it('names, on its line waiting for a first promotion, the bucket and pointers it reads and the bus topic a promotion arrives on', async () => {
     const settings = settingsWith();
     const warned: Array<{ fields: Record<string, unknown>; msg?: string }> = [];
@@ -92,6 +149,8 @@ describe('core > daemon > start-serve', () => {
     const serve = await startServe(settingsWith(), { store: createFsStore(path.join(home, 'store')), onEvent: (event) => events.push(event) });
     expect(serve.follower).toBeUndefined();
     expect(serve.runId()).toBeNull();
+    expect(((await (await fetch(`${serve.url}/healthz`)).json()) as { promotions: unknown }).promotions).toBeNull();
+    expect(await (await fetch(`${serve.url}/metrics`)).text()).not.toContain('flts_serve_following_promotions{');
     expect(events.map((event) => event.type)).toContain('serve.listening');
     expect(await serve.stop()).toEqual({ unwrittenRecords: 0, unfinished: [], requestsDrained: 0, requestsCut: 0, grpcCallsCut: 0, grpcCallsDrained: 0 });
     expect(events.map((event) => event.type)).not.toContain('serve.following_promotions');

@@ -7,7 +7,8 @@ import { silentLogger, type Logger } from '../logger.js';
 import { writeReadyFile, type ReadyFile } from '../ready-file.js';
 import { deadlineIn, type RetryPolicy } from '../retry.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { ServeMetrics } from '../serve/serve-metrics.js';
+import { createPromotionFollowing } from '../serve/promotion-following.js';
+import { createServeMetrics, type ServeMetrics } from '../serve/serve-metrics.js';
 import { startInferenceService, type InferenceService, type ServiceStopReport } from '../serve/start-inference-service.js';
 import { createRollbackAction } from '../workflows/auto-rollback.js';
 import { followPromotions, type PromotionFollower } from './serving-companion.js';
@@ -78,17 +79,24 @@ export async function startServe(settings: Settings, deps: ServeDeps): Promise<S
   const removeReadyFile = (): void => readyFile?.remove();
   // Alone, this server decides each probation itself; with a bus the promoter decides from every replica's figures (F11).
   const rollback = bus ? undefined : createRollbackAction({ store, settings, logger, onEvent });
-  const service = await startInferenceService(settings, { store, logger, onEvent, rollback, metrics: deps.metrics, signal: deps.signal, ...(bus ? { promotionTopic: settings.bus.topics.modelSelected } : {}) }).catch(async (error: unknown) => {
+  const topic = settings.bus.topics.modelSelected;
+  const metrics = deps.metrics ?? createServeMetrics();
+  // Made before the service, whose /healthz says from its first answer whether the follower has joined yet.
+  const promotions = bus ? createPromotionFollowing(topic, { metrics }) : undefined;
+  const service = await startInferenceService(settings, { store, logger, onEvent, rollback, metrics, signal: deps.signal, ...(bus ? { promotionTopic: topic, promotions } : {}) }).catch(async (error: unknown) => {
     removeReadyFile();
     throw error;
   });
-  const topic = settings.bus.topics.modelSelected;
   const follower = bus
     ? await followPromotions(
         { settings, bus, holder: service.holder, logger, live: service.live, store },
         {
           retry: deps.promotionRetry,
-          onUnavailable: (error, delayMs) => onEvent?.({ type: 'serve.promotions_unavailable', topic, code: error.code, message: error.message, retryInMs: delayMs }),
+          onUnavailable: (error, delayMs) => {
+            promotions?.notFollowing(error.code);
+            onEvent?.({ type: 'serve.promotions_unavailable', topic, code: error.code, message: error.message, retryInMs: delayMs });
+          },
+          onGaveUp: (error) => promotions?.notFollowing(error.code),
         },
       ).catch(async (error: unknown) => {
         await service.close();
@@ -96,7 +104,11 @@ export async function startServe(settings: Settings, deps: ServeDeps): Promise<S
         throw error;
       })
     : undefined;
-  void follower?.joined.then((joined) => joined && onEvent?.({ type: 'serve.following_promotions', topic, group: follower.group }));
+  void follower?.joined.then((joined) => {
+    if (!joined) return;
+    promotions?.joined();
+    onEvent?.({ type: 'serve.following_promotions', topic, group: follower.group });
+  });
   let stopping: Promise<ServiceStopReport> | undefined;
   const stop = (): Promise<ServiceStopReport> =>
     (stopping ??= (async () => {

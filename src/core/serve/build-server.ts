@@ -28,12 +28,15 @@ import { resetUnreadAnswers } from './unread-answers.js';
 import { errorResponseSchema } from './schemas/common.js';
 import type { ServeContext } from './serve-context.js';
 import { createServeMetrics, type ServeMetrics } from './serve-metrics.js';
+import type { PromotionFollowing } from './promotion-following.js';
 
 export interface BuildServerDeps {
   /** The served model; the caller starts and stops it (`holder.start()` / `holder.stop()`). */
   holder: ModelHolder;
   /** Defaults to a fresh registry with process metrics; pass the one given to the holder to see reload metrics. */
   metrics?: ServeMetrics;
+  /** Whether its owner follows promotions on a bus, for /healthz; none without a bus. */
+  promotions?: PromotionFollowing;
   /** Live accuracy: scores served forecasts against later actuals; the caller starts and stops it. */
   live?: LiveMonitor;
   /** Optional JSONL prediction log; the caller closes it. */
@@ -142,6 +145,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     recorder,
     admission: deps.admission ?? createMeteredAdmission(deps.maxQueuedRows ?? DEFAULT_MAX_QUEUED_ROWS, metrics),
     live: deps.live,
+    promotions: deps.promotions,
     logger,
     routes: createRouteTable(app),
     identifier: deps.identifier ?? '',

@@ -46,6 +46,7 @@ export function registerHealthRoutes(context: ServeContext): void {
         startup_ready_ms: status.startupReadyMs,
         ...modelFields(),
         live: context.live?.status() ?? { enabled: false },
+        promotions: context.promotions?.status() ?? null,
       };
     },
   });

@@ -4,6 +4,7 @@ import type { LiveMonitor } from './live-monitor.js';
 import type { ModelHolder } from './model-holder.js';
 import type { LogRetention } from './prediction-log-retention.js';
 import type { PredictionRecorder } from './prediction-recorder.js';
+import type { PromotionFollowing } from './promotion-following.js';
 import type { RouteTable } from './route-table.js';
 import type { ServeMetrics } from './serve-metrics.js';
 
@@ -15,6 +16,8 @@ export interface ServeContext {
   readonly recorder: PredictionRecorder;
   /** The bound on forecast rows in flight, shared by every prediction route and the gRPC service. */
   readonly admission: ForecastAdmission;
+  /** Whether the replica follows `model-selected` (a server with a bus only): /healthz `promotions`. */
+  readonly promotions?: PromotionFollowing;
   /** Live accuracy (absent when FLTS_LIVE_SCORING=false). */
   readonly live?: LiveMonitor;
   readonly logger: Logger;

@@ -58,6 +58,8 @@ export interface ServeMetrics {
   setBodyBytesInFlight(bytes: number, maxBytes?: number): void;
   setModel(run: ServedRunInfo | undefined): void;
   setModelReady(ready: boolean, degraded: boolean): void;
+  /** flts_serve_following_promotions: 1 while the replica's group on `topic` is joined (a server with a bus only). */
+  setFollowingPromotions(topic: string, following: boolean): void;
   /** flts_live_* series. */
   readonly live: LiveMetrics;
   /** For the bus (createMessageBus's `metrics`): the promotion subscription's and the claim follower's deliveries, crashes and broker connections. */
@@ -76,6 +78,13 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
   const ready = new Gauge({ name: 'flts_model_ready', help: '1 when a model is loaded and warm.', registers: [registry] });
   const degraded = new Gauge({ name: 'flts_model_degraded', help: '1 when the promoted model could not be loaded and an older one is served.', registers: [registry] });
   for (const result of ['success', 'failure']) reloads.inc({ result }, 0);
+  // Labelled by topic so that a server without a bus, which follows nothing, has no series rather than a 0 to alert on.
+  const followingPromotions = new Gauge({
+    name: 'flts_serve_following_promotions',
+    help: '1 while the replica follows promotions on its topic (its consumer group joined), 0 while it does not (the brokers not reached yet: it serves the promoted model from the store, kept current by its pointer poll only). A crash after the join is flts_bus_consumer_crashing.',
+    labelNames: ['topic'],
+    registers: [registry],
+  });
   const refused = new Counter({
     name: 'flts_forecast_refused_total',
     help: 'Prediction requests given no forecast, by route and reason: overloaded (refused at once, the rows in flight were at serve.maxQueuedRows), cancelled (the client left; its forecast was dropped) or pipelining (its connection was reset for more pipelined requests in flight than a connection may have).',
@@ -161,5 +170,6 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
       ready.set(isReady ? 1 : 0);
       degraded.set(isDegraded ? 1 : 0);
     },
+    setFollowingPromotions: (topic, following) => followingPromotions.set({ topic }, following ? 1 : 0),
   };
 }

@@ -21,6 +21,7 @@ import { requestsInFlightOf } from './requests-in-flight.js';
 import { createSyncPredictionLog } from './sync-prediction-log.js';
 import { createRegistryModelSource } from './registry-model-source.js';
 import { createServeMetrics, type ServeMetrics } from './serve-metrics.js';
+import type { PromotionFollowing } from './promotion-following.js';
 import { createLiveMonitor, type LiveMonitor } from './live-monitor.js';
 import { servingReplicaId } from './replica-id.js';
 import { openServedModel } from './served-model.js';
@@ -34,6 +35,8 @@ export interface InferenceServiceDeps {
   source?: ModelSource;
   /** The topic its owner follows promotions on (a bus is configured), for the log line of a holder that waits for one. */
   promotionTopic?: string;
+  /** Whether its owner follows promotions on the bus (promotionTopic), for /healthz. */
+  promotions?: PromotionFollowing;
   /**
    * When given, this service decides the probation of each promotion itself and rolls back through it (an
    * embedded `flts serve`); otherwise it only reports its live figures for the promoter to decide.
@@ -218,6 +221,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     recorder,
     admission,
     live,
+    promotions: deps.promotions,
     logger,
     identifier: settings.identifier,
     modelName: serve.modelName,

@@ -29,6 +29,16 @@ export const healthzSchema = {
           description: 'Live accuracy: per run its matched points and rolling RMSE, MAE and interval coverage; the probation of the run in service (null when it has none, as after a rollback) and its decision; previous_probation: the last one whose promotion is over, with its decision.',
           additionalProperties: true,
         },
+        promotions: {
+          type: ['object', 'null'],
+          description: "With a bus: whether the replica follows promotions on its topic (its consumer group joined). Not following, it serves the promoted model from the store, kept current by its pointer poll only, and stays ready; code is the last failed attempt's (the serve_promotions_unavailable log line says why), since when the state began. null without a bus.",
+          properties: {
+            topic: { type: 'string' },
+            following: { type: 'boolean' },
+            code: { type: ['string', 'null'] },
+            since: { type: 'string' },
+          },
+        },
       },
     },
   },
