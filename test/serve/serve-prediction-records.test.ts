@@ -84,6 +84,25 @@ describe('serve > every protocol records its predictions alike', () => {
     expect(records.map((record) => record.req_id)).toEqual(expect.arrayContaining(['oip-http-1', 'oip-grpc-1']));
   });
 
+  it("answers and logs a prediction under the series its request names, else under the deployment identifier", async () => {
+    service = await startInferenceService({ ...settings, identifier: 'site-a' }, { store });
+    // Before, a site-a deployment answered and logged a forecast of site-b's rows as site-a's, while live scoring
+    // paired it with site-b's actuals.
+    const named = await postJson(`${service.url}/predict`, { data: { time: TIMES, down: DOWN }, identifier: 'site-b' });
+    expect({ status: named.status, identifier: named.json.identifier }).toEqual({ status: 200, identifier: 'site-b' });
+    const unnamed = await postJson(`${service.url}/predict`, { data: { time: TIMES, down: DOWN } });
+    expect({ status: unnamed.status, identifier: unnamed.json.identifier }).toEqual({ status: 200, identifier: 'site-a' });
+    const oip = await postJson(`${service.url}/v2/models/flts/infer`, { id: 'oip-site-c', parameters: { identifier: 'site-c' }, inputs: httpInputs() });
+    expect(oip.status).toBe(200);
+    await service.close();
+    service = undefined;
+    const records = (await loggedRecords()) as unknown as Array<{ req_id: string; identifier: string }>;
+    const byRequest = Object.fromEntries(records.map((record) => [record.req_id, record.identifier]));
+    expect(byRequest).toEqual({ [named.json.req_id]: 'site-b', [unnamed.json.req_id]: 'site-a', 'oip-site-c': 'site-c' });
+    // The log objects stay the deployment's.
+    expect((await store.list(settings.store.buckets.inferenceLogs)).every((object) => object.key.startsWith('site-a/'))).toBe(true);
+  });
+
   it('logs an Open Inference Protocol id of the most characters a request may carry as it was sent', async () => {
     service = await startInferenceService(settings, { store });
     // 256 characters: 256 UTF-16 units over HTTP, 512 over gRPC (an emoji is two), both within MAX_REQUEST_ID.

@@ -26,6 +26,9 @@ export function registerPredictRoutes(context: ServeContext): void {
       const body = (request.body ?? {}) as PredictBody;
       const query = request.query as PredictQuery;
       assertRequestIdentifier(body.identifier, "Field 'identifier'", { field: 'identifier' });
+      // The series the rows belong to: the answer, its log record and live scoring all name the same one, as a batch
+      // claim's result names the claim's identifier, else the deployment's.
+      const series = body.identifier ?? context.identifier;
       const input = { data: body.data ?? undefined, indexCol: body.index_col, inferenceLength: query.inference_length ?? body.inference_length };
       const signal = closedBeforeAnswer(reply.raw);
       const rows = requestedRows(holder, input, context.inferenceLength);
@@ -34,9 +37,9 @@ export function registerPredictRoutes(context: ServeContext): void {
           const result = await runPrediction(holder, input, context.inferenceLength, signal);
           // A long forecast's rows are built, recorded and serialized in turns of their own (`turnSpent`).
           if (turnSpent()) await nextTurn();
-          const response = buildPredictResponse(result, context.identifier, newRequestId());
+          const response = buildPredictResponse(result, series, newRequestId());
           if (turnSpent()) await nextTurn();
-          await recorder.record({ identifier: body.identifier ?? context.identifier, input, result, response });
+          await recorder.record({ identifier: series, input, result, response });
           if (turnSpent()) await nextTurn();
           return { answer: response, modelMs: result.modelMs };
         }),

@@ -10,7 +10,7 @@ import type { ServeMetrics } from './serve-metrics.js';
 import { createServeStats, type ServeStats } from './serve-stats.js';
 
 export interface ServedPrediction {
-  /** The series the forecast belongs to, for live scoring. */
+  /** The series the forecast belongs to ("" = "default"), for live scoring and its log record. */
   identifier: string;
   input: PredictionInput;
   result: PredictionResult;
@@ -44,7 +44,7 @@ export interface PredictionRecorderDeps {
   predictionLog?: Pick<PredictionLog, 'durability' | 'append'>;
   live?: LiveMonitor;
   logger: Logger;
-  /** The deployment identifier of the log records ("" = "default"). */
+  /** The deployment identifier ("" = "default"): a prediction names its series in `record`, which the log record gives. */
   identifier: string;
 }
 
@@ -76,7 +76,7 @@ export function createPredictionRecorder(deps: PredictionRecorderDeps): Predicti
         return;
       }
       // The record holds the answer in /predict's shape: built for the log alone when another protocol answered.
-      const response = given ?? buildPredictResponse(result, deps.identifier, requestId ?? newRequestId());
+      const response = given ?? buildPredictResponse(result, identifier, requestId ?? newRequestId());
       if (!given && turnSpent()) await nextTurn();
       if (predictionLog.durability === 'sync') {
         await predictionLog.append(buildPredictionLogRecord(response, result.targets, new Date(), await observe()));

@@ -12,7 +12,7 @@ const inferenceLength = { type: 'integer', minimum: 1, maximum: 10000, descripti
 export const seriesIdentifier = {
   type: 'string',
   maxLength: 128,
-  description: `Series identifier for live scoring (default: the deployment identifier), held to the deployment identifier's rule: ${IDENTIFIER_PATTERN.text}.`,
+  description: `Series identifier (default: the deployment identifier): the answer's \`identifier\`, its prediction-log record's and the series live scoring pairs its forecast with actuals of; held to the deployment identifier's rule: ${IDENTIFIER_PATTERN.text}.`,
 } as const;
 
 /**
@@ -100,7 +100,7 @@ export const predictSchema = {
       type: 'object',
       properties: {
         status: { type: 'string', enum: ['SUCCESS'] },
-        identifier: { type: 'string' },
+        identifier: { type: 'string', description: 'The series: the request\'s `identifier`, else the deployment identifier ("default" for "").' },
         run_id: { type: 'string' },
         model_type: { type: 'string' },
         config_hash: { type: 'string' },
