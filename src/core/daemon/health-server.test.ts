@@ -7,6 +7,7 @@ import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus, PartitionLag } from '../bus/message-bus.js';
 import { defaultSettings } from '../config/settings.js';
 import { pollUntil } from '../retry.js';
+import { readinessOf } from '../serve/readiness.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
 import { buildHealthServer } from './health-server.js';
@@ -48,6 +49,23 @@ describe('core > daemon > health server', () => {
     try {
       const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
       for (const [index, group] of groups.entries()) expect(body).toContain(`flts_daemon_consumer_lag{group="${group}",topic="training-data",partition="0"} ${index + 1}`);
+    } finally {
+      await app.close();
+      await fsBus.close();
+    }
+  });
+
+  it("answers /readyz, once the stop began, as its serving role's readiness answers it then: one rule for both ports", async () => {
+    const fsBus = createFsBus({ root: path.join(root, 'bus-stopping') });
+    const stopping = new AbortController();
+    const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store-stopping')), bus: fsBus, metrics: createDaemonMetrics(), roles: () => [], started: () => true, stopping: stopping.signal, probeTimeoutMs: 2_000 });
+    try {
+      stopping.abort();
+      const answer = await app.inject({ method: 'GET', url: '/readyz' });
+      // A serving replica with a model loaded and warm, whose stop began as the daemon's did.
+      const serving = readinessOf({ status: () => ({ ready: true }) } as Parameters<typeof readinessOf>[0], true);
+      expect({ ready: false, status: answer.statusCode, code: answer.json().code, reason: answer.json().reason }).toEqual(serving);
+      expect(answer.json()).toMatchObject({ status: 'not_ready', state: 'stopping', components: { roles: false } });
     } finally {
       await app.close();
       await fsBus.close();

@@ -3,13 +3,13 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type RouteHandlerMethod } from 'fastify';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
-import { httpStatusFor } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
 import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions, watchBodies } from '../serve/connection-limits.js';
 import { answerConnect, answerUnmetExpectation, installErrorHandlers, installRequestHeadChecks, replyWithError, stoppingRefusal } from '../serve/error-handler.js';
 import { countEachRequestOnce } from '../serve/request-counting.js';
+import { stoppingReadiness } from '../serve/readiness.js';
 import { requestsInFlightOf } from '../serve/requests-in-flight.js';
 import { createRouteTable } from '../serve/route-table.js';
 import { ABANDONED_STATUS } from '../serve/serve-metrics.js';
@@ -201,9 +201,10 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   get('/readyz', async (_request, reply) => {
     // Not asked of the store and the broker: the bus is closing, and a probe of it would hold the answer that takes
     // this daemon out of a load balancer's rotation for the probe's timeout.
+    // The serving role's own readiness rule for a stop, so that its port and this one say the same from the same moment.
     if (deps.stopping?.aborted) {
-      const stopping = stoppingRefusal();
-      return reply.code(httpStatusFor(stopping)).send({ status: 'not_ready', state: 'stopping', code: stopping.code, reason: stopping.message, components: { roles: false } });
+      const stopping = stoppingReadiness();
+      return reply.code(stopping.status).send({ status: 'not_ready', state: 'stopping', code: stopping.code, reason: stopping.reason, components: { roles: false } });
     }
     const components = await checkReadiness(deps, ms);
     const ready = isReady(components);
