@@ -106,7 +106,7 @@ export async function startServe(settings: Settings, deps: ServeDeps): Promise<S
     : undefined;
   void follower?.joined.then((joined) => {
     if (!joined) return;
-    promotions?.joined();
+    promotions?.joined(follower.group);
     onEvent?.({ type: 'serve.following_promotions', topic, group: follower.group });
   });
   let stopping: Promise<ServiceStopReport> | undefined;
@@ -118,6 +118,7 @@ export async function startServe(settings: Settings, deps: ServeDeps): Promise<S
       // Not ready from the first moment: the follower's leave may take bus.kafka.closeTimeoutMs, and a load balancer
       // that saw this replica ready meanwhile kept sending it requests the close would then refuse or cut.
       service.beginStop();
+      promotions?.stop();
       await follower?.stop(leaving);
       const [stopped] = await Promise.all([service.close().finally(removeReadyFile), bus?.close({ deadline: leaving }).catch(() => undefined)]);
       return stopped;

@@ -64,6 +64,15 @@ export interface ServeMetrics {
   readonly live: LiveMetrics;
   /** For the bus (createMessageBus's `metrics`): the promotion subscription's and the claim follower's deliveries, crashes and broker connections. */
   readonly bus: BusMetrics;
+  /** Tells `listener` of each crash of a consumer, and each end of a crash episode, the bus reports to `bus`; returns its removal. */
+  watchConsumers(listener: ConsumerWatcher): () => void;
+}
+
+/** What a subscription's consumer went through, as its bus reports it to ServeMetrics.bus. */
+export interface ConsumerWatcher {
+  crashed(group: string, code: string): void;
+  /** The crash episode ended: its consumer back in its group, or its subscription stopped. */
+  crashEnded(group: string): void;
 }
 
 export function createServeMetrics(options: { processMetrics?: boolean } = {}): ServeMetrics {
@@ -81,7 +90,7 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
   // Labelled by topic so that a server without a bus, which follows nothing, has no series rather than a 0 to alert on.
   const followingPromotions = new Gauge({
     name: 'flts_serve_following_promotions',
-    help: '1 while the replica follows promotions on its topic (its consumer group joined), 0 while it does not (the brokers not reached yet: it serves the promoted model from the store, kept current by its pointer poll only). A crash after the join is flts_bus_consumer_crashing.',
+    help: '1 while the replica follows promotions on its topic (its consumer group joined), 0 while it does not (the brokers not reached yet, or its consumer in a crash episode, flts_bus_consumer_crashing): it serves the promoted model from the store meanwhile, kept current by its pointer poll only.',
     labelNames: ['topic'],
     registers: [registry],
   });
@@ -133,11 +142,27 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
   const maxBodyBytes = new Gauge({ name: 'flts_request_body_bytes_in_flight_limit', help: 'The bound on flts_request_body_bytes_in_flight (serve.maxBodyBytesInFlight; 0 = none).', registers: [registry] });
 
   const live = createLiveMetrics(registry);
-  const bus = createBusMetrics(registry);
+  const busSeries = createBusMetrics(registry);
+  const watchers = new Set<ConsumerWatcher>();
+  const bus: BusMetrics = {
+    ...busSeries,
+    consumerCrashed(group, code) {
+      busSeries.consumerCrashed(group, code);
+      for (const watcher of watchers) watcher.crashed(group, code);
+    },
+    crashing(group, active) {
+      busSeries.crashing(group, active);
+      if (!active) for (const watcher of watchers) watcher.crashEnded(group);
+    },
+  };
   return {
     registry,
     live,
     bus,
+    watchConsumers(listener) {
+      watchers.add(listener);
+      return () => watchers.delete(listener);
+    },
     observeRequest(route, method, status, seconds) {
       requests.inc({ route, method, status: String(status) });
       duration.observe({ route }, seconds);
