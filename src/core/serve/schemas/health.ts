@@ -31,7 +31,7 @@ export const healthzSchema = {
         },
         promotions: {
           type: ['object', 'null'],
-          description: "With a bus: whether the replica follows promotions on its topic (its consumer group joined). Not following, it serves the promoted model from the store, kept current by its pointer poll only, and stays ready; code is the last failed attempt's, or its consumer's last crash's (the serve_promotions_unavailable and bus_consumer_crashed_recovering log lines say why), since when it began, or stopped, following. null without a bus.",
+          description: "With a bus: whether the replica follows promotions on its topic (its consumer group joined). Not following, it serves the promoted model from the store, kept current by its pointer poll only, and stays ready; code is the last failed attempt's, or its consumer's last crash's (the serve_promotions_unavailable and bus_consumer_crashed_recovering log lines say why), since when it began, or stopped, following. null without a bus, and on a daemon's serving role, which starts once its group joined (flts_bus_consumer_crashing says when its consumer crashes).",
           properties: {
             topic: { type: 'string' },
             following: { type: 'boolean' },
