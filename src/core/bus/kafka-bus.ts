@@ -89,7 +89,8 @@ export interface KafkaBusOptions extends KafkaConnectionOptions {
   /**
    * A one-shot command's bound on connecting its producer or admin, kafkajs' retries included (bus.kafka.
    * commandConnectTimeoutMs): past it the connect fails with FLTS_BUS_UNAVAILABLE naming it. Unset (a service), a
-   * connect lasts as long as those retries, and the service's own retries go on after it.
+   * connect lasts as long as those retries (a service's ensureTopics says why after its reachWithinMs meanwhile), and
+   * the service's own retries go on after it.
    */
   commandConnectTimeoutMs?: number;
   /**
@@ -305,6 +306,33 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   }
 
   /**
+   * The admin connected, for a service within its bound (ReachBound.service): a connect waits for a bootstrap broker's
+   * answer, which kafkajs retries for about 25 s when the address refuses or does not answer, and only then would the
+   * bound on the first call after it begin. Past the bound the service hears FLTS_BUS_UNAVAILABLE naming the bootstrap
+   * brokers; the connect goes on, and the next call waits for that same one (connectAdmin keeps it until it ends), so
+   * no attempt opens a connection of its own. A command's connect has its own bound (connectWithin).
+   */
+  function adminWithin(bound: ReachBound | undefined): Promise<Admin> {
+    const connecting = connectAdmin();
+    if (bound === undefined || !bound.service || reached) return connecting;
+    return withTimeout(connecting, Math.max(0, bound.deadline - performance.now()), () => gaveUpBootstrap(bound));
+  }
+
+  /**
+   * The error of a service's wait for its admin's connect that ended at its bound: no bootstrap broker answered, which
+   * the address in KAFKA_BOOTSTRAP_SERVERS (or the broker behind it) decides, unlike brokers that answered there and
+   * advertise an address that does not (gaveUpReaching).
+   */
+  function gaveUpBootstrap(bound: ReachBound): FltsError {
+    const latest = kafkaLog.latestFailure();
+    const which = options.brokers.length > 1 ? `the bootstrap brokers (${options.brokers.join(', ')})` : `the bootstrap broker (${options.brokers[0]})`;
+    const reason = `not connected yet after ${bound.limitMs} ms (still waiting): ${which} refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach${latest ? `; latest error: ${latest}` : ''}`;
+    const failure = failed('admin connect', connectGivenUp(reason));
+    if (failure.code !== 'FLTS_BUS_UNAVAILABLE') return failure;
+    return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, waitedMs: bound.limitMs } });
+  }
+
+  /**
    * A command's topic creation, once the cluster answered, within options.topicCreationTimeoutMs. A creation given up
    * on goes on until the bus closes, its outcome ignored (a topic it creates meanwhile is found by the next listing).
    */
@@ -388,13 +416,14 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const wanted = [...new Set(names)].filter((name) => !knownTopics.has(name));
     if (wanted.length === 0) return;
     const action = `creating topics ${wanted.join(',')}`;
-    // A command's bound on reaching the brokers covers its admin's connect and the first call after it.
-    const commandDeadline = options.commandConnectTimeoutMs === undefined ? undefined : performance.now() + options.commandConnectTimeoutMs;
-    const client = await connectAdmin();
+    // The bound on reaching the brokers, a command's or a service's, covers the admin's connect and the first call after it.
+    const began = performance.now();
+    const { commandConnectTimeoutMs } = options;
     const { reachWithinMs } = ensureOptions;
-    const bound: ReachBound | undefined = commandDeadline !== undefined
-      ? { deadline: commandDeadline, limitMs: options.commandConnectTimeoutMs!, service: false }
-      : reachWithinMs !== undefined ? { deadline: performance.now() + reachWithinMs, limitMs: reachWithinMs, service: true } : undefined;
+    const bound: ReachBound | undefined = commandConnectTimeoutMs !== undefined
+      ? { deadline: began + commandConnectTimeoutMs, limitMs: commandConnectTimeoutMs, service: false }
+      : reachWithinMs !== undefined ? { deadline: began + reachWithinMs, limitMs: reachWithinMs, service: true } : undefined;
+    const client = await adminWithin(bound);
     try {
       const listed = await untilReached(action, bound, listTopics(client));
       await withinTopicCreation(action, createTopics(client, wanted, count, listed));

@@ -44,6 +44,8 @@ describe('core > bus > kafka-bus > topic creation bounds', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     admin.listTopics.mockReset();
     admin.createTopics.mockReset();
+    admin.connect.mockReset();
+    admin.connect.mockResolvedValue(undefined);
   });
   afterEach(() => vi.useRealTimers());
 
@@ -126,5 +128,53 @@ describe('core > bus > kafka-bus > topic creation bounds', () => {
     expect(subscribeState()).toBe('pending');
     expect(admin.listTopics).toHaveBeenCalledTimes(1);
     listing.resolve([]);
+  });
+
+  it("ends a service's reach after bus.kafka.commandConnectTimeoutMs while its admin's connect waits for a bootstrap broker, naming it, and has the next attempt wait for the same connect", async () => {
+    const connecting = held<void>();
+    admin.connect.mockReturnValue(connecting.promise);
+    admin.listTopics.mockResolvedValue([]);
+    admin.createTopics.mockResolvedValue(true);
+    const service = bus(false);
+    const first = ensureTopicsWithinReach(service, settings, ['model-selected']);
+    const firstState = watch(first);
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(firstState()).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1_000);
+    // Before, the bound began once the connect was over: kafkajs retries a refused bootstrap address for about 25 s.
+    expect(firstState()).toBe('rejected');
+    const error = await first.catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: 'FLTS_BUS_UNAVAILABLE',
+      retriable: true,
+      message: expect.stringContaining('Kafka admin connect failed (brokers 127.0.0.1:9): not connected yet after 10000 ms (still waiting): the bootstrap broker (127.0.0.1:9) refused the connection or did not answer'),
+      details: { brokers: ['127.0.0.1:9'], waitedMs: 10_000 },
+    });
+    // Not the brokers' advertised addresses: nothing answered at the bootstrap one to name them.
+    expect((error as Error).message).not.toContain('advertise');
+    const second = ensureTopicsWithinReach(service, settings, ['model-selected']);
+    const secondState = watch(second);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(secondState()).toBe('pending');
+    connecting.resolve();
+    await expect(second).resolves.toBeUndefined();
+    // One connect for both attempts: the second did not open another beside the one still under way.
+    expect(admin.connect).toHaveBeenCalledTimes(1);
+  });
+
+  it("counts a service's reach from before its admin's connect: a slow connect leaves the listing only the rest of the bound", async () => {
+    const connecting = held<void>();
+    admin.connect.mockReturnValue(connecting.promise);
+    admin.listTopics.mockReturnValue(new Promise(() => {}));
+    const reaching = ensureTopicsWithinReach(bus(false), settings, ['model-selected']);
+    const state = watch(reaching);
+    await vi.advanceTimersByTimeAsync(6_000);
+    connecting.resolve();
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(state()).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1_000);
+    // Before, the listing had a whole bound of its own after the connect: 16 s in all.
+    expect(state()).toBe('rejected');
+    await expect(reaching).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringContaining('no answer yet after 10000 ms (still waiting)'), details: { waitedMs: 10_000 } });
   });
 });

@@ -133,9 +133,10 @@ export interface BusMetrics {
 
 export interface EnsureTopicsOptions {
   /**
-   * A service's wait for the brokers' first answer (Kafka: at the addresses they advertise) before it fails with
-   * FLTS_BUS_UNAVAILABLE (retriable) naming what does not answer, so that it can say why it waits and try again; the
-   * request itself goes on, and the next call waits for the same one. The services set it through
+   * A service's wait for the brokers' first answer (Kafka: the connect to a bootstrap broker, then the first call to
+   * the addresses they advertise) before it fails with FLTS_BUS_UNAVAILABLE (retriable) naming what does not answer,
+   * so that it can say why it waits and try again; the connect or request itself goes on, and the next call waits for
+   * the same one. The services set it through
    * ensureTopicsWithinReach (reach.ts); a one-shot command's bus is bound by bus.kafka.commandConnectTimeoutMs
    * instead. Unset: as long as the broker retries take.
    */
