@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createCliLogger } from '../src/cli/cli-logger.js';
 import { createFsBus } from '../src/core/bus/fs-bus.js';
+import { createMessageBus } from '../src/core/bus/index.js';
 import { createKafkaBus } from '../src/core/bus/kafka-bus.js';
 import { resolveSettings } from '../src/core/config/settings.js';
 import { createRoleRegistry } from '../src/core/daemon/role-registry.js';
@@ -151,6 +152,30 @@ describe('daemon startup against a store that is not there', () => {
     } finally {
       controller.abort();
       await starting.then((daemon) => daemon.stop(), () => undefined);
+      await new Promise((resolve) => closing.close(resolve));
+    }
+  });
+
+  it("says why it waits for a bootstrap broker that refuses connections within bus.kafka.commandConnectTimeoutMs, not after kafkajs' retries of the connect", async () => {
+    const closing = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
+    const broker = `127.0.0.1:${(closing.address() as net.AddressInfo).port}`;
+    const kafkaSettings = resolveSettings({ flags: { home, 'daemon.roles': ['idle'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' }, env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: broker, FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS: '300' } }).settings;
+    const log = capture();
+    const controller = new AbortController();
+    // The service's bus as `flts daemon` makes it: no bound of a command's, kafkajs' retries of the connect (about 25 s) as they are.
+    const bus = createMessageBus(kafkaSettings, { logger: log.deps.logger })!;
+    const starting = startDaemon(kafkaSettings, { ...log.deps, store: createFsStore(path.join(home, 'store')), bus, registry, signal: controller.signal, startupRetry: FAST_RETRY });
+    try {
+      // Before, the bound began once the connect was over: the first line came with kafkajs' own error, ~25 s on.
+      const retrying = await log.first('daemon_startup_retrying');
+      expect(retrying).toMatchObject({ waiting: 'bus', code: 'FLTS_BUS_UNAVAILABLE' });
+      expect(retrying.err).toContain(`Kafka admin connect failed (brokers ${broker}): not connected yet after 300 ms (still waiting): the bootstrap broker (${broker}) refused the connection or did not answer`);
+      expect(retrying).not.toHaveProperty('advertised');
+    } finally {
+      controller.abort();
+      await starting.then((daemon) => daemon.stop(), () => undefined);
+      await bus.close();
       await new Promise((resolve) => closing.close(resolve));
     }
   });
