@@ -23,8 +23,12 @@ export type FltsEvent =
   | { type: 'serve.model_load_failed'; runId: string; code: string; message: string }
   /** The server started with no promotion to serve: predictions answer FLTS_SERVE_NO_MODEL until one is made. */
   | { type: 'serve.waiting_for_promotion' }
-  /** The replica could not join its group on `topic` yet and tries again in `retryInMs`; the pointer poll serves meanwhile. */
-  | { type: 'serve.promotions_unavailable'; topic: string; code: string; message: string; retryInMs: number }
+  /**
+   * The replica could not join its group on `topic` yet and tries again in `retryInMs`; the pointer poll serves
+   * meanwhile. `advertised`: the addresses the brokers advertise that did not answer, when they answered at their
+   * bootstrap address only (the error's details.advertised).
+   */
+  | { type: 'serve.promotions_unavailable'; topic: string; code: string; message: string; retryInMs: number; advertised?: string[] }
   | { type: 'serve.following_promotions'; topic: string; group: string }
   | { type: 'tracking.mirrored'; runId: string; mlflowRunId: string; created: boolean }
   | { type: 'tracking.promoted'; runId: string; mlflowRunId: string; marker: 'alias' | 'tag' }

@@ -94,7 +94,9 @@ export async function startServe(settings: Settings, deps: ServeDeps): Promise<S
           retry: deps.promotionRetry,
           onUnavailable: (error, delayMs) => {
             promotions?.notFollowing(error.code);
-            onEvent?.({ type: 'serve.promotions_unavailable', topic, code: error.code, message: error.message, retryInMs: delayMs });
+            // Brokers that answer at their bootstrap address only: the addresses they advertise are what to check.
+            const { advertised } = error.details;
+            onEvent?.({ type: 'serve.promotions_unavailable', topic, code: error.code, message: error.message, retryInMs: delayMs, ...(Array.isArray(advertised) ? { advertised: advertised.map(String) } : {}) });
           },
           onGaveUp: (error) => promotions?.notFollowing(error.code),
         },
