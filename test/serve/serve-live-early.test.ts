@@ -6,14 +6,7 @@ import { createModelHolder, type ModelHolder } from '../../src/core/serve/model-
 import { forecastWith } from '../../src/core/serve/run-prediction.js';
 import { openServedModel, type ServedModel } from '../../src/core/serve/served-model.js';
 import { createMemorySource, createNaiveModel, postJson, startTestServer, START_MS, STEP_MS, WINDOW, type MemorySource, type RunningServer } from './serve-fixtures.js';
-
-/** One long series; a request sends rows [from, from + count) of it. */
-const downAt = (g: number): number => 100 + 10 * Math.sin(g / 2) + g;
-const iso = (g: number): string => new Date(START_MS + g * STEP_MS).toISOString();
-function rows(from: number, count: number): Record<string, unknown[]> {
-  const index = Array.from({ length: count }, (_, i) => from + i);
-  return { ts: index.map(iso), down: index.map(downAt), up: index.map((g) => 5 + (g % 3)) };
-}
+import { downAt, iso, rows } from './serve-live.fixture.js';
 
 describe('serve > live accuracy of actuals that come before their forecast', () => {
   const batching = { maxBatch: 16, maxWaitMs: 0 };

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveSettings } from '../../src/core/config/settings.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { createLiveMonitor, type LiveMonitor } from '../../src/core/serve/live-monitor.js';
@@ -10,20 +10,10 @@ import { openServedModel, type ServedModel } from '../../src/core/serve/served-m
 import { forecastWith } from '../../src/core/serve/run-prediction.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
-import { createForecastAdmission } from '../../src/core/serve/forecast-admission.js';
+import { createForecastAdmission, type ForecastAdmission } from '../../src/core/serve/forecast-admission.js';
 import { createModelHolder } from '../../src/core/serve/model-holder.js';
-import { createMemorySource, createNaiveModel, postJson, startTestServer, START_MS, STEP_MS, WINDOW, type MemorySource, type RunningServer } from './serve-fixtures.js';
-
-/** One long series; a request sends rows [from, from + count) of it, as a client sending its latest rows would. */
-const downAt = (g: number): number => 100 + 10 * Math.sin(g / 2) + g;
-function rows(from: number, count: number): Record<string, unknown[]> {
-  const index = Array.from({ length: count }, (_, i) => from + i);
-  return {
-    ts: index.map((g) => new Date(START_MS + g * STEP_MS).toISOString()),
-    down: index.map(downAt),
-    up: index.map((g) => 5 + (g % 3)),
-  };
-}
+import { createMemorySource, createNaiveModel, postJson, startTestServer, STEP_MS, WINDOW, type MemorySource, type RunningServer } from './serve-fixtures.js';
+import { downAt, healthLiveAt, iso, oipInputs, rows } from './serve-live.fixture.js';
 
 describe('serve > live accuracy', () => {
   let source: MemorySource;
@@ -55,7 +45,41 @@ describe('serve > live accuracy', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  const healthLive = async (): Promise<any> => ((await (await fetch(`${server.url}/healthz`)).json()) as any).live;
+  const healthLive = (): Promise<any> => healthLiveAt(server.url);
+
+  let shadowing: { stop(): Promise<void> } | undefined;
+  afterEach(async () => {
+    await shadowing?.stop();
+    shadowing = undefined;
+  });
+
+  /**
+   * A replica of `source` serving run-a beside the shadow run `shadowRun` (a NAIVE model unless `model` says), its
+   * monitor ticked and the shadow loaded; with `serve`, behind a test server of its own. Stopped after the test.
+   */
+  async function shadowServing(options: { replica: string; shadowRun: string; model?: () => ReturnType<typeof createNaiveModel>; env?: Record<string, string>; admission?: ForecastAdmission; logger?: Logger; serve?: boolean }) {
+    const { replica, shadowRun, admission, logger = silentLogger } = options;
+    source.runs.set(shadowRun, options.model ?? (() => createNaiveModel(WINDOW)));
+    const settings = resolveSettings({ env: { FLTS_SERVE_SHADOW_RUN: shadowRun, ...options.env } }).settings;
+    const batching = { maxBatch: 16, maxWaitMs: 0 };
+    const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
+    let loading: Promise<ServedModel> | undefined;
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => (loading = openServedModel(source, runId, { batching })), admission, replica, logger });
+    const shadowed = options.serve ? await startTestServer(source, {}, { holder, live: monitor, admission }) : undefined;
+    shadowing = {
+      async stop() {
+        await monitor.stop();
+        await shadowed?.close();
+        await holder.stop();
+      },
+    };
+    await holder.start();
+    await monitor.tick();
+    await loading;
+    // The load's own continuation hands the model to the monitor.
+    await new Promise((resolve) => setImmediate(resolve));
+    return { settings, holder, monitor, url: shadowed?.url ?? '' };
+  }
 
   it('scores a forecast when a later request brings its actuals, and logs the matched error', async () => {
     // NAIVE repeats the last value: rows 0-5 forecast rows 6 and 7 as downAt(5) (through float32 model inputs).
@@ -98,7 +122,7 @@ describe('serve > live accuracy', () => {
     await postJson(`${server.url}/predict`, { data: rows(40, 6) });
     await postJson(`${server.url}/predict`, { data: rows(60, 6), identifier: 'other-site' });
     await vi.waitFor(async () => expect((await healthLive()).memory.points).toBeGreaterThanOrEqual(4));
-    const actuals = { ts: [46, 47, 48].map((g) => new Date(START_MS + g * STEP_MS).toISOString()), down: [downAt(46), null, downAt(48)] };
+    const actuals = { ts: [46, 47, 48].map(iso), down: [downAt(46), null, downAt(48)] };
     const scored = await postJson(`${server.url}/actuals`, { data: actuals });
     expect(scored.status).toBe(200);
     expect(scored.json).toMatchObject({ status: 'SUCCESS', rows: 3, matched: 1, runs: [{ run_id: 'run-a', points: 1 }] });
@@ -106,7 +130,7 @@ describe('serve > live accuracy', () => {
     // The same actuals again score nothing: each forecast point is scored once.
     expect((await postJson(`${server.url}/actuals`, { data: actuals })).json.matched).toBe(0);
     // Another series' forecast is only scored by that series' actuals.
-    const otherTs = [66, 67].map((g) => new Date(START_MS + g * STEP_MS).toISOString());
+    const otherTs = [66, 67].map(iso);
     expect((await postJson(`${server.url}/actuals`, { data: { ts: otherTs, down: [1, 2] } })).json.matched).toBe(0);
     expect((await postJson(`${server.url}/actuals`, { identifier: 'other-site', data: { ts: otherTs, down: [1, 2] } })).json.matched).toBe(2);
 
@@ -119,7 +143,7 @@ describe('serve > live accuracy', () => {
   });
 
   it('answers POST /actuals with the rows no remembered forecast waited for: never forecast, scored already, or of another series', async () => {
-    const ts = [200, 201, 900].map((g) => new Date(START_MS + g * STEP_MS).toISOString());
+    const ts = [200, 201, 900].map(iso);
     // A forecast of rows 200 and 201 served to this series (remembered as a /predict from request rows is).
     live.scorer.remember({ identifier: 'unmatched-site', runId: 'run-a', origin: Date.parse(ts[0]) - STEP_MS, targets: ['down'], time: [Date.parse(ts[0]), Date.parse(ts[1])], values: [[1, 1]] });
     const body = { identifier: 'unmatched-site', data: { ts, down: [2, 2, 2] } };
@@ -134,7 +158,7 @@ describe('serve > live accuracy', () => {
     await postJson(`${server.url}/predict`, { data: rows(80, 6) });
     await vi.waitFor(async () => expect((await healthLive()).memory.points).toBeGreaterThanOrEqual(2));
     const before = (await healthLive()).runs[0];
-    const [t86, t87] = [86, 87].map((g) => new Date(START_MS + g * STEP_MS).toISOString());
+    const [t86, t87] = [86, 87].map(iso);
     // 1e400 parses as Infinity: refused naming its place, not taken as a missing value (which went unscored unsaid).
     const infinite = await postJson(`${server.url}/actuals`, `{"data":{"ts":["${t86}","${t87}"],"down":[1,1e400]}}`);
     expect(infinite.status).toBe(400);
@@ -157,14 +181,10 @@ describe('serve > live accuracy', () => {
 
   it('remembers the forecasts of Open Inference Protocol requests, per the identifier parameter', async () => {
     const data = rows(80, 6);
-    const inputs = [
-      { name: 'timestamp', datatype: 'BYTES', shape: [6], data: data.ts },
-      { name: 'down', datatype: 'FP64', shape: [6], data: data.down },
-      { name: 'up', datatype: 'FP64', shape: [6], data: data.up },
-    ];
+    const inputs = oipInputs(data);
     const inferred = await postJson(`${server.url}/v2/models/flts/infer`, { inputs, parameters: { identifier: 'oip-site' } });
     expect(inferred.status).toBe(200);
-    const actuals = { ts: [new Date(START_MS + 86 * STEP_MS).toISOString()], down: [downAt(86)] };
+    const actuals = { ts: [iso(86)], down: [downAt(86)] };
     await vi.waitFor(async () => expect((await postJson(`${server.url}/actuals`, { identifier: 'oip-site', data: actuals })).json.matched).toBe(1));
     // The served run's live figures travel back as response parameters.
     const again = await postJson(`${server.url}/v2/models/flts/infer`, { inputs, parameters: { identifier: 'oip-site' } });
@@ -190,12 +210,8 @@ describe('serve > live accuracy', () => {
 
   it("holds a request's series identifier to the deployment identifier's rule on /predict, /actuals and OIP, refusing others with a coded 400 that shows them escaped", async () => {
     const data = rows(500, 6);
-    const inputs = [
-      { name: 'timestamp', datatype: 'BYTES', shape: [6], data: data.ts },
-      { name: 'down', datatype: 'FP64', shape: [6], data: data.down },
-      { name: 'up', datatype: 'FP64', shape: [6], data: data.up },
-    ];
-    const actuals = { ts: [new Date(START_MS + 506 * STEP_MS).toISOString()], down: [downAt(506)] };
+    const inputs = oipInputs(data);
+    const actuals = { ts: [iso(506)], down: [downAt(506)] };
     const send = async (identifier: string) => ({
       predict: await postJson(`${server.url}/predict`, { data, identifier }),
       actuals: await postJson(`${server.url}/actuals`, { data: actuals, identifier }),
@@ -253,155 +269,86 @@ describe('serve > live accuracy', () => {
   });
 
   it('forecasts in shadow only where the rows fit under the serving bound, which clients still get alone, and says why it skipped them', async () => {
-    source.runs.set('run-shadow', () => createNaiveModel(WINDOW));
-    const settings = resolveSettings({ env: { FLTS_SERVE_SHADOW_RUN: 'run-shadow' } }).settings;
-    const batching = { maxBatch: 16, maxWaitMs: 0 };
-    const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
     // One row at most in flight: each request's two rows are served alone, and no shadow forecast of them fits.
     const admission = createForecastAdmission({ maxRows: 1 });
     const lines: Array<{ event: string; fields: Record<string, unknown> }> = [];
     const logger: Logger = { ...silentLogger, info: (fields: object, event?: string) => void lines.push({ event: event ?? '', fields: fields as Record<string, unknown> }), child: () => logger };
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => openServedModel(source, runId, { batching }), admission, replica: 'shadow-bound', logger });
-    const shadowed = await startTestServer(source, {}, { holder, live: monitor, admission });
-    try {
-      await holder.start();
-      await monitor.tick();
-      for (let from = 100; from < 104; from++) expect((await postJson(`${shadowed.url}/predict`, { data: rows(from, 6) })).status).toBe(200);
-      const live = await vi.waitFor(async () => {
-        const status = ((await (await fetch(`${shadowed.url}/healthz`)).json()) as any).live;
-        expect(status.shadow_skipped).toBe(4);
-        return status;
-      });
-      expect(live.runs.find((run: { role: string }) => run.role === 'challenger')?.matched_total ?? 0).toBe(0);
-      expect(admission.queuedRows).toBe(0);
-      // Why: no room beside the clients' rows, on /healthz, /metrics and in one log line for the reason.
-      expect({ no_room: live.shadow_no_room, failed: live.shadow_failed }).toEqual({ no_room: { serving_bound: 4 }, failed: {} });
-      expect(await (await fetch(`${shadowed.url}/metrics`)).text()).toContain('flts_live_shadow_skipped_total{reason="serving_bound"} 4');
-      const skipped = lines.filter((line) => line.event === 'live_shadow_skipped');
-      expect(skipped.map((line) => line.fields)).toEqual([{ reason: 'serving_bound', shadow_run_id: 'run-shadow', run_id: 'run-a', rows: 2, shadow_in_flight: 0, max_shadow_in_flight: settings.serve.batchMaxSize }]);
-    } finally {
-      await monitor.stop();
-      await shadowed.close();
-    }
+    const { settings, url } = await shadowServing({ replica: 'shadow-bound', shadowRun: 'run-shadow', admission, logger, serve: true });
+    for (let from = 100; from < 104; from++) expect((await postJson(`${url}/predict`, { data: rows(from, 6) })).status).toBe(200);
+    const live = await vi.waitFor(async () => {
+      const status = await healthLiveAt(url);
+      expect(status.shadow_skipped).toBe(4);
+      return status;
+    });
+    expect(live.runs.find((run: { role: string }) => run.role === 'challenger')?.matched_total ?? 0).toBe(0);
+    expect(admission.queuedRows).toBe(0);
+    // Why: no room beside the clients' rows, on /healthz, /metrics and in one log line for the reason.
+    expect({ no_room: live.shadow_no_room, failed: live.shadow_failed }).toEqual({ no_room: { serving_bound: 4 }, failed: {} });
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain('flts_live_shadow_skipped_total{reason="serving_bound"} 4');
+    const skipped = lines.filter((line) => line.event === 'live_shadow_skipped');
+    expect(skipped.map((line) => line.fields)).toEqual([{ reason: 'serving_bound', shadow_run_id: 'run-shadow', run_id: 'run-a', rows: 2, shadow_in_flight: 0, max_shadow_in_flight: settings.serve.batchMaxSize }]);
   });
 
   it('says why a shadow run forecasts none of the requests: their failures by code on /healthz, and one warning per shadow run and code', async () => {
-    // A challenger that needs 12 input rows, where clients send the 6 the served run needs.
-    source.runs.set('run-long', () => createNaiveModel({ ...WINDOW, inputSeqLen: 12 }));
-    const settings = resolveSettings({ env: { FLTS_SERVE_SHADOW_RUN: 'run-long' } }).settings;
-    const batching = { maxBatch: 16, maxWaitMs: 0 };
-    const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
     const warnings: Array<{ event: string; fields: Record<string, unknown> }> = [];
     const logger: Logger = { ...silentLogger, warn: (fields: object, event?: string) => void warnings.push({ event: event ?? '', fields: fields as Record<string, unknown> }), child: () => logger };
-    let loading: Promise<ServedModel> | undefined;
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => (loading = openServedModel(source, runId, { batching })), replica: 'shadow-failing', logger });
-    const shadowed = await startTestServer(source, {}, { holder, live: monitor });
-    try {
-      await holder.start();
-      await monitor.tick();
-      await loading;
-      // The load's own continuation hands the model to the monitor.
-      await new Promise((resolve) => setImmediate(resolve));
-      for (let from = 100; from < 103; from++) expect((await postJson(`${shadowed.url}/predict`, { data: rows(from, 6) })).status).toBe(200);
-      const live = await vi.waitFor(async () => {
-        const status = ((await (await fetch(`${shadowed.url}/healthz`)).json()) as any).live;
-        expect(status.shadow_skipped).toBe(3);
-        return status;
-      });
-      const failed = warnings.filter((warning) => warning.event === 'live_shadow_forecast_failed');
-      expect(failed).toHaveLength(1);
-      expect(failed[0].fields).toMatchObject({ shadow_run_id: 'run-long', run_id: 'run-a', code: expect.stringMatching(/^FLTS_/) });
-      expect(live.shadow_failed).toEqual({ [failed[0].fields.code as string]: 3 });
-      expect(live.shadow_no_room).toEqual({});
-      expect(await (await fetch(`${shadowed.url}/metrics`)).text()).toContain('flts_live_shadow_skipped_total{reason="failed"} 3');
-    } finally {
-      await monitor.stop();
-      await shadowed.close();
-    }
+    // A challenger that needs 12 input rows, where clients send the 6 the served run needs.
+    const { url } = await shadowServing({ replica: 'shadow-failing', shadowRun: 'run-long', model: () => createNaiveModel({ ...WINDOW, inputSeqLen: 12 }), logger, serve: true });
+    for (let from = 100; from < 103; from++) expect((await postJson(`${url}/predict`, { data: rows(from, 6) })).status).toBe(200);
+    const live = await vi.waitFor(async () => {
+      const status = await healthLiveAt(url);
+      expect(status.shadow_skipped).toBe(3);
+      return status;
+    });
+    const failed = warnings.filter((warning) => warning.event === 'live_shadow_forecast_failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0].fields).toMatchObject({ shadow_run_id: 'run-long', run_id: 'run-a', code: expect.stringMatching(/^FLTS_/) });
+    expect(live.shadow_failed).toEqual({ [failed[0].fields.code as string]: 3 });
+    expect(live.shadow_no_room).toEqual({});
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain('flts_live_shadow_skipped_total{reason="failed"} 3');
   });
 
   it('scores a challenger named by FLTS_SERVE_SHADOW_RUN on the same traffic without serving it', async () => {
-    source.runs.set('run-shadow', () => createNaiveModel(WINDOW));
-    const settings = resolveSettings({ env: { FLTS_SERVE_SHADOW_RUN: 'run-shadow' } }).settings;
-    const batching = { maxBatch: 16, maxWaitMs: 0 };
-    const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => openServedModel(source, runId, { batching }), replica: 'shadow-test', logger: silentLogger });
-    const shadowed = await startTestServer(source, {}, { holder, live: monitor });
-    try {
-      await holder.start();
-      await monitor.tick();
-      for (let from = 100; from < 104; from++) {
-        const response = await postJson(`${shadowed.url}/predict`, { data: rows(from, 6) });
-        expect(response.json.run_id).toBe('run-a');
-      }
-      const live = await vi.waitFor(async () => {
-        const status = ((await (await fetch(`${shadowed.url}/healthz`)).json()) as any).live;
-        expect(status.runs.find((run: { role: string }) => run.role === 'challenger')?.matched_total).toBeGreaterThanOrEqual(3);
-        return status;
-      });
-      const served = live.runs.find((run: { run_id: string }) => run.run_id === 'run-a');
-      const challenger = live.runs.find((run: { run_id: string }) => run.run_id === 'run-shadow');
-      expect(challenger.role).toBe('challenger');
-      // The same model on the same requests: the same live error.
-      expect(challenger.targets.down.rmse).toBeCloseTo(served.targets.down.rmse, 9);
-    } finally {
-      await monitor.stop();
-      await shadowed.close();
+    const { url } = await shadowServing({ replica: 'shadow-test', shadowRun: 'run-shadow', serve: true });
+    for (let from = 100; from < 104; from++) {
+      const response = await postJson(`${url}/predict`, { data: rows(from, 6) });
+      expect(response.json.run_id).toBe('run-a');
     }
+    const live = await vi.waitFor(async () => {
+      const status = await healthLiveAt(url);
+      expect(status.runs.find((run: { role: string }) => run.role === 'challenger')?.matched_total).toBeGreaterThanOrEqual(3);
+      return status;
+    });
+    const served = live.runs.find((run: { run_id: string }) => run.run_id === 'run-a');
+    const challenger = live.runs.find((run: { run_id: string }) => run.run_id === 'run-shadow');
+    expect(challenger.role).toBe('challenger');
+    // The same model on the same requests: the same live error.
+    expect(challenger.targets.down.rmse).toBeCloseTo(served.targets.down.rmse, 9);
   });
   it('scores POST /actuals sent as soon as its forecast was answered for the shadow run too, leaving nothing waiting', async () => {
-    source.runs.set('run-shadow', () => createNaiveModel(WINDOW));
-    const settings = resolveSettings({ env: { FLTS_SERVE_SHADOW_RUN: 'run-shadow' } }).settings;
-    const batching = { maxBatch: 16, maxWaitMs: 0 };
-    const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
-    let loading: Promise<ServedModel> | undefined;
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => (loading = openServedModel(source, runId, { batching })), replica: 'shadow-actuals', logger: silentLogger });
-    try {
-      await holder.start();
-      await monitor.tick();
-      await loading;
-      // The load's own continuation hands the model to the monitor.
-      await new Promise((resolve) => setImmediate(resolve));
-      const earlierInput = { data: rows(300, 6), inferenceLength: 2 };
-      const input = { data: rows(310, 6), inferenceLength: 2 };
-      const [earlier, result] = await Promise.all([forecastWith(holder.current()!, earlierInput, 0), forecastWith(holder.current()!, input, 0)]);
-      // The second request's observation waits on the shadow forecast of the first before it remembers its own.
-      const observing = [monitor.observePrediction('series-a', earlierInput, earlier), monitor.observePrediction('series-a', input, result)];
-      // Actuals of the second request's rows arrive before the shadow's forecast of it is done, or even started.
-      const actuals = { identifier: 'series-a', time: Float64Array.from(result.forecast.time), values: { down: Float64Array.from([316, 317], downAt) } };
-      const scored = await monitor.observeActualsInTurns(actuals);
-      await Promise.all(observing);
-      expect(scored.runs.map((run) => [run.run_id, run.points]).sort()).toEqual([['run-a', 2], ['run-shadow', 2]]);
-      monitor.scorer.score({ identifier: 'series-a', time: Float64Array.from(earlier.forecast.time), values: { down: Float64Array.from([306, 307], downAt) } });
-      expect(monitor.scorer.memory().points).toBe(0);
-    } finally {
-      await monitor.stop();
-      await holder.stop();
-    }
+    const { holder, monitor } = await shadowServing({ replica: 'shadow-actuals', shadowRun: 'run-shadow' });
+    const earlierInput = { data: rows(300, 6), inferenceLength: 2 };
+    const input = { data: rows(310, 6), inferenceLength: 2 };
+    const [earlier, result] = await Promise.all([forecastWith(holder.current()!, earlierInput, 0), forecastWith(holder.current()!, input, 0)]);
+    // The second request's observation waits on the shadow forecast of the first before it remembers its own.
+    const observing = [monitor.observePrediction('series-a', earlierInput, earlier), monitor.observePrediction('series-a', input, result)];
+    // Actuals of the second request's rows arrive before the shadow's forecast of it is done, or even started.
+    const actuals = { identifier: 'series-a', time: Float64Array.from(result.forecast.time), values: { down: Float64Array.from([316, 317], downAt) } };
+    const scored = await monitor.observeActualsInTurns(actuals);
+    await Promise.all(observing);
+    expect(scored.runs.map((run) => [run.run_id, run.points]).sort()).toEqual([['run-a', 2], ['run-shadow', 2]]);
+    monitor.scorer.score({ identifier: 'series-a', time: Float64Array.from(earlier.forecast.time), values: { down: Float64Array.from([306, 307], downAt) } });
+    expect(monitor.scorer.memory().points).toBe(0);
   });
   it('skips a shadow forecast when as many as one batch holds are in flight already, and says so by that reason', async () => {
-    source.runs.set('run-shadow', () => createNaiveModel(WINDOW));
     // One shadow forecast in flight at most.
-    const settings = resolveSettings({ env: { FLTS_SERVE_SHADOW_RUN: 'run-shadow', FLTS_SERVE_BATCH_MAX_SIZE: '1' } }).settings;
-    const batching = { maxBatch: 16, maxWaitMs: 0 };
-    const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
-    let loading: Promise<ServedModel> | undefined;
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => (loading = openServedModel(source, runId, { batching })), replica: 'shadow-limit', logger: silentLogger });
-    try {
-      await holder.start();
-      await monitor.tick();
-      await loading;
-      await new Promise((resolve) => setImmediate(resolve));
-      const inputs = [300, 310, 320].map((from) => ({ data: rows(from, 6), inferenceLength: 2 }));
-      const results = await Promise.all(inputs.map((input) => forecastWith(holder.current()!, input, 0)));
-      // The first request's shadow forecast is in flight; the next two observations wait for it and resume together
-      // once it is done: the first of them starts its own shadow forecast, which leaves the other no room.
-      await Promise.all(inputs.map((input, i) => monitor.observePrediction(`series-${i}`, input, results[i])));
-      expect({ skipped: monitor.status().shadow_skipped, no_room: monitor.status().shadow_no_room }).toEqual({ skipped: 1, no_room: { shadow_limit: 1 } });
-      expect(monitor.metrics.shadowSkipped()).toEqual({ shadow_limit: 1 });
-    } finally {
-      await monitor.stop();
-      await holder.stop();
-    }
+    const { holder, monitor } = await shadowServing({ replica: 'shadow-limit', shadowRun: 'run-shadow', env: { FLTS_SERVE_BATCH_MAX_SIZE: '1' } });
+    const inputs = [300, 310, 320].map((from) => ({ data: rows(from, 6), inferenceLength: 2 }));
+    const results = await Promise.all(inputs.map((input) => forecastWith(holder.current()!, input, 0)));
+    // The first request's shadow forecast is in flight; the next two observations wait for it and resume together
+    // once it is done: the first of them starts its own shadow forecast, which leaves the other no room.
+    await Promise.all(inputs.map((input, i) => monitor.observePrediction(`series-${i}`, input, results[i])));
+    expect({ skipped: monitor.status().shadow_skipped, no_room: monitor.status().shadow_no_room }).toEqual({ skipped: 1, no_room: { shadow_limit: 1 } });
+    expect(monitor.metrics.shadowSkipped()).toEqual({ shadow_limit: 1 });
   });
 });

@@ -1,23 +1,13 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClaimReads } from '../batch/claim-reads.js';
 import type { InferenceInput } from '../batch/inference-input.js';
-import { createFsBus } from '../bus/fs-bus.js';
-import type { MessageBus } from '../bus/message-bus.js';
-import { encodeInferenceClaim } from '../bus/messages.js';
-import { defaultSettings, resolveSettings, type Settings } from '../config/settings.js';
-import { createFeaturePlan } from '../forecast/feature-plan.js';
+import { resolveSettings } from '../config/settings.js';
 import { createLiveScorer, type LiveScorer } from '../live/live-scorer.js';
-import type { Logger } from '../logger.js';
-import { createLiveMonitor, type LiveMonitor } from '../serve/live-monitor.js';
-import type { ModelHolder } from '../serve/model-holder.js';
-import type { ServedModel } from '../serve/served-model.js';
-import { createFsStore } from '../storage/fs-store.js';
-import type { ObjectStore } from '../storage/object-store.js';
-import { CLAIM_CLOCK_MARGIN_MS, followClaimActuals } from './claim-actuals-follower.js';
+import type { LiveMonitor } from '../serve/live-monitor.js';
+import { CLAIM_CLOCK_MARGIN_MS } from './claim-actuals-follower.js';
+import { claimFollowerScene, closeClaimFollowerScenes, matchedOf, scoringReplicas, type ClaimFollowerScene, type LoggedLine } from './claim-actuals-follower.fixture.js';
 import { countTurns } from '../loop-turns.fixture.js';
 
 const STEP = 3_600_000;
@@ -28,66 +18,42 @@ const actualAt = (row: number): number => 100 + row;
 /** A raw claimed file of `rows` hourly rows, `down` = 100 + row. */
 const claimCsv = (rows: number): string => ['time,down', ...Array.from({ length: rows }, (_, r) => `${iso(r)},${actualAt(r)}`)].join('\n');
 
+/** Runs `publish` as a publisher whose clock reads `at`: the bus stamps what it publishes then with that time. */
+async function stampedAt(at: number, publish: () => Promise<void>): Promise<void> {
+  const clock = vi.spyOn(Date, 'now').mockReturnValue(at);
+  try {
+    await publish();
+  } finally {
+    clock.mockRestore();
+  }
+}
+
+afterEach(() => vi.restoreAllMocks());
+afterAll(closeClaimFollowerScenes);
+
 describe('core > daemon > followClaimActuals', () => {
-  let root: string;
-  let bus: MessageBus;
-  let store: ObjectStore;
-  let settings: Settings;
+  let scene: ClaimFollowerScene;
   let scorer: LiveScorer;
-  let observed: number;
-  const reads: string[] = [];
-  const warnings: string[] = [];
-  const warn = (obj: object, event?: string): void => void warnings.push(`${event} ${(obj as { code?: string }).code ?? ''}`.trim());
-  const logger: Logger = { trace: () => {}, debug: () => {}, info: () => {}, warn, error: warn, child: () => logger };
-  // A served run that reads `down` unscaled, with an input window of 2 rows.
-  const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
-  const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel } as unknown as ModelHolder;
+  const replicas = scoringReplicas(() => scorer);
+  const matched = (): number => matchedOf(scorer);
 
   beforeAll(async () => {
-    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-actuals-'));
-    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
-    const fsStore = createFsStore(path.join(root, 'store'));
-    store = {
-      ...fsStore,
-      get: async (bucket, key) => {
-        reads.push(key);
-        return fsStore.get(bucket, key);
-      },
-    };
-    await store.ensureBucket('incoming');
-    await store.put('incoming', 'day1.csv', claimCsv(10));
-    await store.put('incoming', 'big.csv', claimCsv(400));
-    await store.put('incoming', 'no-down.csv', 'time,up\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,2\n');
-    // No actuals kept for forecasts made later: a claim is read only while a forecast waits.
-    settings = resolveSettings({ flags: { 'live.claimMaxBytes': 4096, 'live.earlyActualsPoints': 0 } }).settings;
+    scene = await claimFollowerScene({
+      // No actuals kept for forecasts made later: a claim is read only while a forecast waits.
+      flags: { 'live.claimMaxBytes': 4096, 'live.earlyActualsPoints': 0 },
+      objects: { 'day1.csv': claimCsv(10), 'big.csv': claimCsv(400), 'no-down.csv': 'time,up\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,2\n' },
+    });
     scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 1000 });
-    observed = 0;
   });
-  afterAll(async () => {
-    await bus?.close();
-    rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
-  });
-
-  const live = (): LiveMonitor =>
-    ({
-      scorer,
-      since: Date.now(),
-      observeActualsInTurns: async (actuals: Parameters<LiveMonitor['observeActualsInTurns']>[0]) => {
-        observed++;
-        const scoring = scorer.startScoring(actuals);
-        scoring.scoreRows(actuals.time.length);
-        return scoring.result();
-      },
-    }) as unknown as LiveMonitor;
-  const claim = (object: string, identifier = ''): Promise<void> => bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: 'incoming', object, size: 0, configHash: 'cfg1', identifier }));
-  const matched = (): number => scorer.figures().find((run) => run.run_id === 'run-a')?.matched_total ?? 0;
 
   it('does not read a claim while nothing waits for actuals, then scores remembered forecasts once, skipping what it cannot read without dead-lettering', async () => {
-    const subscription = await followClaimActuals({ settings, bus, store, holder, live: live(), logger }, 'serve-test-actuals');
+    const { settings, bus, reads, claim } = scene;
+    const follower = await scene.join('serve-test-actuals', { live: replicas.at(Date.now()) });
+    const warnings = (): string[] => follower.events.map(({ event, fields }) => `${event} ${(fields as { code?: string }).code ?? ''}`.trim());
     try {
       await claim('day1.csv');
       // Nothing remembered yet: the claim is passed over unread.
-      await expect.poll(async () => (await bus.lag('serve-test-actuals', [settings.bus.topics.inferenceData]))[0]?.lag, { timeout: 5_000 }).toBe(0);
+      await expect.poll(() => scene.lag('serve-test-actuals'), { timeout: 5_000 }).toBe(0);
       expect(reads).toEqual([]);
 
       // Forecasts of rows 3..5 from origin row 2: 110 for each (errors 7, 6, 5).
@@ -102,19 +68,19 @@ describe('core > daemon > followClaimActuals', () => {
       await claim('day1.csv', 'another-series');
       await claim('day1.csv');
       await expect.poll(matched, { timeout: 5_000 }).toBe(3);
-      expect(warnings).toEqual(['live_claim_skipped FLTS_BUS_MESSAGE_INVALID', 'live_claim_skipped FLTS_STORE_NOT_FOUND', 'live_claim_skipped FLTS_DATA_MISSING_COLUMNS', 'live_claim_too_large']);
+      expect(warnings()).toEqual(['live_claim_skipped FLTS_BUS_MESSAGE_INVALID', 'live_claim_skipped FLTS_STORE_NOT_FOUND', 'live_claim_skipped FLTS_DATA_MISSING_COLUMNS', 'live_claim_too_large']);
       expect(reads).not.toContain('big.csv');
       const down = scorer.figures()[0].targets.down;
       expect(down.rmse).toBeCloseTo(Math.sqrt((49 + 36 + 25) / 3), 10);
 
       // The same claim again (redelivered, published twice) finds those points scored already.
       await claim('day1.csv');
-      await expect.poll(() => observed, { timeout: 5_000 }).toBe(3);
+      await expect.poll(replicas.observed, { timeout: 5_000 }).toBe(3);
       expect(matched()).toBe(3);
       // An observer owns none of these claims: nothing of them is dead-lettered.
-      expect(readdirSync(path.join(root, 'bus', 'topics')).filter((name) => name.startsWith('DLQ'))).toEqual([]);
+      expect(readdirSync(path.join(scene.root, 'bus', 'topics')).filter((name) => name.startsWith('DLQ'))).toEqual([]);
     } finally {
-      await subscription.stop();
+      await follower.stop();
     }
   });
 
@@ -122,12 +88,12 @@ describe('core > daemon > followClaimActuals', () => {
     scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 1000 });
     const claimReads = createClaimReads();
     const group = 'serve-test-passed';
-    const subscription = await followClaimActuals({ settings, bus, store, holder, live: live(), logger, claimReads }, group);
+    const follower = await scene.join(group, { live: replicas.at(Date.now()), claimReads });
     try {
       // Nothing remembered: the follower passes the claim unread, before the batch role gets to it.
-      await claim('day1.csv');
-      await expect.poll(async () => (await bus.lag(group, [settings.bus.topics.inferenceData]))[0]?.lag, { timeout: 5_000 }).toBe(0);
-      const [position] = await bus.lag(group, [settings.bus.topics.inferenceData]);
+      await scene.claim('day1.csv');
+      await expect.poll(() => scene.lag(group), { timeout: 5_000 }).toBe(0);
+      const [position] = await scene.bus.lag(group, [scene.topic]);
       const message = { topic: position.topic, partition: position.partition, offset: String(position.committedOffset - 1), timestamp: Date.now() };
       let loads = 0;
       const load = async () => (loads++, {}) as unknown as InferenceInput;
@@ -136,80 +102,36 @@ describe('core > daemon > followClaimActuals', () => {
       await claimReads.read(message, 'run-a', load);
       expect(loads).toBe(2);
     } finally {
-      await subscription.stop();
+      await follower.stop();
     }
   });
 });
 
 describe('core > daemon > followClaimActuals ahead of the forecasts', () => {
-  let root: string;
-  let bus: MessageBus;
-  afterAll(async () => {
-    await bus?.close();
-    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
-  });
-
   it('reads a claim while no forecast waits, keeps its actuals, and a forecast of them made later is scored on them', async () => {
-    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-early-'));
-    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
-    const store = createFsStore(path.join(root, 'store'));
-    await store.ensureBucket('incoming');
-    await store.put('incoming', 'day1.csv', claimCsv(10));
-    const settings = defaultSettings();
-    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
-    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel, status: () => ({}) } as unknown as ModelHolder;
-    const logger = pino({ level: 'silent' });
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new Error('no shadow')), replica: 'early-claims', logger });
-    const subscription = await followClaimActuals({ settings, bus, store, holder, live: monitor, logger }, 'serve-early-actuals');
+    const scene = await claimFollowerScene({ objects: { 'day1.csv': claimCsv(10) } });
+    const monitor = scene.monitor('early-claims');
+    const follower = await scene.join('serve-early-actuals', { live: monitor });
     try {
-      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+      await scene.claim('day1.csv');
       await expect.poll(() => monitor.status().early_actuals.points, { timeout: 5_000 }).toBe(10);
       // Forecasts of rows 3..5 from origin row 2, made after the claim was read: 110 each (errors 7, 6, 5).
       monitor.scorer.remember({ identifier: '', runId: 'run-a', origin: T0 + 2 * STEP, targets: ['down'], time: [3, 4, 5].map((r) => T0 + r * STEP), values: [[110, 110, 110]] });
       expect(monitor.scorer.scoreEarly()).toEqual([{ run_id: 'run-a', points: 3, rmse: Math.sqrt((49 + 36 + 25) / 3), mae: 6 }]);
     } finally {
-      await subscription.stop();
-      await monitor.stop();
+      await follower.stop();
     }
   });
 });
 
 describe('core > daemon > followClaimActuals catching up when its group joins', () => {
-  let root: string;
-  let bus: MessageBus;
-  afterAll(async () => {
-    await bus?.close();
-    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
-  });
-
   it('scores a claim published after the replica began remembering forecasts but before its group joined, and passes unread one published before it started', async () => {
-    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-catch-up-'));
-    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
-    const fsStore = createFsStore(path.join(root, 'store'));
-    const reads: string[] = [];
-    const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (reads.push(key), fsStore.get(bucket, key)) };
-    await store.ensureBucket('incoming');
-    await store.put('incoming', 'day1.csv', claimCsv(10));
-    const settings = defaultSettings();
-    const topic = settings.bus.topics.inferenceData;
-    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
-    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel } as unknown as ModelHolder;
-    const logger = pino({ level: 'silent' });
+    const scene = await claimFollowerScene({ objects: { 'day1.csv': claimCsv(10) } });
+    const { reads, claim } = scene;
     const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 1000 });
-    let observed = 0;
-    const replica = (since: number): LiveMonitor =>
-      ({
-        scorer,
-        since,
-        observeActualsInTurns: async (actuals: Parameters<LiveMonitor['observeActualsInTurns']>[0]) => {
-          observed++;
-          const scoring = scorer.startScoring(actuals);
-          scoring.scoreRows(actuals.time.length);
-          return scoring.result();
-        },
-      }) as unknown as LiveMonitor;
-    const matched = (): number => scorer.figures().find((run) => run.run_id === 'run-a')?.matched_total ?? 0;
-    const caughtUp = async (group: string): Promise<number | undefined> => (await bus.lag(group, [topic]))[0]?.lag;
+    const replicas = scoringReplicas(() => scorer);
+    const matched = (): number => matchedOf(scorer);
+    const caughtUp = scene.lag;
 
     // The replica answered and remembered forecasts of rows 3..5 (110 each) before its follower joined; meanwhile the
     // batch data of day 1 was claimed.
@@ -217,16 +139,16 @@ describe('core > daemon > followClaimActuals catching up when its group joins', 
     // Another series' forecast keeps the memory from emptying, so a claim is still read after those points.
     scorer.remember({ identifier: 'another-series', runId: 'run-a', origin: T0, targets: ['down'], time: [T0 + 50 * STEP], values: [[0]] });
     const remembering = Date.now();
-    await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+    await claim('day1.csv');
 
     // The replica that remembered before the claim scores it at its join (before: its group started past it).
-    const joined = await followClaimActuals({ settings, bus, store, holder, live: replica(remembering), logger }, 'serve-joined-late-actuals');
+    const joined = await scene.join('serve-joined-late-actuals', { live: replicas.at(remembering) });
     try {
       await expect.poll(matched, { timeout: 5_000 }).toBe(3);
       expect(scorer.figures()[0].targets.down.rmse).toBeCloseTo(Math.sqrt((49 + 36 + 25) / 3), 10);
       // A claim published after the join is read as before, and the points it repeats are not scored twice.
-      await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
-      await expect.poll(() => observed, { timeout: 5_000 }).toBe(2);
+      await claim('day1.csv');
+      await expect.poll(replicas.observed, { timeout: 5_000 }).toBe(2);
       expect(matched()).toBe(3);
       expect(reads).toEqual(['day1.csv', 'day1.csv']);
     } finally {
@@ -236,63 +158,37 @@ describe('core > daemon > followClaimActuals catching up when its group joins', 
     // A replica that keeps no actuals for forecasts made later and started after both claims (by more than the clock
     // margin) has nothing of its to score: its group starts past them, so they are not even delivered (on a topic of
     // 100k claims, a start read and committed them all).
-    const passed: string[] = [];
-    const recording: Logger = { trace: () => {}, debug: (_fields: object, event?: string) => void passed.push(event ?? ''), info: () => {}, warn: () => {}, error: () => {}, child: () => recording };
     const keepingNone = resolveSettings({ flags: { 'live.earlyActualsPoints': 0 } }).settings;
-    const later = await followClaimActuals({ settings: keepingNone, bus, store, holder, live: replica(Date.now() + CLAIM_CLOCK_MARGIN_MS + 60_000), logger: recording }, 'serve-later-actuals');
+    const later = await scene.join('serve-later-actuals', { settings: keepingNone, live: replicas.at(Date.now() + CLAIM_CLOCK_MARGIN_MS + 60_000), levels: ['debug'] });
+    const passed = (): string[] => later.events.map((line) => line.event);
     try {
       expect(await caughtUp('serve-later-actuals')).toBe(0);
       // A claim published now is delivered, and passed unread as stamped before that replica's start.
-      await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+      await claim('day1.csv');
       await expect.poll(() => caughtUp('serve-later-actuals'), { timeout: 5_000 }).toBe(0);
-      expect(passed.filter((event) => event === 'live_claim_before_replica')).toHaveLength(1);
+      expect(passed().filter((event) => event === 'live_claim_before_replica')).toHaveLength(1);
     } finally {
       await later.stop();
     }
     expect(reads).toEqual(['day1.csv', 'day1.csv']);
-    expect(observed).toBe(2);
+    expect(replicas.observed()).toBe(2);
   });
 });
 
 describe('core > daemon > followClaimActuals joining after the claims', () => {
-  let root: string;
-  let bus: MessageBus;
-  afterEach(() => vi.restoreAllMocks());
-  afterAll(async () => {
-    await bus?.close();
-    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
-  });
-
   it('reads the claims published before it started that are recent enough for their rows to be kept, ages those rows from the publication, and scores a forecast made later on them', async () => {
-    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-joined-'));
-    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
-    const fsStore = createFsStore(path.join(root, 'store'));
-    const reads: string[] = [];
-    const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (reads.push(key), fsStore.get(bucket, key)) };
-    await store.ensureBucket('incoming');
-    await store.put('incoming', 'day1.csv', claimCsv(10));
-    await store.put('incoming', 'stale.csv', claimCsv(10));
-    const settings = resolveSettings({ flags: { 'live.earlyActualsMaxAgeMs': 30 * 60_000 } }).settings;
-    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
-    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel, status: () => ({}) } as unknown as ModelHolder;
-    const logger = pino({ level: 'silent' });
+    const scene = await claimFollowerScene({ flags: { 'live.earlyActualsMaxAgeMs': 30 * 60_000 }, objects: { 'day1.csv': claimCsv(10), 'stale.csv': claimCsv(10) } });
+    const { reads } = scene;
     /** A claim as the bus stamped it `ago` ms before now: published while no replica ran. */
-    const publishedAgo = async (ago: number, object: string): Promise<void> => {
-      const clock = vi.spyOn(Date, 'now').mockReturnValue(Date.now() - ago);
-      try {
-        await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: 'incoming', object, size: 0, configHash: 'cfg1', identifier: '' }));
-      } finally {
-        clock.mockRestore();
-      }
-    };
+    const publishedAgo = (ago: number, object: string): Promise<void> => stampedAt(Date.now() - ago, () => scene.claim(object));
     // Two hours ago, past the 30 minutes a kept row waits: a replica running then would have let its rows go.
     await publishedAgo(2 * 3_600_000, 'stale.csv');
     // Twenty minutes ago, well before the clock margin: a replica running then would keep its rows ten minutes more.
     await publishedAgo(20 * 60_000, 'day1.csv');
 
     let later = 0;
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new Error('no shadow')), replica: 'joined-later', logger, now: () => new Date(Date.now() + later) });
-    const subscription = await followClaimActuals({ settings, bus, store, holder, live: monitor, logger }, 'serve-joined-after-claims');
+    const monitor = scene.monitor('joined-later', { now: () => new Date(Date.now() + later) });
+    const follower = await scene.join('serve-joined-after-claims', { live: monitor });
     try {
       await expect.poll(() => monitor.status().early_actuals.points, { timeout: 5_000 }).toBe(10);
       expect(reads).toEqual(['day1.csv']);
@@ -305,33 +201,17 @@ describe('core > daemon > followClaimActuals joining after the claims', () => {
       later = 11 * 60_000;
       expect(monitor.status().early_actuals).toMatchObject({ points: 0, expired: 10 });
     } finally {
-      await subscription.stop();
-      await monitor.stop();
+      await follower.stop();
     }
   });
 });
 
 describe('core > daemon > followClaimActuals over event-loop turns', () => {
-  let root: string;
-  let bus: MessageBus;
-  afterEach(() => vi.restoreAllMocks());
-  afterAll(async () => {
-    await bus?.close();
-    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
-  });
-
   it('scores a large claim in pieces with turns of the event loop between them, to the figures one pass gives', async () => {
-    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-turns-'));
-    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
-    const store = createFsStore(path.join(root, 'store'));
     const rows = 20_000;
-    await store.ensureBucket('incoming');
-    await store.put('incoming', 'large.csv', claimCsv(rows));
-    const settings = defaultSettings();
-    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
-    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel } as unknown as ModelHolder;
-    const logger = pino({ level: 'silent' });
-    const live = createLiveMonitor({ settings, holder, loadShadow: async () => ({}) as ServedModel, replica: 'r1', logger });
+    const scene = await claimFollowerScene({ objects: { 'large.csv': claimCsv(rows) } });
+    const { settings } = scene;
+    const live = scene.monitor('r1');
     const twin = createLiveScorer({ windowPoints: settings.live.windowPoints, memoryPoints: settings.live.memoryPoints });
     const time = Array.from({ length: 12_000 }, (_, r) => T0 + r * STEP);
     const forecast = { identifier: '', runId: 'run-a', origin: T0 - STEP, targets: ['down'], time, values: [time.map((_, r) => actualAt(r) + Math.sin(r / 7))] };
@@ -349,17 +229,17 @@ describe('core > daemon > followClaimActuals over event-loop turns', () => {
     });
     vi.spyOn(live.scorer, 'score').mockImplementation((actuals) => (scoredIn.push(turns()), score(actuals)));
 
-    const subscription = await followClaimActuals({ settings, bus, store, holder, live, logger }, 'serve-test-turns');
+    const follower = await scene.join('serve-test-turns', { live });
     try {
       // Each reading of the clock 20 ms on: every look at the turn (10 ms) finds it spent, whatever the machine's speed.
       let clock = 0;
       vi.spyOn(performance, 'now').mockImplementation(() => (clock += 20));
       loop = countTurns();
-      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: 'incoming', object: 'large.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+      await scene.claim('large.csv');
       await expect.poll(() => live.scorer.figures()[0]?.matched_total ?? 0, { timeout: 10_000 }).toBe(12_000);
     } finally {
       loop?.stop();
-      await subscription.stop();
+      await follower.stop();
     }
     // The rows in pieces of 2048: ten pieces over several turns (seen over 5 to 9 on a loaded machine); the follower's
     // former 16k-row slices took 2.
@@ -370,71 +250,36 @@ describe('core > daemon > followClaimActuals over event-loop turns', () => {
 });
 
 describe('core > daemon > followClaimActuals bounding what its join reads', () => {
-  let root: string;
-  let bus: MessageBus;
-  afterEach(() => vi.restoreAllMocks());
-  afterAll(async () => {
-    await bus?.close();
-    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
-  });
-
   it('reads the claims published before it began up to the bound on claims or bytes, passes the rest unread with one line saying what, and still reads those published since', async () => {
-    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-catch-up-bound-'));
-    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
-    const fsStore = createFsStore(path.join(root, 'store'));
-    const reads: string[] = [];
-    const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (reads.push(key), fsStore.get(bucket, key)) };
-    await store.ensureBucket('incoming');
     const objects = ['c0.csv', 'c1.csv', 'c2.csv', 'c3.csv', 'c4.csv'];
-    for (const object of objects) await store.put('incoming', object, claimCsv(10));
+    const scene = await claimFollowerScene({ objects: Object.fromEntries(objects.map((object) => [object, claimCsv(10)])) });
+    const { store, reads, claim: publish } = scene;
     const objectBytes = (await store.stat('incoming', 'c0.csv'))!.size;
-    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
-    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel, status: () => ({}) } as unknown as ModelHolder;
-    const base = resolveSettings({}).settings;
-    const topic = base.bus.topics.inferenceData;
-    const publish = (object: string): Promise<void> => bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object, size: 0, configHash: 'cfg1', identifier: '' }));
     // Five claims forty minutes to thirty-six minutes ago, within the hour kept rows wait: each worth reading at a join.
     const publishedFrom = Date.now() - 40 * 60_000;
-    for (const [i, object] of objects.entries()) {
-      const clock = vi.spyOn(Date, 'now').mockReturnValue(publishedFrom + i * 60_000);
-      try {
-        await publish(object);
-      } finally {
-        clock.mockRestore();
-      }
-    }
+    for (const [i, object] of objects.entries()) await stampedAt(publishedFrom + i * 60_000, () => publish(object));
 
-    const join = async (flags: Record<string, number>, group: string, late = false): Promise<{ read: string[]; events: Array<{ event: string; fields: Record<string, unknown> }> }> => {
+    const join = async (flags: Record<string, number>, group: string, late = false): Promise<{ read: string[]; events: LoggedLine[] }> => {
       reads.length = 0;
-      const events: Array<{ event: string; fields: Record<string, unknown> }> = [];
-      const record = (fields: object, event?: string): void => void events.push({ event: event ?? '', fields: fields as Record<string, unknown> });
-      const logger: Logger = { trace: () => {}, debug: () => {}, info: () => {}, warn: record, error: record, child: () => logger };
       const settings = resolveSettings({ flags }).settings;
-      const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new Error('no shadow')), replica: group, logger: pino({ level: 'silent' }) });
-      const subscription = await followClaimActuals({ settings, bus, store, holder, live: monitor, logger }, group);
+      const follower = await scene.join(group, { settings, live: scene.monitor(group, { settings }) });
       try {
         // Every claim before the replica delivered (read or passed), then one published since it began: read. (Those
         // of the joins before, published within the clock margin before this one began, are read too, uncounted.)
-        await expect.poll(async () => (await bus.lag(group, [topic]))[0]?.lag, { timeout: 5_000 }).toBe(0);
+        await expect.poll(() => scene.lag(group), { timeout: 5_000 }).toBe(0);
         await store.put('incoming', `now-${group}.csv`, claimCsv(10));
         await publish(`now-${group}.csv`);
         await expect.poll(() => reads.includes(`now-${group}.csv`), { timeout: 5_000 }).toBe(true);
         if (late) {
           // A claim stamped before the replica that comes after the follower looked where the log ends: a publisher
           // behind, the bus's order says; read as published since, whatever the bound on those published before.
-          const clock = vi.spyOn(Date, 'now').mockReturnValue(publishedFrom);
-          try {
-            await publish('c0.csv');
-          } finally {
-            clock.mockRestore();
-          }
-          await expect.poll(async () => (await bus.lag(group, [topic]))[0]?.lag, { timeout: 5_000 }).toBe(0);
+          await stampedAt(publishedFrom, () => publish('c0.csv'));
+          await expect.poll(() => scene.lag(group), { timeout: 5_000 }).toBe(0);
         }
       } finally {
-        await subscription.stop();
-        await monitor.stop();
+        await follower.stop();
       }
-      return { read: reads.filter((object) => objects.includes(object)), events };
+      return { read: reads.filter((object) => objects.includes(object)), events: follower.events };
     };
 
     // The newest two read, in bus order; the oldest passed as the third came (the cut), said at the partition's end.
@@ -463,44 +308,21 @@ describe('core > daemon > followClaimActuals bounding what its join reads', () =
 });
 
 describe('core > daemon > followClaimActuals joining after more claims than its bound', () => {
-  let root: string;
-  let bus: MessageBus;
-  afterEach(() => vi.restoreAllMocks());
-  afterAll(async () => {
-    await bus?.close();
-    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
-  });
-
   it('keeps the rows of the newest claims within the bound, and a forecast made later is scored on them', async () => {
-    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-catch-up-newest-'));
-    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
-    const store = createFsStore(path.join(root, 'store'));
-    await store.ensureBucket('incoming');
-    const settings = resolveSettings({ flags: { 'live.claimCatchUpMaxClaims': 2 } }).settings;
-    const topic = settings.bus.topics.inferenceData;
+    const scene = await claimFollowerScene({ flags: { 'live.claimCatchUpMaxClaims': 2 } });
     // Five claims of four hourly rows each, the later claims the later hours, published forty to thirty-six minutes
     // ago (within the hour kept rows wait), one a minute: the way a feed sends its data.
     const publishedFrom = Date.now() - 40 * 60_000;
     for (let k = 0; k < 5; k++) {
       const rows = [0, 1, 2, 3].map((i) => 4 * k + i);
-      await store.put('incoming', `c${k}.csv`, ['time,down', ...rows.map((r) => `${iso(r)},${actualAt(r)}`)].join('\n'));
-      const clock = vi.spyOn(Date, 'now').mockReturnValue(publishedFrom + k * 60_000);
-      try {
-        await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: `c${k}.csv`, size: 0, configHash: 'cfg1', identifier: '' }));
-      } finally {
-        clock.mockRestore();
-      }
+      await scene.store.put('incoming', `c${k}.csv`, ['time,down', ...rows.map((r) => `${iso(r)},${actualAt(r)}`)].join('\n'));
+      await stampedAt(publishedFrom + k * 60_000, () => scene.claim(`c${k}.csv`));
     }
-    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
-    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel, status: () => ({}) } as unknown as ModelHolder;
-    const events: Array<{ event: string; fields: Record<string, unknown> }> = [];
-    const record = (fields: object, event?: string): void => void events.push({ event: event ?? '', fields: fields as Record<string, unknown> });
-    const logger: Logger = { trace: () => {}, debug: () => {}, info: () => {}, warn: record, error: record, child: () => logger };
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new Error('no shadow')), replica: 'newest', logger: pino({ level: 'silent' }) });
+    const monitor = scene.monitor('newest');
     const group = 'serve-catch-up-newest';
-    const subscription = await followClaimActuals({ settings, bus, store, holder, live: monitor, logger }, group);
+    const { events, stop } = await scene.join(group, { live: monitor });
     try {
-      await expect.poll(async () => (await bus.lag(group, [topic]))[0]?.lag, { timeout: 5_000 }).toBe(0);
+      await expect.poll(() => scene.lag(group), { timeout: 5_000 }).toBe(0);
       await expect.poll(() => events.some((entry) => entry.event === 'live_claims_catch_up_skipped'), { timeout: 5_000 }).toBe(true);
       expect(monitor.status().early_actuals.points).toBe(8);
       // A forecast of all twenty hours, made once the replica runs, of 110 each: paired with the newest claims' rows
@@ -513,105 +335,61 @@ describe('core > daemon > followClaimActuals joining after more claims than its 
       const skipped = events.find((entry) => entry.event === 'live_claims_catch_up_skipped')!.fields;
       expect(skipped).toMatchObject({ claims: 3, claims_read: 2, published_from: new Date(publishedFrom).toISOString(), published_to: new Date(publishedFrom + 2 * 60_000).toISOString() });
     } finally {
-      await subscription.stop();
-      await monitor.stop();
+      await stop();
     }
   });
 });
 
-describe('core > daemon > followClaimActuals under a publisher clock skewed from its own', () => {
-  const opened: Array<{ root: string; bus: MessageBus }> = [];
-  afterEach(() => vi.restoreAllMocks());
-  afterAll(async () => {
-    for (const { root, bus } of opened) {
-      await bus.close();
-      rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
-    }
-  });
+/**
+ * A claim of ten rows in a scene whose kept rows wait four minutes, and a monitor whose clock can be moved on:
+ * `earlyActualsAt(ms)` is what it says of the rows kept `ms` from now.
+ */
+async function agingScene(replica: string): Promise<{ scene: ClaimFollowerScene; monitor: LiveMonitor; earlyActualsAt(ms: number): ReturnType<LiveMonitor['status']>['early_actuals'] }> {
+  const scene = await claimFollowerScene({ flags: { 'live.earlyActualsMaxAgeMs': 4 * 60_000 }, objects: { 'day1.csv': claimCsv(10) } });
+  let later = 0;
+  const monitor = scene.monitor(replica, { now: () => new Date(Date.now() + later) });
+  return { scene, monitor, earlyActualsAt: (ms) => ((later = ms), monitor.status().early_actuals) };
+}
 
+describe('core > daemon > followClaimActuals under a publisher clock skewed from its own', () => {
   it.each([
     ['behind by 4.5 minutes', -4.5 * 60_000],
     ['an hour ahead', 3_600_000],
   ])('ages the rows of a claim published as it arrives, by a publisher %s, from their receipt', async (_name, skew) => {
-    const root = mkdtempSync(path.join(tmpdir(), 'flts-claim-skew-'));
-    const bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
-    opened.push({ root, bus });
-    const store = createFsStore(path.join(root, 'store'));
-    await store.ensureBucket('incoming');
-    await store.put('incoming', 'day1.csv', claimCsv(10));
     // Kept rows wait four minutes: aged from the stamp, those of the publisher behind were let go as they came.
-    const settings = resolveSettings({ flags: { 'live.earlyActualsMaxAgeMs': 4 * 60_000 } }).settings;
-    const topic = settings.bus.topics.inferenceData;
-    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
-    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel, status: () => ({}) } as unknown as ModelHolder;
-    let later = 0;
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new Error('no shadow')), replica: 'skewed', logger: pino({ level: 'silent' }), now: () => new Date(Date.now() + later) });
+    const { scene, monitor, earlyActualsAt } = await agingScene('skewed');
     // Stamped by the skewed clock once the replica runs (before its group joins, so no read sees that clock).
-    const clock = vi.spyOn(Date, 'now').mockReturnValue(Date.now() + skew);
-    try {
-      await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
-    } finally {
-      clock.mockRestore();
-    }
+    await stampedAt(Date.now() + skew, () => scene.claim('day1.csv'));
     const group = 'serve-skew';
-    const subscription = await followClaimActuals({ settings, bus, store, holder, live: monitor, logger: pino({ level: 'silent' }) }, group);
+    const follower = await scene.join(group, { live: monitor });
     try {
-      await expect.poll(async () => (await bus.lag(group, [topic]))[0]?.lag, { timeout: 5_000 }).toBe(0);
+      await expect.poll(() => scene.lag(group), { timeout: 5_000 }).toBe(0);
       await expect.poll(() => monitor.status().early_actuals.points + monitor.status().early_actuals.expired, { timeout: 5_000 }).toBe(10);
       // Two minutes after the receipt, kept; five minutes after, let go: neither early by the skew nor an hour late.
-      later = 2 * 60_000;
-      expect(monitor.status().early_actuals).toMatchObject({ points: 10, expired: 0 });
-      later = 5 * 60_000;
-      expect(monitor.status().early_actuals).toMatchObject({ points: 0, expired: 10 });
+      expect(earlyActualsAt(2 * 60_000)).toMatchObject({ points: 10, expired: 0 });
+      expect(earlyActualsAt(5 * 60_000)).toMatchObject({ points: 0, expired: 10 });
     } finally {
-      await subscription.stop();
-      await monitor.stop();
+      await follower.stop();
     }
   });
 });
 
 describe('core > daemon > followClaimActuals under a publisher clock behind by more than the margin', () => {
-  let root: string;
-  let bus: MessageBus;
-  afterEach(() => vi.restoreAllMocks());
-  afterAll(async () => {
-    await bus?.close();
-    if (root) rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
-  });
-
   it('reads a claim published since it looked where the log ends, stamped ten minutes back, and ages its rows from their receipt', async () => {
-    root = mkdtempSync(path.join(tmpdir(), 'flts-claim-far-behind-'));
-    bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
-    const store = createFsStore(path.join(root, 'store'));
-    await store.ensureBucket('incoming');
-    await store.put('incoming', 'day1.csv', claimCsv(10));
     // Kept rows wait four minutes: by its stamp the claim is older than any row kept, and older than the replica.
-    const settings = resolveSettings({ flags: { 'live.earlyActualsMaxAgeMs': 4 * 60_000 } }).settings;
-    const topic = settings.bus.topics.inferenceData;
-    const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
-    const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel, status: () => ({}) } as unknown as ModelHolder;
-    let later = 0;
-    const monitor = createLiveMonitor({ settings, holder, loadShadow: () => Promise.reject(new Error('no shadow')), replica: 'far-behind', logger: pino({ level: 'silent' }), now: () => new Date(Date.now() + later) });
+    const { scene, monitor, earlyActualsAt } = await agingScene('far-behind');
     const group = 'serve-far-behind';
-    const subscription = await followClaimActuals({ settings, bus, store, holder, live: monitor, logger: pino({ level: 'silent' }) }, group);
+    const follower = await scene.join(group, { live: monitor });
     try {
       // Published once the follower runs, by a clock ten minutes behind this host's.
-      const clock = vi.spyOn(Date, 'now').mockReturnValue(Date.now() - 10 * 60_000);
-      try {
-        await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
-      } finally {
-        clock.mockRestore();
-      }
-      await expect.poll(async () => (await bus.lag(group, [topic]))[0]?.lag, { timeout: 5_000 }).toBe(0);
+      await stampedAt(Date.now() - 10 * 60_000, () => scene.claim('day1.csv'));
+      await expect.poll(() => scene.lag(group), { timeout: 5_000 }).toBe(0);
       // Before, passed unread as published before the replica and too old for its rows to be kept.
-      expect(monitor.status().early_actuals).toMatchObject({ points: 10, expired: 0 });
-      later = 2 * 60_000;
-      expect(monitor.status().early_actuals).toMatchObject({ points: 10, expired: 0 });
-      later = 5 * 60_000;
-      expect(monitor.status().early_actuals).toMatchObject({ points: 0, expired: 10 });
+      expect(earlyActualsAt(0)).toMatchObject({ points: 10, expired: 0 });
+      expect(earlyActualsAt(2 * 60_000)).toMatchObject({ points: 10, expired: 0 });
+      expect(earlyActualsAt(5 * 60_000)).toMatchObject({ points: 0, expired: 10 });
     } finally {
-      await subscription.stop();
-      await monitor.stop();
+      await follower.stop();
     }
   });
 });
