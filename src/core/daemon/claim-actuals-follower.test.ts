@@ -18,14 +18,20 @@ const actualAt = (row: number): number => 100 + row;
 /** A raw claimed file of `rows` hourly rows, `down` = 100 + row. */
 const claimCsv = (rows: number): string => ['time,down', ...Array.from({ length: rows }, (_, r) => `${iso(r)},${actualAt(r)}`)].join('\n');
 
-/** Runs `publish` as a publisher whose clock reads `at`: the bus stamps what it publishes then with that time. */
+/**
+ * Publishes as a publisher whose clock reads `at`: the bus stamps a message as the publish starts, so the clock is
+ * put back before the publish is awaited: a follower that ran while the publish was awaited read that clock as its own
+ * too, took a claim it received then as received at `at`, and aged its rows from there.
+ */
 async function stampedAt(at: number, publish: () => Promise<void>): Promise<void> {
   const clock = vi.spyOn(Date, 'now').mockReturnValue(at);
+  let published: Promise<void>;
   try {
-    await publish();
+    published = publish();
   } finally {
     clock.mockRestore();
   }
+  await published;
 }
 
 afterEach(() => vi.restoreAllMocks());
