@@ -463,13 +463,21 @@ describe('core > bus > fs-bus retention, and a dead letter across a kill', () =>
     const writer = createFsBus({ root, pollIntervalMs: 20 });
     buses.push(writer);
     for (let index = 0; index < 10; index += 1) await writer.publish('inference-data', { key: null, value: `m${index}` });
-    // Looks again only when its own bus publishes: the log changes between two of its looks.
+    // Looks again after a pass that delivered, or when its own bus publishes: the log changes between two of its looks.
     const reader = createFsBus({ root, pollIntervalMs: 3_600_000 });
     buses.push(reader);
     const seen: string[] = [];
-    await reader.subscribe({ group: 'replica-actuals', topics: ['inference-data'] }, async (message) => void seen.push(`${message.offset} ${message.value}`));
+    // The tenth message is held until the log is written anew: the consumer's next read, right after it, meets the new
+    // log and never a file half written (writeFile truncates, then writes), which no retention leaves to be read.
+    let rewritten!: () => void;
+    const logRewritten = new Promise<void>((resolve) => (rewritten = resolve));
+    await reader.subscribe({ group: 'replica-actuals', topics: ['inference-data'] }, async (message) => {
+      seen.push(`${message.offset} ${message.value}`);
+      if (seen.length === 10) await logRewritten;
+    });
     await waitFor(() => seen.length === 10, 'the first ten messages');
     await writtenAnewInPlace(path.join(root, 'topics', 'inference-data.log'), appended);
+    rewritten();
     await reader.publish('inference-data', { key: null, value: 'last' });
     const expected = [...Array.from({ length: appended }, (_, index) => `${10 + index} m${10 + index}`), `${10 + appended} last`];
     await waitFor(() => seen.length >= 10 + expected.length, 'the messages after the first ten');
