@@ -1,4 +1,4 @@
-import { clip } from '../clip-text.js';
+import { clip, codePoint, misleadingCharacter } from '../clip-text.js';
 import { IDENTIFIER_PATTERN, isIdentifier } from '../config/specs/runtime.js';
 import { FltsError } from '../errors.js';
 import { parseLenientJson } from '../storage/json-objects.js';
@@ -71,28 +71,40 @@ export function requireBucket(body: JsonRecord, topic: string, name: string): st
   return value;
 }
 
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+/** Half of a surrogate pair without its other half: no character, so no key a store can name as it was sent. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** What is wrong with `value` as text a consumer names store keys with, beyond the store's rules; undefined when nothing. */
+function keyTextProblem(value: string): string | undefined {
+  const misleading = misleadingCharacter(value);
+  if (misleading) return `contains a control, line-separator or bidirectional character (${codePoint(misleading)})`;
+  return LONE_SURROGATE.test(value) ? 'contains a lone surrogate (text that is not Unicode)' : undefined;
+}
 
 /**
  * A required object key the consumer reads: a relative S3 key that stays inside its bucket (the store's rules), and
- * no control characters, which no producer puts in a key and which would break the log line naming it.
+ * no character that shows as something other than itself (control, line-separator or bidirectional), which no producer
+ * puts in a key and which would break or turn round the log line naming it, nor a lone surrogate, which has no UTF-8
+ * spelling: the filesystem store names the file with U+FFFD in its place, so the claim would read another object than
+ * the one it names, and a URL cannot carry it at all (encodeURIComponent throws).
  */
 export function requireObjectKey(body: JsonRecord, topic: string, ...names: string[]): string {
   const value = requireString(body, topic, ...names);
   const name = names.find((candidate) => body[candidate] === value) ?? names[0];
-  const problem = objectKeyProblem(value) ?? (CONTROL_CHARACTERS.test(value) ? 'contains a control character' : undefined);
+  const problem = objectKeyProblem(value) ?? keyTextProblem(value);
   if (problem) throw invalidMessage(topic, `field "${name}" must be an object key inside its bucket, but it ${problem}: ${quoted(value)}`, { field: name });
   return value;
 }
 
 /**
  * A deployment identifier ("" or absent = global): it scopes store keys (the inference log's folder), so it follows
- * the `identifier` setting's rule, one folder name.
+ * the `identifier` setting's rule, one folder name, of whole characters: a lone surrogate's folder is named with U+FFFD
+ * in its place, another deployment's.
  */
 export function optionalIdentifier(body: JsonRecord, topic: string, name = 'identifier'): string {
   const value = body[name];
   if (value === undefined || value === null || value === '') return '';
-  if (typeof value !== 'string' || !isIdentifier(value)) {
+  if (typeof value !== 'string' || !isIdentifier(value) || LONE_SURROGATE.test(value)) {
     throw invalidMessage(topic, `field "${name}" must be ${IDENTIFIER_PATTERN.text}, got ${quoted(value)}`, { field: name });
   }
   return value;

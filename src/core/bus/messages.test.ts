@@ -200,6 +200,11 @@ describe('core > bus > messages (a claim\'s bucket, object and identifier addres
     ['object', 'a\u0000b'],
     ['object', 'a\nb'],
     ['object', 'x'.repeat(1025)],
+    // Shows as "teuqrap.atad_dessecorp": a log line or dead letter naming it reads as another key.
+    ['object', '\u202eprocessed_data.parquet'],
+    ['object', 'a\u2028b'],
+    // No UTF-8 spelling: the filesystem store would read "x\ufffd.parquet", another object.
+    ['object', 'x\ud800.parquet'],
     ['object', { a: 1 }],
     ['identifier', '../../x'],
     ['identifier', '..'],
@@ -213,6 +218,7 @@ describe('core > bus > messages (a claim\'s bucket, object and identifier addres
     ['identifier', 'a\u202eb'],
     ['identifier', 'a\u0085b'],
     ['identifier', 'a\u2028b'],
+    ['identifier', 'a\udc00b'],
     ['identifier', 7],
     ['identifier', ['site']],
   ])('rejects %s %j on both claim topics as FLTS_BUS_MESSAGE_INVALID naming the field', (field, value) => {
@@ -230,6 +236,8 @@ describe('core > bus > messages (a claim\'s bucket, object and identifier addres
     for (const [, decode] of decoders) {
       expect(decode({ object: `${HASH}/test.parquet`, object_key: `${HASH}/test.parquet`, identifier: 'Poble Sec:7' })).toMatchObject({ object: `${HASH}/test.parquet`, identifier: 'Poble Sec:7' });
       expect(decode({ bucket: 'site.a-data', identifier: null })).toMatchObject({ bucket: 'site.a-data', identifier: '' });
+      // Whole characters outside the BMP are no lone surrogates.
+      expect(decode({ object: 'data/\u{1F600}.parquet', object_key: 'data/\u{1F600}.parquet', identifier: 'site-\u{1F600}' })).toMatchObject({ object: 'data/\u{1F600}.parquet', identifier: 'site-\u{1F600}' });
     }
   });
 
