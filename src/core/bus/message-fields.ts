@@ -1,4 +1,4 @@
-import { clip, codePoint, misleadingCharacter } from '../clip-text.js';
+import { clip, codePoint, misleadingCharacter, quotedText, shownText } from '../clip-text.js';
 import { IDENTIFIER_PATTERN, isIdentifier } from '../config/specs/runtime.js';
 import { FltsError } from '../errors.js';
 import { parseLenientJson } from '../storage/json-objects.js';
@@ -9,11 +9,15 @@ export function invalidMessage(topic: string, reason: string, details: Record<st
   return new FltsError('FLTS_BUS_MESSAGE_INVALID', `Message on ${topic} is invalid: ${reason}.`, { details: { topic, ...details } });
 }
 
-/** A field's value as an error message quotes it: JSON, clipped, so a 2 MB field makes a short log line. */
+/**
+ * A field's value as an error message quotes it: JSON, clipped, so a 2 MB field makes a short log line, with every
+ * character that shows as something other than itself escaped (shownText): the message goes to the log and the dead
+ * letter, and a publisher's U+202E quoted as it is turns round the rest of the line that shows it.
+ */
 export function quoted(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(clip(value));
+  if (typeof value === 'string') return quotedText(clip(value));
   try {
-    return clip(JSON.stringify(value) ?? String(value));
+    return shownText(clip(JSON.stringify(value) ?? String(value)));
   } catch {
     // Nested deeper than JSON.stringify recurses (JSON.parse takes arrays thousands deep): named by its type instead.
     return Array.isArray(value) ? 'an array' : 'an object';

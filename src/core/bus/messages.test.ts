@@ -241,6 +241,20 @@ describe('core > bus > messages (a claim\'s bucket, object and identifier addres
     }
   });
 
+  it('quotes a field with a bidirectional or line-separator character escaped, so the log line and dead letter read as sent', () => {
+    const errors = [
+      () => decodeTrainClaim({ key: 'train-claim', value: JSON.stringify({ ...body, bucket: 'processed-data\u202e' }) }),
+      () => decodeInferenceClaim({ key: 'inference-claim', value: JSON.stringify({ ...body, operation: 'post: test\u2028data' }) }),
+      () => decodeTrainingEvent({ key: null, value: JSON.stringify({ status: ['SUC\u202eCESS'], config_hash: HASH }) }),
+      () => decodePromotion({ key: 'promotion', value: JSON.stringify({ config_hash: 'a\u2066b', run_id: 'r1', model_type: 'GRU' }) }),
+    ];
+    for (const decode of errors) {
+      expect(invalidCode(decode)).toBe('FLTS_BUS_MESSAGE_INVALID');
+      expect(() => decode()).toThrow(/\\u(202e|2028|2066)/);
+      expect(() => decode()).not.toThrow(/[\u2028\u202e\u2066]/);
+    }
+  });
+
   it('quotes a huge field clipped wherever a decoder names it', () => {
     const huge = 'x'.repeat(2_000_000);
     const errors = [
