@@ -120,4 +120,28 @@ describe('core > daemon > batch-role', () => {
       await role.stop();
     }
   }, 60_000);
+
+  it.each([['upper case', HASH.toUpperCase()], ['the reference trainer\'s default', 'default_cfg']])('dead-letters a claim whose config_hash is %s as invalid, reading nothing', async (_name, configHash) => {
+    const settings = defaultSettings();
+    const fsStore = createFsStore(path.join(root, 'store'));
+    const run = fakeRun('naive-1', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+    await addLoadableRun(fsStore, settings, run);
+    settings.serve.runId = run.run_id;
+    const processedReads: string[] = [];
+    const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (bucket === settings.store.buckets.processed && processedReads.push(key), fsStore.get(bucket, key)) };
+    const metrics = createDaemonMetrics({ processMetrics: false });
+    const controller = new AbortController();
+    const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'batch-a', signal: controller.signal });
+    try {
+      // What the root key holds is another version's rows than the run's, or none: the claim names no version to read.
+      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: 'test_processed_data.parquet', size: 0, configHash, identifier: '' }));
+      expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => role.status().last_result !== null || role.status().last_error !== null)).toBe(true);
+      expect(role.status()).toMatchObject({ claims_handled: 0, claims_failed: 1, last_error: { code: 'FLTS_BUS_MESSAGE_INVALID', message: expect.stringContaining('"config_hash"') } });
+      expect(processedReads).toEqual([]);
+      expect(await metrics.registry.getSingleMetricAsString('flts_daemon_steps_total')).toContain('role="batch",step="infer",result="invalid"} 1');
+    } finally {
+      controller.abort();
+      await role.stop();
+    }
+  }, 60_000);
 });

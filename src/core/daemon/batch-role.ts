@@ -1,15 +1,30 @@
 import { BATCH_INFERENCE_GROUP, roleDlq } from '../bus/topics.js';
 import { isOutage } from '../bus/delivery.js';
-import { decodeInferenceClaim } from '../bus/messages.js';
+import { decodeInferenceClaim, type DataClaim } from '../bus/messages.js';
+import { invalidMessage, quoted } from '../bus/message-fields.js';
 import { isInvalidMessage } from '../bus/delivery.js';
 import { toFltsError } from '../errors.js';
 import { redactSecrets } from '../redact.js';
 import { STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { handleInferenceClaim } from '../batch/inference-claim-handler.js';
+import { isConfigHash } from '../preprocess/processed-layout.js';
 import type { BatchInferenceResult } from '../batch/run-batch-inference.js';
 import type { InferenceInput } from '../batch/inference-input.js';
 import { startLogRetention } from '../serve/prediction-log-retention.js';
+
+/**
+ * A claim whose config_hash names no processed version (upper case, the reference trainer's "default_cfg", any other
+ * token) is the producer's error, dead-lettered as an invalid message: the reference's preprocess, the one producer of
+ * claims, names the 64 lower-case hex of its data. Read on, such a claim forecast whatever the claimed key holds now,
+ * another version's rows, as data put there by hand with no version to keep to.
+ */
+function forecastableClaim(claim: DataClaim, topic: string): DataClaim {
+  if (!isConfigHash(claim.configHash)) {
+    throw invalidMessage(topic, `field "config_hash" must be 64 lower-case hex characters (the processed data version to forecast), got ${quoted(claim.configHash)}`, { field: 'config_hash' });
+  }
+  return claim;
+}
 
 /** The daemon role answering `inference-data` claims with batch inference (`--roles batch`). */
 export async function startBatchInferenceRole(context: RoleContext): Promise<RoleHandle> {
@@ -32,7 +47,7 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
     let result: BatchInferenceResult;
     let done = (): void => {};
     try {
-      const claim = decodeInferenceClaim(message);
+      const claim = forecastableClaim(decodeInferenceClaim(message), topic);
       // Shown in /status's current_work as the trainer's and the promoter's steps are: a forecast of a large claim
       // can take long, and an idle-looking daemon meanwhile said nothing was under way.
       done = context.metrics.beginWork({ role: 'batch', step: 'infer', configHash: claim.configHash, modelType: '' });
