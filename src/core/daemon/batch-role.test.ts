@@ -7,6 +7,7 @@ import type { MessageBus } from '../bus/message-bus.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { encodeInferenceClaim } from '../bus/messages.js';
 import { defaultSettings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
 import { readTableBytes } from '../data/read-table.js';
 import { silentLogger } from '../logger.js';
 import { processedKeys } from '../preprocess/processed-layout.js';
@@ -142,6 +143,40 @@ describe('core > daemon > batch-role', () => {
     } finally {
       controller.abort();
       await role.stop();
+    }
+  }, 60_000);
+
+  it('counts a claim that fails every attempt as one failed claim, not one per attempt', async () => {
+    const settings = defaultSettings();
+    const fsStore = createFsStore(path.join(root, 'store'));
+    const run = fakeRun('naive-1', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+    await addLoadableRun(fsStore, settings, run);
+    settings.serve.runId = run.run_id;
+    const claimed = processedKeys(settings, HASH).testParquet;
+    const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (key === claimed ? Promise.reject(new FltsError('FLTS_STORE_NOT_FOUND', 'Gone.')) : fsStore.get(bucket, key)) };
+    const attempts: number[] = [];
+    let deadLettered: () => void = () => {};
+    const dead = new Promise<void>((resolve) => (deadLettered = resolve));
+    const retrying = createFsBus({
+      root: path.join(root, 'bus'),
+      pollIntervalMs: 10,
+      retry: { maxAttempts: 3, initialBackoffMs: 1, maxBackoffMs: 1 },
+      onDelivery: (event) => {
+        attempts.push(event.attempts);
+        if (event.outcome === 'dead-lettered') deadLettered();
+      },
+    });
+    const controller = new AbortController();
+    const role = await startBatchInferenceRole({ settings, store, bus: retrying, logger: silentLogger, metrics: createDaemonMetrics({ processMetrics: false }), owner: 'batch-a', signal: controller.signal });
+    try {
+      await retrying.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: claimed, size: 0, configHash: HASH, identifier: '' }));
+      await dead;
+      expect(attempts.at(-1)).toBe(3);
+      expect(role.status()).toMatchObject({ claims_handled: 0, claims_failed: 1, last_error: { code: 'FLTS_STORE_NOT_FOUND' } });
+    } finally {
+      controller.abort();
+      await role.stop();
+      await retrying.close();
     }
   }, 60_000);
 });

@@ -26,6 +26,9 @@ function forecastableClaim(claim: DataClaim, topic: string): DataClaim {
   return claim;
 }
 
+/** How many failed claims the role remembers so as to count each once, whichever partitions their attempts interleave with. */
+const FAILED_CLAIMS_KEPT = 256;
+
 /** The daemon role answering `inference-data` claims with batch inference (`--roles batch`). */
 export async function startBatchInferenceRole(context: RoleContext): Promise<RoleHandle> {
   const { settings, store, bus, onEvent } = context;
@@ -38,6 +41,9 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
   // Failures too: a role whose every claim fails otherwise showed claims_handled 0 and the last success, which said
   // nothing was wrong.
   let failed = 0;
+  // The claims counted as failed, by where each is on its topic: a failed claim is tried again (three attempts by
+  // default) before it is dead-lettered, and counting each attempt said three claims failed where one had.
+  const failedClaims = new Set<string>();
   let lastError: { code: string; message: string; at: string } | undefined;
   // A claim waiting for a model, the store or the broker is retried without end and counted neither handled nor
   // failed: without this, /status showed an idle role while claims queued behind it.
@@ -67,7 +73,13 @@ export async function startBatchInferenceRole(context: RoleContext): Promise<Rol
         waiting = { code: coded.code, message: redactSecrets(coded.message), since: waiting?.since ?? new Date().toISOString() };
       } else if (outcome !== 'aborted') waiting = undefined;
       if (outcome === 'failed' || outcome === 'invalid') {
-        failed++;
+        const where = `${message.topic}/${message.partition}/${message.offset}`;
+        if (!failedClaims.has(where)) {
+          failed++;
+          failedClaims.add(where);
+          // Its attempts follow one another within its partition: the few last seen are all a later attempt can be.
+          if (failedClaims.size > FAILED_CLAIMS_KEPT) failedClaims.delete(failedClaims.values().next().value!);
+        }
         const coded = toFltsError(error);
         lastError = { code: coded.code, message: redactSecrets(coded.message), at: new Date().toISOString() };
       }
