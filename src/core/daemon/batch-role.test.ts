@@ -146,6 +146,27 @@ describe('core > daemon > batch-role', () => {
     }
   }, 60_000);
 
+  it('reads a claim of other data than the processed files whatever its config_hash: it has no version to name', async () => {
+    const settings = defaultSettings();
+    const fsStore = createFsStore(path.join(root, 'store'));
+    const run = fakeRun('naive-1', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+    await addLoadableRun(fsStore, settings, run);
+    settings.serve.runId = run.run_id;
+    const reads: string[] = [];
+    const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (reads.push(`${bucket}/${key}`), fsStore.get(bucket, key)) };
+    const controller = new AbortController();
+    const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics({ processMetrics: false }), owner: 'batch-a', signal: controller.signal });
+    try {
+      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+      expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => role.status().last_error !== null)).toBe(true);
+      expect(role.status()).toMatchObject({ last_error: { code: 'FLTS_STORE_NOT_FOUND' } });
+      expect(reads).toContain('incoming/day1.csv');
+    } finally {
+      controller.abort();
+      await role.stop();
+    }
+  }, 60_000);
+
   it('counts a claim that fails every attempt as one failed claim, not one per attempt', async () => {
     const settings = defaultSettings();
     const fsStore = createFsStore(path.join(root, 'store'));
