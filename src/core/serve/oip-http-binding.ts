@@ -2,7 +2,7 @@ import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
 import type { OipInferRequest, OipInferResponse } from './oip-inference.js';
-import { checkDatatype, checkElements, decodeRawTensor, encodeRawTensor, flattenJsonData, type OipInput } from './oip-tensors.js';
+import { checkDatatype, checkElements, decodeRawTensor, encodeRawTensor, flattenJsonData, shownName, type OipInput } from './oip-tensors.js';
 
 /** Length of the JSON header that precedes the binary tensor data (the binary tensor data extension). */
 export const INFERENCE_HEADER = 'inference-header-content-length';
@@ -37,7 +37,7 @@ export function splitRawBody(raw: Buffer, headerLength: string | string[] | unde
     const text = Array.isArray(headerLength) ? headerLength[0] : headerLength;
     jsonLength = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
     if (!(jsonLength <= raw.length)) {
-      throw invalid(`Inference-Header-Content-Length must be a byte count of at most the body's ${raw.length} bytes; got '${clip(text)}'.`);
+      throw invalid(`Inference-Header-Content-Length must be a byte count of at most the body's ${raw.length} bytes; got '${shownName(text)}'.`);
     }
   }
   const text = raw.subarray(0, jsonLength).toString('utf8').trim();
@@ -65,16 +65,16 @@ export async function decodeHttpInferRequest(body: HttpInferBody, binary: Buffer
     checkDatatype(tensor.name, tensor.datatype);
     const size = tensor.parameters?.binary_data_size;
     if (size !== undefined) {
-      if (!Number.isInteger(size) || (size as number) < 0) throw invalid(`Input '${clip(tensor.name)}': binary_data_size must be a non-negative integer.`, { input: clip(tensor.name) });
+      if (!Number.isInteger(size) || (size as number) < 0) throw invalid(`Input '${shownName(tensor.name)}': binary_data_size must be a non-negative integer.`, { input: clip(tensor.name) });
       const end = offset + (size as number);
       if (!binary || end > binary.length) {
-        throw invalid(`Input '${clip(tensor.name)}' claims ${size as number} bytes of binary data, but only ${(binary?.length ?? 0) - offset} remain after the JSON header.`, { input: clip(tensor.name) });
+        throw invalid(`Input '${shownName(tensor.name)}' claims ${size as number} bytes of binary data, but only ${(binary?.length ?? 0) - offset} remain after the JSON header.`, { input: clip(tensor.name) });
       }
       const values = decodeRawTensor(tensor.name, tensor.datatype, tensor.shape, binary.subarray(offset, end));
       offset = end;
       return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, values };
     }
-    if (!Array.isArray(tensor.data)) throw invalid(`Input '${clip(tensor.name)}' has neither 'data' nor a binary_data_size parameter.`, { input: clip(tensor.name) });
+    if (!Array.isArray(tensor.data)) throw invalid(`Input '${shownName(tensor.name)}' has neither 'data' nor a binary_data_size parameter.`, { input: clip(tensor.name) });
     return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, values: checkElements(tensor.name, tensor.datatype, flattenJsonData(tensor.name, tensor.data, tensor.shape)) };
   };
   for (const tensor of body.inputs) {

@@ -14,7 +14,7 @@ import { assertRequestIdentifier } from './request-frame.js';
 import { requestedRows, runPrediction, type PredictionResult } from './run-prediction.js';
 import type { ServedModel } from './served-model.js';
 import type { ServeMetrics } from './serve-metrics.js';
-import { inputsToColumns, type OipInput, type OipOutput } from './oip-tensors.js';
+import { inputsToColumns, shownName, type OipInput, type OipOutput } from './oip-tensors.js';
 import { MAX_REQUEST_ID } from './schemas/kserve.js';
 
 /** What both Open Inference Protocol transports (HTTP and gRPC) need from the server. */
@@ -102,7 +102,7 @@ const MAX_INFERENCE_LENGTH = 10_000;
  */
 function assertServedVersion(name: string, version: string | undefined, runId: string): void {
   if (version === undefined || version === runId) return;
-  throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', `Model '${clip(name)}' has no version '${clip(version)}' here; it serves version '${runId}'.`, { details: { model: clip(name), version: clip(version) } });
+  throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', `Model '${shownName(name)}' has no version '${shownName(version)}' here; it serves version '${runId}'.`, { details: { model: clip(name), version: clip(version) } });
 }
 
 /**
@@ -112,7 +112,7 @@ function assertServedVersion(name: string, version: string | undefined, runId: s
 export function servedModelNamed(context: OipContext, name: string, version?: string): ServedModel | undefined {
   const served = context.holder.current();
   if (name !== context.modelName && name !== served?.run.runId) {
-    throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', `No model named '${clip(name)}' is served here; this server serves '${context.modelName}'.`, { details: { model: clip(name) } });
+    throw new FltsError('FLTS_REQUEST_ROUTE_NOT_FOUND', `No model named '${shownName(name)}' is served here; this server serves '${context.modelName}'.`, { details: { model: clip(name) } });
   }
   if (served) assertServedVersion(name, version, served.run.runId);
   return served;
@@ -188,7 +188,7 @@ function liveParameters(live: LiveMonitor, runId: string): Record<string, OipPar
 function assertDistinctOutputs(requested: readonly OipRequestedOutput[] | undefined): void {
   const seen = new Set<string>();
   for (const { name } of requested ?? []) {
-    if (seen.has(name)) throw new FltsError('FLTS_REQUEST_INVALID', `Output '${clip(name)}' is requested twice.`, { details: { output: clip(name) } });
+    if (seen.has(name)) throw new FltsError('FLTS_REQUEST_INVALID', `Output '${shownName(name)}' is requested twice.`, { details: { output: clip(name) } });
     seen.add(name);
   }
 }
@@ -199,7 +199,7 @@ function selectOutputs(all: OipOutput[], requested: OipRequestedOutput[] | undef
   const byName = new Map(all.map((output) => [output.name, output]));
   return requested.map(({ name }) => {
     const output = byName.get(name);
-    if (!output) throw new FltsError('FLTS_REQUEST_INVALID', `Unknown output '${clip(name)}'; this model has outputs ${[...byName.keys()].join(', ')}.`, { details: { output: clip(name) } });
+    if (!output) throw new FltsError('FLTS_REQUEST_INVALID', `Unknown output '${shownName(name)}'; this model has outputs ${[...byName.keys()].join(', ')}.`, { details: { output: clip(name) } });
     return output;
   });
 }
@@ -213,7 +213,7 @@ function assertNumericFeatures(inputs: readonly OipInput[], features: readonly s
   if (text === undefined) return;
   throw new FltsError(
     'FLTS_REQUEST_INVALID',
-    `Input '${clip(text.name)}' is BYTES, but the model reads it as numbers: send it as FP64 (or FP32, an INT type, BOOL), the datatype the model's metadata lists for it (GET /v2/models/${clip(modelName)}, ModelMetadata); only the timestamp input takes text.`,
+    `Input '${shownName(text.name)}' is BYTES, but the model reads it as numbers: send it as FP64 (or FP32, an INT type, BOOL), the datatype the model's metadata lists for it (GET /v2/models/${shownName(modelName)}, ModelMetadata); only the timestamp input takes text.`,
     { details: { input: clip(text.name) } },
   );
 }

@@ -1,4 +1,4 @@
-import { clip } from '../clip-text.js';
+import { clip, quotedText, shownText } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 
 /**
@@ -40,7 +40,16 @@ const NUMERIC_TYPES: Record<string, NumericType> = {
 
 export const OIP_DATATYPES: readonly string[] = [...Object.keys(NUMERIC_TYPES), 'BYTES'];
 
-/** `name` is the input's name as the client sent it: messages and details quote it clipped. */
+/**
+ * A name (or datatype, header value) a client sent, as a message quotes it: clipped, and each character that shows as
+ * something other than itself (a U+202E, an escape, a line break) written as its \u escape, as the /predict refusals
+ * quote a column name. Details keep the clipped text as it was sent: JSON carries it exactly.
+ */
+export function shownName(text: string): string {
+  return shownText(clip(text));
+}
+
+/** `name` is the input's name as the client sent it: messages quote it shown (shownName), details clipped. */
 function invalid(message: string, name: string): FltsError {
   return new FltsError('FLTS_REQUEST_INVALID', message, { details: { input: clip(name) } });
 }
@@ -54,12 +63,12 @@ export function formatShape(shape: readonly number[]): string {
 }
 
 export function elementCount(name: string, shape: readonly number[]): number {
-  if (shape.some((dim) => !Number.isInteger(dim) || dim < 0)) throw invalid(`Input '${clip(name)}' has shape ${formatShape(shape)}; every dimension must be a non-negative integer.`, name);
+  if (shape.some((dim) => !Number.isInteger(dim) || dim < 0)) throw invalid(`Input '${shownName(name)}' has shape ${formatShape(shape)}; every dimension must be a non-negative integer.`, name);
   return shape.reduce((product, dim) => product * dim, 1);
 }
 
 export function checkDatatype(name: string, datatype: string): void {
-  if (!OIP_DATATYPES.includes(datatype)) throw invalid(`Input '${clip(name)}' has datatype '${clip(datatype)}'; expected one of ${OIP_DATATYPES.join(', ')}.`, name);
+  if (!OIP_DATATYPES.includes(datatype)) throw invalid(`Input '${shownName(name)}' has datatype '${shownName(datatype)}'; expected one of ${OIP_DATATYPES.join(', ')}.`, name);
 }
 
 /** Integer datatypes' ranges as [least, first value past the greatest]: 2^63 and 2^64 are exact doubles, their predecessors are not (messages print the bounds as BigInts). */
@@ -78,7 +87,7 @@ const FP32_MAX = 3.4028234663852886e38;
 
 /** An element as a message shows it: never more than a clipped part of a string. */
 function describeElement(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(clip(value, 40));
+  if (typeof value === 'string') return quotedText(clip(value, 40));
   if (value !== null && typeof value === 'object') return 'an object';
   return String(value);
 }
@@ -92,7 +101,7 @@ function describeElement(value: unknown): string {
 export function checkElements(name: string, datatype: string, values: unknown[]): unknown[] {
   const firstOff = (fits: (value: unknown) => boolean, expected: string): void => {
     const index = values.findIndex((value) => !fits(value));
-    if (index >= 0) throw invalid(`Input '${clip(name)}' is ${datatype}, but element ${index} is ${describeElement(values[index])}; ${datatype} data must be ${expected}.`, name);
+    if (index >= 0) throw invalid(`Input '${shownName(name)}' is ${datatype}, but element ${index} is ${describeElement(values[index])}; ${datatype} data must be ${expected}.`, name);
   };
   if (datatype === 'BOOL') {
     firstOff((value) => typeof value === 'boolean', 'true or false');
@@ -127,7 +136,7 @@ export function flattenJsonData(name: string, data: readonly unknown[], shape: r
       out.push(value);
       continue;
     }
-    if (stack.length >= maxDepth) throw invalid(`Input '${clip(name)}' nests its data deeper than its ${shape.length}-dimensional shape ${formatShape(shape)}.`, name);
+    if (stack.length >= maxDepth) throw invalid(`Input '${shownName(name)}' nests its data deeper than its ${shape.length}-dimensional shape ${formatShape(shape)}.`, name);
     stack.push({ array: value, index: 0 });
   }
   return out;
@@ -142,19 +151,19 @@ export function decodeRawTensor(name: string, datatype: string, shape: readonly 
     const out: string[] = [];
     let offset = 0;
     while (offset < raw.byteLength) {
-      if (offset + 4 > raw.byteLength) throw invalid(`Input '${clip(name)}': binary BYTES data ends inside an element's 4-byte length.`, name);
+      if (offset + 4 > raw.byteLength) throw invalid(`Input '${shownName(name)}': binary BYTES data ends inside an element's 4-byte length.`, name);
       const length = view.getUint32(offset, true);
       offset += 4;
-      if (offset + length > raw.byteLength) throw invalid(`Input '${clip(name)}': a binary BYTES element of ${length} bytes runs past the end of its data.`, name);
+      if (offset + length > raw.byteLength) throw invalid(`Input '${shownName(name)}': a binary BYTES element of ${length} bytes runs past the end of its data.`, name);
       out.push(Buffer.from(raw.buffer, raw.byteOffset + offset, length).toString('utf8'));
       offset += length;
     }
-    if (out.length !== count) throw invalid(`Input '${clip(name)}' has shape ${formatShape(shape)} but ${out.length} binary BYTES elements.`, name);
+    if (out.length !== count) throw invalid(`Input '${shownName(name)}' has shape ${formatShape(shape)} but ${out.length} binary BYTES elements.`, name);
     return out;
   }
   const type = NUMERIC_TYPES[datatype];
   if (raw.byteLength !== count * type.bytes) {
-    throw invalid(`Input '${clip(name)}' has shape ${formatShape(shape)} of ${datatype} (${count * type.bytes} bytes) but ${raw.byteLength} bytes of binary data.`, name);
+    throw invalid(`Input '${shownName(name)}' has shape ${formatShape(shape)} of ${datatype} (${count * type.bytes} bytes) but ${raw.byteLength} bytes of binary data.`, name);
   }
   const out = new Array<number>(count);
   for (let i = 0; i < count; i++) out[i] = type.read(view, i * type.bytes);
@@ -188,12 +197,12 @@ export function inputsToColumns(inputs: readonly OipInput[]): Record<string, unk
   for (const input of inputs) {
     const count = elementCount(input.name, input.shape);
     if (count !== input.values.length) {
-      throw invalid(`Input '${clip(input.name)}' has shape ${formatShape(input.shape)} but ${input.values.length} values.`, input.name);
+      throw invalid(`Input '${shownName(input.name)}' has shape ${formatShape(input.shape)} but ${input.values.length} values.`, input.name);
     }
     if (input.shape.filter((dim) => dim !== 1).length > 1) {
-      throw invalid(`Input '${clip(input.name)}' must be one-dimensional ([rows], or [rows] with dimensions of 1 beside it such as [rows, 1] or [1, rows]), got ${formatShape(input.shape)}.`, input.name);
+      throw invalid(`Input '${shownName(input.name)}' must be one-dimensional ([rows], or [rows] with dimensions of 1 beside it such as [rows, 1] or [1, rows]), got ${formatShape(input.shape)}.`, input.name);
     }
-    if (input.name in columns) throw invalid(`Input '${clip(input.name)}' is given twice.`, input.name);
+    if (input.name in columns) throw invalid(`Input '${shownName(input.name)}' is given twice.`, input.name);
     columns[input.name] = input.values;
   }
   return columns;
