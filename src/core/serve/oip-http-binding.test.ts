@@ -33,4 +33,16 @@ describe('core > serve > oip-http-binding', () => {
     const bad = { inputs: [body.inputs[0], { ...body.inputs[2], data: [...body.inputs[2].data.slice(0, rows - 1), 2 ** 31] }] };
     await expect(decodeHttpInferRequest(bad, undefined)).rejects.toThrow(`Input 'up' is INT32, but element ${rows - 1} is 2147483648`);
   });
+
+  it('refuses an input that gives both JSON data and binary data, as gRPC refuses contents beside raw_input_contents', async () => {
+    const body = { inputs: [{ name: 'down', datatype: 'FP64', shape: [1], data: [7], parameters: { binary_data_size: 8 } }] };
+    const binary = Buffer.alloc(8);
+    binary.writeDoubleLE(1.5);
+    await expect(decodeHttpInferRequest(body, binary)).rejects.toMatchObject({
+      code: 'FLTS_REQUEST_INVALID',
+      message: "Input 'down' has both 'data' and a binary_data_size parameter; give its data in one of them.",
+    });
+    const { data: _data, ...binaryOnly } = body.inputs[0];
+    expect((await decodeHttpInferRequest({ inputs: [binaryOnly] }, binary)).inputs[0].values).toEqual([1.5]);
+  });
 });

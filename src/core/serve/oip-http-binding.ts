@@ -65,6 +65,8 @@ export async function decodeHttpInferRequest(body: HttpInferBody, binary: Buffer
     checkDatatype(tensor.name, tensor.datatype);
     const size = tensor.parameters?.binary_data_size;
     if (size !== undefined) {
+      // Either one would be read and the other dropped unseen: gRPC refuses contents beside raw_input_contents alike.
+      if (tensor.data !== undefined) throw invalid(`Input '${shownName(tensor.name)}' has both 'data' and a binary_data_size parameter; give its data in one of them.`, { input: clip(tensor.name) });
       if (!Number.isInteger(size) || (size as number) < 0) throw invalid(`Input '${shownName(tensor.name)}': binary_data_size must be a non-negative integer.`, { input: clip(tensor.name) });
       const end = offset + (size as number);
       if (!binary || end > binary.length) {
