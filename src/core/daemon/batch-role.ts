@@ -8,24 +8,20 @@ import { redactSecrets } from '../redact.js';
 import { STEP_RESULTS } from './daemon-metrics.js';
 import type { RoleContext, RoleHandle } from './role-registry.js';
 import { handleInferenceClaim } from '../batch/inference-claim-handler.js';
-import { isConfigHash, processedKeys } from '../preprocess/processed-layout.js';
+import { namesNoVersion } from '../preprocess/processed-version.js';
 import type { Settings } from '../config/settings.js';
 import type { BatchInferenceResult } from '../batch/run-batch-inference.js';
 import type { InferenceInput } from '../batch/inference-input.js';
 import { startLogRetention } from '../serve/prediction-log-retention.js';
 
 /**
- * A claim of the processed data's own file (test_processed_data.parquet, processed_data.parquet) whose config_hash
- * names no processed version (upper case, the reference trainer's "default_cfg", any other token) is the producer's
- * error, dead-lettered as an invalid message: the reference's preprocess, the one producer of such claims, names the
- * 64 lower-case hex of its data. Read on, such a claim forecast whatever that key holds now, another version's rows,
- * as data put there by hand with no version to keep to. A claim of other data (a CSV in a bucket of its own) has no
- * version to name, and its config_hash is not looked at.
+ * A claim whose config_hash names no version of the processed data's own file it claims (upper case, the reference
+ * trainer's "default_cfg") is refused by the read itself (FLTS_DATA_VERSION_GONE); asked here first, it is the
+ * producer's error, dead-lettered at once as an invalid message, not tried again nor kept waiting for a model. A
+ * claim of other data (a CSV in a bucket of its own) has no version to name, and its config_hash is not looked at.
  */
 function forecastableClaim(claim: DataClaim, topic: string, settings: Settings): DataClaim {
-  const layout = processedKeys(settings);
-  const processedFile = claim.object === layout.testParquet || claim.object === layout.trainParquet;
-  if (processedFile && !isConfigHash(claim.configHash)) {
+  if (namesNoVersion(settings, claim.object, claim.configHash)) {
     throw invalidMessage(topic, `field "config_hash" must be 64 lower-case hex characters (the version of the processed data ${quoted(claim.object)} to forecast), got ${quoted(claim.configHash)}`, { field: 'config_hash' });
   }
   return claim;

@@ -3,9 +3,12 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClaimReads } from '../batch/claim-reads.js';
 import type { InferenceInput } from '../batch/inference-input.js';
+import { encodeInferenceClaim } from '../bus/messages.js';
 import { resolveSettings } from '../config/settings.js';
+import { encodeFrameParquet } from '../data/frame-parquet.js';
 import { createLiveScorer, type LiveScorer } from '../live/live-scorer.js';
 import type { LiveMonitor } from '../serve/live-monitor.js';
+import { processedKeys } from '../preprocess/processed-layout.js';
 import { CLAIM_CLOCK_MARGIN_MS } from './claim-actuals-follower.js';
 import { claimFollowerScene, closeClaimFollowerScenes, matchedOf, scoringReplicas, type ClaimFollowerScene, type LoggedLine } from './claim-actuals-follower.fixture.js';
 import { countTurns } from '../loop-turns.fixture.js';
@@ -107,6 +110,38 @@ describe('core > daemon > followClaimActuals', () => {
       await claimReads.read(message, 'run-a', load);
       await claimReads.read(message, 'run-a', load);
       expect(loads).toBe(2);
+    } finally {
+      await follower.stop();
+    }
+  });
+});
+
+describe('core > daemon > followClaimActuals of the processed data', () => {
+  it.each([
+    ['upper case', 'E'.repeat(64)],
+    ["the reference trainer's default", 'default_cfg'],
+  ])('skips a claim of the processed root file whose config_hash (%s) names no version, without scoring the rows the root holds', async (_name, configHash) => {
+    const scene = await claimFollowerScene({ flags: { 'live.earlyActualsPoints': 0 }, objects: { 'day1.csv': claimCsv(10) } });
+    const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 1000 });
+    const replicas = scoringReplicas(() => scorer);
+    const processed = scene.settings.store.buckets.processed;
+    const rootFile = processedKeys(scene.settings).testParquet;
+    // Another version's rows at the root, all 0: scored, they would have been taken for the claim's actuals.
+    await scene.store.ensureBucket(processed);
+    const time = Float64Array.from({ length: 10 }, (_, r) => T0 + r * STEP);
+    await scene.store.put(processed, rootFile, encodeFrameParquet({ time, columns: ['down'], values: { down: new Float64Array(10) } }));
+    const follower = await scene.join('serve-no-version', { live: replicas.at(Date.now()) });
+    try {
+      // Forecasts of rows 3..5 from origin row 2: 110 for each (errors 7, 6, 5 on day1.csv's actuals).
+      scorer.remember({ identifier: '', runId: 'run-a', origin: T0 + 2 * STEP, targets: ['down'], time: [3, 4, 5].map((r) => T0 + r * STEP), values: [[110, 110, 110]] });
+      await scene.bus.publish(scene.topic, encodeInferenceClaim({ bucket: processed, object: rootFile, size: 0, configHash, identifier: '' }));
+      // The claim after it is scored once the follower is past the one naming no version.
+      await scene.claim('day1.csv');
+      await expect.poll(() => matchedOf(scorer), { timeout: 5_000 }).toBe(3);
+      expect(follower.events.map(({ event, fields }) => `${event} ${(fields as { code?: string }).code ?? ''}`)).toEqual(['live_claim_skipped FLTS_DATA_VERSION_GONE']);
+      expect(replicas.observed()).toBe(1);
+      expect(scene.reads).not.toContain(rootFile);
+      expect(scorer.figures()[0].targets.down.rmse).toBeCloseTo(Math.sqrt((49 + 36 + 25) / 3), 10);
     } finally {
       await follower.stop();
     }

@@ -1,5 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import type { ScalerParams } from '../data/scaler.js';
+import { clip } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
@@ -58,11 +59,23 @@ async function findVersion(store: ObjectStore, settings: Settings, bucket: strin
 }
 
 /**
+ * Whether `configHash`, named with `key` (a claim's config_hash), cannot say which version of the processed data's own
+ * root file (test_processed_data.parquet, processed_data.parquet) to read: that key holds whichever version was
+ * processed last, and only a version named in full (64 lower-case hex, as preprocess writes it) tells whether it still
+ * holds that one. Any other object is read as named, whatever token comes with it.
+ */
+export function namesNoVersion(settings: Settings, key: string, configHash: string | undefined): boolean {
+  return configHash !== undefined && !isConfigHash(configHash) && layoutFile(settings, key) !== undefined;
+}
+
+/**
  * Which bytes to read for `<bucket>/<key>` and which data version (and so which scaler) they are on.
  * `configHash` is the version a claim names; without it the version follows from the key: `<config_hash>/...`,
  * or the latest version's for the root objects. An object outside the layout is read as named and belongs to
  * the version the claim names. A version named but gone is refused: forecasting another version's rows (or
- * reading its rows on the wrong scale) would be silently wrong.
+ * reading its rows on the wrong scale) would be silently wrong. So is a root object named with a token that is no
+ * version (upper case, "default_cfg"): read on, every caller (a forecast of the claim, a replica scoring its live
+ * forecasts on the claim's actuals) would take whatever version the root holds now, unchecked.
  */
 export async function resolveProcessedObject(store: ObjectStore, settings: Settings, bucket: string, key: string, configHash?: string): Promise<ProcessedObject> {
   const slash = key.indexOf('/');
@@ -80,6 +93,13 @@ export async function resolveProcessedObject(store: ObjectStore, settings: Setti
   }
 
   if (rootFile) {
+    if (configHash !== undefined && !isConfigHash(configHash)) {
+      throw versionGone(`config_hash ${JSON.stringify(clip(configHash))} names no processed data version (a version is 64 lower-case hex characters), so ${bucket}/${key}, which holds the version processed last, cannot be read as it.`, {
+        bucket,
+        key,
+        configHash: clip(configHash),
+      });
+    }
     const wanted = configHash ?? (await getJsonIfExists<ProcessedSidecar>(store, bucket, sidecarKey(settings, rootFile)))?.config_hash;
     // Data put at the root by hand (no sidecar) has no version to keep to.
     if (wanted === undefined || !isConfigHash(wanted)) return { bucket, key };
