@@ -75,22 +75,22 @@ export function requireBucket(body: JsonRecord, topic: string, name: string): st
   return value;
 }
 
-/** Half of a surrogate pair without its other half: no character, so no key a store can name as it was sent. */
+/**
+ * Half of a surrogate pair without its other half: no character, so no folder a store can name as it was sent (an
+ * object key with one is refused by the store's own rules, objectKeyProblem).
+ */
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /** What is wrong with `value` as text a consumer names store keys with, beyond the store's rules; undefined when nothing. */
 function keyTextProblem(value: string): string | undefined {
   const misleading = misleadingCharacter(value);
-  if (misleading) return `contains a control, line-separator or bidirectional character (${codePoint(misleading)})`;
-  return LONE_SURROGATE.test(value) ? 'contains a lone surrogate (text that is not Unicode)' : undefined;
+  return misleading ? `contains a control, line-separator or bidirectional character (${codePoint(misleading)})` : undefined;
 }
 
 /**
- * A required object key the consumer reads: a relative S3 key that stays inside its bucket (the store's rules), and
- * no character that shows as something other than itself (control, line-separator or bidirectional), which no producer
- * puts in a key and which would break or turn round the log line naming it, nor a lone surrogate, which has no UTF-8
- * spelling: the filesystem store names the file with U+FFFD in its place, so the claim would read another object than
- * the one it names, and a URL cannot carry it at all (encodeURIComponent throws).
+ * A required object key the consumer reads: a relative S3 key that stays inside its bucket with no lone surrogate (the
+ * store's rules), and no character that shows as something other than itself (control, line-separator or
+ * bidirectional), which no producer puts in a key and which would break or turn round the log line naming it.
  */
 export function requireObjectKey(body: JsonRecord, topic: string, ...names: string[]): string {
   const value = requireString(body, topic, ...names);

@@ -23,6 +23,18 @@ describe('core > storage > fs-store layout', () => {
   });
 });
 
+describe('core > storage > fs-store keys with a lone surrogate', () => {
+  it('refuses them as invalid keys rather than name the file with U+FFFD, another object', async () => {
+    const store = createFsStore(await mkdtemp(path.join(os.tmpdir(), 'flts-fs-')));
+    await store.put('incoming', 'day\ufffd.csv', 'another object');
+    for (const attempt of [() => store.get('incoming', 'day\ud800.csv'), () => store.stat('incoming', 'day\udc00.csv'), () => store.put('incoming', 'a\ud800/b.csv', 'x'), () => store.delete('incoming', 'day\ud800.csv')]) {
+      await expect(attempt()).rejects.toMatchObject({ code: 'FLTS_STORE_KEY_INVALID', message: expect.stringContaining('lone surrogate') });
+    }
+    expect(String(await store.get('incoming', 'day\ufffd.csv'))).toBe('another object');
+    expect((await store.list('incoming')).map((object) => object.key)).toEqual(['day\ufffd.csv']);
+  });
+});
+
 describe('core > storage > fs-store temporary files left by killed writes', () => {
   const uuidTemp = (n: number): string => `${TEMP_FILE_PREFIX}0000000${n}-1111-4222-8333-444444444444`;
   /** A file whose modification time is `ageMs` in the past, as a write killed that long ago leaves it. */

@@ -13,9 +13,14 @@ export function assertBucketName(bucket: string): void {
   if (problem) throw new FltsError('FLTS_STORE_KEY_INVALID', `Invalid bucket name ${JSON.stringify(bucket)}: ${problem}.`, { details: { bucket } });
 }
 
+/** Half of a surrogate pair without its other half: no character, so no UTF-8 spelling. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /**
  * What is wrong with an object key, or undefined when nothing is. Object keys are S3 keys, not paths: relative,
- * "/"-separated, no empty, "." or ".." segments, no backslashes or NUL.
+ * "/"-separated, no empty, "." or ".." segments, no backslashes or NUL, and no lone surrogate: the filesystem store
+ * would name the file with U+FFFD in its place (another object than the key names), and an S3 request cannot carry
+ * it in its URL at all.
  */
 export function objectKeyProblem(key: string): string | undefined {
   return key === ''
@@ -30,9 +35,11 @@ export function objectKeyProblem(key: string): string | undefined {
             ? 'contains ".."'
             : key.split('/').some((segment) => segment === '' || segment === '.')
               ? 'has an empty or "." segment'
-              : Buffer.byteLength(key) > 1024
-                ? 'is longer than 1024 bytes'
-                : undefined;
+              : LONE_SURROGATE.test(key)
+                ? 'contains a lone surrogate (text that is not Unicode)'
+                : Buffer.byteLength(key) > 1024
+                  ? 'is longer than 1024 bytes'
+                  : undefined;
 }
 
 /** Checked for every store, so a key that works embedded also works on S3 and can never escape the filesystem store's root. */

@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { assertObjectKey, objectKeyProblem } from './keys.js';
+
+describe('core > storage > keys', () => {
+  it.each(['x\ud800.parquet', 'a/\udc00', '\udbff'])('refuses an object key with a lone surrogate (%j): it has no UTF-8 spelling', (key) => {
+    expect(objectKeyProblem(key)).toBe('contains a lone surrogate (text that is not Unicode)');
+    expect(() => assertObjectKey(key)).toThrow(expect.objectContaining({ code: 'FLTS_STORE_KEY_INVALID', details: { key } }));
+  });
+
+  it('accepts whole characters outside the BMP, a surrogate pair each', () => {
+    expect(objectKeyProblem('data/\u{1F600}.parquet')).toBeUndefined();
+    expect(objectKeyProblem('\ud83d\ude00')).toBeUndefined();
+  });
+});
