@@ -13,7 +13,7 @@ export type ReplayOffsetsCommandResult = ReplayOffsetsResult & { exported_to?: s
 export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResult> {
   static override summary = 'Reset a consumer group\'s committed offsets like kafka-consumer-groups --reset-offsets (dry run by default).';
   static override description =
-    'Plans the new offset of every partition in scope (clamped to the partition\'s range) and prints it with the lag before and after. --execute applies it to an empty group with real offsets, reads them back and appends an audit entry to <promotion bucket>/audit/offset-resets/. Date-times without a zone are UTC. Kafka only (KAFKA_BOOTSTRAP_SERVERS): the fs bus (FLTS_BUS=fs) keeps a group\'s offsets in <home>/bus/groups/<group>/<topic>.offset, which this command does not change. --wait says when it begins to wait for an active group, naming its members\' clients. Ctrl-C or SIGTERM before the commit (while --wait waits for the group to empty, or while the plan is made) ends it with FLTS_OFFSETS_ABORTED (exit 5), no offset changed. An --export file that cannot be written is refused before anything is changed.';
+    'Plans the new offset of every partition in scope (clamped to the partition\'s range) and prints it with the lag before and after. --execute applies it to an empty group with real offsets, reads them back and appends an audit entry to <promotion bucket>/audit/offset-resets/. Date-times without a zone are UTC. Kafka only (KAFKA_BOOTSTRAP_SERVERS): the fs bus (FLTS_BUS=fs) keeps a group\'s offsets in <home>/bus/groups/<group>/<topic>.offset, which this command does not change. --wait says when it begins to wait for an active group, naming its members\' clients. Ctrl-C or SIGTERM before the commit (while --wait waits for the group to empty, or while the plan is made) ends it with FLTS_OFFSETS_ABORTED (exit 5), no offset changed; so does one while the --export file, a named pipe, waits for its reader, saying whether the offsets were changed (with --execute they were, before the plan is written). An --export file that cannot be written is refused before anything is changed.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> --role promoter --to-datetime 2025-11-04T09:00:00Z',
     '<%= config.bin %> <%= command.id %> --role trainer:LSTM --to-earliest --execute --reason "retrain after outage"',
@@ -61,7 +61,11 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
     // A stop while it waits for the group to empty (--wait) ends the wait with nothing changed; the commit of the new
     // offsets, once begun, is short and ends first.
     let waiting = false;
-    const abort = abortOnSignals(['SIGINT', 'SIGTERM'], (signal) => new FltsError('FLTS_OFFSETS_ABORTED', `replay-offsets was stopped by ${signal} ${waiting ? 'while it waited for the group to empty' : 'before it committed the new offsets'}: no offset was changed.`, { details: { signal } }));
+    let stoppedBy: NodeJS.Signals | undefined;
+    const abort = abortOnSignals(['SIGINT', 'SIGTERM'], (signal) => {
+      stoppedBy = signal;
+      return new FltsError('FLTS_OFFSETS_ABORTED', `replay-offsets was stopped by ${signal} ${waiting ? 'while it waited for the group to empty' : 'before it committed the new offsets'}: no offset was changed.`, { details: { signal } });
+    });
     try {
       const audit = f.execute ? { store: (await this.dependencies(settings)).store, bucket: settings.store.buckets.promotion } : undefined;
       const operator = operatorName();
@@ -74,7 +78,15 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
       };
       const result: ReplayOffsetsCommandResult = await replayOffsets({ ...request, execute: f.execute, wait, operator, reason: f.reason }, { admin, audit, signal: abort.signal, onWaiting });
       if (f.export) {
-        await writeFileWhole(f.export, encodeOffsetCsv(result.partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.new_offset }))), { onWaitingForReader: this.waitingForReader(settings) });
+        // A stop while the export, a named pipe, waits for its reader ends that wait at once (nothing listened, so it
+        // waited out the minute). Said as of now, not as of the stop's arrival: a stop during the commit let it end
+        // first, and with --execute the offsets are changed by the time the plan is written.
+        const file = f.export;
+        const exportStop = new AbortController();
+        const onStop = (): void => exportStop.abort(exportStopped(stoppedBy ?? 'SIGINT', file, result));
+        if (abort.signal.aborted) onStop();
+        else abort.signal.addEventListener('abort', onStop, { once: true });
+        await writeFileWhole(file, encodeOffsetCsv(result.partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.new_offset }))), { onWaitingForReader: this.waitingForReader(settings), signal: exportStop.signal });
         result.exported_to = f.export;
       }
       for (const line of renderOffsetPlan(result)) this.say(line);
@@ -85,4 +97,16 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
       await admin.close();
     }
   }
+}
+
+/** A stop while --export, a named pipe, waited for its reader: no byte of the plan was written, the offsets as `result` left them. */
+function exportStopped(signal: NodeJS.Signals, file: string, result: ReplayOffsetsResult): FltsError {
+  const details = { signal, export: file, written: false, offsets_changed: result.executed, ...(result.audit_key ? { audit_key: result.audit_key } : {}) };
+  if (!result.executed) {
+    return new FltsError('FLTS_OFFSETS_ABORTED', `replay-offsets was stopped by ${signal} while --export ${file} waited for its reader: no offset was changed (a dry run) and the plan was not written.`, { details });
+  }
+  return new FltsError('FLTS_OFFSETS_ABORTED', `replay-offsets was stopped by ${signal} while --export ${file} waited for its reader, after it committed the new offsets of group ${result.group} (audited at ${result.audit_key}): the offsets were changed and the plan was not written.`, {
+    details,
+    hint: `The reset is done and audited; do not run it again to get the plan (a relative target would move the offsets again): the same --group and --topic with --to-current --export ${file}, a dry run, writes the group's offsets as they are now.`,
+  });
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { lstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaBus } from '../../src/core/bus/kafka-bus.js';
@@ -66,7 +68,7 @@ if (skipReason) {
       offsetsAdmin = createKafkaOffsetsAdmin({ brokers: infra.kafkaBrokers, clientId: 'flts-it-replay-admin' });
       root = mkdtempSync(path.join(tmpdir(), 'flts-replay-'));
       store = createFsStore(root);
-      await seedGroups(20);
+      await seedGroups(24);
     });
 
     afterAll(async () => {
@@ -260,6 +262,40 @@ if (skipReason) {
         rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
       }
     });
+
+    for (const execute of [true, false]) {
+      it(`flts replay-offsets ${execute ? '--execute ' : ''}--export <named pipe> ends on SIGINT while the pipe waits for its reader with FLTS_OFFSETS_ABORTED (exit 5), saying ${execute ? 'the offsets were changed' : 'none was'}`, async () => {
+        const group = await groupAtKnownOffsets();
+        const home = mkdtempSync(path.join(tmpdir(), 'flts-replay-pipe-'));
+        try {
+          const fifo = path.join(home, 'plan.csv');
+          await promisify(execFile)('mkfifo', [fifo]);
+          const cli = replayCli(home, ['--group', group, '--topic', topic, '--to-earliest', ...(execute ? ['--execute'] : []), '--export', fifo, '--json']);
+          await cli.waitForLogs(/output_waiting_for_reader/, 60_000);
+          // Before, nothing listened during that wait: the stop was held for the whole minute, then the export failed.
+          expect(await cli.stop('SIGINT'), cli.output()).toBe(5);
+          const { error } = JSON.parse(cli.output().split('\n--- stderr')[0]);
+          const audits = await listOffsetAudit(createFsStore(path.join(home, 'store')), 'model-promotion', group);
+          if (execute) {
+            // Before, it said "no offset was changed" of offsets it had committed.
+            expect(audits).toHaveLength(1);
+            expect(error).toMatchObject({
+              code: 'FLTS_OFFSETS_ABORTED',
+              message: `replay-offsets was stopped by SIGINT while --export ${fifo} waited for its reader, after it committed the new offsets of group ${group} (audited at ${error.details.audit_key}): the offsets were changed and the plan was not written.`,
+              details: { signal: 'SIGINT', export: fifo, written: false, offsets_changed: true },
+            });
+            expect(await committed(group)).toEqual([0, 0, 0]);
+          } else {
+            expect(audits).toEqual([]);
+            expect(error).toMatchObject({ code: 'FLTS_OFFSETS_ABORTED', message: `replay-offsets was stopped by SIGINT while --export ${fifo} waited for its reader: no offset was changed (a dry run) and the plan was not written.`, details: { signal: 'SIGINT', export: fifo, written: false, offsets_changed: false } });
+            expect(await committed(group)).toEqual(COMMITTED);
+          }
+          expect(lstatSync(fifo).isFIFO()).toBe(true);
+        } finally {
+          rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+        }
+      }, 90_000);
+    }
 
     it('round-trips a plan through Kafka\'s CSV: export, then --from-file applies exactly it', async () => {
       const group = await groupAtKnownOffsets();
