@@ -1,8 +1,11 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFltsProcess } from '../helpers/flts-process.js';
 import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
 import { startServe, type ServeProcess } from '../helpers/serve-process.js';
 import { maxReplicasFor } from '../../src/core/bench/parse-matrix.js';
@@ -355,6 +358,25 @@ describe('commands > bench > request rows', () => {
         const written = JSON.parse(readFileSync(path.join(cwd, bench.json.result.files.json), 'utf8'));
         expect(written.cells).toEqual(bench.json.result.cells);
       }
+    } finally {
+      await server.stop();
+    }
+  }, 90_000);
+
+  it('ends on SIGINT while a report file in --out, a named pipe, waits for its reader, with FLTS_BENCH_ABORTED naming the files written', async () => {
+    const server = await startServe(['--home', exampleHome, '--log-level', 'silent']);
+    const out = mkdtempSync(path.join(exampleHome, 'pipe-results-'));
+    const pipe = path.join(out, 'bench.md');
+    await promisify(execFile)('mkfifo', [pipe]);
+    try {
+      const bench = startFltsProcess(['bench', '--home', exampleHome, '--target', server.url, '--connections', '1', '--duration', '300ms', '--baseline-duration', '200ms', '--warmup', '0', '--out', out, '--json'], {});
+      await bench.waitForLogs(/output_waiting_for_reader/, 60_000);
+      // Before, the stop was not heard by that wait: held for its minute, then the run failed on the pipe nobody read.
+      expect(await bench.stop('SIGINT'), bench.output()).toBe(5);
+      const { error } = JSON.parse(bench.output().split('\n--- stderr')[0]);
+      expect(error).toMatchObject({ code: 'FLTS_BENCH_ABORTED', details: { waiting_for_reader: pipe, written: [path.join(out, 'bench.csv')], not_written: [pipe, path.join(out, 'bench.svg'), path.join(out, 'bench.json')] } });
+      expect(error.details.measured_cells).toBeGreaterThan(0);
+      expect(lstatSync(pipe).isFIFO()).toBe(true);
     } finally {
       await server.stop();
     }

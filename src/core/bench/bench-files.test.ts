@@ -1,9 +1,12 @@
-import { existsSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { scratchFolders } from '../../../test/helpers/scratch-folders.js';
-import { claimBenchDir, prepareBenchDir } from './bench-files.js';
+import { claimBenchDir, prepareBenchDir, writeBenchFiles } from './bench-files.js';
+import type { BenchReport } from './bench-types.js';
 
 /** Each runs once, just before the next mkdir or access: what another process does between two steps of one. */
 const hooks = vi.hoisted(() => ({ beforeMkdir: undefined as undefined | ((dir: string) => Promise<void>), beforeAccess: undefined as undefined | (() => Promise<void>) }));
@@ -72,5 +75,38 @@ describe('core > bench > claimBenchDir', () => {
     expect(statSync(first.dir).isDirectory()).toBe(true);
     await first.remove();
     expect(existsSync(parent)).toBe(false);
+  });
+});
+
+describe('core > bench > writeBenchFiles', () => {
+  const report: BenchReport = {
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:01:00.000Z',
+    balancer: 'external',
+    target: 'http://127.0.0.1:8000',
+    runId: null,
+    modelType: null,
+    payload: { source: 'PobleSec_test.csv', origin: 'named', why: '', rowsPerRequest: 16, distinctBodies: 10, meanBytes: 2000 },
+    matrix: { protocols: ['http'], replicas: [], connections: [4], durationSec: 1, baselineDurationSec: 1, warmupSec: 0 },
+    machine: { cpus: 2, cpuModel: 'x', memoryGiB: 4, node: 'v24', platform: 'linux', loadAverageStart: [0], loadAverageEnd: [0] },
+    cells: [],
+  };
+
+  it('ends a stop while a report file, a named pipe, waits for its reader with FLTS_BENCH_ABORTED, naming the files written and not', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-bench-pipe-'));
+    const pipe = path.join(dir, 'bench.md');
+    await promisify(execFile)('mkfifo', [pipe]);
+    const stop = new AbortController();
+    // The stop comes once the write waits: before, it ended with the signal's bare AbortError (no code), or, with no one
+    // listening, the minute was waited out.
+    const written = writeBenchFiles(report, dir, { signal: stop.signal, onWaitingForReader: () => stop.abort() });
+    await expect(written).rejects.toMatchObject({
+      code: 'FLTS_BENCH_ABORTED',
+      message: `Benchmark stopped while ${pipe}, a named pipe, waited for its reader, after all 0 cells were measured: it wrote ${path.join(dir, 'bench.csv')}; not ${pipe}, ${path.join(dir, 'bench.svg')}, ${path.join(dir, 'bench.json')}.`,
+      details: { measured_cells: 0, waiting_for_reader: pipe, written: [path.join(dir, 'bench.csv')], not_written: [pipe, path.join(dir, 'bench.svg'), path.join(dir, 'bench.json')] },
+    });
+    expect(readFileSync(path.join(dir, 'bench.csv'), 'utf8')).toContain('phase');
+    expect(lstatSync(pipe).isFIFO()).toBe(true);
+    expect([existsSync(path.join(dir, 'bench.svg')), existsSync(path.join(dir, 'bench.json'))]).toEqual([false, false]);
   });
 });

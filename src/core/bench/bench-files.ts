@@ -68,7 +68,11 @@ export async function claimBenchDir(parent: string, name: string): Promise<{ dir
   }
 }
 
-/** Writes bench.csv, bench.md, bench.json and bench.svg into `dir` (created if needed), each whole or not at all. */
+/**
+ * Writes bench.csv, bench.md, bench.json and bench.svg into `dir` (created if needed), each whole or not at all. A stop
+ * (`options.signal`) while one of them, a named pipe, waits for its reader ends the run with FLTS_BENCH_ABORTED naming
+ * the files written and those not: every cell was measured by then, and without it the stop was held for the minute.
+ */
 export async function writeBenchFiles(report: BenchReport, dir: string, options: WriteFileWholeOptions = {}): Promise<BenchFiles> {
   await makeDirectory(dir);
   const files: BenchFiles = {
@@ -78,10 +82,29 @@ export async function writeBenchFiles(report: BenchReport, dir: string, options:
     json: path.join(dir, 'bench.json'),
     svg: path.join(dir, 'bench.svg'),
   };
-  await writeFileWhole(files.csv, benchCsv(report), options);
-  await writeFileWhole(files.markdown, benchMarkdown(report), options);
-  await writeFileWhole(files.svg, renderBenchChart(report), options);
-  // The fields of `flts bench --json` and of bench.csv, snake_case: one report, one field style wherever it is read.
-  await writeFileWhole(files.json, `${JSON.stringify(snakeCaseKeys({ ...report, files }), null, 2)}\n`, options);
+  const writes: Array<[string, () => string]> = [
+    [files.csv, () => benchCsv(report)],
+    [files.markdown, () => benchMarkdown(report)],
+    [files.svg, () => renderBenchChart(report)],
+    // The fields of `flts bench --json` and of bench.csv, snake_case: one report, one field style wherever it is read.
+    [files.json, () => `${JSON.stringify(snakeCaseKeys({ ...report, files }), null, 2)}\n`],
+  ];
+  for (const [i, [file, body]] of writes.entries()) {
+    try {
+      await writeFileWhole(file, body(), options);
+    } catch (error) {
+      if (options.signal?.aborted && error === options.signal.reason) throw stoppedWriting(report, file, writes.slice(0, i).map(([done]) => done), writes.slice(i).map(([left]) => left));
+      throw error;
+    }
+  }
   return files;
+}
+
+function stoppedWriting(report: BenchReport, waiting: string, written: string[], notWritten: string[]): FltsError {
+  const n = report.cells.length;
+  const wrote = written.length > 0 ? `it wrote ${written.join(', ')}; not ${notWritten.join(', ')}` : `no result file was written (${notWritten.join(', ')})`;
+  return new FltsError('FLTS_BENCH_ABORTED', `Benchmark stopped while ${waiting}, a named pipe, waited for its reader, after all ${n} cell${n === 1 ? ' was' : 's were'} measured: ${wrote}.`, {
+    details: { measured_cells: n, waiting_for_reader: waiting, written, not_written: notWritten },
+    hint: `${written.length > 0 ? 'The report is only in the files written' : 'The measurements were not kept'}: run the benchmark again with a reader on ${waiting}, or with an --out without named pipes.`,
+  });
 }

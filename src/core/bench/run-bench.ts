@@ -375,6 +375,6 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
     machine: { ...machine, loadAverageEnd: os.loadavg() },
     cells,
   };
-  if (input.outDir) report.files = await writeBenchFiles(report, input.outDir, { onWaitingForReader: deps.onWaitingForReader });
+  if (input.outDir) report.files = await writeBenchFiles(report, input.outDir, { onWaitingForReader: deps.onWaitingForReader, signal: deps.signal });
   return report;
 }
