@@ -20,6 +20,7 @@ import { FltsError, isFltsError, toFltsError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { namingRunsLike } from '../core/registry/run-store.js';
 import { openDependencies, type Dependencies } from '../core/workflows/open-dependencies.js';
+import { unlessStoppedMeanwhile } from './stop-signals.js';
 import type { WaitingForReader } from '../core/write-file-whole.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof FltsCommand)['baseFlags'] & T['flags']>;
@@ -156,8 +157,16 @@ export abstract class FltsCommand<TResult> extends Command {
     return this.builtLogger;
   }
 
+  /**
+   * The bus and the store are closed after the command's work, and its --json document or exit code printed only
+   * after that: a stop while the close waits (a Kafka disconnect waiting for brokers, up to bus.kafka.closeTimeoutMs)
+   * ended the process by the signal's default action, exit 130 and no document, though the work was done. The close is
+   * waited for until such a stop only: the outcome is then printed, and the close, bounded by its own deadline, ends
+   * beside it.
+   */
   override async finally(error: Error | undefined): Promise<unknown> {
-    await (await this.built?.catch(() => undefined))?.close();
+    const deps = await this.built?.catch(() => undefined);
+    if (deps) await unlessStoppedMeanwhile(() => deps.close());
     return super.finally(error);
   }
 

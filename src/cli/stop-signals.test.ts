@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { untilSignalled } from './stop-signals.js';
+import { unlessStoppedMeanwhile, untilSignalled } from './stop-signals.js';
 
 const stopped = (signal: NodeJS.Signals, writes: string): Error => new Error(`stopped by ${signal} (${writes})`);
 const listening = (): number[] => [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
@@ -58,5 +58,18 @@ describe('cli > stop-signals > untilSignalled', () => {
     finishWrite();
     await expect(ran).rejects.toThrow('stopped by SIGINT (writing)');
     expect(wrote).toBe(true);
+  });
+});
+
+describe('cli > stop-signals > unlessStoppedMeanwhile', () => {
+  it('listens for a stop only while what it ends runs, and passes on its failure when no stop came first', async () => {
+    const before = listening();
+    let during: number[] = [];
+    await expect(unlessStoppedMeanwhile(async () => void (during = listening()))).resolves.toBeUndefined();
+    expect(during).toEqual([before[0] + 1, before[1] + 1]);
+    expect(listening()).toEqual(before);
+    const failure = new Error('the store refused');
+    await expect(unlessStoppedMeanwhile(() => Promise.reject(failure))).rejects.toBe(failure);
+    expect(listening()).toEqual(before);
   });
 });

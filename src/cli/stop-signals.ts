@@ -30,6 +30,26 @@ export function unlessStopped<T>(starting: Promise<T>, stop: StopSignals): Promi
 }
 
 /**
+ * Runs `end` (a close after the command's work) and waits for it until it settles or the first SIGINT or SIGTERM
+ * comes, and returns that signal's name when one came first: the stop is taken, not left to its default action, and
+ * what `end` began goes on unwaited (its failure then unreported). Listens only meanwhile, so a later signal has its
+ * default again.
+ */
+export async function unlessStoppedMeanwhile(end: () => Promise<unknown>): Promise<NodeJS.Signals | undefined> {
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  const stopped = new Promise<NodeJS.Signals>((resolve) => (onSignal = resolve));
+  for (const name of STOP_SIGNALS) process.once(name, onSignal);
+  try {
+    const ended = end().then(() => undefined);
+    // Its failure is the caller's while it is waited for, and nobody's once a stop came first.
+    ended.catch(() => {});
+    return await Promise.race([ended, stopped]);
+  } finally {
+    for (const name of STOP_SIGNALS) process.off(name, onSignal);
+  }
+}
+
+/**
  * Aborts a command's work (a training, a backtest, a load test) on the first of `signals` while it runs, with
  * `reason` when given, so that it ends with its own coded error rather than the signal's silent exit; `release()`
  * stops listening once the work is done, leaving later signals their default.
