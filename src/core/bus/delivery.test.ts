@@ -130,11 +130,11 @@ describe('core > bus > delivery', () => {
   });
 
   describe('the dead letter in the log', () => {
-    /** Log lines at warn and error and the DLQ's publishes, in the order they came. */
-    function recording() {
+    /** Log lines at warn and error (and the `more` levels) and the DLQ's publishes, in the order they came. */
+    function recording(more: string[] = []) {
       const events: Array<{ msg: string; fields?: Record<string, unknown>; level?: string }> = [];
       const at = (level: string) => (fields: Record<string, unknown>, msg: string) => void events.push({ msg, fields, level });
-      const logger = { ...silentLogger, warn: at('warn'), error: at('error') } as unknown as typeof silentLogger;
+      const logger = { ...silentLogger, warn: at('warn'), error: at('error'), ...Object.fromEntries(more.map((level) => [level, at(level)])) } as unknown as typeof silentLogger;
       return { events, logger };
     }
     const poison = async (): Promise<never> => Promise.reject(new FltsError('FLTS_BUS_MESSAGE_INVALID', 'Message on training-data is invalid: bucket is missing.'));
@@ -153,13 +153,41 @@ describe('core > bus > delivery', () => {
       expect(events).toEqual([{ level: 'warn', msg: 'bus_message_dead_lettered', fields: { topic: 'training-data', partition: 0, offset: '7', attempt: 1, group: 'trainer', dlq_topic: 'DLQ-training-data', code: 'FLTS_BUS_MESSAGE_INVALID', reason: 'Message on training-data is invalid: bucket is missing.' } }]);
     });
 
-    it('keeps the error level and the stack for a failure of flts\' own that used up the attempts', async () => {
+    it('keeps the error level and the stack on its lines for an uncoded failure, a bug of flts', async () => {
       const { events, logger } = recording();
-      const failure = new FltsError('FLTS_TRAIN_FAILED', 'LSTM training failed: shapes differ', { cause: new Error('shapes differ') });
+      const failure = new TypeError("Cannot read properties of undefined (reading 'shape')");
       await deliverToGroup(message, async () => Promise.reject(failure), { ...deps([]), logger, group: 'trainer' }, {});
-      const deadLettered = events.filter((event) => event.msg === 'bus_message_dead_lettered');
-      expect(deadLettered).toEqual([{ level: 'error', msg: 'bus_message_dead_lettered', fields: expect.objectContaining({ err: failure, dlq_topic: 'DLQ-training-data' }) }]);
+      expect(events.map((event) => [event.level, event.msg, event.fields?.err])).toEqual([
+        ['warn', 'bus_handler_retry', failure],
+        ['warn', 'bus_handler_retry', failure],
+        ['error', 'bus_message_dead_lettered', failure],
+      ]);
     });
+
+    it('says a coded failure (a claim naming an object that is not there) by its code and reason, its stack at debug only', async () => {
+      const { events, logger } = recording(['debug']);
+      const failure = new FltsError('FLTS_STORE_NOT_FOUND', 'Object not found: processed-data/abc/test_processed_data.parquet', { cause: new Error('ENOENT') });
+      await deliverToGroup(message, async () => Promise.reject(failure), { ...deps([]), logger, group: 'trainer' }, {});
+      const said = { topic: 'training-data', partition: 0, offset: '7', group: 'trainer', code: 'FLTS_STORE_NOT_FOUND', reason: failure.message };
+      expect(events.filter((event) => event.level !== 'debug')).toEqual([
+        { level: 'warn', msg: 'bus_handler_retry', fields: { ...said, attempt: 1, retry_in_ms: 1 } },
+        { level: 'warn', msg: 'bus_handler_retry', fields: { ...said, attempt: 2, retry_in_ms: 2 } },
+        { level: 'error', msg: 'bus_message_dead_lettered', fields: { ...said, attempt: 3, dlq_topic: 'DLQ-training-data' } },
+      ]);
+      expect(events.filter((event) => event.level === 'debug').map((event) => [event.msg, event.fields?.err])).toEqual([1, 2, 3].map(() => ['bus_handler_failure_stack', failure]));
+    });
+
+    for (const failure of [new FltsError('FLTS_INTERNAL', 'undefined is not a function'), new FltsError('FLTS_TRAIN_FAILED', 'LSTM training failed: shapes differ', { cause: new Error('shapes differ') })]) {
+      it(`keeps the error level and the stack on the line for ${failure.code}, a failure of flts' own though coded`, async () => {
+        const { events, logger } = recording();
+        await deliverToGroup(message, async () => Promise.reject(failure), { ...deps([]), logger, group: 'trainer' }, {});
+        expect(events.map((event) => [event.level, event.msg, event.fields?.err])).toEqual([
+          ['warn', 'bus_handler_retry', failure],
+          ['warn', 'bus_handler_retry', failure],
+          ['error', 'bus_message_dead_lettered', failure],
+        ]);
+      });
+    }
 
     it('is not said when the DLQ refuses it: a line of its own gives the refusal\'s code and reason, and the delivery fails uncommitted', async () => {
       const { events, logger } = recording();
