@@ -164,7 +164,7 @@ describe('core > bus > delivery', () => {
       ]);
     });
 
-    it('says a coded failure (a claim naming an object that is not there) by its code and reason, its stack at debug only', async () => {
+    it('says a coded failure (a claim naming an object that is not there) by its code and reason on each retry, its stack at debug, and once with its stack as it is dead-lettered', async () => {
       const { events, logger } = recording(['debug']);
       const failure = new FltsError('FLTS_STORE_NOT_FOUND', 'Object not found: processed-data/abc/test_processed_data.parquet', { cause: new Error('ENOENT') });
       await deliverToGroup(message, async () => Promise.reject(failure), { ...deps([]), logger, group: 'trainer' }, {});
@@ -172,9 +172,9 @@ describe('core > bus > delivery', () => {
       expect(events.filter((event) => event.level !== 'debug')).toEqual([
         { level: 'warn', msg: 'bus_handler_retry', fields: { ...said, attempt: 1, retry_in_ms: 1 } },
         { level: 'warn', msg: 'bus_handler_retry', fields: { ...said, attempt: 2, retry_in_ms: 2 } },
-        { level: 'error', msg: 'bus_message_dead_lettered', fields: { ...said, attempt: 3, dlq_topic: 'DLQ-training-data' } },
+        { level: 'error', msg: 'bus_message_dead_lettered', fields: { ...said, attempt: 3, err: failure, dlq_topic: 'DLQ-training-data' } },
       ]);
-      expect(events.filter((event) => event.level === 'debug').map((event) => [event.msg, event.fields?.err])).toEqual([1, 2, 3].map(() => ['bus_handler_failure_stack', failure]));
+      expect(events.filter((event) => event.level === 'debug').map((event) => [event.msg, event.fields?.err])).toEqual([1, 2].map(() => ['bus_handler_failure_stack', failure]));
     });
 
     for (const failure of [new FltsError('FLTS_INTERNAL', 'undefined is not a function'), new FltsError('FLTS_TRAIN_FAILED', 'LSTM training failed: shapes differ', { cause: new Error('shapes differ') })]) {

@@ -229,11 +229,10 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
       }
       failures += 1;
       // A coded failure says what went wrong in its code and reason: a claim naming an object that is not there
-      // (FLTS_STORE_NOT_FOUND, FLTS_DATA_VERSION_GONE) is the sender's, and a stack trace on each of its lines only
-      // buries them, so the stack is kept at debug. An uncoded failure is a bug of flts, and an internal one
-      // (FLTS_INTERNAL, FLTS_TRAIN_FAILED) a failure of flts' own work: their stack and causes stay on the line.
+      // (FLTS_STORE_NOT_FOUND, FLTS_DATA_VERSION_GONE) is the sender's, and a stack trace on each attempt's line only
+      // buries them. An uncoded failure is a bug of flts, and an internal one (FLTS_INTERNAL, FLTS_TRAIN_FAILED) a
+      // failure of flts' own work: their stack stays on every line.
       const coded = isFltsError(error) && error.kind !== 'internal' ? { code: error.code, reason: error.message } : undefined;
-      if (coded) logger.debug(where, 'bus_handler_failure_stack');
       if (isPoison(error) || failures >= policy.maxAttempts) {
         const consumer = deps.group ? { group: deps.group, role: deps.dlq?.role } : undefined;
         const dlq = deps.dlq?.topic ?? dlqTopic(message.topic);
@@ -251,11 +250,17 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
           // The sender's mistake, at warn: a hostile flood of them is no failure of flts.
           logger.warn({ ...at, dlq_topic: dlq, ...coded }, 'bus_message_dead_lettered');
         } else {
-          logger.error({ ...(coded ? { ...at, ...coded } : where), dlq_topic: dlq }, 'bus_message_dead_lettered');
+          // Once per message, the line an operator reads about it: its stack and every cause (a training's), whoever's fault.
+          logger.error({ ...where, ...coded, dlq_topic: dlq }, 'bus_message_dead_lettered');
         }
         return { outcome: 'dead-lettered', attempts, error };
       }
-      logger.warn({ ...(coded ? { ...at, ...coded } : where), retry_in_ms: backoffMs(policy, failures) }, 'bus_handler_retry');
+      if (coded) {
+        logger.warn({ ...at, ...coded, retry_in_ms: backoffMs(policy, failures) }, 'bus_handler_retry');
+        logger.debug(where, 'bus_handler_failure_stack');
+      } else {
+        logger.warn({ ...where, retry_in_ms: backoffMs(policy, failures) }, 'bus_handler_retry');
+      }
       deps.onRetry?.();
       await sleep(backoffMs(policy, failures), signal);
     }
