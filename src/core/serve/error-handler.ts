@@ -2,7 +2,7 @@ import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { errorCodes, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { clip } from '../clip-text.js';
+import { clip, shownText } from '../clip-text.js';
 import { FltsError, httpStatusFor, isFltsError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { meteredBody, type BodyBudget, type BodyTicket } from './body-budget.js';
@@ -113,11 +113,11 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number, bodyB
   app.addHook('preParsing', (request, reply, payload, done) => {
     const encoding = request.headers['content-encoding']?.trim().toLowerCase();
     if (encoding && encoding !== 'identity' && hasBody(request.headers)) {
-      return done(new FltsError('FLTS_REQUEST_INVALID', `Content-Encoding '${clip(request.headers['content-encoding'] ?? '')}' is not supported; send the body uncompressed (no Content-Encoding).`));
+      return done(new FltsError('FLTS_REQUEST_INVALID', `Content-Encoding '${shownText(clip(request.headers['content-encoding'] ?? ''))}' is not supported; send the body uncompressed (no Content-Encoding).`));
     }
     const transfer = request.headers['transfer-encoding'];
     if (transfer !== undefined && transfer.trim().toLowerCase() !== 'chunked') {
-      return done(new FltsError('FLTS_REQUEST_INVALID', `Transfer-Encoding '${clip(transfer)}' is not supported; send the body uncompressed, chunked or with a Content-Length.`));
+      return done(new FltsError('FLTS_REQUEST_INVALID', `Transfer-Encoding '${shownText(clip(transfer))}' is not supported; send the body uncompressed, chunked or with a Content-Length.`));
     }
     if (!bodyWillBeRead(request)) return done(null, payload);
     let body = payload;
@@ -372,6 +372,6 @@ export function answerConnect(request: IncomingMessage, socket: Socket): void {
 
 /** An `Expect` header other than 100-continue (which Node answers itself): 417 with a coded body rather than an empty one. */
 export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse): void {
-  const body = JSON.stringify(errorBody(417, 'FLTS_REQUEST_INVALID', `Expect: '${clip(String(request.headers.expect))}' is not supported; only 100-continue is.`));
+  const body = JSON.stringify(errorBody(417, 'FLTS_REQUEST_INVALID', `Expect: '${shownText(clip(String(request.headers.expect)))}' is not supported; only 100-continue is.`));
   response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
 }

@@ -1,4 +1,4 @@
-import { clip } from '../clip-text.js';
+import { clip, quotedText, shownText } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { JSON_BYTES } from '../json-bytes.js';
 
@@ -38,7 +38,7 @@ export interface JsonBounds {
 }
 
 function keyTwice(path: string, key: string): FltsError {
-  return new FltsError('FLTS_REQUEST_INVALID', `Invalid request: ${path} has the key ${JSON.stringify(clip(key, 60))} twice; JSON would keep only the last of them: write each key once.`, {
+  return new FltsError('FLTS_REQUEST_INVALID', `Invalid request: ${path} has the key ${quotedText(clip(key, 60))} twice; JSON would keep only the last of them: write each key once.`, {
     details: { field: path, key: clip(key, 60) },
   });
 }
@@ -137,10 +137,11 @@ export function jsonBoundsProblem(text: string, bounds: JsonBounds): FltsError |
   const byDepth = (rules: readonly EntryBound[]): EntryBound[] => Array.from({ length: limit }, (_, depth) => rules[Math.min(depth, rules.length - 1)]);
   const objectRules = byDepth(bounds.objectKeys);
   const arrayRules = byDepth(bounds.arrayItems);
-  // An uncounted array's items have no index: `*` stands for the one the path goes through.
+  // An uncounted array's items have no index: `*` stands for the one the path goes through. Its keys are the client's,
+  // shown (shownText) as the messages that quote the path need them: a U+202E in one would turn the message round.
   const path = (through: number): string => {
     let out = 'body';
-    for (let level = 1; level <= through; level++) out += `/${isObject[level - 1] ? key(level - 1) : entries[level - 1] === UNBOUNDED ? '*' : separators[level - 1]}`;
+    for (let level = 1; level <= through; level++) out += `/${isObject[level - 1] ? shownText(key(level - 1)) : entries[level - 1] === UNBOUNDED ? '*' : separators[level - 1]}`;
     return out;
   };
   const tooManyEntries = (level: number): FltsError => {

@@ -26,7 +26,7 @@ import {
   type GrpcModelInferResponse,
   type InferTensorContents,
 } from './oip-grpc-service.js';
-import { checkDatatype, checkElements, decodeRawTensor, encodeRawTensor, type OipInput } from './oip-tensors.js';
+import { checkDatatype, checkElements, decodeRawTensor, encodeRawTensor, shownName, type OipInput } from './oip-tensors.js';
 import { readinessOf } from './readiness.js';
 import { compileBodyCheck } from './request-validators.js';
 import { inferParameters, requestId } from './schemas/kserve.js';
@@ -167,7 +167,7 @@ async function decodeInput(tensor: ReceivedInputTensor, raw: Buffer | undefined)
   if (raw && tensor.contents?.length) {
     const { elements, others } = await typedContents(tensor);
     // Which of the two the client meant is unknown: taking one would silently drop the other's data.
-    if (elements.length > 0 || others) throw invalid(`Input '${clip(tensor.name)}' has both contents and raw_input_contents; give its data in one of them.`, { input: clip(tensor.name) });
+    if (elements.length > 0 || others) throw invalid(`Input '${shownName(tensor.name)}' has both contents and raw_input_contents; give its data in one of them.`, { input: clip(tensor.name) });
   }
   if (raw) return { name: tensor.name, datatype: tensor.datatype, shape, values: decodeRawTensor(tensor.name, tensor.datatype, shape, raw) };
   const { elements } = await typedContents(tensor);
