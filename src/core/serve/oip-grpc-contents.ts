@@ -49,6 +49,7 @@ const FIELD_NUMBER: Record<keyof InferTensorContents, number> = {
   fp64_contents: 7,
   bytes_contents: 8,
 };
+const FIELD_NAME = Object.fromEntries(Object.entries(FIELD_NUMBER).map(([name, number]) => [number, name])) as Record<number, keyof InferTensorContents>;
 const BYTES_FIELD = FIELD_NUMBER.bytes_contents;
 const LENGTH_DELIMITED = 2;
 
@@ -83,13 +84,13 @@ const ELEMENTS_A_LOOK = 4096;
 
 /**
  * The elements of `field` in an input's contents (bytes elements as UTF-8 text), as protobufjs decodes them (packed
- * or one by one), over as many turns as they take; `others` says whether another field holds elements too.
+ * or one by one), over as many turns as they take; `other` names the first other field that holds elements, if any.
  * Bytes that are no valid message throw protobufjs's RangeError (or Error), as decoding the whole message would.
  */
-export async function contentsElements(contents: Uint8Array, field: keyof InferTensorContents): Promise<{ elements: Element[]; others: boolean }> {
+export async function contentsElements(contents: Uint8Array, field: keyof InferTensorContents): Promise<{ elements: Element[]; other: keyof InferTensorContents | undefined }> {
   const wanted = FIELD_NUMBER[field];
   const elements: Element[] = [];
-  let others = false;
+  let other: keyof InferTensorContents | undefined;
   let read = 0;
   // Over a Buffer, so that its elements' text is read in place (readText).
   const reader = protobuf.Reader.create(Buffer.isBuffer(contents) ? contents : Buffer.from(contents.buffer, contents.byteOffset, contents.length));
@@ -108,9 +109,9 @@ export async function contentsElements(contents: Uint8Array, field: keyof InferT
       if (end !== undefined && reader.pos >= end) break;
       const element = readElement(reader);
       if (keep) elements.push(element);
-      else others = true;
+      else other ??= FIELD_NAME[number];
       if (++read % ELEMENTS_A_LOOK === 0 && turnSpent()) await nextTurn();
     } while (end !== undefined);
   }
-  return { elements, others };
+  return { elements, other };
 }

@@ -67,11 +67,11 @@ describe('serve > gRPC ModelInfer typed contents', () => {
       const twice = unpackedRequest([(writer) => other[1].forEach((value) => other[2](writer, value)), (writer) => values.forEach((value) => writeOne(writer, value))]);
       for (const bytes of [packed, unpacked, twice]) {
         const { contents } = decodeModelInferRequest(bytes).inputs[0];
-        expect({ field, ...(await contentsElements(contents ?? new Uint8Array(), field)) }).toEqual({ field, elements: decodedByService(bytes, field), others: false });
+        expect({ field, ...(await contentsElements(contents ?? new Uint8Array(), field)) }).toEqual({ field, elements: decodedByService(bytes, field), other: undefined });
       }
       expect(decodedByService(unpacked, field)).toEqual(decodedByService(packed, field));
       const { contents } = decodeModelInferRequest(service.requestSerialize({ model_name: 'flts', inputs: [{ name: 'x', datatype: 'FP64', shape: [1], contents: { [field]: values, [other[0] === field ? FIELDS[1][0] : other[0]]: [1] } }] })).inputs[0];
-      expect((await contentsElements(contents ?? new Uint8Array(), field)).others).toBe(true);
+      expect((await contentsElements(contents ?? new Uint8Array(), field)).other).toBe(other[0] === field ? FIELDS[1][0] : other[0]);
     }
   });
 

@@ -151,8 +151,8 @@ function invalid(message: string, details: Record<string, unknown> = {}): FltsEr
   return new FltsError('FLTS_REQUEST_INVALID', message, { details });
 }
 
-/** An input's typed contents: the elements of its datatype's field, and whether another field has some too. */
-async function typedContents(tensor: ReceivedInputTensor): Promise<{ elements: unknown[]; others: boolean }> {
+/** An input's typed contents: the elements of its datatype's field, and the first other field that has some too. */
+async function typedContents(tensor: ReceivedInputTensor): Promise<{ elements: unknown[]; other: keyof InferTensorContents | undefined }> {
   try {
     return await contentsElements(tensor.contents ?? new Uint8Array(), CONTENTS_FIELD[tensor.datatype]);
   } catch (error) {
@@ -161,16 +161,27 @@ async function typedContents(tensor: ReceivedInputTensor): Promise<{ elements: u
   }
 }
 
-async function decodeInput(tensor: ReceivedInputTensor, raw: Buffer | undefined): Promise<OipInput> {
+async function decodeInput(tensor: ReceivedInputTensor, index: number, raw: Buffer | undefined): Promise<OipInput> {
+  // As the HTTP route's schema refuses one (minLength 1): an input is told from the others, and named in messages, by its name.
+  if (tensor.name === '') throw invalid(`Input ${index} has an empty name; give each input the name the model's metadata lists for it.`, { input: '', index });
   checkDatatype(tensor.name, tensor.datatype);
   const shape = tensor.shape.map(Number);
   if (raw && tensor.contents?.length) {
-    const { elements, others } = await typedContents(tensor);
+    const { elements, other } = await typedContents(tensor);
     // Which of the two the client meant is unknown: taking one would silently drop the other's data.
-    if (elements.length > 0 || others) throw invalid(`Input '${shownName(tensor.name)}' has both contents and raw_input_contents; give its data in one of them.`, { input: clip(tensor.name) });
+    if (elements.length > 0 || other !== undefined) throw invalid(`Input '${shownName(tensor.name)}' has both contents and raw_input_contents; give its data in one of them.`, { input: clip(tensor.name) });
   }
   if (raw) return { name: tensor.name, datatype: tensor.datatype, shape, values: decodeRawTensor(tensor.name, tensor.datatype, shape, raw) };
-  const { elements } = await typedContents(tensor);
+  const { elements, other } = await typedContents(tensor);
+  if (other !== undefined) {
+    // Read from its datatype's field alone, the rest would be dropped unseen (an FP64 input's int64_contents), or the
+    // input answered as one of no values (an FP32 input's values sent in fp64_contents).
+    const field = CONTENTS_FIELD[tensor.datatype];
+    throw invalid(
+      `Input '${shownName(tensor.name)}' is ${tensor.datatype}, whose elements go in contents.${field}, but it has elements in ${other}${elements.length > 0 ? ` as well as in ${field}` : ''}; give them all in ${field}.`,
+      { input: clip(tensor.name), expected: field, got: other },
+    );
+  }
   // The contents field is the datatype's, so only an integer's range can be off (300 in int_contents of an INT8).
   return { name: tensor.name, datatype: tensor.datatype, shape, values: checkElements(tensor.name, tensor.datatype, elements) };
 }
@@ -193,7 +204,7 @@ export async function decodeGrpcInferRequest(message: ReceivedModelInferRequest)
   const inputs: OipInput[] = [];
   for (const [i, tensor] of message.inputs.entries()) {
     if (turnSpent()) await nextTurn();
-    inputs.push(await decodeInput(tensor, raw.length > 0 ? raw[i] : undefined));
+    inputs.push(await decodeInput(tensor, i, raw.length > 0 ? raw[i] : undefined));
   }
   return {
     ...(message.model_version ? { modelVersion: message.model_version } : {}),
