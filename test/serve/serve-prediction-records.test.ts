@@ -103,6 +103,25 @@ describe('serve > every protocol records its predictions alike', () => {
     expect((await store.list(settings.store.buckets.inferenceLogs)).every((object) => object.key.startsWith('site-a/'))).toBe(true);
   });
 
+  it('takes an identifier of "" as none on /predict, /actuals and the inference parameter: the deployment\'s series', async () => {
+    service = await startInferenceService({ ...settings, identifier: 'site-a' }, { store });
+    // Before, /predict and /actuals filed "" under the global scope's series, which a site-a deployment never names
+    // otherwise, and the inference parameter refused it.
+    const empty = await postJson(`${service.url}/predict`, { data: { time: TIMES, down: DOWN }, identifier: '' });
+    expect({ status: empty.status, identifier: empty.json.identifier }).toEqual({ status: 200, identifier: 'site-a' });
+    const oip = await postJson(`${service.url}/v2/models/flts/infer`, { id: 'oip-empty', parameters: { identifier: '' }, inputs: httpInputs() });
+    expect(oip.status).toBe(200);
+    // Actuals sent with "" are paired with the deployment's forecasts (those of requests that named no series).
+    const forecast = empty.json.predictions[0];
+    const actuals = await postJson(`${service.url}/actuals`, { data: { time: [forecast.ts], down: [forecast.down] }, identifier: '' });
+    expect({ status: actuals.status, unmatched: actuals.json.unmatched }).toEqual({ status: 200, unmatched: 0 });
+    expect(actuals.json.matched).toBeGreaterThan(0);
+    await service.close();
+    service = undefined;
+    const records = (await loggedRecords()) as unknown as Array<{ req_id: string; identifier: string }>;
+    expect(Object.fromEntries(records.map((record) => [record.req_id, record.identifier]))).toEqual({ [empty.json.req_id]: 'site-a', 'oip-empty': 'site-a' });
+  });
+
   it('logs an Open Inference Protocol id of the most characters a request may carry as it was sent', async () => {
     service = await startInferenceService(settings, { store });
     // 256 characters: 256 UTF-16 units over HTTP, 512 over gRPC (an emoji is two), both within MAX_REQUEST_ID.

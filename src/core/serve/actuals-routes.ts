@@ -1,6 +1,6 @@
 import { FltsError } from '../errors.js';
 import { refuseUnknownQuery } from './query-parameters.js';
-import { assertRequestIdentifier, parseActuals } from './request-frame.js';
+import { assertRequestIdentifier, parseActuals, requestSeries } from './request-frame.js';
 import { actualsSchema, type ActualsBody } from './schemas/actuals.js';
 import type { ServeContext } from './serve-context.js';
 import { seriesBodyBoundsProblem } from './series-json-bounds.js';
@@ -23,7 +23,7 @@ export function registerActualsRoutes(context: ServeContext): void {
       const targets = served?.plan.window.targets ?? Object.keys(body.data ?? {});
       // Parsed and scored over event-loop turns: a body of the size limit held every other request for up to seconds.
       const actuals = await parseActuals(body.data, targets, body.index_col);
-      const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns({ identifier: body.identifier ?? context.identifier, time: actuals.time, values: actuals.values });
+      const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns({ identifier: requestSeries(body.identifier, context.identifier), time: actuals.time, values: actuals.values });
       return { status: 'SUCCESS', rows: actuals.time.length, matched: runs.reduce((sum, run) => sum + run.points, 0), ignored, unmatched, kept, runs };
     },
   });

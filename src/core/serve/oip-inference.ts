@@ -10,7 +10,7 @@ import type { LiveMonitor } from './live-monitor.js';
 import type { ModelHolder } from './model-holder.js';
 import { predictionRows, predictionWarnings } from './prediction-response.js';
 import type { PredictionRecorder } from './prediction-recorder.js';
-import { assertRequestIdentifier } from './request-frame.js';
+import { assertRequestIdentifier, requestSeries } from './request-frame.js';
 import { requestedRows, runPrediction, type PredictionResult } from './run-prediction.js';
 import type { ServedModel } from './served-model.js';
 import type { ServeMetrics } from './serve-metrics.js';
@@ -227,7 +227,8 @@ export async function runOipInference(context: OipContext, modelName: string, re
   assertDistinctOutputs(request.outputs);
   if (served) assertNumericFeatures(request.inputs, served.plan.rawColumns, context.modelName);
   const columns = inputsToColumns(request.inputs);
-  const seriesIdentifier = optionalString(request.parameters, 'identifier');
+  // "" names no series, as on /predict: the deployment's (requestSeries).
+  const seriesIdentifier = request.parameters.identifier === '' ? '' : optionalString(request.parameters, 'identifier');
   assertRequestIdentifier(seriesIdentifier, "Parameter 'identifier'", { parameter: 'identifier' });
   const indexCol = optionalString(request.parameters, 'index_col') ?? TIMESTAMP_NAMES.find((name) => name in columns);
   const input = { data: columns, indexCol, inferenceLength: optionalLength(request.parameters) };
@@ -237,7 +238,7 @@ export async function runOipInference(context: OipContext, modelName: string, re
       const result = await runPrediction(context.holder, input, context.inferenceLength, call.signal);
       // A reload while the request waited may have replaced the version it asked for.
       assertServedVersion(modelName, request.modelVersion, result.run.runId);
-      const identifier = seriesIdentifier ?? context.identifier ?? '';
+      const identifier = requestSeries(seriesIdentifier, context.identifier ?? '');
       if (turnSpent()) await nextTurn();
       // A client's id names its record too, as it was sent: both transports refuse one over MAX_REQUEST_ID characters,
       // and the cut only keeps a caller that skipped them from writing an unbounded log line.

@@ -3,7 +3,7 @@ import { nextTurn, turnSpent } from '../loop-turns.js';
 import { buildPredictResponse, newRequestId } from './prediction-response.js';
 import { closedBeforeAnswer } from './forecast-admission.js';
 import { refuseUnknownQuery } from './query-parameters.js';
-import { assertRequestIdentifier } from './request-frame.js';
+import { assertRequestIdentifier, requestSeries } from './request-frame.js';
 import { createReloadLimiter } from './reload-limiter.js';
 import { requestedRows, runPrediction } from './run-prediction.js';
 import { predictSchema, reloadSchema, type PredictBody, type PredictQuery } from './schemas/predict.js';
@@ -27,8 +27,8 @@ export function registerPredictRoutes(context: ServeContext): void {
       const query = request.query as PredictQuery;
       assertRequestIdentifier(body.identifier, "Field 'identifier'", { field: 'identifier' });
       // The series the rows belong to: the answer, its log record and live scoring all name the same one, as a batch
-      // claim's result names the claim's identifier, else the deployment's.
-      const series = body.identifier ?? context.identifier;
+      // claim's result names the claim's identifier, else (none, or "") the deployment's.
+      const series = requestSeries(body.identifier, context.identifier);
       const input = { data: body.data ?? undefined, indexCol: body.index_col, inferenceLength: query.inference_length ?? body.inference_length };
       const signal = closedBeforeAnswer(reply.raw);
       const rows = requestedRows(holder, input, context.inferenceLength);

@@ -44,6 +44,15 @@ export function assertRequestIdentifier(value: string | undefined, where: string
   throw invalid(`${where} must be ${IDENTIFIER_PATTERN.text}; got ${quotedText(clip(value))}.`, details);
 }
 
+/**
+ * The series a request's rows belong to: the identifier it names, else the deployment's. "" names none, as leaving the
+ * field out does: filed as it was sent, it put a site-a deployment's rows under the global scope's series, which
+ * that deployment's answers, its live scoring and its actuals otherwise never name.
+ */
+export function requestSeries(identifier: string | undefined, deployment: string): string {
+  return identifier === undefined || identifier === '' ? deployment : identifier;
+}
+
 function findTimestampColumn(data: Record<string, unknown>, indexCol: string | undefined): string {
   if (indexCol !== undefined) {
     if (!Object.hasOwn(data, indexCol)) throw invalid(`index_col '${shownText(clip(indexCol, 60))}' is not a column of 'data' (columns: ${listNames(Object.keys(data))}).`);

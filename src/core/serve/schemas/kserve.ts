@@ -97,7 +97,7 @@ export const inferParameters = {
     inference_length: { type: 'integer', minimum: 1, maximum: 10000 },
     index_col: { type: 'string', minLength: 1 },
     binary_data_output: { type: 'boolean' },
-    identifier: { ...seriesIdentifier, ...handlerRules({ minLength: 1 }) },
+    identifier: seriesIdentifier,
   },
 } as const;
 

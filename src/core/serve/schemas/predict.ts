@@ -12,7 +12,7 @@ const inferenceLength = { type: 'integer', minimum: 1, maximum: 10000, descripti
 export const seriesIdentifier = {
   type: 'string',
   maxLength: 128,
-  description: `Series identifier (default: the deployment identifier): the answer's \`identifier\`, its prediction-log record's and the series live scoring pairs its forecast with actuals of; held to the deployment identifier's rule: ${IDENTIFIER_PATTERN.text}.`,
+  description: `Series identifier (default, and for "": the deployment identifier): the answer's \`identifier\`, its prediction-log record's and the series live scoring pairs its forecast with actuals of; held to the deployment identifier's rule: ${IDENTIFIER_PATTERN.text}.`,
 } as const;
 
 /**
