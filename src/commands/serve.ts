@@ -5,6 +5,7 @@ import { identifierFlag } from '../cli/identifier-flag.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { startServe } from '../core/daemon/start-serve.js';
 import type { FltsEvent } from '../core/events.js';
+import { redactSecrets } from '../core/redact.js';
 import { createServeMetrics } from '../core/serve/serve-metrics.js';
 import { unwrittenAtStop } from '../core/serve/start-inference-service.js';
 
@@ -58,8 +59,9 @@ export default class Serve extends FltsCommand<ServeResult> {
       const follows = bus !== undefined || poll > 0;
       if (event.type === 'serve.waiting_for_promotion') this.say(`No run is promoted yet: predictions answer 503 (FLTS_SERVE_NO_MODEL) until one is (\`flts promote --best\`)${follows ? ', which this server then loads' : '; POST /reload_latest then loads it'}.`);
       // Logged as well: under --json the line below is not printed, and the log alone says why promotions are not followed.
-      if (event.type === 'serve.promotions_unavailable') logger.warn({ topic: event.topic, code: event.code, err: event.message, retry_in_ms: event.retryInMs, ...(event.advertised ? { advertised: event.advertised } : {}) }, 'serve_promotions_unavailable');
-      if (event.type === 'serve.promotions_unavailable') this.say(`Not following ${event.topic} yet (${event.code}: ${event.message}); ${meanwhile} Trying again in ${Math.round(event.retryInMs / 1000)} s.`);
+      // The bus's message quotes its brokers as configured, user:password@ included: masked, as the daemon's startup line masks it.
+      if (event.type === 'serve.promotions_unavailable') logger.warn({ topic: event.topic, code: event.code, err: redactSecrets(event.message), retry_in_ms: event.retryInMs, ...(event.advertised ? { advertised: event.advertised } : {}) }, 'serve_promotions_unavailable');
+      if (event.type === 'serve.promotions_unavailable') this.say(`Not following ${event.topic} yet (${event.code}: ${redactSecrets(event.message)}); ${meanwhile} Trying again in ${Math.round(event.retryInMs / 1000)} s.`);
       if (event.type === 'serve.following_promotions') this.say(`Following ${event.topic} as group ${event.group}`);
       if (event.type === 'live.rolled_back') this.say(`Rolled back run ${event.runId} to ${event.restoredRunId}: ${event.reason}`);
     };
