@@ -1,9 +1,7 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { SHOWN_AS_ITSELF_NEVER as MISLEADING } from '../../src/core/serve/coded-refusal.fixture.js';
 import { useTestServer } from './serve-fixtures.js';
-
-// U+202E turns round what follows it, ESC and U+009B start a terminal sequence.
-const MISLEADING = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/u;
 
 /** The coded JSON body the server answers raw `bytes` (header bytes as sent, 0x9B included) with before it closes. */
 function answerTo(url: string, bytes: Buffer): Promise<{ statusLine: string; body: any }> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isFltsError } from '../errors.js';
+import { codedRefusal as refusal } from './coded-refusal.fixture.js';
 import { decodeModelInferRequest } from './oip-grpc-contents.js';
 import { decodeGrpcInferRequest } from './oip-grpc-server.js';
 import { inferenceService, type GrpcInferInputTensor } from './oip-grpc-service.js';
@@ -9,15 +9,6 @@ function received(inputs: GrpcInferInputTensor[]) {
   return decodeModelInferRequest(inferenceService().ModelInfer.requestSerialize({ model_name: 'flts', inputs }));
 }
 
-async function refusal(run: () => unknown): Promise<{ code: string; message: string; details?: Record<string, unknown> }> {
-  try {
-    await run();
-  } catch (error) {
-    if (isFltsError(error)) return { code: error.code, message: error.message, details: error.details };
-    throw error;
-  }
-  throw new Error('no refusal');
-}
 
 describe('serve > gRPC ModelInfer: contents in a field other than the datatype\'s, and an input of no name', () => {
   it('refuses an FP64 input that has int64_contents beside its fp64_contents, which were dropped unseen', async () => {

@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isFltsError } from '../errors.js';
+import { codedRefusal as refusal, SHOWN_AS_ITSELF_NEVER as MISLEADING } from './coded-refusal.fixture.js';
 import { decodeHttpInferRequest, splitRawBody } from './oip-http-binding.js';
 import { runOipInference, servedModelNamed, type OipContext } from './oip-inference.js';
 import { checkDatatype, checkElements, decodeRawTensor, inputsToColumns } from './oip-tensors.js';
 
-/** The refusal `run` throws (or rejects with), as its code and message. */
-async function refusal(run: () => unknown): Promise<{ code: string; message: string }> {
-  try {
-    await run();
-  } catch (error) {
-    if (isFltsError(error)) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error('no refusal');
-}
 
-// U+202E turns round what follows it, ESC starts a terminal sequence, U+2028 breaks the line: none may reach a message as itself.
-const MISLEADING = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/u;
 const name = 'do\u202ewn\u001b[31m\u2028x';
 const shown = 'do\\u202ewn\\u001b[31m\\u2028x';
 
@@ -47,6 +35,6 @@ describe('serve > Open Inference Protocol > names and values a client sent, quot
 
   it('leaves a plain name as it was sent', async () => {
     const tensor = { name: 'down', datatype: 'FP64', shape: [1], values: [1] };
-    expect(await refusal(() => inputsToColumns([tensor, tensor]))).toEqual({ code: 'FLTS_REQUEST_INVALID', message: "Input 'down' is given twice." });
+    expect(await refusal(() => inputsToColumns([tensor, tensor]))).toMatchObject({ code: 'FLTS_REQUEST_INVALID', message: "Input 'down' is given twice." });
   });
 });

@@ -2,23 +2,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { isFltsError } from '../errors.js';
+import { codedRefusal as refusal, SHOWN_AS_ITSELF_NEVER as MISLEADING } from './coded-refusal.fixture.js';
 import { decodeGrpcInferRequest } from './oip-grpc-server.js';
 import { refuseUnknownQuery } from './query-parameters.js';
 import { seriesBodyBoundsProblem } from './series-json-bounds.js';
-
-// U+202E turns round what follows it, ESC and U+009B start a terminal sequence, U+2028 breaks the line.
-const MISLEADING = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/u;
-
-/** The refusal `run` throws (or rejects with), as its code, message and details. */
-async function refusal(run: () => unknown): Promise<{ code: string; message: string; details?: Record<string, unknown> }> {
-  try {
-    await run();
-  } catch (error) {
-    if (isFltsError(error)) return { code: error.code, message: error.message, details: error.details };
-    throw error;
-  }
-  throw new Error('no refusal');
-}
 
 describe('serve > names a client sent, quoted in the refusals of its body, query and gRPC contents', () => {
   it('a /predict column written twice: the key and its path show U+202E and ESC as \\u escapes; details keep the key as sent', () => {
