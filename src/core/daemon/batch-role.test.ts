@@ -33,52 +33,57 @@ beforeEach(() => {
   bus = createFsBus({ root: path.join(root, 'bus'), pollIntervalMs: 10 });
 });
 afterEach(async () => {
+  for (const stop of started.splice(0)) await stop();
   await bus.close();
   rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 });
 
+/** A NAIVE run of HASH in an fs store under root, loadable, and the settings that serve it. */
+async function servedNaive(): Promise<{ settings: ReturnType<typeof defaultSettings>; store: ObjectStore; run: ReturnType<typeof fakeRun> }> {
+  const settings = defaultSettings();
+  const store = createFsStore(path.join(root, 'store'));
+  const run = fakeRun('naive-1', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+  await addLoadableRun(store, settings, run);
+  settings.serve.runId = run.run_id;
+  return { settings, store, run };
+}
+
+/** Stops of the roles a test started, run after it, before its bus closes. */
+const started: Array<() => Promise<void>> = [];
+
+/** The batch role on `store` and the test's bus, stopped after the test. */
+async function startRole(settings: ReturnType<typeof defaultSettings>, store: ObjectStore, metrics = createDaemonMetrics({ processMetrics: false })): Promise<Awaited<ReturnType<typeof startBatchInferenceRole>>> {
+  const controller = new AbortController();
+  const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'batch-a', signal: controller.signal });
+  started.push(async () => {
+    controller.abort();
+    await role.stop();
+  });
+  return role;
+}
+
 describe('core > daemon > batch-role', () => {
   it('parses a claimed table off the daemon thread when it is started without claimReads (no serving role to share with)', async () => {
-    const settings = defaultSettings();
-    const store = createFsStore(path.join(root, 'store'));
-    const run = fakeRun('naive-1', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
-    await addLoadableRun(store, settings, run);
-    settings.serve.runId = run.run_id;
-    const controller = new AbortController();
-    const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics(), owner: 'batch-a', signal: controller.signal });
-    try {
-      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: processedKeys(settings, HASH).testParquet, size: 0, configHash: HASH, identifier: '' }));
-      const handled = await pollUntil(20, AbortSignal.timeout(60_000), async () => role.status().claims_handled === 1);
-      expect(handled).toBe(true);
-      expect(role.status().last_result).toMatchObject({ status: 'written', run_id: run.run_id });
-      expect(vi.mocked(readTableBytes)).not.toHaveBeenCalled();
-    } finally {
-      controller.abort();
-      await role.stop();
-    }
+    const { settings, store, run } = await servedNaive();
+    const role = await startRole(settings, store, createDaemonMetrics());
+    await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: processedKeys(settings, HASH).testParquet, size: 0, configHash: HASH, identifier: '' }));
+    const handled = await pollUntil(20, AbortSignal.timeout(60_000), async () => role.status().claims_handled === 1);
+    expect(handled).toBe(true);
+    expect(role.status().last_result).toMatchObject({ status: 'written', run_id: run.run_id });
+    expect(vi.mocked(readTableBytes)).not.toHaveBeenCalled();
   }, 90_000);
 
   it('says what a claim waits for (no model promoted yet) while it is retried, neither handled nor failed', async () => {
     const settings = defaultSettings();
     const store = createFsStore(path.join(root, 'store'));
-    const controller = new AbortController();
-    const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics({ processMetrics: false }), owner: 'batch-a', signal: controller.signal });
-    try {
-      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: processedKeys(settings, HASH).testParquet, size: 0, configHash: HASH, identifier: '' }));
-      expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => role.status().waiting !== null && role.status().waiting !== undefined)).toBe(true);
-      expect(role.status()).toMatchObject({ claims_handled: 0, claims_failed: 0, waiting: { code: 'FLTS_SERVE_NO_MODEL', message: expect.any(String), since: expect.any(String) } });
-    } finally {
-      controller.abort();
-      await role.stop();
-    }
+    const role = await startRole(settings, store);
+    await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: processedKeys(settings, HASH).testParquet, size: 0, configHash: HASH, identifier: '' }));
+    expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => role.status().waiting !== null && role.status().waiting !== undefined)).toBe(true);
+    expect(role.status()).toMatchObject({ claims_handled: 0, claims_failed: 0, waiting: { code: 'FLTS_SERVE_NO_MODEL', message: expect.any(String), since: expect.any(String) } });
   }, 60_000);
 
   it('shows the claim it forecasts in current_work until it is done', async () => {
-    const settings = defaultSettings();
-    const fsStore = createFsStore(path.join(root, 'store'));
-    const run = fakeRun('naive-1', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
-    await addLoadableRun(fsStore, settings, run);
-    settings.serve.runId = run.run_id;
+    const { settings, store: fsStore } = await servedNaive();
     const claimed = processedKeys(settings, HASH).testParquet;
     // The claimed object's read waits for the test, so the forecast is under way while the test looks.
     let reading: () => void = () => {};
@@ -87,8 +92,7 @@ describe('core > daemon > batch-role', () => {
     const released = new Promise<void>((resolve) => (release = resolve));
     const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (key === claimed ? (reading(), await released, fsStore.get(bucket, key)) : fsStore.get(bucket, key)) };
     const metrics = createDaemonMetrics({ processMetrics: false });
-    const controller = new AbortController();
-    const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'batch-a', signal: controller.signal });
+    const role = await startRole(settings, store, metrics);
     try {
       await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: claimed, size: 0, configHash: HASH, identifier: '' }));
       await read;
@@ -99,8 +103,6 @@ describe('core > daemon > batch-role', () => {
       expect(role.status()).toMatchObject({ claims_failed: 0, last_error: null, waiting: null });
     } finally {
       release();
-      controller.abort();
-      await role.stop();
     }
   }, 90_000);
 
@@ -108,71 +110,41 @@ describe('core > daemon > batch-role', () => {
     const settings = defaultSettings();
     const store = createFsStore(path.join(root, 'store'));
     const metrics = createDaemonMetrics({ processMetrics: false });
-    const controller = new AbortController();
-    const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'batch-a', signal: controller.signal });
-    try {
-      // A claim that breaks the topic's contract is dead-lettered at once: one failure, nothing forecast.
-      await bus.publish(settings.bus.topics.inferenceData, { key: 'inference-claim', value: '{"not":"a claim"}' });
-      expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => role.status().claims_failed === 1)).toBe(true);
-      expect(role.status()).toMatchObject({ claims_handled: 0, last_result: null, claims_failed: 1, last_error: { code: 'FLTS_BUS_MESSAGE_INVALID', message: expect.any(String), at: expect.any(String) } });
-      expect(metrics.currentWork()).toEqual([]);
-    } finally {
-      controller.abort();
-      await role.stop();
-    }
+    const role = await startRole(settings, store, metrics);
+    // A claim that breaks the topic's contract is dead-lettered at once: one failure, nothing forecast.
+    await bus.publish(settings.bus.topics.inferenceData, { key: 'inference-claim', value: '{"not":"a claim"}' });
+    expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => role.status().claims_failed === 1)).toBe(true);
+    expect(role.status()).toMatchObject({ claims_handled: 0, last_result: null, claims_failed: 1, last_error: { code: 'FLTS_BUS_MESSAGE_INVALID', message: expect.any(String), at: expect.any(String) } });
+    expect(metrics.currentWork()).toEqual([]);
   }, 60_000);
 
   it.each([['upper case', HASH.toUpperCase()], ['the reference trainer\'s default', 'default_cfg']])('dead-letters a claim whose config_hash is %s as invalid, reading nothing', async (_name, configHash) => {
-    const settings = defaultSettings();
-    const fsStore = createFsStore(path.join(root, 'store'));
-    const run = fakeRun('naive-1', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
-    await addLoadableRun(fsStore, settings, run);
-    settings.serve.runId = run.run_id;
+    const { settings, store: fsStore } = await servedNaive();
     const processedReads: string[] = [];
     const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (bucket === settings.store.buckets.processed && processedReads.push(key), fsStore.get(bucket, key)) };
     const metrics = createDaemonMetrics({ processMetrics: false });
-    const controller = new AbortController();
-    const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'batch-a', signal: controller.signal });
-    try {
-      // What the root key holds is another version's rows than the run's, or none: the claim names no version to read.
-      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: 'test_processed_data.parquet', size: 0, configHash, identifier: '' }));
-      expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => role.status().last_result !== null || role.status().last_error !== null)).toBe(true);
-      expect(role.status()).toMatchObject({ claims_handled: 0, claims_failed: 1, last_error: { code: 'FLTS_BUS_MESSAGE_INVALID', message: expect.stringContaining('"config_hash"') } });
-      expect(processedReads).toEqual([]);
-      expect(await metrics.registry.getSingleMetricAsString('flts_daemon_steps_total')).toContain('role="batch",step="infer",result="invalid"} 1');
-    } finally {
-      controller.abort();
-      await role.stop();
-    }
+    const role = await startRole(settings, store, metrics);
+    // What the root key holds is another version's rows than the run's, or none: the claim names no version to read.
+    await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: 'test_processed_data.parquet', size: 0, configHash, identifier: '' }));
+    expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => role.status().last_result !== null || role.status().last_error !== null)).toBe(true);
+    expect(role.status()).toMatchObject({ claims_handled: 0, claims_failed: 1, last_error: { code: 'FLTS_BUS_MESSAGE_INVALID', message: expect.stringContaining('"config_hash"') } });
+    expect(processedReads).toEqual([]);
+    expect(await metrics.registry.getSingleMetricAsString('flts_daemon_steps_total')).toContain('role="batch",step="infer",result="invalid"} 1');
   }, 60_000);
 
   it('reads a claim of other data than the processed files whatever its config_hash: it has no version to name', async () => {
-    const settings = defaultSettings();
-    const fsStore = createFsStore(path.join(root, 'store'));
-    const run = fakeRun('naive-1', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
-    await addLoadableRun(fsStore, settings, run);
-    settings.serve.runId = run.run_id;
+    const { settings, store: fsStore } = await servedNaive();
     const reads: string[] = [];
     const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (reads.push(`${bucket}/${key}`), fsStore.get(bucket, key)) };
-    const controller = new AbortController();
-    const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics: createDaemonMetrics({ processMetrics: false }), owner: 'batch-a', signal: controller.signal });
-    try {
-      await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
-      expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => role.status().last_error !== null)).toBe(true);
-      expect(role.status()).toMatchObject({ last_error: { code: 'FLTS_STORE_NOT_FOUND' } });
-      expect(reads).toContain('incoming/day1.csv');
-    } finally {
-      controller.abort();
-      await role.stop();
-    }
+    const role = await startRole(settings, store);
+    await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+    expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => role.status().last_error !== null)).toBe(true);
+    expect(role.status()).toMatchObject({ last_error: { code: 'FLTS_STORE_NOT_FOUND' } });
+    expect(reads).toContain('incoming/day1.csv');
   }, 60_000);
 
   it('counts a claim that fails every attempt as one failed claim, not one per attempt', async () => {
-    const settings = defaultSettings();
-    const fsStore = createFsStore(path.join(root, 'store'));
-    const run = fakeRun('naive-1', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
-    await addLoadableRun(fsStore, settings, run);
-    settings.serve.runId = run.run_id;
+    const { settings, store: fsStore } = await servedNaive();
     const claimed = processedKeys(settings, HASH).testParquet;
     const store: ObjectStore = { ...fsStore, get: async (bucket, key) => (key === claimed ? Promise.reject(new FltsError('FLTS_STORE_NOT_FOUND', 'Gone.')) : fsStore.get(bucket, key)) };
     const attempts: number[] = [];
