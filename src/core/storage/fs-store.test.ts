@@ -30,6 +30,10 @@ describe('core > storage > fs-store keys with a lone surrogate', () => {
     for (const attempt of [() => store.get('incoming', 'day\ud800.csv'), () => store.stat('incoming', 'day\udc00.csv'), () => store.put('incoming', 'a\ud800/b.csv', 'x'), () => store.delete('incoming', 'day\ud800.csv')]) {
       await expect(attempt()).rejects.toMatchObject({ code: 'FLTS_STORE_KEY_INVALID', message: expect.stringContaining('lone surrogate') });
     }
+    // A listing prefix too, as the S3 store must refuse it: 'day\ud800' would list nothing here, 'a\udc00/' nothing there.
+    for (const prefix of ['day\ud800', 'a\udc00/', 'a\udc00/b']) {
+      await expect(store.list('incoming', prefix)).rejects.toMatchObject({ code: 'FLTS_STORE_KEY_INVALID', message: expect.stringContaining('lone surrogate'), details: { key: prefix } });
+    }
     expect(String(await store.get('incoming', 'day\ufffd.csv'))).toBe('another object');
     expect((await store.list('incoming')).map((object) => object.key)).toEqual(['day\ufffd.csv']);
   });

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { FltsError, toFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { assertBucketName, assertObjectKey } from './keys.js';
+import { assertBucketName, assertKeyPrefix, assertObjectKey } from './keys.js';
 import type { DeleteManyResult, ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
 import { makeDirectory } from '../make-directory.js';
 import { fsyncPath, replaceFile, TEMP_FILE_PREFIX } from '../write-file-whole.js';
@@ -301,11 +301,11 @@ export function createFsStore(root: string, options: FsStoreOptions = {}): Objec
     },
     async list(bucket, prefix = '', options) {
       assertBucketName(bucket);
+      assertKeyPrefix(prefix);
       const limit = options?.limit ?? Infinity;
       const found: Array<{ key: string; full: string }> = [];
       // Start the walk at the deepest directory the prefix names, so listing one run does not scan them all.
       const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-      if (dirPart) assertObjectKey(dirPart);
       const start = path.join(absoluteRoot, bucket, ...dirPart.split('/').filter(Boolean));
       try {
         await assertConfined(start, dirPart || bucket);

@@ -42,13 +42,25 @@ export function objectKeyProblem(key: string): string | undefined {
                   : undefined;
 }
 
+function keyErrorCode(problem: string): 'FLTS_STORE_KEY_OUTSIDE_ROOT' | 'FLTS_STORE_KEY_INVALID' {
+  return problem === 'is absolute' || problem === 'contains ".."' ? 'FLTS_STORE_KEY_OUTSIDE_ROOT' : 'FLTS_STORE_KEY_INVALID';
+}
+
 /** Checked for every store, so a key that works embedded also works on S3 and can never escape the filesystem store's root. */
 export function assertObjectKey(key: string): void {
   const problem = objectKeyProblem(key);
-  if (problem) {
-    const code = problem === 'is absolute' || problem === 'contains ".."' ? 'FLTS_STORE_KEY_OUTSIDE_ROOT' : 'FLTS_STORE_KEY_INVALID';
-    throw new FltsError(code, `Invalid object key ${JSON.stringify(key)}: it ${problem}.`, { details: { key } });
-  }
+  if (problem) throw new FltsError(keyErrorCode(problem), `Invalid object key ${JSON.stringify(key)}: it ${problem}.`, { details: { key } });
+}
+
+/**
+ * Refuses a listing prefix that no key checked by assertObjectKey could start with ("" lists everything): a lone
+ * surrogate reaches no S3 URL, and the filesystem store must refuse what the S3 store refuses.
+ */
+export function assertKeyPrefix(prefix: string): void {
+  if (prefix === '') return;
+  // Checked as the shortest key under it, so a prefix ending inside a segment ("runs/2026-") or at a "/" both pass.
+  const problem = objectKeyProblem(`${prefix}x`);
+  if (problem) throw new FltsError(keyErrorCode(problem), `Invalid key prefix ${JSON.stringify(prefix)}: it ${problem}, so no object key starts with it.`, { details: { key: prefix } });
 }
 
 export function joinKey(...parts: string[]): string {

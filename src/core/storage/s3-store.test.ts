@@ -237,7 +237,7 @@ describe('core > storage > s3-store', () => {
   it('refuses a key with a lone surrogate as an invalid key before any request: no URL can carry it', async () => {
     const store = createS3Store({ endpoint: `127.0.0.1:${await closedPort()}`, accessKey: 'a', secretKey: 'b' });
     const key = 'day\ud800.csv';
-    for (const attempt of [() => store.get('bucket-a', key), () => store.getStream('bucket-a', key), () => store.stat('bucket-a', key), () => store.put('bucket-a', key, 'x'), () => store.delete('bucket-a', key), () => store.listFolders('bucket-a', 'a\udc00/')]) {
+    for (const attempt of [() => store.get('bucket-a', key), () => store.getStream('bucket-a', key), () => store.stat('bucket-a', key), () => store.put('bucket-a', key, 'x'), () => store.delete('bucket-a', key), () => store.listFolders('bucket-a', 'a\udc00/'), () => store.list('bucket-a', 'a\udc00/'), () => store.list('bucket-a', 'day\ud800')]) {
       await expect(attempt()).rejects.toMatchObject({ code: 'FLTS_STORE_KEY_INVALID', message: expect.stringContaining('lone surrogate') });
     }
   });

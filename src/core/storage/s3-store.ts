@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import type { BucketItem } from 'minio';
 import { FltsError } from '../errors.js';
 import { retryWithBackoff, type RetryPolicy } from '../retry.js';
-import { assertBucketName, assertObjectKey } from './keys.js';
+import { assertBucketName, assertKeyPrefix, assertObjectKey } from './keys.js';
 import type { DeleteManyResult, ObjectBody, ObjectInfo, ObjectStore } from './object-store.js';
 import { makeDirectory } from '../make-directory.js';
 import { isTlsRefusal, readCertificates } from '../tls-files.js';
@@ -700,13 +700,14 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     },
     async list(bucket, prefix = '', listOptions) {
       assertBucketName(bucket);
+      assertKeyPrefix(prefix);
       const items = await listPages(bucket, prefix, '', listOptions?.limit ?? Infinity);
       const out = items.flatMap((item) => (item.name ? [{ key: item.name, size: item.size, lastModified: item.lastModified }] : []));
       return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     },
     async listFolders(bucket, prefix = '') {
-      if (prefix !== '') checked(bucket, `${prefix}x`);
-      else assertBucketName(bucket);
+      assertBucketName(bucket);
+      assertKeyPrefix(prefix);
       // With the delimiter the listing stops at the next "/" and names each folder once, as a common prefix.
       const items = await listPages(bucket, prefix, '/', Infinity);
       return items.flatMap((item) => (item.prefix ? [item.prefix] : [])).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
