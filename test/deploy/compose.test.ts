@@ -325,7 +325,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     expect(rules.map((rule) => rule.alert).sort()).toEqual([
       'FltsBatchInferenceFailed', 'FltsBusConsumerCrashing', 'FltsBusDeadLetterRefused', 'FltsBusMessagesDeadLettered', 'FltsConsumerLagGrowing', 'FltsDaemonDown', 'FltsDaemonNotReady', 'FltsInvalidMessages', 'FltsLiveActualsNotArriving', 'FltsLiveProbationWithoutBaseline', 'FltsLiveRollback', 'FltsLiveWorseRunKept',
       'FltsServeConnectionsRefusedAtCap', 'FltsServeErrorRatioHigh', 'FltsServeLatencyHigh', 'FltsServeModelDegraded', 'FltsServeNoModelReady', 'FltsServeNoReplicaReady',
-      'FltsServeReplicaDown', 'FltsServingReloadFailed', 'FltsTrackingCallsFailing', 'FltsTrainingRunFailed',
+      'FltsServeNotFollowingPromotions', 'FltsServeReplicaDown', 'FltsServingReloadFailed', 'FltsTrackingCallsFailing', 'FltsTrainingRunFailed',
     ]);
     for (const rule of rules) {
       expect(Object.keys(rule).filter((key) => !['alert', 'expr', 'for', 'labels', 'annotations'].includes(key)), rule.alert).toEqual([]);
@@ -334,8 +334,10 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
       if (rule.for !== undefined) expect(rule.for, rule.alert).toMatch(/^\d+[smh]$/);
     }
     const byName = new Map(rules.map((rule) => [rule.alert, rule]));
-    // What each alert watches (the series flts exports for it).
+    // What each alert watches (the series flts exports for it): every alert names one.
     const watches: Record<string, string> = {
+      FltsServeReplicaDown: 'up', FltsDaemonDown: 'up', FltsServeNoReplicaReady: 'flts_model_ready', FltsBusConsumerCrashing: 'flts_bus_consumer_crashing',
+      FltsServeNotFollowingPromotions: 'flts_serve_following_promotions',
       FltsServeNoModelReady: 'flts_model_ready', FltsServeModelDegraded: 'flts_model_degraded', FltsServeErrorRatioHigh: 'flts_http_requests_total',
       FltsServeLatencyHigh: 'flts_http_request_duration_seconds_bucket', FltsConsumerLagGrowing: 'flts_daemon_consumer_lag',
       FltsTrainingRunFailed: 'flts_training_runs_total', FltsLiveRollback: 'flts_live_rollbacks_total', FltsLiveWorseRunKept: 'flts_live_worse_kept_total', FltsLiveProbationWithoutBaseline: 'flts_live_no_baseline_total', FltsLiveActualsNotArriving: 'flts_live_waiting_points', FltsDaemonNotReady: 'flts_daemon_ready',
@@ -343,6 +345,10 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
       FltsTrackingCallsFailing: 'flts_daemon_tracking_failures_total', FltsServeConnectionsRefusedAtCap: 'flts_http_connections_closed_at_cap_total',
       FltsBusDeadLetterRefused: 'flts_bus_dead_letter_refusals_total', FltsBusMessagesDeadLettered: 'flts_bus_messages_total',
     };
+    expect(Object.keys(watches).sort()).toEqual([...byName.keys()].sort());
+    // The chart README's table of alerts, which operators read to know what pages them, has a row for each, with its severity.
+    const table = [...readFileSync(join(REPO_ROOT, 'charts/flts/README.md'), 'utf8').matchAll(/^\| `(Flts\w+)` \| (\w+) \|/gm)].map(([, alert, severity]) => [alert, severity]);
+    expect(table.sort()).toEqual(rules.map((rule) => [rule.alert, rule.labels?.severity]).sort());
     for (const [alert, series] of Object.entries(watches)) expect(selectors(byName.get(alert)!.expr).map((s) => s.name), alert).toContain(series);
     // Connections are refused at the cap on either port; closing idle ones to admit a newcomer is no trouble.
     const atCap = selectors(byName.get('FltsServeConnectionsRefusedAtCap')!.expr);
