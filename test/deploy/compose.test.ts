@@ -382,7 +382,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     const panels = dashboard.panels.filter((p: { type: string }) => p.type !== 'row');
     const exprs: string[] = panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr));
     const titles = panels.map((p: { title: string }) => p.title.toLowerCase()).join(' | ');
-    for (const topic of ['request rate', 'latency', 'error', 'model in service', 'older model (degraded)', 'training runs', 'failed training', 'consumer lag', 'not ready', 'live rmse', 'probation', 'coverage', 'rollbacks', 'worse runs kept', 'without a baseline', 'actuals ignored', 'connection cap', 'mlflow calls given up', "out of their topic's contract", 'dead letters stored and refused', 'dead letters refused']) {
+    for (const topic of ['request rate', 'latency', 'error', 'model in service', 'older model (degraded)', 'training runs', 'failed training', 'consumer lag', 'not ready', 'live rmse', 'probation', 'coverage', 'rollbacks', 'worse runs kept', 'without a baseline', 'actuals ignored', 'connection cap', 'mlflow calls given up', "out of their topic's contract", 'dead letters stored and refused', 'dead letters refused', 'not following promotions']) {
       expect(titles).toContain(topic);
     }
     // Each probation outcome a decider counts (rolled back, worse and kept, ended without a baseline) has a panel: once
@@ -401,6 +401,8 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     // only as a consumer crash.
     expect(exprs.filter((e) => selectors(e).some(({ name }) => name === 'flts_bus_dead_letter_refusals_total'))).not.toEqual([]);
     expect(exprs.filter((e) => selectors(e).some(({ name, matchers }) => name === 'flts_bus_messages_total' && matchers.some((m) => m.label === 'outcome' && m.value === 'dead-lettered')))).not.toEqual([]);
+    // A replica that does not follow promotions still serves and stays ready: only this gauge shows it.
+    expect(exprs.filter((e) => selectors(e).some(({ name }) => name === 'flts_serve_following_promotions'))).not.toEqual([]);
     expect(exprs.some((e) => /histogram_quantile\(0\.99,/.test(e))).toBe(true);
     const ids = dashboard.panels.map((p: { id: number }) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
