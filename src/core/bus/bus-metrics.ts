@@ -4,6 +4,38 @@ import type { BusMetrics, DeliveryOutcome } from './message-bus.js';
 /** Every fate of a message, each a series at 0 from the subscription's start. */
 const DELIVERY_OUTCOMES: readonly DeliveryOutcome[] = ['handled', 'dead-lettered', 'abandoned'];
 
+/** What a subscription's consumer went through, as its bus reports it to the BusMetrics of watchedBusMetrics. */
+export interface ConsumerWatcher {
+  crashed(group: string, code: string): void;
+  /** The crash episode ended: its consumer back in its group, or its subscription stopped. */
+  crashEnded(group: string): void;
+}
+
+/**
+ * `series` as a bus reports to it, and who else hears of its consumers' crashes: a replica's promotion status (/healthz
+ * `promotions`) turns on its group's, in `flts serve` and in a daemon's serving role alike.
+ */
+export function watchedBusMetrics(series: BusMetrics): { bus: BusMetrics; watchConsumers(listener: ConsumerWatcher): () => void } {
+  const watchers = new Set<ConsumerWatcher>();
+  return {
+    bus: {
+      ...series,
+      consumerCrashed(group, code) {
+        series.consumerCrashed(group, code);
+        for (const watcher of watchers) watcher.crashed(group, code);
+      },
+      crashing(group, active) {
+        series.crashing(group, active);
+        if (!active) for (const watcher of watchers) watcher.crashEnded(group);
+      },
+    },
+    watchConsumers(listener) {
+      watchers.add(listener);
+      return () => watchers.delete(listener);
+    },
+  };
+}
+
 /**
  * The flts_bus_* series on `registry`, as the BusMetrics a bus reports to (createMessageBus's `metrics`). Both
  * services that consume from the bus (flts daemon and flts serve) register them here, so the series and their

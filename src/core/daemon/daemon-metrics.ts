@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { createBusMetrics } from '../bus/bus-metrics.js';
+import { createBusMetrics, watchedBusMetrics, type ConsumerWatcher } from '../bus/bus-metrics.js';
 import { isInvalidMessage } from '../bus/delivery.js';
 import type { BusMetrics } from '../bus/message-bus.js';
 import { HTTP_CAP_CLOSES, type HttpCapClose } from '../serve/connection-cap.js';
@@ -84,6 +84,8 @@ export interface DaemonMetrics {
   currentWork(): CurrentWork[];
   /** For the bus (createMessageBus's `metrics`): its deliveries, consumer crashes and restarts, and broker connections. */
   readonly bus: BusMetrics;
+  /** Tells `listener` of each crash of a consumer, and each end of a crash episode, the bus reports to `bus`; returns its removal. */
+  watchConsumers(listener: ConsumerWatcher): () => void;
 }
 
 export function createDaemonMetrics(options: { processMetrics?: boolean } = {}): DaemonMetrics {
@@ -112,7 +114,7 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   for (const what of HTTP_CAP_CLOSES) capCloses.inc({ what }, 0);
   const ready = new Gauge({ name: 'flts_daemon_ready', help: '1 while the daemon is ready (its roles started, the broker and the store answer), per configured role.', labelNames: ['role'], registers: [registry] });
   const current = new Set<CurrentWork>();
-  const bus = createBusMetrics(registry);
+  const { bus, watchConsumers } = watchedBusMetrics(createBusMetrics(registry));
 
   return {
     registry,
@@ -150,5 +152,6 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
     },
     currentWork: () => [...current],
     bus,
+    watchConsumers,
   };
 }

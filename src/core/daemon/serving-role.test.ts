@@ -109,4 +109,26 @@ describe('core > daemon > serving role', () => {
     await role.stop();
     await bus.close();
   });
+
+  it('says on /healthz that it follows promotions from its start, and not while its consumer crashes, as the daemon\'s bus reports it', async () => {
+    const { settings } = resolveSettings({ flags: { home, 'serve.port': 0, 'serve.host': '127.0.0.1' } });
+    const bus = createFsBus({ root: path.join(home, 'bus'), pollIntervalMs: 10 });
+    const metrics = createDaemonMetrics({ processMetrics: false });
+    const role = await startServingRole({ settings, store: createFsStore(path.join(home, 'store')), bus, logger: silentLogger, metrics, owner: 'test', signal: new AbortController().signal });
+    const url = String(role.status().url);
+    const promotions = async (): Promise<any> => ((await (await fetch(`${url}/healthz`)).json()) as { promotions: unknown }).promotions;
+    const topic = settings.bus.topics.modelSelected;
+    // Before, a daemon's serving role said promotions: null.
+    const joined = await promotions();
+    expect(joined).toEqual({ topic, following: true, code: null, since: expect.any(String) });
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(new RegExp(`^flts_serve_following_promotions\\{topic="${topic}"\\} 1$`, 'm'));
+    // The daemon's bus reports its consumers' crashes to the daemon's metrics (a broker gone after the start).
+    const group = role.subscriptions[0].group;
+    metrics.bus.consumerCrashed(group, 'FLTS_BUS_UNAVAILABLE');
+    expect(await promotions()).toEqual({ topic, following: false, code: 'FLTS_BUS_UNAVAILABLE', since: expect.any(String) });
+    metrics.bus.crashing(group, false);
+    expect(await promotions()).toMatchObject({ topic, following: true, code: null });
+    await role.stop();
+    await bus.close();
+  });
 });

@@ -13,17 +13,32 @@ import { startServingCompanion, type ServingCompanion } from './serving-companio
 export async function startServingRole(context: RoleContext): Promise<RoleHandle> {
   // The daemon's logger names the role already; binding it again would write the key twice on every line.
   // The inference API's routes, swagger and model loading load with this role, not in every daemon.
-  const { startInferenceService } = await import('../serve/start-inference-service.js');
+  const [{ startInferenceService }, { createServeMetrics }, { createPromotionFollowing }] = await Promise.all([
+    import('../serve/start-inference-service.js'),
+    import('../serve/serve-metrics.js'),
+    import('../serve/promotion-following.js'),
+  ]);
+  const topic = context.settings.bus.topics.modelSelected;
+  const metrics = createServeMetrics();
+  // /healthz `promotions` as flts serve gives it: the gauge on the role's own /metrics, and the crashes of its group's
+  // consumer as the daemon's bus reports them, to the daemon's metrics.
+  const promotions = createPromotionFollowing(topic, { metrics: { setFollowingPromotions: metrics.setFollowingPromotions, watchConsumers: context.metrics.watchConsumers } });
   // A daemon stopped while this role waits for a silent store (its first pointer read) ends the start at once.
-  const service = await startInferenceService(context.settings, { store: context.store, logger: context.logger, onEvent: context.onEvent, signal: context.signal, promotionTopic: context.settings.bus.topics.modelSelected });
+  const service = await startInferenceService(context.settings, { store: context.store, logger: context.logger, onEvent: context.onEvent, signal: context.signal, metrics, promotionTopic: topic, promotions }).catch((error: unknown) => {
+    promotions.stop();
+    throw error;
+  });
   context.metrics.declareSteps('serving', 'reload', STEP_RESULTS);
   let companion: ServingCompanion;
   try {
     companion = await startServingCompanion({ settings: context.settings, bus: context.bus, holder: service.holder, logger: context.logger, live: service.live, store: context.store, claimReads: context.claimReads, countStep: (result) => context.metrics.countStep('serving', 'reload', result) });
   } catch (error) {
+    promotions.stop();
     await service.close();
     throw error;
   }
+  // The companion returns once its group has joined: the role follows promotions from its start.
+  promotions.joined(companion.group);
   // Not ready from the daemon's first step of a stop (its abort of the roles' signal), not only from this role's
   // stop(), which the daemon calls once a role still starting beside this one is done: a load balancer that saw this
   // replica ready meanwhile kept routing requests to it. Removed at stop(), so a start attempted again adds no other.
@@ -49,6 +64,8 @@ export async function startServingRole(context: RoleContext): Promise<RoleHandle
       // balancer that saw this replica ready meanwhile kept sending it requests the close would then refuse or cut.
       context.signal.removeEventListener('abort', beginStop);
       service.beginStop();
+      // Leaving the group is no crash of its consumer: /healthz keeps saying following until the service closes.
+      promotions.stop();
       await companion.stop();
       const report = await service.close(drainBy ? { drainMs: msLeft(drainBy) } : {});
       context.logger.info({ requests_drained: report.requestsDrained, requests_cut: report.requestsCut, ...(service.grpc ? { grpc_calls_cut: report.grpcCallsCut, grpc_calls_drained: report.grpcCallsDrained } : {}) }, 'serve_stopped');

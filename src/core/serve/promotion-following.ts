@@ -30,7 +30,7 @@ export interface PromotionFollowing {
  * mirrors it. Once joined, a crash of the group's consumer that the bus reports to `metrics` (a broker gone) makes it
  * not following, with the crash's code, until the consumer is back in its group.
  */
-export function createPromotionFollowing(topic: string, options: { metrics?: ServeMetrics; now?: () => Date } = {}): PromotionFollowing {
+export function createPromotionFollowing(topic: string, options: { metrics?: Pick<ServeMetrics, 'setFollowingPromotions' | 'watchConsumers'>; now?: () => Date } = {}): PromotionFollowing {
   const now = options.now ?? (() => new Date());
   let state: PromotionFollowingStatus = { topic, following: false, code: null, since: now().toISOString() };
   let group: string | undefined;

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { createBusMetrics } from '../bus/bus-metrics.js';
+import { createBusMetrics, watchedBusMetrics, type ConsumerWatcher } from '../bus/bus-metrics.js';
 import type { BusMetrics } from '../bus/message-bus.js';
 import { createLiveMetrics, type LiveMetrics } from './live-metrics.js';
 import { HTTP_CAP_CLOSES, type CapClose, type HttpCapClose } from './connection-cap.js';
@@ -68,12 +68,7 @@ export interface ServeMetrics {
   watchConsumers(listener: ConsumerWatcher): () => void;
 }
 
-/** What a subscription's consumer went through, as its bus reports it to ServeMetrics.bus. */
-export interface ConsumerWatcher {
-  crashed(group: string, code: string): void;
-  /** The crash episode ended: its consumer back in its group, or its subscription stopped. */
-  crashEnded(group: string): void;
-}
+export type { ConsumerWatcher };
 
 export function createServeMetrics(options: { processMetrics?: boolean } = {}): ServeMetrics {
   const registry = new Registry();
@@ -142,27 +137,12 @@ export function createServeMetrics(options: { processMetrics?: boolean } = {}): 
   const maxBodyBytes = new Gauge({ name: 'flts_request_body_bytes_in_flight_limit', help: 'The bound on flts_request_body_bytes_in_flight (serve.maxBodyBytesInFlight; 0 = none).', registers: [registry] });
 
   const live = createLiveMetrics(registry);
-  const busSeries = createBusMetrics(registry);
-  const watchers = new Set<ConsumerWatcher>();
-  const bus: BusMetrics = {
-    ...busSeries,
-    consumerCrashed(group, code) {
-      busSeries.consumerCrashed(group, code);
-      for (const watcher of watchers) watcher.crashed(group, code);
-    },
-    crashing(group, active) {
-      busSeries.crashing(group, active);
-      if (!active) for (const watcher of watchers) watcher.crashEnded(group);
-    },
-  };
+  const { bus, watchConsumers } = watchedBusMetrics(createBusMetrics(registry));
   return {
     registry,
     live,
     bus,
-    watchConsumers(listener) {
-      watchers.add(listener);
-      return () => watchers.delete(listener);
-    },
+    watchConsumers,
     observeRequest(route, method, status, seconds) {
       requests.inc({ route, method, status: String(status) });
       duration.observe({ route }, seconds);
