@@ -39,3 +39,46 @@ describe('serve > header values quoted in refusals', () => {
     }
   });
 });
+
+describe('serve > request targets quoted in refusals', () => {
+  const server = useTestServer({ load: false });
+  const request = (method: string, target: string, headers = ''): Buffer => Buffer.from(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}Connection: close\r\n\r\n`);
+  const cases = (target: (before: string, after?: string) => string, shown: string): Array<[Buffer, number, string, string]> => [
+    [request('GET', target('/x')), 404, 'FLTS_REQUEST_ROUTE_NOT_FOUND', `No route GET /x${shown}; `],
+    [request('GET', target('/v2/models/x', '/infer')), 405, 'FLTS_REQUEST_METHOD_NOT_ALLOWED', `Method GET is not allowed on /v2/models/x${shown}/infer; `],
+    [request('POST', target('/v2/models/x', '/infer'), 'Sec-Fetch-Site: cross-site\r\nContent-Length: 0\r\n'), 403, 'FLTS_REQUEST_CROSS_SITE', `POST /v2/models/x${shown}/infer is not taken from a web page of another site`],
+    [request('CONNECT', target('x')), 405, 'FLTS_REQUEST_METHOD_NOT_ALLOWED', `Method CONNECT is not allowed: this server is not a proxy (target 'x${shown}').`],
+  ];
+
+  it("never sees a target's control, C1 or bidirectional characters raw from a client: Node's parser refuses them first", async () => {
+    const raw = (before: string, after = ''): string => `${before}\u009b31m\u202e${after}`;
+    for (const [bytes] of cases(raw, '')) {
+      // Their UTF-8 bytes (C2 9B, E2 80 AE), as a client that does not percent-encode them sends them.
+      const { body } = await answerTo(server.url, bytes);
+      expect(body).toMatchObject({ statusCode: 400, code: 'FLTS_REQUEST_INVALID' });
+      expect(body.message).not.toMatch(MISLEADING);
+    }
+  });
+
+  it('shows them as \\u escapes if they reach a refusal that quotes the path or the CONNECT target', async () => {
+    // As a parser that let them through would hand them over: the percent-encoded bytes decoded before any handler.
+    const decode = (incoming: { url?: string }): void => {
+      incoming.url = incoming.url?.replace(/%C2%9B/g, '\u009b').replace(/%E2%80%AE/g, '\u202e');
+    };
+    const { server: http } = server.app;
+    http.prependListener('request', decode);
+    http.prependListener('connect', decode);
+    try {
+      const encoded = (before: string, after = ''): string => `${before}%C2%9B31m%E2%80%AE${after}`;
+      for (const [bytes, status, code, start] of cases(encoded, '\\u009b31m\\u202e')) {
+        const { body } = await answerTo(server.url, bytes);
+        expect(body).toMatchObject({ statusCode: status, code });
+        expect(body.message.slice(0, start.length)).toBe(start);
+        expect(body.message).not.toMatch(MISLEADING);
+      }
+    } finally {
+      http.removeListener('request', decode);
+      http.removeListener('connect', decode);
+    }
+  });
+});

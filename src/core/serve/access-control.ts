@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { clip } from '../clip-text.js';
+import { clip, shownText } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 
 /** Who may call a route: anyone, prediction clients (the API token), or operators (the admin token). */
@@ -133,7 +133,7 @@ export function assertNotCrossSite(request: FastifyRequest): void {
   if (SAFE_METHODS.has(request.method)) return;
   const header = crossSiteBrowser(request);
   if (header === undefined) return;
-  throw new FltsError('FLTS_REQUEST_CROSS_SITE', `${request.method} ${clip(request.url.split('?')[0])} is not taken from a web page of another site: a browser sent it for a page this server does not serve (${header}).`);
+  throw new FltsError('FLTS_REQUEST_CROSS_SITE', `${request.method} ${shownText(clip(request.url.split('?')[0]))} is not taken from a web page of another site: a browser sent it for a page this server does not serve (${header}).`);
 }
 
 /**

@@ -223,7 +223,7 @@ function routeBodyLimit(request: FastifyRequest): number | undefined {
  */
 export function installErrorHandlers(app: FastifyInstance, bodyLimit: number, logger: Logger, routes: Pick<RouteTable, 'methods'>, routesListed = 'see GET /openapi.json'): void {
   app.setErrorHandler((error, request, reply) => replyWithError(error, request, reply, bodyLimit, logger));
-  const notFound = (request: FastifyRequest): string => `No route ${request.method} ${clip(request.url.split('?')[0])}; ${routesListed}.`;
+  const notFound = (request: FastifyRequest): string => `No route ${request.method} ${shownText(clip(request.url.split('?')[0]))}; ${routesListed}.`;
   // Answered before the body is read: a body to a path that does not exist was refused for its media type, its
   // Content-Encoding or its size (or parsed, on the daemon's health port) before the client learned the path was wrong.
   // Synchronous, with `done`: it runs on every request. Once `OPTIONS *` is answered, fastify runs no further hook.
@@ -363,7 +363,7 @@ function hostLines(rawHeaders: readonly string[]): number {
  * connection without a word; it gets a coded 405 like any other method a path does not take, then the close.
  */
 export function answerConnect(request: IncomingMessage, socket: Socket): void {
-  const body = JSON.stringify(errorBody(405, 'FLTS_REQUEST_METHOD_NOT_ALLOWED', `Method CONNECT is not allowed: this server is not a proxy (target '${clip(request.url ?? '')}').`));
+  const body = JSON.stringify(errorBody(405, 'FLTS_REQUEST_METHOD_NOT_ALLOWED', `Method CONNECT is not allowed: this server is not a proxy (target '${shownText(clip(request.url ?? ''))}').`));
   socket.on('error', () => {});
   if (!socket.writable) return void socket.destroy();
   // Closed once written: the socket is no longer Node's, and a client that never closes its side would hold it.

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ServerHttp2Stream } from 'node:http2';
-import { clip } from '../clip-text.js';
+import { clip, shownText } from '../clip-text.js';
 import { FltsError, isFltsError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
@@ -157,7 +157,7 @@ async function typedContents(tensor: ReceivedInputTensor): Promise<{ elements: u
     return await contentsElements(tensor.contents ?? new Uint8Array(), CONTENTS_FIELD[tensor.datatype]);
   } catch (error) {
     // protobufjs's reason, as for a message it could not decode at all (tolerantService).
-    throw invalid(`The request is not a valid ModelInferRequest protobuf message (${clip(error instanceof Error ? error.message : String(error), 200)}).`);
+    throw invalid(`The request is not a valid ModelInferRequest protobuf message (${shownText(clip(error instanceof Error ? error.message : String(error), 200))}).`);
   }
 }
 
@@ -509,7 +509,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
       Promise.resolve()
         .then(() => {
           const malformed = (call.request as { [MALFORMED]?: string })[MALFORMED];
-          if (malformed !== undefined) throw invalid(`The request is not a valid ${method}Request protobuf message (${clip(malformed, 200)}).`);
+          if (malformed !== undefined) throw invalid(`The request is not a valid ${method}Request protobuf message (${shownText(clip(malformed, 200))}).`);
           const refused = (call.request as { [REFUSED]?: FltsError })[REFUSED];
           if (refused) throw refused;
           takeRoom(route, call);

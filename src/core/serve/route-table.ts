@@ -1,6 +1,6 @@
 import { METHODS } from 'node:http';
 import type { FastifyInstance, RouteOptions } from 'fastify';
-import { clip } from '../clip-text.js';
+import { clip, shownText } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 
 /**
@@ -44,7 +44,7 @@ export function createRouteTable(app: FastifyInstance): RouteTable {
           // Refused before fastify looks at the body: a QUERY without a Content-Type got fastify's 400 for that first.
           // The path as asked (/v2/models/flts/infer), as a 404 names it, not the route's pattern (/v2/models/:name/infer).
           onRequest: async (request) => {
-            throw new FltsError('FLTS_REQUEST_METHOD_NOT_ALLOWED', `Method ${request.method} is not allowed on ${clip(request.url.split('?')[0])}; allowed: ${allow}.`, { details: { allow } });
+            throw new FltsError('FLTS_REQUEST_METHOD_NOT_ALLOWED', `Method ${request.method} is not allowed on ${shownText(clip(request.url.split('?')[0]))}; allowed: ${allow}.`, { details: { allow } });
           },
           handler: async () => {},
         });
