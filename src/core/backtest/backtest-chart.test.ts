@@ -26,4 +26,38 @@ describe('core > backtest > chart', () => {
     expect(one).toContain('fold origin (UTC; every row)');
     expect(renderBacktestChart(record(10))).toContain('fold origin (UTC; every 10 rows)');
   });
+
+  it('tells the models of a long backtest apart: each model\'s folds pale, its mean over a window of folds bold in its colour', () => {
+    // Three models with spiky fold errors, each a steady amount above the one before: drawn raw, their lines lay over each other.
+    const count = 1500;
+    const spiky = (level: number): number[] => Array.from({ length: count }, (_, i) => level + (i % 7 === 0 ? 0.3 : 0.01 * (i % 5)));
+    const models = [0.02, 0.05, 0.08].map((level, index) => ({ model_type: ['NAIVE', 'GRU', 'MSTL'][index], folds: spiky(level).map((rmse) => ({ metrics: { rmse } })) }));
+    const origins = Array.from({ length: count }, (_, i) => new Date(Date.UTC(2025, 0, 1) + i * 120_000).toISOString().slice(0, 19));
+    const svg = renderBacktestChart({ ...record(1), origins, models: models as unknown as BacktestModelResult[] });
+    const legend = [...svg.matchAll(/<text class="legend"[^>]*>([^<]*)<\/text>/g)].map((match) => match[1]);
+    expect(legend).toEqual(['NAIVE', 'GRU', 'MSTL']);
+    const lines = [...svg.matchAll(/<polyline fill="none" stroke="(#[0-9a-f]{6})" (.*?)points="([^"]+)"/g)].map((match) => ({
+      color: match[1],
+      faint: /stroke-opacity="0\.3"/.test(match[2]),
+      width: Number(/stroke-width="([\d.]+)"/.exec(match[2])![1]),
+      meanY: match[3].split(' ').reduce((sum, pair) => sum + Number(pair.split(',')[1]), 0) / match[3].split(' ').length,
+    }));
+    const colors = [...new Set(lines.map((line) => line.color))];
+    expect(colors).toHaveLength(3);
+    for (const color of colors) {
+      expect(lines.filter((line) => line.color === color && line.faint).length, color).toBeGreaterThan(0);
+      expect(lines.filter((line) => line.color === color && !line.faint).map((line) => line.width), color).toEqual([1.8]);
+    }
+    // The bold lines stand in the models' order, lowest error lowest on the page (the larger y), a clear gap apart.
+    const bold = colors.map((color) => lines.find((line) => line.color === color && !line.faint)!.meanY);
+    expect(bold[0] - bold[1]).toBeGreaterThan(10);
+    expect(bold[1] - bold[2]).toBeGreaterThan(10);
+    expect(svg).toContain('pale: each fold, bold: mean of the 31 folds around it');
+  });
+
+  it('draws a short backtest\'s folds as they are, with no smoothing', () => {
+    const svg = renderBacktestChart(record(1));
+    expect(svg).not.toContain('stroke-opacity');
+    expect(svg).not.toContain('pale: each fold');
+  });
 });

@@ -4,6 +4,11 @@ export interface ChartSeries {
   color?: string;
   /** Draw points instead of a line (residual plots). */
   points?: boolean;
+  /**
+   * Drawn thin and pale, with no legend entry: the raw values under a smoothed line of the same colour, which is
+   * drawn bold so that it reads over every series' pale values.
+   */
+  faint?: boolean;
 }
 
 /** A shaded range between two series (a prediction interval). */
@@ -453,7 +458,7 @@ export function renderLineChart(options: LineChartOptions): string {
   const legend = layoutLegend(
     [
       ...bands.map((band, index) => ({ name: band.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${bandColor(band, index)}"/>` })),
-      ...options.series.map((series, index) => ({ name: series.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${seriesColor(series, index)}"/>` })),
+      ...options.series.flatMap((series, index) => (series.faint ? [] : [{ name: series.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${seriesColor(series, index)}"/>` }])),
       ...(options.xSpan ? [{ name: options.xSpan.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${SPAN_FILL}" stroke="#bbb"/>` }] : []),
       ...(options.xMarker ? [{ name: options.xMarker.name, swatch: (x: number, y: number) => `<line x1="${x}" y1="${y}" x2="${x + 10}" y2="${y}" stroke="#888" stroke-dasharray="4 3"/>` }] : []),
     ],
@@ -555,6 +560,8 @@ export function renderLineChart(options: LineChartOptions): string {
   if (!hasData) parts.push(`<text class="no-data" x="${margin.left + plotW / 2}" y="${yLabelMiddle}" text-anchor="middle" fill="#888">no finite values to plot</text>`);
   // Past two points a pixel a line of 1.5 px is a solid band: the forecast drawn over the actual hid all of it.
   const strokeWidth = length > 2 * plotW ? 0.8 : 1.5;
+  const smoothed = options.series.some((series) => series.faint);
+  const lineStyle = (series: ChartSeries): string => (series.faint ? 'stroke-width="0.8" stroke-opacity="0.3"' : `stroke-width="${smoothed ? 1.8 : strokeWidth}"`);
   options.series.forEach((series, index) => {
     const color = seriesColor(series, index);
     const dot = (c: string): string => `<circle cx="${c.split(',')[0]}" cy="${c.split(',')[1]}" r="1.5" fill="${color}"/>`;
@@ -563,7 +570,7 @@ export function renderLineChart(options: LineChartOptions): string {
       const coords = keptIndices(series.values, run, bucket).map((i) => point(i, series.values[i]));
       // A value alone between two breaks is a dot: a line of one point draws nothing.
       if (series.points || coords.length === 1) parts.push(...coords.map(dot));
-      else parts.push(`<polyline fill="none" stroke="${color}" stroke-width="${strokeWidth}" points="${coords.join(' ')}"/>`);
+      else parts.push(`<polyline fill="none" stroke="${color}" ${lineStyle(series)} points="${coords.join(' ')}"/>`);
     }
   });
   parts.push(...legend.svg);
