@@ -5,7 +5,7 @@ const HOUR_MS = 3_600_000;
 
 /** The y-axis labels of a chart with their heights (larger = lower on the page). */
 function yLabels(svg: string): { label: string; y: number }[] {
-  return [...svg.matchAll(/<text x="74" y="([\d.]+)" text-anchor="end">([^<]*)<\/text>/g)].map((match) => ({ y: Number(match[1]), label: match[2] }));
+  return [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)" text-anchor="end">([^<]*)<\/text>/g)].map((match) => ({ y: Number(match[1]), label: match[2] }));
 }
 
 /** The x-axis labels of a chart, in order, with their positions and anchors. */
@@ -26,7 +26,7 @@ function bandPolygons(svg: string): { x: number; y: number }[][] {
 }
 
 /** The y of the x axis's line (the plot's bottom edge). */
-const axisY = (svg: string): number => Number(/<line x1="80" y1="([\d.]+)" x2="[\d.]+" y2="\1" stroke="#333"\/>/.exec(svg)![1]);
+const axisY = (svg: string): number => Number(/<line x1="[\d.]+" y1="([\d.]+)" x2="[\d.]+" y2="\1" stroke="#333"\/>/.exec(svg)![1]);
 
 /** The legend's entries, in order, with where their text starts. */
 function legendEntries(svg: string): { label: string; x: number; y: number }[] {
@@ -432,5 +432,23 @@ describe('core > charts > svg-chart', () => {
     expect(axisTitle(renderLineChart({ title: 't', xLabel: 'forecast time', yLabel: 'y', xTimes: times, series: [{ name: 'a', values: [1, 2, 3] }] }))).toBe('forecast time (UTC)');
     expect(axisTitle(renderLineChart({ title: 't', xLabel: 'fold origin (UTC; every row)', yLabel: 'y', xTimes: times, series: [{ name: 'a', values: [1, 2, 3] }] }))).toBe('fold origin (UTC; every row)');
     expect(axisTitle(renderLineChart({ title: 't', xLabel: 'epoch', yLabel: 'y', series: [{ name: 'a', values: [1, 2, 3] }] }))).toBe('epoch');
+  });
+
+  it('starts the plot right of its widest y tick label, so no label runs into the y-axis title or off the page', () => {
+    // DejaVu Sans at 12 px (the usual sans-serif): digits 7.6 px wide, the rest as measured.
+    const widthOf = (label: string): number => [...label].reduce((sum, c) => sum + ({ '.': 3.8, '-': 4.3, e: 7.4, G: 9.4 }[c] ?? 7.6), 0);
+    for (const values of [[4.5624e-8, 4.5701e-8, 4.565e-8], [1.00000001e9, 1.00000004e9, 1.00000002e9], [0.0101, 0.0103, 0.0102]]) {
+      const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'rb_down_var (original units)', series: [{ name: 's', values }] });
+      const labels = [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="end">([^<]*)<\/text>/g)].map((match) => ({ x: Number(match[1]), label: match[2] }));
+      expect(labels.length, `${values}`).toBeGreaterThanOrEqual(3);
+      const axisX = Number(/<line x1="([\d.]+)" y1="[\d.]+" x2="\1" y2="[\d.]+" stroke="#333"\/>/.exec(svg)![1]);
+      for (const { x, label } of labels) {
+        expect(x, label).toBe(axisX - 6);
+        // The title's baseline is at x 16, turned a quarter left: its descenders reach about 19.
+        expect(x - widthOf(label), `${label} (${labels.map((l) => l.label)})`).toBeGreaterThanOrEqual(22);
+      }
+    }
+    // Labels as short as most charts' keep the plot where it was.
+    expect(renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 's', values: [0, 8e7, 1.2e8] }] })).toContain('<line x1="80" y1="');
   });
 });

@@ -341,6 +341,12 @@ function xAxisTicks(options: LineChartOptions, length: number, xStart: number): 
 /** Rough width of a 12 px tick label: DejaVu Sans, the usual sans-serif, draws its digits 7.6 px wide. */
 const tickLabelWidth = (label: string): number => label.length * 7.6;
 
+/** DejaVu Sans's advance widths at 12 px of the characters a y tick label is made of (others as a digit). */
+const Y_TICK_CHAR_PX: Record<string, number> = { '.': 3.8, '-': 4.3, e: 7.4, k: 7, M: 10.4, G: 9.4, T: 7.4, P: 7.3 };
+const yTickLabelWidth = (label: string): number => [...label].reduce((sum, char) => sum + (Y_TICK_CHAR_PX[char] ?? 7.6), 0);
+/** The y-axis title's right edge: its baseline at x 16, turned, with descenders 3 px past it and a gap of 3 px. */
+const Y_TITLE_RIGHT_PX = 22;
+
 /** Anchors a label so that it stays inside the chart: at its tick, or flush with the edge it would cross. */
 function anchorWithin(x: number, label: string, width: number): 'start' | 'middle' | 'end' {
   const half = tickLabelWidth(label) / 2;
@@ -468,7 +474,6 @@ export function renderLineChart(options: LineChartOptions): string {
   );
   // Each title line and legend row past the first pushes the plot down rather than over them; the top tick label clears it.
   const margin = { left: 80, right: 20, top: 46 + titleBelow + (legend.rows - 1) * LEGEND_ROW_PX, bottom: 60 };
-  const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const xStart = options.xStart ?? 1;
   // Tick labels are UTC times (naive timestamps are read as UTC): the axis says so whatever its caller named it.
@@ -496,6 +501,13 @@ export function renderLineChart(options: LineChartOptions): string {
     linearAxis = niceAxis(min - margin, max + margin);
   }
   if (linearAxis) [min, max] = [linearAxis.min, linearAxis.max];
+  // With nothing plotted, labels of the stand-in range 0..1 would read as data.
+  const yTicks = hasData ? (linearAxis?.ticks ?? logTicks(min, max)) : [];
+  const yTickLabels = formatTicks(yTicks);
+  // The plot starts right of the widest y tick label, which ends 6 px left of the axis and starts clear of the
+  // y-axis title: the labels of a narrow axis far from zero (4.564e-8, 1.00000001G) ran into the title or off the page.
+  margin.left = Math.max(margin.left, Math.ceil(Y_TITLE_RIGHT_PX + 6 + Math.max(0, ...yTickLabels.map(yTickLabelWidth))));
+  const plotW = width - margin.left - margin.right;
   const scale = log ? Math.log10 : (v: number): number => v;
   // A log axis ends between its ticks: a margin of 4 % each side keeps the first epoch's loss off the plot's top edge.
   const logMargin = log ? 0.04 * (scale(max) - scale(min)) : 0;
@@ -537,9 +549,6 @@ export function renderLineChart(options: LineChartOptions): string {
     `<line x1="${margin.left}" y1="${margin.top + plotH}" x2="${margin.left + plotW}" y2="${margin.top + plotH}" stroke="#333"/>`,
     `<line x1="${margin.left}" y1="${margin.top}" x2="${margin.left}" y2="${margin.top + plotH}" stroke="#333"/>`,
   );
-  // With nothing plotted, labels of the stand-in range 0..1 would read as data.
-  const yTicks = hasData ? (linearAxis?.ticks ?? logTicks(min, max)) : [];
-  const yTickLabels = formatTicks(yTicks);
   for (const [k, value] of yTicks.entries()) {
     parts.push(`<text x="${margin.left - 6}" y="${y(value) + 4}" text-anchor="end">${yTickLabels[k]}</text>`);
     parts.push(`<line x1="${margin.left}" y1="${y(value)}" x2="${margin.left + plotW}" y2="${y(value)}" stroke="#eee"/>`);
