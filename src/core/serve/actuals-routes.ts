@@ -1,4 +1,5 @@
 import { FltsError } from '../errors.js';
+import { bodyFields, ignoredFieldsWarning } from './ignored-fields.js';
 import { refuseUnknownQuery } from './query-parameters.js';
 import { assertRequestIdentifier, parseActuals, requestSeries } from './request-frame.js';
 import { actualsSchema, type ActualsBody } from './schemas/actuals.js';
@@ -8,6 +9,7 @@ import { seriesBodyBoundsProblem } from './series-json-bounds.js';
 /** POST /actuals: observed values (the /predict column format) that score the forecasts served before. */
 export function registerActualsRoutes(context: ServeContext): void {
   const { holder, live } = context;
+  const actualsFields = bodyFields(actualsSchema);
   context.routes.route({
     method: 'POST',
     url: '/actuals',
@@ -24,7 +26,8 @@ export function registerActualsRoutes(context: ServeContext): void {
       // Parsed and scored over event-loop turns: a body of the size limit held every other request for up to seconds.
       const actuals = await parseActuals(body.data, targets, body.index_col);
       const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns({ identifier: requestSeries(body.identifier, context.identifier), time: actuals.time, values: actuals.values });
-      return { status: 'SUCCESS', rows: actuals.time.length, matched: runs.reduce((sum, run) => sum + run.points, 0), ignored, unmatched, kept, runs };
+      const unread = ignoredFieldsWarning('/actuals', request.body, actualsFields);
+      return { status: 'SUCCESS', rows: actuals.time.length, matched: runs.reduce((sum, run) => sum + run.points, 0), ignored, unmatched, kept, runs, ...(unread ? { warnings: [unread] } : {}) };
     },
   });
 }

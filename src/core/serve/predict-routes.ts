@@ -2,6 +2,7 @@ import { adminBodyOptions } from './admin-json-bounds.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
 import { buildPredictResponse, newRequestId } from './prediction-response.js';
 import { closedBeforeAnswer } from './forecast-admission.js';
+import { bodyFields, ignoredFieldsWarning } from './ignored-fields.js';
 import { refuseUnknownQuery } from './query-parameters.js';
 import { assertRequestIdentifier, requestSeries } from './request-frame.js';
 import { createReloadLimiter } from './reload-limiter.js';
@@ -14,6 +15,7 @@ import { seriesBodyBoundsProblem } from './series-json-bounds.js';
 export function registerPredictRoutes(context: ServeContext): void {
   const { holder, recorder } = context;
   const forcedReload = createReloadLimiter(() => holder.reloadFromPointer({ force: true }), context.reloadMinIntervalMs);
+  const predictFields = bodyFields(predictSchema);
 
   context.routes.route({
     method: 'POST',
@@ -29,6 +31,7 @@ export function registerPredictRoutes(context: ServeContext): void {
       // The series the rows belong to: the answer, its log record and live scoring all name the same one, as a batch
       // claim's result names the claim's identifier, else (none, or "") the deployment's.
       const series = requestSeries(body.identifier, context.identifier);
+      const ignored = ignoredFieldsWarning('/predict', request.body, predictFields);
       const input = { data: body.data ?? undefined, indexCol: body.index_col, inferenceLength: query.inference_length ?? body.inference_length };
       const signal = closedBeforeAnswer(reply.raw);
       const rows = requestedRows(holder, input, context.inferenceLength);
@@ -37,7 +40,7 @@ export function registerPredictRoutes(context: ServeContext): void {
           const result = await runPrediction(holder, input, context.inferenceLength, signal);
           // A long forecast's rows are built, recorded and serialized in turns of their own (`turnSpent`).
           if (turnSpent()) await nextTurn();
-          const response = buildPredictResponse(result, series, newRequestId());
+          const response = buildPredictResponse(result, series, newRequestId(), ignored);
           if (turnSpent()) await nextTurn();
           await recorder.record({ identifier: series, input, result, response });
           if (turnSpent()) await nextTurn();

@@ -1,0 +1,41 @@
+import { clip, firstFew, LISTED_NAMES, shownText } from '../clip-text.js';
+import { closestName } from '../closest-name.js';
+
+/** A body's fields the route does not read, answered beside the result: the request was served as if they were absent. */
+export interface IgnoredFieldsWarning {
+  code: 'ignored_fields';
+  message: string;
+  details: { fields: string[]; count: number };
+}
+
+/** How much of a field's name the warning quotes: a body's keys are the client's, of any length. */
+const NAME_CHARS = 80;
+
+/**
+ * A warning naming the fields of `body` that `route` does not read, each with the field it most likely meant, or
+ * undefined when there are none. Warned, not refused: the reference's clients and gateways add fields of their own,
+ * while a typo (`Identifier`, `inferenceLength`) was answered as if the field had not been sent, and nothing said so.
+ * `read` is the route schema's own list of body fields, so it is never written twice.
+ */
+export function ignoredFieldsWarning(route: string, body: unknown, read: readonly string[]): IgnoredFieldsWarning | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const known = new Set(read);
+  const ignored = Object.keys(body).filter((name) => !known.has(name));
+  if (ignored.length === 0) return undefined;
+  const fields = ignored.slice(0, LISTED_NAMES).map((name) => clip(name, NAME_CHARS));
+  // The names are the client's: the message shows them (shownText) so a U+202E cannot turn it round; details keep them as sent.
+  const shown = ignored.slice(0, LISTED_NAMES).map((name, i) => {
+    const meant = closestName(name, read);
+    return meant === undefined ? shownText(fields[i]) : `${shownText(fields[i])} (did you mean ${meant}?)`;
+  });
+  return {
+    code: 'ignored_fields',
+    message: `${ignored.length === 1 ? 'A field' : 'Fields'} the request gave that ${route} does not read ${ignored.length === 1 ? 'was' : 'were'} ignored: ${firstFew(shown, LISTED_NAMES, ignored.length)}. It reads ${read.join(', ')}.`,
+    details: { fields, count: ignored.length },
+  };
+}
+
+/** The body fields a route's schema names. */
+export function bodyFields(schema: { body?: object }): string[] {
+  return Object.keys((schema.body as { properties?: object } | undefined)?.properties ?? {});
+}
