@@ -167,6 +167,15 @@ describe('serve > Open Inference Protocol over gRPC', () => {
     expect(warned.parameters.irregular_time_steps.string_param).toMatch(/not evenly spaced: 1 gap .* the largest 46 min from 2018-02-06T00:14:00 to 2018-02-06T01:00:00/);
   });
 
+  it('answers a ModelInfer with a parameter flts does not read as without it, naming it in an ignored_parameters parameter', async () => {
+    const data = requestData(9);
+    const plain = await call(client, 'ModelInfer', rawRequest(data));
+    expect(plain.parameters).not.toHaveProperty('ignored_parameters');
+    const typo = await call(client, 'ModelInfer', { ...rawRequest(data), parameters: { Identifier: { string_param: 'x' } } });
+    expect(typo.raw_output_contents).toEqual(plain.raw_output_contents);
+    expect(typo.parameters.ignored_parameters.string_param).toMatch(/^A parameter the request gave that flts does not read was ignored: Identifier \(did you mean identifier\?\)\./);
+  });
+
   it('answers bad requests with the HTTP routes\' coded reasons as gRPC status codes', async () => {
     const data = requestData(6);
     const cases: Array<[object, grpc.status, RegExp]> = [

@@ -83,4 +83,22 @@ describe('serve > body fields a route does not read: answered, with an ignored_f
     await actuals({ data: { ts, down }, identifier: 'site-b' });
     expect(scoring.series).toEqual(['', '', 'site-b']);
   });
+
+  it('/v2/models/<name>/infer forecasts as without parameters flts does not read and inputs the model does not take, and names them as parameters', async () => {
+    const data = requestData(8);
+    const tensor = (name: string, values: unknown[], datatype = 'FP64') => ({ name, datatype, shape: [values.length], data: values });
+    const inputs = [tensor('timestamp', data.ts, 'BYTES'), tensor('down', data.down), tensor('up', data.up)];
+    const infer = (body: unknown) => postJson(`${server.url}/v2/models/flts/infer`, body);
+    const plain = await infer({ inputs, parameters: { inference_length: 3 } });
+    expect(plain.status).toBe(200);
+    expect(Object.keys(plain.json.parameters).filter((key) => key.startsWith('ignored'))).toEqual([]);
+    // Before, both were dropped unread: the forecast filed under the deployment's series, the extra input unseen.
+    const typo = await infer({ inputs: [...inputs, tensor('upp', data.up)], parameters: { inference_length: 3, Identifier: 'x', priority: 1 } });
+    expect(typo.status).toBe(200);
+    expect(typo.json.outputs).toEqual(plain.json.outputs);
+    expect(typo.json.parameters).toMatchObject({
+      ignored_parameters: 'Parameters the request gave that flts does not read were ignored: Identifier (did you mean identifier?), priority. It reads inference_length, index_col, binary_data_output, identifier.',
+      ignored_inputs: 'An input the request gave that the model does not take was ignored: upp (did you mean up?). It takes timestamp, down, up.',
+    });
+  });
 });

@@ -8,8 +8,22 @@ export interface IgnoredFieldsWarning {
   details: { fields: string[]; count: number };
 }
 
-/** How much of a field's name the warning quotes: a body's keys are the client's, of any length. */
+/** How much of a name a warning quotes: a request's names are the client's, of any length. */
 const NAME_CHARS = 80;
+
+/** The names of `given` not among `read`: the first few cut (`fields`), listed each with the name it most likely meant (`list`). */
+export function unreadNames(given: readonly string[], read: readonly string[]): { list: string; fields: string[]; count: number } | undefined {
+  const known = new Set(read);
+  const unread = given.filter((name) => !known.has(name));
+  if (unread.length === 0) return undefined;
+  const fields = unread.slice(0, LISTED_NAMES).map((name) => clip(name, NAME_CHARS));
+  // The names are the client's: the message shows them (shownText) so a U+202E cannot turn it round; details keep them as sent.
+  const shown = unread.slice(0, LISTED_NAMES).map((name, i) => {
+    const meant = closestName(name, read);
+    return meant === undefined ? shownText(fields[i]) : `${shownText(fields[i])} (did you mean ${shownText(meant)}?)`;
+  });
+  return { list: firstFew(shown, LISTED_NAMES, unread.length), fields, count: unread.length };
+}
 
 /**
  * A warning naming the fields of `body` that `route` does not read, each with the field it most likely meant, or
@@ -19,19 +33,13 @@ const NAME_CHARS = 80;
  */
 export function ignoredFieldsWarning(route: string, body: unknown, read: readonly string[]): IgnoredFieldsWarning | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
-  const known = new Set(read);
-  const ignored = Object.keys(body).filter((name) => !known.has(name));
-  if (ignored.length === 0) return undefined;
-  const fields = ignored.slice(0, LISTED_NAMES).map((name) => clip(name, NAME_CHARS));
-  // The names are the client's: the message shows them (shownText) so a U+202E cannot turn it round; details keep them as sent.
-  const shown = ignored.slice(0, LISTED_NAMES).map((name, i) => {
-    const meant = closestName(name, read);
-    return meant === undefined ? shownText(fields[i]) : `${shownText(fields[i])} (did you mean ${meant}?)`;
-  });
+  const unread = unreadNames(Object.keys(body), read);
+  if (!unread) return undefined;
+  const one = unread.count === 1;
   return {
     code: 'ignored_fields',
-    message: `${ignored.length === 1 ? 'A field' : 'Fields'} the request gave that ${route} does not read ${ignored.length === 1 ? 'was' : 'were'} ignored: ${firstFew(shown, LISTED_NAMES, ignored.length)}. It reads ${read.join(', ')}.`,
-    details: { fields, count: ignored.length },
+    message: `${one ? 'A field' : 'Fields'} the request gave that ${route} does not read ${one ? 'was' : 'were'} ignored: ${unread.list}. It reads ${read.join(', ')}.`,
+    details: { fields: unread.fields, count: unread.count },
   };
 }
 

@@ -15,7 +15,8 @@ import { requestedRows, runPrediction, type PredictionResult } from './run-predi
 import type { ServedModel } from './served-model.js';
 import type { ServeMetrics } from './serve-metrics.js';
 import { inputsToColumns, shownName, type OipInput, type OipOutput } from './oip-tensors.js';
-import { MAX_REQUEST_ID } from './schemas/kserve.js';
+import { inferParameters, MAX_REQUEST_ID } from './schemas/kserve.js';
+import { unreadNames } from './ignored-fields.js';
 
 /** What both Open Inference Protocol transports (HTTP and gRPC) need from the server. */
 export interface OipContext {
@@ -218,6 +219,27 @@ function assertNumericFeatures(inputs: readonly OipInput[], features: readonly s
   );
 }
 
+/** The request parameters flts reads, as the schema names them. */
+const READ_PARAMETERS = Object.keys(inferParameters.properties);
+
+/**
+ * The request's parameters flts does not read and inputs the model does not take, as response parameters (scalars:
+ * each a message under its code): Triton's own (`priority`, `sequence_id`) and a gateway's are answered as if absent,
+ * as a misspelt `Identifier` or an input `Down` beside `down` was, where nothing said so. Warned, not refused: the
+ * protocol's clients send parameters and inputs of their own.
+ */
+function ignoredParameters(request: OipInferRequest, indexCol: string | undefined, rawColumns: readonly string[]): Record<string, string> {
+  const parameters = unreadNames(Object.keys(request.parameters), READ_PARAMETERS);
+  const taken = indexCol === undefined ? [...rawColumns] : [indexCol, ...rawColumns];
+  const inputs = unreadNames(request.inputs.map((input) => input.name), taken);
+  return {
+    ...(parameters
+      ? { ignored_parameters: `${parameters.count === 1 ? 'A parameter' : 'Parameters'} the request gave that flts does not read ${parameters.count === 1 ? 'was' : 'were'} ignored: ${parameters.list}. It reads ${READ_PARAMETERS.join(', ')}.` }
+      : {}),
+    ...(inputs ? { ignored_inputs: `${inputs.count === 1 ? 'An input' : 'Inputs'} the request gave that the model does not take ${inputs.count === 1 ? 'was' : 'were'} ignored: ${inputs.list}. It takes ${taken.join(', ')}.` } : {}),
+  };
+}
+
 /**
  * One inference, the same for every transport: inputs to the /predict columns, one prediction on the
  * current model (held through a hot reload), the forecast as a timestamp output and one output per target.
@@ -233,6 +255,7 @@ export async function runOipInference(context: OipContext, modelName: string, re
   const indexCol = optionalString(request.parameters, 'index_col') ?? TIMESTAMP_NAMES.find((name) => name in columns);
   const input = { data: columns, indexCol, inferenceLength: optionalLength(request.parameters) };
   const rows = requestedRows(context.holder, input, context.inferenceLength);
+  const ignored = ignoredParameters(request, indexCol, served?.plan.rawColumns ?? []);
   return context.admission.run(call.route, rows, call.signal, () =>
     context.recorder.measure(async () => {
       const result = await runPrediction(context.holder, input, context.inferenceLength, call.signal);
@@ -245,14 +268,14 @@ export async function runOipInference(context: OipContext, modelName: string, re
       await context.recorder.record({ identifier, input, result, requestId: request.id === undefined ? undefined : firstCodePoints(request.id, MAX_REQUEST_ID) });
       // A long forecast's outputs are built and encoded in turns of their own (`turnSpent`).
       if (turnSpent()) await nextTurn();
-      const answer = inferResponse(context, request, result);
+      const answer = inferResponse(context, request, result, ignored);
       if (turnSpent()) await nextTurn();
       return { answer, modelMs: result.modelMs };
     }),
   );
 }
 
-function inferResponse(context: OipContext, request: OipInferRequest, result: PredictionResult): OipInferResponse {
+function inferResponse(context: OipContext, request: OipInferRequest, result: PredictionResult, ignored: Record<string, string>): OipInferResponse {
   const { live } = context;
   const rows = predictionRows(result);
   const shape = [rows.length];
@@ -274,6 +297,7 @@ function inferResponse(context: OipContext, request: OipInferRequest, result: Pr
       horizon: result.horizon,
       recursive: result.forecast.recursive,
       // Parameters are scalars: a warning travels as its message under its code.
+      ...ignored,
       ...Object.fromEntries(predictionWarnings(result).map((warning) => [warning.code, warning.message])),
       ...(live ? liveParameters(live, result.run.runId) : {}),
     },

@@ -169,7 +169,12 @@ export const inferSchema = {
               model_name: { type: 'string' },
               model_version: { type: 'string' },
               id: { type: 'string' },
-              parameters: { type: 'object', additionalProperties: true },
+              parameters: {
+                type: 'object',
+                additionalProperties: true,
+                description:
+                  "The served run (`run_id`, `model_type`, `config_hash`), `horizon`, `recursive`, its live accuracy once known, and warnings as their message under their code, each only when there is something to say: `ignored_parameters` (request parameters flts does not read, answered as if absent, each with the one it most likely meant: `Identifier (did you mean identifier?)`), `ignored_inputs` (inputs the model does not take) and `irregular_time_steps`.",
+              },
               outputs: { type: 'array', items: { type: 'object', additionalProperties: true } },
             },
           },
