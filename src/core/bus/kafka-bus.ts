@@ -234,8 +234,13 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
    */
   async function connectWithin(role: 'producer' | 'admin', client: Admin | Producer): Promise<void> {
     const limitMs = options.commandConnectTimeoutMs;
+    const began = performance.now();
     const connecting = client.connect();
-    if (limitMs === undefined) return connecting;
+    if (limitMs === undefined) {
+      return connecting.catch((error: unknown) => {
+        throw isBootstrapGiveUp(error) ? bootstrapGaveUp(role, error, Math.round(performance.now() - began)) : error;
+      });
+    }
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(gaveUpConnecting(role, limitMs)), limitMs);
@@ -243,6 +248,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     try {
       await Promise.race([connecting, late]);
     } catch (error) {
+      if (isBootstrapGiveUp(error)) throw bootstrapGaveUp(role, error, Math.round(performance.now() - began));
       const abandoned: Promise<void> = connecting.then(() => client.disconnect()).catch(() => {}).finally(() => givenUp.delete(abandoned));
       givenUp.add(abandoned);
       throw error;
@@ -250,6 +256,47 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       clearTimeout(timer);
     }
   }
+
+  /**
+   * kafkajs gave up a connect, its retries over, for want of a connection to a bootstrap broker (KafkaJSConnectionError,
+   * as such or as the cause of KafkaJSNumberOfRetriesExceeded): the address refused or did not answer every time.
+   */
+  function isBootstrapGiveUp(error: unknown): boolean {
+    if (connections.closed || error instanceof FltsError) return false;
+    let cause: unknown = error;
+    for (let depth = 0; depth < 5 && cause !== null && typeof cause === 'object'; depth += 1, cause = (cause as { cause?: unknown }).cause) {
+      if ((cause as { name?: unknown }).name === 'KafkaJSConnectionError') return failed('connect', error).code === 'FLTS_BUS_UNAVAILABLE';
+    }
+    return false;
+  }
+
+  /**
+   * The bootstrap brokers named as unanswered, after `wait` (what the caller waited and whether it goes on): the same
+   * words whether a bound ended the wait or kafkajs' own retries did, so an outage reads the same all along.
+   */
+  function bootstrapUnanswered(role: 'producer' | 'admin', wait: string, details: object, cause?: unknown): FltsError {
+    const latest = kafkaLog.latestFailure() ?? (cause instanceof Error ? cause.message : undefined);
+    const which = options.brokers.length > 1 ? `the bootstrap brokers (${options.brokers.join(', ')})` : `the bootstrap broker (${options.brokers[0]})`;
+    const reason = `${wait}: ${which} refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach${latest ? `; latest error: ${latest}` : ''}`;
+    const given = connectGivenUp(reason);
+    if (cause !== undefined) given.cause = cause;
+    const failure = failed(`${role} connect`, given);
+    if (failure.code !== 'FLTS_BUS_UNAVAILABLE') return failure;
+    return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, ...details } });
+  }
+
+  /**
+   * The error of a connect kafkajs gave up on (isBootstrapGiveUp) after `waitedMs`, within a command's bound or with
+   * none. A service's bounded wait words it as its bound's end would (adminWithin).
+   */
+  function bootstrapGaveUp(role: 'producer' | 'admin', error: unknown, waitedMs: number): FltsError {
+    const failure = bootstrapUnanswered(role, `not connected after ${waitedMs} ms, kafkajs' retries given up`, { waitedMs }, error);
+    kafkajsGaveUp.set(failure, error);
+    return failure;
+  }
+
+  /** kafkajs' own error behind each bootstrapGaveUp error. */
+  const kafkajsGaveUp = new WeakMap<object, unknown>();
 
   /** The error of a connect a command gave up on: the brokers, the setting that bounded the wait, and the latest connection error. */
   function gaveUpConnecting(role: 'producer' | 'admin', limitMs: number): FltsError {
@@ -312,24 +359,26 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
    * brokers; the connect goes on, and the next call waits for that same one (connectAdmin keeps it until it ends), so
    * no attempt opens a connection of its own. A command's connect has its own bound (connectWithin).
    */
-  function adminWithin(bound: ReachBound | undefined): Promise<Admin> {
+  function adminWithin(bound: ReachBound | undefined, began: number): Promise<Admin> {
     const connecting = connectAdmin();
     if (bound === undefined || !bound.service || reached) return connecting;
-    return withTimeout(connecting, Math.max(0, bound.deadline - performance.now()), () => gaveUpBootstrap(bound));
+    // kafkajs giving up the connect (about 25 s of retries) within the bound is told as the bound's end would be: the
+    // same outage, and the next attempt opens a connect of its own.
+    const told = connecting.catch((error: unknown) => {
+      const given = kafkajsGaveUp.get(error as object);
+      throw given === undefined ? error : gaveUpBootstrap(Math.round(performance.now() - began), given);
+    });
+    return withTimeout(told, Math.max(0, bound.deadline - performance.now()), () => gaveUpBootstrap(bound.limitMs));
   }
 
   /**
-   * The error of a service's wait for its admin's connect that ended at its bound: no bootstrap broker answered, which
-   * the address in KAFKA_BOOTSTRAP_SERVERS (or the broker behind it) decides, unlike brokers that answered there and
-   * advertise an address that does not (gaveUpReaching).
+   * The error of a service's wait for its admin's connect that ended at its bound, or when kafkajs gave the connect up
+   * (its retries over) before it, after `waitedMs`: no bootstrap broker answered, which the address in
+   * KAFKA_BOOTSTRAP_SERVERS (or the broker behind it) decides, unlike brokers that answered there and advertise an
+   * address that does not (gaveUpReaching).
    */
-  function gaveUpBootstrap(bound: ReachBound): FltsError {
-    const latest = kafkaLog.latestFailure();
-    const which = options.brokers.length > 1 ? `the bootstrap brokers (${options.brokers.join(', ')})` : `the bootstrap broker (${options.brokers[0]})`;
-    const reason = `not connected yet after ${bound.limitMs} ms (still waiting): ${which} refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach${latest ? `; latest error: ${latest}` : ''}`;
-    const failure = failed('admin connect', connectGivenUp(reason));
-    if (failure.code !== 'FLTS_BUS_UNAVAILABLE') return failure;
-    return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, waitedMs: bound.limitMs } });
+  function gaveUpBootstrap(waitedMs: number, cause?: unknown): FltsError {
+    return bootstrapUnanswered('admin', `not connected yet after ${waitedMs} ms (still waiting)`, { waitedMs }, cause);
   }
 
   /**
@@ -423,7 +472,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const bound: ReachBound | undefined = commandConnectTimeoutMs !== undefined
       ? { deadline: began + commandConnectTimeoutMs, limitMs: commandConnectTimeoutMs, service: false }
       : reachWithinMs !== undefined ? { deadline: began + reachWithinMs, limitMs: reachWithinMs, service: true } : undefined;
-    const client = await adminWithin(bound);
+    const client = await adminWithin(bound, began);
     try {
       const listed = await untilReached(action, bound, listTopics(client));
       await withinTopicCreation(action, createTopics(client, wanted, count, listed));

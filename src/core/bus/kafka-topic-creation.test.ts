@@ -26,6 +26,12 @@ function held<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
   return { promise, resolve };
 }
 
+/** What kafkajs' admin connect rejects with once its retries to a bootstrap address that refuses are over. */
+function connectRetriesExceeded(): Error {
+  const refused = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9'), { name: 'KafkaJSConnectionError', retriable: true, broker: '127.0.0.1:9', code: 'ECONNREFUSED' });
+  return Object.assign(new Error(refused.message, { cause: refused }), { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false, retryCount: 8 });
+}
+
 /** Whether `promise` has settled, and how. */
 function watch(promise: Promise<unknown>): () => 'pending' | 'resolved' | 'rejected' {
   let state: 'pending' | 'resolved' | 'rejected' = 'pending';
@@ -176,5 +182,58 @@ describe('core > bus > kafka-bus > topic creation bounds', () => {
     // Before, the listing had a whole bound of its own after the connect: 16 s in all.
     expect(state()).toBe('rejected');
     await expect(reaching).rejects.toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', message: expect.stringContaining('no answer yet after 10000 ms (still waiting)'), details: { waitedMs: 10_000 } });
+  });
+
+  it("words kafkajs giving up its admin's connect during a service's reach as the bound's end does, and has the next attempt connect anew", async () => {
+    let giveUp: (error: Error) => void = () => {};
+    admin.connect.mockReturnValueOnce(new Promise<void>((_, reject) => (giveUp = reject)));
+    admin.listTopics.mockResolvedValue([]);
+    admin.createTopics.mockResolvedValue(true);
+    const service = bus(false);
+    const first = ensureTopicsWithinReach(service, settings, ['model-selected']);
+    first.catch(() => {});
+    await vi.advanceTimersByTimeAsync(10_000);
+    await expect(first).rejects.toMatchObject({ message: expect.stringContaining('not connected yet after 10000 ms (still waiting): the bootstrap broker (127.0.0.1:9)') });
+    const second = ensureTopicsWithinReach(service, settings, ['model-selected']);
+    const state = watch(second);
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(state()).toBe('pending');
+    giveUp(connectRetriesExceeded());
+    await vi.advanceTimersByTimeAsync(0);
+    // Before, this attempt said kafkajs' own words ("Kafka admin connect failed (brokers 127.0.0.1:9): Connection
+    // error: connect ECONNREFUSED 127.0.0.1:9") where the attempts before it named the bootstrap broker.
+    const error = await second.catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: 'FLTS_BUS_UNAVAILABLE',
+      retriable: true,
+      message: 'Kafka admin connect failed (brokers 127.0.0.1:9): not connected yet after 3000 ms (still waiting): the bootstrap broker (127.0.0.1:9) refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach; latest error: Connection error: connect ECONNREFUSED 127.0.0.1:9',
+      details: { brokers: ['127.0.0.1:9'], waitedMs: 3_000 },
+    });
+    // kafkajs' error stays the cause, as the logs show it.
+    expect(((error as Error).cause as Error).cause).toMatchObject({ name: 'KafkaJSNumberOfRetriesExceeded' });
+    // The connect given up on is over: the next attempt opens its own, and reaches the cluster with it.
+    await expect(ensureTopicsWithinReach(service, settings, ['model-selected'])).resolves.toBeUndefined();
+    expect(admin.connect).toHaveBeenCalledTimes(2);
+  });
+
+  it("names the bootstrap broker when kafkajs gives up a command's admin connect within bus.kafka.commandConnectTimeoutMs", async () => {
+    let giveUp: (error: Error) => void = () => {};
+    admin.connect.mockReturnValueOnce(new Promise<void>((_, reject) => (giveUp = reject)));
+    const ensuring = bus(true).ensureTopics(['t']);
+    ensuring.catch(() => {});
+    await vi.advanceTimersByTimeAsync(4_000);
+    giveUp(connectRetriesExceeded());
+    // Before: "Kafka admin connect failed (brokers 127.0.0.1:9): Connection error: connect ECONNREFUSED 127.0.0.1:9".
+    await expect(ensuring).rejects.toMatchObject({
+      code: 'FLTS_BUS_UNAVAILABLE',
+      retriable: true,
+      message: "Kafka admin connect failed (brokers 127.0.0.1:9): not connected after 4000 ms, kafkajs' retries given up: the bootstrap broker (127.0.0.1:9) refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach; latest error: Connection error: connect ECONNREFUSED 127.0.0.1:9",
+      details: { brokers: ['127.0.0.1:9'], waitedMs: 4_000 },
+    });
+  });
+
+  it("leaves a connect refused for another reason than an unanswered bootstrap broker as kafkajs' failure codes it", async () => {
+    admin.connect.mockRejectedValueOnce(Object.assign(new Error('SASL PLAIN authentication failed: bad credentials'), { name: 'KafkaJSSASLAuthenticationError', retriable: false }));
+    await expect(ensureTopicsWithinReach(bus(false), settings, ['model-selected'])).rejects.toMatchObject({ code: 'FLTS_BUS_AUTH_FAILED', retriable: false });
   });
 });
