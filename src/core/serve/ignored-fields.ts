@@ -35,12 +35,20 @@ export function ignoredFieldsWarning(route: string, body: unknown, read: readonl
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   const unread = unreadNames(Object.keys(body), read);
   if (!unread) return undefined;
-  const one = unread.count === 1;
   return {
     code: 'ignored_fields',
-    message: `${one ? 'A field' : 'Fields'} the request gave that ${route} does not read ${one ? 'was' : 'were'} ignored: ${unread.list}. It reads ${read.join(', ')}.`,
+    message: ignoredMessage(['A field', 'Fields'], `${route} does not read`, unread, `reads ${read.join(', ')}`),
     details: { fields: unread.fields, count: unread.count },
   };
+}
+
+/**
+ * The sentence every ignored-names warning says: `<A field|Fields> the request gave that <notRead> <was|were> ignored:
+ * <names>. It <reads>.` (the body fields of /predict and /actuals, the parameters and inputs of an inference request).
+ */
+export function ignoredMessage(noun: readonly [one: string, many: string], notRead: string, unread: { list: string; count: number }, reads: string): string {
+  const one = unread.count === 1;
+  return `${one ? noun[0] : noun[1]} the request gave that ${notRead} ${one ? 'was' : 'were'} ignored: ${unread.list}. It ${reads}.`;
 }
 
 /** The body fields a route's schema names. */

@@ -16,7 +16,7 @@ import type { ServedModel } from './served-model.js';
 import type { ServeMetrics } from './serve-metrics.js';
 import { inputsToColumns, shownName, type OipInput, type OipOutput } from './oip-tensors.js';
 import { inferParameters, MAX_REQUEST_ID } from './schemas/kserve.js';
-import { unreadNames } from './ignored-fields.js';
+import { ignoredMessage, unreadNames } from './ignored-fields.js';
 
 /** What both Open Inference Protocol transports (HTTP and gRPC) need from the server. */
 export interface OipContext {
@@ -233,10 +233,8 @@ function ignoredParameters(request: OipInferRequest, indexCol: string | undefine
   const taken = indexCol === undefined ? [...rawColumns] : [indexCol, ...rawColumns];
   const inputs = unreadNames(request.inputs.map((input) => input.name), taken);
   return {
-    ...(parameters
-      ? { ignored_parameters: `${parameters.count === 1 ? 'A parameter' : 'Parameters'} the request gave that flts does not read ${parameters.count === 1 ? 'was' : 'were'} ignored: ${parameters.list}. It reads ${READ_PARAMETERS.join(', ')}.` }
-      : {}),
-    ...(inputs ? { ignored_inputs: `${inputs.count === 1 ? 'An input' : 'Inputs'} the request gave that the model does not take ${inputs.count === 1 ? 'was' : 'were'} ignored: ${inputs.list}. It takes ${taken.join(', ')}.` } : {}),
+    ...(parameters ? { ignored_parameters: ignoredMessage(['A parameter', 'Parameters'], 'flts does not read', parameters, `reads ${READ_PARAMETERS.join(', ')}`) } : {}),
+    ...(inputs ? { ignored_inputs: ignoredMessage(['An input', 'Inputs'], 'the model does not take', inputs, `takes ${taken.join(', ')}`) } : {}),
   };
 }
 
