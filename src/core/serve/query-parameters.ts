@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { clip, shownText } from '../clip-text.js';
+import { clip, firstFew, shownText } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 
 type RouteSchema = { querystring?: object; body?: object };
@@ -35,12 +35,11 @@ function propertiesOf(part: object | undefined): object {
 
 function unknownQueryError(route: string, unknown: string[], accepted: string[], bodyFields: ReadonlySet<string>): FltsError {
   const shown = unknown.slice(0, NAMES_SHOWN).map((name) => clip(name, 80));
-  const more = unknown.length > shown.length ? ` and ${unknown.length - shown.length} more` : '';
   // The names are the client's: the message shows them (shownText) so a U+202E cannot turn it round; details keep them as sent.
   const inBody = shown.filter((name) => bodyFields.has(name)).map(shownText);
   const takes = accepted.length > 0 ? `it takes ${accepted.join(', ')} in the query string` : 'it takes no query parameters';
   const body = inBody.length > 0 ? `; ${inBody.join(', ')} ${inBody.length === 1 ? 'is a field' : 'are fields'} of the JSON body` : '';
-  return new FltsError('FLTS_REQUEST_UNKNOWN_PARAMETER', `${route} does not read the query parameter${unknown.length === 1 ? '' : 's'} ${shown.map(shownText).join(', ')}${more}: ${takes}${body}. Nothing was done.`, {
+  return new FltsError('FLTS_REQUEST_UNKNOWN_PARAMETER', `${route} does not read the query parameter${unknown.length === 1 ? '' : 's'} ${firstFew(shown.map(shownText), NAMES_SHOWN, unknown.length)}: ${takes}${body}. Nothing was done.`, {
     details: { unknown: shown, accepted },
   });
 }
