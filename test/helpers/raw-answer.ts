@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
+import { expect } from 'vitest';
 
 /**
  * Writes `bytes` (a whole request, or what is left of one) on a raw socket and resolves with what the server sends
@@ -75,4 +76,17 @@ export function answerOnce(url: string, head: string): Promise<string> {
     socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
     socket.once('close', () => resolve(text));
   });
+}
+
+/**
+ * Asserts the answer a closing server gives a request that reached it after its stop closed the listener: a coded
+ * FLTS_SERVE_STOPPING 503 with Retry-After, the connection closed, where fastify answered a bare 503 with no code and
+ * no Retry-After.
+ */
+export function expectStoppingRefusal(answer: { head: string; body: string; ended: string }): void {
+  expect(answer.ended).toBe('ended');
+  expect(answer.head).toMatch(/^HTTP\/1\.1 503 /);
+  expect(answer.head).toMatch(/\r\nretry-after: 1\r\n/i);
+  expect(answer.head).toMatch(/\r\nconnection: close\r\n/i);
+  expect(JSON.parse(answer.body)).toMatchObject({ code: 'FLTS_SERVE_STOPPING', statusCode: 503 });
 }

@@ -10,7 +10,7 @@ import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js'
 import { createServeMetrics, type ServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { startInferenceService } from '../../src/core/serve/start-inference-service.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
-import { requestAcrossClose } from '../helpers/raw-answer.js';
+import { expectStoppingRefusal, requestAcrossClose } from '../helpers/raw-answer.js';
 import { heldSource, postJson, requestData } from './serve-fixtures.js';
 
 describe('serve > a stop drains the requests in flight within its grace', () => {
@@ -124,11 +124,7 @@ describe('serve > a stop drains the requests in flight within its grace', () => 
     const { service } = await start(silentLogger, metrics);
     const { head, body, ended, stopped } = await requestAcrossClose(service.app.server, 'GET /predict_ping HTTP/1.1', () => service.close({ drainMs: 60_000 }));
     // Before, fastify's own 503, with no code and no Retry-After, counted nowhere.
-    expect(ended).toBe('ended');
-    expect(head).toMatch(/^HTTP\/1\.1 503 /);
-    expect(head).toMatch(/\r\nretry-after: 1\r\n/i);
-    expect(head).toMatch(/\r\nconnection: close\r\n/i);
-    expect(JSON.parse(body)).toMatchObject({ code: 'FLTS_SERVE_STOPPING', statusCode: 503 });
+    expectStoppingRefusal({ head, body, ended });
     await stopped;
     const exported = await metrics.registry.metrics();
     expect(exported).toMatch(/^flts_http_refused_stopping_total 1$/m);

@@ -8,7 +8,7 @@ import { resolveSettings } from '../config/settings.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { createRoleRegistry, type RoleHandle } from './role-registry.js';
 import { startDaemon } from './start-daemon.js';
-import { requestAcrossClose } from '../../../test/helpers/raw-answer.js';
+import { expectStoppingRefusal, requestAcrossClose } from '../../../test/helpers/raw-answer.js';
 
 let home: string;
 beforeEach(() => {
@@ -87,11 +87,7 @@ describe('core > daemon > health port while the daemon stops', () => {
       return stopping;
     });
     // Before, fastify's own 503, with no code and no Retry-After.
-    expect(ended).toBe('ended');
-    expect(head).toMatch(/^HTTP\/1\.1 503 /);
-    expect(head).toMatch(/\r\nretry-after: 1\r\n/i);
-    expect(head).toMatch(/\r\nconnection: close\r\n/i);
-    expect(JSON.parse(body)).toMatchObject({ code: 'FLTS_SERVE_STOPPING', statusCode: 503 });
+    expectStoppingRefusal({ head, body, ended });
     await stopped;
     await bus.close();
   });
