@@ -20,6 +20,12 @@ interface CreatedRun {
 
 /** `flts train` against a tracking server double that keeps the body of each runs/create. */
 async function trainMirrored(env: Record<string, string>, unset: string[]): Promise<CreatedRun[]> {
+  return (await trainMirroredRun(env, unset)).created;
+}
+
+/** trainMirrored, with the run_id of each run the command trained. */
+async function trainMirroredRun(env: Record<string, string>, unset: string[]): Promise<{ created: CreatedRun[]; trained: string[] }> {
+  const trained: string[] = [];
   const created: CreatedRun[] = [];
   await withServer(
     (request, response) => {
@@ -41,12 +47,14 @@ async function trainMirrored(env: Record<string, string>, unset: string[]): Prom
       const run = await runCli(['train', '--model', 'NAIVE', '--json'], { env: { ...data.env, ...env, MLFLOW_TRACKING_URI: uri, FLTS_MLFLOW_RETRIES: '0' }, unset, timeoutMs: 120_000 });
       expect(run.exitCode, run.stderr).toBe(0);
       expect(run.json.result.tracking).toMatchObject({ status: 'ok' });
+      for (const trainedRun of run.json.result.runs as Array<{ run_id: string }>) trained.push(trainedRun.run_id);
     },
   );
-  return created;
+  return { created, trained };
 }
 
 const userOf = (run: CreatedRun): { tag?: string; userId?: string } => ({ tag: run.tags.find((tag) => tag.key === 'mlflow.user')?.value, userId: run.user_id });
+const runIdOf = (run: CreatedRun): string | undefined => run.tags.find((tag) => tag.key === 'flts.run_id')?.value;
 
 describe('cli > train names the user of the runs it creates in MLflow', () => {
   it('tags each run mlflow.user as MLflow\'s own clients do: the login variables first, else the account, never the runner\'s by chance', async () => {
@@ -64,8 +72,26 @@ describe('cli > train names the user of the runs it creates in MLflow', () => {
     } catch {
       account = 'unknown';
     }
-    const unnamed = await trainMirrored({}, USER_VARIABLES);
-    expect(unnamed.length).toBeGreaterThan(0);
-    for (const run of unnamed) expect(userOf(run)).toEqual({ tag: account, userId: account });
+    // The runs it trains, that is: the one ada trained, caught up by the same sync, stays hers.
+    const unnamed = await trainMirroredRun({}, USER_VARIABLES);
+    const trained = unnamed.created.filter((run) => unnamed.trained.includes(runIdOf(run) ?? ''));
+    expect(trained.length).toBeGreaterThan(0);
+    for (const run of trained) expect(userOf(run)).toEqual({ tag: account, userId: account });
+    for (const run of unnamed.created.filter((created) => !trained.includes(created))) expect(userOf(run)).toEqual({ tag: 'ada', userId: 'ada' });
+  }, 300_000);
+
+  it('names a run trained while tracking was off after who trained it, not after whoever syncs it to MLflow later', async () => {
+    data.writeInputs(300);
+    expect((await runCli(['preprocess', '--json'], { env: data.env })).exitCode).toBe(0);
+    const offline = await runCli(['train', '--model', 'NAIVE', '--json'], { env: { ...data.env, LOGNAME: 'ada' }, unset: [...USER_VARIABLES.filter((name) => name !== 'LOGNAME'), 'MLFLOW_TRACKING_URI'], timeoutMs: 120_000 });
+    expect(offline.exitCode, offline.stderr).toBe(0);
+    const [older] = (offline.json.result.runs as Array<{ run_id: string }>).map((run) => run.run_id);
+
+    // Another user's train mirrors its own run and catches up ada's: before, both were stamped with that user's name.
+    const { created, trained } = await trainMirroredRun({ LOGNAME: 'bob' }, USER_VARIABLES);
+    const users = new Map(created.map((run) => [runIdOf(run), userOf(run)]));
+    expect(users.get(older)).toEqual({ tag: 'ada', userId: 'ada' });
+    expect(trained.length).toBeGreaterThan(0);
+    for (const runId of trained) expect(users.get(runId)).toEqual({ tag: 'bob', userId: 'bob' });
   }, 300_000);
 });

@@ -60,7 +60,7 @@ async function freshSetup(uri = MLFLOW_URI ?? '', extraEnv: Record<string, strin
 let runCounter = 0;
 
 /** A finished run as the registry writes it: run.json, metrics.json, model files, scaler, loss curve. */
-async function writeRun(store: ObjectStore, settings: Settings, options: { modelType: 'LSTM' | 'GRU' | 'PROPHET'; configHash: string; rmse: number; epochs?: number; processedSha256?: string }): Promise<RunRecord> {
+async function writeRun(store: ObjectStore, settings: Settings, options: { modelType: 'LSTM' | 'GRU' | 'PROPHET'; configHash: string; rmse: number; epochs?: number; processedSha256?: string; user?: string }): Promise<RunRecord> {
   runCounter += 1;
   const runId = `it-${suffix}-${runCounter}`;
   const epochs = options.epochs ?? 3;
@@ -102,6 +102,7 @@ async function writeRun(store: ObjectStore, settings: Settings, options: { model
     },
     artifacts: { model: 'model/model.json', scaler: 'scaler.json' },
     flts_version: '0.1.0',
+    ...(options.user ? { user: options.user } : {}),
   };
   const bucket = settings.store.buckets.runs;
   await store.ensureBucket(bucket);
@@ -208,6 +209,21 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
     expect(model).toEqual(['LSTM/model.json', 'LSTM/weights.bin']);
     expect((await client.listArtifacts(run?.info.artifact_uri, 'scaler')).map((f) => f.path)).toEqual(['scaler/scaler.json']);
     expect((await client.listArtifacts(run?.info.artifact_uri, 'plots')).map((f) => f.path)).toEqual(['plots/loss_curve.svg']);
+  });
+
+  it('names the mirror after who trained the run, as its record says, not after the process that syncs it later', async () => {
+    const { store, settings: trainer } = await freshSetup();
+    const trained = await writeRun(store, trainer, { modelType: 'PROPHET', configHash: `hash-${suffix}-user`, rmse: 0.05, user: 'ada' });
+    // Recorded before the record kept a user: named after the process that syncs it, as before.
+    const older = await writeRun(store, trainer, { modelType: 'PROPHET', configHash: `hash-${suffix}-user`, rmse: 0.06 });
+    const syncer = { ...trainer, tracking: { ...trainer.tracking, user: 'bob' } };
+    const client = createMlflowClient(syncer.tracking);
+    const userOf = async (runId: string) => {
+      const run = await client.getRun((await mirrorRun(store, syncer, runId)).mlflowRunId);
+      return { tag: Object.fromEntries((run?.data.tags ?? []).map((t) => [t.key, t.value]))['mlflow.user'], userId: run?.info.user_id };
+    };
+    expect(await userOf(trained.run_id)).toEqual({ tag: 'ada', userId: 'ada' });
+    expect(await userOf(older.run_id)).toEqual({ tag: 'bob', userId: 'bob' });
   });
 
   it('mirrors a run once: a second mirror changes nothing, and an interrupted one is completed without duplicates', async () => {

@@ -76,8 +76,11 @@ async function createMirror(client: MlflowClient, source: MirrorSource, settings
       if (isFltsError(error) && error.details.reason === 'experiment_deleted') deleted?.set(name, error);
       throw error;
     }));
-  // Only on the run's creation: a sync that completes a mirror another process began keeps that one's user.
-  const user: Record<string, string> = settings.tracking.user ? { 'mlflow.user': settings.tracking.user } : {};
+  // Only on the run's creation: a sync that completes a mirror another process began keeps that one's user. Who
+  // trained the run, as its record says, rather than who syncs it; a run recorded before the record kept it falls
+  // back to this process's user.
+  const trainedBy = source.user ?? settings.tracking.user;
+  const user: Record<string, string> = trainedBy ? { 'mlflow.user': trainedBy } : {};
   return client.createRun({ experimentId: experiment.experiment_id, runName: source.modelType, startTime: source.startTime, tags: pairs({ ...tags, ...user }) });
 }
 

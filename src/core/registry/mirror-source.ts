@@ -15,6 +15,8 @@ export interface MirrorSource {
   modelType: string;
   configHash: string;
   status: 'RUNNING' | 'SUCCESS' | 'FAILED' | 'KILLED';
+  /** Who trained the run (its record's `user`); absent on runs recorded before it was kept. */
+  user?: string;
   startTime: number;
   endTime?: number;
   params: Record<string, string>;
@@ -156,6 +158,7 @@ export async function loadMirrorSource(store: ObjectStore, settings: Settings, r
     modelType: record.model_type,
     configHash: record.config_hash,
     status: record.status,
+    ...(typeof record.user === 'string' && record.user !== '' ? { user: record.user } : {}),
     startTime,
     endTime,
     params,

@@ -91,6 +91,12 @@ export interface RunRecord {
    */
   record_sha256?: string;
   flts_version: string;
+  /**
+   * Who trained the run, as MLflow names a run's user (settings tracking.user of the training process): the mirror
+   * created later, by a sync of another user or once tracking is reachable again, is stamped with it rather than with
+   * the syncing process's user. Absent on runs recorded before it was kept, and where training knew no user.
+   */
+  user?: string;
   /** The process that trains the run (absent on runs recorded before it was kept): a RUNNING run whose process is gone is KILLED. */
   owner?: RunOwner;
 }

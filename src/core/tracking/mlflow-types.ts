@@ -25,6 +25,8 @@ export interface MlflowRunInfo {
   run_id: string;
   run_name?: string;
   experiment_id: string;
+  /** Who created the run (flts sends its mlflow.user tag's value). */
+  user_id?: string;
   status: MlflowRunStatus;
   start_time?: number | string;
   end_time?: number | string;

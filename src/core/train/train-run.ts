@@ -80,6 +80,7 @@ function initialRecord(runId: string, modelType: TrainableModelType, data: Proce
     timings: { started_at: startedAt.toISOString() },
     artifacts: {},
     flts_version: toolVersion(),
+    ...(settings.tracking.user ? { user: settings.tracking.user } : {}),
     owner,
   };
 }

@@ -72,7 +72,7 @@ export const TRACKING_SPECS: readonly SettingSpec[] = [
     type: 'string',
     default: '',
     description:
-      'The `mlflow.user` tag (and user_id) of the runs flts creates in MLflow, who created them in its UI and its searches (`tags.mlflow.user`). Empty = the user the process runs as, found as MLflow\'s own clients find it (Python\'s getpass.getuser()): LOGNAME, USER, LNAME or USERNAME, else the name of its uid in the user database, else "unknown" (a container under a uid with no entry). Set on a run when flts creates it: a sync completing a run another process began leaves that one\'s. Set it in the config file to name a service account instead.',
+      'The `mlflow.user` tag (and user_id) of the runs flts creates in MLflow, who created them in its UI and its searches (`tags.mlflow.user`). Empty = the user the process runs as, found as MLflow\'s own clients find it (Python\'s getpass.getuser()): LOGNAME, USER, LNAME or USERNAME, else the name of its uid in the user database, else "unknown" (a container under a uid with no entry). Kept in the run.json of each run trained, and used when the run\'s mirror is created, even later by another process\'s sync (runs recorded before it was kept get the syncing process\'s); a sync completing a run another process began leaves that one\'s. Set it in the config file to name a service account instead.',
   },
   {
     path: 'tracking.insecureTls',
