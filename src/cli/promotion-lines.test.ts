@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { liveProbationLine, scoreText, targetsChangedLine } from './promotion-lines.js';
+import type { PromotionResult } from '../core/workflows/promote.js';
+import { liveProbationLine, promotionNoticeLines, scoreText, targetsChangedLine } from './promotion-lines.js';
 
 describe('cli > promotion-lines', () => {
   it('shows a record\'s score to six significant digits, as the reason beside it does, and a dash for none', () => {
@@ -28,5 +29,10 @@ describe('cli > promotion-lines', () => {
     expect(liveProbationLine({ ...start, rollback: false, serving_replicas: null })).toBe(
       'live probation started: serving replicas compare run runB with run runA forecasting in shadow over 500 matched points, then judged worse if its RMSE exceeds the previous run\'s by more than 10%, decided and reported, never rolled back automatically (pinned); watch it in /healthz live.probation or with `flts eval --live`.',
     );
+  });
+
+  it('says a promotion MLflow did not take is marked by the next sync, not lost', () => {
+    const result = { live_probation: null, published: null, tracking: { status: 'unavailable', code: 'FLTS_TRACKING_UNAVAILABLE', message: 'MLflow tracking server http://127.0.0.1:9 failed' } } as unknown as PromotionResult;
+    expect(promotionNoticeLines(result)).toEqual(['mlflow: promotion not marked (MLflow tracking server http://127.0.0.1:9 failed); the next sync (flts train, the daemon) marks it once MLflow takes it.']);
   });
 });

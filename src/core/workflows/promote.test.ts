@@ -17,6 +17,9 @@ import type { RunRecord } from '../registry/run-record.js';
 import { readRunRecord, saveRunRecord } from '../registry/run-store.js';
 import type { Logger } from '../logger.js';
 import { addLoadableRun } from './loadable-run.fixture.js';
+import { FltsError } from '../errors.js';
+import { MemoryMlflow } from '../registry/memory-mlflow.fixture.js';
+import type { MlflowClient } from '../tracking/mlflow-client.js';
 import type { FltsEvent } from '../events.js';
 import { buildPromotionRecord, promote, promoteBest, rollback, type PromotionDeps } from './promote.js';
 
@@ -72,6 +75,15 @@ describe('core > workflows > promote', () => {
     const text = (await store.get('model-promotion', 'current.json')).toString();
     expect(JSON.parse(text)).toEqual(stored);
     expect(await getJson(store, 'model-promotion', 'global/current.json')).toEqual(stored);
+  });
+
+  it('says with its code why MLflow did not take the mark, so a refusal is told from a server that did not answer', async () => {
+    const tracked = { ...settings, tracking: { ...settings.tracking, uri: 'http://127.0.0.1:9' } };
+    const mlflow = new MemoryMlflow();
+    const refusing = { ...mlflow.client, searchExperiments: async () => Promise.reject(new FltsError('FLTS_TRACKING_REJECTED', 'MLflow says 403.')) } as unknown as MlflowClient;
+    const result = await promote({ runId: 'runA', source: 'manual', actor: 'ana', reason: 'hotfix' }, tracked, { store, tracking: { client: refusing } });
+    expect(result.changed).toBe(true);
+    expect(result.tracking).toEqual({ status: 'unavailable', code: 'FLTS_TRACKING_REJECTED', message: 'MLflow says 403.' });
   });
 
   it('runs the history record and its pointers as one write through deps.uninterrupted, which a stopped caller refuses', async () => {

@@ -86,7 +86,8 @@ export interface PromotionResult {
   validation: CandidateCheck | null;
   /** null without a bus or with nothing to announce (a pin); otherwise whether `model-selected` was acknowledged (the pointers stay the source of truth). */
   published: PublishedPromotion | null;
-  tracking: { status: string; message?: string; marker?: PromotionMarker };
+  /** `code` (FLTS_TRACKING_UNAVAILABLE, FLTS_TRACKING_REJECTED, ...) and `message` say why an unavailable mark was not made. */
+  tracking: { status: string; code?: string; message?: string; marker?: PromotionMarker };
   /**
    * Present when the promoted run forecasts another set of targets than the run it replaced (as it may when named,
    * `promote --run`, or after `training.targets` changed): /predict now returns those columns, so clients reading the
@@ -312,7 +313,10 @@ async function appendHistoryAndPointers(store: ObjectStore, settings: Settings, 
 }
 
 function trackingOf(tracked: GuardedTracking<PromotionMarker>): PromotionResult['tracking'] {
-  return { status: tracked.status, ...('message' in tracked && tracked.message ? { message: String(tracked.message) } : {}), ...(tracked.status === 'ok' ? { marker: tracked.value } : {}) };
+  // The code as well as the message, as train's --json reports its mirror: a refusal (credentials, a registry that
+  // says no) is told from a server that did not answer without parsing the text.
+  if (tracked.status === 'unavailable') return { status: tracked.status, code: tracked.code, message: tracked.message };
+  return { status: tracked.status, ...(tracked.status === 'ok' ? { marker: tracked.value } : {}) };
 }
 
 /**
