@@ -34,5 +34,8 @@ describe('cli > promotion-lines', () => {
   it('says a promotion MLflow did not take is marked by the next sync, not lost', () => {
     const result = { live_probation: null, published: null, tracking: { status: 'unavailable', code: 'FLTS_TRACKING_UNAVAILABLE', message: 'MLflow tracking server http://127.0.0.1:9 failed' } } as unknown as PromotionResult;
     expect(promotionNoticeLines(result)).toEqual(['mlflow: promotion not marked (MLflow tracking server http://127.0.0.1:9 failed); the next sync (flts train, the daemon) marks it once MLflow takes it.']);
+    // Refused credentials: which were sent, as `flts eval` says in its hint.
+    const refused = { ...result, tracking: { status: 'unavailable', code: 'FLTS_TRACKING_REJECTED', message: 'HTTP 401', hint: 'flts sent the bearer token of MLFLOW_TRACKING_TOKEN.' } } as unknown as PromotionResult;
+    expect(promotionNoticeLines(refused)).toEqual(['mlflow: promotion not marked (HTTP 401); the next sync (flts train, the daemon) marks it once MLflow takes it. flts sent the bearer token of MLFLOW_TRACKING_TOKEN.']);
   });
 });

@@ -106,6 +106,9 @@ export function promotionNoticeLines(result: PromotionResult): string[] {
   if (marker?.marker === 'alias') lines.push(`mlflow: ${marker.registeredModel} version ${marker.version} is now '${marker.alias}'`);
   if (marker?.marker === 'tag') lines.push(singleLine(`mlflow: run ${marker.mlflowRunId} tagged '${marker.tag}' (${marker.reason})`));
   // The mark is not lost: the next sync writes it from the pointers (markPromotionLeftOut).
-  if (result.tracking.status === 'unavailable') lines.push(`mlflow: promotion not marked (${result.tracking.message}); the next sync (flts train, the daemon) marks it once MLflow takes it.`);
+  if (result.tracking.status === 'unavailable') {
+    const credentials = result.tracking.hint ? ` ${result.tracking.hint}` : '';
+    lines.push(`mlflow: promotion not marked (${result.tracking.message}); the next sync (flts train, the daemon) marks it once MLflow takes it.${credentials}`);
+  }
   return lines;
 }

@@ -36,6 +36,13 @@ describe('cli > tracking-sync-lines', () => {
     expect(trackingSyncLine({ status: 'unavailable', uri, code: 'FLTS_TRACKING_UNAVAILABLE', message: 'no answer', elapsedMs: 5 }, 1)).toBe('mlflow: not mirrored now (no answer); the next sync catches up.');
   });
 
+  it('says which credentials MLflow refused, rather than only that the next sync catches up, which it cannot until they change', () => {
+    const refused = { status: 'unavailable' as const, uri, code: 'FLTS_TRACKING_REJECTED', message: 'MLflow rejected POST /api/2.0/mlflow/experiments/search (HTTP 401)', elapsedMs: 5, hint: 'flts sent the bearer token of MLFLOW_TRACKING_TOKEN.' };
+    expect(trackingSyncLine(refused, 1)).toBe(
+      'mlflow: not mirrored now (MLflow rejected POST /api/2.0/mlflow/experiments/search (HTTP 401)); the next sync catches up once MLflow accepts the credentials. flts sent the bearer token of MLFLOW_TRACKING_TOKEN.',
+    );
+  });
+
   it('says, per deleted experiment, how many runs it keeps back, the setting that names it and how to restore it', () => {
     // Before: parked and waiting runs printed nothing, so runs never reached MLflow with no reason given.
     const value = synced({

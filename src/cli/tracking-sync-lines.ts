@@ -16,7 +16,11 @@ import { experimentDeleted } from '../core/tracking/mlflow-client.js';
  * `trained`: how many runs this call trained (none when every model type was trained already).
  */
 export function trackingSyncLines(tracking: GuardedTracking<TrackingSyncResult>, trained: number, experiments: TrackingSettings['experiments']): string[] {
-  if (tracking.status === 'unavailable') return [`mlflow: not mirrored now (${tracking.message}); the next sync catches up.`];
+  if (tracking.status === 'unavailable') {
+    // Refused credentials are not caught up by the next sync alone: say which were sent, as `flts eval` does.
+    if (tracking.hint) return [`mlflow: not mirrored now (${tracking.message}); the next sync catches up once MLflow accepts the credentials. ${tracking.hint}`];
+    return [`mlflow: not mirrored now (${tracking.message}); the next sync catches up.`];
+  }
   if (tracking.status !== 'ok') return [];
   const lines = [...deletedExperimentLines(tracking.value, experiments), ...promotionMarkLines(tracking.value)];
   if (!tracking.value.interrupted) return lines;

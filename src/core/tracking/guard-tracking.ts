@@ -7,7 +7,8 @@ import type { TrackingDeps } from './tracking-deps.js';
 export type GuardedTracking<T> =
   | { status: 'disabled' }
   | { status: 'ok'; uri: string; value: T }
-  | { status: 'unavailable'; uri: string; code: string; message: string; elapsedMs: number };
+  /** `hint`: which credentials were sent, when MLflow refused them (401, 403): the next sync cannot catch up until they change. */
+  | { status: 'unavailable'; uri: string; code: string; message: string; elapsedMs: number; hint?: string };
 
 /**
  * Runs a tracking action so that it can never fail its caller: off when no tracking URI is set, and any
@@ -30,6 +31,7 @@ export async function guardTracking<T>(settings: Settings, deps: TrackingDeps, a
     const flts = toFltsError(error);
     (deps.logger ?? silentLogger).warn({ code: flts.code, err: redactSecrets(flts.message), uri, run_id: context.runId }, 'mlflow_tracking_step_skipped');
     deps.onEvent?.({ type: 'tracking.unavailable', runId: context.runId, code: flts.code, message: redactSecrets(flts.message) });
-    return { status: 'unavailable', uri, code: flts.code, message: redactSecrets(flts.message), elapsedMs: Date.now() - started };
+    const refusedCredentials = flts.details.credentials !== undefined;
+    return { status: 'unavailable', uri, code: flts.code, message: redactSecrets(flts.message), elapsedMs: Date.now() - started, ...(refusedCredentials ? { hint: flts.hint } : {}) };
   }
 }

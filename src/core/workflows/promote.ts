@@ -86,8 +86,11 @@ export interface PromotionResult {
   validation: CandidateCheck | null;
   /** null without a bus or with nothing to announce (a pin); otherwise whether `model-selected` was acknowledged (the pointers stay the source of truth). */
   published: PublishedPromotion | null;
-  /** `code` (FLTS_TRACKING_UNAVAILABLE, FLTS_TRACKING_REJECTED, ...) and `message` say why an unavailable mark was not made. */
-  tracking: { status: string; code?: string; message?: string; marker?: PromotionMarker };
+  /**
+   * `code` (FLTS_TRACKING_UNAVAILABLE, FLTS_TRACKING_REJECTED, ...) and `message` say why an unavailable mark was not
+   * made; `hint`, which credentials MLflow refused (401, 403).
+   */
+  tracking: { status: string; code?: string; message?: string; hint?: string; marker?: PromotionMarker };
   /**
    * Present when the promoted run forecasts another set of targets than the run it replaced (as it may when named,
    * `promote --run`, or after `training.targets` changed): /predict now returns those columns, so clients reading the
@@ -315,7 +318,7 @@ async function appendHistoryAndPointers(store: ObjectStore, settings: Settings, 
 function trackingOf(tracked: GuardedTracking<PromotionMarker>): PromotionResult['tracking'] {
   // The code as well as the message, as train's --json reports its mirror: a refusal (credentials, a registry that
   // says no) is told from a server that did not answer without parsing the text.
-  if (tracked.status === 'unavailable') return { status: tracked.status, code: tracked.code, message: tracked.message };
+  if (tracked.status === 'unavailable') return { status: tracked.status, code: tracked.code, message: tracked.message, ...(tracked.hint ? { hint: tracked.hint } : {}) };
   return { status: tracked.status, ...(tracked.status === 'ok' ? { marker: tracked.value } : {}) };
 }
 
