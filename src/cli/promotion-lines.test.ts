@@ -36,6 +36,9 @@ describe('cli > promotion-lines', () => {
     expect(promotionNoticeLines(result)).toEqual(['mlflow: promotion not marked (MLflow tracking server http://127.0.0.1:9 failed); the next sync (flts train, the daemon) marks it once MLflow takes it.']);
     // Refused credentials: which were sent, as `flts eval` says in its hint.
     const refused = { ...result, tracking: { status: 'unavailable', code: 'FLTS_TRACKING_REJECTED', message: 'HTTP 401', hint: 'flts sent the bearer token of MLFLOW_TRACKING_TOKEN.' } } as unknown as PromotionResult;
+    // What the server sent prints as one line of text, without its terminal sequences.
+    const escaped = { ...result, tracking: { status: 'unavailable', code: 'FLTS_TRACKING_REJECTED', message: 'bad \u001b[2J\u001b[31mRED\u001b[0m\nfake line' } } as unknown as PromotionResult;
+    expect(promotionNoticeLines(escaped)).toEqual(['mlflow: promotion not marked (bad  [2J [31mRED [0m fake line); the next sync (flts train, the daemon) marks it once MLflow takes it.']);
     expect(promotionNoticeLines(refused)).toEqual(['mlflow: promotion not marked (HTTP 401); the next sync (flts train, the daemon) marks it once MLflow takes it. flts sent the bearer token of MLFLOW_TRACKING_TOKEN.']);
   });
 });

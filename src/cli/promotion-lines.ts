@@ -108,7 +108,8 @@ export function promotionNoticeLines(result: PromotionResult): string[] {
   // The mark is not lost: the next sync writes it from the pointers (markPromotionLeftOut).
   if (result.tracking.status === 'unavailable') {
     const credentials = result.tracking.hint ? ` ${result.tracking.hint}` : '';
-    lines.push(`mlflow: promotion not marked (${result.tracking.message}); the next sync (flts train, the daemon) marks it once MLflow takes it.${credentials}`);
+    // The message may quote what the server sent: line breaks and terminal sequences print as spaces.
+    lines.push(singleLine(`mlflow: promotion not marked (${result.tracking.message ?? ''}); the next sync (flts train, the daemon) marks it once MLflow takes it.${credentials}`));
   }
   return lines;
 }

@@ -36,6 +36,11 @@ describe('cli > tracking-sync-lines', () => {
     expect(trackingSyncLine({ status: 'unavailable', uri, code: 'FLTS_TRACKING_UNAVAILABLE', message: 'no answer', elapsedMs: 5 }, 1)).toBe('mlflow: not mirrored now (no answer); the next sync catches up.');
   });
 
+  it('prints what the server sent in its refusal as one line of text, never its terminal sequences or line breaks', () => {
+    const refused = { status: 'unavailable' as const, uri, code: 'FLTS_TRACKING_REJECTED', message: 'MLflow rejected POST /api/2.0/mlflow/experiments/search (HTTP 400): bad \u001b[2J\u001b[31mRED\u001b[0m\nfake line', elapsedMs: 5 };
+    expect(trackingSyncLine(refused, 1)).toBe('mlflow: not mirrored now (MLflow rejected POST /api/2.0/mlflow/experiments/search (HTTP 400): bad  [2J [31mRED [0m fake line); the next sync catches up.');
+  });
+
   it('says which credentials MLflow refused, rather than only that the next sync catches up, which it cannot until they change', () => {
     const refused = { status: 'unavailable' as const, uri, code: 'FLTS_TRACKING_REJECTED', message: 'MLflow rejected POST /api/2.0/mlflow/experiments/search (HTTP 401)', elapsedMs: 5, hint: 'flts sent the bearer token of MLFLOW_TRACKING_TOKEN.' };
     expect(trackingSyncLine(refused, 1)).toBe(

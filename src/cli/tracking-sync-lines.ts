@@ -17,9 +17,11 @@ import { experimentDeleted } from '../core/tracking/mlflow-client.js';
  */
 export function trackingSyncLines(tracking: GuardedTracking<TrackingSyncResult>, trained: number, experiments: TrackingSettings['experiments']): string[] {
   if (tracking.status === 'unavailable') {
+    // The message may quote what the server sent: line breaks and terminal sequences print as spaces, not as themselves.
+    const why = singleLine(tracking.message);
     // Refused credentials are not caught up by the next sync alone: say which were sent, as `flts eval` does.
-    if (tracking.hint) return [`mlflow: not mirrored now (${tracking.message}); the next sync catches up once MLflow accepts the credentials. ${tracking.hint}`];
-    return [`mlflow: not mirrored now (${tracking.message}); the next sync catches up.`];
+    if (tracking.hint) return [`mlflow: not mirrored now (${why}); the next sync catches up once MLflow accepts the credentials. ${tracking.hint}`];
+    return [`mlflow: not mirrored now (${why}); the next sync catches up.`];
   }
   if (tracking.status !== 'ok') return [];
   const lines = [...deletedExperimentLines(tracking.value, experiments), ...promotionMarkLines(tracking.value)];
