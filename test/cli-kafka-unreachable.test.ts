@@ -23,5 +23,25 @@ describe('cli > a one-shot command with Kafka unreachable', () => {
       message: expect.stringMatching(/claims were not published: Kafka admin connect failed \(brokers 127\.0\.0\.1:\d+\): not connected within 1000 ms.*FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS/),
       details: { brokers: [broker], setting: 'bus.kafka.commandConnectTimeoutMs' },
     });
+    // As the daemon and serve say it: before, a command's bound named neither the bootstrap broker nor what to check.
+    expect(run.json.error.message).toContain(`retries included: the bootstrap broker (${broker}) refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach`);
+  }, 60_000);
+
+  it('replay-offsets says a bootstrap broker that refuses every connection in the same words, coded and without a stack', async () => {
+    const home = await scratch(path.join(os.tmpdir(), 'flts-cli-kafka-unreachable-'));
+    const broker = `127.0.0.1:${await freePort()}`;
+    const env = { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: broker };
+    const args = ['replay-offsets', '--role', 'promoter', '--to-earliest', '--home', home];
+    const [json, text] = await Promise.all([runCli([...args, '--json'], { env }), runCli(args, { env })]);
+    // Before: kafkajs' own words once its retries were over ("Connection error: connect ECONNREFUSED ..."), naming no bootstrap broker.
+    expect(json.json?.error).toMatchObject({
+      code: 'FLTS_BUS_UNAVAILABLE',
+      message: expect.stringMatching(new RegExp(`^Kafka admin connect failed \\(brokers ${broker}\\): not connected after \\d+ ms, kafkajs' retries given up: the bootstrap broker \\(${broker}\\) refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach`)),
+      details: { brokers: [broker] },
+    });
+    expect(text.exitCode).toBe(json.exitCode);
+    expect(text.stderr).toContain(`Error FLTS_BUS_UNAVAILABLE: Kafka admin connect failed (brokers ${broker}): not connected after`);
+    // kafkajs' stack stays out of what the user reads (--debug shows it).
+    expect(text.stderr).not.toMatch(/^\s+at /m);
   }, 60_000);
 });

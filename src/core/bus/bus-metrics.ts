@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { redactSecrets } from '../redact.js';
 import type { BusMetrics, DeliveryOutcome } from './message-bus.js';
 
 /** Every fate of a message, each a series at 0 from the subscription's start. */
@@ -49,7 +50,7 @@ export function createBusMetrics(registry: Registry): BusMetrics {
   const restarts = new Counter({ name: 'flts_bus_consumer_restarts_total', help: 'Consumers the bus ran afresh in place of a crashed one that was not restarted otherwise, by consumer group.', labelNames: ['group'], registers: [registry] });
   const crashing = new Gauge({ name: 'flts_bus_consumer_crashing', help: '1 while a subscription\'s consumer is in a crash episode (from its first crash until it is back in its group), by consumer group.', labelNames: ['group'], registers: [registry] });
   const lost = new Counter({ name: 'flts_bus_messages_lost_to_retention_total', help: 'Messages the file bus\'s retention (bus.fs.retentionHours, bus.fs.retentionBytes) removed before the consumer group consumed them, by group and topic: the group resumed at the first offset left, as a Kafka consumer whose offset fell out of range resets to the earliest.', labelNames: ['group', 'topic'], registers: [registry] });
-  const connectionFailures = new Counter({ name: 'flts_bus_connection_failures_total', help: 'Failed or timed-out connection attempts to a Kafka broker, by broker (host:port).', labelNames: ['broker'], registers: [registry] });
+  const connectionFailures = new Counter({ name: 'flts_bus_connection_failures_total', help: 'Failed or timed-out connection attempts to a Kafka broker, by broker: host:port as the client connects, a bootstrap address (KAFKA_BOOTSTRAP_SERVERS) or one the brokers advertise, so as many series as the cluster has addresses; never credentials.', labelNames: ['broker'], registers: [registry] });
   return {
     subscribed(group, topics) {
       for (const topic of topics) {
@@ -67,7 +68,8 @@ export function createBusMetrics(registry: Registry): BusMetrics {
     consumerCrashed: (group, code) => crashes.inc({ group, code }),
     consumerRestarted: (group) => restarts.inc({ group }),
     crashing: (group, active) => crashing.set({ group }, active ? 1 : 0),
-    connectionFailed: (broker) => connectionFailures.inc({ broker }),
+    // kafkajs names a broker host:port as it split the bootstrap entry; a user:password@ written there is masked all the same.
+    connectionFailed: (broker) => connectionFailures.inc({ broker: redactSecrets(broker) }),
     lostToRetention: (group, topic, count) => lost.inc({ group, topic }, count),
   };
 }

@@ -2,6 +2,7 @@ import type { Admin, Consumer, IHeaders, KafkaMessage, Producer } from 'kafkajs'
 import { FltsError, isServiceRefusal } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { maxTotalBackoffMs, msLeft, retryWithBackoff, sleep, withTimeout, type RetryPolicy as BackoffRetryPolicy } from '../retry.js';
+import { redactSecrets } from '../redact.js';
 import { BUS_CLOSE_END_MS } from '../stop-budget.js';
 import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverToGroup } from './delivery.js';
@@ -238,7 +239,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const connecting = client.connect();
     if (limitMs === undefined) {
       return connecting.catch((error: unknown) => {
-        throw isBootstrapGiveUp(error) ? bootstrapGaveUp(role, error, Math.round(performance.now() - began)) : error;
+        throw connections.isBootstrapGiveUp(error) ? bootstrapGaveUp(role, error, Math.round(performance.now() - began)) : error;
       });
     }
     let timer: NodeJS.Timeout | undefined;
@@ -248,7 +249,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     try {
       await Promise.race([connecting, late]);
     } catch (error) {
-      if (isBootstrapGiveUp(error)) throw bootstrapGaveUp(role, error, Math.round(performance.now() - began));
+      if (connections.isBootstrapGiveUp(error)) throw bootstrapGaveUp(role, error, Math.round(performance.now() - began));
       const abandoned: Promise<void> = connecting.then(() => client.disconnect()).catch(() => {}).finally(() => givenUp.delete(abandoned));
       givenUp.add(abandoned);
       throw error;
@@ -258,35 +259,16 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   }
 
   /**
-   * kafkajs gave up a connect, its retries over, for want of a connection to a bootstrap broker (KafkaJSConnectionError,
-   * as such or as the cause of KafkaJSNumberOfRetriesExceeded): the address refused or did not answer every time.
-   */
-  function isBootstrapGiveUp(error: unknown): boolean {
-    if (connections.closed || error instanceof FltsError) return false;
-    let cause: unknown = error;
-    for (let depth = 0; depth < 5 && cause !== null && typeof cause === 'object'; depth += 1, cause = (cause as { cause?: unknown }).cause) {
-      if ((cause as { name?: unknown }).name === 'KafkaJSConnectionError') return failed('connect', error).code === 'FLTS_BUS_UNAVAILABLE';
-    }
-    return false;
-  }
-
-  /**
    * The bootstrap brokers named as unanswered, after `wait` (what the caller waited and whether it goes on): the same
-   * words whether a bound ended the wait or kafkajs' own retries did, so an outage reads the same all along.
+   * words whether a command's bound, a service's or kafkajs' own retries ended the wait (connections.bootstrapUnanswered),
+   * so an outage reads the same all along.
    */
   function bootstrapUnanswered(role: 'producer' | 'admin', wait: string, details: object, cause?: unknown): FltsError {
-    const latest = kafkaLog.latestFailure() ?? (cause instanceof Error ? cause.message : undefined);
-    const which = options.brokers.length > 1 ? `the bootstrap brokers (${options.brokers.join(', ')})` : `the bootstrap broker (${options.brokers[0]})`;
-    const reason = `${wait}: ${which} refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach${latest ? `; latest error: ${latest}` : ''}`;
-    const given = connectGivenUp(reason);
-    if (cause !== undefined) given.cause = cause;
-    const failure = failed(`${role} connect`, given);
-    if (failure.code !== 'FLTS_BUS_UNAVAILABLE') return failure;
-    return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, ...details } });
+    return connections.bootstrapUnanswered(`${role} connect`, wait, { latest: kafkaLog.latestFailure(), cause, details });
   }
 
   /**
-   * The error of a connect kafkajs gave up on (isBootstrapGiveUp) after `waitedMs`, within a command's bound or with
+   * The error of a connect kafkajs gave up on (connections.isBootstrapGiveUp) after `waitedMs`, within a command's bound or with
    * none. A service's bounded wait words it as its bound's end would (adminWithin).
    */
   function bootstrapGaveUp(role: 'producer' | 'admin', error: unknown, waitedMs: number): FltsError {
@@ -298,13 +280,9 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   /** kafkajs' own error behind each bootstrapGaveUp error. */
   const kafkajsGaveUp = new WeakMap<object, unknown>();
 
-  /** The error of a connect a command gave up on: the brokers, the setting that bounded the wait, and the latest connection error. */
+  /** The error of a connect a command gave up on at its bound: the bootstrap brokers, the setting that bounded the wait, and the latest connection error. */
   function gaveUpConnecting(role: 'producer' | 'admin', limitMs: number): FltsError {
-    const latest = kafkaLog.latestFailure();
-    const reason = `not connected within ${limitMs} ms, the wait ${COMMAND_CONNECT_SETTING} allows a command, retries included${latest ? `; latest error: ${latest}` : ''}`;
-    const failure = failed(`${role} connect`, connectGivenUp(reason));
-    if (failure.code !== 'FLTS_BUS_UNAVAILABLE') return failure;
-    return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, setting: 'bus.kafka.commandConnectTimeoutMs', waitedMs: limitMs } });
+    return bootstrapUnanswered(role, `not connected within ${limitMs} ms, the wait ${COMMAND_CONNECT_SETTING} allows a command, retries included`, { setting: 'bus.kafka.commandConnectTimeoutMs', waitedMs: limitMs });
   }
 
   /**
@@ -912,7 +890,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const done = await withTimeout(orderly.then(() => true, () => true), waitMs).catch(() => false);
     if (!done) {
       gaveUp = true;
-      logger.warn({ code: 'FLTS_BUS_UNAVAILABLE', close_timeout_ms: timeoutMs, waited_ms: Math.round(waitMs), brokers: options.brokers }, 'bus_close_gave_up');
+      logger.warn({ code: 'FLTS_BUS_UNAVAILABLE', close_timeout_ms: timeoutMs, waited_ms: Math.round(waitMs), brokers: options.brokers.map(redactSecrets) }, 'bus_close_gave_up');
     }
     producer = undefined;
     admin = undefined;

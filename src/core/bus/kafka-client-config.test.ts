@@ -99,4 +99,20 @@ describe('core > bus > kafka-client-config', () => {
     expect(locked.message).toContain(`${ENCRYPTED_KEY} cannot be decrypted with the passphrase given`);
     expect(locked.message).not.toContain('wrong-phrase');
   });
+  it('refuses a bootstrap entry that is not host:port, naming the setting that takes a login or a protocol, never the password', () => {
+    const refused = (brokers: string[]): unknown => {
+      try {
+        kafkaClientConfig({ brokers, clientId: 'flts' });
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    // Before, kafkajs read alice:s3cret@b:9092 as host "alice", port NaN, and retried "Port should be >= 0 and < 65536" for 25 s.
+    const login = refused(['b1:9092', 'alice:s3cret@b2:9092']);
+    expect(login).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'bus.kafka.brokers' }, message: 'KAFKA_BOOTSTRAP_SERVERS (setting bus.kafka.brokers) item 2 of 2 = "***@b2:9092" is not host:port (a port from 1 to 65535): a user and password go in FLTS_KAFKA_SASL_USERNAME and FLTS_KAFKA_SASL_PASSWORD (with FLTS_KAFKA_SECURITY_PROTOCOL SASL_PLAINTEXT or SASL_SSL), never in the address.' });
+    expect(refused(['SASL_SSL://b:9092'])).toMatchObject({ message: expect.stringContaining('"SASL_SSL://b:9092" is not host:port (a port from 1 to 65535): the protocol goes in FLTS_KAFKA_SECURITY_PROTOCOL') });
+    for (const entry of ['b', 'b:', 'b:0', 'b:70000', 'b:90x', '[::1]:9092']) expect(refused([entry]), entry).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE' });
+    for (const entry of ['b:9092', '127.0.0.1:9', 'kafka-0.kafka.svc.cluster.local:9093']) expect(refused([entry]), entry).toBeUndefined();
+  });
 });

@@ -2,6 +2,7 @@ import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import { DISTRIBUTED_SPECS, type KafkaSecuritySettings } from '../config/specs/distributed.js';
 import { FltsError } from '../errors.js';
+import { redactSecrets } from '../redact.js';
 import { readCertificates, readPrivateKey, type PemSetting } from '../tls-files.js';
 
 /** Where and how a Kafka client connects: what every client flts creates (bus, offsets admin) has in common. */
@@ -60,16 +61,38 @@ function saslOptions(protocol: string, sasl: KafkaSecuritySettings['sasl']): SAS
   return { mechanism, username: sasl.username, password: sasl.password };
 }
 
+/** What kafkajs can connect to: it reads a bootstrap entry as host:port, split at its colons (connectionPoolBuilder.js). */
+const HOST_PORT = /^[^\s:/@[\]]+:(\d{1,5})$/;
+
+/**
+ * A bootstrap entry kafkajs would read as another host and a port that is no number: every connection to it fails
+ * ("Port should be >= 0 and < 65536 ... NaN") for as long as the retries last, naming neither the entry nor why. A
+ * user:password@ (the password masked when named) or a scheme (SASL_SSL://) is said as the setting that takes it.
+ */
+function checkBootstrapList(brokers: readonly string[]): void {
+  for (const [index, entry] of brokers.entries()) {
+    const port = HOST_PORT.exec(entry)?.[1];
+    if (port !== undefined && Number(port) >= 1 && Number(port) <= 65_535) continue;
+    const shown = JSON.stringify(redactSecrets(entry));
+    const instead = entry.includes('@')
+      ? ': a user and password go in FLTS_KAFKA_SASL_USERNAME and FLTS_KAFKA_SASL_PASSWORD (with FLTS_KAFKA_SECURITY_PROTOCOL SASL_PLAINTEXT or SASL_SSL), never in the address'
+      : entry.includes('://') ? ': the protocol goes in FLTS_KAFKA_SECURITY_PROTOCOL, not before the address' : '';
+    throw invalid('brokers', `item ${index + 1} of ${brokers.length} = ${shown} is not host:port (a port from 1 to 65535)${instead}.`);
+  }
+}
+
 /**
  * The connection part of every kafkajs client flts creates: brokers, timeouts and, from the security settings,
  * kafkajs' `ssl` (Node TLS options) and `sasl`. Refuses what a broker would answer only with a closed connection or
  * a hang, or what would be silently ignored (a mechanism without a SASL protocol, a SASL protocol without
- * credentials, certificate files without TLS), and files that are unreadable or not PEM, named by setting and path.
+ * credentials, certificate files without TLS), a bootstrap entry that is not host:port, and files that are unreadable or
+ * not PEM, named by setting and path.
  */
 export function kafkaClientConfig(options: KafkaConnectionOptions): ClientConfig {
   const protocol = options.securityProtocol ?? 'PLAINTEXT';
   const sasl = options.sasl ?? { mechanism: '', username: '', password: '' };
   const ssl = options.ssl ?? { caFile: '', certFile: '', keyFile: '', keyPassword: '', insecureSkipHostnameVerification: false };
+  checkBootstrapList(options.brokers);
   const usesSasl = protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL';
   const usesTls = protocol === 'SSL' || protocol === 'SASL_SSL';
   if (!usesSasl && sasl.mechanism) throw invalid('sasl.mechanism', `is ${sasl.mechanism} but FLTS_KAFKA_SECURITY_PROTOCOL is ${protocol}, which has no SASL login: use SASL_PLAINTEXT or SASL_SSL, or leave the mechanism empty.`);

@@ -1,10 +1,11 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { BrokersFunction, ISocketFactoryArgs } from 'kafkajs';
-import type { FltsError } from '../errors.js';
+import { FltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { isTlsRefusal } from '../tls-files.js';
-import { kafkaFailure, type SentMessage } from './kafka-failure.js';
+import { bootstrapUnanswered, kafkaFailure, type SentMessage } from './kafka-failure.js';
+import { redactSecrets } from '../redact.js';
 import { createListenerWatch, expectedListener, type ListenerMismatch } from './kafka-listener-watch.js';
 
 /** kafkajs' own socket factory turns TCP keep-alive on with this delay; this one does the same. */
@@ -46,6 +47,18 @@ export interface KafkaConnections {
   tlsRefusal(): NodeJS.ErrnoException | undefined;
   /** kafkaFailure of `action`, with what these connections showed (a listener of another protocol, a refused certificate, addresses set aside). */
   failure(action: string, error: unknown, sent?: SentMessage): FltsError;
+  /**
+   * kafkajs gave up a connect, its retries over, for want of a connection to a bootstrap broker (KafkaJSConnectionError,
+   * as such or as the cause of KafkaJSNumberOfRetriesExceeded), and nothing these connections saw explains it
+   * otherwise (a listener of another protocol, a refused certificate): the address refused or did not answer every time.
+   */
+  isBootstrapGiveUp(error: unknown): boolean;
+  /**
+   * FLTS_BUS_UNAVAILABLE of a wait for the bootstrap brokers that ended unanswered after `wait` (kafka-failure.ts'
+   * bootstrapUnanswered, the same words whoever waited and however the wait ended), `details` added; once closed, or
+   * when the connections explain it otherwise, the failure that says so instead.
+   */
+  bootstrapUnanswered(action: string, wait: string, options: { latest?: string; cause?: unknown; details?: object }): FltsError;
   /** Ends the sockets still open; from now on no connection succeeds and no reconnect loop goes on. */
   closeAll(): void;
 }
@@ -120,7 +133,7 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
     if (closed || !byAddress.has(aside.broker) || setAside.has(aside.broker)) return;
     setAside.set(aside.broker, aside);
     const left = [...byAddress.keys()].filter((address) => !setAside.has(address));
-    if (left.length > 0) logger.warn({ broker: aside.broker, reason: aside.note, brokers: left.map((address) => byAddress.get(address)) }, 'bus_kafka_broker_set_aside');
+    if (left.length > 0) logger.warn({ broker: aside.broker, reason: aside.note, brokers: left.map((address) => redactSecrets(byAddress.get(address)!)) }, 'bus_kafka_broker_set_aside');
   };
   const listeners = createListenerWatch(expectedListener(options.securityProtocol), undefined, (mismatch) => putAside({ broker: mismatch.broker, note: mismatch.message, mismatch }));
   const stopped = (): boolean => setAside.size === byAddress.size;
@@ -131,6 +144,12 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
   const mismatch = (): ListenerMismatch | undefined => {
     const found = stopping()?.mismatch ?? listeners.mismatch();
     return found?.definite && !stopped() ? undefined : found;
+  };
+  const failure = (action: string, error: unknown, sent?: SentMessage): FltsError => {
+    const listener = mismatch();
+    // With one address its own failure says it all; with several, each set aside is named.
+    const notes = byAddress.size > 1 ? asides().filter((aside) => !listener || aside.mismatch !== listener).map((aside) => aside.note) : [];
+    return kafkaFailure(action, [...bootstrap], error, { listener, tlsRefusal: stopping()?.refusal, setAside: notes, sent, saslMechanism: options.saslMechanism, caFile: options.caFile, advertisedAway: [...advertisedAway] });
   };
   return {
     brokers: () => (hopeless() ? [] : [...byAddress].filter(([address]) => !setAside.has(address)).map(([, entry]) => entry)),
@@ -178,11 +197,21 @@ export function createKafkaConnections(bootstrap: readonly string[], options: Ka
     advertisedAway: () => [...advertisedAway],
     isAdvertised: (broker) => !byAddress.has(broker),
     tlsRefusal: () => stopping()?.refusal,
-    failure: (action, error, sent) => {
-      const listener = mismatch();
-      // With one address its own failure says it all; with several, each set aside is named.
-      const notes = byAddress.size > 1 ? asides().filter((aside) => !listener || aside.mismatch !== listener).map((aside) => aside.note) : [];
-      return kafkaFailure(action, [...bootstrap], error, { listener, tlsRefusal: stopping()?.refusal, setAside: notes, sent, saslMechanism: options.saslMechanism, caFile: options.caFile, advertisedAway: [...advertisedAway] });
+    failure,
+    isBootstrapGiveUp(error) {
+      if (closed || error instanceof FltsError) return false;
+      let cause: unknown = error;
+      for (let depth = 0; depth < 5 && cause !== null && typeof cause === 'object'; depth += 1, cause = (cause as { cause?: unknown }).cause) {
+        if ((cause as { name?: unknown }).name === 'KafkaJSConnectionError') return failure('connect', error).code === 'FLTS_BUS_UNAVAILABLE';
+      }
+      return false;
+    },
+    bootstrapUnanswered(action, wait, { latest, cause, details = {} }) {
+      const given = bootstrapUnanswered(bootstrap, wait, latest ?? (cause instanceof Error ? cause.message : undefined));
+      if (cause !== undefined) given.cause = cause;
+      const coded = failure(action, closed ? new Error(BUS_CLOSED_REASON, { cause: given }) : given);
+      if (coded.code !== 'FLTS_BUS_UNAVAILABLE' || closed) return coded;
+      return new FltsError(coded.code, coded.message, { cause: coded.cause, details: { ...coded.details, ...details } });
     },
     closeAll() {
       closed = true;

@@ -2,7 +2,7 @@ import * as kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { FltsError, isServiceRefusal } from '../errors.js';
 import { isOutage } from './delivery.js';
-import { connectGivenUp, groupLookupDenied, isGroupLookupDenial, kafkaFailure, topicCreationRefused, topicRefusals } from './kafka-failure.js';
+import { bootstrapUnanswered, connectGivenUp, groupLookupDenied, isGroupLookupDenial, kafkaFailure, topicCreationRefused, topicRefusals } from './kafka-failure.js';
 
 const BROKERS = ['b1:9093', 'b2:9093'];
 
@@ -161,5 +161,29 @@ describe('core > bus > kafka-failure', () => {
     expect(kafkaFailure('consuming as group g', BROKERS, loading)).toMatchObject({ code: 'FLTS_BUS_UNAVAILABLE', retriable: true });
     const coded = new FltsError('FLTS_BUS_TOPIC_REFUSED', 'x');
     expect(kafkaFailure('publish to t', BROKERS, coded)).toBe(coded);
+  });
+
+  it('masks a user:password@ written in a bootstrap entry wherever a failure names the brokers', () => {
+    const brokers = ['alice:s3cret@b1:9093', 'b2:9093'];
+    const refused = kafkajsError('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED 127.0.0.1:9', { broker: 'b2:9093', code: 'ECONNREFUSED' });
+    // Before, the message and details.brokers named the password (the CLI masked its own output; a log line did not).
+    expect(kafkaFailure('admin connect', brokers, refused)).toMatchObject({
+      code: 'FLTS_BUS_UNAVAILABLE',
+      message: 'Kafka admin connect failed (brokers ***@b1:9093,b2:9093): Connection error: connect ECONNREFUSED 127.0.0.1:9',
+      details: { brokers: ['***@b1:9093', 'b2:9093'] },
+    });
+    const denied = groupLookupDenied('subscribing group g to t', brokers, 'g', kafkajsError('KafkaJSGroupCoordinatorNotFound', 'Failed to find group coordinator'));
+    expect(denied).toMatchObject({ code: 'FLTS_BUS_ACCESS_DENIED', details: { brokers: ['***@b1:9093', 'b2:9093'] } });
+    expect((denied as Error).message).not.toContain('s3cret');
+  });
+
+  it('words an unanswered wait for the bootstrap brokers once: the wait, the brokers (masked), what to check, the latest error', () => {
+    const brokers = ['alice:s3cret@b1:9093', 'b2:9093'];
+    const given = bootstrapUnanswered(brokers, 'not connected within 1000 ms', 'Connection error: connect ECONNREFUSED');
+    expect(kafkaFailure('admin connect', brokers, given)).toMatchObject({
+      code: 'FLTS_BUS_UNAVAILABLE',
+      retriable: true,
+      message: "Kafka admin connect failed (brokers ***@b1:9093,b2:9093): not connected within 1000 ms: the bootstrap brokers (***@b1:9093, b2:9093) refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach (a listener's host and port, up, with no firewall between); latest error: Connection error: connect ECONNREFUSED",
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { DISTRIBUTED_SPECS } from '../config/specs/distributed.js';
 import { FltsError, isFltsError } from '../errors.js';
+import { redactSecrets } from '../redact.js';
 import { isTlsRefusal } from '../tls-files.js';
 import type { ListenerMismatch } from './kafka-listener-watch.js';
 
@@ -110,6 +111,19 @@ export function connectGivenUp(reason: string): Error {
   return Object.assign(new Error(reason), { name: CONNECT_GIVEN_UP });
 }
 
+/**
+ * The one account of a wait for the bootstrap brokers that ended with none of them answering, however it ended (a
+ * command's bus.kafka.commandConnectTimeoutMs, a service's bound, kafkajs' own retries given up, replay-offsets'
+ * shorter retries): `wait` says how long and whether the caller goes on, then the bootstrap list is named (an entry's
+ * user:password@ masked) with what to check, then the latest connection error. A connection failure as
+ * connectGivenUp's, so kafkaFailure codes it FLTS_BUS_UNAVAILABLE and adds what the connections suspected.
+ */
+export function bootstrapUnanswered(brokers: readonly string[], wait: string, latest?: string): Error {
+  const shown = brokers.map(redactSecrets);
+  const which = shown.length > 1 ? `the bootstrap brokers (${shown.join(', ')})` : `the bootstrap broker (${shown[0]})`;
+  return connectGivenUp(`${wait}: ${which} refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach (a listener's host and port, up, with no firewall between)${latest ? `; latest error: ${redactSecrets(latest)}` : ''}`);
+}
+
 /** kafkajs' text for the broker's error code 30, GROUP_AUTHORIZATION_FAILED. */
 const GROUP_DENIED_TEXT = 'Group authorization failed';
 
@@ -180,9 +194,11 @@ export function kafkaFailure(action: string, brokers: string[], error: unknown, 
   // A refused certificate that stopped the bus (kafka-connections.ts) ends kafkajs' retries with "brokers array is
   // empty", which no longer names it.
   const errors = [...chain(error), ...chain(tlsRefusal)];
-  const where = `Kafka ${action} failed (brokers ${brokers.join(',')})`;
+  // A bootstrap entry written as user:password@host:port (no Kafka client reads one so) names no password here.
+  const shown = brokers.map(redactSecrets);
+  const where = `Kafka ${action} failed (brokers ${shown.join(',')})`;
   const aside = setAside.length > 0 ? `; set aside: ${setAside.join('; ')}` : '';
-  const details = { brokers, kafkaError: (error as Error)?.name };
+  const details = { brokers: shown, kafkaError: (error as Error)?.name };
   if (listener?.definite) return new FltsError('FLTS_BUS_PROTOCOL_MISMATCH', `${where}: ${listener.message}${aside}`, { cause: error, details: { ...details, listener: listener.kind, broker: listener.broker } });
   const notTls = errors.find((e) => typeof e.code === 'string' && NOT_TLS_CODES.has(e.code));
   if (notTls) return new FltsError('FLTS_BUS_PROTOCOL_MISMATCH', `${where}: the broker's answer to the TLS handshake is not TLS (${notTls.code}): its listener expects PLAINTEXT or SASL_PLAINTEXT, but FLTS_KAFKA_SECURITY_PROTOCOL is SSL or SASL_SSL${aside}`, { cause: error, details: { ...details, tlsCode: notTls.code } });
@@ -244,6 +260,7 @@ export function isGroupLookupDenial(message: string, error: unknown): boolean {
  */
 export function groupLookupDenied(action: string, brokers: string[], group: string, error: unknown): unknown {
   if (!chain(error).some((e) => e.name === 'KafkaJSGroupCoordinatorNotFound')) return error;
-  const message = `Kafka ${action} failed (brokers ${brokers.join(',')}): the broker denied looking up the coordinator of group ${group} (GROUP_AUTHORIZATION_FAILED); ${ACL_NEEDED.GROUP_AUTHORIZATION_FAILED}`;
-  return new FltsError('FLTS_BUS_ACCESS_DENIED', message, { cause: error, details: { brokers, group, kafkaErrorType: 'GROUP_AUTHORIZATION_FAILED' } });
+  const shown = brokers.map(redactSecrets);
+  const message = `Kafka ${action} failed (brokers ${shown.join(',')}): the broker denied looking up the coordinator of group ${group} (GROUP_AUTHORIZATION_FAILED); ${ACL_NEEDED.GROUP_AUTHORIZATION_FAILED}`;
+  return new FltsError('FLTS_BUS_ACCESS_DENIED', message, { cause: error, details: { brokers: shown, group, kafkaErrorType: 'GROUP_AUTHORIZATION_FAILED' } });
 }

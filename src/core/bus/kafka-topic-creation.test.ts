@@ -206,7 +206,7 @@ describe('core > bus > kafka-bus > topic creation bounds', () => {
     expect(error).toMatchObject({
       code: 'FLTS_BUS_UNAVAILABLE',
       retriable: true,
-      message: 'Kafka admin connect failed (brokers 127.0.0.1:9): not connected yet after 3000 ms (still waiting): the bootstrap broker (127.0.0.1:9) refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach; latest error: Connection error: connect ECONNREFUSED 127.0.0.1:9',
+      message: "Kafka admin connect failed (brokers 127.0.0.1:9): not connected yet after 3000 ms (still waiting): the bootstrap broker (127.0.0.1:9) refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach (a listener's host and port, up, with no firewall between); latest error: Connection error: connect ECONNREFUSED 127.0.0.1:9",
       details: { brokers: ['127.0.0.1:9'], waitedMs: 3_000 },
     });
     // kafkajs' error stays the cause, as the logs show it.
@@ -227,7 +227,7 @@ describe('core > bus > kafka-bus > topic creation bounds', () => {
     await expect(ensuring).rejects.toMatchObject({
       code: 'FLTS_BUS_UNAVAILABLE',
       retriable: true,
-      message: "Kafka admin connect failed (brokers 127.0.0.1:9): not connected after 4000 ms, kafkajs' retries given up: the bootstrap broker (127.0.0.1:9) refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach; latest error: Connection error: connect ECONNREFUSED 127.0.0.1:9",
+      message: "Kafka admin connect failed (brokers 127.0.0.1:9): not connected after 4000 ms, kafkajs' retries given up: the bootstrap broker (127.0.0.1:9) refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach (a listener's host and port, up, with no firewall between); latest error: Connection error: connect ECONNREFUSED 127.0.0.1:9",
       details: { brokers: ['127.0.0.1:9'], waitedMs: 4_000 },
     });
   });

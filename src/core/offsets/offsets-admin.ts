@@ -7,6 +7,7 @@ import { ignoreKafkajsNegativeTimeouts } from '../bus/kafkajs-warnings.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { redactSecrets } from '../redact.js';
 import { commitAsSoleMember } from './commit-as-sole-member.js';
 
 export interface GroupMember {
@@ -95,12 +96,18 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
   });
   let connected: Promise<Admin> | undefined;
   const admin = (): Promise<Admin> => {
+    const began = performance.now();
     connected ??= (async () => {
       const client = kafka.admin();
       await client.connect();
       return client;
     })().catch((error: unknown) => {
       connected = undefined;
+      // No bootstrap broker answered within kafkajs' retries: said as the bus says it, naming them and what to check.
+      if (connections.isBootstrapGiveUp(error)) {
+        const waitedMs = Math.round(performance.now() - began);
+        throw connections.bootstrapUnanswered('admin connect', `not connected after ${waitedMs} ms, kafkajs' retries given up`, { latest: kafkaLog.latestFailure(), cause: error, details: { waitedMs } });
+      }
       throw connections.failure('admin connect', error);
     });
     return connected;
@@ -131,7 +138,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
       }),
     async topicRanges(topic) {
       const exists = await call('listing topics', async (client) => (await client.listTopics()).includes(topic));
-      if (!exists) throw new FltsError('FLTS_OFFSETS_TOPIC_NOT_FOUND', `Topic ${JSON.stringify(topic)} does not exist on ${options.brokers.join(',')}.`, { details: { topic } });
+      if (!exists) throw new FltsError('FLTS_OFFSETS_TOPIC_NOT_FOUND', `Topic ${JSON.stringify(topic)} does not exist on ${options.brokers.map(redactSecrets).join(',')}.`, { details: { topic } });
       return call(`reading the offsets of topic ${topic}`, async (client) =>
         (await client.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, logStart: Number(p.low), logEnd: Number(p.high) })).sort((a, b) => a.partition - b.partition),
       );
