@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { onTerminal } from '../src/cli/report-error.js';
-import { misleadingCharacter, MISLEADING_CHAR_RANGES, shownText, singleLine, unicodeEscape } from '../src/core/clip-text.js';
-import { isIdentifier } from '../src/core/config/specs/runtime.js';
+import { characterName, INVISIBLE_CHAR_CLASS, misleadingCharacter, MISLEADING_CHAR_RANGES, shownText, singleLine, unicodeEscape } from '../src/core/clip-text.js';
+import { identifierProblem, IDENTIFIER_PATTERN, isIdentifier } from '../src/core/config/specs/runtime.js';
 
 /** Every Unicode scalar value (lone surrogates are no characters of their own), as a one-character string. */
 const EVERY_CHARACTER = Array.from({ length: 0x110000 }, (_, point) => point)
@@ -11,6 +11,11 @@ const EVERY_CHARACTER = Array.from({ length: 0x110000 }, (_, point) => point)
 const BY_PROPERTY = /^[\p{Cc}\p{Bidi_Control}\u2028\u2029]$/u;
 const IN_RANGES = new RegExp(`^[${MISLEADING_CHAR_RANGES}]$`, 'u');
 const shared = EVERY_CHARACTER.filter((char) => BY_PROPERTY.test(char));
+const INVISIBLE_BY_PROPERTY = /^[\p{Cf}\p{Zs}]$/u;
+const IN_INVISIBLE_CLASS = new RegExp(`^[${INVISIBLE_CHAR_CLASS}]$`, 'u');
+/** The invisible characters that are not misleading too (the bidirectional controls are both). */
+const invisibleOnly = EVERY_CHARACTER.filter((char) => char !== ' ' && INVISIBLE_BY_PROPERTY.test(char) && !BY_PROPERTY.test(char));
+const invisibleSet = new Set(invisibleOnly);
 
 describe('characters that show as something other than themselves: one class wherever they are refused or escaped', () => {
   it('the written-out ranges are \\p{Cc}, \\p{Bidi_Control}, U+2028 and U+2029, no character more or less', () => {
@@ -32,8 +37,42 @@ describe('characters that show as something other than themselves: one class whe
     }
   });
 
+  it('the invisible class is \\p{Cf} and every \\p{Zs} but U+0020, no character more or less', () => {
+    const inClass = EVERY_CHARACTER.filter((char) => IN_INVISIBLE_CLASS.test(char));
+    expect(inClass).toEqual(EVERY_CHARACTER.filter((char) => char !== ' ' && INVISIBLE_BY_PROPERTY.test(char)));
+    // Every space a user could paste for U+0020 is named, not only numbered.
+    const spaces = EVERY_CHARACTER.filter((char) => char !== ' ' && /^\p{Zs}$/u.test(char));
+    expect(spaces.map(characterName).filter((name) => !/^U\+[0-9A-F]{4} [A-Z]/.test(name))).toEqual([]);
+    expect(spaces).toHaveLength(16);
+  });
+
+  it('messages escape them and the identifier refuses them, naming the character; column names and listings keep them', () => {
+    // Before, `a\u200Bb` was an identifier of its own that shows as "ab", and messages quoted it as "ab".
+    for (const char of invisibleOnly) {
+      const name = unicodeEscape(char);
+      expect(shownText(`a${char}b`), name).toBe(`a${name}b`);
+      expect(isIdentifier(`a${char}b`), name).toBe(false);
+      expect(identifierProblem(`a${char}b`), name).toBe(`holds ${characterName(char)} at position 2`);
+      // A byte order mark opens many a CSV header, a no-break space groups many a number's thousands: kept there.
+      expect(misleadingCharacter(`a${char}b`), name).toBeUndefined();
+      expect(singleLine(`a${char}b`), name).toBe(`a${char}b`);
+      expect(onTerminal(`a${char}b`), name).toBe(`a${char}b`);
+    }
+    expect(identifierProblem('site\u200Ba')).toBe('holds U+200B ZERO WIDTH SPACE at position 5');
+    expect(identifierProblem('Poble\u00A0Sec')).toBe('holds U+00A0 NO-BREAK SPACE at position 6');
+    expect(identifierProblem('\uFEFFsite')).toBe('holds U+FEFF ZERO WIDTH NO-BREAK SPACE at position 1');
+    expect(identifierProblem('x\u00AD')).toBe('holds U+00AD SOFT HYPHEN at position 2');
+    expect(identifierProblem('\u{1F600}\u2060')).toBe('holds U+2060 WORD JOINER at position 2');
+    expect(identifierProblem('a\u{E0041}')).toBe('holds U+E0041 (an invisible format character) at position 2');
+  });
+
+  it('the identifier\'s stated pattern and its check refuse the same characters', () => {
+    const differ = EVERY_CHARACTER.filter((char) => IDENTIFIER_PATTERN.regex.test(`ab${char}c`) !== isIdentifier(`ab${char}c`));
+    expect(differ.map(unicodeEscape)).toEqual([]);
+  });
+
   it('and leave every other character as it is', () => {
-    const others = EVERY_CHARACTER.filter((char) => !BY_PROPERTY.test(char));
+    const others = EVERY_CHARACTER.filter((char) => !BY_PROPERTY.test(char) && !invisibleSet.has(char));
     const changed = others.filter((char) => {
       // Two letters first: "a:" would be a drive letter.
       const text = `ab${char}c`;

@@ -52,9 +52,20 @@ export function firstFew(items: readonly string[], max: number, total = items.le
  * U+202E turns the text after it around, `down\u202Eanwod` shows as "downdowna"). The one class that messages
  * escape, one-line listings space out, column names and the deployment identifier refuse, and error reports on a
  * terminal escape (less the line breaks and tabs they lay out with). Written out as ranges, the body of a character
- * class, so that a pattern without the `u` flag takes it as well: the identifier's, whose length counts UTF-16 units.
+ * class, so that a pattern without the `u` flag takes it as well.
  */
 export const MISLEADING_CHAR_RANGES = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069';
+
+/**
+ * Characters that show as nothing, or as a plain space, while being another character: the format characters
+ * (\p{Cf}: U+200B ZERO WIDTH SPACE, U+FEFF, U+00AD SOFT HYPHEN, U+2060 WORD JOINER, the joiners) and the spaces
+ * other than U+0020 (\p{Zs}: U+00A0 NO-BREAK SPACE, U+3000...). `a\u200Bb` and `ab` show alike in every listing,
+ * label and log line, so a name that must tell one thing from another (an identifier) refuses them with the
+ * MISLEADING_CHAR_RANGES, and messages escape them. Text read from files is not held to it: a byte order mark opens
+ * many a CSV, and a no-break space groups the thousands of many a number (number-text.ts). The body of a character
+ * class for a pattern with the `u` flag (\p{} needs it).
+ */
+export const INVISIBLE_CHAR_CLASS = '\\p{Cf}\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000';
 
 /** A run of them, spaced out as one. */
 const MISLEADING_RUN = new RegExp(`[${MISLEADING_CHAR_RANGES}]+`, 'gu');
@@ -69,16 +80,57 @@ export function singleLine(text: string): string {
   return text.replace(MISLEADING_RUN, ' ');
 }
 
-const MISLEADING = new RegExp(`[${MISLEADING_CHAR_RANGES}]`, 'gu');
+const MISLEADING = new RegExp(`[${MISLEADING_CHAR_RANGES}]`, 'u');
+
+/** What messages escape: the misleading characters, and those that show as nothing or as a plain space. */
+const NOT_SHOWN = new RegExp(`[${MISLEADING_CHAR_RANGES}${INVISIBLE_CHAR_CLASS}]`, 'gu');
 
 /** The first character of `text` that shows as something other than itself, or undefined. */
 export function misleadingCharacter(text: string): string | undefined {
-  return text.match(new RegExp(MISLEADING.source, 'u'))?.[0];
+  return text.match(MISLEADING)?.[0];
+}
+
+const UNSEEN = new RegExp(`^${NOT_SHOWN.source}$`, 'u');
+
+/** Whether `char` (one character) is misleading or invisible: one no name that tells things apart may hold. */
+export function isUnseenCharacter(char: string): boolean {
+  return UNSEEN.test(char);
 }
 
 /** U+XXXX, as a character's code point is named in messages. */
 export function codePoint(char: string): string {
   return `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * The Unicode names of the characters a user is likeliest to have pasted without seeing them: every space but U+0020,
+ * the zero-width and joining characters, the soft hyphen, the byte order mark and the bidirectional controls.
+ */
+const CHARACTER_NAMES: ReadonlyMap<number, string> = new Map([
+  [0x00a0, 'NO-BREAK SPACE'], [0x00ad, 'SOFT HYPHEN'], [0x061c, 'ARABIC LETTER MARK'], [0x1680, 'OGHAM SPACE MARK'],
+  [0x180e, 'MONGOLIAN VOWEL SEPARATOR'], [0x2000, 'EN QUAD'], [0x2001, 'EM QUAD'], [0x2002, 'EN SPACE'], [0x2003, 'EM SPACE'],
+  [0x2004, 'THREE-PER-EM SPACE'], [0x2005, 'FOUR-PER-EM SPACE'], [0x2006, 'SIX-PER-EM SPACE'], [0x2007, 'FIGURE SPACE'],
+  [0x2008, 'PUNCTUATION SPACE'], [0x2009, 'THIN SPACE'], [0x200a, 'HAIR SPACE'], [0x200b, 'ZERO WIDTH SPACE'],
+  [0x200c, 'ZERO WIDTH NON-JOINER'], [0x200d, 'ZERO WIDTH JOINER'], [0x200e, 'LEFT-TO-RIGHT MARK'], [0x200f, 'RIGHT-TO-LEFT MARK'],
+  [0x2028, 'LINE SEPARATOR'], [0x2029, 'PARAGRAPH SEPARATOR'], [0x202a, 'LEFT-TO-RIGHT EMBEDDING'], [0x202b, 'RIGHT-TO-LEFT EMBEDDING'],
+  [0x202c, 'POP DIRECTIONAL FORMATTING'], [0x202d, 'LEFT-TO-RIGHT OVERRIDE'], [0x202e, 'RIGHT-TO-LEFT OVERRIDE'],
+  [0x202f, 'NARROW NO-BREAK SPACE'], [0x205f, 'MEDIUM MATHEMATICAL SPACE'], [0x2060, 'WORD JOINER'], [0x2066, 'LEFT-TO-RIGHT ISOLATE'],
+  [0x2067, 'RIGHT-TO-LEFT ISOLATE'], [0x2068, 'FIRST STRONG ISOLATE'], [0x2069, 'POP DIRECTIONAL ISOLATE'], [0x3000, 'IDEOGRAPHIC SPACE'],
+  [0xfeff, 'ZERO WIDTH NO-BREAK SPACE'],
+]);
+
+/**
+ * A character as a message names one it cannot show: its code point and name ("U+200B ZERO WIDTH SPACE"), or, for a
+ * character of no listed name, its code point and kind ("U+0007 (a control character)").
+ */
+export function characterName(char: string): string {
+  const point = char.codePointAt(0) ?? 0;
+  const name = CHARACTER_NAMES.get(point);
+  if (name !== undefined) return `${codePoint(char)} ${name}`;
+  if (/^[\uD800-\uDFFF]$/.test(char)) return `${codePoint(char)} (half a surrogate pair, alone)`;
+  if (/^\p{Cc}$/u.test(char)) return `${codePoint(char)} (a control character)`;
+  if (/^\p{Cf}$/u.test(char)) return `${codePoint(char)} (an invisible format character)`;
+  return codePoint(char);
 }
 
 /**
@@ -90,9 +142,12 @@ export function quotedText(text: string): string {
   return shownText(JSON.stringify(text));
 }
 
-/** `text` with every character that shows as something other than itself written as its \u escape. */
+/**
+ * `text` with every character that shows as something other than itself, as nothing or as a plain space while being
+ * another written as its \u escape: quoted as it is, `a\u200Bb` reads as "ab".
+ */
 export function shownText(text: string): string {
-  return text.replace(MISLEADING, unicodeEscape);
+  return text.replace(NOT_SHOWN, unicodeEscape);
 }
 
 /** `\u001b`: a character as JSON writes it escaped, the one way messages show a character they do not print. */

@@ -189,8 +189,9 @@ describe('serve > Open Inference Protocol over gRPC', () => {
       [{ ...rawRequest(data), parameters: { inference_length: { int64_param: 0 } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Invalid request: parameters\/inference_length must be >= 1\.$/],
       [{ ...rawRequest(data), parameters: { identifier: { string_param: 's'.repeat(129) } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Invalid request: parameters\/identifier must NOT have more than 128 characters\.$/],
       // The deployment identifier's rule, as over HTTP: one folder name, shown escaped.
-      [{ ...rawRequest(data), parameters: { identifier: { string_param: '../site' } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Parameter 'identifier' must be a folder name of up to 128 characters: .*; got "\.\.\/site"\.$/],
-      [{ ...rawRequest(data), parameters: { identifier: { string_param: 'site\u202Eetis' } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Parameter 'identifier' must be .*; got "site\\u202eetis"\.$/],
+      [{ ...rawRequest(data), parameters: { identifier: { string_param: '../site' } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Parameter 'identifier' must be a folder name of up to 128 characters: .*; got "\.\.\/site": it holds "\/" at position 3\.$/],
+      [{ ...rawRequest(data), parameters: { identifier: { string_param: 'site\u202Eetis' } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Parameter 'identifier' must be .*; got "site\\u202eetis": it holds U\+202E RIGHT-TO-LEFT OVERRIDE at position 5\.$/],
+      [{ ...rawRequest(data), parameters: { identifier: { string_param: 'site\u200Bb' } } }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Parameter 'identifier' must be .*; got "site\\u200bb": it holds U\+200B ZERO WIDTH SPACE at position 5\.$/],
       [{ ...rawRequest(data), parameters: { index_col: { string_param: 'when' } } }, grpc.status.INVALID_ARGUMENT, /index_col 'when' is not a column/],
       [{ model_name: 'flts', inputs: [] }, grpc.status.INVALID_ARGUMENT, /no inputs/],
       [

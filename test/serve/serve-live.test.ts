@@ -218,36 +218,46 @@ describe('serve > live accuracy', () => {
       oip: await postJson(`${server.url}/v2/models/flts/infer`, { inputs, parameters: { identifier } }),
     });
     // What a deployment identifier may be (the IDENTIFIER the reference's requests are filed under) is taken everywhere.
-    for (const identifier of ['cell:7', 'plant 7', '_site', 'Ñandú-é', 'x'.repeat(128)]) {
+    // 128 emoji are 128 characters (256 UTF-16 units): before, refused past 64 of them.
+    for (const identifier of ['cell:7', 'plant 7', '_site', 'Ñandú-é', 'x'.repeat(128), '\u{1F600}'.repeat(100), '\u{1F600}'.repeat(128)]) {
       const { predict, actuals, oip } = await send(identifier);
       expect([identifier, predict.status, actuals.status, oip.status]).toEqual([identifier, 200, 200, 200]);
     }
     // "" names no series, on every route: the deployment's own (serve-prediction-records.test.ts).
     const empty = await send('');
     expect([empty.predict.status, empty.actuals.status, empty.oip.status]).toEqual([200, 200, 200]);
-    // Before, each of these was a series of its own (up to 200 characters): a 200 on every route.
-    const refused: Array<[string, string]> = [
-      ['a/b', '"a/b"'],
-      ['a\\b', '"a\\\\b"'],
-      ['..', '".."'],
-      ['.', '"."'],
-      ['z:1', '"z:1"'],
-      ['site\nforged log line', '"site\\nforged log line"'],
-      ['site\u2028b', '"site\\u2028b"'],
-      ['site\u202Eetis', '"site\\u202eetis"'],
-      ['site\u0085', '"site\\u0085"'],
-      // 100 characters for the schema, 200 UTF-16 units past the rule's 128.
-      ['\u{1F600}'.repeat(100), `"${'\u{1F600}'.repeat(50)}..."`],
+    // Before, each of these was a series of its own (up to 200 characters): a 200 on every route. The invisible ones
+    // (U+200B to U+00A0) made a series that shows as "siteb" or "site b" does, in every listing, label and log line.
+    const refused: Array<[string, string, string]> = [
+      ['a/b', '"a/b"', 'holds "/" at position 2'],
+      ['a\\b', '"a\\\\b"', 'holds "\\" at position 2'],
+      ['..', '".."', 'names the folder itself or its parent'],
+      ['.', '"."', 'names the folder itself or its parent'],
+      ['z:1', '"z:1"', 'opens with a drive letter ("z:"), which the store reads as an absolute path'],
+      ['site\nforged log line', '"site\\nforged log line"', 'holds U+000A (a control character) at position 5'],
+      ['site\u2028b', '"site\\u2028b"', 'holds U+2028 LINE SEPARATOR at position 5'],
+      ['site\u202Eetis', '"site\\u202eetis"', 'holds U+202E RIGHT-TO-LEFT OVERRIDE at position 5'],
+      ['site\u0085', '"site\\u0085"', 'holds U+0085 (a control character) at position 5'],
+      ['site\u200Bb', '"site\\u200bb"', 'holds U+200B ZERO WIDTH SPACE at position 5'],
+      ['site\u200Cb', '"site\\u200cb"', 'holds U+200C ZERO WIDTH NON-JOINER at position 5'],
+      ['\u{1F600}\u200Db', '"\u{1F600}\\u200db"', 'holds U+200D ZERO WIDTH JOINER at position 2'],
+      ['site\u2060b', '"site\\u2060b"', 'holds U+2060 WORD JOINER at position 5'],
+      ['\uFEFFsiteb', '"\\ufeffsiteb"', 'holds U+FEFF ZERO WIDTH NO-BREAK SPACE at position 1'],
+      ['site\u00ADb', '"site\\u00adb"', 'holds U+00AD SOFT HYPHEN at position 5'],
+      ['site\u00A0b', '"site\\u00a0b"', 'holds U+00A0 NO-BREAK SPACE at position 5'],
+      ['site\u3000b', '"site\\u3000b"', 'holds U+3000 IDEOGRAPHIC SPACE at position 5'],
+      // A lone surrogate's folder would be named with U+FFFD in its place: another series'.
+      ['site\uD800', '"site\\ud800"', 'holds U+D800 (half a surrogate pair, alone) at position 5'],
     ];
-    for (const [identifier, shown] of refused) {
+    for (const [identifier, shown, problem] of refused) {
       const { predict, actuals, oip } = await send(identifier);
       for (const [answer, where] of [[predict, "Field 'identifier'"], [actuals, "Field 'identifier'"], [oip, "Parameter 'identifier'"]] as const) {
         expect([identifier, answer.status, answer.json.code]).toEqual([identifier, 400, 'FLTS_REQUEST_INVALID']);
-        expect(answer.json.message).toBe(`${where} must be a folder name of up to 128 characters: no "/", "\\", control, line-separator or bidirectional characters, not "." or "..", and not opening with a drive letter ("z:"); got ${shown}.`);
+        expect(answer.json.message).toBe(`${where} must be a folder name of up to 128 characters: no "/", "\\", invisible (U+200B), control, line-separator or bidirectional characters, no space but U+0020, not "." or "..", and not opening with a drive letter ("z:"); got ${shown}: it ${problem}.`);
       }
     }
-    // Past 128 characters, the schema refuses it on every route, as it did past 200.
-    const long = await send('x'.repeat(129));
+    // Past 128 characters, the schema refuses it on every route, as it did past 200: emoji counted as characters.
+    const long = await send('\u{1F600}'.repeat(129));
     expect([long.predict.json.message, long.actuals.json.message, long.oip.json.message]).toEqual([
       'Invalid request: body/identifier must NOT have more than 128 characters.',
       'Invalid request: body/identifier must NOT have more than 128 characters.',

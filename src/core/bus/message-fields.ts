@@ -1,5 +1,5 @@
 import { clip, codePoint, misleadingCharacter, quotedText, shownText } from '../clip-text.js';
-import { IDENTIFIER_PATTERN, isIdentifier } from '../config/specs/runtime.js';
+import { IDENTIFIER_PATTERN, identifierProblem } from '../config/specs/runtime.js';
 import { FltsError } from '../errors.js';
 import { parseLenientJson } from '../storage/json-objects.js';
 import { bucketNameProblem, objectKeyProblem } from '../storage/keys.js';
@@ -102,15 +102,15 @@ export function requireObjectKey(body: JsonRecord, topic: string, ...names: stri
 
 /**
  * A deployment identifier ("" or absent = global): it scopes store keys (the inference log's folder), so it follows
- * the `identifier` setting's rule, one folder name, of whole characters: a lone surrogate's folder is named with U+FFFD
- * in its place, another deployment's.
+ * the `identifier` setting's rule (identifierProblem), one folder name of whole characters that shows as itself.
  */
 export function optionalIdentifier(body: JsonRecord, topic: string, name = 'identifier'): string {
   const value = body[name];
   if (value === undefined || value === null || value === '') return '';
-  if (typeof value !== 'string' || !isIdentifier(value) || LONE_SURROGATE.test(value)) {
-    throw invalidMessage(topic, `field "${name}" must be ${IDENTIFIER_PATTERN.text}, got ${quoted(value)}`, { field: name });
-  }
+  const problem = typeof value === 'string' ? identifierProblem(value) : 'is not text';
+  // Quoted shorter than other fields: the rule and the problem come with it, and an identifier is 128 characters at most.
+  const shown = typeof value === 'string' ? quotedText(clip(value, 60)) : quoted(value);
+  if (problem !== undefined || typeof value !== 'string') throw invalidMessage(topic, `field "${name}" must be ${IDENTIFIER_PATTERN.text}, got ${shown}: it ${problem}`, { field: name });
   return value;
 }
 

@@ -219,6 +219,12 @@ describe('core > bus > messages (a claim\'s bucket, object and identifier addres
     ['identifier', 'a\u0085b'],
     ['identifier', 'a\u2028b'],
     ['identifier', 'a\udc00b'],
+    // Invisible: a claim for "a\u200Bb" filed under a scope that shows as "ab".
+    ['identifier', 'a\u200Bb'],
+    ['identifier', '\uFEFFsite'],
+    ['identifier', 'x\u00AD'],
+    ['identifier', 'Poble\u00A0Sec'],
+    ['identifier', '\u{1F600}'.repeat(129)],
     ['identifier', 7],
     ['identifier', ['site']],
   ])('rejects %s %j on both claim topics as FLTS_BUS_MESSAGE_INVALID naming the field', (field, value) => {
@@ -239,6 +245,24 @@ describe('core > bus > messages (a claim\'s bucket, object and identifier addres
       // Whole characters outside the BMP are no lone surrogates.
       expect(decode({ object: 'data/\u{1F600}.parquet', object_key: 'data/\u{1F600}.parquet', identifier: 'site-\u{1F600}' })).toMatchObject({ object: 'data/\u{1F600}.parquet', identifier: 'site-\u{1F600}' });
     }
+  });
+
+  it('refuses a claim\'s invisible identifier with the setting\'s words, naming the character; takes 128 emoji, 128 characters', () => {
+    for (const [topic, decode] of decoders) {
+      const error = rejection(decode, { identifier: 'site\u200Bb' });
+      expect(error.message, topic).toBe(
+        `Message on ${topic} is invalid: field "identifier" must be a folder name of up to 128 characters: no "/", "\\", invisible (U+200B), control, line-separator or bidirectional characters, no space but U+0020, not "." or "..", and not opening with a drive letter ("z:"), got "site\\u200bb": it holds U+200B ZERO WIDTH SPACE at position 5.`,
+      );
+      // Before, refused as 256 UTF-16 units.
+      expect(decode({ identifier: '\u{1F600}'.repeat(128) }), topic).toMatchObject({ identifier: '\u{1F600}'.repeat(128) });
+    }
+  });
+
+  it('reads a promotion or an inference notice as it was written, whatever its identifier: a record of what was done, not a new scope', () => {
+    // A scope an earlier release made with U+200B in it stays readable wherever flts reads back what it recorded.
+    expect(decodePromotion({ key: 'promotion', value: JSON.stringify({ identifier: 'site\u200Bb', config_hash: HASH, run_id: 'r1', model_type: 'GRU' }) }).identifier).toBe('site\u200Bb');
+    const notice = encodeInferenceNotice({ identifier: 'Poble\u00A0Sec', logBucket: 'inference-logs', logObjectKey: 'Poble\u00A0Sec/20260101/x.jsonl', runId: 'r1', modelType: 'GRU', configHash: HASH, rows: 1 });
+    expect(decodeInferenceNotice({ ...notice, topic: 'performance-eval' }).identifier).toBe('Poble\u00A0Sec');
   });
 
   it('quotes a field with a bidirectional or line-separator character escaped, so the log line and dead letter read as sent', () => {

@@ -149,6 +149,35 @@ describe('core > config > settings', () => {
     expect(resolveSettings({ env: { IDENTIFIER: identifier } }).settings.identifier).toBe(identifier);
   });
 
+  // Before, each was a scope of its own that shows as "siteb" or "site b" does in every listing, label and log line.
+  it.each([
+    ['site\u200Bb', '"site\\u200bb"', 'U+200B ZERO WIDTH SPACE at position 5'],
+    ['site\u200Db', '"site\\u200db"', 'U+200D ZERO WIDTH JOINER at position 5'],
+    ['site\u2060b', '"site\\u2060b"', 'U+2060 WORD JOINER at position 5'],
+    ['\uFEFFsite', '"\\ufeffsite"', 'U+FEFF ZERO WIDTH NO-BREAK SPACE at position 1'],
+    ['site\u00ADb', '"site\\u00adb"', 'U+00AD SOFT HYPHEN at position 5'],
+    ['Poble\u00A0Sec', '"Poble\\u00a0Sec"', 'U+00A0 NO-BREAK SPACE at position 6'],
+  ])('refuses IDENTIFIER %j from the environment, a flag and the config file alike, naming the character', (identifier, shown, character) => {
+    const accepted = 'a folder name of up to 128 characters: no "/", "\\", invisible (U+200B), control, line-separator or bidirectional characters, no space but U+0020, not "." or "..", and not opening with a drive letter ("z:")';
+    const [env, flag, file] = [
+      errorOf(() => resolveSettings({ env: { IDENTIFIER: identifier } })),
+      errorOf(() => resolveSettings({ flags: { identifier } })),
+      errorOf(() => resolveSettings({ file: { identifier } })),
+    ];
+    expect(env.message).toBe(`IDENTIFIER (setting identifier) = ${shown} is not valid: expected ${accepted} (it holds ${character}).`);
+    expect(flag.message).toBe(`flag for identifier = ${shown} is not valid: expected ${accepted} (it holds ${character}).`);
+    expect(file.message).toBe(`identifier in the config file = ${shown} is not valid: expected ${accepted} (it holds ${character}).`);
+    for (const error of [env, flag, file]) expect(error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'identifier' } });
+  });
+
+  it('counts IDENTIFIER\'s 128 in characters, as a user does: 128 emoji are taken, 129 refused as 129 characters', () => {
+    // Before, 65 emoji (130 UTF-16 units) were refused as over 128 characters.
+    expect(resolveSettings({ env: { IDENTIFIER: '\u{1F600}'.repeat(128) } }).settings.identifier).toBe('\u{1F600}'.repeat(128));
+    expect(resolveSettings({ env: { IDENTIFIER: `site-${'\u{1F600}'.repeat(123)}` } }).settings.identifier).toHaveLength(5 + 246);
+    expect(errorOf(() => resolveSettings({ env: { IDENTIFIER: '\u{1F600}'.repeat(129) } })).message).toMatch(/up to 128 characters: .* \(it is 129 characters long\)\.$/);
+    expect(errorOf(() => resolveSettings({ env: { IDENTIFIER: 'x'.repeat(129) } })).message).toMatch(/\(it is 129 characters long\)\.$/);
+  });
+
   it('takes an empty FLTS_BUS or FLTS_STORE as unset, as an empty FLTS_HOME (compose files often leave them empty)', () => {
     expect(resolveSettings({ env: { FLTS_BUS: '', FLTS_STORE: '' } })).toMatchObject({ settings: { bus: { kind: 'none' }, store: { kind: 'fs' } } });
     expect(resolveSettings({ file: { bus: { kind: 'fs' } }, env: { FLTS_BUS: '' } }).settings.bus.kind).toBe('fs');

@@ -1,6 +1,6 @@
 import type { TimeFrame } from '../data/time-frame.js';
 import { clip, LISTED_NAMES, listNames, quotedText, shownText } from '../clip-text.js';
-import { IDENTIFIER_PATTERN, isIdentifier } from '../config/specs/runtime.js';
+import { IDENTIFIER_PATTERN, identifierProblem } from '../config/specs/runtime.js';
 import { FltsError } from '../errors.js';
 import { describeTimeSteps, type TimeSteps } from '../data/time-steps.js';
 import { assertStrictlyIncreasing, detectCadence, formatTimestamp, timeColumnReader, type TimeColumnProblem } from '../data/timestamps.js';
@@ -34,14 +34,14 @@ function describe(value: unknown): string {
 /**
  * A request's series identifier (a /predict or /actuals body's `identifier`, an inference request's `identifier`
  * parameter), held to the deployment identifier's rule, the one rule for an identifier wherever it arrives from (a
- * claim's is held to it too): it names a series as the deployment's names its scope, and a "/", "..", a line break or
- * a U+202E made a series no deployment could be, or one that shows as another. The schema's maxLength counts code
- * points, the rule UTF-16 units: what is past 128 units within the schema's bound is refused here. `where` names it as
- * the message does ("Field 'identifier'"); the value is shown escaped and clipped.
+ * claim's is held to it too): it names a series as the deployment's names its scope, and a "/", "..", a line break, a
+ * U+202E or a U+200B made a series no deployment could be, or one that shows as another. `where` names it as the
+ * message does ("Field 'identifier'"); the value is shown escaped and clipped, then what is wrong with it.
  */
 export function assertRequestIdentifier(value: string | undefined, where: string, details: Record<string, unknown>): void {
-  if (value === undefined || isIdentifier(value)) return;
-  throw invalid(`${where} must be ${IDENTIFIER_PATTERN.text}; got ${quotedText(clip(value))}.`, details);
+  const problem = value === undefined ? undefined : identifierProblem(value);
+  if (value === undefined || problem === undefined) return;
+  throw invalid(`${where} must be ${IDENTIFIER_PATTERN.text}; got ${quotedText(clip(value))}: it ${problem}.`, details);
 }
 
 /**

@@ -1,24 +1,48 @@
-import { MISLEADING_CHAR_RANGES } from '../../clip-text.js';
+import { characterName, INVISIBLE_CHAR_CLASS, isUnseenCharacter, MISLEADING_CHAR_RANGES } from '../../clip-text.js';
 import type { SettingSpec } from './setting-spec.js';
 
+/** Characters an identifier may have, counted as a user counts them (an emoji is one, two UTF-16 units). */
+export const MAX_IDENTIFIER_CHARS = 128;
+
 /**
- * What a deployment identifier may be, wherever it arrives from (the setting, a claim's `identifier` field). One
- * folder name, not a charset: spaces, ':' or a leading '_' made working scopes before this was checked, and refusing
- * them would cut an upgraded deployment off its own promotions and logs. A letter then ':' first (`z:1`) is a
- * drive-letter path to every store (objectKeyProblem: "is absolute"), so such a scope never worked: refused here, where
- * the setting is named, rather than deep in a command as FLTS_STORE_KEY_OUTSIDE_ROOT. Control characters, line
+ * What a deployment identifier may be, wherever it arrives from (the setting, a claim's `identifier` field, a request's
+ * series). One folder name, not a charset: spaces, ':' or a leading '_' made working scopes before this was checked,
+ * and refusing them would cut an upgraded deployment off its own promotions and logs. A letter then ':' first (`z:1`)
+ * is a drive-letter path to every store (objectKeyProblem: "is absolute"), so such a scope never worked: refused here,
+ * where the setting is named, rather than deep in a command as FLTS_STORE_KEY_OUTSIDE_ROOT. Control characters, line
  * separators and bidirectional controls (U+202E shows the text after it turned round) would mislead every log line and
- * listing that shows the scope, as a column name's would (read-table.ts): the one class of MISLEADING_CHAR_RANGES.
+ * listing that shows the scope, as a column name's would (read-table.ts); the invisible format characters and the
+ * spaces other than U+0020 made `a\u200Bb` or `Poble\u00A0Sec` a scope of its own that shows as `ab` or `Poble Sec`
+ * does: clip-text's one class of both. A lone surrogate names its folder with U+FFFD in its place, another's. The
+ * regex is the rule as docs/config.md states it; identifierProblem says where a value breaks it.
  */
 export const IDENTIFIER_PATTERN = {
-  // Without the `u` flag: 128 counts UTF-16 units, as it always has.
-  regex: new RegExp(`^(?!\\.\\.?$)(?![A-Za-z]:)[^/\\\\${MISLEADING_CHAR_RANGES}]{1,128}$`),
-  text: 'a folder name of up to 128 characters: no "/", "\\", control, line-separator or bidirectional characters, not "." or "..", and not opening with a drive letter ("z:")',
+  regex: new RegExp(`^(?!\\.\\.?$)(?![A-Za-z]:)[^/\\\\${MISLEADING_CHAR_RANGES}${INVISIBLE_CHAR_CLASS}\\uD800-\\uDFFF]{1,${MAX_IDENTIFIER_CHARS}}$`, 'u'),
+  text: `a folder name of up to ${MAX_IDENTIFIER_CHARS} characters: no "/", "\\", invisible (U+200B), control, line-separator or bidirectional characters, no space but U+0020, not "." or "..", and not opening with a drive letter ("z:")`,
 };
 
-/** Whether `value` is a deployment identifier ("" is the global scope): the one rule for the setting, flags and bus messages. */
+/**
+ * Why `value` is no deployment identifier, as the end of a sentence about it ("holds U+200B ZERO WIDTH SPACE at
+ * position 2"), or undefined when it is one ("" is the global scope): the one check of the setting, its flag, a bus
+ * claim and a request's series, so each refuses the same values saying the same thing. Positions count characters
+ * from 1, as the length does.
+ */
+export function identifierProblem(value: string): string | undefined {
+  if (value === '') return undefined;
+  if (value === '.' || value === '..') return 'names the folder itself or its parent';
+  if (/^[A-Za-z]:/.test(value)) return `opens with a drive letter ("${value.slice(0, 2)}"), which the store reads as an absolute path`;
+  let chars = 0;
+  for (const char of value) {
+    chars += 1;
+    if (char === '/' || char === '\\') return `holds "${char}" at position ${chars}`;
+    if (isUnseenCharacter(char) || /^[\uD800-\uDFFF]$/.test(char)) return `holds ${characterName(char)} at position ${chars}`;
+  }
+  return chars > MAX_IDENTIFIER_CHARS ? `is ${chars} characters long` : undefined;
+}
+
+/** Whether `value` is a deployment identifier ("" is the global scope): the one rule for the setting, flags, bus messages and requests. */
 export function isIdentifier(value: string): boolean {
-  return value === '' || IDENTIFIER_PATTERN.regex.test(value);
+  return identifierProblem(value) === undefined;
 }
 
 /** Where flts keeps its state, and how it talks to the outside world. */
@@ -30,8 +54,8 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
     type: 'string',
     default: '',
     env: ['IDENTIFIER'],
-    pattern: IDENTIFIER_PATTERN,
-    description: 'Deployment identifier; scopes promotion pointers and logs ("" = global). One folder name of up to 128 characters: no "/" or "\\", no control, line-separator or bidirectional characters (U+202E), not "." or "..", and not opening with a drive letter ("z:1", which the store reads as an absolute path; "cell:7" is fine). Claims on the bus are held to the same rule.',
+    pattern: { ...IDENTIFIER_PATTERN, problem: identifierProblem },
+    description: 'Deployment identifier; scopes promotion pointers and logs ("" = global). One folder name of up to 128 characters (an emoji is one): no "/" or "\\", no control, line-separator or bidirectional characters (U+202E), no invisible format characters (U+200B ZERO WIDTH SPACE, U+FEFF, U+00AD SOFT HYPHEN) and no space but U+0020 (U+00A0 NO-BREAK SPACE), which would make a scope that shows as another, not "." or "..", and not opening with a drive letter ("z:1", which the store reads as an absolute path; "cell:7" is fine). Claims on the bus and a request\'s series `identifier` (POST /predict, /actuals, the inference protocol\'s parameter) are held to the same rule, refused naming the character and where it is ("U+200B ZERO WIDTH SPACE at position 5"). What an earlier release stored under such a name (promotion records, prediction logs, notices on the bus) is never checked as it is read back; a deployment whose own IDENTIFIER holds one is refused as it starts, naming the character.',
   },
   { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level (JSON lines on stderr). Commands that print their own outcome (train, promote, predict...) log only warnings and errors unless a level is set; serve and the daemon log at this level.' },
   {

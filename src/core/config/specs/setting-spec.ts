@@ -1,5 +1,5 @@
 import { FltsError } from '../../errors.js';
-import { clip } from '../../clip-text.js';
+import { clip, shownText } from '../../clip-text.js';
 import { redactSecrets } from '../../redact.js';
 
 /**
@@ -46,8 +46,11 @@ export interface SettingSpec {
   readonly emptyIsUnset?: boolean;
   /** Secrets are never echoed back in error messages or `--json` output. */
   readonly secret?: boolean;
-  /** Strings: the form a non-empty value must have (a name that becomes part of object keys), and how to say it. */
-  readonly pattern?: { readonly regex: RegExp; readonly text: string };
+  /**
+   * Strings: the form a non-empty value must have (a name that becomes part of object keys), and how to say it; with
+   * `problem`, where a value breaks it, said after the form ("holds U+200B ZERO WIDTH SPACE at position 2").
+   */
+  readonly pattern?: { readonly regex: RegExp; readonly text: string; readonly problem?: (value: string) => string | undefined };
 }
 
 export type SettingSource = 'default' | 'file' | 'env' | 'flag';
@@ -71,7 +74,7 @@ function describeOrigin(spec: SettingSpec, source: SettingSource, envName?: stri
 }
 
 function reject(spec: SettingSpec, source: SettingSource, raw: unknown, accepted: string, envName?: string): never {
-  const shown = spec.secret ? '<hidden>' : clip(redactSecrets(JSON.stringify(raw) ?? String(raw)));
+  const shown = spec.secret ? '<hidden>' : shownText(clip(redactSecrets(JSON.stringify(raw) ?? String(raw))));
   throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `${describeOrigin(spec, source, envName)} = ${shown} is not valid: expected ${accepted}.`, {
     details: { setting: spec.path, source, env: envName, accepted },
   });
@@ -158,7 +161,11 @@ function checkRange(spec: SettingSpec, source: SettingSource, raw: unknown, valu
 
 function checkChoice(spec: SettingSpec, source: SettingSource, raw: unknown, value: string, envName?: string): string {
   if (spec.choices && !spec.choices.includes(value)) reject(spec, source, raw, acceptedText(spec), envName);
-  if (spec.pattern && value !== '' && !spec.pattern.regex.test(value)) reject(spec, source, raw, spec.pattern.text, envName);
+  if (spec.pattern && value !== '') {
+    // `problem`, when there is one, is the check: the regex only states the rule.
+    const problem = spec.pattern.problem ? spec.pattern.problem(value) : spec.pattern.regex.test(value) ? undefined : '';
+    if (problem !== undefined) reject(spec, source, raw, problem === '' ? spec.pattern.text : `${spec.pattern.text} (it ${problem})`, envName);
+  }
   return value;
 }
 

@@ -1,4 +1,4 @@
-import { IDENTIFIER_PATTERN } from '../../config/specs/runtime.js';
+import { IDENTIFIER_PATTERN, MAX_IDENTIFIER_CHARS } from '../../config/specs/runtime.js';
 import { adminBodySchema } from './admin.js';
 import { errorResponses } from './common.js';
 import { handlerRules } from './handler-rules.js';
@@ -7,11 +7,12 @@ const inferenceLength = { type: 'integer', minimum: 1, maximum: 10000, descripti
 
 /**
  * Which series the rows belong to, so live scoring matches a forecast only with actuals of the same series. The
- * handler holds it to the deployment identifier's rule (request-frame.ts), whose bound the schema states.
+ * handler holds it to the deployment identifier's rule (request-frame.ts), whose bound the schema states: maxLength
+ * counts characters (code points), as the rule does.
  */
 export const seriesIdentifier = {
   type: 'string',
-  maxLength: 128,
+  maxLength: MAX_IDENTIFIER_CHARS,
   description: `Series identifier (default, and for "": the deployment identifier): the answer's \`identifier\`, its prediction-log record's and the series live scoring pairs its forecast with actuals of; held to the deployment identifier's rule: ${IDENTIFIER_PATTERN.text}.`,
 } as const;
 
