@@ -8,7 +8,7 @@ import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { putJson } from '../storage/json-objects.js';
 import { recordingStore } from '../storage/recording-store.fixture.js';
-import type { PromotionRecord } from './pointers.js';
+import { readPromotionPointer, scopedPointerKey, type PromotionRecord } from './pointers.js';
 import { historyKey, listPromotionHistory } from './promotion-history.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-history-'));
@@ -29,6 +29,22 @@ describe('core > registry > promotion history', () => {
       },
     };
     await expect(listPromotionHistory(unreachable, settings)).rejects.toMatchObject({ code: 'FLTS_STORE_UNAVAILABLE' });
+  });
+
+  it('lists and resolves a scope an earlier release made with an identifier now refused (U+200B): stored records are never checked as they are read', async () => {
+    const scopeRoot = mkdtempSync(path.join(tmpdir(), 'flts-history-invisible-'));
+    try {
+      const store = createFsStore(scopeRoot);
+      // The setting refuses it now (settings.test.ts); a library caller's settings, or what is stored, still name it.
+      const scoped = { ...settings, identifier: 'site\u200Bb' };
+      const record: PromotionRecord = { identifier: 'site\u200Bb', config_hash: 'c'.repeat(64), run_id: 'run1', model_type: 'NAIVE', experiment: 'NonML', model_uri: 'runs:/run1/NAIVE', rmse: 1, mae: 1, mse: 1, score: 1, timestamp: '2026-01-01T00:00:00.000000Z', weights: { rmse: 0.5, mae: 0.3, mse: 0.2 }, source: 'manual', previous_run_id: null, reason: 'r' };
+      await putJson(store, settings.store.buckets.promotion, historyKey(record), record);
+      await putJson(store, settings.store.buckets.promotion, scopedPointerKey(scoped), record);
+      expect((await listPromotionHistory(store, settings, 'site\u200Bb')).map((r) => r.run_id)).toEqual(['run1']);
+      expect(await readPromotionPointer(store, scoped)).toMatchObject({ identifier: 'site\u200Bb', run_id: 'run1' });
+    } finally {
+      rmSync(scopeRoot, { recursive: true, force: true });
+    }
   });
 
   it('reads each record once however often the history is looked at, and again only once it changes', async () => {
