@@ -37,19 +37,18 @@ describe('cli > an identifier or a role list that could never work is refused wh
     expect(kept.exitCode).toBe(0);
   });
 
-  // Before, each made a scope of its own that lists as "site7" or "site 7"; 128 emoji (256 UTF-16 units) were refused.
-  it('refuses an invisible character in --identifier and IDENTIFIER alike, naming it, and takes 128 emoji', async () => {
+  // Before, each made a scope of its own that lists as "site7" or "site 7" without a word; 128 emoji (256 UTF-16 units) were refused.
+  it('warns of an invisible character in --identifier and IDENTIFIER alike, naming it, keeps the scope, and takes 128 emoji', async () => {
     const [zeroWidth, noBreak, emoji] = await Promise.all([
       runCli(['promote', '--history', '--identifier', 'site\u200b7', '--home', home, '--json']),
       runCli(['promote', '--history', '--home', home, '--json'], { env: { IDENTIFIER: 'site\u00a07' } }),
       runCli(['promote', '--history', '--identifier', '\u{1F600}'.repeat(128), '--home', home, '--json']),
     ]);
-    expect(zeroWidth.exitCode).toBe(2);
-    expect(zeroWidth.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'identifier', flag: 'identifier' } });
-    expect(zeroWidth.json.error.message).toMatch(/^--identifier \(setting identifier\) = "site\\u200b7" is not valid: .* \(it holds U\+200B ZERO WIDTH SPACE at position 5\)\.$/);
-    expect(noBreak.exitCode).toBe(2);
-    expect(noBreak.json.error.message).toMatch(/^IDENTIFIER \(setting identifier\) = "site\\u00a07" is not valid: .* \(it holds U\+00A0 NO-BREAK SPACE at position 5\)\.$/);
-    expect(emoji.exitCode).toBe(0);
+    expect([zeroWidth.exitCode, noBreak.exitCode, emoji.exitCode]).toEqual([0, 0, 0]);
+    const warning = (run: typeof zeroWidth) => run.stderr.split('\n').filter((line) => line.includes('settings_identifier_lookalike')).map((line) => JSON.parse(line));
+    expect(warning(zeroWidth)).toEqual([expect.objectContaining({ setting: 'identifier', reason: expect.stringMatching(/^--identifier \(setting identifier\) = "site\\u200b7" holds U\+200B ZERO WIDTH SPACE at position 5, /) })]);
+    expect(warning(noBreak)).toEqual([expect.objectContaining({ variable: 'IDENTIFIER', reason: expect.stringMatching(/^IDENTIFIER \(setting identifier\) = "site\\u00a07" holds U\+00A0 NO-BREAK SPACE at position 5, /) })]);
+    expect(warning(emoji)).toEqual([]);
   });
 
   // Before, trainer,trainer ran one trainer without a word, while --targets down,down was refused.

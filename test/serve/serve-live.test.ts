@@ -265,6 +265,35 @@ describe('serve > live accuracy', () => {
     ]);
   });
 
+  it("takes the deployment's own identifier as a request's series though it shows as another name (its setting warned of it), and refuses another such", async () => {
+    // Before the invisible characters were refused, a deployment could be named so; its clients name it in requests.
+    const own = 'Poble\u00A0Sec';
+    const settings = resolveSettings({ flags: { 'live.windowPoints': 4 } }).settings;
+    const batching = { maxBatch: 16, maxWaitMs: 0 };
+    const holder = createModelHolder({ source, pollIntervalMs: 0, batching, logger: silentLogger });
+    const monitor = createLiveMonitor({ settings, holder, loadShadow: (runId) => openServedModel(source, runId, { batching }), replica: 'own', logger: silentLogger });
+    const deployment = await startTestServer(source, {}, { holder, live: monitor, identifier: own });
+    try {
+      await holder.start();
+      const data = rows(700, 6);
+      const send = async (identifier: string) => [
+        await postJson(`${deployment.url}/predict`, { data, identifier }),
+        await postJson(`${deployment.url}/actuals`, { data: { ts: [iso(706)], down: [downAt(706)] }, identifier }),
+        await postJson(`${deployment.url}/v2/models/flts/infer`, { inputs: oipInputs(data), parameters: { identifier } }),
+      ];
+      const [predict, actuals, oip] = await send(own);
+      expect([predict.status, actuals.status, oip.status]).toEqual([200, 200, 200]);
+      expect(predict.json.identifier).toBe(own);
+      for (const answer of await send('Poble\u00A0Sac')) {
+        expect([answer.status, answer.json.code]).toEqual([400, 'FLTS_REQUEST_INVALID']);
+        expect(answer.json.message).toMatch(/; got "Poble\\u00a0Sac": it holds U\+00A0 NO-BREAK SPACE at position 6\.$/);
+      }
+    } finally {
+      await deployment.close();
+      await holder.stop();
+    }
+  });
+
   it('answers POST /actuals with 409 FLTS_LIVE_DISABLED when live scoring is off', async () => {
     const plain = await startTestServer(source);
     try {

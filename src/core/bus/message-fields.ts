@@ -102,12 +102,14 @@ export function requireObjectKey(body: JsonRecord, topic: string, ...names: stri
 
 /**
  * A deployment identifier ("" or absent = global): it scopes store keys (the inference log's folder), so it follows
- * the `identifier` setting's rule (identifierProblem), one folder name of whole characters that shows as itself.
+ * the `identifier` setting's rule (identifierProblem), one folder name of whole characters.
  */
 export function optionalIdentifier(body: JsonRecord, topic: string, name = 'identifier'): string {
   const value = body[name];
   if (value === undefined || value === null || value === '') return '';
-  const problem = typeof value === 'string' ? identifierProblem(value) : 'is not text';
+  // A claim carries its publisher's deployment identifier, which that deployment's setting took with a warning even
+  // when it looks like another name (identifierLookalike): refusing it here would dead-letter the deployment's own claims.
+  const problem = typeof value === 'string' ? identifierProblem(value, { lookalikes: 'allow' }) : 'is not text';
   // Quoted shorter than other fields: the rule and the problem come with it, and an identifier is 128 characters at most.
   const shown = typeof value === 'string' ? quotedText(clip(value, 60)) : quoted(value);
   if (problem !== undefined || typeof value !== 'string') throw invalidMessage(topic, `field "${name}" must be ${IDENTIFIER_PATTERN.text}, got ${shown}: it ${problem}`, { field: name });

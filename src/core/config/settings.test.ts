@@ -149,7 +149,8 @@ describe('core > config > settings', () => {
     expect(resolveSettings({ env: { IDENTIFIER: identifier } }).settings.identifier).toBe(identifier);
   });
 
-  // Before, each was a scope of its own that shows as "siteb" or "site b" does in every listing, label and log line.
+  // Each makes a scope that shows as "siteb" or "site b" does in every listing, label and log line; an earlier release
+  // took it, and a deployment named so keeps its promotions and logs under it: taken, with a warning naming the character.
   it.each([
     ['site\u200Bb', '"site\\u200bb"', 'U+200B ZERO WIDTH SPACE at position 5'],
     ['site\u200Db', '"site\\u200db"', 'U+200D ZERO WIDTH JOINER at position 5'],
@@ -157,17 +158,19 @@ describe('core > config > settings', () => {
     ['\uFEFFsite', '"\\ufeffsite"', 'U+FEFF ZERO WIDTH NO-BREAK SPACE at position 1'],
     ['site\u00ADb', '"site\\u00adb"', 'U+00AD SOFT HYPHEN at position 5'],
     ['Poble\u00A0Sec', '"Poble\\u00a0Sec"', 'U+00A0 NO-BREAK SPACE at position 6'],
-  ])('refuses IDENTIFIER %j from the environment, a flag and the config file alike, naming the character', (identifier, shown, character) => {
-    const accepted = 'a folder name of up to 128 characters: no "/", "\\", invisible (U+200B), control, line-separator or bidirectional characters, no space but U+0020, not "." or "..", and not opening with a drive letter ("z:")';
-    const [env, flag, file] = [
-      errorOf(() => resolveSettings({ env: { IDENTIFIER: identifier } })),
-      errorOf(() => resolveSettings({ flags: { identifier } })),
-      errorOf(() => resolveSettings({ file: { identifier } })),
-    ];
-    expect(env.message).toBe(`IDENTIFIER (setting identifier) = ${shown} is not valid: expected ${accepted} (it holds ${character}).`);
-    expect(flag.message).toBe(`flag for identifier = ${shown} is not valid: expected ${accepted} (it holds ${character}).`);
-    expect(file.message).toBe(`identifier in the config file = ${shown} is not valid: expected ${accepted} (it holds ${character}).`);
-    for (const error of [env, flag, file]) expect(error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'identifier' } });
+  ])('takes IDENTIFIER %j from the environment, a flag and the config file with a warning naming the character', (identifier, shown, character) => {
+    const tail = `${shown} holds ${character}, so this scope shows as another name in every listing, label and log line. Taken, as the scope of what this deployment stored under it; a request naming another series with such a character is refused. A new deployment should name its scope without it.`;
+    const env = resolveSettings({ env: { IDENTIFIER: identifier } });
+    const flag = resolveSettings({ flags: { identifier } });
+    const file = resolveSettings({ file: { identifier } });
+    for (const resolved of [env, flag, file]) expect(resolved.settings.identifier).toBe(identifier);
+    expect(env.warnings).toEqual([{ code: 'settings_identifier_lookalike', setting: 'identifier', env: 'IDENTIFIER', value: identifier, message: `IDENTIFIER (setting identifier) = ${tail}` }]);
+    expect(flag.warnings.map((warning) => warning.message)).toEqual([`--identifier (setting identifier) = ${tail}`]);
+    expect(file.warnings.map((warning) => warning.message)).toEqual([`identifier in the config file = ${tail}`]);
+  });
+
+  it('gives no identifier warning for one that shows as itself', () => {
+    for (const identifier of ['', 'site-b', 'Poble Sec', 'Sant Antoni \u00e9', '\u{1F600}']) expect(resolveSettings({ env: { IDENTIFIER: identifier } }).warnings).toEqual([]);
   });
 
   it('counts IDENTIFIER\'s 128 in characters, as a user does: 128 emoji are taken, 129 refused as 129 characters', () => {

@@ -5,6 +5,7 @@ import { parseSettingText, repeatsOf, validateSettingValue, type SettingSource, 
 import { ALL_SPECS, type Settings } from './specs/index.js';
 import { PROFILE_DEFAULTS, type SettingProfile } from './specs/profiles.js';
 import { trackingTlsConflict } from './specs/tracking.js';
+import { identifierLookalike } from './specs/runtime.js';
 
 export type { Settings } from './specs/index.js';
 
@@ -30,15 +31,20 @@ export interface ResolvedSettings {
   warnings: SettingWarning[];
 }
 
-/** A repeated item of a list variable the reference reads as a set (EXPECTED_MODEL_TYPES), dropped rather than refused. */
+/**
+ * What a setting took with a word: a repeated item of a list variable the reference reads as a set
+ * (EXPECTED_MODEL_TYPES), dropped rather than refused; an identifier holding a character that makes it look like
+ * another name (U+00A0), taken as the scope of what the deployment stored under it.
+ */
 export interface SettingWarning {
-  code: 'settings_env_repeats_dropped';
+  code: 'settings_env_repeats_dropped' | 'settings_identifier_lookalike';
   setting: string;
-  env: string;
+  /** The environment variable that gave the value, when one did. */
+  env?: string;
   /** Each repeat as written, once per time it was repeated. */
-  repeated: string[];
-  /** The list kept. */
-  value: string[];
+  repeated?: string[];
+  /** The value kept. */
+  value: string[] | string;
   message: string;
 }
 
@@ -51,6 +57,19 @@ function droppingRepeats(spec: SettingSpec, items: string[], envName: string): {
   const named = [...new Set(repeats.map((repeat) => repeat.first))].join(', ');
   const message = `${envName} (setting ${spec.path}) names ${named} more than once: read as a set, as the reference reads it, so ${kept.join(',')}. Name each once (${spec.path} in a config file refuses a repeat).`;
   return { items: kept, warning: { code: 'settings_env_repeats_dropped', setting: spec.path, env: envName, repeated: repeats.map((repeat) => repeat.item), value: kept, message } };
+}
+
+/**
+ * The warning of a deployment identifier that shows as another name (identifierLookalike): taken, not refused, since
+ * an earlier release took it and it names the scope of the deployment's promotions and logs; refusing it would cut an
+ * upgraded deployment off them.
+ */
+function identifierLookalikeWarning(identifier: string, source: SettingSource | undefined, envName?: string): SettingWarning | undefined {
+  const problem = identifier ? identifierLookalike(identifier) : undefined;
+  if (problem === undefined) return undefined;
+  const origin = envName ? `${envName} (setting identifier)` : source === 'flag' ? '--identifier (setting identifier)' : 'identifier in the config file';
+  const message = `${origin} = ${quotedText(identifier)} ${problem}, so this scope shows as another name in every listing, label and log line. Taken, as the scope of what this deployment stored under it; a request naming another series with such a character is refused. A new deployment should name its scope without it.`;
+  return { code: 'settings_identifier_lookalike', setting: 'identifier', ...(envName ? { env: envName } : {}), value: identifier, message };
 }
 
 function getPath(tree: Record<string, unknown> | undefined, path: string): unknown {
@@ -214,6 +233,8 @@ export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedS
   // Settings that each take a valid value but contradict each other: refused here, before anything acts on one.
   const conflict = settings.tracking ? trackingTlsConflict(settings.tracking) : undefined;
   if (conflict) throw conflict;
+  const lookalike = identifierLookalikeWarning(settings.identifier, sources.identifier, envNames.identifier);
+  if (lookalike) warnings.push(lookalike);
   return { settings, sources, envNames, warnings };
 }
 

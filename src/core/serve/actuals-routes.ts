@@ -19,7 +19,7 @@ export function registerActualsRoutes(context: ServeContext): void {
     handler: async (request) => {
       if (!live) throw new FltsError('FLTS_LIVE_DISABLED', 'Live scoring is turned off on this server (FLTS_LIVE_SCORING=false), so actuals are not scored.');
       const body = (request.body ?? {}) as ActualsBody;
-      assertRequestIdentifier(body.identifier, "Field 'identifier'", { field: 'identifier' });
+      assertRequestIdentifier(body.identifier, "Field 'identifier'", { field: 'identifier' }, context.identifier);
       const served = holder.current();
       // The served run's targets name the columns; before any model, every column but the timestamp may be one.
       const targets = served?.plan.window.targets ?? Object.keys(body.data ?? {});

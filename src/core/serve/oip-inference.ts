@@ -249,7 +249,7 @@ export async function runOipInference(context: OipContext, modelName: string, re
   const columns = inputsToColumns(request.inputs);
   // "" names no series, as on /predict: the deployment's (requestSeries).
   const seriesIdentifier = request.parameters.identifier === '' ? '' : optionalString(request.parameters, 'identifier');
-  assertRequestIdentifier(seriesIdentifier, "Parameter 'identifier'", { parameter: 'identifier' });
+  assertRequestIdentifier(seriesIdentifier, "Parameter 'identifier'", { parameter: 'identifier' }, context.identifier);
   const indexCol = optionalString(request.parameters, 'index_col') ?? TIMESTAMP_NAMES.find((name) => name in columns);
   const input = { data: columns, indexCol, inferenceLength: optionalLength(request.parameters) };
   const rows = requestedRows(context.holder, input, context.inferenceLength);

@@ -27,7 +27,7 @@ export function registerPredictRoutes(context: ServeContext): void {
     handler: async (request, reply) => {
       const body = (request.body ?? {}) as PredictBody;
       const query = request.query as PredictQuery;
-      assertRequestIdentifier(body.identifier, "Field 'identifier'", { field: 'identifier' });
+      assertRequestIdentifier(body.identifier, "Field 'identifier'", { field: 'identifier' }, context.identifier);
       // The series the rows belong to: the answer, its log record and live scoring all name the same one, as a batch
       // claim's result names the claim's identifier, else (none, or "") the deployment's.
       const series = requestSeries(body.identifier, context.identifier);

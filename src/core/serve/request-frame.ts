@@ -36,10 +36,12 @@ function describe(value: unknown): string {
  * parameter), held to the deployment identifier's rule, the one rule for an identifier wherever it arrives from (a
  * claim's is held to it too): it names a series as the deployment's names its scope, and a "/", "..", a line break, a
  * U+202E or a U+200B made a series no deployment could be, or one that shows as another. `where` names it as the
- * message does ("Field 'identifier'"); the value is shown escaped and clipped, then what is wrong with it.
+ * message does ("Field 'identifier'"); the value is shown escaped and clipped, then what is wrong with it. `deployment`,
+ * the deployment's identifier, is taken as it is.
  */
-export function assertRequestIdentifier(value: string | undefined, where: string, details: Record<string, unknown>): void {
-  const problem = value === undefined ? undefined : identifierProblem(value);
+export function assertRequestIdentifier(value: string | undefined, where: string, details: Record<string, unknown>, deployment?: string): void {
+  // The deployment's own identifier, which its setting may have taken with a warning (identifierLookalike), names no new series.
+  const problem = value === undefined || value === deployment ? undefined : identifierProblem(value);
   if (value === undefined || problem === undefined) return;
   throw invalid(`${where} must be ${IDENTIFIER_PATTERN.text}; got ${quotedText(clip(value))}: it ${problem}.`, details);
 }

@@ -1,4 +1,4 @@
-import { characterName, INVISIBLE_CHAR_CLASS, isUnseenCharacter, MISLEADING_CHAR_RANGES } from '../../clip-text.js';
+import { characterName, INVISIBLE_CHAR_CLASS, isUnseenCharacter, MISLEADING_CHAR_RANGES, misleadingCharacter } from '../../clip-text.js';
 import type { SettingSpec } from './setting-spec.js';
 
 /** Characters an identifier may have, counted as a user counts them (an emoji is one, two UTF-16 units). */
@@ -25,9 +25,11 @@ export const IDENTIFIER_PATTERN = {
  * Why `value` is no deployment identifier, as the end of a sentence about it ("holds U+200B ZERO WIDTH SPACE at
  * position 2"), or undefined when it is one ("" is the global scope): the one check of the setting, its flag, a bus
  * claim and a request's series, so each refuses the same values saying the same thing. Positions count characters
- * from 1, as the length does.
+ * from 1, as the length does. `lookalikes: 'allow'` lets the characters that only make a name look like another
+ * (INVISIBLE_CHAR_CLASS) pass: a deployment's own IDENTIFIER holding one named the scope of everything it stored
+ * before they were refused (the setting warns instead, identifierLookalike), and its claims on the bus carry it.
  */
-export function identifierProblem(value: string): string | undefined {
+export function identifierProblem(value: string, { lookalikes = 'refuse' }: { lookalikes?: 'refuse' | 'allow' } = {}): string | undefined {
   if (value === '') return undefined;
   if (value === '.' || value === '..') return 'names the folder itself or its parent';
   if (/^[A-Za-z]:/.test(value)) return `opens with a drive letter ("${value.slice(0, 2)}"), which the store reads as an absolute path`;
@@ -35,9 +37,18 @@ export function identifierProblem(value: string): string | undefined {
   for (const char of value) {
     chars += 1;
     if (char === '/' || char === '\\') return `holds "${char}" at position ${chars}`;
-    if (isUnseenCharacter(char) || /^[\uD800-\uDFFF]$/.test(char)) return `holds ${characterName(char)} at position ${chars}`;
+    const refused = lookalikes === 'allow' ? misleadingCharacter(char) !== undefined : isUnseenCharacter(char);
+    if (refused || /^[\uD800-\uDFFF]$/.test(char)) return `holds ${characterName(char)} at position ${chars}`;
   }
   return chars > MAX_IDENTIFIER_CHARS ? `is ${chars} characters long` : undefined;
+}
+
+/**
+ * Where an identifier that passes with `lookalikes: 'allow'` would be refused without: the character that makes it
+ * look like another name ("holds U+00A0 NO-BREAK SPACE at position 6"), or undefined.
+ */
+export function identifierLookalike(value: string): string | undefined {
+  return identifierProblem(value, { lookalikes: 'allow' }) === undefined ? identifierProblem(value) : undefined;
 }
 
 /** Whether `value` is a deployment identifier ("" is the global scope): the one rule for the setting, flags, bus messages and requests. */
@@ -54,8 +65,8 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
     type: 'string',
     default: '',
     env: ['IDENTIFIER'],
-    pattern: { ...IDENTIFIER_PATTERN, problem: identifierProblem },
-    description: 'Deployment identifier; scopes promotion pointers and logs ("" = global). One folder name of up to 128 characters (an emoji is one): no "/" or "\\", no control, line-separator or bidirectional characters (U+202E), no invisible format characters (U+200B ZERO WIDTH SPACE, U+FEFF, U+00AD SOFT HYPHEN) and no space but U+0020 (U+00A0 NO-BREAK SPACE), which would make a scope that shows as another, not "." or "..", and not opening with a drive letter ("z:1", which the store reads as an absolute path; "cell:7" is fine). Claims on the bus and a request\'s series `identifier` (POST /predict, /actuals, the inference protocol\'s parameter) are held to the same rule, refused naming the character and where it is ("U+200B ZERO WIDTH SPACE at position 5"). What an earlier release stored under such a name (promotion records, prediction logs, notices on the bus) is never checked as it is read back; a deployment whose own IDENTIFIER holds one is refused as it starts, naming the character.',
+    pattern: { ...IDENTIFIER_PATTERN, problem: (value) => identifierProblem(value, { lookalikes: 'allow' }) },
+    description: 'Deployment identifier; scopes promotion pointers and logs ("" = global). One folder name of up to 128 characters (an emoji is one): no "/" or "\\", no control, line-separator or bidirectional characters (U+202E), not "." or "..", and not opening with a drive letter ("z:1", which the store reads as an absolute path; "cell:7" is fine); claims on the bus are held to the same rule. An invisible format character (U+200B ZERO WIDTH SPACE, U+FEFF, U+00AD SOFT HYPHEN) or a space but U+0020 (U+00A0 NO-BREAK SPACE) makes a scope that shows as another: taken here with a warning (settings_identifier_lookalike, naming the character and where it is), since it names what a deployment stored under it, and carried by its claims; a request\'s series `identifier` (POST /predict, /actuals, the inference protocol\'s parameter) holding one is refused ("U+200B ZERO WIDTH SPACE at position 5") unless it is the deployment\'s own.',
   },
   { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level (JSON lines on stderr). Commands that print their own outcome (train, promote, predict...) log only warnings and errors unless a level is set; serve and the daemon log at this level.' },
   {
