@@ -35,7 +35,9 @@ describe('core > backtest > chart', () => {
     const origins = Array.from({ length: count }, (_, i) => new Date(Date.UTC(2025, 0, 1) + i * 120_000).toISOString().slice(0, 19));
     const svg = renderBacktestChart({ ...record(1), origins, models: models as unknown as BacktestModelResult[] });
     const legend = [...svg.matchAll(/<text class="legend"[^>]*>([^<]*)<\/text>/g)].map((match) => match[1]);
-    expect(legend).toEqual(['NAIVE', 'GRU', 'MSTL']);
+    // The models, then the note on the spikes drawn at the top edge.
+    expect(legend.slice(0, 3)).toEqual(['NAIVE', 'GRU', 'MSTL']);
+    expect(legend.slice(3).every((entry) => entry.endsWith('drawn at the top edge'))).toBe(true);
     const lines = [...svg.matchAll(/<polyline fill="none" stroke="(#[0-9a-f]{6})" (.*?)points="([^"]+)"/g)].map((match) => ({
       color: match[1],
       faint: /stroke-opacity="0\.3"/.test(match[2]),
@@ -59,5 +61,52 @@ describe('core > backtest > chart', () => {
     const svg = renderBacktestChart(record(1));
     expect(svg).not.toContain('stroke-opacity');
     expect(svg).not.toContain('pale: each fold');
+  });
+  it('scales a long backtest to its bold means, not to the rare spikes of single folds, and marks every fold it clips', () => {
+    // Two models near 0.03 and 0.05, one fold in fifty of each ten to twenty times that: scaled to the spikes, the
+    // bold means used the bottom tenth of the plot.
+    const count = 1500;
+    const spiky = (level: number, phase: number): number[] => Array.from({ length: count }, (_, i) => ((i + phase) % 50 === 0 ? level * (10 + (i % 11)) : level * (1 + 0.3 * Math.sin(i / 40))));
+    const models = [
+      { model_type: 'NAIVE', folds: spiky(0.05, 0).map((rmse) => ({ metrics: { rmse } })) },
+      { model_type: 'GRU', folds: spiky(0.03, 25).map((rmse) => ({ metrics: { rmse } })) },
+    ];
+    const origins = Array.from({ length: count }, (_, i) => new Date(Date.UTC(2025, 0, 1) + i * 120_000).toISOString().slice(0, 19));
+    const svg = renderBacktestChart({ ...record(1), origins, models: models as unknown as BacktestModelResult[] });
+    const [, , top, bottom] = /<line x1="([\d.]+)" y1="([\d.]+)" x2="\1" y2="([\d.]+)" stroke="#333"\/>/.exec(svg)!.map(Number);
+    const lines = [...svg.matchAll(/<polyline fill="none" stroke="(#[0-9a-f]{6})" (.*?)points="([^"]+)"/g)].map((match) => ({
+      color: match[1],
+      faint: /stroke-opacity/.test(match[2]),
+      points: match[3].split(' ').map((pair) => ({ x: Number(pair.split(',')[0]), y: Number(pair.split(',')[1]) })),
+    }));
+    const bold = lines.filter((line) => !line.faint);
+    expect(bold).toHaveLength(2);
+    // The higher mean reaches at least 40 % of the way up the plot.
+    const boldTop = Math.min(...bold.flatMap((line) => line.points.map((p) => p.y)));
+    expect((bottom - boldTop) / (bottom - top)).toBeGreaterThanOrEqual(0.4);
+    // Nothing is drawn above the plot; each fold drawn on its top edge sits under a marker of its model's colour.
+    const pale = lines.filter((line) => line.faint).flatMap((line) => line.points.map((p) => ({ ...p, color: line.color })));
+    expect(Math.min(...pale.map((p) => p.y))).toBe(top);
+    const atTop = pale.filter((p) => p.y === top);
+    const markers = [...svg.matchAll(/<path class="clipped" d="M[\d.]+,[\d.]+ L([\d.]+),([\d.]+)[^"]*" fill="([^"]+)"/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), color: m[3] }));
+    expect(atTop.length).toBeGreaterThan(0);
+    for (const p of atTop) expect(markers.some((m) => m.color === p.color && m.y === top && Math.abs(m.x - p.x) <= 1), `${p.color} at ${p.x}`).toBe(true);
+    // The legend counts the clipped folds (of every model) and gives the highest, against the axis's top label.
+    const note = /<text class="legend"[^>]*>(\d+) fold errors above ([\d.]+) \(highest ([\d.]+)\) drawn at the top edge<\/text>/.exec(svg)!;
+    const axisTop = Number(note[2]);
+    expect(Number([...svg.matchAll(/<text x="[\d.]+" y="[\d.]+" text-anchor="end">([^<]*)<\/text>/g)].at(-1)![1])).toBe(axisTop);
+    const all = models.flatMap((model) => model.folds.map((fold) => fold.metrics.rmse));
+    expect(Number(note[1])).toBe(all.filter((rmse) => rmse > axisTop).length);
+    expect(Number(note[3])).toBeCloseTo(Math.max(...all), 3);
+  });
+
+  it('clips nothing of a long backtest without spikes', () => {
+    const count = 400;
+    const folds = Array.from({ length: count }, (_, i) => ({ metrics: { rmse: 0.03 + 0.01 * Math.sin(i / 7) } }));
+    const origins = Array.from({ length: count }, (_, i) => new Date(Date.UTC(2025, 0, 1) + i * 120_000).toISOString().slice(0, 19));
+    const svg = renderBacktestChart({ ...record(1), origins, models: [{ model_type: 'GRU', folds }] as unknown as BacktestModelResult[] });
+    expect(svg).toContain('pale: each fold');
+    expect(svg).not.toContain('class="clipped"');
+    expect(svg).not.toContain('drawn at the top edge');
   });
 });

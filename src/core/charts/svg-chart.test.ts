@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bandShades, formatTick, gapsAfter, logTicks, niceTicks, renderLineChart, timeTicks, wrapTitle } from './svg-chart.js';
+import { bandShades, formatTick, formatTicks, gapsAfter, logTicks, niceAxis, niceTicks, renderLineChart, timeTicks, wrapTitle } from './svg-chart.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -418,7 +418,7 @@ describe('core > charts > svg-chart', () => {
   });
 
   it('draws a flat series mid-axis on an axis of its own size, its labels short', () => {
-    for (const [level, labels] of [[1e9, ['900M', '950M', '1G', '1.05G', '1.1G']], [1e-9, ['9.00e-10', '9.50e-10', '1.00e-9', '1.05e-9', '1.10e-9']], [-3, ['-3.4', '-3.2', '-3', '-2.8', '-2.6']], [0, ['-1', '-0.5', '0', '0.5', '1']]] as const) {
+    for (const [level, labels] of [[1e9, ['900M', '950M', '1G', '1.05G', '1.1G']], [1e-9, ['9.00e-10', '9.50e-10', '1.00e-9', '1.05e-9', '1.10e-9']], [-3, ['-3.3', '-3.2', '-3.1', '-3', '-2.9', '-2.8', '-2.7']], [0, ['-1', '-0.5', '0', '0.5', '1']]] as const) {
       const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'flat', values: [level, level, level], color: '#333333' }] });
       expect(yLabels(svg).map((l) => l.label), String(level)).toEqual(labels);
       const [line] = linesOf(svg, '#333333');
@@ -450,5 +450,45 @@ describe('core > charts > svg-chart', () => {
     }
     // Labels as short as most charts' keep the plot where it was.
     expect(renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 's', values: [0, 8e7, 1.2e8] }] })).toContain('<line x1="80" y1="');
+  });
+  it('leaves no more than a sixth of a linear axis empty, still ending on labelled values', () => {
+    // The GRU's residuals on PobleSec's test file (-474M to 1.06G) were drawn on -500M to 1.5G, the top quarter
+    // empty; the last day of its forecast (0 to 1.12G, bands included) on 0 to 1.5G.
+    const residuals = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'r', values: [-4.74e8, 1e8, 1.055e9], points: true }], baseline: 0 });
+    const labels = yLabels(residuals).map((l) => l.label);
+    expect(labels).toEqual(['-500M', '-250M', '0', '250M', '500M', '750M', '1G', '1.25G']);
+    for (const [min, max] of [[-4.74e8, 1.055e9], [0, 1.12e9], [3e6, 1.75e9], [0.0061, 0.0713], [-3.2, 17.9], [1e9 + 3e5, 1e9 + 9e5]]) {
+      const axis = niceAxis(min, max);
+      expect(axis.min, `${min}..${max}`).toBeLessThanOrEqual(min);
+      expect(axis.max, `${min}..${max}`).toBeGreaterThanOrEqual(max);
+      expect(axis.ticks[0]).toBe(axis.min);
+      expect(axis.ticks.at(-1)).toBe(axis.max);
+      expect((max - min) / (axis.max - axis.min), `${min}..${max} on ${axis.min}..${axis.max}`).toBeGreaterThanOrEqual(5 / 6 - 1e-9);
+      expect(axis.ticks.length, `${axis.ticks}`).toBeGreaterThanOrEqual(4);
+      expect(axis.ticks.length, `${axis.ticks}`).toBeLessThanOrEqual(12);
+    }
+  });
+
+  it('writes each tick as it is, not rounded to a neighbour\'s digits', () => {
+    // Steps of 2.5 times a power of ten need a digit more than their neighbours: -499.75M read -499.8M.
+    expect(formatTicks([-5e8, -4.9975e8, -4.995e8, -4.9925e8])).toEqual(['-500M', '-499.75M', '-499.5M', '-499.25M']);
+    expect(formatTicks([0, 0.025, 0.05, 0.075])).toEqual(['0', '0.025', '0.05', '0.075']);
+  });
+
+  it('ends a capped axis at the cap, draws the values above it at the top edge under a marker, and counts them in the legend', () => {
+    const values = [0.01, 0.02, 0.9, 0.03, 0.02, 0.5, 0.01];
+    const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', values, color: '#1f77b4' }], yCap: { at: 0.035, noun: 'fold errors' } });
+    expect(yLabels(svg).at(-1)!.label).toBe('0.035');
+    const top = Number(/<line x1="([\d.]+)" y1="([\d.]+)" x2="\1" y2="[\d.]+" stroke="#333"\/>/.exec(svg)![2]);
+    const points = linesOf(svg, '#1f77b4')[0];
+    expect(Math.min(...points.map((p) => p.y))).toBe(top);
+    const markers = [...svg.matchAll(/<path class="clipped" d="M[\d.]+,[\d.]+ L([\d.]+),([\d.]+)[^"]*" fill="([^"]+)"/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), color: m[3] }));
+    const drawnAtTop = points.filter((p) => p.y === top);
+    expect(drawnAtTop).toHaveLength(2);
+    for (const p of drawnAtTop) expect(markers.filter((m) => m.color === '#1f77b4' && Math.abs(m.x - p.x) <= 1 && m.y === top)).toHaveLength(1);
+    expect(svg).toContain('>2 fold errors above 0.035 (highest 0.9) drawn at the top edge</text>');
+    // A cap above every value changes nothing.
+    const uncapped = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', values }] });
+    expect(renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', values }], yCap: { at: 2, noun: 'fold errors' } })).toBe(uncapped);
   });
 });

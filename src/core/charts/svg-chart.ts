@@ -47,6 +47,13 @@ export interface LineChartOptions {
   xSpan?: { from: number; name: string };
   /** A logarithmic y axis, for values spanning orders of magnitude (a loss curve); linear if any value is <= 0. */
   yLog?: boolean;
+  /**
+   * A linear axis ends at the round value at or above this one even where values go higher: rare spikes would
+   * otherwise take the height the lines a reader compares need. A value above the axis is drawn at the plot's top
+   * edge under a marker in its series' colour, and a legend entry says how many are (counted as `noun`, "fold
+   * errors") and the highest.
+   */
+  yCap?: { at: number; noun: string };
 }
 
 /** Ten distinct colours: a backtest of the default set draws six models, and a sixth must not wear the first's. */
@@ -109,10 +116,15 @@ function nearestStep(steps: readonly number[], min: number, max: number, count: 
   return steps.reduce((best, step) => (gap(step) < gap(best) || (gap(step) === gap(best) && step < best) ? step : best));
 }
 
-/** The round step (1, 2 or 5 times a power of ten) that gives about `count` ticks within (or around) [min, max]. */
-function niceStep(min: number, max: number, count: number, widened = false): number {
+/** Round steps (1, 2 or 5 times a power of ten) around the `count`-th part of [min, max]. */
+function roundSteps(min: number, max: number, count: number): number[] {
   const power = 10 ** Math.floor(Math.log10((max - min) / Math.max(1, count)));
-  return nearestStep([0.5, 1, 2, 5, 10, 20].map((m) => m * power), min, max, count, widened);
+  return [0.5, 1, 2, 5, 10, 20].map((m) => m * power);
+}
+
+/** The round step that gives about `count` ticks within [min, max]. */
+function niceStep(min: number, max: number, count: number): number {
+  return nearestStep(roundSteps(min, max, count), min, max, count);
 }
 
 /** Multiples of `step` within [min, max]. */
@@ -128,13 +140,28 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
 }
 
 /**
+ * At most this share of a widened axis lies beyond its values. The step giving the nearest tick count alone took
+ * 500M for residuals of -474M to 1.06G: an axis of -500M to 1.5G, its top quarter empty. The finest round step
+ * (a tenth of the range or less) widens by two steps at most, a sixth of the axis, so some step always keeps to it.
+ */
+const MAX_AXIS_SLACK = 1 / 6;
+
+/**
  * A linear axis over [min, max] widened to the round ticks around it, so that it ends on labelled values and no
- * line runs along the top of the plot past its last label (a forecast peaking at 1.75G under a top label of 1.5G).
+ * line runs along the top of the plot past its last label (a forecast peaking at 1.75G under a top label of 1.5G),
+ * by the step with about `count` ticks of those that leave no more than MAX_AXIS_SLACK of the axis empty.
  */
 export function niceAxis(min: number, max: number, count = 5): { min: number; max: number; ticks: number[] } {
-  const step = niceStep(min, max, count, true);
-  const low = Number((Math.floor(min / step + 1e-9) * step).toPrecision(12));
-  const high = Number((Math.ceil(max / step - 1e-9) * step).toPrecision(12));
+  const widen = (step: number): [number, number] => [Number((Math.floor(min / step + 1e-9) * step).toPrecision(12)), Number((Math.ceil(max / step - 1e-9) * step).toPrecision(12))];
+  // 2.5 times a power of ten too: between steps of 1 and 2.5 (or of 2.5 and 5) the step of 2 or 5 alone left
+  // an axis of 0.0061 to 0.0713 the choice of 0 to 0.08 (a fifth empty) or fifteen ticks of 0.005.
+  const steps = [...roundSteps(min, max, count), ...[0.25, 2.5].map((m) => m * 10 ** Math.floor(Math.log10((max - min) / Math.max(1, count))))].sort((a, b) => a - b);
+  const tight = steps.filter((step) => {
+    const [low, high] = widen(step);
+    return high - low <= (max - min) / (1 - MAX_AXIS_SLACK) * (1 + 1e-9);
+  });
+  const step = nearestStep(tight.length > 0 ? tight : steps, min, max, count, true);
+  const [low, high] = widen(step);
   return { min: low, max: high, ticks: ticksAt(low, high, step) };
 }
 
@@ -145,21 +172,37 @@ export function formatTick(value: number): string {
 
 /** {@link formatTick} with `digits` significant digits at most (its own function: formatTick is passed to map). */
 function tickText(value: number, digits: number): string {
+  return tickParts(value, digits).text;
+}
+
+/** A tick's label and the value it reads as. */
+function tickParts(value: number, digits: number): { text: string; shown: number } {
   const abs = Math.abs(value);
-  if (abs === 0) return '0';
-  for (const { factor, suffix } of SI) if (abs >= factor) return `${Number((value / factor).toPrecision(digits))}${suffix}`;
-  if (abs < 1e-4) return value.toExponential(Math.max(1, digits - 2));
-  return String(Number(value.toPrecision(digits)));
+  if (abs === 0) return { text: '0', shown: 0 };
+  for (const { factor, suffix } of SI) {
+    if (abs >= factor) {
+      const mantissa = Number((value / factor).toPrecision(digits));
+      return { text: `${mantissa}${suffix}`, shown: mantissa * factor };
+    }
+  }
+  if (abs < 1e-4) {
+    const text = value.toExponential(Math.max(1, digits - 2));
+    return { text, shown: Number(text) };
+  }
+  const shown = Number(value.toPrecision(digits));
+  return { text: String(shown), shown };
 }
 
 /**
- * The labels of an axis's ticks, with as few significant digits (three or more) as tell every tick apart: an axis
- * of values near 1e9 spanning 300k was labelled 1G four times, one near 0.0102 had 0.0101 twice.
+ * The labels of an axis's ticks, with as few significant digits (three or more) as write every tick as it is: an
+ * axis of values near 1e9 spanning 300k was labelled 1G four times, one near 0.0102 had 0.0101 twice, and ticks
+ * 250k apart near -500M read -499.8M for -499.75M.
  */
 export function formatTicks(values: readonly number[]): string[] {
+  const spread = values.length > 1 ? Math.max(...values) - Math.min(...values) : Math.abs(values[0] ?? 0);
   for (let digits = 3; digits < 15; digits++) {
-    const labels = values.map((value) => tickText(value, digits));
-    if (new Set(labels).size === labels.length) return labels;
+    const parts = values.map((value) => tickParts(value, digits));
+    if (new Set(parts.map((part) => part.text)).size === parts.length && parts.every((part, i) => Math.abs(part.shown - values[i]) <= 1e-6 * spread)) return parts.map((part) => part.text);
   }
   return values.map((value) => tickText(value, 15));
 }
@@ -461,20 +504,6 @@ export function renderLineChart(options: LineChartOptions): string {
   const bandColor = (band: ChartBand, index: number): string => band.color ?? shades[index];
   const title = wrapTitle(options.title, width - 40);
   const titleBelow = (title.length - 1) * TITLE_LINE_PX;
-  const legend = layoutLegend(
-    [
-      ...bands.map((band, index) => ({ name: band.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${bandColor(band, index)}"/>` })),
-      ...options.series.flatMap((series, index) => (series.faint ? [] : [{ name: series.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${seriesColor(series, index)}"/>` }])),
-      ...(options.xSpan ? [{ name: options.xSpan.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${SPAN_FILL}" stroke="#bbb"/>` }] : []),
-      ...(options.xMarker ? [{ name: options.xMarker.name, swatch: (x: number, y: number) => `<line x1="${x}" y1="${y}" x2="${x + 10}" y2="${y}" stroke="#888" stroke-dasharray="4 3"/>` }] : []),
-    ],
-    90,
-    width - 20,
-    titleBelow,
-  );
-  // Each title line and legend row past the first pushes the plot down rather than over them; the top tick label clears it.
-  const margin = { left: 80, right: 20, top: 46 + titleBelow + (legend.rows - 1) * LEGEND_ROW_PX, bottom: 60 };
-  const plotH = height - margin.top - margin.bottom;
   const xStart = options.xStart ?? 1;
   // Tick labels are UTC times (naive timestamps are read as UTC): the axis says so whatever its caller named it.
   const xLabel = options.xTimes && options.xTimes.length > 0 && !/\bUTC\b/.test(options.xLabel) ? `${options.xLabel} (UTC)` : options.xLabel;
@@ -488,10 +517,15 @@ export function renderLineChart(options: LineChartOptions): string {
   if (min === max) [min, max] = log ? [min / 2, max * 2] : min === 0 ? [-1, 1] : [min - Math.abs(min) / 10, max + Math.abs(max) / 10];
   // A log axis within less than a decade is ticked at the linear axis's round values: it ends on them too, or the
   // first epoch's loss (0.00516) ran above the top label (0.005) and the last validation loss below the lowest.
+  let logRoundTicks: number[] | undefined;
   if (log && decadeTicks(min, max, [1, 2, 5]).length < 3) {
     const rounded = niceAxis(min, max, 6);
-    if (rounded.min > 0) [min, max] = [rounded.min, rounded.max];
+    if (rounded.min > 0) [min, max, logRoundTicks] = [rounded.min, rounded.max, rounded.ticks];
   }
+  const dataMax = max;
+  const cap = options.yCap?.at ?? Number.NaN;
+  const capped = !log && cap > min && cap < max;
+  if (capped) max = cap;
   let linearAxis = log ? undefined : niceAxis(min, max);
   // Ticks are rounded to twelve digits: a range below them (a constant 5e7 and a forecast off it by float noise,
   // or a constant 1e300, which the +-1 above leaves equal) collapsed the axis to one value and every y to Infinity.
@@ -502,8 +536,27 @@ export function renderLineChart(options: LineChartOptions): string {
   }
   if (linearAxis) [min, max] = [linearAxis.min, linearAxis.max];
   // With nothing plotted, labels of the stand-in range 0..1 would read as data.
-  const yTicks = hasData ? (linearAxis?.ticks ?? logTicks(min, max)) : [];
+  // The round ticks a log axis was rounded to: niceTicks over them might pick another step, its ends unlabelled.
+  const yTicks = hasData ? (linearAxis?.ticks ?? logRoundTicks ?? logTicks(min, max)) : [];
   const yTickLabels = formatTicks(yTicks);
+  const clipped = capped ? options.series.flatMap((series, index) => Array.from(series.values, (v, i) => (v > max ? i : -1)).filter((i) => i >= 0).map((i) => ({ index, i }))) : [];
+  const legend = layoutLegend(
+    [
+      ...bands.map((band, index) => ({ name: band.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${bandColor(band, index)}"/>` })),
+      ...options.series.flatMap((series, index) => (series.faint ? [] : [{ name: series.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${seriesColor(series, index)}"/>` }])),
+      ...(options.xSpan ? [{ name: options.xSpan.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${SPAN_FILL}" stroke="#bbb"/>` }] : []),
+      ...(options.xMarker ? [{ name: options.xMarker.name, swatch: (x: number, y: number) => `<line x1="${x}" y1="${y}" x2="${x + 10}" y2="${y}" stroke="#888" stroke-dasharray="4 3"/>` }] : []),
+      ...(clipped.length > 0
+        ? [{ name: `${clipped.length} ${options.yCap?.noun ?? 'values'} above ${formatTick(max)} (highest ${formatTick(dataMax)}) drawn at the top edge`, swatch: (x: number, y: number) => clipMarker(x + 5, y - 4, '#555') }]
+        : []),
+    ],
+    90,
+    width - 20,
+    titleBelow,
+  );
+  // Each title line and legend row past the first pushes the plot down rather than over them; the top tick label clears it.
+  const margin = { left: 80, right: 20, top: 46 + titleBelow + (legend.rows - 1) * LEGEND_ROW_PX, bottom: 60 };
+  const plotH = height - margin.top - margin.bottom;
   // The plot starts right of the widest y tick label, which ends 6 px left of the axis and starts clear of the
   // y-axis title: the labels of a narrow axis far from zero (4.564e-8, 1.00000001G) ran into the title or off the page.
   margin.left = Math.max(margin.left, Math.ceil(Y_TITLE_RIGHT_PX + 6 + Math.max(0, ...yTickLabels.map(yTickLabelWidth))));
@@ -524,7 +577,8 @@ export function renderLineChart(options: LineChartOptions): string {
   // Values span the plot but for a few pixels at each end of a linear axis: a series at the axis's lowest value
   // (traffic of 0 at night, a flat forecast) ran along the axis line, and a dark one was lost in it.
   const inset = log ? 0 : Y_INSET_PX;
-  const y = (v: number): number => margin.top + plotH - inset - ((scale(v) - low) / (high - low)) * (plotH - 2 * inset);
+  // Past a capped axis's top a value is drawn on the plot's top edge, clear of the top label's grid line below it.
+  const y = (v: number): number => (capped && v > max ? margin.top : margin.top + plotH - inset - ((scale(v) - low) / (high - low)) * (plotH - 2 * inset));
   const point = (i: number, v: number): string => `${x(i).toFixed(1)},${y(v).toFixed(1)}`;
   const yLabelMiddle = margin.top + plotH / 2;
   const parts: string[] = [
@@ -582,9 +636,23 @@ export function renderLineChart(options: LineChartOptions): string {
       else parts.push(`<polyline fill="none" stroke="${color}" ${lineStyle(series)} points="${coords.join(' ')}"/>`);
     }
   });
+  // One marker a pixel column a series: a run of spikes past the top is marked, not drawn as a smear of triangles.
+  const marked = new Set<string>();
+  for (const { index, i } of clipped) {
+    const at = x(i);
+    const key = `${index}/${Math.round(at)}`;
+    if (marked.has(key)) continue;
+    marked.add(key);
+    parts.push(clipMarker(at, margin.top, seriesColor(options.series[index], index)));
+  }
   parts.push(...legend.svg);
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
+}
+
+/** A small triangle pointing up, its tip at (x, top): a value drawn at the top edge lies higher than the axis shows. */
+function clipMarker(x: number, top: number, color: string): string {
+  return `<path class="clipped" d="M${(x - 3.5).toFixed(1)},${(top + 7).toFixed(1)} L${x.toFixed(1)},${top.toFixed(1)} L${(x + 3.5).toFixed(1)},${(top + 7).toFixed(1)} Z" fill="${color}"/>`;
 }
 
 function reduceMinMax(values: number[]): [number, number] {
