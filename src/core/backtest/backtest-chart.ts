@@ -1,3 +1,4 @@
+import { centredMean } from '../charts/centred-mean.js';
 import { PALETTE, renderLineChart } from '../charts/svg-chart.js';
 import { parseTimestamp } from '../data/timestamps.js';
 import type { BacktestRecord } from './backtest-record.js';
@@ -10,21 +11,6 @@ export const SMOOTH_PAST_FOLDS = 200;
 /** The smoothed line's window spans about this share of the folds (30 of 1,500: an hour of 2-minute rows). */
 const WINDOW_SHARE = 1 / 50;
 
-/** The mean of the finite values within `half` places either side of each value (NaN where the value is missing). */
-export function centredMean(values: readonly number[], half: number): number[] {
-  return values.map((value, i) => {
-    if (!Number.isFinite(value)) return Number.NaN;
-    let sum = 0;
-    let count = 0;
-    for (let k = Math.max(0, i - half); k <= Math.min(values.length - 1, i + half); k++) {
-      if (Number.isFinite(values[k])) {
-        sum += values[k];
-        count += 1;
-      }
-    }
-    return sum / count;
-  });
-}
 
 /** The value below which `share` of the finite values lie (nearest rank). */
 function quantile(values: readonly number[], share: number): number {

@@ -71,6 +71,42 @@ describe('core > eval > forecast-plots', () => {
     expect(single.get(PLOT_FILES.forecast)!).not.toContain('x-span');
   });
 
+  it('draws a test of thousands of forecasts pale, under bold means over an hour and bands of the bounds\' means', async () => {
+    // Five days of 2-minute rows (3,600 forecasts, five a pixel), noisy from row to row, one spike a day: drawn as
+    // they were, the forecast over the actual hid it, and both hid the bands.
+    const artifact = predictions(5);
+    const noisy = artifact.actual.down.map((value, i) => value + (i % 2 === 0 ? 30 : -30) + (i % 720 === 360 ? 400 : 0));
+    const predicted = noisy.map((value, i) => (i === 0 ? value : noisy[i - 1]));
+    const plots = await plotsOf('dense', 5, {
+      ...artifact,
+      actual: { down: noisy },
+      predicted: { down: predicted },
+      intervals: { down: { '0.8': { lower: predicted.map((value) => value - 40), upper: predicted.map((value) => value + 40) } } },
+    });
+    const whole = plots.get(PLOT_FILES.forecast)!;
+    expect(whole).toContain('pale: each forecast and actual, bold and bands: means over 1 h around it');
+    const linesOf = (color: string, faint: boolean): number[][] =>
+      [...whole.matchAll(new RegExp(`<polyline fill="none" stroke="${color}" ([^>]*?)points="([^"]+)"`, 'g'))]
+        .filter((match) => /stroke-opacity/.test(match[1]) === faint)
+        .map((match) => match[2].split(' ').map((pair) => Number(pair.split(',')[1])));
+    const variation = (ys: number[]): number => ys.slice(1).reduce((sum, y, i) => sum + Math.abs(y - ys[i]), 0);
+    for (const color of ['#333333', '#d62728']) {
+      const [pale] = linesOf(color, true);
+      const [bold] = linesOf(color, false);
+      expect(pale, color).toBeDefined();
+      expect(bold, color).toBeDefined();
+      // The bold mean follows the level, not the row-to-row noise; the pale line keeps every spike above it.
+      expect(variation(bold), color).toBeLessThan(variation(pale) / 5);
+      expect(Math.min(...pale), color).toBeLessThan(Math.min(...bold) - 50);
+    }
+    // The band's edges follow the bounds' means as smoothly: a band of the raw bounds zigzagged with the noise.
+    const [band] = [...whole.matchAll(/<polygon class="band"[^>]*points="([^"]+)"/g)].map((match) => match[1].split(' ').map((pair) => Number(pair.split(',')[1])));
+    const upperEdge = band.slice(0, band.length / 2);
+    expect(variation(upperEdge)).toBeLessThan(variation(linesOf('#333333', true)[0]) / 5);
+    // The last day, a few hundred forecasts, is drawn as it is.
+    expect(plots.get(PLOT_FILES.lastDay)!).not.toContain('stroke-opacity');
+  });
+
   it('plots a test of a day or so whole, without a last-day plot', async () => {
     const plots = await plotsOf('one-day', 1.2);
     expect([...plots.keys()]).toEqual([PLOT_FILES.forecast, PLOT_FILES.residuals]);

@@ -4,7 +4,8 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES } from '../registry/run-record.js';
 import { runKey, runsBucket } from '../registry/run-store.js';
 import type { PredictionsArtifact } from '../train/predictions-artifact.js';
-import { intervalBands } from '../charts/interval-bands.js';
+import { centredMean } from '../charts/centred-mean.js';
+import { intervalBands, type IntervalBand } from '../charts/interval-bands.js';
 import { renderLineChart } from '../charts/svg-chart.js';
 import { targetFileNames } from '../charts/target-file-names.js';
 
@@ -34,6 +35,35 @@ function lastDayStart(times: number[]): number | undefined {
   return times.length - start >= MIN_LAST_DAY_POINTS ? start : undefined;
 }
 
+/**
+ * Past this many forecasts the plot of the whole test draws its lines pale and their means over a window bold: on
+ * PobleSec's test (3,972 forecasts, some six a pixel) the forecast drawn over the actual hid it, and both hid the
+ * bands, which showed only round the spikes.
+ */
+export const SMOOTH_PAST_POINTS = 1500;
+
+/** Windows a dense plot's means span, round durations; the one nearest a hundredth of the test is taken. */
+const WINDOWS = [
+  { ms: 600_000, name: '10 min' },
+  { ms: 1_800_000, name: '30 min' },
+  { ms: 3_600_000, name: '1 h' },
+  { ms: 2 * 3_600_000, name: '2 h' },
+  { ms: 6 * 3_600_000, name: '6 h' },
+  { ms: DAY_MS, name: '1 day' },
+  { ms: 7 * DAY_MS, name: '1 week' },
+];
+
+/** The round window nearest a hundredth of the times' span, and how many places either side of a point it reaches. */
+function meanWindow(times: readonly number[]): { half: number; name: string } | undefined {
+  const steps = times.slice(1).map((time, i) => time - times[i]).sort((a, b) => a - b);
+  const usual = steps[Math.floor((steps.length - 1) / 2)];
+  if (!(usual > 0)) return undefined;
+  const wanted = (times[times.length - 1] - times[0]) / 100;
+  const window = WINDOWS.reduce((best, candidate) => (Math.abs(Math.log(candidate.ms / wanted)) < Math.abs(Math.log(best.ms / wanted)) ? candidate : best));
+  const half = Math.round(window.ms / usual / 2);
+  return half >= 1 ? { half, name: window.name } : undefined;
+}
+
 /** The plots of one target: forecast vs actual (the whole test and, past a day and a half, its last day) and residuals. */
 function targetPlots(predictions: PredictionsArtifact, target: string, label: string): { forecast: string; lastDay?: string; residuals: string } {
   const actual = firstStep(predictions.actual[target], predictions.horizon);
@@ -43,17 +73,26 @@ function targetPlots(predictions: PredictionsArtifact, target: string, label: st
   const xTimes = firstStep(predictions.times, predictions.horizon);
   const bands = intervalBands(Object.fromEntries(Object.entries(predictions.intervals?.[target] ?? {}).map(([level, band]) => [level, { lower: firstStep(band.lower, predictions.horizon), upper: firstStep(band.upper, predictions.horizon) }])));
   const lastDay = lastDayStart(xTimes);
+  const window = xTimes.length > SMOOTH_PAST_POINTS ? meanWindow(xTimes) : undefined;
+  const meanOf = (values: number[]): number[] => (window ? centredMean(values, window.half) : values);
+  const lines = (from: number, smooth: boolean) => {
+    const raw = [
+      { name: 'actual', values: actual.slice(from), color: '#333333' },
+      { name: 'forecast', values: predicted.slice(from), color: '#d62728' },
+    ];
+    return smooth ? [...raw.map((series) => ({ ...series, faint: true })), ...raw.map((series) => ({ ...series, values: meanOf(series.values) }))] : raw;
+  };
+  // The bands of a dense plot are the means of their bounds: the width an interval has about then, not a bound of the means.
+  const shown = (from: number, smooth: boolean): IntervalBand[] =>
+    bands.map((band) => ({ ...band, lower: smooth ? meanOf(band.lower.slice(from)) : band.lower.slice(from), upper: smooth ? meanOf(band.upper.slice(from)) : band.upper.slice(from) }));
   const forecastChart = (from: number, span: string, detail?: number) =>
     renderLineChart({
       title: `${label}: ${target} forecast vs actual (${span}, step 1)`,
-      xLabel: 'forecast time (UTC)',
+      xLabel: window && from === 0 ? `forecast time (UTC); pale: each forecast and actual, bold and bands: means over ${window.name} around it` : 'forecast time (UTC)',
       yLabel: `${target} (original units)`,
       xTimes: xTimes.slice(from),
-      bands: bands.map((band) => ({ ...band, lower: band.lower.slice(from), upper: band.upper.slice(from) })),
-      series: [
-        { name: 'actual', values: actual.slice(from), color: '#333333' },
-        { name: 'forecast', values: predicted.slice(from), color: '#d62728' },
-      ],
+      bands: shown(from, window !== undefined && from === 0),
+      series: lines(from, window !== undefined && from === 0),
       // Over days the lines are dense: the whole test shows where the last-day plot looks closer.
       ...(detail !== undefined ? { xSpan: { from: detail + 1, name: `last day, in detail in ${PLOT_FILES.lastDay.split('/').at(-1)}` } } : {}),
     });
