@@ -51,6 +51,6 @@ export function renderBacktestChart(record: BacktestRecord): string {
     xTimes: record.origins.map(parseTimestamp),
     yLabel: 'RMSE (scaled)',
     series: half > 0 ? [...raw.map((series) => ({ ...series, faint: true })), ...means] : raw,
-    ...(Number.isFinite(cap) ? { yCap: { at: cap, noun: 'fold errors' } } : {}),
+    ...(Number.isFinite(cap) ? { yCap: { at: cap, noun: 'fold error' } } : {}),
   });
 }
