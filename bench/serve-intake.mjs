@@ -9,8 +9,10 @@
 // --no-data: POST /predict without a body instead, to a server with a model (persistence, `--seq` rows of input, 8
 // columns) and a stored test frame, so each answer is a forecast from the stored test window; the builds' first answers
 // are compared, their predictions byte for byte, before the load.
+// --rows: POST /predict with `--seq` rows of the columns that server's model reads (ts, down, up) and `--extra` columns
+// more that it does not read, so each answer is a forecast from the request's rows, its columns checked against the model's.
 // Usage: npm run build && node bench/serve-intake.mjs --build new=. --build old=<checkout with its own build>
-//          [--rounds 3] [--seconds 8] [--connections 16] [--grpc [--model flts] | --no-data [--seq 10]]
+//          [--rounds 3] [--seconds 8] [--connections 16] [--grpc [--model flts] | --no-data [--seq 10] | --rows [--seq 10] [--extra 0]]
 import { execFile, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -27,6 +29,8 @@ const { values: flags } = parseArgs({
     model: { type: 'string', default: 'other' },
     'no-data': { type: 'boolean', default: false },
     seq: { type: 'string', default: '10' },
+    rows: { type: 'boolean', default: false },
+    extra: { type: 'string', default: '0' },
   },
 });
 
@@ -44,10 +48,11 @@ if (flags.child) {
   const { createServeMetrics } = await import(path.join(dist, 'serve/serve-metrics.js'));
   const { silentLogger } = await import(path.join(dist, 'logger.js'));
   const nothing = () => Promise.reject(new Error('no run'));
-  const source = flags['no-data'] ? await servedSource(dist, Number(flags.seq)) : { loadRun: nothing, loadTestFrame: nothing, readPointer: async () => undefined };
+  const served = flags['no-data'] || flags.rows;
+  const source = served ? await servedSource(dist, Number(flags.seq)) : { loadRun: nothing, loadTestFrame: nothing, readPointer: async () => undefined };
   const metrics = createServeMetrics({ processMetrics: false });
   const holder = createModelHolder({ source, pollIntervalMs: 0, batching: { maxBatch: 16, maxWaitMs: 0 }, metrics, logger: silentLogger });
-  if (flags['no-data']) await holder.start();
+  if (served) await holder.start();
   if (flags.grpc) {
     const { startGrpcInferenceServer } = await import(path.join(dist, 'serve/oip-grpc-server.js'));
     const { createPredictionRecorder } = await import(path.join(dist, 'serve/prediction-recorder.js'));
@@ -78,7 +83,9 @@ if (flags.child) {
   const columns = Array.from({ length: 8 }, (_, c) => `c${c}`);
   const data = { ts: Array.from({ length: 12 }, (_, i) => new Date(Date.UTC(2018, 1, 5, 0, 10 * i)).toISOString()) };
   for (const name of columns) data[name] = Array.from({ length: 12 }, (_, i) => Math.round(Math.sin(i + name.length) * 1000) / 10);
-  const body = JSON.stringify({ data });
+  const body = JSON.stringify({ data: flags.rows ? servedRows(Number(flags.seq), Number(flags.extra)) : data });
+  const served = flags['no-data'] || flags.rows;
+  const childFlags = flags['no-data'] ? ['--no-data', '--seq', flags.seq] : flags.rows ? ['--rows', '--seq', flags.seq] : [];
   const results = Object.fromEntries(builds.map(({ label }) => [label, []]));
   const predictions = {};
   const cpuPerCall = Object.fromEntries(builds.map(({ label }) => [label, []]));
@@ -92,11 +99,12 @@ if (flags.child) {
   };
   for (let round = 1; round <= Number(flags.rounds); round++) {
     for (const { label, dir } of builds) {
-      const server = spawn(process.execPath, [import.meta.filename, '--child', dir, ...(flags.grpc ? ['--grpc'] : []), ...(flags['no-data'] ? ['--no-data', '--seq', flags.seq] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const server = spawn(process.execPath, [import.meta.filename, '--child', dir, ...(flags.grpc ? ['--grpc'] : []), ...childFlags], { stdio: ['pipe', 'pipe', 'inherit'] });
       const port = await new Promise((resolve) => server.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim()))));
-      if (flags['no-data'] && round === 1) {
-        const answer = await (await fetch(`http://127.0.0.1:${port}/predict`, { method: 'POST' })).json();
-        if (!answer.predictions) throw new Error(`${label}: POST /predict without data answered ${JSON.stringify(answer)}`);
+      if (served && round === 1) {
+        const sentRows = flags.rows ? { headers: { 'content-type': 'application/json' }, body } : {};
+        const answer = await (await fetch(`http://127.0.0.1:${port}/predict`, { method: 'POST', ...sentRows })).json();
+        if (!answer.predictions) throw new Error(`${label}: POST /predict ${flags.rows ? 'with rows' : 'without data'} answered ${JSON.stringify(answer)}`);
         predictions[label] = JSON.stringify(answer.predictions);
         if (predictions[label] !== predictions[builds[0].label]) throw new Error(`${label} forecasts otherwise than ${builds[0].label}: ${predictions[label]} vs ${predictions[builds[0].label]}`);
       }
@@ -117,7 +125,7 @@ if (flags.child) {
       cpuPerCall[label].push(cpu / run.requests.total);
       const statuses = Object.entries(run.statusCodeStats ?? {}).map(([code, { count }]) => `${code}:${count}`).join(' ');
       results[label].push(run.requests.average);
-      console.log(`round ${round} ${label}: ${run.requests.average.toFixed(0)} req/s, server CPU ${(cpu / run.requests.total).toFixed(1)} us/request, p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms, errors ${run.errors}, ${statuses}, ${flags['no-data'] ? `no body, input window ${flags.seq} rows` : `body ${body.length} B`}`);
+      console.log(`round ${round} ${label}: ${run.requests.average.toFixed(0)} req/s, server CPU ${(cpu / run.requests.total).toFixed(1)} us/request, p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms, errors ${run.errors}, ${statuses}, ${flags['no-data'] ? `no body, input window ${flags.seq} rows` : `body ${body.length} B${flags.rows ? `, ${flags.seq} rows, ${flags.extra} columns not read` : ''}`}`);
     }
   }
   /** `--connections` ModelInfer calls kept in flight for `--seconds`, from this process. */
@@ -143,8 +151,17 @@ if (flags.child) {
     return { perSecond, statuses };
   }
   const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  if (flags['no-data']) console.log(`predictions identical across builds: ${new Set(Object.values(predictions)).size === 1}`);
+  if (served) console.log(`predictions identical across builds: ${new Set(Object.values(predictions)).size === 1}`);
   for (const { label } of builds) console.log(`${label}: median ${median(results[label]).toFixed(0)} per s, server CPU median ${median(cpuPerCall[label]).toFixed(1)} us per call, over ${results[label].length} rounds`);
+}
+
+/** `seq` rows of the columns servedSource's run reads, in original units, and `extra` columns it does not read. */
+function servedRows(seq, extra) {
+  const rows = { ts: Array.from({ length: seq }, (_, i) => new Date(Date.UTC(2018, 1, 6) + i * 120_000).toISOString()) };
+  rows.down = Array.from({ length: seq }, (_, i) => 10 + ((i * 7) % 50));
+  rows.up = Array.from({ length: seq }, (_, i) => 50 - ((i * 3) % 40));
+  for (let c = 0; c < extra; c++) rows[`extra_${c}`] = rows.up;
+  return rows;
 }
 
 /**

@@ -16,7 +16,7 @@ function seriesRecorder(): { live: LiveMonitor; series: string[] } {
   return { live, series };
 }
 
-describe('serve > body fields a route does not read: answered, with an ignored_fields warning', () => {
+describe('serve > body fields a route does not read, and columns of its rows the model does not read: answered, with an ignored_fields or ignored_columns warning', () => {
   const scoring = seriesRecorder();
   const server = useTestServer({ server: { live: scoring.live } });
   const predict = (body: unknown) => postJson(`${server.url}/predict?inference_length=3`, body);
@@ -99,6 +99,74 @@ describe('serve > body fields a route does not read: answered, with an ignored_f
     expect(typo.json.parameters).toMatchObject({
       ignored_parameters: 'Parameters the request gave that flts does not read were ignored: Identifier (did you mean identifier?), priority. It reads inference_length, index_col, binary_data_output, identifier.',
       ignored_inputs: 'An input the request gave that the model does not take was ignored: upp (did you mean up?). It takes timestamp, down, up.',
+    });
+  });
+
+  it('/predict forecasts as without columns the model does not read, and names each with the column it most likely meant', async () => {
+    const data = requestData(8);
+    const plain = await predict({ data });
+    // Before, each was dropped unread and nothing said so: `upp` (meant `up`), a time feature the server computes itself.
+    const extra = await predict({ data: { ...data, upp: data.up, min_of_day_sin: data.up } });
+    expect(extra.status).toBe(200);
+    expect(extra.json.predictions).toEqual(plain.json.predictions);
+    expect(extra.json.warnings).toEqual([
+      {
+        code: 'ignored_columns',
+        message: 'Columns the request gave that the model does not read were ignored: upp (did you mean up?), min_of_day_sin. It reads ts, down, up.',
+        details: { columns: ['upp', 'min_of_day_sin'], count: 2 },
+      },
+    ]);
+    // The timestamp column is the one the request names: `ts` beside index_col `when` is not read.
+    const indexed = await predict({ data: { when: data.ts, ...data }, index_col: 'when', Identifier: 'x' });
+    expect(indexed.status).toBe(200);
+    expect(indexed.json.predictions).toEqual(plain.json.predictions);
+    expect(indexed.json.warnings.map((warning: { code: string }) => warning.code)).toEqual(['ignored_fields', 'ignored_columns']);
+    expect(indexed.json.warnings[1].message).toBe('A column the request gave that the model does not read was ignored: ts. It reads when, down, up.');
+  });
+
+  it("/predict shows a column's name escaped and cut, lists the first ten and counts the rest", async () => {
+    const data = requestData(8);
+    const own = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`client_${i}`, data.up]));
+    const long = `x${'y'.repeat(200)}`;
+    const { status, json } = await predict({ data: { ...data, 'note\u202eeton': data.up, [long]: data.up, ...own } });
+    expect(status).toBe(200);
+    const [warning] = json.warnings;
+    expect(warning.code).toBe('ignored_columns');
+    expect(warning.details.count).toBe(13);
+    expect(warning.details.columns.slice(0, 2)).toEqual(['note\u202eeton', `${long.slice(0, 80)}...`]);
+    expect(warning.details.columns).toHaveLength(10);
+    expect(warning.message).toContain('ignored: note\\u202eeton, xyyy');
+    expect(warning.message).not.toContain('\u202e');
+    expect(warning.message).toContain('client_7 and 3 more. It reads ts, down, up.');
+  });
+
+  it('/predict still refuses rows that lack a column the model reads, whatever else they have', async () => {
+    const { ts, down, up } = requestData(8);
+    const lacking = await predict({ data: { ts, down } });
+    const misspelt = await predict({ data: { ts, down, upp: up } });
+    expect(lacking.status).toBe(400);
+    expect(misspelt.status).toBe(400);
+    expect(misspelt.json).toEqual(lacking.json);
+    expect(misspelt.json.message).toBe('Missing required feature columns: up.');
+  });
+
+  it('/actuals scores as without columns the model does not read, and names them; a feature that is not a target is not one', async () => {
+    const { ts, down, up } = requestData(3);
+    const plain = await actuals({ data: { ts, down, up } });
+    expect(plain.status).toBe(200);
+    expect(plain.json).not.toHaveProperty('warnings');
+    const typo = await actuals({ data: { ts, down, up, downn: down }, Identifier: 'x' });
+    expect(typo.status).toBe(200);
+    expect(typo.json).toEqual({
+      ...plain.json,
+      warnings: [
+        expect.objectContaining({ code: 'ignored_fields', details: { fields: ['Identifier'], count: 1 } }),
+        {
+          code: 'ignored_columns',
+          message: 'A column the request gave that the model does not read was ignored: downn (did you mean down?). It reads ts, down, up.',
+          details: { columns: ['downn'], count: 1 },
+        },
+      ],
     });
   });
 });

@@ -1,5 +1,5 @@
 import { FltsError } from '../errors.js';
-import { bodyFields, ignoredFieldsWarning } from './ignored-fields.js';
+import { bodyFields, ignoredFieldsWarning, type IgnoredColumnsWarning, type IgnoredFieldsWarning } from './ignored-fields.js';
 import { refuseUnknownQuery } from './query-parameters.js';
 import { assertRequestIdentifier, parseActuals, requestSeries } from './request-frame.js';
 import { actualsSchema, type ActualsBody } from './schemas/actuals.js';
@@ -26,8 +26,14 @@ export function registerActualsRoutes(context: ServeContext): void {
       // Parsed and scored over event-loop turns: a body of the size limit held every other request for up to seconds.
       const actuals = await parseActuals(body.data, targets, body.index_col);
       const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns({ identifier: requestSeries(body.identifier, context.identifier), time: actuals.time, values: actuals.values });
+      // Columns are checked against the served model's own, as on /predict: the same rows sent to both routes are
+      // answered alike (a feature that is not a target is the model's, not a stray). Before any model, nothing says which.
+      const warnings: Array<IgnoredFieldsWarning | IgnoredColumnsWarning> = [];
       const unread = ignoredFieldsWarning('/actuals', request.body, actualsFields);
-      return { status: 'SUCCESS', rows: actuals.time.length, matched: runs.reduce((sum, run) => sum + run.points, 0), ignored, unmatched, kept, runs, ...(unread ? { warnings: [unread] } : {}) };
+      if (unread) warnings.push(unread);
+      const unreadColumns = served?.ignoredColumns(body.data, actuals.timestampColumn);
+      if (unreadColumns) warnings.push(unreadColumns);
+      return { status: 'SUCCESS', rows: actuals.time.length, matched: runs.reduce((sum, run) => sum + run.points, 0), ignored, unmatched, kept, runs, ...(warnings.length > 0 ? { warnings } : {}) };
     },
   });
 }

@@ -1,4 +1,4 @@
-import { clip, firstFew, LISTED_NAMES, shownText } from '../clip-text.js';
+import { clip, firstFew, LISTED_NAMES, listNames, shownText } from '../clip-text.js';
 import { closestName } from '../closest-name.js';
 
 /** A body's fields the route does not read, answered beside the result: the request was served as if they were absent. */
@@ -6,6 +6,13 @@ export interface IgnoredFieldsWarning {
   code: 'ignored_fields';
   message: string;
   details: { fields: string[]; count: number };
+}
+
+/** Columns of a request's rows the served model does not read, answered beside the forecast or the scores: they were ignored. */
+export interface IgnoredColumnsWarning {
+  code: 'ignored_columns';
+  message: string;
+  details: { columns: string[]; count: number };
 }
 
 /** How much of a name a warning quotes: a request's names are the client's, of any length. */
@@ -42,9 +49,53 @@ export function ignoredFieldsWarning(route: string, body: unknown, read: readonl
   };
 }
 
+/** How a served model answers the columns of a request's rows: the warning, or undefined when it reads them all. */
+export type ColumnsWarning = (data: unknown, timestampColumn: string) => IgnoredColumnsWarning | undefined;
+
+/** Column sets a served model remembers the warning of, and the longest (names and timestamp column, as JSON) it keeps. */
+const REMEMBERED_COLUMN_SETS = 32;
+const REMEMBERED_KEY_CHARS = 4096;
+
+/**
+ * The warning naming the columns of a request's rows (`data`) a served model does not read, each with the column it
+ * most likely meant. The model reads the timestamp column and `readNames`, its run's raw feature columns: a column
+ * `upp` beside `up`, a time feature the server computes itself, a client's own column were dropped without a word,
+ * while a misspelt body field was warned of. Warned, not refused, as a body's fields are. Made once per loaded model:
+ * a request whose columns are all read costs a look-up a column; the warning of a column set is remembered, as a
+ * client sends the same columns request after request, and each name's closest one cost it 60 us a request.
+ */
+export function columnsWarning(readNames: readonly string[]): ColumnsWarning {
+  const read = new Set(readNames);
+  const remembered = new Map<string, IgnoredColumnsWarning>();
+  return (data, timestampColumn) => {
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+    const given = Object.keys(data);
+    if (given.every((name) => name === timestampColumn || read.has(name))) return undefined;
+    const key = JSON.stringify([timestampColumn, ...given]);
+    const known = remembered.get(key);
+    // A copy: an answer is the caller's (a library forecast's is given to its user), and the next request's is the same.
+    if (known) return { ...known, details: { columns: [...known.details.columns], count: known.details.count } };
+    const names = [timestampColumn, ...readNames];
+    const unread = unreadNames(given, names);
+    if (!unread) return undefined;
+    const warning: IgnoredColumnsWarning = {
+      code: 'ignored_columns',
+      // The timestamp column's name is the client's (index_col): listNames shows it escaped and cut, as the columns are.
+      message: ignoredMessage(['A column', 'Columns'], 'the model does not read', unread, `reads ${listNames(names)}`),
+      details: { columns: unread.fields, count: unread.count },
+    };
+    if (key.length <= REMEMBERED_KEY_CHARS) {
+      if (remembered.size >= REMEMBERED_COLUMN_SETS) remembered.delete(remembered.keys().next().value as string);
+      remembered.set(key, { ...warning, details: { columns: [...warning.details.columns], count: warning.details.count } });
+    }
+    return warning;
+  };
+}
+
 /**
  * The sentence every ignored-names warning says: `<A field|Fields> the request gave that <notRead> <was|were> ignored:
- * <names>. It <reads>.` (the body fields of /predict and /actuals, the parameters and inputs of an inference request).
+ * <names>. It <reads>.` (the body fields of /predict and /actuals and the columns of their rows, the parameters and
+ * inputs of an inference request).
  */
 export function ignoredMessage(noun: readonly [one: string, many: string], notRead: string, unread: { list: string; count: number }, reads: string): string {
   const one = unread.count === 1;

@@ -5,10 +5,10 @@ import type { PredictionResult } from './run-prediction.js';
 import { formatTimestamp } from '../data/timestamps.js';
 import type { RowIntervals } from '../forecast/forecast-intervals.js';
 import { timeStepsWarning, type DataWarning } from '../data/time-steps.js';
-import type { IgnoredFieldsWarning } from './ignored-fields.js';
+import type { IgnoredColumnsWarning, IgnoredFieldsWarning } from './ignored-fields.js';
 
-/** What a served answer may warn of: the request's fields it did not read, and its rows' uneven steps. */
-export type ResponseWarning = IgnoredFieldsWarning | DataWarning;
+/** What a served answer may warn of: the request's fields and columns it did not read, and its rows' uneven steps. */
+export type ResponseWarning = IgnoredFieldsWarning | IgnoredColumnsWarning | DataWarning;
 
 /** Per target, per level key: [lower, upper], or [null, null] for a level the run had too few calibration windows for. */
 export type ResponseIntervals = Record<string, Record<string, [number | null, number | null]>>;
@@ -30,7 +30,7 @@ export interface PredictResponse {
   recursive: boolean;
   note?: string;
   source: PredictionResult['source'];
-  /** Only when there is one: fields of the request not read, the input window's uneven time steps (the forecast is made all the same). */
+  /** Only when there is one: fields and columns of the request not read, the input window's uneven time steps (the forecast is made all the same). */
   warnings?: ResponseWarning[];
 }
 
@@ -73,11 +73,13 @@ export function predictionWarnings(result: PredictionResult): DataWarning[] {
 
 /**
  * The reference response shape (7.4), plus which model answered and whether the forecast was recursive. `ignored`:
- * the request's fields the route did not read, warned of first, as they concern the request before its rows.
+ * the request's fields the route did not read, warned of first, as they concern the request before its rows; then
+ * the columns of its rows the model did not read, before what its rows' times say.
  */
 export function buildPredictResponse(result: PredictionResult, identifier: string, reqId: string, ignored?: IgnoredFieldsWarning): PredictResponse {
   const length = result.forecast.time.length;
   const warnings: ResponseWarning[] = predictionWarnings(result);
+  if (result.ignoredColumns) warnings.unshift(result.ignoredColumns);
   if (ignored) warnings.unshift(ignored);
   return {
     status: 'SUCCESS',

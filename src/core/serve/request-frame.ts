@@ -207,11 +207,11 @@ function seriesOfTable(table: ColumnTable, requiredColumns: readonly string[], m
 }
 
 /**
- * Observed values in the same column format as a request: a timestamp column and at least one of the
- * target columns. Any number of rows; a null value is a missing actual (that point is not scored). Parsed over
+ * Observed values in the same column format as a request: a timestamp column (named in `timestampColumn`) and at
+ * least one of the target columns. Any number of rows; a null value is a missing actual (that point is not scored). Parsed over
  * event-loop turns (`turnSpent`), so a body of the size limit leaves other requests answered meanwhile.
  */
-export async function parseActuals(data: unknown, targets: readonly string[], indexCol?: string): Promise<TimeFrame> {
+export async function parseActuals(data: unknown, targets: readonly string[], indexCol?: string): Promise<TimeFrame & { timestampColumn: string }> {
   const table = await readColumnTableInTurns(data, indexCol);
   const present = targets.filter((name) => Object.hasOwn(table.columns, name) && name !== table.timestampColumn);
   if (present.length === 0) throw invalid(`Actuals must include at least one forecast column: ${listNames(targets)}.`, { targets: targets.slice(0, LISTED_NAMES) });
@@ -220,5 +220,5 @@ export async function parseActuals(data: unknown, targets: readonly string[], in
   const repeated = sorted.findIndex((time, i) => i > 0 && time === sorted[i - 1]);
   if (repeated > 0) throw invalid(`Actuals repeat the timestamp ${formatTimestamp(sorted[repeated])}; send one value per time.`, { timestamp: formatTimestamp(sorted[repeated]) });
   if (turnSpent()) await nextTurn();
-  return { time: table.time, columns: present, values: readNumericColumns(table, present, true) };
+  return { time: table.time, columns: present, values: readNumericColumns(table, present, true), timestampColumn: table.timestampColumn };
 }

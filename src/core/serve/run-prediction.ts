@@ -3,6 +3,7 @@ import { FltsError, isFltsError, isServiceRefusal } from '../errors.js';
 import { historyFromFrame, type Forecast, type PredictWindows, type ScaledHistory } from '../forecast/recursive-forecast.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ServedRunInfo } from './model-source.js';
+import type { IgnoredColumnsWarning } from './ignored-fields.js';
 import { parseRequestSeriesInTurns, type RequestSeries } from './request-frame.js';
 import type { ServedModel, StoredTestWindow } from './served-model.js';
 
@@ -24,6 +25,8 @@ export interface PredictionResult {
   source: 'request' | 'stored-test-data';
   /** The request's rows as parsed (absent for stored test data): they carry the actuals of earlier forecasts. */
   series?: RequestSeries;
+  /** The request's columns the model answering it does not read (absent when there are none, or no rows were sent). */
+  ignoredColumns?: IgnoredColumnsWarning;
   /** Milliseconds spent waiting for forward passes (queueing included). */
   modelMs: number;
 }
@@ -103,8 +106,11 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
   const hasData = input.data !== undefined && input.data !== null;
   let history: ScaledHistory;
   let series: RequestSeries | undefined;
+  let ignoredColumns: IgnoredColumnsWarning | undefined;
   if (hasData) {
     series = await parseRequestSeriesInTurns(input.data, served.plan.rawColumns, window.inputSeqLen, input.indexCol);
+    // Against the model this forecast is made with: a reload since the request arrived may read other columns.
+    ignoredColumns = served.ignoredColumns(input.data, series.timestampColumn);
     history = historyFromFrame(served.plan, series.frame, series.cadenceMs, false);
   } else {
     history = await storedHistory(served);
@@ -123,7 +129,7 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
   assertFiniteForecast(forecast, window.targets);
   // Nor is an answer built for a client that left meanwhile.
   signal?.throwIfAborted();
-  return { run: served.run, targets: window.targets, horizon: window.outputSeqLen, forecast, ...(intervals ? { intervals } : {}), source: hasData ? 'request' : 'stored-test-data', series, modelMs };
+  return { run: served.run, targets: window.targets, horizon: window.outputSeqLen, forecast, ...(intervals ? { intervals } : {}), source: hasData ? 'request' : 'stored-test-data', series, ...(ignoredColumns ? { ignoredColumns } : {}), modelMs };
 }
 
 /**

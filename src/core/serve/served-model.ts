@@ -5,6 +5,7 @@ import { detectCadence } from '../data/timestamps.js';
 import type { IntervalSource } from '../forecast/forecast-intervals.js';
 import type { ForecastModel } from '../models/forecast-model.js';
 import { createFeaturePlan, type FeaturePlan } from '../forecast/feature-plan.js';
+import { columnsWarning, type ColumnsWarning } from './ignored-fields.js';
 import type { LoadedRun, ModelSource, ServedRunInfo } from './model-source.js';
 import { createRequestBatcher, type RequestBatcher, type RequestBatcherOptions } from '../forecast/request-batcher.js';
 
@@ -18,6 +19,8 @@ export interface ServedModel {
   readonly scaler: ScalerParams;
   readonly intervals?: IntervalSource;
   readonly plan: FeaturePlan;
+  /** The warning of a request's columns this run's features do not name (its timestamp column aside), made once per loaded model. */
+  readonly ignoredColumns: ColumnsWarning;
   readonly batcher: RequestBatcher;
   readonly loadedAt: string;
   /** Marks one request as using this model; call the returned function when it is done. */
@@ -68,6 +71,7 @@ export function createServedModel(loaded: LoadedRun, options: ServedModelOptions
     scaler: loaded.scaler,
     intervals: loaded.intervals,
     plan,
+    ignoredColumns: columnsWarning(plan.rawColumns),
     batcher,
     loadedAt: (options.now?.() ?? new Date()).toISOString(),
     acquire() {

@@ -1,6 +1,6 @@
 import { errorResponses } from './common.js';
 import { handlerRules } from './handler-rules.js';
-import { IGNORED_FIELDS_TEXT, MAX_BODY_FIELDS, SERIES_DATA_RULES, seriesBodyRules, seriesColumn, seriesRows, warningItem, type PredictBody } from './predict.js';
+import { IGNORED_COLUMNS_TEXT, IGNORED_FIELDS_TEXT, MAX_BODY_FIELDS, SERIES_DATA_RULES, seriesBodyRules, seriesColumn, seriesRows, warningItem, type PredictBody } from './predict.js';
 
 export type ActualsBody = Omit<PredictBody, 'inference_length'>;
 
@@ -41,7 +41,7 @@ export const actualsSchema = {
           type: 'array',
           items: { type: 'object', properties: { run_id: { type: 'string' }, points: { type: 'integer' }, rmse: { type: 'number' }, mae: { type: 'number' } } },
         },
-        warnings: { type: 'array', description: `Present only when there is something to say: ${IGNORED_FIELDS_TEXT}`, items: warningItem },
+        warnings: { type: 'array', description: `Present only when there is something to say: ${IGNORED_FIELDS_TEXT} ${IGNORED_COLUMNS_TEXT}`, items: warningItem },
       },
       required: ['status', 'rows', 'matched', 'runs'],
     },

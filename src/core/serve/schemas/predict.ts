@@ -63,6 +63,10 @@ export const warningItem = { type: 'object', properties: { code: { type: 'string
 export const IGNORED_FIELDS_TEXT =
   '`ignored_fields` when the body has fields the route does not read (it answers as if they were absent): the message names the first ten, each with the field it most likely meant (`Identifier (did you mean identifier?)`), and `details` has them as sent (`fields`, each cut to 80 characters) and their `count`.';
 
+/** The warning both routes answer columns of `data` the served model does not read with, for their descriptions. */
+export const IGNORED_COLUMNS_TEXT =
+  "`ignored_columns` when `data` has columns the served model does not read (its timestamp column and the raw columns of its run's features; the rest are ignored): the message names the first ten, each with the column it most likely meant (`upp (did you mean up?)`), and `details` has them as sent (`columns`, each cut to 80 characters) and their `count`.";
+
 /** What of `data` the schema cannot say, for both routes' descriptions. */
 export const SERIES_DATA_RULES =
   "Beyond what the schema says, the handler refuses with a 400 naming the column and row: a field of the body or a column of `data` written twice in the JSON, columns of `data` of different lengths, two whose names differ only in case (`Down` and `down`), an `index_col` that is not one of its columns, and timestamps that are neither ISO 8601 text nor epoch numbers (of one unit, at least 1e8 seconds).";
@@ -137,7 +141,7 @@ export const predictSchema = {
         warnings: {
           type: 'array',
           description:
-            `Present only when there is something to say: ${IGNORED_FIELDS_TEXT} \`irregular_time_steps\` when the rows the model reads (the request's last rows, its input window) are not evenly spaced. \`details\` has the dominant step (\`step_ms\`), \`gaps\` (steps longer than it), \`short_steps\` and \`largest_gap\` (\`after_row\`, \`from\`, \`to\`, \`ms\`). The forecast is made all the same; its rows follow the dominant step.`,
+            `Present only when there is something to say: ${IGNORED_FIELDS_TEXT} ${IGNORED_COLUMNS_TEXT} \`irregular_time_steps\` when the rows the model reads (the request's last rows, its input window) are not evenly spaced. \`details\` has the dominant step (\`step_ms\`), \`gaps\` (steps longer than it), \`short_steps\` and \`largest_gap\` (\`after_row\`, \`from\`, \`to\`, \`ms\`). The forecast is made all the same; its rows follow the dominant step.`,
           items: warningItem,
         },
       },
