@@ -199,14 +199,37 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     }
   });
 
-  it('says why a binary body labelled application/json is not read, instead of only where its JSON breaks', async () => {
+  it('reads a body labelled application/json as its Inference-Header-Content-Length says, as Triton does, whatever the label', async () => {
     const { body, headerLength } = binaryBody({ inputs: jsonInputs.map((input) => (input.name === 'down' ? { ...input, data: undefined, parameters: { binary_data_size: 56 } } : input)) }, [fp64(data.down as number[])]);
-    const { status, json } = await readJsonResponse(await fetch(infer, { method: 'POST', headers: { 'content-type': 'application/json', 'inference-header-content-length': String(headerLength) }, body }));
-    expect(status).toBe(400);
-    expect(json.code).toBe('FLTS_REQUEST_INVALID');
-    expect(json.message).toMatch(/^Malformed JSON body: .+; a body with inference-header-content-length \(binary tensor data\) is not JSON: send it as application\/octet-stream\.$/);
-    const unlabelled = await fetch(infer, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) }, body });
+    const send = async (contentType: string, declared: string, sent: Buffer = body) => readJsonResponse(await fetch(infer, { method: 'POST', headers: { 'content-type': contentType, 'inference-header-content-length': declared }, body: sent }));
+    const unlabelled = await send('application/octet-stream', String(headerLength));
     expect(unlabelled.status).toBe(200);
+    // Before, refused: the body was parsed as JSON whole and failed past its header.
+    for (const contentType of ['application/json', 'Application/JSON; charset=utf-8']) {
+      const labelled = await send(contentType, String(headerLength));
+      expect(labelled.status).toBe(200);
+      expect(labelled.json.outputs).toEqual(unlabelled.json.outputs);
+    }
+  });
+
+  it('answers a JSON body labelled application/json whose Inference-Header-Content-Length is wrong as it answers it unlabelled: a coded 400', async () => {
+    const send = async (contentType: string, declared: string, sent: string) => readJsonResponse(await fetch(infer, { method: 'POST', headers: { 'content-type': contentType, 'inference-header-content-length': declared }, body: sent }));
+    const text = JSON.stringify({ inputs: jsonInputs });
+    expect((await send('application/json', String(Buffer.byteLength(text)), text)).status).toBe(200);
+    // Before, each was read whole as if the header were not there, and answered 200.
+    for (const [declared, message] of [
+      ['99999', /^FLTS_REQUEST_INVALID: Inference-Header-Content-Length must be a byte count of at most the body's \d+ bytes; got '99999'\.$/],
+      ['ten', /^FLTS_REQUEST_INVALID: Inference-Header-Content-Length must be a byte count .+; got 'ten'\.$/],
+      ['10', /^FLTS_REQUEST_INVALID: Malformed JSON body: /],
+      [String(Buffer.byteLength(text) - 20), /^FLTS_REQUEST_INVALID: Malformed JSON body: /],
+    ] as const) {
+      const wrong = await send('application/json', declared, text);
+      expect(wrong.status).toBe(400);
+      expect(wrong.json.code).toBe('FLTS_REQUEST_INVALID');
+      expect(wrong.json.error).toMatch(message);
+      // As the same body unlabelled is answered.
+      expect(wrong.json).toEqual((await send('application/octet-stream', declared, text)).json);
+    }
   });
 
   it('answers a tensor nested 10,000 deep with a coded 400, not a stack overflow', async () => {

@@ -7,7 +7,6 @@ import { FltsError, httpStatusFor, isFltsError, type ErrorCode } from '../errors
 import type { Logger } from '../logger.js';
 import { meteredBody, type BodyBudget, type BodyTicket } from './body-budget.js';
 import { failureFields } from './failure-fields.js';
-import { INFERENCE_HEADER } from './oip-http-binding.js';
 import type { RouteTable } from './route-table.js';
 
 /** fastify's error body plus our code, and the reference's (FastAPI) `detail`. Never a stack. */
@@ -96,9 +95,7 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number, bodyB
     try {
       done(null, JSON.parse(text));
     } catch (error) {
-      // The binary tensor data extension's body is a JSON header and bytes: as JSON it fails past the header, unexplained.
-      const binary = request.headers[INFERENCE_HEADER] !== undefined ? `; a body with ${INFERENCE_HEADER} (binary tensor data) is not JSON: send it as application/octet-stream` : '';
-      done(new FltsError('FLTS_REQUEST_INVALID', `Malformed JSON body: ${(error as Error).message}${binary}.`), undefined);
+      done(new FltsError('FLTS_REQUEST_INVALID', `Malformed JSON body: ${(error as Error).message}.`), undefined);
     }
   });
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {

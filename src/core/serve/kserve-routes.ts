@@ -9,6 +9,9 @@ import { closedBeforeAnswer } from './forecast-admission.js';
 
 const binaryParts = new WeakMap<FastifyRequest, Buffer>();
 
+/** The content type the JSON parser takes (fastify matches its media type, in any case, with or without parameters). */
+const JSON_MEDIA_TYPE = /^\s*application\/json\s*(;|$)/i;
+
 /** Open Inference Protocol (KServe v2) health, metadata and inference for the served model. */
 export function registerKserveRoutes(context: ServeContext): void {
   const { holder, routes } = context;
@@ -68,7 +71,16 @@ export function registerKserveRoutes(context: ServeContext): void {
       onRequest: async (request) => {
         servedModelNamed(context, modelName(request), modelVersion(request));
       },
-      // A body without a JSON content type is the JSON request, or its header and the binary tensor data.
+      // The header says where the JSON ends whatever the content type, as Triton's and KServe's servers read it: a body
+      // labelled application/json was parsed whole, the header ignored (its binary data failing the parse, a wrong
+      // length passing unseen). Read as bytes, it is split and checked as any other body with the header.
+      preParsing: async (request, _reply, payload) => {
+        if (request.headers[INFERENCE_HEADER] !== undefined && JSON_MEDIA_TYPE.test(request.headers['content-type'] ?? '')) {
+          request.headers['content-type'] = 'application/octet-stream';
+        }
+        return payload;
+      },
+      // A body without a JSON content type, or with the header, is the JSON request, or its header and the binary tensor data.
       preValidation: async (request) => {
         if (!Buffer.isBuffer(request.body)) return;
         const { json, binary } = splitRawBody(request.body, request.headers[INFERENCE_HEADER], inferBodyBoundsProblem);

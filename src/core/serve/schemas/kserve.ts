@@ -78,7 +78,7 @@ const tensorSchema = {
         binary_data_size: {
           type: 'integer',
           minimum: 0,
-          description: 'The binary tensor data extension: the bytes of this input after the JSON, in a body sent with Inference-Header-Content-Length and no JSON content type, the input then without `data`; an application/json body has none.',
+          description: 'The binary tensor data extension: the bytes of this input after the JSON, in a body sent with Inference-Header-Content-Length (the JSON\'s length in bytes, whatever the content type, application/json too), the input then without `data`.',
         },
       },
       ...handlerRules({ not: { required: ['binary_data_size'] } }),
