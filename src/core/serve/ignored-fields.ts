@@ -62,7 +62,8 @@ const REMEMBERED_KEY_CHARS = 4096;
  * `upp` beside `up`, a time feature the server computes itself, a client's own column were dropped without a word,
  * while a misspelt body field was warned of. Warned, not refused, as a body's fields are. Made once per loaded model:
  * a request whose columns are all read costs a look-up a column; the warning of a column set is remembered, as a
- * client sends the same columns request after request, and each name's closest one cost it 60 us a request.
+ * client sends the same columns request after request, and finding each name's closest one again cost ~60 us a
+ * request of four such columns (bench/serve-intake.mjs --rows --extra 4).
  */
 export function columnsWarning(readNames: readonly string[]): ColumnsWarning {
   const read = new Set(readNames);
