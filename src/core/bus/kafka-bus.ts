@@ -12,7 +12,7 @@ import { createKafkaLog } from './kafka-log.js';
 import { kafkajs } from './kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
 import type { BusCloseOptions, BusMetrics, DeliveryListener, EnsureTopicsOptions, MessageBus, MessageHandler, OutgoingMessage, PartitionLag, ReceivedMessage, RetryPolicy, SubscribeOptions, Subscription } from './message-bus.js';
-import { createSubscriptionSet, tellJoined } from './subscription-set.js';
+import { createSubscriptionSet, tellJoined, tellReadTo } from './subscription-set.js';
 import { BUS_CLOSED_REASON, createKafkaConnections } from './kafka-connections.js';
 import { dlqTopic } from './topics.js';
 
@@ -683,6 +683,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         joins += 1;
         assignment = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => `${topic}:${partition}`)));
         startAssigned(current, payload.memberAssignment);
+        // Nothing before a start sought is delivered: a partition with no message since fromTimestamp is read to its end.
+        for (const start of sought) tellReadTo(subscribeOptions, logger, start);
         if (failedDelivery !== undefined && !assignment.has(failedDelivery)) failedDelivery = undefined;
         if (failedDelivery === undefined) recovery.joined();
         joined();
@@ -695,6 +697,13 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         if (fetchedSinceJoin || current !== consumer || controller.signal.aborted) return;
         fetchedSinceJoin = true;
         tellJoined(subscribeOptions, logger);
+      });
+      // A fetch that held only records kafkajs does not deliver (a transaction's marker, an aborted record) reports its
+      // batch all the same: the partition is read past them. While a handler runs, a message may wait to be fetched
+      // again below them (seeked back); the fetch after that message is settled tells it instead.
+      current.on(current.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (current !== consumer || controller.signal.aborted || inFlight || payload.batchSize !== 0 || payload.firstOffset === null) return;
+        tellReadTo(subscribeOptions, logger, { topic: payload.topic, partition: payload.partition, offset: (BigInt(payload.lastOffset) + 1n).toString() });
       });
       current.on(current.events.CRASH, ({ payload }) => {
         // Only the consumer in use counts: one replaced since may still report its end.

@@ -38,3 +38,12 @@ export function tellJoined(options: SubscribeOptions, logger: Logger): void {
     logger.warn({ group: options.group, err: error }, 'bus_on_join_failed');
   }
 }
+
+/** Runs a subscriber's `onReadTo`; what it throws must not fail the consumer that read. */
+export function tellReadTo(options: SubscribeOptions, logger: Logger, position: { topic: string; partition: number; offset: string }): void {
+  try {
+    options.onReadTo?.(position);
+  } catch (error) {
+    logger.warn({ group: options.group, err: error }, 'bus_on_read_to_failed');
+  }
+}

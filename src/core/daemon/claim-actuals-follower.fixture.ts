@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ClaimReads } from '../batch/claim-reads.js';
 import { createFsBus } from '../bus/fs-bus.js';
-import type { MessageBus } from '../bus/message-bus.js';
+import type { MessageBus, MessageHandler, SubscribeOptions } from '../bus/message-bus.js';
 import { encodeInferenceClaim } from '../bus/messages.js';
 import { resolveSettings, type Settings } from '../config/settings.js';
 import { createFeaturePlan } from '../forecast/feature-plan.js';
@@ -47,8 +47,8 @@ export interface ClaimFollowerScene {
   lag(group: string): Promise<number | undefined>;
   /** A live monitor of the holder that never loads a shadow, stopped by the join that scores with it. */
   monitor(replica: string, options?: { settings?: Settings; now?: () => Date }): LiveMonitor;
-  /** Starts a follower of the claims in `group`, scoring with `live`. */
-  join(group: string, options: { live: LiveMonitor; settings?: Settings; claimReads?: ClaimReads; levels?: Level[] }): Promise<ClaimFollowerJoin>;
+  /** Starts a follower of the claims in `group`, scoring with `live`, on the scene's bus unless told. */
+  join(group: string, options: { live: LiveMonitor; settings?: Settings; claimReads?: ClaimReads; levels?: Level[]; bus?: MessageBus }): Promise<ClaimFollowerJoin>;
 }
 
 const opened: Array<{ root: string; bus: MessageBus }> = [];
@@ -86,12 +86,12 @@ export async function claimFollowerScene(options: { flags?: Record<string, numbe
       monitors.add(monitor);
       return monitor;
     },
-    async join(group, { live, settings: own = settings, claimReads, levels = ['warn', 'error'] }) {
+    async join(group, { live, settings: own = settings, claimReads, levels = ['warn', 'error'], bus: joinedBus = bus }) {
       const events: LoggedLine[] = [];
       const record = (fields: object, event?: string): void => void events.push({ event: event ?? '', fields: fields as Record<string, unknown> });
       const at = (level: Level): Logger['warn'] => (levels.includes(level) ? record : () => {});
       const logger: Logger = { trace: () => {}, debug: at('debug'), info: () => {}, warn: at('warn'), error: at('error'), child: () => logger };
-      const subscription = await followClaimActuals({ settings: own, bus, store, holder, live, logger, claimReads }, group);
+      const subscription = await followClaimActuals({ settings: own, bus: joinedBus, store, holder, live, logger, claimReads }, group);
       return {
         events,
         async stop() {
@@ -135,3 +135,46 @@ export function scoringReplicas(scorer: () => LiveScorer): { at(since: number): 
 
 /** How many points of `run-a` the scorer matched. */
 export const matchedOf = (scorer: LiveScorer): number => scorer.figures().find((run) => run.run_id === 'run-a')?.matched_total ?? 0;
+
+/**
+ * A claims topic of several partitions whose deliveries a test plays, one at a time, as Kafka would make them: each
+ * partition's messages in its own order, the partitions in whatever order the test gives.
+ */
+export interface PartitionedClaims {
+  bus: MessageBus;
+  /** Delivers a claim of `incoming/<object>` at `offset` of `partition`, stamped `timestamp`; resolves once handled. */
+  deliver(partition: number, offset: number, object: string, timestamp: number): Promise<void>;
+  /** Says the consumer read `partition` to `offset` with nothing before it left to deliver (the bus's onReadTo). */
+  readTo(partition: number, offset: number): void;
+}
+
+/** A bus whose claims topic ends at `ends` (by partition) for every look, and delivers only what the test plays. */
+export function partitionedClaims(topic: string, ends: readonly number[]): PartitionedClaims {
+  let subscribed: { options: SubscribeOptions; handler: MessageHandler; stopping: AbortController } | undefined;
+  const unsubscribed = (): never => {
+    throw new Error('no follower subscribed');
+  };
+  const bus: MessageBus = {
+    kind: 'kafka',
+    ensureTopics: async () => {},
+    publish: async () => {},
+    lag: async (_group, topics) => (topics.includes(topic) ? ends.map((end, partition) => ({ topic, partition, committedOffset: -1, endOffset: end, lag: end })) : []),
+    async subscribe(options, handler) {
+      subscribed = { options, handler, stopping: new AbortController() };
+      const { stopping } = subscribed;
+      return { group: options.group, topics: options.topics, stop: async () => stopping.abort() };
+    },
+    close: async () => {},
+  };
+  return {
+    bus,
+    async deliver(partition, offset, object, timestamp) {
+      const { handler, stopping } = subscribed ?? unsubscribed();
+      const { key, value } = encodeInferenceClaim({ bucket: 'incoming', object, size: 0, configHash: 'cfg1', identifier: '' });
+      await handler({ topic, partition, offset: String(offset), key, value, headers: {}, timestamp }, { attempt: 1, signal: stopping.signal });
+    },
+    readTo(partition, offset) {
+      (subscribed ?? unsubscribed()).options.onReadTo?.({ topic, partition, offset: String(offset) });
+    },
+  };
+}

@@ -10,7 +10,7 @@ import { createLiveScorer, type LiveScorer } from '../live/live-scorer.js';
 import type { LiveMonitor } from '../serve/live-monitor.js';
 import { processedKeys } from '../preprocess/processed-layout.js';
 import { CLAIM_CLOCK_MARGIN_MS } from './claim-actuals-follower.js';
-import { claimFollowerScene, closeClaimFollowerScenes, matchedOf, scoringReplicas, type ClaimFollowerScene, type LoggedLine } from './claim-actuals-follower.fixture.js';
+import { claimFollowerScene, closeClaimFollowerScenes, matchedOf, partitionedClaims, scoringReplicas, type ClaimFollowerScene, type LoggedLine } from './claim-actuals-follower.fixture.js';
 import { countTurns } from '../loop-turns.fixture.js';
 
 const STEP = 3_600_000;
@@ -431,6 +431,77 @@ describe('core > daemon > followClaimActuals under a publisher clock behind by m
       expect(earlyActualsAt(5 * 60_000)).toMatchObject({ points: 0, expired: 10 });
     } finally {
       await follower.stop();
+    }
+  });
+});
+
+/** Puts a claimed object of four hourly rows, `4k` to `4k + 3` (`down` = 100 + row). */
+async function putRowsOf(scene: ClaimFollowerScene, object: string, k: number): Promise<void> {
+  const rows = [0, 1, 2, 3].map((i) => 4 * k + i);
+  await scene.store.put('incoming', object, ['time,down', ...rows.map((r) => `${iso(r)},${actualAt(r)}`)].join('\n'));
+}
+
+describe('core > daemon > followClaimActuals catching up over several partitions', () => {
+  it('reads the newest claims within the bound over every partition, whatever order the partitions deliver them in, once every partition is past its end', async () => {
+    const scene = await claimFollowerScene({ flags: { 'live.claimCatchUpMaxClaims': 2 } });
+    // Partition 0 holds the older claims (forty and thirty-nine minutes ago), partition 1 the newer (twenty and
+    // nineteen); partition 2 only claims from before the group's start, so it delivers none.
+    const now = Date.now();
+    const claims = [
+      { partition: 0, offset: 0, object: 'a0.csv', at: now - 40 * 60_000 },
+      { partition: 1, offset: 0, object: 'b0.csv', at: now - 20 * 60_000 },
+      { partition: 0, offset: 1, object: 'a1.csv', at: now - 39 * 60_000 },
+      { partition: 1, offset: 1, object: 'b1.csv', at: now - 19 * 60_000 },
+    ];
+    for (const [k, object] of ['a0.csv', 'a1.csv', 'b0.csv', 'b1.csv'].entries()) await putRowsOf(scene, object, k);
+    const partitions = partitionedClaims(scene.topic, [2, 2, 5]);
+    const monitor = scene.monitor('partitions');
+    const { events, stop } = await scene.join('serve-catch-up-partitions', { live: monitor, bus: partitions.bus });
+    try {
+      // The partitions interleaved, as a consumer's fetches of several partitions hand them over.
+      for (const { partition, offset, object, at } of claims) await partitions.deliver(partition, offset, object, at);
+      // Partitions 0 and 1 are past their ends; partition 2 is not yet known to be: nothing is read before it is.
+      expect(scene.reads).toEqual([]);
+      partitions.readTo(2, 5);
+      await expect.poll(() => scene.reads.length, { timeout: 5_000 }).toBe(2);
+      // Before, the older claim of partition 0 was read as that partition ended, and the newest claim passed.
+      expect(scene.reads).toEqual(['b0.csv', 'b1.csv']);
+      await expect.poll(() => monitor.status().early_actuals.points, { timeout: 5_000 }).toBe(8);
+      await expect.poll(() => events.length, { timeout: 5_000 }).toBe(2);
+      expect(events.map((entry) => entry.event)).toEqual(['live_claims_catch_up_cut', 'live_claims_catch_up_skipped']);
+      expect(events[1].fields).toMatchObject({ claims: 2, claims_read: 2, published_from: new Date(now - 40 * 60_000).toISOString(), published_to: new Date(now - 39 * 60_000).toISOString() });
+    } finally {
+      await stop();
+    }
+  });
+});
+
+describe('core > daemon > followClaimActuals catching up over a partition whose end holds no message', () => {
+  it('reads the claims held once the bus read the partition to its end, with no message at the offset before it', async () => {
+    const scene = await claimFollowerScene();
+    for (const [k, object] of ['a0.csv', 'a1.csv'].entries()) await putRowsOf(scene, object, k);
+    // Offsets 0 and 1 are claims; 2 is a transaction's marker, never delivered: the partition ends at 3.
+    const partitions = partitionedClaims(scene.topic, [3]);
+    const monitor = scene.monitor('marker-end');
+    const { events, stop } = await scene.join('serve-catch-up-marker', { live: monitor, bus: partitions.bus });
+    try {
+      // The group starts at offset 0: not past the end.
+      partitions.readTo(0, 0);
+      await partitions.deliver(0, 0, 'a0.csv', Date.now() - 40 * 60_000);
+      await partitions.deliver(0, 1, 'a1.csv', Date.now() - 39 * 60_000);
+      expect(scene.reads).toEqual([]);
+      // The fetch past the marker: before, the claims waited for a message at offset 2, which never comes.
+      partitions.readTo(0, 3);
+      await expect.poll(() => scene.reads.length, { timeout: 5_000 }).toBe(2);
+      expect(scene.reads).toEqual(['a0.csv', 'a1.csv']);
+      await expect.poll(() => monitor.status().early_actuals.points, { timeout: 5_000 }).toBe(8);
+      // Read after the catch-up, a claim stamped before the replica is read as it comes.
+      await putRowsOf(scene, 'a2.csv', 2);
+      await partitions.deliver(0, 3, 'a2.csv', Date.now() - 38 * 60_000);
+      expect(scene.reads).toEqual(['a0.csv', 'a1.csv', 'a2.csv']);
+      expect(events).toEqual([]);
+    } finally {
+      await stop();
     }
   });
 });

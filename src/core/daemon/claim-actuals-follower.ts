@@ -4,7 +4,7 @@ import { readInferenceActuals } from '../batch/inference-actuals.js';
 import type { InferenceInput } from '../batch/inference-input.js';
 import { isOutage } from '../bus/delivery.js';
 import { decodeInferenceClaim, type DataClaim } from '../bus/messages.js';
-import type { MessageBus, MessageHandler, ReceivedMessage, Subscription } from '../bus/message-bus.js';
+import type { MessageBus, MessageHandler, ReceivedMessage, SubscribeOptions, Subscription } from '../bus/message-bus.js';
 import { roleDlq } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { toFltsError } from '../errors.js';
@@ -83,11 +83,13 @@ export function claimRowsArrivedAt(publishedAt: number, receivedAt: number): num
  * The claims published before the replica began (read only for their kept rows) are bounded in what they cost at the
  * join, where a busy topic holds an hour of them: at most live.claimCatchUpMaxClaims of them and
  * live.claimCatchUpMaxBytes of their objects are read; past it the older of them are passed unread (a line of the bus
- * each, no store read) and one log line says how many, and the span of their stamps. Those read are the newest: the
- * rows a forecast made next asks for, and the last to expire. So they are held as the bus delivers them (at most the
- * bound's count, the oldest let go past it) until the partition reaches the message that ended it when the catch-up
- * began, or a claim published since the replica began comes; then their sizes are asked of the store newest first,
- * down to the bound on bytes, and those within it read in bus order. A bus that cannot say where a partition ends
+ * each, no store read) and one log line says how many, and the span of their stamps. Those read are the newest, over
+ * every partition: the rows a forecast made next asks for, and the last to expire. So they are held as the bus
+ * delivers them (at most the bound's count, the oldest by publication let go past it, whichever partition brought it)
+ * until every partition is past where it ended when the catch-up began: it delivered the message there, or one
+ * published since the replica began, or the bus read it to there (onReadTo: a partition the group starts at its end, a
+ * transaction's marker at the end, where no message comes). Then their sizes are asked of the store newest first,
+ * down to the bound on bytes, and those within it read oldest first. A bus that cannot say where a partition ends
  * leaves each read as it comes, the earliest kept as before.
  *
  * It only observes: a claim it cannot read is logged and skipped, never retried or dead-lettered (the batch role owns
@@ -107,14 +109,14 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
     keepMs: settings.live.earlyActualsMaxAgeMs + CLAIM_CLOCK_MARGIN_MS,
     onError: (error) => logger.debug({ code: toFltsError(error).code, err: toFltsError(error).message }, 'live_claims_ends_unread'),
   });
-  await ends.first();
-  const handler = claimHandler(deps, ends, logger);
+  const handler = claimHandler(deps, ends, await ends.first(), logger);
   let subscription: Subscription;
   try {
     // The promotion subscription's DLQ, which exists already: a subscription's DLQ topic is created with it, and the
     // serve principal may not create others. Nothing is sent there (the handler throws only outages, which are waited out).
-    subscription = await bus.subscribe({ group, topics: [topic], fromTimestamp: from, ephemeral: true, dlq: roleDlq(settings, 'serving') }, handler.handle);
+    subscription = await bus.subscribe({ group, topics: [topic], fromTimestamp: from, ephemeral: true, dlq: roleDlq(settings, 'serving'), onReadTo: handler.readTo }, handler.handle);
   } catch (error) {
+    await handler.stopReading();
     ends.stop();
     unfollow?.();
     throw error;
@@ -126,8 +128,8 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
     async stop() {
       ends.stop();
       unfollow?.();
-      await subscription.stop();
-      // A replica stopped before a claim published since it began came still says what its join passed.
+      await Promise.all([subscription.stop(), handler.stopReading()]);
+      // A replica stopped before its catch-up was over still says what its join passed.
       handler.reportSkipped();
     },
   };
@@ -165,17 +167,77 @@ interface Held {
   receivedAt: number;
   /** Its object's bytes as the store lists them (0 when it lists none), once asked. */
   bytes?: number;
+  /** The order the bus delivered it in, among claims of the same stamp. */
+  seq: number;
 }
 
-function claimHandler(deps: ClaimActualsDeps, ends: PartitionEnds, logger: Logger): { handle: MessageHandler; reportSkipped: () => void } {
+/** Whether `a` was published before `b` (by the bus's order among those of the same stamp). */
+const publishedBefore = (a: Held, b: Held): boolean => a.publishedAt < b.publishedAt || (a.publishedAt === b.publishedAt && a.seq < b.seq);
+const byPublication = (a: Held, b: Held): number => a.publishedAt - b.publishedAt || a.seq - b.seq;
+
+/** Adds `entry` to the min-heap `heap` (the oldest first); an array sorted oldest first is such a heap already. */
+function heapPush(heap: Held[], entry: Held): void {
+  let i = heap.push(entry) - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (!publishedBefore(heap[i], heap[parent])) break;
+    [heap[i], heap[parent]] = [heap[parent], heap[i]];
+    i = parent;
+  }
+}
+
+/** Takes the oldest of the min-heap `heap`. */
+function heapPop(heap: Held[]): Held {
+  const oldest = heap[0];
+  const last = heap.pop()!;
+  if (heap.length === 0) return oldest;
+  heap[0] = last;
+  for (let i = 0; ; ) {
+    const left = 2 * i + 1;
+    const right = left + 1;
+    let least = i;
+    if (left < heap.length && publishedBefore(heap[left], heap[least])) least = left;
+    if (right < heap.length && publishedBefore(heap[right], heap[least])) least = right;
+    if (least === i) return oldest;
+    [heap[i], heap[least]] = [heap[least], heap[i]];
+    i = least;
+  }
+}
+
+interface ClaimHandler {
+  handle: MessageHandler;
+  /** The bus read a partition to `offset` (onReadTo). */
+  readTo: NonNullable<SubscribeOptions['onReadTo']>;
+  /** Ends a read of the held claims begun outside a handler, and waits for it. */
+  stopReading(): Promise<void>;
+  /** Says what the join passed, the claims still held among them. */
+  reportSkipped(): void;
+}
+
+function claimHandler(deps: ClaimActualsDeps, ends: PartitionEnds, joined: ReadonlyMap<number, number> | undefined, logger: Logger): ClaimHandler {
   const { settings, store, holder, live, claimReads } = deps;
   const catchUp: CatchUp = { claims: 0, bytes: 0, cut: false };
   const { claimCatchUpMaxClaims: maxClaims, claimCatchUpMaxBytes: maxBytes } = settings.live;
-  /** In bus order (the newest last), never more than the claims left to read. */
+  /** A min-heap by publication (the oldest first), never more than the claims left to read. */
   const held: Held[] = [];
+  let seq = 0;
   /** Per partition, the last claim held: one delivered again (its handler failed on an outage) is not held twice. */
   const lastHeld = new Map<number, number>();
   let endUnknownSaid = false;
+  /**
+   * The partitions not yet past where they ended as the catch-up began (those that held nothing are past it); none
+   * once the catch-up is over, or when the bus could not say where they end.
+   */
+  const catchingUp = new Set([...(joined ?? [])].filter(([, end]) => end > 0).map(([partition]) => partition));
+  /** For a read of the held claims begun outside a handler (the bus read the last partition to its end). */
+  const stopping = new AbortController();
+  /** Reads of the held claims, one at a time: a handler's and one the bus's reading to an end began. */
+  let reading: Promise<unknown> = Promise.resolve();
+  const oneAtATime = (read: () => Promise<void>): Promise<void> => {
+    const done = reading.then(read);
+    reading = done.catch(() => {});
+    return done;
+  };
 
   /** Counts a claim published before the replica began that is passed unread. */
   function pass(publishedAt: number): void {
@@ -212,27 +274,48 @@ function claimHandler(deps: ClaimActualsDeps, ends: PartitionEnds, logger: Logge
     const last = lastHeld.get(message.partition);
     if (last !== undefined && offset <= last) return;
     if (Number.isSafeInteger(offset)) lastHeld.set(message.partition, offset);
-    held.push({ message, publishedAt: published, claim, where: { bucket: claim.bucket, object: claim.object }, receivedAt });
+    heapPush(held, { message, publishedAt: published, claim, where: { bucket: claim.bucket, object: claim.object }, receivedAt, seq: seq++ });
     while (held.length > Math.max(0, maxClaims - catchUp.claims)) {
-      const oldest = held.shift()!;
+      const oldest = heapPop(held);
       skipCatchUp(oldest.publishedAt, oldest.where);
     }
   }
 
   /**
-   * Whether the partition's catch-up is over with this message: it is the last one the partition held when the
-   * follower looked before joining, or one after it. A bus that could not say leaves each claim read as it comes (the
-   * earliest kept, as a bound with no look ahead).
+   * Whether the catch-up is over with this message: every partition is past where it ended when the follower looked
+   * before joining (this one once the message is the last it held then, one after it, or one published since the
+   * replica began). A bus that could not say leaves each claim read as it comes (the earliest kept, as a bound with no
+   * look ahead).
    */
-  async function joinEnded(message: ReceivedMessage): Promise<boolean> {
-    const joined = await ends.first();
-    if (!joined && !endUnknownSaid) {
-      endUnknownSaid = true;
-      logger.warn({ partition: message.partition, offset: message.offset }, 'live_claims_catch_up_end_unknown');
+  function joinEnded(message: ReceivedMessage, beforeReplica: boolean): boolean {
+    if (!joined) {
+      if (!endUnknownSaid) {
+        endUnknownSaid = true;
+        logger.warn({ partition: message.partition, offset: message.offset }, 'live_claims_catch_up_end_unknown');
+      }
+      return true;
     }
-    const end = joined?.get(message.partition);
+    const end = joined.get(message.partition);
     const offset = Number(message.offset);
-    return end === undefined || !Number.isSafeInteger(offset) || offset >= end - 1;
+    if (!beforeReplica || end === undefined || !Number.isSafeInteger(offset) || offset >= end - 1) catchingUp.delete(message.partition);
+    return catchingUp.size === 0;
+  }
+
+  /**
+   * The bus read `partition` to `offset` with nothing before it left to deliver: past where it ended, its catch-up is
+   * over. The last partition to get there reads the held claims here, as no message may come to read them (a
+   * transaction's marker at the end, a partition with none since the group's start). A store outage then leaves those
+   * not read held, for the next claim delivered (or the stop) to take up.
+   */
+  function readTo(position: { topic: string; partition: number; offset: string }): void {
+    const end = joined?.get(position.partition);
+    if (end === undefined || !catchingUp.has(position.partition) || Number(position.offset) < end) return;
+    catchingUp.delete(position.partition);
+    if (catchingUp.size > 0) return;
+    oneAtATime(() => readHeld(stopping.signal)).catch((error: unknown) => {
+      const flts = toFltsError(error);
+      logger.warn({ code: flts.code, err: flts.message, claims_held: held.length }, 'live_claims_catch_up_read_failed');
+    });
   }
 
   /**
@@ -254,6 +337,8 @@ function claimHandler(deps: ClaimActualsDeps, ends: PartitionEnds, logger: Logge
     if (held.length > 0 && (!served || (live.scorer.memory().points === 0 && settings.live.earlyActualsPoints === 0))) {
       for (const entry of held.splice(0)) logger.debug(entry.where, 'live_claim_nothing_to_score');
     }
+    // Oldest first: a sorted array is still a min-heap for claims held after this read.
+    held.sort(byPublication);
     let bytes = catchUp.bytes;
     let from = held.length;
     while (from > 0) {
@@ -300,7 +385,15 @@ function claimHandler(deps: ClaimActualsDeps, ends: PartitionEnds, logger: Logge
       if (!shared) claimReads?.pass(at);
     }
   };
-  return { handle, reportSkipped };
+  return {
+    handle,
+    readTo,
+    async stopReading() {
+      stopping.abort();
+      await reading;
+    },
+    reportSkipped,
+  };
 
   async function onClaim(message: ReceivedMessage, at: ClaimMessage, signal: AbortSignal, onShared: () => void): Promise<void> {
     // Published before the replica began (by its stamp), read only for the rows it keeps: held, the newest read within
@@ -311,7 +404,7 @@ function claimHandler(deps: ClaimActualsDeps, ends: PartitionEnds, logger: Logge
     const claim = admit(message, published);
     const receivedAt = Date.now();
     if (claim && beforeReplica) hold(message, published, claim, receivedAt);
-    if (!beforeReplica || (await joinEnded(message))) await readHeld(signal);
+    if (joinEnded(message, beforeReplica)) await oneAtATime(() => readHeld(signal));
     if (!claim || beforeReplica) return;
     const served = holder.current();
     // Nothing remembered, nothing to match and nothing kept for a forecast made later: the object is not even read.
