@@ -146,11 +146,14 @@ export interface PartitionedClaims {
   deliver(partition: number, offset: number, object: string, timestamp: number): Promise<void>;
   /** Says the consumer read `partition` to `offset` with nothing before it left to deliver (the bus's onReadTo). */
   readTo(partition: number, offset: number): void;
+  /** The group's committed offset on `partition` from now on, as the bus's lag says it (-1 until set). */
+  commit(partition: number, offset: number): void;
 }
 
 /** A bus whose claims topic ends at `ends` (by partition) for every look, and delivers only what the test plays. */
 export function partitionedClaims(topic: string, ends: readonly number[]): PartitionedClaims {
   let subscribed: { options: SubscribeOptions; handler: MessageHandler; stopping: AbortController } | undefined;
+  const committed = ends.map(() => -1);
   const unsubscribed = (): never => {
     throw new Error('no follower subscribed');
   };
@@ -158,7 +161,7 @@ export function partitionedClaims(topic: string, ends: readonly number[]): Parti
     kind: 'kafka',
     ensureTopics: async () => {},
     publish: async () => {},
-    lag: async (_group, topics) => (topics.includes(topic) ? ends.map((end, partition) => ({ topic, partition, committedOffset: -1, endOffset: end, lag: end })) : []),
+    lag: async (_group, topics) => (topics.includes(topic) ? ends.map((end, partition) => ({ topic, partition, committedOffset: committed[partition], endOffset: end, lag: end - Math.max(0, committed[partition]) })) : []),
     async subscribe(options, handler) {
       subscribed = { options, handler, stopping: new AbortController() };
       const { stopping } = subscribed;
@@ -175,6 +178,9 @@ export function partitionedClaims(topic: string, ends: readonly number[]): Parti
     },
     readTo(partition, offset) {
       (subscribed ?? unsubscribed()).options.onReadTo?.({ topic, partition, offset: String(offset) });
+    },
+    commit(partition, offset) {
+      committed[partition] = offset;
     },
   };
 }

@@ -505,3 +505,30 @@ describe('core > daemon > followClaimActuals catching up over a partition whose 
     }
   });
 });
+
+describe('core > daemon > followClaimActuals catching up beside a partition that tells nothing of its end', () => {
+  it('reads the claims held once a look where the partitions end finds the group committed past the end of the partition that delivers nothing', async () => {
+    const scene = await claimFollowerScene();
+    for (const [k, object] of ['a0.csv', 'a1.csv'].entries()) await putRowsOf(scene, object, k);
+    // Partition 1's group resumes at what it committed, its end: no message comes there and no start is sought.
+    const partitions = partitionedClaims(scene.topic, [2, 4]);
+    partitions.commit(1, 4);
+    // Only the looks' interval faked: the follower looks every minute, and nothing else here runs on setInterval.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const monitor = scene.monitor('resumed');
+    const { events, stop } = await scene.join('serve-catch-up-resumed', { live: monitor, bus: partitions.bus });
+    try {
+      await partitions.deliver(0, 0, 'a0.csv', Date.now() - 40 * 60_000);
+      await partitions.deliver(0, 1, 'a1.csv', Date.now() - 39 * 60_000);
+      expect(scene.reads).toEqual([]);
+      // The look a minute on: before, the claims waited until the stop.
+      await vi.advanceTimersByTimeAsync(60_000);
+      await expect.poll(() => monitor.status().early_actuals.points, { timeout: 5_000 }).toBe(8);
+      expect(scene.reads).toEqual(['a0.csv', 'a1.csv']);
+      expect(events).toEqual([]);
+    } finally {
+      await stop();
+      vi.useRealTimers();
+    }
+  });
+});

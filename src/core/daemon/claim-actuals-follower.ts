@@ -4,7 +4,7 @@ import { readInferenceActuals } from '../batch/inference-actuals.js';
 import type { InferenceInput } from '../batch/inference-input.js';
 import { isOutage } from '../bus/delivery.js';
 import { decodeInferenceClaim, type DataClaim } from '../bus/messages.js';
-import type { MessageBus, MessageHandler, ReceivedMessage, SubscribeOptions, Subscription } from '../bus/message-bus.js';
+import type { MessageBus, MessageHandler, PartitionLag, ReceivedMessage, SubscribeOptions, Subscription } from '../bus/message-bus.js';
 import { roleDlq } from '../bus/topics.js';
 import type { Settings } from '../config/settings.js';
 import { toFltsError } from '../errors.js';
@@ -105,11 +105,14 @@ export async function followClaimActuals(deps: ClaimActualsDeps, group: string):
   const from = firstClaimAt(deps.live, settings, Date.now());
   const unfollow = claimReads?.follow(from);
   // Looked at before the group joins: a claim past the ends seen then was published since, whatever its stamp says.
+  let looked: (lags: readonly PartitionLag[]) => void = () => {};
   const ends = watchPartitionEnds(bus, group, topic, {
     keepMs: settings.live.earlyActualsMaxAgeMs + CLAIM_CLOCK_MARGIN_MS,
     onError: (error) => logger.debug({ code: toFltsError(error).code, err: toFltsError(error).message }, 'live_claims_ends_unread'),
+    onLook: (lags) => looked(lags),
   });
   const handler = claimHandler(deps, ends, await ends.first(), logger);
+  looked = handler.looked;
   let subscription: Subscription;
   try {
     // The promotion subscription's DLQ, which exists already: a subscription's DLQ topic is created with it, and the
@@ -208,6 +211,8 @@ interface ClaimHandler {
   handle: MessageHandler;
   /** The bus read a partition to `offset` (onReadTo). */
   readTo: NonNullable<SubscribeOptions['onReadTo']>;
+  /** A look where the partitions end, with the group's committed offsets. */
+  looked(lags: readonly PartitionLag[]): void;
   /** Ends a read of the held claims begun outside a handler, and waits for it. */
   stopReading(): Promise<void>;
   /** Says what the join passed, the claims still held among them. */
@@ -308,10 +313,29 @@ function claimHandler(deps: ClaimActualsDeps, ends: PartitionEnds, joined: Reado
    * not read held, for the next claim delivered (or the stop) to take up.
    */
   function readTo(position: { topic: string; partition: number; offset: string }): void {
-    const end = joined?.get(position.partition);
-    if (end === undefined || !catchingUp.has(position.partition) || Number(position.offset) < end) return;
-    catchingUp.delete(position.partition);
-    if (catchingUp.size > 0) return;
+    if (readPast(position.partition, Number(position.offset))) readHeldNow();
+  }
+
+  /**
+   * A look where the partitions end, a minute apart: a partition whose group committed at or past where it ended is
+   * past it too, where nothing told so (a group resumed at its commits, with no start sought; a bus that never calls
+   * onReadTo), so no partition holds the claims of the others until the stop.
+   */
+  function looked(lags: readonly PartitionLag[]): void {
+    let over = false;
+    for (const lag of lags) over = readPast(lag.partition, lag.committedOffset) || over;
+    if (over) readHeldNow();
+  }
+
+  /** Whether the catch-up is over now that `partition` is read to `offset` (the next to read), and was not before. */
+  function readPast(partition: number, offset: number): boolean {
+    const end = joined?.get(partition);
+    if (end === undefined || !catchingUp.has(partition) || !(offset >= end)) return false;
+    catchingUp.delete(partition);
+    return catchingUp.size === 0;
+  }
+
+  function readHeldNow(): void {
     oneAtATime(() => readHeld(stopping.signal)).catch((error: unknown) => {
       const flts = toFltsError(error);
       logger.warn({ code: flts.code, err: flts.message, claims_held: held.length }, 'live_claims_catch_up_read_failed');
@@ -388,6 +412,7 @@ function claimHandler(deps: ClaimActualsDeps, ends: PartitionEnds, joined: Reado
   return {
     handle,
     readTo,
+    looked,
     async stopReading() {
       stopping.abort();
       await reading;

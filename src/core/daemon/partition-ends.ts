@@ -1,4 +1,4 @@
-import type { MessageBus } from '../bus/message-bus.js';
+import type { MessageBus, PartitionLag } from '../bus/message-bus.js';
 
 /**
  * How often a claim follower looks where each partition of its topic ends. A message past the end seen at a look was
@@ -29,9 +29,10 @@ export interface PartitionEnds {
  * committed), at once and every `intervalMs`, keeping the looks of the last `keepMs` (older ones bound nothing a
  * claim is still read for). The end is the high watermark on Kafka: a message appended on the leader but not yet on
  * every replica may sit past it for the moment replication takes, a bound off by milliseconds. A look that fails is
- * skipped (`onError`), the next one tried on time; a look still running when the next is due is not doubled.
+ * skipped (`onError`), the next one tried on time; a look still running when the next is due is not doubled. Each
+ * look that answered is also told whole (`onLook`: the group's committed offsets come with the ends).
  */
-export function watchPartitionEnds(bus: MessageBus, group: string, topic: string, options: { intervalMs?: number; keepMs: number; now?: () => number; onError?: (error: unknown) => void }): PartitionEnds {
+export function watchPartitionEnds(bus: MessageBus, group: string, topic: string, options: { intervalMs?: number; keepMs: number; now?: () => number; onError?: (error: unknown) => void; onLook?: (lags: readonly PartitionLag[]) => void }): PartitionEnds {
   const now = options.now ?? Date.now;
   const looks = new Map<number, Look[]>();
   let running: Promise<unknown> | undefined;
@@ -40,9 +41,12 @@ export function watchPartitionEnds(bus: MessageBus, group: string, topic: string
   async function look(): Promise<ReadonlyMap<number, number> | undefined> {
     const at = now();
     try {
-      const lags = await bus.lag(group, [topic]);
-      const ends = new Map(lags.filter((lag) => lag.topic === topic).map((lag) => [lag.partition, lag.endOffset]));
-      if (!stopped) record(at, ends);
+      const lags = (await bus.lag(group, [topic])).filter((lag) => lag.topic === topic);
+      const ends = new Map(lags.map((lag) => [lag.partition, lag.endOffset]));
+      if (!stopped) {
+        record(at, ends);
+        options.onLook?.(lags);
+      }
       return ends;
     } catch (error) {
       options.onError?.(error);
