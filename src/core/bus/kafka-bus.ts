@@ -683,7 +683,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         joins += 1;
         assignment = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => `${topic}:${partition}`)));
         startAssigned(current, payload.memberAssignment);
-        // Nothing before a start sought is delivered: a partition with no message since fromTimestamp is read to its end.
+        // Nothing before an offset sought is delivered: a partition with no message since fromTimestamp is read to its end.
         for (const start of sought) tellReadTo(subscribeOptions, logger, start);
         if (failedDelivery !== undefined && !assignment.has(failedDelivery)) failedDelivery = undefined;
         if (failedDelivery === undefined) recovery.joined();

@@ -85,8 +85,9 @@ export interface SubscribeOptions {
    * every message before it was delivered already, or is one no consumer is given (a transaction's marker, an aborted
    * record). A subscriber waiting for a partition's end learns it so where the last offset before the end holds no
    * message (the end of a transactional producer's partition is its marker). Kafka calls it for each partition a join
-   * starts at fromTimestamp's offset, and after a fetch of a partition that held only records it does not deliver; the
-   * file bus, whose every offset is a message, never. It should return at once; what it throws is logged.
+   * moves to an offset of its own (fromTimestamp's start, a handled message's commit the group refused), and after a
+   * fetch of a partition that held only records it does not deliver; the file bus, whose every offset is a message,
+   * never. It should return at once; what it throws is logged.
    */
   onReadTo?: (position: { topic: string; partition: number; offset: string }) => void;
 }
