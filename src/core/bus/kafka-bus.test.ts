@@ -7,15 +7,7 @@ import { createMessageBus } from './index.js';
 import { createKafkaBus, heartbeatIntervalFor, kafkajsRetries } from './kafka-bus.js';
 import { createKafkaLog } from './kafka-log.js';
 import { BUS_CLOSED_REASON } from './kafka-connections.js';
-
-/** A loopback port nothing listens on: a connection to it is refused at once. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../free-port.fixture.js';
 
 describe('core > bus > kafka-bus', () => {
   it('refuses to start without bootstrap servers, naming the variable', () => {
@@ -73,7 +65,7 @@ describe('core > bus > kafka-bus', () => {
   }, 30_000);
 
   it('fails a one-shot command\'s publish to a closed port within bus.kafka.commandConnectTimeoutMs, coded and naming the brokers and that setting', async () => {
-    const broker = `127.0.0.1:${await closedPort()}`;
+    const broker = `127.0.0.1:${await freePort()}`;
     const { settings } = resolveSettings({ env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: broker, FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS: '1000' } });
     const bus = createMessageBus(settings, { oneShot: true })!;
     const started = performance.now();
@@ -111,7 +103,7 @@ describe('core > bus > kafka-bus', () => {
 
   it('bounds a command\'s connect at 10 s by default, and leaves a service\'s waiting for the brokers past that bound', async () => {
     expect(resolveSettings({ env: {} }).settings.bus.kafka.commandConnectTimeoutMs).toBe(10_000);
-    const broker = `127.0.0.1:${await closedPort()}`;
+    const broker = `127.0.0.1:${await freePort()}`;
     const { settings } = resolveSettings({ env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: broker, FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS: '100' } });
     let failures = 0;
     let thirdFailure!: () => void;

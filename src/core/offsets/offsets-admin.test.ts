@@ -1,19 +1,10 @@
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createKafkaOffsetsAdmin } from './offsets-admin.js';
-
-/** A loopback port nothing listens on: a connection to it is refused at once. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../free-port.fixture.js';
 
 describe('core > offsets > offsets-admin', () => {
   it('says a bootstrap broker that refuses every connection as the bus does once kafkajs gives up: coded, naming it and what to check', async () => {
-    const broker = `127.0.0.1:${await closedPort()}`;
+    const broker = `127.0.0.1:${await freePort()}`;
     const admin = createKafkaOffsetsAdmin({ brokers: [broker], clientId: 'flts-test-replay-offsets', retries: 1 });
     try {
       const error = await admin.describeGroup('flts-promoter').then(() => undefined, (caught: unknown) => caught);

@@ -9,14 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FltsError } from '../errors.js';
 import { selfSignedCertificate } from '../tracking/self-signed.fixture.js';
 import { createS3Store, parseS3Endpoint, translateS3Error } from './s3-store.js';
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../free-port.fixture.js';
 
 /** A TCP server on 127.0.0.1 that does `onConnection` to every connection; closed (with its sockets) after each test. */
 const servers: Array<{ server: net.Server; sockets: Set<net.Socket> }> = [];
@@ -235,7 +228,7 @@ describe('core > storage > s3-store', () => {
   });
 
   it('refuses a key with a lone surrogate as an invalid key before any request: no URL can carry it', async () => {
-    const store = createS3Store({ endpoint: `127.0.0.1:${await closedPort()}`, accessKey: 'a', secretKey: 'b' });
+    const store = createS3Store({ endpoint: `127.0.0.1:${await freePort()}`, accessKey: 'a', secretKey: 'b' });
     const key = 'day\ud800.csv';
     for (const attempt of [() => store.get('bucket-a', key), () => store.getStream('bucket-a', key), () => store.stat('bucket-a', key), () => store.put('bucket-a', key, 'x'), () => store.delete('bucket-a', key), () => store.listFolders('bucket-a', 'a\udc00/'), () => store.list('bucket-a', 'a\udc00/'), () => store.list('bucket-a', 'day\ud800')]) {
       await expect(attempt()).rejects.toMatchObject({ code: 'FLTS_STORE_KEY_INVALID', message: expect.stringContaining('lone surrogate') });
@@ -243,7 +236,7 @@ describe('core > storage > s3-store', () => {
   });
 
   it('reports an unreachable server as retriable FLTS_STORE_UNAVAILABLE', async () => {
-    const store = createS3Store({ endpoint: `127.0.0.1:${await closedPort()}`, accessKey: 'a', secretKey: 'b' });
+    const store = createS3Store({ endpoint: `127.0.0.1:${await freePort()}`, accessKey: 'a', secretKey: 'b' });
     for (const attempt of [() => store.get('bucket-a', 'k.json'), () => store.put('bucket-a', 'k.json', 'x'), () => store.list('bucket-a')]) {
       const error = await attempt().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(FltsError);
