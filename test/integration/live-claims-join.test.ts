@@ -31,28 +31,24 @@ if (skipReason) {
   describe('integration > live claims > a replica joining after them', () => {
     const infra = loadInfraEnv();
     const home = mkdtempSync(path.join(os.tmpdir(), 'flts-it-claims-join-'));
-    let bus: MessageBus | undefined;
+    const buses: MessageBus[] = [];
     afterAll(async () => {
-      await bus?.close();
+      await Promise.all(buses.map((bus) => bus.close()));
       rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     });
 
-    it('reads on Kafka a claim published before the replica began, within the age of kept actuals, and keeps its rows for forecasts made later', async () => {
-      const topic = `it-inference-data-${randomUUID().slice(0, 8)}`;
-      const settings = resolveSettings({ flags: { 'live.earlyActualsMaxAgeMs': 30 * MINUTE } }).settings;
-      settings.bus.topics.inferenceData = topic;
-      const store = createFsStore(path.join(home, 'store'));
-      await store.ensureBucket('incoming');
-      await store.put('incoming', 'day1.csv', ['time,down', ...Array.from({ length: 10 }, (_, r) => `${new Date(T0 + r * STEP).toISOString()},${100 + r}`)].join('\n'));
-      bus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it-claims-join', sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 });
-      await bus.ensureTopics([topic]).catch((error: Error) => {
-        throw new Error(`Kafka not reachable at ${infra.kafkaBrokers.join(',')}: ${error.message}; ${INFRA_HINT}`);
-      });
-      await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+    /** A Kafka bus on the suite's brokers, closed after the suite. */
+    function kafkaBus(clientId: string): MessageBus {
+      const bus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 });
+      buses.push(bus);
+      return bus;
+    }
 
-      // The replica began remembering twenty minutes after the claim (its clock, and its kept rows' ages, as then):
-      // past the clock margin, so only the age of kept actuals brings the claim to it.
-      const later = 20 * MINUTE;
+    /**
+     * A replica's live scoring that keeps early actuals, begun `later` ms from now by its clock (and its kept rows'
+     * ages), serving run-a of a NAIVE plan over `down`.
+     */
+    function scoringReplica(settings: ReturnType<typeof resolveSettings>['settings'], later = 0) {
       const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 1000, earlyPoints: 1000, earlyMaxAgeMs: settings.live.earlyActualsMaxAgeMs, now: () => Date.now() + later });
       const live = {
         scorer,
@@ -65,6 +61,26 @@ if (skipReason) {
       } as unknown as LiveMonitor;
       const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
       const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel } as unknown as ModelHolder;
+      return { scorer, live, holder };
+    }
+
+    it('reads on Kafka a claim published before the replica began, within the age of kept actuals, and keeps its rows for forecasts made later', async () => {
+      const topic = `it-inference-data-${randomUUID().slice(0, 8)}`;
+      const settings = resolveSettings({ flags: { 'live.earlyActualsMaxAgeMs': 30 * MINUTE } }).settings;
+      settings.bus.topics.inferenceData = topic;
+      const store = createFsStore(path.join(home, 'store'));
+      await store.ensureBucket('incoming');
+      await store.put('incoming', 'day1.csv', ['time,down', ...Array.from({ length: 10 }, (_, r) => `${new Date(T0 + r * STEP).toISOString()},${100 + r}`)].join('\n'));
+      const bus = kafkaBus('flts-it-claims-join');
+      await bus.ensureTopics([topic]).catch((error: Error) => {
+        throw new Error(`Kafka not reachable at ${infra.kafkaBrokers.join(',')}: ${error.message}; ${INFRA_HINT}`);
+      });
+      await bus.publish(topic, encodeInferenceClaim({ bucket: 'incoming', object: 'day1.csv', size: 0, configHash: 'cfg1', identifier: '' }));
+
+      // The replica began remembering twenty minutes after the claim (its clock, and its kept rows' ages, as then):
+      // past the clock margin, so only the age of kept actuals brings the claim to it.
+      const later = 20 * MINUTE;
+      const { scorer, live, holder } = scoringReplica(settings, later);
       const subscription = await followClaimActuals({ settings, bus, store, holder, live, logger: pino({ level: 'silent' }) }, `it-claims-join-${randomUUID().slice(0, 8)}`);
       try {
         await expect.poll(() => scorer.early().points, { timeout: 60_000, interval: 200 }).toBe(10);
@@ -86,7 +102,7 @@ if (skipReason) {
       for (const [k, object] of ['a0.csv', 'a1.csv', 'b0.csv', 'b1.csv', 'old.csv'].entries()) {
         await store.put('incoming', object, ['time,down', ...[0, 1, 2, 3].map((i) => `${new Date(T0 + (4 * k + i) * STEP).toISOString()},${100 + 4 * k + i}`)].join('\n'));
       }
-      bus = createKafkaBus({ brokers: infra.kafkaBrokers, clientId: 'flts-it-claims-partitions', sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000 });
+      const bus = kafkaBus('flts-it-claims-partitions');
       await bus.ensureTopics([topic], 3).catch((error: Error) => {
         throw new Error(`Kafka not reachable at ${infra.kafkaBrokers.join(',')}: ${error.message}; ${INFRA_HINT}`);
       });
@@ -111,18 +127,7 @@ if (skipReason) {
       }
       expect(Object.fromEntries((await bus.lag('nobody', [topic])).map((end) => [end.partition, end.endOffset]))).toEqual({ 0: 3, 1: 3, 2: 1 });
 
-      const scorer = createLiveScorer({ windowPoints: 100, memoryPoints: 1000, earlyPoints: 1000, earlyMaxAgeMs: settings.live.earlyActualsMaxAgeMs });
-      const live = {
-        scorer,
-        since: Date.now(),
-        observeActualsInTurns: async (actuals: Parameters<LiveMonitor['observeActualsInTurns']>[0], _signal?: AbortSignal, arrivedAt?: number) => {
-          const scoring = scorer.startScoring(actuals, { keepEarly: true, arrivedAt });
-          scoring.scoreRows(actuals.time.length);
-          return scoring.result();
-        },
-      } as unknown as LiveMonitor;
-      const plan = createFeaturePlan({ inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] }, { method: 'MinMaxScaler', columns: [], offset: [], scale: [] });
-      const holder = { current: () => ({ plan, run: { runId: 'run-a', modelType: 'NAIVE', configHash: 'cfg1' } }) as unknown as ServedModel } as unknown as ModelHolder;
+      const { scorer, live, holder } = scoringReplica(settings);
       const subscription = await followClaimActuals({ settings, bus, store: reading, holder, live, logger: pino({ level: 'silent' }) }, `it-claims-partitions-${randomUUID().slice(0, 8)}`);
       try {
         // Before, the claims waited for a message at each partition's last offset (a marker), until the stop.
