@@ -219,6 +219,20 @@ function assertNumericFeatures(inputs: readonly OipInput[], features: readonly s
   );
 }
 
+/**
+ * Times sent as FP32 are refused: FP32 is read as float32 on every path, and float32 holds today's epoch seconds to 128 s
+ * and epoch milliseconds to 131 s, so the forecast would be dated up to a minute off, its steps made uneven, unsaid.
+ */
+function assertTimesNotFloat32(inputs: readonly OipInput[], indexCol: string | undefined): void {
+  const times = inputs.find((input) => input.name === indexCol);
+  if (times?.datatype !== 'FP32') return;
+  throw new FltsError(
+    'FLTS_REQUEST_INVALID',
+    `Input '${shownName(times.name)}' holds the times, but is FP32, read as float32, which holds today's epoch seconds and milliseconds only to about 2 minutes: send the times as BYTES text, or as INT64 or FP64 epoch numbers.`,
+    { details: { input: clip(times.name), datatype: 'FP32' } },
+  );
+}
+
 /** The request parameters flts reads, as the schema names them. */
 const READ_PARAMETERS = Object.keys(inferParameters.properties);
 
@@ -251,6 +265,7 @@ export async function runOipInference(context: OipContext, modelName: string, re
   const seriesIdentifier = request.parameters.identifier === '' ? '' : optionalString(request.parameters, 'identifier');
   assertRequestIdentifier(seriesIdentifier, "Parameter 'identifier'", { parameter: 'identifier' }, context.identifier);
   const indexCol = optionalString(request.parameters, 'index_col') ?? TIMESTAMP_NAMES.find((name) => name in columns);
+  assertTimesNotFloat32(request.inputs, indexCol);
   const input = { data: columns, indexCol, inferenceLength: optionalLength(request.parameters) };
   const rows = requestedRows(context.holder, input, context.inferenceLength);
   const ignored = ignoredParameters(request, indexCol, served?.plan.rawColumns ?? []);

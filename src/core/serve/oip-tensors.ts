@@ -95,8 +95,9 @@ function describeElement(value: unknown): string {
 /**
  * Elements given as values (JSON `data`, gRPC typed contents) checked against the datatype their input declares,
  * as the protocol defines the types: BOOL true or false (read as 1 or 0, as binary BOOL is), integers within
- * their type's range, FP32/FP64 numbers (null for a missing value, as NaN in binary), BYTES text. Data of another
- * type is a 400 naming the first element that does not fit, rather than taken as it comes.
+ * their type's range, FP32/FP64 numbers (null for a missing value, as NaN in binary; FP32 rounded to float32), BYTES
+ * text: the values the same tensor has in binary. Data of another type is a 400 naming the first element that does not
+ * fit, rather than taken as it comes.
  */
 export function checkElements(name: string, datatype: string, values: unknown[]): unknown[] {
   const firstOff = (fits: (value: unknown) => boolean, expected: string): void => {
@@ -109,8 +110,12 @@ export function checkElements(name: string, datatype: string, values: unknown[])
   }
   if (datatype === 'BYTES') firstOff((value) => typeof value === 'string', 'strings');
   else if (datatype === 'FP64') firstOff((value) => value === null || typeof value === 'number', 'numbers (or null)');
-  else if (datatype === 'FP32') firstOff((value) => value === null || (typeof value === 'number' && !(Math.abs(value) > FP32_MAX)), `numbers within ±${FP32_MAX} (or null)`);
-  else {
+  else if (datatype === 'FP32') {
+    firstOff((value) => value === null || (typeof value === 'number' && !(Math.abs(value) > FP32_MAX)), `numbers within ±${FP32_MAX} (or null)`);
+    // The float32 each number stands for, as binary data and gRPC's fp32_contents carry it and Triton and KServe convert
+    // JSON data to its declared type: read as written, one tensor forecast one way as JSON and another as binary.
+    return values.map((value) => (value === null ? null : Math.fround(value as number)));
+  } else {
     const [least, past] = INTEGER_RANGES[datatype];
     firstOff((value) => Number.isInteger(value) && (value as number) >= least && (value as number) < past, `integers from ${BigInt(least)} to ${BigInt(past) - 1n}`);
   }
