@@ -6,7 +6,8 @@ import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import { liveReportHeartbeatMs, liveReportsPlace, promotionRefOf, readProbationDecision, writeLiveReport, type LiveReport, type PromotionRef } from '../live/live-reports.js';
-import { silentLogger } from '../logger.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { FltsError } from '../errors.js';
 import { readPromotionPointer } from '../registry/pointers.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
@@ -16,7 +17,7 @@ import { recordingStore, type StoreCall } from '../storage/recording-store.fixtu
 import { autoPromote } from '../workflows/auto-promote.js';
 import { addLoadableRun } from '../workflows/loadable-run.fixture.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
-import { createProbationLook, type ProbationLook } from './probation-role-step.js';
+import { createProbationLook, startProbationDecisions, type ProbationLook } from './probation-role-step.js';
 import { startPromoterRole } from './promoter-role.js';
 
 const HASH = 'f'.repeat(64);
@@ -170,5 +171,40 @@ describe('core > daemon > probation-role-step', () => {
       stopping.abort();
       await role.stop();
     }
+  });
+});
+
+describe('core > daemon > probation-role-step > a failing look', () => {
+  /** Every call of the store fails with `failure`, as an S3 endpoint that stopped answering. */
+  function failingStore(failure: () => Error): ObjectStore {
+    return new Proxy(fs, { get: (target, key) => (typeof Reflect.get(target, key) === 'function' ? async () => { throw failure(); } : Reflect.get(target, key)) });
+  }
+
+  /** The promoter's looks on `failing`, every 50 ms: the level and fields of the first daemon_probation_failed line. */
+  async function firstFailureLine(failing: ObjectStore): Promise<{ level: string; fields: Record<string, unknown> }> {
+    settings.live.reportIntervalMs = 50;
+    const stopping = new AbortController();
+    let said!: (line: { level: string; fields: Record<string, unknown> }) => void;
+    const first = new Promise<{ level: string; fields: Record<string, unknown> }>((resolve) => (said = resolve));
+    const at = (level: string) => (fields: object, msg?: string) => { if (msg === 'daemon_probation_failed') said({ level, fields: fields as Record<string, unknown> }); };
+    const logger: Logger = { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+    startProbationDecisions({ settings, store: failing, bus, logger, metrics, owner: 'promoter-a', signal: stopping.signal });
+    try {
+      return await first;
+    } finally {
+      stopping.abort();
+    }
+  }
+
+  it('says a store outage at warn with its code and reason, no stack: it repeats every report interval while it lasts', async () => {
+    const outage = 'S3 endpoint http://127.0.0.1:9 did not answer for 10 s (store.s3.idleTimeoutMs) while accessing object \'current.json\' in bucket \'model-promotion\'.';
+    const line = await firstFailureLine(failingStore(() => new FltsError('FLTS_STORE_UNAVAILABLE', outage)));
+    expect(line).toEqual({ level: 'warn', fields: { code: 'FLTS_STORE_UNAVAILABLE', reason: outage } });
+  });
+
+  it('keeps any other failure at error with the error itself, stack and all', async () => {
+    const bug = new TypeError('cannot read properties of undefined');
+    const line = await firstFailureLine(failingStore(() => bug));
+    expect(line).toEqual({ level: 'error', fields: { err: bug } });
   });
 });
