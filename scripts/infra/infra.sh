@@ -16,7 +16,9 @@
 #   down    stop every server and delete their state (.infra/)
 #   status  print what runs where; exit 0 only when Kafka and S3Proxy are up
 #   fetch   resolve both servers' jars into the cache and start nothing
-#   stop/start one server and keep its data (e.g. to restart Kafka mid-pipeline in a test)
+#   stop/start one server and keep its data (e.g. to restart Kafka mid-pipeline in a test); S3Proxy's default transient
+#           backend keeps its objects in memory, so `stop s3` loses them all (buckets included): set
+#           FLTS_INFRA_S3_BACKEND=filesystem-nio2 at `up` to restart S3 with its objects, or pause it (kill -STOP) instead
 #
 # Environment: FLTS_INFRA_CACHE (downloads, default ~/.cache/flts-infra), FLTS_INFRA_DIR (state, default
 # <repo>/.infra), FLTS_INFRA_KAFKA_PORT (19092), FLTS_INFRA_KAFKA_CONTROLLER_PORT (19093), FLTS_INFRA_S3_PORT
