@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/run-cli.js';
 
 const SECRETS = ['hunter2', 'tok123', 'adm1n-secret', 'kafka-pw-secret', 'key-phrase-secret', 's3-session-secret'];
-const TRACKING_URI = 'http://alice:hunter2@127.0.0.1:9/mlflow?token=tok123';
+const TRACKING_URI = 'http://alice:hunter2@127.0.0.1:9/mlflow';
+/** Refused as it loads (MLflow's client would put its API paths inside the query), and masked in the refusal. */
+const QUERY_TRACKING_URI = 'http://alice:hunter2@127.0.0.1:9/mlflow?token=tok123';
 
 function expectNoSecret(text: string): void {
   for (const secret of SECRETS) expect(text).not.toContain(secret);
@@ -31,7 +33,7 @@ describe('cli > secrets are masked in every output', () => {
     expect(run.exitCode).toBe(0);
     expectNoSecret(run.stdout + run.stderr);
     const rows = new Map<string, { value: unknown; source: string; env?: string }>(run.json.result.settings.map((row: { path: string }) => [row.path, row]));
-    expect(rows.get('tracking.uri')).toMatchObject({ value: 'http://***@127.0.0.1:9/mlflow?token=***', source: 'env', env: 'MLFLOW_TRACKING_URI' });
+    expect(rows.get('tracking.uri')).toMatchObject({ value: 'http://***@127.0.0.1:9/mlflow', source: 'env', env: 'MLFLOW_TRACKING_URI' });
     expect(rows.get('serve.adminToken')).toMatchObject({ value: '***', source: 'env', env: 'FLTS_SERVE_ADMIN_TOKEN' });
     expect(rows.get('serve.apiToken')).toMatchObject({ value: '', source: 'default' });
     expect(rows.get('bus.kafka.sasl.username')).toMatchObject({ value: 'svc-flts', source: 'env', env: 'FLTS_KAFKA_SASL_USERNAME' });
@@ -42,8 +44,15 @@ describe('cli > secrets are masked in every output', () => {
     expect(rows.get('logLevel')).toMatchObject({ value: 'warn', source: 'flag' });
     const human = await runCli(['config', 'show'], { cwd: dir, env: { MLFLOW_TRACKING_URI: TRACKING_URI, FLTS_KAFKA_SASL_PASSWORD: 'kafka-pw-secret' } });
     expect(human.stdout).toMatch(/bus\.kafka\.sasl\.password\s+"\*\*\*"\s+\(env FLTS_KAFKA_SASL_PASSWORD\)/);
-    expect(human.stdout).toMatch(/tracking\.uri\s+"http:\/\/\*\*\*@127\.0\.0\.1:9\/mlflow\?token=\*\*\*"\s+\(env MLFLOW_TRACKING_URI\)/);
+    expect(human.stdout).toMatch(/tracking\.uri\s+"http:\/\/\*\*\*@127\.0\.0\.1:9\/mlflow"\s+\(env MLFLOW_TRACKING_URI\)/);
     expectNoSecret(human.stdout);
+    for (const json of [true, false]) {
+      const refused = await runCli(['config', 'show', ...(json ? ['--json'] : [])], { cwd: dir, env: { MLFLOW_TRACKING_URI: QUERY_TRACKING_URI } });
+      expect(refused.exitCode).not.toBe(0);
+      if (json) expect(refused.json.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'tracking.uri' } });
+      expect(refused.stdout + refused.stderr).toContain('http://***@127.0.0.1:9/mlflow?token=***');
+      expectNoSecret(refused.stdout + refused.stderr);
+    }
   });
 
   it('masks the tracking URI credentials in errors about an unreachable or invalid server', async () => {

@@ -57,6 +57,33 @@ const NOW = Date.parse('Sun, 06 Dec 2026 05:00:00 GMT');
 const search = { method: 'POST', path: '/api/2.0/mlflow/runs/search', json: {} } as const;
 
 describe('core > tracking > mlflow-http', () => {
+  it('joins the API path after a reverse proxy\'s path prefix, and refuses a URI whose query would swallow it, token masked', async () => {
+    const seen: string[] = [];
+    const answer = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+      seen.push(req.url ?? '');
+      req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"runs":[]}'));
+    };
+    await withServer(answer, async (uri) => {
+      for (const prefixed of [`${uri}/mlflow`, `${uri}/mlflow/`]) {
+        expect(await createMlflowHttp({ uri: prefixed, timeoutMs: 5000, retry: { retries: 0, baseDelayMs: 1 }, logger: silentLogger })(search)).toEqual({ runs: [] });
+      }
+      // As MLflow's client joins them, the path lands inside the query and every call reaches "/": refused, not sent.
+      for (const broken of [`${uri}/?token=tok-5e1d`, `${uri}/mlflow?x=1&access_token=tok-5e1d`, `${uri}/mlflow#tok-5e1d`]) {
+        let error: unknown;
+        try {
+          createMlflowHttp({ uri: broken, timeoutMs: 5000, retry: { retries: 0, baseDelayMs: 1 }, logger: silentLogger });
+        } catch (thrown) {
+          error = thrown;
+        }
+        expect(error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'tracking.uri' } });
+        expect((error as FltsError).message).toMatch(/(query string|fragment), which MLflow's API paths would be appended after/);
+        if (!broken.includes('#')) expect((error as FltsError).message).not.toContain('tok-5e1d');
+      }
+    });
+    expect(seen).toEqual(['/mlflow/api/2.0/mlflow/runs/search', '/mlflow/api/2.0/mlflow/runs/search']);
+    expect(() => assertTrackingUri('http://127.0.0.1:9/?token=tok-5e1d')).toThrow(expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE' }));
+  });
+
   it('reports a server that never answers as FLTS_TRACKING_UNAVAILABLE after every attempt timed out', async () => {
     // The budget's clock stands still, so a busy host's late timers cannot use up the budget before the last attempt.
     const options = { uri: silentUri, timeoutMs: 200, retry: { retries: 2, baseDelayMs: 10 }, logger: silentLogger, now: () => 0 };

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { clip, singleLine } from '../clip-text.js';
 import { redactSecrets } from '../redact.js';
+import { trackingUriProblem } from '../config/specs/tracking.js';
 import { FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { parseLenientJson } from '../storage/json-objects.js';
@@ -215,6 +216,13 @@ export function assertTrackingUri(uri: string): string {
   if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
     throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `MLFLOW_TRACKING_URI (setting tracking.uri) = ${JSON.stringify(redactSecrets(uri))} is not valid: expected an http:// or https:// URL of an MLflow tracking server.`, {
       details: { setting: 'tracking.uri', accepted: 'http(s) URL' },
+    });
+  }
+  // Settings refuse it as they load; a URI given in code is held to the same rule.
+  const problem = trackingUriProblem(uri);
+  if (problem) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `MLFLOW_TRACKING_URI (setting tracking.uri) = ${JSON.stringify(redactSecrets(uri))} is not valid: it ${problem}.`, {
+      details: { setting: 'tracking.uri', accepted: 'http(s) URL without a query string or fragment' },
     });
   }
   return uri.replace(/\/+$/, '');

@@ -18,11 +18,31 @@ const MLFLOW_MODEL_NAME_PATTERN = {
 };
 
 /**
+ * What keeps a tracking URI from reaching MLflow's API, or undefined when nothing does. MLflow's own client (its
+ * rest_utils.http_request) appends each API path to the URI as text, so a query or a fragment takes the path in and
+ * every call reaches the server's root: no client of MLflow sends a query with its calls. A token goes in
+ * tracking.token (MLFLOW_TRACKING_TOKEN), which is sent as a header; a path (a reverse proxy's /mlflow) is kept.
+ */
+export function trackingUriProblem(uri: string): string | undefined {
+  const query = uri.indexOf('?');
+  const fragment = uri.indexOf('#');
+  if (query < 0 && fragment < 0) return undefined;
+  const what = query >= 0 && (fragment < 0 || query < fragment) ? 'a query string' : 'a fragment';
+  return `has ${what}, which MLflow's API paths would be appended after, so that every call would reach the server's root; give a token in MLFLOW_TRACKING_TOKEN (setting tracking.token), which is sent as a header`;
+}
+
+const TRACKING_URI_PATTERN = {
+  regex: /^[^?#]*$/,
+  text: 'the http:// or https:// URL of an MLflow tracking server, with a path if it has one (a reverse proxy\'s /mlflow) and no query string or fragment',
+  problem: trackingUriProblem,
+};
+
+/**
  * MLflow experiment tracking. Off unless MLFLOW_TRACKING_URI is set: the run registry in the object store
  * stays the source of truth, MLflow is a mirror that may lag behind and catch up.
  */
 export const TRACKING_SPECS: readonly SettingSpec[] = [
-  { path: 'tracking.uri', type: 'string', default: '', envCase: 'trim', env: ['MLFLOW_TRACKING_URI'], description: 'MLflow tracking server (http or https URL); empty = tracking off. A user:password@ in it is sent as basic auth, as MLflow\'s own client sends it, when neither tracking.token nor tracking.username is set (masked wherever the URI is shown).' },
+  { path: 'tracking.uri', type: 'string', default: '', envCase: 'trim', env: ['MLFLOW_TRACKING_URI'], pattern: TRACKING_URI_PATTERN, description: 'MLflow tracking server (http or https URL, with a path if it has one, as behind a reverse proxy; no query string or fragment, which MLflow\'s client would put its API paths after); empty = tracking off. A user:password@ in it is sent as basic auth, as MLflow\'s own client sends it, when neither tracking.token nor tracking.username is set (masked wherever the URI is shown).' },
   { path: 'tracking.experiments.neural', type: 'string', default: 'Default', env: ['FLTS_MLFLOW_EXPERIMENT_NEURAL', 'EXPERIMENT_NAME'], description: 'MLflow experiment of LSTM/GRU runs (the reference NN trainers used "Default").' },
   { path: 'tracking.experiments.statistical', type: 'string', default: 'NonML', env: ['FLTS_MLFLOW_EXPERIMENT_STATISTICAL'], description: 'MLflow experiment of PROPHET, NAIVE, SNAIVE and MSTL runs (the reference non-ML trainer used "NonML").' },
   { path: 'tracking.timeoutMs', type: 'integer', default: 10_000, min: 100, max: 600_000, env: ['FLTS_MLFLOW_TIMEOUT_MS'], description: 'Time limit of one MLflow HTTP call (connect, headers and body).' },
