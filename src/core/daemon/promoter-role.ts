@@ -9,7 +9,8 @@ import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
 import { startProbationDecisions } from './probation-role-step.js';
 import { createDamagedRunReports, reconcilePromotion } from './promoter-reconciler.js';
 import { abandonedOnStop, type RoleContext, type RoleHandle } from './role-registry.js';
-import { declareRoleTracking } from './role-tracking.js';
+import { declareRoleTracking, roleTracking } from './role-tracking.js';
+import { markPromotionLeftOut } from '../workflows/promotion-mark.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
 
 /**
@@ -46,6 +47,10 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
         if (!context.signal.aborted) logger.error({ config_hash: configHash, err: error }, 'daemon_promoter_resync_failed');
       });
     }
+    // A promotion made while MLflow was down left its mark out: the role that promoted catches it up itself, as a
+    // trainer's sync does, so that a promoter deployed without a tracked trainer does not leave MLflow's alias behind
+    // for good. Never throws; with nothing owed it reads one small object.
+    if (settings.tracking.uri && !context.signal.aborted) await queue.run(() => markPromotionLeftOut(context.store, settings, roleTracking(context, 'promoter', context.signal)));
   };
   const subscription = await bus.subscribe({ group: settings.bus.groups.promoter, topics: [settings.bus.topics.modelTraining], dlqOperation: 'promotion', dlq: roleDlq(settings, 'promoter') }, abandonedOnStop(context.signal, async (message, { attempt, signal }) => {
     const event = decodeStepMessage(context.metrics, 'promoter', 'promote', () => decodeTrainingEvent(message));

@@ -20,6 +20,10 @@ import { createMirrorQueue } from './mirror-queue.js';
 import { createSerialQueue } from './serial-queue.js';
 import { mirrorTrainedRun, reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
 import { startTrainerRole } from './trainer-role.js';
+import { startPromoterRole } from './promoter-role.js';
+import { scopedPointerKey } from '../registry/pointers.js';
+import { putJson } from '../storage/json-objects.js';
+import { historyRecord } from '../../../test/helpers/promotion-record.js';
 
 const HASH = 'f'.repeat(64);
 let root: string;
@@ -243,5 +247,47 @@ describe('core > daemon > role tracking', () => {
         expect(mlflow.created).toEqual([run.run_id]);
       },
     );
+  });
+
+  it('has the promoter write, at its own resync, the MLflow mark a promotion made while MLflow was down left out: no tracked trainer is needed for it', async () => {
+    // MLflow as a promotion mark meets it: run naive-1 mirrored as m1, version 1 of flts-global made of it.
+    const asked: string[] = [];
+    const aliases: unknown[] = [];
+    const answer = (url: string): object => {
+      if (url.includes('/experiments/search')) return { experiments: [{ experiment_id: '1', name: 'NonML', lifecycle_stage: 'active' }] };
+      if (url.includes('/runs/search')) return { runs: [{ info: { run_id: 'm1', experiment_id: '1', artifact_uri: 'mlflow-artifacts:/1/m1/artifacts' }, data: { params: [], metrics: [], tags: [{ key: 'flts.run_id', value: 'naive-1' }, { key: 'flts.mirror_complete', value: 'true' }] } }] };
+      if (url.includes('/registered-models/get')) return { registered_model: { name: 'flts-global' } };
+      if (url.includes('/model-versions/search')) return { model_versions: [{ name: 'flts-global', version: '1', run_id: 'm1' }] };
+      return {};
+    };
+    await withServer(
+      (request, response) => {
+        let body = '';
+        request.on('data', (chunk) => (body += chunk)).on('end', () => {
+          asked.push(`${request.method} ${request.url?.split('?')[0]}`);
+          if (request.url?.startsWith('/api/2.0/mlflow/registered-models/alias') && request.method === 'POST') aliases.push(JSON.parse(body));
+          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer(request.url ?? '')));
+        });
+      },
+      async (uri) => {
+        const settings = trackedAt(uri);
+        const store = createFsStore(path.join(root, 'store'));
+        // The promotion is in service; its mark was never recorded (MLflow was down when it was made).
+        await putJson(store, settings.store.buckets.promotion, scopedPointerKey(settings), { ...historyRecord('naive-1', null, 1), source: 'auto' });
+        const lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
+        const metrics = createDaemonMetrics({ processMetrics: false });
+        const stopping = new AbortController();
+        const role = await startPromoterRole({ settings, store, bus, logger: recordingLogger(lines), metrics, owner: 'promoter-a', signal: stopping.signal });
+        try {
+          await expect.poll(() => lines.find((line) => line.message === 'mlflow_promotion_mark_written')?.fields, { timeout: 15_000 }).toMatchObject({ run_id: 'naive-1', marker: 'alias' });
+          expect(aliases).toEqual([{ name: 'flts-global', alias: 'champion', version: '1' }]);
+          expect(await trackingFailures(metrics)).toContain('promoter FLTS_TRACKING_UNAVAILABLE 0');
+        } finally {
+          stopping.abort();
+          await role.stop();
+        }
+      },
+    );
+    expect(asked).toContain('POST /api/2.0/mlflow/registered-models/alias');
   });
 });
