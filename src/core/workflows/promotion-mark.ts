@@ -39,11 +39,20 @@ export async function markPromotionLeftOut(store: ObjectStore, settings: Setting
     return undefined;
   });
   if (!current) return undefined;
+  let marking = current;
   try {
-    const marker = await markPromoted(store, settings, current, deps);
-    await recordPromotionMarked(store, settings, current);
-    logger.info({ run_id: current.run_id, timestamp: current.timestamp, marker: marker.marker }, 'mlflow_promotion_mark_written');
-    return { ...marker, runId: current.run_id };
+    for (let pass = 1; ; pass += 1) {
+      const marker = await markPromoted(store, settings, marking, deps);
+      // A promotion that landed since the pointers were read may have moved the alias already, and this mark has just
+      // moved it back to the run it replaced: the run in service now is marked again, whatever its own record says.
+      const now = await readPromotionPointer(store, settings);
+      if (!now || samePromotion(now, marking) || pass === MARK_PASSES) {
+        await recordPromotionMarked(store, settings, marking);
+        logger.info({ run_id: marking.run_id, timestamp: marking.timestamp, marker: marker.marker }, 'mlflow_promotion_mark_written');
+        return { ...marker, runId: marking.run_id };
+      }
+      marking = now;
+    }
   } catch (error) {
     if (deps.signal?.aborted) return undefined;
     const flts = toFltsError(error);
@@ -51,19 +60,24 @@ export async function markPromotionLeftOut(store: ObjectStore, settings: Setting
     // A run neither in the registry nor in MLflow (a pointer to a deleted run) is the pointers' trouble, which serving
     // and the promoter report: said at info, not counted as an MLflow failure at every sync.
     if (!flts.code.startsWith('FLTS_TRACKING_')) {
-      logger.info({ run_id: current.run_id, code: flts.code, err: message }, 'mlflow_promotion_mark_not_written');
+      logger.info({ run_id: marking.run_id, code: flts.code, err: message }, 'mlflow_promotion_mark_not_written');
       return undefined;
     }
-    logger.warn({ run_id: current.run_id, code: flts.code, err: message }, 'mlflow_promotion_mark_failed');
-    deps.onEvent?.({ type: 'tracking.unavailable', runId: current.run_id, code: flts.code, message });
+    logger.warn({ run_id: marking.run_id, code: flts.code, err: message }, 'mlflow_promotion_mark_failed');
+    deps.onEvent?.({ type: 'tracking.unavailable', runId: marking.run_id, code: flts.code, message });
     return undefined;
   }
 }
+
+/** Marks written by one catch-up when promotions keep landing beside it; the last is recorded even if overtaken again. */
+const MARK_PASSES = 3;
+
+const samePromotion = (a: MarkedPromotion, b: MarkedPromotion): boolean => a.run_id === b.run_id && a.timestamp === b.timestamp;
 
 /** The promotion in service when the store records no MLflow mark of it. */
 async function inServiceUnmarked(store: ObjectStore, settings: Settings): Promise<PromotionRecord | undefined> {
   const current = await readPromotionPointer(store, settings);
   if (!current) return undefined;
   const marked = await getJsonIfExists<MarkedPromotion>(store, runsBucket(settings), promotionMarkKey(settings, promotionScope(settings)));
-  return marked?.run_id === current.run_id && marked.timestamp === current.timestamp ? undefined : current;
+  return marked && samePromotion(marked, current) ? undefined : current;
 }
