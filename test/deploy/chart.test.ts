@@ -8,7 +8,7 @@ import { resolveSettings } from '../../src/core/config/settings.js';
 import { createS3Store } from '../../src/core/storage/s3-store.js';
 import {
   byKind, CHART_DIR, component, containerEnv, containerStartEnv, helmTemplate, helmTemplateAsync, helmTemplateError, helmTemplateErrorAsync, KUBE_VERSIONS, type Manifest,
-  parseManifests, podSpec, REPO_ROOT, run, runAsync, SCHEMA_DIR, tools,
+  parseManifests, podSpec, REPO_ROOT, run, runAsync, SCHEMA_DIR, type TemplateOptions, tools,
 } from './deploy-tools.js';
 import { startServe } from '../helpers/serve-process.js';
 import { skipNote, useServers } from '../helpers/servers.js';
@@ -341,6 +341,19 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(minAvailable[0].spec.maxUnavailable).toBeUndefined();
   });
 
+  it('lets a node drain evict pods that are not ready whatever the budget, where the API server knows that policy (1.27 on)', () => {
+    // Serve replicas wait unready for their first model, daemons for an absent broker: all of a Deployment at once.
+    const budgets = [...byKind(prod, 'PodDisruptionBudget'), ...byKind(platform, 'PodDisruptionBudget')];
+    expect(budgets.length).toBeGreaterThanOrEqual(7);
+    for (const pdb of budgets) expect(pdb.spec.unhealthyPodEvictionPolicy, pdb.metadata.name).toBe('AlwaysAllow');
+    // Before 1.27 the field is unknown to the API server and its schema: left out, not dropped with a warning.
+    for (const [kubeVersion, policy] of [['1.25.0', undefined], ['1.26.9', undefined], ['1.27.0', 'AlwaysAllow']] as const) {
+      const rendered = byKind(helmTemplate({ values: ['ci/platform-values.yaml'], kubeVersion }), 'PodDisruptionBudget');
+      expect(rendered.length, kubeVersion).toBeGreaterThan(0);
+      for (const pdb of rendered) expect(pdb.spec.unhealthyPodEvictionPolicy, `${kubeVersion} ${pdb.metadata.name}`).toBe(policy);
+    }
+  });
+
   /** Whether an Ingress path of this type matches a request path, as the Ingress API defines them (Prefix: by whole path elements). */
   const matches = ({ path, pathType }: { path: string; pathType: string }, request: string): boolean => {
     if (pathType === 'Exact') return request === path;
@@ -603,10 +616,11 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
 
   it('takes an IAM role\'s credentials with store.credentials aws: no key anywhere, the annotated service account on every pod', async () => {
     const ROLE = 'arn:aws:iam::111122223333:role/flts';
-    const objects = helmTemplate({
+    const options = {
       values: ['values-prod.yaml'],
       set: { 'store.credentials': 'aws', 'store.existingSecret': '', 'store.endpoint': 'https://s3.eu-west-1.amazonaws.com', 'settings.AWS_DEFAULT_REGION': 'eu-west-1', 'serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn': ROLE },
-    });
+    };
+    const objects = helmTemplate(options);
     const [account] = byKind(objects, 'ServiceAccount');
     expect(account.metadata.annotations).toEqual({ 'eks.amazonaws.com/role-arn': ROLE });
     expect(byKind(objects, 'Secret')).toEqual([]);
@@ -625,8 +639,9 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
         expect(createS3Store(store.s3).location).toBe('https://s3.eu-west-1.amazonaws.com:443');
       }
     }
+    // Rendered for the oldest version it is checked against, as `helm install` renders for the cluster's.
     const file = join(workDir, 'aws-credentials.yaml');
-    writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
+    writeFileSync(file, (await helmTemplateAsync({ ...options, kubeVersion: KUBE_VERSIONS[0] })).map((o) => stringify(o)).join('---\n'));
     expect((await kubeconform(file, KUBE_VERSIONS[0])).summary).toMatchObject({ invalid: 0, errors: 0 });
   });
 
@@ -753,7 +768,9 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
         egress: { enabled: true, kafka: { to: KAFKA_PEERS }, s3: { to: S3_PEERS }, mlflow: { to: MLFLOW_PEERS } },
       },
     };
-    let renders: Record<'prod' | 'dev' | 'lockedDown' | 'otherPorts' | 'renamed' | 'readme', Manifest[]>;
+    type RenderName = 'prod' | 'dev' | 'lockedDown' | 'otherPorts' | 'renamed' | 'readme';
+    let renders: Record<RenderName, Manifest[]>;
+    let renderOptions: Record<RenderName, TemplateOptions>;
     let defaults: { networkPolicy: { metrics: { from: Peer[] }; serve: { ingressControllerFrom: Peer[] }; egress: { dns: { to: Peer[] } } } };
 
     beforeAll(async () => {
@@ -764,15 +781,17 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
       const readmeFile = join(workDir, 'network-policy-readme.yaml');
       writeFileSync(readmeFile, /## Network policies[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1]);
       const on = { 'networkPolicy.enabled': 'true' };
-      const [prodOn, devOn, lockedDown, otherPorts, renamed, readmeExample] = await Promise.all([
-        helmTemplateAsync({ values: ['values-prod.yaml'], set: on }),
-        helmTemplateAsync({ values: ['values-dev.yaml'], set: on }),
-        helmTemplateAsync({ values: ['values-prod.yaml', lockedDownFile] }),
-        helmTemplateAsync({ values: ['values-dev.yaml'], set: { ...on, 'serve.port': '9000', 'serve.grpc.port': '9001', 'daemon.metricsPort': '9200' } }),
-        helmTemplateAsync({ values: ['values-prod.yaml'], set: { ...on, nameOverride: 'forecast' }, namespace: 'ml' }),
-        helmTemplateAsync({ values: ['values-prod.yaml', readmeFile] }),
-      ]);
-      renders = { prod: prodOn, dev: devOn, lockedDown, otherPorts, renamed, readme: readmeExample };
+      renderOptions = {
+        prod: { values: ['values-prod.yaml'], set: on },
+        dev: { values: ['values-dev.yaml'], set: on },
+        lockedDown: { values: ['values-prod.yaml', lockedDownFile] },
+        otherPorts: { values: ['values-dev.yaml'], set: { ...on, 'serve.port': '9000', 'serve.grpc.port': '9001', 'daemon.metricsPort': '9200' } },
+        renamed: { values: ['values-prod.yaml'], set: { ...on, nameOverride: 'forecast' }, namespace: 'ml' },
+        readme: { values: ['values-prod.yaml', readmeFile] },
+      };
+      const names = Object.keys(renderOptions) as RenderName[];
+      const rendered = await Promise.all(names.map((name) => helmTemplateAsync(renderOptions[name])));
+      renders = Object.fromEntries(names.map((name, i) => [name, rendered[i]])) as Record<RenderName, Manifest[]>;
       defaults = parse(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8'));
     }, 180_000);
 
@@ -925,13 +944,15 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     });
 
     it('is schema-valid for every supported Kubernetes version (kubeconform -strict)', async () => {
-      const files = Object.entries(renders).map(([name, objects]) => {
-        const file = join(workDir, `network-policy-${name}.yaml`);
-        writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
-        const crds = objects.filter((o) => OPERATOR_KINDS.includes(o.kind)).length;
-        return { name, file, expected: { valid: objects.length - crds, invalid: 0, errors: 0, skipped: crds } };
-      });
       await Promise.all(KUBE_VERSIONS.map(async (kubeVersion) => {
+        // Each rendered for the version it is checked against, as `helm install` renders for the cluster's.
+        const files = await Promise.all(Object.entries(renderOptions).map(async ([name, options]) => {
+          const objects = await helmTemplateAsync({ ...options, kubeVersion });
+          const file = join(workDir, `network-policy-${name}-${kubeVersion}.yaml`);
+          writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
+          const crds = objects.filter((o) => OPERATOR_KINDS.includes(o.kind)).length;
+          return { name, file, expected: { valid: objects.length - crds, invalid: 0, errors: 0, skipped: crds } };
+        }));
         const { status, summaries, output } = await kubeconformEach(files.map((f) => f.file), kubeVersion);
         expect(status, output).toBe(0);
         for (const { name, file, expected } of files) expect(summaries[file], `${name} ${kubeVersion}`).toEqual(expected);
@@ -970,12 +991,13 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
       const readme = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
       const readmeFile = join(workDir, 'network-policy-readme-aws.yaml');
       writeFileSync(readmeFile, [...readme.split('## Network policies')[1].split('## ')[0].matchAll(/```yaml\n([\s\S]*?)```/g)][1][1]);
+      const allOptions: TemplateOptions = {
+        values: ['values-prod.yaml', lockedDownFile],
+        set: { ...aws, 'networkPolicy.egress.aws.imds': 'true', 'networkPolicy.egress.aws.podIdentity': 'true', 'networkPolicy.egress.aws.stsCidrs': '{10.0.12.0/24,10.0.13.0/24}' },
+      };
       const [none, all, readmeExample] = await Promise.all([
         helmTemplateAsync({ values: ['values-prod.yaml', lockedDownFile], set: aws }),
-        helmTemplateAsync({
-          values: ['values-prod.yaml', lockedDownFile],
-          set: { ...aws, 'networkPolicy.egress.aws.imds': 'true', 'networkPolicy.egress.aws.podIdentity': 'true', 'networkPolicy.egress.aws.stsCidrs': '{10.0.12.0/24,10.0.13.0/24}' },
-        }),
+        helmTemplateAsync(allOptions),
         helmTemplateAsync({ values: ['values-prod.yaml', lockedDownFile, readmeFile], set: aws }),
       ]);
       // The helm test pod fetches no credentials: no way to them, whatever is opened for the flts pods.
@@ -997,9 +1019,9 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
           { to: [{ ipBlock: { cidr: '10.0.12.0/24' } }, { ipBlock: { cidr: '10.0.13.0/24' } }], ports: tcp(443) },
         ]));
       }
-      const file = join(workDir, 'network-policy-aws.yaml');
-      writeFileSync(file, all.map((o) => stringify(o)).join('---\n'));
       await Promise.all(KUBE_VERSIONS.map(async (kubeVersion) => {
+        const file = join(workDir, `network-policy-aws-${kubeVersion}.yaml`);
+        writeFileSync(file, (await helmTemplateAsync({ ...allOptions, kubeVersion })).map((o) => stringify(o)).join('---\n'));
         const { status, summary, output } = await kubeconform(file, kubeVersion);
         expect(status, output).toBe(0);
         expect(summary).toMatchObject({ invalid: 0, errors: 0 });

@@ -22,6 +22,16 @@ spec:
   {{- else }}
   minAvailable: {{ $pdb.minAvailable }}
   {{- end }}
+  {{- /*
+  A pod that is not ready guards nothing: a serve replica before its first model (or one whose promoted run does not
+  load), a daemon whose broker or store does not answer. Under the default policy (IfHealthyBudget) such pods are
+  evicted only while the budget holds, so with every replica unready at once (an empty store, a broker outage) a node
+  drain waited for them to turn ready, which may be never. The field is there from Kubernetes 1.27 (beta, on by default);
+  older API servers would drop it with a warning, and their schema refuses it.
+  */}}
+  {{- if semverCompare ">=1.27.0-0" .root.Capabilities.KubeVersion.Version }}
+  unhealthyPodEvictionPolicy: AlwaysAllow
+  {{- end }}
   selector:
     matchLabels:
       {{- include "flts.selectorLabels" .root | nindent 6 }}
