@@ -274,6 +274,15 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(byKind(helmTemplate({ values: ['values-dev.yaml'] }), 'PrometheusRule')).toEqual([]);
   });
 
+  it('refuses alerting rules without the ServiceMonitors whose jobs they select, which would leave every alert silent', () => {
+    // Scraped through the pods' prometheus.io annotations instead, the series carry the scrape config's job, not the Service's.
+    for (const values of ['values-dev.yaml', 'values-prod.yaml']) {
+      expect(helmTemplateError({ values: [values], set: { 'metrics.prometheusRule.enabled': 'true', 'metrics.serviceMonitor.enabled': 'false' } }), values)
+        .toContain('metrics.prometheusRule needs metrics.serviceMonitor.enabled');
+    }
+    expect(byKind(helmTemplate({ values: ['values-dev.yaml'], set: { 'metrics.prometheusRule.enabled': 'true', 'metrics.serviceMonitor.enabled': 'true' } }), 'PrometheusRule')).toHaveLength(1);
+  });
+
   it('autoscales serve in prod on CPU and requests/s, with a disruption budget over the serve pods', () => {
     const serve = component(prod, 'serve');
     const [hpa] = byKind(serve, 'HorizontalPodAutoscaler');
