@@ -1047,22 +1047,25 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
       const lockedDownFile = join(workDir, 'network-policy-locked-down.yaml');
       const base = { values: ['values-prod.yaml', lockedDownFile] };
       const egressOf = async (set: Record<string, string>) => byKind(await helmTemplateAsync({ ...base, set }), 'NetworkPolicy')[0].spec.egress as Rule[];
-      const [brokers, tracking] = await Promise.all([
+      const [brokers, tracking, secretTracking] = await Promise.all([
         egressOf({ 'bus.bootstrapServers': 'b-1.msk:9094\\,b-2.msk:9094', 'networkPolicy.egress.kafka.ports': '{9094,9096}' }),
         egressOf({ 'settings.MLFLOW_TRACKING_URI': 'https://mlflow.example.com/tracking' }),
+        // A URI holding a password is kept in the chart's Secret, where the chart still reads its port.
+        egressOf({ 'settings.MLFLOW_TRACKING_URI': 'null', 'secretEnv.MLFLOW_TRACKING_URI': 'https://ci:pw@mlflow.example.com:8443' }),
       ]);
       expect(brokers[1]).toEqual({ to: KAFKA_PEERS, ports: [{ port: 9094, protocol: 'TCP' }, { port: 9096, protocol: 'TCP' }] });
       expect(tracking[3]).toEqual({ to: MLFLOW_PEERS, ports: [{ port: 443, protocol: 'TCP' }] });
+      expect(secretTracking[3]).toEqual({ to: MLFLOW_PEERS, ports: [{ port: 8443, protocol: 'TCP' }] });
       const errors = await Promise.all([
         helmTemplateErrorAsync({ ...base, set: { 'networkPolicy.egress.kafka.to': 'null' } }),
-        helmTemplateErrorAsync({ ...base, set: { 'bus.bootstrapServers': 'kafka' } }),
+        helmTemplateErrorAsync({ ...base, set: { 'store.endpoint': 'minio' } }),
         helmTemplateErrorAsync({ ...base, set: { 'settings.MLFLOW_TRACKING_URI': 'null' } }),
         helmTemplateErrorAsync({ values: ['values-prod.yaml'], set: { 'networkPolicy.enabled': 'true', 'networkPolicy.metrics.from': 'null' } }),
         helmTemplateErrorAsync({ values: ['values-prod.yaml'], set: { 'networkPolicy.enabled': 'true', 'networkPolicy.serve.ingressControllerFrom': 'null' } }),
         helmTemplateErrorAsync({ ...base, set: { 'networkPolicy.egress.dns.to': 'null' } }),
       ]);
       expect(errors[0]).toContain('networkPolicy.egress.kafka.to is empty while networkPolicy.egress is enabled');
-      expect(errors[1]).toContain('networkPolicy.egress.kafka.ports is empty and "kafka" (the Kafka brokers (bus.bootstrapServers)) names no port');
+      expect(errors[1]).toContain('networkPolicy.egress.s3.ports is empty and "minio" (the S3 endpoint (store.endpoint)) names no port');
       // Peers without a port would make a rule that admits every port.
       expect(errors[2]).toContain('networkPolicy.egress.mlflow.ports is empty');
       expect(errors[3]).toContain('networkPolicy.metrics.from is empty while metrics.serviceMonitor is enabled');

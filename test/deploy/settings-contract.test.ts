@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { ALL_SPECS } from '../../src/core/config/specs/index.js';
 import { resolveSettings } from '../../src/core/config/settings.js';
 import { EXAMPLE_DATA_DIR, resolveDataFiles } from '../../src/core/config/config-hash.js';
@@ -12,10 +12,12 @@ import { BUS_CLOSE_END_MS, DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS } from '../../src/cor
 import { serveStopBudgetMs } from '../../src/core/daemon/start-serve.js';
 import { assertServePortsDistinct } from '../../src/core/serve/start-inference-service.js';
 import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
+import { kafkaClientConfig } from '../../src/core/bus/kafka-client-config.js';
+import { splitUserinfo } from '../../src/core/tracking/mlflow-credentials.js';
 import { forecastingRoutes } from './flts-series.js';
 import { skipNote, useServers } from '../helpers/servers.js';
 import {
-  byKind, CHART_DIR, component, composeDurationSeconds, COMPOSE_DIR, containerStartEnv, helmTemplate, helmTemplateError, type Manifest,
+  byKind, CHART_DIR, component, composeDurationSeconds, COMPOSE_DIR, containerStartEnv, helmTemplate, helmTemplateAsync, helmTemplateError, helmTemplateErrorAsync, type Manifest,
   podSpec, REPO_ROOT, run, serviceLinkEnv, type TemplateOptions, tools,
 } from './deploy-tools.js';
 
@@ -329,6 +331,63 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
       for (const { container } of fltsContainers(objects)) {
         expect((container.env ?? []).filter((e: { name: string; value?: string }) => SECRET_ENV.includes(e.name) && e.value !== undefined)).toEqual([]);
       }
+    }
+  });
+
+  it('keeps credentials out of the addresses it writes into the ConfigMap and the pod spec, never repeating them', async () => {
+    // flts signs its MLflow calls with the user:password@ of MLFLOW_TRACKING_URI, as MLflow's client does.
+    expect(splitUserinfo('https://ci:s3cret@mlflow:5000')).toMatchObject({ username: 'ci', password: 's3cret' });
+    const maps = ['settings', 'serve.env', 'daemon.trainer.env', 'daemon.promoter.env', 'daemon.batch.env', 'preprocess.env'];
+    const [inSecret, userOnly, store, brokers, ...inMaps] = await Promise.all([
+      helmTemplateAsync({ values: ['values-prod.yaml'], set: { 'secretEnv.MLFLOW_TRACKING_URI': 'https://ci:s3cret@mlflow:5000' } }),
+      helmTemplateErrorAsync({ values: ['values-prod.yaml'], set: { 'settings.MLFLOW_TRACKING_URI': 'https://ci@mlflow:5000' } }),
+      // A key in the store's endpoint is never used (flts signs with store.existingSecret's), a login in a broker address refused.
+      helmTemplateErrorAsync({ values: ['values-prod.yaml'], set: { 'store.endpoint': 'http://flts:s3cret@minio:9000' } }),
+      helmTemplateErrorAsync({ values: ['values-prod.yaml'], set: { 'bus.bootstrapServers': 'flts:s3cret@kafka:9092' } }),
+      ...maps.map((where) => helmTemplateErrorAsync({ values: ['values-prod.yaml'], set: { [`${where}.MLFLOW_TRACKING_URI`]: 'https://ci:s3cret@mlflow:5000' } })),
+    ]);
+    for (const [i, where] of maps.entries()) {
+      expect(inMaps[i], where).toContain(`${where}.MLFLOW_TRACKING_URI holds a password (user:password@)`);
+      expect(inMaps[i], where).not.toContain('s3cret');
+    }
+    // In the chart's Secret the URI is taken as it is; a user alone is no secret.
+    expect(byKind(inSecret, 'Secret')[0].stringData).toMatchObject({ MLFLOW_TRACKING_URI: 'https://ci:s3cret@mlflow:5000' });
+    expect(byKind(inSecret, 'ConfigMap').flatMap((c) => Object.values(c.data as Record<string, string>)).filter((v) => v.includes('s3cret'))).toEqual([]);
+    expect(userOnly).toBe('');
+    expect(store).toContain('store.endpoint holds a user:password@');
+    expect(brokers).toContain('bus.bootstrapServers holds a user:password@');
+    for (const error of [store, brokers]) expect(error).not.toContain('s3cret');
+  });
+
+  it('refuses at render exactly the broker lists flts refuses at startup, which would crash-loop every pod', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flts-brokers-'));
+    try {
+      const lists = [
+        'kafka:9092', 'kafka-0.kafka.svc:9093, kafka-1.kafka.svc:9093', '10.0.0.5:9094', 'kafka', 'kafka:0', 'kafka:65536', 'kafka:65535',
+        'SASL_SSL://kafka:9093', 'kafka:9092/', '[::1]:9092', 'kafka-0:9092,,kafka-1:9092', 'kafka-0:9092,SSL://kafka-1:9093', 'kafka :9092',
+      ];
+      const errors = await Promise.all(lists.map((list, i) => {
+        const file = join(dir, `brokers-${i}.yaml`);
+        writeFileSync(file, stringify({ bus: { bootstrapServers: list } }));
+        return helmTemplateErrorAsync({ values: ['values-prod.yaml', file] });
+      }));
+      let refused = 0;
+      for (const [i, list] of lists.entries()) {
+        let fltsRefuses = false;
+        try {
+          const settings = settingsFrom({ FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: list });
+          kafkaClientConfig({ brokers: settings.bus.kafka.brokers, clientId: 'flts' });
+        } catch {
+          fltsRefuses = true;
+        }
+        expect(errors[i] !== '', `${list}: ${errors[i]}`).toBe(fltsRefuses);
+        if (fltsRefuses) expect(errors[i], list).toMatch(/bus\.bootstrapServers item \d+ \(".*"\) is not host:port/);
+        refused += Number(fltsRefuses);
+      }
+      expect(refused).toBe(9);
+      expect(await helmTemplateErrorAsync({ values: ['values-prod.yaml'], set: { 'bus.bootstrapServers': '' } })).toContain('bus.bootstrapServers is empty');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -204,7 +204,7 @@ itself (flts.ownedSettings).
 {{- define "flts.checkSettingsEnv" -}}
 {{- $specs := .root.Files.Get "files/settings-env.yaml" | fromYaml }}
 {{- $owned := include "flts.ownedSettings" .root | fromYaml }}
-{{- range $name, $_ := .env }}
+{{- range $name, $value := .env }}
 {{- $setting := "" }}
 {{- range $path, $names := $specs.settings }}
 {{- if has $name $names }}{{ $setting = $path }}{{ end }}
@@ -217,6 +217,41 @@ itself (flts.ownedSettings).
 {{- end }}
 {{- if hasKey $owned $setting }}
 {{- fail (printf "%s.%s (setting %s) is one the chart sets itself: %s" $.where $name $setting (get $owned $setting)) }}
+{{- end }}
+{{- /* flts signs its MLflow calls with the URI's user:password@ (basic auth, as MLflow's client does). */}}
+{{- if and (not $.inSecret) (eq $setting "tracking.uri") (include "flts.hasPassword" $value) }}
+{{- fail (printf "%s.%s holds a password (user:password@): anyone who may read the ConfigMap or the Deployment would read it; set MLFLOW_TRACKING_USERNAME in settings and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) in secretEnv, or put the whole URI in secretEnv" $.where $name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when a URL's userinfo holds a password ("scheme://user:password@host..."); "" otherwise. */}}
+{{- define "flts.hasPassword" -}}
+{{- if regexMatch "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*:[^/?#@]+@" (toString . | trim) }}true{{- end }}
+{{- end }}
+
+{{/*
+Refuses the addresses of store.endpoint and bus.bootstrapServers that would end up in the ConfigMap with credentials
+written into them (the value is not repeated in the message, which CI logs keep), and a broker entry flts refuses at
+startup, as src/core/bus/kafka-client-config.ts checks it: host:port, a port from 1 to 65535, nothing else. Every pod
+would crash-loop on it. flts signs S3 requests with the store's key: an endpoint's user:password@ is never used.
+*/}}
+{{- define "flts.checkAddresses" -}}
+{{- if contains "@" (toString .Values.store.endpoint) }}
+{{- fail "store.endpoint holds a user:password@ (or user@): flts does not sign with it, and the ConfigMap would show it to anyone who may read it; give the key in store.existingSecret (or store.accessKey/secretKey) and the endpoint as host:port or an http(s) URL" }}
+{{- end }}
+{{- $brokers := toString .Values.bus.bootstrapServers }}
+{{- if contains "@" $brokers }}
+{{- fail "bus.bootstrapServers holds a user:password@ (or user@): flts refuses a broker address that is not host:port, and the ConfigMap would show it to anyone who may read it; set settings.FLTS_KAFKA_SASL_USERNAME and the password in bus.saslPasswordSecret (or secretEnv.FLTS_KAFKA_SASL_PASSWORD)" }}
+{{- end }}
+{{- if not (trim $brokers) }}
+{{- fail "bus.bootstrapServers is empty: name the Kafka brokers, host:port[,host:port...]" }}
+{{- end }}
+{{- range $i, $entry := splitList "," $brokers }}
+{{- $entry = trim $entry }}
+{{- $port := regexFind "[0-9]{1,5}$" $entry }}
+{{- if not (and (regexMatch "^[^\\s:/@\\[\\]]+:[0-9]{1,5}$" $entry) (ge (atoi $port) 1) (le (atoi $port) 65535)) }}
+{{- fail (printf "bus.bootstrapServers item %d (%q) is not host:port (a port from 1 to 65535), which flts refuses at startup%s" (add1 $i) $entry (ternary ": the protocol goes in settings.FLTS_KAFKA_SECURITY_PROTOCOL, not before the address" "" (contains "://" $entry))) }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -81,13 +81,13 @@ networkPolicy.egress.aws and networkPolicy.egress.extra. Input: dict with "root"
 {{- end }}
 {{ include "flts.egressRule" (dict "dest" $e.kafka "where" "networkPolicy.egress.kafka" "endpoints" $brokers "from" "the Kafka brokers (bus.bootstrapServers)") | trim }}
 {{ include "flts.egressRule" (dict "dest" $e.s3 "where" "networkPolicy.egress.s3" "endpoints" (list .Values.store.endpoint) "from" "the S3 endpoint (store.endpoint)") | trim }}
-{{- /* A file: or local tracking URI needs no network. */}}
-{{- $tracking := .Values.settings.MLFLOW_TRACKING_URI | default "" | toString | trim }}
+{{- /* A file: or local tracking URI needs no network. One with a password is in secretEnv, where the chart sees it too. */}}
+{{- $tracking := .Values.settings.MLFLOW_TRACKING_URI | default .Values.secretEnv.MLFLOW_TRACKING_URI | default "" | toString | trim }}
 {{- if not (regexMatch "^(?i)https?://" $tracking) }}
 {{- $tracking = "" }}
 {{- end }}
 {{- if and $tracks (or $tracking $e.mlflow.to) }}
-{{ include "flts.egressRule" (dict "dest" $e.mlflow "where" "networkPolicy.egress.mlflow" "endpoints" (compact (list $tracking)) "from" "the MLflow tracking server (settings.MLFLOW_TRACKING_URI)") | trim }}
+{{ include "flts.egressRule" (dict "dest" $e.mlflow "where" "networkPolicy.egress.mlflow" "endpoints" (compact (list $tracking)) "from" "the MLflow tracking server (settings.MLFLOW_TRACKING_URI or secretEnv.MLFLOW_TRACKING_URI)") | trim }}
 {{- end }}
 {{- include "flts.awsCredentialsEgress" . }}
 {{- with $e.extra }}
