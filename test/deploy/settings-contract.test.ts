@@ -13,6 +13,8 @@ import { serveStopBudgetMs } from '../../src/core/daemon/start-serve.js';
 import { assertServePortsDistinct } from '../../src/core/serve/start-inference-service.js';
 import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { kafkaClientConfig } from '../../src/core/bus/kafka-client-config.js';
+import { BATCH_INFERENCE_GROUP, dlqTopic, pipelineTopics, roleDlq, servingGroupId, trainerGroupId } from '../../src/core/bus/topics.js';
+import { claimActualsGroup } from '../../src/core/daemon/claim-actuals-follower.js';
 import { splitUserinfo } from '../../src/core/tracking/mlflow-credentials.js';
 import { forecastingRoutes } from './flts-series.js';
 import { skipNote, useServers } from '../helpers/servers.js';
@@ -389,6 +391,39 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('lists in the chart README the consumer groups, read and written topics of each workload, as flts names them from its settings', () => {
+    const readme = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
+    const section = readme.split('## Kafka topics and consumer groups')[1].split('\n## ')[0];
+    const names = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map(([, name]) => name).sort();
+    const table = new Map(section.split('\n').filter((line) => /^\| `/.test(line)).map((line) => {
+      const [workload, groups, reads, writes] = line.split('|').slice(1, -1);
+      return [names(workload)[0], { groups: names(groups), reads: names(reads), writes: names(writes) }];
+    }));
+    const objects = helmTemplate({ set: { 'store.accessKey': 'a', 'store.secretKey': 'b', 'preprocess.env.DATASET_NAME': 'example' } });
+    const listed = new Map<string, { groups: string[]; reads: string[]; writes: string[] }>();
+    for (const { workload, container } of fltsContainers(objects)) {
+      const settings = settingsFrom(containerStartEnv(objects, workload, container));
+      const { topics, groups } = settings.bus;
+      const role = workload.kind === 'Job' ? 'preprocess' : container.name === 'serve' ? 'serve' : settings.daemon.roles.join(',');
+      // A replica's groups end with its host name and pid, which the table writes as placeholders.
+      const replicaGroup = servingGroupId('<pod>-<pid>', groups.servingPrefix);
+      const expected = {
+        trainer: { groups: settings.daemon.trainerModels.map((type) => trainerGroupId(type, groups.trainerPrefix)), reads: [topics.trainingData], writes: [topics.modelTraining, roleDlq(settings, 'trainer').topic] },
+        promoter: { groups: [groups.promoter], reads: [topics.modelTraining], writes: [topics.modelSelected, roleDlq(settings, 'promoter').topic] },
+        batch: { groups: [BATCH_INFERENCE_GROUP], reads: [topics.inferenceData], writes: [topics.performanceEval, roleDlq(settings, 'batch').topic] },
+        serve: { groups: [replicaGroup, claimActualsGroup(replicaGroup)], reads: [topics.modelSelected, topics.inferenceData], writes: [roleDlq(settings, 'serving').topic] },
+        preprocess: { groups: [], reads: [], writes: [topics.trainingData, topics.inferenceData, dlqTopic('preprocess')] },
+      }[role];
+      expect(expected, `${workload.metadata.name}: role ${role}`).toBeDefined();
+      const name = workload.kind === 'Job' ? workload.metadata.name.replace(/-\d+$/, '-<revision>') : workload.metadata.name;
+      listed.set(name, { groups: [...expected!.groups].sort(), reads: [...expected!.reads].sort(), writes: [...expected!.writes].sort() });
+    }
+    expect(Object.fromEntries(table)).toEqual(Object.fromEntries(listed));
+    // The daemons' startup creates each of these but DLQ-preprocess, which the text says preprocess creates.
+    const written = new Set([...listed.values()].flatMap((row) => [...row.reads, ...row.writes]));
+    expect([...written].filter((topic) => topic !== dlqTopic('preprocess')).sort()).toEqual([...pipelineTopics(settingsFrom({}))].sort());
   });
 
   it('refuses a name flts does not read, in every map of settings the values have, and passes extraEnv as it is', () => {
