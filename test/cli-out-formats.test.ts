@@ -148,6 +148,20 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
     expect(readFileSync(data).equals(readFileSync(TEST))).toBe(true);
   });
 
+  it('refuses an --out that names the file of the store object --data reads, and leaves the processed data as it was', async () => {
+    // Before, an object of the store was taken for no local file: the forecast table replaced the processed test data
+    // in the embedded store, exit 0, and preprocess went on answering "cached" over it.
+    const stored = path.join(home, 'store', 'processed-data', 'test_processed_data.parquet');
+    const before = readFileSync(stored);
+    for (const out of [stored, path.relative(REPO_ROOT, stored)]) {
+      const run = await runCli(['predict', '--home', home, '--run', runId, '--data', 'processed-data/test_processed_data.parquet', '--out', out, '--json', '--log-level', 'silent'], { env });
+      expect(run.json?.error, out).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'out', value: out } });
+      expect(run.json.error.message, out).toContain('is the file --data reads');
+      expect(run.exitCode, out).toBe(2);
+    }
+    expect(readFileSync(stored).equals(before)).toBe(true);
+  });
+
   it('plots the forecast to a --plot SVG named after the run, with the same forecasts as without it', async () => {
     const file = path.join(home, 'forecast.svg');
     const [plain, plotted] = [await predict(path.join(home, 'plain.csv')), await runCli(['predict', '--home', home, '--run', runId, '--data', TEST, '--plot', file, '--json', '--log-level', 'silent'], { env })];

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { identifierFlag } from '../cli/identifier-flag.js';
@@ -8,6 +9,7 @@ import { refuseOutputOverInput } from '../cli/output-over-input.js';
 import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
 import { untilSignalled } from '../cli/stop-signals.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
+import { fsStoreRoot } from '../core/storage/index.js';
 import { FltsError } from '../core/errors.js';
 import { assertWritableFile } from '../core/write-file-whole.js';
 
@@ -41,13 +43,18 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
       forecastFileFormat(flags.out);
       await assertWritableFile(flags.out);
     }
-    await refuseOutputOverInput({ flag: 'out', file: flags.out }, { flag: 'data', file: flags.data });
+    const data = inferenceDataRefOf(flags.data);
+    // An object of the embedded store is a file under <home>/store: `--data processed-data/test_processed_data.parquet
+    // --out .flts/store/processed-data/test_processed_data.parquet` wrote the forecast table over the processed test
+    // data, and preprocess went on answering "cached" over it.
+    const dataFile = typeof data === 'string' ? data : settings.store.kind === 'fs' ? path.join(fsStoreRoot(settings), data.bucket, ...data.key.split('/')) : undefined;
+    await refuseOutputOverInput({ flag: 'out', file: flags.out }, { flag: 'data', file: dataFile });
     await checkSvgFileFlag(flags.plot, 'plot');
     // Ctrl-C ends a forecast of a long file, or a wait on a store that does not answer, with a coded error.
     const result = await untilSignalled(predictStopped, async (signal) => {
       const { store, bus, logger } = await this.dependencies(settings);
       // The data's warnings are said by the report below, not logged as well; the log (stderr) keeps the run's own lines.
-      return runBatchInference(settings, { store, bus, logger, signal, saysDataWarnings: true, onWaitingForReader: this.waitingForReader(settings) }, { data: inferenceDataRefOf(flags.data), runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
+      return runBatchInference(settings, { store, bus, logger, signal, saysDataWarnings: true, onWaitingForReader: this.waitingForReader(settings) }, { data, runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
     });
     this.say(`${result.status === 'duplicate' ? 'Duplicate of an earlier result' : 'Forecast'}: ${result.rows_predicted} rows from ${result.windows} windows, run ${result.run_id} (${result.model_type})`);
     if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows, original units): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
