@@ -40,4 +40,16 @@ describe('cli > backtest and eval --rank-by backtest with runs of two target set
     expect(unknown.exitCode).not.toBe(0);
     expect(JSON.parse(unknown.stdout).error.code).toBe('FLTS_MODEL_TARGET_MISSING');
   });
+
+  it('says in its text report whether and how often the models are refitted', async () => {
+    // Before, the default read "refit every never".
+    const args = ['backtest', '--home', trained.home, '--models', 'NAIVE', '--horizon', '3', '--folds', '2'];
+    const kept = await runCli(args);
+    const refitted = await runCli([...args, '--refit-every', '2']);
+    expect(kept.exitCode, kept.stderr).toBe(0);
+    expect(refitted.exitCode, refitted.stderr).toBe(0);
+    const header = (run: { stdout: string }) => run.stdout.split('\n').find((line) => line.startsWith('config_hash '));
+    expect(header(kept)).toContain(': 2 folds, horizon 3, stride 3, no refit (the trained models); rmse and score on the scaled data');
+    expect(header(refitted)).toContain(': 2 folds, horizon 3, stride 3, refit every 2 folds; rmse and score on the scaled data');
+  }, 60_000);
 });

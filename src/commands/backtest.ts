@@ -57,7 +57,7 @@ export default class Backtest extends FltsCommand<BacktestCommandResult> {
         stop.release();
       }
     }
-    this.say(`config_hash ${result.config_hash}, targets ${result.targets?.join(',')}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, refit every ${result.refit_every || 'never'}; rmse and score on the scaled data`);
+    this.say(`config_hash ${result.config_hash}, targets ${result.targets?.join(',')}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, ${result.refit_every ? `refit every ${result.refit_every} folds` : 'no refit (the trained models)'}; rmse and score on the scaled data`);
     for (const row of result.ranking) {
       const aggregate = result.models.find((m) => m.model_type === row.model_type)?.aggregate;
       // The first target's pooled coverage, like the rmse beside it.
