@@ -258,4 +258,25 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
     expect(help.stdout).toMatch(/--plot=<value>/);
     expect(help.stdout).toMatch(/--plot-out.*still accepted/s);
   });
+
+  it('refuses an --out or --plot that names a file the store holds, and leaves the object as it was', async () => {
+    // Before, predict wrote its forecast table over the run's test predictions (exit 0), and eval --plot then failed
+    // as FLTS_INTERNAL reading them; a --plot replaced the stored backtest's error-over-time SVG.
+    const backtest = await runCli(['backtest', '--home', home, '--models', 'NAIVE', '--folds', '1', '--json', '--log-level', 'silent'], { env });
+    expect(backtest.exitCode, backtest.stdout).toBe(0);
+    const predictions = path.join(home, 'store', 'runs', runId, 'predictions.json');
+    const svg = backtest.json.result.objects.map((object: string) => path.join(home, 'store', object)).find((file: string) => file.endsWith('.svg'));
+    const before = [readFileSync(predictions), readFileSync(svg)];
+    const refusals = [
+      [['predict', '--run', runId, '--data', TEST, '--out', predictions], 'out', predictions, `runs/${runId}/predictions.json`],
+      [['predict', '--run', runId, '--data', TEST, '--plot', svg], 'plot', svg, path.relative(path.join(home, 'store'), svg)],
+      [['backtest', '--models', 'NAIVE', '--folds', '1', '--plot', svg], 'plot', svg, path.relative(path.join(home, 'store'), svg)],
+    ] as const;
+    for (const [args, flag, value, object] of refusals) {
+      const run = await runCli([...args, '--home', home, '--json', '--log-level', 'silent'], { env });
+      expect(run.json?.error, args.join(' ')).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag, value, object } });
+      expect(run.exitCode, args.join(' ')).toBe(2);
+    }
+    expect([readFileSync(predictions), readFileSync(svg)]).toEqual(before);
+  }, 60_000);
 });

@@ -1,6 +1,9 @@
 import { realpath } from 'node:fs/promises';
+import path from 'node:path';
 import { clip, quotedText } from '../core/clip-text.js';
+import type { Settings } from '../core/config/settings.js';
 import { FltsError } from '../core/errors.js';
+import { fsStoreRoot } from '../core/storage/index.js';
 
 /**
  * Refuses an output flag that names the local file an input flag reads, by whatever path or symbolic link: the output,
@@ -15,5 +18,21 @@ export async function refuseOutputOverInput(output: { flag: string; file: string
   if (written === undefined || written !== read) return;
   throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${output.flag} ${clip(quotedText(output.file))} is the file --${input.flag} reads: written there, the output would replace the data it is made from; name another file.`, {
     details: { flag: output.flag, value: output.file },
+  });
+}
+
+/**
+ * Refuses an output flag that names a file the embedded store already holds (<home>/store/<bucket>/<key>), by
+ * whatever path or link: written whole in its place, the output replaced an object flts wrote and reads back
+ * (`flts predict --out .flts/store/runs/<run_id>/predictions.json` left a forecast table where the run's test
+ * predictions were, and `flts eval --plot` then failed as an internal error). A file not there yet is left to the user.
+ */
+export async function refuseOutputOverStoreObject(output: { flag: string; file: string | undefined }, settings: Settings): Promise<void> {
+  if (output.file === undefined || settings.store.kind !== 'fs') return;
+  const [written, root] = await Promise.all([realpath(output.file).catch(() => undefined), realpath(fsStoreRoot(settings)).catch(() => undefined)]);
+  if (written === undefined || root === undefined || !written.startsWith(root + path.sep)) return;
+  const object = path.relative(root, written).split(path.sep).join('/');
+  throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${output.flag} ${clip(quotedText(output.file))} is ${clip(quotedText(object))} of the store at ${clip(root)}: written there, the output would replace what flts keeps there; name a file outside the store.`, {
+    details: { flag: output.flag, value: output.file, object },
   });
 }

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
+import { refuseOutputOverStoreObject } from '../cli/output-over-input.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { untilSignalled, type WritesAtStop } from '../cli/stop-signals.js';
 import { FltsError, isFltsError } from '../core/errors.js';
@@ -41,6 +42,7 @@ export default class Export extends FltsCommand<ExportCommandResult> {
     if (flags.out !== undefined) {
       formatByExtension(flags.out, { [`.${format}`]: format }, 'out');
       await assertWritableFile(flags.out);
+      await refuseOutputOverStoreObject({ flag: 'out', file: flags.out }, settings);
     }
     // Named by the run's recorded id once read; a stop says which file it did or did not write.
     let file = flags.out ?? `${flags.run}.${format}`;
