@@ -3,12 +3,20 @@ import { defaultSettings } from '../../src/core/config/settings.js';
 import { createDaemonMetrics } from '../../src/core/daemon/daemon-metrics.js';
 import { buildHealthServer } from '../../src/core/daemon/health-server.js';
 import type { MessageBus } from '../../src/core/bus/message-bus.js';
+import { silentLogger, type Logger } from '../../src/core/logger.js';
 import type { LogRetention } from '../../src/core/serve/prediction-log-retention.js';
 import type { ObjectStore } from '../../src/core/storage/object-store.js';
 import { answerOnce } from '../helpers/raw-answer.js';
 import { promotedSource, requestData, useTestServer, withTestServer } from './serve-fixtures.js';
 
 const REMOTE = { remoteAddress: '10.1.2.3' };
+
+/** A logger that keeps its warnings as { msg, ...fields }. */
+function warningsLogger(): { logger: Logger; warnings: Array<Record<string, unknown>> } {
+  const warnings: Array<Record<string, unknown>> = [];
+  const logger: Logger = { ...silentLogger, warn: (fields, msg) => void warnings.push({ msg, ...fields }), child: () => logger };
+  return { logger, warnings };
+}
 const json = { 'content-type': 'application/json' };
 
 describe('serve > access: admin and API tokens, loopback-only admin routes, reload rate limit', () => {
@@ -117,6 +125,27 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     expect((await open.app.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })).statusCode).toBe(200);
   });
 
+  it('tells a wrong token from a missing one in WWW-Authenticate (RFC 6750), and logs refused attempts, by their rate, without a token or the target', async () => {
+    const { logger, warnings } = warningsLogger();
+    await withTestServer(promotedSource(), { server: { access: { adminToken: 'admin-secret', apiToken: 'api-secret' }, logger } }, async (server) => {
+      const body = { data: requestData(6) };
+      const wrong = await server.app.inject({ method: 'POST', url: '/predict', payload: body, headers: { ...json, authorization: 'Bearer guess-1' }, ...REMOTE });
+      expect({ status: wrong.statusCode, code: wrong.json().code, challenge: wrong.headers['www-authenticate'] }).toEqual({ status: 401, code: 'FLTS_AUTH_REQUIRED', challenge: 'Bearer error="invalid_token"' });
+      const missing = await server.app.inject({ method: 'POST', url: '/reload_latest?access_token=guess-2', ...REMOTE });
+      expect({ status: missing.statusCode, challenge: missing.headers['www-authenticate'] }).toEqual({ status: 401, challenge: 'Bearer' });
+      // The first refusal is logged at once, the ones after it within the window counted.
+      expect(warnings).toEqual([{ msg: 'auth_refused', code: 'FLTS_AUTH_REQUIRED', reason: 'token_invalid', route: '/predict', method: 'POST', remote: '10.1.2.3' }]);
+      await server.app.inject({ method: 'POST', url: '/reload_latest', headers: { authorization: 'Bearer guess-3' }, remoteAddress: '10.9.9.9' });
+      await server.app.inject({ method: 'POST', url: '/predict', payload: body, headers: { ...json, authorization: 'Bearer api-secret' } });
+      expect(warnings).toHaveLength(1);
+    });
+    // The server's stop logs what its window had counted.
+    expect(warnings.slice(1)).toEqual([
+      { msg: 'auth_refused_repeated', refused_count: 2, reasons: { token_missing: 1, token_invalid: 1 }, routes: ['POST /reload_latest'], remotes: ['10.1.2.3', '10.9.9.9'], remotes_count: 2, window_ms: 60_000 },
+    ]);
+    expect(JSON.stringify(warnings)).not.toMatch(/guess|secret|access_token/);
+  });
+
   it('limits forced reloads: one in flight is shared, the next soon after gets 429 with Retry-After', async () => {
     const source = promotedSource();
     await withTestServer(source, { server: { reloadMinIntervalMs: 60_000 } }, async (limited) => {
@@ -196,6 +225,12 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
       const answer = await loopbackOnly.inject({ method: 'GET', url: '/status', headers, remoteAddress: '127.0.0.1' });
       expect({ headers, status: answer.statusCode, code: answer.json().code }).toEqual({ headers, status: 403, code: 'FLTS_AUTH_FORBIDDEN' });
     }
+    // Logged, by reason: a refusal of the loopback rule is the operator's to see as much as a wrong token.
+    const { logger, warnings } = warningsLogger();
+    const logged = await buildHealthServer({ settings: defaultSettings(), store: {} as ObjectStore, bus: {} as MessageBus, metrics: createDaemonMetrics({ processMetrics: false }), roles: () => [], started: () => true, logger });
+    await logged.inject({ method: 'GET', url: '/status', ...REMOTE });
+    await logged.close();
+    expect(warnings).toEqual([{ msg: 'auth_refused', code: 'FLTS_AUTH_FORBIDDEN', reason: 'not_local', route: '/status', method: 'GET', remote: '10.1.2.3' }]);
     const withToken = await build('daemon-secret');
     expect((await withToken.inject({ method: 'GET', url: '/status', remoteAddress: '127.0.0.1' })).statusCode).toBe(401);
     expect((await withToken.inject({ method: 'GET', url: '/status', headers: { authorization: 'Bearer daemon-secret' }, ...REMOTE })).statusCode).toBe(200);

@@ -297,6 +297,31 @@ describe('serve > Open Inference Protocol over gRPC > API token', () => {
     });
   });
 
+  it('logs refused ModelInfer calls as HTTP logs refused requests: the first at once, the rest counted, never the token', async () => {
+    const source = naiveSource('run-a');
+    source.promote('run-a');
+    await withTestServer(source, {}, async (server) => {
+      const warnings: Array<Record<string, unknown>> = [];
+      const logger: Logger = { ...silentLogger, warn: (fields, msg) => void warnings.push({ msg, ...fields }), child: () => logger };
+      const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, logger, apiToken: 's3cret-token' });
+      const client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+      try {
+        const metadata = new grpc.Metadata();
+        metadata.set('authorization', 'Bearer guess-1');
+        expect((await callError(client, 'ModelInfer', rawRequest(requestData(6)), metadata)).code).toBe(grpc.status.UNAUTHENTICATED);
+        expect((await callError(client, 'ModelInfer', rawRequest(requestData(6)))).code).toBe(grpc.status.UNAUTHENTICATED);
+        const refusals = warnings.filter((line) => String(line.msg).startsWith('auth_'));
+        expect(refusals).toEqual([{ msg: 'auth_refused', code: 'FLTS_AUTH_REQUIRED', reason: 'token_invalid', route: '/inference.GRPCInferenceService/ModelInfer', method: 'GRPC', remote: expect.stringContaining('127.0.0.1') }]);
+      } finally {
+        client.close();
+        await grpcServer.close();
+      }
+      const repeated = warnings.filter((line) => line.msg === 'auth_refused_repeated');
+      expect(repeated).toEqual([expect.objectContaining({ refused_count: 1, reasons: { token_missing: 1 }, routes: ['GRPC /inference.GRPCInferenceService/ModelInfer'] })]);
+      expect(JSON.stringify(warnings)).not.toMatch(/guess|s3cret/);
+    });
+  });
+
   it('resets the stream of a ModelInfer refused for its token behind the status, so that its client stops sending the message, with and without the body budget', async () => {
     await withTestServer(naiveSource('run-a'), { load: false }, async (server) => {
       for (const bodyBudget of [undefined, createMeteredBodyBudget(1_000_000, 1_000_000, server.metrics)]) {

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type RouteHandlerMethod } from 'fastify';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { Settings } from '../config/settings.js';
-import { silentLogger } from '../logger.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
 import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions, watchBodies } from '../serve/connection-limits.js';
@@ -54,6 +54,8 @@ export interface HealthServerDeps {
    */
   stopping?: AbortSignal;
   probeTimeoutMs?: number;
+  /** Where refused calls of /status are logged (auth_refused); none by default. */
+  logger?: Logger;
 }
 
 async function probe(check: () => Promise<unknown>, ms: number): Promise<boolean> {
@@ -194,7 +196,7 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   // Other methods on these paths are 405 with Allow, as on the serve API's port, not 404.
   const routes = createRouteTable(app);
   installErrorHandlers(app, HEALTH_BODY_LIMIT, silentLogger, routes, 'this port serves GET /healthz, /readyz, /metrics and /status');
-  installAccessControl(app, { adminToken: deps.settings.serve.adminToken }, { '/status': 'admin' });
+  installAccessControl(app, { adminToken: deps.settings.serve.adminToken }, { '/status': 'admin' }, deps.logger);
   const ms = deps.probeTimeoutMs ?? 3000;
   const get = (url: string, handler: RouteHandlerMethod): void => routes.route({ method: 'GET', url, handler });
   get('/healthz', async () => ({ status: 'ok', service: 'flts-daemon', roles: deps.roles().map((role) => role.name) }));

@@ -158,6 +158,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     state: () => (controller.signal.aborted ? 'stopping' : state),
     startupWait: () => startupWait,
     stopping: controller.signal,
+    logger: logger.child({ component: 'health-server' }),
   });
   await listenOrExplain(app, settings.daemon.host, settings.daemon.port, DAEMON_HEALTH_LISTENER);
   const { port } = app.server.address() as AddressInfo;

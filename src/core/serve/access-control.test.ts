@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
-import { assertBearerToken } from './access-control.js';
+import { assertBearerToken, createAuthRefusalLog } from './access-control.js';
+import { silentLogger, type Logger } from '../logger.js';
 
 vi.mock('node:crypto', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:crypto')>();
@@ -33,6 +34,38 @@ describe('access control > bearer token compare', () => {
       // A length check before the compare answered a wrong-length token sooner: its length showed in the timing.
       const compared = compare.mock.calls.map(([a, b]) => [a.byteLength, b.byteLength]);
       expect({ given, answer, compared }).toEqual({ given, answer: expected, compared: [[32, 32]] });
+    }
+  });
+});
+
+describe('access control > refused attempts log', () => {
+  it('logs one line a window while refusals go on, and the first refusal after a quiet window at once', () => {
+    vi.useFakeTimers();
+    try {
+      const lines: Array<Record<string, unknown>> = [];
+      const logger: Logger = { ...silentLogger, warn: (fields, msg) => void lines.push({ msg, ...fields }) };
+      const log = createAuthRefusalLog(logger, 1000);
+      const refuse = (remote: string): void => log.record({ code: 'FLTS_AUTH_REQUIRED', reason: 'token_invalid', route: '/predict', method: 'POST', remote });
+      refuse('10.0.0.1');
+      for (let i = 0; i < 50; i++) refuse(`10.0.1.${i}`);
+      expect(lines.map((line) => line.msg)).toEqual(['auth_refused']);
+      vi.advanceTimersByTime(1000);
+      expect(lines[1]).toMatchObject({ msg: 'auth_refused_repeated', refused_count: 50, reasons: { token_invalid: 50 }, remotes_count: 50 });
+      expect(lines[1].remotes).toHaveLength(10);
+      // Still guessing: counted in the next window, not logged one by one.
+      refuse('10.0.0.1');
+      vi.advanceTimersByTime(1000);
+      expect(lines.slice(2)).toEqual([expect.objectContaining({ msg: 'auth_refused_repeated', refused_count: 1 })]);
+      // A window with none ends quietly; the next refusal is news again.
+      vi.advanceTimersByTime(5000);
+      expect(lines).toHaveLength(3);
+      refuse('10.0.0.2');
+      expect(lines[3]).toMatchObject({ msg: 'auth_refused', remote: '10.0.0.2' });
+      log.stop();
+      expect(lines).toHaveLength(4);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
     }
   });
 });

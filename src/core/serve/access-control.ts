@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clip, shownText } from '../clip-text.js';
-import { FltsError } from '../errors.js';
+import { FltsError, isFltsError } from '../errors.js';
+import type { Logger } from '../logger.js';
 
 /** Who may call a route: anyone, prediction clients (the API token), or operators (the admin token). */
 export type RouteAccess = 'public' | 'predict' | 'admin';
@@ -25,6 +26,12 @@ function isLoopback(address: string | undefined): boolean {
  */
 const PROXY_HEADER = /^(?:forwarded|via|x-real-ip|true-client-ip|x-client-ip|x-forwarded-.+|x-original-forwarded-for|x-envoy-.+)$/;
 
+/** The name of the first header of `rawHeaders` that a reverse proxy adds, as sent. */
+function proxyHeader(rawHeaders: readonly string[]): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) if (PROXY_HEADER.test(rawHeaders[i].toLowerCase())) return rawHeaders[i];
+  return undefined;
+}
+
 /** `localhost`, a name under it, an IPv4 loopback address or `[::1]`, with or without a port. */
 const LOOPBACK_HOST = /^(?:localhost|[a-z0-9.-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\]|\[::ffff:127(?:\.\d{1,3}){3}\])\.?(?::\d{1,5})?$/i;
 
@@ -36,9 +43,10 @@ const LOOPBACK_HOST = /^(?:localhost|[a-z0-9.-]+\.localhost|127(?:\.\d{1,3}){3}|
  */
 function notLocal(request: FastifyRequest): string | undefined {
   const { rawHeaders } = request.raw;
+  const proxied = proxyHeader(rawHeaders);
+  if (proxied !== undefined) return `it was forwarded by a proxy (${clip(proxied, 40)})`;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i].toLowerCase();
-    if (PROXY_HEADER.test(name)) return `it was forwarded by a proxy (${clip(rawHeaders[i], 40)})`;
     if (name === 'origin' || (name === 'sec-fetch-site' && rawHeaders[i + 1] !== 'none')) return `it was sent by a web page (${rawHeaders[i]})`;
   }
   const host = request.headers.host;
@@ -66,8 +74,8 @@ function bearer(header: unknown): string | undefined {
  */
 export function assertBearerToken(authorization: unknown, token: string, call: string): void {
   const given = bearer(authorization);
-  if (given === undefined) throw new FltsError('FLTS_AUTH_REQUIRED', `${call} needs an Authorization: Bearer <token> header.`);
-  if (!sameSecret(given, token)) throw new FltsError('FLTS_AUTH_REQUIRED', `The bearer token is not valid for ${call}.`);
+  if (given === undefined) throw new FltsError('FLTS_AUTH_REQUIRED', `${call} needs an Authorization: Bearer <token> header.`, { details: { reason: 'token_missing' } });
+  if (!sameSecret(given, token)) throw new FltsError('FLTS_AUTH_REQUIRED', `The bearer token is not valid for ${call}.`, { details: { reason: 'token_invalid' } });
 }
 
 /** Throws the 401/403 a request without the right to call a route gets; returns when it may. */
@@ -79,7 +87,9 @@ export function assertAccess(request: FastifyRequest, access: RouteAccess, token
     const loopback = isLoopback(request.socket.remoteAddress);
     const why = loopback ? notLocal(request) : undefined;
     if (loopback && why === undefined) return;
-    throw new FltsError('FLTS_AUTH_FORBIDDEN', `${request.method} ${request.routeOptions.url} answers only local clients while no admin token is set (FLTS_SERVE_ADMIN_TOKEN)${why ? `: this request came over loopback, but ${why}` : ''}.`);
+    throw new FltsError('FLTS_AUTH_FORBIDDEN', `${request.method} ${request.routeOptions.url} answers only local clients while no admin token is set (FLTS_SERVE_ADMIN_TOKEN)${why ? `: this request came over loopback, but ${why}` : ''}.`, {
+      details: { reason: 'not_local' },
+    });
   }
   // Node keeps the first of several Authorization headers; a proxy in front may read the last: which token is checked
   // would depend on who reads the request, so a request with more than one is refused (RFC 9110 section 11.6.2 gives
@@ -141,8 +151,10 @@ export function assertNotCrossSite(request: FastifyRequest): void {
  * state-changing one a browser sent for another site, whatever the route and the tokens. `routes` maps route
  * patterns (as registered, e.g. `/v2/models/:name/infer`) to their class; unlisted routes are public.
  */
-export function installAccessControl(app: FastifyInstance, tokens: AccessTokens, routes: Readonly<Record<string, RouteAccess>>): void {
+export function installAccessControl(app: FastifyInstance, tokens: AccessTokens, routes: Readonly<Record<string, RouteAccess>>, logger?: Logger): void {
   const accessByUrl = new Map(Object.entries(routes));
+  const refusals = logger && createAuthRefusalLog(logger);
+  if (refusals) app.addHook('onClose', (_app, done) => (refusals.stop(), done()));
   app.addHook('onRequest', (request, _reply, done) => {
     const access = accessByUrl.get(request.routeOptions.url ?? '');
     try {
@@ -151,7 +163,86 @@ export function installAccessControl(app: FastifyInstance, tokens: AccessTokens,
       assertNotCrossSite(request);
       done();
     } catch (error) {
+      const refusal = authRefusalOf(error);
+      if (refusal) refusals?.record({ ...refusal, route: request.routeOptions.url ?? 'unmatched', method: request.method, remote: request.socket.remoteAddress });
       done(error as Error);
     }
   });
+}
+
+/** How long refusals after a logged one are only counted, then logged as one line: a guessing client writes one line a window, not one a request. */
+export const AUTH_REFUSAL_WINDOW_MS = 60_000;
+
+/** How many distinct client addresses a summary names; counted up to REMOTES_COUNTED, so a spread attack is told by its size, not held whole. */
+const REMOTES_NAMED = 10;
+const REMOTES_COUNTED = 1000;
+
+export interface AuthRefusal {
+  /** FLTS_AUTH_REQUIRED or FLTS_AUTH_FORBIDDEN. */
+  code: string;
+  /** token_missing, token_invalid or not_local: what was wrong, never what was sent. */
+  reason: string;
+  /** The route pattern or gRPC method path, never the request's target (its query string could hold anything). */
+  route: string;
+  method: string;
+  remote: string | undefined;
+}
+
+export interface AuthRefusalLog {
+  record(refusal: AuthRefusal): void;
+  /** Logs the refusals counted since the last line, and stops the window's timer. */
+  stop(): void;
+}
+
+/** The refusal an error is, when it is one of a token or of the loopback rule: other errors are not auth attempts. */
+export function authRefusalOf(error: unknown): Pick<AuthRefusal, 'code' | 'reason'> | undefined {
+  if (!isFltsError(error) || (error.code !== 'FLTS_AUTH_REQUIRED' && error.code !== 'FLTS_AUTH_FORBIDDEN')) return undefined;
+  return { code: error.code, reason: typeof error.details.reason === 'string' ? error.details.reason : 'token_missing' };
+}
+
+/**
+ * Logs refused auth attempts so that guessing is seen, and by their rate, without a line a request: the first refusal
+ * at once (`auth_refused`), the ones after it within the window counted and logged as one line when it ends
+ * (`auth_refused_repeated`, by reason and with the first few client addresses), so a client guessing tokens writes
+ * one line a minute. Neither line holds a token, a header value or the request's target: a token sent in a query
+ * string is as secret as one in the header.
+ */
+export function createAuthRefusalLog(logger: Logger, windowMs = AUTH_REFUSAL_WINDOW_MS): AuthRefusalLog {
+  let timer: NodeJS.Timeout | undefined;
+  let count = 0;
+  let reasons: Record<string, number> = {};
+  let routes = new Set<string>();
+  let remotes = new Set<string>();
+  const logCounted = (): void => {
+    if (count === 0) return;
+    logger.warn({ refused_count: count, reasons, routes: [...routes], remotes: [...remotes].slice(0, REMOTES_NAMED), remotes_count: remotes.size, window_ms: windowMs }, 'auth_refused_repeated');
+  };
+  const endWindow = (): void => {
+    logCounted();
+    // A window with refusals is followed by another, so that a steady guesser is logged once a window, not twice.
+    timer = count > 0 ? setTimeout(endWindow, windowMs).unref() : undefined;
+    count = 0;
+    reasons = {};
+    routes = new Set();
+    remotes = new Set();
+  };
+  return {
+    record(refusal) {
+      if (timer === undefined) {
+        logger.warn({ code: refusal.code, reason: refusal.reason, route: refusal.route, method: refusal.method, remote: refusal.remote }, 'auth_refused');
+        timer = setTimeout(endWindow, windowMs).unref();
+        return;
+      }
+      count++;
+      reasons[refusal.reason] = (reasons[refusal.reason] ?? 0) + 1;
+      if (routes.size < REMOTES_NAMED) routes.add(`${refusal.method} ${refusal.route}`);
+      if (remotes.size < REMOTES_COUNTED) remotes.add(refusal.remote ?? 'unknown');
+    },
+    stop() {
+      clearTimeout(timer);
+      timer = undefined;
+      logCounted();
+      count = 0;
+    },
+  };
 }

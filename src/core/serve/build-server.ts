@@ -161,7 +161,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   const bodyBudget = deps.bodyBudget ?? createMeteredBodyBudget(deps.maxBodyBytesInFlight, bodyLimit, metrics);
   installJsonParser(app, bodyLimit, bodyBudget);
   installRequestValidators(app);
-  installAccessControl(app, deps.access ?? {}, ROUTE_ACCESS);
+  installAccessControl(app, deps.access ?? {}, ROUTE_ACCESS, logger);
   installErrorHandlers(app, bodyLimit, logger, context.routes);
   app.addSchema(errorResponseSchema);
   await app.register(

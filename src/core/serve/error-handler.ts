@@ -183,7 +183,8 @@ export function replyWithError(error: unknown, request: FastifyRequest, reply: F
   const details = isFltsError(error) ? error.details : {};
   if (typeof details.allow === 'string') void reply.header('allow', details.allow);
   if (typeof details.retryAfterSec === 'number') void reply.header('retry-after', String(details.retryAfterSec));
-  if (code === 'FLTS_AUTH_REQUIRED') void reply.header('www-authenticate', 'Bearer');
+  // RFC 6750 section 3.1: a wrong token is `invalid_token`, so a client can tell it from a request that sent none.
+  if (code === 'FLTS_AUTH_REQUIRED') void reply.header('www-authenticate', details.reason === 'token_invalid' ? 'Bearer error="invalid_token"' : 'Bearer');
   // fastify closes the connection after any body its parser refused, lest the rest of it be read as the next request.
   // A body read whole (malformed JSON, over a bound of its text, of a media type the route does not take) leaves the
   // connection at the next request: closed, the requests a client pipelined behind it went unanswered, and a client

@@ -4,7 +4,7 @@ import { clip, shownText } from '../clip-text.js';
 import { FltsError, isFltsError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
-import { assertBearerToken } from './access-control.js';
+import { assertBearerToken, authRefusalOf, createAuthRefusalLog } from './access-control.js';
 import type { BodyTicket } from './body-budget.js';
 import { classifyError, isServerFailure } from './error-handler.js';
 import { failureFields } from './failure-fields.js';
@@ -436,6 +436,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
    * The stream of a call refused is reset behind its status, as one refused at its length prefix is, so that the client
    * stops sending a message the server would read only to drop.
    */
+  const authRefusals = createAuthRefusalLog(logger);
   const requireApiToken: grpc.ServerInterceptor = (method, call) => {
     // The interceptor before this one: the message rate's where there is one, else the message head's.
     const stream = messageRate ? messageRate.streamOf(call) : messageHead.streamOf(call);
@@ -449,6 +450,8 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
               if (stream && connections.repeatsAuthorization(stream)) throw new FltsError('FLTS_REQUEST_INVALID', 'A call must have one authorization metadata entry, not several.');
               assertBearerToken(metadata.get('authorization')[0], options.apiToken, 'gRPC ModelInfer');
             } catch (error) {
+              const refusal = authRefusalOf(error);
+              if (refusal) authRefusals.record({ ...refusal, route: method.path, method: 'GRPC', remote: call.getPeer() });
               call.sendStatus(failure(method.path, performance.now(), error));
               if (stream) stopSending(stream);
               return;
@@ -585,6 +588,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
         // the connections it destroys for channelz only, so with channelz off a call that never ends held close() forever.
         connections.close(graceMs);
         messageRate?.stop();
+        authRefusals.stop();
         // grpc-js's shutdown may end before the calls it let run (those of the connections handed to it): the stop waits
         // for them too, up to the grace.
         const shutDown = new Promise<void>((ended) => server.tryShutdown(() => ended()));

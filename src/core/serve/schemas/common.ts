@@ -17,7 +17,7 @@ export const errorRef = { $ref: 'ErrorResponse#' } as const;
 
 /** The headers an error answer of a status always carries (error-handler.ts sets them), published beside its body. */
 const ERROR_HEADERS: Readonly<Record<number, Record<string, { type: 'string'; description: string }>>> = {
-  401: { 'WWW-Authenticate': { type: 'string', description: '`Bearer`: the route takes a bearer token.' } },
+  401: { 'WWW-Authenticate': { type: 'string', description: '`Bearer`: the route takes a bearer token; `Bearer error="invalid_token"` when the one sent is wrong.' } },
   429: { 'Retry-After': { type: 'string', description: 'Seconds to wait before calling again.' } },
 };
 
