@@ -125,6 +125,31 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     expect((await open.app.inject({ method: 'GET', url: '/healthz', headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } })).statusCode).toBe(200);
   });
 
+  it('refuses a page that reached the server over loopback under another name (DNS rebinding) on its state-changing routes, with no token set', async () => {
+    const predictBody = JSON.stringify({ data: requestData(6) });
+    const ask = async (headers: string): Promise<{ status: string; code?: string; message?: string }> => {
+      const { port } = new URL(open.url);
+      const text = await answerOnce(open.url, `POST /predict HTTP/1.1\r\n${headers.replaceAll('<port>', port)}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(predictBody)}\r\nConnection: close\r\n\r\n${predictBody}`);
+      const json = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
+      return { status: text.split('\r\n')[0], code: json.code, message: json.message };
+    };
+    // The page's name resolves to 127.0.0.1 now: the browser calls the request same-origin, by both headers or by Origin alone.
+    for (const headers of ['Host: evil.example:<port>\r\nOrigin: http://evil.example:<port>\r\nSec-Fetch-Site: same-origin\r\n', 'Host: evil.example:<port>\r\nOrigin: http://evil.example:<port>\r\n']) {
+      expect({ headers, answer: await ask(headers) }).toEqual({
+        headers,
+        answer: { status: 'HTTP/1.1 403 Forbidden', code: 'FLTS_REQUEST_CROSS_SITE', message: 'POST /predict is not taken from a web page of another site: a browser sent it over loopback for a page whose host name is not a loopback address (Host; DNS rebinding).' },
+      });
+    }
+    // A tab on localhost, a program naming any host, and a proxy on the same host serving a page under its own name.
+    for (const headers of [
+      'Host: localhost:<port>\r\nOrigin: http://localhost:<port>\r\nSec-Fetch-Site: same-origin\r\n',
+      'Host: flts.example.com\r\n',
+      'Host: flts.example.com\r\nOrigin: https://flts.example.com\r\nSec-Fetch-Site: same-origin\r\nX-Forwarded-For: 203.0.113.9\r\n',
+    ]) {
+      expect({ headers, answer: await ask(headers) }).toEqual({ headers, answer: expect.objectContaining({ status: 'HTTP/1.1 200 OK' }) });
+    }
+  });
+
   it('tells a wrong token from a missing one in WWW-Authenticate (RFC 6750), and logs refused attempts, by their rate, without a token or the target', async () => {
     const { logger, warnings } = warningsLogger();
     await withTestServer(promotedSource(), { server: { access: { adminToken: 'admin-secret', apiToken: 'api-secret' }, logger } }, async (server) => {

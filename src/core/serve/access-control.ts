@@ -138,11 +138,29 @@ function crossSiteBrowser(request: FastifyRequest): string | undefined {
   return 'Origin';
 }
 
+/**
+ * True when a page's own request reached this server over loopback under a name that is not a loopback one, with no
+ * proxy's header: DNS rebinding, a page of another site whose name its owner made resolve to 127.0.0.1, so that the
+ * browser calls it same-origin (Sec-Fetch-Site, Origin and Host all agree). With the prediction routes open, it could
+ * feed /actuals from any page the user has open. A tab opened on localhost or 127.0.0.1 names a loopback host, and a
+ * proxy on the same host that serves a page under its own name says so by its forwarding headers.
+ */
+function reboundPage(request: FastifyRequest): boolean {
+  const site = request.headers['sec-fetch-site'];
+  const fromPage = request.headers.origin !== undefined || (site !== undefined && site !== 'none');
+  if (!fromPage || !isLoopback(request.socket.remoteAddress)) return false;
+  const { host } = request.headers;
+  return host !== undefined && !LOOPBACK_HOST.test(host) && proxyHeader(request.raw.rawHeaders) === undefined;
+}
+
 /** Throws FLTS_REQUEST_CROSS_SITE for a state-changing request a browser sent for a page of another site. */
 export function assertNotCrossSite(request: FastifyRequest): void {
   if (SAFE_METHODS.has(request.method)) return;
   const header = crossSiteBrowser(request);
-  if (header === undefined) return;
+  if (header === undefined) {
+    if (!reboundPage(request)) return;
+    throw new FltsError('FLTS_REQUEST_CROSS_SITE', `${request.method} ${shownText(clip(request.url.split('?')[0]))} is not taken from a web page of another site: a browser sent it over loopback for a page whose host name is not a loopback address (Host; DNS rebinding).`);
+  }
   throw new FltsError('FLTS_REQUEST_CROSS_SITE', `${request.method} ${shownText(clip(request.url.split('?')[0]))} is not taken from a web page of another site: a browser sent it for a page this server does not serve (${header}).`);
 }
 
