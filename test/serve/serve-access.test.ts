@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { defaultSettings } from '../../src/core/config/settings.js';
+import os from 'node:os';
+import path from 'node:path';
+import { defaultSettings, resolveSettings } from '../../src/core/config/settings.js';
+import { listensBeyondLoopback } from '../../src/core/serve/access-control.js';
+import { startInferenceService } from '../../src/core/serve/start-inference-service.js';
+import { createFsStore } from '../../src/core/storage/fs-store.js';
+import { scratchFolders } from '../helpers/scratch-folders.js';
 import { createDaemonMetrics } from '../../src/core/daemon/daemon-metrics.js';
 import { buildHealthServer } from '../../src/core/daemon/health-server.js';
 import type { MessageBus } from '../../src/core/bus/message-bus.js';
@@ -260,5 +266,24 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     expect((await withToken.inject({ method: 'GET', url: '/status', remoteAddress: '127.0.0.1' })).statusCode).toBe(401);
     expect((await withToken.inject({ method: 'GET', url: '/status', headers: { authorization: 'Bearer daemon-secret' }, ...REMOTE })).statusCode).toBe(200);
     await Promise.all([loopbackOnly.close(), withToken.close()]);
+  });
+
+  it('warns at start when the admin routes answer loopback clients without a token on a port other hosts reach', async () => {
+    expect(['127.0.0.1', '127.0.0.6', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1'].filter(listensBeyondLoopback)).toEqual([]);
+    expect(['0.0.0.0', '::', '[::]', '10.1.2.3', 'flts.example.com'].every(listensBeyondLoopback)).toBe(true);
+    const scratch = scratchFolders();
+    const home = await scratch(path.join(os.tmpdir(), 'flts-serve-exposure-'));
+    const startWith = async (flags: Record<string, unknown>): Promise<Array<Record<string, unknown>>> => {
+      const { logger, warnings } = warningsLogger();
+      const { settings } = resolveSettings({ flags: { home, 'serve.port': 0, 'serve.pollIntervalMs': 0, 'serve.predictionLog.enabled': false, 'live.enabled': false, ...flags } });
+      const service = await startInferenceService(settings, { store: createFsStore(path.join(home, 'store')), logger });
+      await service.close();
+      return warnings.filter((line) => line.msg === 'admin_routes_without_token');
+    };
+    expect(await startWith({ 'serve.host': '0.0.0.0' })).toEqual([
+      { msg: 'admin_routes_without_token', host: '0.0.0.0', routes: ['POST /reload_latest', 'POST /prune_logs'], setting: 'FLTS_SERVE_ADMIN_TOKEN' },
+    ]);
+    expect(await startWith({ 'serve.host': '0.0.0.0', 'serve.adminToken': 'admin-secret' })).toEqual([]);
+    expect(await startWith({ 'serve.host': '127.0.0.1' })).toEqual([]);
   });
 });

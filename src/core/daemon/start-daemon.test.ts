@@ -126,6 +126,20 @@ describe('core > daemon > start-daemon', () => {
     expect(seen.filter((step) => !['log:daemon_listening', 'log:daemon_role_started'].includes(step))).toEqual(['waiting stopping', 'bus closing', 'waiting stopped', 'log:daemon_stopped']);
   }, 30_000);
 
+  it('warns once listening when /status answers loopback clients without a token on a port other hosts reach, and not with the token', async () => {
+    const warnedOn = async (flags: Record<string, unknown>): Promise<string[]> => {
+      const settings = resolveSettings({ flags: { home, 'daemon.roles': ['idle'], 'daemon.port': 0, ...flags } }).settings;
+      const { seen, logger } = recorder();
+      const registry = createRoleRegistry({ idle: async () => ({ name: 'idle', subscriptions: [], status: () => ({}), stop: async () => {} }) });
+      const daemon = await startDaemon(settings, { store: createFsStore(path.join(home, 'store')), bus: createFsBus({ root: path.join(home, 'bus') }), logger, registry });
+      await daemon.stop();
+      return seen.filter((step) => step === 'log:admin_routes_without_token');
+    };
+    expect(await warnedOn({ 'daemon.host': '0.0.0.0' })).toEqual(['log:admin_routes_without_token']);
+    expect(await warnedOn({ 'daemon.host': '0.0.0.0', 'serve.adminToken': 'admin-secret' })).toEqual([]);
+    expect(await warnedOn({ 'daemon.host': '127.0.0.1' })).toEqual([]);
+  }, 30_000);
+
   it('says which role outlasted its grace, and stops regardless', async () => {
     const settings = resolveSettings({ flags: { home, 'daemon.roles': ['stuck'], 'daemon.port': 0, 'daemon.host': '127.0.0.1' } }).settings;
     const { seen, logger } = recorder();

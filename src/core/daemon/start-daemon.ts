@@ -15,6 +15,7 @@ import { deadlineIn, msLeft, retryWithBackoff, UNTIL_AVAILABLE, untilAborted, wi
 import { BUS_CLOSE_END_MS, DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS, DAEMON_SHUTDOWN_GRACE_MS } from '../stop-budget.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { createDaemonMetrics, type DaemonMetrics } from './daemon-metrics.js';
+import { listensBeyondLoopback } from '../serve/access-control.js';
 import { assertDistinctPorts, DAEMON_HEALTH_LISTENER, listenOrExplain } from '../serve/listen.js';
 import { buildHealthServer, type StartupWait } from './health-server.js';
 import { startPromoterRole } from './promoter-role.js';
@@ -167,6 +168,11 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   // broker): the port of --port 0 and the reason on /readyz are needed while they do.
   const readyFile = writeReadyFile(settings.instance.readyFile, { command: 'daemon', url, health_url: `${url}/healthz` }, logger);
   logger.info({ url, roles: roleNames }, 'daemon_listening');
+  // As flts serve says it: without the token /status answers clients on this host, which a proxy here relaying others
+  // without a forwarding header cannot be told from.
+  if (!settings.serve.adminToken && listensBeyondLoopback(settings.daemon.host)) {
+    logger.warn({ host: settings.daemon.host, routes: ['GET /status'], setting: 'FLTS_SERVE_ADMIN_TOKEN' }, 'admin_routes_without_token');
+  }
   deps.onEvent?.({ type: 'daemon.listening', url, roles: roleNames });
   /** The roles of a startup attempt still starting, settled once those it started are running or stopped again. */
   let rolesStarting: Promise<unknown> = Promise.resolve();

@@ -21,6 +21,15 @@ function isLoopback(address: string | undefined): boolean {
 }
 
 /**
+ * Whether a listener on `host` takes connections from other hosts: any address but a loopback one or `localhost`
+ * (`0.0.0.0`, `::`, a LAN address, a name).
+ */
+export function listensBeyondLoopback(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return !(bare === 'localhost' || bare.endsWith('.localhost') || isLoopback(bare));
+}
+
+/**
  * Headers a reverse proxy adds to what it forwards (nginx, HAProxy, Traefik, Caddy, Envoy and Istio's sidecar, which
  * connects from 127.0.0.6): a request that carries one came from elsewhere, whatever address its connection has.
  */

@@ -16,6 +16,7 @@ import type { GrpcInferenceServer } from './oip-grpc-server.js';
 import type { ModelSource } from './model-source.js';
 import { createPredictionLog, type PredictionLog } from './prediction-log.js';
 import { startLogRetention, type LogRetention } from './prediction-log-retention.js';
+import { listensBeyondLoopback } from './access-control.js';
 import { createPredictionRecorder } from './prediction-recorder.js';
 import { requestsInFlightOf } from './requests-in-flight.js';
 import { createSyncPredictionLog } from './sync-prediction-log.js';
@@ -311,6 +312,11 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   }
   deps.onEvent?.({ type: 'serve.listening', url, ...(grpc ? { grpcUrl: grpc.url } : {}) });
   logger.info({ url, grpc_url: grpc?.url }, 'serve_listening');
+  // Without the token the admin routes answer clients on this host, which a proxy here relaying others without a
+  // forwarding header (nginx's default proxy_pass adds none) cannot be told from: said once, where the operator looks.
+  if (!serve.adminToken && listensBeyondLoopback(serve.host)) {
+    logger.warn({ host: serve.host, routes: ['POST /reload_latest', 'POST /prune_logs'], setting: 'FLTS_SERVE_ADMIN_TOKEN' }, 'admin_routes_without_token');
+  }
   try {
     // A read the store never answers keeps running until the store is closed; the holder's stop waits for it no
     // longer than serve.shutdownWritesTimeoutMs.
