@@ -139,18 +139,24 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
       const json = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
       return { status: text.split('\r\n')[0], code: json.code, message: json.message };
     };
-    // The page's name resolves to 127.0.0.1 now: the browser calls the request same-origin, by both headers or by Origin alone.
-    for (const headers of ['Host: evil.example:<port>\r\nOrigin: http://evil.example:<port>\r\nSec-Fetch-Site: same-origin\r\n', 'Host: evil.example:<port>\r\nOrigin: http://evil.example:<port>\r\n']) {
+    // The page's name resolves to 127.0.0.1 now: the browser calls the request same-origin, by both headers or by Origin
+    // alone, and lets the page add what headers it likes, a proxy's too, without a preflight.
+    for (const headers of [
+      'Host: evil.example:<port>\r\nOrigin: http://evil.example:<port>\r\nSec-Fetch-Site: same-origin\r\n',
+      'Host: evil.example:<port>\r\nOrigin: http://evil.example:<port>\r\n',
+      'Host: evil.example:<port>\r\nOrigin: http://evil.example:<port>\r\nSec-Fetch-Site: same-origin\r\nX-Forwarded-For: 203.0.113.9\r\n',
+    ]) {
       expect({ headers, answer: await ask(headers) }).toEqual({
         headers,
         answer: { status: 'HTTP/1.1 403 Forbidden', code: 'FLTS_REQUEST_CROSS_SITE', message: 'POST /predict is not taken from a web page of another site: a browser sent it over loopback for a page whose host name is not a loopback address (Host; DNS rebinding).' },
       });
     }
-    // A tab on localhost, a program naming any host, and a proxy on the same host serving a page under its own name.
+    // A tab on localhost, a program naming any host, and a proxy on the same host serving a page under its own name that
+    // sends its upstream's address as Host (nginx's default proxy_pass).
     for (const headers of [
       'Host: localhost:<port>\r\nOrigin: http://localhost:<port>\r\nSec-Fetch-Site: same-origin\r\n',
       'Host: flts.example.com\r\n',
-      'Host: flts.example.com\r\nOrigin: https://flts.example.com\r\nSec-Fetch-Site: same-origin\r\nX-Forwarded-For: 203.0.113.9\r\n',
+      'Host: 127.0.0.1:<port>\r\nOrigin: https://flts.example.com\r\nSec-Fetch-Site: same-origin\r\nX-Forwarded-For: 203.0.113.9\r\n',
     ]) {
       expect({ headers, answer: await ask(headers) }).toEqual({ headers, answer: expect.objectContaining({ status: 'HTTP/1.1 200 OK' }) });
     }

@@ -151,15 +151,17 @@ function crossSiteBrowser(request: FastifyRequest): string | undefined {
  * True when a page's own request reached this server over loopback under a name that is not a loopback one, with no
  * proxy's header: DNS rebinding, a page of another site whose name its owner made resolve to 127.0.0.1, so that the
  * browser calls it same-origin (Sec-Fetch-Site, Origin and Host all agree). With the prediction routes open, it could
- * feed /actuals from any page the user has open. A tab opened on localhost or 127.0.0.1 names a loopback host, and a
- * proxy on the same host that serves a page under its own name says so by its forwarding headers.
+ * feed /actuals from any page the user has open. A tab opened on localhost or 127.0.0.1 names a loopback host. No
+ * header excuses it: a page the browser deems same-origin may send any header a proxy adds but Via, without a
+ * preflight, and few proxies add Via; a proxy on the same host that serves a page under its own name passes by
+ * sending its upstream's address as Host (nginx's default).
  */
 function reboundPage(request: FastifyRequest): boolean {
   const site = request.headers['sec-fetch-site'];
   const fromPage = request.headers.origin !== undefined || (site !== undefined && site !== 'none');
   if (!fromPage || !isLoopback(request.socket.remoteAddress)) return false;
   const { host } = request.headers;
-  return host !== undefined && !LOOPBACK_HOST.test(host) && proxyHeader(request.raw.rawHeaders) === undefined;
+  return host !== undefined && !LOOPBACK_HOST.test(host);
 }
 
 /** Throws FLTS_REQUEST_CROSS_SITE for a state-changing request a browser sent for a page of another site. */
