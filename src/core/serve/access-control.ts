@@ -148,8 +148,7 @@ function crossSiteBrowser(request: FastifyRequest): string | undefined {
 }
 
 /**
- * True when a page's own request reached this server over loopback under a name that is not a loopback one, with no
- * proxy's header: DNS rebinding, a page of another site whose name its owner made resolve to 127.0.0.1, so that the
+ * True when a page's own request reached this server over loopback under a name that is not a loopback one: DNS rebinding, a page of another site whose name its owner made resolve to 127.0.0.1, so that the
  * browser calls it same-origin (Sec-Fetch-Site, Origin and Host all agree). With the prediction routes open, it could
  * feed /actuals from any page the user has open. A tab opened on localhost or 127.0.0.1 names a loopback host. No
  * header excuses it: a page the browser deems same-origin may send any header a proxy adds but Via, without a
