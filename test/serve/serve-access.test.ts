@@ -29,6 +29,7 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
   const sweeps: Array<number | undefined> = [];
   const retention: LogRetention = { lastSweep: undefined, stop: async () => {}, sweepNow: async (days) => (sweeps.push(days), { complete: true, days: [], objects: 0 }) };
   const open = useTestServer({ server: { reloadMinIntervalMs: 60_000, retention } });
+  const scratch = scratchFolders();
   const guarded = useTestServer({ server: { access: { adminToken: 'admin-secret', apiToken: 'api-secret' }, reloadMinIntervalMs: 0 } });
 
   it('answers /reload_latest without a token only to loopback clients', async () => {
@@ -277,7 +278,6 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
   it('warns at start when the admin routes answer loopback clients without a token on a port other hosts reach', async () => {
     expect(['127.0.0.1', '127.0.0.6', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1'].filter(listensBeyondLoopback)).toEqual([]);
     expect(['0.0.0.0', '::', '[::]', '10.1.2.3', 'flts.example.com'].every(listensBeyondLoopback)).toBe(true);
-    const scratch = scratchFolders();
     const home = await scratch(path.join(os.tmpdir(), 'flts-serve-exposure-'));
     const startWith = async (flags: Record<string, unknown>): Promise<Array<Record<string, unknown>>> => {
       const { logger, warnings } = warningsLogger();
