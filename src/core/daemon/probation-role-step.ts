@@ -7,9 +7,7 @@ import type { RoleContext } from './role-registry.js';
 import { roleTracking } from './role-tracking.js';
 import { startResyncTimer } from './serial-queue.js';
 import { acquireLease } from '../registry/work-lease.js';
-import { isOutage } from '../bus/delivery.js';
-import { isFltsError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { repeatedStepFailure } from './step-failure.js';
 
 /**
  * One look of the promoter at the promotion under probation: the decision it took, if it took one (none while the
@@ -48,15 +46,9 @@ export function startProbationDecisions(context: RoleContext): void {
   if (!settings.live.enabled) return;
   metrics.declareSteps('promoter', 'probation', ['done']);
   const look = createProbationLook(context);
-  startResyncTimer(settings.live.reportIntervalMs, context.signal, async () => void (await look()), (error) => probationLookFailed(logger, error));
-}
-
-/**
- * A look runs every report interval (5 s by default), so a store or broker outage, waited out like the bus's, fails
- * every look while it lasts: at warn with its code and reason, as bus_handler_outage_retry says it, since a stack
- * trace on each of those lines only buried them. Any other failure is flts' own and keeps its stack, at error.
- */
-function probationLookFailed(logger: Logger, error: unknown): void {
-  if (isOutage(error) && isFltsError(error)) logger.warn({ code: error.code, reason: error.message }, 'daemon_probation_failed');
-  else logger.error({ err: error }, 'daemon_probation_failed');
+  // A look runs every report interval (5 s by default): an outage fails every one while it lasts.
+  startResyncTimer(settings.live.reportIntervalMs, context.signal, async () => void (await look()), (error) => {
+    const failure = repeatedStepFailure(error);
+    logger[failure.level](failure.fields, 'daemon_probation_failed');
+  });
 }

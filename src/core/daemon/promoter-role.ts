@@ -12,6 +12,7 @@ import { abandonedOnStop, type RoleContext, type RoleHandle } from './role-regis
 import { declareRoleTracking, roleTracking } from './role-tracking.js';
 import { markPromotionLeftOut } from '../workflows/promotion-mark.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
+import { repeatedStepFailure } from './step-failure.js';
 
 /**
  * The config_hashes worth a look without a message: the latest processed data's, and every hash with a
@@ -44,7 +45,9 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
   const resync = async (): Promise<void> => {
     for (const configHash of await promotionCandidates(context)) {
       await queue.run(() => reconcilePromotion(context, configHash, context.signal, damaged)).catch((error: unknown) => {
-        if (!context.signal.aborted) logger.error({ config_hash: configHash, err: error }, 'daemon_promoter_resync_failed');
+        if (context.signal.aborted) return;
+        const failure = repeatedStepFailure(error);
+        logger[failure.level]({ config_hash: configHash, ...failure.fields }, 'daemon_promoter_resync_failed');
       });
     }
     // A promotion made while MLflow was down left its mark out: the role that promoted catches it up itself, as a
@@ -60,8 +63,13 @@ export async function startPromoterRole(context: RoleContext): Promise<RoleHandl
     // step just told them, finding the notice owed).
     if (outcome.result === 'already-promoted' && attempt > 1 && !outcome.announced) await announcePromotion(outcome.record, settings, bus);
   }));
-  const startup = resync().catch((error: unknown) => logger.error({ err: error }, 'daemon_promoter_resync_failed'));
-  startResyncTimer(settings.daemon.resyncIntervalMs, context.signal, resync, (error) => logger.error({ err: error }, 'daemon_promoter_resync_failed'));
+  // At startup and every resync (5 minutes by default): a store outage fails each one while it lasts.
+  const resyncFailed = (error: unknown): void => {
+    const failure = repeatedStepFailure(error);
+    logger[failure.level](failure.fields, 'daemon_promoter_resync_failed');
+  };
+  const startup = resync().catch(resyncFailed);
+  startResyncTimer(settings.daemon.resyncIntervalMs, context.signal, resync, resyncFailed);
   startProbationDecisions(context);
   return {
     name: 'promoter',

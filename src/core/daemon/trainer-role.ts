@@ -11,6 +11,7 @@ import { abandonedOnStop, type RoleContext, type RoleHandle } from './role-regis
 import { createMirrorQueue, MIRROR_STOP_WAIT_MS } from './mirror-queue.js';
 import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
+import { repeatedStepFailure } from './step-failure.js';
 import { BACKLOG_MIRROR, mirrorTrainedRun, reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
 
 /**
@@ -22,7 +23,9 @@ async function reconcileLatest(context: TrainerContext): Promise<void> {
   await reconcileLatestData(context);
   if (context.settings.tracking.uri) context.mirrors.add(BACKLOG_MIRROR);
   await removeFinishedLeases(context).catch((error: unknown) => {
-    if (!context.signal.aborted) context.logger.warn({ err: error }, 'daemon_finished_leases_failed');
+    if (context.signal.aborted) return;
+    // An upkeep, at warn whatever failed it; an outage by its code and reason, as every other repeated step's.
+    context.logger.warn(repeatedStepFailure(error).fields, 'daemon_finished_leases_failed');
   });
 }
 
@@ -35,7 +38,9 @@ async function reconcileLatestData(context: TrainerContext): Promise<void> {
   await Promise.all(
     context.settings.daemon.trainerModels.map((modelType) =>
       reconcileTraining(context, { configHash: sidecar.config_hash, modelType }, context.signal).catch((error: unknown) => {
-        if (!context.signal.aborted) context.logger.error({ model_type: modelType, config_hash: sidecar.config_hash, err: error }, 'daemon_trainer_resync_failed');
+        if (context.signal.aborted) return;
+        const failure = repeatedStepFailure(error);
+        context.logger[failure.level]({ model_type: modelType, config_hash: sidecar.config_hash, ...failure.fields }, 'daemon_trainer_resync_failed');
       }),
     ),
   );
@@ -92,8 +97,15 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
     );
     subscriptions.push(subscription);
   }
-  const startup = reconcileLatest(context);
-  startResyncTimer(settings.daemon.resyncIntervalMs, context.signal, () => reconcileLatest(context), (error) => context.logger.error({ err: error }, 'daemon_trainer_resync_failed'));
+  // At startup and every resync (5 minutes by default): a store outage fails each one while it lasts. The startup's
+  // is said as the timer's, not left a rejection nobody awaits until the role stops.
+  const resyncFailed = (error: unknown): void => {
+    if (context.signal.aborted) return;
+    const failure = repeatedStepFailure(error);
+    context.logger[failure.level](failure.fields, 'daemon_trainer_resync_failed');
+  };
+  const startup = reconcileLatest(context).catch(resyncFailed);
+  startResyncTimer(settings.daemon.resyncIntervalMs, context.signal, () => reconcileLatest(context), resyncFailed);
   return {
     name: 'trainer',
     subscriptions,
