@@ -76,9 +76,31 @@ describe('core > bus > delivery', () => {
     const logger = { ...silentLogger, warn: (fields: Record<string, unknown>) => void lines.push(fields) } as unknown as typeof silentLogger;
     let calls = 0;
     await deliverWithRetries(message, async () => {
-      if (++calls === 1) throw new FltsError('FLTS_SERVE_NO_MODEL', 'No run has been promoted yet.');
+      if (++calls === 1) throw new FltsError('FLTS_STORE_UNAVAILABLE', 'store down');
     }, { ...deps([]), logger });
-    expect(lines).toEqual([{ topic: 'training-data', partition: 0, offset: '7', attempt: 1, code: 'FLTS_SERVE_NO_MODEL', reason: 'No run has been promoted yet.' }]);
+    expect(lines).toEqual([{ topic: 'training-data', partition: 0, offset: '7', attempt: 1, code: 'FLTS_STORE_UNAVAILABLE', reason: 'store down' }]);
+  });
+
+  it('says a claim waiting for a first promotion as a wait, at warn once then at debug, with no attempt to read against the retry limit, and never dead-letters it', async () => {
+    const lines: Array<{ level: string; msg?: string; fields: Record<string, unknown> }> = [];
+    const at = (level: string) => (fields: Record<string, unknown>, msg?: string) => void lines.push({ level, msg, fields });
+    const logger = { ...silentLogger, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } as unknown as typeof silentLogger;
+    const dead: Array<{ topic: string; message: OutgoingMessage }> = [];
+    const noModel = "No run given and no promotion pointer found in bucket 'model-promotion' of the store at /srv/flts (current.json, global/current.json).";
+    let calls = 0;
+    // Past the retry limit (3 attempts): a wait uses up none.
+    const result = await deliverWithRetries(message, async () => {
+      if (++calls <= policy.maxAttempts + 2) throw new FltsError('FLTS_SERVE_NO_MODEL', noModel);
+    }, { ...deps(dead), logger, group: 'batch-inference' });
+    expect(result.outcome).toBe('handled');
+    expect(dead).toEqual([]);
+    const since = lines[0]?.fields.waiting_since;
+    expect(typeof since === 'string' && !Number.isNaN(Date.parse(since))).toBe(true);
+    const waiting = (checks: number) => ({ topic: 'training-data', partition: 0, offset: '7', group: 'batch-inference', waiting_since: since, checks, retry_in_ms: policy.maxBackoffMs, code: 'FLTS_SERVE_NO_MODEL', reason: noModel });
+    expect(lines).toEqual([
+      { level: 'warn', msg: 'bus_handler_waiting_for_promotion', fields: waiting(1) },
+      ...[2, 3, 4, 5].map((checks) => ({ level: 'debug', msg: 'bus_handler_waiting_for_promotion', fields: waiting(checks) })),
+    ]);
   });
 
   it('names the consuming group on an outage retry: several groups read one topic (a trainer per model type, batch and serving on inference-data)', async () => {

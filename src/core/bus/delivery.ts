@@ -106,6 +106,15 @@ export function isOutage(error: unknown): boolean {
 }
 
 /**
+ * A failure that says what the handler needs is not there yet, rather than down: no run promoted (FLTS_SERVE_NO_MODEL,
+ * a batch claim before the first promotion). Waited out as an outage, but it is none: nothing is broken, and it may
+ * last as long as no one promotes.
+ */
+export function awaitsPromotion(error: unknown): error is FltsError {
+  return isFltsError(error) && error.code === 'FLTS_SERVE_NO_MODEL';
+}
+
+/**
  * A message that breaks its topic's contract (malformed JSON, a field missing or wrong): the sender's mistake, not
  * flts', dead-lettered at once.
  */
@@ -205,6 +214,8 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
   const { policy, signal, logger } = deps;
   let attempts = 0;
   let failures = 0;
+  /** Since when, and how many times, the message found no promotion yet. */
+  let waited: { since: string; checks: number } | undefined;
   const refused = deps.refusedForGood?.get(positionOf(message));
   if (refused) return sendRefusedAgain(message, refused, deps);
   for (;;) {
@@ -219,9 +230,20 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
       // roles both on inference-data), and a line naming the topic alone did not say whose work waited or failed.
       const at = { topic: message.topic, partition: message.partition, offset: message.offset, attempt: attempts, ...(deps.group ? { group: deps.group } : {}) };
       const where = { ...at, err: error };
+      if (awaitsPromotion(error)) {
+        // Said at warn once, as serve_waiting_for_promotion is, then at debug on each check: it is no outage, uses
+        // up no attempts (so no `attempt` to read against the retry limit), and may last until someone promotes.
+        waited = { since: waited?.since ?? new Date().toISOString(), checks: (waited?.checks ?? 0) + 1 };
+        const waiting = { topic: message.topic, partition: message.partition, offset: message.offset, ...(deps.group ? { group: deps.group } : {}), waiting_since: waited.since, checks: waited.checks, retry_in_ms: policy.maxBackoffMs, code: error.code, reason: error.message };
+        if (waited.checks === 1) logger.warn(waiting, 'bus_handler_waiting_for_promotion');
+        else logger.debug(waiting, 'bus_handler_waiting_for_promotion');
+        deps.onRetry?.();
+        await sleep(policy.maxBackoffMs, signal);
+        continue;
+      }
       if (isOutage(error) && isFltsError(error)) {
-        // Waiting for a store, broker or first promotion repeats every few seconds: its code and reason say it, a
-        // stack trace on each line would only bury them.
+        // Waiting for a store or broker repeats every few seconds: its code and reason say it, a stack trace on each
+        // line would only bury them.
         logger.warn({ ...at, code: error.code, reason: error.message }, 'bus_handler_outage_retry');
         deps.onRetry?.();
         await sleep(policy.maxBackoffMs, signal);

@@ -9,7 +9,7 @@ import { encodeInferenceClaim } from '../bus/messages.js';
 import { defaultSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { readTableBytes } from '../data/read-table.js';
-import { silentLogger } from '../logger.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { processedKeys } from '../preprocess/processed-layout.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import { pollUntil } from '../retry.js';
@@ -52,9 +52,9 @@ async function servedNaive(): Promise<{ settings: ReturnType<typeof defaultSetti
 const started: Array<() => Promise<void>> = [];
 
 /** The batch role on `store` and the test's bus, stopped after the test. */
-async function startRole(settings: ReturnType<typeof defaultSettings>, store: ObjectStore, metrics = createDaemonMetrics({ processMetrics: false })): Promise<Awaited<ReturnType<typeof startBatchInferenceRole>>> {
+async function startRole(settings: ReturnType<typeof defaultSettings>, store: ObjectStore, metrics = createDaemonMetrics({ processMetrics: false }), on = bus): Promise<Awaited<ReturnType<typeof startBatchInferenceRole>>> {
   const controller = new AbortController();
-  const role = await startBatchInferenceRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'batch-a', signal: controller.signal });
+  const role = await startBatchInferenceRole({ settings, store, bus: on, logger: silentLogger, metrics, owner: 'batch-a', signal: controller.signal });
   started.push(async () => {
     controller.abort();
     await role.stop();
@@ -80,6 +80,31 @@ describe('core > daemon > batch-role', () => {
     await bus.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: processedKeys(settings, HASH).testParquet, size: 0, configHash: HASH, identifier: '' }));
     expect(await pollUntil(20, AbortSignal.timeout(30_000), async () => role.status().waiting !== null && role.status().waiting !== undefined)).toBe(true);
     expect(role.status()).toMatchObject({ claims_handled: 0, claims_failed: 0, waiting: { code: 'FLTS_SERVE_NO_MODEL', message: expect.any(String), since: expect.any(String) } });
+  }, 60_000);
+
+  it('logs a claim that arrives before any promotion as waiting for one, at warn once then debug, not as an outage retry using up attempts', async () => {
+    const settings = defaultSettings();
+    const store = createFsStore(path.join(root, 'store'));
+    const lines: Array<{ level: string; msg?: string; fields: Record<string, unknown> }> = [];
+    let enough!: () => void;
+    // Five checks, past the three attempts of the retry limit; or the first outage retry, which the wait is not.
+    const seen = new Promise<void>((resolve) => (enough = resolve));
+    const at = (level: string) => (fields: Record<string, unknown>, msg?: string) => {
+      if (msg !== 'bus_handler_waiting_for_promotion' && msg !== 'bus_handler_outage_retry') return;
+      lines.push({ level, msg, fields });
+      if (msg === 'bus_handler_outage_retry' || lines.length === 5) enough();
+    };
+    const logger = { ...silentLogger, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } as unknown as Logger;
+    logger.child = () => logger;
+    const logged = createFsBus({ root: path.join(root, 'logged-bus'), pollIntervalMs: 10, logger, retry: { maxAttempts: 3, initialBackoffMs: 1, maxBackoffMs: 20 } });
+    await startRole(settings, store, undefined, logged);
+    // After the role's stop, which leaves its subscription on this bus.
+    started.push(() => logged.close());
+    await logged.publish(settings.bus.topics.inferenceData, encodeInferenceClaim({ bucket: settings.store.buckets.processed, object: processedKeys(settings, HASH).testParquet, size: 0, configHash: HASH, identifier: '' }));
+    await seen;
+    expect(lines.map(({ level, msg, fields }) => ({ level, msg, checks: fields.checks, attempt: fields.attempt, group: fields.group, code: fields.code }))).toEqual(
+      [1, 2, 3, 4, 5].map((checks) => ({ level: checks === 1 ? 'warn' : 'debug', msg: 'bus_handler_waiting_for_promotion', checks, attempt: undefined, group: 'batch-inference', code: 'FLTS_SERVE_NO_MODEL' })),
+    );
   }, 60_000);
 
   it('shows the claim it forecasts in current_work until it is done', async () => {
