@@ -9,11 +9,10 @@ import { createGrpcConnections, type GrpcConnections } from '../../src/core/serv
 import { createInferenceClient, inferenceService } from '../../src/core/serve/oip-grpc-service.js';
 import { startGrpcInferenceServer, type GrpcInferenceServer } from '../../src/core/serve/oip-grpc-server.js';
 import type { HostLookup } from '../../src/core/serve/listen-addresses.js';
-import type { OipContext } from '../../src/core/serve/oip-inference.js';
-import { createPredictionRecorder } from '../../src/core/serve/prediction-recorder.js';
 import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { naiveSource, postJson, requestData, serverPerTest, useTestServer, withTestServer, type RunningServer } from './serve-fixtures.js';
+import { oipContext, startGrpc } from './serve-grpc.fixture.js';
 
 type Client = ReturnType<typeof createInferenceClient>;
 
@@ -58,26 +57,6 @@ function rawRequest(data: Record<string, unknown[]>, modelName = 'flts'): { mode
     ],
     raw_input_contents: [bytesTensor(data.ts), fp64(data.down), fp64(data.up)],
   };
-}
-
-/** The serving context the gRPC server shares with the HTTP server of `server`. */
-function oipContext(server: RunningServer): OipContext {
-  return {
-    holder: server.holder,
-    metrics: server.metrics,
-    modelName: 'flts',
-    inferenceLength: 0,
-    recorder: createPredictionRecorder({ metrics: server.metrics, logger: silentLogger, identifier: '' }),
-    admission: createForecastAdmission({ maxRows: 0 }),
-  };
-}
-
-async function startGrpc(server: RunningServer, apiToken?: string, maxMessageBytes = 64 * 1024): Promise<{ grpcServer: GrpcInferenceServer; client: Client }> {
-  const grpcServer = await startGrpcInferenceServer(
-    oipContext(server),
-    { host: '127.0.0.1', port: 0, maxMessageBytes, logger: silentLogger, apiToken },
-  );
-  return { grpcServer, client: createInferenceClient(`127.0.0.1:${grpcServer.port}`) };
 }
 
 describe('serve > Open Inference Protocol over gRPC', () => {

@@ -5,12 +5,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createForecastAdmission } from '../../src/core/serve/forecast-admission.js';
 import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js';
-import { startGrpcInferenceServer, type GrpcInferenceServer } from '../../src/core/serve/oip-grpc-server.js';
-import { createPredictionRecorder } from '../../src/core/serve/prediction-recorder.js';
-import { silentLogger } from '../../src/core/logger.js';
+import type { GrpcInferenceServer } from '../../src/core/serve/oip-grpc-server.js';
 import { naiveSource, postJson, requestData, startTestServer, type RunningServer } from './serve-fixtures.js';
+import { startGrpc } from './serve-grpc.fixture.js';
 
 type Client = ReturnType<typeof createInferenceClient>;
 
@@ -60,18 +58,7 @@ describe('serve > Open Inference Protocol datatypes, alike over every encoding',
     source.promote('run-n');
     server = await startTestServer(source);
     await server.holder.start();
-    grpcServer = await startGrpcInferenceServer(
-      {
-        holder: server.holder,
-        metrics: server.metrics,
-        modelName: 'flts',
-        inferenceLength: 0,
-        recorder: createPredictionRecorder({ metrics: server.metrics, logger: silentLogger, identifier: '' }),
-        admission: createForecastAdmission({ maxRows: 0 }),
-      },
-      { host: '127.0.0.1', port: 0, maxMessageBytes: 64 * 1024, logger: silentLogger },
-    );
-    client = createInferenceClient(`127.0.0.1:${grpcServer.port}`);
+    ({ grpcServer, client } = await startGrpc(server));
   });
 
   afterAll(async () => {
