@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -145,6 +145,26 @@ describe.skipIf(!hasData)('commands > bench', () => {
     expect(short.json.error.message).toContain('--payload-rows 10 or more');
     expect(short.exitCode).toBe(2);
   });
+
+  it("leaves the home's store as it was: its replicas neither score the synthetic load live nor log its predictions", async () => {
+    // Before, a replica scored the load live against the scope's promotion (a bench fed its probation) and wrote its
+    // prediction records beside the real ones; both go to the store, here the files under the home.
+    const listing = (): string[] => readdirSync(home, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => { const file = path.join(entry.parentPath, entry.name); return `${path.relative(home, file)} ${statSync(file).size} ${statSync(file).mtimeMs}`; })
+      .sort();
+    const out = mkdtempSync(path.join(os.tmpdir(), 'flts-bench-out-'));
+    try {
+      const before = listing();
+      const result = await runCli(['bench', '--home', home, '--run', runId, '--replicas', '1', ...SHORT, '--payload-layout', 'consecutive', '--out', out, '--json'], { env: { ...env, FLTS_LIVE_SCORING: 'true', FLTS_LIVE_REPORT_INTERVAL_MS: '50', FLTS_SERVE_PREDICTION_LOG_FLUSH_MS: '10' }, timeoutMs: 120_000 });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.json.result.cells[1].requests).toBeGreaterThan(0);
+      expect(listing()).toEqual(before);
+      expect(readFileSync(path.join(out, 'bench.md'), 'utf8')).toContain('with live scoring and prediction records off (FLTS_LIVE_SCORING=false, FLTS_SERVE_PREDICTION_LOG=false');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 130_000);
 
   describe('--target', () => {
     let server: ServeProcess;

@@ -77,6 +77,14 @@ export interface BenchDeps {
   onWaitingForReader?: WaitingForReader;
 }
 
+/**
+ * What bench's replicas start with whatever bench's own environment or config file says: their load is synthetic, and
+ * they serve the home's scope. Scoring it live fed the probation of the real promotion there (18 of its 500 paired
+ * points in a 20 s bench; a long one could decide or roll it back), and its prediction records joined the scope's real
+ * ones. With both off a replica writes nothing to the store. A --compare of one of these names sets it in its groups.
+ */
+export const BENCH_REPLICA_ENV: Readonly<Record<string, string>> = { FLTS_LIVE_SCORING: 'false', FLTS_SERVE_PREDICTION_LOG: 'false' };
+
 const PREDICT_ROUTE = '/predict';
 const BASELINE_ROUTE = '/healthz';
 
@@ -252,7 +260,7 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
         grpcAddress = `127.0.0.1:${port}`;
         args = [...args, '--grpc-port', String(port)];
       }
-      const set = await startReplicas(replicas, { ...server, args, ...(variant ? { env: { ...server.env, ...variant.env } } : {}) }, { signal: deps.signal });
+      const set = await startReplicas(replicas, { ...server, args, env: { ...BENCH_REPLICA_ENV, ...server.env, ...variant?.env } }, { signal: deps.signal });
       ({ url, pids, stop } = set);
     }
     try {
