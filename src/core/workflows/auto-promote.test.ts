@@ -108,6 +108,22 @@ describe('core > workflows > auto-promote > semantics', () => {
     });
   });
 
+  it('keeps the run in service when a newer SUCCESS ties its score: no promotion, no reload, no new probation', async () => {
+    await withStore(async (store, settings) => {
+      const deps = { store };
+      const startedAt = (run: RunRecord, time: string): RunRecord => ({ ...run, timings: { ...run.timings, started_at: time } });
+      for (const run of [trained('naive', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.2), startedAt(trained('lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.05), '2026-01-01T00:00:00.000Z')]) await addLoadableRun(store, settings, run);
+      expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted', record: { run_id: 'lstm' } });
+      // Ranked first, as ties go to the newest run: before, the daemon promoted it over the run in service.
+      await addLoadableRun(store, settings, startedAt(trained('lstm-tie', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.05), '2026-01-02T00:00:00.000Z'));
+      expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'already-promoted', record: { run_id: 'lstm' } });
+      // One that scores better is still promoted.
+      await addLoadableRun(store, settings, trained('lstm-better', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.04));
+      expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted', record: { run_id: 'lstm-better' } });
+      expect((await listPromotionHistory(store, settings)).map((record) => record.run_id)).toEqual(['lstm', 'lstm-better']);
+    });
+  });
+
   it('promotes once whatever the clocks of the trainers and the promoter say', async () => {
     await withStore(async (store, settings) => {
       const deps = { store };

@@ -10,7 +10,7 @@ import { findRunRecord, scanRunRecords, type RunRegistryScan } from '../registry
 import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { buildScoreboard, rowsOfTargets, runsOfTargets } from '../eval/scoreboard.js';
-import { promoteBest, type PromotionDeps, type PromotionResult } from './promote.js';
+import { bestChoice, promoteBest, type PromotionDeps, type PromotionResult } from './promote.js';
 
 /**
  * Runs of the config_hash that a decision made without promoting left out because their run.json is damaged
@@ -161,7 +161,7 @@ async function decideOn(store: ObjectStore, settings: Settings, configHash: stri
   if (done) return { result: 'already-promoted', record: done };
   // A new SUCCESS that does not beat the run in service: promoting the winner again would change nothing.
   const board = buildScoreboard(configHash, candidates, settings.eval.minImprovementPct, settings.training.targets);
-  if (current && rowsOfTargets(board, settings.training.targets)[0]?.run_id === current.run_id) return { result: 'already-promoted', record: current };
+  if (current && bestChoice(rowsOfTargets(board, settings.training.targets), current.run_id)?.run_id === current.run_id) return { result: 'already-promoted', record: current };
   return { result: 'promote' };
 }
 

@@ -183,6 +183,19 @@ describe('core > workflows > promote', () => {
     expect(await listPromotionHistory(store, settings)).toHaveLength(1);
   });
 
+  it('--best keeps the run in service when its score ties the best, and takes the newest of a tie otherwise', async () => {
+    expect((await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store })).record.run_id).toBe('runB');
+    // runTie scores exactly as runB and is newer, so it ranks first: before, --best swapped it in (changed, a reload
+    // and a new probation) for nothing.
+    await addRun(fakeRun('runTie', 'GRU', { rmse: 0.04, mae: 0.03, mse: 0.0016 }, '2025-01-05T00:00:00.000Z'));
+    const kept = await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store });
+    expect(kept).toMatchObject({ changed: false, record: { run_id: 'runB' } });
+    expect((await listPromotionHistory(store, settings)).map((record) => record.run_id)).toEqual(['runB']);
+    // With another run in service, the tie goes to the newest as before.
+    await byHand('runA');
+    expect((await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store })).record.run_id).toBe('runTie');
+  });
+
   it('--best leaves out, and says so, a run whose run.json was edited since training to rank first; runs recorded unsealed still compete', async () => {
     await addEditedRun(fakeRun('runEdited', 'LSTM', { rmse: 0.06, mae: 0.05, mse: 0.0036 }, '2025-01-05T00:00:00.000Z'), { rmse: 0.001, mae: 0.001, mse: 0.000001 });
     const warnings: Array<{ fields: object; msg?: string }> = [];

@@ -441,6 +441,16 @@ export interface BestPromotionRequest {
 }
 
 /**
+ * The row a best-score choice promotes among `rows` (the scoreboard's order, ties to the newest run): the run in
+ * service when its score ties the first's. Swapping in another run of exactly the same score gains nothing and costs
+ * a reload of every replica and a new probation. `promoteBest` and the daemon's decision to call it both choose so.
+ */
+export function bestChoice<R extends { run_id: string; score: number }>(rows: readonly R[], inServiceRunId: string | undefined): R | undefined {
+  const first = rows[0];
+  return (first && rows.find((row) => row.run_id === inServiceRunId && row.score === first.score)) ?? first;
+}
+
+/**
  * Promotes the scoreboard winner of a config_hash (the latest processed data's by default) among the runs of the
  * configured targets (`training.targets`, what the daemon trains) trained on the data it holds now
  * (runsOnCurrentData): new rows under the same file names keep the config_hash, and a run of the rows they replaced
@@ -461,7 +471,7 @@ export async function promoteBest(request: BestPromotionRequest, settings: Setti
   const targets = settings.training.targets;
   const board = buildScoreboard(hash, runs, settings.eval.minImprovementPct, targets);
   const contenders = rowsOfTargets(board, targets);
-  const winner = contenders[0];
+  const winner = bestChoice(contenders, (await listPromotionHistory(deps.store, settings, promotionScope(settings))).at(-1)?.run_id);
   if (!winner) {
     const replaced = buildScoreboard(hash, runsOfTargets(recorded, targets)).rows.length;
     const others = (board.target_sets ?? []).map((set) => ({ targets: set.targets, runs: set.runs }));
