@@ -55,10 +55,22 @@ describe('cli > consistency across commands', () => {
     }
   });
 
+  it('ends predict with nothing promoted as not found (exit 4), saying how to promote, not as a wait to retry (exit 6)', async () => {
+    const home = tempHome();
+    // Before: FLTS_SERVE_NO_MODEL, kind unavailable, exit 6: the server's and the daemon's wait for a promotion, which
+    // running this one-shot command again does not end.
+    const refused = await runCli(['predict', '--data', 'processed-data/test_processed_data.parquet', '--home', home, '--json']);
+    expect(refused.exitCode).toBe(4);
+    expect(refused.json.error).toMatchObject({ code: 'FLTS_PREDICT_NO_PROMOTION', kind: 'not_found', message: expect.stringMatching(/^No promoted model: promote one with flts promote --run <id> or --best\. /), details: { bucket: 'model-promotion' } });
+    const text = await runCli(['predict', '--data', 'processed-data/test_processed_data.parquet', '--home', home]);
+    expect(text.exitCode).toBe(4);
+    expect(text.stderr).toContain('No promoted model: promote one with flts promote --run <id> or --best.');
+  });
+
   it('names in the hint for want of a promoted run commands that run as written', async () => {
     const home = tempHome();
     const refused = await runCli(['predict', '--data', 'processed-data/test_processed_data.parquet', '--home', home, '--json']);
-    expect(refused.json.error.code).toBe('FLTS_SERVE_NO_MODEL');
+    expect(refused.json.error.code).toBe('FLTS_PREDICT_NO_PROMOTION');
     const commands = [...(refused.json.error.hint as string).matchAll(/`flts ([^`]+)`/g)].map((match) => match[1]!.replaceAll('<id>', 'no-such-run').split(' '));
     expect(commands.length).toBeGreaterThan(0);
     for (const args of commands) {

@@ -47,7 +47,7 @@ describe('cli > --identifier wherever the deployment scope is read or written', 
 
       // The scope IDENTIFIER names alone has no promotion.
       const other = await runCli(['predict', '--data', data, '--home', trained.home, '--json'], { env: { IDENTIFIER: 'plant-9' } });
-      expect(other.json.error.code).toBe('FLTS_SERVE_NO_MODEL');
+      expect(other.json.error.code).toBe('FLTS_PREDICT_NO_PROMOTION');
     });
   });
 });

@@ -56,6 +56,8 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
       const { store, bus, logger } = await this.dependencies(settings);
       // The data's warnings are said by the report below, not logged as well; the log (stderr) keeps the run's own lines.
       return runBatchInference(settings, { store, bus, logger, signal, saysDataWarnings: true, onWaitingForReader: this.waitingForReader(settings) }, { data, runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
+    }).catch((error: unknown) => {
+      throw noPromotion(error);
     });
     this.say(`${result.status === 'duplicate' ? 'Duplicate of an earlier result' : 'Forecast'}: ${result.rows_predicted} rows from ${result.windows} windows, run ${result.run_id} (${result.model_type})`);
     if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows, original units): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
@@ -66,6 +68,15 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
     for (const warning of result.warnings) this.say(`warning: ${warning.message}`);
     return result;
   }
+}
+
+/**
+ * FLTS_SERVE_NO_MODEL is a wait for a server or the daemon's batch role (a promotion may come any moment: 503, retried),
+ * but this command ends: it said "retriable" with exit 6, and running it again finds nothing promoted all the same.
+ */
+function noPromotion(error: unknown): unknown {
+  if (!(error instanceof FltsError) || error.code !== 'FLTS_SERVE_NO_MODEL') return error;
+  return new FltsError('FLTS_PREDICT_NO_PROMOTION', `No promoted model: promote one with flts promote --run <id> or --best. ${error.message}`, { details: error.details, cause: error });
 }
 
 function predictStopped(signal: NodeJS.Signals): FltsError {
