@@ -195,4 +195,22 @@ describe('core > eval > forecast-plots', () => {
     expect(plots.get('plots/a_b-c8687a08/forecast-vs-actual.svg')).toContain('a b forecast vs actual');
     expect(plots.get('plots/a_b/forecast-vs-actual.svg')).toContain('a_b forecast vs actual');
   });
+
+  it('refuses a damaged predictions.json as the run corrupt, naming the run and the file, and writes no plot', async () => {
+    const whole = predictions(1);
+    const damaged: Array<[string, unknown, string]> = [
+      ['forecast-rows', [{ time: '2018-02-28T02:34:00Z', down: 1 }], 'it is not a JSON object'],
+      ['no-targets', { horizon: 1, times: whole.times }, 'its targets are not a list of column names'],
+      ['short-series', { ...whole, predicted: { down: whole.predicted.down.slice(1) } }, 'not one number for each of its 720 times'],
+      ['text-values', { ...whole, actual: { down: whole.actual.down.map(String) } }, 'its actual or predicted values of down'],
+      ['bad-band', { ...whole, intervals: { down: { '0.8': { lower: [] } } } }, 'its intervals of down'],
+    ];
+    for (const [runId, artifact, why] of damaged) {
+      // Before, drawing from these threw a TypeError (FLTS_INTERNAL), or plotted nothing without a word.
+      await expect(plotsOf(runId, 1, artifact as PredictionsArtifact), runId).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining(why), details: { run_id: runId, key: runKey(runId, RUN_FILES.predictions) } });
+      expect(await store.exists(runsBucket(settings), runKey(runId, PLOT_FILES.forecast)), runId).toBe(false);
+    }
+    await store.put(runsBucket(settings), runKey('not-json', RUN_FILES.predictions), '{"horizon": 1, "targets": ["do');
+    await expect(writeForecastPlots(store, settings, 'not-json', 'x')).rejects.toMatchObject({ code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('it is not valid JSON') });
+  });
 });

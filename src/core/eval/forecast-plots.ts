@@ -1,4 +1,5 @@
 import type { Settings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
 import { getJsonIfExists } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { RUN_FILES } from '../registry/run-record.js';
@@ -115,6 +116,50 @@ function plotFile(file: string, targetIndex: number, folder: string): string {
   return targetIndex === 0 ? file : file.replace(/^plots\//, `plots/${folder}/`);
 }
 
+const isSeries = (value: unknown, length: number): boolean => Array.isArray(value) && value.length === length && value.every((item) => item === null || typeof item === 'number');
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** What is wrong with a stored predictions.json for the plots, or undefined when they can be drawn from it. */
+function predictionsProblem(value: unknown): string | undefined {
+  if (!isRecord(value)) return 'it is not a JSON object';
+  const { horizon, targets, times, actual, predicted, intervals } = value;
+  if (!Number.isInteger(horizon) || (horizon as number) < 1) return 'its horizon is not a whole number of steps';
+  if (!Array.isArray(targets) || !targets.every((target) => typeof target === 'string')) return 'its targets are not a list of column names';
+  if (!Array.isArray(times) || !times.every((time) => typeof time === 'number' && Number.isFinite(time))) return 'its times are not a list of epoch milliseconds';
+  if (!isRecord(actual) || !isRecord(predicted)) return 'its actual or predicted values are missing';
+  for (const target of targets as string[]) {
+    if (!isSeries(actual[target], times.length) || !isSeries(predicted[target], times.length)) return `its actual or predicted values of ${target} are not one number for each of its ${times.length} times`;
+    const bands = isRecord(intervals) ? intervals[target] : undefined;
+    if (intervals !== undefined && !isRecord(intervals)) return 'its intervals are not an object';
+    if (bands !== undefined && (!isRecord(bands) || !Object.values(bands).every((band) => isRecord(band) && isSeries(band.lower, times.length) && isSeries(band.upper, times.length)))) {
+      return `its intervals of ${target} are not a lower and an upper bound for each of its ${times.length} times`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A run's stored test predictions, undefined when it has none. A file damaged or edited by hand (or written over)
+ * is the run's own damage, FLTS_RUN_CORRUPT: drawn from, it ended eval --plot as FLTS_INTERNAL (reading the targets of
+ * another document), or as unreadable data when it was not JSON.
+ */
+async function readPredictions(store: ObjectStore, bucket: string, runId: string): Promise<PredictionsArtifact | undefined> {
+  const key = runKey(runId, RUN_FILES.predictions);
+  const corrupt = (why: string, cause?: unknown): FltsError =>
+    new FltsError('FLTS_RUN_CORRUPT', `The test predictions of run ${runId} (${bucket}/${key}) cannot be plotted: ${why}.`, { details: { run_id: runId, bucket, key }, cause });
+  let value: unknown;
+  try {
+    value = await getJsonIfExists<unknown>(store, bucket, key);
+  } catch (error) {
+    if (error instanceof FltsError && error.code === 'FLTS_DATA_UNREADABLE') throw corrupt('it is not valid JSON', error);
+    throw error;
+  }
+  if (value === undefined) return undefined;
+  const problem = predictionsProblem(value);
+  if (problem) throw corrupt(problem);
+  return value as PredictionsArtifact;
+}
+
 /**
  * Writes forecast-vs-actual (the whole test and, past a day and a half, its last day) and residual plots of a
  * run's test predictions into the run (`<run_id>/plots/`), for every target it forecasts. Returns the keys
@@ -122,7 +167,7 @@ function plotFile(file: string, targetIndex: number, folder: string): string {
  */
 export async function writeForecastPlots(store: ObjectStore, settings: Settings, runId: string, label: string): Promise<string[]> {
   const bucket = runsBucket(settings);
-  const predictions = await getJsonIfExists<PredictionsArtifact>(store, bucket, runKey(runId, RUN_FILES.predictions));
+  const predictions = await readPredictions(store, bucket, runId);
   if (!predictions || predictions.targets.length === 0) return [];
   const plots: [string, string][] = [];
   const folders = targetFileNames(predictions.targets);
