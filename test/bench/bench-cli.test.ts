@@ -237,6 +237,18 @@ describe('commands > bench > request rows', () => {
     expect(existsSync(path.join(exampleHome, 'bench-results'))).toBe(false);
   });
 
+  it("refuses a --compare that turns live scoring or prediction records back on in the home's scope, before the registry is read", async () => {
+    // Before, the registry was read (here: no promoted run) and, with a run, each group's replicas started with the
+    // value given, scoring the synthetic load into the scope's live probation or writing it into its prediction logs.
+    const refusals = await Promise.all([run(['--replicas', '1', '--compare', 'FLTS_LIVE_SCORING=false,true']), run(['--replicas', '1', '--compare', 'FLTS_SERVE_PREDICTION_LOG=true,false'])]);
+    for (const [i, setting] of ['FLTS_LIVE_SCORING', 'FLTS_SERVE_PREDICTION_LOG'].entries()) {
+      expect(refusals[i].json?.error, refusals[i].stdout + refusals[i].stderr).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'compare', value: `${setting}=true`, setting } });
+      expect(refusals[i].json.error.message).toContain('--target');
+      expect(refusals[i].exitCode).toBe(2);
+    }
+    expect(existsSync(path.join(exampleHome, 'bench-results'))).toBe(false);
+  });
+
   it('refuses --replicas with --target, which measures the one service there is, before asking the target anything', async () => {
     // Before, the replica counts were dropped without a word and the service measured as it was.
     const refused = await run(['--target', 'http://127.0.0.1:9', '--replicas', '1,2']);

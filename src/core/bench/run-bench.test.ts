@@ -264,3 +264,40 @@ describe('core > bench > runBench interrupted', () => {
     await expect(run).rejects.toMatchObject({ code: 'FLTS_BENCH_ABORTED' });
   });
 });
+
+describe("core > bench > runBench keeps the synthetic load out of the home's scope", () => {
+  /** A stand-in serve replica that leaves a file behind when a replica is started at all, then exits. */
+  function replicaProbe(): { dir: string; started: string; exec: string } {
+    const dir = mkdtempSync(path.join(tmpdir(), 'flts-bench-scope-'));
+    const started = path.join(dir, 'started');
+    const exec = path.join(dir, 'replica.mjs');
+    writeFileSync(exec, `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(started)}, JSON.stringify({ live: process.env.FLTS_LIVE_SCORING, log: process.env.FLTS_SERVE_PREDICTION_LOG }) + '\\n');\nprocess.exit(1);\n`);
+    return { dir, started, exec };
+  }
+
+  it('refuses a --compare (or any replica environment) that turns live scoring or prediction records back on, before any replica starts', async () => {
+    const { dir, started, exec } = replicaProbe();
+    const bench = (server: BenchInput['server'], variants: BenchInput['variants']) =>
+      runBench({ replicas: [1], connections: [1], durationSec: 0.1, baselineDurationSec: 0.1, warmupSec: 0, protocols: ['http'], modelName: 'flts', payloadFile: PAYLOAD_FILE, payloadRows: 20, server, variants });
+    try {
+      // Before, each group started its replicas with the value given: the "true" one scored the synthetic load into
+      // the live probation of the home's promotion, or wrote it into the scope's prediction logs.
+      for (const [name, values] of [['FLTS_LIVE_SCORING', ['false', 'true']], ['FLTS_SERVE_PREDICTION_LOG', ['off', 'yes']]] as const) {
+        const variants = values.map((value) => ({ label: `${name}=${value}`, env: { [name]: value } }));
+        await expect(bench({ exec, args: [] }, variants), name).rejects.toMatchObject({
+          code: 'FLTS_USAGE_INVALID_FLAG',
+          kind: 'usage',
+          details: { flag: 'compare', value: `${name}=${values[1]}`, setting: name, bench_value: 'false' },
+          message: expect.stringMatching(name === 'FLTS_LIVE_SCORING' ? /live probation of the scope's promotion/ : /prediction logs/),
+        });
+      }
+      await expect(bench({ exec, args: [], env: { FLTS_LIVE_SCORING: '1' } }, undefined)).rejects.toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { setting: 'FLTS_LIVE_SCORING' } });
+      expect(existsSync(started)).toBe(false);
+      // A value that means bench's own (0, off) changes nothing and is let through to the replicas, which start with it.
+      await expect(bench({ exec, args: [] }, [{ label: 'a', env: { FLTS_LIVE_SCORING: '0' } }, { label: 'b', env: { FLTS_SERVE_PREDICTION_LOG: 'off' } }])).rejects.toMatchObject({ code: 'FLTS_BENCH_FAILED' });
+      expect(readFileSync(started, 'utf8').trim().split('\n').map((line) => JSON.parse(line))).toEqual([{ live: '0', log: 'false' }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});

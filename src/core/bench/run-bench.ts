@@ -1,5 +1,8 @@
 import { createServer } from 'node:net';
 import os from 'node:os';
+import { clip } from '../clip-text.js';
+import { ALL_SPECS } from '../config/specs/index.js';
+import { parseSettingText } from '../config/specs/setting-spec.js';
 import { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { BenchCell, BenchMachine, BenchProtocol, BenchReport, CellPhase } from './bench-types.js';
@@ -81,9 +84,47 @@ export interface BenchDeps {
  * What bench's replicas start with whatever bench's own environment or config file says: their load is synthetic, and
  * they serve the home's scope. Scoring it live fed the probation of the real promotion there (18 of its 500 paired
  * points in a 20 s bench; a long one could decide or roll it back), and its prediction records joined the scope's real
- * ones. With both off a replica writes nothing to the store. A --compare of one of these names sets it in its groups.
+ * ones. With both off a replica writes nothing to the store, and nothing bench is given may turn them on again there
+ * (refuseScopeWrites): a service of its own is measured with them on through --target.
  */
 export const BENCH_REPLICA_ENV: Readonly<Record<string, string>> = { FLTS_LIVE_SCORING: 'false', FLTS_SERVE_PREDICTION_LOG: 'false' };
+
+/** What each of BENCH_REPLICA_ENV's names would let the synthetic load write into the scope, turned back on. */
+const SCOPE_WRITES: Readonly<Record<string, string>> = {
+  FLTS_LIVE_SCORING: "be scored into the live probation of the scope's promotion (enough of it decides that probation, or rolls the promotion back)",
+  FLTS_SERVE_PREDICTION_LOG: "be written into the scope's prediction logs among its real records",
+};
+
+/**
+ * Refuses, before any replica starts, an environment for bench's replicas (a --compare group's, or any other given
+ * to them) that sets one of BENCH_REPLICA_ENV's names to another value than bench's: those replicas serve the home's
+ * real scope, and the synthetic load would be written into it. A value that means the same (0, off) is let through.
+ */
+export function refuseScopeWrites(envs: ReadonlyArray<Readonly<Record<string, string>> | undefined>, flag = 'compare'): void {
+  for (const env of envs) {
+    for (const [name, benchValue] of Object.entries(BENCH_REPLICA_ENV)) {
+      const value = env?.[name];
+      if (value === undefined || sameSetting(name, value, benchValue)) continue;
+      const shown = `${name}=${clip(value)}`;
+      throw new FltsError(
+        'FLTS_USAGE_INVALID_FLAG',
+        `--${flag} ${shown} is refused: bench's replicas serve the home's real scope and run with ${name}=${benchValue}; with ${shown} their synthetic load would ${SCOPE_WRITES[name]}. To measure with it, start flts serve with ${shown} on a home of its own and bench it with --target.`,
+        { details: { flag, value: shown, setting: name, bench_value: benchValue } },
+      );
+    }
+  }
+}
+
+/** Whether two environment texts of a setting mean one value ("false", "0", "off"); an invalid text means none. */
+function sameSetting(name: string, text: string, other: string): boolean {
+  const spec = ALL_SPECS.find((candidate) => candidate.env?.includes(name));
+  if (!spec) return text === other;
+  try {
+    return parseSettingText(spec, text, 'env', name) === parseSettingText(spec, other, 'env', name);
+  } catch {
+    return false;
+  }
+}
 
 const PREDICT_ROUTE = '/predict';
 const BASELINE_ROUTE = '/healthz';
@@ -209,6 +250,7 @@ async function probePredict(url: string, body: string, route = PREDICT_ROUTE, ti
 export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise<BenchReport> {
   if (!input.target && !input.server) throw new FltsError('FLTS_BENCH_FAILED', 'Either a target URL or a server command is needed.');
   checkGrpcTarget(input.grpcTarget, input.target, input.protocols);
+  if (!input.target) refuseScopeWrites([input.server?.env, ...(input.variants ?? []).map((variant) => variant.env)]);
   // Said first: which data the load is made of matters to every number that follows, and to a refusal.
   const { path: file, origin, why, hint } = input.payloadFile;
   deps.onEvent?.({ type: 'bench.payload_file', file, origin, why, ...(hint ? { hint } : {}) });
