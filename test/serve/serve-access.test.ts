@@ -292,4 +292,25 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     expect(await startWith({ 'serve.host': '0.0.0.0', 'serve.adminToken': 'admin-secret' })).toEqual([]);
     expect(await startWith({ 'serve.host': '127.0.0.1' })).toEqual([]);
   });
+
+  it('warns at start when the scoring routes, POST /actuals among them, answer anyone on a port other hosts reach without an API token', async () => {
+    const home = await scratch(path.join(os.tmpdir(), 'flts-serve-open-scoring-'));
+    const startWith = async (flags: Record<string, unknown>): Promise<Array<Record<string, unknown>>> => {
+      const { logger, warnings } = warningsLogger();
+      const { settings } = resolveSettings({ flags: { home, 'serve.port': 0, 'serve.pollIntervalMs': 0, 'serve.predictionLog.enabled': false, 'live.enabled': true, ...flags } });
+      const service = await startInferenceService(settings, { store: createFsStore(path.join(home, 'store')), logger });
+      await service.close();
+      return warnings.filter((line) => line.msg === 'scoring_routes_without_token');
+    };
+    // Before, nothing said that anyone reaching the port could send actuals into the live probation of a promotion.
+    expect(await startWith({ 'serve.host': '0.0.0.0' })).toEqual([
+      { msg: 'scoring_routes_without_token', host: '0.0.0.0', routes: ['POST /predict', 'POST /actuals', 'POST /v2/models/flts/infer'], setting: 'FLTS_SERVE_API_TOKEN' },
+    ]);
+    // Live scoring off, /actuals scores nothing: the open prediction routes are still said.
+    expect(await startWith({ 'serve.host': '0.0.0.0', 'live.enabled': false })).toEqual([
+      { msg: 'scoring_routes_without_token', host: '0.0.0.0', routes: ['POST /predict', 'POST /v2/models/flts/infer'], setting: 'FLTS_SERVE_API_TOKEN' },
+    ]);
+    expect(await startWith({ 'serve.host': '0.0.0.0', 'serve.apiToken': 'api-secret' })).toEqual([]);
+    expect(await startWith({ 'serve.host': '127.0.0.1' })).toEqual([]);
+  });
 });

@@ -317,6 +317,12 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   if (!serve.adminToken && listensBeyondLoopback(serve.host)) {
     logger.warn({ host: serve.host, routes: ['POST /reload_latest', 'POST /prune_logs'], setting: 'FLTS_SERVE_ADMIN_TOKEN' }, 'admin_routes_without_token');
   }
+  // Without the API token the scoring routes answer anyone who reaches the port, and POST /actuals feeds the live
+  // probation that can roll a promotion back: open by design on loopback, said once when other hosts reach it.
+  if (!serve.apiToken && listensBeyondLoopback(serve.host)) {
+    const routes = ['POST /predict', ...(live ? ['POST /actuals'] : []), `POST /v2/models/${serve.modelName}/infer`, ...(grpc ? ['gRPC ModelInfer'] : [])];
+    logger.warn({ host: serve.host, routes, setting: 'FLTS_SERVE_API_TOKEN' }, 'scoring_routes_without_token');
+  }
   try {
     // A read the store never answers keeps running until the store is closed; the holder's stop waits for it no
     // longer than serve.shutdownWritesTimeoutMs.
