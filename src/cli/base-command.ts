@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import type { BusMetrics } from '../core/bus/index.js';
 import { clip, QUOTED_CHARS, quotedText } from '../core/clip-text.js';
-import { createCliLogger } from './cli-logger.js';
+import { createCliLogger, plainLogLines } from './cli-logger.js';
 import { unknownEnvNamesOnce } from './unknown-env.js';
 import { mlflowUserName } from './operator.js';
 import { usageMessage } from './usage-message.js';
@@ -26,6 +26,13 @@ import type { WaitingForReader } from '../core/write-file-whole.js';
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof FltsCommand)['baseFlags'] & T['flags']>;
 
 const DEFAULT_CONFIG_FILE = 'flts.config.json';
+
+/**
+ * The commands that are services: their log lines are what their operators collect and alert on (README "Log lines"),
+ * JSON whoever starts them. Named here because their settings warnings are logged before they name themselves
+ * (dependencies' `service`).
+ */
+const SERVICE_COMMANDS: ReadonlySet<string> = new Set(['serve', 'daemon']);
 
 /**
  * Far more than any config file holds (every setting with a long value is a few KiB). A larger file is another file
@@ -153,8 +160,18 @@ export abstract class FltsCommand<TResult> extends Command {
   protected logger(settings: Settings, options: { service?: string } = {}): Logger {
     // A command that ends with its own report (everything but the services, which name themselves) would repeat
     // it as info lines on stderr, among its progress and beside --json: only warnings, unless a level is asked for.
-    this.builtLogger ??= createCliLogger(!options.service && this.defaultLogLevel && settings.logLevel === 'info' ? 'warn' : settings.logLevel, options.service);
+    this.builtLogger ??= createCliLogger(!options.service && this.defaultLogLevel && settings.logLevel === 'info' ? 'warn' : settings.logLevel, options.service, this.logsPlain(options.service) ? plainLogLines() : undefined);
     return this.builtLogger;
+  }
+
+  /**
+   * Whether this run's log lines are for a person rather than a program: a one-shot command printing its report as
+   * text, at the default log level, whose warnings (an unknown FLTS_ variable, a promotion caught up) were raw JSON
+   * among that report. They are written as `warning: <reason> (<event>)`. Under --json, at a level asked for (flag
+   * or environment) and in a service, they stay JSON lines, which scripts and log collectors parse.
+   */
+  private logsPlain(service?: string): boolean {
+    return service === undefined && !SERVICE_COMMANDS.has(this.id ?? '') && this.defaultLogLevel && !this.jsonEnabled();
   }
 
   /**
@@ -204,7 +221,7 @@ export abstract class FltsCommand<TResult> extends Command {
       this.envNames = resolved.envNames;
       // A logger of its own: the command's is built later, with the service a server names itself by.
       const unknown = unknownEnvNamesOnce(process.env);
-      const warn = unknown.length > 0 || resolved.warnings.length > 0 ? createCliLogger(resolved.settings.logLevel) : undefined;
+      const warn = unknown.length > 0 || resolved.warnings.length > 0 ? createCliLogger(resolved.settings.logLevel, undefined, this.logsPlain() ? plainLogLines() : undefined) : undefined;
       for (const { name, meant, reason } of unknown) warn?.warn({ variable: name, meant, reason }, 'settings_env_unknown');
       for (const { code, env, setting, repeated, value, message } of resolved.warnings) warn?.warn({ variable: env, setting, repeated, value, reason: message }, code);
       return resolved;

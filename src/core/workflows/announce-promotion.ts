@@ -21,6 +21,11 @@ export async function announcePromotion(record: PromotionRecord, settings: Setti
   await bus.publish(settings.bus.topics.modelSelected, encodePromotion({ ...record }));
 }
 
+/** What promotion_pointers_caught_up says, for whoever reads it rather than matches it. */
+export function caughtUpReason(record: Pick<PromotionRecord, 'run_id' | 'timestamp'>): string {
+  return `the promotion of run ${record.run_id} recorded at ${record.timestamp} was left before its pointers were moved (an earlier process stopped); they now name that run`;
+}
+
 /**
  * Finishes a promotion an earlier process stopped between its history record and its pointers (an outage,
  * SIGKILL): the pointers are moved up to the history and, with a bus, the promotion is announced; otherwise
@@ -29,7 +34,7 @@ export async function announcePromotion(record: PromotionRecord, settings: Setti
 export async function completeInterruptedPromotion(settings: Settings, deps: { store: ObjectStore; bus?: MessageBus; logger?: Logger }): Promise<PromotionRecord | undefined> {
   const caughtUp = await catchUpPointers(deps.store, settings);
   if (!caughtUp) return undefined;
-  (deps.logger ?? silentLogger).warn({ run_id: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
+  (deps.logger ?? silentLogger).warn({ run_id: caughtUp.run_id, timestamp: caughtUp.timestamp, reason: caughtUpReason(caughtUp) }, 'promotion_pointers_caught_up');
   if (deps.bus) await announcePromotion(caughtUp, settings, deps.bus);
   return caughtUp;
 }

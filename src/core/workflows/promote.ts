@@ -16,7 +16,7 @@ import { damagedRunsAside, findRunRecord, readRunRecord, scanRunRecords, type Ru
 import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
-import { publishPromotion, type PublishedPromotion } from './announce-promotion.js';
+import { caughtUpReason, publishPromotion, type PublishedPromotion } from './announce-promotion.js';
 import { liveProbationOf, type LiveProbationStart } from './live-probation-start.js';
 import { probationTermsFrom } from '../live/probation.js';
 import { checkGate, leftOutOfGate, runProblems, type PromotionProblem } from './promotion-checks.js';
@@ -199,7 +199,7 @@ const pointerKeys = (settings: Settings): string[] => (settings.identifier ? [sc
 /** Finishes a promotion an earlier process left before its pointers (pointers moved), as `promote` does first. */
 async function catchUp(settings: Settings, deps: PromotionDeps): Promise<PromotionRecord | undefined> {
   const caughtUp = await catchUpPointers(deps.store, settings, writing(deps));
-  if (caughtUp) (deps.logger ?? silentLogger).warn({ run_id: caughtUp.run_id, timestamp: caughtUp.timestamp }, 'promotion_pointers_caught_up');
+  if (caughtUp) (deps.logger ?? silentLogger).warn({ run_id: caughtUp.run_id, timestamp: caughtUp.timestamp, reason: caughtUpReason(caughtUp) }, 'promotion_pointers_caught_up');
   return caughtUp;
 }
 
