@@ -5,11 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { defaultSettings, resolveSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { loadProcessedData } from '../preprocess/processed-data.js';
+import { processedKeys } from '../preprocess/processed-layout.js';
 import { runPreprocess } from '../preprocess/run-preprocess.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import { sealRunRecord } from '../registry/run-record-seal.js';
 import { saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
+import { putJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { trainRun } from '../train/train-run.js';
 import { promoteBest } from '../workflows/promote.js';
@@ -128,7 +130,47 @@ describe('core > eval > evaluateRuns', () => {
     await expect(resolveEvalConfigHash(own, mistyped)).rejects.toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', message: `No runs ${where} and no processed data to name a config_hash.`, details: { bucket: 'runz', store: dir } });
     // The right bucket, holding runs of other data only: named too, without the word that it holds nothing.
     const other = await evaluateRuns({ configHash: HASH }, settings, { store: own }).catch((e: unknown) => e as FltsError);
-    expect(other).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', message: `No SUCCESS runs for config_hash ${HASH} in bucket 'runs' of the store at ${dir} (0 run(s) in other states).`, details: { bucket: 'runs', store: dir } });
+    expect(other).toMatchObject({
+      code: 'FLTS_EVAL_NO_RUNS',
+      message: `No SUCCESS runs for config_hash ${HASH} in bucket 'runs' of the store at ${dir} (0 run(s) in other states); config_hashes with SUCCESS runs, newest first: ${hash} (1 run(s), newest started 2025-01-01T00:00:00.000Z): pass one with \`flts eval --config-hash <hash>\`.`,
+      details: { bucket: 'runs', store: dir },
+    });
+  });
+
+  // Before, both said "No SUCCESS runs for config_hash <new>" alone: the versions that have runs had to be found by hand.
+  it('names the newest config_hashes that have SUCCESS runs when the latest processed data has none, and how to pass one', async () => {
+    const own = createFsStore(mkdtempSync(path.join(root, 'new-data-')));
+    const [latest, a, b, up, failed, oldest] = ['f', 'a', 'b', 'e', 'd', '1'].map((c) => c.repeat(64));
+    const targets = settings.training.targets;
+    const run = (id: string, startedAt: string, hash: string, status: 'SUCCESS' | 'FAILED' = 'SUCCESS') => fakeRun(id, 'NAIVE', { rmse: 0.2, mae: 0.1, mse: 0.04 }, startedAt, status, hash);
+    await saveRunRecord(own, settings, { ...run('oldest', '2024-12-01T00:00:00.000Z', oldest), window: { ...run('x', '', oldest).window, targets: [...targets] } });
+    for (const [id, startedAt, hash] of [['a1', '2025-01-01T00:00:00.000Z', a], ['a2', '2025-01-03T00:00:00.000Z', a], ['b1', '2025-01-02T00:00:00.000Z', b]] as const) {
+      await saveRunRecord(own, settings, { ...run(id, startedAt, hash), window: { ...run(id, startedAt, hash).window, targets: [...targets] } });
+    }
+    // Of other targets: one eval ranks, one promote --best does not choose among.
+    await saveRunRecord(own, settings, { ...run('up1', '2025-01-04T00:00:00.000Z', up), window: { ...run('up1', '', up).window, targets: ['other-column'] } });
+    await saveRunRecord(own, settings, run('failed1', '2025-01-05T00:00:00.000Z', failed, 'FAILED'));
+    // The latest processed data, with no run yet: what eval and promote --best take by default.
+    await putJson(own, settings.store.buckets.processed, processedKeys(settings).trainSidecar, { config_hash: latest, created_at: '2025-01-06T00:00:00Z' });
+
+    const evaluated = await evaluateRuns({}, settings, { store: own }).catch((e: unknown) => e as FltsError);
+    expect(evaluated).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { configHash: latest } });
+    expect((evaluated as FltsError).details?.configHashesWithRuns).toEqual([
+      { config_hash: up, success_runs: 1, newest_started_at: '2025-01-04T00:00:00.000Z' },
+      { config_hash: a, success_runs: 2, newest_started_at: '2025-01-03T00:00:00.000Z' },
+      { config_hash: b, success_runs: 1, newest_started_at: '2025-01-02T00:00:00.000Z' },
+    ]);
+    expect((evaluated as FltsError).message).toMatch(new RegExp(`^No SUCCESS runs for config_hash ${latest} .*; config_hashes with SUCCESS runs, newest first: ${up} \\(1 run\\(s\\), newest started 2025-01-04T00:00:00.000Z\\), ${a} \\(2 run.*, ${b} .*: pass one with \`flts eval --config-hash <hash>\`\\.$`));
+
+    const promoted = await promoteBest({ source: 'best', actor: 'ana' }, settings, { store: own }).catch((e: unknown) => e as FltsError);
+    expect(promoted).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { configHash: latest } });
+    expect((promoted as FltsError).details?.configHashesWithRuns).toEqual([
+      { config_hash: a, success_runs: 2, newest_started_at: '2025-01-03T00:00:00.000Z' },
+      { config_hash: b, success_runs: 1, newest_started_at: '2025-01-02T00:00:00.000Z' },
+      { config_hash: oldest, success_runs: 1, newest_started_at: '2024-12-01T00:00:00.000Z' },
+    ]);
+    expect((promoted as FltsError).message).toContain(`: pass one with \`flts promote --best --config-hash <hash>\`.`);
+    expect((promoted as FltsError).message).not.toContain(up);
   });
 
   it('fails on the first read of an unreachable store instead of waiting for it once more', async () => {

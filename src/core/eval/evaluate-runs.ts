@@ -3,6 +3,7 @@ import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { assertConfigHash } from '../preprocess/processed-layout.js';
 import { damagedRunsAside, listRunRecords, runsBucket, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
+import type { RunRecord } from '../registry/run-record.js';
 import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { writeForecastPlots } from './forecast-plots.js';
@@ -44,6 +45,42 @@ export async function emptyRunsBucket(store: ObjectStore, settings: Settings): P
   return any.length === 0 ? ': the bucket holds nothing at all (it is not there, or nothing was trained into it)' : '';
 }
 
+/** Config hashes a refusal names beside the one without runs: the newest few, enough to find the version meant. */
+const HASHES_WITH_RUNS_NAMED = 3;
+
+/** A config_hash that has SUCCESS runs, as a refusal to rank another names it. */
+export interface ConfigHashWithRuns {
+  config_hash: string;
+  success_runs: number;
+  /** When the newest of them started. */
+  newest_started_at: string;
+}
+
+/**
+ * The config_hashes but `configHash` with SUCCESS runs (of those `keep` keeps: promote --best's of the configured
+ * targets), newest run first, at most HASHES_WITH_RUNS_NAMED, from one listing of the registry. Said when
+ * `configHash` has none: new processed data without runs yet is what eval and promote --best take by default, and
+ * "no SUCCESS runs" then hid the versions that have some.
+ */
+export async function configHashesWithRuns(store: ObjectStore, settings: Settings, configHash: string, keep: (runs: RunRecord[]) => RunRecord[] = (runs) => runs): Promise<ConfigHashWithRuns[]> {
+  const runs = keep((await listRunRecords(store, settings).catch(orUnlessUnavailable([]))).filter((run) => run.status === 'SUCCESS' && run.config_hash !== configHash));
+  const byHash = new Map<string, ConfigHashWithRuns>();
+  for (const run of runs) {
+    const seen = byHash.get(run.config_hash);
+    const startedAt = run.timings.started_at;
+    if (!seen) byHash.set(run.config_hash, { config_hash: run.config_hash, success_runs: 1, newest_started_at: startedAt });
+    else byHash.set(run.config_hash, { ...seen, success_runs: seen.success_runs + 1, newest_started_at: startedAt > seen.newest_started_at ? startedAt : seen.newest_started_at });
+  }
+  return [...byHash.values()].sort((a, b) => b.newest_started_at.localeCompare(a.newest_started_at) || a.config_hash.localeCompare(b.config_hash)).slice(0, HASHES_WITH_RUNS_NAMED);
+}
+
+/** The end of a refusal naming `hashes` and the command line that takes one (`command` holds `<hash>`); '' for none. */
+export function hashesWithRunsSaid(hashes: readonly ConfigHashWithRuns[], command: string): string {
+  if (hashes.length === 0) return '';
+  const named = hashes.map((hash) => `${hash.config_hash} (${hash.success_runs} run(s), newest started ${hash.newest_started_at})`).join(', ');
+  return `; config_hashes with SUCCESS runs, newest first: ${named}: pass one with \`${command}\``;
+}
+
 /**
  * The config_hash asked for, else the latest processed data's, else the newest run's. One asked for must be a
  * whole hash: it becomes part of store keys and of the MLflow filter, and a prefix or a typo matched no run.
@@ -80,8 +117,9 @@ export async function evaluateRuns(input: EvaluateRunsInput, settings: Settings,
     const looked = runsLookedFor(deps.store, settings);
     const empty = recorded.length === 0 && corrupt.length === 0 ? await emptyRunsBucket(deps.store, settings) : '';
     const why = replaced > 0 ? ` on the rows it holds now: its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced (\`flts train\` trains the new rows)` : empty || ` (${runs.length} run(s) in other states)`;
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${configHash} ${looked.where}${why}${damagedRunsAside(corrupt)}.`, {
-      details: { configHash, ...looked.details, runs: runs.map((r) => ({ run_id: r.run_id, status: r.status })), corrupt_runs: corrupt, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}) },
+    const others = empty ? [] : await configHashesWithRuns(deps.store, settings, configHash);
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${configHash} ${looked.where}${why}${damagedRunsAside(corrupt)}${hashesWithRunsSaid(others, 'flts eval --config-hash <hash>')}.`, {
+      details: { configHash, ...looked.details, runs: runs.map((r) => ({ run_id: r.run_id, status: r.status })), corrupt_runs: corrupt, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}), ...(others.length > 0 ? { configHashesWithRuns: others } : {}) },
     });
   }
   const plots: EvaluateRunsResult['plots'] = [];

@@ -5,7 +5,7 @@ import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { optionalBoolean, optionalText, requireChoice, requireObject, requireText } from '../library-arguments.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, rowsOfTargets, runsOfTargets, sameTargetSet, SCORE_WEIGHTS, targetSetOf, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
-import { emptyRunsBucket, resolveEvalConfigHash, runsLookedFor } from '../eval/evaluate-runs.js';
+import { configHashesWithRuns, emptyRunsBucket, hashesWithRunsSaid, resolveEvalConfigHash, runsLookedFor } from '../eval/evaluate-runs.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ensureCandidateList, saveCandidateList, sweepCandidateLists } from '../registry/candidate-lists.js';
 import { candidateFields, describeChoice, isAutomaticChoice, isPin, PROMOTION_SOURCES, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
@@ -483,8 +483,10 @@ export async function promoteBest(request: BestPromotionRequest, settings: Setti
           : '';
     const empty = recorded.length === 0 && corrupt.length === 0 ? await emptyRunsBucket(deps.store, settings) : '';
     const looked = runsLookedFor(deps.store, settings);
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash} ${looked.where} with targets ${targets.join(',')}${why} to promote${empty}${damagedRunsAside(corrupt)}.`, {
-      details: { configHash: hash, targets: [...targets], ...looked.details, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}), ...(others.length > 0 ? { otherTargetSets: others } : {}), corrupt_runs: corrupt },
+    // Those --best could promote: runs of the configured targets.
+    const hashes = empty ? [] : await configHashesWithRuns(deps.store, settings, hash, (runs) => runsOfTargets(runs, targets));
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No SUCCESS runs for config_hash ${hash} ${looked.where} with targets ${targets.join(',')}${why} to promote${empty}${damagedRunsAside(corrupt)}${hashesWithRunsSaid(hashes, 'flts promote --best --config-hash <hash>')}.`, {
+      details: { configHash: hash, targets: [...targets], ...looked.details, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}), ...(others.length > 0 ? { otherTargetSets: others } : {}), ...(hashes.length > 0 ? { configHashesWithRuns: hashes } : {}), corrupt_runs: corrupt },
     });
   }
   const reason = request.reason ?? `best score ${winner.score.toPrecision(6)} of ${contenders.length} run(s) of targets ${winner.targets.join(',')} for config_hash ${hash}`;
