@@ -12,7 +12,7 @@ const PLACES = ['scripts', '.ci', 'test', 'bench', 'src', 'charts', 'compose', '
 const NOT_VARIABLES = new Set([
   'FLTS_SERVICES', // test/deploy/compose.test.ts: the compose services running flts
   'FLTS_NOT_IMPLEMENTED', // an error code of earlier releases, named in a test's comment
-  'FLTS_SERVE_PROT', 'FLTS_KAFKA_CONNECT_TIMEOUT_MS', 'FLTS_FOO_BAR', 'FLTS_LOGLEVEL', 'FLTS_KAFKA_TIMEOUT', // typos the warning's tests set
+  'FLTS_SERVE_PROT', 'FLTS_KAFKA_CONNECT_TIMEOUT_MS', 'FLTS_FOO_BAR', 'FLTS_LOGLEVEL', 'FLTS_KAFKA_TIMEOUT', 'FLTS_EPOCS', // typos the warning's tests set
   'FLTS_EPOCH', 'FLTS_SERVE_TIMEOUT_MS', // typos src/cli/unknown-env.ts gives as examples
 ]);
 
