@@ -279,13 +279,7 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     expect(['127.0.0.1', '127.0.0.6', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1'].filter(listensBeyondLoopback)).toEqual([]);
     expect(['0.0.0.0', '::', '[::]', '10.1.2.3', 'flts.example.com'].every(listensBeyondLoopback)).toBe(true);
     const home = await scratch(path.join(os.tmpdir(), 'flts-serve-exposure-'));
-    const startWith = async (flags: Record<string, unknown>): Promise<Array<Record<string, unknown>>> => {
-      const { logger, warnings } = warningsLogger();
-      const { settings } = resolveSettings({ flags: { home, 'serve.port': 0, 'serve.pollIntervalMs': 0, 'serve.predictionLog.enabled': false, 'live.enabled': false, ...flags } });
-      const service = await startInferenceService(settings, { store: createFsStore(path.join(home, 'store')), logger });
-      await service.close();
-      return warnings.filter((line) => line.msg === 'admin_routes_without_token');
-    };
+    const startWith = (flags: Record<string, unknown>) => startupWarnings(home, 'admin_routes_without_token', { 'live.enabled': false, ...flags });
     expect(await startWith({ 'serve.host': '0.0.0.0' })).toEqual([
       { msg: 'admin_routes_without_token', host: '0.0.0.0', routes: ['POST /reload_latest', 'POST /prune_logs'], setting: 'FLTS_SERVE_ADMIN_TOKEN' },
     ]);
@@ -295,13 +289,7 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
 
   it('warns at start when the scoring routes, POST /actuals among them, answer anyone on a port other hosts reach without an API token', async () => {
     const home = await scratch(path.join(os.tmpdir(), 'flts-serve-open-scoring-'));
-    const startWith = async (flags: Record<string, unknown>): Promise<Array<Record<string, unknown>>> => {
-      const { logger, warnings } = warningsLogger();
-      const { settings } = resolveSettings({ flags: { home, 'serve.port': 0, 'serve.pollIntervalMs': 0, 'serve.predictionLog.enabled': false, 'live.enabled': true, ...flags } });
-      const service = await startInferenceService(settings, { store: createFsStore(path.join(home, 'store')), logger });
-      await service.close();
-      return warnings.filter((line) => line.msg === 'scoring_routes_without_token');
-    };
+    const startWith = (flags: Record<string, unknown>) => startupWarnings(home, 'scoring_routes_without_token', { 'live.enabled': true, ...flags });
     // Before, nothing said that anyone reaching the port could send actuals into the live probation of a promotion.
     expect(await startWith({ 'serve.host': '0.0.0.0' })).toEqual([
       { msg: 'scoring_routes_without_token', host: '0.0.0.0', routes: ['POST /predict', 'POST /actuals', 'POST /v2/models/flts/infer'], setting: 'FLTS_SERVE_API_TOKEN' },
@@ -314,3 +302,12 @@ describe('serve > access: admin and API tokens, loopback-only admin routes, relo
     expect(await startWith({ 'serve.host': '127.0.0.1' })).toEqual([]);
   });
 });
+
+/** The `event` lines an inference service logs as it starts on `home` with `flags` (and closes). */
+async function startupWarnings(home: string, event: string, flags: Record<string, unknown>): Promise<Array<Record<string, unknown>>> {
+  const { logger, warnings } = warningsLogger();
+  const { settings } = resolveSettings({ flags: { home, 'serve.port': 0, 'serve.pollIntervalMs': 0, 'serve.predictionLog.enabled': false, ...flags } });
+  const service = await startInferenceService(settings, { store: createFsStore(path.join(home, 'store')), logger });
+  await service.close();
+  return warnings.filter((line) => line.msg === event);
+}
