@@ -2,6 +2,7 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { clip, quotedText } from '../core/clip-text.js';
 import type { Settings } from '../core/config/settings.js';
+import type { InferenceDataRef } from '../core/batch/inference-input.js';
 import { FltsError } from '../core/errors.js';
 import { fsStoreRoot } from '../core/storage/index.js';
 
@@ -35,4 +36,15 @@ export async function refuseOutputOverStoreObject(output: { flag: string; file: 
   throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${output.flag} ${clip(quotedText(output.file))} is ${clip(quotedText(object))} of the store at ${clip(root)}: written there, the output would replace what flts keeps there; name a file outside the store.`, {
     details: { flag: output.flag, value: output.file, object },
   });
+}
+
+/**
+ * The local file a data argument reads: the file itself, or, for an object of the embedded store, its file under
+ * <home>/store (an output written there replaced it: `--data processed-data/test_processed_data.parquet --out
+ * .flts/store/processed-data/test_processed_data.parquet` wrote the forecast table over the processed test data, and
+ * preprocess went on answering "cached" over it); undefined for an object of an S3 store.
+ */
+export function localFileOf(data: InferenceDataRef, settings: Settings): string | undefined {
+  if (typeof data === 'string') return data;
+  return settings.store.kind === 'fs' ? path.join(fsStoreRoot(settings), data.bucket, ...data.key.split('/')) : undefined;
 }

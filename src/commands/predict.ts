@@ -1,15 +1,13 @@
-import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { identifierFlag } from '../cli/identifier-flag.js';
 import { inferenceDataRefOf, type InputScale } from '../core/batch/inference-input.js';
 import { forecastFileFormat } from '../core/batch/forecast-table.js';
 import { runBatchInference, type BatchInferenceResult } from '../core/batch/run-batch-inference.js';
-import { refuseOutputOverInput, refuseOutputOverStoreObject } from '../cli/output-over-input.js';
+import { localFileOf, refuseOutputOverInput, refuseOutputOverStoreObject } from '../cli/output-over-input.js';
 import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
 import { untilSignalled } from '../cli/stop-signals.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
-import { fsStoreRoot } from '../core/storage/index.js';
 import { FltsError } from '../core/errors.js';
 import { assertWritableFile } from '../core/write-file-whole.js';
 
@@ -44,11 +42,7 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
       await assertWritableFile(flags.out);
     }
     const data = inferenceDataRefOf(flags.data);
-    // An object of the embedded store is a file under <home>/store: `--data processed-data/test_processed_data.parquet
-    // --out .flts/store/processed-data/test_processed_data.parquet` wrote the forecast table over the processed test
-    // data, and preprocess went on answering "cached" over it.
-    const dataFile = typeof data === 'string' ? data : settings.store.kind === 'fs' ? path.join(fsStoreRoot(settings), data.bucket, ...data.key.split('/')) : undefined;
-    await refuseOutputOverInput({ flag: 'out', file: flags.out }, { flag: 'data', file: dataFile });
+    await refuseOutputOverInput({ flag: 'out', file: flags.out }, { flag: 'data', file: localFileOf(data, settings) });
     await checkSvgFileFlag(flags.plot, 'plot');
     for (const [flag, file] of [['out', flags.out], ['plot', flags.plot]] as const) await refuseOutputOverStoreObject({ flag, file }, settings);
     // Ctrl-C ends a forecast of a long file, or a wait on a store that does not answer, with a coded error.
