@@ -28,13 +28,6 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(type
 const DEFAULT_CONFIG_FILE = 'flts.config.json';
 
 /**
- * The commands that are services: their log lines are what their operators collect and alert on (README "Log lines"),
- * JSON whoever starts them. Named here because their settings warnings are logged before they name themselves
- * (dependencies' `service`).
- */
-const SERVICE_COMMANDS: ReadonlySet<string> = new Set(['serve', 'daemon']);
-
-/**
  * Far more than any config file holds (every setting with a long value is a few KiB). A larger file is another file
  * given by mistake (a dataset, a model): refused before it is read, where it was read whole first, 3 GB of memory for
  * a 3 GB file, enough for a container's memory limit to kill the command without a word.
@@ -121,6 +114,12 @@ function refuseBlankSettingFlags(parsed: Record<string, unknown>, fromFlags: Rec
 export abstract class FltsCommand<TResult> extends Command {
   static override enableJsonFlag = true;
 
+  /**
+   * Whether the command is a service: its log lines are what its operators collect and alert on (README "Log lines"),
+   * JSON whoever starts it, its settings warnings too, which are logged before it names itself (dependencies' `service`).
+   */
+  static logsAsService = false;
+
   static override baseFlags = {
     config: Flags.string({ description: `Config file (default: ./${DEFAULT_CONFIG_FILE} when present).`, helpGroup: 'GLOBAL' }),
     home: Flags.string({ description: 'Data directory of the embedded store (env FLTS_HOME, default ./.flts).', helpGroup: 'GLOBAL' }),
@@ -171,7 +170,7 @@ export abstract class FltsCommand<TResult> extends Command {
    * or environment) and in a service, they stay JSON lines, which scripts and log collectors parse.
    */
   private logsPlain(service?: string): boolean {
-    return service === undefined && !SERVICE_COMMANDS.has(this.id ?? '') && this.defaultLogLevel && !this.jsonEnabled();
+    return service === undefined && !(this.constructor as typeof FltsCommand).logsAsService && this.defaultLogLevel && !this.jsonEnabled();
   }
 
   /**
