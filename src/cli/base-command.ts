@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
+import type { Logger as PinoLogger } from 'pino';
 import type { BusMetrics } from '../core/bus/index.js';
 import { clip, QUOTED_CHARS, quotedText } from '../core/clip-text.js';
 import { createCliLogger, plainLogLines } from './cli-logger.js';
@@ -134,7 +135,7 @@ export abstract class FltsCommand<TResult> extends Command {
 
   private built?: Promise<CommandDeps>;
   private builtSettings?: Settings;
-  private builtLogger?: Logger;
+  private builtLogger?: PinoLogger;
   /** Whether the log level is the default one, which a command that prints its own outcome narrows to warnings. */
   private defaultLogLevel = true;
   /** The environment variable of each setting loadSettings took from the environment. */
@@ -161,6 +162,16 @@ export abstract class FltsCommand<TResult> extends Command {
     // it as info lines on stderr, among its progress and beside --json: only warnings, unless a level is asked for.
     this.builtLogger ??= createCliLogger(!options.service && this.defaultLogLevel && settings.logLevel === 'info' ? 'warn' : settings.logLevel, options.service, this.logsPlain(options.service) ? plainLogLines() : undefined);
     return this.builtLogger;
+  }
+
+  /**
+   * Where a long command tells its progress under --json, whose stdout holds its one document alone: the run's log,
+   * JSON lines on stderr, as info lines. They pass at the default log level, where logger() keeps only warnings;
+   * a level asked for is obeyed (--log-level warn, FLTS_LOG_LEVEL=warn silence them).
+   */
+  protected progressLogger(settings: Settings): Logger {
+    const logger = this.logger(settings);
+    return this.defaultLogLevel && settings.logLevel === 'info' && this.builtLogger ? this.builtLogger.child({}, { level: 'info' }) : logger;
   }
 
   /**

@@ -37,13 +37,13 @@ export type FltsEvent =
   | { type: 'batch.done'; runId: string; predictionHash: string; duplicate: boolean; rows: number }
   | { type: 'backtest.fold'; modelType: string; fold: number; folds: number; rmse: number }
   | { type: 'bench.payload_file'; file: string; origin: 'named' | 'served-run' | 'default'; why: string; hint?: string }
-  | { type: 'bench.replicas_starting'; replicas: number }
-  | { type: 'bench.replicas_ready'; replicas: number | null; url: string; pids: number[] }
-  | { type: 'bench.cell_start'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; connections: number; durationSec: number }
-  | { type: 'bench.cell_progress'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; connections: number; durationSec: number; elapsedSec: number; requests: number }
-  | { type: 'bench.cell_done'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; connections: number; requestsPerSec: number; p99Ms: number; errors: number }
+  | { type: 'bench.replicas_starting'; replicas: number; variant?: string }
+  | { type: 'bench.replicas_ready'; replicas: number | null; variant?: string; url: string; pids: number[] }
+  | { type: 'bench.cell_start'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; variant?: string; connections: number; durationSec: number }
+  | { type: 'bench.cell_progress'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; variant?: string; connections: number; durationSec: number; elapsedSec: number; requests: number }
+  | { type: 'bench.cell_done'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; variant?: string; connections: number; requestsPerSec: number; p99Ms: number; errors: number }
   /** A cell the run was stopped in: its load ran `elapsedSec` of `durationSec`, and is no result. */
-  | { type: 'bench.cell_interrupted'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; connections: number; durationSec: number; elapsedSec: number; requests: number }
+  | { type: 'bench.cell_interrupted'; phase: 'predict' | 'baseline' | 'warmup'; protocol: string; replicas: number | null; variant?: string; connections: number; durationSec: number; elapsedSec: number; requests: number }
   | { type: 'live.rolled_back'; runId: string; restoredRunId: string; reason: string }
   | { type: 'log'; level: 'info' | 'warn'; message: string };
 

@@ -518,3 +518,75 @@ describe('commands > bench --target --protocol oip-grpc', () => {
     }
   });
 });
+
+describe('commands > bench > against a stand-in service', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flts-bench-stand-in-'));
+  const requests: string[] = [];
+  // Ready, serving run r1, answering every call 200: what bench needs of a --target, without a model or a replica.
+  const target = createServer((request, response) => {
+    requests.push(`${request.method} ${request.url}`);
+    request.resume().on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end(request.url === '/readyz' ? '{"run_id":"r1"}' : '{}'));
+  });
+  let url: string;
+  // Rows named (the example data), so that no store is asked which run the target serves.
+  const bench = (args: string[]) => runCli(['bench', '--home', path.join(dir, 'home'), '--target', url, '--dataset', 'example', ...SHORT, ...args], { cwd: dir, timeoutMs: 30_000 });
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(target.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    target.closeAllConnections();
+    await new Promise((resolve) => target.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('under --json prints the report alone on stdout and its progress as log lines on stderr', async () => {
+    // Before, a --json run said nothing until its report, however long the matrix ran.
+    const [run, quiet] = await Promise.all([bench(['--json']), bench(['--json', '--log-level', 'warn'])]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.json.status).toBe('ok');
+    const lines = run.stderr.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.map((line) => [line.msg, line.phase])).toEqual([
+      ['bench_request_rows', undefined],
+      ['bench_replicas_ready', undefined],
+      ['bench_cell_started', 'baseline'],
+      ['bench_cell_done', 'baseline'],
+      ['bench_cell_started', 'predict'],
+      ['bench_cell_done', 'predict'],
+    ]);
+    expect(lines[1]).toMatchObject({ level: 30, replicas: null, url });
+    expect(lines[3]).toMatchObject({ protocol: 'http', replicas: null, connections: 4, requests_per_sec: run.json.result.cells[0].requests_per_sec, errors: 0 });
+    expect(lines[4]).toMatchObject({ duration_sec: 0.3 });
+    // A level asked for is obeyed: warnings only.
+    expect(quiet.exitCode, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
+  });
+
+  it('refuses an --out holding the report of an earlier run before sending any request, and replaces it with --force', async () => {
+    const out = path.join(dir, 'results');
+    const first = await bench(['--out', out, '--json']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const earlier = readFileSync(path.join(out, 'bench.json'), 'utf8');
+    requests.length = 0;
+    // Before, the second run measured again and replaced the first one's four files without a word.
+    const [again, text] = await Promise.all([bench(['--out', out, '--json']), bench(['--out', out])]);
+    expect(again.json?.error, again.stdout + again.stderr).toMatchObject({ code: 'FLTS_BENCH_REPORT_EXISTS', details: { path: out, files: ['bench.csv', 'bench.md', 'bench.json', 'bench.svg'].map((name) => path.join(out, name)) } });
+    expect(again.json.error.hint).toContain('--force');
+    expect(again.exitCode).toBe(5);
+    expect(text.exitCode).toBe(5);
+    expect(text.stderr).toContain(`Error FLTS_BENCH_REPORT_EXISTS: --out ${out} holds the report of an earlier run (${path.join(out, 'bench.csv')}, `);
+    expect(requests).toEqual([]);
+    expect(readFileSync(path.join(out, 'bench.json'), 'utf8')).toBe(earlier);
+    const forced = await bench(['--out', out, '--force', '--json']);
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(out, 'bench.json'), 'utf8')).started_at).toBe(forced.json.result.started_at);
+  });
+
+  it('refuses --force without --out, where each run writes a directory of its own', async () => {
+    requests.length = 0;
+    const refused = await bench(['--force', '--json']);
+    expect(refused.json?.error, refused.stdout + refused.stderr).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { flag: 'force' } });
+    expect(refused.exitCode).toBe(2);
+    expect(requests).toEqual([]);
+  });
+});

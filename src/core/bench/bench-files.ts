@@ -68,6 +68,28 @@ export async function claimBenchDir(parent: string, name: string): Promise<{ dir
   }
 }
 
+/** The report files writeBenchFiles writes into its directory. */
+const REPORT_FILES = ['bench.csv', 'bench.md', 'bench.json', 'bench.svg'] as const;
+
+/**
+ * Refuses a directory that holds the report of an earlier run (a regular file by one of REPORT_FILES' names, through a
+ * link too), before any load: a measurement cannot be made again under the same conditions, and replacing it without
+ * a word lost it, after a whole run. Refused rather than written beside it under other names, so that `<dir>/bench.json`
+ * is always the report of the run that wrote into it last, never an older one left where a script reads it. A named
+ * pipe or a device there is a reader waiting for this run's report, not an earlier one.
+ */
+export async function refuseEarlierReport(dir: string): Promise<void> {
+  const found: string[] = [];
+  for (const name of REPORT_FILES) {
+    const file = path.join(dir, name);
+    if ((await stat(file).catch(() => undefined))?.isFile()) found.push(file);
+  }
+  if (found.length === 0) return;
+  throw new FltsError('FLTS_BENCH_REPORT_EXISTS', `--out ${dir} holds the report of an earlier run (${found.join(', ')}), which this run would replace; nothing was run.`, {
+    details: { path: dir, files: found },
+  });
+}
+
 /**
  * Writes bench.csv, bench.md, bench.json and bench.svg into `dir` (created if needed), each whole or not at all. A stop
  * (`options.signal`) while one of them, a named pipe, waits for its reader ends the run with FLTS_BENCH_ABORTED naming
@@ -75,13 +97,8 @@ export async function claimBenchDir(parent: string, name: string): Promise<{ dir
  */
 export async function writeBenchFiles(report: BenchReport, dir: string, options: WriteFileWholeOptions = {}): Promise<BenchFiles> {
   await makeDirectory(dir);
-  const files: BenchFiles = {
-    dir,
-    csv: path.join(dir, 'bench.csv'),
-    markdown: path.join(dir, 'bench.md'),
-    json: path.join(dir, 'bench.json'),
-    svg: path.join(dir, 'bench.svg'),
-  };
+  const [csv, markdown, json, svg] = REPORT_FILES.map((name) => path.join(dir, name));
+  const files: BenchFiles = { dir, csv, markdown, json, svg };
   const writes: Array<[string, () => string]> = [
     [files.csv, () => benchCsv(report)],
     [files.markdown, () => benchMarkdown(report)],

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { FltsEvent } from '../events.js';
 import type { BenchReport } from './bench-types.js';
 import type { BenchPayloadFile } from './payload-file.js';
 import { runBench, type BenchInput } from './run-bench.js';
@@ -158,6 +159,39 @@ describe('core > bench > runBench requests', () => {
   });
 });
 
+describe('core > bench > runBench and the report of an earlier run in its output directory', () => {
+  it('refuses an outDir holding one before sending any request, naming its files and leaving them as they were', async () => {
+    const { url, answered } = await tokenTarget('tok');
+    const outDir = mkdtempSync(path.join(tmpdir(), 'flts-bench-earlier-'));
+    try {
+      const first = (await benchAgainst(url, { apiToken: 'tok', outDir })) as BenchReport;
+      const earlier = readFileSync(first.files!.json, 'utf8');
+      const sent = answered.paths.size;
+      answered.paths.clear();
+      // Before, the second run measured again and replaced the first one's files without a word.
+      await expect(benchAgainst(url, { apiToken: 'tok', outDir })).rejects.toMatchObject({
+        code: 'FLTS_BENCH_REPORT_EXISTS',
+        kind: 'conflict',
+        details: { path: outDir, files: ['bench.csv', 'bench.md', 'bench.json', 'bench.svg'].map((name) => path.join(outDir, name)) },
+      });
+      expect(sent).toBeGreaterThan(0);
+      expect(answered.paths.size).toBe(0);
+      expect(readFileSync(first.files!.json, 'utf8')).toBe(earlier);
+      // One file of a report is one too: a bench.md left alone is as much a measurement as the four.
+      rmSync(first.files!.csv);
+      rmSync(first.files!.json);
+      rmSync(first.files!.svg);
+      await expect(benchAgainst(url, { apiToken: 'tok', outDir })).rejects.toMatchObject({ code: 'FLTS_BENCH_REPORT_EXISTS', details: { files: [first.files!.markdown] } });
+      // Asked to, it replaces them.
+      const second = (await benchAgainst(url, { apiToken: 'tok', outDir, replaceReport: true })) as BenchReport;
+      expect(JSON.parse(readFileSync(second.files!.json, 'utf8')).started_at).toBe(second.startedAt);
+      expect(second.startedAt).not.toBe(first.startedAt);
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('core > bench > runBench refused by the target', () => {
   /** The error runBench ends with, and all it says (message, hint, details), to look for a token in. */
   async function refusal(run: Promise<unknown>): Promise<{ error: any; said: string }> {
@@ -277,8 +311,15 @@ describe("core > bench > runBench keeps the synthetic load out of the home's sco
 
   it('refuses a --compare (or any replica environment) that turns live scoring or prediction records back on, before any replica starts', async () => {
     const { dir, started, exec } = replicaProbe();
+    // The data is found by `source`, as the command finds it (the registry): a refused environment reads none of it.
+    let sourced = 0;
+    const events: FltsEvent[] = [];
+    const source = async () => {
+      sourced++;
+      return { payloadFile: PAYLOAD_FILE };
+    };
     const bench = (server: BenchInput['server'], variants: BenchInput['variants']) =>
-      runBench({ replicas: [1], connections: [1], durationSec: 0.1, baselineDurationSec: 0.1, warmupSec: 0, protocols: ['http'], modelName: 'flts', payloadFile: PAYLOAD_FILE, payloadRows: 20, server, variants });
+      runBench({ replicas: [1], connections: [1], durationSec: 0.1, baselineDurationSec: 0.1, warmupSec: 0, protocols: ['http'], modelName: 'flts', source, payloadRows: 20, server, variants }, { onEvent: (event) => events.push(event) });
     try {
       // Before, each group started its replicas with the value given: the "true" one scored the synthetic load into
       // the live probation of the home's promotion, or wrote it into the scope's prediction logs.
@@ -291,11 +332,19 @@ describe("core > bench > runBench keeps the synthetic load out of the home's sco
           message: expect.stringMatching(name === 'FLTS_LIVE_SCORING' ? /live probation of the scope's promotion/ : /prediction logs/),
         });
       }
-      await expect(bench({ exec, args: [], env: { FLTS_LIVE_SCORING: '1' } }, undefined)).rejects.toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { setting: 'FLTS_LIVE_SCORING' } });
+      const refused = bench({ exec, args: [], env: { FLTS_LIVE_SCORING: '1' } }, undefined);
+      await expect(refused).rejects.toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', details: { value: 'FLTS_LIVE_SCORING=1', setting: 'FLTS_LIVE_SCORING' } });
+      // Given by no flag, it is not named as one.
+      await expect(refused).rejects.toMatchObject({ message: expect.stringMatching(/^The replicas' environment FLTS_LIVE_SCORING=1 is refused/), details: expect.not.objectContaining({ flag: expect.anything() }) });
       expect(existsSync(started)).toBe(false);
+      expect(sourced).toBe(0);
+      expect(events).toEqual([]);
       // A value that means bench's own (0, off) changes nothing and is let through to the replicas, which start with it.
       await expect(bench({ exec, args: [] }, [{ label: 'a', env: { FLTS_LIVE_SCORING: '0' } }, { label: 'b', env: { FLTS_SERVE_PREDICTION_LOG: 'off' } }])).rejects.toMatchObject({ code: 'FLTS_BENCH_FAILED' });
       expect(readFileSync(started, 'utf8').trim().split('\n').map((line) => JSON.parse(line))).toEqual([{ live: '0', log: 'false' }]);
+      expect(sourced).toBe(1);
+      // Each group's start names its configuration: two groups of one replica count were told apart by nothing.
+      expect(events.filter((event) => event.type === 'bench.replicas_starting')).toEqual([{ type: 'bench.replicas_starting', replicas: 1, variant: 'a' }]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -6,7 +6,7 @@ import { parseSettingText } from '../config/specs/setting-spec.js';
 import { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { BenchCell, BenchMachine, BenchProtocol, BenchReport, CellPhase } from './bench-types.js';
-import { claimBenchDir, prepareBenchDir, writeBenchFiles } from './bench-files.js';
+import { claimBenchDir, prepareBenchDir, refuseEarlierReport, writeBenchFiles } from './bench-files.js';
 import type { GrpcLoadCellInput } from './grpc-load-cell.js';
 import { refusesCredentials, runLoadCell, type LoadCellProgress, type LoadCellResult } from './load-cell.js';
 import { processRssMiB, startCpuWindow } from './process-cpu.js';
@@ -23,7 +23,15 @@ async function runGrpcLoadCell(input: GrpcLoadCellInput, onProgress?: (progress:
   return run(input, onProgress, signal);
 }
 
-export interface BenchInput {
+/** What the load is cut from: the data file, and the window of the run it is sent to when known before starting. */
+export interface BenchData {
+  /** Raw data file the request bodies are cut from, and why that one (reported with the results). */
+  payloadFile: BenchPayloadFile;
+  /** The window of the run to be served, when known before starting: a payload shorter than it is refused up front. */
+  window?: ServedWindow;
+}
+
+interface BenchSettings {
   replicas: readonly number[];
   connections: readonly number[];
   durationSec: number;
@@ -43,8 +51,6 @@ export interface BenchInput {
   apiToken?: string;
   /** The largest request body the servers accept (serve.bodyLimitBytes): a --payload-rows past it is refused. */
   bodyLimitBytes?: number;
-  /** Raw data file the request bodies are cut from, and why that one (reported with the results). */
-  payloadFile: BenchPayloadFile;
   /** The largest payload file read (FLTS_DATA_MAX_INPUT_BYTES); 1 GiB when not given. */
   payloadMaxBytes?: number;
   /**
@@ -61,17 +67,25 @@ export interface BenchInput {
   server?: ServerCommand;
   /** Configurations compared side by side: each replica group runs once per variant, with its environment. */
   variants?: readonly BenchVariant[];
-  /** Write CSV, Markdown, JSON and SVG here. */
+  /** Write CSV, Markdown, JSON and SVG here; a directory holding an earlier run's report is refused unless `replaceReport`. */
   outDir?: string;
+  /** Replace the report files of an earlier run in `outDir` (refused otherwise, FLTS_BENCH_REPORT_EXISTS). */
+  replaceReport?: boolean;
   /** Without `outDir`: write them into a new directory of this run's own under `parent`, named `name` (see claimBenchDir). */
   newOutDir?: { parent: string; name: string };
-  /** The window of the run to be served, when known before starting: a payload shorter than it is refused up front. */
-  window?: ServedWindow;
   /** How long the service may take to report ready on /readyz (default 60 s). */
   readyTimeoutMs?: number;
   /** How long the one probe request before the load may take (default 30 s). */
   probeTimeoutMs?: number;
 }
+
+/**
+ * The matrix and how to reach the service, with the data the load is cut from given (`payloadFile`, `window`), or
+ * found by `source` (reading the data and the run registry, asking the target) once runBench has checked the rest:
+ * a refused input (a replica environment that would write into the scope, an --out holding a report) then reads
+ * nothing and is refused as itself, not as a run or data missing.
+ */
+export type BenchInput = BenchSettings & (BenchData | { source: () => Promise<BenchData>; payloadFile?: never; window?: never });
 
 export interface BenchDeps {
   onEvent?: EventSink;
@@ -84,7 +98,7 @@ export interface BenchDeps {
  * What bench's replicas start with whatever bench's own environment or config file says: their load is synthetic, and
  * they serve the home's scope. Scoring it live fed the probation of the real promotion there (18 of its 500 paired
  * points in a 20 s bench; a long one could decide or roll it back), and its prediction records joined the scope's real
- * ones. With both off a replica writes nothing to the store, and nothing bench is given may turn them on again there
+ * ones. With both off a replica writes nothing to the store, and nothing runBench is given may turn them on again there
  * (refuseScopeWrites): a service of its own is measured with them on through --target.
  */
 export const BENCH_REPLICA_ENV: Readonly<Record<string, string>> = { FLTS_LIVE_SCORING: 'false', FLTS_SERVE_PREDICTION_LOG: 'false' };
@@ -96,20 +110,22 @@ const SCOPE_WRITES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Refuses, before any replica starts, an environment for bench's replicas (a --compare group's, or any other given
- * to them) that sets one of BENCH_REPLICA_ENV's names to another value than bench's: those replicas serve the home's
- * real scope, and the synthetic load would be written into it. A value that means the same (0, off) is let through.
+ * Refuses, before anything is read or any replica starts, an environment for bench's replicas (a --compare group's,
+ * or the one of `server`) that sets one of BENCH_REPLICA_ENV's names to another value than bench's: those replicas
+ * serve the home's real scope, and the synthetic load would be written into it. A value that means the same (0, off)
+ * is let through. Checked here alone, so that every caller of runBench, the command as any other, is held to it.
  */
-export function refuseScopeWrites(envs: ReadonlyArray<Readonly<Record<string, string>> | undefined>, flag = 'compare'): void {
-  for (const env of envs) {
+function refuseScopeWrites(server: ServerCommand | undefined, variants: readonly BenchVariant[] = []): void {
+  const given = [...variants.map((variant) => ({ env: variant.env, flag: 'compare' })), { env: server?.env, flag: undefined }];
+  for (const { env, flag } of given) {
     for (const [name, benchValue] of Object.entries(BENCH_REPLICA_ENV)) {
       const value = env?.[name];
       if (value === undefined || sameSetting(name, value, benchValue)) continue;
       const shown = `${name}=${clip(value)}`;
       throw new FltsError(
         'FLTS_USAGE_INVALID_FLAG',
-        `--${flag} ${shown} is refused: bench's replicas serve the home's real scope and run with ${name}=${benchValue}; with ${shown} their synthetic load would ${SCOPE_WRITES[name]}. To measure with it, start flts serve with ${shown} on a home of its own and bench it with --target.`,
-        { details: { flag, value: shown, setting: name, bench_value: benchValue } },
+        `${flag ? `--${flag}` : "The replicas' environment"} ${shown} is refused: bench's replicas serve the home's real scope and run with ${name}=${benchValue}; with ${shown} their synthetic load would ${SCOPE_WRITES[name]}. To measure with it, start flts serve with ${shown} on a home of its own and bench it with --target.`,
+        { details: { ...(flag ? { flag } : {}), value: shown, setting: name, bench_value: benchValue } },
       );
     }
   }
@@ -250,16 +266,18 @@ async function probePredict(url: string, body: string, route = PREDICT_ROUTE, ti
 export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise<BenchReport> {
   if (!input.target && !input.server) throw new FltsError('FLTS_BENCH_FAILED', 'Either a target URL or a server command is needed.');
   checkGrpcTarget(input.grpcTarget, input.target, input.protocols);
-  if (!input.target) refuseScopeWrites([input.server?.env, ...(input.variants ?? []).map((variant) => variant.env)]);
+  if (!input.target) refuseScopeWrites(input.server, input.variants);
+  if (input.outDir && !input.replaceReport) await refuseEarlierReport(input.outDir);
+  const data = 'source' in input && input.source ? await input.source() : (input as BenchData);
   // Said first: which data the load is made of matters to every number that follows, and to a refusal.
-  const { path: file, origin, why, hint } = input.payloadFile;
+  const { path: file, origin, why, hint } = data.payloadFile;
   deps.onEvent?.({ type: 'bench.payload_file', file, origin, why, ...(hint ? { hint } : {}) });
-  const payloadRows = input.payloadRows ?? defaultPayloadRows(input.window);
-  if (input.window) assertPayloadCoversWindow(payloadRows, input.window);
+  const payloadRows = input.payloadRows ?? defaultPayloadRows(data.window);
+  if (data.window) assertPayloadCoversWindow(payloadRows, data.window);
   const claimed = !input.outDir && input.newOutDir ? await claimBenchDir(input.newOutDir.parent, input.newOutDir.name) : undefined;
   const removeUnused = input.outDir ? await prepareBenchDir(input.outDir) : claimed?.remove;
   try {
-    return await measureMatrix({ ...input, outDir: input.outDir ?? claimed?.dir, payloadRows }, deps);
+    return await measureMatrix({ ...input, payloadFile: data.payloadFile, window: data.window, outDir: input.outDir ?? claimed?.dir, payloadRows }, deps);
   } catch (error) {
     await removeUnused?.();
     throw error;
@@ -267,7 +285,7 @@ export async function runBench(input: BenchInput, deps: BenchDeps = {}): Promise
 }
 
 /** The matrix of runBench, once its input is checked and its output directory made. */
-async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: BenchDeps): Promise<BenchReport> {
+async function measureMatrix(input: BenchSettings & BenchData & { payloadRows: number }, deps: BenchDeps): Promise<BenchReport> {
   const emit = deps.onEvent ?? (() => {});
   const { path: payloadPath, origin, why, hint } = input.payloadFile;
   const window = input.window;
@@ -292,8 +310,10 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
     // A variant that sets the token its replicas require is sent with it; every other group with bench's own.
     const apiToken = variant?.apiToken ?? input.apiToken;
     const auth: Record<string, string> = apiToken ? { authorization: `Bearer ${apiToken}` } : {};
+    // Which of the compared configurations the events are of: two groups of one replica count are told apart by it.
+    const group = variant ? { variant: variant.label } : {};
     if (replicas !== null) {
-      emit({ type: 'bench.replicas_starting', replicas });
+      emit({ type: 'bench.replicas_starting', replicas, ...group });
       const server = input.server as ServerCommand;
       let args = server.args;
       if (input.protocols.includes('oip-grpc')) {
@@ -307,7 +327,7 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
     }
     try {
       model = await waitReady(url, input.readyTimeoutMs ?? READY_TIMEOUT_MS, deps.signal);
-      emit({ type: 'bench.replicas_ready', replicas, url, pids });
+      emit({ type: 'bench.replicas_ready', replicas, ...group, url, pids });
       // A --target, or a variant serving another run, has a window only the server can tell.
       const served = await windowAt(url, model.run_id ?? null);
       if (served) assertPayloadCoversWindow(input.payloadRows, served);
@@ -337,11 +357,11 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
       /** A cell's result, or undefined for a warm-up and for a cell the run was stopped in (`interrupted`). */
       const measure = async (phase: CellPhase | 'warmup', protocol: BenchProtocol, connections: number, durationSec: number): Promise<BenchCell | undefined> => {
         if (deps.signal?.aborted) return undefined;
-        emit({ type: 'bench.cell_start', phase, protocol, replicas, connections, durationSec });
+        emit({ type: 'bench.cell_start', phase, protocol, replicas, ...group, connections, durationSec });
         const cpu = startCpuWindow(pids);
         const cellPhase: CellPhase = phase === 'warmup' ? 'predict' : phase;
         const result = await load(cellPhase, protocol, connections, durationSec, (progress) =>
-          emit({ type: 'bench.cell_progress', phase, protocol, replicas, connections, durationSec, elapsedSec: progress.elapsedSec, requests: progress.requests }),
+          emit({ type: 'bench.cell_progress', phase, protocol, replicas, ...group, connections, durationSec, elapsedSec: progress.elapsedSec, requests: progress.requests }),
         );
         const usage = cpu.stop();
         if (result.authRefused && !deps.signal?.aborted) {
@@ -353,7 +373,7 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
           // when the stop came as it started), and kept out of the cells.
           const elapsedSec = Math.round(result.elapsedSec * 100) / 100;
           interrupted = { phase, protocol, ...(variant ? { variant: variant.label } : {}), replicas, connections, durationSec, elapsedSec, requests: result.requests };
-          emit({ type: 'bench.cell_interrupted', phase, protocol, replicas, connections, durationSec, elapsedSec, requests: result.requests });
+          emit({ type: 'bench.cell_interrupted', phase, protocol, replicas, ...group, connections, durationSec, elapsedSec, requests: result.requests });
           return undefined;
         }
         const rss = pids.map(processRssMiB).filter((value): value is number => value !== undefined);
@@ -383,7 +403,7 @@ async function measureMatrix(input: BenchInput & { payloadRows: number }, deps: 
           serverRssMiB: rss.length > 0 ? Math.round(Math.max(...rss)) : null,
           fractionOfBaseline: null,
         };
-        emit({ type: 'bench.cell_done', phase, protocol, replicas, connections, requestsPerSec: cell.requestsPerSec, p99Ms: cell.latency.p99, errors: cell.errors.total });
+        emit({ type: 'bench.cell_done', phase, protocol, replicas, ...group, connections, requestsPerSec: cell.requestsPerSec, p99Ms: cell.latency.p99, errors: cell.errors.total });
         return phase === 'warmup' ? undefined : cell;
       };
       if (input.warmupSec > 0) {
