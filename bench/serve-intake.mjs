@@ -11,8 +11,10 @@
 // are compared, their predictions byte for byte, before the load.
 // --rows: POST /predict with `--seq` rows of the columns that server's model reads (ts, down, up) and `--extra` columns
 // more that it does not read, so each answer is a forecast from the request's rows, its columns checked against the model's.
+// --oip (with --rows): the same rows as an Open Inference Protocol request, one input a column, to /v2/models/flts/infer,
+// whose answer names the inputs the model does not take (`ignored_inputs`).
 // Usage: npm run build && node bench/serve-intake.mjs --build new=. --build old=<checkout with its own build>
-//          [--rounds 3] [--seconds 8] [--connections 16] [--grpc [--model flts] | --no-data [--seq 10] | --rows [--seq 10] [--extra 0]]
+//          [--rounds 3] [--seconds 8] [--connections 16] [--grpc [--model flts] | --no-data [--seq 10] | --rows [--seq 10] [--extra 0] [--oip]]
 import { execFile, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -31,6 +33,7 @@ const { values: flags } = parseArgs({
     seq: { type: 'string', default: '10' },
     rows: { type: 'boolean', default: false },
     extra: { type: 'string', default: '0' },
+    oip: { type: 'boolean', default: false },
   },
 });
 
@@ -83,7 +86,9 @@ if (flags.child) {
   const columns = Array.from({ length: 8 }, (_, c) => `c${c}`);
   const data = { ts: Array.from({ length: 12 }, (_, i) => new Date(Date.UTC(2018, 1, 5, 0, 10 * i)).toISOString()) };
   for (const name of columns) data[name] = Array.from({ length: 12 }, (_, i) => Math.round(Math.sin(i + name.length) * 1000) / 10);
-  const body = JSON.stringify({ data: flags.rows ? servedRows(Number(flags.seq), Number(flags.extra)) : data });
+  const rows = flags.rows ? servedRows(Number(flags.seq), Number(flags.extra)) : undefined;
+  const body = JSON.stringify(flags.oip ? oipRequest(rows) : { data: rows ?? data });
+  const url = (port) => `http://127.0.0.1:${port}${flags.oip ? '/v2/models/flts/infer' : '/predict'}`;
   const served = flags['no-data'] || flags.rows;
   const childFlags = flags['no-data'] ? ['--no-data', '--seq', flags.seq] : flags.rows ? ['--rows', '--seq', flags.seq] : [];
   const results = Object.fromEntries(builds.map(({ label }) => [label, []]));
@@ -103,9 +108,10 @@ if (flags.child) {
       const port = await new Promise((resolve) => server.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim()))));
       if (served && round === 1) {
         const sentRows = flags.rows ? { headers: { 'content-type': 'application/json' }, body } : {};
-        const answer = await (await fetch(`http://127.0.0.1:${port}/predict`, { method: 'POST', ...sentRows })).json();
-        if (!answer.predictions) throw new Error(`${label}: POST /predict ${flags.rows ? 'with rows' : 'without data'} answered ${JSON.stringify(answer)}`);
-        predictions[label] = JSON.stringify(answer.predictions);
+        const answer = await (await fetch(url(port), { method: 'POST', ...sentRows })).json();
+        const forecast = flags.oip ? answer.outputs : answer.predictions;
+        if (!forecast) throw new Error(`${label}: POST ${url(port)} ${flags.rows ? 'with rows' : 'without data'} answered ${JSON.stringify(answer)}`);
+        predictions[label] = JSON.stringify(forecast);
         if (predictions[label] !== predictions[builds[0].label]) throw new Error(`${label} forecasts otherwise than ${builds[0].label}: ${predictions[label]} vs ${predictions[builds[0].label]}`);
       }
       if (flags.grpc) {
@@ -118,14 +124,14 @@ if (flags.child) {
         continue;
       }
       const sent = flags['no-data'] ? [] : ['-H', 'content-type=application/json', '-b', body];
-      const args = [autocannonBin, '-c', flags.connections, '-d', flags.seconds, '-m', 'POST', ...sent, '--json', `http://127.0.0.1:${port}/predict`];
+      const args = [autocannonBin, '-c', flags.connections, '-d', flags.seconds, '-m', 'POST', ...sent, '--json', url(port)];
       const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 });
       const run = JSON.parse(stdout);
       const cpu = await serverCpu(server);
       cpuPerCall[label].push(cpu / run.requests.total);
       const statuses = Object.entries(run.statusCodeStats ?? {}).map(([code, { count }]) => `${code}:${count}`).join(' ');
       results[label].push(run.requests.average);
-      console.log(`round ${round} ${label}: ${run.requests.average.toFixed(0)} req/s, server CPU ${(cpu / run.requests.total).toFixed(1)} us/request, p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms, errors ${run.errors}, ${statuses}, ${flags['no-data'] ? `no body, input window ${flags.seq} rows` : `body ${body.length} B${flags.rows ? `, ${flags.seq} rows, ${flags.extra} columns not read` : ''}`}`);
+      console.log(`round ${round} ${label}: ${run.requests.average.toFixed(0)} req/s, server CPU ${(cpu / run.requests.total).toFixed(1)} us/request, p50 ${run.latency.p50} ms, p99 ${run.latency.p99} ms, errors ${run.errors}, ${statuses}, ${flags['no-data'] ? `no body, input window ${flags.seq} rows` : `body ${body.length} B${flags.rows ? `, ${flags.seq} rows, ${flags.extra} columns not read${flags.oip ? ', as inference protocol inputs' : ''}` : ''}`}`);
     }
   }
   /** `--connections` ModelInfer calls kept in flight for `--seconds`, from this process. */
@@ -162,6 +168,12 @@ function servedRows(seq, extra) {
   rows.up = Array.from({ length: seq }, (_, i) => 50 - ((i * 3) % 40));
   for (let c = 0; c < extra; c++) rows[`extra_${c}`] = rows.up;
   return rows;
+}
+
+/** `rows` as an inference request: one input a column, the times as BYTES text. */
+function oipRequest(rows) {
+  const inputs = Object.entries(rows).map(([name, values]) => ({ name, datatype: name === 'ts' ? 'BYTES' : 'FP64', shape: [values.length], data: values }));
+  return { inputs };
 }
 
 /**

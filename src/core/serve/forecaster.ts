@@ -250,7 +250,7 @@ export async function openForecaster(settings: Settings, deps: ForecasterDeps, o
       // Recorded before the rows are given back, as POST /predict records.
       const response = await admission.run('forecaster.forecast', rows, signal as AbortSignal | undefined, async () => {
         const started = recorder ? performance.now() : 0;
-        const result = await runPrediction(holder, input, serve.inferenceLength, signal as AbortSignal | undefined);
+        const result = await runPrediction(holder, input, serve.inferenceLength, { signal: signal as AbortSignal | undefined, ignoredColumns: true });
         const built = buildPredictResponse(result, settings.identifier, recorder ? newRequestId() : '');
         if (!recorder) return built;
         const { runId, modelType, configHash } = result.run;

@@ -271,7 +271,7 @@ export async function runOipInference(context: OipContext, modelName: string, re
   const ignored = ignoredParameters(request, indexCol, served?.plan.rawColumns ?? []);
   return context.admission.run(call.route, rows, call.signal, () =>
     context.recorder.measure(async () => {
-      const result = await runPrediction(context.holder, input, context.inferenceLength, call.signal);
+      const result = await runPrediction(context.holder, input, context.inferenceLength, { signal: call.signal });
       // A reload while the request waited may have replaced the version it asked for.
       assertServedVersion(modelName, request.modelVersion, result.run.runId);
       const identifier = requestSeries(seriesIdentifier, context.identifier ?? '');

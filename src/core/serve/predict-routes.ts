@@ -37,7 +37,7 @@ export function registerPredictRoutes(context: ServeContext): void {
       const rows = requestedRows(holder, input, context.inferenceLength);
       return context.admission.run('/predict', rows, signal, () =>
         recorder.measure(async () => {
-          const result = await runPrediction(holder, input, context.inferenceLength, signal);
+          const result = await runPrediction(holder, input, context.inferenceLength, { signal, ignoredColumns: true });
           // A long forecast's rows are built, recorded and serialized in turns of their own (`turnSpent`).
           if (turnSpent()) await nextTurn();
           const response = buildPredictResponse(result, series, newRequestId(), ignored);

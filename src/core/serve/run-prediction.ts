@@ -25,10 +25,21 @@ export interface PredictionResult {
   source: 'request' | 'stored-test-data';
   /** The request's rows as parsed (absent for stored test data): they carry the actuals of earlier forecasts. */
   series?: RequestSeries;
-  /** The request's columns the model answering it does not read (absent when there are none, or no rows were sent). */
+  /** The request's columns the model answering it does not read (absent when there are none, no rows were sent, or the caller did not ask: PredictionOptions). */
   ignoredColumns?: IgnoredColumnsWarning;
   /** Milliseconds spent waiting for forward passes (queueing included). */
   modelMs: number;
+}
+
+/** What a forecast is made with beyond its input: `signal` (the client left), and what its answer says besides the rows. */
+export interface PredictionOptions {
+  signal?: AbortSignal;
+  /**
+   * Whether the answer names the request's columns the model does not read (`ignoredColumns`): a /predict answer and a
+   * library forecast do; an inference request names its unread inputs itself (`ignored_inputs`) and a shadow forecast
+   * answers no one, so for them the warning was worked out, and its column set remembered, for nothing.
+   */
+  ignoredColumns?: boolean;
 }
 
 /** How long a client is told to wait when the store cannot give the test data: a store outage is seldom over in a second. */
@@ -100,7 +111,7 @@ export function requestedRows(holder: ModelHolder, input: PredictionInput, defau
  * One forecast with a given served model (the current one, or a run forecasting in shadow). `signal` (the client
  * left) stops it before its next forward pass: the passes are where a long forecast spends its time.
  */
-export async function forecastWith(served: ServedModel, input: PredictionInput, defaultLength: number, signal?: AbortSignal): Promise<PredictionResult> {
+export async function forecastWith(served: ServedModel, input: PredictionInput, defaultLength: number, { signal, ignoredColumns: warnColumns = false }: PredictionOptions = {}): Promise<PredictionResult> {
   const { window } = served.plan;
   const length = forecastLength(input, defaultLength, window.outputSeqLen);
   const hasData = input.data !== undefined && input.data !== null;
@@ -110,7 +121,7 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
   if (hasData) {
     series = await parseRequestSeriesInTurns(input.data, served.plan.rawColumns, window.inputSeqLen, input.indexCol);
     // Against the model this forecast is made with: a reload since the request arrived may read other columns.
-    ignoredColumns = served.ignoredColumns(input.data, series.timestampColumn);
+    if (warnColumns) ignoredColumns = served.ignoredColumns(input.data, series.timestampColumn);
     history = historyFromFrame(served.plan, series.frame, series.cadenceMs, false);
   } else {
     history = await storedHistory(served);
@@ -136,10 +147,10 @@ export async function forecastWith(served: ServedModel, input: PredictionInput, 
  * One prediction, start to end, on the model current when it starts: the model is held for the whole
  * request, so a hot reload meanwhile neither changes nor disposes it under the request.
  */
-export async function runPrediction(holder: ModelHolder, input: PredictionInput, defaultLength: number, signal?: AbortSignal): Promise<PredictionResult> {
+export async function runPrediction(holder: ModelHolder, input: PredictionInput, defaultLength: number, options: PredictionOptions = {}): Promise<PredictionResult> {
   const { served, release } = holder.acquire();
   try {
-    return await forecastWith(served, input, defaultLength, signal);
+    return await forecastWith(served, input, defaultLength, options);
   } finally {
     release();
   }
