@@ -58,14 +58,17 @@ export const MISLEADING_CHAR_RANGES = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u2
 
 /**
  * Characters that show as nothing, or as a plain space, while being another character: the format characters
- * (\p{Cf}: U+200B ZERO WIDTH SPACE, U+FEFF, U+00AD SOFT HYPHEN, U+2060 WORD JOINER, the joiners) and the spaces
+ * (\p{Cf}: U+200B ZERO WIDTH SPACE, U+FEFF, U+00AD SOFT HYPHEN, U+2060 WORD JOINER, the joiners), the other
+ * characters a renderer shows as nothing where it has no use for them (\p{Default_Ignorable_Code_Point}: the Hangul
+ * fillers U+3164, U+115F, U+1160 and U+FFA0, U+034F COMBINING GRAPHEME JOINER, the variation selectors) and the spaces
  * other than U+0020 (\p{Zs}: U+00A0 NO-BREAK SPACE, U+3000...). `a\u200Bb` and `ab` show alike in every listing,
  * label and log line, so a name that must tell one thing from another (an identifier) refuses them with the
- * MISLEADING_CHAR_RANGES, and messages escape them. Text read from files is not held to it: a byte order mark opens
- * many a CSV, and a no-break space groups the thousands of many a number (number-text.ts). The body of a character
- * class for a pattern with the `u` flag (\p{} needs it).
+ * MISLEADING_CHAR_RANGES, but for the few it needs where a standard gives them a use (unseen-characters.ts), and
+ * messages escape them. Text read from files is not held to it: a byte order mark opens many a CSV, and a no-break
+ * space groups the thousands of many a number (number-text.ts). The body of a character class for a pattern with the
+ * `u` flag (\p{} needs it).
  */
-export const INVISIBLE_CHAR_CLASS = '\\p{Cf}\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000';
+export const INVISIBLE_CHAR_CLASS = '\\p{Cf}\\p{Default_Ignorable_Code_Point}\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000';
 
 /** A run of them, spaced out as one. */
 const MISLEADING_RUN = new RegExp(`[${MISLEADING_CHAR_RANGES}]+`, 'gu');
@@ -90,13 +93,6 @@ export function misleadingCharacter(text: string): string | undefined {
   return text.match(MISLEADING)?.[0];
 }
 
-const UNSEEN = new RegExp(`^${NOT_SHOWN.source}$`, 'u');
-
-/** Whether `char` (one character) is misleading or invisible: one no name that tells things apart may hold. */
-export function isUnseenCharacter(char: string): boolean {
-  return UNSEEN.test(char);
-}
-
 /** U+XXXX, as a character's code point is named in messages. */
 export function codePoint(char: string): string {
   return `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
@@ -104,11 +100,14 @@ export function codePoint(char: string): string {
 
 /**
  * The Unicode names of the characters a user is likeliest to have pasted without seeing them: every space but U+0020,
- * the zero-width and joining characters, the soft hyphen, the byte order mark and the bidirectional controls.
+ * the zero-width and joining characters, the soft hyphen, the byte order mark, the bidirectional controls, the Hangul
+ * fillers and the Mongolian variation selectors (the others are numbered: characterName).
  */
 const CHARACTER_NAMES: ReadonlyMap<number, string> = new Map([
-  [0x00a0, 'NO-BREAK SPACE'], [0x00ad, 'SOFT HYPHEN'], [0x061c, 'ARABIC LETTER MARK'], [0x1680, 'OGHAM SPACE MARK'],
-  [0x180e, 'MONGOLIAN VOWEL SEPARATOR'], [0x2000, 'EN QUAD'], [0x2001, 'EM QUAD'], [0x2002, 'EN SPACE'], [0x2003, 'EM SPACE'],
+  [0x00a0, 'NO-BREAK SPACE'], [0x00ad, 'SOFT HYPHEN'], [0x034f, 'COMBINING GRAPHEME JOINER'], [0x061c, 'ARABIC LETTER MARK'],
+  [0x115f, 'HANGUL CHOSEONG FILLER'], [0x1160, 'HANGUL JUNGSEONG FILLER'], [0x1680, 'OGHAM SPACE MARK'],
+  [0x180b, 'MONGOLIAN FREE VARIATION SELECTOR ONE'], [0x180c, 'MONGOLIAN FREE VARIATION SELECTOR TWO'],
+  [0x180d, 'MONGOLIAN FREE VARIATION SELECTOR THREE'], [0x180e, 'MONGOLIAN VOWEL SEPARATOR'], [0x180f, 'MONGOLIAN FREE VARIATION SELECTOR FOUR'], [0x2000, 'EN QUAD'], [0x2001, 'EM QUAD'], [0x2002, 'EN SPACE'], [0x2003, 'EM SPACE'],
   [0x2004, 'THREE-PER-EM SPACE'], [0x2005, 'FOUR-PER-EM SPACE'], [0x2006, 'SIX-PER-EM SPACE'], [0x2007, 'FIGURE SPACE'],
   [0x2008, 'PUNCTUATION SPACE'], [0x2009, 'THIN SPACE'], [0x200a, 'HAIR SPACE'], [0x200b, 'ZERO WIDTH SPACE'],
   [0x200c, 'ZERO WIDTH NON-JOINER'], [0x200d, 'ZERO WIDTH JOINER'], [0x200e, 'LEFT-TO-RIGHT MARK'], [0x200f, 'RIGHT-TO-LEFT MARK'],
@@ -116,8 +115,15 @@ const CHARACTER_NAMES: ReadonlyMap<number, string> = new Map([
   [0x202c, 'POP DIRECTIONAL FORMATTING'], [0x202d, 'LEFT-TO-RIGHT OVERRIDE'], [0x202e, 'RIGHT-TO-LEFT OVERRIDE'],
   [0x202f, 'NARROW NO-BREAK SPACE'], [0x205f, 'MEDIUM MATHEMATICAL SPACE'], [0x2060, 'WORD JOINER'], [0x2066, 'LEFT-TO-RIGHT ISOLATE'],
   [0x2067, 'RIGHT-TO-LEFT ISOLATE'], [0x2068, 'FIRST STRONG ISOLATE'], [0x2069, 'POP DIRECTIONAL ISOLATE'], [0x3000, 'IDEOGRAPHIC SPACE'],
-  [0xfeff, 'ZERO WIDTH NO-BREAK SPACE'],
+  [0x3164, 'HANGUL FILLER'], [0xfeff, 'ZERO WIDTH NO-BREAK SPACE'], [0xffa0, 'HALFWIDTH HANGUL FILLER'],
 ]);
+
+/** VARIATION SELECTOR-1 to -16 (U+FE00-U+FE0F), -17 to -256 (U+E0100-U+E01EF), or undefined. */
+function variationSelectorName(point: number): string | undefined {
+  if (point >= 0xfe00 && point <= 0xfe0f) return `VARIATION SELECTOR-${point - 0xfe00 + 1}`;
+  if (point >= 0xe0100 && point <= 0xe01ef) return `VARIATION SELECTOR-${point - 0xe0100 + 17}`;
+  return undefined;
+}
 
 /**
  * A character as a message names one it cannot show: its code point and name ("U+200B ZERO WIDTH SPACE"), or, for a
@@ -125,11 +131,12 @@ const CHARACTER_NAMES: ReadonlyMap<number, string> = new Map([
  */
 export function characterName(char: string): string {
   const point = char.codePointAt(0) ?? 0;
-  const name = CHARACTER_NAMES.get(point);
+  const name = CHARACTER_NAMES.get(point) ?? variationSelectorName(point);
   if (name !== undefined) return `${codePoint(char)} ${name}`;
   if (/^[\uD800-\uDFFF]$/.test(char)) return `${codePoint(char)} (half a surrogate pair, alone)`;
   if (/^\p{Cc}$/u.test(char)) return `${codePoint(char)} (a control character)`;
   if (/^\p{Cf}$/u.test(char)) return `${codePoint(char)} (an invisible format character)`;
+  if (/^\p{Default_Ignorable_Code_Point}$/u.test(char)) return `${codePoint(char)} (a character shown as nothing)`;
   return codePoint(char);
 }
 

@@ -219,7 +219,10 @@ describe('serve > live accuracy', () => {
     });
     // What a deployment identifier may be (the IDENTIFIER the reference's requests are filed under) is taken everywhere.
     // 128 emoji are 128 characters (256 UTF-16 units): before, refused past 64 of them.
-    for (const identifier of ['cell:7', 'plant 7', '_site', 'Ñandú-é', 'x'.repeat(128), '\u{1F600}'.repeat(100), '\u{1F600}'.repeat(128)]) {
+    // A Persian word and a family emoji hold the joiners they need (test/identifier-joiners.test.ts): before, refused.
+    const persian = '\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645';
+    const family = '\u{1f468}\u200d\u{1f469}\u200d\u{1f467}\u200d\u{1f466}';
+    for (const identifier of ['cell:7', 'plant 7', '_site', 'Ñandú-é', 'x'.repeat(128), '\u{1F600}'.repeat(100), '\u{1F600}'.repeat(128), persian, family]) {
       const { predict, actuals, oip } = await send(identifier);
       expect([identifier, predict.status, actuals.status, oip.status]).toEqual([identifier, 200, 200, 200]);
     }
@@ -239,8 +242,11 @@ describe('serve > live accuracy', () => {
       ['site\u202Eetis', '"site\\u202eetis"', 'holds U+202E RIGHT-TO-LEFT OVERRIDE at position 5'],
       ['site\u0085', '"site\\u0085"', 'holds U+0085 (a control character) at position 5'],
       ['site\u200Bb', '"site\\u200bb"', 'holds U+200B ZERO WIDTH SPACE at position 5'],
-      ['site\u200Cb', '"site\\u200cb"', 'holds U+200C ZERO WIDTH NON-JOINER at position 5'],
-      ['\u{1F600}\u200Db', '"\u{1F600}\\u200db"', 'holds U+200D ZERO WIDTH JOINER at position 2'],
+      ['site\u200Cb', '"site\\u200cb"', 'holds U+200C ZERO WIDTH NON-JOINER at position 5, allowed only between letters it keeps from joining, or between a virama and a letter'],
+      ['\u{1F600}\u200Db', '"\u{1F600}\\u200db"', 'holds U+200D ZERO WIDTH JOINER at position 2, allowed only inside an emoji sequence, or between a virama and a letter'],
+      // Shown as nothing, as a U+200B is: before, a series of its own.
+      ['\u3164', '"\\u3164"', 'holds U+3164 HANGUL FILLER at position 1'],
+      ['site\ufe0f', '"site\\ufe0f"', 'holds U+FE0F VARIATION SELECTOR-16 at position 5, allowed only right after a character it selects a form of: an emoji, an ideograph, a Mongolian letter'],
       ['site\u2060b', '"site\\u2060b"', 'holds U+2060 WORD JOINER at position 5'],
       ['\uFEFFsiteb', '"\\ufeffsiteb"', 'holds U+FEFF ZERO WIDTH NO-BREAK SPACE at position 1'],
       ['site\u00ADb', '"site\\u00adb"', 'holds U+00AD SOFT HYPHEN at position 5'],
@@ -253,7 +259,7 @@ describe('serve > live accuracy', () => {
       const { predict, actuals, oip } = await send(identifier);
       for (const [answer, where] of [[predict, "Field 'identifier'"], [actuals, "Field 'identifier'"], [oip, "Parameter 'identifier'"]] as const) {
         expect([identifier, answer.status, answer.json.code]).toEqual([identifier, 400, 'FLTS_REQUEST_INVALID']);
-        expect(answer.json.message).toBe(`${where} must be a folder name of up to 128 characters: no "/", "\\", invisible (U+200B), control, line-separator or bidirectional characters, no space but U+0020, not "." or "..", and not opening with a drive letter ("z:"); got ${shown}: it ${problem}.`);
+        expect(answer.json.message).toBe(`${where} must be a folder name of up to 128 characters: no "/", "\\", invisible (U+200B, a Hangul filler), control, line-separator or bidirectional characters, no space but U+0020, joiners (U+200C, U+200D) and variation selectors only where they join or vary (a Persian word, a conjunct, an emoji sequence), not "." or "..", and not opening with a drive letter ("z:"); got ${shown}: it ${problem}.`);
       }
     }
     // Past 128 characters, the schema refuses it on every route, as it did past 200: emoji counted as characters.

@@ -1,4 +1,5 @@
-import { characterName, INVISIBLE_CHAR_CLASS, isUnseenCharacter, MISLEADING_CHAR_RANGES, misleadingCharacter } from '../../clip-text.js';
+import { characterName, INVISIBLE_CHAR_CLASS, MISLEADING_CHAR_RANGES, misleadingCharacter } from '../../clip-text.js';
+import { CONTEXTUAL_CLASS, firstUnseenCharacter } from '../../unseen-characters.js';
 import type { SettingSpec } from './setting-spec.js';
 
 /** Characters an identifier may have, counted as a user counts them (an emoji is one, two UTF-16 units). */
@@ -12,13 +13,16 @@ export const MAX_IDENTIFIER_CHARS = 128;
  * where the setting is named, rather than deep in a command as FLTS_STORE_KEY_OUTSIDE_ROOT. Control characters, line
  * separators and bidirectional controls (U+202E shows the text after it turned round) would mislead every log line and
  * listing that shows the scope, as a column name's would (read-table.ts); the invisible format characters and the
- * spaces other than U+0020 made `a\u200Bb` or `Poble\u00A0Sec` a scope of its own that shows as `ab` or `Poble Sec`
- * does: clip-text's one class of both. A lone surrogate names its folder with U+FFFD in its place, another's. The
- * regex is the rule as docs/config.md states it; identifierProblem says where a value breaks it.
+ * spaces other than U+0020 and the other characters a renderer shows as nothing (a Hangul filler, a stray variation
+ * selector) made `a\u200Bb` or `Poble\u00A0Sec` a scope of its own that shows as `ab` or `Poble Sec` does
+ * (clip-text's one class of both). The joiners, variation selectors and tags a name needs where a standard gives them a use (a
+ * Persian word, a conjunct, 👨‍👩‍👧‍👦, ❤️, a flag) are taken there only. A lone surrogate names its folder with U+FFFD in its
+ * place, another's. The regex is the rule as docs/config.md states it, less where those few characters may stand, which
+ * no pattern says; identifierProblem says where a value breaks it.
  */
 export const IDENTIFIER_PATTERN = {
-  regex: new RegExp(`^(?!\\.\\.?$)(?![A-Za-z]:)[^/\\\\${MISLEADING_CHAR_RANGES}${INVISIBLE_CHAR_CLASS}\\uD800-\\uDFFF]{1,${MAX_IDENTIFIER_CHARS}}$`, 'u'),
-  text: `a folder name of up to ${MAX_IDENTIFIER_CHARS} characters: no "/", "\\", invisible (U+200B), control, line-separator or bidirectional characters, no space but U+0020, not "." or "..", and not opening with a drive letter ("z:")`,
+  regex: new RegExp(`^(?!\\.\\.?$)(?![A-Za-z]:)(?:[${CONTEXTUAL_CLASS}]|[^/\\\\${MISLEADING_CHAR_RANGES}${INVISIBLE_CHAR_CLASS}\\uD800-\\uDFFF]){1,${MAX_IDENTIFIER_CHARS}}$`, 'u'),
+  text: `a folder name of up to ${MAX_IDENTIFIER_CHARS} characters: no "/", "\\", invisible (U+200B, a Hangul filler), control, line-separator or bidirectional characters, no space but U+0020, joiners (U+200C, U+200D) and variation selectors only where they join or vary (a Persian word, a conjunct, an emoji sequence), not "." or "..", and not opening with a drive letter ("z:")`,
 };
 
 /**
@@ -26,19 +30,21 @@ export const IDENTIFIER_PATTERN = {
  * position 2"), or undefined when it is one ("" is the global scope): the one check of the setting, its flag, a bus
  * claim and a request's series, so each refuses the same values saying the same thing. Positions count characters
  * from 1, as the length does. `lookalikes: 'allow'` lets the characters that only make a name look like another
- * (INVISIBLE_CHAR_CLASS) pass: a deployment's own IDENTIFIER holding one named the scope of everything it stored
- * before they were refused (the setting warns instead, identifierLookalike), and its claims on the bus carry it.
+ * (INVISIBLE_CHAR_CLASS, wherever they are) pass: a deployment's own IDENTIFIER holding one named the scope of
+ * everything it stored before they were refused (the setting warns instead, identifierLookalike), and its claims on the
+ * bus carry it.
  */
 export function identifierProblem(value: string, { lookalikes = 'refuse' }: { lookalikes?: 'refuse' | 'allow' } = {}): string | undefined {
   if (value === '') return undefined;
   if (value === '.' || value === '..') return 'names the folder itself or its parent';
   if (/^[A-Za-z]:/.test(value)) return `opens with a drive letter ("${value.slice(0, 2)}"), which the store reads as an absolute path`;
+  const unseen = lookalikes === 'allow' ? undefined : firstUnseenCharacter(value);
   let chars = 0;
   for (const char of value) {
     chars += 1;
     if (char === '/' || char === '\\') return `holds "${char}" at position ${chars}`;
-    const refused = lookalikes === 'allow' ? misleadingCharacter(char) !== undefined : isUnseenCharacter(char);
-    if (refused || /^[\uD800-\uDFFF]$/.test(char)) return `holds ${characterName(char)} at position ${chars}`;
+    if (unseen?.index === chars - 1) return `holds ${characterName(char)} at position ${chars}${unseen.allowed ? `, allowed ${unseen.allowed}` : ''}`;
+    if (misleadingCharacter(char) !== undefined || /^[\uD800-\uDFFF]$/.test(char)) return `holds ${characterName(char)} at position ${chars}`;
   }
   return chars > MAX_IDENTIFIER_CHARS ? `is ${chars} characters long` : undefined;
 }
@@ -66,7 +72,7 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
     default: '',
     env: ['IDENTIFIER'],
     pattern: { ...IDENTIFIER_PATTERN, problem: (value) => identifierProblem(value, { lookalikes: 'allow' }) },
-    description: 'Deployment identifier; scopes promotion pointers and logs ("" = global). One folder name of up to 128 characters (an emoji is one): no "/" or "\\", no control, line-separator or bidirectional characters (U+202E), not "." or "..", and not opening with a drive letter ("z:1", which the store reads as an absolute path; "cell:7" is fine); claims on the bus are held to the same rule. An invisible format character (U+200B ZERO WIDTH SPACE, U+FEFF, U+00AD SOFT HYPHEN) or a space but U+0020 (U+00A0 NO-BREAK SPACE) makes a scope that shows as another: taken here with a warning (settings_identifier_lookalike, naming the character and where it is), since it names what a deployment stored under it, and carried by its claims; a request\'s series `identifier` (POST /predict, /actuals, the inference protocol\'s parameter) holding one is refused ("U+200B ZERO WIDTH SPACE at position 5") unless it is the deployment\'s own.',
+    description: 'Deployment identifier; scopes promotion pointers and logs ("" = global). One folder name of up to 128 characters (an emoji is one): no "/" or "\\", no control, line-separator or bidirectional characters (U+202E), not "." or "..", and not opening with a drive letter ("z:1", which the store reads as an absolute path; "cell:7" is fine); claims on the bus are held to the same rule. An invisible format character (U+200B ZERO WIDTH SPACE, U+FEFF, U+00AD SOFT HYPHEN), another character shown as nothing (a Hangul filler, U+3164), a space but U+0020 (U+00A0 NO-BREAK SPACE), or a joiner or variation selector out of the place a standard gives it (U+200C between joining letters or a virama and a letter, U+200D in an emoji sequence or after a virama, U+FE0F after an emoji) makes a scope that shows as another: taken here with a warning (settings_identifier_lookalike, naming the character and where it is), since it names what a deployment stored under it, and carried by its claims; a request\'s series `identifier` (POST /predict, /actuals, the inference protocol\'s parameter) holding one is refused ("U+200B ZERO WIDTH SPACE at position 5") unless it is the deployment\'s own.',
   },
   { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level (JSON lines on stderr). Commands that print their own outcome (train, promote, predict...) log only warnings and errors unless a level is set, then as plain `warning: <reason> (<event>)` lines in text mode (JSON lines under --json); serve and the daemon log JSON lines at this level.' },
   {
