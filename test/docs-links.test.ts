@@ -1,0 +1,94 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+/** Folders that hold no documentation of the repository's own: dependencies, build output, local state. */
+const SKIP = new Set(['node_modules', 'dist', '.git']);
+
+function markdownFiles(dir = ROOT): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    if (SKIP.has(entry.name) || entry.name.startsWith('.')) return [];
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return markdownFiles(full);
+    return entry.name.endsWith('.md') ? [full] : [];
+  });
+}
+
+/** The text outside fenced code blocks: a link inside one is shown, not followed. */
+function prose(text: string): string {
+  return text.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '');
+}
+
+/** GitHub's heading anchors: lower case, punctuation other than `-` and `_` dropped, spaces as `-`, repeats numbered. */
+function anchors(text: string): Set<string> {
+  const seen = new Map<string, number>();
+  const found = new Set<string>();
+  for (const [, heading] of prose(text).matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+    const slug = heading
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    const count = seen.get(slug) ?? 0;
+    seen.set(slug, count + 1);
+    found.add(count === 0 ? slug : `${slug}-${count}`);
+  }
+  return found;
+}
+
+/** Every relative link of a page that leads nowhere: a missing file, or an anchor no heading of the page makes. */
+function brokenLinks(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const broken: string[] = [];
+  for (const [, target] of prose(text).matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto:
+    const [linkPath, anchor] = target.split('#', 2);
+    const resolved = linkPath === '' ? file : path.resolve(path.dirname(file), decodeURIComponent(linkPath));
+    if (!existsSync(resolved)) {
+      broken.push(`${target} (no such file)`);
+      continue;
+    }
+    if (anchor !== undefined && resolved.endsWith('.md') && statSync(resolved).isFile() && !anchors(readFileSync(resolved, 'utf8')).has(anchor)) {
+      broken.push(`${target} (no such heading)`);
+    }
+  }
+  return broken;
+}
+
+/** Repository paths named in code spans (`src/core/errors.ts`): from the repository's root or the page's folder. */
+function missingPaths(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const tops = readdirSync(ROOT).filter((name) => !SKIP.has(name) && statSync(path.join(ROOT, name)).isDirectory());
+  const named = new RegExp(`\`((?:\\.\\./)*(?:${tops.map((top) => top.replace('.', '\\.')).join('|')})/[\\w./-]*\\.[a-z]{2,5})\``, 'g');
+  return [...text.matchAll(named)]
+    .map((match) => match[1])
+    .filter((named) => !existsSync(path.join(ROOT, named)) && !existsSync(path.resolve(path.dirname(file), named)));
+}
+
+describe('documentation links', () => {
+  const files = markdownFiles();
+
+  it('finds the pages', () => {
+    expect(files.map((file) => path.relative(ROOT, file))).toEqual(expect.arrayContaining(['README.md', 'docs/errors.md', 'examples/README.md']));
+  });
+
+  it('every relative link of every page leads to a file, and its anchor to a heading there', () => {
+    const broken = Object.fromEntries(files.map((file) => [path.relative(ROOT, file), brokenLinks(file)]).filter(([, links]) => links.length > 0));
+    expect(broken).toEqual({});
+  });
+
+  it('every repository file a page names in code is there', () => {
+    const missing = Object.fromEntries(files.map((file) => [path.relative(ROOT, file), missingPaths(file)]).filter(([, paths]) => paths.length > 0));
+    expect(missing).toEqual({});
+  });
+
+  it('reads anchors as GitHub makes them', () => {
+    expect([...anchors('# Pinning with `--pin`\n## Distributed mode: local Kafka and S3\n## Status\n## Status\n')]).toEqual([
+      'pinning-with---pin',
+      'distributed-mode-local-kafka-and-s3',
+      'status',
+      'status-1',
+    ]);
+  });
+});
