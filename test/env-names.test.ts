@@ -6,7 +6,7 @@ import { TOOL_ENV_NAMES } from '../src/core/config/tool-env.js';
 import { ERROR_CATALOGUE } from '../src/core/errors.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const PLACES = ['scripts', '.ci', 'test', 'bench', 'src', 'charts', 'compose', 'examples', 'daemon', 'package.json'];
+const PLACES = ['scripts', '.ci', 'test', 'bench', 'src', 'charts', 'compose', 'examples', 'daemon', 'docs', 'README.md', 'CONTRIBUTING.md', 'package.json'];
 
 /** FLTS_ names of the repository that are no variable: identifiers, an old error code, the warning's own test typos. */
 const NOT_VARIABLES = new Set([
