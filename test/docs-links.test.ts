@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -66,6 +67,38 @@ function missingPaths(file: string): string[] {
     .filter((named) => !existsSync(path.join(ROOT, named)) && !existsSync(path.resolve(path.dirname(file), named)));
 }
 
+/** Each command's id as typed (`promote-manual`, `config show`) and the flags it takes, its global ones included. */
+async function commandFlags(): Promise<Map<string, Set<string>>> {
+  const root = path.join(ROOT, 'src/commands');
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((file) => /\.tsx?$/.test(file) && !/\.test\.tsx?$/.test(file));
+  const commands = new Map<string, Set<string>>();
+  for (const file of files) {
+    const command = (await import(pathToFileURL(path.join(root, file)).href)).default as { flags?: object; baseFlags?: object };
+    const id = file.replace(/\.tsx?$/, '').split(path.sep).join(' ');
+    commands.set(id, new Set([...Object.keys(command.baseFlags ?? {}), ...Object.keys(command.flags ?? {}), 'help']));
+  }
+  return commands;
+}
+
+/** `flts <command> ... --flag` as a page shows it (in code spans and code blocks) where the command takes no such flag. */
+function unknownFlags(file: string, commands: Map<string, Set<string>>): string[] {
+  const text = readFileSync(file, 'utf8');
+  const ids = [...commands.keys()].sort((a, b) => b.length - a.length);
+  const unknown: string[] = [];
+  const spans = [...text.matchAll(/`([^`\n]+)`/g)].map((match) => match[1]).concat(text.split('\n'));
+  for (const span of spans) {
+    // A command line ends where a shell would end it (a pipe, a list, a comment) or the prose goes on.
+    for (const [line, words] of span.matchAll(/\bflts +([a-z][a-z-]*(?: [a-z][a-z-]*)?)[^|;&`()#]*/g)) {
+      const id = ids.find((candidate) => words === candidate || words.startsWith(`${candidate} `));
+      if (id === undefined) continue;
+      for (const [, flag] of line.matchAll(/(?<![\w-])--([a-z][a-z0-9-]*)/g)) {
+        if (!commands.get(id)?.has(flag)) unknown.push(`flts ${id} --${flag}`);
+      }
+    }
+  }
+  return [...new Set(unknown)];
+}
+
 describe('documentation links', () => {
   const files = markdownFiles();
 
@@ -81,6 +114,13 @@ describe('documentation links', () => {
   it('every repository file a page names in code is there', () => {
     const missing = Object.fromEntries(files.map((file) => [path.relative(ROOT, file), missingPaths(file)]).filter(([, paths]) => paths.length > 0));
     expect(missing).toEqual({});
+  });
+
+  it('every flag a page shows after `flts <command>` is one that command takes', async () => {
+    const commands = await commandFlags();
+    expect([...commands.keys()]).toEqual(expect.arrayContaining(['serve', 'promote-manual', 'config show']));
+    const unknown = Object.fromEntries(files.map((file) => [path.relative(ROOT, file), unknownFlags(file, commands)]).filter(([, flags]) => flags.length > 0));
+    expect(unknown).toEqual({});
   });
 
   it('reads anchors as GitHub makes them', () => {
