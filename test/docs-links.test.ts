@@ -99,7 +99,7 @@ function unknownFlags(file: string, commands: Map<string, Set<string>>): string[
   return [...new Set(unknown)];
 }
 
-describe('documentation links', () => {
+describe('documentation references', () => {
   const files = markdownFiles();
 
   it('finds the pages', () => {
