@@ -7,7 +7,7 @@ import { FltsError } from '../core/errors.js';
 import type { FltsEvent } from '../core/events.js';
 
 export interface DaemonResult {
-  /** The health and metrics server (/healthz, /readyz, /metrics, /status). */
+  /** The health and metrics server (/livez, /healthz, /readyz, /metrics, /status). */
   url: string;
   roles: string[];
   /** The serving role's inference API (flts serve's url); null without that role, or stopped before it listened. */

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ALL_SPECS } from '../../src/core/config/specs/index.js';
 import { resolveSettings } from '../../src/core/config/settings.js';
+import { READINESS_CHECK_MS } from '../../src/core/daemon/health-server.js';
 import { createS3Store } from '../../src/core/storage/s3-store.js';
 import {
   byKind, CHART_DIR, component, containerEnv, containerStartEnv, helmTemplate, helmTemplateAsync, helmTemplateError, helmTemplateErrorAsync, KUBE_VERSIONS, type Manifest,
@@ -107,10 +108,10 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
     expect(containerEnv(container).FLTS_SERVE_PORT).toBe('9000');
   });
 
-  it('probes readiness on /readyz and liveness on /healthz of the real ports', () => {
+  it('probes readiness on /readyz and liveness on /livez of the real ports, the daemons\' readiness timing out only after their checks give up', () => {
     const serve = podSpec(byKind(component(prod, 'serve'), 'Deployment')[0]).containers[0];
     expect(serve.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
-    expect(serve.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(serve.livenessProbe.httpGet).toEqual({ path: '/livez', port: 'http' });
     expect(serve.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     const daemons = byKind(component(prod, 'daemon'), 'Deployment');
     expect(daemons.length).toBeGreaterThan(0);
@@ -118,8 +119,11 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
       const container = podSpec(daemon).containers[0];
       expect(container.ports).toEqual([expect.objectContaining({ name: 'metrics', containerPort: 9100 })]);
       expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
-      expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+      expect(container.livenessProbe.httpGet).toEqual({ path: '/livez', port: 'metrics' });
+      // A second at least between the checks' bound and the kubelet's: a slow store is then a coded 503, not a timeout.
+      expect(container.readinessProbe.timeoutSeconds * 1000 - READINESS_CHECK_MS).toBeGreaterThanOrEqual(1000);
     }
+    expect(helmTemplateError({ values: ['values-prod.yaml'], set: { 'daemon.readinessProbe.timeoutSeconds': '1' } })).toMatch(/timeoutSeconds/);
   });
 
   it('runs one trainer per model type in prod and one trainer for the list in dev, plus the promoter and batch inference', () => {
@@ -170,7 +174,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
       expect(containerEnv(container)).toMatchObject({ FLTS_DAEMON_ROLES: 'batch', FLTS_DAEMON_HOST: '0.0.0.0', FLTS_DAEMON_PORT: '9100' });
       expect(container.ports).toEqual([expect.objectContaining({ name: 'metrics', containerPort: 9100 })]);
       expect(container.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 10, failureThreshold: 3 });
-      expect(container.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 15, failureThreshold: 4 });
+      expect(container.livenessProbe).toMatchObject({ httpGet: { path: '/livez', port: 'metrics' }, periodSeconds: 15, failureThreshold: 4 });
       expect(container.resources.limits.memory).toBeDefined();
       expect(podSpec(batch).terminationGracePeriodSeconds).toBe(60);
       // Scraped: the daemon Service selects its pods, and a ServiceMonitor (prod) that Service's metrics port.
@@ -391,7 +395,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > chart${skipNote(deployTools
 
   it('refuses to publish every route `flts serve` has that is neither a prediction nor a health route, as the server lists them', async () => {
     // docs/security.md's table: prediction and health routes are for clients, the rest stay inside the cluster.
-    const publishable = ['/predict', '/actuals', '/healthz', '/readyz', '/ready', '/predict_ping', '/v2', '/v2/health/live', '/v2/health/ready'];
+    const publishable = ['/predict', '/actuals', '/livez', '/healthz', '/readyz', '/ready', '/predict_ping', '/v2', '/v2/health/live', '/v2/health/ready'];
     const home = mkdtempSync(join(tmpdir(), 'flts-ingress-routes-'));
     const serve = await startServe([], { FLTS_HOME: home, FLTS_STORE: 'fs', FLTS_BUS: 'none' });
     let routes: string[];

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus, PartitionLag } from '../bus/message-bus.js';
 import { defaultSettings } from '../config/settings.js';
@@ -10,7 +10,7 @@ import { pollUntil } from '../retry.js';
 import { readinessOf } from '../serve/readiness.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
-import { buildHealthServer } from './health-server.js';
+import { buildHealthServer, READINESS_CHECK_MS } from './health-server.js';
 import type { RoleHandle } from './role-registry.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-daemon-health-'));
@@ -239,7 +239,7 @@ describe('core > daemon > health server', () => {
     const app = await buildHealthServer({ settings: defaultSettings(), store: createFsStore(path.join(root, 'store')), bus, metrics: createDaemonMetrics(), roles: () => [], started: () => true });
     try {
       for (const method of ['POST', 'DELETE', 'TRACE', 'QUERY', 'PROPFIND', 'MKCOL']) {
-        for (const url of ['/healthz', '/readyz', '/metrics', '/status']) {
+        for (const url of ['/livez', '/healthz', '/readyz', '/metrics', '/status']) {
           const answer = await app.inject({ method: method as 'POST', url });
           expect({ method, url, status: answer.statusCode, code: answer.json().code, allow: answer.headers.allow }).toEqual({ method, url, status: 405, code: 'FLTS_REQUEST_METHOD_NOT_ALLOWED', allow: 'GET, HEAD' });
         }
@@ -247,7 +247,7 @@ describe('core > daemon > health server', () => {
       const elsewhere = await app.inject({ method: 'PROPFIND', url: '/nowhere' });
       expect({ status: elsewhere.statusCode, code: elsewhere.json().code }).toEqual({ status: 404, code: 'FLTS_REQUEST_ROUTE_NOT_FOUND' });
       // The daemon publishes no /openapi.json: its 404 names its routes.
-      expect(elsewhere.json().message).toBe('No route PROPFIND /nowhere; this port serves GET /healthz, /readyz, /metrics and /status.');
+      expect(elsewhere.json().message).toBe('No route PROPFIND /nowhere; this port serves GET /livez, /healthz, /readyz, /metrics and /status.');
       // No route reads a body: one sent anyway is never parsed (fastify's JSON parser answered 400 before the 404).
       for (const payload of ['{not json', '['.repeat(100_000)]) {
         const posted = await app.inject({ method: 'POST', url: '/nowhere', headers: { 'content-type': 'application/json' }, payload });
@@ -431,6 +431,66 @@ describe('core > daemon > health server', () => {
       release();
       await app.close();
       await bus.close();
+    }
+  });
+
+  it('gives up a check of the store that does not answer within READINESS_CHECK_MS, well inside the kubelet\'s 3 s probe timeout, and says so coded', async () => {
+    const fsBus = createFsBus({ root: path.join(root, 'slow-store-bus') });
+    const store = createFsStore(path.join(root, 'slow-store'));
+    // A store that takes the listing and answers only when told: slow, not down.
+    let answer = (): void => {};
+    const slow = { ...store, list: (bucket: string, prefix?: string) => new Promise<string[]>((resolve) => (answer = () => void store.list(bucket, prefix).then(resolve))) };
+    const app = await buildHealthServer({ settings: defaultSettings(), store: slow, bus: { ...fsBus, ensureTopics: async () => undefined }, metrics: createDaemonMetrics({ processMetrics: false }), roles: () => [], started: () => true });
+    expect(READINESS_CHECK_MS).toBeLessThanOrEqual(2_000);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let settled = false;
+      const asked = app.inject({ method: 'GET', url: '/readyz' }).finally(() => (settled = true));
+      await vi.advanceTimersByTimeAsync(READINESS_CHECK_MS - 1);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      const readyz = await asked;
+      expect(readyz.statusCode).toBe(503);
+      expect(readyz.json()).toEqual({
+        status: 'not_ready',
+        components: { roles: true, bus: true, store: false },
+        code: 'FLTS_STORE_UNAVAILABLE',
+        reason: `The object store did not answer a listing within ${READINESS_CHECK_MS} ms.`,
+      });
+    } finally {
+      vi.useRealTimers();
+      answer();
+      await app.close();
+      await fsBus.close();
+    }
+  });
+
+  it('answers /livez 503 with the role and its code once a running role says it is stuck, and 200 while the store does not answer', async () => {
+    const fsBus = createFsBus({ root: path.join(root, 'livez-bus') });
+    const store = createFsStore(path.join(root, 'livez-store'));
+    const down = { ...store, list: async () => Promise.reject(new Error('store down')) };
+    let stuck: { code: string; reason: string } | undefined;
+    const roles: RoleHandle[] = [
+      { name: 'promoter', subscriptions: [], status: () => ({}), stop: async () => undefined },
+      { name: 'serving', subscriptions: [], status: () => ({}), liveness: () => stuck, stop: async () => undefined },
+    ];
+    let started = false;
+    const app = await buildHealthServer({ settings: defaultSettings(), store: down, bus: fsBus, metrics: createDaemonMetrics({ processMetrics: false }), roles: () => (started ? roles : []), started: () => started, probeTimeoutMs: 2_000 });
+    try {
+      // Starting, the store down: not ready, but alive (a restart would only wait for the store again).
+      expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+      expect((await app.inject({ method: 'GET', url: '/livez' })).json()).toEqual({ status: 'live' });
+      started = true;
+      expect((await app.inject({ method: 'GET', url: '/livez' })).statusCode).toBe(200);
+      stuck = { code: 'FLTS_SERVE_INFERENCE_STALLED', reason: 'A forward pass of the served model has run for 30001 ms, past serve.requestTimeoutMs (30000 ms): forecasts wait behind it.' };
+      const livez = await app.inject({ method: 'GET', url: '/livez' });
+      expect(livez.statusCode).toBe(503);
+      expect(livez.json()).toEqual({ status: 'not_live', role: 'serving', ...stuck });
+      // /healthz keeps its answer for the probes and scripts that read it.
+      expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+      await fsBus.close();
     }
   });
 });

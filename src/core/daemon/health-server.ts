@@ -53,10 +53,19 @@ export interface HealthServerDeps {
    * role's own readiness does, and every answer closes its connection.
    */
   stopping?: AbortSignal;
+  /** Bound of each check /readyz and /metrics make of the broker and the store; READINESS_CHECK_MS unless a test shortens it. */
   probeTimeoutMs?: number;
   /** Where refused calls of /status are logged (auth_refused); none by default. */
   logger?: Logger;
 }
+
+/**
+ * How long /readyz (and /metrics) wait for the broker's and the store's answer. Well below the kubelet's timeout of
+ * the readiness probe (timeoutSeconds 3 in the Helm chart, which refuses less than 2): a broker or store slow to answer is said
+ * as a coded 503 the kubelet reads, not a probe timed out that says nothing. The margin is the event loop's lag under
+ * a training step and the answer's way back.
+ */
+export const READINESS_CHECK_MS = 1_500;
 
 async function probe(check: () => Promise<unknown>, ms: number): Promise<boolean> {
   try {
@@ -114,10 +123,21 @@ function statusOfWork(work: CurrentWork): Record<string, string> {
   return { role: work.role, step: work.step, config_hash: work.configHash, model_type: work.modelType, since: work.since, configHash: work.configHash, modelType: work.modelType };
 }
 
+/**
+ * The code of a started daemon's 503 for a check that got no answer within its bound (the store's first: without it
+ * no role gets anywhere), with a sentence that names no endpoint.
+ */
+function unansweredCheck(components: Readiness, ms: number): { code?: string; reason?: string } {
+  if (!components.roles) return {};
+  if (!components.store) return { code: 'FLTS_STORE_UNAVAILABLE', reason: `The object store did not answer a listing within ${ms} ms.` };
+  if (!components.bus) return { code: 'FLTS_BUS_UNAVAILABLE', reason: `The message bus did not answer within ${ms} ms.` };
+  return {};
+}
+
 const isReady = (readiness: Readiness): boolean => readiness.roles && readiness.bus && readiness.store;
 
 /**
- * /healthz (alive), /readyz (roles started and the broker and the store answer NOW: computed per request,
+ * /livez (alive and able to work: 503 when a role says it is stuck), /healthz (always 200 while the port answers), /readyz (roles started and the broker and the store answer NOW: computed per request,
  * never cached at startup, reference F5; while startup waits for them, also the reason), /metrics (Prometheus, with the
  * same readiness as flts_daemon_ready, since a scraper never sees /readyz) and /status (roles and current work), an admin
  * route: the bearer token FLTS_SERVE_ADMIN_TOKEN, or loopback clients only without one. Connections are bounded by
@@ -195,11 +215,21 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
   installRequestHeadChecks(app);
   // Other methods on these paths are 405 with Allow, as on the serve API's port, not 404.
   const routes = createRouteTable(app);
-  installErrorHandlers(app, HEALTH_BODY_LIMIT, silentLogger, routes, 'this port serves GET /healthz, /readyz, /metrics and /status');
+  installErrorHandlers(app, HEALTH_BODY_LIMIT, silentLogger, routes, 'this port serves GET /livez, /healthz, /readyz, /metrics and /status');
   installAccessControl(app, { adminToken: deps.settings.serve.adminToken }, { '/status': 'admin' }, deps.logger);
-  const ms = deps.probeTimeoutMs ?? 3000;
+  const ms = deps.probeTimeoutMs ?? READINESS_CHECK_MS;
   const get = (url: string, handler: RouteHandlerMethod): void => routes.route({ method: 'GET', url, handler });
   get('/healthz', async () => ({ status: 'ok', service: 'flts-daemon', roles: deps.roles().map((role) => role.name) }));
+  // Liveness that means something: 503 once a running role says it can no longer do its work (role-registry.ts,
+  // RoleHandle.liveness), never for the store, the broker, MLflow or a promotion awaited (readiness says those), nor
+  // while starting or stopping.
+  get('/livez', async (_request, reply) => {
+    for (const role of deps.roles()) {
+      const failure = role.liveness?.();
+      if (failure) return reply.code(503).send({ status: 'not_live', role: role.name, ...failure });
+    }
+    return { status: 'live' };
+  });
   get('/readyz', async (_request, reply) => {
     // Not asked of the store and the broker: the bus is closing, and a probe of it would hold the answer that takes
     // this daemon out of a load balancer's rotation for the probe's timeout.
@@ -212,7 +242,7 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     const ready = isReady(components);
     const waiting = deps.startupWait?.();
     const startup = waiting && !components.roles ? { startup: waiting } : components.roles ? {} : joiningStartup(deps);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components, ...startup });
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components, ...unansweredCheck(components, ms), ...startup });
   });
   get('/metrics', async (_request, reply) => {
     // Stopping, the closing bus is not asked either (see /readyz): the lag gauges keep their last values.

@@ -37,6 +37,11 @@ export interface RoleHandle {
   readonly subscriptions: readonly Subscription[];
   /** Extra facts for /status (e.g. the serving URL). */
   status(): Record<string, unknown>;
+  /**
+   * Why the role can no longer do its work, when a restart is what mends it (its step stuck past the step's own
+   * bound), for the daemon's /livez; undefined while it can. Never for a store, broker or MLflow awaited.
+   */
+  liveness?(): { code: string; reason: string; [field: string]: unknown } | undefined;
   stop(): Promise<void>;
 }
 

@@ -54,6 +54,12 @@ export async function startServingRole(context: RoleContext): Promise<RoleHandle
       // spoke snake_case as the rest of flts's JSON: deprecated, kept one release.
       return { url: service.url, grpc_url: service.grpc?.url ?? null, run_id: runId, runId };
     },
+    liveness() {
+      const liveness = service.liveness();
+      if (liveness.live) return undefined;
+      const { live: _live, ...failure } = liveness;
+      return failure;
+    },
     async stop() {
       // The drain ends where the role's grace still leaves room for the last writes: a drain left to the request
       // timeout (30 s) outlived the grace, and the daemon then exited under requests it neither answered nor counted.

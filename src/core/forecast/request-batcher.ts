@@ -7,6 +7,8 @@ export interface RequestBatcherOptions {
   maxWaitMs: number;
   /** Called once per forward pass with its window count. */
   onBatch?: (size: number) => void;
+  /** The clock `runningSince` reads (default performance.now); tests pin it. */
+  now?: () => number;
 }
 
 interface PendingWindows {
@@ -27,6 +29,12 @@ export interface RequestBatcher {
   predict(windows: Float32Array, forecastTimes: Float64Array, size: number, spreads?: Float64Array, steps?: number): Promise<Float32Array>;
   /** Windows waiting or running. */
   readonly queued: number;
+  /**
+   * When (on the `now` clock) the oldest forward pass still under way began, undefined while none runs: a pass on
+   * an inference thread that never returns leaves the process answering HTTP while every forecast waits behind it,
+   * which only this tells (liveness.ts).
+   */
+  readonly runningSince: number | undefined;
 }
 
 /**
@@ -43,6 +51,9 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
   const queue: PendingWindows[] = [];
   let queuedWindows = 0;
   let running = 0;
+  const now = options.now ?? (() => performance.now());
+  /** Start times of the passes under way, oldest first (passes start in order). */
+  const started: number[] = [];
   let scheduled: { cancel: () => void } | undefined;
 
   /** `wait`: give a lone request up to maxWaitMs for company; after a pass, queued requests go at once. */
@@ -80,6 +91,8 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
     }
     const spreads = batch.some((item) => item.spreads) ? new Float64Array(size * targets.length) : undefined;
     options.onBatch?.(size);
+    const start = now();
+    started.push(start);
     try {
       const predictions = await model.predict({ windows, forecastTimes, size, spreads });
       offset = 0;
@@ -90,6 +103,8 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
       }
     } catch (error) {
       for (const item of batch) item.reject(error);
+    } finally {
+      started.splice(started.indexOf(start), 1);
     }
   }
 
@@ -123,6 +138,9 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
     },
     get queued() {
       return queuedWindows;
+    },
+    get runningSince() {
+      return started[0];
     },
   };
 }

@@ -20,6 +20,8 @@ import { requestsInFlightOf } from './requests-in-flight.js';
 import { createRouteTable } from './route-table.js';
 import { registerActualsRoutes } from './actuals-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
+import { servingLiveness } from './liveness.js';
+import type { MonotonicClock } from '../registry/run-liveness.js';
 import { registerKserveRoutes } from './kserve-routes.js';
 import { registerLogRoutes } from './log-routes.js';
 import { registerMetricsRoutes } from './metrics-routes.js';
@@ -73,6 +75,8 @@ export interface BuildServerDeps {
    * fastify's preClose runs some turns after close(), and before it, while the owner leaves its promotion group.
    */
   isStopping?: () => boolean;
+  /** The clock /livez reads the served model's forward passes by (the batching's `now`; default performance.now). */
+  monotonic?: MonotonicClock;
 }
 
 /** Routes that are not public; the Open Inference Protocol's infer route is a prediction route like /predict. */
@@ -155,6 +159,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     reloadMinIntervalMs: deps.reloadMinIntervalMs ?? 2000,
     retention: deps.retention,
     isStopping: () => refusing || (deps.isStopping?.() ?? false),
+    liveness: () => servingLiveness(deps.holder, limits.requestTimeoutMs, deps.monotonic),
   };
 
   installRequestHeadChecks(app);

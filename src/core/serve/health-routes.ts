@@ -1,5 +1,5 @@
 import { readinessOf } from './readiness.js';
-import { healthzSchema, predictPingSchema, readySchema, readyzSchema } from './schemas/health.js';
+import { healthzSchema, livezSchema, predictPingSchema, readySchema, readyzSchema } from './schemas/health.js';
 import type { ServeContext } from './serve-context.js';
 
 /**
@@ -9,7 +9,8 @@ import type { ServeContext } from './serve-context.js';
 const PUBLIC_ENGINE_NOTE = 'ONNX Runtime is not available, serving on the wasm engine (the serve_model_loaded log line says why).';
 
 /**
- * /healthz (liveness, always 200), /readyz and /ready (readiness), /predict_ping. They answer anyone (probes, and the
+ * /livez (liveness: 503 once the process can no longer forecast, liveness.ts), /healthz (always 200 while the server
+ * answers, with the model's state: kept for the probes and scripts that read it), /readyz and /ready (readiness), /predict_ping. They answer anyone (probes, and the
  * Helm chart's Ingress publishes them): what went wrong is said by code and a short sentence of run ids and pointer
  * keys (DegradedState.reason), never by a cause's message.
  */
@@ -48,6 +49,19 @@ export function registerHealthRoutes(context: ServeContext): void {
         live: context.live?.status() ?? { enabled: false },
         promotions: context.promotions?.status() ?? null,
       };
+    },
+  });
+
+  context.routes.route({
+    method: 'GET',
+    url: '/livez',
+    schema: livezSchema,
+    handler: async (_request, reply) => {
+      const liveness = context.liveness();
+      if (liveness.live) return { status: 'live' };
+      const { live: _live, ...failure } = liveness;
+      void reply.status(503);
+      return { status: 'not_live', ...failure };
     },
   });
 

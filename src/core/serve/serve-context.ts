@@ -1,3 +1,4 @@
+import type { Liveness } from './liveness.js';
 import type { Logger } from '../logger.js';
 import type { ForecastAdmission } from './forecast-admission.js';
 import type { LiveMonitor } from './live-monitor.js';
@@ -36,4 +37,6 @@ export interface ServeContext {
   readonly retention?: LogRetention;
   /** True from the moment the server's stop begins: readiness answers 503 FLTS_SERVE_STOPPING from then. */
   isStopping(): boolean;
+  /** Whether the process can still do its work (/livez): liveness.ts. */
+  liveness(): Liveness;
 }

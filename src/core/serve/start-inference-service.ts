@@ -26,6 +26,8 @@ import type { PromotionFollowing } from './promotion-following.js';
 import { createLiveMonitor, type LiveMonitor } from './live-monitor.js';
 import { servingReplicaId } from './replica-id.js';
 import { openServedModel } from './served-model.js';
+import { servingLiveness, type Liveness } from './liveness.js';
+import type { MonotonicClock } from '../registry/run-liveness.js';
 import type { RollbackAction } from '../live/probation-decider.js';
 
 export interface InferenceServiceDeps {
@@ -45,6 +47,8 @@ export interface InferenceServiceDeps {
   rollback?: RollbackAction;
   /** The clock of the prediction log's retention (which day folders are old). */
   now?: () => Date;
+  /** The clock of the served model's forward passes, which /livez reads (default performance.now); tests pin it. */
+  monotonic?: MonotonicClock;
   /** The registry /metrics exports; given when the bus was made first and reports to it (its `bus`). */
   metrics?: ServeMetrics;
   /**
@@ -72,6 +76,8 @@ export interface InferenceService {
    * stops routing here meanwhile; close() begins it too. Idempotent.
    */
   beginStop(): void;
+  /** Whether the service can still forecast, as its /livez says it (liveness.ts); a daemon's serving role says it on the daemon's /livez. */
+  liveness(): Liveness;
   /**
    * Stops listening (in-flight requests finish within `drainMs`, default serve.requestTimeoutMs; those still running
    * then are cut, counted and logged), stops reloads and retention, writes buffered prediction logs and the live state
@@ -148,7 +154,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
   const serve = settings.serve;
   const metrics = deps.metrics ?? createServeMetrics();
   const source = deps.source ?? createRegistryModelSource(deps.store, settings, logger);
-  const batching = { maxBatch: serve.batchMaxSize, maxWaitMs: serve.batchMaxWaitMs };
+  const batching = { maxBatch: serve.batchMaxSize, maxWaitMs: serve.batchMaxWaitMs, ...(deps.monotonic ? { now: deps.monotonic } : {}) };
   // One bound for every protocol, which shadow forecasts also stay under.
   const admission = createMeteredAdmission(serve.maxQueuedRows, metrics);
   let live: LiveMonitor | undefined;
@@ -234,6 +240,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     reloadMinIntervalMs: serve.reloadMinIntervalMs,
     retention,
     isStopping: () => stopping,
+    monotonic: deps.monotonic,
   });
   let grpcServer: GrpcInferenceServer | undefined;
   const inFlight = requestsInFlightOf(app.server);
@@ -332,5 +339,6 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     throw error;
   }
   live?.start();
-  return { url, app, holder, live, ...(grpc ? { grpc } : {}), retention, beginStop, close };
+  const liveness = (): Liveness => servingLiveness(holder, serve.requestTimeoutMs, deps.monotonic);
+  return { url, app, holder, live, ...(grpc ? { grpc } : {}), retention, beginStop, liveness, close };
 }

@@ -51,6 +51,22 @@ export const readyzSchema = {
   response: { 200: readinessBody, 503: readinessBody },
 } as const;
 
+const livenessBody = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['live', 'not_live'] },
+    code: { type: 'string' },
+    reason: { type: 'string' },
+    stalled_ms: { type: 'integer' },
+    bound_ms: { type: 'integer' },
+  },
+} as const;
+
+export const livezSchema = {
+  summary: 'Liveness that means the process can still forecast: 503 FLTS_SERVE_INFERENCE_STALLED once a forward pass has run past serve.requestTimeoutMs; never for a model, the store, a promotion or the bus not there yet (that is readiness)',
+  response: { 200: livenessBody, 503: livenessBody },
+} as const;
+
 export const readySchema = {
   summary: "Readiness in the reference API's shape",
   response: {
