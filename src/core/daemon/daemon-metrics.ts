@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { createBusMetrics, watchedBusMetrics, type ConsumerWatcher } from '../bus/bus-metrics.js';
 import { isInvalidMessage } from '../bus/delivery.js';
 import type { BusMetrics } from '../bus/message-bus.js';
+import type { MirrorBacklogStatus } from './mirror-backlog.js';
 import { HTTP_CAP_CLOSES, type HttpCapClose } from '../serve/connection-cap.js';
 import { createLiveRollbacksCounter, createLiveWorseKeptCounter, createLiveNoBaselineCounter } from '../serve/live-metrics.js';
 
@@ -79,6 +80,11 @@ export interface DaemonMetrics {
   countConnectionCapClose(what: HttpCapClose): void;
   /** What /readyz would answer now, per configured role: set at scrape time so alerts see a daemon that is up but not ready. */
   setReady(roles: readonly string[], ready: boolean): void;
+  /**
+   * Exports how far a role's MLflow mirroring is behind, read at each scrape: flts_daemon_tracking_unmirrored_runs and
+   * flts_daemon_tracking_oldest_unmirrored_seconds (0 when none waits).
+   */
+  watchMirrorBacklog(role: string, status: () => MirrorBacklogStatus): void;
   /** Marks a step as in progress until the returned function is called. */
   beginWork(work: Omit<CurrentWork, 'since'>): () => void;
   currentWork(): CurrentWork[];
@@ -113,6 +119,25 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   });
   for (const what of HTTP_CAP_CLOSES) capCloses.inc({ what }, 0);
   const ready = new Gauge({ name: 'flts_daemon_ready', help: '1 while the daemon is ready (its roles started, the broker and the store answer), per configured role.', labelNames: ['role'], registers: [registry] });
+  const backlogs = new Map<string, () => MirrorBacklogStatus>();
+  new Gauge({
+    name: 'flts_daemon_tracking_unmirrored_runs',
+    help: 'Runs of the registry not yet mirrored to MLflow, as the last sync of this role left them, with those trained since (a daemon that mirrors, with tracking configured).',
+    labelNames: ['role'],
+    registers: [registry],
+    collect() {
+      for (const [role, status] of backlogs) this.set({ role }, status().runs);
+    },
+  });
+  new Gauge({
+    name: 'flts_daemon_tracking_oldest_unmirrored_seconds',
+    help: 'Seconds the oldest run not yet mirrored to MLflow has waited, since this process trained it or first found it unmirrored; 0 when none waits.',
+    labelNames: ['role'],
+    registers: [registry],
+    collect() {
+      for (const [role, status] of backlogs) this.set({ role }, status().oldest_age_seconds ?? 0);
+    },
+  });
   const current = new Set<CurrentWork>();
   const { bus, watchConsumers } = watchedBusMetrics(createBusMetrics(registry));
 
@@ -138,6 +163,9 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
     countConnectionCapClose: (what) => capCloses.inc({ what }),
     setReady(roles, isReady) {
       for (const role of roles) ready.set({ role }, isReady ? 1 : 0);
+    },
+    watchMirrorBacklog(role, status) {
+      backlogs.set(role, status);
     },
     beginWork(work) {
       const entry: CurrentWork = { ...work, since: new Date().toISOString() };

@@ -439,7 +439,7 @@ describe('core > daemon > health server', () => {
     const store = createFsStore(path.join(root, 'slow-store'));
     // A store that takes the listing and answers only when told: slow, not down.
     let answer = (): void => {};
-    const slow = { ...store, list: (bucket: string, prefix?: string) => new Promise<string[]>((resolve) => (answer = () => void store.list(bucket, prefix).then(resolve))) };
+    const slow = { ...store, list: (bucket: string, prefix?: string) => new Promise<Awaited<ReturnType<typeof store.list>>>((resolve) => (answer = () => void store.list(bucket, prefix).then(resolve))) };
     const app = await buildHealthServer({ settings: defaultSettings(), store: slow, bus: { ...fsBus, ensureTopics: async () => undefined }, metrics: createDaemonMetrics({ processMetrics: false }), roles: () => [], started: () => true });
     expect(READINESS_CHECK_MS).toBeLessThanOrEqual(2_000);
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });

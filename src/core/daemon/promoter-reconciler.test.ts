@@ -22,6 +22,7 @@ import { createDaemonMetrics } from './daemon-metrics.js';
 import { createDamagedRunReports, reconcilePromotion } from './promoter-reconciler.js';
 import { acquireLease, leaseKey, readLease } from '../registry/work-lease.js';
 import { startPromoterRole } from './promoter-role.js';
+import { withServer } from '../tracking/tracking-server.fixture.js';
 import type { RoleContext } from './role-registry.js';
 
 const HASH = 'd'.repeat(64);
@@ -280,5 +281,37 @@ describe('core > daemon > promoter-reconciler', () => {
     const outcome = await reconcilePromotion({ ...promoter(store), settings: quick, monotonic: sightingsClock(quick.daemon.leaseStaleMs) }, HASH, new AbortController().signal);
     expect(outcome).toMatchObject({ result: 'promoted', record: { run_id: 'naive-3' } });
     await dead?.release();
+  });
+
+  it("says in its daemon_promotion_promoted line whether the promotion's MLflow mark was written: the alias, not written (and why), or off", async () => {
+    // MLflow as a mark meets it: the run mirrored as m1, version 1 of flts-global made of it.
+    const answer = (url: string, runId: string): object => {
+      if (url.includes('/experiments/search')) return { experiments: [{ experiment_id: '1', name: 'NonML', lifecycle_stage: 'active' }] };
+      if (url.includes('/runs/search')) return { runs: [{ info: { run_id: 'm1', experiment_id: '1', artifact_uri: 'mlflow-artifacts:/1/m1/artifacts' }, data: { params: [], metrics: [], tags: [{ key: 'flts.run_id', value: runId }, { key: 'flts.mirror_complete', value: 'true' }] } }] };
+      if (url.includes('/registered-models/get')) return { registered_model: { name: 'flts-global' } };
+      if (url.includes('/model-versions/search')) return { model_versions: [{ name: 'flts-global', version: '1', run_id: 'm1' }] };
+      return {};
+    };
+    const promotedLine = async (name: string, uri: string | undefined) => {
+      const tracked = structuredClone(settings);
+      if (uri) tracked.tracking = { ...tracked.tracking, uri, timeoutMs: 1000, retries: 0 };
+      const store = createFsStore(path.join(root, name));
+      const run = fakeRun(`naive-${name}`, 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2026-01-01T00:00:00.000Z', 'SUCCESS', HASH);
+      await addLoadableRun(store, tracked, { ...run, timings: { ...run.timings, finished_at: '2026-01-01T00:01:00.000Z' } });
+      const { logger, infos } = recordingLogger();
+      expect(await reconcilePromotion({ ...promoter(store), settings: tracked, logger }, HASH, new AbortController().signal)).toMatchObject({ result: 'promoted' });
+      const line = infos.find((info) => info.msg === 'daemon_promotion_promoted');
+      return { run_id: line?.fields.record && (line.fields.record as { run_id: string }).run_id, mlflow_mark: line?.fields.mlflow_mark, mlflow_mark_code: line?.fields.mlflow_mark_code };
+    };
+
+    expect(await promotedLine('untracked', undefined)).toEqual({ run_id: 'naive-untracked', mlflow_mark: 'off', mlflow_mark_code: undefined });
+    expect(await withServer((_request, response) => void response.writeHead(503).end(), (uri) => promotedLine('down', uri))).toEqual({ run_id: 'naive-down', mlflow_mark: 'not_written', mlflow_mark_code: 'FLTS_TRACKING_UNAVAILABLE' });
+    const marked = await withServer(
+      (request, response) => {
+        request.resume().on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer(request.url ?? '', 'naive-up'))));
+      },
+      (uri) => promotedLine('up', uri),
+    );
+    expect(marked).toEqual({ run_id: 'naive-up', mlflow_mark: 'alias', mlflow_mark_code: undefined });
   });
 });

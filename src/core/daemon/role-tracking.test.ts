@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import { resolveSettings } from '../config/settings.js';
@@ -289,5 +289,45 @@ describe('core > daemon > role tracking', () => {
       },
     );
     expect(asked).toContain('POST /api/2.0/mlflow/registered-models/alias');
+  });
+
+  it('says on /metrics and in its /status how many runs MLflow still lacks and how long the oldest has waited, while MLflow is down', async () => {
+    await withServer(
+      (_request, response) => response.writeHead(503).end(),
+      async (uri) => {
+        const settings = trackedAt(uri);
+        settings.daemon.trainerModels = ['NAIVE'];
+        settings.daemon.resyncIntervalMs = 86_400_000;
+        const store = createFsStore(path.join(root, 'store'));
+        await addProcessedData(store, settings, HASH);
+        const metrics = createDaemonMetrics({ processMetrics: false });
+        let clock = 5_000;
+        // The startup resync trains the processed data, and its mirror finds MLflow down.
+        const role = await startTrainerRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'trainer-lag', signal: new AbortController().signal, monotonic: () => clock });
+        const backlogLines = async () => (await metrics.registry.metrics()).split('\n').filter((line) => /^flts_daemon_tracking_(unmirrored_runs|oldest_unmirrored_seconds)\{/.test(line));
+        try {
+          await vi.waitFor(async () => expect(await trackingFailures(metrics)).toContain('trainer FLTS_TRACKING_UNAVAILABLE 2'), { timeout: 20_000, interval: 20 });
+          clock += 90_000;
+          expect(await backlogLines()).toEqual(['flts_daemon_tracking_unmirrored_runs{role="trainer"} 1', 'flts_daemon_tracking_oldest_unmirrored_seconds{role="trainer"} 90']);
+          expect(role.status()).toEqual({ models: ['NAIVE'], mlflow_backlog: { runs: 1, oldest_age_seconds: 90 } });
+        } finally {
+          await role.stop();
+        }
+      },
+    );
+  });
+
+  it('says nothing of an MLflow backlog without a tracking URI', async () => {
+    const settings = resolveSettings({ env: { INPUT_SEQ_LEN: '4' } }).settings;
+    settings.daemon.trainerModels = ['NAIVE'];
+    settings.daemon.resyncIntervalMs = 86_400_000;
+    const metrics = createDaemonMetrics({ processMetrics: false });
+    const role = await startTrainerRole({ settings, store: createFsStore(path.join(root, 'store')), bus, logger: silentLogger, metrics, owner: 'trainer-untracked', signal: new AbortController().signal });
+    try {
+      expect(role.status()).toEqual({ models: ['NAIVE'] });
+      expect(await metrics.registry.metrics()).not.toMatch(/^flts_daemon_tracking_unmirrored_runs\{/m);
+    } finally {
+      await role.stop();
+    }
   });
 });

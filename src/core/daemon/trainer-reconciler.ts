@@ -10,6 +10,7 @@ import { listRunRecords, markRunKilled } from '../registry/run-store.js';
 import { runOfThisProcess, waitForRunEnd, whyRunDead } from '../registry/run-liveness.js';
 import { announceAnsweringClaims } from './answered-claims.js';
 import type { RoleContext } from './role-registry.js';
+import type { MirrorBacklog } from './mirror-backlog.js';
 import type { MirrorQueue } from './mirror-queue.js';
 import { roleTracking } from './role-tracking.js';
 import type { SerialQueue } from './serial-queue.js';
@@ -32,6 +33,8 @@ export interface TrainerContext extends RoleContext {
   queue: SerialQueue;
   /** Trained runs to mirror to MLflow, beside the claims (mirrorTrainedRun). */
   mirrors: MirrorQueue;
+  /** The runs not mirrored yet, with tracking configured (/status, /metrics). */
+  backlog?: MirrorBacklog;
 }
 
 /** `wait` for the lease's holder, or for `runId`: a run another process trains without a lease (`--allow-concurrent`, an older flts). */
@@ -110,9 +113,14 @@ export const BACKLOG_MIRROR = '';
  * budget to no training and no claim. The SUCCESS notice went out already; a mirror cut short by a stop is caught up
  * by the next sync (the next resync's BACKLOG_MIRROR, or the backlog of the next run's mirror).
  */
-export async function mirrorTrainedRun(context: RoleContext, runId: string, signal: AbortSignal): Promise<void> {
+export async function mirrorTrainedRun(context: RoleContext, runId: string, signal: AbortSignal, backlog?: MirrorBacklog): Promise<void> {
   const runIds = runId === BACKLOG_MIRROR ? [] : [runId];
+  const sync = backlog?.beginSync();
   const tracking = await syncRunsToTracking(context.store, context.settings, { runIds }, roleTracking(context, 'trainer', signal));
+  // A sync that came back says what the registry still lacks in MLflow; one given up (MLflow down at its first call,
+  // or at the run asked for) says nothing new, and the run asked for waits on.
+  if (tracking.status === 'ok') sync?.done(tracking.value);
+  else if (runIds.length > 0) backlog?.trained(runId);
   // A run the mirror could not write is reported in its result, not as a failed call: the mirror goes on with the next.
   if (tracking.status === 'ok') for (const failure of tracking.value.failed) context.metrics.countTrackingFailure('trainer', failure.code);
 }
@@ -184,6 +192,7 @@ export async function reconcileTraining(context: TrainerContext, target: TrainTa
       const outcome = decision.outcome;
       metrics.countStep('trainer', 'train', outcome.result === 'trained' ? 'done' : 'skipped');
       logger.info({ config_hash: target.configHash, model_type: target.modelType, ...(snakeCaseKeys(outcome) as object) }, outcome.result === 'trained' ? 'daemon_trained' : 'daemon_train_skipped');
+      if (outcome.result === 'trained') context.backlog?.trained(outcome.runId);
       if (outcome.result === 'trained' && !context.mirrors.add(outcome.runId)) {
         // Not lost: the run is in the registry without a mirror marker, which is what every sync's backlog mirrors.
         const stopping = context.signal.aborted;

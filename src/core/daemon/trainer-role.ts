@@ -8,6 +8,7 @@ import { announceAnsweringClaims, claimAnswered } from './answered-claims.js';
 import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
 import { removeFinishedLeases } from './finished-leases.js';
 import { abandonedOnStop, type RoleContext, type RoleHandle } from './role-registry.js';
+import { createMirrorBacklog } from './mirror-backlog.js';
 import { createMirrorQueue, MIRROR_STOP_WAIT_MS } from './mirror-queue.js';
 import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
@@ -63,11 +64,14 @@ function trainableClaim(claim: DataClaim, topic: string): DataClaim {
  * claim), each claim reconciled from the run registry, plus the latest processed data at startup.
  */
 export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
-  const mirrors = createMirrorQueue((runId, signal) => mirrorTrainedRun(base, runId, signal), {
+  // How far mirroring is behind, only where there is an MLflow to mirror to.
+  const backlog = base.settings.tracking.uri ? createMirrorBacklog(base.monotonic) : undefined;
+  if (backlog) base.metrics.watchMirrorBacklog('trainer', () => backlog.status());
+  const mirrors = createMirrorQueue((runId, signal) => mirrorTrainedRun(base, runId, signal, backlog), {
     signal: base.signal,
     onError: (runId, error) => base.logger.warn({ run_id: runId, err: error }, 'daemon_mirror_failed'),
   });
-  const context: TrainerContext = { ...base, queue: createSerialQueue(), mirrors };
+  const context: TrainerContext = { ...base, queue: createSerialQueue(), mirrors, ...(backlog ? { backlog } : {}) };
   const { settings, bus } = context;
   const topic = settings.bus.topics.trainingData;
   await bus.ensureTopics([settings.bus.topics.modelTraining]);
@@ -109,7 +113,7 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
   return {
     name: 'trainer',
     subscriptions,
-    status: () => ({ models: settings.daemon.trainerModels }),
+    status: () => ({ models: settings.daemon.trainerModels, ...(backlog ? { mlflow_backlog: backlog.status() } : {}) }),
     async stop() {
       // The mirror under way is aborted, not finished: what it leaves is pending in the registry for the next sync.
       await Promise.all([...subscriptions.map((s) => s.stop()), startup, mirrors.stop(MIRROR_STOP_WAIT_MS)]);

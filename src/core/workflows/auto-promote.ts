@@ -22,9 +22,23 @@ export interface RunsLeftOut {
   corrupt_runs?: RunRegistryScan['corrupt'];
 }
 
+/** Whether a promotion's MLflow mark was written, and which: see AutoPromotionOutcome. */
+export type MlflowMark = 'alias' | 'tag' | 'not_written' | 'off';
+
+/** The MLflow mark of a promotion's result, as its outcome names it. */
+export function mlflowMarkOf(tracking: PromotionResult['tracking']): { mlflow_mark: MlflowMark; mlflow_mark_code?: string } {
+  if (tracking.status === 'ok' && tracking.marker) return { mlflow_mark: tracking.marker.marker };
+  if (tracking.status === 'disabled') return { mlflow_mark: 'off' };
+  return { mlflow_mark: 'not_written', ...(tracking.code ? { mlflow_mark_code: tracking.code } : {}) };
+}
+
 export type AutoPromotionOutcome = (
-  /** `published`: whether `model-selected` was acknowledged (null without a bus). */
-  | { result: 'promoted'; record: PromotionRecord; published?: PromotionResult['published'] }
+  /**
+   * `published`: whether `model-selected` was acknowledged (null without a bus). `mlflow_mark`: the MLflow mark
+   * written (`alias` or `tag`), `not_written` (MLflow failed or refused it, `mlflow_mark_code` says how; a later sync
+   * writes it) or `off` (no tracking URI), so that the promotion's log line says whether MLflow shows it.
+   */
+  | { result: 'promoted'; record: PromotionRecord; published?: PromotionResult['published']; mlflow_mark: MlflowMark; mlflow_mark_code?: string }
   | { result: 'waiting'; missing: string[] }
   | { result: 'already-promoted'; record: PromotionRecord }
   /** The data is older than what this scope serves: the SUCCESS is recorded in the registry, never promoted. */
@@ -175,7 +189,7 @@ export async function autoPromote(configHash: string, actor: string, settings: S
   try {
     const promoted = await promoteBest({ configHash, source: 'auto', actor }, settings, deps);
     if (!promoted.changed) return { result: 'already-promoted', record: promoted.record };
-    return { result: 'promoted', record: promoted.record, published: promoted.published };
+    return { result: 'promoted', record: promoted.record, published: promoted.published, ...mlflowMarkOf(promoted.tracking) };
   } catch (error) {
     const flts = toFltsError(error);
     if (flts.code === 'FLTS_EVAL_GATE_FAILED') return { result: 'gated', reason: flts.message };

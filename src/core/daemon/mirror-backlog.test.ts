@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { createMirrorBacklog } from './mirror-backlog.js';
+
+describe('core > daemon > mirror backlog', () => {
+  it('counts each run from when it was trained or first found unmirrored until a sync takes it, whatever the syncs that left it', () => {
+    let clock = 0;
+    const backlog = createMirrorBacklog(() => clock);
+    expect(backlog.status()).toEqual({ runs: 0, oldest_age_seconds: null });
+    backlog.trained('run-a');
+    clock = 10_000;
+    // A sync finds two more unmirrored (an outage's backlog), and leaves run-a too.
+    backlog.beginSync().done({ deferred: ['run-a', 'run-b'], failed: [{ runId: 'run-c', code: 'FLTS_TRACKING_REJECTED', message: 'refused' }] });
+    clock = 70_000;
+    expect(backlog.status()).toEqual({ runs: 3, oldest_age_seconds: 70 });
+    // The next sync mirrors run-a and run-c: run-b waits since it was first found.
+    backlog.beginSync().done({ deferred: ['run-b'], failed: [] });
+    clock = 100_000;
+    expect(backlog.status()).toEqual({ runs: 1, oldest_age_seconds: 90 });
+    backlog.beginSync().done({ deferred: [], failed: [] });
+    expect(backlog.status()).toEqual({ runs: 0, oldest_age_seconds: null });
+  });
+
+  it('keeps a run trained while a sync ran, which that sync may have looked too early to see', () => {
+    let clock = 0;
+    const backlog = createMirrorBacklog(() => clock);
+    const sync = backlog.beginSync();
+    clock = 1_000;
+    backlog.trained('run-late');
+    sync.done({ deferred: [], failed: [] });
+    clock = 31_000;
+    expect(backlog.status()).toEqual({ runs: 1, oldest_age_seconds: 30 });
+  });
+});
