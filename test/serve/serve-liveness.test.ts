@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultSettings, type Settings } from '../../src/core/config/settings.js';
 import { FltsError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
+import type * as grpc from '@grpc/grpc-js';
+import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js';
 import { startInferenceService } from '../../src/core/serve/start-inference-service.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
 import { heldSource, postJson, readJsonResponse, requestData } from './serve-fixtures.js';
@@ -28,10 +30,18 @@ describe('serve > /livez: 503 once a forward pass has run past serve.requestTime
     let clock = 1_000;
     const service = await startInferenceService(settings, { store: createFsStore(root), source, logger: silentLogger, monotonic: () => clock });
     const livez = async () => readJsonResponse(await fetch(`${service.url}/livez`));
+    const client = createInferenceClient(`127.0.0.1:${service.grpc?.port}`);
+    const serverLive = () =>
+      new Promise<{ live: boolean }>((resolve, reject) =>
+        (client as unknown as { ServerLive: (request: object, callback: (error: grpc.ServiceError | null, response: { live: boolean }) => void) => void }).ServerLive({}, (error, response) => (error ? reject(error) : resolve(response))),
+      );
+    /** What the Open Inference Protocol's two liveness answers say, beside /livez. */
+    const oipLive = async () => ({ http: await readJsonResponse(await fetch(`${service.url}/v2/health/live`)), grpc: await serverLive() });
     try {
       await service.holder.reloadFromPointer();
       expect((await fetch(`${service.url}/readyz`)).status).toBe(503);
       expect(await livez()).toMatchObject({ status: 200, json: { status: 'live' } });
+      expect(await oipLive()).toMatchObject({ http: { status: 200, json: { live: true } }, grpc: { live: true } });
 
       // Nothing promoted: still waiting, still live.
       source.pointerError = undefined;
@@ -61,6 +71,8 @@ describe('serve > /livez: 503 once a forward pass has run past serve.requestTime
         stalled_ms: 30_001,
         bound_ms: 30_000,
       });
+      // The Open Inference Protocol's liveness (KServe's probes) gives the same answer.
+      expect(await oipLive()).toMatchObject({ http: { status: 503, json: { live: false } }, grpc: { live: false } });
       // The same answer for a daemon's serving role, which says it on the daemon's /livez.
       expect(service.liveness()).toMatchObject({ live: false, code: 'FLTS_SERVE_INFERENCE_STALLED' });
       // /healthz answers as before: its readers (probes of older charts, scripts) see no change.
@@ -72,7 +84,9 @@ describe('serve > /livez: 503 once a forward pass has run past serve.requestTime
       hold.release();
       expect((await forecast).status).toBe(200);
       expect(await livez()).toMatchObject({ status: 200, json: { status: 'live' } });
+      expect(await oipLive()).toMatchObject({ http: { status: 200, json: { live: true } }, grpc: { live: true } });
     } finally {
+      client.close();
       await service.close();
     }
   });

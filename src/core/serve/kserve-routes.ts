@@ -18,7 +18,17 @@ export function registerKserveRoutes(context: ServeContext): void {
   const modelName = (request: FastifyRequest): string => (request.params as { name: string }).name;
   const modelVersion = (request: FastifyRequest): string | undefined => (request.params as { version?: string }).version;
 
-  routes.route({ method: 'GET', url: '/v2/health/live', schema: liveSchema, handler: async () => ({ live: true }) });
+  // The one liveness rule of /livez (liveness.ts): KServe's own probes read this route.
+  routes.route({
+    method: 'GET',
+    url: '/v2/health/live',
+    schema: liveSchema,
+    handler: async (_request, reply) => {
+      const live = context.liveness().live;
+      if (!live) void reply.status(503);
+      return { live };
+    },
+  });
   routes.route({
     method: 'GET',
     url: '/v2/health/ready',

@@ -530,7 +530,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   };
 
   const handlers: grpc.UntypedServiceImplementation = {
-    ServerLive: unary('ServerLive', () => ({ live: true })),
+    ServerLive: unary('ServerLive', () => ({ live: context.liveness?.().live ?? true })),
     ServerReady: unary('ServerReady', () => ({ ready: readinessOf(context.holder, context.isStopping?.() ?? false).ready })),
     ModelReady: unary('ModelReady', (call) => ({ ready: servedModelNamed(context, call.request.name, call.request.version || undefined) !== undefined })),
     ServerMetadata: unary('ServerMetadata', () => OIP_SERVER_METADATA),

@@ -39,6 +39,8 @@ export interface OipContext {
   readonly bodyBudget?: BodyBudget;
   /** True from the moment the server's stop begins: ServerReady answers false from then, as /readyz answers 503. */
   readonly isStopping?: () => boolean;
+  /** Whether the server can still forecast (liveness.ts): ServerLive answers false when not, as /livez answers 503. */
+  readonly liveness?: () => { live: boolean };
 }
 
 /** The call an inference answers: its route (for metrics) and whether its client is still there. */

@@ -242,6 +242,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     isStopping: () => stopping,
     monotonic: deps.monotonic,
   });
+  const liveness = (): Liveness => servingLiveness(holder, serve.requestTimeoutMs, deps.monotonic);
   let grpcServer: GrpcInferenceServer | undefined;
   const inFlight = requestsInFlightOf(app.server);
   /** The requests in flight as the stop began (before close(), with an owner that begins it first), then at close(). */
@@ -308,7 +309,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
       // gRPC is loaded only when its port is configured.
       const { startGrpcInferenceServer } = await import('./oip-grpc-server.js');
       grpcServer = await startGrpcInferenceServer(
-        { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger, recorder, admission, bodyBudget, isStopping: () => stopping },
+        { holder, metrics, modelName: serve.modelName, inferenceLength: serve.inferenceLength, live, identifier: settings.identifier, logger, recorder, admission, bodyBudget, isStopping: () => stopping, liveness: () => liveness() },
         { host: serve.host, port: serve.grpcPort, maxMessageBytes: serve.bodyLimitBytes, requestTimeoutMs: serve.requestTimeoutMs, minBodyBytesPerSec: serve.minBodyBytesPerSec, minBodyRateWindowMs: serve.minBodyRateWindowMs, bodyIdleTimeoutMs: serve.bodyIdleTimeoutMs, headersTimeoutMs: serve.headersTimeoutMs, keepAliveTimeoutMs: serve.keepAliveTimeoutMs, maxConnections: serve.maxConnections, apiToken: serve.apiToken, httpPort: port, logger },
       );
     } catch (error) {
@@ -339,6 +340,5 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     throw error;
   }
   live?.start();
-  const liveness = (): Liveness => servingLiveness(holder, serve.requestTimeoutMs, deps.monotonic);
   return { url, app, holder, live, ...(grpc ? { grpc } : {}), retention, beginStop, liveness, close };
 }

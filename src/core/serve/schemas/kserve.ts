@@ -106,9 +106,12 @@ export const requestId = { type: 'string', maxLength: MAX_REQUEST_ID } as const;
 
 export const modelParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
 
+const liveness = { type: 'object', properties: { live: { type: 'boolean' } }, required: ['live'] } as const;
+
+/** Not live (503 with `{ live: false }`) as /livez: a forward pass under way past serve.requestTimeoutMs. */
 export const liveSchema = {
-  summary: 'Open Inference Protocol liveness',
-  response: { 200: { type: 'object', properties: { live: { type: 'boolean' } }, required: ['live'] } },
+  summary: 'Open Inference Protocol liveness: 503 { live: false } once a forward pass has run past serve.requestTimeoutMs, as /livez',
+  response: { 200: liveness, 503: liveness },
 } as const;
 
 const readiness = { type: 'object', properties: { ready: { type: 'boolean' } }, required: ['ready'] } as const;
