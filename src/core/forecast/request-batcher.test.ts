@@ -119,4 +119,26 @@ describe('core > forecast > request-batcher', () => {
     expect(sizes).toEqual([4]);
     expect([[...first], [...third]]).toEqual([[7, 8], [10]]);
   });
+
+  it('says since when the oldest forward pass under way runs, passes of another horizon included, and nothing once they returned', async () => {
+    const inner = createNaiveModel(WINDOW);
+    const gates: Array<() => void> = [];
+    const held = <T>(value: () => T | Promise<T>): Promise<T> => new Promise<void>((resolve) => gates.push(resolve)).then(value);
+    const model: ForecastModel = { ...inner, predict: (batch) => held(() => inner.predict(batch)), predictSteps: (batch, steps) => held(() => new Float32Array(batch.size * steps)) };
+    let clock = 100;
+    const batcher = createRequestBatcher(model, { maxBatch: 1, maxWaitMs: 0, now: () => clock });
+    expect(batcher.runningSince).toBeUndefined();
+    const stepped = batcher.predict(window(1), new Float64Array(3), 1, undefined, 3);
+    clock = 200;
+    const batched = batcher.predict(window(2), new Float64Array(1), 1);
+    // Both passes began at once: the batched one as its batch filled, the other of its own.
+    expect(gates).toHaveLength(2);
+    expect(batcher.runningSince).toBe(100);
+    gates[0]();
+    await stepped;
+    expect(batcher.runningSince).toBe(200);
+    gates[1]();
+    await batched;
+    expect(batcher.runningSince).toBeUndefined();
+  });
 });

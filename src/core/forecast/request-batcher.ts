@@ -52,7 +52,7 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
   let queuedWindows = 0;
   let running = 0;
   const now = options.now ?? (() => performance.now());
-  /** Start times of the passes under way, oldest first (passes start in order). */
+  /** Start times of the passes under way (batched, or of another horizon), oldest first: they start in order. */
   const started: number[] = [];
   let scheduled: { cancel: () => void } | undefined;
 
@@ -91,10 +91,8 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
     }
     const spreads = batch.some((item) => item.spreads) ? new Float64Array(size * targets.length) : undefined;
     options.onBatch?.(size);
-    const start = now();
-    started.push(start);
     try {
-      const predictions = await model.predict({ windows, forecastTimes, size, spreads });
+      const predictions = await timed(() => model.predict({ windows, forecastTimes, size, spreads }));
       offset = 0;
       for (const item of batch) {
         if (item.spreads && spreads) item.spreads.set(spreads.subarray(offset * targets.length, (offset + item.size) * targets.length));
@@ -103,6 +101,15 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
       }
     } catch (error) {
       for (const item of batch) item.reject(error);
+    }
+  }
+
+  /** A forward pass, its start kept while it runs (runningSince). */
+  async function timed<T>(pass: () => Promise<T>): Promise<T> {
+    const start = now();
+    started.push(start);
+    try {
+      return await pass();
     } finally {
       started.splice(started.indexOf(start), 1);
     }
@@ -124,7 +131,7 @@ export function createRequestBatcher(model: ForecastModel, options: RequestBatch
 
   return {
     predict(windows, forecastTimes, size, spreads, steps = outputSeqLen) {
-      if (steps !== outputSeqLen) return predictSteps(model, { windows, forecastTimes, size, spreads }, steps);
+      if (steps !== outputSeqLen) return timed(() => predictSteps(model, { windows, forecastTimes, size, spreads }, steps));
       return new Promise<Float32Array>((resolve, reject) => {
         queue.push({ windows, forecastTimes, size, spreads, resolve, reject });
         queuedWindows += size;
