@@ -325,7 +325,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
     expect(rules.map((rule) => rule.alert).sort()).toEqual([
       'FltsBatchInferenceFailed', 'FltsBusConsumerCrashing', 'FltsBusDeadLetterRefused', 'FltsBusMessagesDeadLettered', 'FltsConsumerLagGrowing', 'FltsDaemonDown', 'FltsDaemonNotReady', 'FltsInvalidMessages', 'FltsLiveActualsNotArriving', 'FltsLiveProbationWithoutBaseline', 'FltsLiveRollback', 'FltsLiveWorseRunKept',
       'FltsServeConnectionsRefusedAtCap', 'FltsServeErrorRatioHigh', 'FltsServeLatencyHigh', 'FltsServeModelDegraded', 'FltsServeNoModelReady', 'FltsServeNoReplicaReady',
-      'FltsServeNotFollowingPromotions', 'FltsServeReplicaDown', 'FltsServingReloadFailed', 'FltsTrackingCallsFailing', 'FltsTrainingRunFailed',
+      'FltsServeNotFollowingPromotions', 'FltsServeReplicaDown', 'FltsServingReloadFailed', 'FltsTrackingCallsFailing', 'FltsTrackingMirrorBehind', 'FltsTrainingRunFailed',
     ]);
     for (const rule of rules) {
       expect(Object.keys(rule).filter((key) => !['alert', 'expr', 'for', 'labels', 'annotations'].includes(key)), rule.alert).toEqual([]);
@@ -342,7 +342,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > compose${skipNote(deployToo
       FltsServeLatencyHigh: 'flts_http_request_duration_seconds_bucket', FltsConsumerLagGrowing: 'flts_daemon_consumer_lag',
       FltsTrainingRunFailed: 'flts_training_runs_total', FltsLiveRollback: 'flts_live_rollbacks_total', FltsLiveWorseRunKept: 'flts_live_worse_kept_total', FltsLiveProbationWithoutBaseline: 'flts_live_no_baseline_total', FltsLiveActualsNotArriving: 'flts_live_waiting_points', FltsDaemonNotReady: 'flts_daemon_ready',
       FltsBatchInferenceFailed: 'flts_daemon_steps_total', FltsServingReloadFailed: 'flts_daemon_steps_total', FltsInvalidMessages: 'flts_daemon_steps_total',
-      FltsTrackingCallsFailing: 'flts_daemon_tracking_failures_total', FltsServeConnectionsRefusedAtCap: 'flts_http_connections_closed_at_cap_total',
+      FltsTrackingCallsFailing: 'flts_daemon_tracking_failures_total', FltsTrackingMirrorBehind: 'flts_daemon_tracking_oldest_unmirrored_seconds', FltsServeConnectionsRefusedAtCap: 'flts_http_connections_closed_at_cap_total',
       FltsBusDeadLetterRefused: 'flts_bus_dead_letter_refusals_total', FltsBusMessagesDeadLettered: 'flts_bus_messages_total',
     };
     expect(Object.keys(watches).sort()).toEqual([...byName.keys()].sort());
