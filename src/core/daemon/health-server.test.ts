@@ -455,7 +455,7 @@ describe('core > daemon > health server', () => {
         status: 'not_ready',
         components: { roles: true, bus: true, store: false },
         code: 'FLTS_STORE_UNAVAILABLE',
-        reason: `The object store did not answer a listing within ${READINESS_CHECK_MS} ms.`,
+        reason: `The object store failed a listing or gave no answer within ${READINESS_CHECK_MS} ms.`,
       });
     } finally {
       vi.useRealTimers();

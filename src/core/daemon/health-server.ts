@@ -124,13 +124,13 @@ function statusOfWork(work: CurrentWork): Record<string, string> {
 }
 
 /**
- * The code of a started daemon's 503 for a check that got no answer within its bound (the store's first: without it
- * no role gets anywhere), with a sentence that names no endpoint.
+ * The code of a started daemon's 503 for a check that failed or got no answer within its bound (the store's first:
+ * without it no role gets anywhere), with a sentence that names no endpoint.
  */
-function unansweredCheck(components: Readiness, ms: number): { code?: string; reason?: string } {
+function failedCheck(components: Readiness, ms: number): { code?: string; reason?: string } {
   if (!components.roles) return {};
-  if (!components.store) return { code: 'FLTS_STORE_UNAVAILABLE', reason: `The object store did not answer a listing within ${ms} ms.` };
-  if (!components.bus) return { code: 'FLTS_BUS_UNAVAILABLE', reason: `The message bus did not answer within ${ms} ms.` };
+  if (!components.store) return { code: 'FLTS_STORE_UNAVAILABLE', reason: `The object store failed a listing or gave no answer within ${ms} ms.` };
+  if (!components.bus) return { code: 'FLTS_BUS_UNAVAILABLE', reason: `The message bus failed its check or gave no answer within ${ms} ms.` };
   return {};
 }
 
@@ -242,7 +242,7 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     const ready = isReady(components);
     const waiting = deps.startupWait?.();
     const startup = waiting && !components.roles ? { startup: waiting } : components.roles ? {} : joiningStartup(deps);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components, ...unansweredCheck(components, ms), ...startup });
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components, ...failedCheck(components, ms), ...startup });
   });
   get('/metrics', async (_request, reply) => {
     // Stopping, the closing bus is not asked either (see /readyz): the lag gauges keep their last values.
