@@ -24,7 +24,7 @@ import type { TestProject } from 'vitest/node';
 import { missingTools, TOOLS_DIR } from '../deploy/deploy-tools.js';
 import { freePort } from '../helpers/free-port.js';
 
-export type ServerKind = 'infra' | 'kafka-secure' | 'mlflow' | 'deploy-tools' | 'tritonclient';
+export type ServerKind = 'infra' | 'kafka-secure' | 'mlflow' | 'deploy-tools' | 'tritonclient' | 'mlflow-client';
 export type Vars = Record<string, string>;
 /** The answer to a test file: variables to use, or why its tests skip; a failure is an error message. */
 export type ServerGrant = { status: 'ready'; vars: Vars } | { status: 'skip'; reason: string } | { status: 'failed'; reason: string };
@@ -202,6 +202,18 @@ const KINDS: Record<ServerKind, KindSpec> = {
     async start() {
       const stdout = await run('bash', [path.join(REPO_ROOT, 'scripts/tritonclient/install.sh')]);
       return { FLTS_TEST_TRITONCLIENT_PYTHON: stdout.trim().split('\n').pop()! };
+    },
+  },
+  'mlflow-client': {
+    what: 'mlflow-skinny with onnx and onnxruntime from PyPI, an MLflow user loading models (scripts/mlflow-client/install.sh)',
+    missingToolchain() {
+      const python = process.env.FLTS_MLFLOW_PYTHON ?? 'python3';
+      return spawnSync(python, ['-c', 'import venv, ensurepip'], { stdio: 'ignore' }).status === 0 ? undefined : `${python} with venv`;
+    },
+    reuse: async () => undefined,
+    async start() {
+      const stdout = await run('bash', [path.join(REPO_ROOT, 'scripts/mlflow-client/install.sh')]);
+      return { FLTS_TEST_MLFLOW_CLIENT_PYTHON: stdout.trim().split('\n').pop()! };
     },
   },
 };

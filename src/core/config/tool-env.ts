@@ -33,12 +33,14 @@ export const TOOL_ENV_NAMES: Readonly<Record<string, string>> = {
   FLTS_TOOLS_DIR: 'where the deploy tools (helm, kubeconform, ...) are installed',
   FLTS_TRITONCLIENT_VENV: 'the tritonclient virtual environment',
   FLTS_TRITONCLIENT_VERSION: 'the tritonclient version installed',
+  FLTS_MLFLOW_CLIENT_VENV: 'the virtual environment of the MLflow client that loads flts models (mlflow-skinny, onnx, onnxruntime)',
   FLTS_NODE_CACHE: 'where .ci/run keeps its Node distributions',
   // Tests.
   FLTS_TEST_MLFLOW_URI: 'an MLflow server the integration tests use instead of starting one',
   FLTS_TEST_MODULE_TRACE: 'a file the module-trace hook of the tests writes the loaded modules to',
   FLTS_TEST_PORTS: 'the port range (first-last) tests take free ports from',
   FLTS_TEST_TRITONCLIENT_PYTHON: 'the Python with tritonclient the Triton tests run',
+  FLTS_TEST_MLFLOW_CLIENT_PYTHON: 'the Python with mlflow-skinny, onnx and onnxruntime the MLflow model test loads flts models with',
   // Benches.
   FLTS_BENCH_JSON: 'benches print one JSON line per measurement',
   FLTS_COMPARE_SKIP: 'the comparisons compare-pytorch.mjs skips',

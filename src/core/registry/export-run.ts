@@ -14,6 +14,8 @@ import { buildRecurrentGraph, ONNX_IR_VERSION, ONNX_NAMES, ONNX_OPSET } from '..
 
 export const EXPORT_FORMATS = ['onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** The model types whose runs export to ONNX: the recurrent networks. */
+export const ONNX_EXPORT_TYPES: ReadonlySet<string> = new Set(['LSTM', 'GRU']);
 
 export interface RunExport {
   runId: string;
@@ -47,7 +49,7 @@ async function networkWeights(store: ObjectStore, settings: Settings, record: Ru
 export async function exportRun(store: ObjectStore, settings: Settings, runId: string, format: ExportFormat = 'onnx'): Promise<RunExport> {
   if (!EXPORT_FORMATS.includes(format)) throw new FltsError('FLTS_USAGE_INVALID_FLAG', `Unknown export format ${JSON.stringify(format)} (known: ${EXPORT_FORMATS.join(', ')}).`);
   const record = await readRunRecord(store, settings, runId);
-  if (record.model_type !== 'LSTM' && record.model_type !== 'GRU') {
+  if (!ONNX_EXPORT_TYPES.has(record.model_type)) {
     throw new FltsError('FLTS_EXPORT_UNSUPPORTED', `Run ${runId} is a ${record.model_type} model; only LSTM and GRU runs export to ONNX.`, { details: { runId, modelType: record.model_type } });
   }
   if (record.status !== 'SUCCESS') {

@@ -7,6 +7,7 @@ import type { MlflowClient } from '../tracking/mlflow-client.js';
 import { encodeMetricValue, toRecord, type MlflowExperiment, type MlflowKeyValue, type MlflowMetric, type MlflowRun, type MlflowRunStatus } from '../tracking/mlflow-types.js';
 import { loadMirrorSource, type MirrorSource } from './mirror-source.js';
 import { writeMirrorMarker } from './mirror-markers.js';
+import { noModelTags, planMirroredModel, writeMirroredModel, type MirroredModel } from './mirror-model.js';
 import { filterLiteral, MIRROR_TAGS, trackingClientFor, type TrackingDeps } from '../tracking/tracking-deps.js';
 
 /** MLflow keeps at most this many characters of a param value. */
@@ -22,6 +23,8 @@ export interface MirrorRunResult {
   /** The existing mirror was already complete, so nothing was sent. */
   upToDate: boolean;
   artifacts: string[];
+  /** The MLflow model logged for a SUCCESS run written now (mirror-model.ts); absent when nothing was written. */
+  model?: MirroredModel;
 }
 
 /** Experiments follow the reference trainers: neural networks in one, statistical models in another. */
@@ -174,7 +177,9 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
     return { runId, mlflowRunId: existing.info.run_id, experimentId: existing.info.experiment_id, created: false, upToDate: true, artifacts: [] };
   }
 
-  const tags = { ...source.tags, [MIRROR_TAGS.status]: source.status, 'mlflow.source.name': 'flts', 'mlflow.source.type': 'LOCAL' };
+  // A run without an MLflow model says so in the first batch of tags; an ONNX export is written once the run's files are.
+  const plan = source.status === 'SUCCESS' ? await planMirroredModel(store, settings, runId) : undefined;
+  const tags = { ...source.tags, [MIRROR_TAGS.status]: source.status, 'mlflow.source.name': 'flts', 'mlflow.source.type': 'LOCAL', ...(plan?.model === 'none' ? noModelTags(plan.reason) : {}) };
   const run = existing ?? (await createMirror(client, source, settings, experiments, tags, known.deletedExperiments));
   const mlflowRunId = run.info.run_id;
 
@@ -185,6 +190,9 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
     await client.uploadArtifact(run.info.artifact_uri, artifact.artifactPath, await store.get(settings.store.buckets.runs, artifact.key));
     uploaded.push(artifact.artifactPath);
   }
+  // Before the mirror is marked complete, so that an interrupted one logs its model on the next call.
+  const model = plan?.model === 'onnx' ? await writeMirroredModel(client, run, plan) : plan;
+  if (model?.model === 'onnx') uploaded.push(...model.files);
 
   // A concurrent writer may have created another mirror meanwhile: only the keeper is marked complete.
   const kept = await settleDuplicates(client, runId, run);
@@ -200,5 +208,5 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
   }
   logger.info({ mlflow_run_id: mlflowRunId, created: !existing, artifacts: uploaded.length }, 'mlflow_run_mirrored');
   deps.onEvent?.({ type: 'tracking.mirrored', runId, mlflowRunId, created: !existing });
-  return { runId, mlflowRunId, experimentId: run.info.experiment_id, created: !existing, upToDate: false, artifacts: uploaded };
+  return { runId, mlflowRunId, experimentId: run.info.experiment_id, created: !existing, upToDate: false, artifacts: uploaded, ...(model ? { model } : {}) };
 }

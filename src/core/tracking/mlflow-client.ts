@@ -412,9 +412,9 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     return model_versions ?? [];
   }
 
-  async function createModelVersion(input: { name: string; source: string; runId: string; tags?: readonly MlflowKeyValue[] }): Promise<MlflowModelVersion> {
+  async function createModelVersion(input: { name: string; source: string; runId: string; tags?: readonly MlflowKeyValue[]; description?: string }): Promise<MlflowModelVersion> {
     const { model_version } = await checked<{ model_version: MlflowModelVersion }>(
-      { method: 'POST', path: '/api/2.0/mlflow/model-versions/create', json: { name: input.name, source: input.source, run_id: input.runId, tags: input.tags ?? [] } },
+      { method: 'POST', path: '/api/2.0/mlflow/model-versions/create', json: { name: input.name, source: input.source, run_id: input.runId, tags: input.tags ?? [], description: input.description } },
       (body) => modelVersionProblem(body.model_version),
     );
     return model_version;

@@ -5,9 +5,12 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
 import type { MlflowRun } from '../tracking/mlflow-types.js';
 import { findMirroredRun, mirrorRun } from '../registry/mirror-run.js';
+import { mirroredModelOf, planMirroredModel, writeMirroredModel, type MirroredModel } from '../registry/mirror-model.js';
+import { MLFLOW_MODEL_TAGS } from '../registry/mlflow-model.js';
+import { toRecord } from '../tracking/mlflow-types.js';
 import { promotionScope } from '../registry/pointers.js';
 import { trackingClientFor } from '../tracking/tracking-deps.js';
-import { filterLiteral, type TrackingDeps } from '../tracking/tracking-deps.js';
+import { filterLiteral, MIRROR_TAGS, type TrackingDeps } from '../tracking/tracking-deps.js';
 
 /** The fields of a promotion record this needs (the reference's record carries them all). */
 export interface PromotedRun {
@@ -59,6 +62,42 @@ async function resolveRun(client: MlflowClient, store: ObjectStore | undefined, 
 }
 
 /**
+ * The MLflow model of the mirror `run`, as its tags say; logged now into a mirror an flts before MLflow models wrote,
+ * when its run is in `store`. Undefined for a run that is no flts mirror (a reference trainer's) or not in the store.
+ */
+async function mirroredModel(client: MlflowClient, store: ObjectStore | undefined, settings: Settings, run: MlflowRun): Promise<MirroredModel | undefined> {
+  const said = mirroredModelOf(run);
+  if (said) return said;
+  const runId = toRecord(run.data.tags)[MIRROR_TAGS.runId];
+  if (!store || runId === undefined) return undefined;
+  try {
+    return await writeMirroredModel(client, run, await planMirroredModel(store, settings, runId));
+  } catch (error) {
+    if (isFltsError(error) && error.code === 'FLTS_RUN_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
+/** Where a version of the run's model points, and what it says of it. */
+function versionOf(run: MlflowRun, promotion: PromotedRun, model: MirroredModel | undefined): { source: string; description: string; tags: Array<{ key: string; value: string }> } {
+  const root = run.info.artifact_uri ?? `runs:/${run.info.run_id}`;
+  const tags = [{ key: 'flts.run_id', value: promotion.run_id }];
+  if (model?.model === 'onnx') {
+    return {
+      source: `${root}/${model.artifactPath}`,
+      description: `flts ${promotion.model_type} run ${promotion.run_id}: its ONNX export as an MLflow model (onnx and python_function flavours). mlflow.pyfunc.load_model(...).predict({"input": window}) takes a float32 window [batch, window, features] in original units and returns "forecast" in original units.`,
+      tags: [...tags, { key: MLFLOW_MODEL_TAGS.model, value: 'onnx' }],
+    };
+  }
+  const none = model?.model === 'none' ? model.reason : `No MLflow model: the run's files as flts wrote them, under ${promotion.model_type}/.`;
+  return {
+    source: `${root}/${promotion.model_type}`,
+    description: `flts ${promotion.model_type} run ${promotion.run_id}. ${none}`,
+    tags: [...tags, { key: MLFLOW_MODEL_TAGS.model, value: 'none' }, { key: MLFLOW_MODEL_TAGS.reason, value: none.slice(0, 5000) }],
+  };
+}
+
+/**
  * Takes the scope's tag off the runs it was in service before `current`, and `promoted` too off each that no other
  * scope keeps in service: as the alias moves, so does the tag, and `tags.promoted = 'true'` (the reference's inference
  * fallback) finds the runs in service rather than every run ever promoted. The new run is tagged first, so that some
@@ -91,10 +130,12 @@ export async function markPromoted(store: ObjectStore | undefined, settings: Set
   let outcome: PromotionMarker;
   try {
     await client.getOrCreateRegisteredModel(name);
-    const versionsOfRun = async () => oldestFirst(await client.searchModelVersions(`name=${filterLiteral(name)} and run_id=${filterLiteral(mlflowRunId)}`));
+    const wanted = versionOf(run, promotion, await mirroredModel(client, store, settings, run));
+    // A version an earlier flts made of the run points at its flts files: the run gets one more, of its MLflow model.
+    const versionsOfRun = async () => oldestFirst((await client.searchModelVersions(`name=${filterLiteral(name)} and run_id=${filterLiteral(mlflowRunId)}`)).filter((found) => found.source === undefined || found.source === wanted.source));
     let version = (await versionsOfRun())[0];
     if (!version) {
-      const created = await client.createModelVersion({ name, runId: mlflowRunId, source: `${run.info.artifact_uri ?? `runs:/${mlflowRunId}`}/${promotion.model_type}`, tags: [{ key: 'flts.run_id', value: promotion.run_id }] });
+      const created = await client.createModelVersion({ name, runId: mlflowRunId, source: wanted.source, description: wanted.description, tags: wanted.tags });
       // Another mark of the same run (the daemon's promoter and its trainer's sync, two replicas) may have searched
       // and created beside this one: the oldest version stands and each marker removes only the one it created, so
       // the run keeps one version whoever finishes first.

@@ -1,0 +1,186 @@
+/**
+ * A model flts mirrors and registers in a real MLflow tracking server (the suite's, from scripts/mlflow/up.sh), loaded
+ * the way an MLflow user loads one: `mlflow.pyfunc.load_model('models:/<name>@champion')` in Python (mlflow-skinny,
+ * onnx and onnxruntime from PyPI, scripts/mlflow-client/install.sh), whose forecast for a window of the test file is
+ * flts's own for that window.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { columnAffine } from '../../src/core/data/scaler.js';
+import { TIME_FEATURE_COLUMNS, timeFeatureValues } from '../../src/core/preprocess/time-features.js';
+import { runPreprocess } from '../../src/core/preprocess/run-preprocess.js';
+import { exportRun } from '../../src/core/registry/export-run.js';
+import { loadRunForServing } from '../../src/core/registry/load-run.js';
+import { MLFLOW_MODEL_ENV } from '../../src/core/registry/mlflow-model.js';
+import type { RunRecord } from '../../src/core/registry/run-record.js';
+import { createMlflowClient } from '../../src/core/tracking/index.js';
+import { toRecord } from '../../src/core/tracking/mlflow-types.js';
+import { markPromoted } from '../../src/core/workflows/mark-promoted.js';
+import { syncRunsToTracking } from '../../src/core/workflows/sync-runs-to-tracking.js';
+import { trainModels } from '../../src/core/workflows/train.js';
+import { sha256Hex } from '../../src/core/config/config-hash.js';
+import { createSliceHome, DATASETS, type SliceHome } from '../helpers/poblesec-slice.js';
+import { REPO_ROOT } from '../helpers/run-cli.js';
+import { runPythonJson } from '../helpers/run-python.js';
+import { skipNote, useServers } from '../helpers/servers.js';
+
+const SCRIPT = path.join(REPO_ROOT, 'test/fixtures/mlflow/pyfunc_load.py');
+/** Windows of the test file forecast at once, ending at these rows. */
+const ENDS = [40, 90, 140];
+
+const mlflow = await useServers('mlflow');
+const client = mlflow.skip ? mlflow : await useServers('mlflow-client');
+const skip = mlflow.skip ?? client.skip;
+
+/** Windows [ENDS.length, inputSeqLen, features] of the test file in original units, time features as flts computes them. */
+function testWindows(features: readonly string[], inputSeqLen: number): Float32Array {
+  const lines = readFileSync(path.join(DATASETS, 'PobleSec_test.csv'), 'utf8').trim().split('\n');
+  const header = lines[0].split(',');
+  const rows = lines.slice(1).map((line) => line.split(','));
+  const out = new Float32Array(ENDS.length * inputSeqLen * features.length);
+  ENDS.forEach((end, w) => {
+    for (let r = 0; r < inputSeqLen; r++) {
+      const row = rows[end - inputSeqLen + 1 + r];
+      const time = timeFeatureValues(Date.parse(`${row[header.indexOf('time')].replace(' ', 'T')}Z`));
+      features.forEach((feature, f) => {
+        const t = (TIME_FEATURE_COLUMNS as readonly string[]).indexOf(feature);
+        out[(w * inputSeqLen + r) * features.length + f] = t >= 0 ? time[t] : Number(row[header.indexOf(feature)]);
+      });
+    }
+  });
+  return out;
+}
+
+describe.skipIf(Boolean(skip))(`integration > mlflow > a registered flts model loads with mlflow.pyfunc${skip ? ` (skipped: ${skip})` : skipNote(mlflow)}`, () => {
+  const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const registered = `flts-pyfunc-${suffix}`;
+  let slice: SliceHome;
+  let gru: RunRecord;
+  let naive: RunRecord;
+  let answer: any;
+  let window: Float32Array;
+  const versions: Record<string, { version: string; mlflowRunId: string }> = {};
+
+  beforeAll(async () => {
+    slice = createSliceHome('flts-mlflow-pyfunc-', {
+      'tracking.uri': mlflow.vars.FLTS_TEST_MLFLOW_URI,
+      'tracking.experiments.neural': `flts-pyfunc-${suffix}-nn`,
+      'tracking.experiments.statistical': `flts-pyfunc-${suffix}-stat`,
+      'tracking.registeredModel': registered,
+      'tracking.timeoutMs': 10_000,
+      'tracking.retries': 2,
+      'tracking.backoffMs': 50,
+    });
+    const { store, settings } = slice;
+    await runPreprocess(settings, { store });
+    [gru, naive] = (await trainModels({ models: ['GRU', 'NAIVE'] }, settings, { store })).runs;
+    const sync = await syncRunsToTracking(store, settings, { runIds: [gru.run_id, naive.run_id] });
+    expect(sync.status, JSON.stringify(sync)).toBe('ok');
+    // NAIVE first: version 1 of the model has no MLflow flavour, version 2 (the GRU, champion at the end) has.
+    for (const run of [naive, gru]) {
+      const marker = await markPromoted(store, settings, { run_id: run.run_id, model_type: run.model_type });
+      expect(marker.marker).toBe('alias');
+      if (marker.marker === 'alias') versions[run.model_type] = { version: marker.version, mlflowRunId: marker.mlflowRunId };
+    }
+    window = testWindows(gru.window.features, gru.window.inputSeqLen);
+    answer = await runPythonJson(
+      client.vars.FLTS_TEST_MLFLOW_CLIENT_PYTHON,
+      SCRIPT,
+      {
+        tracking_uri: mlflow.vars.FLTS_TEST_MLFLOW_URI,
+        window: Array.from(window),
+        shape: [ENDS.length, gru.window.inputSeqLen, gru.window.features.length],
+        loads: [`models:/${registered}@champion`, `models:/${registered}/${versions.NAIVE.version}`, `runs:/${versions.GRU.mlflowRunId}/model`],
+      },
+      240_000,
+    );
+  }, 400_000);
+
+  afterAll(() => slice?.remove());
+
+  it("models:/<name>@champion loads as an onnx + python_function model whose forecast of three windows is flts's own (float32 tolerance)", async () => {
+    const loaded = answer.loads[`models:/${registered}@champion`];
+    expect(loaded.error, loaded.error).toBeUndefined();
+    expect(loaded.flavors).toEqual(['onnx', 'python_function']);
+    expect(loaded.loader_module).toBe('mlflow.onnx');
+    const { features, targets, inputSeqLen, outputSeqLen } = gru.window;
+    expect(loaded.signature_inputs).toEqual([{ name: 'input', type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, inputSeqLen, features.length] } }]);
+    expect(loaded.forecast_shape).toEqual([ENDS.length, outputSeqLen, targets.length]);
+    expect(loaded.forecast_dtype).toBe('float32');
+
+    // flts's forecast of the same windows: the run as serving loads it, on the scaled windows, back in original units.
+    const { model, scaler } = await loadRunForServing(slice.store, slice.settings, gru.run_id);
+    try {
+      const f = columnAffine(scaler, features);
+      const t = columnAffine(scaler, targets);
+      const scaled = Float32Array.from(window, (v, i) => (v - f.offset[i % features.length]) / f.scale[i % features.length]);
+      const own = await model.predict({ windows: scaled, size: ENDS.length, forecastTimes: new Float64Array(ENDS.length * outputSeqLen) });
+      const original = Array.from(own, (v, i) => v * t.scale[i % targets.length] + t.offset[i % targets.length]);
+      expect(loaded.forecast).toHaveLength(original.length);
+      original.forEach((value, i) => {
+        const scale = t.scale[i % targets.length];
+        // float32: a few units in the last place of the target's scale, not of its (possibly tiny) value.
+        expect(Math.abs(loaded.forecast[i] - value) / scale, `forecast ${i}: ${loaded.forecast[i]} vs ${value}`).toBeLessThanOrEqual(1e-5);
+        expect(Math.abs(loaded.forecast_scaled[i] - own[i]), `scaled forecast ${i}`).toBeLessThanOrEqual(1e-5);
+      });
+      // Three different windows, three different forecasts: the model read the window, not a constant.
+      expect(new Set(original.map((v) => v.toFixed(3))).size).toBe(ENDS.length);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('holds the bytes `flts export` writes, the MLmodel fields mlflow.onnx.save_model writes, and the environment the client has', async () => {
+    const loaded = answer.loads[`models:/${registered}@champion`];
+    expect(loaded.onnx_sha256).toBe(sha256Hex((await exportRun(slice.store, slice.settings, gru.run_id)).bytes));
+    const mlmodel = loaded.files.MLmodel;
+    expect(mlmodel).toMatchObject({
+      artifact_path: 'model',
+      run_id: versions.GRU.mlflowRunId,
+      mlflow_version: MLFLOW_MODEL_ENV.mlflow,
+      flavors: {
+        onnx: { data: 'model.onnx', onnx_version: MLFLOW_MODEL_ENV.onnx, providers: ['CUDAExecutionProvider', 'CPUExecutionProvider'], code: null, onnx_session_options: null },
+        python_function: { data: 'model.onnx', loader_module: 'mlflow.onnx', env: { conda: 'conda.yaml', virtualenv: 'python_env.yaml' }, python_version: MLFLOW_MODEL_ENV.python },
+      },
+      metadata: { flts_run_id: gru.run_id, features: gru.window.features, targets: gru.window.targets },
+    });
+    expect(mlmodel.model_uuid).toMatch(/^[0-9a-f]{32}$/);
+    expect(mlmodel.utc_time_created).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$/);
+    expect(mlmodel.model_size_bytes).toBe((await exportRun(slice.store, slice.settings, gru.run_id)).bytes.byteLength);
+    const requirements = [`mlflow==${MLFLOW_MODEL_ENV.mlflow}`, `onnx==${MLFLOW_MODEL_ENV.onnx}`, `onnxruntime==${MLFLOW_MODEL_ENV.onnxruntime}`];
+    expect(loaded.files['requirements.txt']).toEqual(requirements);
+    expect(loaded.files['conda.yaml']).toEqual({ channels: ['conda-forge'], dependencies: [`python=${MLFLOW_MODEL_ENV.python}`, `pip<=${MLFLOW_MODEL_ENV.pip}`, { pip: requirements }], name: 'mlflow-env' });
+    expect(loaded.files['python_env.yaml']).toEqual({ python: MLFLOW_MODEL_ENV.python, build_dependencies: [`pip==${MLFLOW_MODEL_ENV.pip}`, `setuptools==${MLFLOW_MODEL_ENV.setuptools}`, 'wheel'], dependencies: ['-r requirements.txt'] });
+    // The requirements name what the client that loaded it has installed.
+    expect(answer.versions).toEqual({ 'mlflow-skinny': MLFLOW_MODEL_ENV.mlflow, onnx: MLFLOW_MODEL_ENV.onnx, onnxruntime: MLFLOW_MODEL_ENV.onnxruntime });
+    // And the same model under the run's own URI.
+    expect(answer.loads[`runs:/${versions.GRU.mlflowRunId}/model`].forecast).toEqual(loaded.forecast);
+  });
+
+  it('records the model on the run as MLflow does and versions it at model/, described', async () => {
+    const tracking = createMlflowClient(slice.settings.tracking);
+    const run = await tracking.getRun(versions.GRU.mlflowRunId);
+    const tags = toRecord(run?.data.tags);
+    expect(tags['flts.mlflow_model']).toBe('onnx');
+    const history = JSON.parse(tags['mlflow.log-model.history']);
+    expect(history).toEqual([expect.objectContaining({ artifact_path: 'model', run_id: versions.GRU.mlflowRunId, flavors: expect.objectContaining({ python_function: expect.objectContaining({ loader_module: 'mlflow.onnx' }) }) })]);
+    const [version] = await tracking.searchModelVersions(`name='${registered}' and run_id='${versions.GRU.mlflowRunId}'`);
+    expect(version.source).toBe(`${run?.info.artifact_uri}/model`);
+    expect((version as { description?: string }).description).toContain('python_function');
+  });
+
+  it('gives a NAIVE run no made-up flavour: its version points at its flts files and says why, and pyfunc refuses it', async () => {
+    const tracking = createMlflowClient(slice.settings.tracking);
+    const run = await tracking.getRun(versions.NAIVE.mlflowRunId);
+    const tags = toRecord(run?.data.tags);
+    expect(tags['flts.mlflow_model']).toBe('none');
+    expect(tags['flts.mlflow_model_reason']).toContain('no ONNX export');
+    expect(tags['mlflow.log-model.history']).toBeUndefined();
+    const [version] = await tracking.searchModelVersions(`name='${registered}' and run_id='${versions.NAIVE.mlflowRunId}'`);
+    expect(version.source).toBe(`${run?.info.artifact_uri}/NAIVE`);
+    expect((version as { description?: string; tags?: Array<{ key: string; value: string }> }).description).toContain('no ONNX export');
+    expect(toRecord((version as { tags?: Array<{ key: string; value: string }> }).tags)['flts.mlflow_model']).toBe('none');
+    expect(answer.loads[`models:/${registered}/${versions.NAIVE.version}`].error).toMatch(/MLmodel/);
+  });
+});
