@@ -15,6 +15,8 @@ import { loadRunForServing } from '../../src/core/registry/load-run.js';
 import { MLFLOW_MODEL_ENV } from '../../src/core/registry/mlflow-model.js';
 import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { createMlflowClient } from '../../src/core/tracking/index.js';
+import { proxiedArtifactRoot } from '../../src/core/tracking/mlflow-client.js';
+import { findMirroredRun } from '../../src/core/registry/mirror-run.js';
 import { toRecord } from '../../src/core/tracking/mlflow-types.js';
 import { markPromoted } from '../../src/core/workflows/mark-promoted.js';
 import { syncRunsToTracking } from '../../src/core/workflows/sync-runs-to-tracking.js';
@@ -58,6 +60,7 @@ describe.skipIf(Boolean(skip))(`integration > mlflow > a registered flts model l
   let slice: SliceHome;
   let gru: RunRecord;
   let naive: RunRecord;
+  let lstm: RunRecord;
   let answer: any;
   let window: Float32Array;
   const versions: Record<string, { version: string; mlflowRunId: string }> = {};
@@ -75,8 +78,20 @@ describe.skipIf(Boolean(skip))(`integration > mlflow > a registered flts model l
     const { store, settings } = slice;
     await runPreprocess(settings, { store });
     [gru, naive] = (await trainModels({ models: ['GRU', 'NAIVE'] }, settings, { store })).runs;
-    const sync = await syncRunsToTracking(store, settings, { runIds: [gru.run_id, naive.run_id] });
+    [lstm] = (await trainModels({ models: ['LSTM'] }, settings, { store })).runs;
+    const sync = await syncRunsToTracking(store, settings, { runIds: [gru.run_id, naive.run_id, lstm.run_id] });
     expect(sync.status, JSON.stringify(sync)).toBe('ok');
+    // The LSTM's mirror as an flts before MLflow models left it: complete, without the model's tags and files.
+    const tracking = createMlflowClient(settings.tracking);
+    const lstmMirror = (await findMirroredRun(tracking, lstm.run_id))!;
+    const rest = async (method: string, route: string, body?: unknown) => {
+      const response = await fetch(`${mlflow.vars.FLTS_TEST_MLFLOW_URI}${route}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      expect(response.status, `${method} ${route}`).toBe(200);
+    };
+    for (const key of ['flts.mlflow_model', 'mlflow.log-model.history']) await rest('POST', '/api/2.0/mlflow/runs/delete-tag', { run_id: lstmMirror.info.run_id, key });
+    await rest('DELETE', `/api/2.0/mlflow-artifacts/artifacts/${proxiedArtifactRoot(lstmMirror.info.artifact_uri)}/model/MLmodel`);
+    const old = await markPromoted(store, { ...settings, tracking: { ...settings.tracking, registeredModel: `${registered}-old` } }, { run_id: lstm.run_id, model_type: 'LSTM' });
+    expect(old.marker).toBe('alias');
     // NAIVE first: version 1 of the model has no MLflow flavour, version 2 (the GRU, champion at the end) has.
     for (const run of [naive, gru]) {
       const marker = await markPromoted(store, settings, { run_id: run.run_id, model_type: run.model_type });
@@ -91,7 +106,7 @@ describe.skipIf(Boolean(skip))(`integration > mlflow > a registered flts model l
         tracking_uri: mlflow.vars.FLTS_TEST_MLFLOW_URI,
         window: Array.from(window),
         shape: [ENDS.length, gru.window.inputSeqLen, gru.window.features.length],
-        loads: [`models:/${registered}@champion`, `models:/${registered}/${versions.NAIVE.version}`, `runs:/${versions.GRU.mlflowRunId}/model`],
+        loads: [`models:/${registered}@champion`, `models:/${registered}/${versions.NAIVE.version}`, `runs:/${versions.GRU.mlflowRunId}/model`, `models:/${registered}-old@champion`],
       },
       240_000,
     );
@@ -182,5 +197,13 @@ describe.skipIf(Boolean(skip))(`integration > mlflow > a registered flts model l
     expect((version as { description?: string; tags?: Array<{ key: string; value: string }> }).description).toContain('no ONNX export');
     expect(toRecord((version as { tags?: Array<{ key: string; value: string }> }).tags)['flts.mlflow_model']).toBe('none');
     expect(answer.loads[`models:/${registered}/${versions.NAIVE.version}`].error).toMatch(/MLmodel/);
+  });
+
+  it('a promotion of a run whose mirror an flts before MLflow models wrote logs the model into that mirror, and it loads', async () => {
+    const loaded = answer.loads[`models:/${registered}-old@champion`];
+    expect(loaded.error, loaded.error).toBeUndefined();
+    expect(loaded.flavors).toEqual(['onnx', 'python_function']);
+    expect(loaded.onnx_sha256).toBe(sha256Hex((await exportRun(slice.store, slice.settings, lstm.run_id)).bytes));
+    expect(loaded.forecast).toHaveLength(ENDS.length * lstm.window.outputSeqLen * lstm.window.targets.length);
   });
 });
