@@ -79,7 +79,7 @@ async function mirroredModel(client: MlflowClient, store: ObjectStore | undefine
 }
 
 /** Where a version of the run's model points, and what it says of it. */
-function versionOf(run: MlflowRun, promotion: PromotedRun, model: MirroredModel | undefined): { source: string; description: string; tags: Array<{ key: string; value: string }> } {
+function versionOf(run: MlflowRun, promotion: PromotedRun, model: MirroredModel | undefined): { source: string; description?: string; tags: Array<{ key: string; value: string }> } {
   const root = run.info.artifact_uri ?? `runs:/${run.info.run_id}`;
   const tags = [{ key: 'flts.run_id', value: promotion.run_id }];
   if (model?.model === 'onnx') {
@@ -89,11 +89,12 @@ function versionOf(run: MlflowRun, promotion: PromotedRun, model: MirroredModel 
       tags: [...tags, { key: MLFLOW_MODEL_TAGS.model, value: 'onnx' }],
     };
   }
-  const none = model?.model === 'none' ? model.reason : `No MLflow model: the run's files as flts wrote them, under ${promotion.model_type}/.`;
+  // A run no flts mirror holds (a reference trainer's) is versioned at its model type's folder, as before, unlabelled.
+  if (!model) return { source: `${root}/${promotion.model_type}`, tags };
   return {
     source: `${root}/${promotion.model_type}`,
-    description: `flts ${promotion.model_type} run ${promotion.run_id}. ${none}`,
-    tags: [...tags, { key: MLFLOW_MODEL_TAGS.model, value: 'none' }, { key: MLFLOW_MODEL_TAGS.reason, value: none.slice(0, 5000) }],
+    description: `flts ${promotion.model_type} run ${promotion.run_id}. ${model.reason}`,
+    tags: [...tags, { key: MLFLOW_MODEL_TAGS.model, value: 'none' }, { key: MLFLOW_MODEL_TAGS.reason, value: model.reason.slice(0, 5000) }],
   };
 }
 
@@ -127,15 +128,16 @@ export async function markPromoted(store: ObjectStore | undefined, settings: Set
   const mlflowRunId = run.info.run_id;
   const name = registeredModelName(settings, promotion.identifier);
   const alias = settings.tracking.alias;
+  // Outside the registry's try: a refused upload is no sign of a server without a model registry.
+  const wanted = versionOf(run, promotion, await mirroredModel(client, store, settings, run));
   let outcome: PromotionMarker;
   try {
     await client.getOrCreateRegisteredModel(name);
-    const wanted = versionOf(run, promotion, await mirroredModel(client, store, settings, run));
     // A version an earlier flts made of the run points at its flts files: the run gets one more, of its MLflow model.
     const versionsOfRun = async () => oldestFirst((await client.searchModelVersions(`name=${filterLiteral(name)} and run_id=${filterLiteral(mlflowRunId)}`)).filter((found) => found.source === undefined || found.source === wanted.source));
     let version = (await versionsOfRun())[0];
     if (!version) {
-      const created = await client.createModelVersion({ name, runId: mlflowRunId, source: wanted.source, description: wanted.description, tags: wanted.tags });
+      const created = await client.createModelVersion({ name, runId: mlflowRunId, source: wanted.source, tags: wanted.tags, ...(wanted.description ? { description: wanted.description } : {}) });
       // Another mark of the same run (the daemon's promoter and its trainer's sync, two replicas) may have searched
       // and created beside this one: the oldest version stands and each marker removes only the one it created, so
       // the run keeps one version whoever finishes first.
