@@ -9,7 +9,7 @@ import { MLFLOW_MODEL_ARTIFACT_PATH, MLFLOW_MODEL_TAGS, mlflowModelDirectory } f
 import { readRunRecord } from './run-store.js';
 
 /** What a mirror holds of its run's model for MLflow users: an MLflow model (`onnx`), or `none` and why. */
-export type MirroredModel = { model: 'onnx'; artifactPath: string; files: string[] } | { model: 'none'; reason: string };
+export type MirroredModel = { kind: 'onnx'; artifactPath: string; files: string[] } | { kind: 'none'; reason: string };
 
 /** MLflow's run tag listing the models logged in a run, read by its UI. */
 const LOGGED_MODELS_TAG = 'mlflow.log-model.history';
@@ -23,8 +23,8 @@ const NO_EXPORT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['FLTS_EXPORT_UNSUP
 /** The model a mirror's tags say it holds, if they say. */
 export function mirroredModelOf(run: MlflowRun): MirroredModel | undefined {
   const tags = toRecord(run.data.tags);
-  if (tags[MLFLOW_MODEL_TAGS.model] === 'onnx') return { model: 'onnx', artifactPath: MLFLOW_MODEL_ARTIFACT_PATH, files: [] };
-  if (tags[MLFLOW_MODEL_TAGS.model] === 'none') return { model: 'none', reason: tags[MLFLOW_MODEL_TAGS.reason] ?? '' };
+  if (tags[MLFLOW_MODEL_TAGS.model] === 'onnx') return { kind: 'onnx', artifactPath: MLFLOW_MODEL_ARTIFACT_PATH, files: [] };
+  if (tags[MLFLOW_MODEL_TAGS.model] === 'none') return { kind: 'none', reason: tags[MLFLOW_MODEL_TAGS.reason] ?? '' };
   return undefined;
 }
 
@@ -42,7 +42,7 @@ function loggedModels(run: MlflowRun, entry: Record<string, unknown>): string {
 }
 
 /** What a SUCCESS run's mirror gets: its ONNX export as an MLflow model, or none and why. */
-export type MirroredModelPlan = { model: 'onnx'; record: RunRecord; exported: RunExport } | { model: 'none'; reason: string };
+export type MirroredModelPlan = { kind: 'onnx'; record: RunRecord; exported: RunExport } | { kind: 'none'; reason: string };
 
 /**
  * The MLflow model of SUCCESS run `runId`: for an LSTM/GRU run its ONNX export; for a model with no ONNX export (NAIVE,
@@ -51,13 +51,13 @@ export type MirroredModelPlan = { model: 'onnx'; record: RunRecord; exported: Ru
 export async function planMirroredModel(store: ObjectStore, settings: Settings, runId: string): Promise<MirroredModelPlan> {
   const record = await readRunRecord(store, settings, runId);
   if (!ONNX_EXPORT_TYPES.has(record.model_type)) {
-    return { model: 'none', reason: `${record.model_type} models have no ONNX export (LSTM and GRU do), so the run has no MLflow model flavour; flts serves it (flts serve), and its own files are under ${record.model_type}/.` };
+    return { kind: 'none', reason: `${record.model_type} models have no ONNX export (LSTM and GRU do), so the run has no MLflow model flavour; flts serves it (flts serve), and its own files are under ${record.model_type}/.` };
   }
   try {
-    return { model: 'onnx', record, exported: await exportRun(store, settings, runId) };
+    return { kind: 'onnx', record, exported: await exportRun(store, settings, runId) };
   } catch (error) {
     if (!isFltsError(error) || !NO_EXPORT.has(error.code)) throw error;
-    return { model: 'none', reason: `The run's network did not export to ONNX (${error.code}: ${error.message}), so the run has no MLflow model flavour.` };
+    return { kind: 'none', reason: `The run's network did not export to ONNX (${error.code}: ${error.message}), so the run has no MLflow model flavour.` };
   }
 }
 
@@ -73,7 +73,7 @@ export function noModelTags(reason: string): Record<string, string> {
  * Written again, it uploads the same bytes.
  */
 export async function writeMirroredModel(client: MlflowClient, run: MlflowRun, plan: MirroredModelPlan): Promise<MirroredModel> {
-  if (plan.model === 'none') {
+  if (plan.kind === 'none') {
     await client.logBatch(run.info.run_id, { tags: Object.entries(noModelTags(plan.reason)).map(([key, value]) => ({ key, value })) });
     return plan;
   }
@@ -85,5 +85,5 @@ export async function writeMirroredModel(client: MlflowClient, run: MlflowRun, p
     files.push(artifactPath);
   }
   await client.logBatch(run.info.run_id, { tags: [{ key: LOGGED_MODELS_TAG, value: loggedModels(run, directory.historyEntry) }, { key: MLFLOW_MODEL_TAGS.model, value: 'onnx' }] });
-  return { model: 'onnx', artifactPath: MLFLOW_MODEL_ARTIFACT_PATH, files };
+  return { kind: 'onnx', artifactPath: MLFLOW_MODEL_ARTIFACT_PATH, files };
 }

@@ -179,7 +179,7 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
 
   // A run without an MLflow model says so in the first batch of tags; an ONNX export is written once the run's files are.
   const plan = source.status === 'SUCCESS' ? await planMirroredModel(store, settings, runId) : undefined;
-  const tags = { ...source.tags, [MIRROR_TAGS.status]: source.status, 'mlflow.source.name': 'flts', 'mlflow.source.type': 'LOCAL', ...(plan?.model === 'none' ? noModelTags(plan.reason) : {}) };
+  const tags = { ...source.tags, [MIRROR_TAGS.status]: source.status, 'mlflow.source.name': 'flts', 'mlflow.source.type': 'LOCAL', ...(plan?.kind === 'none' ? noModelTags(plan.reason) : {}) };
   const run = existing ?? (await createMirror(client, source, settings, experiments, tags, known.deletedExperiments));
   const mlflowRunId = run.info.run_id;
 
@@ -191,8 +191,8 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
     uploaded.push(artifact.artifactPath);
   }
   // Before the mirror is marked complete, so that an interrupted one logs its model on the next call.
-  const model = plan?.model === 'onnx' ? await writeMirroredModel(client, run, plan) : plan;
-  if (model?.model === 'onnx') uploaded.push(...model.files);
+  const model = plan?.kind === 'onnx' ? await writeMirroredModel(client, run, plan) : plan;
+  if (model?.kind === 'onnx') uploaded.push(...model.files);
 
   // A concurrent writer may have created another mirror meanwhile: only the keeper is marked complete.
   const kept = await settleDuplicates(client, runId, run);

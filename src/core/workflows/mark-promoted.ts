@@ -82,7 +82,7 @@ async function mirroredModel(client: MlflowClient, store: ObjectStore | undefine
 function versionOf(run: MlflowRun, promotion: PromotedRun, model: MirroredModel | undefined): { source: string; description?: string; tags: Array<{ key: string; value: string }> } {
   const root = run.info.artifact_uri ?? `runs:/${run.info.run_id}`;
   const tags = [{ key: 'flts.run_id', value: promotion.run_id }];
-  if (model?.model === 'onnx') {
+  if (model?.kind === 'onnx') {
     return {
       source: `${root}/${model.artifactPath}`,
       description: `flts ${promotion.model_type} run ${promotion.run_id}: its ONNX export as an MLflow model (onnx and python_function flavours). mlflow.pyfunc.load_model(...).predict({"input": window}) takes a float32 window [batch, window, features] in original units and returns "forecast" in original units.`,
