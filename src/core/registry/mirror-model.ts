@@ -18,7 +18,7 @@ const LOGGED_MODELS_TAG = 'mlflow.log-model.history';
  * Errors that say the run has no exportable network, for good: recorded as `none` with the error. Any other (the
  * store unreachable, its credentials refused) fails the mirror, which the next sync retries.
  */
-const NO_EXPORT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['FLTS_EXPORT_UNSUPPORTED', 'FLTS_EXPORT_FAILED', 'FLTS_MODEL_ARTIFACT_MISSING', 'FLTS_RUN_CORRUPT']);
+const NO_EXPORT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['FLTS_EXPORT_UNSUPPORTED', 'FLTS_EXPORT_FAILED', 'FLTS_MODEL_ARTIFACT_MISSING', 'FLTS_RUN_CORRUPT', 'FLTS_STORE_NOT_FOUND']);
 
 /** The model a mirror's tags say it holds, if they say. */
 export function mirroredModelOf(run: MlflowRun): MirroredModel | undefined {

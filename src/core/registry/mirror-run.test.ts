@@ -98,4 +98,19 @@ describe('core > registry > mirrorRun', () => {
       'runs/set-tag',
     ]);
   });
+
+  it('mirrors a SUCCESS network whose files are gone all the same, tagged as having no MLflow model and why, in the same requests', async () => {
+    const tags = new Map<string, string>();
+    const requests: string[] = [];
+    await withServer(oneRunServer(tags, requests), async (uri) => {
+      const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 0 } }).settings;
+      const store = createFsStore(path.join(root, 'no-files'));
+      await saveRunRecord(store, settings, fakeRun('r3', 'GRU', { rmse: 1, mae: 1, mse: 1 }, '2026-12-01T00:00:00.000Z'));
+      expect(await mirrorRun(store, settings, 'r3')).toMatchObject({ created: true, model: { kind: 'none' } });
+    });
+    expect(tags.get('flts.mlflow_model')).toBe('none');
+    expect(tags.get('flts.mlflow_model_reason')).toContain('FLTS_MODEL_ARTIFACT_MISSING');
+    expect(requests.filter((url) => url.includes('/runs/log-batch'))).toHaveLength(2);
+    expect(requests.some((url) => url.includes('/model/'))).toBe(false);
+  });
 });
