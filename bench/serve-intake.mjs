@@ -11,7 +11,7 @@
 // are compared, their predictions byte for byte, before the load.
 // --rows: POST /predict with `--seq` rows of the columns that server's model reads (ts, down, up) and `--extra` columns
 // more that it does not read, so each answer is a forecast from the request's rows, its columns checked against the model's.
-// --oip (with --rows): the same rows as an Open Inference Protocol request, one input a column, to /v2/models/flts/infer,
+// --oip (with --rows): the same rows as an Open Inference Protocol request, one input a column, to /v2/models/<served name>/infer,
 // whose answer names the inputs the model does not take (`ignored_inputs`).
 // Usage: npm run build && node bench/serve-intake.mjs --build new=. --build old=<checkout with its own build>
 //          [--rounds 3] [--seconds 8] [--connections 16] [--grpc [--model flts] | --no-data [--seq 10] | --rows [--seq 10] [--extra 0] [--oip]]
@@ -19,6 +19,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { modelPath, servedModelName } from './served-model-name.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -88,7 +89,9 @@ if (flags.child) {
   for (const name of columns) data[name] = Array.from({ length: 12 }, (_, i) => Math.round(Math.sin(i + name.length) * 1000) / 10);
   const rows = flags.rows ? servedRows(Number(flags.seq), Number(flags.extra)) : undefined;
   const body = JSON.stringify(flags.oip ? oipRequest(rows) : { data: rows ?? data });
-  const url = (port) => `http://127.0.0.1:${port}${flags.oip ? '/v2/models/flts/infer' : '/predict'}`;
+  // The servers are built with the default settings: the model name is the setting's default.
+  const oipInfer = `${modelPath(await servedModelName({}))}/infer`;
+  const url = (port) => `http://127.0.0.1:${port}${flags.oip ? oipInfer : '/predict'}`;
   const served = flags['no-data'] || flags.rows;
   const childFlags = flags['no-data'] ? ['--no-data', '--seq', flags.seq] : flags.rows ? ['--rows', '--seq', flags.seq] : [];
   const results = Object.fromEntries(builds.map(({ label }) => [label, []]));
