@@ -259,7 +259,7 @@ describe('serve > live accuracy', () => {
       const { predict, actuals, oip } = await send(identifier);
       for (const [answer, where] of [[predict, "Field 'identifier'"], [actuals, "Field 'identifier'"], [oip, "Parameter 'identifier'"]] as const) {
         expect([identifier, answer.status, answer.json.code]).toEqual([identifier, 400, 'FLTS_REQUEST_INVALID']);
-        expect(answer.json.message).toBe(`${where} must be a folder name of up to 128 characters: no "/", "\\", invisible (U+200B, a Hangul filler), control, line-separator or bidirectional characters, no space but U+0020, joiners (U+200C, U+200D) and variation selectors only where they join or vary (a Persian word, a conjunct, an emoji sequence), not "." or "..", and not opening with a drive letter ("z:"); got ${shown}: it ${problem}.`);
+        expect(answer.json.message).toBe(`${where} must be a folder name of up to 128 characters: no "/", "\\", invisible (U+200B; joiners only where they join), control, line-separator or bidirectional characters, no space but U+0020, not "." or "..", not opening with a drive letter ("z:"); got ${shown}: it ${problem}.`);
       }
     }
     // Past 128 characters, the schema refuses it on every route, as it did past 200: emoji counted as characters.

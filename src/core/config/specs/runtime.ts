@@ -22,7 +22,7 @@ export const MAX_IDENTIFIER_CHARS = 128;
  */
 export const IDENTIFIER_PATTERN = {
   regex: new RegExp(`^(?!\\.\\.?$)(?![A-Za-z]:)(?:[${CONTEXTUAL_CLASS}]|[^/\\\\${MISLEADING_CHAR_RANGES}${INVISIBLE_CHAR_CLASS}\\uD800-\\uDFFF]){1,${MAX_IDENTIFIER_CHARS}}$`, 'u'),
-  text: `a folder name of up to ${MAX_IDENTIFIER_CHARS} characters: no "/", "\\", invisible (U+200B, a Hangul filler), control, line-separator or bidirectional characters, no space but U+0020, joiners (U+200C, U+200D) and variation selectors only where they join or vary (a Persian word, a conjunct, an emoji sequence), not "." or "..", and not opening with a drive letter ("z:")`,
+  text: `a folder name of up to ${MAX_IDENTIFIER_CHARS} characters: no "/", "\\", invisible (U+200B; joiners only where they join), control, line-separator or bidirectional characters, no space but U+0020, not "." or "..", not opening with a drive letter ("z:")`,
 };
 
 /**
