@@ -105,6 +105,28 @@ describe('core > backtest > evaluateRunsByBacktest > new rows under the same fil
   });
 });
 
+describe('core > backtest > evaluateRunsByBacktest > other config_hashes', () => {
+  // Before, the refusal said "No backtest recorded for config_hash <new>" alone, where `flts eval`'s names the versions that have runs.
+  it('names the config_hashes that have SUCCESS runs and a backtest when the latest processed data has no backtest, and how to rank one', async () => {
+    const own = createFsStore(mkdtempSync(path.join(root, 'other-hashes-')));
+    const [latest, backtestedHash, unbacktested] = ['f', 'a', 'b'].map((c) => c.repeat(64));
+    const ranked = fakeRun('ranked', 'NAIVE', { rmse: 0.2, mae: 0.1, mse: 0.04 }, '2026-12-01T00:00:00.000Z', 'SUCCESS', backtestedHash);
+    await saveRunRecord(own, settings, ranked);
+    await saveRunRecord(own, settings, fakeRun('newer', 'NAIVE', { rmse: 0.2, mae: 0.1, mse: 0.04 }, '2026-12-02T00:00:00.000Z', 'SUCCESS', unbacktested));
+    await saveBacktestRecord(own, settings, { config_hash: backtestedHash, created_at: '2026-12-03T00:00:00Z', horizon: 3, stride: 3, refit_every: 0, origins: [], models: [backtested(ranked, 0.2)], ranking: [] });
+    await putJson(own, settings.store.buckets.processed, processedKeys(settings).trainSidecar, { config_hash: latest, created_at: '2026-12-04T00:00:00Z' });
+
+    const refusal = (await evaluateRunsByBacktest({}, settings, { store: own }).catch((error: unknown) => error)) as FltsError;
+    expect(refusal).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS', details: { configHash: latest, configHashesWithRuns: [{ config_hash: backtestedHash, success_runs: 1, newest_started_at: '2026-12-01T00:00:00.000Z' }] } });
+    expect(refusal.message).toBe(
+      `No backtest recorded for config_hash ${latest}; run \`flts backtest\` first; config_hashes with SUCCESS runs, newest first: ${backtestedHash} (1 run(s), newest started 2026-12-01T00:00:00.000Z): pass one with \`flts eval --rank-by backtest --config-hash <hash>\`.`,
+    );
+    // The one ranked by backtest is indeed ranked so.
+    await putJson(own, settings.store.buckets.processed, processedKeys(settings, backtestedHash).trainSidecar, { config_hash: backtestedHash, created_at: '2026-12-01T00:00:00Z' });
+    expect((await evaluateRunsByBacktest({ configHash: backtestedHash }, settings, { store: own })).rows.map((row) => row.run_id)).toEqual([ranked.run_id]);
+  });
+});
+
 describe('core > backtest > buildBacktestScoreboard > target sets', () => {
   const ofTargets = (run: RunRecord, targets: string[]): RunRecord => ({ ...run, window: { ...run.window, targets } });
   const naive = runOf('naive', 'NAIVE', 0.5, 'rows');

@@ -1,10 +1,10 @@
 import type { Settings } from '../config/settings.js';
-import { FltsError } from '../errors.js';
-import type { EvaluateRunsResult } from '../eval/evaluate-runs.js';
-import { resolveEvalConfigHash } from '../eval/evaluate-runs.js';
+import { FltsError, orUnlessUnavailable } from '../errors.js';
+import type { ConfigHashWithRuns, EvaluateRunsResult } from '../eval/evaluate-runs.js';
+import { configHashesWithRuns, hashesWithRunsSaid, resolveEvalConfigHash } from '../eval/evaluate-runs.js';
 import { compareTargetSets, isBaselineType, rankRows, sameTargetSet, scoreboardOfBoards, scoreboardRow, targetSetOf, type Scoreboard } from '../eval/scoreboard.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { damagedRunsAside, scanRunRecords } from '../registry/run-store.js';
+import { damagedRunsAside, runsBucket, scanRunRecords } from '../registry/run-store.js';
 import type { ProcessedSidecar } from '../preprocess/processed-layout.js';
 import { currentDataOf, runsOnData, trainedOnLineage } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -75,6 +75,23 @@ export function backtestOfData(record: BacktestRecord, sidecar: ProcessedSidecar
 const NO_BACKTEST_HINT = 'Run `flts backtest` on this data (after `flts train`, when it has no runs of the rows it holds now), then rank again; `flts eval` alone ranks by the held-out test split.';
 
 /**
+ * The config_hashes but `configHash` that `flts eval --rank-by backtest` can rank: those with SUCCESS runs and a stored
+ * backtest, newest run first, as the test scoreboard's refusal names those with runs. One more listing, of the
+ * backtests, on a refusal only.
+ */
+async function backtestedHashesWithRuns(store: ObjectStore, settings: Settings, configHash: string): Promise<ConfigHashWithRuns[]> {
+  const records = await store.list(runsBucket(settings), 'backtests/').catch(orUnlessUnavailable([]));
+  const backtested = new Set(records.filter((object) => object.key.endsWith('/backtest.json')).map((object) => object.key.split('/')[1]));
+  return configHashesWithRuns(store, settings, configHash, (runs) => runs.filter((run) => backtested.has(run.config_hash)));
+}
+
+/** The end of a refusal naming the other config_hashes ranked by backtest, and the details field that lists them. */
+async function otherBacktestedHashes(store: ObjectStore, settings: Settings, configHash: string): Promise<{ said: string; details: { configHashesWithRuns?: ConfigHashWithRuns[] } }> {
+  const others = await backtestedHashesWithRuns(store, settings, configHash);
+  return { said: hashesWithRunsSaid(others, 'flts eval --rank-by backtest --config-hash <hash>'), details: others.length > 0 ? { configHashesWithRuns: others } : {} };
+}
+
+/**
  * `flts eval --rank-by backtest`: the scoreboard from the stored backtest of a config_hash, of the runs it covers that
  * were trained on the rows the config_hash holds now, as `flts eval` ranks. A run of rows that new data under the same
  * file names replaced is no candidate of this data, whatever its folds scored; and folds that scored replaced rows rank
@@ -83,7 +100,10 @@ const NO_BACKTEST_HINT = 'Run `flts backtest` on this data (after `flts train`, 
 export async function evaluateRunsByBacktest(input: { configHash?: string }, settings: Settings, deps: { store: ObjectStore }): Promise<EvaluateRunsResult> {
   const configHash = await resolveEvalConfigHash(deps.store, settings, input.configHash);
   const record = await readBacktestRecord(deps.store, settings, configHash);
-  if (!record) throw new FltsError('FLTS_EVAL_NO_RUNS', `No backtest recorded for config_hash ${configHash}; run \`flts backtest\` first.`, { details: { configHash }, hint: NO_BACKTEST_HINT });
+  if (!record) {
+    const others = await otherBacktestedHashes(deps.store, settings, configHash);
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No backtest recorded for config_hash ${configHash}; run \`flts backtest\` first${others.said}.`, { details: { configHash, ...others.details }, hint: NO_BACKTEST_HINT });
+  }
   const { records, corrupt } = await scanRunRecords(deps.store, settings, { configHash });
   const sidecar = await currentDataOf(deps.store, settings, configHash);
   const ofRowsHeld = backtestOfData(record, sidecar);
@@ -91,15 +111,17 @@ export async function evaluateRunsByBacktest(input: { configHash?: string }, set
   const board = buildBacktestScoreboard(record, runs, settings.eval.minImprovementPct, settings.training.targets);
   const replaced = buildBacktestScoreboard(record, records).rows.length - board.rows.length;
   if (!ofRowsHeld) {
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} scored rows that new data under the same file names replaced: its ${replaced} SUCCESS run(s) are left out (\`flts backtest\` scores the rows held now).`, {
-      details: { configHash, backtestOfReplacedRows: true, runsOfReplacedRows: replaced },
+    const others = await otherBacktestedHashes(deps.store, settings, configHash);
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} scored rows that new data under the same file names replaced: its ${replaced} SUCCESS run(s) are left out (\`flts backtest\` scores the rows held now)${others.said}.`, {
+      details: { configHash, backtestOfReplacedRows: true, runsOfReplacedRows: replaced, ...others.details },
       hint: NO_BACKTEST_HINT,
     });
   }
   if (board.rows.length === 0) {
     const why = replaced > 0 ? ` trained on the rows it holds now: its ${replaced} SUCCESS run(s) are of rows that new data under the same file names replaced (\`flts train\` then \`flts backtest\` score the new rows)` : '';
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} covers no SUCCESS run${why}${damagedRunsAside(corrupt)}.`, {
-      details: { configHash, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}), corrupt_runs: corrupt },
+    const others = await otherBacktestedHashes(deps.store, settings, configHash);
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `The backtest of config_hash ${configHash} covers no SUCCESS run${why}${damagedRunsAside(corrupt)}${others.said}.`, {
+      details: { configHash, ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}), corrupt_runs: corrupt, ...others.details },
       hint: NO_BACKTEST_HINT,
     });
   }

@@ -64,21 +64,31 @@ export interface ConfigHashWithRuns {
  */
 export async function configHashesWithRuns(store: ObjectStore, settings: Settings, configHash: string, keep: (runs: RunRecord[]) => RunRecord[] = (runs) => runs): Promise<ConfigHashWithRuns[]> {
   const runs = keep((await listRunRecords(store, settings).catch(orUnlessUnavailable([]))).filter((run) => run.status === 'SUCCESS' && run.config_hash !== configHash));
+  return newestConfigHashes(runs.map((run) => ({ config_hash: run.config_hash, started_at: run.timings.started_at })));
+}
+
+/**
+ * The config_hashes of `runs` (each a finished run, of the registry or of MLflow), by their newest run, with how many
+ * runs each has: at most HASHES_WITH_RUNS_NAMED, the few a refusal names.
+ */
+export function newestConfigHashes(runs: Iterable<{ config_hash: string; started_at: string }>): ConfigHashWithRuns[] {
   const byHash = new Map<string, ConfigHashWithRuns>();
-  for (const run of runs) {
-    const seen = byHash.get(run.config_hash);
-    const startedAt = run.timings.started_at;
-    if (!seen) byHash.set(run.config_hash, { config_hash: run.config_hash, success_runs: 1, newest_started_at: startedAt });
-    else byHash.set(run.config_hash, { ...seen, success_runs: seen.success_runs + 1, newest_started_at: startedAt > seen.newest_started_at ? startedAt : seen.newest_started_at });
+  for (const { config_hash: hash, started_at: startedAt } of runs) {
+    const seen = byHash.get(hash);
+    if (!seen) byHash.set(hash, { config_hash: hash, success_runs: 1, newest_started_at: startedAt });
+    else byHash.set(hash, { ...seen, success_runs: seen.success_runs + 1, newest_started_at: startedAt > seen.newest_started_at ? startedAt : seen.newest_started_at });
   }
   return [...byHash.values()].sort((a, b) => b.newest_started_at.localeCompare(a.newest_started_at) || a.config_hash.localeCompare(b.config_hash)).slice(0, HASHES_WITH_RUNS_NAMED);
 }
 
-/** The end of a refusal naming `hashes` and the command line that takes one (`command` holds `<hash>`); '' for none. */
-export function hashesWithRunsSaid(hashes: readonly ConfigHashWithRuns[], command: string): string {
+/**
+ * The end of a refusal naming `hashes` and the command line that takes one (`command` holds `<hash>`); '' for none.
+ * `runs` says what was counted: the registry's SUCCESS runs, or MLflow's finished ones.
+ */
+export function hashesWithRunsSaid(hashes: readonly ConfigHashWithRuns[], command: string, runs = 'SUCCESS runs'): string {
   if (hashes.length === 0) return '';
   const named = hashes.map((hash) => `${hash.config_hash} (${hash.success_runs} run(s), newest started ${hash.newest_started_at})`).join(', ');
-  return `; config_hashes with SUCCESS runs, newest first: ${named}: pass one with \`${command}\``;
+  return `; config_hashes with ${runs}, newest first: ${named}: pass one with \`${command}\``;
 }
 
 /**

@@ -136,6 +136,41 @@ describe('core > eval > rankMlflowRunsByConfigHash', () => {
   });
 });
 
+describe('core > eval > rankMlflowRunsByConfigHash > other config_hashes', () => {
+  const finished = (id: string, hash: string, startTime: number): MlflowRun => ({
+    info: { run_id: id, experiment_id: '1', status: 'FINISHED', start_time: startTime },
+    data: { params: [{ key: 'config_hash', value: hash }, { key: 'model_type', value: 'NAIVE' }], tags: [], metrics: [] },
+  });
+
+  // Before, the refusal said "No finished MLflow runs with params.config_hash = <new>" alone, where `flts eval`'s names the versions that have runs.
+  it('names the config_hashes with finished MLflow runs, newest first, and how to rank one, when the one asked for has none', async () => {
+    const [a, b] = ['a', 'b'].map((c) => c.repeat(64));
+    const filters: string[] = [];
+    const others = [finished('a-new', a, Date.parse('2026-12-03T00:00:00Z')), finished('b-1', b, Date.parse('2026-12-02T00:00:00Z')), finished('a-old', a, Date.parse('2026-12-01T00:00:00Z'))];
+    const client = {
+      searchExperiments: async () => [{ experiment_id: '1', name: 'NonML' }],
+      getExperimentByName: async () => undefined,
+      searchRuns: async (search: { filter: string }) => {
+        filters.push(search.filter);
+        return search.filter.startsWith(`params.config_hash = '${HASH}'`) ? [{ ...finished('running', HASH, 0), info: { ...finished('running', HASH, 0).info, status: 'RUNNING' } }] : others;
+      },
+    } as unknown as MlflowClient;
+
+    const refusal = (await rankMlflowRunsByConfigHash(settings, HASH, { client }).catch((error: unknown) => error)) as FltsError;
+    expect(refusal).toMatchObject({
+      code: 'FLTS_EVAL_NO_RUNS',
+      details: {
+        configHashesWithRuns: [
+          { config_hash: a, success_runs: 2, newest_started_at: '2026-12-03T00:00:00.000Z' },
+          { config_hash: b, success_runs: 1, newest_started_at: '2026-12-02T00:00:00.000Z' },
+        ],
+      },
+    });
+    expect(refusal.message).toMatch(new RegExp(`; config_hashes with finished MLflow runs, newest first: ${a} \\(2 run\\(s\\), newest started 2026-12-03T00:00:00.000Z\\), ${b} .*: pass one with \`flts eval --source mlflow --config-hash <hash>\`\\.$`));
+    expect(filters[1]).toBe(`params.config_hash != '${HASH}' AND attributes.status = 'FINISHED'`);
+  });
+});
+
 describe('core > eval > rankMlflowRunsByConfigHash > target sets', () => {
   /** The finished mirror of a flts run of `targets`, with the params the mirror logs for it. */
   async function mirrorOfTargets(store: ObjectStore, id: string, rmse: number, targets: string[]): Promise<MlflowRun> {

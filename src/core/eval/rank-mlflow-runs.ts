@@ -2,7 +2,8 @@ import { redactSecrets } from '../redact.js';
 import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { compareScored, compareTargetSets, referenceScore, sameTargetSet, targetSetOf } from './scoreboard.js';
-import { listMlflowRunsByConfigHash, type MlflowRunSummary } from '../tracking/list-mlflow-runs.js';
+import { listFinishedMlflowRunsOfOtherConfigHashes, listMlflowRunsByConfigHash, type MlflowRunSummary } from '../tracking/list-mlflow-runs.js';
+import { hashesWithRunsSaid, newestConfigHashes, type ConfigHashWithRuns } from './evaluate-runs.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
 import { mirroredLineage } from '../registry/mirror-source.js';
 import { listMirrorMarkers } from '../registry/mirror-markers.js';
@@ -93,6 +94,16 @@ export interface MlflowScoreboard {
 }
 
 /**
+ * The config_hashes but `configHash` with finished MLflow runs, newest run first, as `flts eval`'s refusal names those
+ * with SUCCESS runs in the registry: MLflow's own, since a reference trainer's runs are in no registry. Counted over
+ * the newest thousand such runs, one search, on a refusal only.
+ */
+async function mlflowHashesWithRuns(settings: Settings, configHash: string, deps: TrackingDeps): Promise<ConfigHashWithRuns[]> {
+  const runs = await listFinishedMlflowRunsOfOtherConfigHashes(settings, configHash, deps);
+  return newestConfigHashes(runs.map((run) => ({ config_hash: run.configHash, started_at: new Date(Number.isFinite(run.startTime) ? run.startTime : 0).toISOString() })));
+}
+
+/**
  * What `flts eval --source mlflow` shows: the finished MLflow runs of the config_hash, flts-mirrored or logged by a
  * reference trainer, ranked with the reference's score. Mirrors of flts runs still running or failed are listed as
  * excluded rather than ranked. Given the store, mirrors of runs trained on rows the config_hash no longer holds are
@@ -116,8 +127,9 @@ export async function rankMlflowRunsByConfigHash(settings: Settings, configHash:
       replaced > 0
         ? ` on the rows it holds now at ${uri}: its ${replaced} finished run(s) are of rows that new data under the same file names replaced (\`flts train\` trains the new rows)`
         : ` at ${uri} (${runs.length} run(s) in other states)`;
-    throw new FltsError('FLTS_EVAL_NO_RUNS', `No finished MLflow runs with params.config_hash = ${configHash}${why}.`, {
-      details: { configHash, uri, runs: runs.map((run) => ({ mlflowRunId: run.mlflowRunId, status: run.status })), ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}) },
+    const others = await mlflowHashesWithRuns(settings, configHash, deps);
+    throw new FltsError('FLTS_EVAL_NO_RUNS', `No finished MLflow runs with params.config_hash = ${configHash}${why}${hashesWithRunsSaid(others, 'flts eval --source mlflow --config-hash <hash>', 'finished MLflow runs')}.`, {
+      details: { configHash, uri, runs: runs.map((run) => ({ mlflowRunId: run.mlflowRunId, status: run.status })), ...(replaced > 0 ? { runsOfReplacedRows: replaced } : {}), ...(others.length > 0 ? { configHashesWithRuns: others } : {}) },
     });
   }
   return {

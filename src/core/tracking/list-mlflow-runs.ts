@@ -62,20 +62,25 @@ export function summariseMlflowRun(run: MlflowRun, experimentNames: ReadonlyMap<
   };
 }
 
-/**
- * Every active MLflow run whose `params.config_hash` matches, across all experiments (searching only the
- * default one is how the reference missed Prophet runs, F16), newest first.
- */
-export async function listMlflowRunsByConfigHash(settings: Settings, configHash: string, deps: TrackingDeps = {}, options: { maxResults?: number } = {}): Promise<MlflowRunSummary[]> {
-  const client = trackingClientFor(settings, deps);
+/** The experiments searched for runs: every active one, and the reference trainers' even when the listing misses them. */
+async function searchedExperiments(client: ReturnType<typeof trackingClientFor>): Promise<Map<string, string>> {
   const experiments: MlflowExperiment[] = await client.searchExperiments();
   for (const name of REFERENCE_EXPERIMENTS) {
     if (experiments.some((e) => e.name === name)) continue;
     const found = await client.getExperimentByName(name);
     if (found && found.lifecycle_stage !== 'deleted') experiments.push(found);
   }
-  if (experiments.length === 0) return [];
-  const names = new Map(experiments.map((e) => [e.experiment_id, e.name]));
+  return new Map(experiments.map((e) => [e.experiment_id, e.name]));
+}
+
+/**
+ * Every active MLflow run whose `params.config_hash` matches, across all experiments (searching only the
+ * default one is how the reference missed Prophet runs, F16), newest first.
+ */
+export async function listMlflowRunsByConfigHash(settings: Settings, configHash: string, deps: TrackingDeps = {}, options: { maxResults?: number } = {}): Promise<MlflowRunSummary[]> {
+  const client = trackingClientFor(settings, deps);
+  const names = await searchedExperiments(client);
+  if (names.size === 0) return [];
   const runs = await client.searchRuns({
     experimentIds: [...names.keys()],
     filter: `params.config_hash = ${filterLiteral(configHash)}`,
@@ -83,4 +88,21 @@ export async function listMlflowRunsByConfigHash(settings: Settings, configHash:
     maxResults: options.maxResults ?? 1000,
   });
   return runs.map((run) => summariseMlflowRun(run, names));
+}
+
+/**
+ * The newest finished MLflow runs (at most `maxResults`) of any config_hash but `configHash`, across the same
+ * experiments: what a board of `configHash` that has none names instead.
+ */
+export async function listFinishedMlflowRunsOfOtherConfigHashes(settings: Settings, configHash: string, deps: TrackingDeps = {}, options: { maxResults?: number } = {}): Promise<MlflowRunSummary[]> {
+  const client = trackingClientFor(settings, deps);
+  const names = await searchedExperiments(client);
+  if (names.size === 0) return [];
+  const runs = await client.searchRuns({
+    experimentIds: [...names.keys()],
+    filter: `params.config_hash != ${filterLiteral(configHash)} AND attributes.status = 'FINISHED'`,
+    orderBy: ['attributes.start_time DESC'],
+    maxResults: options.maxResults ?? 1000,
+  });
+  return runs.map((run) => summariseMlflowRun(run, names)).filter((run) => run.status === 'FINISHED' && run.configHash !== '' && run.configHash !== configHash);
 }
