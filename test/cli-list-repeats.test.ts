@@ -15,15 +15,16 @@ describe('cli > a model type named twice in a list flag is refused, as a repeate
   // Before, each ran the type once (train and backtest) or subscribed its consumer group twice (daemon), without a
   // word, and got as far as the missing processed data or bus; now the settings refuse it, naming the flag and the type.
   it.each([
-    ['train', ['train', '--model', 'LSTM', '-m', 'lstm'], {}, 'training.models', 'model'],
-    ['train --models', ['train', '--models', 'NAIVE,GRU,naive'], {}, 'training.models', 'model'],
-    ['daemon', ['daemon', '--roles', 'trainer', '--models', 'GRU,Gru', '--port', '0'], { FLTS_BUS: 'fs' }, 'daemon.trainerModels', 'models'],
-    ['backtest', ['backtest', '--models', 'MSTL,NAIVE,mstl'], {}, 'backtest.models', 'models'],
-  ])('%s', async (_, args, env, setting, flag) => {
+    ['train', ['train', '--model', 'LSTM', '-m', 'lstm'], {}, 'training.models', 'model', '--model (setting training.models)'],
+    // Named as typed too: the user wrote --models.
+    ['train --models', ['train', '--models', 'NAIVE,GRU,naive'], {}, 'training.models', 'model', '--models (--model, setting training.models)'],
+    ['daemon', ['daemon', '--roles', 'trainer', '--models', 'GRU,Gru', '--port', '0'], { FLTS_BUS: 'fs' }, 'daemon.trainerModels', 'models', '--models (setting daemon.trainerModels)'],
+    ['backtest', ['backtest', '--models', 'MSTL,NAIVE,mstl'], {}, 'backtest.models', 'models', '--models (setting backtest.models)'],
+  ])('%s', async (_, args, env, setting, flag, named) => {
     const run = await runCli([...args, '--home', home, '--json'], { env });
     expect(run.exitCode, run.stdout + run.stderr).toBe(2);
     expect(run.json?.error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting, flag } });
-    expect(run.json.error.message).toContain(`--${flag} (setting ${setting})`);
+    expect(run.json.error.message).toContain(named);
     expect(run.json.error.message).toMatch(/"(LSTM|NAIVE|GRU|MSTL)" is given more than once/);
   });
 

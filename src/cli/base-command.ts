@@ -9,6 +9,7 @@ import { createCliLogger, plainLogLines } from './cli-logger.js';
 import { unknownEnvNamesOnce } from './unknown-env.js';
 import { mlflowUserName } from './operator.js';
 import { usageMessage } from './usage-message.js';
+import { flagsTypedOtherwise, namingFlagsAsTyped } from './flag-as-typed.js';
 import { onTerminal, reportError, stdoutFlushed } from './report-error.js';
 import { snakeCaseKeys } from '../core/snake-case-keys.js';
 import { describeConfigFileError } from '../core/config/config-file-error.js';
@@ -279,6 +280,8 @@ export abstract class FltsCommand<TResult> extends Command {
     const flags = { ...command.baseFlags, ...command.flags };
     const switches = Object.entries(flags).filter(([, flag]) => flag.type === 'boolean').map(([name]) => name);
     let flts = parseError ? new FltsError('FLTS_USAGE_INVALID_FLAG', usageMessage(error.message, Object.keys(flags), { argv: this.argv, switches })) : toFltsError(error);
+    // oclif and the checks name a flag by its own name, which a user who typed `-m` or a former name never wrote.
+    flts = namingFlagsAsTyped(flts, flagsTypedOtherwise(this.argv, flags));
     // A run id given by hand and not found: the runs it could have meant (an id cut short), from the store the command opened.
     const deps = flts.code === 'FLTS_RUN_NOT_FOUND' && this.builtSettings ? await this.built?.catch(() => undefined) : undefined;
     if (deps && this.builtSettings) flts = await namingRunsLike(flts, deps.store, this.builtSettings);
