@@ -279,4 +279,28 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
     }
     expect([readFileSync(predictions), readFileSync(svg)]).toEqual(before);
   }, 60_000);
+
+  it('refuses every output flag naming a path inside the store, not there yet, through `..` or a link, and writes nothing there', async () => {
+    // Before, each was written into the store (exit 0): a file not there yet was left to the user.
+    const store = path.join(home, 'store');
+    const link = path.join(home, 'to-store');
+    symlinkSync(store, link);
+    const inRun = path.join(store, 'runs', runId);
+    const refusals = [
+      [['predict', '--run', runId, '--data', TEST, '--out', path.join(inRun, 'new.json')], 'out', `runs/${runId}/new.json`],
+      [['predict', '--run', runId, '--data', TEST, '--plot', path.join(home, 'elsewhere', '..', 'store', 'runs', runId, 'new.svg')], 'plot', `runs/${runId}/new.svg`],
+      [['predict', '--run', runId, '--data', TEST, '--out', path.join(link, 'forecast.csv')], 'out', 'forecast.csv'],
+      [['export', '--run', runId, '--out', path.join(inRun, 'model.onnx')], 'out', `runs/${runId}/model.onnx`],
+      [['backtest', '--models', 'NAIVE', '--folds', '1', '--plot', path.join(link, 'runs', 'errors.svg')], 'plot', 'runs/errors.svg'],
+      [['replay-offsets', '--group', 'g', '--all-topics', '--to-earliest', '--export', path.join(store, 'plan.csv')], 'export', 'plan.csv'],
+      [['bench', '--out', path.join(store, 'bench')], 'out', 'bench'],
+    ] as const;
+    for (const [args, flag, object] of refusals) {
+      const run = await runCli([...args, '--home', home, '--json', '--log-level', 'silent'], { env });
+      expect(run.json?.error, args.join(' ')).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringContaining('inside the store'), details: { flag, object } });
+      expect(run.exitCode, args.join(' ')).toBe(2);
+    }
+    for (const [, , object] of refusals) expect(existsSync(path.join(store, ...object.split('/'))), object).toBe(false);
+    rmSync(link);
+  }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { lstat, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { clip, quotedText } from '../core/clip-text.js';
 import type { Settings } from '../core/config/settings.js';
@@ -22,18 +22,49 @@ export async function refuseOutputOverInput(output: { flag: string; file: string
   });
 }
 
+/** Symbolic-link hops followed before giving up, as the kernel does (ELOOP). */
+const MAX_LINK_HOPS = 40;
+
 /**
- * Refuses an output flag that names a file the embedded store already holds (<home>/store/<bucket>/<key>), by
- * whatever path or link: written whole in its place, the output replaced an object flts wrote and reads back
- * (`flts predict --out .flts/store/runs/<run_id>/predictions.json` left a forecast table where the run's test
- * predictions were, and `flts eval --plot` then failed as an internal error). A file not there yet is left to the user.
+ * Where a write to `file` lands, links and `..` resolved: the file a symbolic link names (writeFileWhole replaces
+ * that, a link to a file still to be made included), under the real path of its deepest existing folder, so a
+ * file not there yet is placed as surely as one that is.
  */
-export async function refuseOutputOverStoreObject(output: { flag: string; file: string | undefined }, settings: Settings): Promise<void> {
+async function landingPath(file: string): Promise<string> {
+  let target = path.resolve(file);
+  for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
+    const link = await lstat(target).catch(() => undefined);
+    if (!link?.isSymbolicLink()) break;
+    target = path.resolve(path.dirname(target), await readlink(target));
+  }
+  const rest: string[] = [];
+  for (let folder = target; ; folder = path.dirname(folder)) {
+    const real = await realpath(folder).catch(() => undefined);
+    if (real !== undefined) return path.join(real, ...rest);
+    if (path.dirname(folder) === folder) return target;
+    rest.unshift(path.basename(folder));
+  }
+}
+
+/**
+ * Refuses an output flag that names a path inside the embedded store (<home>/store), by whatever path, `..` or link,
+ * whether or not a file is there yet: the store's folders are flts's own, and a file written there replaced an object
+ * flts wrote and reads back (`flts predict --out .flts/store/runs/<run_id>/predictions.json` left a forecast table
+ * where the run's test predictions were, and `flts eval --plot` then failed as an internal error), or became one that
+ * listings and cleanups take for flts's (`runs/<run_id>/new.json`, a `processed-data/` key). `kind` is what the flag
+ * names, a file or a folder (`bench --out`).
+ */
+export async function refuseOutputInStore(output: { flag: string; file: string | undefined }, settings: Settings, kind: 'file' | 'folder' = 'file'): Promise<void> {
   if (output.file === undefined || settings.store.kind !== 'fs') return;
-  const [written, root] = await Promise.all([realpath(output.file).catch(() => undefined), realpath(fsStoreRoot(settings)).catch(() => undefined)]);
-  if (written === undefined || root === undefined || !written.startsWith(root + path.sep)) return;
+  const [written, root] = await Promise.all([landingPath(output.file), landingPath(fsStoreRoot(settings))]);
+  if (written !== root && !written.startsWith(root + path.sep)) return;
   const object = path.relative(root, written).split(path.sep).join('/');
-  throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${output.flag} ${clip(quotedText(output.file))} is ${clip(quotedText(object))} of the store at ${clip(root)}: written there, the output would replace what flts keeps there; name a file outside the store.`, {
+  const held = await lstat(written).then(
+    () => true,
+    () => false,
+  );
+  const what = held ? `is ${clip(quotedText(object))} of the store at ${clip(root)}: written there, the output would replace what flts keeps there` : `lies inside the store at ${clip(root)}${object ? ` (as ${clip(quotedText(object))})` : ''}: the store's folders are flts's own, where an output would be taken for an object or replaced by one`;
+  throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${output.flag} ${clip(quotedText(output.file))} ${what}; name a ${kind} outside the store.`, {
     details: { flag: output.flag, value: output.file, object },
   });
 }

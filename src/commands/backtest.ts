@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { refuseOutputOverStoreObject } from '../cli/output-over-input.js';
+import { refuseOutputInStore } from '../cli/output-over-input.js';
 import { abortOnSignals } from '../cli/stop-signals.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { createBacktestProgress } from '../cli/progress.js';
@@ -43,7 +43,7 @@ export default class Backtest extends FltsCommand<BacktestCommandResult> {
       'backtest.refitEvery': flags['refit-every'],
     });
     await checkSvgFileFlag(flags.plot, 'plot');
-    await refuseOutputOverStoreObject({ flag: 'plot', file: flags.plot }, settings);
+    await refuseOutputInStore({ flag: 'plot', file: flags.plot }, settings);
     const { store } = await this.dependencies(settings);
     // Ctrl-C ends a backtest (minutes of refits) with its coded error rather than the signal's silent exit.
     const abort = abortOnSignals();

@@ -4,6 +4,7 @@ import { createBenchProgress, payloadFileLines } from '../cli/bench-progress.js'
 import { drawsBars } from '../cli/progress.js';
 import { renderBenchTable } from '../cli/bench-table.js';
 import { FltsCommand } from '../cli/base-command.js';
+import { refuseOutputInStore } from '../cli/output-over-input.js';
 import { abortOnSignals } from '../cli/stop-signals.js';
 import { usableCpus } from '../core/cpu-budget.js';
 import { FltsError } from '../core/errors.js';
@@ -68,6 +69,7 @@ export default class Bench extends FltsCommand<BenchReport> {
     if (flags.force && flags.out === undefined) throw new FltsError('FLTS_USAGE_INVALID_FLAG', '--force replaces the report of an earlier run in --out, and no --out is given: without one, each run writes a new bench-results/<start time>/. Give --out, or leave --force out.', { details: { flag: 'force' } });
     const resolved = this.loadSettings(flags, { 'data.datasetName': flags.dataset });
     const { settings } = resolved;
+    await refuseOutputInStore({ flag: 'out', file: flags.out }, settings, 'folder');
     const durationSec = parseDurationSeconds(flags.duration, 'duration');
     const warmup = parseDurationSeconds(flags.warmup, 'warmup', { allowZero: true });
     const serveArgs = ['serve', '--port', '0', '--host', '127.0.0.1', '--home', settings.home, '--log-level', 'info', ...(flags.config ? ['--config', flags.config] : []), ...(flags.run ? ['--run', flags.run] : [])];

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
-import { refuseOutputOverStoreObject } from '../cli/output-over-input.js';
+import { refuseOutputInStore } from '../cli/output-over-input.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { untilSignalled, type WritesAtStop } from '../cli/stop-signals.js';
 import { FltsError, isFltsError } from '../core/errors.js';
@@ -42,7 +42,7 @@ export default class Export extends FltsCommand<ExportCommandResult> {
     if (flags.out !== undefined) {
       formatByExtension(flags.out, { [`.${format}`]: format }, 'out');
       await assertWritableFile(flags.out);
-      await refuseOutputOverStoreObject({ flag: 'out', file: flags.out }, settings);
+      await refuseOutputInStore({ flag: 'out', file: flags.out }, settings);
     }
     // Named by the run's recorded id once read; a stop says which file it did or did not write.
     let file = flags.out ?? `${flags.run}.${format}`;
@@ -51,6 +51,8 @@ export default class Export extends FltsCommand<ExportCommandResult> {
       const { store } = await this.dependencies(settings);
       const run = await exportRun(store, settings, flags.run, format);
       file = flags.out ?? `${run.runId}.${run.format}`;
+      // The default name lands in the working directory, which may be a folder of the store.
+      if (flags.out === undefined) await refuseOutputInStore({ flag: 'out', file }, settings);
       await uninterrupted(() => writeFileWhole(file, run.bytes, { onWaitingForReader: this.waitingForReader(settings), signal: beforeAnyByte(signal, stopped) }));
       return run;
     });

@@ -4,7 +4,7 @@ import { identifierFlag } from '../cli/identifier-flag.js';
 import { inferenceDataRefOf, type InputScale } from '../core/batch/inference-input.js';
 import { forecastFileFormat } from '../core/batch/forecast-table.js';
 import { runBatchInference, type BatchInferenceResult } from '../core/batch/run-batch-inference.js';
-import { localFileOf, refuseOutputOverInput, refuseOutputOverStoreObject } from '../cli/output-over-input.js';
+import { localFileOf, refuseOutputOverInput, refuseOutputInStore } from '../cli/output-over-input.js';
 import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
 import { untilSignalled } from '../cli/stop-signals.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
@@ -44,7 +44,7 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
     const data = inferenceDataRefOf(flags.data);
     await refuseOutputOverInput({ flag: 'out', file: flags.out }, { flag: 'data', file: localFileOf(data, settings) });
     await checkSvgFileFlag(flags.plot, 'plot');
-    for (const [flag, file] of [['out', flags.out], ['plot', flags.plot]] as const) await refuseOutputOverStoreObject({ flag, file }, settings);
+    for (const [flag, file] of [['out', flags.out], ['plot', flags.plot]] as const) await refuseOutputInStore({ flag, file }, settings);
     // Ctrl-C ends a forecast of a long file, or a wait on a store that does not answer, with a coded error.
     const result = await untilSignalled(predictStopped, async (signal) => {
       const { store, bus, logger } = await this.dependencies(settings);

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { operatorName } from '../cli/operator.js';
+import { refuseOutputInStore } from '../cli/output-over-input.js';
 import { abortOnSignals } from '../cli/stop-signals.js';
 import { renderOffsetPlan } from '../cli/screens/offset-plan-table.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
@@ -53,6 +54,7 @@ export default class ReplayOffsets extends FltsCommand<ReplayOffsetsCommandResul
     // Written after the plan, and with --execute after the commit: a path it cannot be written to is refused first,
     // not once the offsets are changed.
     if (f.export !== undefined) await assertWritableFile(f.export);
+    await refuseOutputInStore({ flag: 'export', file: f.export }, settings);
     const request = resolveReplayRequest(
       { group: f.group, role: f.role, topics: f.topic, allTopics: f['all-topics'], toEarliest: f['to-earliest'], toLatest: f['to-latest'], toCurrent: f['to-current'], toOffset: f['to-offset'], shiftBy: f['shift-by'], toDatetime: f['to-datetime'], byDuration: f['by-duration'], fromFile: f['from-file'] === undefined ? undefined : await readPlanFile(f['from-file']) },
       settings.bus,
