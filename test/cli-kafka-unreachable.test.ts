@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +26,33 @@ describe('cli > a one-shot command with Kafka unreachable', () => {
     });
     // As the daemon and serve say it: before, a command's bound named neither the bootstrap broker nor what to check.
     expect(run.json.error.message).toContain(`retries included: the bootstrap broker (${broker}) refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach`);
+  }, 60_000);
+
+  it('replay-offsets gives up a bootstrap broker that accepts connections and never answers at bus.kafka.commandConnectTimeoutMs, as other commands do', async () => {
+    const home = await scratch(path.join(os.tmpdir(), 'flts-cli-kafka-unreachable-'));
+    // Accepts, reads and says nothing: kafkajs waits out its request timeout (30 s) on each of its retries.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('data', () => undefined).on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const broker = `127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      const run = await runCli(['replay-offsets', '--role', 'promoter', '--to-earliest', '--home', home, '--json'], {
+        env: { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: broker, FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS: '1000' },
+        timeoutMs: 50_000,
+      });
+      // Before, it waited for kafkajs' retries of 30 s requests, unbound by the setting, and named no bound.
+      expect(run.json?.error, run.stdout + run.stderr).toMatchObject({
+        code: 'FLTS_BUS_UNAVAILABLE',
+        message: expect.stringContaining(`Kafka admin connect failed (brokers ${broker}): not connected within 1000 ms, the wait FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS (setting bus.kafka.commandConnectTimeoutMs) allows a command, retries included: the bootstrap broker (${broker}) refused the connection or did not answer`),
+        details: { brokers: [broker], setting: 'bus.kafka.commandConnectTimeoutMs', waited_ms: 1000 },
+      });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   }, 60_000);
 
   it('replay-offsets says a bootstrap broker that refuses every connection in the same words, coded and without a stack', async () => {

@@ -7,7 +7,7 @@ import { BUS_CLOSE_END_MS } from '../stop-budget.js';
 import { createConsumerRecovery, type ConsumerCrash } from './consumer-recovery.js';
 import { DEFAULT_RETRY_POLICY, deliverToGroup } from './delivery.js';
 import { kafkaClientConfig, kafkaSettingDefault, type KafkaConnectionOptions } from './kafka-client-config.js';
-import { connectGivenUp, groupLookupDenied, settingNamed, topicCreationRefused, topicRefusals, type SentMessage } from './kafka-failure.js';
+import { commandConnectWait, COMMAND_CONNECT_PATH, connectGivenUp, groupLookupDenied, settingNamed, topicCreationRefused, topicRefusals, type SentMessage } from './kafka-failure.js';
 import { createKafkaLog } from './kafka-log.js';
 import { kafkajs } from './kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafkajs-warnings.js';
@@ -60,7 +60,6 @@ export const INLINE_HANDLER_MS = 500;
 /** Refusals of a commit by a member the group no longer counts in its current generation (a rebalance under way or done). */
 const GROUP_MEMBERSHIP_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID']);
 
-const COMMAND_CONNECT_SETTING = settingNamed('bus.kafka.commandConnectTimeoutMs');
 const TOPIC_CREATION_SETTING = settingNamed('bus.kafka.topicCreationTimeoutMs');
 
 /** bus.kafka.closeTimeoutMs' default. */
@@ -282,7 +281,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
 
   /** The error of a connect a command gave up on at its bound: the bootstrap brokers, the setting that bounded the wait, and the latest connection error. */
   function gaveUpConnecting(role: 'producer' | 'admin', limitMs: number): FltsError {
-    return bootstrapUnanswered(role, `not connected within ${limitMs} ms, the wait ${COMMAND_CONNECT_SETTING} allows a command, retries included`, { setting: 'bus.kafka.commandConnectTimeoutMs', waitedMs: limitMs });
+    return bootstrapUnanswered(role, commandConnectWait(limitMs, 'not connected'), { setting: COMMAND_CONNECT_PATH, waitedMs: limitMs });
   }
 
   /**
@@ -324,10 +323,10 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
    */
   function gaveUpReaching(action: string, bound: ReachBound): FltsError {
     const latest = kafkaLog.latestFailure();
-    const wait = bound.service ? `no answer yet after ${bound.limitMs} ms (still waiting)` : `no answer within ${bound.limitMs} ms, the wait ${COMMAND_CONNECT_SETTING} allows a command, retries included`;
+    const wait = bound.service ? `no answer yet after ${bound.limitMs} ms (still waiting)` : commandConnectWait(bound.limitMs, 'no answer');
     const failure = failed(action, connectGivenUp(`${wait}${latest ? `; latest error: ${latest}` : ''}`));
     if (failure.code !== 'FLTS_BUS_UNAVAILABLE') return failure;
-    return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, ...(bound.service ? {} : { setting: 'bus.kafka.commandConnectTimeoutMs' }), waitedMs: bound.limitMs } });
+    return new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, ...(bound.service ? {} : { setting: COMMAND_CONNECT_PATH }), waitedMs: bound.limitMs } });
   }
 
   /**

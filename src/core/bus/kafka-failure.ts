@@ -62,6 +62,18 @@ export function settingNamed(path: string): string {
   return env ? `${env} (setting ${path})` : path;
 }
 
+/** The bound a one-shot command has on reaching the brokers (flts preprocess, train, predict, promote, replay-offsets). */
+export const COMMAND_CONNECT_PATH = 'bus.kafka.commandConnectTimeoutMs';
+
+/**
+ * How a one-shot command's wait for the brokers ended at its bound, in the words every command uses: `not connected`
+ * when no bootstrap broker answered the connect, `no answer` when the first call after it (to the addresses the
+ * cluster advertises) got none.
+ */
+export function commandConnectWait(limitMs: number, ended: 'not connected' | 'no answer'): string {
+  return `${ended} within ${limitMs} ms, the wait ${settingNamed(COMMAND_CONNECT_PATH)} allows a command, retries included`;
+}
+
 const REPLICATION = settingNamed('bus.replicationFactor');
 const PARTITIONS = settingNamed('bus.partitions');
 

@@ -1,6 +1,7 @@
 import type { Admin } from 'kafkajs';
 import { kafkaClientConfig, type KafkaConnectionOptions } from '../bus/kafka-client-config.js';
 import { createKafkaConnections } from '../bus/kafka-connections.js';
+import { commandConnectWait, COMMAND_CONNECT_PATH, connectGivenUp } from '../bus/kafka-failure.js';
 import { createKafkaLog } from '../bus/kafka-log.js';
 import { kafkajs } from '../bus/kafkajs-module.js';
 import { ignoreKafkajsNegativeTimeouts } from '../bus/kafkajs-warnings.js';
@@ -8,6 +9,7 @@ import type { Settings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { redactSecrets } from '../redact.js';
+import { withTimeout } from '../retry.js';
 import { commitAsSoleMember } from './commit-as-sole-member.js';
 
 export interface GroupMember {
@@ -55,6 +57,11 @@ export interface KafkaOffsetsAdminOptions extends KafkaConnectionOptions {
   retries?: number;
   /** Hears kafkajs' warnings and errors and a bootstrap broker set aside, as the bus's logger does. */
   logger?: Logger;
+  /**
+   * Longest wait for the brokers' first answer, the connect and the first call after it (to the addresses the cluster
+   * advertises), retries included, as every one-shot command's bus is bound (bus.kafka.commandConnectTimeoutMs).
+   */
+  commandConnectTimeoutMs?: number;
 }
 
 /**
@@ -67,7 +74,7 @@ export function createReplayOffsetsAdmin(settings: Settings, logger?: Logger): O
   if (settings.bus.kind === 'fs' && kafka.brokers.length === 0) {
     throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `FLTS_BUS is fs: its groups keep their offsets in ${settings.home}/bus/groups/<group>/<topic>.offset, which replay-offsets does not change; it resets the offsets of a Kafka group (KAFKA_BOOTSTRAP_SERVERS).`, { details: { setting: 'bus.kafka.brokers' } });
   }
-  return createKafkaOffsetsAdmin({ ...kafka, clientId: `${kafka.clientId}-replay-offsets`, logger });
+  return createKafkaOffsetsAdmin({ ...kafka, clientId: `${kafka.clientId}-replay-offsets`, logger, commandConnectTimeoutMs: kafka.commandConnectTimeoutMs });
 }
 
 /**
@@ -95,14 +102,39 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
     logCreator: kafkaLog.logCreator,
   });
   let connected: Promise<Admin> | undefined;
+  /** Connects given up at the bound that kafkajs still retries: close() ends them with the rest. */
+  const givenUp = new Set<Promise<void>>();
+  /** When the wait for the brokers' first answer ends (performance.now()), from the first connect; undefined: unbound. */
+  let deadline: number | undefined;
+  /** Set once the cluster answered a call: the bound on reaching it is over (a --wait for the group is not bound by it). */
+  let reached = false;
+  const limitMs = options.commandConnectTimeoutMs;
   const admin = (): Promise<Admin> => {
     const began = performance.now();
+    /** The error of a connect given up at the bound, told as it is. */
+    let bound: FltsError | undefined;
+    if (limitMs !== undefined && !reached) deadline ??= began + limitMs;
     connected ??= (async () => {
       const client = kafka.admin();
-      await client.connect();
+      const connecting = client.connect();
+      if (deadline === undefined) {
+        await connecting;
+        return client;
+      }
+      try {
+        await withTimeout(connecting, Math.max(0, deadline - performance.now()), () => {
+          bound = connections.bootstrapUnanswered('admin connect', commandConnectWait(limitMs ?? 0, 'not connected'), { latest: kafkaLog.latestFailure(), details: { setting: COMMAND_CONNECT_PATH, waitedMs: limitMs } });
+          return bound;
+        });
+      } catch (error) {
+        const abandoned: Promise<void> = connecting.then(() => client.disconnect()).catch(() => {}).finally(() => givenUp.delete(abandoned));
+        givenUp.add(abandoned);
+        throw error;
+      }
       return client;
     })().catch((error: unknown) => {
       connected = undefined;
+      if (error === bound) throw error;
       // No bootstrap broker answered within kafkajs' retries: said as the bus says it, naming them and what to check.
       if (connections.isBootstrapGiveUp(error)) {
         const waitedMs = Math.round(performance.now() - began);
@@ -112,13 +144,28 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
     });
     return connected;
   };
+  /** The first call after the connect goes to the addresses the cluster advertises: bound by what is left of the wait. */
+  const untilReached = <T>(action: string, calling: Promise<T>): Promise<T> => {
+    if (reached || deadline === undefined) return calling;
+    return withTimeout(calling, Math.max(0, deadline - performance.now()), () => {
+      const latest = kafkaLog.latestFailure();
+      const failure = connections.failure(action, connectGivenUp(`${commandConnectWait(limitMs ?? 0, 'no answer')}${latest ? `; latest error: ${latest}` : ''}`));
+      return failure.code === 'FLTS_BUS_UNAVAILABLE' ? new FltsError(failure.code, failure.message, { cause: failure.cause, details: { ...failure.details, setting: COMMAND_CONNECT_PATH, waitedMs: limitMs } }) : failure;
+    }).then((answer) => {
+      reached = true;
+      return answer;
+    });
+  };
   const call = async <T>(action: string, fn: (client: Admin) => Promise<T>): Promise<T> => {
     const client = await admin();
-    try {
-      return await fn(client);
-    } catch (error) {
-      throw connections.failure(action, error);
-    }
+    const calling = (async () => {
+      try {
+        return await fn(client);
+      } catch (error) {
+        throw connections.failure(action, error);
+      }
+    })();
+    return untilReached(action, calling);
   };
 
   return {
@@ -161,6 +208,7 @@ export function createKafkaOffsetsAdmin(options: KafkaOffsetsAdminOptions): Offs
       connected = undefined;
       if (pending) await pending.then((client) => client.disconnect()).catch(() => {});
       connections.closeAll();
+      await Promise.allSettled([...givenUp]);
     },
   };
 }
