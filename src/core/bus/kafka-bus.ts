@@ -124,6 +124,12 @@ function toReceived(topic: string, partition: number, message: KafkaMessage): Re
   };
 }
 
+/** An admin connect under way or ended: when it began (performance.now()) and the connections to bootstrap brokers that failed since. */
+interface AdminConnect {
+  began: number;
+  failed: number;
+}
+
 /** How long a caller waits for the cluster's first answer: until `deadline` (performance.now()), `limitMs` after it began. */
 interface ReachBound {
   deadline: number;
@@ -174,6 +180,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     onConnectionFailed: (broker) => {
       metrics?.connectionFailed(broker);
       connections.connectionFailed(broker);
+      if (adminConnect && !connections.isAdvertised(broker)) adminConnect.failed++;
     },
     reportedElsewhere: (broker) => connections.isSetAside(broker),
     advertised: (broker) => connections.isAdvertised(broker),
@@ -210,6 +217,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const joining: string[] = [];
   const subscriptions = createSubscriptionSet();
   let admin: Promise<Admin> | undefined;
+  /** The admin's latest connect: when it began and how many connections to a bootstrap broker failed since. */
+  let adminConnect: AdminConnect | undefined;
   let producer: Promise<Producer> | undefined;
   /** Producer and admin once connected: close() lets them finish their requests and leave (one still connecting is not waited for). */
   const connected: { producer?: Producer; admin?: Admin } = {};
@@ -339,23 +348,29 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   function adminWithin(bound: ReachBound | undefined, began: number): Promise<Admin> {
     const connecting = connectAdmin();
     if (bound === undefined || !bound.service || reached) return connecting;
+    // The connect waited for may be one an earlier attempt began: its wait and its failed tries are counted from its start.
+    const connect = adminConnect;
     // kafkajs giving up the connect (about 25 s of retries) within the bound is told as the bound's end would be: the
     // same outage, and the next attempt opens a connect of its own.
     const told = connecting.catch((error: unknown) => {
       const given = kafkajsGaveUp.get(error as object);
-      throw given === undefined ? error : gaveUpBootstrap(Math.round(performance.now() - began), given);
+      throw given === undefined ? error : gaveUpBootstrap(connect, Math.round(performance.now() - (connect?.began ?? began)), given);
     });
-    return withTimeout(told, Math.max(0, bound.deadline - performance.now()), () => gaveUpBootstrap(bound.limitMs));
+    // Timers may fire a little early: this attempt's bound is counted as its whole length, plus what the connect had waited before it.
+    return withTimeout(told, Math.max(0, bound.deadline - performance.now()), () => gaveUpBootstrap(connect, bound.limitMs + Math.max(0, Math.round(began - (connect?.began ?? began)))));
   }
 
   /**
    * The error of a service's wait for its admin's connect that ended at its bound, or when kafkajs gave the connect up
-   * (its retries over) before it, after `waitedMs`: no bootstrap broker answered, which the address in
-   * KAFKA_BOOTSTRAP_SERVERS (or the broker behind it) decides, unlike brokers that answered there and advertise an
-   * address that does not (gaveUpReaching).
+   * (its retries over) before it: no bootstrap broker answered, which the address in KAFKA_BOOTSTRAP_SERVERS (or the
+   * broker behind it) decides, unlike brokers that answered there and advertise an address that does not
+   * (gaveUpReaching). `waitedMs` is the connect's whole wait, over every attempt that waited for it, and its failed
+   * connection tries are counted (kafkajs retries each for itself): this attempt's share alone read as one try of that length.
    */
-  function gaveUpBootstrap(waitedMs: number, cause?: unknown): FltsError {
-    return bootstrapUnanswered('admin', `not connected yet after ${waitedMs} ms (still waiting)`, { waitedMs }, cause);
+  function gaveUpBootstrap(connect: AdminConnect | undefined, waitedMs: number, cause?: unknown): FltsError {
+    const failed = connect?.failed ?? 0;
+    const tries = failed > 0 ? ` and ${failed} failed connection ${failed === 1 ? 'try' : 'tries'}` : '';
+    return bootstrapUnanswered('admin', `not connected yet after ${waitedMs} ms${tries} (still waiting)`, { waitedMs, ...(failed > 0 ? { failedConnections: failed } : {}) }, cause);
   }
 
   /**
@@ -374,6 +389,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   function connectAdmin(): Promise<Admin> {
     admin ??= (async () => {
       const client = kafka.admin();
+      adminConnect = { began: performance.now(), failed: 0 };
       await connectWithin('admin', client);
       connected.admin = client;
       return client;

@@ -17,7 +17,13 @@ const admin = vi.hoisted(() => ({
   disconnect: vi.fn(async () => {}),
 }));
 
-vi.mock('./kafkajs-module.js', async () => (await import('./fake-kafkajs.fixture.js')).fakeKafkajsModule(admin));
+/** The log creator of the latest bus's client: a failed connection try is a line kafkajs logs. */
+const kafkaLogs = vi.hoisted((): import('./fake-kafkajs.fixture.js').FakeKafkaLogs => ({}));
+
+vi.mock('./kafkajs-module.js', async () => (await import('./fake-kafkajs.fixture.js')).fakeKafkajsModule(admin, kafkaLogs));
+
+/** kafkajs' line for a connection try to `broker` that was refused. */
+const refusedTry = (broker: string) => ({ namespace: 'Connection', level: 1, label: 'ERROR', log: { message: `Connection error: connect ECONNREFUSED ${broker}`, broker } });
 
 /** A promise and what settles it. */
 function held<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
@@ -168,6 +174,25 @@ describe('core > bus > kafka-bus > topic creation bounds', () => {
     expect(admin.connect).toHaveBeenCalledTimes(1);
   });
 
+  it("counts a connect that outlasts several attempts' bounds from its start, with its failed tries, not from the attempt's", async () => {
+    admin.connect.mockReturnValue(new Promise(() => {}));
+    const service = bus(false);
+    const first = ensureTopicsWithinReach(service, settings, ['model-selected']);
+    first.catch(() => {});
+    kafkaLogs.emit?.(refusedTry('127.0.0.1:9'));
+    await vi.advanceTimersByTimeAsync(10_000);
+    await expect(first).rejects.toMatchObject({ message: expect.stringContaining('not connected yet after 10000 ms and 1 failed connection try (still waiting)'), details: { waitedMs: 10_000, failedConnections: 1 } });
+    await vi.advanceTimersByTimeAsync(2_000);
+    const second = ensureTopicsWithinReach(service, settings, ['model-selected']);
+    second.catch(() => {});
+    kafkaLogs.emit?.(refusedTry('127.0.0.1:9'));
+    kafkaLogs.emit?.(refusedTry('127.0.0.1:9'));
+    await vi.advanceTimersByTimeAsync(10_000);
+    // Before, "not connected yet after 10000 ms": the second attempt's bound alone, of a connect 22 s under way.
+    await expect(second).rejects.toMatchObject({ message: expect.stringContaining('not connected yet after 22000 ms and 3 failed connection tries (still waiting)'), details: { waitedMs: 22_000, failedConnections: 3 } });
+    expect(admin.connect).toHaveBeenCalledTimes(1);
+  });
+
   it("counts a service's reach from before its admin's connect: a slow connect leaves the listing only the rest of the bound", async () => {
     const connecting = held<void>();
     admin.connect.mockReturnValue(connecting.promise);
@@ -196,18 +221,21 @@ describe('core > bus > kafka-bus > topic creation bounds', () => {
     await expect(first).rejects.toMatchObject({ message: expect.stringContaining('not connected yet after 10000 ms (still waiting): the bootstrap broker (127.0.0.1:9)') });
     const second = ensureTopicsWithinReach(service, settings, ['model-selected']);
     const state = watch(second);
+    kafkaLogs.emit?.(refusedTry('127.0.0.1:9'));
     await vi.advanceTimersByTimeAsync(3_000);
     expect(state()).toBe('pending');
+    kafkaLogs.emit?.(refusedTry('127.0.0.1:9'));
     giveUp(connectRetriesExceeded());
     await vi.advanceTimersByTimeAsync(0);
     // Before, this attempt said kafkajs' own words ("Kafka admin connect failed (brokers 127.0.0.1:9): Connection
-    // error: connect ECONNREFUSED 127.0.0.1:9") where the attempts before it named the bootstrap broker.
+    // error: connect ECONNREFUSED 127.0.0.1:9") where the attempts before it named the bootstrap broker; then "not
+    // connected yet after 3000 ms", this attempt's share alone, of a connect tried for 13 s and refused each time.
     const error = await second.catch((caught: unknown) => caught);
     expect(error).toMatchObject({
       code: 'FLTS_BUS_UNAVAILABLE',
       retriable: true,
-      message: "Kafka admin connect failed (brokers 127.0.0.1:9): not connected yet after 3000 ms (still waiting): the bootstrap broker (127.0.0.1:9) refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach (a listener's host and port, up, with no firewall between); latest error: Connection error: connect ECONNREFUSED 127.0.0.1:9",
-      details: { brokers: ['127.0.0.1:9'], waitedMs: 3_000 },
+      message: "Kafka admin connect failed (brokers 127.0.0.1:9): not connected yet after 13000 ms and 2 failed connection tries (still waiting): the bootstrap broker (127.0.0.1:9) refused the connection or did not answer; KAFKA_BOOTSTRAP_SERVERS must name brokers this host can reach (a listener's host and port, up, with no firewall between); latest error: Connection error: connect ECONNREFUSED 127.0.0.1:9",
+      details: { brokers: ['127.0.0.1:9'], waitedMs: 13_000, failedConnections: 2 },
     });
     // kafkajs' error stays the cause, as the logs show it.
     expect(((error as Error).cause as Error).cause).toMatchObject({ name: 'KafkaJSNumberOfRetriesExceeded' });
