@@ -294,13 +294,14 @@ describe.skipIf(!hasData)('cli > output files: the extension decides the format'
       [['backtest', '--models', 'NAIVE', '--folds', '1', '--plot', path.join(link, 'runs', 'errors.svg')], 'plot', 'runs/errors.svg'],
       [['replay-offsets', '--group', 'g', '--all-topics', '--to-earliest', '--export', path.join(store, 'plan.csv')], 'export', 'plan.csv'],
       [['bench', '--out', path.join(store, 'bench')], 'out', 'bench'],
+      [['bench', '--out', link], 'out', ''],
     ] as const;
     for (const [args, flag, object] of refusals) {
       const run = await runCli([...args, '--home', home, '--json', '--log-level', 'silent'], { env });
-      expect(run.json?.error, args.join(' ')).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringContaining('inside the store'), details: { flag, object } });
+      expect(run.json?.error, args.join(' ')).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', message: expect.stringContaining(object === '' ? "is the store's own folder" : 'inside the store'), details: { flag, object } });
       expect(run.exitCode, args.join(' ')).toBe(2);
     }
-    for (const [, , object] of refusals) expect(existsSync(path.join(store, ...object.split('/'))), object).toBe(false);
+    for (const [, , object] of refusals.filter(([, , object]) => object !== '')) expect(existsSync(path.join(store, ...object.split('/'))), object).toBe(false);
     rmSync(link);
   }, 60_000);
 });

@@ -63,7 +63,7 @@ export async function refuseOutputInStore(output: { flag: string; file: string |
     () => true,
     () => false,
   );
-  const what = held ? `is ${clip(quotedText(object))} of the store at ${clip(root)}: written there, the output would replace what flts keeps there` : `lies inside the store at ${clip(root)}${object ? ` (as ${clip(quotedText(object))})` : ''}: the store's folders are flts's own, where an output would be taken for an object or replaced by one`;
+  const what = object === '' ? `is the store's own folder, ${clip(root)}` : held ? `is ${clip(quotedText(object))} of the store at ${clip(root)}: written there, the output would replace what flts keeps there` : `lies inside the store at ${clip(root)} (as ${clip(quotedText(object))}): the store's folders are flts's own, where an output would be taken for an object or replaced by one`;
   throw new FltsError('FLTS_USAGE_INVALID_FLAG', `--${output.flag} ${clip(quotedText(output.file))} ${what}; name a ${kind} outside the store.`, {
     details: { flag: output.flag, value: output.file, object },
   });
