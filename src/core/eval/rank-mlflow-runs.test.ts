@@ -168,6 +168,12 @@ describe('core > eval > rankMlflowRunsByConfigHash > other config_hashes', () =>
     });
     expect(refusal.message).toMatch(new RegExp(`; config_hashes with finished MLflow runs, newest first: ${a} \\(2 run\\(s\\), newest started 2026-12-03T00:00:00.000Z\\), ${b} .*: pass one with \`flts eval --source mlflow --config-hash <hash>\`\\.$`));
     expect(filters[1]).toBe(`params.config_hash != '${HASH}' AND attributes.status = 'FINISHED'`);
+
+    // A server refusing that search: the refusal as before, naming none.
+    const refusing = { ...client, searchRuns: async (search: { filter: string }) => (search.filter.startsWith('params.config_hash =') ? [] : Promise.reject(new FltsError('FLTS_TRACKING_REJECTED', 'INVALID_PARAMETER_VALUE: bad filter'))) } as unknown as MlflowClient;
+    const plain = (await rankMlflowRunsByConfigHash(settings, HASH, { client: refusing }).catch((error: unknown) => error)) as FltsError;
+    expect(plain).toMatchObject({ code: 'FLTS_EVAL_NO_RUNS' });
+    expect(plain.details.configHashesWithRuns).toBeUndefined();
   });
 });
 

@@ -1,6 +1,6 @@
 import { redactSecrets } from '../redact.js';
 import type { Settings } from '../config/settings.js';
-import { FltsError } from '../errors.js';
+import { FltsError, orUnlessUnavailable } from '../errors.js';
 import { compareScored, compareTargetSets, referenceScore, sameTargetSet, targetSetOf } from './scoreboard.js';
 import { listFinishedMlflowRunsOfOtherConfigHashes, listMlflowRunsByConfigHash, type MlflowRunSummary } from '../tracking/list-mlflow-runs.js';
 import { hashesWithRunsSaid, newestConfigHashes, type ConfigHashWithRuns } from './evaluate-runs.js';
@@ -99,7 +99,8 @@ export interface MlflowScoreboard {
  * the newest thousand such runs, one search, on a refusal only.
  */
 async function mlflowHashesWithRuns(settings: Settings, configHash: string, deps: TrackingDeps): Promise<ConfigHashWithRuns[]> {
-  const runs = await listFinishedMlflowRunsOfOtherConfigHashes(settings, configHash, deps);
+  // A server that refuses this search (an older MLflow's filter grammar) leaves the refusal as it was, naming none.
+  const runs = await listFinishedMlflowRunsOfOtherConfigHashes(settings, configHash, deps).catch(orUnlessUnavailable([]));
   return newestConfigHashes(runs.map((run) => ({ config_hash: run.configHash, started_at: new Date(Number.isFinite(run.startTime) ? run.startTime : 0).toISOString() })));
 }
 
