@@ -46,7 +46,7 @@ export function stopCleanlyUntilHandled(command, args, env = process.env) {
   const coded = CODED_STOPS[command];
   for (const name of ['SIGINT', 'SIGTERM']) {
     const early = () => {
-      // Once only: a second signal keeps its default action, as it has for the command.
+      // Once only: a second signal keeps its default action (the command's own listener, once in, takes the next ones).
       process.off(name, early);
       process.off('newListener', handedOver);
       if (process.listenerCount(name) > 0) return; // the command's own listener has it

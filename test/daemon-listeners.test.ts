@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { answerOver } from './helpers/raw-answer.js';
 import { startFltsProcess } from './helpers/flts-process.js';
 import { waitUntil } from './helpers/wait-until.js';
 
@@ -36,6 +38,28 @@ describe('flts daemon > the listeners it names', () => {
       expect(await daemon.stop(), daemon.output()).toBe(0);
       expect(daemon.output()).toMatch(/^SIGTERM: stopping\nStopped\n/m);
     } finally {
+      await daemon.stop('SIGKILL');
+    }
+  }, 90_000);
+
+  it("cuts the serving role's request still in flight on a second signal, and still stops as a stop (exit 0, Stopped), where the signal ended the process", async () => {
+    const daemon = startFltsProcess(['daemon', '--roles', 'serving', '--port', '0'], { ...env('second-signal'), FLTS_SERVE_GRPC_PORT: '', FLTS_SERVE_REQUEST_TIMEOUT_MS: '600000', FLTS_SERVE_BODY_IDLE_TIMEOUT_MS: '0', FLTS_SERVE_MIN_BODY_BYTES_PER_SEC: '0' });
+    const socket = new Socket();
+    try {
+      const [, http] = await daemon.waitForOutput(/^serving: inference API on (\S+)$/m);
+      socket.on('error', () => {});
+      socket.connect(Number(new URL(http).port), '127.0.0.1');
+      // In flight once the route asks for its body (100 Continue), which is never sent: the role's drain would wait for it.
+      const head = 'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n';
+      expect(await answerOver(socket, head, (text) => text.includes('\r\n\r\n'))).toMatch(/^HTTP\/1\.1 100 /);
+      void daemon.stop('SIGTERM');
+      await daemon.waitForOutput(/^SIGTERM: stopping$/m);
+      // Before, the second SIGTERM ended the daemon at once by its default action.
+      expect(await daemon.stop('SIGTERM'), daemon.output()).toBe(0);
+      expect(daemon.output()).toMatch(/^SIGTERM: cutting the requests still in flight .*\nStopped\n/m);
+      expect(logLine(daemon.logs(), 'serve_stopped', 'serving')).toMatchObject({ requests_cut: 1, requests_drained: 0 });
+    } finally {
+      socket.destroy();
       await daemon.stop('SIGKILL');
     }
   }, 90_000);

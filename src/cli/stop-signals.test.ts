@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { unlessStoppedMeanwhile, untilSignalled } from './stop-signals.js';
+import { listenForStop, unlessStoppedMeanwhile, untilSignalled } from './stop-signals.js';
 
 const stopped = (signal: NodeJS.Signals, writes: string): Error => new Error(`stopped by ${signal} (${writes})`);
 const listening = (): number[] => [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
@@ -70,6 +70,22 @@ describe('cli > stop-signals > unlessStoppedMeanwhile', () => {
     expect(listening()).toEqual(before);
     const failure = new Error('the store refused');
     await expect(unlessStoppedMeanwhile(() => Promise.reject(failure))).rejects.toBe(failure);
+    expect(listening()).toEqual(before);
+  });
+});
+
+describe('cli > stop-signals > listenForStop', () => {
+  it('stops on the first signal, hurries the stop on the second, and leaves the third its default action', async () => {
+    const before = listening();
+    const stop = listenForStop();
+    expect(listening()).toEqual([before[0] + 1, before[1] + 1]);
+    process.emit('SIGTERM', 'SIGTERM');
+    expect(await stop.stopped).toBe('SIGTERM');
+    expect({ aborted: stop.signal.aborted, hurried: stop.hurried.aborted }).toEqual({ aborted: true, hurried: false });
+    // Before, SIGTERM's listener was gone after the first (the second ended the process at once) and SIGINT's took one more.
+    expect(listening()).toEqual([before[0] + 1, before[1] + 1]);
+    process.emit('SIGINT', 'SIGINT');
+    expect({ hurried: stop.hurried.aborted, by: stop.hurriedBy() }).toEqual({ hurried: true, by: 'SIGINT' });
     expect(listening()).toEqual(before);
   });
 });

@@ -2,6 +2,9 @@
 /**
  * How a long-running command (serve, daemon) is stopped: the first SIGINT or SIGTERM from the moment it listens,
  * which is before its start-up, since that may wait long for a store or a broker and a stop then must end the wait.
+ * The second, while the stop waits for requests in flight, asks it to cut them now (`hurried`): its bounded steps (the
+ * last writes, leaving the brokers) still run, so the stop ends soon and still says what it did. The third has the
+ * signal's default action: the process ends at once, as Ctrl-C pressed again ends most servers.
  */
 export interface StopSignals {
   /** Aborted by the first signal. */
@@ -10,15 +13,33 @@ export interface StopSignals {
   stopped: Promise<string>;
   /** The same, at once: known before `signal` aborts, so that what the abort sets going can say what stopped it. */
   stoppedBy(): string | undefined;
+  /** Aborted by the second signal. */
+  hurried: AbortSignal;
+  /** The name of the second signal, once it came. */
+  hurriedBy(): string | undefined;
 }
 
 export function listenForStop(): StopSignals {
   const aborter = new AbortController();
+  const hurry = new AbortController();
   let first: string | undefined;
-  const stopped = new Promise<string>((resolve) => {
-    for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => ((first ??= name), aborter.abort(), resolve(name)));
-  });
-  return { signal: aborter.signal, stopped, stoppedBy: () => first };
+  let second: string | undefined;
+  let resolveStopped: (name: string) => void = () => {};
+  const stopped = new Promise<string>((resolve) => (resolveStopped = resolve));
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (first === undefined) {
+      first = name;
+      aborter.abort();
+      resolveStopped(name);
+      return;
+    }
+    second = name;
+    // Let go before aborting: what the abort sets going is the stop's own, and a third signal ends the process.
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+    hurry.abort();
+  };
+  for (const name of STOP_SIGNALS) process.on(name, onSignal);
+  return { signal: aborter.signal, stopped, stoppedBy: () => first, hurried: hurry.signal, hurriedBy: () => second };
 }
 
 /** What `starting` resolves to, or undefined when it failed because a stop came meanwhile: a start cut short is no failure. */

@@ -20,7 +20,7 @@ export default class Serve extends FltsCommand<ServeResult> {
   static override logsAsService = true;
   static override summary = 'Serve the promoted (or a pinned) model over HTTP until interrupted.';
   static override description =
-    'Loads the run named by the first promotion pointer found (<identifier>/current.json when --identifier or IDENTIFIER names one, then current.json, then global/current.json) and reloads it when the pointer changes; --run pins one run. Routes: POST /predict, POST /actuals (observed values that score earlier forecasts), POST /reload_latest and POST /prune_logs?retention_days=N (admin: reload the promoted run now; delete prediction logs older than N days now), GET /livez (503 once a forward pass is stuck past serve.requestTimeoutMs), /healthz (with live accuracy), /readyz, /ready, /predict_ping, /metrics and /prometheus (Prometheus), /stats, /openapi.json, and the Open Inference Protocol under /v2 (and over gRPC on FLTS_SERVE_GRPC_PORT or --grpc-port). Says "Listening on <url>" on stdout once bound; SIGTERM or SIGINT stops it cleanly, also while it starts (a store that does not answer is waited for): it then says "<signal>: stopped while starting" and exits 0 ("<signal>: stopped while loading" while its modules still load). --json prints its one JSON document (url, grpc_url, run_id, stopped_by; url empty when it stopped before it listened) on stdout only when the server stops, so a script that needs the port of --port 0 meanwhile reads url (and grpc_url) from the log line with msg "serve_listening". Logs are JSON lines on stderr; a stop by a signal ends them with "serve_stopped" (stopped_by, once its connections are drained).';
+    'Loads the run named by the first promotion pointer found (<identifier>/current.json when --identifier or IDENTIFIER names one, then current.json, then global/current.json) and reloads it when the pointer changes; --run pins one run. Routes: POST /predict, POST /actuals (observed values that score earlier forecasts), POST /reload_latest and POST /prune_logs?retention_days=N (admin: reload the promoted run now; delete prediction logs older than N days now), GET /livez (503 once a forward pass is stuck past serve.requestTimeoutMs), /healthz (with live accuracy), /readyz, /ready, /predict_ping, /metrics and /prometheus (Prometheus), /stats, /openapi.json, and the Open Inference Protocol under /v2 (and over gRPC on FLTS_SERVE_GRPC_PORT or --grpc-port). Says "Listening on <url>" on stdout once bound; SIGTERM or SIGINT stops it cleanly (a second one cuts the requests still in flight, a third ends the process at once), also while it starts (a store that does not answer is waited for): it then says "<signal>: stopped while starting" and exits 0 ("<signal>: stopped while loading" while its modules still load). --json prints its one JSON document (url, grpc_url, run_id, stopped_by; url empty when it stopped before it listened) on stdout only when the server stops, so a script that needs the port of --port 0 meanwhile reads url (and grpc_url) from the log line with msg "serve_listening". Logs are JSON lines on stderr; a stop by a signal ends them with "serve_stopped" (stopped_by, once its connections are drained).';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --run <run_id> --port 8080',
@@ -76,9 +76,15 @@ export default class Serve extends FltsCommand<ServeResult> {
     // A signal, or the holder giving up: nothing served and no wait can change that (a refused key, a pinned run
     // gone), so the process exits with that error and a restart reads the settings again.
     const ended = await Promise.race([stop.stopped, serve.gaveUp]);
-    if (typeof ended === 'string') this.say(`${ended}: stopping (requests in flight are answered first)`);
+    if (typeof ended === 'string') this.say(`${ended}: stopping (requests in flight are answered first; a second signal cuts them, a third ends the process at once)`);
+    const onHurried = (): void => {
+      this.say(`${stop.hurriedBy()}: cutting the requests still in flight (the last writes still get up to ${settings.serve.shutdownWritesTimeoutMs / 1000} s; a third signal ends the process at once)`);
+      logger.warn({ signal: stop.hurriedBy() }, 'serve_stop_hurried');
+    };
+    if (stop.hurried.aborted) onHurried();
+    else stop.hurried.addEventListener('abort', onHurried, { once: true });
     const runId = serve.runId();
-    const stopped = await serve.stop();
+    const stopped = await serve.stop({ cut: stop.hurried }).finally(() => stop.hurried.removeEventListener('abort', onHurried));
     if (typeof ended !== 'string') throw ended;
     // As the daemon's daemon_stopped: the log, not stdout alone (silent under --json), says the server is gone and why.
     logger.info({ stopped_by: ended, requests_drained: stopped.requestsDrained, requests_cut: stopped.requestsCut, ...(serve.grpcUrl ? { grpc_calls_cut: stopped.grpcCallsCut, grpc_calls_drained: stopped.grpcCallsDrained } : {}) }, 'serve_stopped');

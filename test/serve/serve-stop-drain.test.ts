@@ -10,7 +10,7 @@ import { createInferenceClient } from '../../src/core/serve/oip-grpc-service.js'
 import { createServeMetrics, type ServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { startInferenceService } from '../../src/core/serve/start-inference-service.js';
 import { createFsStore } from '../../src/core/storage/fs-store.js';
-import { expectStoppingRefusal, requestAcrossClose } from '../helpers/raw-answer.js';
+import { answerOver, expectStoppingRefusal, requestAcrossClose } from '../helpers/raw-answer.js';
 import { heldSource, postJson, requestData } from './serve-fixtures.js';
 
 describe('serve > a stop drains the requests in flight within its grace', () => {
@@ -131,6 +131,36 @@ describe('serve > a stop drains the requests in flight within its grace', () => 
     expect(exported).toMatch(/^flts_http_requests_total\{route="\/predict_ping",method="GET",status="503"\} 1$/m);
   });
 
+  it('answers, coded, the requests of clients that connected just before the stop, which waited unaccepted in the listen queue, where the close reset them', async () => {
+    const metrics = createServeMetrics({ processMetrics: false });
+    const { service } = await start(silentLogger, metrics);
+    const port = Number(new URL(service.url).port);
+    // Connected in this tick (on loopback the kernel completes each handshake within the connect), the stop begun in
+    // the next: Node has accepted none of them as the close begins.
+    const answers = Array.from({ length: 5 }, () => rawExchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'));
+    const stopped = new Promise((resolve) => process.nextTick(() => resolve(service.close({ drainMs: 60_000 }))));
+    // Before, each of them was reset by the listener's close (ECONNRESET), its request unanswered.
+    for (const answer of await Promise.all(answers)) expectStoppingRefusal(answer);
+    await stopped;
+    expect(await metrics.registry.metrics()).toMatch(/^flts_http_refused_stopping_total 5$/m);
+  });
+
+  it('reads and answers a request that reached a kept-alive connection as the stop began, where the close destroyed the connection as idle', async () => {
+    const { service } = await start();
+    const port = Number(new URL(service.url).port);
+    const socket = net.connect(port, '127.0.0.1');
+    const first = await answerOver(socket, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', (text) => text.includes('"status"'));
+    expect(first).toMatch(/^HTTP\/1\.1 200 /);
+    expect(first).toMatch(/keep-alive/i);
+    // The next request is sent, and the stop begins before the server has read it.
+    const second = rawAnswer(socket);
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    const stopped = service.close({ drainMs: 60_000 });
+    // Before, Node's close destroyed the connection as idle, the request unread in its buffer: the client was reset.
+    expectStoppingRefusal(await second);
+    await stopped;
+  });
+
   it('answers gRPC ServerReady false from the moment its stop begins', async () => {
     settings = { ...settings, serve: { ...settings.serve, grpcPort: 0 } };
     const { service } = await start();
@@ -201,4 +231,26 @@ function modelInfer(client: grpc.Client): Promise<grpc.ServiceError | null> {
     ],
   };
   return new Promise((resolve) => ((client as unknown as { ModelInfer: (request: object, callback: (error: grpc.ServiceError | null) => void) => void }).ModelInfer(request, resolve)));
+}
+
+/** What the server sends on `socket` from now until it ends the connection: the last answer's head and body, and how it ended. */
+function rawAnswer(socket: net.Socket): Promise<{ head: string; body: string; ended: string }> {
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  return new Promise((resolve) => {
+    const end = (ended: string): void => {
+      const [head = '', body = ''] = received.split('\r\n\r\n');
+      resolve({ head, body, ended });
+    };
+    socket.once('end', () => end('ended'));
+    socket.once('error', (error) => end(`error: ${error.message}`));
+  });
+}
+
+/** `request` written on a new connection to `port` as soon as it is made, and what the server sends until it ends it. */
+function rawExchange(port: number, request: string): Promise<{ head: string; body: string; ended: string }> {
+  const socket = net.connect(port, '127.0.0.1');
+  const answer = rawAnswer(socket);
+  socket.write(request);
+  return answer.finally(() => socket.destroy());
 }

@@ -19,6 +19,8 @@ export interface RoleContext {
   owner: string;
   /** Aborted when the daemon shuts down. */
   signal: AbortSignal;
+  /** Aborted when its stop is told to hurry (flts daemon's second signal): the serving role cuts its requests in flight. */
+  hurried?: AbortSignal;
   /**
    * This process's monotonic clock (default `performance.now`), which alone decides when another process's lease or
    * run is stale: every such decision of every role reads this one clock, never the wall clock (tests pin it).

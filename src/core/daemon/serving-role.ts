@@ -73,7 +73,7 @@ export async function startServingRole(context: RoleContext): Promise<RoleHandle
       // Leaving the group is no crash of its consumer: /healthz keeps saying following until the service closes.
       promotions.stop();
       await companion.stop();
-      const report = await service.close(drainBy ? { drainMs: msLeft(drainBy) } : {});
+      const report = await service.close({ ...(drainBy ? { drainMs: msLeft(drainBy) } : {}), ...(context.hurried ? { cut: context.hurried } : {}) });
       context.logger.info({ requests_drained: report.requestsDrained, requests_cut: report.requestsCut, ...(service.grpc ? { grpc_calls_cut: report.grpcCallsCut, grpc_calls_drained: report.grpcCallsDrained } : {}) }, 'serve_stopped');
     },
   };

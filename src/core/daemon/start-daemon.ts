@@ -34,6 +34,8 @@ export interface DaemonDeps {
   metrics?: DaemonMetrics;
   /** Aborting it stops the daemon, also while its startup is still waiting for the store or the broker. */
   signal?: AbortSignal;
+  /** Aborted when the stop is told to hurry (flts daemon's second signal); see RoleContext.hurried. */
+  hurried?: AbortSignal;
   /** What aborted `signal` (flts daemon: the name of the signal it received), said in daemon_stopped as stopped_by. */
   stoppedBy?: () => string | undefined;
   /** How startup retries an unavailable store or broker; tests shorten it. */
@@ -242,6 +244,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     metrics,
     owner: uniqueLeaseOwner(),
     signal: controller.signal,
+    ...(deps.hurried ? { hurried: deps.hurried } : {}),
     onEvent: deps.onEvent,
     claimReads: createClaimReads(),
     stopGraceMs: deps.roleStopGraceMs ?? ROLE_STOP_GRACE_MS,

@@ -40,9 +40,9 @@ export interface Serve {
   /**
    * Leaves the promotion group, answers the requests in flight, writes the last prediction records and live state,
    * and closes the bus; removes the ready file (instance.readyFile) once the server no longer listens; says what the
-   * store did not take. Idempotent.
+   * store did not take. Idempotent. `cut` aborted: the requests still in flight are cut then (flts serve's second signal).
    */
-  stop(): Promise<ServiceStopReport>;
+  stop(options?: { cut?: AbortSignal }): Promise<ServiceStopReport>;
 }
 
 /**
@@ -112,7 +112,7 @@ export async function startServe(settings: Settings, deps: ServeDeps): Promise<S
     onEvent?.({ type: 'serve.following_promotions', topic, group: follower.group });
   });
   let stopping: Promise<ServiceStopReport> | undefined;
-  const stop = (): Promise<ServiceStopReport> =>
+  const stop = (options: { cut?: AbortSignal } = {}): Promise<ServiceStopReport> =>
     (stopping ??= (async () => {
       // One deadline for leaving the brokers: the follower's unsubscribe and the bus's close wait for the same broker,
       // so with it away they share bus.kafka.closeTimeoutMs instead of waiting it out one after the other.
@@ -122,7 +122,7 @@ export async function startServe(settings: Settings, deps: ServeDeps): Promise<S
       service.beginStop();
       promotions?.stop();
       await follower?.stop(leaving);
-      const [stopped] = await Promise.all([service.close().finally(removeReadyFile), bus?.close({ deadline: leaving }).catch(() => undefined)]);
+      const [stopped] = await Promise.all([service.close(options.cut ? { cut: options.cut } : {}).finally(removeReadyFile), bus?.close({ deadline: leaving }).catch(() => undefined)]);
       return stopped;
     })());
   return {

@@ -7,6 +7,8 @@ import { installAccessControl, type AccessTokens, type RouteAccess } from './acc
 import type { LiveMonitor } from './live-monitor.js';
 import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions, DEFAULT_CONNECTION_LIMITS, watchBodies, type ConnectionLimits } from './connection-limits.js';
 import { createMeteredBodyBudget, type BodyBudget } from './body-budget.js';
+import { DEFAULT_SLOW_HEAD_GRACE_MS } from './connection-cap.js';
+import { closeListenerGently } from './listener-close.js';
 import { countEachRequestOnce } from './request-counting.js';
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
 import { answerConnect, answerUnmetExpectation, deferContinue, installErrorHandlers, installJsonParser, installRequestHeadChecks, replyWithError, stoppingRefusal } from './error-handler.js';
@@ -114,6 +116,13 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     ...connectionOptions(limits, counting.onRefused),
   });
   capConnections(app, limits, (what) => metrics.countConnectionCapClose(what));
+  const listener = closeListenerGently(app.server, {
+    silentGraceMs: limits.slowHeadGraceMs ?? DEFAULT_SLOW_HEAD_GRACE_MS,
+    onListenerClosed: ({ accepted, waitedMs, queueEmpty }) => {
+      // Clients were still connecting as it closed: those in the queue then were reset (no load balancer routed them elsewhere).
+      if (!queueEmpty) logger.warn({ accepted_while_closing: accepted, waited_ms: waitedMs }, 'serve_stop_listener_busy');
+    },
+  });
   answerHalfClosedClients(app.server);
   watchBodies(app.server, limits, bodyLimit);
   const unread = resetUnreadAnswers(app.server, {
@@ -187,7 +196,12 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     if (request.raw.socket.destroyed) reply.hijack();
     else if (refusing) {
       metrics.countRefusedAtStop();
-      return done(stoppingRefusal());
+      if (listener.isClosed()) return done(stoppingRefusal());
+      // Refused once the listener is closed: a client refused at once connects again at once, to the same listener
+      // when nothing routes it elsewhere yet, and clients that keep coming back never let its accept queue empty.
+      // Held, they wait a few turns of the loop, and their next connection is refused by the kernel, unaccepted.
+      void listener.listenerClosed.then(() => done(stoppingRefusal()));
+      return;
     }
     done();
   });

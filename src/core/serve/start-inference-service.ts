@@ -83,7 +83,17 @@ export interface InferenceService {
    * then are cut, counted and logged), stops reloads and retention, writes buffered prediction logs and the live state
    * within serve.shutdownWritesTimeoutMs, and says what was drained, cut and not written.
    */
-  close(options?: { drainMs?: number }): Promise<ServiceStopReport>;
+  close(options?: CloseOptions): Promise<ServiceStopReport>;
+}
+
+export interface CloseOptions {
+  /** How long requests in flight may still run (default serve.requestTimeoutMs). */
+  drainMs?: number;
+  /**
+   * Aborted when its owner is told to hurry (flts serve's second signal): the HTTP requests still in flight are cut
+   * then, as at the end of the drain; the last writes keep their own bound.
+   */
+  cut?: AbortSignal;
 }
 
 /** What a stopping service could not write to the store within serve.shutdownWritesTimeoutMs (nothing: 0 and []). */
@@ -254,7 +264,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     grpcServer?.beginStop();
     inFlight.closeConnectionsAfterAnswers();
   };
-  const close = async (options: { drainMs?: number } = {}): Promise<ServiceStopReport> => {
+  const close = async (options: CloseOptions = {}): Promise<ServiceStopReport> => {
     beginStop();
     const drainMs = options.drainMs ?? serve.requestTimeoutMs;
     const retentionStopped = retention.stop();
@@ -265,7 +275,8 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     const httpClosed = app.close();
     // gRPC keeps its own grace (10 s) unless the owner bounds the drain (the daemon's serving role).
     const grpcClosed = grpcServer?.close(options.drainMs);
-    const drainedInTime = await withTimeout(httpClosed, drainMs).then(
+    const draining = withTimeout(httpClosed, drainMs);
+    const drainedInTime = await (options.cut ? untilAborted(draining, options.cut) : draining).then(
       () => true,
       () => false,
     );
