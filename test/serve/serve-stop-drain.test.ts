@@ -135,12 +135,13 @@ describe('serve > a stop drains the requests in flight within its grace', () => 
     const metrics = createServeMetrics({ processMetrics: false });
     const { service } = await start(silentLogger, metrics);
     const port = Number(new URL(service.url).port);
-    // Connected in this tick (on loopback the kernel completes each handshake within the connect), the stop begun in
-    // the next: Node has accepted none of them as the close begins.
-    const answers = Array.from({ length: 5 }, () => rawExchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'));
-    const stopped = new Promise((resolve) => process.nextTick(() => resolve(service.close({ drainMs: 60_000 }))));
+    const exchanges = Array.from({ length: 5 }, () => rawExchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'));
+    // The clients learn of their connections in one turn, and the stop begins in it: Node accepts one connection a turn,
+    // so most of them still wait in the listener's queue, and any it took has its request unread.
+    await Promise.all(exchanges.map(({ connected }) => connected));
+    const stopped = service.close({ drainMs: 60_000 });
     // Before, each of them was reset by the listener's close (ECONNRESET), its request unanswered.
-    for (const answer of await Promise.all(answers)) expectStoppingRefusal(answer);
+    for (const answer of await Promise.all(exchanges.map(({ answer }) => answer))) expectStoppingRefusal(answer);
     await stopped;
     expect(await metrics.registry.metrics()).toMatch(/^flts_http_refused_stopping_total 5$/m);
   });
@@ -247,10 +248,11 @@ function rawAnswer(socket: net.Socket): Promise<{ head: string; body: string; en
   });
 }
 
-/** `request` written on a new connection to `port` as soon as it is made, and what the server sends until it ends it. */
-function rawExchange(port: number, request: string): Promise<{ head: string; body: string; ended: string }> {
+/** `request` written on a new connection to `port` as soon as it is made: when it is made, and what the server sends until it ends it. */
+function rawExchange(port: number, request: string): { connected: Promise<void>; answer: Promise<{ head: string; body: string; ended: string }> } {
   const socket = net.connect(port, '127.0.0.1');
+  const connected = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   const answer = rawAnswer(socket);
   socket.write(request);
-  return answer.finally(() => socket.destroy());
+  return { connected, answer: answer.finally(() => socket.destroy()) };
 }
