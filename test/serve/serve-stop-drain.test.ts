@@ -195,6 +195,28 @@ describe('serve > a stop drains the requests in flight within its grace', () => 
     expect(warnings.filter(([, msg]) => msg === 'serve_stop_requests_cut')).toEqual([[expect.objectContaining({ requests_cut: 0, grpc_calls_cut: 1, grpc_calls_drained: 0 }), 'serve_stop_requests_cut']]);
   });
 
+  it('cuts the HTTP request and the gRPC call still in flight as soon as its owner hurries it (a second signal), not at the end of the drain', async () => {
+    settings = { ...settings, serve: { ...settings.serve, grpcPort: 0 } };
+    const { service, held } = await start();
+    const gate = held.hold();
+    release = gate.release;
+    const client = createInferenceClient(`127.0.0.1:${service.grpc?.port}`);
+    const call = modelInfer(client);
+    await gate.entered;
+    // Behind the held pass: in flight once the server has its head.
+    const arrived = new Promise((resolve) => service.app.server.once('request', resolve));
+    const request = predict(service.url).then(({ status }) => status, (error: unknown) => error);
+    await arrived;
+    const hurry = new AbortController();
+    const stopping = service.close({ drainMs: 600_000, cut: hurry.signal });
+    hurry.abort();
+    // Before, the stop had no way to be hurried: it waited for both up to the drain, here 10 minutes.
+    expect(await stopping).toMatchObject({ requestsCut: 1, requestsDrained: 0, grpcCallsCut: 1, grpcCallsDrained: 0 });
+    expect(await request).toBeInstanceOf(Error);
+    expect(await call).toMatchObject({ details: expect.any(String) });
+    client.close();
+  });
+
   it('counts the gRPC calls in flight as the stop began that were answered within their grace as drained, as it counts HTTP requests', async () => {
     settings = { ...settings, serve: { ...settings.serve, grpcPort: 0 } };
     const { service, held } = await start();

@@ -75,9 +75,9 @@ export interface GrpcInferenceServer {
   /**
    * Stops accepting calls, lets running ones finish (for at most `graceMs`), then cancels the rest, and says how many it
    * cut and how many of those open as the stop began (beginStop, else close) ended before (answered, or left by their
-   * client): drained.
+   * client): drained. `cut` aborted cancels them at once, as at the end of the grace.
    */
-  close(graceMs?: number): Promise<{ callsCut: number; callsDrained: number }>;
+  close(graceMs?: number, cut?: AbortSignal): Promise<{ callsCut: number; callsDrained: number }>;
 }
 
 /** The HTTP status a 4xx/5xx stands for, as the gRPC status code clients branch on. */
@@ -570,23 +570,33 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   return {
     port,
     beginStop,
-    close: (graceMs = 10_000) =>
+    close: (graceMs = 10_000, cut?: AbortSignal) =>
       new Promise<{ callsCut: number; callsDrained: number }>((resolve) => {
         beginStop();
         const stopped = atStop!;
         for (const call of connections.openCalls()) stopped.add(call);
         let callsCut = 0;
         let callsDrained: number | undefined;
-        // Set before the connections' drain sets its own timer of the same grace, so it runs first: the calls still
-        // open are counted before that drain resets them.
-        const timer = setTimeout(() => {
+        const cutCalls = (): void => {
+          if (callsDrained !== undefined) return;
           callsCut = connections.callsOpen;
           callsDrained = endedOf(stopped);
           server.forceShutdown();
-        }, graceMs);
+        };
+        // Set before the connections' drain sets its own timer of the same grace, so it runs first: the calls still
+        // open are counted before that drain resets them.
+        const timer = setTimeout(cutCalls, graceMs);
         // The connections' drain ends those still open after the grace. forceShutdown alone would not: grpc-js lists
         // the connections it destroys for channelz only, so with channelz off a call that never ends held close() forever.
         connections.close(graceMs);
+        // Counted first, then reset by a drain of no grace, as the grace's own end does.
+        const cutNow = (): void => {
+          clearTimeout(timer);
+          cutCalls();
+          connections.close(0);
+        };
+        if (cut?.aborted) cutNow();
+        else cut?.addEventListener('abort', cutNow, { once: true });
         messageRate?.stop();
         authRefusals.stop();
         // grpc-js's shutdown may end before the calls it let run (those of the connections handed to it): the stop waits
@@ -594,6 +604,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
         const shutDown = new Promise<void>((ended) => server.tryShutdown(() => ended()));
         void Promise.all([shutDown, connections.whenNoCallsOpen()]).then(() => {
           clearTimeout(timer);
+          cut?.removeEventListener('abort', cutNow);
           resolve({ callsCut, callsDrained: callsDrained ?? endedOf(stopped) });
         });
       }),

@@ -90,8 +90,8 @@ export interface CloseOptions {
   /** How long requests in flight may still run (default serve.requestTimeoutMs). */
   drainMs?: number;
   /**
-   * Aborted when its owner is told to hurry (flts serve's second signal): the HTTP requests still in flight are cut
-   * then, as at the end of the drain; the last writes keep their own bound.
+   * Aborted when its owner is told to hurry (flts serve's second signal): the HTTP requests and gRPC calls still in
+   * flight are cut then, as at the end of the drain; the last writes keep their own bound.
    */
   cut?: AbortSignal;
 }
@@ -274,7 +274,7 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     // were reset with no word of them anywhere. Cut here, they are counted and said.
     const httpClosed = app.close();
     // gRPC keeps its own grace (10 s) unless the owner bounds the drain (the daemon's serving role).
-    const grpcClosed = grpcServer?.close(options.drainMs);
+    const grpcClosed = grpcServer?.close(options.drainMs, options.cut);
     const draining = withTimeout(httpClosed, drainMs);
     const drainedInTime = await (options.cut ? untilAborted(draining, options.cut) : draining).then(
       () => true,
