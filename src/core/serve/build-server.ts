@@ -147,8 +147,8 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     metrics.countRefusedRequest(request.method, 417);
   });
   const inFlight = requestsInFlightOf(app.server);
-  // Set as fastify stops routing (its preClose): the server no longer listens, and what reaches it now came on a
-  // connection the stop is closing (its headers still arriving, or pipelined behind a request in flight).
+  // Set as fastify stops routing (its preClose): the listener is closing (it still accepts what waits in its queue,
+  // listener-close.ts), and what reaches the server now is refused, coded, once it no longer listens.
   let refusing = false;
   const recorder = deps.recorder ?? createPredictionRecorder({ metrics, predictionLog: deps.predictionLog, live: deps.live, logger, identifier: deps.identifier ?? '' });
   metrics.live.attach(deps.live?.metrics);
@@ -200,7 +200,11 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
       // Refused once the listener is closed: a client refused at once connects again at once, to the same listener
       // when nothing routes it elsewhere yet, and clients that keep coming back never let its accept queue empty.
       // Held, they wait a few turns of the loop, and their next connection is refused by the kernel, unaccepted.
-      void listener.listenerClosed.then(() => done(stoppingRefusal()));
+      void listener.listenerClosed.then(() => {
+        // Its client gone meanwhile (the drain's cut closed every connection): nothing to send, as above.
+        if (request.raw.socket.destroyed) reply.hijack();
+        done(stoppingRefusal());
+      });
       return;
     }
     done();
