@@ -44,9 +44,9 @@ export interface ListenerClose {
  *   client that connected (its handshake done, its request sent) just before the stop, and that Node had not accepted
  *   yet, saw ECONNRESET. The listener is now closed after the first turn of the event loop whose poll accepted nothing
  *   and that sent no answer (libuv accepts one connection a turn; an answered client may connect again at once), so
- *   every connection waiting as the close began is accepted, within
- *   `queueWaitMs`. Linux has no way to refuse new handshakes while the queue empties: one completed between that
- *   poll and the close is still reset, as is what waits when `queueWaitMs` runs out.
+ *   every connection waiting as the close began is accepted, within `queueWaitMs`. Linux has no way to refuse new
+ *   handshakes while the queue empties: one completed between that poll and the close is still reset, as is what
+ *   waits when `queueWaitMs` runs out.
  * - It destroyed every connection it called idle, among them one accepted whose request was not read yet (its bytes in
  *   the socket's buffer: the client is reset) and a kept-alive one whose next request was on its way. A connection with
  *   no request in flight is now closed only once it has sent nothing for `silentGraceMs`, checked after a poll (so
