@@ -73,7 +73,7 @@ describe('cli > predict with a bus', () => {
 
     const again = await runCli(args, { env: { FLTS_BUS: 'fs' } });
     expect(again.exitCode, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/^Duplicate of an earlier result/);
+    expect(again.stdout).toMatch(/^Duplicate of an earlier result/m);
     expect(again.stdout).not.toContain('published');
   });
 });

@@ -6,6 +6,8 @@ import type { Logger as PinoLogger } from 'pino';
 import type { BusMetrics } from '../core/bus/index.js';
 import { clip, QUOTED_CHARS, quotedText } from '../core/clip-text.js';
 import { createCliLogger, plainLogLines } from './cli-logger.js';
+import { createProgressLog } from './progress-log.js';
+import type { EventSink } from '../core/events.js';
 import { unknownEnvNamesOnce } from './unknown-env.js';
 import { mlflowUserName } from './operator.js';
 import { usageMessage } from './usage-message.js';
@@ -24,6 +26,12 @@ import { namingRunsLike } from '../core/registry/run-store.js';
 import { openDependencies, type Dependencies } from '../core/workflows/open-dependencies.js';
 import { unlessStoppedMeanwhile } from './stop-signals.js';
 import type { WaitingForReader } from '../core/write-file-whole.js';
+
+/** What a long command hands core as `onEvent`, and stops (a bar drawn) when the work ends, whatever its outcome. */
+export interface CommandProgress {
+  onEvent: EventSink;
+  stop(): void;
+}
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof FltsCommand)['baseFlags'] & T['flags']>;
 
@@ -173,6 +181,15 @@ export abstract class FltsCommand<TResult> extends Command {
   protected progressLogger(settings: Settings): Logger {
     const logger = this.logger(settings);
     return this.defaultLogLevel && settings.logLevel === 'info' && this.builtLogger ? this.builtLogger.child({}, { level: 'info' }) : logger;
+  }
+
+  /**
+   * A long command's progress, one mechanism for all of them: as text, `text()` (bars on a terminal, plain lines
+   * otherwise); under --json, whose stdout holds the one document alone, the same core events as info log lines on
+   * stderr (createProgressLog), so a script or CI job watching a --json run is not left with a silent process.
+   */
+  protected progress(settings: Settings, text: () => CommandProgress): CommandProgress {
+    return this.jsonEnabled() ? { onEvent: createProgressLog(this.progressLogger(settings)), stop: () => {} } : text();
   }
 
   /**

@@ -16,7 +16,7 @@ const WASM_GROUP: FltsEvent[] = [
 describe('cli > bench progress', () => {
   it('says a cell the run was stopped in is interrupted, with how far it ran, and gives it no rate', () => {
     const lines: string[] = [];
-    const progress = createBenchProgress({ json: false, tty: false, say: (line) => lines.push(line) });
+    const progress = createBenchProgress({ tty: false, say: (line) => lines.push(line) });
     progress.onEvent({ type: 'bench.cell_done', phase: 'baseline', protocol: 'http', replicas: 2, connections: 16, requestsPerSec: 1234.4, p99Ms: 1.5, errors: 0 });
     progress.onEvent({ type: 'bench.cell_interrupted', phase: 'predict', protocol: 'http', replicas: 2, connections: 16, durationSec: 30, elapsedSec: 0.04, requests: 0 });
     progress.stop();
@@ -28,7 +28,7 @@ describe('cli > bench progress', () => {
 
   it('names the compared group of each line: two groups of one replica count read alike before', () => {
     const lines: string[] = [];
-    const progress = createBenchProgress({ json: false, tty: false, say: (line) => lines.push(line) });
+    const progress = createBenchProgress({ tty: false, say: (line) => lines.push(line) });
     for (const event of WASM_GROUP) progress.onEvent(event);
     progress.stop();
     expect(lines).toEqual([
@@ -37,30 +37,6 @@ describe('cli > bench progress', () => {
       'Ready at http://127.0.0.1:40000 (pids 11)',
       '1 replica(s), FLTS_SERVE_ENGINE=wasm, 16 conn., POST /predict: 5082 req/s, p99 25.70 ms, 0 errors',
       '1 replica(s), FLTS_SERVE_ENGINE=wasm, 64 conn., GET /healthz: interrupted after 1.0 of 5 s (900 requests sent), not measured',
-    ]);
-  });
-
-  it('under --json says nothing on stdout and logs each group and cell on stderr as an info line, the default rows as a warning', () => {
-    // Before, a --json run was silent until its report, however many minutes the matrix took.
-    const said: string[] = [];
-    const logged: Array<{ level: string; fields: object; event?: string }> = [];
-    const logger = { info: (fields: object, event?: string) => logged.push({ level: 'info', fields, event }), warn: (fields: object, event?: string) => logged.push({ level: 'warn', fields, event }) };
-    const progress = createBenchProgress({ json: true, tty: true, say: (line) => said.push(line), logger });
-    for (const event of WASM_GROUP) progress.onEvent(event);
-    progress.onEvent({ type: 'bench.replicas_ready', replicas: null, url: 'http://127.0.0.1:8000', pids: [] });
-    progress.onEvent({ type: 'bench.payload_file', file: '/data/PobleSec_test.csv', origin: 'default', why: 'the default dataset', hint: 'Name the data.' });
-    progress.stop();
-    expect(said).toEqual([]);
-    const group = { replicas: 1, variant: 'FLTS_SERVE_ENGINE=wasm' };
-    expect(logged).toEqual([
-      { level: 'info', event: 'bench_request_rows', fields: { file: '/data/example_test.csv', origin: 'named', why: 'named by --dataset' } },
-      { level: 'info', event: 'bench_replicas_starting', fields: group },
-      { level: 'info', event: 'bench_replicas_ready', fields: { ...group, url: 'http://127.0.0.1:40000', pids: [11] } },
-      { level: 'info', event: 'bench_cell_started', fields: { phase: 'predict', protocol: 'http', ...group, connections: 16, duration_sec: 30 } },
-      { level: 'info', event: 'bench_cell_done', fields: { phase: 'predict', protocol: 'http', ...group, connections: 16, requests_per_sec: 5082.4, p99_ms: 25.7, errors: 0 } },
-      { level: 'info', event: 'bench_cell_interrupted', fields: { phase: 'baseline', protocol: 'http', ...group, connections: 64, duration_sec: 5, elapsed_sec: 1.04, requests: 900 } },
-      { level: 'info', event: 'bench_replicas_ready', fields: { replicas: null, url: 'http://127.0.0.1:8000', pids: [] } },
-      { level: 'warn', event: 'bench_default_request_rows', fields: { event: 'bench_default_request_rows', file: '/data/PobleSec_test.csv', why: 'the default dataset', hint: 'Name the data.' } },
     ]);
   });
 });

@@ -1,16 +1,9 @@
 import cliProgress from 'cli-progress';
 import type { EventSink, FltsEvent } from '../core/events.js';
-import type { Logger } from '../core/logger.js';
 
 export interface BenchProgressOptions {
-  json: boolean;
   tty: boolean;
   say: (line: string) => void;
-  /**
-   * Under --json, where stdout holds the report alone: the run's progress as log lines on stderr (info), and the
-   * request rows being the default dataset's as a warning.
-   */
-  logger?: Pick<Logger, 'info' | 'warn'>;
   stream?: NodeJS.WriteStream;
 }
 
@@ -24,9 +17,8 @@ const WHAT: Record<string, Record<CellEvent['phase'], string>> = {
 
 const label = (event: CellEvent): string => `${event.replicas === null ? 'target' : `${event.replicas} replica(s)`}${event.variant ? `, ${event.variant}` : ''}, ${event.connections} conn., ${WHAT[event.protocol]?.[event.phase] ?? event.phase}`;
 
-/** Draws bench events: a live bar per cell (elapsed seconds, requests, req/s) on a terminal, one line per cell otherwise. */
+/** Draws bench events: a live bar per cell (elapsed seconds, requests, req/s) on a terminal, one line per cell otherwise (under --json: progress-log.ts). */
 export function createBenchProgress(options: BenchProgressOptions): { onEvent: EventSink; stop(): void } {
-  if (options.json) return { onEvent: (event) => (options.logger ? logProgress(event, options.logger) : undefined), stop: () => {} };
   let bar: cliProgress.SingleBar | undefined;
   const stopBar = (): void => {
     bar?.stop();
@@ -72,36 +64,4 @@ export function createBenchProgress(options: BenchProgressOptions): { onEvent: E
 /** Which file the request rows were cut from and why, with what to do when that is not the served run's own data. */
 export function payloadFileLines(file: string, why: string, hint?: string): string[] {
   return [`Request rows from ${file}: ${why}.`, ...(hint ? [`  Hint: ${hint}`] : [])];
-}
-
-/**
- * A --json run's progress, for whoever reads its stderr while stdout waits for the report: one log line as each
- * replica group starts and is ready and as each cell starts and ends, the fields of the text lines. Rows of the
- * default dataset rarely fit the served run: said as a warning, since the report says so only at the end.
- */
-function logProgress(event: FltsEvent, logger: Pick<Logger, 'info' | 'warn'>): void {
-  const group = (at: { replicas: number | null; variant?: string }) => ({ replicas: at.replicas, ...(at.variant ? { variant: at.variant } : {}) });
-  switch (event.type) {
-    case 'bench.payload_file':
-      if (event.origin === 'default') logger.warn({ event: 'bench_default_request_rows', file: event.file, why: event.why, ...(event.hint ? { hint: event.hint } : {}) }, 'bench_default_request_rows');
-      else logger.info({ file: event.file, origin: event.origin, why: event.why }, 'bench_request_rows');
-      break;
-    case 'bench.replicas_starting':
-      logger.info(group(event), 'bench_replicas_starting');
-      break;
-    case 'bench.replicas_ready':
-      logger.info({ ...group(event), url: event.url, pids: event.pids }, 'bench_replicas_ready');
-      break;
-    case 'bench.cell_start':
-      logger.info({ phase: event.phase, protocol: event.protocol, ...group(event), connections: event.connections, duration_sec: event.durationSec }, 'bench_cell_started');
-      break;
-    case 'bench.cell_done':
-      logger.info({ phase: event.phase, protocol: event.protocol, ...group(event), connections: event.connections, requests_per_sec: event.requestsPerSec, p99_ms: event.p99Ms, errors: event.errors }, 'bench_cell_done');
-      break;
-    case 'bench.cell_interrupted':
-      logger.info({ phase: event.phase, protocol: event.protocol, ...group(event), connections: event.connections, duration_sec: event.durationSec, elapsed_sec: event.elapsedSec, requests: event.requests }, 'bench_cell_interrupted');
-      break;
-    default:
-      break;
-  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBacktestProgress, createTrainProgress, drawsBars } from './progress.js';
+import { createBacktestProgress, createPredictProgress, createTrainProgress, drawsBars } from './progress.js';
 
 const events = [
   { type: 'train.start', runId: 'r1', modelType: 'LSTM', backend: 'wasm', epochs: 2, batchesPerEpoch: 3 },
@@ -11,31 +11,24 @@ const events = [
 describe('cli > progress', () => {
   it('prints one plain line per epoch when not on a terminal', () => {
     const lines: string[] = [];
-    const progress = createTrainProgress({ json: false, tty: false, say: (line) => lines.push(line) });
+    const progress = createTrainProgress({ tty: false, say: (line) => lines.push(line) });
     events.forEach((event) => progress.onEvent(event));
     progress.stop();
     expect(lines).toEqual(['LSTM run r1: 2 epochs x 3 batches, backend wasm', 'LSTM epoch 1/2: loss 2.500e-1, val_loss 1.250e-1, 321 samples/s']);
   });
 
-  it('prints a warning the run reports, and leaves its info lines to the log', () => {
+  it('prints a warning the run reports, and its notes (a wait on another process\'s run), which no log line said', () => {
     const lines: string[] = [];
-    const progress = createTrainProgress({ json: false, tty: false, say: (line) => lines.push(line) });
+    const progress = createTrainProgress({ tty: false, say: (line) => lines.push(line) });
     progress.onEvent({ type: 'log', level: 'warn', message: 'NAIVE run r1: no prediction band (and no coverage) at down 0.95: too few calibration windows for 0.95: need 19, have 5' });
-    progress.onEvent({ type: 'log', level: 'info', message: 'detail' });
-    expect(lines).toEqual(['warning: NAIVE run r1: no prediction band (and no coverage) at down 0.95: too few calibration windows for 0.95: need 19, have 5']);
-  });
-
-  it('prints nothing under --json', () => {
-    const lines: string[] = [];
-    const progress = createTrainProgress({ json: true, tty: true, say: (line) => lines.push(line) });
-    events.forEach((event) => progress.onEvent(event));
-    expect(lines).toEqual([]);
+    progress.onEvent({ type: 'log', level: 'info', message: 'LSTM: waiting for run r0 (pid 7 on host) to end before training.' });
+    expect(lines).toEqual(['warning: NAIVE run r1: no prediction band (and no coverage) at down 0.95: too few calibration windows for 0.95: need 19, have 5', 'LSTM: waiting for run r0 (pid 7 on host) to end before training.']);
   });
 
   it('draws a bar with the loss on a terminal stream', () => {
     const written: string[] = [];
     const stream = { isTTY: true, columns: 120, write: (chunk: string) => written.push(chunk), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
-    const progress = createTrainProgress({ json: false, tty: true, say: () => {}, stream });
+    const progress = createTrainProgress({ tty: true, say: () => {}, stream });
     progress.onEvent(events[0]);
     progress.onEvent(events[1]);
     progress.stop();
@@ -46,8 +39,8 @@ describe('cli > progress', () => {
     const written: string[] = [];
     const lines: string[] = [];
     const stream = { isTTY: true, columns: 120, write: (chunk: string) => written.push(chunk), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
-    const progress = createTrainProgress({ json: false, tty: true, say: () => {}, stream });
-    const plain = createTrainProgress({ json: false, tty: false, say: (line) => lines.push(line) });
+    const progress = createTrainProgress({ tty: true, say: () => {}, stream });
+    const plain = createTrainProgress({ tty: false, say: (line) => lines.push(line) });
     const predicted = [events[0], { type: 'train.predict', runId: 'r1', stage: 'calibration', done: 1024, total: 4000 }, { type: 'train.predict', runId: 'r1', stage: 'recursive', done: 3, total: 30 }] as const;
     predicted.forEach((event) => {
       progress.onEvent(event);
@@ -62,7 +55,7 @@ describe('cli > progress', () => {
   it("draws a refit epoch's bar out of the refit's own batches, not the main fit's", () => {
     const written: string[] = [];
     const stream = { isTTY: true, columns: 120, write: (chunk: string) => written.push(chunk), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
-    const progress = createTrainProgress({ json: false, tty: true, say: () => {}, stream });
+    const progress = createTrainProgress({ tty: true, say: () => {}, stream });
     progress.onEvent({ type: 'train.start', runId: 'r1', modelType: 'LSTM', backend: 'wasm', epochs: 3, batchesPerEpoch: 40 });
     progress.onEvent({ type: 'train.batch_end', runId: 'r1', epoch: 1, batch: 1, batches: 40, loss: 0.5 });
     progress.onEvent({ type: 'train.epoch_end', runId: 'r1', epoch: 1, loss: 0.5 });
@@ -76,7 +69,7 @@ describe('cli > progress', () => {
     const lines: string[] = [];
     const written: string[] = [];
     const stream = { isTTY: true, columns: 120, write: (chunk: string) => written.push(chunk), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
-    const progress = createTrainProgress({ json: false, tty: true, say: (line) => lines.push(line), stream });
+    const progress = createTrainProgress({ tty: true, say: (line) => lines.push(line), stream });
     progress.onEvent({ type: 'train.start', runId: 'r1', modelType: 'LSTM', backend: 'wasm', epochs: 2, batchesPerEpoch: 3 });
     progress.onEvent({ type: 'train.start', runId: 'r2', modelType: 'GRU', backend: 'wasm', epochs: 4, batchesPerEpoch: 5 });
     progress.onEvent({ type: 'train.batch_end', runId: 'r1', epoch: 1, batch: 1, batches: 3, loss: 0.5 });
@@ -93,11 +86,45 @@ describe('cli > progress', () => {
   it('says each model\'s backtest folds at every tenth of them, then its total', () => {
     // Before: only the total, so a refitting backtest said nothing for minutes on each model.
     const lines: string[] = [];
-    const onEvent = createBacktestProgress((line) => lines.push(line));
+    const { onEvent } = createBacktestProgress({ tty: false, say: (line) => lines.push(line) });
+    onEvent({ type: 'backtest.model_start', modelType: 'PROPHET', runId: 'r1', folds: 20, refitEvery: 5 });
     for (let fold = 0; fold < 20; fold++) onEvent({ type: 'backtest.fold', modelType: 'PROPHET', fold, folds: 20, rmse: 0.1 });
+    onEvent({ type: 'backtest.model_start', modelType: 'NAIVE', runId: null, folds: 3, refitEvery: 5 });
     for (let fold = 0; fold < 3; fold++) onEvent({ type: 'backtest.fold', modelType: 'NAIVE', fold, folds: 3, rmse: 0.1 });
     onEvent({ type: 'train.done', runId: 'r1', status: 'SUCCESS' });
-    expect(lines).toEqual([...[2, 4, 6, 8, 10, 12, 14, 16, 18].map((done) => `PROPHET: ${done}/20 folds`), 'PROPHET: 20 folds done', 'NAIVE: 1/3 folds', 'NAIVE: 2/3 folds', 'NAIVE: 3 folds done']);
+    expect(lines).toEqual(['PROPHET: 20 folds, refit every 5', ...[2, 4, 6, 8, 10, 12, 14, 16, 18].map((done) => `PROPHET: ${done}/20 folds`), 'PROPHET: 20 folds done', 'NAIVE: 3 folds, refit every 5', 'NAIVE: 1/3 folds', 'NAIVE: 2/3 folds', 'NAIVE: 3 folds done']);
+  });
+
+  it('draws a bar of each model\'s folds on a terminal, and says its total when done', () => {
+    // Before: plain lines on a terminal too, where train and bench draw bars.
+    const written: string[] = [];
+    const lines: string[] = [];
+    const stream = { isTTY: true, columns: 120, write: (chunk: string) => written.push(chunk), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
+    const progress = createBacktestProgress({ tty: true, say: (line) => lines.push(line), stream });
+    progress.onEvent({ type: 'backtest.model_start', modelType: 'MSTL', runId: null, folds: 40, refitEvery: 0 });
+    for (let fold = 0; fold < 7; fold++) progress.onEvent({ type: 'backtest.fold', modelType: 'MSTL', fold, folds: 40, rmse: 0.1 });
+    progress.stop();
+    expect(written.join('')).toMatch(/MSTL folds .* 7\/40/);
+    expect(lines).toEqual([]);
+    const finished = createBacktestProgress({ tty: true, say: (line) => lines.push(line), stream });
+    finished.onEvent({ type: 'backtest.model_start', modelType: 'NAIVE', runId: null, folds: 3, refitEvery: 0 });
+    for (let fold = 0; fold < 3; fold++) finished.onEvent({ type: 'backtest.fold', modelType: 'NAIVE', fold, folds: 3, rmse: 0.1 });
+    expect(lines).toEqual(['NAIVE: 3 folds done']);
+  });
+
+  it('says a batch forecast\'s windows at every tenth of them off a terminal, and draws a bar on one', () => {
+    // Before: `flts predict` over a long file said nothing until its report.
+    const lines: string[] = [];
+    const plain = createPredictProgress({ tty: false, say: (line) => lines.push(line) });
+    for (let windows = 256; windows < 2000; windows += 256) plain.onEvent({ type: 'batch.progress', windows, total: 2000 });
+    plain.onEvent({ type: 'batch.progress', windows: 2000, total: 2000 });
+    expect(lines).toEqual(['forecast: 256/2000 windows', 'forecast: 512/2000 windows', 'forecast: 768/2000 windows', 'forecast: 1024/2000 windows', 'forecast: 1280/2000 windows', 'forecast: 1536/2000 windows', 'forecast: 1792/2000 windows', 'forecast: 2000/2000 windows']);
+    const written: string[] = [];
+    const stream = { isTTY: true, columns: 120, write: (chunk: string) => written.push(chunk), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
+    const drawn = createPredictProgress({ tty: true, say: () => {}, stream });
+    drawn.onEvent({ type: 'batch.progress', windows: 512, total: 2000 });
+    drawn.stop();
+    expect(written.join('')).toMatch(/forecast windows .* 512\/2000/);
   });
 });
 
@@ -114,7 +141,7 @@ describe('cli > progress > drawsBars', () => {
     const lines: string[] = [];
     const written: string[] = [];
     const stream = { isTTY: true, columns: 120, write: (chunk: string) => written.push(chunk), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
-    const progress = createTrainProgress({ json: false, tty: drawsBars(stream, { TERM: 'dumb' }), say: (line) => lines.push(line), stream });
+    const progress = createTrainProgress({ tty: drawsBars(stream, { TERM: 'dumb' }), say: (line) => lines.push(line), stream });
     events.forEach((event) => progress.onEvent(event));
     progress.stop();
     expect(written.join('')).toBe('');

@@ -1,10 +1,9 @@
 import cliProgress from 'cli-progress';
 import type { EventSink, FltsEvent } from '../core/events.js';
 import { counted } from './counted.js';
+import { tenthsOf } from './progress-log.js';
 
 export interface TrainProgressOptions {
-  /** Under --json nothing is drawn or printed. */
-  json: boolean;
   /** Draw bars (a terminal); otherwise one plain line per epoch. */
   tty: boolean;
   /** Plain-line output (the command's `say`). */
@@ -36,12 +35,11 @@ const STAGE_LABELS: Readonly<Record<Extract<FltsEvent, { type: 'train.predict' }
 };
 
 /**
- * Draws core training events: a cli-progress bar on a terminal, plain lines otherwise. Models training side by
+ * Draws core training events: a cli-progress bar on a terminal, plain lines otherwise (under --json: progress-log.ts). Models training side by
  * side each keep their own context; their epoch lines interleave, each naming its model, and the bar follows one
  * run at a time (the one whose batch came first after the last line).
  */
 export function createTrainProgress(options: TrainProgressOptions): TrainProgress {
-  if (options.json) return { onEvent: () => {}, stop: () => {} };
   let bar: { runId: string; bar: cliProgress.SingleBar; stage?: string } | undefined;
   const contexts = new Map<string, { modelType: string; epochs: number }>();
   const contextOf = (runId: string) => contexts.get(runId) ?? { modelType: '', epochs: 0 };
@@ -95,9 +93,9 @@ export function createTrainProgress(options: TrainProgressOptions): TrainProgres
         break;
       }
       case 'log':
-        if (event.level !== 'warn') break;
+        // Info notes are the waits on another process's run (--wait, a claim checked for life), minutes of nothing else.
         stopBar();
-        options.say(`warning: ${event.message}`);
+        options.say(event.level === 'warn' ? `warning: ${event.message}` : event.message);
         break;
       case 'train.done':
         if (bar?.runId === event.runId) stopBar();
@@ -110,15 +108,74 @@ export function createTrainProgress(options: TrainProgressOptions): TrainProgres
   return { onEvent, stop: stopBar };
 }
 
+/** Options of the progress of a command without training: a bar on a terminal (`tty`), plain lines by `say` otherwise. */
+export interface LoopProgressOptions {
+  tty: boolean;
+  say: (line: string) => void;
+  stream?: NodeJS.WriteStream;
+}
+
+/** A bar of one loop (folds, windows) on a terminal, started at 0 of `total`. */
+function loopBar(format: string, total: number, stream: NodeJS.WriteStream | undefined): cliProgress.SingleBar {
+  const bar = new cliProgress.SingleBar({ format: `${format} [{bar}] {value}/{total} | ETA {eta_formatted}`, stream: stream ?? process.stderr, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0);
+  return bar;
+}
+
 /**
- * Backtest fold events as lines: each model's folds at every tenth of them, then its total. A backtest that refits
- * (`--refit-every`) spends minutes on one model, which the total alone left silent.
+ * Backtest progress: a bar of each model's folds on a terminal; otherwise a line as each model begins, its folds at
+ * every tenth of them, then its total. A backtest that refits (`--refit-every`) spends minutes on one model, which the
+ * total alone left silent.
  */
-export function createBacktestProgress(say: (line: string) => void): EventSink {
-  return (event) => {
+export function createBacktestProgress(options: LoopProgressOptions): TrainProgress {
+  let bar: cliProgress.SingleBar | undefined;
+  const stop = (): void => {
+    bar?.stop();
+    bar = undefined;
+  };
+  const onEvent: EventSink = (event) => {
+    if (event.type === 'backtest.model_start') {
+      stop();
+      if (options.tty) bar = loopBar(`${event.modelType} folds`, event.folds, options.stream);
+      else options.say(`${event.modelType}: ${counted(event.folds, 'fold')}${event.refitEvery > 0 ? `, refit every ${event.refitEvery}` : ''}`);
+      return;
+    }
     if (event.type !== 'backtest.fold') return;
     const done = event.fold + 1;
-    if (done === event.folds) say(`${event.modelType}: ${event.folds} folds done`);
-    else if (Math.floor((10 * done) / event.folds) > Math.floor((10 * event.fold) / event.folds)) say(`${event.modelType}: ${done}/${event.folds} folds`);
+    if (options.tty) {
+      bar?.update(done);
+      if (done === event.folds) {
+        stop();
+        options.say(`${event.modelType}: ${event.folds} folds done`);
+      }
+      return;
+    }
+    if (done === event.folds) options.say(`${event.modelType}: ${event.folds} folds done`);
+    else if (Math.floor((10 * done) / event.folds) > Math.floor((10 * event.fold) / event.folds)) options.say(`${event.modelType}: ${done}/${event.folds} folds`);
   };
+  return { onEvent, stop };
+}
+
+/**
+ * Batch forecast progress (`flts predict` over a long file): a bar of the windows forecast on a terminal, otherwise
+ * a line at every tenth of them.
+ */
+export function createPredictProgress(options: LoopProgressOptions): TrainProgress {
+  let bar: cliProgress.SingleBar | undefined;
+  const passesTenth = tenthsOf();
+  const stop = (): void => {
+    bar?.stop();
+    bar = undefined;
+  };
+  const onEvent: EventSink = (event) => {
+    if (event.type !== 'batch.progress') return;
+    if (options.tty) {
+      bar ??= loopBar('forecast windows', event.total, options.stream);
+      bar.update(event.windows);
+      if (event.windows >= event.total) stop();
+      return;
+    }
+    if (passesTenth('windows', event.windows, event.total)) options.say(`forecast: ${event.windows}/${event.total} windows`);
+  };
+  return { onEvent, stop };
 }

@@ -3,7 +3,7 @@ import { FltsCommand } from '../cli/base-command.js';
 import { refuseOutputInStore } from '../cli/output-over-input.js';
 import { abortOnSignals } from '../cli/stop-signals.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
-import { createBacktestProgress } from '../cli/progress.js';
+import { createBacktestProgress, drawsBars } from '../cli/progress.js';
 import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
 import { renderBacktestChart } from '../core/backtest/backtest-chart.js';
 import { runBacktest, type RunBacktestResult } from '../core/backtest/run-backtest.js';
@@ -47,7 +47,11 @@ export default class Backtest extends FltsCommand<BacktestCommandResult> {
     const { store } = await this.dependencies(settings);
     // Ctrl-C ends a backtest (minutes of refits) with its coded error rather than the signal's silent exit.
     const abort = abortOnSignals();
-    const result = await runBacktest(settings, { store, signal: abort.signal, onEvent: createBacktestProgress((line) => this.say(line)) }, { configHash: flags['config-hash'] }).finally(abort.release);
+    const progress = this.progress(settings, () => createBacktestProgress({ tty: drawsBars(process.stderr, process.env), say: (line) => this.say(line) }));
+    const result = await runBacktest(settings, { store, signal: abort.signal, onEvent: progress.onEvent }, { configHash: flags['config-hash'] }).finally(() => {
+      progress.stop();
+      abort.release();
+    });
     if (flags.plot) {
       const plot = flags.plot;
       // A stop while the plot, a named pipe, waits for its reader ends the wait with a coded stop: the signals were no

@@ -74,7 +74,7 @@ export default class Bench extends FltsCommand<BenchReport> {
     const warmup = parseDurationSeconds(flags.warmup, 'warmup', { allowZero: true });
     const serveArgs = ['serve', '--port', '0', '--host', '127.0.0.1', '--home', settings.home, '--log-level', 'info', ...(flags.config ? ['--config', flags.config] : []), ...(flags.run ? ['--run', flags.run] : [])];
     const variants = flags.engine ? parseEngineList(flags.engine) : flags.compare ? parseCompareFlag(flags.compare) : undefined;
-    const progress = createBenchProgress({ json: this.jsonEnabled(), tty: drawsBars(process.stderr, process.env), say: (line) => this.say(line), logger: this.jsonEnabled() ? this.progressLogger(settings) : undefined });
+    const progress = this.progress(settings, () => createBenchProgress({ tty: drawsBars(process.stderr, process.env), say: (line) => this.say(line) }));
     // Ctrl-C, or SIGTERM (a CI job's timeout, docker stop): the replicas are stopped and the coded stop said either way.
     const abort = abortOnSignals();
     try {

@@ -6,6 +6,7 @@ import { forecastFileFormat } from '../core/batch/forecast-table.js';
 import { runBatchInference, type BatchInferenceResult } from '../core/batch/run-batch-inference.js';
 import { localFileOf, refuseOutputOverInput, refuseOutputInStore } from '../cli/output-over-input.js';
 import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
+import { createPredictProgress, drawsBars } from '../cli/progress.js';
 import { untilSignalled } from '../cli/stop-signals.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { FltsError } from '../core/errors.js';
@@ -46,13 +47,16 @@ export default class Predict extends FltsCommand<BatchInferenceResult> {
     await checkSvgFileFlag(flags.plot, 'plot');
     for (const [flag, file] of [['out', flags.out], ['plot', flags.plot]] as const) await refuseOutputInStore({ flag, file }, settings);
     // Ctrl-C ends a forecast of a long file, or a wait on a store that does not answer, with a coded error.
+    const progress = this.progress(settings, () => createPredictProgress({ tty: drawsBars(process.stderr, process.env), say: (line) => this.say(line) }));
     const result = await untilSignalled(predictStopped, async (signal) => {
       const { store, bus, logger } = await this.dependencies(settings);
       // The data's warnings are said by the report below, not logged as well; the log (stderr) keeps the run's own lines.
-      return runBatchInference(settings, { store, bus, logger, signal, saysDataWarnings: true, onWaitingForReader: this.waitingForReader(settings) }, { data, runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
-    }).catch((error: unknown) => {
-      throw noPromotion(error);
-    });
+      return runBatchInference(settings, { store, bus, logger, signal, saysDataWarnings: true, onWaitingForReader: this.waitingForReader(settings), onEvent: progress.onEvent }, { data, runId: flags.run, outFile: flags.out, plotFile: flags.plot, scale: flags.scale as InputScale });
+    })
+      .catch((error: unknown) => {
+        throw noPromotion(error);
+      })
+      .finally(() => progress.stop());
     this.say(`${result.status === 'duplicate' ? 'Duplicate of an earlier result' : 'Forecast'}: ${result.rows_predicted} rows from ${result.windows} windows, run ${result.run_id} (${result.model_type})`);
     if (result.metrics.rmse !== undefined) this.say(`vs actuals (${result.metrics.overlap_rows} rows, original units): rmse ${result.metrics.rmse.toPrecision(5)}, mae ${result.metrics.mae_mean?.toPrecision(5)}`);
     this.say(`record: ${result.log_bucket}/${result.log_object_key}; forecasts: ${result.forecast_bucket}/${result.forecast_key}${result.out_file ? ` and ${result.out_file}` : ''}`);

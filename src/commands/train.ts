@@ -56,9 +56,9 @@ export default class Train extends FltsCommand<TrainResult> {
       'training.seed': flags.seed,
       'training.backend': flags.backend?.toLowerCase(),
     });
-    // No logger for the runs themselves: the progress display reports them, on the same stderr.
+    // No logger for the runs themselves: their progress reports them, on the same stderr (under --json as log lines).
     const { store, bus, tracking } = await this.dependencies(settings);
-    const progress = createTrainProgress({ json: this.jsonEnabled(), tty: drawsBars(process.stderr, process.env), say: (line) => this.say(line) });
+    const progress = this.progress(settings, () => createTrainProgress({ tty: drawsBars(process.stderr, process.env), say: (line) => this.say(line) }));
     const abort = abortOnSignals();
     try {
       const inProgress = flags.wait ? 'wait' : flags['allow-concurrent'] ? 'train' : 'refuse';

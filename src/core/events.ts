@@ -35,6 +35,8 @@ export type FltsEvent =
   | { type: 'tracking.unavailable'; runId?: string; code: string; message: string }
   | { type: 'batch.progress'; windows: number; total: number }
   | { type: 'batch.done'; runId: string; predictionHash: string; duplicate: boolean; rows: number }
+  /** A model's folds begin (`runId`: the run it stands for, null for a model fitted without one; `refitEvery` 0: no refit). */
+  | { type: 'backtest.model_start'; modelType: string; runId: string | null; folds: number; refitEvery: number }
   | { type: 'backtest.fold'; modelType: string; fold: number; folds: number; rmse: number }
   | { type: 'bench.payload_file'; file: string; origin: 'named' | 'served-run' | 'default'; why: string; hint?: string }
   | { type: 'bench.replicas_starting'; replicas: number; variant?: string }

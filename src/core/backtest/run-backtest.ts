@@ -134,6 +134,8 @@ export async function runBacktest(settings: Settings, deps: RunBacktestDeps, inp
   for (const modelType of modelTypes) {
     if (deps.signal?.aborted) throw backtestStopped(modelType, models.length, modelTypes.length);
     const run = runs.get(modelType);
+    // Before the run's model is loaded or a model fitted: a refit's first fold alone can take minutes.
+    deps.onEvent?.({ type: 'backtest.model_start', modelType, runId: run?.run_id ?? null, folds: origins.length, refitEvery });
     let runModel: ForecastModel | undefined;
     let runIntervals: IntervalCalibration | undefined;
     if (run && refitEvery === 0 && modelType !== 'NAIVE') ({ model: runModel, intervals: runIntervals } = await loadRunForServing(deps.store, settings, run.run_id));
