@@ -110,9 +110,9 @@ describe('core > charts > svg-chart', () => {
     const log = renderLineChart({ title: 't', xLabel: 'epoch', yLabel: 'loss', series: [{ name: 'loss', values: loss }], yLog: true });
     expect(spread(log)).toBeGreaterThan(3 * spread(linear));
     const labels = yLabels(log);
-    expect(labels.map((l) => l.label)).toEqual(['0.001', '0.002', '0.005', '0.01']);
+    expect(labels.map((l) => l.label)).toEqual(['0.0005', '0.001', '0.002', '0.005', '0.01', '0.02']);
     // Equal ratios sit at equal distances: 0.001 -> 0.01 is one decade, 0.002 -> 0.005 a bit under half of one.
-    expect((labels[0].y - labels[3].y) * Math.log10(2.5)).toBeCloseTo(labels[1].y - labels[2].y, 0);
+    expect((labels[1].y - labels[4].y) * Math.log10(2.5)).toBeCloseTo(labels[2].y - labels[3].y, 0);
     const withZero = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'r', values: [0, 1, 2] }], yLog: true });
     expect(yLabels(withZero).map((l) => l.label)).toEqual(niceTicks(0, 2).map(formatTick));
   });
@@ -328,6 +328,27 @@ describe('core > charts > svg-chart', () => {
       const labels = yLabels(svg).map((l) => Number(l.label));
       expect(Math.min(...labels), `${values}: ${labels}`).toBeLessThanOrEqual(Math.min(...values));
       expect(Math.max(...labels), `${values}: ${labels}`).toBeGreaterThanOrEqual(Math.max(...values));
+    }
+  });
+
+  it('ends a log axis of a decade or more on labelled values, so no loss runs past the top or bottom label', () => {
+    const valueOf = (label: string): number => Number(label.replace(/k$/, '')) * (label.endsWith('k') ? 1e3 : 1);
+    for (const values of [[0.0105, 0.004, 0.0015, 0.001, 0.0009], [0.3, 0.02, 0.0013, 0.0004], [2e-7, 3e-3, 40]]) {
+      const svg = renderLineChart({ title: 't', xLabel: 'epoch', yLabel: 'loss', yLog: true, series: [{ name: 'loss', values }] });
+      const labels = yLabels(svg);
+      const ticks = labels.map((l) => valueOf(l.label));
+      expect(labels.length, `${values}: ${ticks}`).toBeGreaterThanOrEqual(3);
+      expect(labels.length, `${values}: ${ticks}`).toBeLessThanOrEqual(8);
+      expect(Math.min(...ticks), `${values}: ${ticks}`).toBeLessThanOrEqual(Math.min(...values));
+      expect(Math.max(...ticks), `${values}: ${ticks}`).toBeGreaterThanOrEqual(Math.max(...values));
+      // Drawn, too: no point of the line lies below the lowest label's height or above the top one's.
+      const ys = linesOf(svg, '#1f77b4')[0].map((p) => p.y);
+      const labelYs = labels.map((l) => l.y - 4);
+      expect(Math.max(...ys)).toBeLessThanOrEqual(Math.max(...labelYs) + 1e-6);
+      expect(Math.min(...ys)).toBeGreaterThanOrEqual(Math.min(...labelYs) - 1e-6);
+      // Equal ratios at equal distances still: the labels are a log scale's.
+      const perDecade = (labels[0].y - labels.at(-1)!.y) / Math.log10(ticks.at(-1)! / ticks[0]);
+      for (const l of labels) expect(labels[0].y - l.y).toBeCloseTo(perDecade * Math.log10(valueOf(l.label) / ticks[0]), 0);
     }
   });
 

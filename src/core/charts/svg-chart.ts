@@ -235,6 +235,30 @@ export function logTicks(min: number, max: number, count = 8): number[] {
   return decades.filter((_, i) => i % every === 0);
 }
 
+/** The largest (`up` false) or smallest (`up` true) of each mantissa times a power of ten at or past `value` (> 0). */
+function roundLog(value: number, mantissas: readonly number[], up: boolean): number {
+  const power = Math.floor(Math.log10(value));
+  const candidates = [power - 1, power, power + 1].flatMap((p) => mantissas.map((m) => Number((m * 10 ** p).toPrecision(12))));
+  return up ? Math.min(...candidates.filter((c) => c >= value * (1 - 1e-9))) : Math.max(...candidates.filter((c) => c <= value * (1 + 1e-9)));
+}
+
+/**
+ * A logarithmic axis over [min, max] (both > 0) widened to the ticks around it, so that it ends on labelled values as
+ * a linear one does: 1, 2 and 5 times each power of ten, or powers of ten alone (every so many) past `count` ticks.
+ * Ticked within its values alone, a loss curve from 0.0105 to 0.0009 ran above its top label (0.01) and below its
+ * lowest (0.001), and one from 0.3 to 0.0004 was labelled 0.001, 0.01 and 0.1 alone.
+ */
+export function logAxis(min: number, max: number, count = 8): { min: number; max: number; ticks: number[] } {
+  const [low, high] = [roundLog(min, [1, 2, 5], false), roundLog(max, [1, 2, 5], true)];
+  const ticks = decadeTicks(low, high, [1, 2, 5]);
+  if (ticks.length <= count) return { min: low, max: high, ticks };
+  const first = Math.round(Math.log10(roundLog(min, [1], false)));
+  const decades = Math.round(Math.log10(roundLog(max, [1], true))) - first;
+  const every = Math.ceil(decades / (count - 1));
+  const powers = Array.from({ length: Math.ceil(decades / every) + 1 }, (_, i) => Number((10 ** (first + i * every)).toPrecision(12)));
+  return { min: powers[0], max: powers[powers.length - 1], ticks: powers };
+}
+
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 const WEEK_MS = 7 * DAY_MS;
@@ -520,11 +544,15 @@ export function renderLineChart(options: LineChartOptions): string {
   // 1.000000001G, and drew one of 1e-9 on the line of 0.
   if (min === max) [min, max] = log ? [min / 2, max * 2] : min === 0 ? [-1, 1] : [min - Math.abs(min) / 10, max + Math.abs(max) / 10];
   // A log axis within less than a decade is ticked at the linear axis's round values: it ends on them too, or the
-  // first epoch's loss (0.00516) ran above the top label (0.005) and the last validation loss below the lowest.
+  // first epoch's loss (0.00516) ran above the top label (0.005) and the last validation loss below the lowest. A
+  // wider one ends on its own ticks (logAxis).
   let logRoundTicks: number[] | undefined;
   if (log && decadeTicks(min, max, [1, 2, 5]).length < 3) {
     const rounded = niceAxis(min, max, 6);
     if (rounded.min > 0) [min, max, logRoundTicks] = [rounded.min, rounded.max, rounded.ticks];
+  } else if (log) {
+    const rounded = logAxis(min, max);
+    [min, max, logRoundTicks] = [rounded.min, rounded.max, rounded.ticks];
   }
   const dataMax = max;
   const cap = options.yCap?.at ?? Number.NaN;
