@@ -515,4 +515,29 @@ describe('core > charts > svg-chart', () => {
     const uncapped = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', values }] });
     expect(renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', values }], yCap: { at: 2, noun: 'fold error' } })).toBe(uncapped);
   });
+
+  it('shows the marker of every series clipped at the same place, none drawn over another', () => {
+    // Eight models whose errors all spike at the same folds (the test's hardest rows), and two more spikes of one.
+    const colors = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
+    const spikes = new Set([10, 40, 41, 90]);
+    const series = colors.map((color, k) => ({ name: `m${k}`, color, values: Array.from({ length: 100 }, (_, i) => (spikes.has(i) || (k === 0 && (i === 60 || i === 61)) ? 1 : 0.02 + 0.001 * k)) }));
+    const svg = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series, yCap: { at: 0.05, noun: 'fold error' } });
+    const top = Number(/<line x1="([\d.]+)" y1="([\d.]+)" x2="\1" y2="[\d.]+" stroke="#333"\/>/.exec(svg)![2]);
+    const bottom = axisY(svg);
+    const markers = [...svg.matchAll(/<path class="clipped" d="M[\d.]+,[\d.]+ L([\d.]+),([\d.]+)[^"]*" fill="([^"]+)"/g)]
+      .map((m) => ({ x: Number(m[1]), y: Number(m[2]), color: m[3] }))
+      .filter((m) => m.color !== '#555'); // the legend's swatch
+    // Every series clipped at each spike has its own marker there, in its colour.
+    for (const [k, color] of colors.entries()) {
+      const atTop = linesOf(svg, color)[0].filter((p) => p.y === top);
+      expect(atTop.length).toBe(k === 0 ? 6 : 4);
+      for (const p of atTop) expect(markers.some((m) => m.color === color && Math.abs(m.x - p.x) <= 3.5), `${color} at ${p.x}`).toBe(true);
+    }
+    // No marker of one colour covers one of another: 7 px wide and tall, they lie apart in x or in y.
+    for (const a of markers) for (const b of markers) if (a !== b && a.color !== b.color) expect(Math.abs(a.x - b.x) >= 7 || Math.abs(a.y - b.y) >= 7, `${a.color} ${a.x},${a.y} / ${b.color} ${b.x},${b.y}`).toBe(true);
+    // The stacks stay inside the plot, starting at its top edge; a spike of one series alone keeps its marker there.
+    for (const m of markers) expect(m.y).toBeGreaterThanOrEqual(top);
+    expect(Math.max(...markers.map((m) => m.y)) + 7).toBeLessThan(bottom);
+    expect(markers.filter((m) => m.y === top).length).toBeGreaterThanOrEqual(3);
+  });
 });

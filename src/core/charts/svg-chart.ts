@@ -669,22 +669,33 @@ export function renderLineChart(options: LineChartOptions): string {
     }
   });
   // One marker a pixel column a series: a run of spikes past the top is marked, not drawn as a smear of triangles.
+  // Markers of other series that would overlap one stack below it, a row each: models clipped at the same fold
+  // (the spikes of a test every model misses) were drawn on one spot, and only the last drawn could be seen.
   const marked = new Set<string>();
+  const placed: { x: number; row: number; index: number }[] = [];
   for (const { index, i } of clipped) {
     const at = x(i);
     const key = `${index}/${Math.round(at)}`;
     if (marked.has(key)) continue;
     marked.add(key);
-    parts.push(clipMarker(at, margin.top, seriesColor(options.series[index], index)));
+    const taken = new Set(placed.filter((m) => m.index !== index && Math.abs(m.x - at) < CLIP_MARKER_PX).map((m) => m.row));
+    let row = 0;
+    while (taken.has(row)) row += 1;
+    placed.push({ x: at, row, index });
+    parts.push(clipMarker(at, margin.top + row * (CLIP_MARKER_PX + 1), seriesColor(options.series[index], index)));
   }
   parts.push(...legend.svg);
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
 
+/** A clip marker's width and height. */
+const CLIP_MARKER_PX = 7;
+
 /** A small triangle pointing up, its tip at (x, top): a value drawn at the top edge lies higher than the axis shows. */
 function clipMarker(x: number, top: number, color: string): string {
-  return `<path class="clipped" d="M${(x - 3.5).toFixed(1)},${(top + 7).toFixed(1)} L${x.toFixed(1)},${top.toFixed(1)} L${(x + 3.5).toFixed(1)},${(top + 7).toFixed(1)} Z" fill="${color}"/>`;
+  const half = CLIP_MARKER_PX / 2;
+  return `<path class="clipped" d="M${(x - half).toFixed(1)},${(top + CLIP_MARKER_PX).toFixed(1)} L${x.toFixed(1)},${top.toFixed(1)} L${(x + half).toFixed(1)},${(top + CLIP_MARKER_PX).toFixed(1)} Z" fill="${color}"/>`;
 }
 
 function reduceMinMax(values: number[]): [number, number] {
