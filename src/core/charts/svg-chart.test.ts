@@ -414,6 +414,43 @@ describe('core > charts > svg-chart', () => {
     expect(svg.match(/<circle [^>]*fill="#333333"\/>/g)).toHaveLength(1);
   });
 
+  it('draws the band and values of a single forecast wide enough to see, the values over their band', () => {
+    const svg = renderLineChart({
+      title: 't',
+      xLabel: 'forecast time',
+      yLabel: 'down',
+      xTimes: [Date.UTC(2018, 1, 28, 2, 34)],
+      bands: [
+        { name: '95 % interval', lower: [0], upper: [1.9e8] },
+        { name: '80 % interval', lower: [0], upper: [1.1e8] },
+      ],
+      series: [
+        { name: 'actual', values: [3.8e7], color: '#333333' },
+        { name: 'forecast', values: [4.7e7], color: '#d62728' },
+      ],
+    });
+    const bars = [...svg.matchAll(/<(?:rect|polygon) class="band" fill="([^"]+)"([^>]*)\/>/g)].map((m) => {
+      const attr = (name: string): number => Number(new RegExp(`${name}="([\\d.]+)"`).exec(m[2])?.[1] ?? Number.NaN);
+      return { fill: m[1], x: attr('x'), y: attr('y'), width: attr('width'), height: attr('height') };
+    });
+    expect(bars).toHaveLength(2);
+    const dots = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)" r="([\d.]+)" fill="([^"]+)"/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), r: Number(m[3]), fill: m[4] }));
+    expect(dots.map((d) => d.fill)).toEqual(['#333333', '#d62728']);
+    for (const bar of bars) {
+      expect(bar.width).toBeGreaterThanOrEqual(6);
+      expect(bar.height).toBeGreaterThan(20);
+      // Centred on the forecast's time, and it holds both values.
+      expect(bar.x + bar.width / 2).toBeCloseTo(dots[0].x, 0);
+      for (const dot of dots) {
+        expect(dot.y).toBeGreaterThan(bar.y);
+        expect(dot.y).toBeLessThan(bar.y + bar.height);
+      }
+    }
+    // The wider band is the taller bar, drawn first.
+    expect(bars[0].height).toBeGreaterThan(bars[1].height);
+    for (const dot of dots) expect(dot.r).toBeGreaterThanOrEqual(3);
+  });
+
   // Thinned to every other row, a test file of 3982 rows lost its spikes at odd rows, and its residual plot the
   // largest residual of the GRU on PobleSec (1.07G, drawn as 830M).
   it('keeps every spike of a long series, and every outlier of a long residual series, when thinning them', () => {

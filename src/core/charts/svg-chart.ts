@@ -626,6 +626,12 @@ export function renderLineChart(options: LineChartOptions): string {
   bands.forEach((band, index) => {
     const present = (i: number): boolean => Number.isFinite(band.lower[i]) && Number.isFinite(band.upper[i]);
     for (const run of runsOf(band.lower.length, present, breaks)) {
+      // A band of one point (a test of one row, a row alone between gaps) is a polygon of no width: drawn as a bar.
+      if (run[1] - run[0] === 1) {
+        const [at, top, bottom] = [x(run[0]), y(band.upper[run[0]]), y(band.lower[run[0]])];
+        parts.push(`<rect class="band" fill="${bandColor(band, index)}" x="${(at - LONE_POINT_PX / 2).toFixed(1)}" y="${Math.min(top, bottom).toFixed(1)}" width="${LONE_POINT_PX}" height="${Math.abs(bottom - top).toFixed(1)}"/>`);
+        continue;
+      }
       const upper = keptIndices(band.upper, run, bucket).map((i) => point(i, band.upper[i]));
       const lower = keptIndices(band.lower, run, bucket).map((i) => point(i, band.lower[i]));
       parts.push(`<polygon class="band" fill="${bandColor(band, index)}" stroke="none" points="${[...upper, ...lower.reverse()].join(' ')}"/>`);
@@ -659,7 +665,9 @@ export function renderLineChart(options: LineChartOptions): string {
   const lineStyle = (series: ChartSeries): string => (series.faint ? 'stroke-width="0.8" stroke-opacity="0.3"' : `stroke-width="${smoothed ? 1.8 : strokeWidth}"`);
   options.series.forEach((series, index) => {
     const color = seriesColor(series, index);
-    const dot = (c: string): string => `<circle cx="${c.split(',')[0]}" cy="${c.split(',')[1]}" r="1.5" fill="${color}"/>`;
+    // A value alone between breaks is as wide as a line's bend: a dot of 3 px across was lost over a band.
+    const radius = series.points || series.faint ? 1.5 : LONE_POINT_PX / 2 - 1;
+    const dot = (c: string): string => `<circle cx="${c.split(',')[0]}" cy="${c.split(',')[1]}" r="${radius}" fill="${color}"${series.faint ? ' fill-opacity="0.3"' : ''}/>`;
     // A line breaks where a value is missing and where rows are: it is drawn through measured values only.
     for (const run of runsOf(series.values.length, (i) => Number.isFinite(series.values[i]), series.points ? new Set() : breaks)) {
       const coords = keptIndices(series.values, run, bucket).map((i) => point(i, series.values[i]));
@@ -688,6 +696,9 @@ export function renderLineChart(options: LineChartOptions): string {
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
+
+/** The width of a band of one point, drawn as a bar; a value alone in a line is a dot a little narrower. */
+const LONE_POINT_PX = 8;
 
 /** A clip marker's width and height. */
 const CLIP_MARKER_PX = 7;
