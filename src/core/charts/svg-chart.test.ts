@@ -451,6 +451,28 @@ describe('core > charts > svg-chart', () => {
     for (const dot of dots) expect(dot.r).toBeGreaterThanOrEqual(3);
   });
 
+  it('dashes a line drawn over another of the same values, and says so in the legend, so both can be seen', () => {
+    const times = Array.from({ length: 200 }, (_, i) => Date.UTC(2018, 1, 28, 2, 34) + i * 120_000);
+    const flat = times.map(() => 5e7);
+    const series = [
+      { name: 'actual', values: flat, color: '#333333' },
+      { name: 'forecast', values: flat.map((v, i) => (i === 50 ? Number.NaN : v)), color: '#d62728' },
+      { name: 'other', values: flat.map((v, i) => v + (i % 7) * 1e6), color: '#2ca02c' },
+    ];
+    const svg = renderLineChart({ title: 't', xLabel: 'forecast time', yLabel: 'down', xTimes: times, series });
+    const style = (color: string): string => new RegExp(`<polyline fill="none" stroke="${color}"([^>]*)points=`).exec(svg)![1];
+    // The forecast lies on the actual wherever both have a value: drawn over it, it is dashed, and the actual shows.
+    expect(style('#d62728')).toMatch(/stroke-dasharray="[\d.]+ [\d.]+"/);
+    expect(linesOf(svg, '#d62728').flat().every((p) => p.y === linesOf(svg, '#333333')[0][0].y)).toBe(true);
+    // The line drawn first, and a line of other values, stay solid.
+    expect(style('#333333')).not.toContain('dasharray');
+    expect(style('#2ca02c')).not.toContain('dasharray');
+    expect(legendEntries(svg).map((e) => e.label)).toEqual(['actual', 'forecast (dashed: same values as actual)', 'other']);
+    // Lines that merely meet (a forecast crossing the actual) are not dashed.
+    const crossing = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', values: [1, 2, 3], color: '#333333' }, { name: 'b', values: [3, 2, 1], color: '#d62728' }] });
+    expect(crossing).not.toContain('dasharray');
+  });
+
   // Thinned to every other row, a test file of 3982 rows lost its spikes at odd rows, and its residual plot the
   // largest residual of the GRU on PobleSec (1.07G, drawn as 830M).
   it('keeps every spike of a long series, and every outlier of a long residual series, when thinning them', () => {

@@ -572,10 +572,17 @@ export function renderLineChart(options: LineChartOptions): string {
   const yTicks = hasData ? (linearAxis?.ticks ?? logRoundTicks ?? logTicks(min, max)) : [];
   const yTickLabels = formatTicks(yTicks);
   const clipped = capped ? options.series.flatMap((series, index) => Array.from(series.values, (v, i) => (v > max ? i : -1)).filter((i) => i >= 0).map((i) => ({ index, i }))) : [];
+  // Within half a pixel of the smallest plot this chart can have (its whole height): two values drawn as one.
+  const halfPixel = (log ? Math.log10(max) - Math.log10(min) : max - min) / height / 2;
+  const sameAs = coincidingLines(options.series, (a, b) => (log ? Math.abs(Math.log10(a) - Math.log10(b)) : Math.abs(a - b)) <= halfPixel);
+  const legendName = (series: ChartSeries, index: number): string => {
+    const under = sameAs[index];
+    return under === undefined ? series.name : `${series.name} (dashed: same values as ${options.series[under].name})`;
+  };
   const legend = layoutLegend(
     [
       ...bands.map((band, index) => ({ name: band.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${bandColor(band, index)}"/>` })),
-      ...options.series.flatMap((series, index) => (series.faint ? [] : [{ name: series.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${seriesColor(series, index)}"/>` }])),
+      ...options.series.flatMap((series, index) => (series.faint ? [] : [{ name: legendName(series, index), swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${seriesColor(series, index)}"/>` }])),
       ...(options.xSpan ? [{ name: options.xSpan.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${SPAN_FILL}" stroke="#bbb"/>` }] : []),
       ...(options.xMarker ? [{ name: options.xMarker.name, swatch: (x: number, y: number) => `<line x1="${x}" y1="${y}" x2="${x + 10}" y2="${y}" stroke="#888" stroke-dasharray="4 3"/>` }] : []),
       ...(clipped.length > 0
@@ -662,7 +669,8 @@ export function renderLineChart(options: LineChartOptions): string {
   // Past two points a pixel a line of 1.5 px is a solid band: the forecast drawn over the actual hid all of it.
   const strokeWidth = length > 2 * plotW ? 0.8 : 1.5;
   const smoothed = options.series.some((series) => series.faint);
-  const lineStyle = (series: ChartSeries): string => (series.faint ? 'stroke-width="0.8" stroke-opacity="0.3"' : `stroke-width="${smoothed ? 1.8 : strokeWidth}"`);
+  const lineStyle = (series: ChartSeries, index: number): string =>
+    series.faint ? 'stroke-width="0.8" stroke-opacity="0.3"' : `stroke-width="${smoothed ? 1.8 : strokeWidth}"${sameAs[index] === undefined ? '' : ` stroke-dasharray="${SAME_LINE_DASH}"`}`;
   options.series.forEach((series, index) => {
     const color = seriesColor(series, index);
     // A value alone between breaks is as wide as a line's bend: a dot of 3 px across was lost over a band.
@@ -673,7 +681,7 @@ export function renderLineChart(options: LineChartOptions): string {
       const coords = keptIndices(series.values, run, bucket).map((i) => point(i, series.values[i]));
       // A value alone between two breaks is a dot: a line of one point draws nothing.
       if (series.points || coords.length === 1) parts.push(...coords.map(dot));
-      else parts.push(`<polyline fill="none" stroke="${color}" ${lineStyle(series)} points="${coords.join(' ')}"/>`);
+      else parts.push(`<polyline fill="none" stroke="${color}" ${lineStyle(series, index)} points="${coords.join(' ')}"/>`);
     }
   });
   // One marker a pixel column a series: a run of spikes past the top is marked, not drawn as a smear of triangles.
@@ -695,6 +703,35 @@ export function renderLineChart(options: LineChartOptions): string {
   parts.push(...legend.svg);
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
+}
+
+/** The dashes of a line drawn over another of the same values, which shows through its gaps. */
+const SAME_LINE_DASH = '6 4';
+
+/**
+ * For each line, the first line drawn before it that it would cover: the same value, within `same`, wherever both
+ * have one (two or more such places). On a constant series NAIVE's forecast is the actual, and a backtest's NAIVE and
+ * MSTL errors were both 0: the line drawn last hid the other, and the chart showed one series where its legend named two.
+ */
+function coincidingLines(series: readonly ChartSeries[], same: (a: number, b: number) => boolean): (number | undefined)[] {
+  const line = (s: ChartSeries): boolean => !s.faint && !s.points;
+  return series.map((current, k) => {
+    if (!line(current)) return undefined;
+    for (let j = 0; j < k; j++) {
+      const other = series[j];
+      if (!line(other)) continue;
+      let shared = 0;
+      let covers = true;
+      for (let i = 0; i < Math.min(current.values.length, other.values.length) && covers; i++) {
+        const [a, b] = [current.values[i], other.values[i]];
+        if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
+        covers = same(a, b);
+        shared += 1;
+      }
+      if (covers && shared >= 2) return j;
+    }
+    return undefined;
+  });
 }
 
 /** The width of a band of one point, drawn as a bar; a value alone in a line is a dot a little narrower. */
