@@ -104,6 +104,26 @@ describe('core > bench > bench-chart', () => {
     expect(title).toContain('LSTM');
   });
 
+  it('draws every cell inside its panel, clear of the y axis and the panel\'s right edge, under its replica label', () => {
+    const svg = renderBenchChart(report());
+    const axes = [...svg.matchAll(/<line x1="([\d.]+)" y1="([\d.]+)" x2="\1" y2="([\d.]+)" stroke="#333"\/>/g)].map((m) => Number(m[1]));
+    const bottoms = [...svg.matchAll(/<line x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="\2" stroke="#333"\/>/g)].map((m) => ({ left: Number(m[1]), right: Number(m[3]) }));
+    expect(axes).toHaveLength(2);
+    const circles = [...svg.matchAll(/<circle cx="([\d.]+)" cy="[\d.]+" r="([\d.]+)"/g)].map((m) => ({ x: Number(m[1]), r: Number(m[2]) }));
+    expect(circles.length).toBeGreaterThan(0);
+    for (const c of circles) {
+      const panel = bottoms.find((b) => c.x >= b.left - 1e-6 && c.x <= b.right + 1e-6)!;
+      expect(panel, `circle at ${c.x}`).toBeDefined();
+      expect(c.x - c.r - panel.left, `circle at ${c.x}`).toBeGreaterThanOrEqual(10);
+      expect(panel.right - (c.x + c.r), `circle at ${c.x}`).toBeGreaterThanOrEqual(10);
+    }
+    // Each replica label sits under its cells.
+    const xs = [...new Set(circles.map((c) => c.x))];
+    const labels = [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="middle">(\d+)<\/text>/g)].map((m) => Number(m[1]));
+    expect(labels).toHaveLength(4);
+    for (const x of xs) expect(labels.some((l) => Math.abs(l - x) < 0.1), `cells at ${x}`).toBe(true);
+  });
+
   it('draws each grey ceiling with its own dash, so the ceilings of 4 and 16 connections are told apart', () => {
     const svg = renderBenchChart(report());
     const dashes = [...svg.matchAll(/<polyline[^>]*stroke="#999"[^>]*stroke-dasharray="([^"]*)"/g)].map((m) => m[1]);

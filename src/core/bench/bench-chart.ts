@@ -23,7 +23,7 @@ function benchTitle(report: BenchReport): string {
 
 /**
  * Two panels side by side, throughput and p99 latency of the predict cells against the replica count (evenly
- * spaced categories), one line per protocol and connection count; dashed grey lines are the baselines' throughput.
+ * spaced categories, each in the middle of its slot), one line per protocol and connection count; dashed grey lines are the baselines' throughput.
  * The y axes end on round values (31040 and 48.9 were a tenth over the highest cell, labelled in quarters of it), and
  * the legend, one for both panels (a line wears the same colour in each), sits below them: drawn in the plot's top
  * left, it covered the lines that start high there, the slow p99s of one replica.
@@ -36,7 +36,9 @@ export function renderBenchChart(report: BenchReport): string {
   const plotH = 420 - 50 - margin.bottom;
   const replicaValues = [...new Set(report.cells.map((c) => c.replicas))];
   const labels = replicaValues.map((r) => (r === null ? 'target' : String(r)));
-  const x = (i: number): number => margin.left + (replicaValues.length === 1 ? plotW / 2 : (i / (replicaValues.length - 1)) * plotW);
+  // Each replica count in the middle of its own slot: at the plot's ends, the first cell's marker sat on the y axis
+  // line and the last one's on the plot's right edge, half of each lost.
+  const x = (i: number): number => margin.left + ((i + 0.5) / replicaValues.length) * plotW;
   const panels: Panel[] = [
     { title: 'Throughput (2xx req/s)', yLabel: 'requests/s', value: (rps) => rps },
     { title: 'p99 latency (ms)', yLabel: 'ms', value: (_rps, p99) => p99 },
