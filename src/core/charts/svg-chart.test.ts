@@ -331,6 +331,19 @@ describe('core > charts > svg-chart', () => {
     }
   });
 
+  it('writes the labels below 1 of an axis in one notation, not 0.0001 above 1.0e-5', () => {
+    expect(formatTicks([1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3])).toEqual(['1.0e-8', '1.0e-7', '1.0e-6', '1.0e-5', '1.0e-4', '1.0e-3']);
+    expect(formatTicks([0, 5e-5, 1e-4, 1.5e-4])).toEqual(['0', '5.0e-5', '1.0e-4', '1.5e-4']);
+    // Past 1 a label stays as it was; an axis that never goes below 1e-4 keeps its decimals.
+    expect(formatTicks([1e-6, 1e-3, 1, 1000])).toEqual(['1.0e-6', '1.0e-3', '1', '1k']);
+    expect(formatTicks([0.0005, 0.001, 0.002])).toEqual(['0.0005', '0.001', '0.002']);
+    // Drawn: a loss curve from 2e-4 down to 8e-8.
+    const svg = renderLineChart({ title: 't', xLabel: 'epoch', yLabel: 'loss', yLog: true, series: [{ name: 'loss', values: [2e-4, 3e-5, 1e-6, 8e-8] }] });
+    const labels = yLabels(svg).map((l) => l.label);
+    expect(labels.length).toBeGreaterThanOrEqual(3);
+    for (const label of labels) expect(label).toMatch(/^\d\.\de-\d+$/);
+  });
+
   it('ends a log axis of a decade or more on labelled values, so no loss runs past the top or bottom label', () => {
     const valueOf = (label: string): number => Number(label.replace(/k$/, '')) * (label.endsWith('k') ? 1e3 : 1);
     for (const values of [[0.0105, 0.004, 0.0015, 0.001, 0.0009], [0.3, 0.02, 0.0013, 0.0004], [2e-7, 3e-3, 40]]) {

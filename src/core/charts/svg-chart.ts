@@ -180,9 +180,13 @@ function tickText(value: number, digits: number): string {
 }
 
 /** A tick's label and the value it reads as. */
-function tickParts(value: number, digits: number): { text: string; shown: number } {
+function tickParts(value: number, digits: number, exponent = false): { text: string; shown: number } {
   const abs = Math.abs(value);
   if (abs === 0) return { text: '0', shown: 0 };
+  if (exponent && abs < 1) {
+    const text = value.toExponential(Math.max(1, digits - 2));
+    return { text, shown: Number(text) };
+  }
   for (const { factor, suffix } of SI) {
     if (abs >= factor) {
       const mantissa = Number((value / factor).toPrecision(digits));
@@ -204,8 +208,10 @@ function tickParts(value: number, digits: number): { text: string; shown: number
  */
 export function formatTicks(values: readonly number[]): string[] {
   const spread = values.length > 1 ? Math.max(...values) - Math.min(...values) : Math.abs(values[0] ?? 0);
+  // One notation below 1: a loss axis read 0.001, 0.0001, then 1.0e-5 and 1.0e-6, two ways of writing one scale.
+  const exponent = values.some((value) => value !== 0 && Math.abs(value) < 1e-4);
   for (let digits = 3; digits < 15; digits++) {
-    const parts = values.map((value) => tickParts(value, digits));
+    const parts = values.map((value) => tickParts(value, digits, exponent));
     if (new Set(parts.map((part) => part.text)).size === parts.length && parts.every((part, i) => Math.abs(part.shown - values[i]) <= 1e-6 * spread)) return parts.map((part) => part.text);
   }
   return values.map((value) => tickText(value, 15));
