@@ -486,6 +486,25 @@ describe('core > charts > svg-chart', () => {
     expect(crossing).not.toContain('dasharray');
   });
 
+  it('says in the legend that a band of no width (the intervals of a constant series) draws nothing', () => {
+    const flat = Array.from({ length: 50 }, () => 5e7);
+    const svg = renderLineChart({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      bands: [
+        { name: '95 % interval', lower: flat, upper: flat },
+        { name: '80 % interval', lower: flat.map((v) => v - 1e6), upper: flat.map((v) => v + 1e6) },
+      ],
+      series: [{ name: 'forecast', values: flat }],
+    });
+    // The wide one is drawn and named as it is; the one of no width is a polygon of no height, and its entry says so.
+    const heights = bandPolygons(svg).map((points) => Math.max(...points.map((p) => p.y)) - Math.min(...points.map((p) => p.y)));
+    expect(heights[0]).toBe(0);
+    expect(heights[1]).toBeGreaterThan(5);
+    expect(legendEntries(svg).map((e) => e.label)).toEqual(['95 % interval (of no width)', '80 % interval', 'forecast']);
+  });
+
   // Thinned to every other row, a test file of 3982 rows lost its spikes at odd rows, and its residual plot the
   // largest residual of the GRU on PobleSec (1.07G, drawn as 830M).
   it('keeps every spike of a long series, and every outlier of a long residual series, when thinning them', () => {

@@ -585,9 +585,20 @@ export function renderLineChart(options: LineChartOptions): string {
     const under = sameAs[index];
     return under === undefined ? series.name : `${series.name} (dashed: same values as ${options.series[under].name})`;
   };
+  // A band whose bounds meet wherever it has them (the intervals of a constant series) draws nothing: its legend
+  // entry says so, or it named a shade the chart did not show.
+  const flatBand = (band: ChartBand): boolean => {
+    let present = 0;
+    for (let i = 0; i < band.lower.length; i++) {
+      if (!Number.isFinite(band.lower[i]) || !Number.isFinite(band.upper[i])) continue;
+      if (Math.abs((log ? Math.log10(band.upper[i]) - Math.log10(band.lower[i]) : band.upper[i] - band.lower[i])) > halfPixel) return false;
+      present += 1;
+    }
+    return present > 0;
+  };
   const legend = layoutLegend(
     [
-      ...bands.map((band, index) => ({ name: band.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${bandColor(band, index)}"/>` })),
+      ...bands.map((band, index) => ({ name: flatBand(band) ? `${band.name} (of no width)` : band.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${bandColor(band, index)}"/>` })),
       ...options.series.flatMap((series, index) => (series.faint ? [] : [{ name: legendName(series, index), swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${seriesColor(series, index)}"/>` }])),
       ...(options.xSpan ? [{ name: options.xSpan.name, swatch: (x: number, y: number) => `<rect x="${x}" y="${y - 5}" width="10" height="10" fill="${SPAN_FILL}" stroke="#bbb"/>` }] : []),
       ...(options.xMarker ? [{ name: options.xMarker.name, swatch: (x: number, y: number) => `<line x1="${x}" y1="${y}" x2="${x + 10}" y2="${y}" stroke="#888" stroke-dasharray="4 3"/>` }] : []),
