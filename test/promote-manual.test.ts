@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { render } from 'ink-testing-library';
@@ -7,9 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PromoteManualScreen, type ScreenOutcome } from '../src/cli/screens/promote-manual-screen.js';
 import { defaultSettings, type Settings } from '../src/core/config/settings.js';
 import { readPromotionPointer } from '../src/core/registry/pointers.js';
-import { historyKey, listPromotionHistory } from '../src/core/registry/promotion-history.js';
+import { appendHistory, historyKey, listPromotionHistory, syncPointers } from '../src/core/registry/promotion-history.js';
 import { putJson } from '../src/core/storage/json-objects.js';
-import { promote } from '../src/core/workflows/promote.js';
+import { buildPromotionRecord, promote } from '../src/core/workflows/promote.js';
 import { listPromotionCandidates, promoteManually } from '../src/core/runbooks/index.js';
 import { addRunWithArtifacts, RUNBOOK_HASH, seedRunbookRegistry } from '../src/core/runbooks/runbook-registry.fixture.js';
 import { fakeRun } from '../src/core/registry/run-record.fixture.js';
@@ -17,7 +18,7 @@ import { readRunRecord, saveRunRecord } from '../src/core/registry/run-store.js'
 import { addLoadableRun } from '../src/core/workflows/loadable-run.fixture.js';
 import { createFsStore } from '../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../src/core/storage/object-store.js';
-import { runCli } from './helpers/run-cli.js';
+import { BIN, cleanEnvironment, REPO_ROOT, runCli } from './helpers/run-cli.js';
 
 const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B', ctrlC: '\u0003', backspace: '\u007F' };
 
@@ -212,12 +213,13 @@ describe('cli > screens > promote-manual-screen', () => {
   });
 
   it('pins the run the daemon promoted when it is selected, and only notes a run someone chose', async () => {
-    const { frame, press, outcomes } = await openScreen(false, { initialRunId: 'runA' });
+    const { frame, press, outcomes, screen } = await openScreen(false, { initialRunId: 'runA' });
     expect(frame()).toContain('This run is the promoted one, automatically: promoting it pins it.');
     await press(KEYS.enter, 'Reason: _');
     await press('holidays', 'Reason: holidays_');
     await press(KEYS.enter, 'Pin LSTM run runA against automatic promotion and rollback? It stays in service. [y/N]');
-    await press('y', 'Pinned runA against automatic promotion and rollback; it stays in service.');
+    screen.stdin.write('y');
+    await until(() => outcomes.length === 1, 'the pin to finish');
     expect(outcomes).toEqual([{ kind: 'promoted', result: expect.objectContaining({ changed: true, pinned: true }) }]);
     expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}`)).toEqual(['runA:auto:promote', 'runA:manual:pin']);
 
@@ -229,10 +231,11 @@ describe('cli > screens > promote-manual-screen', () => {
   });
 
   it('with --pin, promotes and pins the selected run, then pins nothing twice', async () => {
-    const { press, outcomes } = await openScreen(false, { initialRunId: 'runC', initialReason: 'weekends' }, true);
+    const { press, outcomes, screen } = await openScreen(false, { initialRunId: 'runC', initialReason: 'weekends' }, true);
     await press(KEYS.enter, 'Reason: weekends_');
     await press(KEYS.enter, 'Promote NAIVE run runC, replacing runA, and pin it against automatic promotion and rollback? [y/N]');
-    await press('y', 'Promoted runC and pinned it against automatic promotion and rollback');
+    screen.stdin.write('y');
+    await until(() => outcomes.length === 1, 'the promotion to finish');
     expect(outcomes).toEqual([{ kind: 'promoted', result: expect.objectContaining({ changed: true, pinned: true, record: expect.objectContaining({ run_id: 'runC', action: 'promote', pinned: true }) }) }]);
     // One record is the promotion and its pin.
     expect((await listPromotionHistory(store, settings)).map((r) => `${r.run_id}:${r.source}:${r.action}:${r.pinned === true}`)).toEqual(['runA:auto:promote:false', 'runC:manual:promote:true']);
@@ -254,6 +257,54 @@ describe('cli > screens > promote-manual-screen', () => {
       opened.screen.unmount();
     }
     expect((await listPromotionHistory(store, settings)).map((r) => r.run_id)).toEqual(['runA']);
+  });
+});
+
+/**
+ * The command on its screen, in a process whose stdin and stdout are pipes it takes for a terminal (a preloaded module
+ * says so and stands in for raw mode): `keys` are written one at a time, each once the text before it is on screen.
+ */
+async function screenCommand(args: string[], env: Record<string, string>, steps: Array<[waitFor: string, key: string]>): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+  const hook = path.join(home, 'fake-terminal.mjs');
+  writeFileSync(hook, 'for (const stream of [process.stdin, process.stdout]) stream.isTTY = true;\nprocess.stdin.setRawMode = () => process.stdin;\nprocess.stdout.getWindowSize = () => [80, 24];\n');
+  // ink draws nothing until it ends where it believes it runs in CI (CI, CONTINUOUS_INTEGRATION or CI_* set).
+  const ci = Object.keys(process.env).filter((name) => name === 'CI' || name === 'CONTINUOUS_INTEGRATION' || name.startsWith('CI_'));
+  const child = spawn(process.execPath, ['--import', hook, BIN, 'promote-manual', ...args], { cwd: REPO_ROOT, env: cleanEnvironment(env, ci) });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  let seen = 0;
+  for (const [waitFor, key] of steps) {
+    await until(() => stdout.indexOf(waitFor, seen) >= 0 || child.exitCode !== null, () => `${JSON.stringify(waitFor)}; stdout:\n${stdout}\nstderr:\n${stderr}`);
+    seen = stdout.indexOf(waitFor, seen) + waitFor.length;
+    child.stdin.write(key);
+  }
+  return { exitCode: await closed, stdout, stderr };
+}
+
+describe('cli > promote-manual (screen)', () => {
+  it('says the promotion it made on its screen in the words of `flts promote`: previous run, a change of targets, the probation', async () => {
+    const both = fakeRun('runBoth', 'GRU', { rmse: 0.01, mae: 0.01, mse: 0.0001 }, '2025-01-06T00:00:00.000Z', 'SUCCESS', RUNBOOK_HASH);
+    await addRunWithArtifacts(store, settings, { ...both, window: { ...both.window, features: ['down', 'up'], targets: ['down', 'up'] } });
+    // runBoth in service, its record written as a promotion would write it (this store's test data has no `up` to forecast).
+    await appendHistory(store, settings, buildPromotionRecord(await readRunRecord(store, settings, 'runBoth'), settings, { source: 'manual', reason: 'both targets', action: 'promote', previousRunId: 'runA' }));
+    await syncPointers(store, settings);
+    const run = await screenCommand(['--run', 'runC', '--reason', 'down only'], { FLTS_HOME: home, FLTS_OPERATOR: 'ana' }, [
+      ['q quit', KEYS.enter],
+      ['Reason: down only_', KEYS.enter],
+      ['[y/N]', 'y'],
+    ]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const record = (await listPromotionHistory(store, settings)).at(-1)!;
+    expect(record).toMatchObject({ run_id: 'runC', source: 'manual', actor: 'ana', reason: 'down only', previous_run_id: 'runBoth' });
+    // Below the screen, as flts promote prints them (the show-cursor sequence ink ends with aside).
+    const said = run.stdout.replaceAll('\u001B[?25h', '').split('\n');
+    expect(said).toContain('promoted NAIVE run runC (config_hash cccccccccccc, score 0.0303600, manual) — down only');
+    expect(said.filter((line) => line.startsWith('previous run: runBoth; history ') && line.includes(historyKey(record)))).toHaveLength(1);
+    expect(said).toContain('warning: targets changed from down,up (run runBoth) to down: /predict now returns down.');
+    expect(said.filter((line) => line.startsWith('live probation'))).toHaveLength(1);
   });
 });
 

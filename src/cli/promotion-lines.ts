@@ -74,7 +74,7 @@ export function runKeptLines(result: { changed: boolean; pinned: boolean; record
 }
 
 /**
- * Everything `flts promote` (--run, --best, --rollback) and `flts promote-manual` (without its screen) print for a
+ * Everything `flts promote` (--run, --best, --rollback) and `flts promote-manual` (with its screen or not) print for a
  * promotion's result: one result reads the same from either command. `pinAsked`: the request had --pin.
  */
 export function promotionResultLines(result: PromotionResult, pinAsked = false): string[] {
@@ -93,10 +93,7 @@ export function promotionResultLines(result: PromotionResult, pinAsked = false):
   return [...lines, ...promotionNoticeLines(result)];
 }
 
-/**
- * What followed the write of a promotion (its live probation, the `model-selected` notice, the MLflow mark): the
- * tail of `promotionResultLines`, and all that `flts promote-manual` prints after its screen showed the promotion.
- */
+/** What followed the write of a promotion (its live probation, the `model-selected` notice, the MLflow mark): the tail of `promotionResultLines`. */
 export function promotionNoticeLines(result: PromotionResult): string[] {
   const lines: string[] = [];
   if (result.live_probation) lines.push(liveProbationLine(result.live_probation));

@@ -5,7 +5,7 @@ import { operatorName } from '../cli/operator.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
 import { promoteStopped } from '../cli/promote-stopped.js';
 import { untilSignalled, type Uninterrupted } from '../cli/stop-signals.js';
-import { promotionNoticeLines, promotionResultLines } from '../cli/promotion-lines.js';
+import { promotionResultLines } from '../cli/promotion-lines.js';
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
 
@@ -66,8 +66,9 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
         for (const line of promotionResultLines(result, flags.pin)) this.say(line);
         return result;
       }
-      // The screen showed the promotion itself; what followed its write is said as `flts promote` says it.
-      for (const line of promotionNoticeLines(result)) this.say(line);
+      // The promotion is said in the words of `flts promote` (previous run, a targets change, the damaged runs left out
+      // of its gate, the pin, the probation), below the screen as plain lines, so the history key copies whole.
+      for (const line of promotionResultLines(result, flags.pin)) this.say(line);
       return result;
     }
   }

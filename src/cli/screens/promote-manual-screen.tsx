@@ -163,10 +163,6 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
       {step === 'confirm' && selected.diff.same_run ? <Text bold>Pin {selected.model_type} run {selected.run_id} against automatic promotion and rollback? It stays in service. [y/N]</Text> : null}
       {step === 'confirm' && !selected.diff.same_run ? <Text bold>Promote {selected.model_type} run {selected.run_id}{candidates.current ? `, replacing ${candidates.current.run_id}` : ''}{pin ? ', and pin it against automatic promotion and rollback' : ''}? [y/N]</Text> : null}
       {step === 'working' ? <Text>Promoting {selected.run_id}…</Text> : null}
-      {outcome?.kind === 'promoted' && outcome.result.changed && outcome.result.pinned && outcome.result.diff.same_run ? <Text color="green">Pinned {outcome.result.record.run_id} against automatic promotion and rollback; it stays in service. History {outcome.result.history_key}</Text> : null}
-      {outcome?.kind === 'promoted' && outcome.result.changed && outcome.result.pinned && !outcome.result.diff.same_run ? <Text color="green">Promoted {outcome.result.record.run_id} and pinned it against automatic promotion and rollback; history {outcome.result.history_key}</Text> : null}
-      {outcome?.kind === 'promoted' && outcome.result.changed && !outcome.result.pinned ? <Text color="green">Promoted {outcome.result.record.run_id}; history {outcome.result.history_key}</Text> : null}
-      {outcome?.kind === 'promoted' && !outcome.result.changed ? <Text>{outcome.result.record.run_id} is already in service; nothing was written.</Text> : null}
       {outcome?.kind === 'cancelled' ? <Text>Cancelled; nothing was written.</Text> : null}
       {outcome?.kind === 'stopped' ? <Text>Stopped by {outcome.signal}; {outcome.writes === 'none' ? 'nothing was written.' : 'the promotion was written whole first.'}</Text> : null}
       {outcome?.kind === 'failed' ? <Text color="red">Promotion failed: {(outcome.error as Error)?.message ?? String(outcome.error)}</Text> : null}
