@@ -159,6 +159,20 @@ describe('cli > screens > promote-manual-screen', () => {
     expect((await listPromotionHistory(store, settings)).at(-1)).toMatchObject({ run_id: 'runB', reason: 'weekend regression bug' });
   });
 
+  it('reads each key of a chunk holding several (a held key, typing ahead): j j, two down arrows, a move then Ctrl-C', async () => {
+    const { frame, press, screen, outcomes } = await openScreen();
+    // runB, runC, runA, runF by score: two moves down reach runA, two up come back to runB.
+    await press('jj', 'LSTM run runA vs current LSTM run runA');
+    await press(`${KEYS.up}${KEYS.up}`, 'GRU run runB vs current LSTM run runA');
+    await press(`${KEYS.down}${KEYS.down}${KEYS.down}`, 'LSTM run runF vs current LSTM run runA');
+    screen.stdin.write(`k${KEYS.ctrlC}`);
+    await until(() => outcomes.length === 1, () => `the stop; frame:\n${frame()}`);
+    expect(outcomes).toEqual([{ kind: 'stopped', signal: 'SIGINT', writes: 'none' }]);
+    // The move before the Ctrl-C was read too: up from runF is runA.
+    expect(frame()).toContain('LSTM run runA vs current LSTM run runA');
+    expect((await listPromotionHistory(store, settings)).map((r) => r.run_id)).toEqual(['runA']);
+  });
+
   it('writes nothing when another promotion replaced the run in service while the screen was open', async () => {
     const { frame, press, outcomes } = await openScreen();
     await press(KEYS.enter, 'Reason: _');

@@ -1,10 +1,11 @@
-import { Box, Text, useApp, useInput } from 'ink';
+import { Box, Text, useApp } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import { singleLine } from '../../core/clip-text.js';
 import { isAutomaticChoice, isPin } from '../../core/registry/pointers.js';
 import type { ManualPromotionResult, PromotionCandidates } from '../../core/runbooks/index.js';
 import type { WritesAtStop } from '../stop-signals.js';
 import { CandidateDiff } from './candidate-diff.js';
+import { useKeys, type Keypress } from './use-keys.js';
 
 /**
  * How the screen ended: `cancelled` is the operator leaving on purpose (q or escape); `stopped` is Ctrl-C (or a signal
@@ -88,35 +89,62 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
     if (step === 'done') exit();
   }, [step, exit]);
 
-  useInput((input, key) => {
+  /** One key, as the step it arrives in reads it. */
+  const onKey = ({ name, sequence }: Keypress): void => {
     const { step, cursor, reason } = state.current;
     const selected = rows[cursor];
-    if (key.ctrl && input === 'c' && step === 'working') stopAsked.current = true;
+    if (name === 'ctrl-c' && step === 'working') stopAsked.current = true;
     if (step === 'working' || step === 'done') return;
-    if (key.ctrl && input === 'c') return finish({ kind: 'stopped', signal: 'SIGINT', writes: 'none' });
+    if (name === 'ctrl-c') return finish({ kind: 'stopped', signal: 'SIGINT', writes: 'none' });
     update({ notice: '' });
     if (step === 'list') {
-      if (input === 'q' || key.escape) return finish({ kind: 'cancelled' });
-      if (key.upArrow || input === 'k') update({ cursor: Math.max(0, cursor - 1) });
-      else if (key.downArrow || input === 'j') update({ cursor: Math.min(rows.length - 1, cursor + 1) });
-      else if (key.return && selected) {
+      if (sequence === 'q' || name === 'escape') return finish({ kind: 'cancelled' });
+      if (name === 'up' || sequence === 'k') update({ cursor: Math.max(0, cursor - 1) });
+      else if (name === 'down' || sequence === 'j') update({ cursor: Math.min(rows.length - 1, cursor + 1) });
+      else if (name === 'return' && selected) {
         if (selected.diff.same_run && !pinnable) update({ notice: `${selected.run_id} is already the promoted run, ${pin && current && isPin(current) ? 'pinned' : 'chosen'} by ${current?.source ?? 'someone'}.` });
         else if (selected.problems.length > 0) update({ notice: `${selected.run_id} cannot be promoted: serving could not load it.` });
         else update({ step: 'reason' });
       }
     } else if (step === 'reason') {
-      if (key.escape) update({ step: 'list' });
-      else if (key.return) update(reason.trim() ? { step: 'confirm' } : { notice: 'A reason is required.' });
-      else if (key.backspace || key.delete) update({ reason: reason.slice(0, -1) });
-      else if (input && !key.ctrl && !key.meta) update({ reason: reason + typedText(input) });
+      if (name === 'escape') update({ step: 'list' });
+      else if (name === 'return') update(reason.trim() ? { step: 'confirm' } : { notice: 'A reason is required.' });
+      else if (name === 'backspace') update({ reason: reason.slice(0, -1) });
+      else if (name === 'char') update({ reason: reason + typedText(sequence) });
     } else if (step === 'confirm') {
-      if (input === 'y' || input === 'Y') {
+      if (sequence === 'y' || sequence === 'Y') {
         update({ step: 'working' });
         onPromote(selected.run_id, reason.trim(), candidates.current?.run_id ?? null).then(
           (result) => finish(stopAsked.current ? { kind: 'stopped', signal: 'SIGINT', writes: result.changed ? 'writing' : 'none' } : { kind: 'promoted', result }),
           (error: unknown) => finish({ kind: 'failed', error }),
         );
-      } else if (input === 'n' || input === 'N' || key.escape) update({ step: 'reason' });
+      } else if (sequence === 'n' || sequence === 'N' || name === 'escape') update({ step: 'reason' });
+    }
+  };
+
+  /**
+   * Several keys of one chunk into the reason: typing ahead or a paste, taken as text (a line break or tab as a space,
+   * arrows dropped, so a pasted line break never confirms), backspace still deleting and Ctrl-C still stopping.
+   */
+  const typeReason = (keys: Keypress[]): void => {
+    let text = '';
+    const flush = (): void => {
+      if (text) update({ notice: '', reason: state.current.reason + typedText(text) });
+      text = '';
+    };
+    for (const key of keys) {
+      if (key.name === 'ctrl-c' || key.name === 'backspace') {
+        flush();
+        onKey(key);
+      } else text += key.sequence;
+    }
+    flush();
+  };
+
+  useKeys((keys) => {
+    for (const [i, key] of keys.entries()) {
+      if (state.current.step === 'reason' && keys.length - i > 1) return typeReason(keys.slice(i));
+      onKey(key);
     }
   });
 
