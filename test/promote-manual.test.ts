@@ -173,6 +173,52 @@ describe('cli > screens > promote-manual-screen', () => {
     expect((await listPromotionHistory(store, settings)).map((r) => r.run_id)).toEqual(['runA']);
   });
 
+  it('fits a short, narrow terminal and follows it when resized: the list, the run under the cursor and the question stay on screen', async () => {
+    const { frame, press, screen } = await openScreen();
+    const resize = async (columns: number, rows: number, what: string): Promise<void> => {
+      Object.defineProperty(screen.stdout, 'columns', { value: columns, configurable: true });
+      Object.defineProperty(screen.stdout, 'rows', { value: rows, configurable: true });
+      screen.stdout.emit('resize');
+      await until(() => frame().split('\n').length < rows && frame().includes(what), () => `a frame under ${rows} lines with ${JSON.stringify(what)}:\n${frame()}`);
+    };
+    const fits = (columns: number, rows: number): void => {
+      const lines = frame().split('\n');
+      expect(lines.length, frame()).toBeLessThan(rows);
+      for (const line of lines) expect(Array.from(line).length, line).toBeLessThanOrEqual(columns);
+    };
+    await resize(40, 12, 'q quit');
+    fits(40, 12);
+    // The title, the heading and the run under the cursor stay; the diff says what it leaves out.
+    expect(frame()).toContain('flts promote-manual');
+    expect(frame()).toMatch(/^> {2}GRU {6}runB /m);
+    expect(frame()).toMatch(/… \d+ more lines in a taller terminal/);
+    await press(KEYS.enter, 'Reason: _');
+    await press('weekend regression', 'Reason: weekend regression_');
+    await press(KEYS.enter, '[y/N]');
+    fits(40, 12);
+    expect(frame()).toMatch(/^> {2}GRU {6}runB /m);
+    // The question wraps, whole.
+    expect(frame().replace(/\s+/g, ' ')).toContain('Promote GRU run runB, replacing runA? [y/N]');
+    // Taller again: the whole diff comes back.
+    await resize(100, 40, 'hidden_units: 32 -> 64');
+    expect(frame()).not.toContain('more lines in a taller terminal');
+    screen.unmount();
+  });
+
+  it('scrolls a list longer than the terminal and says where it is in it', async () => {
+    for (let i = 0; i < 20; i++) await addRunWithArtifacts(store, settings, fakeRun(`runN${String(i).padStart(2, '0')}`, 'NAIVE', { rmse: 0.06 + i / 1000, mae: 0.05, mse: 0.004 }, '2025-01-05T00:00:00.000Z'));
+    const { frame, press, screen } = await openScreen();
+    Object.defineProperty(screen.stdout, 'rows', { value: 16, configurable: true });
+    screen.stdout.emit('resize');
+    await until(() => frame().split('\n').length < 16, () => `a frame under 16 lines:\n${frame()}`);
+    const shown = frame().match(/^(\d+)-(\d+) of 24; q quit/m);
+    expect(shown, frame()).not.toBeNull();
+    await press('j'.repeat(23), 'of 24; q quit');
+    expect(frame()).toMatch(/^>.* runF /m);
+    expect(frame()).toMatch(/^\d+-24 of 24; q quit/m);
+    screen.unmount();
+  });
+
   it('writes nothing when another promotion replaced the run in service while the screen was open', async () => {
     const { frame, press, outcomes } = await openScreen();
     await press(KEYS.enter, 'Reason: _');

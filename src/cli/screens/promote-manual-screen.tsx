@@ -1,4 +1,4 @@
-import { Box, Text, useApp } from 'ink';
+import { Box, Text, useApp, useStdout } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import { singleLine } from '../../core/clip-text.js';
 import { isAutomaticChoice, isPin } from '../../core/registry/pointers.js';
@@ -40,6 +40,8 @@ interface ViewState {
   outcome?: ScreenOutcome;
 }
 const VISIBLE = 12;
+/** Lines the diff keeps under a list cut to a short terminal: the blank line and its title, the run compared. */
+const DIFF_MIN = 2;
 const num = (value: number | null): string => (value === null ? '-' : value.toFixed(5));
 /** Keys such as arrows that arrive inside typed or pasted text (one chunk), as the terminal sends them. */
 const KEY_SEQUENCE = /\u001B(?:\[[0-9;?]*[ -/]*[@-~]|O.)/g;
@@ -71,6 +73,7 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
     state.current = { ...state.current, ...patch };
     setVersion((v) => v + 1);
   };
+  const size = useTerminalSize();
   const { step, cursor, reason, notice, outcome } = state.current;
   const selected = rows[cursor];
   // The run in service by the daemon's choice, or with --pin any run in service not pinned yet: promoting it pins it
@@ -148,12 +151,13 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
     }
   });
 
-  const leftOut =
-    candidates.corrupt.length > 0 ? (
-      <Text color="yellow">
-        left out, damaged: {candidates.corrupt.length > 3 ? `${candidates.corrupt.length} runs (flts eval lists them)` : candidates.corrupt.map((run) => run.message).join(' ')}
-      </Text>
-    ) : null;
+  const leftOutText =
+    candidates.corrupt.length > 0 ? `left out, damaged: ${candidates.corrupt.length > 3 ? `${candidates.corrupt.length} runs (flts eval lists them)` : candidates.corrupt.map((run) => run.message).join(' ')}` : '';
+  const leftOut = leftOutText ? (
+    <Text color="yellow" wrap="truncate-end">
+      {leftOutText}
+    </Text>
+  ) : null;
   if (rows.length === 0) {
     return (
       <Box flexDirection="column">
@@ -162,39 +166,86 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
       </Box>
     );
   }
-  const first = Math.min(Math.max(0, cursor - Math.floor(VISIBLE / 2)), Math.max(0, rows.length - VISIBLE));
+  // What the operator must read whole (the reason, the question, the outcome) wraps; the list and the diff are cut
+  // to what the terminal has left, so that the frame never outgrows it: ink redraws a frame as tall as the terminal
+  // from its top, and the terminal kept only its last lines, without the list or the run under the cursor.
+  const bottom: Array<{ key: string; text: string; color?: string; bold?: boolean; marginTop?: number }> = [];
+  if (step === 'reason' || step === 'confirm') bottom.push({ key: 'reason', text: `Reason: ${reason}${step === 'reason' ? '_' : ''}`, marginTop: 1 });
+  if (step === 'confirm' && selected.diff.same_run) bottom.push({ key: 'ask', bold: true, text: `Pin ${selected.model_type} run ${selected.run_id} against automatic promotion and rollback? It stays in service. [y/N]` });
+  if (step === 'confirm' && !selected.diff.same_run) {
+    const replacing = candidates.current ? `, replacing ${candidates.current.run_id}` : '';
+    bottom.push({ key: 'ask', bold: true, text: `Promote ${selected.model_type} run ${selected.run_id}${replacing}${pin ? ', and pin it against automatic promotion and rollback' : ''}? [y/N]` });
+  }
+  if (step === 'working') bottom.push({ key: 'working', text: `Promoting ${selected.run_id}…` });
+  if (outcome?.kind === 'cancelled') bottom.push({ key: 'outcome', text: 'Cancelled; nothing was written.' });
+  if (outcome?.kind === 'stopped') bottom.push({ key: 'outcome', text: `Stopped by ${outcome.signal}; ${outcome.writes === 'none' ? 'nothing was written.' : 'the promotion was written whole first.'}` });
+  if (outcome?.kind === 'failed') bottom.push({ key: 'outcome', color: 'red', text: `Promotion failed: ${(outcome.error as Error)?.message ?? String(outcome.error)}` });
+  if (notice) bottom.push({ key: 'notice', color: 'yellow', text: notice });
+  const bottomHeight = bottom.reduce((lines, line) => lines + (line.marginTop ?? 0) + wrappedHeight(line.text, size.columns), 0);
+  // Title, heading and key line, the damaged runs' line, the bottom; one line spare, as ink needs.
+  const spare = size.rows - 1 - 3 - (leftOut ? 1 : 0) - bottomHeight;
+  const visible = Math.max(1, Math.min(rows.length, VISIBLE, spare - DIFF_MIN));
+  const first = Math.min(Math.max(0, cursor - Math.floor(visible / 2)), Math.max(0, rows.length - visible));
   // Run ids are 32 characters as flts makes them, up to 128 as a store may hold them: the column fits the longest.
   const idWidth = rows.reduce((width, row) => Math.max(width, row.run_id.length), 'run_id'.length);
+  const position = rows.length > visible ? `${first + 1}-${first + visible} of ${rows.length}; ` : '';
   return (
     <Box flexDirection="column">
-      <Text bold>
+      <Text bold wrap="truncate-end">
         flts promote-manual — {candidates.config_hash ? `config_hash ${candidates.config_hash.slice(0, 12)}` : 'recent runs'}; current: {candidates.current ? `${candidates.current.model_type} ${candidates.current.run_id}` : 'none'}
       </Text>
-      <Text dimColor>   {'model'.padEnd(8)} {'run_id'.padEnd(idWidth)} {'config_hash'.padEnd(12)} {'status'.padEnd(8)} {'score'.padStart(9)} {'rmse'.padStart(9)} {'mae'.padStart(9)} {'rank'.padEnd(4)} targets</Text>
-      {rows.slice(first, first + VISIBLE).map((row, i) => {
+      <Text dimColor wrap="truncate-end">   {'model'.padEnd(8)} {'run_id'.padEnd(idWidth)} {'config_hash'.padEnd(12)} {'status'.padEnd(8)} {'score'.padStart(9)} {'rmse'.padStart(9)} {'mae'.padStart(9)} {'rank'.padEnd(4)} targets</Text>
+      {rows.slice(first, first + visible).map((row, i) => {
         const index = first + i;
         const mark = `${index === cursor ? '>' : ' '}${row.is_current ? '*' : ' '}${row.problems.length > 0 ? '!' : ' '}`;
         return (
-          <Text key={row.run_id} inverse={index === cursor}>
+          <Text key={row.run_id} inverse={index === cursor} wrap="truncate-end">
             {mark}{row.model_type.padEnd(8)} {row.run_id.padEnd(idWidth)} {row.config_hash.slice(0, 12).padEnd(12)} {row.status.padEnd(8)} {num(row.score).padStart(9)} {num(row.metrics?.rmse ?? null).padStart(9)} {num(row.metrics?.mae ?? null).padStart(9)} {String(row.rank ?? '-').padEnd(4)} {row.targets.join(',')}
           </Text>
         );
       })}
-      <Text dimColor>* promoted  ! cannot be promoted   up/down or j/k move, enter select, q quit</Text>
+      <Text dimColor wrap="truncate-end">{position}q quit, enter select, up/down or j/k move   * promoted  ! cannot be promoted</Text>
       {leftOut}
-      {selected ? <CandidateDiff candidate={selected} force={force} pinNote={pinNote} /> : null}
-      {step === 'reason' || step === 'confirm' ? (
-        <Box marginTop={1}>
-          <Text>{`Reason: ${reason}${step === 'reason' ? '_' : ''}`}</Text>
+      {selected ? <CandidateDiff candidate={selected} force={force} pinNote={pinNote} maxLines={spare - visible} /> : null}
+      {bottom.map((line) => (
+        <Box key={line.key} marginTop={line.marginTop ?? 0}>
+          <Text color={line.color} bold={line.bold}>
+            {line.text}
+          </Text>
         </Box>
-      ) : null}
-      {step === 'confirm' && selected.diff.same_run ? <Text bold>Pin {selected.model_type} run {selected.run_id} against automatic promotion and rollback? It stays in service. [y/N]</Text> : null}
-      {step === 'confirm' && !selected.diff.same_run ? <Text bold>Promote {selected.model_type} run {selected.run_id}{candidates.current ? `, replacing ${candidates.current.run_id}` : ''}{pin ? ', and pin it against automatic promotion and rollback' : ''}? [y/N]</Text> : null}
-      {step === 'working' ? <Text>Promoting {selected.run_id}…</Text> : null}
-      {outcome?.kind === 'cancelled' ? <Text>Cancelled; nothing was written.</Text> : null}
-      {outcome?.kind === 'stopped' ? <Text>Stopped by {outcome.signal}; {outcome.writes === 'none' ? 'nothing was written.' : 'the promotion was written whole first.'}</Text> : null}
-      {outcome?.kind === 'failed' ? <Text color="red">Promotion failed: {(outcome.error as Error)?.message ?? String(outcome.error)}</Text> : null}
-      {notice ? <Text color="yellow">{notice}</Text> : null}
+      ))}
     </Box>
   );
+}
+
+/** The terminal's size, drawn again when it changes (SIGWINCH); a stream that reports none has no height limit. */
+function useTerminalSize(): { columns: number; rows: number } {
+  const { stdout } = useStdout();
+  const read = () => ({ columns: stdout.columns > 0 ? stdout.columns : 80, rows: stdout.rows > 0 ? stdout.rows : Number.POSITIVE_INFINITY });
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    const onResize = (): void => setSize(read());
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout]);
+  return size;
+}
+
+/** The lines `text` takes wrapped at `columns`, word by word as ink wraps it (a word longer than a line is cut). */
+function wrappedHeight(text: string, columns: number): number {
+  let lines = 1;
+  let used = 0;
+  for (const word of text.split(' ')) {
+    const length = Array.from(word).length;
+    if (used > 0 && used + 1 + length <= columns) used += 1 + length;
+    else if (used === 0 && length <= columns) used = length;
+    else {
+      if (used > 0) lines += 1;
+      lines += Math.max(0, Math.ceil(length / columns) - 1);
+      used = length % columns || (length > 0 ? columns : 0);
+    }
+  }
+  return lines;
 }
