@@ -320,13 +320,19 @@ describe('cli > screens > promote-manual-screen', () => {
   });
 });
 
+/** A module that, preloaded, makes the command take its stdin and stdout pipes for a terminal. */
+function fakeTerminal(): string {
+  const hook = path.join(home, 'fake-terminal.mjs');
+  writeFileSync(hook, 'for (const stream of [process.stdin, process.stdout]) stream.isTTY = true;\nprocess.stdin.setRawMode = () => process.stdin;\nprocess.stdout.getWindowSize = () => [80, 24];\n');
+  return hook;
+}
+
 /**
  * The command on its screen, in a process whose stdin and stdout are pipes it takes for a terminal (a preloaded module
  * says so and stands in for raw mode): `keys` are written one at a time, each once the text before it is on screen.
  */
 async function screenCommand(args: string[], env: Record<string, string>, steps: Array<[waitFor: string, key: string]>): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
-  const hook = path.join(home, 'fake-terminal.mjs');
-  writeFileSync(hook, 'for (const stream of [process.stdin, process.stdout]) stream.isTTY = true;\nprocess.stdin.setRawMode = () => process.stdin;\nprocess.stdout.getWindowSize = () => [80, 24];\n');
+  const hook = fakeTerminal();
   // ink draws nothing until it ends where it believes it runs in CI (CI, CONTINUOUS_INTEGRATION or CI_* set).
   const ci = Object.keys(process.env).filter((name) => name === 'CI' || name === 'CONTINUOUS_INTEGRATION' || name.startsWith('CI_'));
   const child = spawn(process.execPath, ['--import', hook, BIN, 'promote-manual', ...args], { cwd: REPO_ROOT, env: cleanEnvironment(env, ci) });
@@ -345,6 +351,20 @@ async function screenCommand(args: string[], env: Record<string, string>, steps:
 }
 
 describe('cli > promote-manual (screen)', () => {
+  it('opens no screen in a CI job, even on a terminal: it refuses without --run and --reason and promotes with them', async () => {
+    // ink draws nothing there until it ends: the screen waited for keys behind a blank terminal (or hung the job).
+    const env = { FLTS_HOME: home, FLTS_OPERATOR: 'ci-bot', CI: 'true' };
+    const nodeArgs = ['--import', fakeTerminal()];
+    const refused = await runCli(['promote-manual'], { env, nodeArgs, timeoutMs: 20_000 });
+    expect(refused.exitCode, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('FLTS_USAGE_INVALID_FLAG');
+    expect(refused.stderr).toContain('With CI set (a CI job, where the screen would stay blank) there is no screen to pick on: pass --run <run_id> and --reason "...".');
+    const promoted = await runCli(['promote-manual', '--run', 'runC', '--reason', 'from the job'], { env, nodeArgs, timeoutMs: 20_000 });
+    expect(promoted.exitCode, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toContain('promoted NAIVE run runC');
+    expect((await listPromotionHistory(store, settings)).at(-1)).toMatchObject({ run_id: 'runC', reason: 'from the job', actor: 'ci-bot' });
+  });
+
   it('says the promotion it made on its screen in the words of `flts promote`: previous run, a change of targets, the probation', async () => {
     const both = fakeRun('runBoth', 'GRU', { rmse: 0.01, mae: 0.01, mse: 0.0001 }, '2025-01-06T00:00:00.000Z', 'SUCCESS', RUNBOOK_HASH);
     await addRunWithArtifacts(store, settings, { ...both, window: { ...both.window, features: ['down', 'up'], targets: ['down', 'up'] } });

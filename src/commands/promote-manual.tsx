@@ -3,21 +3,23 @@ import { FltsCommand } from '../cli/base-command.js';
 import { identifierFlag } from '../cli/identifier-flag.js';
 import { operatorName } from '../cli/operator.js';
 import { checkConfigHashFlag } from '../cli/config-hash-flag.js';
+import { ciVariable } from '../cli/ci-variable.js';
 import { promoteStopped } from '../cli/promote-stopped.js';
 import { untilSignalled, type Uninterrupted } from '../cli/stop-signals.js';
 import { promotionResultLines } from '../cli/promotion-lines.js';
 import { FltsError } from '../core/errors.js';
 import { listPromotionCandidates, promoteManually, type ManualPromotionResult } from '../core/runbooks/index.js';
 
-/** Why the screen does not open, in the operator's terms: a flag they passed, or no terminal. */
-const interactiveBlocker = (yes: boolean, json: boolean): string => (yes ? 'With --yes' : json ? 'With --json' : 'Without a terminal');
+/** Why the screen does not open, in the operator's terms: a flag they passed, no terminal, or a CI job's variable. */
+const interactiveBlocker = (yes: boolean, json: boolean, terminal: boolean, ci: string | undefined): string =>
+  yes ? 'With --yes' : json ? 'With --json' : !terminal ? 'Without a terminal' : `With ${ci} set (a CI job, where the screen would stay blank)`;
 
 export type PromoteManualResult = ManualPromotionResult | { cancelled: true };
 
 export default class PromoteManual extends FltsCommand<PromoteManualResult> {
   static override summary = 'Promote a run by hand: pick it, see how it differs from the promoted run, give a reason, confirm.';
   static override description =
-    'Interactive in a terminal (arrows or j/k, enter; q or esc on the list leaves with exit code 130 and writes nothing; esc elsewhere steps back), starting on --run and --reason when given. Without a terminal, or with --yes or --json, promotes --run directly with --reason, and refuses --config-hash and --limit, which only choose what the screen lists. Ctrl-C or SIGTERM, on the screen or not, ends with FLTS_PROMOTE_ABORTED (exit 5), as in `flts promote`: at once before the promotion is written, with nothing promoted; once it is written when it came meanwhile. Runs that are not SUCCESS or miss artifacts are refused; a failed quality gate is refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured; the run the daemon promoted automatically and still in service is pinned against automatic promotion and automatic rollback instead, with no reload. A run promoted here goes through live probation like any promotion; a pinned one is never rolled back automatically. --pin pins the run promoted (or the run in service, whoever promoted it: "changed": true, "pinned": true, no reload; "changed": false when it is pinned already), so that automatic promotion of the same data and automatic rollback leave it; a later promotion or rollback by a person still replaces it. Undo with `flts promote --rollback`; list with `flts promote --history`.';
+    'Interactive in a terminal (arrows or j/k, enter; q or esc on the list leaves with exit code 130 and writes nothing; esc elsewhere steps back), starting on --run and --reason when given. Without a terminal, in a CI job (CI, CONTINUOUS_INTEGRATION or a CI_* variable set), or with --yes or --json, promotes --run directly with --reason, and refuses --config-hash and --limit, which only choose what the screen lists. Ctrl-C or SIGTERM, on the screen or not, ends with FLTS_PROMOTE_ABORTED (exit 5), as in `flts promote`: at once before the promotion is written, with nothing promoted; once it is written when it came meanwhile. Runs that are not SUCCESS or miss artifacts are refused; a failed quality gate is refused unless --force, which the promotion record keeps. Writes history and pointers with source "manual" and publishes model-selected when a bus is configured; the run the daemon promoted automatically and still in service is pinned against automatic promotion and automatic rollback instead, with no reload. A run promoted here goes through live probation like any promotion; a pinned one is never rolled back automatically. --pin pins the run promoted (or the run in service, whoever promoted it: "changed": true, "pinned": true, no reload; "changed": false when it is pinned already), so that automatic promotion of the same data and automatic rollback leave it; a later promotion or rollback by a person still replaces it. Undo with `flts promote --rollback`; list with `flts promote --history`.';
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --config-hash <hash>',
@@ -41,8 +43,10 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
     const { flags } = await this.parse(PromoteManual);
     checkConfigHashFlag(flags['config-hash']);
     const { settings } = this.loadSettings(flags, { identifier: flags.identifier });
-    const interactive = !flags.yes && !this.jsonEnabled() && Boolean(process.stdin.isTTY && process.stdout.isTTY);
-    const direct = interactive ? undefined : directRequest(flags, interactiveBlocker(flags.yes, this.jsonEnabled()));
+    const terminal = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+    const ci = ciVariable();
+    const interactive = !flags.yes && !this.jsonEnabled() && terminal && ci === undefined;
+    const direct = interactive ? undefined : directRequest(flags, interactiveBlocker(flags.yes, this.jsonEnabled(), terminal, ci));
     const deps = await this.dependencies(settings);
     const operator = operatorName();
     const promote = (runId: string, reason: string, current?: string | null, uninterrupted?: Uninterrupted) => promoteManually({ runId, reason, force: flags.force, pin: flags.pin, operator, expectedCurrentRunId: current }, settings, { ...deps, uninterrupted });
