@@ -219,6 +219,21 @@ describe('cli > screens > promote-manual-screen', () => {
     screen.unmount();
   });
 
+  it('says how many older runs the most recent ones it lists leave out, and how to list them', async () => {
+    const recent = await listPromotionCandidates({ limit: 3 }, settings, { store });
+    expect({ listed: recent.candidates.map((row) => row.run_id), not_listed: recent.not_listed }).toEqual({ listed: ['runF', 'runC', 'runB'], not_listed: 1 });
+    const screen = render(createElement(PromoteManualScreen, { candidates: recent, force: false, onPromote: () => Promise.reject(new Error('not here')), onExit: () => {} }));
+    await until(() => (screen.lastFrame() ?? '').includes('q quit'), 'the list');
+    expect(screen.lastFrame()).toContain('1 older run not listed: --limit 4 or --config-hash <hash> lists it.');
+    screen.unmount();
+    const all = await listPromotionCandidates({ limit: 4 }, settings, { store });
+    expect(all.not_listed).toBe(0);
+    const whole = render(createElement(PromoteManualScreen, { candidates: all, force: false, onPromote: () => Promise.reject(new Error('not here')), onExit: () => {} }));
+    await until(() => (whole.lastFrame() ?? '').includes('q quit'), 'the list');
+    expect(whole.lastFrame()).not.toContain('not listed');
+    whole.unmount();
+  });
+
   it('writes nothing when another promotion replaced the run in service while the screen was open', async () => {
     const { frame, press, outcomes } = await openScreen();
     await press(KEYS.enter, 'Reason: _');

@@ -182,8 +182,10 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
   if (outcome?.kind === 'failed') bottom.push({ key: 'outcome', color: 'red', text: `Promotion failed: ${(outcome.error as Error)?.message ?? String(outcome.error)}` });
   if (notice) bottom.push({ key: 'notice', color: 'yellow', text: notice });
   const bottomHeight = bottom.reduce((lines, line) => lines + (line.marginTop ?? 0) + wrappedHeight(line.text, size.columns), 0);
-  // Title, heading and key line, the damaged runs' line, the bottom; one line spare, as ink needs.
-  const spare = size.rows - 1 - 3 - (leftOut ? 1 : 0) - bottomHeight;
+  // Runs older than the --limit most recent are not listed: said, or an operator looking for one would think it gone.
+  const notListed = candidates.not_listed > 0 ? `${candidates.not_listed} older ${candidates.not_listed === 1 ? 'run' : 'runs'} not listed: --limit ${rows.length + candidates.not_listed} or --config-hash <hash> lists ${candidates.not_listed === 1 ? 'it' : 'them'}.` : '';
+  // Title, heading and key line, the older runs' and damaged runs' lines, the bottom; one line spare, as ink needs.
+  const spare = size.rows - 1 - 3 - (notListed ? 1 : 0) - (leftOut ? 1 : 0) - bottomHeight;
   const visible = Math.max(1, Math.min(rows.length, VISIBLE, spare - DIFF_MIN));
   const first = Math.min(Math.max(0, cursor - Math.floor(visible / 2)), Math.max(0, rows.length - visible));
   // Run ids are 32 characters as flts makes them, up to 128 as a store may hold them: the column fits the longest.
@@ -205,6 +207,11 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
         );
       })}
       <Text dimColor wrap="truncate-end">{position}q quit, enter select, up/down or j/k move   * promoted  ! cannot be promoted</Text>
+      {notListed ? (
+        <Text dimColor wrap="truncate-end">
+          {notListed}
+        </Text>
+      ) : null}
       {leftOut}
       {selected ? <CandidateDiff candidate={selected} force={force} pinNote={pinNote} maxLines={spare - visible} /> : null}
       {bottom.map((line) => (

@@ -41,6 +41,8 @@ export interface PromotionCandidates {
   candidates: PromotionCandidate[];
   /** Runs whose run.json is damaged: they cannot be listed (or promoted), and the operator is told why. */
   corrupt: RunRegistryScan['corrupt'];
+  /** Runs older than the `limit` most recent, left out of `candidates` (0 with a config_hash, which lists all its runs). */
+  not_listed: number;
 }
 
 export interface ListCandidatesInput {
@@ -91,5 +93,5 @@ export async function listPromotionCandidates(input: ListCandidatesInput, settin
   if (input.configHash) {
     candidates.sort((a, b) => Number(a.problems.length > 0) - Number(b.problems.length > 0) || compareScored({ score: a.score ?? Number.NaN, started_at: a.started_at, run_id: a.run_id }, { score: b.score ?? Number.NaN, started_at: b.started_at, run_id: b.run_id }));
   }
-  return { config_hash: input.configHash ?? null, current: inService ?? null, candidates, corrupt };
+  return { config_hash: input.configHash ?? null, current: inService ?? null, candidates, corrupt, not_listed: all.length - runs.length };
 }
