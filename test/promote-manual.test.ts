@@ -350,7 +350,8 @@ async function screenCommand(args: string[], env: Record<string, string>, steps:
   const hook = fakeTerminal();
   // ink draws nothing until it ends where it believes it runs in CI (CI, CONTINUOUS_INTEGRATION or CI_* set).
   const ci = Object.keys(process.env).filter((name) => name === 'CI' || name === 'CONTINUOUS_INTEGRATION' || name.startsWith('CI_'));
-  const child = spawn(process.execPath, ['--import', hook, BIN, 'promote-manual', ...args], { cwd: REPO_ROOT, env: cleanEnvironment(env, ci) });
+  // The colours the test asks for, not the runner's.
+  const child = spawn(process.execPath, ['--import', hook, BIN, 'promote-manual', ...args], { cwd: REPO_ROOT, env: cleanEnvironment(env, [...ci, 'NO_COLOR', 'FORCE_COLOR']) });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -378,6 +379,20 @@ describe('cli > promote-manual (screen)', () => {
     expect(promoted.exitCode, promoted.stderr).toBe(0);
     expect(promoted.stdout).toContain('promoted NAIVE run runC');
     expect((await listPromotionHistory(store, settings)).at(-1)).toMatchObject({ run_id: 'runC', reason: 'from the job', actor: 'ci-bot' });
+  });
+
+  it('draws no colours where NO_COLOR is set, in a terminal that takes them', async () => {
+    // FORCE_COLOR stands for a terminal with colours (these pipes are none); runF's problem is said in red there.
+    const colour = /\u001B\[(?:3[0-7]|9[0-7]|38;[0-9;]+)m/;
+    const [coloured, plain] = await Promise.all(
+      ([{ FORCE_COLOR: '1' }, { FORCE_COLOR: '1', NO_COLOR: '1' }] as Array<Record<string, string>>).map((colours) => screenCommand(['--run', 'runF'], { FLTS_HOME: home, ...colours }, [['q quit', 'q']])),
+    );
+    for (const run of [coloured, plain]) {
+      expect(run.exitCode, run.stderr).toBe(130);
+      expect(run.stdout).toContain('cannot promote: status is FAILED');
+    }
+    expect(coloured.stdout).toMatch(colour);
+    expect(plain.stdout).not.toMatch(colour);
   });
 
   it('says the promotion it made on its screen in the words of `flts promote`: previous run, a change of targets, the probation', async () => {

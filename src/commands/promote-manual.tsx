@@ -56,7 +56,8 @@ export default class PromoteManual extends FltsCommand<PromoteManualResult> {
         const candidates = await listPromotionCandidates({ configHash: flags['config-hash'], limit: flags.limit ?? 50 }, settings, { store: deps.store });
         // ink and react (~200 modules) load only for the screen, not for --yes, --json or a flag error.
         const { runPromoteManualScreen } = await import('../cli/screens/run-promote-manual-screen.js');
-        const outcome = await runPromoteManualScreen({ candidates, force: flags.force, pin: flags.pin, onPromote: promote, initialRunId: flags.run, initialReason: flags.reason });
+        // NO_COLOR (no-color.org), set and not empty: no colours, which ink's chalk would not leave out for it.
+        const outcome = await runPromoteManualScreen({ candidates, force: flags.force, pin: flags.pin, onPromote: promote, initialRunId: flags.run, initialReason: flags.reason, colors: !process.env.NO_COLOR });
         if (outcome.kind === 'cancelled') {
           process.exitCode = 130;
           return { cancelled: true };

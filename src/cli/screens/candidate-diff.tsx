@@ -11,6 +11,7 @@ export function CandidateDiff({
   force,
   pinNote,
   maxLines = Number.POSITIVE_INFINITY,
+  colors = true,
 }: {
   candidate: PromotionCandidate;
   force: boolean;
@@ -18,6 +19,8 @@ export function CandidateDiff({
   pinNote?: string;
   /** The lines it may take, its blank first line included: a short terminal shows its first lines and how many more. */
   maxLines?: number;
+  /** False where NO_COLOR asks for no colours (bold and dim stay: they are no colour). */
+  colors?: boolean;
 }) {
   const diff = candidate.diff;
   const lines: Array<{ key: string; text: string; color?: string; bold?: boolean }> = [];
@@ -47,7 +50,7 @@ export function CandidateDiff({
   return (
     <Box flexDirection="column" marginTop={1}>
       {shown.map((line) => (
-        <Text key={line.key} color={line.key === 'more' ? undefined : line.color} bold={line.bold} dimColor={line.key === 'more'} wrap="truncate-end">
+        <Text key={line.key} color={line.key === 'more' || !colors ? undefined : line.color} bold={line.bold} dimColor={line.key === 'more'} wrap="truncate-end">
           {line.text}
         </Text>
       ))}

@@ -29,6 +29,8 @@ export interface PromoteManualScreenProps {
   initialRunId?: string;
   /** A reason given on the command line (--reason): the reason starts as it. */
   initialReason?: string;
+  /** False where NO_COLOR asks for no colours: notices and failures in the terminal's own colour (bold, dim and inverse stay). */
+  colors?: boolean;
 }
 
 type Step = 'list' | 'reason' | 'confirm' | 'working' | 'done';
@@ -54,7 +56,7 @@ const typedText = (input: string): string => singleLine(input.replace(KEY_SEQUEN
  * the confirmation. Ctrl-C stops the command anywhere, as it stops `flts promote`: at once before the promotion is
  * confirmed, once it is written after. Plain text and keys only (works over SSH).
  */
-export function PromoteManualScreen({ candidates, force, pin = false, onPromote, onExit, initialRunId, initialReason }: PromoteManualScreenProps) {
+export function PromoteManualScreen({ candidates, force, pin = false, onPromote, onExit, initialRunId, initialReason, colors = true }: PromoteManualScreenProps) {
   const { exit } = useApp();
   const rows = candidates.candidates;
   const named = initialRunId === undefined ? -1 : rows.findIndex((row) => row.run_id === initialRunId);
@@ -154,7 +156,7 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
   const leftOutText =
     candidates.corrupt.length > 0 ? `left out, damaged: ${candidates.corrupt.length > 3 ? `${candidates.corrupt.length} runs (flts eval lists them)` : candidates.corrupt.map((run) => run.message).join(' ')}` : '';
   const leftOut = leftOutText ? (
-    <Text color="yellow" wrap="truncate-end">
+    <Text color={colors ? 'yellow' : undefined} wrap="truncate-end">
       {leftOutText}
     </Text>
   ) : null;
@@ -213,10 +215,10 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
         </Text>
       ) : null}
       {leftOut}
-      {selected ? <CandidateDiff candidate={selected} force={force} pinNote={pinNote} maxLines={spare - visible} /> : null}
+      {selected ? <CandidateDiff candidate={selected} force={force} pinNote={pinNote} maxLines={spare - visible} colors={colors} /> : null}
       {bottom.map((line) => (
         <Box key={line.key} marginTop={line.marginTop ?? 0}>
-          <Text color={line.color} bold={line.bold}>
+          <Text color={colors ? line.color : undefined} bold={line.bold}>
             {line.text}
           </Text>
         </Box>
