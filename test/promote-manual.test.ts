@@ -216,6 +216,19 @@ describe('cli > screens > promote-manual-screen', () => {
     await press('j'.repeat(23), 'of 24; q quit');
     expect(frame()).toMatch(/^>.* runF /m);
     expect(frame()).toMatch(/^\d+-24 of 24; q quit/m);
+    // Home and end, and a page of the rows shown at a time.
+    const order = (await listPromotionCandidates({ configHash: RUNBOOK_HASH }, settings, { store })).candidates.map((row) => row.run_id);
+    const rowsShown = (): number => frame().split('\n').filter((line) => / (SUCCESS|FAILED) /.test(line)).length;
+    const under = (): string => frame().split('\n').find((line) => line.startsWith('>'))!.split(/\s+/)[2];
+    await press('\u001B[H', `1-${rowsShown()} of 24`);
+    expect(under()).toBe(order[0]);
+    const page = rowsShown();
+    screen.stdin.write('\u001B[6~');
+    await until(() => under() === order[page], () => `${order[page]} under the cursor after page down; frame:\n${frame()}`);
+    await press('\u001B[F', '-24 of 24');
+    expect(under()).toBe('runF');
+    screen.stdin.write('\u001B[5~');
+    await until(() => under() === order[23 - page], () => `${order[23 - page]} under the cursor after page up; frame:\n${frame()}`);
     screen.unmount();
   });
 

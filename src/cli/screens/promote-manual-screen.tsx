@@ -68,6 +68,8 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
     reason: typedText(initialReason ?? ''),
     notice: initialRunId !== undefined && named < 0 ? `Run ${initialRunId} is not in this list (--config-hash <its hash> lists it, --yes promotes it without the screen).` : '',
   });
+  /** The list rows the last frame showed: what page up and page down move by. */
+  const page = useRef(VISIBLE);
   /** Ctrl-C pressed while the promotion was being written: the command stops once it is. */
   const stopAsked = useRef(false);
   const [, setVersion] = useState(0);
@@ -106,6 +108,11 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
       if (sequence === 'q' || name === 'escape') return finish({ kind: 'cancelled' });
       if (name === 'up' || sequence === 'k') update({ cursor: Math.max(0, cursor - 1) });
       else if (name === 'down' || sequence === 'j') update({ cursor: Math.min(rows.length - 1, cursor + 1) });
+      // A page is the rows the terminal shows: 50 runs are four presses, not fifty.
+      else if (name === 'pageup') update({ cursor: Math.max(0, cursor - page.current) });
+      else if (name === 'pagedown') update({ cursor: Math.min(rows.length - 1, cursor + page.current) });
+      else if (name === 'home') update({ cursor: 0 });
+      else if (name === 'end') update({ cursor: rows.length - 1 });
       else if (name === 'return' && selected) {
         if (selected.diff.same_run && !pinnable) update({ notice: `${selected.run_id} is already the promoted run, ${pin && current && isPin(current) ? 'pinned' : 'chosen'} by ${current?.source ?? 'someone'}.` });
         else if (selected.problems.length > 0) update({ notice: `${selected.run_id} cannot be promoted: serving could not load it.` });
@@ -189,6 +196,7 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
   // Title, heading and key line, the older runs' and damaged runs' lines, the bottom; one line spare, as ink needs.
   const spare = size.rows - 1 - 3 - (notListed ? 1 : 0) - (leftOut ? 1 : 0) - bottomHeight;
   const visible = Math.max(1, Math.min(rows.length, VISIBLE, spare - DIFF_MIN));
+  page.current = visible;
   const first = Math.min(Math.max(0, cursor - Math.floor(visible / 2)), Math.max(0, rows.length - visible));
   // Run ids are 32 characters as flts makes them, up to 128 as a store may hold them: the column fits the longest.
   const idWidth = rows.reduce((width, row) => Math.max(width, row.run_id.length), 'run_id'.length);
