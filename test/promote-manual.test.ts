@@ -116,6 +116,21 @@ describe('cli > screens > promote-manual-screen', () => {
     screen.unmount();
   });
 
+  it('cuts a run id longer than the terminal leaves room for in its middle, so the figures after it stay under their headings', async () => {
+    // A store may hold ids up to 128 characters (copied in, another tool's): the column grew to fit it and every row wrapped.
+    const id = `imported-${'x'.repeat(80)}-tail1234`;
+    await addRunWithArtifacts(store, settings, fakeRun(id, 'GRU', { rmse: 0.045, mae: 0.03, mse: 0.002 }, '2025-01-05T00:00:00.000Z'));
+    const { frame, screen } = await openScreen();
+    const lines = frame().split('\n');
+    const header = lines.find((line) => line.includes('config_hash') && line.includes('run_id'))!;
+    const rows = lines.filter((line) => / (SUCCESS|FAILED) /.test(line));
+    expect(rows).toHaveLength(5);
+    const cut = rows.find((line) => line.includes('imported-xxx'))!;
+    expect(cut).toMatch(/ imported-x+…tail1234 /);
+    for (const row of rows) expect([row.indexOf(RUNBOOK_HASH.slice(0, 12)), row.indexOf(' 0.0', row.search(/SUCCESS|FAILED/)) + 1 + 'x.xxxxx'.length]).toEqual([header.indexOf('config_hash'), header.indexOf('score') + 'score'.length]);
+    screen.unmount();
+  });
+
   it('shows each run\'s targets beside its rank, so the boards of several target sets are told apart', async () => {
     const wide = fakeRun('runWide', 'GRU', { rmse: 0.01, mae: 0.01, mse: 0.0001 }, '2025-01-06T00:00:00.000Z', 'SUCCESS', RUNBOOK_HASH);
     await addRunWithArtifacts(store, settings, { ...wide, window: { ...wide.window, features: ['down', 'up'], targets: ['up', 'down'] } });

@@ -42,6 +42,11 @@ interface ViewState {
   outcome?: ScreenOutcome;
 }
 const VISIBLE = 12;
+/** The list's columns but the run id, with the spaces between them and a short target set (`down`). */
+const OTHER_COLUMNS = 3 + 9 + 13 + 9 + 10 + 10 + 10 + 5 + 5;
+/** The run id column is never narrower than the ids flts makes (32 characters); a longer one keeps its last characters. */
+const ID_MIN = 32;
+const ID_TAIL = 8;
 /** Lines the diff keeps under a list cut to a short terminal: the blank line and its title, the run compared. */
 const DIFF_MIN = 2;
 const num = (value: number | null): string => (value === null ? '-' : value.toFixed(5));
@@ -199,7 +204,11 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
   page.current = visible;
   const first = Math.min(Math.max(0, cursor - Math.floor(visible / 2)), Math.max(0, rows.length - visible));
   // Run ids are 32 characters as flts makes them, up to 128 as a store may hold them: the column fits the longest.
-  const idWidth = rows.reduce((width, row) => Math.max(width, row.run_id.length), 'run_id'.length);
+  // An id longer than the terminal leaves room for is cut in its middle, so that its two ends tell it apart and the
+  // figures after it stay on screen (a 128-character id pushed score, rmse and mae out of a 120-column terminal).
+  const longest = rows.reduce((width, row) => Math.max(width, row.run_id.length), 'run_id'.length);
+  const idWidth = Math.min(longest, Math.max(ID_MIN, size.columns - OTHER_COLUMNS));
+  const shownId = (id: string): string => (id.length <= idWidth ? id : `${id.slice(0, idWidth - ID_TAIL - 1)}…${id.slice(-ID_TAIL)}`);
   const position = rows.length > visible ? `${first + 1}-${first + visible} of ${rows.length}; ` : '';
   return (
     <Box flexDirection="column">
@@ -212,7 +221,7 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
         const mark = `${index === cursor ? '>' : ' '}${row.is_current ? '*' : ' '}${row.problems.length > 0 ? '!' : ' '}`;
         return (
           <Text key={row.run_id} inverse={index === cursor} wrap="truncate-end">
-            {mark}{row.model_type.padEnd(8)} {row.run_id.padEnd(idWidth)} {row.config_hash.slice(0, 12).padEnd(12)} {row.status.padEnd(8)} {num(row.score).padStart(9)} {num(row.metrics?.rmse ?? null).padStart(9)} {num(row.metrics?.mae ?? null).padStart(9)} {String(row.rank ?? '-').padEnd(4)} {row.targets.join(',')}
+            {mark}{row.model_type.padEnd(8)} {shownId(row.run_id).padEnd(idWidth)} {row.config_hash.slice(0, 12).padEnd(12)} {row.status.padEnd(8)} {num(row.score).padStart(9)} {num(row.metrics?.rmse ?? null).padStart(9)} {num(row.metrics?.mae ?? null).padStart(9)} {String(row.rank ?? '-').padEnd(4)} {row.targets.join(',')}
           </Text>
         );
       })}
