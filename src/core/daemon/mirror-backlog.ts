@@ -14,8 +14,9 @@ export interface MirrorBacklogStatus {
  * was behind (a tracking server down for a day showed only as warnings and a failure counter). A run is counted from
  * the moment this process trained it or a sync found it unmirrored, until a sync mirrors it (or finds it complete);
  * each sync's result replaces the set, since every sync looks at the whole registry (its `deferred` and `failed` are
- * what it left). A run parked for a deleted experiment is held back on purpose and not counted. Ages are of this
- * process's clock: a restarted daemon counts the runs it finds from its first sync.
+ * what it left; a sync MLflow did not answer, what the store's markers leave: trainer-reconciler.ts). A run parked for
+ * a deleted experiment is held back on purpose and not counted. Ages are of this process's clock: a restarted daemon
+ * counts the runs it finds from its first sync.
  */
 export interface MirrorBacklog {
   /** A run trained and handed to the mirror. */

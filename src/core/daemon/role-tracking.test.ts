@@ -317,6 +317,41 @@ describe('core > daemon > role tracking', () => {
     );
   });
 
+  it('counts the runs MLflow lacks that another process trained, from the store, when the trainer starts while MLflow is down', async () => {
+    const store = createFsStore(path.join(root, 'store'));
+    // Trained without tracking (as `flts train` during an outage, or another trainer): a run of the registry, no mirror.
+    const untracked = resolveSettings({ env: { INPUT_SEQ_LEN: '4' } }).settings;
+    untracked.daemon.trainerModels = ['NAIVE'];
+    untracked.daemon.resyncIntervalMs = 86_400_000;
+    await addProcessedData(store, untracked, HASH);
+    const other = await startTrainerRole({ settings: untracked, store, bus, logger: silentLogger, metrics: createDaemonMetrics({ processMetrics: false }), owner: 'trainer-other', signal: new AbortController().signal });
+    try {
+      await vi.waitFor(async () => expect((await listRunRecords(store, untracked)).map((run) => run.status)).toEqual(['SUCCESS']), { timeout: 20_000, interval: 20 });
+    } finally {
+      await other.stop();
+    }
+    await withServer(
+      (_request, response) => response.writeHead(503).end(),
+      async (uri) => {
+        const settings = trackedAt(uri);
+        settings.daemon.trainerModels = ['NAIVE'];
+        settings.daemon.resyncIntervalMs = 86_400_000;
+        const metrics = createDaemonMetrics({ processMetrics: false });
+        let clock = 5_000;
+        // Nothing to train: the startup's mirror of the backlog alone finds MLflow down.
+        const role = await startTrainerRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'trainer-restarted', signal: new AbortController().signal, monotonic: () => clock });
+        try {
+          await vi.waitFor(() => expect(role.status()).toMatchObject({ mlflow_backlog: { runs: 1 } }), { timeout: 20_000, interval: 20 });
+          clock += 60_000;
+          expect(role.status()).toEqual({ models: ['NAIVE'], mlflow_backlog: { runs: 1, oldest_age_seconds: 60 } });
+          expect(await metrics.registry.metrics()).toMatch(/^flts_daemon_tracking_unmirrored_runs\{role="trainer"\} 1$/m);
+        } finally {
+          await role.stop();
+        }
+      },
+    );
+  });
+
   it('says nothing of an MLflow backlog without a tracking URI', async () => {
     const settings = resolveSettings({ env: { INPUT_SEQ_LEN: '4' } }).settings;
     settings.daemon.trainerModels = ['NAIVE'];

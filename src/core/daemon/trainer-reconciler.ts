@@ -7,6 +7,7 @@ import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import type { TrainableModelType } from '../config/specs/training.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { listRunRecords, markRunKilled } from '../registry/run-store.js';
+import { unmarkedRunIdsInStore } from '../registry/mirror-pending-runs.js';
 import { runOfThisProcess, waitForRunEnd, whyRunDead } from '../registry/run-liveness.js';
 import { announceAnsweringClaims } from './answered-claims.js';
 import type { RoleContext } from './role-registry.js';
@@ -117,10 +118,17 @@ export async function mirrorTrainedRun(context: RoleContext, runId: string, sign
   const runIds = runId === BACKLOG_MIRROR ? [] : [runId];
   const sync = backlog?.beginSync();
   const tracking = await syncRunsToTracking(context.store, context.settings, { runIds }, roleTracking(context, 'trainer', signal));
-  // A sync that came back says what the registry still lacks in MLflow; one given up (MLflow down at its first call,
-  // or at the run asked for) says nothing new, and the run asked for waits on.
+  // A sync that came back says what the registry still lacks in MLflow. One given up (MLflow down at its first call,
+  // or at the run asked for) leaves the store to say it: the runs without a marker of their mirror, those another
+  // process trained during the outage and, after a restart, the whole backlog included.
   if (tracking.status === 'ok') sync?.done(tracking.value);
-  else if (runIds.length > 0) backlog?.trained(runId);
+  else {
+    if (runIds.length > 0) backlog?.trained(runId);
+    if (sync && !signal.aborted) {
+      const unmarked = await unmarkedRunIdsInStore(context.store, context.settings).catch(() => undefined);
+      if (unmarked) sync.done({ deferred: unmarked, failed: [] });
+    }
+  }
   // A run the mirror could not write is reported in its result, not as a failed call: the mirror goes on with the next.
   if (tracking.status === 'ok') for (const failure of tracking.value.failed) context.metrics.countTrackingFailure('trainer', failure.code);
 }

@@ -618,6 +618,19 @@ async function recordedRuns(store: ObjectStore, settings: Settings, candidates: 
   return candidates.flatMap((runId, at) => (records[at] ? [{ runId, modified: records[at].lastModified.getTime() }] : [])).sort((a, b) => a.modified - b.modified);
 }
 
+/**
+ * The runs of the registry the store holds no marker of a complete mirror for (nor parks), asking MLflow nothing: what
+ * a sync would try to mirror, as far as the store alone can say, for when MLflow does not answer. A sync that failed at
+ * its first call said nothing of the runs trained meanwhile by another process (`flts train`, another trainer), nor,
+ * after a restart, of any run at all, so an outage's backlog read 0 where it was growing. A run whose mirror is complete
+ * but whose marker was never written (a crash between the two) is counted too, until a sync finds its mirror.
+ */
+export async function unmarkedRunIdsInStore(store: ObjectStore, settings: Settings): Promise<string[]> {
+  const [registered, { written, unwritten, parked }] = await Promise.all([listRunIds(store, settings), readMirrorMarkers(store, settings)]);
+  const known = new Set([...written, ...unwritten, ...parked].map((marker) => marker.runId));
+  return (await recordedRuns(store, settings, registered.filter((runId) => !known.has(runId)))).map((run) => run.runId);
+}
+
 export interface MirrorPendingOptions {
   /** Runs to mirror first (e.g. the ones just trained); the rest follow oldest first. */
   readonly runIds?: readonly string[];
