@@ -80,6 +80,40 @@ describe('cli > secrets are masked in every output', () => {
     expectNoSecret(shown.stdout + shown.stderr + refused.stdout + refused.stderr);
   });
 
+  it('masks a password typed into a URL or a broker address without percent-encoding (@, /, #, a space)', async () => {
+    const home = path.join(dir, 'home-unencoded');
+    const secret = (text: string): void => {
+      for (const part of ['pa/ss-1', 'pa#ss-2', 'pa ss-3', 'ss-4', 'pa/ss-5']) expect(text).not.toContain(part);
+    };
+    // Accepted as they load (the URL parser reads a space and @ as the password's; / is left to the client), shown by config show.
+    for (const uri of ['http://u:pa ss-3@127.0.0.1:9/mlflow', 'http://u:p@ss-4@127.0.0.1:9/mlflow', 'http://u:pa/ss-1@127.0.0.1:9/mlflow']) {
+      for (const json of [true, false]) {
+        const shown = await runCli(['config', 'show', '--home', home, ...(json ? ['--json'] : [])], { cwd: dir, env: { MLFLOW_TRACKING_URI: uri } });
+        expect(shown.exitCode).toBe(0);
+        expect(shown.stdout).toContain('http://***@127.0.0.1:9/mlflow');
+        secret(shown.stdout + shown.stderr);
+      }
+    }
+    // Refused (# starts a fragment; a broker entry is not host:port), the refusal quoting the value.
+    const kafka = { FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: 'svc:pa/ss-5@127.0.0.1:9' };
+    const shown = await runCli(['config', 'show', '--home', home], { cwd: dir, env: kafka });
+    expect(shown.stdout).toContain('["***@127.0.0.1:9"]');
+    secret(shown.stdout + shown.stderr);
+    const cases: Array<[string[], Record<string, string>]> = [
+      [['config', 'show'], { MLFLOW_TRACKING_URI: 'http://u:pa#ss-2@127.0.0.1:9/mlflow' }],
+      [['replay-offsets', '--group', 'g', '--to-earliest', '--topic', 'x'], kafka],
+    ];
+    for (const [argv, env] of cases) {
+      for (const json of [true, false]) {
+        const refused = await runCli([...argv, '--home', home, ...(json ? ['--json'] : [])], { cwd: dir, env });
+        expect(refused.exitCode).not.toBe(0);
+        if (json) expect(refused.json.error.code).toBe('FLTS_CONFIG_INVALID_VALUE');
+        expect(refused.stdout + refused.stderr).toContain('***@127.0.0.1:9');
+        secret(refused.stdout + refused.stderr);
+      }
+    }
+  });
+
   it('does not quote a malformed config file, which may hold a secret, and gives the line and column of the mistake', async () => {
     const file = path.join(dir, 'broken.json');
     const cases: Array<[string, RegExp]> = [

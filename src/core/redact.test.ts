@@ -19,6 +19,21 @@ describe('core > redact', () => {
     for (const kept of ['mail bob@example.com', 'git@github.com:org/repo', 'runs:/abc/GRU', 'at 12:30 @ noon', 'model@2']) expect(redactSecrets(kept)).toBe(kept);
   });
 
+  it('masks a password typed without percent-encoding whole: @, /, ?, # and a space in it', () => {
+    // The URL parser reads userinfo up to the last @; / ? # make the URL invalid, and its refusal quotes it whole.
+    expect(redactSecrets('http://u:p@ss@mlflow:5000/x')).toBe('http://***@mlflow:5000/x');
+    expect(redactSecrets('MLFLOW_TRACKING_URI = "http://u:pa/ss@h:5000/" is not valid')).toBe('MLFLOW_TRACKING_URI = "http://***@h:5000/" is not valid');
+    expect(redactSecrets('"http://u:p#s?s@h/" has a fragment')).toBe('"http://***@h/" has a fragment');
+    expect(redactSecrets('http://u:pa ss@h:5000/')).toBe('http://***@h:5000/');
+    expect(redactSecrets('= "http://u:pa ss@h:5000/" is not')).toBe('= "http://***@h:5000/" is not');
+    expect(redactSecrets('item 1 of 1 = "u:pa/ss@127.0.0.1:9092" is not host:port')).toBe('item 1 of 1 = "***@127.0.0.1:9092" is not host:port');
+    expect(redactSecrets('["u:p#s@k1:9092","v:p@q@k2:9092"]')).toBe('["***@k1:9092","***@k2:9092"]');
+    expect(redactSecrets('item 1 of 1 = "u:p@" is not host:port')).toBe('item 1 of 1 = "***@" is not host:port');
+    expect(redactValue(['u:p@', 'u:p@ x'])).toEqual(['***@', '***@ x']);
+    // Not credentials: a model alias URI, and a sentence that starts with a URL and ends with a mail address.
+    for (const kept of ['models:/flts-site@champion', 'http://h:1/ is down, write to ops@example.org']) expect(redactSecrets(kept)).toBe(kept);
+  });
+
   it('masks the secret parts of AWS credentials as their sources write them, JSON and XML', () => {
     const json = '{"AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":"wJalr/K7+x","Token":"IQoJb3\\"Jp","Expiration":"2030-01-01T00:00:00Z"}';
     expect(redactSecrets(json)).toBe('{"AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":"***","Token":"***","Expiration":"2030-01-01T00:00:00Z"}');
