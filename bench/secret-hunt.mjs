@@ -329,6 +329,18 @@ if (filter.test('bench')) {
     scan(`bench ${mode.join(' ')} stdout`, result.stdout);
     scan(`bench ${mode.join(' ')} stderr`, result.stderr);
   }
+  // --compare of settings that carry credentials: the variant labels go to the log, the progress and every report file.
+  for (const compare of [
+    `MLFLOW_TRACKING_URI=http://${USER}:${C.uriPassword}@127.0.0.1:${dead}/,http://${USER}:${C.rawUriPassword}@127.0.0.1:${dead}/`,
+    `KAFKA_BOOTSTRAP_SERVERS=${USER}:${C.brokerPassword}@127.0.0.1:${dead},127.0.0.1:${dead}`,
+    `FLTS_SERVE_API_TOKEN=${C.apiToken},${C.apiToken}2`,
+    `AWS_SECRET_ACCESS_KEY=${C.s3Secret},${C.s3Secret}2`,
+  ]) {
+    const out = path.join(report, compare.split('=')[0]);
+    const result = await run(['bench', '--compare', compare, '--duration', '300ms', '--baseline-duration', '300ms', '--warmup', '0', '--replicas', '1', '--connections', '1', '--out', out, '--log-level', 'trace', '--json'], secretEnv({ FLTS_HOME: home, MLFLOW_TRACKING_URI: '', FLTS_MLFLOW_TIMEOUT_MS: '500' }), 180_000);
+    scan(`bench --compare ${compare.split('=')[0]} stdout`, result.stdout);
+    scan(`bench --compare ${compare.split('=')[0]} stderr`, result.stderr);
+  }
   scanTree('bench report', report);
 }
 

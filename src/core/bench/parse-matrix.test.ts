@@ -78,6 +78,19 @@ describe('core > bench > parse-matrix', () => {
     }
   });
 
+  it('labels --compare values of a URL or a broker list without their credentials, told apart by place when that is all that differs', () => {
+    // Before, MLFLOW_TRACKING_URI=http://u:pw1@h/,... labelled the log, the progress lines and bench.json/csv/svg with the passwords.
+    expect(parseCompareFlag('MLFLOW_TRACKING_URI=http://u:pw1@h:5000/,http://u:p/w#2@h:5000/,http://h2:5000/').map((variant) => variant.label)).toEqual([
+      'MLFLOW_TRACKING_URI=http://***@h:5000/ (1)',
+      'MLFLOW_TRACKING_URI=http://***@h:5000/ (2)',
+      'MLFLOW_TRACKING_URI=http://h2:5000/',
+    ]);
+    const brokers = parseCompareFlag('KAFKA_BOOTSTRAP_SERVERS=u:pw1@k1:9092,k2:9092');
+    expect(brokers.map((variant) => variant.label)).toEqual(['KAFKA_BOOTSTRAP_SERVERS=***@k1:9092', 'KAFKA_BOOTSTRAP_SERVERS=k2:9092']);
+    // The replicas still get the values as typed.
+    expect(brokers[0].env).toEqual({ KAFKA_BOOTSTRAP_SERVERS: 'u:pw1@k1:9092' });
+  });
+
   it('refuses --compare with a single value, which compares nothing, naming the flag and never a secret value', () => {
     // Before, "X=a" ran one group labelled as a comparison, and a second value left out went unnoticed.
     for (const [text, shown] of [['FLTS_LIVE_SCORING=true', 'FLTS_LIVE_SCORING=true'], ['FLTS_LIVE_SCORING= true ', 'FLTS_LIVE_SCORING=true'], ['FLTS_SERVE_API_TOKEN=tok-a', 'FLTS_SERVE_API_TOKEN=***']]) {

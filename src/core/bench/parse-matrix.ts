@@ -148,7 +148,11 @@ export function parseCompareFlag(text: string): BenchVariant[] {
     });
   }
   const token = API_TOKEN_ENV_NAMES.has(name);
-  return values.map((value, index) => ({ label: `${name}=${secret ? `${MASK}${index + 1}` : value}`, env: { [name]: value }, ...(token ? { apiToken: value } : {}) }));
+  // Labels go to the log, the progress lines and every report file: a URL or broker list loses its credentials there,
+  // and values that differ in their credentials alone are told apart by their place.
+  const shown = values.map((value) => redactSecrets(value));
+  const label = (index: number): string => (secret ? `${MASK}${index + 1}` : shown.indexOf(shown[index]) === shown.lastIndexOf(shown[index]) ? shown[index] : `${shown[index]} (${index + 1})`);
+  return values.map((value, index) => ({ label: `${name}=${label(index)}`, env: { [name]: value }, ...(token ? { apiToken: value } : {}) }));
 }
 
 /** The environment names of serve.apiToken: a variant that sets one is sent with its own token. */
