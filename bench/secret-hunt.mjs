@@ -190,6 +190,7 @@ const VARIANTS = [
   { label: 'local', env: {} },
   { label: 'mlflow-dead', env: mlflowAt(`http://${USER}:${C.uriPassword}@127.0.0.1:${dead}/`) },
   { label: 'mlflow-echo', env: mlflowAt(echo.url) },
+  { label: 'mlflow-echo-password', env: { ...mlflowAt(echo.url), MLFLOW_TRACKING_TOKEN: '' } },
   { label: 'mlflow-echo-uri-creds', env: { ...mlflowAt(`http://${USER}:${C.uriPassword}@${echo.url.slice(7)}`), MLFLOW_TRACKING_TOKEN: '' } },
   { label: 'mlflow-malformed', env: mlflowAt(`http://${USER}:${C.badUriPassword}@[bad`) },
   { label: 'mlflow-malformed-space', env: mlflowAt(`http://${USER}:${C.badUriPassword} x@127.0.0.1:${dead}`) },
@@ -266,7 +267,8 @@ async function seed(caseHome, env) {
 let answered = 0;
 async function service(kind, extraEnv) {
   const port = await deadPort();
-  const env = secretEnv({ FLTS_HOME: home, ...extraEnv });
+  const grpcPort = kind === 'serve' ? await deadPort() : undefined;
+  const env = secretEnv({ FLTS_HOME: home, ...extraEnv, ...(grpcPort ? { FLTS_SERVE_GRPC_PORT: String(grpcPort) } : {}) });
   const argv = kind === 'serve' ? ['serve', '--port', String(port), '--log-level', 'trace'] : ['daemon', '--port', String(port), '--roles', 'serving', '--log-level', 'trace'];
   const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(FLTS_|MLFLOW_|AWS_|MINIO_|KAFKA_)/.test(name)));
   const child = spawn(process.execPath, [BIN, ...argv], { env: { ...base, ...env, ...(kind === 'daemon' ? { FLTS_BUS: 'fs' } : {}) }, cwd: scratch });
@@ -305,10 +307,36 @@ async function service(kind, extraEnv) {
     const res = await fetch(url + route, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } }).catch((error) => ({ status: 0, text: async () => String(error), headers: new Headers() }));
     scan(`${kind} POST ${route}`, `${res.status} ${JSON.stringify([...res.headers])} ${await res.text()}`);
   }
+  if (grpcPort) await grpcCalls(kind, grpcPort);
   child.kill('SIGTERM');
   await exited;
   scan(`${kind} ${JSON.stringify(extraEnv)} output`, out);
 }
+/** gRPC: every method, ModelInfer with no, a wrong, two and the right token, and a request it refuses. */
+async function grpcCalls(kind, port) {
+  const grpc = await import('@grpc/grpc-js');
+  const { createInferenceClient } = await import(path.resolve(path.dirname(BIN), '../dist/core/serve/oip-grpc-service.js'));
+  const client = createInferenceClient(`127.0.0.1:${port}`);
+  const call = (method, request, tokens) =>
+    new Promise((resolve) => {
+      const metadata = new grpc.Metadata();
+      for (const token of tokens) metadata.add('authorization', `Bearer ${token}`);
+      client[method](request, metadata, { deadline: Date.now() + 10_000 }, (error, answer) => resolve({ error, answer }));
+    });
+  const request = { model_name: 'flts', inputs: [{ name: 'x', datatype: 'FP64', shape: [1], contents: { fp64_contents: [1] } }] };
+  const calls = [
+    ['ServerLive', {}, []], ['ServerReady', {}, []], ['ServerMetadata', {}, []], ['ModelMetadata', { name: 'flts' }, []], ['ModelReady', { name: 'flts' }, []],
+    ['ModelInfer', request, []], ['ModelInfer', request, [`${C.apiToken}x`]], ['ModelInfer', request, [C.apiToken, C.adminToken]], ['ModelInfer', request, [C.apiToken]],
+    ['RepositoryModelLoad', { model_name: C.apiToken }, [C.apiToken]],
+  ];
+  for (const [method, body, tokens] of calls) {
+    const { error, answer } = await call(method, body, tokens);
+    if (error?.code !== grpc.status.UNAVAILABLE) answered++;
+    scan(`${kind} gRPC ${method} (${tokens.length} tokens)`, JSON.stringify({ code: error?.code, details: error?.details, metadata: error?.metadata?.getMap(), answer }));
+  }
+  client.close();
+}
+
 if (filter.test('serve')) {
   await service('serve', {});
   await service('serve', mlflowAt(echo.url));
