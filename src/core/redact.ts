@@ -7,20 +7,25 @@
  * too reads up to the last one), or `/`, `?` and `#`, which make the URL invalid, so that the error refusing it quotes
  * it whole.
  */
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s"'<>]*@/gi;
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s"'<>]{0,1024}@/gi;
+/**
+ * The same without / ? # @ in it, and so of any length in linear time (the bound above keeps a text of many `a://`
+ * from costing seconds).
+ */
+const LONG_URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi;
 /**
  * A URL that is a whole value (or a quoted one) may hold a space before its `@`, which the URL parser takes as part of
  * the password: up to the last `@` before the value's end, if what follows it has no space and what precedes it no
  * slash (a sentence that starts with a URL and ends with a mail address is not one).
  */
-const WHOLE_URL_USERINFO = /((?:^|")[a-z][a-z0-9+.-]*:\/\/)[^"<>\n/]*@(?=[^\s"]*(?:"|$))/gi;
+const WHOLE_URL_USERINFO = /((?:^|")[a-z][a-z0-9+.-]*:\/\/)[^"<>\n/]{0,1024}@(?=[^\s"]*(?:"|$))/gi;
 /**
  * `user:password@host` without a scheme, as an address list takes it (KAFKA_BOOTSTRAP_SERVERS, a host:port endpoint):
  * a word of its own (after a space, a quote, a comma, a bracket or `=`) with a colon before its `@`, the password up
  * to the word's last `@` as in a URL (a host after it, or none: `user:pass@` alone is refused quoting it). A mail address (no colon), `scheme://` and `models:/name@alias` (a slash after
  * the colon) are not one.
  */
-const BARE_USERINFO = /(^|[\s,;(\["'=])[^\s/?#@"'<>,;:()[\]=]+:(?!\/)[^\s"'<>,;()[\]]+@(?=[\w.[-]|[\s"',;)\]]|$)/g;
+const BARE_USERINFO = /(^|[\s,;(\["'=])[^\s/?#@"'<>,;:()[\]=]+:(?!\/)[^\s"'<>,;()[\]]{1,1024}@(?=[\w.[-]|[\s"',;)\]]|$)/g;
 const SECRET_QUERY_PARAM = /([?&;][a-z0-9_.-]*?(?:token|secret|password|passwd|pwd|key|signature|credential|auth|sig)=)[^&#\s"'<>]*/gi;
 
 /**
@@ -37,6 +42,7 @@ export function redactSecrets(text: string): string {
   if (!text.includes('://') && !text.includes('=') && !text.includes('"') && !text.includes('<') && !text.includes('@')) return text;
   return text
     .replace(URL_USERINFO, `$1${MASK}@`)
+    .replace(LONG_URL_USERINFO, `$1${MASK}@`)
     .replace(WHOLE_URL_USERINFO, `$1${MASK}@`)
     .replace(BARE_USERINFO, `$1${MASK}@`)
     .replace(SECRET_QUERY_PARAM, `$1${MASK}`)
