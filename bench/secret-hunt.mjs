@@ -16,8 +16,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { modelPath, servedModelName } from './served-model-name.mjs';
 
 const here = import.meta.dirname;
+/** The model name the serve started here answers for (the inference protocol's routes and gRPC calls name it). */
+const MODEL = await servedModelName();
 const BIN = process.env.FLTS_HUNT_BIN ?? path.resolve(here, '../bin/run.js');
 const EXAMPLE = path.resolve(here, '../examples/data');
 const filter = new RegExp(process.argv[2] ?? '.');
@@ -286,7 +289,7 @@ async function service(kind, extraEnv) {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
-  const routes = ['/livez', '/healthz', '/readyz', '/ready', '/status', '/metrics', '/prometheus', '/stats', '/openapi.json', '/docs', '/v2', '/v2/models/flts', '/v2/models/flts/ready', '/v2/health/ready', '/nope', `/predict?token=${C.apiToken}`];
+  const routes = ['/livez', '/healthz', '/readyz', '/ready', '/status', '/metrics', '/prometheus', '/stats', '/openapi.json', '/docs', '/v2', modelPath(MODEL), `${modelPath(MODEL)}/ready`, '/v2/health/ready', '/nope', `/predict?token=${C.apiToken}`];
   const wrong = { authorization: `Bearer ${C.apiToken}x` };
   for (const route of routes) {
     for (const headers of [{}, { authorization: `Bearer ${C.adminToken}` }]) {
@@ -299,7 +302,7 @@ async function service(kind, extraEnv) {
     ['/predict', '{}', wrong],
     ['/predict', '{"data":', { authorization: `Bearer ${C.apiToken}` }],
     ['/predict', JSON.stringify({ data: { time: [1], down: [1] }, note: C.apiToken }), { authorization: `Bearer ${C.apiToken}` }],
-    ['/v2/models/flts/infer', '{"inputs":[{"name":"x"}]}', { authorization: `Bearer ${C.apiToken}` }],
+    [`${modelPath(MODEL)}/infer`, '{"inputs":[{"name":"x"}]}', { authorization: `Bearer ${C.apiToken}` }],
     ['/reload_latest', '', { authorization: `Bearer ${C.adminToken}x` }],
     ['/prune_logs?retention_days=x', '', { authorization: `Bearer ${C.adminToken}` }],
     ['/actuals', 'x', { authorization: `Bearer ${C.apiToken}`, 'content-type': 'application/json' }],
@@ -323,9 +326,9 @@ async function grpcCalls(kind, port) {
       for (const token of tokens) metadata.add('authorization', `Bearer ${token}`);
       client[method](request, metadata, { deadline: Date.now() + 10_000 }, (error, answer) => resolve({ error, answer }));
     });
-  const request = { model_name: 'flts', inputs: [{ name: 'x', datatype: 'FP64', shape: [1], contents: { fp64_contents: [1] } }] };
+  const request = { model_name: MODEL, inputs: [{ name: 'x', datatype: 'FP64', shape: [1], contents: { fp64_contents: [1] } }] };
   const calls = [
-    ['ServerLive', {}, []], ['ServerReady', {}, []], ['ServerMetadata', {}, []], ['ModelMetadata', { name: 'flts' }, []], ['ModelReady', { name: 'flts' }, []],
+    ['ServerLive', {}, []], ['ServerReady', {}, []], ['ServerMetadata', {}, []], ['ModelMetadata', { name: MODEL }, []], ['ModelReady', { name: MODEL }, []],
     ['ModelInfer', request, []], ['ModelInfer', request, [`${C.apiToken}x`]], ['ModelInfer', request, [C.apiToken, C.adminToken]], ['ModelInfer', request, [C.apiToken]],
     ['RepositoryModelLoad', { model_name: C.apiToken }, [C.apiToken]],
   ];
