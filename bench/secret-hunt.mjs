@@ -210,7 +210,7 @@ const VARIANTS = [
   { label: 'kafka-malformed-broker', env: onKafka({ KAFKA_BOOTSTRAP_SERVERS: `${USER}:${C.badUriPassword}@` }) },
   { label: 'kafka-unencoded-password', env: onKafka({ KAFKA_BOOTSTRAP_SERVERS: `${USER}:${C.rawBrokerPassword}@127.0.0.1:${dead}` }) },
   { label: 's3-unencoded-password', env: onS3({ FLTS_S3_ENDPOINT: `http://${USER}:${C.rawUriPassword}@127.0.0.1:${dead}` }) },
-  { label: 'config-file', env: { FLTS_CONFIG: configFile }, argv: ['--config', configFile] },
+  { label: 'config-file', env: {}, argv: ['--config', configFile] },
   { label: 'config-file-malformed', env: {}, argv: ['--config', badConfig] },
   { label: 'config-file-wrong-types', env: {}, argv: ['--config', badTypeConfig] },
   { label: 'token-invalid', env: { FLTS_SERVE_API_TOKEN: `${C.apiToken} with space`, FLTS_SERVE_ADMIN_TOKEN: `${C.adminToken}\n` } },

@@ -51,6 +51,13 @@ export const TOOL_ENV_NAMES: Readonly<Record<string, string>> = {
   FLTS_FUZZ_DATASETS: 'fuzz-openapi.sh\'s datasets',
   FLTS_FUZZ_HOME: 'fuzz-openapi.sh\'s flts home',
   FLTS_FUZZ_ROUNDS: 'fuzz-openapi.sh\'s rounds',
+  FLTS_HUNT_BIN: 'the CLI secret-hunt.mjs runs (another build\'s bin/run.js)',
+  FLTS_HUNT_S3: 'an S3 server (host:port) for secret-hunt.mjs\'s success paths on S3',
+  FLTS_HUNT_S3_USER: 'the access key of FLTS_HUNT_S3',
+  FLTS_HUNT_S3_PASSWORD: 'the secret key of FLTS_HUNT_S3',
+  FLTS_HUNT_MLFLOW: 'an MLflow server whose mirrored params and tags secret-hunt.mjs reads back',
+  FLTS_HUNT_MLFLOW_STATE: 'that MLflow server\'s state directory, which secret-hunt.mjs greps',
+  FLTS_HUNT_KAFKA: 'a PLAINTEXT Kafka broker (host:port) for secret-hunt.mjs',
   // Interpolated by docker compose (compose/docker-compose.yml), set in the shell that runs it.
   FLTS_IMAGE: 'the image the compose services run',
   FLTS_BIND_ADDRESS: 'the host address the compose ports bind',
