@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFsBus } from '../bus/fs-bus.js';
 import type { MessageBus } from '../bus/message-bus.js';
-import { resolveSettings } from '../config/settings.js';
+import { resolveSettings, type Settings } from '../config/settings.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { listRunRecords } from '../registry/run-store.js';
 import { leaseKey, readLease } from '../registry/work-lease.js';
@@ -40,6 +40,13 @@ afterEach(async () => {
 
 /** Settings whose MLflow is `uri`, given up on quickly (one try of `timeoutMs`, a second unless given). */
 const trackedAt = (uri: string, timeoutMs = 1000) => resolveSettings({ env: { INPUT_SEQ_LEN: '4', MLFLOW_TRACKING_URI: uri, FLTS_MLFLOW_TIMEOUT_MS: String(timeoutMs), FLTS_MLFLOW_RETRIES: '0' } }).settings;
+
+/** `settings` for a trainer of NAIVE alone that resyncs only as it starts: what it trains and mirrors is the startup's. */
+function naiveAtStartupOnly(settings: Settings): Settings {
+  settings.daemon.trainerModels = ['NAIVE'];
+  settings.daemon.resyncIntervalMs = 86_400_000;
+  return settings;
+}
 
 /** A logger keeping each line's message and fields. */
 function recordingLogger(lines: Array<{ level: string; message: string; fields: Record<string, unknown> }>): Logger {
@@ -186,9 +193,7 @@ describe('core > daemon > role tracking', () => {
         });
       },
       async (uri) => {
-        const tracked = trackedAt(uri);
-        tracked.daemon.trainerModels = ['NAIVE'];
-        tracked.daemon.resyncIntervalMs = 86_400_000;
+        const tracked = naiveAtStartupOnly(trackedAt(uri));
         const role = await startTrainerRole({ settings: tracked, store, bus, logger: silentLogger, metrics: createDaemonMetrics({ processMetrics: false }), owner: 'trainer-b', signal: new AbortController().signal });
         try {
           // The startup resync finds the run trained (no training, no notice) and mirrors what MLflow lacks.
@@ -216,9 +221,7 @@ describe('core > daemon > role tracking', () => {
       },
       async (uri) => {
         // Five seconds a call: the mirror gives up on it only well after the claim's effect.
-        const settings = trackedAt(uri, 5000);
-        settings.daemon.trainerModels = ['NAIVE'];
-        settings.daemon.resyncIntervalMs = 86_400_000;
+        const settings = naiveAtStartupOnly(trackedAt(uri, 5000));
         const store = createFsStore(path.join(root, 'store'));
         const metrics = createDaemonMetrics({ processMetrics: false });
         const role = await startTrainerRole({ settings, store, bus: observed, logger: silentLogger, metrics, owner: 'trainer-a', signal: new AbortController().signal });
@@ -295,9 +298,7 @@ describe('core > daemon > role tracking', () => {
     await withServer(
       (_request, response) => response.writeHead(503).end(),
       async (uri) => {
-        const settings = trackedAt(uri);
-        settings.daemon.trainerModels = ['NAIVE'];
-        settings.daemon.resyncIntervalMs = 86_400_000;
+        const settings = naiveAtStartupOnly(trackedAt(uri));
         const store = createFsStore(path.join(root, 'store'));
         await addProcessedData(store, settings, HASH);
         const metrics = createDaemonMetrics({ processMetrics: false });
@@ -320,9 +321,7 @@ describe('core > daemon > role tracking', () => {
   it('counts the runs MLflow lacks that another process trained, from the store, when the trainer starts while MLflow is down', async () => {
     const store = createFsStore(path.join(root, 'store'));
     // Trained without tracking (as `flts train` during an outage, or another trainer): a run of the registry, no mirror.
-    const untracked = resolveSettings({ env: { INPUT_SEQ_LEN: '4' } }).settings;
-    untracked.daemon.trainerModels = ['NAIVE'];
-    untracked.daemon.resyncIntervalMs = 86_400_000;
+    const untracked = naiveAtStartupOnly(resolveSettings({ env: { INPUT_SEQ_LEN: '4' } }).settings);
     await addProcessedData(store, untracked, HASH);
     const other = await startTrainerRole({ settings: untracked, store, bus, logger: silentLogger, metrics: createDaemonMetrics({ processMetrics: false }), owner: 'trainer-other', signal: new AbortController().signal });
     try {
@@ -333,9 +332,7 @@ describe('core > daemon > role tracking', () => {
     await withServer(
       (_request, response) => response.writeHead(503).end(),
       async (uri) => {
-        const settings = trackedAt(uri);
-        settings.daemon.trainerModels = ['NAIVE'];
-        settings.daemon.resyncIntervalMs = 86_400_000;
+        const settings = naiveAtStartupOnly(trackedAt(uri));
         const metrics = createDaemonMetrics({ processMetrics: false });
         let clock = 5_000;
         // Nothing to train: the startup's mirror of the backlog alone finds MLflow down.
@@ -353,9 +350,7 @@ describe('core > daemon > role tracking', () => {
   });
 
   it('says nothing of an MLflow backlog without a tracking URI', async () => {
-    const settings = resolveSettings({ env: { INPUT_SEQ_LEN: '4' } }).settings;
-    settings.daemon.trainerModels = ['NAIVE'];
-    settings.daemon.resyncIntervalMs = 86_400_000;
+    const settings = naiveAtStartupOnly(resolveSettings({ env: { INPUT_SEQ_LEN: '4' } }).settings);
     const metrics = createDaemonMetrics({ processMetrics: false });
     const role = await startTrainerRole({ settings, store: createFsStore(path.join(root, 'store')), bus, logger: silentLogger, metrics, owner: 'trainer-untracked', signal: new AbortController().signal });
     try {
