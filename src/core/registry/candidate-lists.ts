@@ -15,8 +15,8 @@ const LIST_KEY = /^candidate-sets\/([0-9a-f]{64})\.json$/;
 export const CANDIDATE_LIST_GRACE_MS = 60 * 60 * 1000;
 
 /**
- * `candidate-sets/<sha256>.json` in the promotion bucket: the ids of a candidate set too large for its promotion record
- * to list. Named by the set's own digest, so every record of the same set shares one object, and two segments deep,
+ * `candidate-sets/<sha256>.json` in the promotion bucket: the ids of a candidate set (or of the runs a person's choice
+ * saw, `seen_set`) too large for its promotion record to list. Named by the set's own digest, so every record of the same set shares one object, and two segments deep,
  * never mistaken for a history record (`<scope>/<config_hash>/promotion-<timestamp>.json`).
  */
 export function candidateListKey(set: CandidateSet): string {
@@ -59,9 +59,21 @@ export async function readCandidateList(store: ObjectStore, settings: Settings, 
   return kept.count === set.count && kept.sha256 === set.sha256 ? runIds : undefined;
 }
 
-/** The digests of the candidate sets history records name, in any scope. */
+/** The kept lists of `sets` (those that are candidate sets, once each) that could be read, by digest. */
+export async function readCandidateLists(store: ObjectStore, settings: Settings, sets: Iterable<unknown>): Promise<Map<string, readonly string[]>> {
+  const unique = new Map<string, CandidateSet>();
+  for (const set of sets) if (isCandidateSet(set)) unique.set(set.sha256, set);
+  const listed = new Map<string, readonly string[]>();
+  for (const [sha256, set] of unique) {
+    const runIds = await readCandidateList(store, settings, set);
+    if (runIds) listed.set(sha256, runIds);
+  }
+  return listed;
+}
+
+/** The digests of the sets history records name, in any scope: the runs chosen from and the runs a person saw. */
 function namedSets(records: readonly PromotionRecord[]): Set<string> {
-  return new Set(records.flatMap((record) => (isCandidateSet(record.candidate_set) ? [record.candidate_set.sha256] : [])));
+  return new Set(records.flatMap((record) => [record.candidate_set, record.seen_set].flatMap((set) => (isCandidateSet(set) ? [set.sha256] : []))));
 }
 
 export interface CandidateListSweep {

@@ -21,6 +21,15 @@ export function isAutomaticChoice(record: Pick<PromotionRecord, 'source'>): bool
 }
 
 /**
+ * Whether a person made the choice (`manual`, `best`, `rollback`, and so a pin, which only they make): what the
+ * registry held then is what they chose against, and their record keeps it (`seen_runs`, `seen_set`). An automatic
+ * rollback is no such choice: a live probation weighs the run it leaves against the one it returns to, no other run.
+ */
+export function isPersonsChoice(source: PromotionSource): boolean {
+  return source === 'manual' || source === 'best' || source === 'rollback';
+}
+
+/**
  * Whether a record pins its run: a person promoted again the run the daemon had put in service, having seen it serve,
  * or asked for a pin (`--pin`) of the run in service (a record with action `pin`), or of the run they promoted (the
  * promotion record itself, `pinned: true`). An automatic rollback never undoes a pin (only `flts promote --rollback`
@@ -84,6 +93,17 @@ export interface PromotionRecord {
    * would otherwise carry. Absent on records of flts before it.
    */
   candidate_set?: CandidateSet;
+  /**
+   * On the record of a person's choice (isPersonsChoice): the SUCCESS runs the run registry held when it was made,
+   * of every config_hash and target set, listed up to CANDIDATE_LIST_LIMIT runs; past that `seen_set` alone says
+   * which, its list kept as a candidate set's is. Newer data whose runs are all among them was there to choose, and the
+   * person chose the run in service over it: the daemon's promoter lets the choice stand against that data, and
+   * promotes it once it has a SUCCESS run this record did not see. Membership, never time: no clock of the trainer,
+   * the person's host and the promoter is compared. Absent on other records and on those of flts before it, against
+   * which newer data's SUCCESS the promoter has not chosen from promotes that data.
+   */
+  seen_runs?: string[];
+  seen_set?: CandidateSet;
   /** Whether --force overrode problems; `forced_over` lists them. */
   forced?: boolean;
   forced_over?: string[];
@@ -132,6 +152,30 @@ export function isCandidateSet(value: unknown): value is CandidateSet {
 export function candidateFields(runIds: readonly string[] | undefined): Pick<PromotionRecord, 'candidate_runs' | 'candidate_set'> {
   if (!runIds) return {};
   return { ...(runIds.length <= CANDIDATE_LIST_LIMIT ? { candidate_runs: [...runIds] } : {}), candidate_set: candidateSet(runIds) };
+}
+
+/** How a person's record names the SUCCESS runs the registry held when they chose (`seen_runs`, `seen_set`), as candidateFields does. */
+export function seenFields(runIds: readonly string[] | undefined): Pick<PromotionRecord, 'seen_runs' | 'seen_set'> {
+  const { candidate_runs: runs, candidate_set: set } = candidateFields(runIds);
+  return { ...(runs ? { seen_runs: runs } : {}), ...(set ? { seen_set: set } : {}) };
+}
+
+/**
+ * Whether the runs a record names, by a list (`runs`) or by a set (`set`), include every one of `runIds`: the list
+ * when there is one, else the kept list of the set (`listed`, by digest), else the set itself when it is exactly
+ * `runIds`'s (the same runs, none added and none gone). undefined when the record names no runs (flts before it).
+ */
+export function namesEvery(runs: unknown, set: unknown, runIds: readonly string[], listed: ReadonlyMap<string, readonly string[]> = new Map()): boolean | undefined {
+  const among = (names: readonly string[]): boolean => {
+    const named = new Set(names);
+    return runIds.every((runId) => named.has(runId));
+  };
+  if (Array.isArray(runs)) return among(runs as string[]);
+  if (!isCandidateSet(set)) return undefined;
+  const exact = candidateSet(runIds);
+  if (set.count === exact.count && set.sha256 === exact.sha256) return true;
+  const kept = listed.get(set.sha256);
+  return kept !== undefined && among(kept);
 }
 
 export const ROOT_POINTER = 'current.json';

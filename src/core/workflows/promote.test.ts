@@ -66,7 +66,7 @@ describe('core > workflows > promote', () => {
     const stored = await getJson<PromotionRecord>(store, 'model-promotion', key);
     expect(Object.keys(stored)).toEqual([
       'identifier', 'config_hash', 'run_id', 'model_type', 'experiment', 'model_uri', 'rmse', 'mae', 'mse', 'score', 'timestamp', 'weights',
-      'source', 'previous_run_id', 'reason', 'action', 'actor', 'data_created_at', 'forced', 'forced_over',
+      'source', 'previous_run_id', 'reason', 'action', 'actor', 'data_created_at', 'seen_runs', 'seen_set', 'forced', 'forced_over',
     ]);
     expect(stored).toMatchObject({ identifier: '', run_id: 'runA', model_uri: 'runs:/runA/LSTM', experiment: 'Default', weights: { rmse: 0.5, mae: 0.3, mse: 0.2 }, source: 'manual', actor: 'ana', reason: 'hotfix', previous_run_id: null, forced: false });
     expect(stored.score).toBeCloseTo(0.5 * 0.05 + 0.3 * 0.04 + 0.2 * 0.0025, 12);
@@ -313,6 +313,26 @@ describe('core > workflows > promote', () => {
       expect(promoted.targets_changed).toEqual({ previous_run_id: 'runBoth', from: ['down', 'up'], to: ['down'] });
       expect(await byHand('runB')).not.toHaveProperty('targets_changed');
     });
+  });
+
+  it("records on a person's choice the SUCCESS runs the registry held, of every config_hash and target set; on no other", async () => {
+    const otherHash = fakeRun('runOther', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2025-01-06T00:00:00.000Z', 'SUCCESS', 'd'.repeat(64));
+    await saveRunRecord(store, settings, { ...otherHash, window: { ...otherHash.window, features: ['down', 'up'], targets: ['down', 'up'] } });
+    const success = ['runA', 'runB', 'runC', 'runOther'];
+    const seen = (record: PromotionRecord) => ({ runs: record.seen_runs?.slice().sort(), set: record.seen_set });
+    const all = { runs: success, set: candidateSet(success) };
+    const none = { runs: undefined, set: undefined };
+    expect(seen((await byHand('runA')).record)).toEqual(all);
+    expect(seen((await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store })).record)).toEqual(all);
+    expect(seen((await promote({ runId: 'runC', source: 'auto', actor: 'daemon:x', reason: 'best score' }, settings, { store })).record)).toEqual(none);
+    // A live probation weighs the run it leaves against the one it returns to, and nothing else it could have seen.
+    expect(seen((await rollback({ source: 'auto-rollback', actor: 'live-accuracy', reason: 'worse live' }, settings, { store })).record)).toEqual(none);
+    expect(seen((await rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).record)).toEqual(all);
+    // A pin of the daemon's run in service is a person's choice as well.
+    await promote({ runId: 'runC', source: 'auto', actor: 'daemon:x', reason: 'best score' }, settings, { store });
+    const pin = await byHand('runC');
+    expect(pin.record.action).toBe('pin');
+    expect(seen(pin.record)).toEqual(all);
   });
 
   it('rolls back through the history one promotion at a time, recording who asked', async () => {

@@ -8,7 +8,7 @@ import { buildScoreboard, rowsOfTargets, runsOfTargets, sameTargetSet, SCORE_WEI
 import { configHashesWithRuns, emptyRunsBucket, hashesWithRunsSaid, resolveEvalConfigHash, runsLookedFor } from '../eval/evaluate-runs.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ensureCandidateList, saveCandidateList, sweepCandidateLists } from '../registry/candidate-lists.js';
-import { candidateFields, describeChoice, isAutomaticChoice, isPin, PROMOTION_SOURCES, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource } from '../registry/pointers.js';
+import { candidateFields, describeChoice, isAutomaticChoice, isPersonsChoice, isPin, PROMOTION_SOURCES, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource, seenFields } from '../registry/pointers.js';
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { verifyRunRecordSeal } from '../registry/run-digests.js';
@@ -134,6 +134,8 @@ export interface PromotionRecordFields {
   actor?: string | null;
   forcedOver?: string[];
   candidateRuns?: string[];
+  /** A person's choice: the SUCCESS runs the registry held as they made it (recorded as `seen_runs` while few, and `seen_set`). */
+  seenRuns?: string[];
   /** The promotion is pinned by the request that made it (`PromotionDecision.pin`). */
   pinned?: boolean;
   now?: () => Date;
@@ -162,6 +164,7 @@ export function buildPromotionRecord(run: RunRecord, settings: Settings, fields:
     actor: fields.actor ?? null,
     data_created_at: run.data?.processed_created_at || null,
     ...candidateFields(fields.candidateRuns),
+    ...seenFields(fields.seenRuns),
     forced: (fields.forcedOver?.length ?? 0) > 0,
     forced_over: fields.forcedOver ?? [],
     ...(fields.pinned ? { pinned: true } : {}),
@@ -228,8 +231,21 @@ async function alreadyInService(current: PromotionRecord, settings: Settings, de
   };
 }
 
+/**
+ * The SUCCESS runs of the registry (every config_hash and target set) as a person's choice is made, which its record
+ * keeps (`seen_runs`, `seen_set`): newer data of those runs alone was theirs to choose, and the daemon's promoter
+ * lets their choice stand against it (auto-promote.ts). Read before the record is written, so a run that finishes
+ * meanwhile counts as unseen, and the promoter decides on it as it would have without them. undefined for any other
+ * source, and when the registry cannot be read whole (a record then says nothing it saw, as one of flts before).
+ */
+async function successRunsNow(store: ObjectStore, settings: Settings, source: PromotionSource): Promise<string[] | undefined> {
+  if (!isPersonsChoice(source)) return undefined;
+  const scan = await scanRunRecords(store, settings).catch(orUnlessUnavailable(undefined));
+  return scan?.records.filter((run) => run.status === 'SUCCESS').map((run) => run.run_id);
+}
+
 /** The pin of `current` (the promotion of the run in service) on behalf of `decision`. */
-function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason: string, now: () => Date): PromotionRecord {
+function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason: string, now: () => Date, seenRuns: string[] | undefined): PromotionRecord {
   // The reference fields of the run in service, in the reference order.
   const { identifier, config_hash, run_id, model_type, experiment, model_uri, rmse, mae, mse, score, weights } = current;
   return {
@@ -244,6 +260,7 @@ function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason
     actor: singleLine(decision.actor),
     data_created_at: current.data_created_at ?? null,
     ...candidateFields(decision.candidateRuns),
+    ...seenFields(seenRuns),
     forced: false,
     forced_over: [],
     // A rollback starts no probation: a pin naming it would have replicas start one with the run it rolled back from.
@@ -264,8 +281,10 @@ function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason
 async function pinInService(current: PromotionRecord, decision: PromotionDecision, reason: string, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   const { store } = deps;
   const caughtUp = await catchUp(settings, deps);
+  const seenRuns = await successRunsNow(store, settings, decision.source);
   await saveCandidateList(store, settings, decision.candidateRuns);
-  const written = await writing(deps)(() => appendHistoryAndPointers(store, settings, pinRecord(current, decision, reason, deps.now ?? (() => new Date()))));
+  await saveCandidateList(store, settings, seenRuns);
+  const written = await writing(deps)(() => appendHistoryAndPointers(store, settings, pinRecord(current, decision, reason, deps.now ?? (() => new Date()), seenRuns)));
   const history = await listPromotionHistory(store, settings, promotionScope(settings));
   const overtaken = history[history.findIndex((record) => record.timestamp === written.timestamp && record.run_id === written.run_id) - 1]?.timestamp !== current.timestamp;
   (deps.onEvent ?? ignoreEvents)({ type: 'promote.pinned', runId: written.run_id, configHash: written.config_hash, modelType: written.model_type, source: decision.source, pinnedTimestamp: current.timestamp });
@@ -273,7 +292,7 @@ async function pinInService(current: PromotionRecord, decision: PromotionDecisio
   const announce = overtaken ? written : caughtUp;
   const published = announce ? await publishPromotion(announce, settings, deps) : null;
   const tracking: PromotionResult['tracking'] = overtaken ? trackingOf(await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking })) : { status: 'unchanged' };
-  await tidyCandidateLists(store, settings, decision.candidateRuns, deps.logger);
+  await tidyCandidateLists(store, settings, [decision.candidateRuns, seenRuns], deps.logger);
   return {
     changed: true,
     pinned: true,
@@ -294,9 +313,10 @@ async function pinInService(current: PromotionRecord, decision: PromotionDecisio
  * lists no record names any more are swept (`sweepCandidateLists` says why the two together are safe). The
  * promotion is whole whatever happens here: a failure is logged, never thrown.
  */
-async function tidyCandidateLists(store: ObjectStore, settings: Settings, runIds: readonly string[] | undefined, logger: Logger = silentLogger): Promise<void> {
+async function tidyCandidateLists(store: ObjectStore, settings: Settings, lists: ReadonlyArray<readonly string[] | undefined>, logger: Logger = silentLogger): Promise<void> {
   try {
-    const putBack = await ensureCandidateList(store, settings, runIds);
+    let putBack = false;
+    for (const runIds of lists) putBack = (await ensureCandidateList(store, settings, runIds)) || putBack;
     const { removed, restored } = await sweepCandidateLists(store, settings);
     if (putBack || removed.length > 0 || restored.length > 0) logger.info({ put_back: putBack, removed, restored }, 'candidate_lists_swept');
   } catch (error) {
@@ -378,6 +398,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   await catchUp(settings, deps);
   const previous = await readPointerAt(store, settings, scopedPointerKey(settings));
   const targetsChanged = previous ? await targetsChange(store, settings, previous.run_id, run) : undefined;
+  const seenRuns = await successRunsNow(store, settings, decision.source);
   const record = buildPromotionRecord(run, settings, {
     source: decision.source,
     actor: singleLine(decision.actor),
@@ -386,11 +407,13 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
     previousRunId: previous?.run_id ?? null,
     forcedOver: problems.map((p) => p.message),
     candidateRuns: decision.candidateRuns,
+    seenRuns,
     pinned: decision.pin,
     now: deps.now,
   });
   await store.ensureBucket(settings.store.buckets.promotion);
   await saveCandidateList(store, settings, decision.candidateRuns);
+  await saveCandidateList(store, settings, seenRuns);
   const written = await writing(deps)(() => appendHistoryAndPointers(store, settings, record));
   const pinned = isPin(written);
   (deps.onEvent ?? ignoreEvents)({ type: 'promote.done', runId: run.run_id, configHash: run.config_hash, modelType: run.model_type, source: decision.source, previousRunId: record.previous_run_id });
@@ -401,7 +424,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
 
   const published = await publishPromotion(written, settings, deps);
   const tracked = await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking });
-  await tidyCandidateLists(store, settings, decision.candidateRuns, deps.logger);
+  await tidyCandidateLists(store, settings, [decision.candidateRuns, seenRuns], deps.logger);
   const leftOut = gateCheck?.corrupt_runs ?? [];
   const gate = gateIssue ? { passed: false, reason: gateIssue.message } : settings.eval.minImprovementPct === null || isRollback(decision.source) ? null : { passed: true, reason: `passes the quality gate${leftOutOfGate(leftOut)}` };
   return {
