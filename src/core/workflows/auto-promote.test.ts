@@ -7,7 +7,8 @@ import { CANDIDATE_LIST_LIMIT, readPromotionPointer, type PromotionRecord } from
 import { appendHistory, listPromotionHistory, syncPointers } from '../registry/promotion-history.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { saveRunRecord } from '../registry/run-store.js';
+import { sweepCandidateLists } from '../registry/candidate-lists.js';
+import { readRunRecord, saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { autoPromote, findAutoPromotion, missingModelTypes } from './auto-promote.js';
@@ -210,6 +211,72 @@ describe('core > workflows > auto-promote > semantics', () => {
       // A run it did not see: the data is promoted again.
       await addLoadableRun(store, settings, trained('lstm-2', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.01));
       expect(await autoPromote(NEW, 'daemon:a', settings, deps)).toMatchObject({ result: 'promoted', record: { run_id: 'lstm-2' } });
+    });
+  });
+
+  describe("a person's choice of older data, against newer data's runs it saw", () => {
+    /** OLD promoted automatically, then NEW from its two runs; `lstm-2` of NEW finishes after that promotion. */
+    async function newerDataWithAnUnchosenSuccess(store: ObjectStore, settings: Settings): Promise<void> {
+      for (const run of [trained('old-naive', 'NAIVE', OLD, '2025-01-01T00:00:00Z', 0.3), trained('old-lstm', 'LSTM', OLD, '2025-01-01T00:00:00Z', 0.2)]) await addLoadableRun(store, settings, run);
+      expect(await autoPromote(OLD, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { run_id: 'old-lstm' } });
+      for (const run of [trained('naive', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.2), trained('lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.1)]) await addLoadableRun(store, settings, run);
+      expect(await autoPromote(NEW, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { run_id: 'lstm' } });
+      await addLoadableRun(store, settings, trained('lstm-2', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.05));
+    }
+
+    it('stands when every SUCCESS of the newer data had finished before it, and gives way to one that finishes after', async () => {
+      await withStore(async (store, settings) => {
+        await newerDataWithAnUnchosenSuccess(store, settings);
+        // Ana has seen lstm-2 (unchosen by the promoter) and goes back to the older data on purpose.
+        const chosen = await promote({ runId: 'old-lstm', source: 'manual', actor: 'ana', reason: 'the new inputs are broken' }, settings, { store });
+        for (const promoter of ['daemon:a', 'daemon:b']) {
+          expect(await autoPromote(NEW, promoter, settings, { store })).toMatchObject({ result: 'chosen-run-stands', current: { run_id: 'old-lstm', source: 'manual' } });
+        }
+        expect(chosen.record.seen_runs?.sort()).toEqual(['lstm', 'lstm-2', 'naive', 'old-lstm', 'old-naive']);
+        // Runs that are no candidates of the newer data are no news either: other targets, a FAILED run, a run gone.
+        const otherTargets = trained('gru-both', 'GRU', NEW, '2025-02-01T00:00:00Z', 0.001);
+        await saveRunRecord(store, settings, { ...otherTargets, window: { ...otherTargets.window, features: ['down', 'up'], targets: ['down', 'up'] } });
+        await saveRunRecord(store, settings, { ...trained('lstm-failed', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.001), status: 'FAILED' });
+        await store.delete(settings.store.buckets.runs, 'lstm/run.json');
+        expect(await autoPromote(NEW, 'daemon:a', settings, { store })).toMatchObject({ result: 'chosen-run-stands' });
+        expect((await listPromotionHistory(store, settings)).map((record) => `${record.run_id}:${record.source}`)).toEqual(['old-lstm:auto', 'lstm:auto', 'old-lstm:manual']);
+
+        // A SUCCESS of the newer data that Ana's promotion did not see: the newer data is promoted again.
+        await addLoadableRun(store, settings, trained('naive-2', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.3));
+        expect(await autoPromote(NEW, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { run_id: 'lstm-2', source: 'auto', previous_run_id: 'old-lstm' } });
+        expect(await autoPromote(NEW, 'daemon:b', settings, { store })).toMatchObject({ result: 'already-promoted' });
+      });
+    });
+
+    it('past 50 runs in the registry, knows what the choice saw from the kept list of its set, which no sweep removes', async () => {
+      await withStore(async (store, settings) => {
+        await newerDataWithAnUnchosenSuccess(store, settings);
+        const fillers = Array.from({ length: CANDIDATE_LIST_LIMIT }, (_, at) => trained(`naive-${String(at).padStart(2, '0')}`, 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.5 + at / 1000));
+        for (const run of fillers) await addLoadableRun(store, settings, run);
+        const chosen = await promote({ runId: 'old-lstm', source: 'manual', actor: 'ana', reason: 'the new inputs are broken' }, settings, { store });
+        // A sweep that takes every list no record names, however young, leaves it: the record names it.
+        expect((await sweepCandidateLists(store, settings, 0)).removed).toEqual([]);
+        expect(await autoPromote(NEW, 'daemon:a', settings, { store })).toMatchObject({ result: 'chosen-run-stands' });
+        expect(chosen.record.seen_runs).toBeUndefined();
+        expect(chosen.record.seen_set).toMatchObject({ count: CANDIDATE_LIST_LIMIT + 5 });
+        await addLoadableRun(store, settings, trained('lstm-3', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.01));
+        expect(await autoPromote(NEW, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { run_id: 'lstm-3', previous_run_id: 'old-lstm' } });
+      });
+    });
+
+    it('a person\'s record of an older flts, which names no runs it saw, gives way to an unchosen SUCCESS as before', async () => {
+      await withStore(async (store, settings) => {
+        await newerDataWithAnUnchosenSuccess(store, settings);
+        // Two scopes choose the same older run by hand, one as an older flts wrote it (no seen_runs, no seen_set).
+        const older = { ...settings, identifier: 'site-older' };
+        const current = { ...settings, identifier: 'site-current' };
+        const oldLstm = await readRunRecord(store, settings, 'old-lstm');
+        await appendHistory(store, older, buildPromotionRecord(oldLstm, older, { source: 'manual', actor: 'ana', reason: 'by hand', action: 'promote', previousRunId: null }));
+        await syncPointers(store, older);
+        await promote({ runId: 'old-lstm', source: 'manual', actor: 'ana', reason: 'by hand' }, current, { store });
+        expect(await autoPromote(NEW, 'daemon:a', older, { store })).toMatchObject({ result: 'promoted', record: { run_id: 'lstm-2', previous_run_id: 'old-lstm' } });
+        expect(await autoPromote(NEW, 'daemon:a', current, { store })).toMatchObject({ result: 'chosen-run-stands', current: { run_id: 'old-lstm' } });
+      });
     });
   });
 

@@ -2,8 +2,8 @@ import type { Settings } from '../config/settings.js';
 import { orUnlessUnavailable, toFltsError } from '../errors.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
 import { processedCreatedAt } from '../preprocess/processed-layout.js';
-import { readCandidateList } from '../registry/candidate-lists.js';
-import { candidateSet, isAutomaticChoice, isCandidateSet, promotionScope, type CandidateSet, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
+import { readCandidateLists } from '../registry/candidate-lists.js';
+import { describeChoice, isAutomaticChoice, namesEvery, promotionScope, readPointerAt, scopedPointerKey, type PromotionRecord } from '../registry/pointers.js';
 import { listPromotionHistory } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { findRunRecord, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
@@ -43,7 +43,7 @@ export type AutoPromotionOutcome = (
   | { result: 'already-promoted'; record: PromotionRecord }
   /** The data is older than what this scope serves: the SUCCESS is recorded in the registry, never promoted. */
   | { result: 'superseded'; current: PromotionRecord; reason: string }
-  /** Someone chose the current run (manual, best, rollback, auto-rollback) for data at least as new: it stands. */
+  /** Someone chose the current run (manual, best, rollback, auto-rollback) for data at least as new, or a person chose it with every run of the newer data already a SUCCESS: it stands. */
   | { result: 'chosen-run-stands'; current: PromotionRecord; reason: string }
   | { result: 'gated'; reason: string }
   /** The winner failed its check (it cannot be loaded or forecasts non-finite values). */
@@ -67,21 +67,7 @@ function timeOf(timestamp: string): number {
 export function findAutoPromotion(history: readonly PromotionRecord[], configHash: string, successRuns: readonly RunRecord[], listedSets: ReadonlyMap<string, readonly string[]> = new Map()): PromotionRecord | undefined {
   const newestRun = Math.max(...successRuns.map((run) => Date.parse(run.timings.finished_at ?? run.timings.started_at)));
   const successIds = successRuns.map((run) => run.run_id);
-  let successSet: CandidateSet | undefined;
-  const seesEvery = (candidates: readonly string[]): boolean => {
-    const seen = new Set(candidates);
-    return successIds.every((runId) => seen.has(runId));
-  };
-  const covers = (record: PromotionRecord): boolean => {
-    if (Array.isArray(record.candidate_runs)) return seesEvery(record.candidate_runs);
-    if (isCandidateSet(record.candidate_set)) {
-      successSet ??= candidateSet(successIds);
-      if (record.candidate_set.count === successSet.count && record.candidate_set.sha256 === successSet.sha256) return true;
-      const listed = listedSets.get(record.candidate_set.sha256);
-      return listed !== undefined && seesEvery(listed);
-    }
-    return timeOf(record.timestamp) >= newestRun;
-  };
+  const covers = (record: PromotionRecord): boolean => namesEvery(record.candidate_runs, record.candidate_set, successIds, listedSets) ?? timeOf(record.timestamp) >= newestRun;
   // Only the latest automatic promotion of the hash counts: one made before other rows of it were promoted (inputs
   // that went A -> B -> A) no longer says what is served.
   const latest = history.filter((record) => record.config_hash === configHash && record.source === 'auto').at(-1);
@@ -90,16 +76,19 @@ export function findAutoPromotion(history: readonly PromotionRecord[], configHas
 
 /** The kept lists of the candidate sets of automatic promotions of `configHash` that list none, by digest. */
 async function listedCandidateSets(store: ObjectStore, settings: Settings, history: readonly PromotionRecord[], configHash: string): Promise<Map<string, readonly string[]>> {
-  const sets = new Map<string, CandidateSet>();
-  for (const record of history) {
-    if (record.config_hash === configHash && record.source === 'auto' && !Array.isArray(record.candidate_runs) && isCandidateSet(record.candidate_set)) sets.set(record.candidate_set.sha256, record.candidate_set);
-  }
-  const listed = new Map<string, readonly string[]>();
-  for (const [sha256, set] of sets) {
-    const runIds = await readCandidateList(store, settings, set);
-    if (runIds) listed.set(sha256, runIds);
-  }
-  return listed;
+  const sets = history.filter((record) => record.config_hash === configHash && record.source === 'auto' && !Array.isArray(record.candidate_runs)).map((record) => record.candidate_set);
+  return readCandidateLists(store, settings, sets);
+}
+
+/**
+ * Whether `current`, a person's choice, was made with every one of `candidates` already a SUCCESS in the registry
+ * (its `seen_runs`, or the list its `seen_set` names): the person chose against them. false for a record that names
+ * no runs it saw (flts before it, an automatic rollback) or whose list is gone.
+ */
+async function sawEvery(store: ObjectStore, settings: Settings, current: PromotionRecord, candidates: readonly RunRecord[]): Promise<boolean> {
+  const runIds = candidates.map((run) => run.run_id);
+  const listed = Array.isArray(current.seen_runs) ? new Map<string, readonly string[]>() : await readCandidateLists(store, settings, [current.seen_set]);
+  return namesEvery(current.seen_runs, current.seen_set, runIds, listed) ?? false;
 }
 
 export function missingModelTypes(expected: readonly string[], successRuns: readonly RunRecord[]): string[] {
@@ -131,7 +120,8 @@ async function currentDataCreatedAt(store: ObjectStore, settings: Settings, curr
  * - never move to data created before the data of the run this scope serves (a late SUCCESS for an older
  *   config_hash is `superseded`), whatever order the messages came in;
  * - a run someone chose (any source but `auto`, a pin of an automatic promotion included) stands against automatic
- *   promotion of the same or older data;
+ *   promotion of the same or older data; a person's choice (isPersonsChoice) stands against newer data too while
+ *   every candidate of it is among the SUCCESS runs the choice saw (`seen_runs`, `seen_set`);
  * - for the data already served automatically, promote again only for a SUCCESS newer than that promotion, and
  *   only when the scoreboard winner is not the run in service already.
  */
@@ -173,6 +163,11 @@ async function decideOn(store: ObjectStore, settings: Settings, configHash: stri
   const history = await listPromotionHistory(store, settings, promotionScope(settings));
   const done = findAutoPromotion(history, configHash, candidates) ?? findAutoPromotion(history, configHash, candidates, await listedCandidateSets(store, settings, history, configHash));
   if (done) return { result: 'already-promoted', record: done };
+  // Newer data, or the new rows of the hash in service: a person who chose the run in service with every one of its
+  // candidates there to choose chose against them. Only a SUCCESS they did not see is news.
+  if (current && !isAutomaticChoice(current) && (await sawEvery(store, settings, current, candidates))) {
+    return { result: 'chosen-run-stands', current, reason: `run ${current.run_id} was ${describeChoice(current)} with every SUCCESS run of ${configHash} already in the registry` };
+  }
   // A new SUCCESS that does not beat the run in service: promoting the winner again would change nothing.
   const board = buildScoreboard(configHash, candidates, settings.eval.minImprovementPct, settings.training.targets);
   if (current && bestChoice(rowsOfTargets(board, settings.training.targets), current.run_id)?.run_id === current.run_id) return { result: 'already-promoted', record: current };
