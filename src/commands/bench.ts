@@ -55,7 +55,7 @@ export default class Bench extends FltsCommand<BenchReport> {
       default: 'spread',
     }),
     compare: Flags.string({ description: 'Compare configurations in one run: NAME=value1,value2 (two or more values) starts each replica group once per value of that environment variable (e.g. FLTS_SERVE_INFERENCE_THREAD=true,false). The replicas run with live scoring and prediction records off: a FLTS_LIVE_SCORING or FLTS_SERVE_PREDICTION_LOG value that turns either on is refused, as it would write the synthetic load into the home\'s live probation or prediction logs.', exclusive: ['target'] }),
-    out: Flags.string({ description: 'Output directory (default bench-results/<start time>/, or <start time>-2/... when another run has that one). One holding the report of an earlier run (bench.csv, bench.md, bench.json or bench.svg) is refused before any load (FLTS_BENCH_REPORT_EXISTS), unless --force.' }),
+    out: Flags.string({ description: 'Output directory (default bench-results/<start time>/, or <start time>-2/... when another run has that one). One holding the report of an earlier run (bench.csv, bench.md, bench.json or bench.svg) is refused before any load (FLTS_BENCH_REPORT_EXISTS), unless --force; of two runs given the same --out at once, the one that writes second is refused the same way, its report not written.' }),
     force: Flags.boolean({ description: 'Replace the report of an earlier run in --out (only with --out).', default: false }),
     dataset: Flags.string({ description: 'Dataset whose <name>_test.csv the request rows are cut from (env DATASET_NAME; default: the data the served run was trained with, with --target the run the service says it serves).' }),
   };

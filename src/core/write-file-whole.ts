@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants, open as openDescriptor } from 'node:fs';
-import { access, lstat, open, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, copyFile, link, lstat, open, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -26,6 +26,29 @@ export async function fsyncPath(file: string): Promise<void> {
 export interface ReplaceFileOptions {
   /** The bytes and the rename reach the disk before this returns, so the file survives a power cut whole. */
   durable?: boolean;
+  /**
+   * Never replace a file already there: the whole file is linked into place, which fails with EEXIST where a rename
+   * replaced it. A check before the write cannot do this: two writers both find the name free, then the second's
+   * rename wins without a word.
+   */
+  exclusive?: boolean;
+}
+
+/** Link failures of a filesystem that has no hard links (some network and FUSE mounts), not of the name. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
+/**
+ * Puts the complete `temp` at `file` unless a file is there. Without hard links an exclusive copy still refuses an
+ * existing file; only its reader may then see it before it is whole.
+ */
+async function placeExclusively(temp: string, file: string): Promise<void> {
+  try {
+    await link(temp, file);
+  } catch (error) {
+    if (!NO_HARD_LINKS.has(String((error as NodeJS.ErrnoException).code))) throw error;
+    await copyFile(temp, file, constants.COPYFILE_EXCL);
+  }
+  await rm(temp, { force: true });
 }
 
 export interface WriteFileWholeOptions extends ReplaceFileOptions {
@@ -62,7 +85,8 @@ export async function replaceFile(file: string, write: (temp: string) => Promise
   try {
     await write(temp);
     if (options.durable) await fsyncPath(temp);
-    await rename(temp, file);
+    if (options.exclusive) await placeExclusively(temp, file);
+    else await rename(temp, file);
     if (options.durable) await fsyncPath(directory);
   } catch (error) {
     await rm(temp, { force: true });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -91,6 +91,25 @@ describe('core > bench > writeBenchFiles', () => {
     machine: { cpus: 2, cpuModel: 'x', memoryGiB: 4, node: 'v24', platform: 'linux', loadAverageStart: [0], loadAverageEnd: [0] },
     cells: [],
   };
+
+  it('of two runs writing their reports into one directory at once, refuses one with FLTS_BENCH_REPORT_EXISTS and keeps the other\'s whole', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-bench-two-'));
+    const runs = ['2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.001Z'].map((startedAt) => ({ ...report, startedAt }));
+    // Both passed the check for an earlier report before their load; before, both wrote and the later one's files stood.
+    const outcomes = await Promise.allSettled(runs.map((run) => writeBenchFiles(run, dir)));
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const kept = runs[outcomes.findIndex((outcome) => outcome.status === 'fulfilled')];
+    const refused = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected')!.reason;
+    // Written in the same order, the first file decides: the refused run placed none.
+    expect(refused).toMatchObject({ code: 'FLTS_BENCH_REPORT_EXISTS', details: { path: dir, files: [path.join(dir, 'bench.csv')] } });
+    expect(JSON.parse(readFileSync(path.join(dir, 'bench.json'), 'utf8')).started_at).toBe(kept.startedAt);
+    expect(readFileSync(path.join(dir, 'bench.md'), 'utf8')).toContain(kept.startedAt);
+    expect(readdirSync(dir).sort()).toEqual(['bench.csv', 'bench.json', 'bench.md', 'bench.svg']);
+    // A third, later, is refused as well; asked to replace (--force), it does.
+    await expect(writeBenchFiles({ ...report, startedAt: '2026-01-02T00:00:00.000Z' }, dir)).rejects.toMatchObject({ code: 'FLTS_BENCH_REPORT_EXISTS' });
+    await writeBenchFiles({ ...report, startedAt: '2026-01-02T00:00:00.000Z' }, dir, { replace: true });
+    expect(JSON.parse(readFileSync(path.join(dir, 'bench.json'), 'utf8')).started_at).toBe('2026-01-02T00:00:00.000Z');
+  });
 
   it('ends a stop while a report file, a named pipe, waits for its reader with FLTS_BENCH_ABORTED, naming the files written and not', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'flts-bench-pipe-'));

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdir, rmdir, stat } from 'node:fs/promises';
+import { access, mkdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FltsError } from '../errors.js';
 import { renderBenchChart } from './bench-chart.js';
@@ -90,12 +90,21 @@ export async function refuseEarlierReport(dir: string): Promise<void> {
   });
 }
 
+export interface BenchFilesOptions extends WriteFileWholeOptions {
+  /** Replace the report of an earlier run (--force); otherwise a report file already there is refused. */
+  replace?: boolean;
+}
+
 /**
  * Writes bench.csv, bench.md, bench.json and bench.svg into `dir` (created if needed), each whole or not at all. A stop
  * (`options.signal`) while one of them, a named pipe, waits for its reader ends the run with FLTS_BENCH_ABORTED naming
  * the files written and those not: every cell was measured by then, and without it the stop was held for the minute.
+ * Unless `options.replace`, each file is placed only where none is (refuseEarlierReport ran before the load, minutes
+ * earlier): of two runs given the same --out at once, both passed that check and the later write replaced the other's
+ * report. Written in the same order by every run, the first file decides: the second run is refused there, with
+ * FLTS_BENCH_REPORT_EXISTS, and a report file that appeared meanwhile under another name takes back this run's files.
  */
-export async function writeBenchFiles(report: BenchReport, dir: string, options: WriteFileWholeOptions = {}): Promise<BenchFiles> {
+export async function writeBenchFiles(report: BenchReport, dir: string, options: BenchFilesOptions = {}): Promise<BenchFiles> {
   await makeDirectory(dir);
   const [csv, markdown, json, svg] = REPORT_FILES.map((name) => path.join(dir, name));
   const files: BenchFiles = { dir, csv, markdown, json, svg };
@@ -106,15 +115,29 @@ export async function writeBenchFiles(report: BenchReport, dir: string, options:
     // The fields of `flts bench --json` and of bench.csv, snake_case: one report, one field style wherever it is read.
     [files.json, () => `${JSON.stringify(snakeCaseKeys({ ...report, files }), null, 2)}\n`],
   ];
+  const { replace, ...writeOptions } = options;
+  // The files this run put in place, not a named pipe or device written as it is (a reader's, to be left there).
+  const placed: string[] = [];
   for (const [i, [file, body]] of writes.entries()) {
     try {
-      await writeFileWhole(file, body(), options);
+      const reader = await stat(file).then((info) => !info.isFile(), () => false);
+      await writeFileWhole(file, body(), { ...writeOptions, exclusive: !replace });
+      if (!reader) placed.push(file);
     } catch (error) {
       if (options.signal?.aborted && error === options.signal.reason) throw stoppedWriting(report, file, writes.slice(0, i).map(([done]) => done), writes.slice(i).map(([left]) => left));
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw await writtenMeanwhile(dir, file, placed);
       throw error;
     }
   }
   return files;
+}
+
+/** Another run's report file found where this run was placing its own: this run's files so far removed, so neither report is mixed. */
+async function writtenMeanwhile(dir: string, file: string, placed: string[]): Promise<FltsError> {
+  for (const mine of placed) await rm(mine, { force: true });
+  return new FltsError('FLTS_BENCH_REPORT_EXISTS', `--out ${dir} got the report of another run while this one measured (${file}), which this run would replace; this run's report was not written.`, {
+    details: { path: dir, files: [file] },
+  });
 }
 
 function stoppedWriting(report: BenchReport, waiting: string, written: string[], notWritten: string[]): FltsError {

@@ -445,6 +445,6 @@ async function measureMatrix(input: BenchSettings & BenchData & { payloadRows: n
     machine: { ...machine, loadAverageEnd: os.loadavg() },
     cells,
   };
-  if (input.outDir) report.files = await writeBenchFiles(report, input.outDir, { onWaitingForReader: deps.onWaitingForReader, signal: deps.signal });
+  if (input.outDir) report.files = await writeBenchFiles(report, input.outDir, { onWaitingForReader: deps.onWaitingForReader, signal: deps.signal, replace: input.replaceReport });
   return report;
 }
