@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCliLogger } from '../src/cli/cli-logger.js';
+import { createProgressLog } from '../src/cli/progress-log.js';
+import type { FltsEvent } from '../src/core/events.js';
 import { deliverWithRetries } from '../src/core/bus/delivery.js';
 import type { OutgoingMessage, ReceivedMessage } from '../src/core/bus/message-bus.js';
 import { FltsError } from '../src/core/errors.js';
@@ -52,5 +54,23 @@ describe('a failed training in the log and the DLQ', () => {
     const lines: string[] = [];
     createCliLogger('info', undefined, { write: (line: string) => void lines.push(line) }).error({ err: outer }, 'failed');
     expect(JSON.parse(lines[0]).err.message).toBe('store write failed: disk full');
+  });
+
+  it('under --json logs no done line for a run refused before its fit began, whose coded error tells it', async () => {
+    // A network too large for memory is refused once its run is recorded, before any training: its run ends FAILED unstarted.
+    const large = createSliceHome('flts-train-failure-progress-', { 'data.sampleTrainRows': 1500, 'training.hiddenSize': 2048, 'training.numLayers': 8, 'training.batchSize': 1024 });
+    try {
+      await preprocess(large.settings, { store: large.store });
+      const events: FltsEvent[] = [];
+      const lines: string[] = [];
+      const progress = createProgressLog(createCliLogger('info', undefined, { write: (line: string) => void lines.push(line) }));
+      const refused = await trainModels({ models: ['LSTM'] }, large.settings, { store: large.store, onEvent: (event) => (events.push(event), progress(event)) }).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ code: 'FLTS_MODEL_TOO_LARGE', details: { status: 'FAILED', runId: expect.any(String) } });
+      expect(events.map((event) => event.type)).toEqual(['train.done']);
+      // Before: train_model_done with model_type and duration_ms null, a done line for a model that never started.
+      expect(lines.map((line) => JSON.parse(line).msg)).not.toContain('train_model_done');
+    } finally {
+      large.remove();
+    }
   });
 });

@@ -29,6 +29,18 @@ describe('cli > progress log (--json progress on stderr)', () => {
     ]);
   });
 
+  it('logs no done line for a run that failed before it started: no started line to close, its error tells the failure', () => {
+    const { logged, logger } = recorded();
+    const onEvent = createProgressLog(logger);
+    onEvent({ type: 'train.done', runId: 'r0', status: 'FAILED' });
+    onEvent({ type: 'train.start', runId: 'r1', modelType: 'NAIVE', backend: 'js', epochs: 0, batchesPerEpoch: 0 });
+    onEvent({ type: 'train.done', runId: 'r1', status: 'FAILED' });
+    expect(logged.map((line) => [line.event, (line.fields as { run_id: string }).run_id])).toEqual([
+      ['train_model_started', 'r1'],
+      ['train_model_done', 'r1'],
+    ]);
+  });
+
   it('logs a backtest model\'s start and its folds at every tenth, with an ETA', () => {
     const { logged, logger, now, advance } = recorded();
     const onEvent = createProgressLog(logger, now);

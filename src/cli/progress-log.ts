@@ -61,8 +61,12 @@ export function createProgressLog(logger: Pick<Logger, 'info' | 'warn'>, now: ()
         break;
       case 'train.done': {
         const run = runs.get(event.runId);
+        // A run refused before its fit began (its data, a model too large, no backend) has no started line to close: its
+        // done line, all nulls but the status, told nothing the command's coded error does not, as backtest and predict
+        // tell a failure by that error alone.
+        if (!run) break;
         runs.delete(event.runId);
-        logger.info({ run_id: event.runId, model_type: run?.modelType ?? null, status: event.status, duration_ms: run ? Math.round(now() - run.startedAt) : null }, 'train_model_done');
+        logger.info({ run_id: event.runId, model_type: run.modelType, status: event.status, duration_ms: Math.round(now() - run.startedAt) }, 'train_model_done');
         break;
       }
       case 'backtest.model_start':
