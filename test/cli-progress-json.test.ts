@@ -34,12 +34,41 @@ function oneDocument(run: CliRun): any {
 const progressOf = (lines: Array<Record<string, any>>, prefix: string) => lines.filter((line) => typeof line.msg === 'string' && line.msg.startsWith(prefix));
 
 describe('cli > progress under --json (stderr log lines, stdout one document)', () => {
+  let pre: CliRun;
   beforeAll(async () => {
-    const pre = await runCli(['preprocess', '--dataset', 'example', '--json'], { env });
+    pre = await runCli(['preprocess', '--dataset', 'example', '--json'], { env });
     expect(pre.exitCode, pre.stderr).toBe(0);
   }, 60_000);
 
   afterAll(() => rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
+
+  it('preprocess: each file as its parse begins and ends, the write, then done; a cached run its done alone; as text, lines before the report', async () => {
+    const result = oneDocument(pre);
+    const lines = progressOf(logLines(pre), 'preprocess_');
+    for (const line of lines) expect(line.level).toBe(30);
+    expect(lines.map((line) => [line.msg, line.role ?? null])).toEqual([
+      ['preprocess_file_reading', 'train'],
+      ['preprocess_file_read', 'train'],
+      ['preprocess_file_reading', 'test'],
+      ['preprocess_file_read', 'test'],
+      ['preprocess_writing', null],
+      ['preprocess_done', null],
+    ]);
+    expect(lines[0]).toMatchObject({ file: result.inputs.train.file, bytes: result.inputs.train.bytes, files: 2 });
+    expect(lines[3]).toMatchObject({ file: result.inputs.test.file, rows: result.inputs.test.rows, columns: result.inputs.test.columns, files_done: 2, files: 2 });
+    expect(lines[4]).toMatchObject({ config_hash: result.config_hash, train_rows: result.train.rows, test_rows: result.test.rows, columns: result.train.columns });
+    expect(lines[5]).toMatchObject({ config_hash: result.config_hash, status: 'processed', duration_ms: expect.any(Number) });
+
+    const cached = await runCli(['preprocess', '--dataset', 'example', '--json'], { env });
+    expect(oneDocument(cached).status).toBe('cached');
+    expect(progressOf(logLines(cached), 'preprocess_').map((line) => [line.msg, line.status])).toEqual([['preprocess_done', 'cached']]);
+
+    const text = await runCli(['preprocess', '--dataset', 'example', '--salt', 'progress-as-text'], { env });
+    expect(text.exitCode, text.stderr).toBe(0);
+    const said = text.stdout.split('\n');
+    const at = (pattern: RegExp): number => said.findIndex((line) => pattern.test(line));
+    expect([at(/^reading train \S+ \(\d+ bytes\)$/), at(/^reading test {2}\S+ \(\d+ bytes\)$/), at(/^writing config_hash [0-9a-f]{12}: train \d+ x \d+, test \d+ x \d+$/), at(/^read train /)]).toEqual([0, 1, 2, 3]);
+  }, 60_000);
 
   it('train: each model started, every epoch with its losses and ETA, and done, in order, at info', async () => {
     const run = await runCli(['train', '--model', 'LSTM,NAIVE', '--json'], { env, timeoutMs: 110_000 });

@@ -41,6 +41,23 @@ describe('cli > progress log (--json progress on stderr)', () => {
     ]);
   });
 
+  it('logs preprocess\'s files as their parse begins and ends, its write and its end, processed or found stored', () => {
+    const { logged, logger } = recorded();
+    const onEvent = createProgressLog(logger);
+    onEvent({ type: 'preprocess.reading', role: 'train', file: 'a.csv', bytes: 1200, files: 2 });
+    onEvent({ type: 'preprocess.read', role: 'train', file: 'a.csv', rows: 60, columns: 2, filesDone: 1, files: 2 });
+    onEvent({ type: 'preprocess.writing', configHash: 'h1', trainRows: 60, testRows: 20, columns: 8 });
+    onEvent({ type: 'preprocess.done', configHash: 'h1', durationMs: 81.6 });
+    onEvent({ type: 'preprocess.cached', configHash: 'h1', status: 'reused', durationMs: 4.2 });
+    expect(logged).toEqual([
+      { level: 'info', event: 'preprocess_file_reading', fields: { role: 'train', file: 'a.csv', bytes: 1200, files: 2 } },
+      { level: 'info', event: 'preprocess_file_read', fields: { role: 'train', file: 'a.csv', rows: 60, columns: 2, files_done: 1, files: 2 } },
+      { level: 'info', event: 'preprocess_writing', fields: { config_hash: 'h1', train_rows: 60, test_rows: 20, columns: 8 } },
+      { level: 'info', event: 'preprocess_done', fields: { config_hash: 'h1', status: 'processed', duration_ms: 82 } },
+      { level: 'info', event: 'preprocess_done', fields: { config_hash: 'h1', status: 'reused', duration_ms: 4 } },
+    ]);
+  });
+
   it('logs a backtest model\'s start and its folds at every tenth, with an ETA', () => {
     const { logged, logger, now, advance } = recorded();
     const onEvent = createProgressLog(logger, now);

@@ -32,8 +32,8 @@ const finite = (value: number | undefined): number | null => (value === undefine
 /**
  * A --json run's progress, for whoever reads its stderr while stdout waits for the one document: the core's events as
  * log lines, one event name each, written literally, and snake_case fields (README "Commands"). Every long command
- * logs its events through this one sink (FltsCommand.progress), so a script reads train, backtest, predict and bench
- * progress alike. Info lines, which the level asked for silences (--log-level warn); the warnings a run says as
+ * logs its events through this one sink (FltsCommand.progress), so a script reads preprocess, train, backtest, predict
+ * and bench progress alike. Info lines, which the level asked for silences (--log-level warn); the warnings a run says as
  * progress (a model too short to train) are warnings here too. `now`: a monotonic clock in ms, for the ETAs.
  */
 export function createProgressLog(logger: Pick<Logger, 'info' | 'warn'>, now: () => number = () => performance.now()): EventSink {
@@ -69,6 +69,21 @@ export function createProgressLog(logger: Pick<Logger, 'info' | 'warn'>, now: ()
         logger.info({ run_id: event.runId, model_type: run.modelType, status: event.status, duration_ms: Math.round(now() - run.startedAt) }, 'train_model_done');
         break;
       }
+      case 'preprocess.reading':
+        logger.info({ role: event.role, file: event.file, bytes: event.bytes, files: event.files }, 'preprocess_file_reading');
+        break;
+      case 'preprocess.read':
+        logger.info({ role: event.role, file: event.file, rows: event.rows, columns: event.columns, files_done: event.filesDone, files: event.files }, 'preprocess_file_read');
+        break;
+      case 'preprocess.writing':
+        logger.info({ config_hash: event.configHash, train_rows: event.trainRows, test_rows: event.testRows, columns: event.columns }, 'preprocess_writing');
+        break;
+      case 'preprocess.done':
+        logger.info({ config_hash: event.configHash, status: 'processed', duration_ms: Math.round(event.durationMs) }, 'preprocess_done');
+        break;
+      case 'preprocess.cached':
+        logger.info({ config_hash: event.configHash, status: event.status, duration_ms: Math.round(event.durationMs) }, 'preprocess_done');
+        break;
       case 'backtest.model_start':
         backtests.set(event.modelType, now());
         logger.info({ model_type: event.modelType, run_id: event.runId, folds: event.folds, refit_every: event.refitEvery }, 'backtest_model_started');

@@ -179,3 +179,15 @@ export function createPredictProgress(options: LoopProgressOptions): TrainProgre
   };
   return { onEvent, stop };
 }
+
+/**
+ * Preprocess progress as text: a line as each input file's parse begins and as the new version's write begins, the
+ * stages of a large file that took seconds without a word. What was read and written is the report's, after them.
+ */
+export function createPreprocessProgress(options: Pick<LoopProgressOptions, 'say'>): TrainProgress {
+  const onEvent: EventSink = (event) => {
+    if (event.type === 'preprocess.reading') options.say(`reading ${event.role.padEnd(5)} ${event.file} (${event.bytes} bytes)`);
+    else if (event.type === 'preprocess.writing') options.say(`writing config_hash ${event.configHash.slice(0, 12)}: train ${event.trainRows} x ${event.columns}, test ${event.testRows} x ${event.columns}`);
+  };
+  return { onEvent, stop: () => {} };
+}

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { FltsCommand } from '../cli/base-command.js';
 import { identifierFlag } from '../cli/identifier-flag.js';
 import { counted } from '../cli/counted.js';
+import { createPreprocessProgress } from '../cli/progress.js';
 import { untilSignalled } from '../cli/stop-signals.js';
 import { refuseEmptyFlags } from '../core/empty-flags.js';
 import { FltsError } from '../core/errors.js';
@@ -52,10 +53,12 @@ export default class Preprocess extends FltsCommand<PreprocessCommandResult> {
       identifier: flags.identifier,
     });
     // Ctrl-C ends reading, transforming or writing with a coded error; what a stop leaves is the error's hint.
+    // Its stages as they begin: lines before the report, or under --json info log lines on stderr, as train's epochs.
+    const progress = this.progress(settings, () => createPreprocessProgress({ say: (line) => this.say(line) }));
     const result = await untilSignalled(preprocessStopped, async () => {
       const { store, bus, scratchDir } = await this.dependencies(settings);
-      return preprocess(settings, { store, bus, scratchDir });
-    });
+      return preprocess(settings, { store, bus, scratchDir, onEvent: progress.onEvent });
+    }).finally(() => progress.stop());
     this.render(result);
     if (result.claims) this.say(`published ${settings.bus.topics.trainingData} (${result.claims.train.object}, size ${result.claims.train.size}) and ${settings.bus.topics.inferenceData} (${result.claims.inference.object})`);
     return result;

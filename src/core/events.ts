@@ -3,8 +3,14 @@
  * Each area adds its events to this union.
  */
 export type FltsEvent =
-  | { type: 'preprocess.read'; file: string; rows: number; columns: number }
-  | { type: 'preprocess.cached'; configHash: string }
+  /** An input file's rows about to be parsed, the long part of reading a large file (`files`: how many are read). */
+  | { type: 'preprocess.reading'; role: 'train' | 'test'; file: string; bytes: number; files: number }
+  /** Its rows parsed: `filesDone` of `files`. */
+  | { type: 'preprocess.read'; role: 'train' | 'test'; file: string; rows: number; columns: number; filesDone: number; files: number }
+  /** Transformed, the new version about to be written to the processed-data bucket (what a wide table spends most on). */
+  | { type: 'preprocess.writing'; configHash: string; trainRows: number; testRows: number; columns: number }
+  /** A version already stored stands for these inputs (`status` as the result's): nothing parsed or written anew. */
+  | { type: 'preprocess.cached'; configHash: string; status: 'cached' | 'unchanged' | 'reused'; durationMs: number }
   | { type: 'preprocess.done'; configHash: string; durationMs: number }
   | { type: 'train.start'; runId: string; modelType: string; backend: string; epochs: number; batchesPerEpoch: number }
   /** `batches`: this epoch's batch count (a refit's differs from the main fit's announced at train.start). */

@@ -52,11 +52,19 @@ describe('core > preprocess > run-preprocess', () => {
     expect(first.inputs.train).toMatchObject({ file: 'train.csv', rows: 60, columns: 2 });
     expect(first.fingerprints.train.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(first.outputKeys).toEqual(expect.arrayContaining(['processed_data.parquet', `${first.configHash}/scaler.json`, `${first.configHash}/test_processed_data.meta.json`]));
-    expect(events.map((e) => e.type)).toEqual(['preprocess.read', 'preprocess.read', 'preprocess.done']);
+    // Each file as its parse begins and ends, then the write, so a long run says where it is.
+    expect(events.map((e) => e.type)).toEqual(['preprocess.reading', 'preprocess.read', 'preprocess.reading', 'preprocess.read', 'preprocess.writing', 'preprocess.done']);
+    expect(events.slice(0, 5)).toEqual([
+      { type: 'preprocess.reading', role: 'train', file: 'train.csv', bytes: first.inputs.train.bytes, files: 2 },
+      { type: 'preprocess.read', role: 'train', file: 'train.csv', rows: 60, columns: 2, filesDone: 1, files: 2 },
+      { type: 'preprocess.reading', role: 'test', file: 'test.csv', bytes: first.inputs.test.bytes, files: 2 },
+      { type: 'preprocess.read', role: 'test', file: 'test.csv', rows: 20, columns: 2, filesDone: 2, files: 2 },
+      { type: 'preprocess.writing', configHash: first.configHash, trainRows: 60, testRows: 20, columns: 8 },
+    ]);
 
     const second = await runPreprocess(settingsFor(), { store, onEvent: (e) => events.push(e) });
     expect(second).toMatchObject({ status: 'cached', configHash: first.configHash, train: first.train, test: first.test, columns: first.columns });
-    expect(events.at(-1)).toEqual({ type: 'preprocess.cached', configHash: first.configHash });
+    expect(events.at(-1)).toEqual({ type: 'preprocess.cached', configHash: first.configHash, status: 'cached', durationMs: expect.any(Number) });
   });
 
   it('trains on a file that repeats timestamps: one row per time, the merge reported and recorded', async () => {

@@ -248,9 +248,9 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
       hit.held === 'earlier' ? await restoreEarlierVersion(deps.store, settings, configHash, hit.earlierSha256 as string, sidecars) : reused ? await restoreLatestFromVersion(deps.store, settings, configHash, sidecars) : [];
     const status = reused ? 'reused' : kept;
     logger.info({ event: 'skip_idempotent', config_hash: configHash, result: status }, 'skip_idempotent');
-    emit({ type: 'preprocess.cached', configHash });
     const columns = hit.sidecar.column_names;
     const totalMs = performance.now() - started;
+    emit({ type: 'preprocess.cached', configHash, status, durationMs: totalMs });
     const recorded = hit.sidecar.flts?.time_steps;
     const cachedInputs = found?.inputs ?? {
       train: { ...inputs.train, ...(recorded?.train ? { timeSteps: recorded.train } : {}), ...rowsRead(hit.sidecar.flts?.rows_as_read?.train) },
@@ -309,7 +309,14 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
     }
   }
 
-  const parsed = [readTableBytes(trainBytes, files.trainName, limits), readTableBytes(testBytes, files.testName, limits)] as const;
+  // Parsing is the long part of reading (seconds for a large file, and it holds the event loop): said per file, before and after.
+  const parse = (role: 'train' | 'test', bytes: Buffer, file: string, filesDone: number): ReadTableResult => {
+    emit({ type: 'preprocess.reading', role, file, bytes: bytes.byteLength, files: 2 });
+    const table = readTableBytes(bytes, file, limits);
+    emit({ type: 'preprocess.read', role, file, rows: table.frame.time.length, columns: table.frame.columns.length, filesDone, files: 2 });
+    return table;
+  };
+  const parsed = [parse('train', trainBytes, files.trainName, 1), parse('test', testBytes, files.testName, 2)] as const;
   const describe = (input: PreprocessInput, table: ReadTableResult): PreprocessInput => ({
     ...input,
     rows: table.frame.time.length,
@@ -323,7 +330,6 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   // Before anything is written: a test file wholly inside (or before) the training period is refused.
   const overlapping = assertTestFollowsTrain(parsed[1].frame, parsed[0].frame, { train: files.trainName, test: files.testName });
   for (const [input, table] of [[inputs.train, parsed[0]], [inputs.test, parsed[1]]] as const) {
-    emit({ type: 'preprocess.read', file: input.file, rows: table.frame.time.length, columns: table.frame.columns.length });
     if (table.infiniteCells > 0) logger.warn({ event: 'infinite_cells_missing', file: input.file, infinite_cells: table.infiniteCells }, 'infinite_cells_missing');
   }
   const described = { train: describe(inputs.train, parsed[0]), test: { ...describe(inputs.test, parsed[1]), rowsNotAfterTrain: overlapping } };
@@ -364,6 +370,7 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   }
 
   const createdAt = (deps.now ?? (() => new Date()))();
+  emit({ type: 'preprocess.writing', configHash, trainRows: train.time.length, testRows: test.time.length, columns: train.columns.length });
   const writtenKeys = await writeProcessedOutputs(deps.store, settings, {
     configHash,
     canonicalConfig: canonical,
