@@ -131,6 +131,38 @@ describe('cli > screens > promote-manual-screen', () => {
     screen.unmount();
   });
 
+  it('drops the columns a narrow terminal has no room for, whole, keeping model, run id, status and score: nothing is cut at its edge', async () => {
+    const long = fakeRun('0123456789abcdef0123456789abcdef', 'GRU', { rmse: 0.045, mae: 0.03, mse: 0.002 }, '2025-01-05T00:00:00.000Z');
+    await addRunWithArtifacts(store, settings, long);
+    const { frame, screen } = await openScreen();
+    const listed = async (columns: number): Promise<{ header: string; rows: string[] }> => {
+      Object.defineProperty(screen.stdout, 'columns', { value: columns, configurable: true });
+      screen.stdout.emit('resize');
+      const heading = (): string => frame().split('\n').find((line) => line.includes('run_id')) ?? '';
+      await until(() => Array.from(heading()).length <= columns, () => `a list ${columns} columns wide:\n${frame()}`);
+      return { header: heading(), rows: frame().split('\n').filter((line) => / (SUCCESS|FAILED) /.test(line)) };
+    };
+    const fitsWhole = (lines: string[], columns: number): void => {
+      // ink cuts a longer line at the edge with an ellipsis: half an rmse, no rank, no targets.
+      for (const line of lines) expect([Array.from(line).length <= columns, line.endsWith('…')], line).toEqual([true, false]);
+    };
+    // 80 columns: rank and targets beside the run id whole; rmse, mae and config_hash make way (before: cut from 106 down).
+    const at80 = await listed(80);
+    fitsWhole([at80.header, ...at80.rows], 80);
+    expect(at80.header.split(/\s+/).filter(Boolean)).toEqual(['model', 'run_id', 'status', 'score', 'rank', 'targets']);
+    const row = at80.rows.find((line) => line.includes(long.run_id))!;
+    expect(row).toMatch(/ GRU +0123456789abcdef0123456789abcdef +SUCCESS +\d\.\d{5} +\d+ +down$/);
+    expect(row.lastIndexOf('down')).toBe(at80.header.indexOf('targets'));
+    // 56 columns: the run id is cut in its middle before the score or the status is.
+    const at56 = await listed(56);
+    fitsWhole([at56.header, ...at56.rows], 56);
+    expect(at56.rows.find((line) => line.includes('GRU') && line.includes('…'))).toMatch(/ GRU +0123456789abcdef…89abcdef +SUCCESS +\d\.\d{5}/);
+    // Wide again, every column is back.
+    const wide = await listed(120);
+    expect(wide.header.split(/\s+/).filter(Boolean)).toEqual(['model', 'run_id', 'config_hash', 'status', 'score', 'rmse', 'mae', 'rank', 'targets']);
+    screen.unmount();
+  });
+
   it('shows each run\'s targets beside its rank, so the boards of several target sets are told apart', async () => {
     const wide = fakeRun('runWide', 'GRU', { rmse: 0.01, mae: 0.01, mse: 0.0001 }, '2025-01-06T00:00:00.000Z', 'SUCCESS', RUNBOOK_HASH);
     await addRunWithArtifacts(store, settings, { ...wide, window: { ...wide.window, features: ['down', 'up'], targets: ['up', 'down'] } });
@@ -263,14 +295,17 @@ describe('cli > screens > promote-manual-screen', () => {
   });
 
   it('writes nothing when another promotion replaced the run in service while the screen was open', async () => {
-    const { frame, press, outcomes } = await openScreen();
+    const { frame, press, outcomes, screen } = await openScreen();
     await press(KEYS.enter, 'Reason: _');
     await press('weekend regression', 'Reason: weekend regression_');
     await press(KEYS.enter, 'Promote GRU run runB, replacing runA? [y/N]');
     await promote({ runId: 'runC', source: 'auto', actor: 'daemon:test', reason: 'newer data' }, settings, { store });
-    await press('y', 'Promotion failed');
+    screen.stdin.write('y');
+    await until(() => outcomes.length === 1, () => `the promotion to end; frame:\n${frame()}`);
     expect(outcomes).toEqual([{ kind: 'failed', error: expect.objectContaining({ code: 'FLTS_PROMOTE_CURRENT_CHANGED' }) }]);
-    expect(frame()).toContain('but run runC is in service');
+    // The command ends with the error below the screen: said on it too, it was read twice.
+    await until(() => !frame().includes('Promoting runB'), () => `the last frame; frame:\n${frame()}`);
+    expect(frame()).not.toContain('but run runC is in service');
     expect((await listPromotionHistory(store, settings)).map((r) => r.run_id)).toEqual(['runA', 'runC']);
     expect((await readPromotionPointer(store, settings))?.run_id).toBe('runC');
   });
@@ -374,7 +409,7 @@ function fakeTerminal(): string {
  * The command on its screen, in a process whose stdin and stdout are pipes it takes for a terminal (a preloaded module
  * says so and stands in for raw mode): `keys` are written one at a time, each once the text before it is on screen.
  */
-async function screenCommand(args: string[], env: Record<string, string>, steps: Array<[waitFor: string, key: string]>): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+async function screenCommand(args: string[], env: Record<string, string>, steps: Array<[waitFor: string, key: string | (() => Promise<string>)]>): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   const hook = fakeTerminal();
   // ink draws nothing until it ends where it believes it runs in CI (CI, CONTINUOUS_INTEGRATION or CI_* set).
   const ci = Object.keys(process.env).filter((name) => name === 'CI' || name === 'CONTINUOUS_INTEGRATION' || name.startsWith('CI_'));
@@ -389,7 +424,7 @@ async function screenCommand(args: string[], env: Record<string, string>, steps:
   for (const [waitFor, key] of steps) {
     await until(() => stdout.indexOf(waitFor, seen) >= 0 || child.exitCode !== null, () => `${JSON.stringify(waitFor)}; stdout:\n${stdout}\nstderr:\n${stderr}`);
     seen = stdout.indexOf(waitFor, seen) + waitFor.length;
-    child.stdin.write(key);
+    child.stdin.write(typeof key === 'string' ? key : await key());
   }
   return { exitCode: await closed, stdout, stderr };
 }
@@ -421,6 +456,28 @@ describe('cli > promote-manual (screen)', () => {
     }
     expect(coloured.stdout).toMatch(colour);
     expect(plain.stdout).not.toMatch(colour);
+  });
+
+  it('says a failed promotion once, as the command\'s coded error below the screen', async () => {
+    const run = await screenCommand(['--run', 'runB', '--reason', 'weekend regression'], { FLTS_HOME: home }, [
+      ['q quit', KEYS.enter],
+      ['Reason: weekend regression_', KEYS.enter],
+      [
+        '[y/N]',
+        async () => {
+          // Another promotion while the question is on screen: confirmed, the promotion is refused.
+          await promote({ runId: 'runC', source: 'auto', actor: 'daemon:test', reason: 'newer data' }, settings, { store });
+          return 'y';
+        },
+      ],
+    ]);
+    expect(run.exitCode, run.stderr).toBe(5);
+    expect(run.stderr).toContain('FLTS_PROMOTE_CURRENT_CHANGED');
+    // Before, the screen's last frame said the message, then the error said it again.
+    // The frames as read: without ink's cursor and colour sequences, a line wrapped at the terminal's edge joined again.
+    const said = `${run.stdout}\n${run.stderr}`.replace(/\u001B\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/\s+/g, ' ');
+    expect(said.split('but run runC is in service').length - 1, said).toBe(1);
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runC');
   });
 
   it('says the promotion it made on its screen in the words of `flts promote`: previous run, a change of targets, the probation', async () => {

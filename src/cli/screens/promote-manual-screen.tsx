@@ -42,11 +42,36 @@ interface ViewState {
   outcome?: ScreenOutcome;
 }
 const VISIBLE = 12;
-/** The list's columns but the run id, with the spaces between them and a short target set (`down`). */
-const OTHER_COLUMNS = 3 + 9 + 13 + 9 + 10 + 10 + 10 + 5 + 5;
-/** The run id column is never narrower than the ids flts makes (32 characters); a longer one keeps its last characters. */
+/** The run id column is as wide as the ids flts makes (32 characters) before a column it may drop; a longer one keeps its last characters. */
 const ID_MIN = 32;
+/** Narrower than that only on a terminal without room for the mark, model, status and score beside 32 characters. */
+const ID_FLOOR = 16;
 const ID_TAIL = 8;
+
+/** The list's columns that make way on a narrow terminal, most wanted first: all of them from 106 columns. */
+type Optional = 'rank' | 'targets' | 'config_hash' | 'rmse' | 'mae';
+const OPTIONAL_ORDER: readonly Optional[] = ['rank', 'targets', 'config_hash', 'rmse', 'mae'];
+/** The cursor marks, model, status and score, each after a space but the first: what every row keeps. */
+const KEPT_WIDTH = 3 + 8 + 1 + 8 + 1 + 9;
+
+/**
+ * Which columns a terminal `columns` wide shows, and the run id column's width. The model, status and score stay
+ * beside a run id cut in its middle, and the columns a narrow terminal has no room for are dropped whole, least wanted
+ * first (mae, rmse, config_hash, then the targets and rank of the boards): cut at the terminal's edge, an 80-column
+ * terminal showed half of an rmse and lost the rank and targets under 106. Room left over widens a long id.
+ */
+export function listColumns(columns: number, longestId: number, targetsWidth: number): { idWidth: number; shown: ReadonlySet<Optional> } {
+  const widths: Record<Optional, number> = { rank: 1 + 4, targets: 1 + targetsWidth, config_hash: 1 + 12, rmse: 1 + 9, mae: 1 + 9 };
+  const idBase = Math.min(longestId, KEPT_WIDTH + 1 + ID_MIN <= columns ? ID_MIN : Math.max(ID_FLOOR, columns - KEPT_WIDTH - 1));
+  let used = KEPT_WIDTH + 1 + idBase;
+  const shown = new Set<Optional>();
+  for (const column of OPTIONAL_ORDER) {
+    if (used + widths[column] > columns) continue;
+    shown.add(column);
+    used += widths[column];
+  }
+  return { idWidth: Math.min(longestId, idBase + Math.max(0, columns - used)), shown };
+}
 /** Lines the diff keeps under a list cut to a short terminal: the blank line and its title, the run compared. */
 const DIFF_MIN = 2;
 const num = (value: number | null): string => (value === null ? '-' : value.toFixed(5));
@@ -193,7 +218,8 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
   if (step === 'working') bottom.push({ key: 'working', text: `Promoting ${selected.run_id}…` });
   if (outcome?.kind === 'cancelled') bottom.push({ key: 'outcome', text: 'Cancelled; nothing was written.' });
   if (outcome?.kind === 'stopped') bottom.push({ key: 'outcome', text: `Stopped by ${outcome.signal}; ${outcome.writes === 'none' ? 'nothing was written.' : 'the promotion was written whole first.'}` });
-  if (outcome?.kind === 'failed') bottom.push({ key: 'outcome', color: 'red', text: `Promotion failed: ${(outcome.error as Error)?.message ?? String(outcome.error)}` });
+  // A failure is not said here: the command ends with it as a coded error (its code and hint) just below the screen,
+  // where this line said its message a second time.
   if (notice) bottom.push({ key: 'notice', color: 'yellow', text: notice });
   const bottomHeight = bottom.reduce((lines, line) => lines + (line.marginTop ?? 0) + wrappedHeight(line.text, size.columns), 0);
   // Runs older than the --limit most recent are not listed: said, or an operator looking for one would think it gone.
@@ -207,7 +233,10 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
   // An id longer than the terminal leaves room for is cut in its middle, so that its two ends tell it apart and the
   // figures after it stay on screen (a 128-character id pushed score, rmse and mae out of a 120-column terminal).
   const longest = rows.reduce((width, row) => Math.max(width, row.run_id.length), 'run_id'.length);
-  const idWidth = Math.min(longest, Math.max(ID_MIN, size.columns - OTHER_COLUMNS));
+  const targetsWidth = rows.reduce((width, row) => Math.max(width, row.targets.join(',').length), 'targets'.length);
+  const { idWidth, shown } = listColumns(size.columns, longest, targetsWidth);
+  /** A column's text, after its space, when the terminal has room for it. */
+  const cell = (column: Optional, text: string): string => (shown.has(column) ? ` ${text}` : '');
   const shownId = (id: string): string => (id.length <= idWidth ? id : `${id.slice(0, idWidth - ID_TAIL - 1)}…${id.slice(-ID_TAIL)}`);
   const position = rows.length > visible ? `${first + 1}-${first + visible} of ${rows.length}; ` : '';
   return (
@@ -215,13 +244,15 @@ export function PromoteManualScreen({ candidates, force, pin = false, onPromote,
       <Text bold wrap="truncate-end">
         flts promote-manual — {candidates.config_hash ? `config_hash ${candidates.config_hash.slice(0, 12)}` : 'recent runs'}; current: {candidates.current ? `${candidates.current.model_type} ${candidates.current.run_id}` : 'none'}
       </Text>
-      <Text dimColor wrap="truncate-end">   {'model'.padEnd(8)} {'run_id'.padEnd(idWidth)} {'config_hash'.padEnd(12)} {'status'.padEnd(8)} {'score'.padStart(9)} {'rmse'.padStart(9)} {'mae'.padStart(9)} {'rank'.padEnd(4)} targets</Text>
+      <Text dimColor wrap="truncate-end">
+        {'   '}{'model'.padEnd(8)} {'run_id'.padEnd(idWidth)}{cell('config_hash', 'config_hash'.padEnd(12))} {'status'.padEnd(8)} {'score'.padStart(9)}{cell('rmse', 'rmse'.padStart(9))}{cell('mae', 'mae'.padStart(9))}{cell('rank', 'rank'.padEnd(4))}{cell('targets', 'targets')}
+      </Text>
       {rows.slice(first, first + visible).map((row, i) => {
         const index = first + i;
         const mark = `${index === cursor ? '>' : ' '}${row.is_current ? '*' : ' '}${row.problems.length > 0 ? '!' : ' '}`;
         return (
           <Text key={row.run_id} inverse={index === cursor} wrap="truncate-end">
-            {mark}{row.model_type.padEnd(8)} {shownId(row.run_id).padEnd(idWidth)} {row.config_hash.slice(0, 12).padEnd(12)} {row.status.padEnd(8)} {num(row.score).padStart(9)} {num(row.metrics?.rmse ?? null).padStart(9)} {num(row.metrics?.mae ?? null).padStart(9)} {String(row.rank ?? '-').padEnd(4)} {row.targets.join(',')}
+            {mark}{row.model_type.padEnd(8)} {shownId(row.run_id).padEnd(idWidth)}{cell('config_hash', row.config_hash.slice(0, 12).padEnd(12))} {row.status.padEnd(8)} {num(row.score).padStart(9)}{cell('rmse', num(row.metrics?.rmse ?? null).padStart(9))}{cell('mae', num(row.metrics?.mae ?? null).padStart(9))}{cell('rank', String(row.rank ?? '-').padEnd(4))}{cell('targets', row.targets.join(','))}
           </Text>
         );
       })}
