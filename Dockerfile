@@ -56,7 +56,7 @@ USER 10001:10001
 VOLUME ["/data"]
 # 8000: `flts serve` HTTP; 9100: `flts daemon` health, readiness and metrics.
 EXPOSE 8000 9100
-# The slim base has no curl. bin/healthcheck.js asks /healthz of the command the container runs, serve or daemon, where
+# The slim base has no curl. bin/healthcheck.js asks /livez of the command the container runs, serve or daemon, where
 # it says it listens in FLTS_READY_FILE (--port 0 included); before it does, on the port its flags, environment and
 # config file give it (serve.port or daemon.port); FLTS_HEALTH_URL, when set, instead.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \

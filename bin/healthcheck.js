@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The image's HEALTHCHECK: GET /healthz of the server the container runs, `flts serve` (serve.port) or `flts daemon`
+// The image's HEALTHCHECK: GET /livez of the server the container runs, `flts serve` (serve.port) or `flts daemon`
 // (daemon.port), on the port that process was given. Which command, its flags and environment are read from the
 // container's main process (/proc/1: tini, whose command line and environment are the command's), and the port is
 // resolved from them as the command resolves it (defaults < config file < environment < flags), so `docker run ...
@@ -173,7 +173,7 @@ async function healthUrl(pid) {
   });
   const { port, host } = settings[area];
   if (port === 0) fail(`flts ${command} listens on any free port (${area}.port 0), which this check cannot know: set FLTS_READY_FILE or FLTS_HEALTH_URL`);
-  return `http://${localAddress(host)}:${port}/healthz`;
+  return `http://${localAddress(host)}:${port}/livez`;
 }
 
 const pid = process.argv[2] ?? '1';

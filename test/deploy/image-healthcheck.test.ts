@@ -95,7 +95,7 @@ describe('deploy > the image HEALTHCHECK', () => {
     await serve.stop();
     const after = await healthcheck(serve.child.pid!, env);
     expect(after.code).toBe(1);
-    expect(after.stderr).toContain(`127.0.0.1:${env.FLTS_SERVE_PORT}/healthz`);
+    expect(after.stderr).toContain(`127.0.0.1:${env.FLTS_SERVE_PORT}/livez`);
   });
 
   it('has the image give its servers a ready file', () => {
@@ -107,7 +107,7 @@ describe('deploy > the image HEALTHCHECK', () => {
     const env = { FLTS_READY_FILE: readyFile };
     const serve = start(['serve', '--port', '0'], env);
     const [, url] = await serve.waitForOutput(/Listening on (http:\/\/127\.0\.0\.1:\d+)/);
-    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ command: 'serve', url, health_url: `${url}/healthz`, pid: serve.child.pid });
+    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ command: 'serve', url, health_url: `${url}/livez`, pid: serve.child.pid });
     expect(await healthcheck(serve.child.pid!, env)).toEqual({ code: 0, stderr: '' });
     expect(await serve.stop()).toBe(0);
     expect(existsSync(readyFile)).toBe(false);
@@ -214,8 +214,8 @@ describe('deploy > the image HEALTHCHECK', () => {
     // is stubbed, so which URL it asks is seen and no server is needed.
     const readyFile = join(home, 'whose-ready.json');
     const env = { FLTS_READY_FILE: readyFile, FLTS_SERVE_PORT: '8000' };
-    const PORT_URL = 'http://127.0.0.1:8000/healthz';
-    const FILE_URL = 'http://127.0.0.1:8001/healthz';
+    const PORT_URL = 'http://127.0.0.1:8000/livez';
+    const FILE_URL = 'http://127.0.0.1:8001/livez';
     let main: ChildProcess;
     let childPid: number;
     let endedPid: number;
@@ -248,7 +248,7 @@ describe('deploy > the image HEALTHCHECK', () => {
       ['an earlier process of the main process\'s pid', () => ({ ...writer(main.pid!), process_start: 'an-earlier-boot:1' }), PORT_URL],
     ])('written by %s', async (_case, holder, asked) => {
       writeFileSync(stub, 'globalThis.fetch = async (url) => { process.stderr.write(`fetched ${url}\\n`); return new Response("{}"); };\n');
-      writeFileSync(readyFile, JSON.stringify({ command: 'serve', url: FILE_URL.replace('/healthz', ''), health_url: FILE_URL, ...holder() }));
+      writeFileSync(readyFile, JSON.stringify({ command: 'serve', url: FILE_URL.replace('/livez', ''), health_url: FILE_URL, ...holder() }));
       const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
         execFile(process.execPath, ['--import', stub, join(REPO_ROOT, 'bin/healthcheck.js'), String(main.pid)], { env: cleanEnvironment(containerEnv(env)), timeout: 10_000 }, (error, _stdout, stderr) => {
           resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stderr });
@@ -271,7 +271,7 @@ describe('deploy > the image HEALTHCHECK', () => {
     expect(await serve.stop()).toBe(0);
     const after = await healthcheck(serve.child.pid!, env);
     expect(after.code).toBe(1);
-    expect(after.stderr).toContain(`127.0.0.1:${env.FLTS_SERVE_PORT}/healthz`);
+    expect(after.stderr).toContain(`127.0.0.1:${env.FLTS_SERVE_PORT}/livez`);
   });
 
   it('checks `flts daemon` where its ready file says its health server listens, and the file is gone once it stopped', async () => {
@@ -279,7 +279,7 @@ describe('deploy > the image HEALTHCHECK', () => {
     const env = { FLTS_READY_FILE: readyFile };
     const daemon = start(['daemon', '--port', '0'], env);
     const [, url] = await daemon.waitForOutput(/Daemon listening on (http:\/\/127\.0\.0\.1:\d+)/);
-    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ command: 'daemon', url, health_url: `${url}/healthz`, pid: daemon.child.pid });
+    expect(JSON.parse(readFileSync(readyFile, 'utf8'))).toMatchObject({ command: 'daemon', url, health_url: `${url}/livez`, pid: daemon.child.pid });
     const result = await healthcheck(daemon.child.pid!, env);
     expect(result, result.stderr).toEqual({ code: 0, stderr: '' });
     expect(await daemon.stop()).toBe(0);

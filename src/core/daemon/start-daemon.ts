@@ -168,7 +168,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const url = `http://${settings.daemon.host.includes(':') ? `[${settings.daemon.host}]` : settings.daemon.host}:${port}`;
   // Logged as soon as the health server listens, before the roles start (they may wait long for the store or the
   // broker): the port of --port 0 and the reason on /readyz are needed while they do.
-  const readyFile = writeReadyFile(settings.instance.readyFile, { command: 'daemon', url, health_url: `${url}/healthz` }, logger);
+  const readyFile = writeReadyFile(settings.instance.readyFile, { command: 'daemon', url, health_url: `${url}/livez` }, logger);
   logger.info({ url, roles: roleNames }, 'daemon_listening');
   // As flts serve says it: without the token /status answers clients on this host, which a proxy here relaying others
   // without a forwarding header cannot be told from.

@@ -71,7 +71,7 @@ export async function startServe(settings: Settings, deps: ServeDeps): Promise<S
   let readyFile: ReadyFile | undefined;
   const onEvent: EventSink = (event) => {
     if (event.type === 'serve.listening') {
-      const contents = { command: 'serve' as const, url: event.url, health_url: `${event.url}/healthz`, ...(event.grpcUrl ? { grpc_url: event.grpcUrl } : {}) };
+      const contents = { command: 'serve' as const, url: event.url, health_url: `${event.url}/livez`, ...(event.grpcUrl ? { grpc_url: event.grpcUrl } : {}) };
       readyFile = writeReadyFile(settings.instance.readyFile, contents, logger);
     }
     deps.onEvent?.(event);
