@@ -146,6 +146,28 @@ describe('serve > a stop drains the requests in flight within its grace', () => 
     expect(await metrics.registry.metrics()).toMatch(/^flts_http_refused_stopping_total 5$/m);
   });
 
+  it('cuts the request in flight at a second signal but answers, coded, the clients still waiting in the listen queue, where the cut reset them', async () => {
+    const metrics = createServeMetrics({ processMetrics: false });
+    const { service, held } = await start(silentLogger, metrics);
+    const gate = held.hold();
+    release = gate.release;
+    const arrived = new Promise((resolve) => service.app.server.once('request', resolve));
+    const inFlight = predict(service.url).then(({ status }) => status, (error: unknown) => error);
+    await arrived;
+    const port = Number(new URL(service.url).port);
+    const exchanges = Array.from({ length: 5 }, () => rawExchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'));
+    // Connected in one turn, as in the test above, and hurried in it: most of them wait in the queue as the cut comes.
+    await Promise.all(exchanges.map(({ connected }) => connected));
+    const hurry = new AbortController();
+    const stopped = service.close({ drainMs: 600_000, cut: hurry.signal });
+    hurry.abort();
+    // Before, the cut closed the listener at the next turn and every connection: each of them was reset.
+    for (const answer of await Promise.all(exchanges.map(({ answer }) => answer))) expectStoppingRefusal(answer);
+    expect(await inFlight).toBeInstanceOf(Error);
+    expect(await stopped).toMatchObject({ requestsCut: 1, requestsDrained: 0 });
+    expect(await metrics.registry.metrics()).toMatch(/^flts_http_refused_stopping_total 5$/m);
+  });
+
   it('reads and answers a request that reached a kept-alive connection as the stop began, where the close destroyed the connection as idle', async () => {
     const { service } = await start();
     const port = Number(new URL(service.url).port);

@@ -196,12 +196,14 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     if (request.raw.socket.destroyed) reply.hijack();
     else if (refusing) {
       metrics.countRefusedAtStop();
+      // Its client only asked too late: a cut of the requests in flight (a second signal) answers it all the same.
+      inFlight.refusedAtStop(reply.raw);
       if (listener.isClosed()) return done(stoppingRefusal());
       // Refused once the listener is closed: a client refused at once connects again at once, to the same listener
       // when nothing routes it elsewhere yet, and clients that keep coming back never let its accept queue empty.
       // Held, they wait a few turns of the loop, and their next connection is refused by the kernel, unaccepted.
       void listener.listenerClosed.then(() => {
-        // Its client gone meanwhile (the drain's cut closed every connection): nothing to send, as above.
+        // Its client gone meanwhile: nothing to send, as above.
         if (request.raw.socket.destroyed) reply.hijack();
         done(stoppingRefusal());
       });

@@ -1,15 +1,49 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { requestsInFlightOf } from './requests-in-flight.js';
 
 /**
  * How long a closing listener keeps accepting while each turn of the event loop still finds a connection waiting.
  * libuv accepts one connection a turn, and a turn of a server starved of CPU is slow: under bench/serve-stop-load.mjs
  * on a 2-core host at load 18, 154 connections in 1 s (6.5 ms a turn), where 400 clients were waiting. 5 s empties
  * Node's default backlog (511) at that pace. A listener still finding newcomers then has clients that keep coming
- * (no load balancer routes them elsewhere yet), and waiting longer would not empty it. The owner's drain bounds it too:
- * its cut (closeAllConnections) closes the listener at the next turn.
+ * (no load balancer routes them elsewhere yet), and waiting longer would not empty it. The owner's cut of the requests
+ * in flight (closeAllConnections: a second signal, the end of its drain) does not end it: the clients waiting in the
+ * queue asked nothing yet, and are refused coded rather than reset.
  */
 export const DEFAULT_QUEUE_WAIT_MS = 5000;
+
+/** How a listener's wait for its accept queue ended. */
+export interface QueueWait {
+  waitedMs: number;
+  /** False: it ran out of its bound with connections still arriving. */
+  queueEmpty: boolean;
+}
+
+/**
+ * Settles after the first turn of the event loop whose poll accepted no connection and sent no answer (`activity`, a
+ * count of both, did not move across it), or after `queueWaitMs`: each turn's poll accepts one connection of the
+ * queue (libuv), so the queue is empty after a turn that accepted none. It is quiet only if that turn sent no answer
+ * either: a client answered (its connection closed after it) connects again at once, and on loopback its connection
+ * is queued before the turn ends. The first immediate may run in the turn the call came in, before any poll begun
+ * after it: counted from there.
+ */
+export function whenAcceptQueueEmpty(activity: () => number, queueWaitMs: number, now: () => number = () => performance.now()): Promise<QueueWait> {
+  const began = now();
+  return new Promise((resolve) => {
+    let seen = activity();
+    const turn = (): void => {
+      const queueEmpty = activity() === seen;
+      if (queueEmpty || now() - began >= queueWaitMs) return resolve({ waitedMs: Math.round(now() - began), queueEmpty });
+      seen = activity();
+      setImmediate(turn);
+    };
+    setImmediate(() => {
+      seen = activity();
+      setImmediate(turn);
+    });
+  });
+}
 
 export interface GentleCloseOptions {
   /**
@@ -22,7 +56,7 @@ export interface GentleCloseOptions {
   queueWaitMs?: number;
   /**
    * Told as the listening socket closes: the connections accepted since the close began, how long it waited, and
-   * whether its last turn found the queue empty (false: it ran out of `queueWaitMs`, or its owner cut the drain).
+   * whether its last turn found the queue empty (false: it ran out of `queueWaitMs`).
    */
   onListenerClosed?: (closing: { accepted: number; waitedMs: number; queueEmpty: boolean }) => void;
   /** Milliseconds on a monotonic clock (performance.now by default). */
@@ -53,8 +87,12 @@ export interface ListenerClose {
  *   bytes already received count as sent); meanwhile its request is read and answered (with `Connection: close`, as
  *   every answer of a stop is), and a request in flight is answered as before, its connection ended after it.
  *
- * The connections kept this way end within the owner's drain like the requests in flight: the owner cuts what is
- * left with `closeAllConnections()` at its end.
+ * The connections kept this way end within the owner's drain like the requests in flight. The owner's cut
+ * (`closeAllConnections()`, at the end of its drain or at once on a second signal) ends the connections of the
+ * requests in flight then, but for those the stop refuses (RequestsInFlight.refusedAtStop): the listener still
+ * empties its queue, the refusals are sent, and what is left is closed `silentGraceMs` after the listener closed.
+ * Before, the cut closed the listener at the next turn and every connection: of 200 clients connecting, 199 were
+ * reset, though none had sent a request the stop would have run.
  */
 export function closeListenerGently(server: Server, options: GentleCloseOptions): ListenerClose {
   const { silentGraceMs, queueWaitMs = DEFAULT_QUEUE_WAIT_MS, onListenerClosed, now = () => performance.now() } = options;
@@ -107,37 +145,25 @@ export function closeListenerGently(server: Server, options: GentleCloseOptions)
   let closed = false;
   let onClosed: () => void = () => {};
   const listenerClosed = new Promise<void>((resolve) => (onClosed = resolve));
-  // The owner's cut at the end of its drain ends the wait too: the listener closes at the next turn.
-  let cut = false;
+  const inFlight = requestsInFlightOf(server);
   const closeAll = server.closeAllConnections;
+  let cutting = false;
   server.closeAllConnections = () => {
-    cut = true;
-    closeAll.call(server);
+    for (const response of inFlight.toCut()) response.socket?.destroy();
+    if (cutting) return;
+    cutting = true;
+    // The refusals go out as the listener closes (build-server.ts holds them until then); a connection accepted in its
+    // last turns has that long to send its request, as a quiet one has under the stop.
+    void listenerClosed.then(() => setTimeout(() => closeAll.call(server), silentGraceMs).unref());
   };
   const close = server.close;
   server.close = function closeAfterQueue(this: Server, callback?: (error?: Error) => void) {
-    const began = now();
     const acceptedBefore = accepted;
-    let seen = { accepted, answered };
-    // Each turn's poll accepts one connection of the queue (libuv), so the queue is empty after a turn that accepted
-    // none. It is quiet only if that turn sent no answer either: a client answered (its connection closed after it)
-    // connects again at once, and on loopback its connection is queued before the turn ends. The first immediate may
-    // run in the turn the call came in, before any poll begun after it: counted from there.
-    const turn = (): void => {
-      const queueEmpty = accepted === seen.accepted && answered === seen.answered;
-      if (queueEmpty || cut || now() - began >= queueWaitMs) {
-        close.call(server, callback);
-        closed = true;
-        onListenerClosed?.({ accepted: accepted - acceptedBefore, waitedMs: Math.round(now() - began), queueEmpty });
-        onClosed();
-        return;
-      }
-      seen = { accepted, answered };
-      setImmediate(turn);
-    };
-    setImmediate(() => {
-      seen = { accepted, answered };
-      setImmediate(turn);
+    void whenAcceptQueueEmpty(() => accepted + answered, queueWaitMs, now).then(({ waitedMs, queueEmpty }) => {
+      close.call(server, callback);
+      closed = true;
+      onListenerClosed?.({ accepted: accepted - acceptedBefore, waitedMs, queueEmpty });
+      onClosed();
     });
     return server;
   } as Server['close'];

@@ -12,6 +12,13 @@ export interface RequestsInFlight {
    * was closing, and saw it reset. Idempotent.
    */
   closeConnectionsAfterAnswers(): void;
+  /**
+   * Marks the request of `response` as one the stop refuses (503 FLTS_SERVE_STOPPING): a cut of the requests in flight
+   * (a second signal, the end of the drain) leaves it to be answered, as its client only asked too late.
+   */
+  refusedAtStop(response: ServerResponse): void;
+  /** The requests in flight now that a cut ends: all but those the stop refuses. */
+  toCut(): ServerResponse[];
 }
 
 const trackers = new WeakMap<Server, RequestsInFlight>();
@@ -31,6 +38,7 @@ export function requestsInFlightOf(server: Server): RequestsInFlight {
  */
 function trackRequestsInFlight(server: Server): RequestsInFlight {
   const open = new Set<ServerResponse>();
+  const refused = new WeakSet<ServerResponse>();
   let closing = false;
   // One listener for every answer, not a closure each.
   function forget(this: ServerResponse): void {
@@ -53,5 +61,7 @@ function trackRequestsInFlight(server: Server): RequestsInFlight {
       closing = true;
       for (const response of open) if (!response.headersSent) response.shouldKeepAlive = false;
     },
+    refusedAtStop: (response) => void refused.add(response),
+    toCut: () => [...open].filter((response) => !refused.has(response)),
   };
 }

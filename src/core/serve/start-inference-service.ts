@@ -282,7 +282,8 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     );
     // Told before the cut: the connections' close ends every answer left, and empties the tracker.
     const requestsDrained = [...atStop].filter((response) => drainedInTime || !inFlight.has(response)).length;
-    const requestsCut = drainedInTime ? 0 : inFlight.size;
+    // Those the stop refuses are answered all the same (the cut leaves them): not cut.
+    const requestsCut = drainedInTime ? 0 : inFlight.toCut().length;
     if (!drainedInTime) {
       app.server.closeAllConnections();
       await httpClosed;
