@@ -5,12 +5,18 @@
 // without one, fastify's own), another status, or reset (the connection closed under the request; on a new connection
 // or on one kept alive). A loop ends at its
 // first refused connection (the server no longer listens: a load balancer sends the next request elsewhere).
+// `--second-ms N` sends a second SIGTERM N ms after the first (the cut of the requests in flight). `--grpc` runs the
+// loops on the gRPC port instead (serve.grpcPort = --port + 1): each loop one HTTP/2 connection of unary ServerLive
+// calls, as a gRPC channel, a new connection once the server sent GOAWAY or closed it; a call is answered (status 0),
+// refused coded (a status with flts-code), refused unprocessed (REFUSED_STREAM: a gRPC client sends it again on a new
+// connection, so the loop does), or reset (its stream or connection closed under it, unanswered).
 // Each build (a checkout with its own `npm run build`) trains in a home of its own, and runs `--rounds` stops.
 // Usage: npm run build && node bench/serve-stop-load.mjs --build new=. [--build old=<checkout>] [--port 19000]
-//          [--clients 400] [--warm-ms 2000] [--rounds 3] [--data /work/shared/datasets]
+//          [--clients 400] [--warm-ms 2000] [--rounds 3] [--second-ms 50] [--grpc] [--data /work/shared/datasets]
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -22,6 +28,8 @@ const { values: flags } = parseArgs({
     clients: { type: 'string', default: '400' },
     'warm-ms': { type: 'string', default: '2000' },
     rounds: { type: 'string', default: '3' },
+    'second-ms': { type: 'string' },
+    grpc: { type: 'boolean', default: false },
     data: { type: 'string', default: path.resolve(import.meta.dirname, '../../shared/datasets') },
   },
 });
@@ -44,6 +52,7 @@ function envFor(home) {
     SAMPLE_TEST_ROWS: '150',
     MODEL_TYPE: 'NAIVE',
     FLTS_LOG_LEVEL: 'warn',
+    ...(flags.grpc ? { FLTS_SERVE_GRPC_PORT: String(port + 1) } : {}),
   };
 }
 
@@ -93,26 +102,85 @@ function predict(agent) {
   });
 }
 
+/** A gRPC client's connection: an HTTP/2 session, replaced once the server sent GOAWAY or closed it. */
+function grpcChannel() {
+  let session;
+  return {
+    session() {
+      if (!session || session.closed || session.destroyed) {
+        const opened = http2.connect(`http://127.0.0.1:${port + 1}`);
+        opened.on('error', (error) => (opened.failedWith = error.code));
+        session = opened;
+        // A GOAWAY: the next call goes on a new connection, as a gRPC client's does.
+        opened.on('goaway', () => opened.close());
+      }
+      return session;
+    },
+    destroy: () => session?.destroy(),
+  };
+}
+
+/** One unary ServerLive call: `{ status, code }` when answered, `{ error }` otherwise. */
+function serverLive(channel) {
+  return new Promise((resolve) => {
+    const session = channel.session();
+    const fresh = !session.connecting ? false : true;
+    let stream;
+    try {
+      stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers' });
+    } catch {
+      return resolve({ error: 'reset', reused: !fresh });
+    }
+    let done = false;
+    const finish = (outcome) => {
+      if (done) return;
+      done = true;
+      resolve(outcome);
+    };
+    const statusOf = (headers) => {
+      if (headers['grpc-status'] !== undefined) finish({ status: Number(headers['grpc-status']), code: headers['flts-code'] });
+    };
+    stream.on('response', statusOf);
+    stream.on('trailers', statusOf);
+    stream.on('error', () => {});
+    stream.on('close', () => {
+      if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) return finish({ error: 'unprocessed' });
+      // A connection the kernel refused: nothing was sent.
+      const refused = session.failedWith === 'ECONNREFUSED';
+      finish({ error: refused ? 'refused' : 'reset', reused: !fresh });
+    });
+    stream.resume();
+    stream.end(Buffer.alloc(5));
+  });
+}
+
 async function round(build, home) {
   const { child, exited } = await startServe(build, home);
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const channels = [];
   let signalled = false;
-  const after = { answered: 0, coded503: {}, uncoded503: 0, otherStatus: {}, resetNew: 0, resetReused: 0 };
+  const after = { answered: 0, coded503: {}, uncoded503: 0, otherStatus: {}, resetNew: 0, resetReused: 0, ...(flags.grpc ? { unprocessed: 0 } : {}) };
   let before = 0;
   const loop = async () => {
+    const channel = flags.grpc ? grpcChannel() : undefined;
+    if (channel) channels.push(channel);
     for (;;) {
       const sentAfterSignal = signalled;
-      const outcome = await predict(agent);
+      const outcome = channel ? await serverLive(channel) : await predict(agent);
       if (outcome.error === 'refused') return;
+      if (outcome.error === 'unprocessed') {
+        if (sentAfterSignal || signalled) after.unprocessed++;
+        continue;
+      }
       if (!sentAfterSignal && !signalled) {
         before++;
         continue;
       }
       // In flight as the signal came, or sent after it.
       if (outcome.error) after[outcome.reused ? 'resetReused' : 'resetNew']++;
-      else if (outcome.status === 200) after.answered++;
-      else if (outcome.status === 503 && outcome.code) after.coded503[outcome.code] = (after.coded503[outcome.code] ?? 0) + 1;
-      else if (outcome.status === 503) after.uncoded503++;
+      else if (outcome.status === (channel ? 0 : 200)) after.answered++;
+      else if (outcome.status === (channel ? 14 : 503) && outcome.code) after.coded503[outcome.code] = (after.coded503[outcome.code] ?? 0) + 1;
+      else if (outcome.status === (channel ? 14 : 503)) after.uncoded503++;
       else after.otherStatus[outcome.status] = (after.otherStatus[outcome.status] ?? 0) + 1;
       // A loop whose connection was refused or reset after the signal goes on until the server no longer listens.
     }
@@ -121,10 +189,12 @@ async function round(build, home) {
   await new Promise((resolve) => setTimeout(resolve, Number(flags['warm-ms'])));
   signalled = true;
   child.kill('SIGTERM');
+  if (flags['second-ms'] !== undefined) setTimeout(() => child.kill('SIGTERM'), Number(flags['second-ms']));
   await Promise.all(loops);
   const { code, stderr } = await exited;
   agent.destroy();
-  const stopped = stderr.split('\n').filter((line) => line.includes('serve_stop')).map((line) => line.slice(0, 300));
+  for (const channel of channels) channel.destroy();
+  const stopped = stderr.split('\n').filter((line) => /serve_stop|grpc_stop/.test(line)).map((line) => line.slice(0, 300));
   return { before, ...after, exitCode: code, stopLines: stopped };
 }
 

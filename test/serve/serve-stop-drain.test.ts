@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import http2 from 'node:http2';
 import net from 'node:net';
 import type * as grpc from '@grpc/grpc-js';
 import { tmpdir } from 'node:os';
@@ -184,6 +185,39 @@ describe('serve > a stop drains the requests in flight within its grace', () => 
     await stopped;
   });
 
+  it('answers, UNAVAILABLE and coded, the gRPC calls of clients that connected just before the stop, which waited unaccepted in the listen queue, where the close reset them', async () => {
+    settings = { ...settings, serve: { ...settings.serve, grpcPort: 0 } };
+    const { service } = await start();
+    const calls = Array.from({ length: 5 }, () => rawGrpcCall(service.grpc!.port, '/inference.GRPCInferenceService/ServerLive'));
+    // Connected in one turn, and the stop begins in it: Node accepts one connection a turn, so most of them wait in the
+    // listener's queue, their calls sent.
+    await Promise.all(calls.map(({ connected }) => connected));
+    const stopped = service.close({ drainMs: 60_000 });
+    // Before, the listener closed at once: those still in its queue were reset, their calls unanswered (4 of the 5 here).
+    for (const answer of await Promise.all(calls.map(({ answer }) => answer))) expectGrpcStoppingRefusal(answer);
+    expect(await stopped).toMatchObject({ grpcCallsCut: 0 });
+  });
+
+  it('cuts the gRPC call in flight at a second signal but answers, UNAVAILABLE and coded, the calls of clients still waiting in the listen queue', async () => {
+    settings = { ...settings, serve: { ...settings.serve, grpcPort: 0 } };
+    const { service, held } = await start();
+    const gate = held.hold();
+    release = gate.release;
+    const client = createInferenceClient(`127.0.0.1:${service.grpc?.port}`);
+    const inFlight = modelInfer(client);
+    await gate.entered;
+    const calls = Array.from({ length: 5 }, () => rawGrpcCall(service.grpc!.port, '/inference.GRPCInferenceService/ServerLive'));
+    await Promise.all(calls.map(({ connected }) => connected));
+    const hurry = new AbortController();
+    const stopped = service.close({ drainMs: 600_000, cut: hurry.signal });
+    hurry.abort();
+    // Before, the cut reset every connection of the port, and the listener's close those in its queue.
+    for (const answer of await Promise.all(calls.map(({ answer }) => answer))) expectGrpcStoppingRefusal(answer);
+    expect(await inFlight).toMatchObject({ details: expect.any(String) });
+    client.close();
+    expect(await stopped).toMatchObject({ grpcCallsCut: 1, grpcCallsDrained: 0 });
+  });
+
   it('answers gRPC ServerReady false from the moment its stop begins', async () => {
     settings = { ...settings, serve: { ...settings.serve, grpcPort: 0 } };
     const { service } = await start();
@@ -299,4 +333,33 @@ function rawExchange(port: number, request: string): { connected: Promise<void>;
   const answer = rawAnswer(socket);
   socket.write(request);
   return { connected, answer: answer.finally(() => socket.destroy()) };
+}
+
+/**
+ * A unary gRPC call of an empty message on a new HTTP/2 connection to `port`, sent as soon as it connects: when it
+ * connected, and the status it was answered (from its trailers, or a trailers-only answer), or how it failed.
+ */
+function rawGrpcCall(port: number, path: string): { connected: Promise<void>; answer: Promise<{ status?: string; message?: string; fltsCode?: string; error?: string }> } {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  const connected = new Promise<void>((resolve) => session.once('connect', () => resolve()));
+  const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+  stream.end(Buffer.alloc(5));
+  stream.resume();
+  const answer = new Promise<{ status?: string; message?: string; fltsCode?: string; error?: string }>((resolve) => {
+    const statusOf = (headers: http2.IncomingHttpHeaders): void => {
+      if (headers['grpc-status'] === undefined) return;
+      resolve({ status: String(headers['grpc-status']), message: decodeURIComponent(String(headers['grpc-message'] ?? '')), fltsCode: headers['flts-code'] === undefined ? undefined : String(headers['flts-code']) });
+    };
+    stream.on('response', statusOf);
+    stream.on('trailers', statusOf);
+    stream.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    stream.on('close', () => resolve({ error: `closed (rst ${stream.rstCode})` }));
+  });
+  return { connected, answer: answer.finally(() => session.destroy()) };
+}
+
+/** A call refused by a stopping server: UNAVAILABLE (14) with FLTS_SERVE_STOPPING, where it was reset. */
+function expectGrpcStoppingRefusal(answer: { status?: string; message?: string; fltsCode?: string; error?: string }): void {
+  expect(answer).toMatchObject({ status: '14', fltsCode: 'FLTS_SERVE_STOPPING', message: expect.stringMatching(/^FLTS_SERVE_STOPPING: /) });
 }

@@ -1,18 +1,19 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, Http2Session, ServerHttp2Stream } from 'node:http2';
+import { constants as http2Constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { clip } from '../clip-text.js';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { CapClose } from './connection-cap.js';
+import { DEFAULT_SLOW_HEAD_GRACE_MS, type CapClose } from './connection-cap.js';
 import { headerLines } from './access-control.js';
 import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { answerHttp1OnGrpcPort, whenProtocolKnown } from './grpc-first-bytes.js';
 import { createHttp2RefusalLog, isHttp2Refusal, streamsRefused, type Http2Refusal } from './grpc-http2-refusals.js';
 import { grpcTimeoutHeader } from './grpc-timeout.js';
 import { addressesBeside, type HostLookup } from './listen-addresses.js';
+import { DEFAULT_QUEUE_WAIT_MS, whenAcceptQueueEmpty } from './listener-close.js';
 
 export interface GrpcConnectionOptions {
   /**
@@ -60,6 +61,20 @@ export interface GrpcConnectionOptions {
   onRefusedByHttp2?: (what: Http2Refusal, count: number) => void;
   /** How the other addresses of `localhost` are found (dns.lookup, every address). */
   lookupHost?: HostLookup;
+  /**
+   * The status of a call that reached the port once its close began (UNAVAILABLE FLTS_SERVE_STOPPING), with the path
+   * it asked for and when it arrived; counted by the caller. Without it such a call runs as any other.
+   */
+  refusalAtStop?: (path: string, arrived: number) => grpc.StatusObject;
+  /** See DEFAULT_QUEUE_WAIT_MS (listener-close.ts); `close`'s grace bounds it too. */
+  queueWaitMs?: number;
+  /**
+   * How long a connection accepted while the listener closed is kept open after the close (its calls refused at once),
+   * before it is sent GOAWAY: its client's call may be on its way still (DEFAULT_SLOW_HEAD_GRACE_MS, connection-cap.ts).
+   */
+  lateConnectionGraceMs?: number;
+  /** Told as the listening sockets close, as GentleCloseOptions.onListenerClosed. */
+  onListenerClosed?: (closing: { accepted: number; waitedMs: number; queueEmpty: boolean }) => void;
 }
 
 export interface GrpcConnections {
@@ -70,9 +85,25 @@ export interface GrpcConnections {
    * `localhost`), and hands each connection to `server`; resolves with the port.
    */
   listen(server: grpc.Server, host: string, port: number): Promise<number>;
-  /** Stops accepting connections; those still open after `graceMs` are closed (grpc-js sends them GOAWAY at once). */
+  /**
+   * Stops taking calls, as the HTTP listener's gentle close (listener-close.ts) stops taking requests: the connections
+   * open are sent GOAWAY at once (their calls in flight go on; a client sends its next call on a new connection), and
+   * the listening sockets close after the first turn of the event loop that accepted no connection and ended no call
+   * (within DEFAULT_QUEUE_WAIT_MS and `graceMs`), so a client whose connection waits in the kernel's accept queue is
+   * accepted rather than reset. A call that arrives from now on is answered `refusalAtStop` once the listeners are
+   * closed (refused at once, a client with nowhere else to go would call again at once and keep the queue from ever
+   * emptying); the connections grpc-js did not send GOAWAY are sent it `lateConnectionGraceMs` after the listeners
+   * closed. Every connection still open after `graceMs` is closed.
+   */
   close(graceMs: number): void;
-  /** Calls with a stream open now (arriving, running, or answered and not yet taken by their client): those a stop's cut ends. */
+  /**
+   * Ends the calls open but those refused at the stop (RST_STREAM CANCEL), and leaves the refusals and the listeners'
+   * close to go on; every connection is closed soon after the listeners are. Returns how many calls it ended.
+   */
+  cut(): number;
+  /** Settles once the listeners are closed and every connection has ended (within close's grace). */
+  whenClosed(): Promise<void>;
+  /** Calls with a stream open now (arriving, running, or answered and not yet taken by their client): those a stop's cut ends, but for those refused at the stop. */
   readonly callsOpen: number;
   /** The streams of the calls open now, for telling later which of them ended (a stop's drained calls). */
   openCalls(): ReadonlySet<ServerHttp2Stream>;
@@ -122,9 +153,28 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   /** Connections with no call open since their last call closed, the longest idle first. */
   const idle = new Set<Connection>();
   const keyOf = (address: string | undefined, port: number | undefined): string => `${address}|${port}`;
+  const lateConnectionGraceMs = options.lateConnectionGraceMs ?? DEFAULT_SLOW_HEAD_GRACE_MS;
+  const closeEvery = (): void => {
+    for (const connection of connections.values()) connection.socket.destroy();
+  };
+  const settleNoConnections = (): void => {
+    for (const settle of noConnections) settle();
+    noConnections = [];
+  };
   let closeListener: (() => void) | undefined;
   let drain: ((graceMs: number) => void) | undefined;
   let listeningPort: number | undefined;
+  /** Set as close() begins: the calls that arrive from then on are refused. */
+  let closing = false;
+  let listenersClosed = false;
+  let onListenersClosed: () => void = () => {};
+  const whenListenersClosed = new Promise<void>((resolve) => (onListenersClosed = resolve));
+  /** Connections accepted and calls ended: the activity a closing listener waits to see stop for a turn. */
+  let acceptedCount = 0;
+  let callsEnded = 0;
+  /** Calls refused at the stop: a cut leaves them to their refusal, and does not count them. */
+  const refusedStreams = new WeakSet<ServerHttp2Stream>();
+  let noConnections: Array<() => void> = [];
   const open = new Set<ServerHttp2Stream>();
   let noCallsOpen: Array<() => void> = [];
   // Set while a status from the interceptors goes down to grpc-js, which writes it at once: any other status written
@@ -262,6 +312,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     idle.delete(connection);
     stream.once('close', () => {
       connection.streams--;
+      callsEnded++;
       open.delete(stream);
       if (open.size === 0 && noCallsOpen.length > 0) {
         for (const settle of noCallsOpen) settle();
@@ -327,6 +378,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     // Without Node's diagnostics channels (before Node 24) a call is first seen here.
     if (connection) clearTimeout(connection.firstCall);
     const stream = streamOfCall(method.path, connection);
+    if (closing && options.refusalAtStop) return refusedAtStop(method.path, call, stream);
     let messages = 0;
     let waiting = false;
     // A call ends once: a handler that finishes after its client cancelled still sends (grpc-js drops it).
@@ -382,6 +434,35 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
   const streamsOfCalls = new WeakMap<object, ServerHttp2Stream>();
   const repeatedAuthorization = new WeakSet<ServerHttp2Stream>();
 
+  /**
+   * A call that reached the port once its close began: its handler never runs (nor the interceptors after this one,
+   * which see no message), and it is answered `refusalAtStop` once the listeners are closed.
+   */
+  const refusedAtStop = (path: string, call: grpc.ServerInterceptingCallInterface, stream: ServerHttp2Stream | undefined): grpc.ServerInterceptingCall => {
+    const arrived = performance.now();
+    if (stream) refusedStreams.add(stream);
+    let ended = false;
+    void whenListenersClosed.then(() => {
+      if (ended) return;
+      fromInterceptors = true;
+      try {
+        call.sendStatus(options.refusalAtStop!(path, arrived));
+      } finally {
+        fromInterceptors = false;
+      }
+    });
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMessage: () => {},
+          onReceiveHalfClose: () => {},
+          onCancel: () => {
+            ended = true;
+          },
+        }),
+    });
+  };
+
   return {
     interceptor,
     streamOf: (call) => streamsOfCalls.get(call),
@@ -410,6 +491,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
           }
         }
         const key = keyOf(socket.remoteAddress, socket.remotePort);
+        acceptedCount++;
         const connection: Connection = { socket, closed: false, waiting: 0, streams: 0, lastStreamId: -1, calls: 0 };
         connections.set(key, connection);
         held.add(connection);
@@ -436,6 +518,7 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
           connections.delete(key);
           held.delete(connection);
           idle.delete(connection);
+          if (connections.size === 0 && listenersClosed) settleNoConnections();
         });
         whenProtocolKnown(socket, (protocol) => {
           if (protocol === 'http2') return injector.injectConnection(socket);
@@ -480,9 +563,43 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
       })();
     },
     close(graceMs) {
-      closeListener?.();
+      if (closing) return;
+      closing = true;
+      const acceptedBefore = acceptedCount;
+      // GOAWAY: a client sends its next call on a new connection, which the listener still accepts while its queue empties.
       drain?.(graceMs);
+      const queueWaitMs = Math.min(options.queueWaitMs ?? DEFAULT_QUEUE_WAIT_MS, graceMs);
+      void whenAcceptQueueEmpty(() => acceptedCount + callsEnded, queueWaitMs).then(({ waitedMs, queueEmpty }) => {
+        closeListener?.();
+        listenersClosed = true;
+        options.onListenerClosed?.({ accepted: acceptedCount - acceptedBefore, waitedMs, queueEmpty });
+        onListenersClosed();
+        // The connections grpc-js's drain did not know (accepted meanwhile, or before it but with no session yet): sent
+        // GOAWAY once their client had time to call.
+        setTimeout(() => {
+          for (const connection of connections.values()) {
+            if (connection.session && !connection.session.closed) connection.session.close();
+            else if (!connection.session) connection.socket.destroy();
+          }
+        }, Math.min(lateConnectionGraceMs, graceMs)).unref();
+        if (connections.size === 0) settleNoConnections();
+      });
+      // The grace bounds it all: what is open then is closed, grpc-js's drain resets the sessions it knows.
+      setTimeout(closeEvery, graceMs).unref();
     },
+    cut() {
+      let cut = 0;
+      for (const stream of open) {
+        if (refusedStreams.has(stream)) continue;
+        cut++;
+        stream.close(http2Constants.NGHTTP2_CANCEL);
+      }
+      // What is left (the refusals, connections that asked nothing yet) ends with the listeners' close and the GOAWAY
+      // after it; a client that holds its connection open past that is closed.
+      void whenListenersClosed.then(() => setTimeout(() => closeEvery(), 2 * lateConnectionGraceMs).unref());
+      return cut;
+    },
+    whenClosed: () => (listenersClosed && connections.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => noConnections.push(resolve))),
     get callsOpen() {
       return open.size;
     },

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
 import { assertBearerToken, authRefusalOf, createAuthRefusalLog } from './access-control.js';
 import type { BodyTicket } from './body-budget.js';
-import { classifyError, isServerFailure } from './error-handler.js';
+import { classifyError, isServerFailure, stoppingRefusal } from './error-handler.js';
 import { failureFields } from './failure-fields.js';
 import { clientGone } from './forecast-admission.js';
 import { checkingIntervalOf, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
@@ -380,6 +380,10 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     onAbandoned: (path) => context.metrics.countAbandonedRequest(routeOf(path), 'GRPC'),
     onRefusedByHttp2: (what, count) => context.metrics.countGrpcHttp2Refusals(what, count),
     lookupHost: options.lookupHost,
+    refusalAtStop: (path, arrived) => failure(routeOf(path), arrived, stoppingRefusal()),
+    onListenerClosed: ({ accepted, waitedMs, queueEmpty }) => {
+      if (!queueEmpty) logger.warn({ accepted_while_closing: accepted, waited_ms: waitedMs }, 'grpc_stop_listener_busy');
+    },
   });
 
   /** The status a call that failed with `error` ends with: counted like an HTTP answer, logged with its stack when a 5xx. */
@@ -577,32 +581,31 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
         for (const call of connections.openCalls()) stopped.add(call);
         let callsCut = 0;
         let callsDrained: number | undefined;
+        // The calls refused at the stop are not cut: they are answered UNAVAILABLE FLTS_SERVE_STOPPING all the same.
         const cutCalls = (): void => {
           if (callsDrained !== undefined) return;
-          callsCut = connections.callsOpen;
           callsDrained = endedOf(stopped);
+          callsCut = connections.cut();
           server.forceShutdown();
         };
-        // Set before the connections' drain sets its own timer of the same grace, so it runs first: the calls still
-        // open are counted before that drain resets them.
+        // Set before the connections' close sets its own timer of the same grace, so it runs first: the calls still
+        // open are counted before that close resets them.
         const timer = setTimeout(cutCalls, graceMs);
-        // The connections' drain ends those still open after the grace. forceShutdown alone would not: grpc-js lists
+        // The connections' close ends those still open after the grace. forceShutdown alone would not: grpc-js lists
         // the connections it destroys for channelz only, so with channelz off a call that never ends held close() forever.
         connections.close(graceMs);
-        // Counted first, then reset by a drain of no grace, as the grace's own end does.
         const cutNow = (): void => {
           clearTimeout(timer);
           cutCalls();
-          connections.close(0);
         };
         if (cut?.aborted) cutNow();
         else cut?.addEventListener('abort', cutNow, { once: true });
         messageRate?.stop();
         authRefusals.stop();
-        // grpc-js's shutdown may end before the calls it let run (those of the connections handed to it): the stop waits
-        // for them too, up to the grace.
+        // grpc-js's shutdown may end before the calls it let run (those of the connections handed to it), and knows
+        // nothing of the connections accepted while the listener closed: the stop waits for both, up to the grace.
         const shutDown = new Promise<void>((ended) => server.tryShutdown(() => ended()));
-        void Promise.all([shutDown, connections.whenNoCallsOpen()]).then(() => {
+        void Promise.all([shutDown, connections.whenNoCallsOpen(), connections.whenClosed()]).then(() => {
           clearTimeout(timer);
           cut?.removeEventListener('abort', cutNow);
           resolve({ callsCut, callsDrained: callsDrained ?? endedOf(stopped) });
