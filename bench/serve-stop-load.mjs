@@ -10,9 +10,11 @@
 // calls, as a gRPC channel, a new connection once the server sent GOAWAY or closed it; a call is answered (status 0),
 // refused coded (a status with flts-code), refused unprocessed (REFUSED_STREAM: a gRPC client sends it again on a new
 // connection, so the loop does), or reset (its stream or connection closed under it, unanswered).
+// `--grpc-new-connections` opens a connection for each call (clients connecting as the stop comes).
 // Each build (a checkout with its own `npm run build`) trains in a home of its own, and runs `--rounds` stops.
 // Usage: npm run build && node bench/serve-stop-load.mjs --build new=. [--build old=<checkout>] [--port 19000]
-//          [--clients 400] [--warm-ms 2000] [--rounds 3] [--second-ms 50] [--grpc] [--data /work/shared/datasets]
+//          [--clients 400] [--warm-ms 2000] [--rounds 3] [--second-ms 50] [--grpc [--grpc-new-connections]]
+//          [--data /work/shared/datasets]
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -30,6 +32,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'second-ms': { type: 'string' },
     grpc: { type: 'boolean', default: false },
+    'grpc-new-connections': { type: 'boolean', default: false },
     data: { type: 'string', default: path.resolve(import.meta.dirname, '../../shared/datasets') },
   },
 });
@@ -107,9 +110,12 @@ function grpcChannel() {
   let session;
   return {
     session() {
+      // --grpc-new-connections: a connection a call, so clients are connecting as the stop comes (its accept queue).
+      if (flags['grpc-new-connections'] && session && !session.closed) session.close();
       if (!session || session.closed || session.destroyed) {
         const opened = http2.connect(`http://127.0.0.1:${port + 1}`);
         opened.on('error', (error) => (opened.failedWith = error.code));
+        opened.once('close', () => (opened.ended = true));
         session = opened;
         // A GOAWAY: the next call goes on a new connection, as a gRPC client's does.
         opened.on('goaway', () => opened.close());
@@ -144,10 +150,12 @@ function serverLive(channel) {
     stream.on('trailers', statusOf);
     stream.on('error', () => {});
     stream.on('close', () => {
+      if (done) return;
       if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) return finish({ error: 'unprocessed' });
-      // A connection the kernel refused: nothing was sent.
-      const refused = session.failedWith === 'ECONNREFUSED';
-      finish({ error: refused ? 'refused' : 'reset', reused: !fresh });
+      // A connection the kernel refused (nothing was sent), known once the session has closed with its error.
+      const classify = () => finish({ error: session.failedWith === 'ECONNREFUSED' ? 'refused' : 'reset', reused: !fresh });
+      if (session.ended) classify();
+      else session.once('close', classify);
     });
     stream.resume();
     stream.end(Buffer.alloc(5));
