@@ -487,7 +487,7 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
     expect(haproxy).toMatch(new RegExp(`server-template serve \\d+ serve:${serve.port} `));
     expect(haproxy).toMatch(new RegExp(`server-template serve-grpc \\d+ serve:${serve.grpcPort} .*check port ${serve.port} `));
     expect(prometheus.scrape_configs.find((j: { job_name: string }) => j.job_name === 'flts-serve').dns_sd_configs[0].port).toBe(serve.port);
-    expect(compose.serve.healthcheck.test.join(' ')).toContain(`:${serve.port}/healthz`);
+    expect(compose.serve.healthcheck.test.join(' ')).toContain(`:${serve.port}/livez`);
     expect(composeDurationSeconds(compose.serve.stop_grace_period ?? '10s')).toBeGreaterThanOrEqual(serveStopSeconds(settingsFrom(env('serve'))));
     // HAProxy waits for the replica's own answer at its request timeout (checked up to a second late), not cutting it
     // with a 504 first: its timeouts come from the lb service (compose.test.ts runs its start script), and the default
