@@ -49,8 +49,11 @@ describe('core > train > run heartbeat', () => {
     };
     const record = await trainRun('NAIVE', data, settings, { store });
     expect(record.status).toBe('SUCCESS');
-    expect(log.slice(0, 3)).toEqual(['beat 1', 'beat 1 written', 'record RUNNING']);
+    // The first beat lands before the RUNNING record; the timer's next beats may come before that record on a slow host.
+    expect(log.slice(0, 2)).toEqual(['beat 1', 'beat 1 written']);
     const final = log.indexOf('record SUCCESS');
+    expect(log.indexOf('record RUNNING')).toBeGreaterThan(1);
+    expect(log.indexOf('record RUNNING')).toBeLessThan(final);
     expect(log.indexOf('beat 3 written')).toBeGreaterThan(-1);
     expect(log.indexOf('beat 3 written')).toBeLessThan(final);
     expect(log.slice(final)).toEqual(['record SUCCESS', 'heartbeat removed']);
