@@ -287,6 +287,31 @@ describe('core > storage > s3-store', () => {
     expect(error.message).toMatch(message);
   });
 
+  it('reports a server answering every path 200 with its web page (MinIO\'s console port) as not S3, for reads, HEADs, listings, writes and bucket checks alike', async () => {
+    const page = '<!doctype html><html><head><title>MinIO Console</title></head><body><div id="root"></div></body></html>';
+    const server = http.createServer((request, response) => void request.resume().on('end', () => response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(Buffer.byteLength(page)) }).end(request.method === 'HEAD' ? undefined : page)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+      const actions: Array<(store: ReturnType<typeof createS3Store>) => Promise<unknown>> = [
+        (store) => store.get('bucket-a', 'processed_data.meta.json'),
+        (store) => store.stat('bucket-a', 'k.json'),
+        (store) => store.exists('bucket-a', 'k.json'),
+        (store) => store.list('bucket-a', 'leases/'),
+        (store) => store.put('bucket-a', 'k.json', '{}'),
+        (store) => store.ensureBucket('bucket-a'),
+      ];
+      for (const action of actions) {
+        const { error } = await failure(endpoint, action);
+        expectUnavailable(error, endpoint);
+        expect(error.message).toMatch(/answered with a web page \(HTTP 200, text\/html\), not an S3 reply, while accessing .*bucket 'bucket-a'; check that it is the S3 API's address/);
+        expect(error.details).toMatchObject({ setting: 'store.s3.endpoint', status: 200 });
+      }
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('reports an https endpoint whose port answers plain HTTP as FLTS_STORE_TLS_FAILED saying so, never FLTS_INTERNAL', async () => {
     const server = http.createServer((request, response) => void request.resume().on('end', () => response.end()));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -73,6 +73,48 @@ export class S3TimeoutError extends Error {
 type Transport = Pick<typeof http, 'request'>;
 
 /**
+ * A successful answer that is a web page: another HTTP server at the endpoint's address. MinIO's console (its
+ * port 9001 beside the API's 9000) answers every path, HEAD and GET alike, 200 with its page; so do a proxy's landing
+ * page and a single-page app. Taken as S3's, a bucket seemed to exist, an object read as "not valid JSON, restore it
+ * from a backup", and a listing failed as an internal error. S3 answers its API in XML, and flts writes no web page.
+ */
+export class S3ForeignReplyError extends Error {
+  constructor(
+    readonly status: number,
+    readonly contentType: string,
+  ) {
+    super(`HTTP ${status} with ${contentType}, not an S3 reply`);
+    this.name = 'S3ForeignReplyError';
+  }
+}
+
+function foreignReply(response: http.IncomingMessage): S3ForeignReplyError | undefined {
+  const status = response.statusCode ?? 0;
+  const contentType = String(response.headers['content-type'] ?? '');
+  if (status < 200 || status > 299 || !/^\s*(text\/html|application\/xhtml\+xml)\b/i.test(contentType)) return undefined;
+  return new S3ForeignReplyError(status, contentType.split(';')[0].trim());
+}
+
+/** Hands the client only answers that may be S3's: a web page fails its request with an S3ForeignReplyError instead. */
+function s3RepliesOnly(base: Transport): Transport {
+  const request = ((...args: unknown[]) => {
+    const at = args.findIndex((arg) => typeof arg === 'function');
+    const callback = at >= 0 ? (args[at] as (response: http.IncomingMessage) => void) : undefined;
+    let req: http.ClientRequest;
+    const guarded = (response: http.IncomingMessage): void => {
+      const foreign = foreignReply(response);
+      if (!foreign) return callback?.(response);
+      response.resume();
+      req.destroy(foreign);
+    };
+    const forwarded = at >= 0 ? args.map((arg, index) => (index === at ? guarded : arg)) : [...args, guarded];
+    req = (base.request as (...a: unknown[]) => http.ClientRequest)(...forwarded);
+    return req;
+  }) as typeof http.request;
+  return { request };
+}
+
+/**
  * The minio client has no time limits of its own: against a server that accepts connections and never answers,
  * or drips its answer, every call would wait forever. Each request gets an idle limit (on the socket, so a body
  * that stops flowing counts too) and a limit on the whole; either destroys the request and its response with an
@@ -232,6 +274,16 @@ function translateKnownS3Error(error: unknown, where: S3CallPlace): unknown {
   const exhausted = error instanceof Error ? RETRIES_EXHAUSTED.exec(error.message) : null;
   if (exhausted) {
     return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} answered HTTP ${exhausted[1]}, also when asked again, while accessing ${target}.`, { cause: error, details: { ...details, status: Number(exhausted[1]) } });
+  }
+  if (error instanceof S3ForeignReplyError) {
+    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} answered with a web page (HTTP ${error.status}, ${error.contentType}), not an S3 reply, while accessing ${target}; check that it is the S3 API's address, not a console's or a proxy's page (MinIO's console, on port 9001 by default, answers every path with its page; its S3 API is on port 9000).`, {
+      cause: error,
+      details: { ...details, status: error.status, setting: 'store.s3.endpoint' },
+    });
+  }
+  // A successful answer whose body is not the XML its operation returns (a listing's ListBucketResult): not S3's.
+  if ((error as Error)?.name === 'InvalidXMLError') {
+    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} answered with a reply that is not S3's (${(error as Error).message}) while accessing ${target}; check that it is the S3 server's address.`, { cause: error, details: { ...details, setting: 'store.s3.endpoint' } });
   }
   // An error answer without an S3 error code: its body was not S3's XML (a proxy's or another server's page).
   if ((error as Error)?.name === 'S3Error' && !code) {
@@ -476,7 +528,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     useSSL: endpoint.useSSL,
     ...clientOptions,
     region,
-    transport: timedTransport(endpoint.useSSL ? https : http, limits),
+    transport: timedTransport(s3RepliesOnly(endpoint.useSSL ? https : http), limits),
     retryOptions: { disableRetry: true },
     // Keep-alive: the daemon and the server issue many small requests; a fresh TCP connection each is wasteful.
     transportAgent: agent,
