@@ -243,7 +243,13 @@ export async function readPromotionPointerWithSource(store: ObjectStore, setting
     if (entry && 'record' in entry) return { record: entry.record, key, skipped };
     if (entry) skipped.push(entry.problem);
   }
-  if (skipped.length > 0) throw new FltsError('FLTS_DATA_UNREADABLE', `No usable promotion pointer: ${skipped.join('; ')}.`, { details: { skipped } });
+  if (skipped.length > 0) {
+    // The code's own hint is about data files (CSV, Parquet), which is no help with a pointer.
+    throw new FltsError('FLTS_DATA_UNREADABLE', `No usable promotion pointer: ${skipped.join('; ')}.`, {
+      details: { bucket: settings.store.buckets.promotion, skipped },
+      hint: `A promotion pointer in bucket '${settings.store.buckets.promotion}' was cut short or edited: promote a run again (\`flts promote --run <id>\`, \`--best\` or \`--rollback\`), which rewrites the pointers.`,
+    });
+  }
   return undefined;
 }
 
