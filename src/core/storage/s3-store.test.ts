@@ -67,6 +67,21 @@ describe('core > storage > s3-store', () => {
     expect(parseS3Endpoint(endpoint, secure)).toEqual(expected);
   });
 
+  it.each(['http://flts:pw-in-url@127.0.0.1:9000', 'flts:pw-in-url@minio:9000', 'https://:pw-in-url@s3.example.com'])('refuses the credentials in the endpoint %j, which the client would drop unsaid, naming the settings that take them and masking the secret', (endpoint) => {
+    const error = (() => {
+      try {
+        parseS3Endpoint(endpoint);
+      } catch (e) {
+        return e as FltsError;
+      }
+      return undefined;
+    })();
+    expect(error).toMatchObject({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'store.s3.endpoint' } });
+    expect(error?.message).toMatch(/never in the address\.$/);
+    expect(error?.message).toContain('MINIO_ROOT_USER and MINIO_ROOT_PASSWORD');
+    expect(JSON.stringify(error?.toJSON())).not.toContain('pw-in-url');
+  });
+
   it.each(['ftp://minio:21', 'http://minio:9000/bucket', '::::'])('rejects the endpoint %j naming the setting', (endpoint) => {
     expect(() => parseS3Endpoint(endpoint)).toThrow(expect.objectContaining({ code: 'FLTS_CONFIG_INVALID_VALUE', details: { setting: 'store.s3.endpoint' } }));
   });

@@ -18,6 +18,7 @@ import { isTlsRefusal, readCertificates } from '../tls-files.js';
 import { clientCredentials, type CredentialOptions, type DroppedSessionToken, type TokenlessVerdict } from './aws-credentials.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { minio } from './minio-module.js';
+import { redactSecrets } from '../redact.js';
 
 /** Credentials: `accessKey` and `secretKey`, or with `credentials: 'aws'` a role's, found through `aws` (CredentialOptions). */
 export interface S3StoreOptions extends CredentialOptions {
@@ -51,6 +52,11 @@ export function parseS3Endpoint(endpoint: string, secure?: boolean | null): S3En
     url = new URL(hasScheme ? text : `http://${text}`);
   } catch (cause) {
     throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `S3 endpoint ${JSON.stringify(endpoint)} is not valid: expected host:port or an http(s) URL.`, { cause, details: { setting: 'store.s3.endpoint' } });
+  }
+  // The client signs with store.s3.accessKey and secretKey alone: a user and password in the address were dropped
+  // unsaid, and the server then refused the other key's signature (SignatureDoesNotMatch) as if the secret were wrong.
+  if (url.username || url.password) {
+    throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `S3 endpoint ${JSON.stringify(redactSecrets(endpoint))} is not valid: an access key id and its secret go in MINIO_ROOT_USER and MINIO_ROOT_PASSWORD (store.s3.accessKey, store.s3.secretKey), never in the address.`, { details: { setting: 'store.s3.endpoint' } });
   }
   if (!['http:', 'https:'].includes(url.protocol) || !url.hostname || (url.pathname !== '/' && url.pathname !== '')) {
     throw new FltsError('FLTS_CONFIG_INVALID_VALUE', `S3 endpoint ${JSON.stringify(endpoint)} is not valid: expected host:port or an http(s) URL without a path.`, { details: { setting: 'store.s3.endpoint' } });
