@@ -76,7 +76,7 @@ describe('serve > pointer cascade, broken runs and pins, from the run registry',
     weights[9] ^= 0x01;
     await store.put('runs', 'checked/model/weights.bin', weights);
     const reload = await postJson(`${server.url}/reload_latest`, {});
-    expect(reload.json).toMatchObject({ status: 'not_loaded', result: 'failed', run_id: 'good', message: expect.stringContaining('checked/model/weights.bin does not have the SHA-256 its run recorded') });
+    expect(reload.json).toMatchObject({ status: 'not_loaded', result: 'failed', run_id: 'good', code: 'FLTS_RUN_CORRUPT', message: expect.stringContaining('checked/model/weights.bin does not have the SHA-256 its run recorded') });
     expect((await health('/readyz')).json).toMatchObject({ status: 'ready', run_id: 'good', degraded: true, degraded_code: 'FLTS_RUN_CORRUPT', degraded_reason: 'current.json names run checked, which cannot be loaded (FLTS_RUN_CORRUPT); still serving run good.' });
     // The public routes give the code; the file is named to the operator (the log, /reload_latest above, the library).
     expect(server.holder.status().degraded?.detail).toContain('checked/model/weights.bin does not have the SHA-256 its run recorded');

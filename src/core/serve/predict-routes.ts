@@ -66,7 +66,8 @@ export function registerPredictRoutes(context: ServeContext): void {
         run_id: current?.runId ?? null,
         model_type: current?.modelType ?? null,
         config_hash: current?.configHash ?? null,
-        ...(outcome.result === 'failed' ? { message: outcome.error.message } : {}),
+        // The code as every refusal carries it: a script reads why the reload failed without parsing the sentence.
+        ...(outcome.result === 'failed' ? { code: outcome.error.code, message: outcome.error.message } : {}),
       };
     },
   });

@@ -163,6 +163,7 @@ export const reloadSchema = {
         run_id: { type: ['string', 'null'] },
         model_type: { type: ['string', 'null'] },
         config_hash: { type: ['string', 'null'] },
+        code: { type: 'string', description: 'With result failed: the FLTS_ code of the load or of the pointer\'s read (FLTS_STORE_UNAVAILABLE, FLTS_RUN_NOT_FOUND, ...); the run before goes on serving.' },
         message: { type: 'string' },
       },
     },
