@@ -7,6 +7,8 @@ import { createLiveMonitor, intervalsByTarget } from './live-monitor.js';
 import type { ModelHolder } from './model-holder.js';
 import type { ServedModel } from './served-model.js';
 import { countTurns } from '../loop-turns.fixture.js';
+import { FltsError } from '../errors.js';
+import type { ObjectStore } from '../storage/object-store.js';
 
 describe('core > serve > live-monitor intervals', () => {
   const rows = [
@@ -87,6 +89,19 @@ describe('core > serve > live-monitor stop', () => {
     await stopping;
     expect(retire).toHaveBeenCalledOnce();
     expect(lines.filter((line) => line.includes('live_shadow_loaded'))).toEqual([]);
+  });
+
+  it('names the code of a look the store failed, as every other failure line does', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(...chunk.toString().split('\n').filter(Boolean)), done()) });
+    const down = async (): Promise<never> => {
+      throw new FltsError('FLTS_STORE_UNAVAILABLE', 'S3 endpoint http://127.0.0.1:9 did not answer for 10 s.');
+    };
+    const store = new Proxy({} as ObjectStore, { get: (_target, property) => (property === 'kind' ? 's3' : property === 'location' ? 'http://127.0.0.1:9' : down) });
+    const monitor = createLiveMonitor({ settings: defaultSettings(), holder: {} as ModelHolder, store, loadShadow: async () => ({}) as ServedModel, replica: 'r1', logger: pino({ base: null }, sink) });
+    await monitor.tick();
+    const failed = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'live_tick_failed');
+    expect(failed).toEqual([expect.objectContaining({ code: 'FLTS_STORE_UNAVAILABLE', err: 'S3 endpoint http://127.0.0.1:9 did not answer for 10 s.' })]);
   });
 
   it('stops without a shadow load the store holds up, past a bound, and says nothing of it when it fails later', async () => {

@@ -435,7 +435,13 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
 
   function tick(): Promise<void> {
     // Serialized: a tick asked for while one runs (a model swap, the timer) runs after it, on the new state.
-    const next = (ticking ?? Promise.resolve()).then(tickOnce).catch((error: unknown) => logger.warn({ err: toFltsError(error).message }, 'live_tick_failed'));
+    const next = (ticking ?? Promise.resolve())
+      .then(tickOnce)
+      .catch((error: unknown) => {
+        // Coded as the server's other failure lines are: an alert or a reader tells a store outage from a bug by it.
+        const failure = toFltsError(error);
+        logger.warn({ code: failure.code, err: failure.message }, 'live_tick_failed');
+      });
     ticking = next;
     void next.finally(() => {
       if (ticking === next) ticking = undefined;
