@@ -196,6 +196,16 @@ describe('core > data > read-table', () => {
     expect(() => readTableBytes(csv('time,v,t\n2018-01-01 00:00:00,1,a\n,,b\n'), 'x.csv')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_INVALID_TIMESTAMPS' }));
   });
 
+  it('refuses a JSON file (rows as --out .json and .jsonl write them) as JSON, not as a CSV of thousands of columns or a badly quoted field', () => {
+    const rows = Array.from({ length: 3000 }, (_, i) => ({ time: `2018-02-28T02:${String(i % 60).padStart(2, '0')}:00`, down: i, down_lower_0_8: i - 1 }));
+    for (const text of [JSON.stringify(rows), rows.map((row) => JSON.stringify(row)).join('\n'), '\ufeff  [\n  {"time": 1}]', '[]', '[[1,2]]', '{}']) {
+      expect(() => readTableBytes(csv(text), 'out.json')).toThrow(expect.objectContaining({ code: 'FLTS_DATA_UNREADABLE', kind: 'input', message: 'out.json: the file is JSON, not CSV or Parquet, the formats flts reads data in.', details: { source: 'out.json', format: 'json' } }));
+    }
+    // A header whose first name is in brackets or braces is a CSV all the same.
+    expect(Array.from(readTableBytes(csv('[v],time\n1,2018-01-01 00:00:00\n'), 'x.csv').frame.values['[v]'])).toEqual([1]);
+    expect(Array.from(readTableBytes(csv('{w},time\n2,2018-01-01 00:00:00\n'), 'x.csv').frame.values['{w}'])).toEqual([2]);
+  });
+
   it('refuses a file whose rows under the header are all rows of empty cells as having no data rows', () => {
     // Before, such a file read as a table of no rows, which preprocess then refused as having every column empty.
     for (const text of ['time,v\n,\n,\n', 'time;v;w\n;;\n\n;;\n', 'time,v,w\r\n,,\r\n']) {

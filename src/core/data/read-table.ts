@@ -513,6 +513,26 @@ function isBlank(bytes: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * JSON rows, an array (`[{...}`, `[[`, `[]`) or JSON lines (`{"...`), as `flts predict --out x.json` and `.jsonl` write
+ * them: read as CSV, such a file was refused as a header of tens of thousands of columns, or a field "not properly
+ * escaped", never as the JSON it is. A CSV header starts with a name (`[time]` included), never with these.
+ */
+function looksLikeJson(bytes: Uint8Array): boolean {
+  let at = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  const skipSpace = (): void => {
+    while (at < bytes.length && (bytes[at] === 0x20 || bytes[at] === 0x09 || bytes[at] === 0x0a || bytes[at] === 0x0d)) at += 1;
+  };
+  skipSpace();
+  const first = bytes[at];
+  if (first !== 0x7b && first !== 0x5b) return false;
+  at += 1;
+  skipSpace();
+  const next = bytes[at];
+  // {"key" or {} ; [{ or [[ or []
+  return first === 0x7b ? next === 0x22 || next === 0x7d : next === 0x7b || next === 0x5b || next === 0x5d;
+}
+
 /** Parses CSV or Parquet bytes already in memory (so the bytes fingerprinted are exactly the bytes read). */
 export function readTableBytes(bytes: Buffer, source: string, limits: ReadTableLimits = {}): ReadTableResult {
   const bounds = { maxRows: limits.maxRows ?? DEFAULT_MAX_INPUT_ROWS, maxCells: limits.maxCells ?? DEFAULT_MAX_INPUT_CELLS, maxDecodedBytes: limits.maxDecodedBytes ?? DEFAULT_MAX_PARQUET_DECODED_BYTES };
@@ -523,6 +543,12 @@ export function readTableBytes(bytes: Buffer, source: string, limits: ReadTableL
     });
   }
   const format = detectTableFormat(bytes, source);
+  if (format === 'csv' && looksLikeJson(bytes)) {
+    throw new FltsError('FLTS_DATA_UNREADABLE', `${source}: the file is JSON, not CSV or Parquet, the formats flts reads data in.`, {
+      details: { source, format: 'json' },
+      hint: 'Give the data as CSV (a header row of column names, `time` among them) or Parquet; `flts predict --out <name>.csv` or `.parquet` writes its forecast table in a format it reads back.',
+    });
+  }
   let df: pl.DataFrame;
   let unreadable: string[] = [];
   try {
