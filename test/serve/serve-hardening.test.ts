@@ -202,6 +202,13 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
       code: 'FLTS_REQUEST_UNKNOWN_PARAMETER',
       message: 'POST /predict does not read the query parameter inference_lenght: it takes inference_length in the query string. Nothing was done.',
     });
+    const twice = await postJson(`${server.url}/predict?inference_length=3&inference_length=4`, { data });
+    // Before, the list the two made was refused as "querystring/inference_length must be integer".
+    expect({ status: twice.status, code: twice.json.code, message: twice.json.message }).toEqual({
+      status: 400,
+      code: 'FLTS_REQUEST_INVALID',
+      message: 'POST /predict takes the query parameter inference_length once; it was given 2 times. Nothing was done.',
+    });
     const actuals = await postJson(`${server.url}/actuals?identifier=plant-7`, { data: { ts: data.ts, down: data.down } });
     expect({ status: actuals.status, code: actuals.json.code, message: actuals.json.message }).toEqual({
       status: 400,

@@ -24,8 +24,14 @@ export function refuseUnknownQuery(route: string, schema: RouteSchema): OnReques
   return (request, _reply, done) => {
     const query = request.query as Record<string, unknown>;
     let unknown: string[] | undefined;
-    for (const name in query) if (!acceptedSet.has(name)) (unknown ??= []).push(name);
-    done(unknown ? unknownQueryError(route, unknown, accepted, bodyFields) : undefined);
+    let repeated: string | undefined;
+    for (const name in query) {
+      if (!acceptedSet.has(name)) (unknown ??= []).push(name);
+      else if (Array.isArray(query[name])) repeated ??= name;
+    }
+    if (unknown) return done(unknownQueryError(route, unknown, accepted, bodyFields));
+    // Given twice, a parameter reaches the schema as a list, which refused it as "must be integer" whatever its values.
+    done(repeated === undefined ? undefined : new FltsError('FLTS_REQUEST_INVALID', `${route} takes the query parameter ${repeated} once; it was given ${(query[repeated] as unknown[]).length} times. Nothing was done.`, { details: { parameter: repeated } }));
   };
 }
 
