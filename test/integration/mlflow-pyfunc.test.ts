@@ -17,7 +17,7 @@ import type { RunRecord } from '../../src/core/registry/run-record.js';
 import { createMlflowClient } from '../../src/core/tracking/index.js';
 import { proxiedArtifactRoot } from '../../src/core/tracking/mlflow-client.js';
 import { findMirroredRun } from '../../src/core/registry/mirror-run.js';
-import { toRecord } from '../../src/core/tracking/mlflow-types.js';
+import { toRecord, type MlflowRun } from '../../src/core/tracking/mlflow-types.js';
 import { markPromoted } from '../../src/core/workflows/mark-promoted.js';
 import { syncRunsToTracking } from '../../src/core/workflows/sync-runs-to-tracking.js';
 import { trainModels } from '../../src/core/workflows/train.js';
@@ -64,6 +64,9 @@ describe.skipIf(Boolean(skip))(`integration > mlflow > a registered flts model l
   let answer: any;
   let window: Float32Array;
   const versions: Record<string, { version: string; mlflowRunId: string }> = {};
+  /** The MLflow 3 logged model of each network run, by model type, and the runs' mirrors. */
+  const logged: Record<string, string> = {};
+  const mirrors: Record<string, MlflowRun> = {};
 
   beforeAll(async () => {
     slice = createSliceHome('flts-mlflow-pyfunc-', {
@@ -89,6 +92,9 @@ describe.skipIf(Boolean(skip))(`integration > mlflow > a registered flts model l
       expect(response.status, `${method} ${route}`).toBe(200);
     };
     for (const key of ['flts.mlflow_model', 'mlflow.log-model.history']) await rest('POST', '/api/2.0/mlflow/runs/delete-tag', { run_id: lstmMirror.info.run_id, key });
+    // Nor any logged model of it.
+    const [lstmModel] = (await tracking.searchLoggedModels({ experimentIds: [lstmMirror.info.experiment_id], filter: `source_run_id = '${lstmMirror.info.run_id}'` })) ?? [];
+    await rest('DELETE', `/api/2.0/mlflow/logged-models/${lstmModel.info.model_id}`);
     await rest('DELETE', `/api/2.0/mlflow-artifacts/artifacts/${proxiedArtifactRoot(lstmMirror.info.artifact_uri)}/model/MLmodel`);
     const old = await markPromoted(store, { ...settings, tracking: { ...settings.tracking, registeredModel: `${registered}-old` } }, { run_id: lstm.run_id, model_type: 'LSTM' });
     expect(old.marker).toBe('alias');
@@ -98,6 +104,12 @@ describe.skipIf(Boolean(skip))(`integration > mlflow > a registered flts model l
       expect(marker.marker).toBe('alias');
       if (marker.marker === 'alias') versions[run.model_type] = { version: marker.version, mlflowRunId: marker.mlflowRunId };
     }
+    for (const run of [gru, lstm, naive]) {
+      mirrors[run.model_type] = (await findMirroredRun(tracking, run.run_id))!;
+      const { run_id: mlflowRunId, experiment_id: experimentId } = mirrors[run.model_type].info;
+      const [model] = (await tracking.searchLoggedModels({ experimentIds: [experimentId], filter: `source_run_id = '${mlflowRunId}'` })) ?? [];
+      if (model) logged[run.model_type] = model.info.model_id;
+    }
     window = testWindows(gru.window.features, gru.window.inputSeqLen);
     answer = await runPythonJson(
       client.vars.FLTS_TEST_MLFLOW_CLIENT_PYTHON,
@@ -106,7 +118,8 @@ describe.skipIf(Boolean(skip))(`integration > mlflow > a registered flts model l
         tracking_uri: mlflow.vars.FLTS_TEST_MLFLOW_URI,
         window: Array.from(window),
         shape: [ENDS.length, gru.window.inputSeqLen, gru.window.features.length],
-        loads: [`models:/${registered}@champion`, `models:/${registered}/${versions.NAIVE.version}`, `runs:/${versions.GRU.mlflowRunId}/model`, `models:/${registered}-old@champion`],
+        loads: [`models:/${registered}@champion`, `models:/${registered}/${versions.NAIVE.version}`, `runs:/${versions.GRU.mlflowRunId}/model`, `models:/${registered}-old@champion`, `models:/${logged.GRU}`],
+        logged_models: [`flts-pyfunc-${suffix}-nn`, `flts-pyfunc-${suffix}-stat`],
       },
       240_000,
     );
@@ -150,8 +163,12 @@ describe.skipIf(Boolean(skip))(`integration > mlflow > a registered flts model l
     const loaded = answer.loads[`models:/${registered}@champion`];
     expect(loaded.onnx_sha256).toBe(sha256Hex((await exportRun(slice.store, slice.settings, gru.run_id)).bytes));
     const mlmodel = loaded.files.MLmodel;
+    // The champion is the run's logged model, whose MLmodel names it as MLflow 3's log_model writes it.
+    const mirror = mirrors.GRU.info;
     expect(mlmodel).toMatchObject({
-      artifact_path: 'model',
+      artifact_path: `mlflow-artifacts:/${mirror.experiment_id}/models/${logged.GRU}/artifacts`,
+      model_id: logged.GRU,
+      model_uuid: logged.GRU,
       run_id: versions.GRU.mlflowRunId,
       mlflow_version: MLFLOW_MODEL_ENV.mlflow,
       flavors: {
@@ -160,7 +177,9 @@ describe.skipIf(Boolean(skip))(`integration > mlflow > a registered flts model l
       },
       metadata: { flts_run_id: gru.run_id, features: gru.window.features, targets: gru.window.targets },
     });
-    expect(mlmodel.model_uuid).toMatch(/^[0-9a-f]{32}$/);
+    // An MLflow 3 client takes runs:/<id>/model for the run's logged model named `model` (clients before it read the
+    // run's own copy, which names none: mirror-model.test.ts).
+    expect(answer.loads[`runs:/${versions.GRU.mlflowRunId}/model`].files.MLmodel).toMatchObject({ model_id: logged.GRU });
     expect(mlmodel.utc_time_created).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$/);
     expect(mlmodel.model_size_bytes).toBe((await exportRun(slice.store, slice.settings, gru.run_id)).bytes.byteLength);
     const requirements = [`mlflow==${MLFLOW_MODEL_ENV.mlflow}`, `onnx==${MLFLOW_MODEL_ENV.onnx}`, `onnxruntime==${MLFLOW_MODEL_ENV.onnxruntime}`];
@@ -173,7 +192,7 @@ describe.skipIf(Boolean(skip))(`integration > mlflow > a registered flts model l
     expect(answer.loads[`runs:/${versions.GRU.mlflowRunId}/model`].forecast).toEqual(loaded.forecast);
   });
 
-  it('records the model on the run as MLflow does and versions it at model/, described', async () => {
+  it("records the model on the run as MLflow does and versions the run's logged model, described", async () => {
     const tracking = createMlflowClient(slice.settings.tracking);
     const run = await tracking.getRun(versions.GRU.mlflowRunId);
     const tags = toRecord(run?.data.tags);
@@ -181,8 +200,36 @@ describe.skipIf(Boolean(skip))(`integration > mlflow > a registered flts model l
     const history = JSON.parse(tags['mlflow.log-model.history']);
     expect(history).toEqual([expect.objectContaining({ artifact_path: 'model', run_id: versions.GRU.mlflowRunId, flavors: expect.objectContaining({ python_function: expect.objectContaining({ loader_module: 'mlflow.onnx' }) }) })]);
     const [version] = await tracking.searchModelVersions(`name='${registered}' and run_id='${versions.GRU.mlflowRunId}'`);
-    expect(version.source).toBe(`${run?.info.artifact_uri}/model`);
+    // MLflow 3: the version is of the run's logged model, as a registration by mlflow.register_model('models:/<id>') is.
+    // The server keeps the model's id in the source, and names the version on the logged model (its registrations).
+    expect(version.source).toBe(`models:/${logged.GRU}`);
+    const model = (answer.logged_models as any[]).find((candidate) => candidate.model_id === logged.GRU);
+    expect(JSON.parse(model.tags['mlflow.modelVersions'])).toEqual([{ name: registered, version: Number(versions.GRU.version) }]);
     expect((version as { description?: string }).description).toContain('python_function');
+  });
+
+  it("MLflow 3 lists each network's model in its experiment (search_logged_models): READY, of its run, with the run's params and final metrics, and models:/<model_id> loads it", async () => {
+    const models = answer.logged_models as any[];
+    // One per network run, the LSTM's logged anew by the promotion of its mirror stripped of its model (the one its sync
+    // logged was deleted): none for the NAIVE run, which has no MLflow model.
+    expect(models.map((model) => model.model_id).sort()).toEqual([logged.GRU, logged.LSTM].sort());
+    for (const run of [gru, lstm]) {
+      const model = models.find((candidate) => candidate.model_id === logged[run.model_type]);
+      const mirror = mirrors[run.model_type];
+      expect(model).toMatchObject({ name: 'model', status: 'READY', model_type: run.model_type, source_run_id: mirror.info.run_id, got_same: true, tags: { 'flts.run_id': run.run_id, 'flts.mlflow_model': 'onnx' } });
+      expect(model.artifact_location).toBe(`mlflow-artifacts:/${mirror.info.experiment_id}/models/${model.model_id}/artifacts`);
+      expect(model.params).toEqual(toRecord(mirror.data.params));
+      // The run's final metrics, the values the run has (MLflow took the linked points for repeats of the run's own).
+      const onRun = Object.fromEntries((mirror.data.metrics ?? []).map((metric) => [metric.key, metric.value]));
+      const linked = Object.fromEntries(model.metrics.map((metric: { key: string; value: number }) => [metric.key, metric.value]));
+      for (const key of ['test_rmse', 'test_mae', 'test_mse', 'test_r2']) expect(linked[key], key).toBe(onRun[key]);
+      for (const metric of model.metrics) expect(metric.run_id).toBe(mirror.info.run_id);
+    }
+    const byId = answer.loads[`models:/${logged.GRU}`];
+    expect(byId.error, byId.error).toBeUndefined();
+    expect(byId.files.MLmodel).toMatchObject({ model_id: logged.GRU, run_id: versions.GRU.mlflowRunId });
+    expect(byId.forecast).toEqual(answer.loads[`models:/${registered}@champion`].forecast);
+    expect(byId.onnx_sha256).toBe(sha256Hex((await exportRun(slice.store, slice.settings, gru.run_id)).bytes));
   });
 
   it('gives a NAIVE run no made-up flavour: its version points at its flts files and says why, and pyfunc refuses it', async () => {

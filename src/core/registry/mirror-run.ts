@@ -96,15 +96,19 @@ function mlflowStatus(status: MirrorSource['status']): MlflowRunStatus {
 const sanitiseKey = (key: string): string => key.replace(/[^\w\-. /]/g, '_');
 const pairs = (record: Record<string, string>): MlflowKeyValue[] => Object.entries(record).map(([key, value]) => ({ key: sanitiseKey(key), value: value.slice(0, MAX_PARAM_LENGTH) }));
 
+/** The run's final metrics, at the last epoch's step, at the run's end: fixed values, so re-sending them is a no-op. */
+function finalMetricPoints(source: MirrorSource): MlflowMetric[] {
+  const finalStep = source.history.at(-1)?.step ?? 0;
+  const finalTime = source.endTime ?? source.startTime;
+  return Object.entries(source.metrics).map(([key, value]) => ({ key: sanitiseKey(key), value: encodeMetricValue(value), timestamp: finalTime, step: finalStep }));
+}
+
 function metricPoints(source: MirrorSource): MlflowMetric[] {
   const points: MlflowMetric[] = [];
   for (const row of source.history) {
     for (const [key, value] of Object.entries(row.values)) points.push({ key, value: encodeMetricValue(value), timestamp: row.timestamp, step: row.step });
   }
-  // Final metrics sit at the last epoch's step, at the run's end: fixed values, so re-sending them is a no-op.
-  const finalStep = source.history.at(-1)?.step ?? 0;
-  const finalTime = source.endTime ?? source.startTime;
-  for (const [key, value] of Object.entries(source.metrics)) points.push({ key: sanitiseKey(key), value: encodeMetricValue(value), timestamp: finalTime, step: finalStep });
+  for (const point of finalMetricPoints(source)) points.push(point);
   return points;
 }
 
@@ -191,7 +195,8 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
     uploaded.push(artifact.artifactPath);
   }
   // Before the mirror is marked complete, so that an interrupted one logs its model on the next call.
-  const model = plan?.kind === 'onnx' ? await writeMirroredModel(client, run, plan) : plan;
+  // The logged model gets the run's params and its final metrics, as MLflow's log_model links a run's metrics of its step.
+  const model = plan?.kind === 'onnx' ? await writeMirroredModel(client, run, plan, { params: pairs(source.params), metrics: finalMetricPoints(source) }, logger) : plan;
   if (model?.kind === 'onnx') uploaded.push(...model.files);
 
   // A concurrent writer may have created another mirror meanwhile: only the keeper is marked complete.

@@ -102,7 +102,7 @@ const tensor = (name: string, shape: number[]) => ({ name, type: 'tensor', 'tens
  * shape and dtype before the graph sees it. Every field is a function of the run, not of the moment it is written
  * (model_uuid from the run id, the creation time the run's end), so a mirror written again uploads the same bytes.
  */
-export function mlflowModelDirectory(record: RunRecord, exported: RunExport, mlflowRunId: string): MlflowModelDirectory {
+export function mlflowModelDirectory(record: RunRecord, exported: RunExport, mlflowRunId: string, logged?: { modelId: string; artifactUri: string }): MlflowModelDirectory {
   const { window } = record;
   const signature = {
     inputs: JSON.stringify([tensor(ONNX_NAMES.input, [-1, window.inputSeqLen, window.features.length])]),
@@ -118,10 +118,11 @@ export function mlflowModelDirectory(record: RunRecord, exported: RunExport, mlf
       python_version: MLFLOW_MODEL_ENV.python,
     },
   };
+  // A logged model's copy names it as MLflow 3's log_model does: its artifact location and its id, for uuid too.
   const common = {
-    artifact_path: MLFLOW_MODEL_ARTIFACT_PATH,
+    artifact_path: logged?.artifactUri ?? MLFLOW_MODEL_ARTIFACT_PATH,
     run_id: mlflowRunId,
-    model_uuid: createHash('sha256').update(`flts mlflow model ${record.run_id}`).digest('hex').slice(0, 32),
+    model_uuid: logged?.modelId ?? createHash('sha256').update(`flts mlflow model ${record.run_id}`).digest('hex').slice(0, 32),
     utc_time_created: pythonUtcTime(record.timings.finished_at ?? record.timings.started_at),
   };
   const mlmodel = {
@@ -139,7 +140,7 @@ export function mlflowModelDirectory(record: RunRecord, exported: RunExport, mlf
       output_seq_len: window.outputSeqLen,
     },
     mlflow_version: MLFLOW_MODEL_ENV.mlflow,
-    model_id: null,
+    model_id: logged?.modelId ?? null,
     model_size_bytes: exported.bytes.byteLength,
     prompts: null,
     signature,

@@ -8,6 +8,8 @@ import type {
   MlflowArtifactFile,
   MlflowExperiment,
   MlflowKeyValue,
+  MlflowLoggedModel,
+  MlflowLoggedModelStatus,
   MlflowModelVersion,
   MlflowRun,
   MlflowRunStatus,
@@ -67,7 +69,7 @@ export function createMlflowClient(tracking: TrackingSettings, deps: MlflowClien
   const http = createMlflowHttp(options);
   const uri = redactSecrets(tracking.uri.replace(/\/+$/, ''));
   const budgetMs = trackingBudgetMs(tracking);
-  return { ...createMlflowClientFromHttp(http, uri, LISTING_CALL_BUDGETS * budgetMs, deps.now ?? Date.now), uri, budgetMs };
+  return { ...createMlflowClientFromHttp(http, uri, LISTING_CALL_BUDGETS * budgetMs, deps.now ?? Date.now, options.logger), uri, budgetMs };
 }
 
 type Json = Record<string, unknown>;
@@ -89,6 +91,11 @@ function runProblem(value: unknown): string | undefined {
   const data = value.data;
   if (data !== undefined && (!isObject(data) || !isKeyValues(data.params) || !isKeyValues(data.tags) || !isKeyValues(data.metrics))) return 'a run whose data is not lists of {key, value}';
   return undefined;
+}
+
+function loggedModelProblem(value: unknown): string | undefined {
+  if (!isObject(value) || !isObject(value.info)) return 'a logged model without info';
+  return typeof value.info.model_id === 'string' && typeof value.info.experiment_id === 'string' ? undefined : 'a logged model without a string model_id and experiment_id';
 }
 
 function modelVersionProblem(value: unknown): string | undefined {
@@ -145,7 +152,26 @@ export function experimentDeleted(experiment: MlflowExperiment): FltsError {
   );
 }
 
-function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudgetMs: number, now: () => number) {
+/** Logged models of one run asked for: flts logs one, and a few more are writers that raced (settled to the oldest). */
+const LOGGED_MODELS_PAGE = 50;
+/** Params one request of the logged-model endpoints carries, as MLflow's own client sends them. */
+const LOGGED_MODEL_PARAMS_BATCH = 100;
+
+/** Tracking URIs whose server was found without logged models, in this process: said once, not at every sync. */
+const toldWithoutLoggedModels = new Set<string>();
+
+/**
+ * A refusal that says the server has no logged-model endpoints (MLflow before 3.0, or a proxy that routes only the
+ * older API): a 404 or 405 that is not MLflow's RESOURCE_DOES_NOT_EXIST for an id it does know the route of.
+ */
+function endpointMissing(error: unknown): boolean {
+  if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') return false;
+  const { status, mlflowErrorCode } = error.details;
+  if (mlflowErrorCode === 'ENDPOINT_NOT_FOUND') return true;
+  return (status === 404 || status === 405) && mlflowErrorCode !== 'RESOURCE_DOES_NOT_EXIST';
+}
+
+function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudgetMs: number, now: () => number, logger: Logger = silentLogger) {
   /** `http`, and the answer checked: `problem` names what no MLflow answer lacks. */
   async function checked<T>(req: MlflowRequest, problem: (body: Json) => string | undefined): Promise<T> {
     const body = await http<Json>(req);
@@ -412,9 +438,14 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     return model_versions ?? [];
   }
 
-  async function createModelVersion(input: { name: string; source: string; runId: string; tags?: readonly MlflowKeyValue[]; description?: string }): Promise<MlflowModelVersion> {
+  /** `modelId`: the logged model the version is of (MLflow 3), whose `models:/<id>` is then its source. */
+  async function createModelVersion(input: { name: string; source: string; runId: string; modelId?: string; tags?: readonly MlflowKeyValue[]; description?: string }): Promise<MlflowModelVersion> {
     const { model_version } = await checked<{ model_version: MlflowModelVersion }>(
-      { method: 'POST', path: '/api/2.0/mlflow/model-versions/create', json: { name: input.name, source: input.source, run_id: input.runId, tags: input.tags ?? [], description: input.description } },
+      {
+        method: 'POST',
+        path: '/api/2.0/mlflow/model-versions/create',
+        json: { name: input.name, source: input.source, run_id: input.runId, model_id: input.modelId, tags: input.tags ?? [], description: input.description },
+      },
       (body) => modelVersionProblem(body.model_version),
     );
     return model_version;
@@ -444,6 +475,89 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     }
   }
 
+  /** Whether the server has MLflow 3's logged models: unknown until a call of theirs answers. */
+  let loggedModels: boolean | undefined;
+
+  /**
+   * A call of the logged-model endpoints, or undefined when the server has none: the mirror then logs its model into
+   * the run alone, as it did before MLflow 3. Found once per client (a sync), told once per process and server.
+   */
+  async function ofLoggedModels<T>(call: () => Promise<T>): Promise<T | undefined> {
+    if (loggedModels === false) return undefined;
+    try {
+      const answer = await call();
+      loggedModels = true;
+      return answer;
+    } catch (error) {
+      if (loggedModels === true || !endpointMissing(error)) throw error;
+      loggedModels = false;
+      if (!toldWithoutLoggedModels.has(uri)) {
+        toldWithoutLoggedModels.add(uri);
+        logger.warn({ uri, err: (error as FltsError).message }, 'mlflow_logged_models_unsupported');
+      }
+      return undefined;
+    }
+  }
+
+  /** Logged models of `experimentIds` that `filter` selects, oldest first, one page; undefined on a server without them. */
+  async function searchLoggedModels(input: { experimentIds: readonly string[]; filter: string }): Promise<MlflowLoggedModel[] | undefined> {
+    return ofLoggedModels(async () => {
+      const { models } = await checked<{ models?: MlflowLoggedModel[] }>(
+        {
+          method: 'POST',
+          path: '/api/2.0/mlflow/logged-models/search',
+          page: { key: 'models', maxEntries: LOGGED_MODELS_PAGE },
+          json: { experiment_ids: input.experimentIds, filter: input.filter, max_results: LOGGED_MODELS_PAGE, order_by: [{ field_name: 'creation_timestamp', ascending: true }] },
+        },
+        (body) => listProblem(body.models, loggedModelProblem),
+      );
+      return models ?? [];
+    });
+  }
+
+  /** A new logged model, PENDING, with its params and tags; undefined on a server without logged models. */
+  async function createLoggedModel(input: {
+    experimentId: string;
+    name: string;
+    modelType: string;
+    sourceRunId: string;
+    params: readonly MlflowKeyValue[];
+    tags: readonly MlflowKeyValue[];
+  }): Promise<MlflowLoggedModel | undefined> {
+    const [first = [], ...rest] = chunks(input.params, LOGGED_MODEL_PARAMS_BATCH);
+    const created = await ofLoggedModels(async () => {
+      const { model } = await checked<{ model: MlflowLoggedModel }>(
+        {
+          method: 'POST',
+          path: '/api/2.0/mlflow/logged-models',
+          json: { experiment_id: input.experimentId, name: input.name, model_type: input.modelType, source_run_id: input.sourceRunId, params: first, tags: input.tags },
+        },
+        (body) => loggedModelProblem(body.model),
+      );
+      return model;
+    });
+    if (!created) return undefined;
+    for (const params of rest) await http({ method: 'POST', path: `/api/2.0/mlflow/logged-models/${encodeURIComponent(created.info.model_id)}/params`, json: { model_id: created.info.model_id, params } });
+    return created;
+  }
+
+  async function finalizeLoggedModel(modelId: string, status: MlflowLoggedModelStatus): Promise<void> {
+    await http({ method: 'PATCH', path: `/api/2.0/mlflow/logged-models/${encodeURIComponent(modelId)}`, json: { model_id: modelId, status } });
+  }
+
+  async function deleteLoggedModel(modelId: string): Promise<void> {
+    try {
+      await http({ method: 'DELETE', path: `/api/2.0/mlflow/logged-models/${encodeURIComponent(modelId)}` });
+    } catch (error) {
+      if (!isMlflowError(error, 'RESOURCE_DOES_NOT_EXIST')) throw error;
+    }
+  }
+
+  /** Records `models` as outputs of run `runId` (MLflow refuses one it already has). */
+  async function logOutputs(runId: string, models: ReadonlyArray<{ modelId: string; step: number }>): Promise<void> {
+    await http({ method: 'POST', path: '/api/2.0/mlflow/runs/outputs', json: { run_id: runId, models: models.map((model) => ({ model_id: model.modelId, step: model.step })) } });
+  }
+
   return {
     getExperiment,
     getExperimentByName,
@@ -466,5 +580,10 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
     deleteModelVersion,
     setRegisteredModelAlias,
     getModelVersionByAlias,
+    searchLoggedModels,
+    createLoggedModel,
+    finalizeLoggedModel,
+    deleteLoggedModel,
+    logOutputs,
   };
 }

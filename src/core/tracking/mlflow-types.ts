@@ -12,6 +12,8 @@ export interface MlflowMetric {
   value: number | string;
   timestamp: number;
   step: number;
+  /** MLflow 3: the logged model the point is also recorded for (its Models tab reads them there). */
+  model_id?: string;
 }
 
 export interface MlflowExperiment {
@@ -37,6 +39,27 @@ export interface MlflowRunInfo {
 export interface MlflowRun {
   info: MlflowRunInfo;
   data: { metrics?: MlflowMetric[]; params?: MlflowKeyValue[]; tags?: MlflowKeyValue[] };
+  /** MLflow 3: the logged models the run produced. */
+  outputs?: { model_outputs?: Array<{ model_id: string; step?: number | string }> };
+}
+
+/** MLflow 3's status of a logged model: PENDING until its files are all uploaded, then READY. */
+export type MlflowLoggedModelStatus = 'LOGGED_MODEL_PENDING' | 'LOGGED_MODEL_READY' | 'LOGGED_MODEL_UPLOAD_FAILED';
+
+/** MLflow 3's logged model: a model of its own, with its own artifact location, linked to the run that made it. */
+export interface MlflowLoggedModel {
+  info: {
+    model_id: string;
+    experiment_id: string;
+    name?: string;
+    artifact_uri?: string;
+    status?: MlflowLoggedModelStatus | string;
+    source_run_id?: string;
+    model_type?: string;
+    creation_timestamp_ms?: number | string;
+    tags?: MlflowKeyValue[];
+  };
+  data?: { params?: MlflowKeyValue[]; metrics?: MlflowMetric[] };
 }
 
 export interface MlflowModelVersion {
@@ -46,6 +69,8 @@ export interface MlflowModelVersion {
   source?: string;
   status?: string;
   aliases?: string[];
+  /** MLflow 3: the logged model the version is of. */
+  model_id?: string;
 }
 
 export interface MlflowArtifactFile {

@@ -1,11 +1,11 @@
 import type { Settings } from '../config/settings.js';
 import { FltsError, isFltsError } from '../errors.js';
-import { silentLogger } from '../logger.js';
+import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
 import type { MlflowRun } from '../tracking/mlflow-types.js';
 import { findMirroredRun, mirrorRun } from '../registry/mirror-run.js';
-import { mirroredModelOf, planMirroredModel, writeMirroredModel, type MirroredModel } from '../registry/mirror-model.js';
+import { mirroredModelOf, planMirroredModel, readyLoggedModelOf, writeLoggedModel, writeMirroredModel, type MirroredModel } from '../registry/mirror-model.js';
 import { MLFLOW_MODEL_TAGS } from '../registry/mlflow-model.js';
 import { toRecord } from '../tracking/mlflow-types.js';
 import { promotionScope } from '../registry/pointers.js';
@@ -65,26 +65,48 @@ async function resolveRun(client: MlflowClient, store: ObjectStore | undefined, 
  * The MLflow model of the mirror `run`, as its tags say; logged now into a mirror an flts before MLflow models wrote,
  * when its run is in `store`. Undefined for a run that is no flts mirror (a reference trainer's) or not in the store.
  */
-async function mirroredModel(client: MlflowClient, store: ObjectStore | undefined, settings: Settings, run: MlflowRun): Promise<MirroredModel | undefined> {
+async function mirroredModel(client: MlflowClient, store: ObjectStore | undefined, settings: Settings, run: MlflowRun, logger: Logger): Promise<MirroredModel | undefined> {
   const said = mirroredModelOf(run);
-  if (said) return said;
+  if (said?.kind === 'none') return said;
   const runId = toRecord(run.data.tags)[MIRROR_TAGS.runId];
+  if (said) {
+    // A mirror written before MLflow 3's logged models (or on an older server since upgraded) gets its logged model now.
+    const found = await readyLoggedModelOf(client, run);
+    const modelId = found && (found.modelId ?? (await loggedModelFromStore(client, store, settings, run, runId, logger)));
+    return modelId ? { ...said, modelId } : said;
+  }
   if (!store || runId === undefined) return undefined;
   try {
-    return await writeMirroredModel(client, run, await planMirroredModel(store, settings, runId));
+    return await writeMirroredModel(client, run, await planMirroredModel(store, settings, runId), {}, logger);
   } catch (error) {
     if (isFltsError(error) && error.code === 'FLTS_RUN_NOT_FOUND') return undefined;
     throw error;
   }
 }
 
+/** The logged model of the ONNX export of `runId` in `store`, logged now from the mirror `run`; undefined when it cannot be. */
+async function loggedModelFromStore(client: MlflowClient, store: ObjectStore | undefined, settings: Settings, run: MlflowRun, runId: string | undefined, logger: Logger): Promise<string | undefined> {
+  if (!store || runId === undefined) return undefined;
+  try {
+    const plan = await planMirroredModel(store, settings, runId);
+    return plan.kind === 'onnx' ? await writeLoggedModel(client, run, plan) : undefined;
+  } catch (error) {
+    if (!isFltsError(error) || (error.code !== 'FLTS_RUN_NOT_FOUND' && error.code !== 'FLTS_TRACKING_REJECTED')) throw error;
+    if (error.code === 'FLTS_TRACKING_REJECTED') logger.warn({ mlflow_run_id: run.info.run_id, code: error.code, err: error.message }, 'mlflow_logged_model_refused');
+    return undefined;
+  }
+}
+
 /** Where a version of the run's model points, and what it says of it. */
-function versionOf(run: MlflowRun, promotion: PromotedRun, model: MirroredModel | undefined): { source: string; description?: string; tags: Array<{ key: string; value: string }> } {
+function versionOf(run: MlflowRun, promotion: PromotedRun, model: MirroredModel | undefined): { source: string; sameModel?: string; modelId?: string; description?: string; tags: Array<{ key: string; value: string }> } {
   const root = run.info.artifact_uri ?? `runs:/${run.info.run_id}`;
   const tags = [{ key: 'flts.run_id', value: promotion.run_id }];
   if (model?.kind === 'onnx') {
+    // Of the logged model when the server has them (its Models tab then lists the version); a version an flts before
+    // them made at the run's model/ is the same model, kept rather than doubled.
+    const inRun = `${root}/${model.artifactPath}`;
     return {
-      source: `${root}/${model.artifactPath}`,
+      ...(model.modelId ? { source: `models:/${model.modelId}`, modelId: model.modelId, sameModel: inRun } : { source: inRun }),
       description: `flts ${promotion.model_type} run ${promotion.run_id}: its ONNX export as an MLflow model (onnx and python_function flavours). mlflow.pyfunc.load_model(...).predict({"input": window}) takes a float32 window [batch, window, features] in original units and returns "forecast" in original units.`,
       tags: [...tags, { key: MLFLOW_MODEL_TAGS.model, value: 'onnx' }],
     };
@@ -129,15 +151,23 @@ export async function markPromoted(store: ObjectStore | undefined, settings: Set
   const name = registeredModelName(settings, promotion.identifier);
   const alias = settings.tracking.alias;
   // Outside the registry's try: a refused upload is no sign of a server without a model registry.
-  const wanted = versionOf(run, promotion, await mirroredModel(client, store, settings, run));
+  const wanted = versionOf(run, promotion, await mirroredModel(client, store, settings, run, logger));
   let outcome: PromotionMarker;
   try {
     await client.getOrCreateRegisteredModel(name);
     // A version an earlier flts made of the run points at its flts files: the run gets one more, of its MLflow model.
-    const versionsOfRun = async () => oldestFirst((await client.searchModelVersions(`name=${filterLiteral(name)} and run_id=${filterLiteral(mlflowRunId)}`)).filter((found) => found.source === undefined || found.source === wanted.source));
+    const versionsOfRun = async () =>
+      oldestFirst((await client.searchModelVersions(`name=${filterLiteral(name)} and run_id=${filterLiteral(mlflowRunId)}`)).filter((found) => found.source === undefined || found.source === wanted.source || found.source === wanted.sameModel));
     let version = (await versionsOfRun())[0];
     if (!version) {
-      const created = await client.createModelVersion({ name, runId: mlflowRunId, source: wanted.source, tags: wanted.tags, ...(wanted.description ? { description: wanted.description } : {}) });
+      const created = await client.createModelVersion({
+        name,
+        runId: mlflowRunId,
+        source: wanted.source,
+        tags: wanted.tags,
+        ...(wanted.modelId ? { modelId: wanted.modelId } : {}),
+        ...(wanted.description ? { description: wanted.description } : {}),
+      });
       // Another mark of the same run (the daemon's promoter and its trainer's sync, two replicas) may have searched
       // and created beside this one: the oldest version stands and each marker removes only the one it created, so
       // the run keeps one version whoever finishes first.
