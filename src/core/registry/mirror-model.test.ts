@@ -1,13 +1,29 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import { createMlflowClient } from '../tracking/mlflow-client.js';
 import { withServer } from '../tracking/tracking-server.fixture.js';
 import type { MlflowKeyValue, MlflowLoggedModel, MlflowMetric, MlflowRun } from '../tracking/mlflow-types.js';
 import type { RunExport } from './export-run.js';
+import { MemoryMlflow } from './memory-mlflow.fixture.js';
 import { writeMirroredModel, type MirroredModelPlan } from './mirror-model.js';
+import { mirrorRun } from './mirror-run.js';
 import { fakeRun } from './run-record.fixture.js';
+import { saveRunRecord } from './run-store.js';
+import { createFsStore } from '../storage/fs-store.js';
+
+// A network run's export without training one: the mirror's plan is the ONNX bytes below (see `plan`).
+vi.mock('./mirror-model.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('./mirror-model.js')>();
+  return { ...original, planMirroredModel: async () => plan };
+});
+
+const root = mkdtempSync(path.join(tmpdir(), 'flts-mirror-model-'));
+afterAll(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 
 /**
  * MLflow 3 as far as a mirror's model asks it: one run, its artifacts (by proxy path), its outputs and metric points,
@@ -113,7 +129,7 @@ class LoggedModelsServer {
   };
 }
 
-const plan: MirroredModelPlan = {
+const plan: Extract<MirroredModelPlan, { kind: 'onnx' }> = {
   kind: 'onnx',
   record: { ...fakeRun('r1', 'GRU', { rmse: 1, mae: 1, mse: 1 }, '2026-12-01T00:00:00.000Z'), timings: { started_at: '2026-12-01T00:00:00.000Z', finished_at: '2026-12-01T00:01:00.000Z' } },
   exported: { bytes: new TextEncoder().encode('onnx bytes') } as RunExport,
@@ -212,5 +228,36 @@ describe('core > registry > writeMirroredModel > MLflow 3 logged models', () => 
     expect(events).toEqual(['mlflow_logged_models_unsupported']);
     expect(mlflow.uploads.has('7/r-mirror/artifacts/model/model.onnx')).toBe(true);
     expect(mlflow.metrics).toEqual([]);
+  });
+
+  it('a mirror deleted as the duplicate of a concurrent writer\'s takes its logged model with it: the Models tab lists the keeper\'s alone', async () => {
+    const settings = resolveSettings({ flags: { 'tracking.uri': 'http://127.0.0.1:19403' } }).settings;
+    const store = createFsStore(path.join(root, 'duplicate'));
+    await saveRunRecord(store, settings, plan.record);
+    const mlflow = new MemoryMlflow();
+    const models: MlflowLoggedModel[] = [];
+    const client = {
+      ...mlflow.client,
+      // Another writer completes its mirror of the run while this one writes its own.
+      createRun: async (input: never) => {
+        const mine = await mlflow.client.createRun(input);
+        mlflow.addMirror('r1');
+        return mine;
+      },
+      searchLoggedModels: async (input: { filter: string }) => models.filter((model) => input.filter.includes(`'${model.info.source_run_id}'`)),
+      createLoggedModel: async (input: { sourceRunId: string }) => {
+        const model = { info: { model_id: `m-${models.length}`, experiment_id: '1', source_run_id: input.sourceRunId, status: 'LOGGED_MODEL_PENDING', artifact_uri: 'mlflow-artifacts:/1/models/x/artifacts' } };
+        models.push(model);
+        return model;
+      },
+      finalizeLoggedModel: async () => undefined,
+      deleteLoggedModel: async (id: string) => void models.splice(models.findIndex((model) => model.info.model_id === id), 1),
+      logOutputs: async () => undefined,
+    } as unknown as typeof mlflow.client;
+
+    const result = await mirrorRun(store, settings, 'r1', { client });
+
+    expect(result).toMatchObject({ mlflowRunId: mlflow.mirrorOf('r1')!.info.run_id, created: false });
+    expect(models).toEqual([]);
   });
 });

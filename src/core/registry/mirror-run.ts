@@ -202,6 +202,8 @@ export async function mirrorRun(store: ObjectStore, settings: Settings, runId: s
   // A concurrent writer may have created another mirror meanwhile: only the keeper is marked complete.
   const kept = await settleDuplicates(client, runId, run);
   if (kept.info.run_id !== mlflowRunId) {
+    // The logged model made from the mirror just deleted would be listed beside the keeper's: it goes with its run.
+    if (model?.kind === 'onnx' && model.modelId) await client.deleteLoggedModel(model.modelId);
     // A keeper already complete (another writer's, or a mirror an operator restored in MLflow) is marked as found.
     if (toRecord(kept.data.tags)[MIRROR_TAGS.complete] === 'true' && kept.info.status === status) await markMirrored(store, settings, runId, kept, logger);
     return { runId, mlflowRunId: kept.info.run_id, experimentId: kept.info.experiment_id, created: false, upToDate: false, artifacts: uploaded };
