@@ -328,4 +328,40 @@ describe('core > tracking > mlflow-client', () => {
     expect(error.message).toContain('over 1 MB');
     expect(error.hint).toContain('FLTS_MLFLOW_MAX_RESPONSE_MB');
   });
+
+  describe('logged models (MLflow 3)', () => {
+    /** A server answering the n-th call with `answers[n]` (status, body), its last answer from then on. */
+    const answering = (answers: Array<[number, unknown]>) => {
+      let n = 0;
+      return (req: IncomingMessage, res: ServerResponse): void => {
+        req.resume().on('end', () => {
+          const [status, body] = answers[Math.min(n++, answers.length - 1)];
+          if (typeof body === 'string') res.writeHead(status, { 'content-type': 'text/html' }).end(body);
+          else res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        });
+      };
+    };
+    const clientAt = (uri: string) => createMlflowClient(resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 0 } }).settings.tracking);
+    const search = (client: MlflowClient) => client.searchLoggedModels({ experimentIds: ['1'], filter: "source_run_id = 'r'" });
+
+    it('takes a 404 page for a server without them (undefined, not asked again by the client), but not MLflow\'s RESOURCE_DOES_NOT_EXIST, nor a 404 once they answered', async () => {
+      const page = '<!doctype html><title>404 Not Found</title>';
+      let calls = 0;
+      const counted = (listener: ReturnType<typeof answering>) => (req: IncomingMessage, res: ServerResponse) => void (calls++, listener(req, res));
+      await withServer(counted(answering([[404, page]])), async (uri) => {
+        const client = clientAt(uri);
+        expect(await search(client)).toBeUndefined();
+        expect(await client.createLoggedModel({ experimentId: '1', name: 'model', modelType: 'GRU', sourceRunId: 'r', params: [], tags: [] })).toBeUndefined();
+        expect(calls).toBe(1);
+      });
+      await withServer(answering([[404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Experiment 1 not found' }]]), async (uri) => {
+        expect((await failure(search(clientAt(uri)))).details).toMatchObject({ status: 404, mlflowErrorCode: 'RESOURCE_DOES_NOT_EXIST' });
+      });
+      await withServer(answering([[200, { models: [] }], [404, page]]), async (uri) => {
+        const client = clientAt(uri);
+        expect(await search(client)).toEqual([]);
+        expect((await failure(search(client))).code).toBe('FLTS_TRACKING_REJECTED');
+      });
+    });
+  });
 });
