@@ -1,10 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { MemoryMlflow } from '../registry/memory-mlflow.fixture.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
 import { toRecord, type MlflowLoggedModel, type MlflowModelVersion } from '../tracking/mlflow-types.js';
 import { markPromoted, promotedScopeTag } from './mark-promoted.js';
+
+// A network run's export without training one, for the run whose mirror lacks its logged model.
+vi.mock('../registry/mirror-model.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../registry/mirror-model.js')>();
+  const { fakeRun } = await import('../registry/run-record.fixture.js');
+  const record = { ...fakeRun('run-g', 'GRU', { rmse: 1, mae: 1, mse: 1 }, '2026-12-01T00:00:00.000Z'), timings: { started_at: '2026-12-01T00:00:00.000Z', finished_at: '2026-12-01T00:01:00.000Z' } };
+  return { ...original, planMirroredModel: async () => ({ kind: 'onnx', record, exported: { bytes: new Uint8Array([8, 1]) } }) };
+});
 
 const settings = resolveSettings({ flags: { 'tracking.uri': 'http://127.0.0.1:19402' } }).settings;
 
@@ -63,6 +71,27 @@ describe('core > workflows > markPromoted', () => {
       const { client, made } = registry(mlflow, [ready(run.info.run_id)]);
       expect(await markPromoted(undefined, settings, { run_id: 'run-g', model_type: 'GRU' }, { client })).toMatchObject({ marker: 'alias', version: '1' });
       expect(made).toEqual([expect.objectContaining({ source: 'models:/m-1', modelId: 'm-1', runId: run.info.run_id })]);
+    });
+
+    it('logs the logged model of a mirror an flts before them wrote (tagged onnx, none logged) from the store, and versions it', async () => {
+      const mlflow = new MemoryMlflow();
+      const run = onnxMirror(mlflow);
+      const models: MlflowLoggedModel[] = [];
+      const { client, made } = registry(mlflow, models);
+      const logging = {
+        ...client,
+        createLoggedModel: async (input: { sourceRunId: string; tags: Array<{ key: string; value: string }> }) => {
+          const model = { info: { model_id: 'm-new', experiment_id: '1', source_run_id: input.sourceRunId, status: 'LOGGED_MODEL_PENDING', artifact_uri: 'mlflow-artifacts:/1/models/m-new/artifacts', tags: input.tags } };
+          models.push(model);
+          return model;
+        },
+        finalizeLoggedModel: async (id: string, status: string) => void (models.find((model) => model.info.model_id === id)!.info.status = status),
+        logOutputs: async () => undefined,
+      } as unknown as MlflowClient;
+      const store = {} as Parameters<typeof markPromoted>[0];
+      expect(await markPromoted(store, settings, { run_id: 'run-g', model_type: 'GRU' }, { client: logging })).toMatchObject({ marker: 'alias' });
+      expect(models.map((model) => [model.info.model_id, model.info.status, model.info.source_run_id])).toEqual([['m-new', 'LOGGED_MODEL_READY', run.info.run_id]]);
+      expect(made).toEqual([expect.objectContaining({ source: 'models:/m-new', modelId: 'm-new' })]);
     });
 
     it("keeps the version an flts before logged models made at the run's model/ rather than making a second one of the same model", async () => {
