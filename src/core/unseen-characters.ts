@@ -1,4 +1,5 @@
 import { INVISIBLE_CHAR_CLASS, MISLEADING_CHAR_RANGES } from './clip-text.js';
+import { EMOJI_VARIATION_BASE_CLASS, JOINS_NEXT_CLASS, JOINS_PREVIOUS_CLASS, TRANSPARENT_ADDED_CLASS, TRANSPARENT_REMOVED_CLASS } from './unicode-tables.js';
 
 /**
  * The invisible characters (INVISIBLE_CHAR_CLASS, each restricted in identifiers by UTS #39) a name may hold in the
@@ -10,19 +11,26 @@ export const CONTEXTUAL_CLASS = '\\u200c\\u200d\\p{Variation_Selector}\\u{e0020}
 
 const INVISIBLE = new RegExp(`^[${MISLEADING_CHAR_RANGES}${INVISIBLE_CHAR_CLASS}]$`, 'u');
 const CONTEXTUAL = new RegExp(`^[${CONTEXTUAL_CLASS}]$`, 'u');
+const ANY_INVISIBLE = new RegExp(`[${MISLEADING_CHAR_RANGES}${INVISIBLE_CHAR_CLASS}]`, 'u');
 
 /**
- * Letters that join the letter after them (Joining_Type L or D, ArabicShaping.txt of the Unicode Character Database:
- * Arabic, Syriac, N'Ko, Mandaic, Mongolian, Phags-pa, Manichaean, Psalter Pahlavi, Hanifi Rohingya, Sogdian, Adlam...).
- * JavaScript's patterns know no Joining_Type.
+ * Joining_Type (ArabicShaping.txt), which JavaScript's patterns do not know: generated from the Unicode data
+ * (scripts/unicode-tables.ts). $LJ joins the letter after it (L or D), $RJ the one before (R or D), $T is transparent to
+ * joining (T: the marks and most format characters, which sit between two letters that still join).
  */
-const JOINS_NEXT = /^[\u0620\u0626\u0628\u062a-\u062e\u0633-\u063f\u0641-\u0647\u0649\u064a\u066e\u066f\u0678-\u0687\u069a-\u06bf\u06c1\u06c2\u06cc\u06ce\u06d0\u06d1\u06fa-\u06fc\u06ff\u0712-\u0714\u071a-\u071d\u071f-\u0727\u0729\u072b\u072d\u072e\u074e-\u0758\u075c-\u076a\u076d-\u0770\u0772\u0775-\u0777\u077a-\u077f\u07ca-\u07ea\u0841-\u0845\u0848\u084a-\u0853\u0855\u0860\u0862-\u0865\u0868\u0886\u0889-\u088d\u088f\u08a0-\u08a9\u08af\u08b0\u08b3-\u08b8\u08ba-\u08c8\u1807\u1820-\u1878\u1887-\u18a8\u18aa\ua840-\ua872\u{10ac0}-\u{10ac4}\u{10acd}\u{10ad3}-\u{10adc}\u{10ade}-\u{10ae0}\u{10aeb}-\u{10aee}\u{10b80}\u{10b82}\u{10b86}-\u{10b88}\u{10b8a}\u{10b8b}\u{10b8d}\u{10b90}\u{10bad}\u{10bae}\u{10d00}-\u{10d21}\u{10d23}\u{10ec3}\u{10ec4}\u{10ec6}\u{10ec7}\u{10ed9}-\u{10eee}\u{10f30}-\u{10f32}\u{10f34}-\u{10f44}\u{10f51}-\u{10f53}\u{10f70}-\u{10f73}\u{10f76}-\u{10f81}\u{10fb0}\u{10fb2}\u{10fb3}\u{10fb8}\u{10fbb}\u{10fbc}\u{10fbe}\u{10fbf}\u{10fc1}\u{10fc4}\u{10fca}\u{10fcb}\u{1e900}-\u{1e943}]$/u;
+const JOINS_NEXT = new RegExp(`^[${JOINS_NEXT_CLASS}]$`, 'u');
+const JOINS_PREVIOUS = new RegExp(`^[${JOINS_PREVIOUS_CLASS}]$`, 'u');
+const TRANSPARENT_BY_CATEGORY = /^[\p{Mn}\p{Me}\p{Cf}]$/u;
+const TRANSPARENT_ADDED = new RegExp(`^[${TRANSPARENT_ADDED_CLASS}]$`, 'u');
+const TRANSPARENT_REMOVED = new RegExp(`^[${TRANSPARENT_REMOVED_CLASS}]$`, 'u');
+const isTransparent = (char: string | undefined): boolean =>
+  char !== undefined && (TRANSPARENT_ADDED.test(char) || (TRANSPARENT_BY_CATEGORY.test(char) && !TRANSPARENT_REMOVED.test(char)));
 
-/** Letters that join the letter before them (Joining_Type R or D). */
-const JOINS_PREVIOUS = /^[\u0620\u0622-\u063f\u0641-\u064a\u066e\u066f\u0671-\u0673\u0675-\u06d3\u06d5\u06ee\u06ef\u06fa-\u06fc\u06ff\u0710\u0712-\u072f\u074d-\u077f\u07ca-\u07ea\u0840-\u0858\u0860\u0862-\u0865\u0867-\u086a\u0870-\u0882\u0886\u0889-\u088f\u08a0-\u08ac\u08ae-\u08c8\u1807\u1820-\u1878\u1887-\u18a8\u18aa\ua840-\ua871\u{10ac0}-\u{10ac5}\u{10ac7}\u{10ac9}\u{10aca}\u{10ace}-\u{10ad6}\u{10ad8}-\u{10ae1}\u{10ae4}\u{10aeb}-\u{10aef}\u{10b80}-\u{10b91}\u{10ba9}-\u{10bae}\u{10d01}-\u{10d23}\u{10ec2}-\u{10ec4}\u{10ec6}\u{10ec7}\u{10f30}-\u{10f44}\u{10f51}-\u{10f54}\u{10f70}-\u{10f81}\u{10fb0}\u{10fb2}-\u{10fb6}\u{10fb8}-\u{10fbf}\u{10fc1}-\u{10fc4}\u{10fc9}\u{10fca}\u{1e900}-\u{1e943}]$/u;
+/** The characters with a text and an emoji form (emoji-variation-sequences.txt): U+FE0E and U+FE0F change how only these show. */
+const EMOJI_VARIATION_BASE = new RegExp(`^[${EMOJI_VARIATION_BASE_CLASS}]$`, 'u');
 
-/** Transparent to joining (Joining_Type T, the marks and format characters but the joiners): between two letters that still join. */
-const TRANSPARENT = /^[\p{Mn}\p{Me}\p{Cf}]$/u;
+const LETTER = /^\p{L}$/u;
+const NONSPACING = /^\p{Mn}$/u;
 
 /**
  * Whether `char` is a virama (Canonical_Combining_Class 9, which JavaScript's patterns do not name): canonical
@@ -35,12 +43,48 @@ function isVirama(char: string | undefined): boolean {
   return reordered('\u3099') && !reordered('\u094d');
 }
 
-/** ZWNJ between a letter joining the next and one joining the previous (marks between them allowed): it breaks a join that would show. */
+/**
+ * Whether `char` is a nonspacing mark of a combining class other than 0 (UAX #31's $M₁): canonical ordering moves it
+ * before U+0345 (class 240, the highest), which a mark of class 0 never passes.
+ */
+function isClassedMark(char: string): boolean {
+  return NONSPACING.test(char) && (char === '\u0345' || `a\u0345${char}`.normalize('NFD') !== `a\u0345${char}`);
+}
+
+/**
+ * UAX #31 section 2.3 ("Layout and Format Control Characters"), the contexts where an identifier may hold a joiner
+ * (RFC 5892's CONTEXTJ rules say the same for domain names), in its terms: $L a letter, $M a nonspacing mark, $M₁ one
+ * of a combining class other than 0, $V a virama (class 9), $LJ/$RJ/$T Joining_Type as above.
+ *   A1  /$LJ $T* ZWNJ $T* $RJ/   the ZWNJ keeps two Arabic, Syriac, N'Ko... letters from joining (a Persian word).
+ *   A2  /$L $M* $V $M₁* ZWNJ/    it keeps a conjunct from forming (क्‌ष): taken here only with a letter after it, the
+ *                                consonant it is kept from, since at a name's end it changes nothing shown.
+ *   B   /$L $M* $V $M₁* ZWJ/     the ZWJ picks a half form, an eyelash RA (र्‍य), a Sinhala yansaya or rakaransaya
+ *                                (ශ්‍රී, ක්‍ෂ), or a Malayalam chillu in its older spelling (ന്‍, at a word's end).
+ * Beyond UAX #31, the Unicode Standard (chapters 12 and 13) gives ZWJ a use before the virama too, /$L $M* ZWJ $V $L/:
+ * Bengali RA with a YA-phala rather than a reph (র‍্য), Sinhala touching letters (ක‍්ව).
+ */
+function followsVirama(chars: readonly string[], index: number): boolean {
+  let at = index - 1;
+  let virama = false;
+  for (; at >= 0 && isClassedMark(chars[at]); at--) virama ||= isVirama(chars[at]);
+  while (at >= 0 && NONSPACING.test(chars[at])) at--;
+  return virama && at >= 0 && LETTER.test(chars[at]);
+}
+
+/** /$L $M* ZWJ $V $L/, the joiner at `index`. */
+function precedesVirama(chars: readonly string[], index: number): boolean {
+  if (!isVirama(chars[index + 1]) || !LETTER.test(chars[index + 2] ?? '')) return false;
+  let at = index - 1;
+  while (at >= 0 && NONSPACING.test(chars[at])) at--;
+  return at >= 0 && LETTER.test(chars[at]);
+}
+
+/** A1: /$LJ $T* ZWNJ $T* $RJ/, the ZWNJ at `index`. */
 function breaksJoin(chars: readonly string[], index: number): boolean {
   let before = index - 1;
-  while (before >= 0 && TRANSPARENT.test(chars[before]) && chars[before] !== '\u200c' && chars[before] !== '\u200d') before--;
+  while (before >= 0 && isTransparent(chars[before])) before--;
   let after = index + 1;
-  while (after < chars.length && TRANSPARENT.test(chars[after]) && chars[after] !== '\u200c' && chars[after] !== '\u200d') after++;
+  while (after < chars.length && isTransparent(chars[after])) after++;
   return before >= 0 && after < chars.length && JOINS_NEXT.test(chars[before]) && JOINS_PREVIOUS.test(chars[after]);
 }
 
@@ -63,37 +107,32 @@ function inEmoji(value: string): Set<number> {
 /** Where a contextual character may be, as a refusal says it. */
 const ALLOWED_WHERE = {
   zwnj: 'only between letters it keeps from joining, or between a virama and a letter',
-  zwj: 'only inside an emoji sequence, or between a virama and a letter',
-  selector: 'only right after a character it selects a form of: an emoji, an ideograph, a Mongolian letter',
+  zwj: 'only inside an emoji sequence, or beside the virama of a conjunct',
+  selector: 'only right after a character it selects a form of: an emoji with a text form, an ideograph, a Mongolian letter',
   tag: 'only inside an emoji flag',
 } as const;
-
-/** A virama, then the joiner at `index`, then a letter: the joiner picks how the conjunct of the two letters shows. */
-function inConjunct(chars: readonly string[], index: number): boolean {
-  return isVirama(chars[index - 1]) && /^\p{L}$/u.test(chars[index + 1] ?? '');
-}
 
 /** Whether the variation selector `selector` has sequences with `base` (emoji-variation-sequences.txt, the ideographic variation database, Mongolian's free variation selectors). */
 function selectsFormOf(selector: string, base: string | undefined): boolean {
   if (base === undefined) return false;
   const point = selector.codePointAt(0) ?? 0;
   // A digit, '#' or '*' with U+FE0F alone shows as itself: only a keycap (1️⃣, an emoji sequence) makes it another.
-  if (point === 0xfe0e || point === 0xfe0f) return /^\p{Emoji}$/u.test(base) && (base.codePointAt(0) ?? 0) > 0x7f;
+  if (point === 0xfe0e || point === 0xfe0f) return EMOJI_VARIATION_BASE.test(base) && (base.codePointAt(0) ?? 0) > 0x7f;
   if (point <= 0x180f) return /^\p{Script_Extensions=Mongolian}$/u.test(base);
   return /^\p{Ideographic}$/u.test(base);
 }
 
 /**
- * Where the contextual character at `index` may be, when it is somewhere else (else undefined): U+200C between letters
- * it keeps from joining and either joiner between a virama and a letter (RFC 5892's CONTEXTJ rules, as IDNA holds domain
- * names to them, and UAX #31 section 2.3), U+200D inside an emoji sequence (👨‍👩‍👧‍👦); a variation selector right after a
- * base it has sequences with, or inside an emoji sequence (❤️, 1️⃣); a tag inside an emoji flag. Anywhere else each
- * changes nothing shown: `a\u200Cb`, `\u200Dsite`, `site\uFE0F` and `site` show alike.
+ * Where the contextual character at `index` may be, when it is somewhere else (else undefined): a joiner where UAX #31
+ * section 2.3 or the Unicode Standard gives it a use (followsVirama), U+200D also inside an emoji sequence (👨‍👩‍👧‍👦); a
+ * variation selector right after a base it has sequences with, or inside an emoji sequence (❤️, 1️⃣); a tag inside an
+ * emoji flag. Anywhere else each changes nothing shown: `a\u200Cb`, `\u200Dsite`, `site\uFE0F`, `😀\uFE0F` (no text
+ * form to tell it from) and `site` show alike.
  */
 function misplaced(chars: readonly string[], index: number, emoji: () => Set<number>): string | undefined {
   const char = chars[index];
-  if (char === '\u200c') return inConjunct(chars, index) || breaksJoin(chars, index) ? undefined : ALLOWED_WHERE.zwnj;
-  if (char === '\u200d') return inConjunct(chars, index) || emoji().has(index) ? undefined : ALLOWED_WHERE.zwj;
+  if (char === '\u200c') return (followsVirama(chars, index) && LETTER.test(chars[index + 1] ?? '')) || breaksJoin(chars, index) ? undefined : ALLOWED_WHERE.zwnj;
+  if (char === '\u200d') return followsVirama(chars, index) || precedesVirama(chars, index) || emoji().has(index) ? undefined : ALLOWED_WHERE.zwj;
   if (/^\p{Variation_Selector}$/u.test(char)) return selectsFormOf(char, chars[index - 1]) || emoji().has(index) ? undefined : ALLOWED_WHERE.selector;
   return emoji().has(index) ? undefined : ALLOWED_WHERE.tag;
 }
@@ -104,6 +143,8 @@ function misplaced(chars: readonly string[], index: number, emoji: () => Set<num
  * is), by its position from 0 in characters; undefined when there is none.
  */
 export function firstUnseenCharacter(value: string): { index: number; char: string; allowed?: string } | undefined {
+  // Most names hold none of them: one scan of the string, no array, on the path of every request's series.
+  if (!ANY_INVISIBLE.test(value)) return undefined;
   const chars = [...value];
   let emoji: Set<number> | undefined;
   const emojiOf = () => (emoji ??= inEmoji(value));

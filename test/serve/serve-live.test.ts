@@ -243,10 +243,10 @@ describe('serve > live accuracy', () => {
       ['site\u0085', '"site\\u0085"', 'holds U+0085 (a control character) at position 5'],
       ['site\u200Bb', '"site\\u200bb"', 'holds U+200B ZERO WIDTH SPACE at position 5'],
       ['site\u200Cb', '"site\\u200cb"', 'holds U+200C ZERO WIDTH NON-JOINER at position 5, allowed only between letters it keeps from joining, or between a virama and a letter'],
-      ['\u{1F600}\u200Db', '"\u{1F600}\\u200db"', 'holds U+200D ZERO WIDTH JOINER at position 2, allowed only inside an emoji sequence, or between a virama and a letter'],
+      ['\u{1F600}\u200Db', '"\u{1F600}\\u200db"', 'holds U+200D ZERO WIDTH JOINER at position 2, allowed only inside an emoji sequence, or beside the virama of a conjunct'],
       // Shown as nothing, as a U+200B is: before, a series of its own.
       ['\u3164', '"\\u3164"', 'holds U+3164 HANGUL FILLER at position 1'],
-      ['site\ufe0f', '"site\\ufe0f"', 'holds U+FE0F VARIATION SELECTOR-16 at position 5, allowed only right after a character it selects a form of: an emoji, an ideograph, a Mongolian letter'],
+      ['site\ufe0f', '"site\\ufe0f"', 'holds U+FE0F VARIATION SELECTOR-16 at position 5, allowed only right after a character it selects a form of: an emoji with a text form, an ideograph, a Mongolian letter'],
       ['site\u2060b', '"site\\u2060b"', 'holds U+2060 WORD JOINER at position 5'],
       ['\uFEFFsiteb', '"\\ufeffsiteb"', 'holds U+FEFF ZERO WIDTH NO-BREAK SPACE at position 1'],
       ['site\u00ADb', '"site\\u00adb"', 'holds U+00AD SOFT HYPHEN at position 5'],

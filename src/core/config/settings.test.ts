@@ -153,7 +153,7 @@ describe('core > config > settings', () => {
   // took it, and a deployment named so keeps its promotions and logs under it: taken, with a warning naming the character.
   it.each([
     ['site\u200Bb', '"site\\u200bb"', 'U+200B ZERO WIDTH SPACE at position 5'],
-    ['site\u200Db', '"site\\u200db"', 'U+200D ZERO WIDTH JOINER at position 5, allowed only inside an emoji sequence, or between a virama and a letter'],
+    ['site\u200Db', '"site\\u200db"', 'U+200D ZERO WIDTH JOINER at position 5, allowed only inside an emoji sequence, or beside the virama of a conjunct'],
     ['site\u2060b', '"site\\u2060b"', 'U+2060 WORD JOINER at position 5'],
     ['\uFEFFsite', '"\\ufeffsite"', 'U+FEFF ZERO WIDTH NO-BREAK SPACE at position 1'],
     ['site\u00ADb', '"site\\u00adb"', 'U+00AD SOFT HYPHEN at position 5'],

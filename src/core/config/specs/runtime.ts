@@ -25,6 +25,9 @@ export const IDENTIFIER_PATTERN = {
   text: `a folder name of up to ${MAX_IDENTIFIER_CHARS} characters: no "/", "\\", invisible (U+200B; joiners only where they join), control, line-separator or bidirectional characters, no space but U+0020, not "." or "..", not opening with a drive letter ("z:")`,
 };
 
+/** No separator, misleading or unseen character, or lone surrogate: what identifierProblem finds nothing in. */
+const PLAIN_IDENTIFIER = new RegExp(`^[^/\\\\${MISLEADING_CHAR_RANGES}${INVISIBLE_CHAR_CLASS}\\uD800-\\uDFFF]*$`, 'u');
+
 /**
  * Why `value` is no deployment identifier, as the end of a sentence about it ("holds U+200B ZERO WIDTH SPACE at
  * position 2"), or undefined when it is one ("" is the global scope): the one check of the setting, its flag, a bus
@@ -38,6 +41,8 @@ export function identifierProblem(value: string, { lookalikes = 'refuse' }: { lo
   if (value === '') return undefined;
   if (value === '.' || value === '..') return 'names the folder itself or its parent';
   if (/^[A-Za-z]:/.test(value)) return `opens with a drive letter ("${value.slice(0, 2)}"), which the store reads as an absolute path`;
+  // Most names hold nothing the loop below looks for: one scan, on the path of every request's series.
+  if (value.length <= MAX_IDENTIFIER_CHARS && PLAIN_IDENTIFIER.test(value)) return undefined;
   const unseen = lookalikes === 'allow' ? undefined : firstUnseenCharacter(value);
   let chars = 0;
   for (const char of value) {
@@ -72,7 +77,7 @@ export const RUNTIME_SPECS: readonly SettingSpec[] = [
     default: '',
     env: ['IDENTIFIER'],
     pattern: { ...IDENTIFIER_PATTERN, problem: (value) => identifierProblem(value, { lookalikes: 'allow' }) },
-    description: 'Deployment identifier; scopes promotion pointers and logs ("" = global). One folder name of up to 128 characters (an emoji is one): no "/" or "\\", no control, line-separator or bidirectional characters (U+202E), not "." or "..", and not opening with a drive letter ("z:1", which the store reads as an absolute path; "cell:7" is fine); claims on the bus are held to the same rule. An invisible format character (U+200B ZERO WIDTH SPACE, U+FEFF, U+00AD SOFT HYPHEN), another character shown as nothing (a Hangul filler, U+3164), a space but U+0020 (U+00A0 NO-BREAK SPACE), or a joiner or variation selector out of the place a standard gives it (U+200C between joining letters or a virama and a letter, U+200D in an emoji sequence or after a virama, U+FE0F after an emoji) makes a scope that shows as another: taken here with a warning (settings_identifier_lookalike, naming the character and where it is), since it names what a deployment stored under it, and carried by its claims; a request\'s series `identifier` (POST /predict, /actuals, the inference protocol\'s parameter) holding one is refused ("U+200B ZERO WIDTH SPACE at position 5") unless it is the deployment\'s own.',
+    description: 'Deployment identifier; scopes promotion pointers and logs ("" = global). One folder name of up to 128 characters (an emoji is one): no "/" or "\\", no control, line-separator or bidirectional characters (U+202E), not "." or "..", and not opening with a drive letter ("z:1", which the store reads as an absolute path; "cell:7" is fine); claims on the bus are held to the same rule. An invisible format character (U+200B ZERO WIDTH SPACE, U+FEFF, U+00AD SOFT HYPHEN), another character shown as nothing (a Hangul filler, U+3164), a space but U+0020 (U+00A0 NO-BREAK SPACE), or a joiner or variation selector out of the place a standard gives it (UAX #31 section 2.3: U+200C between joining letters or a virama and a letter, U+200D in an emoji sequence or beside the virama of a conjunct; U+FE0F or U+FE0E after an emoji that has a text and an emoji form) makes a scope that shows as another: taken here with a warning (settings_identifier_lookalike, naming the character and where it is), since it names what a deployment stored under it, and carried by its claims; a request\'s series `identifier` (POST /predict, /actuals, the inference protocol\'s parameter) holding one is refused ("U+200B ZERO WIDTH SPACE at position 5") unless it is the deployment\'s own.',
   },
   { path: 'logLevel', type: 'string', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'silent'], envCase: 'lower', env: ['FLTS_LOG_LEVEL', 'LOG_LEVEL'], description: 'Structured log level (JSON lines on stderr). Commands that print their own outcome (train, promote, predict...) log only warnings and errors unless a level is set, then as plain `warning: <reason> (<event>)` lines in text mode (JSON lines under --json); serve and the daemon log JSON lines at this level.' },
   {
