@@ -20,11 +20,8 @@ const ANY_INVISIBLE = new RegExp(`[${MISLEADING_CHAR_RANGES}${INVISIBLE_CHAR_CLA
  */
 const JOINS_NEXT = new RegExp(`^[${JOINS_NEXT_CLASS}]$`, 'u');
 const JOINS_PREVIOUS = new RegExp(`^[${JOINS_PREVIOUS_CLASS}]$`, 'u');
-const TRANSPARENT_BY_CATEGORY = /^[\p{Mn}\p{Me}\p{Cf}]$/u;
-const TRANSPARENT_ADDED = new RegExp(`^[${TRANSPARENT_ADDED_CLASS}]$`, 'u');
-const TRANSPARENT_REMOVED = new RegExp(`^[${TRANSPARENT_REMOVED_CLASS}]$`, 'u');
-const isTransparent = (char: string | undefined): boolean =>
-  char !== undefined && (TRANSPARENT_ADDED.test(char) || (TRANSPARENT_BY_CATEGORY.test(char) && !TRANSPARENT_REMOVED.test(char)));
+const TRANSPARENT = new RegExp(`^(?:[${TRANSPARENT_ADDED_CLASS}]|(?![${TRANSPARENT_REMOVED_CLASS}])[\\p{Mn}\\p{Me}\\p{Cf}])$`, 'u');
+const isTransparent = (char: string | undefined): boolean => char !== undefined && TRANSPARENT.test(char);
 
 /** The characters with a text and an emoji form (emoji-variation-sequences.txt): U+FE0E and U+FE0F change how only these show. */
 const EMOJI_VARIATION_BASE = new RegExp(`^[${EMOJI_VARIATION_BASE_CLASS}]$`, 'u');
@@ -32,15 +29,24 @@ const EMOJI_VARIATION_BASE = new RegExp(`^[${EMOJI_VARIATION_BASE_CLASS}]$`, 'u'
 const LETTER = /^\p{L}$/u;
 const NONSPACING = /^\p{Mn}$/u;
 
+/** isVirama's and isClassedMark's answers by mark: at most one entry for each mark Unicode has, so normalizing runs once for each. */
+const VIRAMAS = new Map<string, boolean>();
+const CLASSED_MARKS = new Map<string, boolean>();
+
 /**
  * Whether `char` is a virama (Canonical_Combining_Class 9, which JavaScript's patterns do not name): canonical
  * ordering moves a mark of class 8 (U+3099) before it and leaves one of class 9 (U+094D DEVANAGARI SIGN VIRAMA) after
  * it, so its class is 9 by the runtime's own Unicode data, which a table here would fall behind.
  */
 function isVirama(char: string | undefined): boolean {
-  if (char === undefined || !/^\p{M}$/u.test(char) || char.normalize('NFD') !== char) return false;
-  const reordered = (mark: string) => `a${char}${mark}`.normalize('NFD') !== `a${char}${mark}`;
-  return reordered('\u3099') && !reordered('\u094d');
+  if (char === undefined || !/^\p{M}$/u.test(char)) return false;
+  let virama = VIRAMAS.get(char);
+  if (virama === undefined) {
+    const reordered = (mark: string) => `a${char}${mark}`.normalize('NFD') !== `a${char}${mark}`;
+    virama = char.normalize('NFD') === char && reordered('\u3099') && !reordered('\u094d');
+    VIRAMAS.set(char, virama);
+  }
+  return virama;
 }
 
 /**
@@ -48,7 +54,13 @@ function isVirama(char: string | undefined): boolean {
  * before U+0345 (class 240, the highest), which a mark of class 0 never passes.
  */
 function isClassedMark(char: string): boolean {
-  return NONSPACING.test(char) && (char === '\u0345' || `a\u0345${char}`.normalize('NFD') !== `a\u0345${char}`);
+  if (!NONSPACING.test(char)) return false;
+  let classed = CLASSED_MARKS.get(char);
+  if (classed === undefined) {
+    classed = char === '\u0345' || `a\u0345${char}`.normalize('NFD') !== `a\u0345${char}`;
+    CLASSED_MARKS.set(char, classed);
+  }
+  return classed;
 }
 
 /**
