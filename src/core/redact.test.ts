@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { redactSecrets, redactValue } from './redact.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { credentialsIn, forgetSecrets, redactSecrets, redactValue, rememberSecrets } from './redact.js';
 
 describe('core > redact', () => {
+  afterEach(() => forgetSecrets());
+
   it('masks URL userinfo and token-like query parameters, and nothing else', () => {
     expect(redactSecrets('http://user:pass@mlflow:5000/api')).toBe('http://***@mlflow:5000/api');
     expect(redactSecrets('MLflow server https://alice@host failed')).toBe('MLflow server https://***@host failed');
@@ -35,10 +37,48 @@ describe('core > redact', () => {
     for (const kept of ['models:/flts-site@champion', 'http://h:1/ is down, write to ops@example.org']) expect(redactSecrets(kept)).toBe(kept);
   });
 
+  it('masks whole a password holding both a space and a slash, in a URL or a broker, quoted or the whole value', () => {
+    // The userinfo of a word stopped at the space, and a whole value's at the slash: "pa ss/x" was shown.
+    expect(redactSecrets('MLFLOW_TRACKING_URI = "http://u:pa ss/x@h:5000/" is not valid')).toBe('MLFLOW_TRACKING_URI = "http://***@h:5000/" is not valid');
+    expect(redactSecrets('http://u:pa ss/x@h:5000/')).toBe('http://***@h:5000/');
+    expect(redactSecrets('item 1 of 1 = "u:pa ss/x@127.0.0.1:9092" is not host:port')).toBe('item 1 of 1 = "***@127.0.0.1:9092" is not host:port');
+    expect(redactSecrets('u:pa ss/x@k1:9092')).toBe('***@k1:9092');
+    // As a log line carries it: a quoted value inside a JSON string.
+    expect(redactSecrets(JSON.stringify({ err: '= "http://u:pa ss/x@h/" is not valid' }))).toBe(JSON.stringify({ err: '= "http://***@h/" is not valid' }));
+    // A URL with a port and then a sentence is none, nor a colon and a space before a mail address.
+    for (const kept of ['http://h:1/ is down, write to ops@example.org', '"http://h/ down: see x/y, ops@example.org"', 'note: see a/b, ops@example.org', '12:30 /x @noon']) expect(redactSecrets(kept)).toBe(kept);
+  });
+
+  it('masks whole a password of 2,000 characters holding / ? # @, in a URL and in a broker list', () => {
+    // Bounded at 1,024 characters for linear time, the userinfo ended at an @ inside the password: its tail was shown.
+    const password = `p${'ab/cd?ef#gh@'.repeat(166)}tail`;
+    expect(password.length).toBeGreaterThan(1_990);
+    expect(redactSecrets(`connect to http://u:${password}@h:5000/x failed`)).toBe('connect to http://***@h:5000/x failed');
+    expect(redactSecrets(`= "http://u:${password}@h:5000/" is not valid`)).toBe('= "http://***@h:5000/" is not valid');
+    expect(redactSecrets(`brokers u:${password}@k1:9092, k2:9092`)).toBe('brokers ***@k1:9092, k2:9092');
+    expect(redactSecrets(`["u:${password}@k1:9092"]`)).toBe('["***@k1:9092"]');
+  });
+
+  it('masks the values it was given in every form they travel in, longest first', () => {
+    const token = 'tok "en"/é?x';
+    rememberSecrets([token, 'tok', 'tok "en"']);
+    const forms = [token, JSON.stringify(token).slice(1, -1), encodeURIComponent(token), encodeURI(token), Buffer.from(token).toString('base64')];
+    for (const form of forms) expect(redactSecrets(`sent ${form}.`)).toBe('sent ***.');
+    // Too short to mask without garbling text: "tok" stays.
+    expect(redactSecrets('a tok of')).toBe('a tok of');
+    expect(redactValue({ deep: [`tok "en"`] })).toEqual({ deep: ['***'] });
+  });
+
+  it('finds the credentials an address carries, for the values to remember', () => {
+    expect(credentialsIn('http://u:pa ss/x@h:5000/')).toEqual(expect.arrayContaining(['u:pa ss/x', 'pa ss/x']));
+    expect(credentialsIn('u:p%40ss@k1:9092,k2:9092')).toEqual(expect.arrayContaining(['p%40ss', 'p@ss']));
+    expect(credentialsIn('http://h:5000/')).toEqual([]);
+  });
+
   it('takes linear time on text of many schemes or colons without an @ (an error quoting a hostile value)', () => {
     // Userinfo running to the last @ before a space, unbounded, is quadratic: 2 s on 100,000 characters of a://, 30 s
     // on these 400,000, against 0.25 s bounded; the limit is far from both.
-    for (const text of ['a://'.repeat(100_000), '=a:b'.repeat(100_000)]) {
+    for (const text of ['a://'.repeat(100_000), '=a:b'.repeat(100_000), 'a.'.repeat(200_000), '"a:b c'.repeat(100_000), '"a://b c'.repeat(100_000)]) {
       const started = performance.now();
       expect(redactSecrets(text)).toBe(text);
       expect(performance.now() - started).toBeLessThan(5_000);

@@ -1,31 +1,253 @@
 /**
- * Masks credentials that travel inside text: the user:password part of a URL (or of a bare host:port) and the values of token-like
- * query parameters (`?token=`, `access_token`, `X-Amz-Signature`, `password`, `api_key`, ...). Applied wherever
- * a configured URL or an error message can reach a terminal, a log line or a JSON result.
+ * Masks credentials that travel inside text: the secret values the process was given (its settings' passwords, keys
+ * and tokens, in whatever form they appear), the user:password part of a URL (or of a bare host:port) and the values
+ * of token-like query parameters (`?token=`, `access_token`, `X-Amz-Signature`, `password`, `api_key`, ...). Applied
+ * to every log line (the CLI's logger) and wherever a configured URL or an error message can reach a terminal or a
+ * JSON result.
  *
  * A URL's userinfo runs to the word's last `@`: a password typed without percent-encoding may hold `@` (the URL parser
  * too reads up to the last one), or `/`, `?` and `#`, which make the URL invalid, so that the error refusing it quotes
- * it whole.
+ * it whole. Each form is found in one pass, in time linear in the text (a text of many `a://` or `=a:b` is a hostile
+ * value an error may quote), so no length bound cuts a long password in two.
  */
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s"'<>]{0,1024}@/gi;
+
+export const MASK = '***';
+
 /**
- * The same without / ? # @ in it, and so of any length in linear time (the bound above keeps a text of many `a://`
- * from costing seconds).
+ * Shorter values are left alone: masking every "ab" of a message would garble it and hide nothing (a password that
+ * short is guessed, not read).
  */
-const LONG_URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi;
+export const SHORTEST_MASKED_VALUE = 4;
+
+/** The forms a value takes on its way out: as written, in a JSON string (a log line), URL-encoded and in base64. */
+function formsOf(value: string): string[] {
+  const forms = [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), encodeURI(value), Buffer.from(value, 'utf8').toString('base64')];
+  return forms.filter((form) => form.length >= SHORTEST_MASKED_VALUE);
+}
+
+/** Every occurrence of each form of each value replaced by MASK; the longest first, so that one inside another goes whole. */
+function maskForms(text: string, forms: readonly string[]): string {
+  let masked = text;
+  for (const form of forms) if (masked.includes(form)) masked = masked.split(form).join(MASK);
+  return masked;
+}
+
+function sortedForms(values: Iterable<string>): string[] {
+  const forms = new Set<string>();
+  for (const value of values) if (value.length >= SHORTEST_MASKED_VALUE) for (const form of formsOf(value)) forms.add(form);
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+/** A masker of these values only (the credentials one call sent, wherever the answer repeats them). */
+export function maskingValues(values: readonly string[]): (text: string) => string {
+  const forms = sortedForms(values);
+  return forms.length === 0 ? (text) => text : (text) => maskForms(text, forms);
+}
+
 /**
- * A URL that is a whole value (or a quoted one) may hold a space before its `@`, which the URL parser takes as part of
- * the password: up to the last `@` before the value's end, if what follows it has no space and what precedes it no
- * slash (a sentence that starts with a URL and ends with a mail address is not one).
+ * The secret values this process knows, remembered as its settings resolve (rememberSecrets), so that every output
+ * masks them whatever carries them: a setting quoted by a message nobody thought would, a library's error, a form no
+ * pattern below knows. Bounded: a process resolves settings a few times; a test of many may not grow it without end.
  */
-const WHOLE_URL_USERINFO = /((?:^|")[a-z][a-z0-9+.-]*:\/\/)[^"<>\n/]{0,1024}@(?=[^\s"]*(?:"|$))/gi;
+const KNOWN_LIMIT = 256;
+const known = new Set<string>();
+let knownForms: string[] = [];
+
+export function rememberSecrets(values: Iterable<string>): void {
+  let added = false;
+  for (const value of values) {
+    if (typeof value !== 'string' || value.length < SHORTEST_MASKED_VALUE || known.has(value)) continue;
+    known.add(value);
+    added = true;
+    if (known.size > KNOWN_LIMIT) known.delete(known.values().next().value as string);
+  }
+  if (added) knownForms = sortedForms(known);
+}
+
+/** Forgets every remembered value (a test that seeded some, when it ends). */
+export function forgetSecrets(): void {
+  known.clear();
+  knownForms = [];
+}
+
+/**
+ * Userinfo is found from each `@` of the text (most log lines and messages hold none, and cost one search): the word
+ * or quoted value around it is read once, so the whole takes time linear in the text, whatever its length (a text of
+ * many `a://` or `=a:b` is a hostile value an error may quote), and no length bound cuts a long password in two.
+ *
+ * A URL's userinfo: in a word (up to a space, a quote or an angle bracket), from its first scheme (`x://`) to its
+ * last `@`. `file:` URLs hold paths, whose `@scope` packages are no userinfo.
+ */
+const URL_STOPS = stopTable('"\'<>');
 /**
  * `user:password@host` without a scheme, as an address list takes it (KAFKA_BOOTSTRAP_SERVERS, a host:port endpoint):
  * a word of its own (after a space, a quote, a comma, a bracket or `=`) with a colon before its `@`, the password up
- * to the word's last `@` as in a URL (a host after it, or none: `user:pass@` alone is refused quoting it). A mail address (no colon), `scheme://` and `models:/name@alias` (a slash after
- * the colon) are not one.
+ * to the word's last `@` as in a URL (a host after it, or none: `user:pass@` alone is refused quoting it). A mail
+ * address (no colon), `scheme://` and `models:/name@alias` (a slash after the colon) are not one.
  */
-const BARE_USERINFO = /(^|[\s,;(\["'=])[^\s/?#@"'<>,;:()[\]=]+:(?!\/)[^\s"'<>,;()[\]]{1,1024}@(?=[\w.[-]|[\s"',;)\]]|$)/g;
+const BARE_STOPS = stopTable('"\'<>,;()[]');
+const BARE_LEADS = ',;(["\'=';
+const BARE_USER = /[^\s/?#@"'<>,;:()[\]=]+:(?!\/)/y;
+/** What may follow a bare userinfo's `@`: a host, or the end of the word. */
+const AFTER_BARE_AT = /[\w.[\-\s"',;)\]]/;
+/**
+ * A whole value (the text, or a quoted one) that is a URL or a bare `user:password@host`: it may hold a space before
+ * its `@`, which the URL parser takes as part of the password. It runs to the closing quote (or the text's end).
+ */
+const VALUE_HEAD = /[a-z][a-z0-9+.-]*:\/\/|[^\s/?#@"'<>,;:()[\]=]+:(?!\/)/iy;
+const SPACE = /\s/;
+
+function isSpace(code: number): boolean {
+  return code === 32 || (code >= 9 && code <= 13) || (code > 127 && SPACE.test(String.fromCharCode(code)));
+}
+
+function isLetter(code: number): boolean {
+  return (code | 32) >= 97 && (code | 32) <= 122;
+}
+
+function isWordChar(code: number): boolean {
+  return isLetter(code) || (code >= 48 && code <= 57) || code === 95;
+}
+
+function isSchemeChar(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 43 || code === 45 || code === 46;
+}
+
+/** A table of the ASCII characters that end a word: white space and `stops`. */
+function stopTable(stops: string): Uint8Array {
+  const table = new Uint8Array(128);
+  for (const char of `${stops} \t\n\v\f\r`) table[char.charCodeAt(0)] = 1;
+  return table;
+}
+
+function isStop(code: number, table: Uint8Array): boolean {
+  return code < 128 ? table[code] === 1 : isSpace(code);
+}
+
+function wordStart(text: string, at: number, stops: Uint8Array): number {
+  let start = at;
+  while (start > 0 && !isStop(text.charCodeAt(start - 1), stops)) start--;
+  return start;
+}
+
+function wordEnd(text: string, at: number, stops: Uint8Array): number {
+  let end = at;
+  while (end < text.length && !isStop(text.charCodeAt(end), stops)) end++;
+  return end;
+}
+
+/** Called with each userinfo found (credentialsIn collects them); the maskers pass none. */
+type Found = ((userinfo: string) => void) | undefined;
+/** A span of the text [from, to) that MASK replaces. */
+type Span = readonly [number, number];
+
+function masked(text: string, spans: readonly Span[]): string {
+  if (spans.length === 0) return text;
+  let out = '';
+  let from = 0;
+  for (const [start, end] of spans) {
+    out += text.slice(from, start) + MASK;
+    from = end;
+  }
+  return out + text.slice(from);
+}
+
+function maskUrlWords(text: string, found: Found): string {
+  const spans: Span[] = [];
+  for (let at = text.indexOf('@'); at >= 0; ) {
+    const start = wordStart(text, at, URL_STOPS);
+    const end = wordEnd(text, at, URL_STOPS);
+    const last = text.lastIndexOf('@', end - 1);
+    // Searched in the word only: a search of the text from each word would be quadratic.
+    const word = text.slice(start, last);
+    for (let index = word.indexOf('://'); index >= 0; index = word.indexOf('://', index + 3)) {
+      const sep = start + index;
+      let scheme = sep;
+      while (scheme > start && isSchemeChar(text.charCodeAt(scheme - 1))) scheme--;
+      // It starts at a letter that no letter, digit or _ precedes (`x.http://` is http's).
+      while (scheme < sep && !(isLetter(text.charCodeAt(scheme)) && (scheme === 0 || !isWordChar(text.charCodeAt(scheme - 1))))) scheme++;
+      if (scheme === sep || text.slice(scheme, scheme + 5).toLowerCase() === 'file:') continue;
+      found?.(text.slice(sep + 3, last));
+      spans.push([sep + 3, last]);
+      break;
+    }
+    at = text.indexOf('@', end);
+  }
+  return masked(text, spans);
+}
+
+/**
+ * A password holding a slash and a space cannot be told from a path by its characters alone. `http://h:1/ is down,
+ * write to ops@example.org` is a URL with a port, then a sentence; `http://u:pa ss/x@h/` a user and a password: the
+ * userinfo is taken when a colon comes before its first slash and what follows the colon (to a space or a slash) is
+ * no port number.
+ */
+function passwordBeforeSlash(userinfo: string): boolean {
+  const colon = userinfo.indexOf(':');
+  const slash = userinfo.indexOf('/');
+  if (colon < 0 || (slash >= 0 && slash < colon) || /\s/.test(userinfo.slice(0, colon))) return false;
+  return !/^\d*$/.test(userinfo.slice(colon + 1).split(/[\s/]/, 1)[0]);
+}
+
+function maskQuotedValues(text: string, found: Found): string {
+  const spans: Span[] = [];
+  for (let at = text.indexOf('@'); at >= 0; ) {
+    const start = text.lastIndexOf('"', at) + 1;
+    const close = text.indexOf('"', at);
+    const end = close < 0 ? text.length : close;
+    at = close < 0 ? -1 : text.indexOf('@', close);
+    VALUE_HEAD.lastIndex = start;
+    const head = VALUE_HEAD.exec(text)?.[0];
+    if (head === undefined) continue;
+    const url = head.endsWith('//');
+    const rest = start + head.length;
+    const last = text.lastIndexOf('@', end - 1);
+    if (last < rest + (url ? 0 : 1) || SPACE.test(text.slice(last + 1, end))) continue;
+    const userinfo = text.slice(url ? rest : start, last);
+    if (/[<>\n]/.test(userinfo)) continue;
+    // A bare one is a word's (below) unless it holds a space; nor does it hold a list separator or a bracket, which end
+    // a broker of a list (`u:p@[::1]:9092, v:q@h`), and a host or nothing follows its `@`.
+    if (!url && (!SPACE.test(userinfo) || /[,;()[\]']/.test(userinfo) || (last + 1 < end && !AFTER_BARE_AT.test(text[last + 1])))) continue;
+    // A bare user:password with a space in it is a sentence as often ("note: see x@y"): taken as the URL's with a slash.
+    if ((!url || userinfo.includes('/')) && !passwordBeforeSlash(userinfo)) continue;
+    found?.(userinfo);
+    spans.push([url ? rest : start, last]);
+  }
+  return masked(text, spans);
+}
+
+function maskBareWords(text: string, found: Found): string {
+  const spans: Span[] = [];
+  for (let at = text.indexOf('@'); at >= 0; ) {
+    const start = wordStart(text, at, BARE_STOPS);
+    const end = wordEnd(text, at, BARE_STOPS);
+    at = text.indexOf('@', end);
+    // Where a user may start: the word's start after a space, a quote, a comma or an opening bracket, or after an `=`.
+    const word = text.slice(start, end);
+    const afterEquals = (from: number): number => {
+      const equals = word.indexOf('=', from - start);
+      return equals < 0 ? -1 : start + equals + 1;
+    };
+    let lead = start === 0 || isSpace(text.charCodeAt(start - 1)) || BARE_LEADS.includes(text[start - 1]) ? start : afterEquals(start);
+    while (lead >= 0) {
+      BARE_USER.lastIndex = lead;
+      const user = BARE_USER.exec(text)?.[0];
+      if (user !== undefined && BARE_USER.lastIndex <= end) {
+        const rest = lead + user.length;
+        for (let last = text.lastIndexOf('@', end - 1); last > rest; last = text.lastIndexOf('@', last - 1)) {
+          if (last + 1 < text.length && !AFTER_BARE_AT.test(text[last + 1])) continue;
+          found?.(text.slice(lead, last));
+          spans.push([lead, last]);
+          break;
+        }
+        break;
+      }
+      lead = afterEquals(lead);
+    }
+  }
+  return masked(text, spans);
+}
+
 const SECRET_QUERY_PARAM = /([?&;][a-z0-9_.-]*?(?:token|secret|password|passwd|pwd|key|signature|credential|auth|sig)=)[^&#\s"'<>]*/gi;
 
 /**
@@ -36,18 +258,42 @@ const CREDENTIAL_FIELDS = 'SecretAccessKey|SessionToken|Token|WebIdentityToken';
 const SECRET_JSON_FIELD = new RegExp(`("(?:${CREDENTIAL_FIELDS})"\\s*:\\s*")(?:[^"\\\\]|\\\\.)*`, 'g');
 const SECRET_XML_ELEMENT = new RegExp(`(<(${CREDENTIAL_FIELDS})>)[^<]*(?=</\\2>)`, 'g');
 
-export const MASK = '***';
+function maskUserinfo(text: string, found?: Found): string {
+  if (!text.includes('@')) return text;
+  const urls = text.includes('://') ? maskUrlWords(text, found) : text;
+  return maskBareWords(maskQuotedValues(urls, found), found);
+}
 
 export function redactSecrets(text: string): string {
-  if (!text.includes('://') && !text.includes('=') && !text.includes('"') && !text.includes('<') && !text.includes('@')) return text;
-  return text
-    .replace(URL_USERINFO, `$1${MASK}@`)
-    .replace(LONG_URL_USERINFO, `$1${MASK}@`)
-    .replace(WHOLE_URL_USERINFO, `$1${MASK}@`)
-    .replace(BARE_USERINFO, `$1${MASK}@`)
-    .replace(SECRET_QUERY_PARAM, `$1${MASK}`)
-    .replace(SECRET_JSON_FIELD, `$1${MASK}`)
-    .replace(SECRET_XML_ELEMENT, `$1${MASK}`);
+  let masked = knownForms.length > 0 ? maskForms(text, knownForms) : text;
+  masked = maskUserinfo(masked);
+  if (masked.includes('=')) masked = masked.replace(SECRET_QUERY_PARAM, `$1${MASK}`);
+  if (masked.includes('Token"') || masked.includes('Key"')) masked = masked.replace(SECRET_JSON_FIELD, `$1${MASK}`);
+  if (masked.includes('<')) masked = masked.replace(SECRET_XML_ELEMENT, `$1${MASK}`);
+  return masked;
+}
+
+/**
+ * The credentials an address carries (a URL's or a broker's `user:password@`), as the maskers above find them: the
+ * userinfo and its password, each also percent-decoded (as a client sends them), for rememberSecrets.
+ */
+export function credentialsIn(text: string): string[] {
+  if (!text.includes('@')) return [];
+  const userinfos: string[] = [];
+  // Each form on the text as given: one masked first would hide part of what another finds whole.
+  for (const find of [maskUrlWords, maskQuotedValues, maskBareWords]) find(text, (userinfo) => userinfos.push(userinfo));
+  const decoded = (value: string): string => {
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value;
+    }
+  };
+  const parts = userinfos.flatMap((userinfo) => {
+    const colon = userinfo.indexOf(':');
+    return colon < 0 ? [userinfo] : [userinfo, userinfo.slice(colon + 1)];
+  });
+  return [...new Set(parts.flatMap((part) => [part, decoded(part)]))].filter((part) => !part.includes(MASK));
 }
 
 /** `redactSecrets` applied to every string inside a JSON-safe value. */

@@ -1,4 +1,4 @@
-import { MASK } from '../redact.js';
+import { maskingValues } from '../redact.js';
 
 /*
  * The credentials of the MLflow calls: which are sent (a token, a user and password, or the URI's userinfo, as MLflow's
@@ -53,12 +53,9 @@ export function credentialsOf(options: { readonly token?: string; readonly usern
 /**
  * Masks the credentials a call sent wherever the server's answer repeats them: a proxy's error page or an auth
  * plugin quoting the Authorization header it refused would otherwise carry the token into messages, logs and --json.
- * Values under 4 characters are left alone: masking every "ab" of a message would garble it and hide nothing.
  */
 export function masking(secrets: readonly string[]): (text: string) => string {
-  const shown = [...new Set(secrets.filter((secret) => secret.length >= 4))].sort((a, b) => b.length - a.length);
-  if (shown.length === 0) return (text) => text;
-  return (text) => shown.reduce((masked, secret) => masked.split(secret).join(MASK), text);
+  return maskingValues(secrets);
 }
 
 export const CREDENTIALS_HINT: Record<Credentials['source'], string> = {
