@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveSettings } from '../core/config/settings.js';
+import { forgetSecrets } from '../core/redact.js';
 import { createCliLogger, plainLogLine, plainLogLines } from './cli-logger.js';
 
 describe('cli > plain log lines of a one-shot command in text mode', () => {
@@ -25,5 +27,51 @@ describe('cli > plain log lines of a one-shot command in text mode', () => {
   it('writes what a terminal would act on as escapes, and leaves a line that is not pino\'s as it is', () => {
     expect(plainLogLine(JSON.stringify({ level: 40, msg: 'settings_identifier_lookalike', reason: 'title \u001b]0;x\u0007' }))).toBe('warning: title \\u001b]0;x\\u0007 (settings_identifier_lookalike)');
     expect(plainLogLine('not json')).toBe('not json');
+  });
+});
+
+describe('cli > every log line masked of the secrets the settings gave', () => {
+  afterEach(() => forgetSecrets());
+
+  const written = (level: string, log: (logger: ReturnType<typeof createCliLogger>) => void, plain = false): string => {
+    const lines: string[] = [];
+    const sink = { write: (text: string) => void lines.push(text) };
+    log(createCliLogger(level, 'flts-serve', plain ? plainLogLines(sink) : sink));
+    return lines.join('');
+  };
+
+  it('masks a secret setting logged raw by a call site, in a field, a message, an error and its stack, in any form', () => {
+    const token = 'tok-4nY/"raw"?é';
+    const password = 'pa ss/w@rd';
+    const s3Password = `s3${'/?#@'.repeat(300)}tailZQ`;
+    resolveSettings({
+      env: {
+        FLTS_SERVE_API_TOKEN: 'apiTokZQ1',
+        MLFLOW_TRACKING_TOKEN: token,
+        MLFLOW_TRACKING_URI: `http://u:${encodeURIComponent(password)}@mlflow:5000/`,
+        FLTS_S3_ENDPOINT: `http://u:${s3Password}@s3:9000`,
+      },
+    });
+    const error = new Error(`refused ${Buffer.from(token).toString('base64')} and ${password}`);
+    const text = written('debug', (logger) => {
+      logger.info({ token, setting: 'apiTokZQ1', s3: s3Password, nested: { list: [encodeURIComponent(token)] } }, 'some_event_seen');
+      logger.child({ replica: `r-${password}` }).warn({ err: error }, 'some_failure_seen');
+      logger.debug({ note: `sent ${token}` }, 'some_detail_seen');
+    });
+    for (const secret of [token, JSON.stringify(token).slice(1, -1), encodeURIComponent(token), Buffer.from(token).toString('base64'), password, 'apiTokZQ1', 'tailZQ', '/?#@/?#@']) expect(text).not.toContain(secret);
+    const lines = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => line.msg)).toEqual(['some_event_seen', 'some_failure_seen', 'some_detail_seen']);
+    expect(lines[0]).toMatchObject({ token: '***', setting: '***', s3: '***', nested: { list: ['***'] }, service: 'flts-serve' });
+    expect(lines[1]).toMatchObject({ replica: 'r-***', err: { message: 'refused *** and ***' } });
+    expect(String((lines[1].err as { stack: string }).stack)).toContain('refused *** and ***');
+    expect(lines[2]).toMatchObject({ note: 'sent ***' });
+  });
+
+  it('masks the plain lines of a one-shot command too, and leaves lines without a secret as they were', () => {
+    resolveSettings({ env: { FLTS_KAFKA_SASL_PASSWORD: 'saslPwZQ9' } });
+    const text = written('warn', (logger) => logger.warn({ reason: 'broker said saslPwZQ9 is wrong' }, 'bus_auth_refused'), true);
+    expect(text).toBe('warning: broker said *** is wrong (bus_auth_refused)\n');
+    const plain = written('info', (logger) => logger.info({ run_id: 'r1', url: 'http://h:5000/x?run=1', who: 'ops@example.org' }, 'some_event_seen'));
+    expect(JSON.parse(plain)).toMatchObject({ run_id: 'r1', url: 'http://h:5000/x?run=1', who: 'ops@example.org' });
   });
 });

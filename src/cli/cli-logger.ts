@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { redactingDestination } from '../core/logger.js';
 import { onTerminal } from './report-error.js';
 
 /**
@@ -70,7 +71,10 @@ export function plainLogLines(out: DestinationStream = pino.destination(2)): Des
   };
 }
 
-/** A command's structured logger: JSON lines on `destination` (stderr by default), tagged with the service when given. */
+/**
+ * A command's structured logger: JSON lines on `destination` (stderr by default), tagged with the service when given,
+ * every line masked of secrets on its way there.
+ */
 export function createCliLogger(level: string, service?: string, destination: DestinationStream = pino.destination(2)): Logger {
-  return pino({ level, serializers: { err: serializeError }, ...(service ? { base: { service } } : {}) }, destination);
+  return pino({ level, serializers: { err: serializeError }, ...(service ? { base: { service } } : {}) }, redactingDestination(destination));
 }

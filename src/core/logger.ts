@@ -1,3 +1,5 @@
+import { redactSecrets } from './redact.js';
+
 /** The subset of pino's API core code uses; callers pass a real pino logger or keep the silent default. */
 export interface Logger {
   trace(obj: object, msg?: string): void;
@@ -18,3 +20,18 @@ export const silentLogger: Logger = {
   error: noop,
   child: () => silentLogger,
 };
+
+/** What a pino logger writes its lines to (pino's DestinationStream). */
+export interface LineSink {
+  write(line: string): unknown;
+}
+
+/**
+ * The destination every flts logger writes through: each line, fields, message, bindings and error stacks alike,
+ * is masked (redactSecrets: the secrets the settings gave, userinfo, token parameters) before `out` has it. A call
+ * site that logs an error's message or a setting's value unmasked cannot print a secret, whatever form pino gives it
+ * (a secret in a JSON string is also masked in its escaped form).
+ */
+export function redactingDestination(out: LineSink): LineSink {
+  return { write: (line: string) => out.write(redactSecrets(line)) };
+}

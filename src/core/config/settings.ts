@@ -1,6 +1,7 @@
 import { closestName } from '../closest-name.js';
 import { clip, firstFew, LISTED_NAMES, QUOTED_CHARS, quotedText, shownText } from '../clip-text.js';
 import { FltsError } from '../errors.js';
+import { credentialsIn, rememberSecrets } from '../redact.js';
 import { parseSettingText, repeatsOf, validateSettingValue, type SettingSource, type SettingSpec } from './specs/setting-spec.js';
 import { ALL_SPECS, type Settings } from './specs/index.js';
 import { PROFILE_DEFAULTS, type SettingProfile } from './specs/profiles.js';
@@ -192,6 +193,22 @@ function isGiven(spec: SettingSpec, value: unknown): boolean {
   return value !== undefined && !(spec.emptyIsUnset && value === '');
 }
 
+/** The strings inside a value as given (a secret typed as an object or a list is as secret). */
+function stringsIn(value: unknown, depth = 0): string[] {
+  if (typeof value === 'string') return [value, value.trim()];
+  if (depth > 4 || value === null || typeof value !== 'object') return [];
+  return Object.values(value).flatMap((item) => stringsIn(item, depth + 1));
+}
+
+/**
+ * Remembers the secrets a layer gives, before its value is validated (a refusal may quote it) and whether or not a
+ * later layer replaces it: every output masks them from here on (redactSecrets, the logger).
+ */
+function rememberGiven(spec: SettingSpec, value: unknown): void {
+  if (spec.secret) rememberSecrets(stringsIn(value));
+  else if (spec.carriesCredentials) rememberSecrets(stringsIn(value).flatMap(credentialsIn));
+}
+
 /** profile defaults < config file < environment < flags; every value validated against its spec. */
 export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedSettings {
   const specs = options.specs ?? ALL_SPECS;
@@ -207,11 +224,13 @@ export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedS
     let source: SettingSource = 'default';
     const fromFile = getPath(options.file, spec.path);
     if (isGiven(spec, fromFile)) {
+      rememberGiven(spec, fromFile);
       value = validateSettingValue(spec, fromFile, 'file');
       source = 'file';
     }
     const envName = spec.env?.find((name) => isGiven(spec, env[name]));
     if (envName !== undefined) {
+      rememberGiven(spec, env[envName]);
       value = parseSettingText(spec, env[envName] as string, 'env', envName);
       if (spec.envRepeatsDropped) {
         const dropped = droppingRepeats(spec, value as string[], envName);
@@ -223,6 +242,7 @@ export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedS
     }
     const fromFlag = options.flags?.[spec.path];
     if (isGiven(spec, fromFlag)) {
+      rememberGiven(spec, fromFlag);
       value = typeof fromFlag === 'string' && spec.type !== 'string' ? parseSettingText(spec, fromFlag, 'flag') : validateSettingValue(spec, fromFlag, 'flag');
       source = 'flag';
     }
@@ -230,6 +250,11 @@ export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedS
     sources[spec.path] = source;
   }
   const settings = tree as unknown as Settings;
+  // A basic-auth pair goes out as base64 of user:password, which masks only whole.
+  for (const [user, password] of [['tracking.username', 'tracking.password'], ['bus.kafka.sasl.username', 'bus.kafka.sasl.password']]) {
+    const pair = [getPath(tree, user), getPath(tree, password)];
+    if (sources[password] !== 'default' && pair.every((part) => typeof part === 'string' && part !== '')) rememberSecrets([pair.join(':')]);
+  }
   // Settings that each take a valid value but contradict each other: refused here, before anything acts on one.
   const conflict = settings.tracking ? trackingTlsConflict(settings.tracking) : undefined;
   if (conflict) throw conflict;

@@ -46,6 +46,8 @@ export interface SettingSpec {
   readonly emptyIsUnset?: boolean;
   /** Secrets are never echoed back in error messages or `--json` output. */
   readonly secret?: boolean;
+  /** An address that may carry `user:password@` (a URL's userinfo, a broker's): its password is as secret as one. */
+  readonly carriesCredentials?: boolean;
   /**
    * Strings: the form a non-empty value must have (a name that becomes part of object keys), and how to say it; with
    * `problem`, where a value breaks it, said after the form ("holds U+200B ZERO WIDTH SPACE at position 2").
