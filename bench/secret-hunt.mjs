@@ -2,9 +2,9 @@
 // Secrets must never be printed. Sets a distinctive canary in every setting the specs mark secret (and in the
 // credentials URLs and broker lists carry), runs every command of the built CLI in text and --json at the trace log
 // level, on success and failure paths (wrong credentials, endpoints nobody answers at, malformed URLs holding the
-// secret, secrets of special characters), reads serve's and the daemon's HTTP routes, and greps everything printed,
-// every file the home holds afterwards and every HTTP body for each canary: as written, URL-encoded and in base64
-// (alone and as a basic-auth user:password pair).
+// secret, secrets of special characters, a space beside a slash, 2,000 characters of / ? # @), reads serve's and the
+// daemon's HTTP routes, and greps everything printed, every file the home holds afterwards and every HTTP body for
+// each canary: as written, URL-encoded and in base64 (alone and as a basic-auth user:password pair).
 // Usage: npm run build && node bench/secret-hunt.mjs [scenario-regex]
 //   FLTS_HUNT_S3=host:port      an S3 server whose credentials are FLTS_HUNT_S3_USER / FLTS_HUNT_S3_PASSWORD (success paths on S3)
 //   FLTS_HUNT_MLFLOW=http://..  an MLflow server (the mirror's params and tags are read back and grepped too)
@@ -46,6 +46,10 @@ const C = {
   // Unencoded in a URL or a broker list: `/`, `?` and `#` make the URL invalid (quoted in its refusal), `@` moves its host.
   rawUriPassword: 'cnry/Uri#Pw@?ZQE',
   rawBrokerPassword: 'cnry/Brok#Pw@ZQF',
+  // A space and a slash together: neither the bounded userinfo (no space) nor a whole value's (no slash) took it whole.
+  spaceSlashPassword: 'cnry Sp/aceZQG',
+  // Past the 1,024 characters a userinfo with / ? # @ was bounded to for linear time; its tail ends the value.
+  longPassword: `cnryLong${'ab/cd?ef#gh@'.repeat(166)}LongTailZQH`,
 };
 const USER = 'huntuser';
 if (process.env.FLTS_HUNT_S3_PASSWORD) C.s3ServerSecret = process.env.FLTS_HUNT_S3_PASSWORD;
@@ -210,6 +214,12 @@ const VARIANTS = [
   { label: 'kafka-malformed-broker', env: onKafka({ KAFKA_BOOTSTRAP_SERVERS: `${USER}:${C.badUriPassword}@` }) },
   { label: 'kafka-unencoded-password', env: onKafka({ KAFKA_BOOTSTRAP_SERVERS: `${USER}:${C.rawBrokerPassword}@127.0.0.1:${dead}` }) },
   { label: 's3-unencoded-password', env: onS3({ FLTS_S3_ENDPOINT: `http://${USER}:${C.rawUriPassword}@127.0.0.1:${dead}` }) },
+  { label: 'mlflow-space-slash-password', env: mlflowAt(`http://${USER}:${C.spaceSlashPassword}@127.0.0.1:${dead}/`) },
+  { label: 'mlflow-long-password', env: mlflowAt(`http://${USER}:${C.longPassword}@127.0.0.1:${dead}/`) },
+  { label: 's3-space-slash-password', env: onS3({ FLTS_S3_ENDPOINT: `http://${USER}:${C.spaceSlashPassword}@127.0.0.1:${dead}` }) },
+  { label: 's3-long-password', env: onS3({ FLTS_S3_ENDPOINT: `http://${USER}:${C.longPassword}@127.0.0.1:${dead}` }) },
+  { label: 'kafka-space-slash-password', env: onKafka({ KAFKA_BOOTSTRAP_SERVERS: `${USER}:${C.spaceSlashPassword}@127.0.0.1:${dead}` }) },
+  { label: 'kafka-long-password', env: onKafka({ KAFKA_BOOTSTRAP_SERVERS: `${USER}:${C.longPassword}@127.0.0.1:${dead}` }) },
   { label: 'config-file', env: {}, argv: ['--config', configFile] },
   { label: 'config-file-malformed', env: {}, argv: ['--config', badConfig] },
   { label: 'config-file-wrong-types', env: {}, argv: ['--config', badTypeConfig] },
