@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { resolveSettings } from '../core/config/settings.js';
 import { forgetSecrets } from '../core/redact.js';
 import { createCliLogger, plainLogLine, plainLogLines } from './cli-logger.js';
@@ -31,7 +31,10 @@ describe('cli > plain log lines of a one-shot command in text mode', () => {
 });
 
 describe('cli > every log line masked of the secrets the settings gave', () => {
-  afterEach(() => forgetSecrets());
+  afterEach(() => {
+    vi.useRealTimers();
+    forgetSecrets();
+  });
 
   const written = (level: string, log: (logger: ReturnType<typeof createCliLogger>) => void, plain = false): string => {
     const lines: string[] = [];
@@ -73,5 +76,37 @@ describe('cli > every log line masked of the secrets the settings gave', () => {
     expect(text).toBe('warning: broker said *** is wrong (bus_auth_refused)\n');
     const plain = written('info', (logger) => logger.info({ run_id: 'r1', url: 'http://h:5000/x?run=1', who: 'ops@example.org' }, 'some_event_seen'));
     expect(JSON.parse(plain)).toMatchObject({ run_id: 'r1', url: 'http://h:5000/x?run=1', who: 'ops@example.org' });
+  });
+
+  it('keeps every line the JSON it was, same keys, numbers and booleans, when a secret is short, numeric or a word', () => {
+    // A secret of digits or a common word occurs by accident in numbers, keys and literals of a line; only the strings
+    // holding it are masked, so that no line stops being JSON (a log pipeline drops it) nor changes a field's name.
+    resolveSettings({ env: { FLTS_SERVE_API_TOKEN: '1701', FLTS_SERVE_ADMIN_TOKEN: 'route', FLTS_KAFKA_SASL_PASSWORD: 'true' } });
+    const error = new Error('route 1701 refused');
+    // pino's time, read from Date.now(), is a number holding the secret too.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(1701701701701);
+    const text = written('debug', (logger) => {
+      logger.info({ route: '/predict', rows: 1701, offset: 417012, ratio: 0.1701, ok: true, ids: [1701, 'x1701y'], nested: { route: 'r' } }, 'request_served');
+      logger.child({ route_id: 17011701 }).warn({ err: error, note: 'sent "1701" on route', retried: false }, 'some_failure_seen');
+      logger.info({ one: 1, seen_at: '2026-01-01T17:01:00Z' }, 'some_event_seen');
+    });
+    vi.useRealTimers();
+    const lines = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => Object.keys(line))).toEqual([
+      ['level', 'time', 'service', 'route', 'rows', 'offset', 'ratio', 'ok', 'ids', 'nested', 'msg'],
+      ['level', 'time', 'service', 'route_id', 'err', 'note', 'retried', 'msg'],
+      ['level', 'time', 'service', 'one', 'seen_at', 'msg'],
+    ]);
+    expect(lines.map((line) => [line.level, line.time, line.service, line.msg])).toEqual([
+      [30, 1701701701701, 'flts-serve', 'request_served'],
+      [40, 1701701701701, 'flts-serve', 'some_failure_seen'],
+      [30, 1701701701701, 'flts-serve', 'some_event_seen'],
+    ]);
+    expect(lines[0]).toEqual(expect.objectContaining({ route: '/predict', rows: 1701, offset: 417012, ratio: 0.1701, ok: true, ids: [1701, 'x***y'], nested: { route: 'r' } }));
+    expect(lines[1]).toMatchObject({ route_id: 17011701, note: 'sent "***" on ***', retried: false, err: { message: '*** *** refused' } });
+    expect(String((lines[1].err as { stack: string }).stack)).toContain('*** *** refused');
+    expect(Object.keys(lines[1].err as object)).toEqual(['type', 'message', 'stack']);
+    expect(lines[2]).toMatchObject({ one: 1, seen_at: '2026-01-01T17:01:00Z' });
   });
 });

@@ -1,4 +1,4 @@
-import { redactSecrets } from './redact.js';
+import { redactJsonLines } from './redact.js';
 
 /** The subset of pino's API core code uses; callers pass a real pino logger or keep the silent default. */
 export interface Logger {
@@ -27,11 +27,11 @@ export interface LineSink {
 }
 
 /**
- * The destination every flts logger writes through: each line, fields, message, bindings and error stacks alike,
- * is masked (redactSecrets: the secrets the settings gave, userinfo, token parameters) before `out` has it. A call
- * site that logs an error's message or a setting's value unmasked cannot print a secret, whatever form pino gives it
- * (a secret in a JSON string is also masked in its escaped form).
+ * The destination every flts logger writes through: each string value of a line, fields, message, bindings and error
+ * stacks alike, is masked (redactJsonLines: the secrets the settings gave, userinfo, token parameters) before `out`
+ * has it, so that a call site that logs an error's message or a setting's value unmasked cannot print a secret. Keys,
+ * numbers and booleans are left as they were: the line stays the JSON it was, whatever secret is known.
  */
 export function redactingDestination(out: LineSink): LineSink {
-  return { write: (line: string) => out.write(redactSecrets(line)) };
+  return { write: (line: string) => out.write(redactJsonLines(line)) };
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { credentialsIn, forgetSecrets, redactSecrets, redactValue, rememberSecrets } from './redact.js';
+import { credentialsIn, forgetSecrets, redactJsonLines, redactSecrets, redactValue, rememberSecrets } from './redact.js';
 
 describe('core > redact', () => {
   afterEach(() => forgetSecrets());
@@ -97,5 +97,22 @@ describe('core > redact', () => {
 
   it('masks every string of a JSON value', () => {
     expect(redactValue({ uri: 'http://u:p@h', list: ['http://h?password=x'], n: 1 })).toEqual({ uri: 'http://***@h', list: ['http://h?password=***'], n: 1 });
+  });
+
+  it('masks the string values of JSON lines only, each unescaped, and leaves keys, numbers, literals and other lines as they were', () => {
+    rememberSecrets(['1701', 'null', 'q"t\\x']);
+    const line = `${JSON.stringify({ time: 1701701701701, n1701: 'a1701b', ok: null, list: [1701, '1701'], quoted: 'say q"t\\x', url: 'http://h/x?token=ab\\"c', SessionToken: 'plain', key: 'u:p@h' })}\n`;
+    const masked = redactJsonLines(line + line);
+    expect(masked.endsWith('\n')).toBe(true);
+    const lines = masked.trim().split('\n').map((text) => JSON.parse(text) as unknown);
+    expect(lines).toEqual([0, 1].map(() => ({ time: 1701701701701, n1701: 'a***b', ok: null, list: [1701, '***'], quoted: 'say ***', url: 'http://h/x?token=***"c', SessionToken: '***', key: '***@h' })));
+    // The text masker, given the line, breaks it: the reason the logger uses redactJsonLines.
+    expect(() => JSON.parse(redactSecrets(line))).toThrow();
+    const untouched = '{"level":30,"time":1801,"msg":"request_served","route":"/predict"}\n';
+    expect(redactJsonLines(untouched)).toBe(untouched);
+    expect(redactJsonLines('{"a":"x","b":"no secret: user@example.org a=b"}')).toBe('{"a":"x","b":"no secret: user@example.org a=b"}');
+    expect(redactJsonLines('sent 1701 to http://u:pw@h/')).toBe('sent *** to http://***@h/');
+    expect(redactJsonLines('{"a":"1701')).toBe('{"a":"***');
+    expect(redactJsonLines('{"a":"\\x 1701"}')).toBe('{"a":"\\x ***"}');
   });
 });

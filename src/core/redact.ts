@@ -265,12 +265,88 @@ function maskUserinfo(text: string, found?: Found): string {
 }
 
 export function redactSecrets(text: string): string {
-  let masked = knownForms.length > 0 ? maskForms(text, knownForms) : text;
+  return redactWith(text, knownForms);
+}
+
+/** redactSecrets with these of the known forms only (those a line holds, for each of its values). */
+function redactWith(text: string, forms: readonly string[]): string {
+  let masked = forms.length > 0 ? maskForms(text, forms) : text;
   masked = maskUserinfo(masked);
   if (masked.includes('=')) masked = masked.replace(SECRET_QUERY_PARAM, `$1${MASK}`);
   if (masked.includes('Token"') || masked.includes('Key"')) masked = masked.replace(SECRET_JSON_FIELD, `$1${MASK}`);
   if (masked.includes('<')) masked = masked.replace(SECRET_XML_ELEMENT, `$1${MASK}`);
   return masked;
+}
+
+const CREDENTIAL_KEYS = new Set(CREDENTIAL_FIELDS.split('|'));
+
+function hasPatternMark(text: string): boolean {
+  return text.includes('@') || text.includes('=') || text.includes('Token"') || text.includes('Key"') || text.includes('<');
+}
+
+/** The index of the quote closing the JSON string opened at `open`, or -1. */
+function stringEnd(text: string, open: number): number {
+  for (let close = text.indexOf('"', open + 1); close >= 0; close = text.indexOf('"', close + 1)) {
+    let slashes = 0;
+    while (text.charCodeAt(close - 1 - slashes) === 92) slashes++;
+    if (slashes % 2 === 0) return close;
+  }
+  return -1;
+}
+
+function nextNonSpace(text: string, from: number): number {
+  let at = from;
+  while (at < text.length && (text.charCodeAt(at) === 32 || text.charCodeAt(at) === 9 || text.charCodeAt(at) === 10 || text.charCodeAt(at) === 13)) at++;
+  return at;
+}
+
+/** A JSON string's value, or undefined when the text is no JSON (it is then masked as text). */
+function unescaped(raw: string): string | undefined {
+  try {
+    return JSON.parse(raw) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * redactSecrets for JSON lines (a logger's): each string value is masked on its own, unescaped, and written back
+ * escaped, while keys, numbers, booleans and the punctuation are copied as they were. Masking the finished line as
+ * text would mask a short or numeric secret ("1701") inside a number (`"time":1701...`), a key, or across an escape,
+ * leaving a line that is no JSON or whose fields changed, which a log pipeline drops. A line no masker would change is
+ * returned as it is, after the same searches as redactSecrets makes; text that is no JSON is masked as text.
+ */
+export function redactJsonLines(text: string): string {
+  // Each known form searched once, as redactSecrets does: a value without an escape can hold only the forms the line does.
+  let found: string[] | undefined;
+  for (const form of knownForms) if (text.includes(form)) (found ??= []).push(form);
+  if (found === undefined && !hasPatternMark(text)) return text;
+  const first = text.charCodeAt(nextNonSpace(text, 0));
+  if (first !== 123 && first !== 91) return redactSecrets(text);
+  let out = '';
+  let from = 0;
+  let key = '';
+  for (let open = text.indexOf('"'); open >= 0; ) {
+    const close = stringEnd(text, open);
+    if (close < 0) return redactSecrets(text);
+    const after = nextNonSpace(text, close + 1);
+    if (text.charCodeAt(after) === 58) {
+      key = text.slice(open + 1, close);
+    } else {
+      const raw = text.slice(open, close + 1);
+      const escaped = raw.includes('\\');
+      const value = escaped ? unescaped(raw) : raw.slice(1, -1);
+      if (value === undefined) return redactSecrets(text);
+      // The fields AWS credentials are written in are masked whole, as SECRET_JSON_FIELD does in text.
+      const shown = CREDENTIAL_KEYS.has(key) ? MASK : redactWith(value, escaped ? knownForms : (found ?? []));
+      if (shown !== value) {
+        out += text.slice(from, open) + JSON.stringify(shown);
+        from = close + 1;
+      }
+    }
+    open = text.indexOf('"', close + 1);
+  }
+  return from === 0 ? text : out + text.slice(from);
 }
 
 /**
