@@ -120,7 +120,7 @@ export default class Bench extends FltsCommand<BenchReport> {
           bodyLimitBytes: settings.serve.bodyLimitBytes,
           payloadLayout: flags['payload-layout'] as 'spread' | 'consecutive',
           variants,
-          server: { exec: path.join(this.config.root, 'bin', 'run.js'), args: serveArgs },
+          server: { exec: path.join(this.config.root, 'bin', 'run.js'), args: serveArgs, nodeOptions: process.env.NODE_OPTIONS },
           outDir: flags.out,
           replaceReport: flags.force,
           newOutDir: { parent: 'bench-results', name: new Date().toISOString().replace(/[:.]/g, '-') },

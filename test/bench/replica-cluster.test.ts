@@ -1,6 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReplicas } from '../../src/core/bench/replica-cluster.js';
+import { SERVING_HEAP_FLAG } from '../../src/core/serve/serving-heap.js';
 import { BIN } from '../helpers/run-cli.js';
 import { createTrainedHome, type TrainedHome } from '../helpers/poblesec-slice.js';
 
@@ -27,6 +29,19 @@ describe('bench > serve replicas as cluster workers', () => {
       ]);
     } finally {
       cluster.off('exit', onExit);
+    }
+  }, 60_000);
+
+  // Cluster workers have an IPC channel and do not relaunch themselves: bench gives them the bound `flts serve`
+  // runs with alone, or a replica here would hold the memory V8 sizes by the machine, not what one deployed holds.
+  it.runIf(process.platform === 'linux')('starts each replica with the young generation `flts serve` bounds', async () => {
+    const args = ['serve', '--port', '0', '--host', '127.0.0.1', '--home', trained.home, '--run', trained.runs[0].run_id, '--log-level', 'info'];
+    const replicas = await startReplicas(1, { exec: BIN, args, env: { NODE_OPTIONS: '' } });
+    try {
+      const commandLine = readFileSync(`/proc/${replicas.pids[0]}/cmdline`, 'utf8').split('\0');
+      expect(commandLine.slice(1, commandLine.indexOf(BIN))).toContain(SERVING_HEAP_FLAG);
+    } finally {
+      await replicas.stop();
     }
   }, 60_000);
 

@@ -3,6 +3,8 @@ import { BIN, REPO_ROOT } from './run-cli.js';
 
 export interface ServeProcess {
   url: string;
+  /** The process id node was started with (a serve that relaunches itself keeps it). */
+  pid: number;
   /** host:port of the Open Inference Protocol gRPC service, when started with --grpc-port. */
   grpcAddress?: string;
   /** Sends `signal` (SIGINT unless given) and resolves with the exit code once the process has exited (its files are flushed by then). */
@@ -45,6 +47,7 @@ export function startServe(args: readonly string[], env: NodeJS.ProcessEnv = {},
       if (match && (!options.untilServing || /^Serving run \S+/m.test(out)) && (!options.untilStarted || STARTED.test(out))) {
         resolve({
           url: match[1],
+          pid: child.pid as number,
           ...(match[2] ? { grpcAddress: match[2] } : {}),
           stop,
           output: () => out,

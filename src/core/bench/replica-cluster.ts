@@ -2,12 +2,15 @@ import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { ERROR_CATALOGUE, FltsError, type ErrorCode } from '../errors.js';
+import { servingExecArgv } from '../serve/serving-heap.js';
 
 /** How to start one `flts serve` process: the script the cluster workers run and its arguments. */
 export interface ServerCommand {
   exec: string;
   args: readonly string[];
   env?: Record<string, string>;
+  /** The NODE_OPTIONS the workers inherit from this process unless `env` sets its own: whether it sizes V8's young generation. */
+  nodeOptions?: string;
 }
 
 export interface ReplicaSet {
@@ -112,7 +115,9 @@ export async function startReplicas(count: number, command: ServerCommand, optio
   if (!cluster.isPrimary) throw new FltsError('FLTS_BENCH_FAILED', 'Replicas can only be started from a cluster primary process.');
   // An abort event fires once: a signal already stopped would never end the wait below, and every replica would load first.
   if (options.signal?.aborted) throw benchAborted();
-  cluster.setupPrimary({ exec: command.exec, args: [...command.args], silent: true });
+  // As `flts serve` bounds its young generation when started alone (a worker with an IPC channel does not relaunch
+  // itself): a replica measured here holds what one deployed holds. A NODE_OPTIONS of the variant that sizes it wins.
+  cluster.setupPrimary({ exec: command.exec, args: [...command.args], execArgv: servingExecArgv(process.execArgv, command.env?.NODE_OPTIONS ?? command.nodeOptions), silent: true });
   const workers: Worker[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(workers.map((worker) => stopWorker(worker, 5000)));
