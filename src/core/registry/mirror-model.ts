@@ -16,6 +16,12 @@ import { readRunRecord } from './run-store.js';
  */
 export type MirroredModel = { kind: 'onnx'; artifactPath: string; files: string[]; modelId?: string } | { kind: 'none'; reason: string };
 
+/**
+ * The mirror's tag naming its MLflow 3 logged model, set with its `onnx` tag: a sync looks for ONNX mirrors without it,
+ * the ones an flts before logged models wrote, to give them theirs (backfill-logged-models.ts).
+ */
+export const LOGGED_MODEL_TAG = 'flts.logged_model_id';
+
 /** MLflow's run tag listing the models logged in a run, read by its UI. */
 const LOGGED_MODELS_TAG = 'mlflow.log-model.history';
 
@@ -193,6 +199,7 @@ export async function writeMirroredModel(client: MlflowClient, run: MlflowRun, p
     files.push(artifactPath);
   }
   const modelId = await loggedModelOrNone(client, run, plan, extras, logger);
-  await client.logBatch(run.info.run_id, { tags: [{ key: LOGGED_MODELS_TAG, value: loggedModels(run, directory.historyEntry) }, { key: MLFLOW_MODEL_TAGS.model, value: 'onnx' }] });
+  const named = modelId ? [{ key: LOGGED_MODEL_TAG, value: modelId }] : [];
+  await client.logBatch(run.info.run_id, { tags: [{ key: LOGGED_MODELS_TAG, value: loggedModels(run, directory.historyEntry) }, ...named, { key: MLFLOW_MODEL_TAGS.model, value: 'onnx' }] });
   return { kind: 'onnx', artifactPath: MLFLOW_MODEL_ARTIFACT_PATH, files, ...(modelId ? { modelId } : {}) };
 }

@@ -22,6 +22,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { toRecord, type MlflowExperiment, type MlflowRun } from '../tracking/mlflow-types.js';
 import { experimentDeleted } from '../tracking/mlflow-client.js';
 import { mirrorRun, type MirrorRunResult } from './mirror-run.js';
+import { backfillLoggedModels, type LoggedModelBackfill } from './backfill-logged-models.js';
 import { PROCESSED_SHA256_TAG } from './mirror-source.js';
 import { trackingClientFor } from '../tracking/tracking-deps.js';
 import { clientUntil, filterLiteral, MIRROR_TAGS, type TrackingDeps } from '../tracking/tracking-deps.js';
@@ -50,7 +51,13 @@ export interface MirrorPendingResult {
    * before stays done (mirrors, markers, the listing's progress) and the next sync goes on from there. `step` is where
    * it stopped: mirroring a run (also in `failed`), reading the listing of complete mirrors, or tagging mirrors.
    */
-  interrupted?: { step: 'mirror' | 'listing' | 'tagging'; code: string; message: string };
+  interrupted?: { step: 'mirror' | 'listing' | 'tagging' | 'logged-models'; code: string; message: string };
+  /**
+   * Complete ONNX mirrors an flts before MLflow 3's logged models wrote, given their logged model by this sync (at most
+   * LOGGED_MODELS_BACKFILLED_PER_SYNC, newest first: backfill-logged-models.ts). Not counted among `pending` or
+   * `deferred`: those runs are mirrored, their `model/` loads. Absent when none.
+   */
+  loggedModels?: LoggedModelBackfill['logged'];
   /**
    * Runs this sync found to be of an experiment an operator deleted in MLflow (refused with FLTS_TRACKING_REJECTED,
    * reason `experiment_deleted`): parked in the store (mirror-markers.ts), and not tried again until the experiment is
@@ -797,6 +804,14 @@ export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, 
   const found = new Set(result.found.map((run) => run.runId));
   result.pending = [...leading, ...backlog].filter((runId) => !found.has(runId));
   if (!stopped && !outOfTime()) await tagProcessedDigests(store, settings, await mirrorsWithoutDigestTag(client, experimentIds, new Set(registered), listed, backlogEndsAt()), result, backlogBudget, { ...deps, client });
+  // Last, within what is left of the backlog's budget: the runs of this sync, and the backlog, are mirrored first.
+  if (!stopped && !result.interrupted && !outOfTime()) {
+    const bounded = backlogBudget();
+    const backfillClient = bounded ? trackingClientFor(settings, bounded.deps) : client;
+    const backfill = await backfillLoggedModels(store, settings, backfillClient, experimentIds, new Set(registered), { stop: outOfTime, deadline: backlogEndsAt() }, logger);
+    if (backfill.logged.length > 0) result.loggedModels = backfill.logged;
+    if (backfill.outage) interrupt('logged-models', backfill.outage);
+  }
   if (result.deferred.length > 0) logger.info({ deferred: result.deferred.length, mirrored: result.mirrored.length }, 'mlflow_catch_up_deferred');
   return result;
 }
