@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -11,7 +12,8 @@ import { fakeRun } from '../registry/run-record.fixture.js';
 import { saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
-import { toRecord, type MlflowKeyValue, type MlflowLoggedModel } from '../tracking/mlflow-types.js';
+import { toRecord, type MlflowKeyValue, type MlflowLoggedModel, type MlflowRun } from '../tracking/mlflow-types.js';
+import { withServer } from '../tracking/tracking-server.fixture.js';
 import { syncRunsToTracking } from './sync-runs-to-tracking.js';
 
 // A network run's export without training one: each run's plan is a GRU record of its id with the ONNX bytes below.
@@ -193,5 +195,43 @@ describe('core > workflows > syncRunsToTracking > logged models of older mirrors
 
     expect(later.calls).toEqual([]);
     expect(mlflow.searches.slice(searches).filter((search) => search.filter?.includes("tags.`flts.mlflow_model` = 'onnx'"))).toEqual([]);
+  });
+
+  it('over HTTP, a server before MLflow 3 (a 404 page at the logged-model endpoints) is asked once by the first sync and by no later sync of the process, each with a client of its own', async () => {
+    const requests: string[] = [];
+    const mirror: MlflowRun = {
+      info: { run_id: 'h-mirror', experiment_id: '1', status: 'FINISHED', start_time: 1, lifecycle_stage: 'active', artifact_uri: 'mlflow-artifacts:/1/h-mirror/artifacts' },
+      data: { tags: Object.entries({ 'flts.run_id': 'h1', 'flts.mirror_complete': 'true', 'flts.data.processed_sha256': 'f'.repeat(64), ...OLD_STYLE }).map(([key, value]) => ({ key, value })) },
+    };
+    const listener = (request: IncomingMessage, response: ServerResponse): void => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const url = (request.url ?? '').split('?')[0];
+        const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { filter?: string; run_view_type?: string }) : {};
+        requests.push(`${request.method} ${url} ${body.filter ?? ''}`);
+        if (url.startsWith('/api/2.0/mlflow/logged-models')) return void response.writeHead(404, { 'content-type': 'text/html' }).end('<!doctype html><title>404 Not Found</title><h1>Not Found</h1>');
+        const json = (answer: unknown): void => void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+        if (url === '/api/2.0/mlflow/experiments/search') return json({ experiments: [{ experiment_id: '1', name: 'Default', lifecycle_stage: 'active' }] });
+        if (url === '/api/2.0/mlflow/runs/search') {
+          const ofMirror = body.run_view_type !== 'DELETED_ONLY' && /flts\.run_id|flts\.mlflow_model|run_id IN/.test(body.filter ?? '');
+          return json({ runs: ofMirror ? [mirror] : [] });
+        }
+        json({});
+      });
+    };
+    const store = createFsStore(mkdtempSync(path.join(root, 'http-older-')));
+
+    await withServer(listener, async (uri) => {
+      const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 0 } }).settings;
+      await saveRunRecord(store, settings, fakeRun('h1', 'GRU', { rmse: 1, mae: 1, mse: 1 }, '2026-01-01T00:00:00.000Z'));
+      const first = await syncRunsToTracking(store, settings);
+      expect(first.status).toBe('ok');
+      expect(requests.filter((line) => line.includes('/logged-models'))).toEqual(["POST /api/2.0/mlflow/logged-models/search source_run_id = 'h-mirror' AND tags.`flts.run_id` = 'h1'"]);
+      requests.length = 0;
+      const second = await syncRunsToTracking(store, settings);
+      expect(second.status).toBe('ok');
+      expect(requests.filter((line) => line.includes('/logged-models') || line.includes('flts.mlflow_model'))).toEqual([]);
+    });
   });
 });
