@@ -8,8 +8,7 @@ import { resolveSettings } from '../../src/core/config/settings.js';
 import { EXAMPLE_DATA_DIR, resolveDataFiles } from '../../src/core/config/config-hash.js';
 import type { Settings } from '../../src/core/config/settings.js';
 import { DAEMON_SHUTDOWN_GRACE_MS } from '../../src/core/daemon/index.js';
-import { BUS_CLOSE_END_MS, DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS } from '../../src/core/stop-budget.js';
-import { serveStopBudgetMs } from '../../src/core/daemon/start-serve.js';
+import { BUS_CLOSE_END_MS, DAEMON_MAX_BUS_CLOSE_TIMEOUT_MS, SERVE_GRPC_STOP_GRACE_MS, serveStopBudgetMs } from '../../src/core/stop-budget.js';
 import { assertServePortsDistinct } from '../../src/core/serve/start-inference-service.js';
 import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { kafkaClientConfig } from '../../src/core/bus/kafka-client-config.js';
@@ -219,6 +218,28 @@ describe.skipIf(Boolean(deployTools.skip))(`deploy > settings the chart and comp
       new RegExp(`bus close 0ms .* last writes 0ms .* set it to ${noneNeeded} or more`),
     );
     expect(helmTemplateError({ values: ['values-prod.yaml'], set: { ...none, 'serve.terminationGracePeriodSeconds': String(noneNeeded) } })).toBe('');
+  });
+
+  it('asks serve\'s grace period to cover the gRPC port\'s grace when gRPC is on and its requests are shorter', () => {
+    // Requests bounded at 2 s, under the 10 s the gRPC port gives its calls beside them: the calls bound the drain.
+    const quick = { 'serve.env.FLTS_SERVE_REQUEST_TIMEOUT_MS': '2000', 'serve.terminationGracePeriodSeconds': '600' };
+    const neededWith = (grpcOn: boolean): number => {
+      const objects = helmTemplate({ values: ['values-prod.yaml'], set: { ...quick, 'serve.grpc.enabled': String(grpcOn) } });
+      const [deployment] = byKind(component(objects, 'serve'), 'Deployment');
+      const container = podSpec(deployment).containers[0];
+      const settings = settingsFrom(containerStartEnv(objects, deployment, container));
+      expect(settings.serve.grpcPort !== null).toBe(grpcOn);
+      return preStopOf(container) + serveStopSeconds(settings);
+    };
+    const withGrpc = neededWith(true);
+    // The budget serve computes counts the gRPC grace in place of the shorter request timeout.
+    expect(withGrpc - neededWith(false)).toBe((SERVE_GRPC_STOP_GRACE_MS - 2000) / 1000);
+    const render = (grace: number) => helmTemplateError({ values: ['values-prod.yaml'], set: { ...quick, 'serve.grpc.enabled': 'true', 'serve.terminationGracePeriodSeconds': String(grace) } });
+    // Before, the chart counted the request timeout alone and rendered a pod killed mid-way through its gRPC drain.
+    expect(render(withGrpc - 1)).toMatch(
+      new RegExp(`terminationGracePeriodSeconds \\(${withGrpc - 1}\\) is shorter .* the longer of request timeout 2000ms and the gRPC port's grace ${SERVE_GRPC_STOP_GRACE_MS}ms .* set it to ${withGrpc} or more`),
+    );
+    expect(render(withGrpc)).toBe('');
   });
 
   it('renders no serve ports that flts serve or the API server refuses: gRPC on the HTTP port, one Service port twice', async () => {

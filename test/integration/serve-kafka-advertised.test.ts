@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../../src/core/config/settings.js';
-import { serveStopBudgetMs, startServe } from '../../src/core/daemon/start-serve.js';
+import { startServe } from '../../src/core/daemon/start-serve.js';
+import { serveStopBudgetMs } from '../../src/core/stop-budget.js';
 import type { FltsEvent } from '../../src/core/events.js';
 import { openDependencies } from '../../src/core/workflows/open-dependencies.js';
 import { createTrainedHome, type TrainedHome } from '../helpers/poblesec-slice.js';

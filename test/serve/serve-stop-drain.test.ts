@@ -359,7 +359,12 @@ function rawGrpcCall(port: number, path: string): { connected: Promise<void>; an
   return { connected, answer: answer.finally(() => session.destroy()) };
 }
 
-/** A call refused by a stopping server: UNAVAILABLE (14) with FLTS_SERVE_STOPPING, where it was reset. */
+/**
+ * A call refused by a stopping server: UNAVAILABLE (14) with FLTS_SERVE_STOPPING, where it was reset, in the gRPC port's
+ * words (calls, the gRPC port), where it was told of HTTP requests.
+ */
 function expectGrpcStoppingRefusal(answer: { status?: string; message?: string; fltsCode?: string; error?: string }): void {
   expect(answer).toMatchObject({ status: '14', fltsCode: 'FLTS_SERVE_STOPPING', message: expect.stringMatching(/^FLTS_SERVE_STOPPING: /) });
+  expect(answer.message).toMatch(/gRPC port takes no new calls; send the call again/);
+  expect(answer.message).not.toMatch(/request/);
 }

@@ -1,5 +1,4 @@
 import type { MessageBus } from '../bus/message-bus.js';
-import { BUS_CLOSE_END_MS } from '../stop-budget.js';
 import type { Settings } from '../config/settings.js';
 import type { FltsError } from '../errors.js';
 import type { EventSink } from '../events.js';
@@ -43,19 +42,6 @@ export interface Serve {
    * store did not take. Idempotent. `cut` aborted: the requests still in flight are cut then (flts serve's second signal).
    */
   stop(options?: { cut?: AbortSignal }): Promise<ServiceStopReport>;
-}
-
-/**
- * The longest a stop of `flts serve` (stop()) takes, which a deployment's grace period must cover past its preStop
- * sleep (the Helm chart's check of serve.terminationGracePeriodSeconds, Compose's stop_grace_period). With a bus, the
- * follower leaves its group within bus.kafka.closeTimeoutMs; then the service (requests in flight, each within
- * serve.requestTimeoutMs, then its last writes within serve.shutdownWritesTimeoutMs) and the bus's close, given up at
- * that same deadline and done a second later, stop side by side.
- */
-export function serveStopBudgetMs(settings: Settings): number {
-  const serviceMs = settings.serve.requestTimeoutMs + settings.serve.shutdownWritesTimeoutMs;
-  if (settings.bus.kind === 'none') return serviceMs;
-  return settings.bus.kafka.closeTimeoutMs + Math.max(serviceMs, settings.bus.kind === 'kafka' ? BUS_CLOSE_END_MS : 0);
 }
 
 /**

@@ -204,6 +204,16 @@ export function stoppingRefusal(): FltsError {
   });
 }
 
+/**
+ * The refusal of a gRPC call that reached the port once its stop had closed the listeners, in the port's own words (a
+ * call, not an HTTP request), under the same code.
+ */
+export function grpcStoppingRefusal(): FltsError {
+  return new FltsError('FLTS_SERVE_STOPPING', 'The server is stopping and its gRPC port takes no new calls; send the call again on a new connection (another replica).', {
+    details: { retryAfterSec: STOPPING_RETRY_AFTER_SEC, retryAfterMs: STOPPING_RETRY_AFTER_SEC * 1000 },
+  });
+}
+
 /** The route's own body limit (the admin routes' is smaller than the server's), where a route was matched. */
 function routeBodyLimit(request: FastifyRequest): number | undefined {
   try {

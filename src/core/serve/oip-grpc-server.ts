@@ -4,9 +4,10 @@ import { clip, shownText } from '../clip-text.js';
 import { FltsError, isFltsError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { nextTurn, turnSpent } from '../loop-turns.js';
+import { SERVE_GRPC_STOP_GRACE_MS } from '../stop-budget.js';
 import { assertBearerToken, authRefusalOf, createAuthRefusalLog } from './access-control.js';
 import type { BodyTicket } from './body-budget.js';
-import { classifyError, isServerFailure, stoppingRefusal } from './error-handler.js';
+import { classifyError, grpcStoppingRefusal, isServerFailure } from './error-handler.js';
 import { failureFields } from './failure-fields.js';
 import { clientGone } from './forecast-admission.js';
 import { checkingIntervalOf, DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
@@ -380,7 +381,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
     onAbandoned: (path) => context.metrics.countAbandonedRequest(routeOf(path), 'GRPC'),
     onRefusedByHttp2: (what, count) => context.metrics.countGrpcHttp2Refusals(what, count),
     lookupHost: options.lookupHost,
-    refusalAtStop: (path, arrived) => failure(routeOf(path), arrived, stoppingRefusal()),
+    refusalAtStop: (path, arrived) => failure(routeOf(path), arrived, grpcStoppingRefusal()),
     onListenerClosed: ({ accepted, waitedMs, queueEmpty }) => {
       if (!queueEmpty) logger.warn({ accepted_while_closing: accepted, waited_ms: waitedMs }, 'grpc_stop_listener_busy');
     },
@@ -574,7 +575,7 @@ export async function startGrpcInferenceServer(context: OipContext, options: Grp
   return {
     port,
     beginStop,
-    close: (graceMs = 10_000, cut?: AbortSignal) =>
+    close: (graceMs = SERVE_GRPC_STOP_GRACE_MS, cut?: AbortSignal) =>
       new Promise<{ callsCut: number; callsDrained: number }>((resolve) => {
         beginStop();
         const stopped = atStop!;

@@ -273,7 +273,8 @@ export async function startInferenceService(settings: Settings, deps: InferenceS
     // past it the process's owner (the daemon's role grace, a pod's grace period) ends the process, and its requests
     // were reset with no word of them anywhere. Cut here, they are counted and said.
     const httpClosed = app.close();
-    // gRPC keeps its own grace (10 s) unless the owner bounds the drain (the daemon's serving role).
+    // gRPC keeps its own grace (SERVE_GRPC_STOP_GRACE_MS, within serve's stop budget) unless the owner bounds the drain
+    // (the daemon's serving role).
     const grpcClosed = grpcServer?.close(options.drainMs, options.cut);
     const draining = withTimeout(httpClosed, drainMs);
     const drainedInTime = await (options.cut ? untilAborted(draining, options.cut) : draining).then(
