@@ -327,6 +327,38 @@ describe('core > storage > s3-store', () => {
     }
   });
 
+  it.each([
+    ['text that is not XML', 'text/plain', '<<<not xml'],
+    ['a proxy\'s JSON', 'application/json', '{"status":"ok","service":"gateway"}'],
+  ])('reports a server answering 200 with %s as not S3, naming store.s3.endpoint, for listings, writes, bulk deletes and bucket creation alike', async (_name, type, body) => {
+    const server = http.createServer((request, response) => void request.resume().on('end', () => {
+      // HEAD of a bucket unknown: the bucket check goes on to create it.
+      if (request.method === 'HEAD') return void response.writeHead(404).end();
+      response.writeHead(200, { 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)) }).end(body);
+    }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const endpoint = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+      const actions: Array<(store: ReturnType<typeof createS3Store>) => Promise<unknown>> = [
+        (store) => store.list('bucket-a', 'leases/'),
+        (store) => store.listFolders('bucket-a', 'runs/'),
+        (store) => store.deleteMany('bucket-a', ['k.json']),
+        (store) => store.put('bucket-a', 'k.json', '{}'),
+        (store) => store.putIfAbsent('bucket-a', 'k.json', '{}'),
+        (store) => store.ensureBucket('bucket-a'),
+      ];
+      for (const action of actions) {
+        const { error } = await failure(endpoint, action);
+        expectUnavailable(error, endpoint);
+        expect(error.message).toMatch(/not S3's|not an S3 reply/);
+        expect(error.message).toContain("bucket 'bucket-a'");
+        expect(error.details).toMatchObject({ setting: 'store.s3.endpoint' });
+      }
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('reports an https endpoint whose port answers plain HTTP as FLTS_STORE_TLS_FAILED saying so, never FLTS_INTERNAL', async () => {
     const server = http.createServer((request, response) => void request.resume().on('end', () => response.end()));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

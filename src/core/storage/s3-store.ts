@@ -88,17 +88,32 @@ export class S3ForeignReplyError extends Error {
   constructor(
     readonly status: number,
     readonly contentType: string,
+    /** A web page, or a reply in a format S3 never answers that request in (a proxy's JSON or text). */
+    readonly page = true,
   ) {
     super(`HTTP ${status} with ${contentType}, not an S3 reply`);
     this.name = 'S3ForeignReplyError';
   }
 }
 
-function foreignReply(response: http.IncomingMessage): S3ForeignReplyError | undefined {
+/**
+ * A successful answer S3 would not give: a web page to anything, or JSON or plain text to a write, a bucket's
+ * creation or a bulk delete, which S3 answers empty or in XML. A GET or HEAD may be of an object, whose type is
+ * whatever was stored (flts stores JSON), so only a page is refused there.
+ */
+function foreignReply(response: http.IncomingMessage, method: string): S3ForeignReplyError | undefined {
   const status = response.statusCode ?? 0;
   const contentType = String(response.headers['content-type'] ?? '');
-  if (status < 200 || status > 299 || !/^\s*(text\/html|application\/xhtml\+xml)\b/i.test(contentType)) return undefined;
-  return new S3ForeignReplyError(status, contentType.split(';')[0].trim());
+  if (status < 200 || status > 299) return undefined;
+  const type = contentType.split(';')[0].trim();
+  if (/^\s*(text\/html|application\/xhtml\+xml)\b/i.test(contentType)) return new S3ForeignReplyError(status, type);
+  if (method !== 'GET' && method !== 'HEAD' && /^(application\/([\w.+-]+\+)?json|text\/plain)$/i.test(type)) return new S3ForeignReplyError(status, type, false);
+  return undefined;
+}
+
+/** fast-xml-parser's refusal of a body that is not XML at all ("readTagExp returned undefined ..."): a plain Error. */
+function isUnreadableXml(error: unknown): boolean {
+  return error instanceof Error && error.constructor === Error && !errorCode(error) && /[\\/]fast-xml-parser[\\/]/.test(error.stack ?? '');
 }
 
 /** Hands the client only answers that may be S3's: a web page fails its request with an S3ForeignReplyError instead. */
@@ -107,8 +122,9 @@ function s3RepliesOnly(base: Transport): Transport {
     const at = args.findIndex((arg) => typeof arg === 'function');
     const callback = at >= 0 ? (args[at] as (response: http.IncomingMessage) => void) : undefined;
     let req: http.ClientRequest;
+    const method = String((args[0] as { method?: unknown } | undefined)?.method ?? 'GET').toUpperCase();
     const guarded = (response: http.IncomingMessage): void => {
-      const foreign = foreignReply(response);
+      const foreign = foreignReply(response, method);
       if (!foreign) return callback?.(response);
       response.resume();
       req.destroy(foreign);
@@ -281,6 +297,12 @@ function translateKnownS3Error(error: unknown, where: S3CallPlace): unknown {
   if (exhausted) {
     return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} answered HTTP ${exhausted[1]}, also when asked again, while accessing ${target}.`, { cause: error, details: { ...details, status: Number(exhausted[1]) } });
   }
+  if (error instanceof S3ForeignReplyError && !error.page) {
+    return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} answered HTTP ${error.status} with ${error.contentType}, not an S3 reply, while accessing ${target}; check that it is the S3 server's address, not a proxy's or another service's.`, {
+      cause: error,
+      details: { ...details, status: error.status, setting: 'store.s3.endpoint' },
+    });
+  }
   if (error instanceof S3ForeignReplyError) {
     return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} answered with a web page (HTTP ${error.status}, ${error.contentType}), not an S3 reply, while accessing ${target}; check that it is the S3 API's address, not a console's or a proxy's page (MinIO's console, on port 9001 by default, answers every path with its page; its S3 API is on port 9000).`, {
       cause: error,
@@ -288,7 +310,7 @@ function translateKnownS3Error(error: unknown, where: S3CallPlace): unknown {
     });
   }
   // A successful answer whose body is not the XML its operation returns (a listing's ListBucketResult): not S3's.
-  if ((error as Error)?.name === 'InvalidXMLError') {
+  if ((error as Error)?.name === 'InvalidXMLError' || isUnreadableXml(error)) {
     return new FltsError('FLTS_STORE_UNAVAILABLE', `S3 endpoint ${where.endpoint} answered with a reply that is not S3's (${(error as Error).message}) while accessing ${target}; check that it is the S3 server's address.`, { cause: error, details: { ...details, setting: 'store.s3.endpoint' } });
   }
   // An error answer without an S3 error code: its body was not S3's XML (a proxy's or another server's page).
