@@ -68,4 +68,21 @@ describe('access control > refused attempts log', () => {
       vi.useRealTimers();
     }
   });
+
+  it.each(['Bearer a, Bearer b', 'Bearer api-secret-0123456789,Bearer other', 'bearer a , Basic dXNlcjpwdw=='])('refuses %j as carrying more than one credential, coded 401 as a missing token is', (header) => {
+    const refusal = (() => {
+      try {
+        assertBearerToken(header, 'api-secret-0123456789', 'POST /predict');
+      } catch (error) {
+        return error as { code: string; message: string; details: Record<string, unknown> };
+      }
+      return undefined;
+    })();
+    expect(refusal).toMatchObject({ code: 'FLTS_AUTH_REQUIRED', details: { reason: 'token_multiple' } });
+    expect(refusal?.message).toBe('POST /predict needs one Authorization: Bearer <token> credential; the header carried more than one, separated by commas.');
+  });
+
+  it.each(['', 'Basic dXNlcjpwdw==', 'Bearer'])('still calls %j a missing bearer token', (header) => {
+    expect(() => assertBearerToken(header, 'api-secret-0123456789', 'POST /predict')).toThrow(expect.objectContaining({ details: { reason: 'token_missing' } }));
+  });
 });

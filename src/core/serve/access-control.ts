@@ -72,6 +72,13 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
+/**
+ * Two credentials in one header, `Bearer a, Bearer b`: what a proxy that joins repeated headers with commas forwards,
+ * or a client that sent both. A bearer token has no space, so a comma followed by another scheme and its value is a
+ * second credential, never a part of the first.
+ */
+const SEVERAL_CREDENTIALS = /^\s*[!#$%&'*+.^_`|~0-9a-z-]+\s+[^\s,]+\s*,\s*[!#$%&'*+.^_`|~0-9a-z-]+\s+\S/i;
+
 function bearer(header: unknown): string | undefined {
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   return match?.[1];
@@ -83,6 +90,9 @@ function bearer(header: unknown): string | undefined {
  */
 export function assertBearerToken(authorization: unknown, token: string, call: string): void {
   const given = bearer(authorization);
+  if (given === undefined && typeof authorization === 'string' && SEVERAL_CREDENTIALS.test(authorization)) {
+    throw new FltsError('FLTS_AUTH_REQUIRED', `${call} needs one Authorization: Bearer <token> credential; the header carried more than one, separated by commas.`, { details: { reason: 'token_multiple' } });
+  }
   if (given === undefined) throw new FltsError('FLTS_AUTH_REQUIRED', `${call} needs an Authorization: Bearer <token> header.`, { details: { reason: 'token_missing' } });
   if (!sameSecret(given, token)) throw new FltsError('FLTS_AUTH_REQUIRED', `The bearer token is not valid for ${call}.`, { details: { reason: 'token_invalid' } });
 }
@@ -208,7 +218,7 @@ const REMOTES_COUNTED = 1000;
 export interface AuthRefusal {
   /** FLTS_AUTH_REQUIRED or FLTS_AUTH_FORBIDDEN. */
   code: string;
-  /** token_missing, token_invalid or not_local: what was wrong, never what was sent. */
+  /** token_missing, token_multiple, token_invalid or not_local: what was wrong, never what was sent. */
   reason: string;
   /** The route pattern or gRPC method path, never the request's target (its query string could hold anything). */
   route: string;
