@@ -36,7 +36,7 @@ afterAll(async () => {
 /** A logger keeping the delay of each retry the client announces, in order. */
 function retryDelays(): { logger: Logger; delays: number[] } {
   const delays: number[] = [];
-  const logger: Logger = { ...silentLogger, warn: (obj) => void delays.push((obj as { delay_ms: number }).delay_ms), child: () => logger };
+  const logger: Logger = { ...silentLogger, debug: (obj: unknown, msg?: string) => void (msg === 'mlflow_call_retrying' && delays.push((obj as { delay_ms: number }).delay_ms)), child: () => logger };
   return { logger, delays };
 }
 
@@ -435,6 +435,27 @@ describe('core > tracking > mlflow-http', () => {
     expect(parseRetryAfter(['0'], NOW)).toBe(0);
     for (const date of ['Sun, 06 Dec 2026 05:01:30 GMT', 'Sunday, 06-Dec-26 05:01:30 GMT', 'Sun Dec  6 05:01:30 2026']) expect(parseRetryAfter(date, NOW), date).toBe(90_000);
     for (const absurd of [undefined, '', '-5', '1.5', '+3', 'soon', 'a 1', '99999999999', 'Sun, 06 Dec 2026 04:59:00 GMT', 'Sun, 06 Dec 2099 05:00:00 GMT']) expect(parseRetryAfter(absurd, NOW), absurd).toBeUndefined();
+  });
+
+  it('tells an outage once when the server stops answering and once when it answers again, over calls and clients, each retry at debug', async () => {
+    const lines: Array<[string, string, Record<string, unknown>]> = [];
+    const keep = (level: string) => (obj: object, msg?: string) => void lines.push([level, msg ?? '', obj as Record<string, unknown>]);
+    const logger: Logger = { ...silentLogger, debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error'), child: () => logger };
+    const unavailable = Array.from({ length: 8 }, () => ({ status: 503 }));
+    await withAnswers([...unavailable, { status: 200 }], async (uri, requests) => {
+      const client = (): ReturnType<typeof createMlflowHttp> => createMlflowHttp({ uri, timeoutMs: 2000, retry: { retries: 3, baseDelayMs: 1 }, logger });
+      const [first, second] = [client(), client()];
+      for (const call of [first, second]) expect((await failure(call(search))).code).toBe('FLTS_TRACKING_UNAVAILABLE');
+      expect(requests()).toBe(8);
+      await expect(second(search)).resolves.toEqual({});
+      await expect(first(search)).resolves.toEqual({});
+    });
+    const told = lines.filter(([level]) => level !== 'debug').map(([level, msg, fields]) => [level, msg, fields.failures ?? fields.status]);
+    expect(told).toEqual([
+      ['warn', 'mlflow_unavailable', 503],
+      ['info', 'mlflow_available_again', 8],
+    ]);
+    expect(lines.filter(([, msg]) => msg === 'mlflow_call_retrying').map(([level]) => level)).toEqual(Array(6).fill('debug'));
   });
 
   it('waits the Retry-After a 429, or a gateway\'s 502 or 504, asks for before the next attempt, in place of its own backoff', async () => {

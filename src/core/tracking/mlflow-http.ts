@@ -291,6 +291,19 @@ function describeCause(error: unknown): string {
  * (trackingCallBudgetMs), a server's Retry-After included, which is what keeps a dead or throttling server from
  * stalling training (F4).
  */
+/**
+ * Servers not answering, by the address shown in the log, for the whole process: every call retried up to
+ * FLTS_MLFLOW_RETRIES times and each retry warned, so a server down logged four warnings a call, from every client of
+ * it. An outage is told once when it starts (mlflow_unavailable) and once at the first answer after it
+ * (mlflow_available_again), as the bus tells a broker's; the retries in between are at debug.
+ */
+const outages = new Map<string, { since: number; failures: number }>();
+
+/** No answer, or one saying the server (or the proxy before it) cannot serve now; a 400 lost in a race is an answer. */
+function isUnanswered(error: unknown): error is TransientFailure {
+  return error instanceof TransientFailure && (error.status === undefined || error.status === 429 || error.status >= 500);
+}
+
 export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
   const checkedUri = assertTrackingUri(options.uri);
   const { base, ...fromUri } = splitUserinfo(checkedUri);
@@ -430,7 +443,26 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
         () => {
           attempts += 1;
           limitMs = Math.max(1, Math.min(options.timeoutMs, deadline - now()));
-          return attempt<T>(req, limitMs, stop);
+          return attempt<T>(req, limitMs, stop).then(
+            (answer) => {
+              const outage = outages.get(shownBase);
+              if (outage) {
+                outages.delete(shownBase);
+                options.logger.info({ uri: shownBase, failures: outage.failures, outage_ms: now() - outage.since }, 'mlflow_available_again');
+              }
+              return answer;
+            },
+            (error: unknown) => {
+              if (!isUnanswered(error)) throw error;
+              const outage = outages.get(shownBase);
+              if (outage) outage.failures += 1;
+              else {
+                outages.set(shownBase, { since: now(), failures: 1 });
+                options.logger.warn({ uri: shownBase, path: req.path, status: error.status, reason: error.message }, 'mlflow_unavailable');
+              }
+              throw error;
+            },
+          );
         },
         options.retry,
         {
@@ -444,7 +476,7 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
             return delayMs;
           },
           onRetry: ({ attempt: n, delayMs, error }) =>
-            options.logger.warn({ uri: shownBase, path: req.path, attempt: n, delay_ms: delayMs, retry_after_ms: (error as TransientFailure).retryAfterMs, reason: (error as Error).message }, 'mlflow_call_retrying'),
+            options.logger.debug({ uri: shownBase, path: req.path, attempt: n, delay_ms: delayMs, retry_after_ms: (error as TransientFailure).retryAfterMs, reason: (error as Error).message }, 'mlflow_call_retrying'),
         },
       );
     } catch (error) {
