@@ -25,11 +25,11 @@ describe('a failed training in the log and the DLQ', () => {
 
   afterAll(() => slice?.remove());
 
-  it('says the message once in the dead-letter log line and once in the DLQ envelope, with every cause in the stack', async () => {
+  it('says the message once in the dead-letter log line (warn, no stack: a refusal of the input) and once in the DLQ envelope, with every cause in the stack at debug', async () => {
     expect(failure).toBeInstanceOf(FltsError);
     expect(failure.cause).toBeInstanceOf(Error);
     const lines: string[] = [];
-    const logger = createCliLogger('info', 'flts-daemon', { write: (line: string) => void lines.push(line) });
+    const logger = createCliLogger('debug', 'flts-daemon', { write: (line: string) => void lines.push(line) });
     const dead: OutgoingMessage[] = [];
     const result = await deliverWithRetries(claim, () => Promise.reject(failure), {
       policy: { maxAttempts: 3, initialBackoffMs: 1, maxBackoffMs: 4 },
@@ -40,10 +40,14 @@ describe('a failed training in the log and the DLQ', () => {
     });
     expect(result.outcome).toBe('dead-lettered');
 
-    const logged = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'bus_message_dead_lettered');
-    expect(logged.err.message).toBe(failure.message);
-    expect(occurrences(logged.err.message, failure.message)).toBe(1);
-    expect(logged.err.stack).toMatch(/caused by: FltsError/);
+    const entries = lines.map((line) => JSON.parse(line));
+    const logged = entries.find((entry) => entry.msg === 'bus_message_dead_lettered');
+    expect(logged).toMatchObject({ level: 40, code: failure.code, reason: failure.message });
+    expect(logged.err).toBeUndefined();
+    expect(occurrences(JSON.stringify(logged), failure.message)).toBe(1);
+    const stack = entries.find((entry) => entry.msg === 'bus_handler_failure_stack');
+    expect(stack).toMatchObject({ level: 20 });
+    expect(stack.err.stack).toMatch(/caused by: FltsError/);
     expect(occurrences(JSON.parse(dead[0].value).error, failure.message)).toBe(1);
   });
 

@@ -175,6 +175,17 @@ describe('core > bus > delivery', () => {
       expect(events).toEqual([{ level: 'warn', msg: 'bus_message_dead_lettered', fields: { topic: 'training-data', partition: 0, offset: '7', attempt: 1, group: 'trainer', dlq_topic: 'DLQ-training-data', code: 'FLTS_BUS_MESSAGE_INVALID', reason: 'Message on training-data is invalid: bucket is missing.' } }]);
     });
 
+    it('says a coded refusal of the input (FLTS_DATA_UNREADABLE) at warn with its code and reason, its stack at debug only: a flood of bad claims writes no stacks', async () => {
+      const { events, logger } = recording(['debug']);
+      const failure = new FltsError('FLTS_DATA_UNREADABLE', 'processed-data/abc/train.csv is not a CSV with a header row.', { cause: new Error('unexpected byte 0x00') });
+      const result = await deliverToGroup(message, async () => Promise.reject(failure), { ...deps([]), logger, group: 'trainer' }, {});
+      expect(result.outcome).toBe('dead-lettered');
+      expect(events.filter((event) => event.level !== 'debug')).toEqual([
+        { level: 'warn', msg: 'bus_message_dead_lettered', fields: { topic: 'training-data', partition: 0, offset: '7', attempt: 1, group: 'trainer', dlq_topic: 'DLQ-training-data', code: 'FLTS_DATA_UNREADABLE', reason: failure.message } },
+      ]);
+      expect(events.filter((event) => event.level === 'debug').map((event) => [event.msg, event.fields?.err])).toEqual([['bus_handler_failure_stack', failure]]);
+    });
+
     it('keeps the error level and the stack on its lines for an uncoded failure, a bug of flts', async () => {
       const { events, logger } = recording();
       const failure = new TypeError("Cannot read properties of undefined (reading 'shape')");

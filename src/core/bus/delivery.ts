@@ -271,6 +271,11 @@ export async function deliverWithRetries(message: ReceivedMessage, handler: Mess
         if (isInvalidMessage(error)) {
           // The sender's mistake, at warn: a hostile flood of them is no failure of flts.
           logger.warn({ ...at, dlq_topic: dlq, ...coded }, 'bus_message_dead_lettered');
+        } else if (isPoison(error)) {
+          // A refusal flts expects and codes, the same at every attempt (a file that is no CSV, FLTS_DATA_UNREADABLE):
+          // the input's fault, said by its code and reason at warn; with a stack each, a flood of them buried the log.
+          logger.warn({ ...at, dlq_topic: dlq, ...coded }, 'bus_message_dead_lettered');
+          logger.debug(where, 'bus_handler_failure_stack');
         } else {
           // Once per message, the line an operator reads about it: its stack and every cause (a training's), whoever's fault.
           logger.error({ ...where, ...coded, dlq_topic: dlq }, 'bus_message_dead_lettered');
