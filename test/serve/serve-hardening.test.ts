@@ -8,7 +8,8 @@ import { buildServer } from '../../src/core/serve/build-server.js';
 import { createModelHolder } from '../../src/core/serve/model-holder.js';
 import { createServeMetrics } from '../../src/core/serve/serve-metrics.js';
 import { MAX_PIPELINED_REQUESTS } from '../../src/core/serve/unread-answers.js';
-import { createMemorySource, naiveSource, postJson, promotedSource, requestData, useTestServer, withTestServer, type RunningServer } from './serve-fixtures.js';
+import { createMemorySource, createNaiveModel, naiveSource, postJson, promotedSource, requestData, useTestServer, WINDOW, withTestServer, type RunningServer } from './serve-fixtures.js';
+import { withTargetFloors } from '../../src/core/models/target-floors.js';
 import { answerOver } from '../helpers/raw-answer.js';
 
 /** Opens a raw connection to the server; resolves once connected. */
@@ -435,6 +436,27 @@ describe('serve > hardening: strict bodies, dates in range, connection limits', 
       expect(status).toBe(400);
       expect(json).toMatchObject({ code: 'FLTS_FORECAST_NOT_FINITE', message: expect.stringContaining('down') });
       expect((await postJson(`${naive.url}/predict`, { data: requestData(6) })).status).toBe(200);
+    });
+  });
+
+  it('refuses inputs near -1e308 for a target floored at 0 as it refuses +1e308, never answering the overflow as a forecast of 0', async () => {
+    const source = createMemorySource();
+    // down never went negative in training: its floor is where 0 falls on the scaler, (0 - 10) / 100.
+    source.runs.set('run-f', () => withTargetFloors(createNaiveModel({ ...WINDOW, targetFloors: { down: -0.1 } })));
+    source.promote('run-f');
+    await withTestServer(source, {}, async (floored) => {
+      for (const extreme of [1e308, -1e308]) {
+        const data = requestData(6);
+        data.down = (data.down as number[]).map(() => extreme);
+        const { status, json } = await postJson(`${floored.url}/predict`, { data });
+        expect({ extreme, status, code: json.code }).toEqual({ extreme, status: 400, code: 'FLTS_FORECAST_NOT_FINITE' });
+      }
+      // Below the floor but finite: still raised to 0.
+      const negative = requestData(6);
+      negative.down = (negative.down as number[]).map(() => -5);
+      const { status, json } = await postJson(`${floored.url}/predict`, { data: negative });
+      expect(status).toBe(200);
+      expect(json.predictions.map((row: { down: number }) => row.down)).toEqual([0, 0]);
     });
   });
 

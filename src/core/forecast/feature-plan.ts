@@ -67,8 +67,11 @@ export function unscaleTarget(plan: FeaturePlan, target: number, scaled: number)
   return scaled * plan.scale[f] + plan.offset[f];
 }
 
-/** A forecast of target `target` in original units: unscaled, and no lower than the target's floor (`forecastFloor`). */
+/**
+ * A forecast of target `target` in original units: unscaled, and no lower than the target's floor (`forecastFloor`);
+ * -Infinity, an overflow, is kept for the finiteness check to refuse rather than answered as the floor.
+ */
 export function unscaleForecast(plan: FeaturePlan, target: number, scaled: number): number {
   const value = unscaleTarget(plan, target, scaled);
-  return value < plan.forecastFloor[target] ? plan.forecastFloor[target] : value;
+  return value < plan.forecastFloor[target] && value !== Number.NEGATIVE_INFINITY ? plan.forecastFloor[target] : value;
 }

@@ -32,6 +32,13 @@ describe('core > models > target-floors', () => {
     expect(Array.from(steps ?? [])).toEqual([0, -2, 0, -2, 0, -2]);
   });
 
+  it('leaves a forecast of -Infinity (an overflow) and NaN as they are, for the finiteness check to refuse, and raises only finite forecasts', async () => {
+    const floored = withTargetFloors(createNaiveModel({ ...WINDOW, targetFloors: { down: -0.25 } }));
+    const windows = Float32Array.of(0, 0, -Infinity, 0, 0, 0, Number.NaN, 0, 0, 0, -3.4e38, 0);
+    const out = await floored.predict({ windows, size: 3, forecastTimes: new Float64Array(3) });
+    expect(Array.from(out)).toEqual([-Infinity, 0, Number.NaN, 0, -0.25, 0]);
+  });
+
   it('takes the floors training saves, with every scaler, once through JSON', () => {
     // Byte counters: large, never negative, so 0 falls far below the data once scaled.
     const down = Float64Array.from({ length: 500 }, (_, i) => 3e12 + 1e9 * Math.sin(i / 7) + 12_345.678 * i);

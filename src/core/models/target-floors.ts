@@ -33,10 +33,14 @@ export function targetFloorsProblem(floors: unknown, scaler: ScalerParams): stri
   return undefined;
 }
 
-/** Raises every forecast ([size][steps][targets], scaled) to its target's floor (`floors`, per target), in place. */
+/**
+ * Raises every forecast ([size][steps][targets], scaled) to its target's floor (`floors`, per target), in place. A
+ * forecast of -Infinity is no forecast below 0 but an overflow (inputs near -1e308), and stays one: raised to the
+ * floor it was answered as a forecast of 0, where +1e308 is refused FLTS_FORECAST_NOT_FINITE.
+ */
 function raiseToFloors(values: Float32Array, floors: readonly number[]): Float32Array {
   const nt = floors.length;
-  for (let i = 0; i < values.length; i++) if (values[i] < floors[i % nt]) values[i] = floors[i % nt];
+  for (let i = 0; i < values.length; i++) if (values[i] < floors[i % nt] && values[i] !== Number.NEGATIVE_INFINITY) values[i] = floors[i % nt];
   return values;
 }
 
