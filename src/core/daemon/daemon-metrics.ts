@@ -3,6 +3,7 @@ import { createBusMetrics, watchedBusMetrics, type ConsumerWatcher } from '../bu
 import { isInvalidMessage } from '../bus/delivery.js';
 import type { BusMetrics } from '../bus/message-bus.js';
 import type { MirrorBacklogStatus } from './mirror-backlog.js';
+import type { TrainingProgressStatus } from './training-progress.js';
 import { HTTP_CAP_CLOSES, type HttpCapClose } from '../serve/connection-cap.js';
 import { createLiveRollbacksCounter, createLiveWorseKeptCounter, createLiveNoBaselineCounter } from '../serve/live-metrics.js';
 
@@ -85,6 +86,11 @@ export interface DaemonMetrics {
    * flts_daemon_tracking_oldest_unmirrored_seconds (0 when none waits).
    */
   watchMirrorBacklog(role: string, status: () => MirrorBacklogStatus): void;
+  /**
+   * Exports the trainings under way, read at each scrape: flts_daemon_training_idle_seconds (since each one's last
+   * progress) and flts_daemon_training_stalled_since_timestamp_seconds (when a stalled one last moved, which run).
+   */
+  watchTraining(status: () => readonly TrainingProgressStatus[]): void;
   /** Marks a step as in progress until the returned function is called. */
   beginWork(work: Omit<CurrentWork, 'since'>): () => void;
   currentWork(): CurrentWork[];
@@ -131,11 +137,32 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
   });
   new Gauge({
     name: 'flts_daemon_tracking_oldest_unmirrored_seconds',
-    help: 'Seconds the oldest run not yet mirrored to MLflow has waited, since this process trained it or first found it unmirrored; 0 when none waits.',
+    help: 'Seconds the oldest run not yet mirrored to MLflow has waited: since its run record\'s finished_at (the clock of the process that trained it, against this one\'s) where recorded, so a restart does not reset it; else since this process trained it or first found it unmirrored. 0 when none waits.',
     labelNames: ['role'],
     registers: [registry],
     collect() {
       for (const [role, status] of backlogs) this.set({ role }, status().oldest_age_seconds ?? 0);
+    },
+  });
+  let trainings: () => readonly TrainingProgressStatus[] = () => [];
+  new Gauge({
+    name: 'flts_daemon_training_idle_seconds',
+    help: 'Seconds since the last progress (a batch, an epoch, a chunk of the forecasts after the fit) of each training under way, by model type; no series when none trains.',
+    labelNames: ['model_type'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const training of trainings()) this.set({ model_type: training.model_type }, Math.round(training.idle_ms / 1000));
+    },
+  });
+  new Gauge({
+    name: 'flts_daemon_training_stalled_since_timestamp_seconds',
+    help: 'Unix time (this process\'s clock) of the last progress of a training idle past training.stallTimeoutMs, by model type and run: the run that fails /livez with FLTS_TRAIN_STALLED, and since when; no series while every training moves.',
+    labelNames: ['model_type', 'run_id'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const training of trainings()) if (training.stalled) this.set({ model_type: training.model_type, run_id: training.run_id }, Math.floor(Date.parse(training.last_progress_at) / 1000));
     },
   });
   const current = new Set<CurrentWork>();
@@ -166,6 +193,9 @@ export function createDaemonMetrics(options: { processMetrics?: boolean } = {}):
     },
     watchMirrorBacklog(role, status) {
       backlogs.set(role, status);
+    },
+    watchTraining(status) {
+      trainings = status;
     },
     beginWork(work) {
       const entry: CurrentWork = { ...work, since: new Date().toISOString() };

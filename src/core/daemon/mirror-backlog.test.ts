@@ -30,4 +30,21 @@ describe('core > daemon > mirror backlog', () => {
     clock = 31_000;
     expect(backlog.status()).toEqual({ runs: 1, oldest_age_seconds: 30 });
   });
+  it('ages a run a sync finds from its record\'s finished_at (the trainer\'s clock), so a restart does not reset the lag; one without it from first seen', async () => {
+    let clock = 0;
+    let wall = Date.parse('2026-01-01T02:00:00.000Z');
+    const records: Record<string, string | undefined> = { 'run-old': '2026-01-01T00:00:00.000Z', 'run-unfinished': undefined, 'run-ahead': '2026-01-01T03:00:00.000Z' };
+    const backlog = createMirrorBacklog(() => clock, { finishedAt: async (runId) => records[runId], wall: () => wall });
+    // A process started just now: its first sync finds a run finished two hours ago by the trainer's clock.
+    await backlog.beginSync().done({ deferred: ['run-old', 'run-unfinished'], failed: [] });
+    clock = 30_000;
+    wall += 30_000;
+    expect(backlog.status()).toEqual({ runs: 2, oldest_age_seconds: 7_230 });
+    // Mirrored: the one left has no finished_at and counts from when this process first saw it.
+    await backlog.beginSync().done({ deferred: ['run-unfinished'], failed: [] });
+    expect(backlog.status()).toEqual({ runs: 1, oldest_age_seconds: 30 });
+    // A trainer whose clock is ahead of this one's: its run counts as just finished, never as a negative age.
+    await backlog.beginSync().done({ deferred: ['run-ahead'], failed: [] });
+    expect(backlog.status()).toEqual({ runs: 1, oldest_age_seconds: 0 });
+  });
 });

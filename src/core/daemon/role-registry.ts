@@ -26,6 +26,11 @@ export interface RoleContext {
    * run is stale: every such decision of every role reads this one clock, never the wall clock (tests pin it).
    */
   monotonic?: MonotonicClock;
+  /**
+   * This process's wall clock in ms (default `Date.now`), only where an age is measured from a time another process
+   * recorded (a run's finished_at); tests pin it.
+   */
+  wall?: () => number;
   onEvent?: EventSink;
   /** Where the batch and serving roles of this process meet: one read of a claimed object for both. */
   claimReads?: ClaimReads;

@@ -303,14 +303,18 @@ describe('core > daemon > role tracking', () => {
         await addProcessedData(store, settings, HASH);
         const metrics = createDaemonMetrics({ processMetrics: false });
         let clock = 5_000;
+        let wallNow = Date.now();
         // The startup resync trains the processed data, and its mirror finds MLflow down.
-        const role = await startTrainerRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'trainer-lag', signal: new AbortController().signal, monotonic: () => clock });
+        const role = await startTrainerRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'trainer-lag', signal: new AbortController().signal, monotonic: () => clock, wall: () => wallNow });
         const backlogLines = async () => (await metrics.registry.metrics()).split('\n').filter((line) => /^flts_daemon_tracking_(unmirrored_runs|oldest_unmirrored_seconds)\{/.test(line));
         try {
           await vi.waitFor(async () => expect(await trackingFailures(metrics)).toContain('trainer FLTS_TRACKING_UNAVAILABLE 2'), { timeout: 20_000, interval: 20 });
-          clock += 90_000;
+          // Aged from the run's finished_at once a sync has read it, whatever this process's own clock says.
+          const [run] = await listRunRecords(store, settings);
+          clock += 1_000;
+          wallNow = Date.parse(run.timings.finished_at ?? '') + 90_000;
           expect(await backlogLines()).toEqual(['flts_daemon_tracking_unmirrored_runs{role="trainer"} 1', 'flts_daemon_tracking_oldest_unmirrored_seconds{role="trainer"} 90']);
-          expect(role.status()).toEqual({ models: ['NAIVE'], mlflow_backlog: { runs: 1, oldest_age_seconds: 90 } });
+          expect(role.status()).toEqual({ models: ['NAIVE'], training: [], mlflow_backlog: { runs: 1, oldest_age_seconds: 90 } });
         } finally {
           await role.stop();
         }
@@ -335,12 +339,16 @@ describe('core > daemon > role tracking', () => {
         const settings = naiveAtStartupOnly(trackedAt(uri));
         const metrics = createDaemonMetrics({ processMetrics: false });
         let clock = 5_000;
+        // An hour after the other process finished it by its clock: the lag a restart used to count from zero again.
+        const [run] = await listRunRecords(store, settings);
+        const wall = (): number => Date.parse(run.timings.finished_at ?? '') + 3_600_000;
         // Nothing to train: the startup's mirror of the backlog alone finds MLflow down.
-        const role = await startTrainerRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'trainer-restarted', signal: new AbortController().signal, monotonic: () => clock });
+        const role = await startTrainerRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'trainer-restarted', signal: new AbortController().signal, monotonic: () => clock, wall });
         try {
           await vi.waitFor(() => expect(role.status()).toMatchObject({ mlflow_backlog: { runs: 1 } }), { timeout: 20_000, interval: 20 });
           clock += 60_000;
-          expect(role.status()).toEqual({ models: ['NAIVE'], mlflow_backlog: { runs: 1, oldest_age_seconds: 60 } });
+          expect(role.status()).toEqual({ models: ['NAIVE'], training: [], mlflow_backlog: { runs: 1, oldest_age_seconds: 3_600 } });
+          expect(await metrics.registry.metrics()).toMatch(/^flts_daemon_tracking_oldest_unmirrored_seconds\{role="trainer"\} 3600$/m);
           expect(await metrics.registry.metrics()).toMatch(/^flts_daemon_tracking_unmirrored_runs\{role="trainer"\} 1$/m);
         } finally {
           await role.stop();
@@ -354,7 +362,7 @@ describe('core > daemon > role tracking', () => {
     const metrics = createDaemonMetrics({ processMetrics: false });
     const role = await startTrainerRole({ settings, store: createFsStore(path.join(root, 'store')), bus, logger: silentLogger, metrics, owner: 'trainer-untracked', signal: new AbortController().signal });
     try {
-      expect(role.status()).toEqual({ models: ['NAIVE'] });
+      expect(role.status()).toEqual({ models: ['NAIVE'], training: [] });
       expect(await metrics.registry.metrics()).not.toMatch(/^flts_daemon_tracking_unmirrored_runs\{/m);
     } finally {
       await role.stop();

@@ -15,6 +15,7 @@ import type { MirrorBacklog } from './mirror-backlog.js';
 import type { MirrorQueue } from './mirror-queue.js';
 import { roleTracking } from './role-tracking.js';
 import type { SerialQueue } from './serial-queue.js';
+import type { TrainingProgress } from './training-progress.js';
 import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from '../registry/work-lease.js';
 
 export interface TrainTarget {
@@ -36,6 +37,8 @@ export interface TrainerContext extends RoleContext {
   mirrors: MirrorQueue;
   /** The runs not mirrored yet, with tracking configured (/status, /metrics). */
   backlog?: MirrorBacklog;
+  /** The last progress of the training under way, for /livez, /status and /metrics. */
+  progress?: TrainingProgress;
 }
 
 /** `wait` for the lease's holder, or for `runId`: a run another process trains without a lease (`--allow-concurrent`, an older flts). */
@@ -69,7 +72,16 @@ async function markOrphansKilled(context: TrainerContext, runs: RunRecord[]): Pr
   return live;
 }
 
+/** Trains under the lease; the run's progress clock ends with it, however it ends (a stalled fit counts until then). */
 async function train(context: TrainerContext, target: TrainTarget, lease: HeldLease, signal: AbortSignal): Promise<TrainingOutcome> {
+  try {
+    return await trainUnderLease(context, target, lease, signal);
+  } finally {
+    context.progress?.done(target);
+  }
+}
+
+async function trainUnderLease(context: TrainerContext, target: TrainTarget, lease: HeldLease, signal: AbortSignal): Promise<TrainingOutcome> {
   const { settings, store, bus, logger, metrics } = context;
   // The lease held is the training claim the workflow would take (train-claim.ts: the same key), and the RUNNING runs
   // of other processes were judged under it just before (markOrphansKilled), with the same rules; waiting for a live
@@ -82,6 +94,7 @@ async function train(context: TrainerContext, target: TrainTarget, lease: HeldLe
     monotonic: context.monotonic,
     onEvent: (e) => {
       if (e.type === 'train.start') lease.attachRun(e.runId);
+      context.progress?.observe(e, target);
       context.onEvent?.(e);
     },
     onRunFinished: (modelType, status) => metrics.countTrainingRun(modelType, status),
@@ -121,12 +134,12 @@ export async function mirrorTrainedRun(context: RoleContext, runId: string, sign
   // A sync that came back says what the registry still lacks in MLflow. One given up (MLflow down at its first call,
   // or at the run asked for) leaves the store to say it: the runs without a marker of their mirror, those another
   // process trained during the outage and, after a restart, the whole backlog included.
-  if (tracking.status === 'ok') sync?.done(tracking.value);
+  if (tracking.status === 'ok') await sync?.done(tracking.value);
   else {
     if (runIds.length > 0) backlog?.trained(runId);
     if (sync && !signal.aborted) {
       const unmarked = await unmarkedRunIdsInStore(context.store, context.settings).catch(() => undefined);
-      if (unmarked) sync.done({ deferred: unmarked, failed: [] });
+      if (unmarked) await sync.done({ deferred: unmarked, failed: [] });
     }
   }
   // A run the mirror could not write is reported in its result, not as a failed call: the mirror goes on with the next.

@@ -20,7 +20,9 @@ import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { addLoadableRun, addProcessedData } from '../workflows/loadable-run.fixture.js';
 import type { FltsEvent } from '../events.js';
+import { MODEL_ARTIFACT_FILES } from '../registry/run-artifacts.js';
 import { createDaemonMetrics } from './daemon-metrics.js';
+import { buildHealthServer } from './health-server.js';
 import { startPromoterRole } from './promoter-role.js';
 import { startTrainerRole } from './trainer-role.js';
 
@@ -363,5 +365,62 @@ describe('core > daemon > trainer-role', () => {
       await restarted.stop();
       await reader.stop();
     }
+  }, 60_000);
+  it('fails /livez with FLTS_TRAIN_STALLED, the run and since when, once its training has not moved past training.stallTimeoutMs, and no longer once it ends', async () => {
+    const { settings, store: fsStore, preprocessRows } = rowsHome();
+    settings.training.stallTimeoutMs = 60_000;
+    await preprocessRows(100, 1);
+    // The model's artifact write never answers until released: the training stops moving after its last forecast chunk.
+    let reached: () => void = () => {};
+    const stuck = new Promise<void>((resolve) => (reached = resolve));
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const store: ObjectStore = {
+      ...fsStore,
+      put: async (bucket, key, body, options) => {
+        if (key.endsWith(MODEL_ARTIFACT_FILES.NAIVE)) {
+          reached();
+          await released;
+        }
+        return fsStore.put(bucket, key, body, options);
+      },
+    };
+    let clock = 0;
+    let runId = '';
+    const controller = new AbortController();
+    const metrics = createDaemonMetrics({ processMetrics: false });
+    const onEvent = (event: FltsEvent): void => {
+      if (event.type === 'train.start') runId = event.runId;
+    };
+    // The startup resync trains the processed data there: no claim needed.
+    const role = await startTrainerRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'trainer-a', signal: controller.signal, monotonic: () => clock, onEvent });
+    const app = await buildHealthServer({ settings, store, bus, metrics, roles: () => [role], started: () => true });
+    try {
+      await stuck;
+      expect(runId).toMatch(/^[0-9a-f]{32}$/);
+      // At the bound, still alive: a fit is stalled only once it has been idle longer than the bound.
+      clock = 60_000;
+      expect(await app.inject({ method: 'GET', url: '/livez' }).then((answer) => answer.json())).toEqual({ status: 'live' });
+      clock = 60_001;
+      const livez = await app.inject({ method: 'GET', url: '/livez' });
+      expect(livez.statusCode).toBe(503);
+      const since = livez.json().since as string;
+      expect(livez.json()).toMatchObject({ status: 'not_live', role: 'trainer', code: 'FLTS_TRAIN_STALLED', run_id: runId, model_type: 'NAIVE', stalled_ms: 60_001, bound_ms: 60_000 });
+      expect(Date.parse(since)).toBeLessThanOrEqual(Date.now());
+      const status = (await app.inject({ method: 'GET', url: '/status' })).json();
+      expect(status.roles[0].training).toEqual([expect.objectContaining({ run_id: runId, model_type: 'NAIVE', last_progress_at: since, idle_ms: 60_001, stalled: true })]);
+      const scrape = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(scrape).toContain(`flts_daemon_training_stalled_since_timestamp_seconds{model_type="NAIVE",run_id="${runId}"} ${Math.floor(Date.parse(since) / 1000)}`);
+      expect(scrape).toContain('flts_daemon_training_idle_seconds{model_type="NAIVE"} 60');
+    } finally {
+      release();
+      controller.abort();
+      await role.stop();
+      await app.close();
+    }
+    // Its training over, however it ended, the clock of that run counts no more.
+    clock = 10_000_000;
+    expect(role.liveness?.()).toBeUndefined();
+    expect(role.status().training).toEqual([]);
   }, 60_000);
 });

@@ -3,6 +3,7 @@ import { invalidMessage, quoted } from '../bus/message-fields.js';
 import type { Subscription } from '../bus/message-bus.js';
 import { roleDlq, trainerGroupId } from '../bus/topics.js';
 import { readProcessedSidecar } from '../preprocess/processed-data.js';
+import { findRunRecord } from '../registry/run-store.js';
 import { isConfigHash } from '../preprocess/processed-layout.js';
 import { announceAnsweringClaims, claimAnswered } from './answered-claims.js';
 import { decodeStepMessage, STEP_RESULTS } from './daemon-metrics.js';
@@ -13,6 +14,7 @@ import { createMirrorQueue, MIRROR_STOP_WAIT_MS } from './mirror-queue.js';
 import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
 import { repeatedStepFailure } from './step-failure.js';
+import { createTrainingProgress } from './training-progress.js';
 import { BACKLOG_MIRROR, mirrorTrainedRun, reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
 
 /**
@@ -65,13 +67,18 @@ function trainableClaim(claim: DataClaim, topic: string): DataClaim {
  */
 export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
   // How far mirroring is behind, only where there is an MLflow to mirror to.
-  const backlog = base.settings.tracking.uri ? createMirrorBacklog(base.monotonic) : undefined;
+  // Aged from each run's finished_at, so the lag survives a restart (mirror-backlog.ts).
+  const finishedAt = async (runId: string): Promise<string | undefined> => (await findRunRecord(base.store, base.settings, runId))?.timings.finished_at;
+  const backlog = base.settings.tracking.uri ? createMirrorBacklog(base.monotonic, { finishedAt, ...(base.wall ? { wall: base.wall } : {}) }) : undefined;
   if (backlog) base.metrics.watchMirrorBacklog('trainer', () => backlog.status());
   const mirrors = createMirrorQueue((runId, signal) => mirrorTrainedRun(base, runId, signal, backlog), {
     signal: base.signal,
     onError: (runId, error) => base.logger.warn({ run_id: runId, err: error }, 'daemon_mirror_failed'),
   });
-  const context: TrainerContext = { ...base, queue: createSerialQueue(), mirrors, ...(backlog ? { backlog } : {}) };
+  // A fit that stops moving fails /livez past training.stallTimeoutMs (training-progress.ts).
+  const progress = createTrainingProgress(base.settings.training.stallTimeoutMs, base.monotonic);
+  base.metrics.watchTraining(() => progress.status());
+  const context: TrainerContext = { ...base, queue: createSerialQueue(), mirrors, progress, ...(backlog ? { backlog } : {}) };
   const { settings, bus } = context;
   const topic = settings.bus.topics.trainingData;
   await bus.ensureTopics([settings.bus.topics.modelTraining]);
@@ -113,7 +120,8 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
   return {
     name: 'trainer',
     subscriptions,
-    status: () => ({ models: settings.daemon.trainerModels, ...(backlog ? { mlflow_backlog: backlog.status() } : {}) }),
+    status: () => ({ models: settings.daemon.trainerModels, training: progress.status(), ...(backlog ? { mlflow_backlog: backlog.status() } : {}) }),
+    liveness: () => progress.stall(),
     async stop() {
       // The mirror under way is aborted, not finished: what it leaves is pending in the registry for the next sync.
       await Promise.all([...subscriptions.map((s) => s.stop()), startup, mirrors.stop(MIRROR_STOP_WAIT_MS)]);
