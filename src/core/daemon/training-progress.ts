@@ -52,21 +52,27 @@ type ProgressEvent = Extract<FltsEvent, { type: 'train.start' | 'train.batch_end
 const PROGRESS_EVENTS = new Set<string>(['train.start', 'train.batch_end', 'train.epoch_end', 'train.predict']);
 const isProgress = (event: FltsEvent): event is ProgressEvent => PROGRESS_EVENTS.has(event.type);
 
+/** The model types whose fit emits train.batch_end / train.epoch_end as it goes (fit-network.ts, fit-fused.ts). */
+const FITS_REPORTING_BATCHES = new Set<string>(['LSTM', 'GRU']);
+
 /**
  * The last progress of each training under way in this process, so that a fit that stopped moving (a wedged worker
  * thread, a backend deadlocked: the main thread, its heartbeat and its probes go on answering, so nothing else ever
  * says it) fails the daemon's liveness once it has not moved for `boundMs`, and a restart gives its claim to a trainer
  * that can do it (the run's heartbeat stops with the process and expires). The clock runs from the run's train.start
  * to its end: the reads and writes of the store before and after are bounded by the store's own timeouts, and waiting
- * for the store is never a liveness failure. Progress is a batch, an epoch, or a chunk of the forecasts after the fit
- * (Prophet's and MSTL's fits emit nothing between their start and their calibration: the bound covers their whole fit).
+ * for the store is never a liveness failure. Progress is a batch, an epoch, or a chunk of the forecasts after the fit.
+ * A fit that reports no batches (Prophet, MSTL, the naive baselines: one call from their start to their calibration)
+ * is not bounded until its first chunk of forecasts: its length grows with the rows (12 s for Prophet on PobleSec's
+ * 16k rows, hours at the 20M rows a data file may have), and a bound it legitimately passes would restart the process
+ * and hand the claim to a trainer that passes it again, forever.
  */
 export function createTrainingProgress(boundMs: number, monotonic: MonotonicClock = () => performance.now(), wall: () => number = () => Date.now()): TrainingProgress {
   const entries = new Map<string, Entry>();
   const keyOf = (work: { configHash: string; modelType: string }): string => `${work.modelType}\n${work.configHash}`;
   const idle = (entry: Entry): number => Math.round(monotonic() - entry.at);
   // 0 turns the check off; a fit is never stalled before it has been idle longer than the bound.
-  const stalled = (entry: Entry): boolean => boundMs > 0 && idle(entry) > boundMs;
+  const stalled = (entry: Entry): boolean => boundMs > 0 && idle(entry) > boundMs && !(entry.what === 'train.start' && !FITS_REPORTING_BATCHES.has(entry.modelType));
   return {
     observe(event, work) {
       if (!isProgress(event)) return;
