@@ -67,7 +67,7 @@ describe('cli > progress under --json (stderr log lines, stdout one document)', 
     expect(text.exitCode, text.stderr).toBe(0);
     const said = text.stdout.split('\n');
     const at = (pattern: RegExp): number => said.findIndex((line) => pattern.test(line));
-    expect([at(/^reading train \S+ \(\d+ bytes\)$/), at(/^reading test {2}\S+ \(\d+ bytes\)$/), at(/^writing config_hash [0-9a-f]{12}: train \d+ x \d+, test \d+ x \d+$/), at(/^read train /)]).toEqual([0, 1, 2, 3]);
+    expect([at(/^reading train \S+ \(\d+ bytes\)$/), at(/^reading test {2}\S+ \(\d+ bytes\)$/), at(/^writing processed data [0-9a-f]{12}\.\.\.: train \d+ x \d+, test \d+ x \d+$/), at(/^read train /)]).toEqual([0, 1, 2, 3]);
   }, 60_000);
 
   it('train: each model started, every epoch with its losses and ETA, and done, in order, at info', async () => {

@@ -182,12 +182,14 @@ export function createPredictProgress(options: LoopProgressOptions): TrainProgre
 
 /**
  * Preprocess progress as text: a line as each input file's parse begins and as the new version's write begins, the
- * stages of a large file that took seconds without a word. What was read and written is the report's, after them.
+ * stages of a large file that took seconds without a word. What was read and written is the report's, after them; the
+ * line of the write names the config_hash cut short and not as `config_hash <hash>`, which the report's line is and
+ * scripts read from the text output.
  */
 export function createPreprocessProgress(options: Pick<LoopProgressOptions, 'say'>): TrainProgress {
   const onEvent: EventSink = (event) => {
     if (event.type === 'preprocess.reading') options.say(`reading ${event.role.padEnd(5)} ${event.file} (${event.bytes} bytes)`);
-    else if (event.type === 'preprocess.writing') options.say(`writing config_hash ${event.configHash.slice(0, 12)}: train ${event.trainRows} x ${event.columns}, test ${event.testRows} x ${event.columns}`);
+    else if (event.type === 'preprocess.writing') options.say(`writing processed data ${event.configHash.slice(0, 12)}...: train ${event.trainRows} x ${event.columns}, test ${event.testRows} x ${event.columns}`);
   };
   return { onEvent, stop: () => {} };
 }
