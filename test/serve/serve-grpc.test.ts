@@ -193,6 +193,8 @@ describe('serve > Open Inference Protocol over gRPC', () => {
       [rawRequest(requestData(2)), grpc.status.INVALID_ARGUMENT, /Too few rows: 2 given/],
       [{ ...rawRequest(data), outputs: [{ name: 'nope' }] }, grpc.status.INVALID_ARGUMENT, /Unknown output 'nope'/],
       [{ ...rawRequest(data), outputs: [{ name: 'down' }, { name: 'down' }] }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Output 'down' is requested twice\.$/],
+      // tritonclient's class_count: an int64 parameter on the output.
+      [{ ...rawRequest(data), outputs: [{ name: 'down', parameters: { classification: { int64_param: 2 } } }] }, grpc.status.INVALID_ARGUMENT, /^FLTS_REQUEST_INVALID: Output 'down' is requested with the classification parameter/],
       [{ ...rawRequest(data), raw_input_contents: [Buffer.alloc(70 * 1024), fp64(data.down), fp64(data.up)] }, grpc.status.RESOURCE_EXHAUSTED, /larger than max/],
     ];
     for (const [request, code, details] of cases) {

@@ -345,6 +345,16 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     expect((await postJson(infer, { inputs: jsonInputs, parameters: { identifier: tooLong.slice(1) } })).status).toBe(200);
   });
 
+  it('refuses an output asked for with the classification extension, which it does not serve, rather than answer the forecast as classes', async () => {
+    for (const classification of [2, '2', true]) {
+      const { status, json } = await postJson(infer, { inputs: jsonInputs, outputs: [{ name: 'down', parameters: { classification } }] });
+      expect({ status, code: json.code, error: json.error }).toEqual({ status: 400, code: 'FLTS_REQUEST_INVALID', error: expect.stringMatching(/^FLTS_REQUEST_INVALID: Output 'down' is requested with the classification parameter, .*does not serve the classification extension/) });
+    }
+    // 0 asks for no classification (tritonclient's default class_count), so the output comes as without it.
+    const plain = await postJson(infer, { inputs: jsonInputs, outputs: [{ name: 'down', parameters: { classification: 0, binary_data: false } }] });
+    expect([plain.status, plain.json.outputs]).toEqual([200, [{ name: 'down', datatype: 'FP64', shape: [2], data: predicted.down }]]);
+  });
+
   it('echoes an id of at most 256 characters, and refuses a longer one (of the body limit too) with the schema\'s coded 400', async () => {
     const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
     const echoed = await postJson(infer, { id: uuid, inputs: jsonInputs });

@@ -190,10 +190,26 @@ function liveParameters(live: LiveMonitor, runId: string): Record<string, OipPar
  */
 function assertDistinctOutputs(requested: readonly OipRequestedOutput[] | undefined): void {
   const seen = new Set<string>();
-  for (const { name } of requested ?? []) {
+  for (const { name, parameters } of requested ?? []) {
     if (seen.has(name)) throw new FltsError('FLTS_REQUEST_INVALID', `Output '${shownName(name)}' is requested twice.`, { details: { output: clip(name) } });
     seen.add(name);
+    assertNoClassification(name, parameters);
   }
+}
+
+/**
+ * An output asked for with the classification extension's `classification` parameter (tritonclient's `class_count`):
+ * the server metadata does not list that extension, and answering the FP64 forecast where the client reads top-k
+ * "value:index" BYTES strings would pass the forecast off as classes. 0 asks for no classification, as in Triton.
+ */
+function assertNoClassification(name: string, parameters: Readonly<Record<string, unknown>> | undefined): void {
+  const count = parameters?.classification;
+  if (count === undefined || count === 0 || count === false) return;
+  throw new FltsError(
+    'FLTS_REQUEST_INVALID',
+    `Output '${shownName(name)}' is requested with the classification parameter, but flts serves forecasts, not classes: it does not serve the classification extension (the server metadata lists ${OIP_EXTENSIONS.join(', ')}); request the output without it.`,
+    { details: { output: clip(name), parameter: 'classification' } },
+  );
 }
 
 /** Picks and orders the requested outputs; unknown names are a 400 naming the ones there are. */
