@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { postJson, readJsonResponse, requestData, useTestServer } from './serve-fixtures.js';
+import { naiveSource, postJson, readJsonResponse, requestData, useTestServer, withTestServer } from './serve-fixtures.js';
 
 /** The binary tensor data extension: a JSON header, then each tensor's little-endian bytes. */
 function binaryBody(header: object, parts: Buffer[]): { body: Buffer; headerLength: number } {
@@ -399,5 +399,19 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     const response = await fetch(`${server.url}/predict`, { method: 'POST', body: JSON.stringify({ data }) });
     expect(response.status).toBe(400);
     expect(((await response.json()) as any).message).toMatch(/application\/json/);
+  });
+});
+
+describe('serve > Open Inference Protocol > the served model name', () => {
+  it('is said on /readyz and /healthz, so a client of other settings (flts bench --target) addresses the routes that answer', async () => {
+    const source = naiveSource('run-a');
+    source.promote('run-a');
+    await withTestServer(source, { server: { modelName: 'energy' } }, async (server) => {
+      for (const route of ['/readyz', '/healthz']) {
+        const { status, json } = await readJsonResponse(await fetch(`${server.url}${route}`));
+        expect({ route, status, model_name: json.model_name }).toEqual({ route, status: 200, model_name: 'energy' });
+      }
+      expect((await fetch(`${server.url}/v2/models/energy/ready`)).status).toBe(200);
+    });
   });
 });

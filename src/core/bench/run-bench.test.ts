@@ -139,6 +139,27 @@ describe('core > bench > runBench requests', () => {
     expect([...answered.paths].sort()).toEqual(['GET /gw/healthz', 'GET /gw/predict_ping', 'GET /gw/readyz', 'POST /gw/predict']);
   });
 
+  it('sends the Open Inference Protocol load under the model name the --target says it serves, not the name of its own settings', async () => {
+    const paths = new Set<string>();
+    const json = { 'content-type': 'application/json' };
+    const url = await serve((request, response) => {
+      paths.add(`${request.method} ${request.url}`);
+      if (request.method === 'GET') {
+        response.writeHead(200, json).end(request.url === '/readyz' ? '{"status":"ready","model_name":"energy","run_id":"r1"}' : '{}');
+        return;
+      }
+      request.resume().on('end', () => {
+        const known = request.url === '/predict' || request.url === '/v2/models/energy/infer';
+        response.writeHead(known ? 200 : 404, json).end(known ? '{}' : '{"error":"No model named \'flts\' is served here."}');
+      });
+    });
+    const report = (await benchAgainst(url, { protocols: ['http', 'oip-http'], modelName: 'flts' })) as BenchReport;
+    const oip = report.cells.find((cell) => cell.protocol === 'oip-http' && cell.phase === 'predict')!;
+    expect({ route: oip.route, errors: oip.errors.total }).toEqual({ route: 'POST /v2/models/energy/infer', errors: 0 });
+    expect(oip.requests).toBeGreaterThan(0);
+    expect([...paths].filter((p) => p.includes('/v2/'))).toEqual(['POST /v2/models/energy/infer']);
+  });
+
   it('refuses an --out it cannot write into before sending any request, not after the whole load', async () => {
     const { url, answered } = await tokenTarget('tok');
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'flts-bench-out-')), 'a-file');

@@ -170,6 +170,8 @@ function machineInfo(): BenchMachine {
 }
 
 interface ReadyBody {
+  /** The name the service's Open Inference Protocol routes answer to (absent from a flts before it said so). */
+  model_name?: string;
   run_id?: string;
   model_type?: string;
   engine?: string | null;
@@ -290,8 +292,10 @@ async function measureMatrix(input: BenchSettings & BenchData & { payloadRows: n
   const { path: payloadPath, origin, why, hint } = input.payloadFile;
   const window = input.window;
   const checkColumns = window ? (columns: readonly string[]) => assertPayloadHasColumns(input.payloadFile, columns, window) : undefined;
-  const payloads = await buildRequestPayloads(payloadPath, input.payloadRows, input.modelName, 64, input.payloadLayout, input.payloadMaxBytes, { frame: input.payloadFile.frame, checkColumns, maxBodyBytes: input.bodyLimitBytes });
-  const oipPath = `/v2/models/${encodeURIComponent(input.modelName)}/infer`;
+  const cutPayloads = (modelName: string) => buildRequestPayloads(payloadPath, input.payloadRows, modelName, 64, input.payloadLayout, input.payloadMaxBytes, { frame: input.payloadFile.frame, checkColumns, maxBodyBytes: input.bodyLimitBytes });
+  let modelName = input.modelName;
+  let payloads = await cutPayloads(modelName);
+  let oipPath = `/v2/models/${encodeURIComponent(modelName)}/infer`;
   const machine = machineInfo();
   const startedAt = new Date().toISOString();
   const cells: BenchCell[] = [];
@@ -327,6 +331,13 @@ async function measureMatrix(input: BenchSettings & BenchData & { payloadRows: n
     }
     try {
       model = await waitReady(url, input.readyTimeoutMs ?? READY_TIMEOUT_MS, deps.signal);
+      // A --target (or a variant) configured with another serve.modelName answers the protocol under its own name only:
+      // the name bench's settings give would have every OIP request refused as an unknown model.
+      if (typeof model.model_name === 'string' && model.model_name !== '' && model.model_name !== modelName) {
+        modelName = model.model_name;
+        payloads = await cutPayloads(modelName);
+        oipPath = `/v2/models/${encodeURIComponent(modelName)}/infer`;
+      }
       emit({ type: 'bench.replicas_ready', replicas, ...group, url, pids });
       // A --target, or a variant serving another run, has a window only the server can tell.
       const served = await windowAt(url, model.run_id ?? null);

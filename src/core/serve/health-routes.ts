@@ -20,6 +20,9 @@ export function registerHealthRoutes(context: ServeContext): void {
   const modelFields = () => {
     const status = holder.status();
     return {
+      // The name the Open Inference Protocol routes answer to: a client of another configuration (flts bench --target)
+      // learns it here rather than assuming its own.
+      model_name: context.modelName,
       run_id: status.current?.runId ?? null,
       model_type: status.current?.modelType ?? null,
       config_hash: status.current?.configHash ?? null,

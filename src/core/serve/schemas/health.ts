@@ -1,4 +1,5 @@
 const modelFields = {
+  model_name: { type: 'string', description: 'The model name the Open Inference Protocol serves under (/v2/models/{name}, ModelInfer model_name): serve.modelName.' },
   run_id: { type: ['string', 'null'] },
   model_type: { type: ['string', 'null'] },
   config_hash: { type: ['string', 'null'] },
