@@ -261,6 +261,23 @@ describe('core > preprocess > run-preprocess', () => {
     expect((both as Error).message).toMatch(/^Data file absent\.csv not found; looked in /);
   });
 
+  it('says a dataset name was given with its extension instead of naming a doubled file name alone', async () => {
+    // Before: "Data file train.csv.csv not found; looked in ..." for `--dataset train.csv`, a name the user never typed.
+    writeFileSync(path.join(dir, 'train_test.csv'), csv(20, 5, TEST_FROM));
+    const named = await runPreprocess(settingsFor({ 'data.trainFile': '', 'data.testFile': '', 'data.datasetName': 'train.csv' }), { store }).catch((error: unknown) => error);
+    expect(named).toMatchObject({
+      code: 'FLTS_DATA_FILE_NOT_FOUND',
+      message: expect.stringContaining('(--dataset takes the name without its extension: --dataset train reads train.csv and train_test.csv)'),
+      hint: "Give --dataset (DATASET_NAME) the dataset's name alone: --dataset train.",
+      details: { file: 'train.csv.csv', dataset: 'train.csv', datasetWithoutExtension: 'train' },
+    });
+    // The name it suggests is the one that works.
+    expect((await runPreprocess(settingsFor({ 'data.trainFile': '', 'data.testFile': '', 'data.datasetName': 'train' }), { store })).status).toBe('processed');
+    // A file named with --train keeps its plain message: no dataset name was given.
+    const file = await runPreprocess(settingsFor({ 'data.trainFile': 'absent.csv' }), { store }).catch((error: unknown) => error);
+    expect((file as Error).message).not.toContain('--dataset takes');
+  });
+
   it('recomputes when a file changes under the same name (same config_hash)', async () => {
     const first = await runPreprocess(settingsFor(), { store });
     writeFileSync(path.join(dir, 'train.csv'), csv(61));

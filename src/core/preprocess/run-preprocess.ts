@@ -161,7 +161,7 @@ function alignTestColumns(train: TimeFrame, test: TimeFrame, testFile: string): 
  * one named by the dataset because only the other file of the pair was given (`--train` alone) says so, and any
  * missing one names the files there whose names differ from it only in case.
  */
-async function readDataFile(filePath: string, given: string, searched: string[], maxBytes: number, unpaired?: { role: 'train' | 'test'; dataset: string }): Promise<Buffer> {
+async function readDataFile(filePath: string, given: string, searched: string[], maxBytes: number, unpaired?: { role: 'train' | 'test'; dataset: string }, dataset?: string): Promise<Buffer> {
   try {
     return await readFileBytes(filePath, maxBytes);
   } catch (error) {
@@ -175,10 +175,14 @@ async function readDataFile(filePath: string, given: string, searched: string[],
       throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `${error.message}${meant}`, { cause: error, details: { ...error.details, similar: otherCase } });
     }
     const why = unpaired ? ` (the ${unpaired.role} file of dataset ${unpaired.dataset}: --${unpaired.role === 'train' ? 'test' : 'train'} was given without --${unpaired.role})` : '';
-    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file ${name} not found${why}; looked in ${searched.join(', ')}${meant}`, {
+    // `--dataset example.csv` looked for example.csv.csv, and the message named that doubled name as if the user had typed it.
+    const bare = dataset === undefined ? undefined : withoutDataExtension(dataset);
+    const extension = bare === undefined ? '' : ` (--dataset takes the name without its extension: --dataset ${bare} reads ${bare}.csv and ${bare}_test.csv)`;
+    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file ${name} not found${why}; looked in ${searched.join(', ')}${meant}${extension}`, {
       cause: error,
-      details: { file: name, searched, ...(otherCase.length > 0 ? { similar: otherCase } : {}) },
+      details: { file: name, searched, ...(otherCase.length > 0 ? { similar: otherCase } : {}), ...(bare === undefined ? {} : { dataset, datasetWithoutExtension: bare }) },
       ...(unpaired ? { hint: 'Give both --train and --test (or TRAIN_FILE and TEST_FILE), or --dataset NAME for NAME.csv and NAME_test.csv.' } : {}),
+      ...(bare === undefined ? {} : { hint: `Give --dataset (DATASET_NAME) the dataset's name alone: --dataset ${bare}.` }),
     });
   }
 }
@@ -196,6 +200,17 @@ async function namesInOtherCase(name: string, directories: string[]): Promise<st
     for (const entry of entries) if (entry !== wanted && entry.toLowerCase() === wanted.toLowerCase()) found.push(path.join(folder, entry));
   }
   return found;
+}
+
+/** A dataset name given with a data file's extension, without it; undefined for a name without one. */
+function withoutDataExtension(dataset: string): string | undefined {
+  const match = /^(.+?)(?:_test)?\.(?:csv|tsv|txt|parquet|pq)$/i.exec(dataset);
+  return match ? match[1] : undefined;
+}
+
+/** The dataset name a file of the pair was named from (neither --train nor --test named it), if any. */
+function datasetOf(data: Settings['data'], role: 'train' | 'test'): string | undefined {
+  return (role === 'train' ? data.trainFile : data.testFile) ? undefined : data.datasetName || DEFAULT_DATASET;
 }
 
 /** The file of the pair that the dataset name chose because only the other one was given, if any. */
@@ -219,8 +234,8 @@ export async function runPreprocess(settings: Settings, deps: PreprocessDeps): P
   // Both files are read at once, but a failure is reported for the training file first whichever read fails
   // first, so the same missing files always give the same error.
   const [trainRead, testRead] = await Promise.allSettled([
-    readDataFile(files.trainPath, data.trainFile, files.searched, data.maxInputBytes, unpairedFile(data, 'train')),
-    readDataFile(files.testPath, data.testFile, files.searched, data.maxInputBytes, unpairedFile(data, 'test')),
+    readDataFile(files.trainPath, data.trainFile, files.searched, data.maxInputBytes, unpairedFile(data, 'train'), datasetOf(data, 'train')),
+    readDataFile(files.testPath, data.testFile, files.searched, data.maxInputBytes, unpairedFile(data, 'test'), datasetOf(data, 'test')),
   ]);
   if (trainRead.status === 'rejected') throw trainRead.reason;
   if (testRead.status === 'rejected') throw testRead.reason;
