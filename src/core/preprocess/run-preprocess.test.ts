@@ -278,6 +278,18 @@ describe('core > preprocess > run-preprocess', () => {
     expect((file as Error).message).not.toContain('--dataset takes');
   });
 
+  it('says which directory looked in is not there at all', async () => {
+    // Before: "looked in <dir>/sets" alone for a misspelt FLTS_DATA_DIR, as if that directory held other files.
+    const absent = path.join(dir, 'sets');
+    const missing = await runPreprocess(settingsFor({ 'data.dataDir': absent }), { store }).catch((error: unknown) => error);
+    expect(missing).toMatchObject({ code: 'FLTS_DATA_FILE_NOT_FOUND', details: { searched: [absent], missingDirectories: [absent] } });
+    expect((missing as Error).message).toBe(`Data file train.csv not found; looked in ${absent} (no such directory)`);
+    // A directory that is there but lacks the file is named plainly.
+    const there = await runPreprocess(settingsFor({ 'data.trainFile': 'absent.csv' }), { store }).catch((error: unknown) => error);
+    expect((there as Error).message).toBe(`Data file absent.csv not found; looked in ${dir}`);
+    expect((there as { details: object }).details).not.toHaveProperty('missingDirectories');
+  });
+
   it('recomputes when a file changes under the same name (same config_hash)', async () => {
     const first = await runPreprocess(settingsFor(), { store });
     writeFileSync(path.join(dir, 'train.csv'), csv(61));

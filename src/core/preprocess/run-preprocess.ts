@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { listNames } from '../clip-text.js';
 import { computeConfigHash, DEFAULT_DATASET, resolveDataFiles } from '../config/config-hash.js';
@@ -178,9 +178,12 @@ async function readDataFile(filePath: string, given: string, searched: string[],
     // `--dataset example.csv` looked for example.csv.csv, and the message named that doubled name as if the user had typed it.
     const bare = dataset === undefined ? undefined : withoutDataExtension(dataset);
     const extension = bare === undefined ? '' : ` (--dataset takes the name without its extension: --dataset ${bare} reads ${bare}.csv and ${bare}_test.csv)`;
-    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file ${name} not found${why}; looked in ${searched.join(', ')}${meant}${extension}`, {
+    // FLTS_DATA_DIR=/data/sets misspelt read "looked in /data/stes" alone, as if the directory held other files.
+    const absent = await absentDirectories(searched);
+    const places = searched.map((directory) => (absent.includes(directory) ? `${directory} (no such directory)` : directory)).join(', ');
+    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file ${name} not found${why}; looked in ${places}${meant}${extension}`, {
       cause: error,
-      details: { file: name, searched, ...(otherCase.length > 0 ? { similar: otherCase } : {}), ...(bare === undefined ? {} : { dataset, datasetWithoutExtension: bare }) },
+      details: { file: name, searched, ...(absent.length > 0 ? { missingDirectories: absent } : {}), ...(otherCase.length > 0 ? { similar: otherCase } : {}), ...(bare === undefined ? {} : { dataset, datasetWithoutExtension: bare }) },
       ...(unpaired ? { hint: 'Give both --train and --test (or TRAIN_FILE and TEST_FILE), or --dataset NAME for NAME.csv and NAME_test.csv.' } : {}),
       ...(bare === undefined ? {} : { hint: `Give --dataset (DATASET_NAME) the dataset's name alone: --dataset ${bare}.` }),
     });
@@ -200,6 +203,12 @@ async function namesInOtherCase(name: string, directories: string[]): Promise<st
     for (const entry of entries) if (entry !== wanted && entry.toLowerCase() === wanted.toLowerCase()) found.push(path.join(folder, entry));
   }
   return found;
+}
+
+/** The directories looked in that are not there (or are not directories). */
+async function absentDirectories(directories: string[]): Promise<string[]> {
+  const found = await Promise.all(directories.map((directory) => stat(directory).then((entry) => entry.isDirectory(), () => false)));
+  return directories.filter((_, index) => !found[index]);
 }
 
 /** A dataset name given with a data file's extension, without it; undefined for a name without one. */
