@@ -7,6 +7,7 @@ import { FltsError, httpStatusFor, isFltsError, type ErrorCode } from '../errors
 import type { Logger } from '../logger.js';
 import { meteredBody, type BodyBudget, type BodyTicket } from './body-budget.js';
 import { failureFields } from './failure-fields.js';
+import { readableTypes } from './request-validators.js';
 import type { RouteTable } from './route-table.js';
 
 /** fastify's error body plus our code, and the reference's (FastAPI) `detail`. Never a stack. */
@@ -37,7 +38,7 @@ export function classifyError(error: unknown, bodyLimit: number): { status: numb
 function classify(error: unknown, bodyLimit: number): { status: number; code: ErrorCode; message: string } {
   if (isFltsError(error)) return { status: httpStatusFor(error), code: error.code, message: error.message };
   const fastifyError = error as Partial<FastifyError> & { validation?: unknown };
-  if (fastifyError.validation) return { status: 400, code: 'FLTS_REQUEST_INVALID', message: `Invalid request: ${fastifyError.message}.` };
+  if (fastifyError.validation) return { status: 400, code: 'FLTS_REQUEST_INVALID', message: `Invalid request: ${readableTypes(fastifyError.message ?? '')}.` };
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { status: 413, code: 'FLTS_REQUEST_TOO_LARGE', message: `Request body is larger than the limit of ${bodyLimit} bytes.` };

@@ -63,6 +63,14 @@ function integerError(key: string, property: { minimum?: number; maximum?: numbe
   return { instancePath, schemaPath: `${schemaPath}/type`, keyword: 'type', params: { type: 'integer' }, message: 'must be integer' };
 }
 
+/**
+ * The schema validator names a field's allowed types as its list, "body/data must be object,null", which reads as
+ * one odd type; a client needs "object or null".
+ */
+export function readableTypes(message: string): string {
+  return message.replace(/ must be ([a-z]+(?:,[a-z]+)+)/g, (_, types: string) => ` must be ${types.split(',').join(' or ')}`);
+}
+
 let outsideFastify: Ajv | undefined;
 
 /**
@@ -75,7 +83,7 @@ export function compileBodyCheck(schema: object, dataVar: string): (value: unkno
   const validate = outsideFastify.compile(schema);
   return (value) => {
     if (validate(value)) return;
-    const reasons = (validate.errors ?? []).map((error) => `${dataVar}${error.instancePath} ${error.message}`).join(', ');
+    const reasons = readableTypes((validate.errors ?? []).map((error) => `${dataVar}${error.instancePath} ${error.message}`).join(', '));
     throw new FltsError('FLTS_REQUEST_INVALID', `Invalid request: ${reasons}.`);
   };
 }
