@@ -53,6 +53,8 @@ describe('core > errors', () => {
     const missing = toFltsError(await writeFile(missingDirectory, 'x').catch((error: unknown) => error));
     expect(missing).toMatchObject({ code: 'FLTS_PATH_UNUSABLE', details: { path: missingDirectory, errno: 'ENOENT' } });
     expect(missing.message).toContain(`${missingDirectory}: it or a directory above it does not exist`);
+    // An unusable `predict --plot` path had a hint naming --home and --out alone, as if the plot were neither.
+    expect(missing.hint).toContain('the output files (--out, --plot, --export)');
     // What failed, in words rather than the system call's name.
     const unreadable = toFltsError(Object.assign(new Error("EACCES: permission denied, realpath '/data/store'"), { code: 'EACCES', syscall: 'realpath', path: '/data/store' }));
     expect(unreadable.message).toBe('Cannot look up /data/store: permission denied (EACCES).');
