@@ -1,5 +1,6 @@
 import { FltsError } from '../../errors.js';
 import { clip, shownText } from '../../clip-text.js';
+import { closestName } from '../../closest-name.js';
 import { redactSecrets } from '../../redact.js';
 
 /**
@@ -162,7 +163,11 @@ function checkRange(spec: SettingSpec, source: SettingSource, raw: unknown, valu
 }
 
 function checkChoice(spec: SettingSpec, source: SettingSource, raw: unknown, value: string, envName?: string): string {
-  if (spec.choices && !spec.choices.includes(value)) reject(spec, source, raw, acceptedText(spec), envName);
+  if (spec.choices && !spec.choices.includes(value)) {
+    // `--models LSTMM` was answered with the whole list of choices alone, leaving the reader to find the typo.
+    const meant = spec.secret ? undefined : closestName(value, spec.choices);
+    reject(spec, source, raw, meant === undefined ? acceptedText(spec) : `${acceptedText(spec)} (${JSON.stringify(value)} is not one: did you mean ${JSON.stringify(meant)}?)`, envName);
+  }
   if (spec.pattern && value !== '') {
     // `problem`, when there is one, is the check: the regex only states the rule.
     const problem = spec.pattern.problem ? spec.pattern.problem(value) : spec.pattern.regex.test(value) ? undefined : '';
