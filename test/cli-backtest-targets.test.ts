@@ -51,5 +51,7 @@ describe('cli > backtest and eval --rank-by backtest with runs of two target set
     const header = (run: { stdout: string }) => run.stdout.split('\n').find((line) => line.startsWith('config_hash '));
     expect(header(kept)).toContain(': 2 folds, horizon 3, stride 3, no refit (the trained models); rmse and score on the scaled data');
     expect(header(refitted)).toContain(': 2 folds, horizon 3, stride 3, refit every 2 folds; rmse and score on the scaled data');
+    // Before, nothing said the rows were ranked by score, so a model of lower rmse ranked below another read as a bug.
+    expect(header(kept)).toMatch(/; rmse and score on the scaled data, ranked by score = 0\.5 rmse \+ 0\.3 mae \+ 0\.2 mse of the fold means \(lower is better\)$/);
   }, 60_000);
 });

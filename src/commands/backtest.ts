@@ -8,6 +8,7 @@ import { checkSvgFileFlag } from '../cli/svg-file-flag.js';
 import { renderBacktestChart } from '../core/backtest/backtest-chart.js';
 import { runBacktest, type RunBacktestResult } from '../core/backtest/run-backtest.js';
 import { FltsError } from '../core/errors.js';
+import { SCORE_WEIGHTS } from '../core/eval/scoreboard.js';
 import { writeFileWhole } from '../core/write-file-whole.js';
 
 /** The backtest, and the local SVG of --plot as predict names its own (`plot_files`). */
@@ -63,7 +64,7 @@ export default class Backtest extends FltsCommand<BacktestCommandResult> {
         stop.release();
       }
     }
-    this.say(`config_hash ${result.config_hash}, targets ${result.targets?.join(',')}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, ${result.refit_every ? `refit every ${result.refit_every} folds` : 'no refit (the trained models)'}; rmse and score on the scaled data`);
+    this.say(`config_hash ${result.config_hash}, targets ${result.targets?.join(',')}: ${result.origins.length} folds, horizon ${result.horizon}, stride ${result.stride}, ${result.refit_every ? `refit every ${result.refit_every} folds` : 'no refit (the trained models)'}; rmse and score on the scaled data, ranked by score = ${SCORE_WEIGHTS.rmse} rmse + ${SCORE_WEIGHTS.mae} mae + ${SCORE_WEIGHTS.mse} mse of the fold means (lower is better)`);
     for (const row of result.ranking) {
       const aggregate = result.models.find((m) => m.model_type === row.model_type)?.aggregate;
       // The first target's pooled coverage, like the rmse beside it.
