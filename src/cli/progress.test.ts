@@ -1,4 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { forecastEveryWindow } from '../core/batch/batch-forecast.js';
+import type { FltsEvent } from '../core/events.js';
+import { createFeaturePlan } from '../core/forecast/feature-plan.js';
+import type { WindowSpec } from '../core/models/forecast-model.js';
+import { createNaiveModel } from '../core/models/naive-model.js';
+import { createProgressLog } from './progress-log.js';
 import { createBacktestProgress, createPredictProgress, createTrainProgress, drawsBars } from './progress.js';
 
 const events = [
@@ -110,6 +116,27 @@ describe('cli > progress', () => {
     finished.onEvent({ type: 'backtest.model_start', modelType: 'NAIVE', runId: null, folds: 3, refitEvery: 0 });
     for (let fold = 0; fold < 3; fold++) finished.onEvent({ type: 'backtest.fold', modelType: 'NAIVE', fold, folds: 3, rmse: 0.1 });
     expect(lines).toEqual(['NAIVE: 3 folds done']);
+  });
+
+  it('says a forecast\'s windows at each tenth and the total, as text and log lines alike, also when a chunk is longer than a tenth', async () => {
+    // 1,431 windows in chunks of 256: each chunk stepped over a tenth or two, 6 lines where README says one a tenth.
+    const window: WindowSpec = { inputSeqLen: 2, outputSeqLen: 1, features: ['down'], targets: ['down'] };
+    const rows = 1432;
+    const frame = { time: Float64Array.from({ length: rows }, (_, i) => i * 60_000), columns: ['down'], values: { down: Float64Array.from({ length: rows }, (_, i) => i) } };
+    const lines: string[] = [];
+    const logged: number[] = [];
+    const text = createPredictProgress({ tty: false, say: (line) => lines.push(line) });
+    const log = createProgressLog({ info: (fields: object) => logged.push((fields as { windows: number }).windows), warn: () => {} } as never);
+    const onChunk = (windows: number, total: number) => {
+      const event: FltsEvent = { type: 'batch.progress', windows, total };
+      text.onEvent(event);
+      log(event);
+    };
+    const plan = createFeaturePlan(window, { method: 'MinMaxScaler', columns: ['down'], offset: [0], scale: [1] });
+    await forecastEveryWindow(plan, createNaiveModel(window), { frame, scaled: false, cadenceMs: 60_000, warnings: [], source: 'test' }, { chunkSize: 256, onChunk });
+    const said = [144, 287, 430, 573, 716, 859, 1002, 1145, 1288, 1431];
+    expect(lines).toEqual(said.map((windows) => `forecast: ${windows}/1431 windows`));
+    expect(logged).toEqual(said);
   });
 
   it('says a batch forecast\'s windows at every tenth of them off a terminal, and draws a bar on one', () => {

@@ -35,6 +35,10 @@ export interface BatchForecastOptions {
   /** Windows per forward pass. */
   chunkSize: number;
   signal?: AbortSignal;
+  /**
+   * Told the windows done at each chunk's end and as each tenth of them is passed within a chunk: a chunk (256
+   * windows) longer than a tenth of a short file would otherwise step over tenths, which progress reports each of.
+   */
   onChunk?: (done: number, total: number) => void;
   /** The run's intervals at the configured levels; rows get no bounds without it. */
   intervals?: IntervalSource;
@@ -121,6 +125,8 @@ export async function forecastEveryWindow(plan: FeaturePlan, model: ForecastMode
           }
         });
       }
+      const done = w + 1;
+      if (done < to && Math.floor((10 * done) / windows) > Math.floor((10 * w) / windows)) options.onChunk?.(done, windows);
     });
     options.onChunk?.(to, windows);
   }
