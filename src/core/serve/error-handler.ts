@@ -46,7 +46,8 @@ function classify(error: unknown, bodyLimit: number): { status: number; code: Er
       // The router gives up on a path segment longer than its limit; nothing is named like that.
       return { status: 404, code: 'FLTS_REQUEST_ROUTE_NOT_FOUND', message: 'A path segment is longer than the router accepts; no route or model has such a name.' };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 400, code: 'FLTS_REQUEST_INVALID', message: `${fastifyError.message}; send the body as application/json.` };
+      // The body may be fine, its label is not what the route reads: 415 tells a client which to fix, as a 400 did not.
+      return { status: 415, code: 'FLTS_REQUEST_UNSUPPORTED_MEDIA_TYPE', message: `${fastifyError.message}; send the body as application/json.` };
     default:
       break;
   }
