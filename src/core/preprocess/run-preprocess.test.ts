@@ -278,6 +278,25 @@ describe('core > preprocess > run-preprocess', () => {
     expect((file as Error).message).not.toContain('--dataset takes');
   });
 
+  it('names the dataset of the data directory a misspelt --dataset most likely meant', async () => {
+    // Before: "Data file exmple.csv not found; looked in <dir>" alone, with example.csv beside it.
+    writeFileSync(path.join(dir, 'example.csv'), csv(60));
+    writeFileSync(path.join(dir, 'example_test.csv'), csv(20, 5, TEST_FROM));
+    const named = await runPreprocess(settingsFor({ 'data.trainFile': '', 'data.testFile': '', 'data.datasetName': 'exmple' }), { store }).catch((error: unknown) => error);
+    expect(named).toMatchObject({
+      code: 'FLTS_DATA_FILE_NOT_FOUND',
+      message: expect.stringContaining('(no dataset exmple: did you mean --dataset example?)'),
+      hint: "Give --dataset (DATASET_NAME) a dataset of the directories looked in: --dataset example.",
+      details: { dataset: 'exmple', similarDataset: 'example' },
+    });
+    // The name it suggests is the one that works; a name near none (nor a file named with --train) gets no guess.
+    expect((await runPreprocess(settingsFor({ 'data.trainFile': '', 'data.testFile': '', 'data.datasetName': 'example' }), { store })).status).toBe('processed');
+    const far = await runPreprocess(settingsFor({ 'data.trainFile': '', 'data.testFile': '', 'data.datasetName': 'elsewhere' }), { store }).catch((error: unknown) => error);
+    expect((far as Error).message).not.toContain('did you mean');
+    const file = await runPreprocess(settingsFor({ 'data.trainFile': 'exmple.csv' }), { store }).catch((error: unknown) => error);
+    expect((file as Error).message).not.toContain('did you mean');
+  });
+
   it('says which directory looked in is not there at all', async () => {
     // Before: "looked in <dir>/sets" alone for a misspelt FLTS_DATA_DIR, as if that directory held other files.
     const absent = path.join(dir, 'sets');

@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { listNames } from '../clip-text.js';
+import { closestName } from '../closest-name.js';
 import { computeConfigHash, DEFAULT_DATASET, resolveDataFiles } from '../config/config-hash.js';
 import type { Settings } from '../config/settings.js';
 import { scaledValuesWarning, type ScaledValuesWarning } from '../data/scaler.js';
@@ -178,14 +179,18 @@ async function readDataFile(filePath: string, given: string, searched: string[],
     // `--dataset example.csv` looked for example.csv.csv, and the message named that doubled name as if the user had typed it.
     const bare = dataset === undefined ? undefined : withoutDataExtension(dataset);
     const extension = bare === undefined ? '' : ` (--dataset takes the name without its extension: --dataset ${bare} reads ${bare}.csv and ${bare}_test.csv)`;
+    // `--dataset exmple` named the file it looked for alone, the dataset beside it left to be spotted in a listing.
+    const near = dataset === undefined || bare !== undefined || otherCase.length > 0 ? undefined : closestName(dataset, await datasetNames(searched));
+    const nearText = near === undefined ? '' : ` (no dataset ${dataset}: did you mean --dataset ${near}?)`;
     // FLTS_DATA_DIR=/data/sets misspelt read "looked in /data/stes" alone, as if the directory held other files.
     const absent = await absentDirectories(searched);
     const places = searched.map((directory) => (absent.includes(directory) ? `${directory} (no such directory)` : directory)).join(', ');
-    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file ${name} not found${why}; looked in ${places}${meant}${extension}`, {
+    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file ${name} not found${why}; looked in ${places}${meant}${extension}${nearText}`, {
       cause: error,
-      details: { file: name, searched, ...(absent.length > 0 ? { missingDirectories: absent } : {}), ...(otherCase.length > 0 ? { similar: otherCase } : {}), ...(bare === undefined ? {} : { dataset, datasetWithoutExtension: bare }) },
+      details: { file: name, searched, ...(absent.length > 0 ? { missingDirectories: absent } : {}), ...(otherCase.length > 0 ? { similar: otherCase } : {}), ...(bare === undefined ? {} : { dataset, datasetWithoutExtension: bare }), ...(near === undefined ? {} : { dataset, similarDataset: near }) },
       ...(unpaired ? { hint: 'Give both --train and --test (or TRAIN_FILE and TEST_FILE), or --dataset NAME for NAME.csv and NAME_test.csv.' } : {}),
       ...(bare === undefined ? {} : { hint: `Give --dataset (DATASET_NAME) the dataset's name alone: --dataset ${bare}.` }),
+      ...(near === undefined ? {} : { hint: `Give --dataset (DATASET_NAME) a dataset of the directories looked in: --dataset ${near}.` }),
     });
   }
 }
@@ -203,6 +208,16 @@ async function namesInOtherCase(name: string, directories: string[]): Promise<st
     for (const entry of entries) if (entry !== wanted && entry.toLowerCase() === wanted.toLowerCase()) found.push(path.join(folder, entry));
   }
   return found;
+}
+
+/** The datasets the directories looked in hold: NAME for each NAME.csv (its test file NAME_test.csv not a dataset of its own). */
+async function datasetNames(directories: string[]): Promise<string[]> {
+  const names = new Set<string>();
+  for (const directory of directories) {
+    const entries = await readdir(directory).catch(() => [] as string[]);
+    for (const entry of entries) if (entry.endsWith('.csv') && !entry.endsWith('_test.csv')) names.add(entry.slice(0, -'.csv'.length));
+  }
+  return [...names];
 }
 
 /** The directories looked in that are not there (or are not directories). */
