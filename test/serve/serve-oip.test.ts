@@ -391,14 +391,14 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     expect((await unrouted.text()).length).toBeLessThan(1000);
     // fastify's own message quotes the content type whole; the answer cuts any message at 2,000 characters.
     const mediaType = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': `text/${'x'.repeat(12_000)}` }, body: '{}' });
-    expect(mediaType.status).toBe(400);
+    expect(mediaType.status).toBe(415);
     expect(((await mediaType.json()) as { message: string }).message).toHaveLength(2003);
   });
 
   it('keeps rejecting other content types on /predict', async () => {
     const response = await fetch(`${server.url}/predict`, { method: 'POST', body: JSON.stringify({ data }) });
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as any).message).toMatch(/application\/json/);
+    expect(response.status).toBe(415);
+    expect(((await response.json()) as any)).toMatchObject({ code: 'FLTS_REQUEST_UNSUPPORTED_MEDIA_TYPE', message: expect.stringMatching(/application\/json/) });
   });
 });
 
