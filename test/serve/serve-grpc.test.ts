@@ -155,6 +155,18 @@ describe('serve > Open Inference Protocol over gRPC', () => {
     expect(typo.parameters.ignored_parameters.string_param).toMatch(/^A parameter the request gave that flts does not read was ignored: Identifier \(did you mean identifier\?\)\./);
   });
 
+  it('names a requested output\'s parameters flts does not read in ignored_parameters, by their place, as over HTTP', async () => {
+    const data = requestData(9);
+    const plain = await call(client, 'ModelInfer', { ...rawRequest(data), outputs: [{ name: 'down', parameters: { classification: { int64_param: 0 } } }] });
+    expect(plain.parameters).not.toHaveProperty('ignored_parameters');
+    // Before, the output's `foo` was dropped without a word.
+    const extra = await call(client, 'ModelInfer', { ...rawRequest(data), outputs: [{ name: 'down', parameters: { foo: { string_param: 'x' } } }] });
+    expect(extra.raw_output_contents).toEqual(plain.raw_output_contents);
+    expect(extra.parameters.ignored_parameters.string_param).toBe(
+      'A parameter the request gave that flts does not read was ignored: outputs[0].parameters.foo. It reads inference_length, index_col, binary_data_output, identifier, and binary_data, classification on an output.',
+    );
+  });
+
   it('answers bad requests with the HTTP routes\' coded reasons as gRPC status codes', async () => {
     const data = requestData(6);
     const cases: Array<[object, grpc.status, RegExp]> = [

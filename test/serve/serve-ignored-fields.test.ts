@@ -102,6 +102,24 @@ describe('serve > body fields a route does not read, and columns of its rows the
     });
   });
 
+  it('/v2/models/<name>/infer names a requested output\'s parameters flts does not read by their place, as it names the request\'s', async () => {
+    const data = requestData(8);
+    const tensor = (name: string, values: unknown[], datatype = 'FP64') => ({ name, datatype, shape: [values.length], data: values });
+    const inputs = [tensor('timestamp', data.ts, 'BYTES'), tensor('down', data.down), tensor('up', data.up)];
+    const infer = (body: unknown) => postJson(`${server.url}/v2/models/flts/infer`, body);
+    // binary_data and classification (0: none) are read on an output: nothing to name.
+    const plain = await infer({ inputs, outputs: [{ name: 'down', parameters: { binary_data: false, classification: 0 } }] });
+    expect(plain.status).toBe(200);
+    expect(plain.json.parameters).not.toHaveProperty('ignored_parameters');
+    // Before, an output's `binary_dat` and `foo` were dropped without a word, while the request's `priority` was named.
+    const typo = await infer({ inputs, parameters: { priority: 1 }, outputs: [{ name: 'timestamp', parameters: { binary_data: false } }, { name: 'down', parameters: { binary_dat: false, foo: 1 } }] });
+    expect(typo.status).toBe(200);
+    expect(typo.json.outputs).toEqual([expect.objectContaining({ name: 'timestamp', datatype: 'BYTES' }), plain.json.outputs[0]]);
+    expect(typo.json.parameters.ignored_parameters).toBe(
+      'Parameters the request gave that flts does not read were ignored: priority, outputs[1].parameters.binary_dat (did you mean outputs[1].parameters.binary_data?), outputs[1].parameters.foo. It reads inference_length, index_col, binary_data_output, identifier, and binary_data, classification on an output.',
+    );
+  });
+
   it('/predict forecasts as without columns the model does not read, and names each with the column it most likely meant', async () => {
     const data = requestData(8);
     const plain = await predict({ data });

@@ -254,6 +254,29 @@ function assertTimesNotFloat32(inputs: readonly OipInput[], indexCol: string | u
 /** The request parameters flts reads, as the schema names them. */
 const READ_PARAMETERS = Object.keys(inferParameters.properties);
 
+/** The parameters flts reads on a requested output: the binary extension's `binary_data`, and `classification` to refuse it. */
+const READ_OUTPUT_PARAMETERS = ['binary_data', 'classification'];
+
+/**
+ * A requested output's parameters flts does not read, named by their place (`outputs[0].parameters.foo`) beside the
+ * request's own, with the names read there to say what each most likely meant: they were dropped without a word, while a
+ * request parameter of the same name was warned of.
+ */
+function outputParameterNames(outputs: readonly OipRequestedOutput[] | undefined): { given: string[]; read: string[]; unread: boolean } {
+  const given: string[] = [];
+  const read: string[] = [];
+  let unread = false;
+  outputs?.forEach(({ parameters }, index) => {
+    const names = Object.keys(parameters);
+    if (!names.some((name) => !READ_OUTPUT_PARAMETERS.includes(name))) return;
+    unread = true;
+    const at = `outputs[${index}].parameters.`;
+    given.push(...names.map((name) => at + name));
+    read.push(...READ_OUTPUT_PARAMETERS.map((name) => at + name));
+  });
+  return { given, read, unread };
+}
+
 /**
  * The request's parameters flts does not read and inputs the model does not take, as response parameters (scalars:
  * each a message under its code): Triton's own (`priority`, `sequence_id`) and a gateway's are answered as if absent,
@@ -261,11 +284,12 @@ const READ_PARAMETERS = Object.keys(inferParameters.properties);
  * protocol's clients send parameters and inputs of their own.
  */
 function ignoredParameters(request: OipInferRequest, indexCol: string | undefined, rawColumns: readonly string[]): Record<string, string> {
-  const parameters = unreadNames(Object.keys(request.parameters), READ_PARAMETERS);
+  const outputs = outputParameterNames(request.outputs);
+  const parameters = unreadNames([...Object.keys(request.parameters), ...outputs.given], [...READ_PARAMETERS, ...outputs.read]);
   const taken = indexCol === undefined ? [...rawColumns] : [indexCol, ...rawColumns];
   const inputs = unreadNames(request.inputs.map((input) => input.name), taken);
   return {
-    ...(parameters ? { ignored_parameters: ignoredMessage(['A parameter', 'Parameters'], 'flts does not read', parameters, `reads ${READ_PARAMETERS.join(', ')}`) } : {}),
+    ...(parameters ? { ignored_parameters: ignoredMessage(['A parameter', 'Parameters'], 'flts does not read', parameters, `reads ${READ_PARAMETERS.join(', ')}${outputs.unread ? `, and ${READ_OUTPUT_PARAMETERS.join(', ')} on an output` : ''}`) } : {}),
     ...(inputs ? { ignored_inputs: ignoredMessage(['An input', 'Inputs'], 'the model does not take', inputs, `takes ${taken.join(', ')}`) } : {}),
   };
 }

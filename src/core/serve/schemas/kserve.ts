@@ -176,7 +176,7 @@ export const inferSchema = {
                 type: 'object',
                 additionalProperties: true,
                 description:
-                  "The served run (`run_id`, `model_type`, `config_hash`), `horizon`, `recursive`, its live accuracy once known, and warnings as their message under their code, each only when there is something to say: `ignored_parameters` (request parameters flts does not read, answered as if absent, each with the one it most likely meant: `Identifier (did you mean identifier?)`), `ignored_inputs` (inputs the model does not take) and `irregular_time_steps`.",
+                  "The served run (`run_id`, `model_type`, `config_hash`), `horizon`, `recursive`, its live accuracy once known, and warnings as their message under their code, each only when there is something to say: `ignored_parameters` (request parameters flts does not read, and those of a requested output besides `binary_data` and `classification`, named by their place: `outputs[0].parameters.foo`; answered as if absent, each with the one it most likely meant: `Identifier (did you mean identifier?)`), `ignored_inputs` (inputs the model does not take) and `irregular_time_steps`.",
               },
               outputs: { type: 'array', items: { type: 'object', additionalProperties: true } },
             },
