@@ -736,6 +736,8 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     const data = requestData(6);
     try {
       expect((await call(client, 'ModelInfer', { ...rawRequest(data), id: '😀'.repeat(256) })).id).toBe('😀'.repeat(256));
+      // proto3's id has no presence: "" and none are the same message, answered "" (HTTP echoes a JSON "" it was given).
+      expect((await call(client, 'ModelInfer', { ...rawRequest(data), id: '' })).id).toBe('');
       // 257 characters are counted once decoded; 60,000 are refused from the message's bytes.
       for (const id of ['i'.repeat(257), 'i'.repeat(60_000)]) {
         const error = await callError(client, 'ModelInfer', { ...rawRequest(data), id });

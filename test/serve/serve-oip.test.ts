@@ -360,6 +360,10 @@ describe('serve > Open Inference Protocol over HTTP', () => {
     const echoed = await postJson(infer, { id: uuid, inputs: jsonInputs });
     expect([echoed.status, echoed.json.id]).toEqual([200, uuid]);
     expect((await postJson(infer, { id: 'é'.repeat(256), inputs: jsonInputs })).json.id).toBe('é'.repeat(256));
+    // The protocol returns the id "if specified", and "" is given: before, it was answered as if none had been.
+    const empty = await postJson(infer, { id: '', inputs: jsonInputs });
+    expect([empty.status, 'id' in empty.json, empty.json.id]).toEqual([200, true, '']);
+    expect((await postJson(infer, { inputs: jsonInputs })).json).not.toHaveProperty('id');
     // Just over (left to the schema), escaped text under the bound's length, and an id of most of the body limit (refused from the text).
     for (const body of [JSON.stringify({ id: 'i'.repeat(257), inputs: jsonInputs }), `{"id":"${'\\u0069'.repeat(257)}","inputs":${JSON.stringify(jsonInputs)}}`, JSON.stringify({ inputs: jsonInputs, id: 'i'.repeat(200_000) })]) {
       for (const headers of [{ 'content-type': 'application/json' }, {}]) {

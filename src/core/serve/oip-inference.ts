@@ -344,7 +344,9 @@ function inferResponse(context: OipContext, request: OipInferRequest, result: Pr
   return {
     model_name: context.modelName,
     model_version: result.run.runId,
-    ...(request.id ? { id: request.id } : {}),
+    // The protocol returns an id "if specified": "" is one a client gave (gRPC's proto3 field cannot tell it from none,
+    // and answers "" either way).
+    ...(request.id !== undefined ? { id: request.id } : {}),
     parameters: {
       run_id: result.run.runId,
       model_type: result.run.modelType,
