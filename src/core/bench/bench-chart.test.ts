@@ -28,6 +28,7 @@ function report(): BenchReport {
     finishedAt: '2026-01-01T00:01:00.000Z',
     balancer: 'node-cluster',
     target: null,
+    modelName: 'flts',
     runId: 'd2e65bd91084455e9c68a84d5075b2d6',
     modelType: 'LSTM',
     payload: { source: 'PobleSec_test.csv', origin: 'named', why: '', rowsPerRequest: 16, distinctBodies: 10, meanBytes: 2000 },

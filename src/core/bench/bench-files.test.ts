@@ -84,6 +84,7 @@ describe('core > bench > writeBenchFiles', () => {
     finishedAt: '2026-01-01T00:01:00.000Z',
     balancer: 'external',
     target: 'http://127.0.0.1:8000',
+    modelName: 'flts',
     runId: null,
     modelType: null,
     payload: { source: 'PobleSec_test.csv', origin: 'named', why: '', rowsPerRequest: 16, distinctBodies: 10, meanBytes: 2000 },

@@ -27,10 +27,10 @@ export interface ErrorSummary {
 }
 
 export interface CpuSummary {
-  /** Mean CPU of all server processes together, in percent of one core (200 = both cores of a 2-core machine). */
-  serversPercent: number;
-  /** Highest single server process mean, in percent of one core. */
-  busiestServerPercent: number;
+  /** Mean CPU of all server processes together, in percent of one core (200 = both cores of a 2-core machine); null for --target, whose processes bench does not know. */
+  serversPercent: number | null;
+  /** Highest single server process mean, in percent of one core; null for --target. */
+  busiestServerPercent: number | null;
   /** The load generator (this process), in percent of one core. */
   loadGeneratorPercent: number;
   /** Whole machine busy share over the cell, in percent of all cores. */
@@ -80,6 +80,8 @@ export interface BenchReport {
   target: string | null;
   runId: string | null;
   modelType: string | null;
+  /** The model name the Open Inference Protocol load was sent to: the one the server said it serves, else bench's settings'. */
+  modelName: string;
   /**
    * `source`: the test file the request rows were cut from; `origin` and `why`: what chose it (the data named by
    * the settings, the served run's own test file, or the default dataset's), `hint` when the run's file was missing.

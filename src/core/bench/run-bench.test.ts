@@ -160,6 +160,32 @@ describe('core > bench > runBench requests', () => {
     expect([...paths].filter((p) => p.includes('/v2/'))).toEqual(['POST /v2/models/energy/infer']);
   });
 
+  it('names the model of a --target in bench.md, and fills its loadgen CPU % (this process) while the servers\' CPU stays blank', async () => {
+    const json = { 'content-type': 'application/json' };
+    const url = await serve((request, response) => {
+      if (request.method === 'GET') return void response.writeHead(200, json).end(request.url === '/readyz' ? '{"status":"ready","model_name":"energy","run_id":"r1","model_type":"NAIVE"}' : '{}');
+      request.resume().on('end', () => response.writeHead(200, json).end('{}'));
+    });
+    const outDir = mkdtempSync(path.join(tmpdir(), 'flts-bench-target-'));
+    try {
+      const report = (await benchAgainst(url, { protocols: ['http', 'oip-http'], modelName: 'flts', outDir })) as BenchReport;
+      expect(report.modelName).toBe('energy');
+      for (const cell of report.cells) expect(cell.cpu).toMatchObject({ serversPercent: null, busiestServerPercent: null, loadGeneratorPercent: expect.any(Number) });
+      const markdown = readFileSync(report.files!.markdown, 'utf8');
+      // Before, the Served line named the run alone, and every CPU column of a --target was blank, the loadgen's too.
+      expect(markdown).toContain(`- Served: existing service ${url}; run r1 (NAIVE), served to the Open Inference Protocol as model 'energy'.\n`);
+      const header = markdown.split('\n').find((line) => line.startsWith('| engine'))!.split('|').map((c) => c.trim());
+      const rows = markdown.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| engine')).map((line) => line.split('|').map((c) => c.trim()));
+      expect(rows).toHaveLength(report.cells.length);
+      for (const row of rows) {
+        expect(row[header.indexOf('loadgen CPU %')]).toMatch(/^\d+$/);
+        expect([row[header.indexOf('server CPU %')], row[header.indexOf('busiest %')]]).toEqual(['', '']);
+      }
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an --out it cannot write into before sending any request, not after the whole load', async () => {
     const { url, answered } = await tokenTarget('tok');
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'flts-bench-out-')), 'a-file');

@@ -402,15 +402,13 @@ async function measureMatrix(input: BenchSettings & BenchData & { payloadRows: n
           requestsPerSec: Math.round((result.successes / result.elapsedSec) * 10) / 10,
           latency: result.latency,
           errors: result.errors,
-          cpu:
-            pids.length > 0
-              ? {
-                  serversPercent: Math.round(perServer.reduce((a, b) => a + b, 0)),
-                  busiestServerPercent: Math.round(Math.max(0, ...perServer)),
-                  loadGeneratorPercent: Math.round(usage.self),
-                  machinePercent: Math.round(usage.machine),
-                }
-              : null,
+          // The load generator is this process, with --target too: only the servers' processes are unknown then.
+          cpu: {
+            serversPercent: pids.length > 0 ? Math.round(perServer.reduce((a, b) => a + b, 0)) : null,
+            busiestServerPercent: pids.length > 0 ? Math.round(Math.max(0, ...perServer)) : null,
+            loadGeneratorPercent: Math.round(usage.self),
+            machinePercent: Math.round(usage.machine),
+          },
           serverRssMiB: rss.length > 0 ? Math.round(Math.max(...rss)) : null,
           fractionOfBaseline: null,
         };
@@ -451,6 +449,7 @@ async function measureMatrix(input: BenchSettings & BenchData & { payloadRows: n
     target: input.target ?? null,
     runId: model.run_id ?? null,
     modelType: model.model_type ?? null,
+    modelName,
     payload: { source: payloads.source, origin, why, ...(hint ? { hint } : {}), rowsPerRequest: payloads.rowsPerRequest, distinctBodies: payloads.bodies.length, meanBytes: payloads.meanBytes },
     matrix: { protocols: [...input.protocols], replicas: input.target ? [] : [...input.replicas], connections: [...input.connections], durationSec: input.durationSec, baselineDurationSec: input.baselineDurationSec, warmupSec: input.warmupSec, ...(variants[0] ? { variants: variants.map((v) => (v as BenchVariant).label) } : {}) },
     machine: { ...machine, loadAverageEnd: os.loadavg() },
