@@ -453,13 +453,13 @@ describe.skipIf(Boolean(mlflow.skip))(TITLE, () => {
       // Held back on purpose and warned about once, not failures (a daemon's trainer counts failures in its metric).
       expect(parked.status === 'ok' && parked.value.failed).toEqual([]);
 
-      // Left alone: the sync's listing of the experiments, one question about the deleted one and the search for mirrors
-      // to tag, whatever the runs it parks; no lookup of a run, and no failure. Before, each run failed again, one
-      // lookup of its mirror each.
+      // Left alone: the sync's listing of the experiments, one question about the deleted one, the search for mirrors
+      // to tag and the search for network mirrors without a logged model, whatever the runs it parks; no lookup of a
+      // run, and no failure. Before, each run failed again, one lookup of its mirror each.
       proxy.requests.length = 0;
       const idle = await syncRunsToTracking(store, settings);
       expect(idle.status === 'ok' && idle.value).toMatchObject({ pending: [], failed: [], waiting: [{ experimentName, experimentId: experiment.experiment_id, runs: 3 }] });
-      expect(proxy.requests).toEqual(['/api/2.0/mlflow/experiments/search', '/api/2.0/mlflow/experiments/get', '/api/2.0/mlflow/runs/search']);
+      expect(proxy.requests).toEqual(['/api/2.0/mlflow/experiments/search', '/api/2.0/mlflow/experiments/get', '/api/2.0/mlflow/runs/search', '/api/2.0/mlflow/runs/search']);
 
       expect((await rest('restore')).status).toBe(200);
       const restored = await syncRunsToTracking(store, settings);
