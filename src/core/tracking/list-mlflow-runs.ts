@@ -78,15 +78,15 @@ async function searchedExperiments(client: ReturnType<typeof trackingClientFor>)
  * default one is how the reference missed Prophet runs, F16), newest first.
  */
 export async function listMlflowRunsByConfigHash(settings: Settings, configHash: string, deps: TrackingDeps = {}, options: { maxResults?: number } = {}): Promise<MlflowRunSummary[]> {
+  return searchSummaries(settings, deps, `params.config_hash = ${filterLiteral(configHash)}`, options.maxResults);
+}
+
+/** The runs of the searched experiments that `filter` selects, newest first, summarised. */
+async function searchSummaries(settings: Settings, deps: TrackingDeps, filter: string, maxResults = 1000): Promise<MlflowRunSummary[]> {
   const client = trackingClientFor(settings, deps);
   const names = await searchedExperiments(client);
   if (names.size === 0) return [];
-  const runs = await client.searchRuns({
-    experimentIds: [...names.keys()],
-    filter: `params.config_hash = ${filterLiteral(configHash)}`,
-    orderBy: ['attributes.start_time DESC'],
-    maxResults: options.maxResults ?? 1000,
-  });
+  const runs = await client.searchRuns({ experimentIds: [...names.keys()], filter, orderBy: ['attributes.start_time DESC'], maxResults });
   return runs.map((run) => summariseMlflowRun(run, names));
 }
 
@@ -95,14 +95,6 @@ export async function listMlflowRunsByConfigHash(settings: Settings, configHash:
  * experiments: what a board of `configHash` that has none names instead.
  */
 export async function listFinishedMlflowRunsOfOtherConfigHashes(settings: Settings, configHash: string, deps: TrackingDeps = {}, options: { maxResults?: number } = {}): Promise<MlflowRunSummary[]> {
-  const client = trackingClientFor(settings, deps);
-  const names = await searchedExperiments(client);
-  if (names.size === 0) return [];
-  const runs = await client.searchRuns({
-    experimentIds: [...names.keys()],
-    filter: `params.config_hash != ${filterLiteral(configHash)} AND attributes.status = 'FINISHED'`,
-    orderBy: ['attributes.start_time DESC'],
-    maxResults: options.maxResults ?? 1000,
-  });
-  return runs.map((run) => summariseMlflowRun(run, names)).filter((run) => run.status === 'FINISHED' && run.configHash !== '' && run.configHash !== configHash);
+  const runs = await searchSummaries(settings, deps, `params.config_hash != ${filterLiteral(configHash)} AND attributes.status = 'FINISHED'`, options.maxResults);
+  return runs.filter((run) => run.status === 'FINISHED' && run.configHash !== '' && run.configHash !== configHash);
 }
