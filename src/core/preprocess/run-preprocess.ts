@@ -176,21 +176,15 @@ async function readDataFile(filePath: string, given: string, searched: string[],
       throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `${error.message}${meant}`, { cause: error, details: { ...error.details, similar: otherCase } });
     }
     const why = unpaired ? ` (the ${unpaired.role} file of dataset ${unpaired.dataset}: --${unpaired.role === 'train' ? 'test' : 'train'} was given without --${unpaired.role})` : '';
-    // `--dataset example.csv` looked for example.csv.csv, and the message named that doubled name as if the user had typed it.
-    const bare = dataset === undefined ? undefined : withoutDataExtension(dataset);
-    const extension = bare === undefined ? '' : ` (--dataset takes the name without its extension: --dataset ${bare} reads ${bare}.csv and ${bare}_test.csv)`;
-    // `--dataset exmple` named the file it looked for alone, the dataset beside it left to be spotted in a listing.
-    const near = dataset === undefined || bare !== undefined || otherCase.length > 0 ? undefined : closestName(dataset, await datasetNames(searched));
-    const nearText = near === undefined ? '' : ` (no dataset ${dataset}: did you mean --dataset ${near}?)`;
+    const advice = dataset === undefined ? undefined : await datasetAdvice(dataset, searched, otherCase.length > 0);
     // FLTS_DATA_DIR=/data/sets misspelt read "looked in /data/stes" alone, as if the directory held other files.
     const absent = await absentDirectories(searched);
     const places = searched.map((directory) => (absent.includes(directory) ? `${directory} (no such directory)` : directory)).join(', ');
-    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file ${name} not found${why}; looked in ${places}${meant}${extension}${nearText}`, {
+    const hint = advice?.hint ?? (unpaired ? 'Give both --train and --test (or TRAIN_FILE and TEST_FILE), or --dataset NAME for NAME.csv and NAME_test.csv.' : undefined);
+    throw new FltsError('FLTS_DATA_FILE_NOT_FOUND', `Data file ${name} not found${why}; looked in ${places}${meant}${advice?.text ?? ''}`, {
       cause: error,
-      details: { file: name, searched, ...(absent.length > 0 ? { missingDirectories: absent } : {}), ...(otherCase.length > 0 ? { similar: otherCase } : {}), ...(bare === undefined ? {} : { dataset, datasetWithoutExtension: bare }), ...(near === undefined ? {} : { dataset, similarDataset: near }) },
-      ...(unpaired ? { hint: 'Give both --train and --test (or TRAIN_FILE and TEST_FILE), or --dataset NAME for NAME.csv and NAME_test.csv.' } : {}),
-      ...(bare === undefined ? {} : { hint: `Give --dataset (DATASET_NAME) the dataset's name alone: --dataset ${bare}.` }),
-      ...(near === undefined ? {} : { hint: `Give --dataset (DATASET_NAME) a dataset of the directories looked in: --dataset ${near}.` }),
+      details: { file: name, searched, ...(absent.length > 0 ? { missingDirectories: absent } : {}), ...(otherCase.length > 0 ? { similar: otherCase } : {}), ...advice?.details },
+      ...(hint ? { hint } : {}),
     });
   }
 }
@@ -208,6 +202,29 @@ async function namesInOtherCase(name: string, directories: string[]): Promise<st
     for (const entry of entries) if (entry !== wanted && entry.toLowerCase() === wanted.toLowerCase()) found.push(path.join(folder, entry));
   }
   return found;
+}
+
+/**
+ * What to say of a dataset name whose file is missing: `--dataset example.csv` (it looked for example.csv.csv, a name
+ * the user never typed) takes the name without its extension; `--dataset exmple` most likely meant the dataset of the
+ * directories nearest to it, unless a file differing only in case (`nameInOtherCase`) answers it already.
+ */
+async function datasetAdvice(dataset: string, searched: string[], nameInOtherCase: boolean): Promise<{ text: string; hint: string; details: Record<string, string> } | undefined> {
+  const bare = withoutDataExtension(dataset);
+  if (bare !== undefined) {
+    return {
+      text: ` (--dataset takes the name without its extension: --dataset ${bare} reads ${bare}.csv and ${bare}_test.csv)`,
+      hint: `Give --dataset (DATASET_NAME) the dataset's name alone: --dataset ${bare}.`,
+      details: { dataset, datasetWithoutExtension: bare },
+    };
+  }
+  const near = nameInOtherCase ? undefined : closestName(dataset, await datasetNames(searched));
+  if (near === undefined) return undefined;
+  return {
+    text: ` (no dataset ${dataset}: did you mean --dataset ${near}?)`,
+    hint: `Give --dataset (DATASET_NAME) a dataset of the directories looked in: --dataset ${near}.`,
+    details: { dataset, similarDataset: near },
+  };
 }
 
 /** The datasets the directories looked in hold: NAME for each NAME.csv (its test file NAME_test.csv not a dataset of its own). */
