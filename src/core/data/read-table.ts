@@ -323,11 +323,6 @@ function characterNamed(char: string): string {
 }
 
 /**
- * Fast path: every column but time declared float64 up front (no inference pass). Duplicate or odd header
- * names take the slower full-scan read (`null` would read everything as text in this binding, hence the
- * large number), which finds the numeric columns by inference.
- */
-/**
  * Excel reads, and writes when asked to, a first line "sep=;" that names the separator; the header follows it.
  * Read as a header, it was a one-column table whose every row was ragged.
  */
@@ -336,6 +331,11 @@ function separatorLine(bytes: Buffer): { body: Buffer; declared?: string } {
   return match ? { body: bytes.subarray(Buffer.byteLength(match[0])), declared: match[1] } : { body: bytes };
 }
 
+/**
+ * Fast path: every column but time declared float64 up front (no inference pass). Duplicate or odd header
+ * names take the slower full-scan read (`null` would read everything as text in this binding, hence the
+ * large number), which finds the numeric columns by inference.
+ */
 function readCsv(file: Buffer, limits: Required<ReadTableLimits>): pl.DataFrame {
   const { body: bytes, declared } = separatorLine(file);
   const header = headerLine(bytes);

@@ -285,13 +285,6 @@ function describeCause(error: unknown): string {
 }
 
 /**
- * One function for every MLflow call: a time limit on each attempt, retries with backoff on transient
- * failures, MLflow's `{error_code, message}` turned into FLTS_TRACKING_REJECTED, and exhaustion into
- * FLTS_TRACKING_UNAVAILABLE that says how long it tried. No call takes longer than its budget
- * (trackingCallBudgetMs), a server's Retry-After included, which is what keeps a dead or throttling server from
- * stalling training (F4).
- */
-/**
  * Servers not answering, by the address shown in the log, for the whole process: every call retried up to
  * FLTS_MLFLOW_RETRIES times and each retry warned, so a server down logged four warnings a call, from every client of
  * it. An outage is told once when it starts (mlflow_unavailable) and once at the first answer after it
@@ -304,6 +297,13 @@ function isUnanswered(error: unknown): error is TransientFailure {
   return error instanceof TransientFailure && (error.status === undefined || error.status === 429 || error.status >= 500);
 }
 
+/**
+ * One function for every MLflow call: a time limit on each attempt, retries with backoff on transient
+ * failures, MLflow's `{error_code, message}` turned into FLTS_TRACKING_REJECTED, and exhaustion into
+ * FLTS_TRACKING_UNAVAILABLE that says how long it tried. No call takes longer than its budget
+ * (trackingCallBudgetMs), a server's Retry-After included, which is what keeps a dead or throttling server from
+ * stalling training (F4).
+ */
 export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
   const checkedUri = assertTrackingUri(options.uri);
   const { base, ...fromUri } = splitUserinfo(checkedUri);
