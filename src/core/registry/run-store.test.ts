@@ -10,7 +10,7 @@ import { fakeRun } from './run-record.fixture.js';
 import { sealRunRecord } from './run-record-seal.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { RunOwner, RunRecord } from './run-record.js';
-import { containerInstanceId, currentRunOwner, findRunRecord, indexUnlistedRuns, listRunRecords, markDeadRunsKilled, markRunKilled, ownerProcessGone, ownerSharesProcesses, readRunRecord, runOwnerGone, saveRunRecord, scanRunRecords } from './run-store.js';
+import { containerInstanceId, currentRunOwner, findRunRecord, indexSuccessRuns, indexUnlistedRuns, listSuccessRuns, listRunRecords, markDeadRunsKilled, markRunKilled, ownerProcessGone, ownerSharesProcesses, readRunRecord, runOwnerGone, saveRunRecord, scanRunRecords } from './run-store.js';
 import { runOfThisProcess } from './run-liveness.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'flts-runs-'));
@@ -24,6 +24,54 @@ function inContainer(file: string): ReturnType<typeof defaultSettings> {
 }
 /** A container's id file lives on its root filesystem; these tests need a directory there for theirs. */
 const tmpOnRoot = statSync(root).dev === statSync('/').dev;
+
+describe('core > registry > run-store > SUCCESS index', () => {
+  const metrics = { rmse: 1, mae: 1, mse: 1 };
+  const recordReads = (calls: Array<{ method: string; key?: string }>) => [...new Set(calls.filter((call) => call.key?.endsWith('/run.json')).map((call) => call.key!.split('/')[0]))].sort();
+
+  it('lists the SUCCESS runs reading only the records of runs the index lacks, and never misses a SUCCESS it lacks', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'flts-success-index-'));
+    try {
+      const own = createFsStore(home);
+      await saveRunRecord(own, settings, fakeRun('b-ok', 'GRU', metrics, '2025-01-02T00:00:00.000Z'));
+      await saveRunRecord(own, settings, fakeRun('a-ok', 'LSTM', metrics, '2025-01-03T00:00:00.000Z', 'SUCCESS', 'd'.repeat(64)));
+      await saveRunRecord(own, settings, fakeRun('c-ok', 'NAIVE', metrics, '2025-01-01T00:00:00.000Z'));
+      await saveRunRecord(own, settings, fakeRun('failed', 'LSTM', metrics, '2025-01-04T00:00:00.000Z', 'FAILED'));
+      await saveRunRecord(own, settings, fakeRun('running', 'LSTM', metrics, '2025-01-05T00:00:00.000Z', 'RUNNING'));
+      const cheap = recordingStore(own);
+      expect(await listSuccessRuns(cheap.store, settings, 0)).toEqual({ runIds: ['a-ok', 'b-ok', 'c-ok'], unindexed: [] });
+      expect(recordReads(cheap.calls)).toEqual(['failed', 'running']);
+      // Up to `readUpTo` SUCCESS runs, every record is read: scanRunRecords's runs in its order (oldest first).
+      expect((await listSuccessRuns(own, settings, 3)).runIds).toEqual(['c-ok', 'b-ok', 'a-ok']);
+
+      // A SUCCESS the index lacks (an flts before it, a writer stopped between its record and its entry) is read.
+      await own.delete('runs', 'success-runs/b-ok/success');
+      await own.removeEmptyFolder!('runs', 'success-runs/b-ok/');
+      const older = await listSuccessRuns(own, settings, 0);
+      expect(older.runIds).toEqual(['a-ok', 'b-ok', 'c-ok']);
+      expect(older.unindexed.map((run) => run.run_id)).toEqual(['b-ok']);
+      expect(await indexSuccessRuns(own, settings, older.unindexed)).toEqual(['b-ok']);
+      const indexed = recordingStore(own);
+      expect((await listSuccessRuns(indexed.store, settings, 0)).unindexed).toEqual([]);
+      expect(recordReads(indexed.calls)).toEqual(['failed', 'running']);
+
+      // A run that ends SUCCESS is listed once its record is; an entry whose run folder is gone names no run.
+      await saveRunRecord(own, settings, fakeRun('running', 'LSTM', metrics, '2025-01-05T00:00:00.000Z'));
+      await own.put('runs', 'success-runs/gone/success', '');
+      expect((await listSuccessRuns(own, settings, 0)).runIds).toEqual(['a-ok', 'b-ok', 'c-ok', 'running']);
+      // The index is no run folder: no listing of the registry reads it as one.
+      expect((await scanRunRecords(own, settings)).records.map((run) => run.run_id)).toEqual(['c-ok', 'b-ok', 'a-ok', 'failed', 'running']);
+
+      // A SUCCESS record edited since training: a short list is checked as scanRunRecords checks it; past `readUpTo`,
+      // the index names it unread.
+      await saveRunRecord(own, settings, { ...sealRunRecord(fakeRun('edited', 'GRU', metrics, '2025-01-06T00:00:00.000Z')), model_type: 'LSTM' });
+      expect((await listSuccessRuns(own, settings, 10)).runIds).toEqual(['c-ok', 'b-ok', 'a-ok', 'running']);
+      expect((await listSuccessRuns(own, settings, 0)).runIds).toEqual(['a-ok', 'b-ok', 'c-ok', 'edited', 'running']);
+    } finally {
+      rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    }
+  });
+});
 
 describe('core > registry > run-store', () => {
   it('saves, reads and lists run records by config_hash, oldest first, ignoring other objects', async () => {
@@ -150,12 +198,12 @@ describe('core > registry > run-store', () => {
     }
   });
 
-  it('lists a run under its config_hash before writing its record, once per process', async () => {
+  it('lists a run under its config_hash before writing its record, once per process, and in the SUCCESS index after its SUCCESS record', async () => {
     const { store: counted, calls } = recordingStore(createFsStore(mkdtempSync(path.join(tmpdir(), 'flts-runs-index-'))));
     const run = fakeRun('indexed', 'GRU', { rmse: 1, mae: 1, mse: 1 }, '2025-01-01T00:00:00.000Z', 'RUNNING');
     await saveRunRecord(counted, settings, run);
     await saveRunRecord(counted, settings, { ...run, status: 'SUCCESS' });
-    expect(calls.map((call) => `${call.method} ${call.key}`)).toEqual([`put config-hashes/${'c'.repeat(64)}/indexed/listed`, 'put indexed/run.json', 'put indexed/run.json']);
+    expect(calls.map((call) => `${call.method} ${call.key}`)).toEqual([`put config-hashes/${'c'.repeat(64)}/indexed/listed`, 'put indexed/run.json', 'put indexed/run.json', 'put success-runs/indexed/success']);
     rmSync(counted.location, { recursive: true, force: true });
   });
 

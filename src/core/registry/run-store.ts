@@ -48,6 +48,21 @@ function configHashIndexKey(configHash: string, runId: string): string {
   return `${CONFIG_HASH_INDEX}/${configHash}/${runKey(runId, INDEX_MARKER)}`;
 }
 
+/**
+ * The runs bucket's index of SUCCESS runs: `success-runs/<run_id>/success`, one folder per run, written once the run's
+ * SUCCESS record is (saveRunRecord), or later by whoever reads a SUCCESS record without one (indexSuccessRuns: runs of
+ * an flts before the index, a writer stopped between its record and its entry). Only a SUCCESS record read or written
+ * leads to an entry, and nothing rewrites a SUCCESS record (a run is marked KILLED only while RUNNING), so an entry
+ * always names a SUCCESS run; a SUCCESS run without one is found by reading the records of the runs without one
+ * (listSuccessRuns). Listed by folder names, as the config_hash index.
+ */
+const SUCCESS_INDEX = 'success-runs';
+const SUCCESS_MARKER = 'success';
+
+function successIndexKey(runId: string): string {
+  return `${SUCCESS_INDEX}/${runKey(runId, SUCCESS_MARKER)}`;
+}
+
 /** Index entries this process has written, by store: a run's record is saved several times (RUNNING, then its end). */
 const indexedRuns = new WeakMap<ObjectStore, Set<string>>();
 
@@ -66,6 +81,8 @@ export async function saveRunRecord(store: ObjectStore, settings: Settings, reco
     }
   }
   await putJson(store, runsBucket(settings), runKey(record.run_id, RUN_FILES.record), record);
+  // After the record: an entry never names a run whose record is not SUCCESS yet.
+  if (record.status === 'SUCCESS') await store.put(runsBucket(settings), successIndexKey(record.run_id), '');
 }
 
 /** training.outputSeqLen's maximum: forecasts are sized by the horizon, and no trained run has a longer one. */
@@ -239,7 +256,51 @@ const SCAN_WIDTH = 32;
  * list (and, on the filesystem, stat) all of them to find one run.json per run.
  */
 export async function listRunIds(store: ObjectStore, settings: Settings): Promise<string[]> {
-  return (await store.listFolders(runsBucket(settings))).map((folder) => folder.slice(0, -1)).filter((name) => name !== CONFIG_HASH_INDEX && name !== MIRROR_MARKERS && RUN_ID_PATTERN.test(name));
+  return (await store.listFolders(runsBucket(settings))).map((folder) => folder.slice(0, -1)).filter((name) => name !== CONFIG_HASH_INDEX && name !== SUCCESS_INDEX && name !== MIRROR_MARKERS && RUN_ID_PATTERN.test(name));
+}
+
+/** The run ids the SUCCESS index lists (see SUCCESS_INDEX): one listing of folder names. */
+async function indexedSuccessRuns(store: ObjectStore, settings: Settings): Promise<string[]> {
+  return (await store.listFolders(runsBucket(settings), `${SUCCESS_INDEX}/`)).map((folder) => folder.slice(SUCCESS_INDEX.length + 1, -1)).filter((name) => RUN_ID_PATTERN.test(name));
+}
+
+export interface SuccessRuns {
+  /**
+   * The SUCCESS runs of the registry, every config_hash and target set. When there are at most `readUpTo` of them,
+   * exactly the SUCCESS records scanRunRecords finds, oldest first; past that, sorted by id, each run the index lists
+   * counted without its record being read (one edited or removed since its SUCCESS was recorded still counts).
+   */
+  runIds: string[];
+  /** The SUCCESS records read that the index lacks, for indexSuccessRuns once their use is made. */
+  unindexed: RunRecord[];
+}
+
+/**
+ * The SUCCESS runs of the registry, read cheaply: the runs the SUCCESS index lists are SUCCESS runs, and only the
+ * records of the other runs (RUNNING, FAILED, KILLED, and SUCCESS runs the index lacks) are read, as scanRunRecords
+ * reads them. A SUCCESS is never missed: a run is listed as a folder before its record is written, an entry follows
+ * its SUCCESS record, and a run without an entry is read. `readUpTo`: at most this many SUCCESS runs, the listed ones'
+ * records are read too, for the order and the checks of scanRunRecords (what a short list of them shows).
+ */
+export async function listSuccessRuns(store: ObjectStore, settings: Settings, readUpTo: number): Promise<SuccessRuns> {
+  const [runIds, indexed] = await Promise.all([listRunIds(store, settings), indexedSuccessRuns(store, settings)]);
+  const listed = new Set(indexed);
+  // An entry of a run whose folder is gone names no run.
+  const known = runIds.filter((runId) => listed.has(runId));
+  const unindexed = (await readRunRecords(store, settings, runIds.filter((runId) => !listed.has(runId)))).records.filter((run) => run.status === 'SUCCESS');
+  if (known.length + unindexed.length > readUpTo) return { runIds: [...known, ...unindexed.map((run) => run.run_id)].sort(), unindexed };
+  const records = [...(await readRunRecords(store, settings, known)).records, ...unindexed].filter((run) => run.status === 'SUCCESS').sort(oldestFirst);
+  return { runIds: records.map((run) => run.run_id), unindexed };
+}
+
+/**
+ * Lists in the SUCCESS index the SUCCESS runs of `runs` (usable records just read, e.g. listSuccessRuns's `unindexed`),
+ * so that later reads of the registry need not read them. Returns the ids listed.
+ */
+export async function indexSuccessRuns(store: ObjectStore, settings: Settings, runs: readonly RunRecord[]): Promise<string[]> {
+  const success = runs.filter((run) => run.status === 'SUCCESS');
+  await mapBounded(success, SCAN_WIDTH, (run) => store.put(runsBucket(settings), successIndexKey(run.run_id), ''));
+  return success.map((run) => run.run_id);
 }
 
 /** The config_hash the index lists each run under; '' for a run listed under several (a record edited by hand). */
@@ -349,9 +410,18 @@ export async function removeOrphanHeartbeats(store: ObjectStore, settings: Setti
 
 /** Every run record of the registry (or of one config_hash), and the runs whose record could not be used. */
 export async function scanRunRecords(store: ObjectStore, settings: Settings, filter: { configHash?: string } = {}): Promise<RunRegistryScan> {
+  const runIds = filter.configHash ? await runIdsOfConfigHash(store, settings, filter.configHash) : await listRunIds(store, settings);
+  const scan = await readRunRecords(store, settings, runIds);
+  return filter.configHash ? { ...scan, records: scan.records.filter((record) => record.config_hash === filter.configHash) } : scan;
+}
+
+/** Registry order: by start, then id. */
+const oldestFirst = (a: RunRecord, b: RunRecord): number => a.timings.started_at.localeCompare(b.timings.started_at) || a.run_id.localeCompare(b.run_id);
+
+/** The records of `runIds` as scanRunRecords reads them: usable ones oldest first, damaged ones aside. */
+async function readRunRecords(store: ObjectStore, settings: Settings, runIds: readonly string[]): Promise<RunRegistryScan> {
   const corrupt: RunRegistryScan['corrupt'] = [];
   const unrecorded: string[] = [];
-  const runIds = filter.configHash ? await runIdsOfConfigHash(store, settings, filter.configHash) : await listRunIds(store, settings);
   // A folder without run.json (the live figures' and the leases' folders, a run's leftovers) is no run.
   const records = await mapBounded(runIds, SCAN_WIDTH, async (runId) => {
     try {
@@ -368,9 +438,7 @@ export async function scanRunRecords(store: ObjectStore, settings: Settings, fil
     }
   });
   return {
-    records: records
-      .filter((record): record is RunRecord => record !== undefined && (!filter.configHash || record.config_hash === filter.configHash))
-      .sort((a, b) => a.timings.started_at.localeCompare(b.timings.started_at) || a.run_id.localeCompare(b.run_id)),
+    records: records.filter((record): record is RunRecord => record !== undefined).sort(oldestFirst),
     corrupt: corrupt.sort((a, b) => a.run_id.localeCompare(b.run_id)),
     unrecorded: unrecorded.sort(),
   };

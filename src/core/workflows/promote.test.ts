@@ -14,7 +14,8 @@ import { waitFor } from '../bus/message-bus.contract.js';
 import { decodePromotion } from '../bus/messages.js';
 import { fakeRun } from '../registry/run-record.fixture.js';
 import type { RunRecord } from '../registry/run-record.js';
-import { readRunRecord, saveRunRecord } from '../registry/run-store.js';
+import { readRunRecord, saveRunRecord, scanRunRecords } from '../registry/run-store.js';
+import { recordingStore, type StoreCall } from '../storage/recording-store.fixture.js';
 import type { Logger } from '../logger.js';
 import { addLoadableRun } from './loadable-run.fixture.js';
 import { FltsError } from '../errors.js';
@@ -333,6 +334,46 @@ describe('core > workflows > promote', () => {
     const pin = await byHand('runC');
     expect(pin.record.action).toBe('pin');
     expect(seen(pin.record)).toEqual(all);
+  });
+
+  describe('the SUCCESS runs a hand promotion saw, read from the SUCCESS index', () => {
+    const runJsonReads = (calls: StoreCall[]) => calls.filter((call) => call.key?.endsWith('/run.json') && call.method !== 'put').map((call) => call.key!.split('/')[0]);
+    /** Every SUCCESS run of the registry, as a read of every record finds them. */
+    const everySuccess = async () => (await scanRunRecords(store, settings)).records.filter((run) => run.status === 'SUCCESS').map((run) => run.run_id);
+
+    it('past 50 SUCCESS runs, reads no record of a run the index lists, and records what a read of every record finds', async () => {
+      for (let at = 0; at < CANDIDATE_LIST_LIMIT + 10; at++) await saveRunRecord(store, settings, fakeRun(`fill-${String(at).padStart(2, '0')}`, 'GRU', { rmse: 0.5, mae: 0.5, mse: 0.25 }, '2025-01-05T00:00:00.000Z'));
+      const recorded = recordingStore(store);
+      const chosen = await byHand('runA', { store: recorded.store });
+      expect(chosen.record.seen_runs).toBeUndefined();
+      expect(chosen.record.seen_set).toEqual(candidateSet(await everySuccess()));
+      // runA's own checks read runA; runF (FAILED) has no entry and is read; no SUCCESS run the index lists is.
+      expect(new Set(runJsonReads(recorded.calls))).toEqual(new Set(['runA', 'runF']));
+    });
+
+    it('reads the SUCCESS runs an older flts left out of the index, records them, and lists them for the next promotion', async () => {
+      for (let at = 0; at < CANDIDATE_LIST_LIMIT + 10; at++) await saveRunRecord(store, settings, fakeRun(`fill-${String(at).padStart(2, '0')}`, 'GRU', { rmse: 0.5, mae: 0.5, mse: 0.25 }, '2025-01-05T00:00:00.000Z'));
+      // A home an flts before the index trained: no entries at all.
+      rmSync(path.join(root, settings.store.buckets.runs, 'success-runs'), { recursive: true });
+      const first = recordingStore(store);
+      const chosen = await byHand('runA', { store: first.store });
+      expect(chosen.record.seen_set).toEqual(candidateSet(await everySuccess()));
+      expect(runJsonReads(first.calls)).toEqual(expect.arrayContaining(['fill-00', 'fill-59', 'runB']));
+      const next = recordingStore(store);
+      expect((await byHand('runB', { store: next.store })).record.seen_set).toEqual(candidateSet(await everySuccess()));
+      // runB's checks, runA's record (the run it replaces: do the targets change?), runF (FAILED, no entry).
+      expect(new Set(runJsonReads(next.calls))).toEqual(new Set(['runA', 'runB', 'runF']));
+    });
+
+    it('a registry that cannot be read leaves the record without seen runs, and says so at warn with its code', async () => {
+      const warnings: Array<{ fields: object; msg?: string }> = [];
+      const logger: Logger = { trace() {}, debug() {}, info() {}, error() {}, warn: (fields, msg) => void warnings.push({ fields, msg }), child: () => logger };
+      const broken: ObjectStore = { ...store, listFolders: async (bucket, prefix) => (bucket === settings.store.buckets.runs && !prefix ? Promise.reject(new Error('EIO: i/o error, scandir')) : store.listFolders(bucket, prefix)) };
+      const chosen = await byHand('runA', { store: broken, logger });
+      expect(chosen.record).not.toHaveProperty('seen_runs');
+      expect(chosen.record).not.toHaveProperty('seen_set');
+      expect(warnings).toContainEqual({ fields: { source: 'manual', code: expect.stringMatching(/^FLTS_/), reason: expect.stringContaining('EIO') }, msg: 'promotion_seen_runs_unknown' });
+    });
   });
 
   it('rolls back through the history one promotion at a time, recording who asked', async () => {

@@ -1,18 +1,18 @@
 import type { MessageBus } from '../bus/message-bus.js';
 import { firstFew, singleLine } from '../clip-text.js';
 import type { Settings } from '../config/settings.js';
-import { FltsError, orUnlessUnavailable } from '../errors.js';
+import { FltsError, orUnlessUnavailable, toFltsError } from '../errors.js';
 import { optionalBoolean, optionalText, requireChoice, requireObject, requireText } from '../library-arguments.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { buildScoreboard, rowsOfTargets, runsOfTargets, sameTargetSet, SCORE_WEIGHTS, targetSetOf, type ScoreboardRow, testScore } from '../eval/scoreboard.js';
 import { configHashesWithRuns, emptyRunsBucket, hashesWithRunsSaid, resolveEvalConfigHash, runsLookedFor } from '../eval/evaluate-runs.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ensureCandidateList, saveCandidateList, sweepCandidateLists } from '../registry/candidate-lists.js';
-import { candidateFields, describeChoice, isAutomaticChoice, isPersonsChoice, isPin, PROMOTION_SOURCES, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource, seenFields } from '../registry/pointers.js';
+import { CANDIDATE_LIST_LIMIT, candidateFields, describeChoice, isAutomaticChoice, isPersonsChoice, isPin, PROMOTION_SOURCES, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource, seenFields } from '../registry/pointers.js';
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { verifyRunRecordSeal } from '../registry/run-digests.js';
-import { damagedRunsAside, findRunRecord, readRunRecord, scanRunRecords, type RunRegistryScan } from '../registry/run-store.js';
+import { damagedRunsAside, findRunRecord, indexSuccessRuns, listSuccessRuns, readRunRecord, scanRunRecords, type RunRegistryScan, type SuccessRuns } from '../registry/run-store.js';
 import { runsOnCurrentData } from '../registry/trained-data.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
@@ -234,14 +234,22 @@ async function alreadyInService(current: PromotionRecord, settings: Settings, de
 /**
  * The SUCCESS runs of the registry (every config_hash and target set) as a person's choice is made, which its record
  * keeps (`seen_runs`, `seen_set`): newer data of those runs alone was theirs to choose, and the daemon's promoter
- * lets their choice stand against it (auto-promote.ts). Read before the record is written, so a run that finishes
- * meanwhile counts as unseen, and the promoter decides on it as it would have without them. undefined for any other
- * source, and when the registry cannot be read whole (a record then says nothing it saw, as one of flts before).
+ * lets their choice stand against it (auto-promote.ts). Read before the
+ * record is written, so a run that finishes meanwhile counts as unseen, and the promoter decides on it as it would
+ * have without them. Read from the SUCCESS index with the records it lacks (listSuccessRuns), not every record.
+ * undefined for any other source, and when the registry cannot be read whole: the record then says nothing it saw,
+ * as one of flts before, and the promoter applies the rule of those (logged, `promotion_seen_runs_unknown`).
  */
-async function successRunsNow(store: ObjectStore, settings: Settings, source: PromotionSource): Promise<string[] | undefined> {
+async function successRunsNow(store: ObjectStore, settings: Settings, source: PromotionSource, logger: Logger = silentLogger): Promise<SuccessRuns | undefined> {
   if (!isPersonsChoice(source)) return undefined;
-  const scan = await scanRunRecords(store, settings).catch(orUnlessUnavailable(undefined));
-  return scan?.records.filter((run) => run.status === 'SUCCESS').map((run) => run.run_id);
+  try {
+    return await listSuccessRuns(store, settings, CANDIDATE_LIST_LIMIT);
+  } catch (error) {
+    orUnlessUnavailable(undefined)(error);
+    const { code, message } = toFltsError(error);
+    logger.warn({ source, code, reason: message }, 'promotion_seen_runs_unknown');
+    return undefined;
+  }
 }
 
 /** The pin of `current` (the promotion of the run in service) on behalf of `decision`. */
@@ -281,7 +289,8 @@ function pinRecord(current: PromotionRecord, decision: PromotionDecision, reason
 async function pinInService(current: PromotionRecord, decision: PromotionDecision, reason: string, settings: Settings, deps: PromotionDeps): Promise<PromotionResult> {
   const { store } = deps;
   const caughtUp = await catchUp(settings, deps);
-  const seenRuns = await successRunsNow(store, settings, decision.source);
+  const seen = await successRunsNow(store, settings, decision.source, deps.logger);
+  const seenRuns = seen?.runIds;
   await saveCandidateList(store, settings, decision.candidateRuns);
   await saveCandidateList(store, settings, seenRuns);
   const written = await writing(deps)(() => appendHistoryAndPointers(store, settings, pinRecord(current, decision, reason, deps.now ?? (() => new Date()), seenRuns)));
@@ -293,6 +302,7 @@ async function pinInService(current: PromotionRecord, decision: PromotionDecisio
   const published = announce ? await publishPromotion(announce, settings, deps) : null;
   const tracking: PromotionResult['tracking'] = overtaken ? trackingOf(await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking })) : { status: 'unchanged' };
   await tidyCandidateLists(store, settings, [decision.candidateRuns, seenRuns], deps.logger);
+  await indexSeenRuns(store, settings, seen, deps.logger);
   return {
     changed: true,
     pinned: true,
@@ -321,6 +331,21 @@ async function tidyCandidateLists(store: ObjectStore, settings: Settings, lists:
     if (putBack || removed.length > 0 || restored.length > 0) logger.info({ put_back: putBack, removed, restored }, 'candidate_lists_swept');
   } catch (error) {
     logger.warn({ err: error }, 'candidate_lists_sweep_failed');
+  }
+}
+
+/**
+ * Once a promotion record is written: lists in the SUCCESS index the SUCCESS runs its seen runs were read for (runs of
+ * an flts before the index), so that the next promotion need not read them. The promotion is whole whatever happens
+ * here: a failure (a promoter that may not write the runs bucket) is logged, never thrown.
+ */
+async function indexSeenRuns(store: ObjectStore, settings: Settings, seen: SuccessRuns | undefined, logger: Logger = silentLogger): Promise<void> {
+  if (!seen || seen.unindexed.length === 0) return;
+  try {
+    const listed = await indexSuccessRuns(store, settings, seen.unindexed);
+    logger.info({ runs: listed.length }, 'success_runs_indexed');
+  } catch (error) {
+    logger.warn({ err: error, code: toFltsError(error).code }, 'success_runs_index_failed');
   }
 }
 
@@ -398,7 +423,8 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   await catchUp(settings, deps);
   const previous = await readPointerAt(store, settings, scopedPointerKey(settings));
   const targetsChanged = previous ? await targetsChange(store, settings, previous.run_id, run) : undefined;
-  const seenRuns = await successRunsNow(store, settings, decision.source);
+  const seen = await successRunsNow(store, settings, decision.source, deps.logger);
+  const seenRuns = seen?.runIds;
   const record = buildPromotionRecord(run, settings, {
     source: decision.source,
     actor: singleLine(decision.actor),
@@ -425,6 +451,7 @@ export async function promote(decision: PromotionDecision, settings: Settings, d
   const published = await publishPromotion(written, settings, deps);
   const tracked = await trackPromotion(store, settings, written, { logger: deps.logger, ...deps.tracking });
   await tidyCandidateLists(store, settings, [decision.candidateRuns, seenRuns], deps.logger);
+  await indexSeenRuns(store, settings, seen, deps.logger);
   const leftOut = gateCheck?.corrupt_runs ?? [];
   const gate = gateIssue ? { passed: false, reason: gateIssue.message } : settings.eval.minImprovementPct === null || isRollback(decision.source) ? null : { passed: true, reason: `passes the quality gate${leftOutOfGate(leftOut)}` };
   return {
