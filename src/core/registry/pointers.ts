@@ -22,11 +22,21 @@ export function isAutomaticChoice(record: Pick<PromotionRecord, 'source'>): bool
 
 /**
  * Whether a person made the choice (`manual`, `best`, `rollback`, and so a pin, which only they make): what the
- * registry held then is what they chose against, and their record keeps it (`seen_runs`, `seen_set`). An automatic
- * rollback is no such choice: a live probation weighs the run it leaves against the one it returns to, no other run.
+ * registry held then is what they chose against, and their record keeps it (`seen_runs`, `seen_set`).
  */
 export function isPersonsChoice(source: PromotionSource): boolean {
   return source === 'manual' || source === 'best' || source === 'rollback';
+}
+
+/**
+ * Whether a record of `source` keeps the SUCCESS runs the registry held as it was made (`seen_runs`, `seen_set`), which
+ * the daemon's promoter lets it stand against: a person's choice (isPersonsChoice), and an automatic rollback. A
+ * rollback that a live probation decided took the run it left out of service with every one of those runs there for
+ * the promoter to have chosen from; promoting that data again on them alone would undo it, and start the same
+ * probation over. A SUCCESS that finishes after it is news, as after a person's rollback.
+ */
+export function recordsSeenRuns(source: PromotionSource): boolean {
+  return isPersonsChoice(source) || source === 'auto-rollback';
 }
 
 /**
@@ -94,13 +104,14 @@ export interface PromotionRecord {
    */
   candidate_set?: CandidateSet;
   /**
-   * On the record of a person's choice (isPersonsChoice): the SUCCESS runs the run registry held when it was made,
-   * of every config_hash and target set, listed up to CANDIDATE_LIST_LIMIT runs; past that `seen_set` alone says
-   * which, its list kept as a candidate set's is. Newer data whose runs are all among them was there to choose, and the
-   * person chose the run in service over it: the daemon's promoter lets the choice stand against that data, and
-   * promotes it once it has a SUCCESS run this record did not see. Membership, never time: no clock of the trainer,
-   * the person's host and the promoter is compared. Absent on other records and on those of flts before it, against
-   * which newer data's SUCCESS the promoter has not chosen from promotes that data.
+   * On the record of a person's choice or of an automatic rollback (recordsSeenRuns): the SUCCESS runs the run
+   * registry held when it was made, of every config_hash and target set, listed up to CANDIDATE_LIST_LIMIT runs; past
+   * that `seen_set` alone says which, its list kept as a candidate set's is. Newer data whose runs are all among them
+   * was there to choose, and the run in service was chosen (or returned to) over it: the daemon's promoter lets the
+   * choice stand against that data, and promotes it once it has a SUCCESS run this record did not see. Membership,
+   * never time: no clock of the trainer, the person's host and the promoter is compared. Absent on other records and
+   * on those of flts before it (automatic rollbacks included), against which newer data's SUCCESS the promoter has
+   * not chosen from promotes that data.
    */
   seen_runs?: string[];
   seen_set?: CandidateSet;

@@ -13,6 +13,7 @@ import { createFsStore } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { autoPromote, findAutoPromotion, missingModelTypes } from './auto-promote.js';
 import { addLoadableRun } from './loadable-run.fixture.js';
+import { createRollbackAction } from './auto-rollback.js';
 import { buildPromotionRecord, promote, rollback } from './promote.js';
 
 const HASH = 'a'.repeat(64);
@@ -276,6 +277,51 @@ describe('core > workflows > auto-promote > semantics', () => {
         await promote({ runId: 'old-lstm', source: 'manual', actor: 'ana', reason: 'by hand' }, current, { store });
         expect(await autoPromote(NEW, 'daemon:a', older, { store })).toMatchObject({ result: 'promoted', record: { run_id: 'lstm-2', previous_run_id: 'old-lstm' } });
         expect(await autoPromote(NEW, 'daemon:a', current, { store })).toMatchObject({ result: 'chosen-run-stands', current: { run_id: 'old-lstm' } });
+      });
+    });
+  });
+
+  describe('an automatic rollback (a failed live probation), against the runs the registry held as it was made', () => {
+    /**
+     * OLD promoted automatically, then NEW's lstm over it (its probation starts); NEW's `lstm-slow` finishes after that
+     * promotion and does not beat lstm, so the promoter keeps lstm; then the probation fails and rolls back to old-lstm.
+     */
+    async function rolledBackFromNewerData(store: ObjectStore, settings: Settings, identifier = ''): Promise<Settings> {
+      const scoped = { ...settings, identifier };
+      for (const run of [trained('old-naive', 'NAIVE', OLD, '2025-01-01T00:00:00Z', 0.3), trained('old-lstm', 'LSTM', OLD, '2025-01-01T00:00:00Z', 0.2)]) await addLoadableRun(store, scoped, run);
+      expect(await autoPromote(OLD, 'daemon:a', scoped, { store })).toMatchObject({ result: 'promoted', record: { run_id: 'old-lstm' } });
+      for (const run of [trained('naive', 'NAIVE', NEW, '2025-02-01T00:00:00Z', 0.2), trained('lstm', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.1)]) await addLoadableRun(store, scoped, run);
+      expect(await autoPromote(NEW, 'daemon:a', scoped, { store })).toMatchObject({ result: 'promoted', record: { run_id: 'lstm', previous_run_id: 'old-lstm' } });
+      await addLoadableRun(store, scoped, trained('lstm-slow', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.15));
+      expect(await autoPromote(NEW, 'daemon:a', scoped, { store })).toMatchObject({ result: 'already-promoted', record: { run_id: 'lstm' } });
+      return scoped;
+    }
+
+    it('stands: the promoter does not put back the run it rolled back from on runs that finished before it; a later SUCCESS is news', async () => {
+      await withStore(async (store, settings) => {
+        await rolledBackFromNewerData(store, settings);
+        const rollBack = createRollbackAction({ store, settings, actor: 'replica-1' });
+        await rollBack({ source: 'auto-rollback', reason: 'live RMSE 2x the previous run', fromRunId: 'lstm', toRunId: 'old-lstm' });
+        const rolledBack = (await listPromotionHistory(store, settings)).at(-1)!;
+        expect(rolledBack).toMatchObject({ run_id: 'old-lstm', source: 'auto-rollback', action: 'rollback' });
+        for (const promoter of ['daemon:a', 'daemon:b']) {
+          expect(await autoPromote(NEW, promoter, settings, { store })).toMatchObject({ result: 'chosen-run-stands', current: { run_id: 'old-lstm', source: 'auto-rollback' } });
+        }
+        expect(rolledBack.seen_runs?.slice().sort()).toEqual(['lstm', 'lstm-slow', 'naive', 'old-lstm', 'old-naive']);
+        expect((await readPromotionPointer(store, settings))?.run_id).toBe('old-lstm');
+        // A SUCCESS of the newer data that finished after the rollback: the newer data is promoted again.
+        await addLoadableRun(store, settings, trained('lstm-2', 'LSTM', NEW, '2025-02-01T00:00:00Z', 0.05));
+        expect(await autoPromote(NEW, 'daemon:a', settings, { store })).toMatchObject({ result: 'promoted', record: { run_id: 'lstm-2', source: 'auto', previous_run_id: 'old-lstm' } });
+      });
+    });
+
+    it('an automatic rollback an older flts recorded (no seen runs) gives way as before', async () => {
+      await withStore(async (store, settings) => {
+        const scoped = await rolledBackFromNewerData(store, settings, 'site-older');
+        const oldLstm = await readRunRecord(store, scoped, 'old-lstm');
+        await appendHistory(store, scoped, buildPromotionRecord(oldLstm, scoped, { source: 'auto-rollback', actor: 'replica-1', reason: 'worse live', action: 'rollback', previousRunId: 'lstm' }));
+        await syncPointers(store, scoped);
+        expect(await autoPromote(NEW, 'daemon:a', scoped, { store })).toMatchObject({ result: 'promoted', record: { run_id: 'lstm', previous_run_id: 'old-lstm' } });
       });
     });
   });

@@ -43,7 +43,7 @@ export type AutoPromotionOutcome = (
   | { result: 'already-promoted'; record: PromotionRecord }
   /** The data is older than what this scope serves: the SUCCESS is recorded in the registry, never promoted. */
   | { result: 'superseded'; current: PromotionRecord; reason: string }
-  /** Someone chose the current run (manual, best, rollback, auto-rollback) for data at least as new, or a person chose it with every run of the newer data already a SUCCESS: it stands. */
+  /** Someone chose the current run (manual, best, rollback, auto-rollback) for data at least as new, or a person or an automatic rollback chose it with every run of the newer data already a SUCCESS: it stands. */
   | { result: 'chosen-run-stands'; current: PromotionRecord; reason: string }
   | { result: 'gated'; reason: string }
   /** The winner failed its check (it cannot be loaded or forecasts non-finite values). */
@@ -81,9 +81,9 @@ async function listedCandidateSets(store: ObjectStore, settings: Settings, histo
 }
 
 /**
- * Whether `current`, a person's choice, was made with every one of `candidates` already a SUCCESS in the registry
- * (its `seen_runs`, or the list its `seen_set` names): the person chose against them. false for a record that names
- * no runs it saw (flts before it, an automatic rollback) or whose list is gone.
+ * Whether `current`, a person's choice or an automatic rollback (recordsSeenRuns), was made with every one of
+ * `candidates` already a SUCCESS in the registry (its `seen_runs`, or the list its `seen_set` names): it was chosen
+ * against them. false for a record that names no runs it saw (flts before it) or whose list is gone.
  */
 async function sawEvery(store: ObjectStore, settings: Settings, current: PromotionRecord, candidates: readonly RunRecord[]): Promise<boolean> {
   const runIds = candidates.map((run) => run.run_id);
@@ -120,8 +120,8 @@ async function currentDataCreatedAt(store: ObjectStore, settings: Settings, curr
  * - never move to data created before the data of the run this scope serves (a late SUCCESS for an older
  *   config_hash is `superseded`), whatever order the messages came in;
  * - a run someone chose (any source but `auto`, a pin of an automatic promotion included) stands against automatic
- *   promotion of the same or older data; a person's choice (isPersonsChoice) stands against newer data too while
- *   every candidate of it is among the SUCCESS runs the choice saw (`seen_runs`, `seen_set`);
+ *   promotion of the same or older data; a person's choice or an automatic rollback (recordsSeenRuns) stands against
+ *   newer data too while every candidate of it is among the SUCCESS runs the choice saw (`seen_runs`, `seen_set`);
  * - for the data already served automatically, promote again only for a SUCCESS newer than that promotion, and
  *   only when the scoreboard winner is not the run in service already.
  */
@@ -164,7 +164,8 @@ async function decideOn(store: ObjectStore, settings: Settings, configHash: stri
   const done = findAutoPromotion(history, configHash, candidates) ?? findAutoPromotion(history, configHash, candidates, await listedCandidateSets(store, settings, history, configHash));
   if (done) return { result: 'already-promoted', record: done };
   // Newer data, or the new rows of the hash in service: a person who chose the run in service with every one of its
-  // candidates there to choose chose against them. Only a SUCCESS they did not see is news.
+  // candidates there to choose chose against them, and a failed probation that rolled back to it ruled on them (the
+  // promoter had them all to choose from). Only a SUCCESS the choice did not see is news.
   if (current && !isAutomaticChoice(current) && (await sawEvery(store, settings, current, candidates))) {
     return { result: 'chosen-run-stands', current, reason: `run ${current.run_id} was ${describeChoice(current)} with every SUCCESS run of ${configHash} already in the registry` };
   }

@@ -316,7 +316,7 @@ describe('core > workflows > promote', () => {
     });
   });
 
-  it("records on a person's choice the SUCCESS runs the registry held, of every config_hash and target set; on no other", async () => {
+  it("records on a person's choice and on an automatic rollback the SUCCESS runs the registry held, of every config_hash and target set; on no other", async () => {
     const otherHash = fakeRun('runOther', 'NAIVE', { rmse: 0.1, mae: 0.1, mse: 0.01 }, '2025-01-06T00:00:00.000Z', 'SUCCESS', 'd'.repeat(64));
     await saveRunRecord(store, settings, { ...otherHash, window: { ...otherHash.window, features: ['down', 'up'], targets: ['down', 'up'] } });
     const success = ['runA', 'runB', 'runC', 'runOther'];
@@ -326,8 +326,8 @@ describe('core > workflows > promote', () => {
     expect(seen((await byHand('runA')).record)).toEqual(all);
     expect(seen((await promoteBest({ configHash: HASH, source: 'best', actor: 'ana' }, settings, { store })).record)).toEqual(all);
     expect(seen((await promote({ runId: 'runC', source: 'auto', actor: 'daemon:x', reason: 'best score' }, settings, { store })).record)).toEqual(none);
-    // A live probation weighs the run it leaves against the one it returns to, and nothing else it could have seen.
-    expect(seen((await rollback({ source: 'auto-rollback', actor: 'live-accuracy', reason: 'worse live' }, settings, { store })).record)).toEqual(none);
+    // A live probation's rollback took the run out of service with these runs there to choose from: the promoter is not to undo it on them.
+    expect(seen((await rollback({ source: 'auto-rollback', actor: 'live-accuracy', reason: 'worse live' }, settings, { store })).record)).toEqual(all);
     expect(seen((await rollback({ source: 'rollback', actor: 'ana' }, settings, { store })).record)).toEqual(all);
     // A pin of the daemon's run in service is a person's choice as well.
     await promote({ runId: 'runC', source: 'auto', actor: 'daemon:x', reason: 'best score' }, settings, { store });

@@ -8,7 +8,7 @@ import { buildScoreboard, rowsOfTargets, runsOfTargets, sameTargetSet, SCORE_WEI
 import { configHashesWithRuns, emptyRunsBucket, hashesWithRunsSaid, resolveEvalConfigHash, runsLookedFor } from '../eval/evaluate-runs.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ensureCandidateList, saveCandidateList, sweepCandidateLists } from '../registry/candidate-lists.js';
-import { CANDIDATE_LIST_LIMIT, candidateFields, describeChoice, isAutomaticChoice, isPersonsChoice, isPin, PROMOTION_SOURCES, promotionScope, readPointerAt, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource, seenFields } from '../registry/pointers.js';
+import { CANDIDATE_LIST_LIMIT, candidateFields, describeChoice, isAutomaticChoice, isPin, PROMOTION_SOURCES, promotionScope, readPointerAt, recordsSeenRuns, ROOT_POINTER, scopedPointerKey, type PromotionRecord, type PromotionSource, seenFields } from '../registry/pointers.js';
 import { appendHistory, catchUpPointers, historyKey, listPromotionHistory, promotionTimestamp, syncPointers } from '../registry/promotion-history.js';
 import type { RunRecord } from '../registry/run-record.js';
 import { verifyRunRecordSeal } from '../registry/run-digests.js';
@@ -134,7 +134,7 @@ export interface PromotionRecordFields {
   actor?: string | null;
   forcedOver?: string[];
   candidateRuns?: string[];
-  /** A person's choice: the SUCCESS runs the registry held as they made it (recorded as `seen_runs` while few, and `seen_set`). */
+  /** A person's choice or an automatic rollback: the SUCCESS runs the registry held as it was made (recorded as `seen_runs` while few, and `seen_set`). */
   seenRuns?: string[];
   /** The promotion is pinned by the request that made it (`PromotionDecision.pin`). */
   pinned?: boolean;
@@ -232,16 +232,16 @@ async function alreadyInService(current: PromotionRecord, settings: Settings, de
 }
 
 /**
- * The SUCCESS runs of the registry (every config_hash and target set) as a person's choice is made, which its record
- * keeps (`seen_runs`, `seen_set`): newer data of those runs alone was theirs to choose, and the daemon's promoter
- * lets their choice stand against it (auto-promote.ts). Read before the
+ * The SUCCESS runs of the registry (every config_hash and target set) as a person's choice or an automatic rollback
+ * is made (recordsSeenRuns), which its record keeps (`seen_runs`, `seen_set`): newer data of those runs alone was
+ * there to choose, and the daemon's promoter lets the choice stand against it (auto-promote.ts). Read before the
  * record is written, so a run that finishes meanwhile counts as unseen, and the promoter decides on it as it would
  * have without them. Read from the SUCCESS index with the records it lacks (listSuccessRuns), not every record.
  * undefined for any other source, and when the registry cannot be read whole: the record then says nothing it saw,
  * as one of flts before, and the promoter applies the rule of those (logged, `promotion_seen_runs_unknown`).
  */
 async function successRunsNow(store: ObjectStore, settings: Settings, source: PromotionSource, logger: Logger = silentLogger): Promise<SuccessRuns | undefined> {
-  if (!isPersonsChoice(source)) return undefined;
+  if (!recordsSeenRuns(source)) return undefined;
   try {
     return await listSuccessRuns(store, settings, CANDIDATE_LIST_LIMIT);
   } catch (error) {
