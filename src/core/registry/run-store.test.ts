@@ -51,6 +51,8 @@ describe('core > registry > run-store > SUCCESS index', () => {
       expect(older.runIds).toEqual(['a-ok', 'b-ok', 'c-ok']);
       expect(older.unindexed.map((run) => run.run_id)).toEqual(['b-ok']);
       expect(await indexSuccessRuns(own, settings, older.unindexed)).toEqual(['b-ok']);
+      // A training's read of the whole registry lists those the index lacks, and none twice.
+      expect(await indexSuccessRuns(own, settings, await listRunRecords(own, settings))).toEqual([]);
       const indexed = recordingStore(own);
       expect((await listSuccessRuns(indexed.store, settings, 0)).unindexed).toEqual([]);
       expect(recordReads(indexed.calls)).toEqual(['failed', 'running']);

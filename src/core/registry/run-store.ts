@@ -294,13 +294,17 @@ export async function listSuccessRuns(store: ObjectStore, settings: Settings, re
 }
 
 /**
- * Lists in the SUCCESS index the SUCCESS runs of `runs` (usable records just read, e.g. listSuccessRuns's `unindexed`),
- * so that later reads of the registry need not read them. Returns the ids listed.
+ * Lists in the SUCCESS index the SUCCESS runs of `runs` (usable records just read: the whole registry a training reads,
+ * listSuccessRuns's `unindexed`) that it lacks, so that later reads of the registry need not read them. Returns the
+ * ids listed.
  */
 export async function indexSuccessRuns(store: ObjectStore, settings: Settings, runs: readonly RunRecord[]): Promise<string[]> {
   const success = runs.filter((run) => run.status === 'SUCCESS');
-  await mapBounded(success, SCAN_WIDTH, (run) => store.put(runsBucket(settings), successIndexKey(run.run_id), ''));
-  return success.map((run) => run.run_id);
+  if (success.length === 0) return [];
+  const listed = new Set(await indexedSuccessRuns(store, settings));
+  const unlisted = success.filter((run) => !listed.has(run.run_id));
+  await mapBounded(unlisted, SCAN_WIDTH, (run) => store.put(runsBucket(settings), successIndexKey(run.run_id), ''));
+  return unlisted.map((run) => run.run_id);
 }
 
 /** The config_hash the index lists each run under; '' for a run listed under several (a record edited by hand). */

@@ -10,7 +10,7 @@ import { loadProcessedData } from '../preprocess/processed-data.js';
 import { runExperiment, type RunRecord } from '../registry/run-record.js';
 import type { GuardedTracking } from '../tracking/guard-tracking.js';
 import type { TrackingDeps } from '../tracking/tracking-deps.js';
-import { indexUnlistedRuns, listRunRecords, markDeadRunsKilled, removeOrphanHeartbeats, scanRunRecords } from '../registry/run-store.js';
+import { indexSuccessRuns, indexUnlistedRuns, listRunRecords, markDeadRunsKilled, removeOrphanHeartbeats, scanRunRecords } from '../registry/run-store.js';
 import { trainRun, type TrainRunDeps } from '../train/train-run.js';
 import { trainingRowsProblem } from '../train/training-rows.js';
 import type { MonotonicClock } from '../registry/run-liveness.js';
@@ -194,7 +194,7 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   const { data, registry, unrecorded } = await untilAbortedAs(
     (async () => {
       const data = await loadProcessedData(deps.store, readSettings, { configHash: request.configHash });
-      // The one read of the whole registry a training makes: runs an older flts wrote get their index entry on the way.
+      // The one read of the whole registry a training makes: runs an older flts wrote get their index entries on the way.
       const { records, unrecorded } = await scanRunRecords(deps.store, settings);
       return { data, registry: records, unrecorded };
     })(),
@@ -202,6 +202,7 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
     () => stoppedBeforeAnyRun(types),
   );
   await indexUnlistedRuns(deps.store, settings, registry);
+  await indexSuccessRuns(deps.store, settings, registry);
   for (const run of await markDeadRunsKilled(deps.store, settings, new Date(), registry)) reportDeadRunKilled(run, deps);
   await removeOrphanHeartbeats(deps.store, settings, unrecorded);
   // Settings the data cannot carry are refused before any run is recorded: all at once when no type can train.
