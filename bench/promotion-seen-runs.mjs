@@ -11,8 +11,11 @@
 // shown as "before". "after, home without the index" is the first promotion on a home an flts before the SUCCESS index
 // wrote (its entries removed): it reads every record as before, then lists the SUCCESS runs it read; "after, next" is
 // the promotion after it.
-// Usage: npm run build && node bench/promotion-seen-runs.mjs [--runs 2000] [--reps 7] [--versions 10] [--base /tmp/main-copy] [--keep] [--json]
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+// `--s3-endpoint <url>` (or MINIO_ENDPOINT, with MINIO_ROOT_USER / MINIO_ROOT_PASSWORD) keeps the runs and promotions
+// in S3 buckets of their own on that server (e.g. `scripts/infra/infra.sh start s3`) instead of the fs store.
+// Usage: npm run build && node bench/promotion-seen-runs.mjs [--runs 2000] [--reps 7] [--versions 10] [--base /tmp/main-copy]
+//          [--s3-endpoint http://127.0.0.1:19000] [--keep] [--json]
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +26,7 @@ const { values: flags } = parseArgs({
     reps: { type: 'string', default: '7' },
     versions: { type: 'string', default: '10' },
     base: { type: 'string' },
+    's3-endpoint': { type: 'string', default: process.env.MINIO_ENDPOINT ?? '' },
     keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
@@ -37,12 +41,16 @@ const builds = [
 ];
 for (const build of builds) build.lib = await import(`${build.root}/dist/core/index.js`);
 const dist = path.resolve(here, '../dist/core');
-const { resolveSettings, createObjectStore, runPreprocess } = await import(`${dist}/index.js`);
+const { resolveSettings, createObjectStore, runPreprocess, isolatedStack } = await import(`${dist}/index.js`);
 const { trainModels } = await import(`${dist}/workflows/train.js`);
 const { saveRunRecord } = await import(`${dist}/registry/run-store.js`);
 const { sealRunRecord } = await import(`${dist}/registry/run-record-seal.js`);
 const { mapBounded } = await import(`${dist}/bounded-map.js`);
 
+const s3 = flags['s3-endpoint'];
+const stack = isolatedStack('seen-bench');
+/** The store's environment: the fs store under the home, or S3 buckets of this bench's own. */
+const storeEnv = s3 ? { ...process.env, FLTS_STORE: 's3', MINIO_ENDPOINT: s3, FLTS_RUNS_BUCKET: stack.env.FLTS_RUNS_BUCKET, OUTPUT_BUCKET: stack.env.OUTPUT_BUCKET } : { FLTS_STORE: 'fs' };
 const sliceFlags = (home) => ({
   home,
   'data.dataDir': path.resolve(here, '../../shared/datasets'),
@@ -62,7 +70,7 @@ const hex = (rand, length) => Array.from({ length }, () => Math.floor(rand() * 1
 /** The home: two real runs (NAIVE, SNAIVE) of one processed version, and `size` copies of the NAIVE over `versions` config_hashes. */
 async function buildHome(dir) {
   const home = path.join(dir, 'home');
-  const settings = resolveSettings({ flags: { ...sliceFlags(home), 'training.models': ['NAIVE', 'SNAIVE'] } }).settings;
+  const settings = resolveSettings({ env: storeEnv, flags: { ...sliceFlags(home), 'training.models': ['NAIVE', 'SNAIVE'] } }).settings;
   const store = await createObjectStore(settings);
   await runPreprocess(settings, { store });
   const { runs } = await trainModels({ models: ['NAIVE', 'SNAIVE'] }, settings, { store });
@@ -106,11 +114,13 @@ function counted(store) {
 
 /** One hand promotion of `runId` with `build`'s library: its wall time, store calls and seen_set. */
 async function promoteByHand(build, home, runId) {
-  const settings = build.lib.resolveSettings({ flags: { home, 'store.buckets.promotion': build.promotionBucket } }).settings;
-  const { store, tally } = counted(await build.lib.createObjectStore(settings));
+  const settings = build.lib.resolveSettings({ env: storeEnv, flags: { home, 'store.buckets.promotion': `${s3 ? `${stack.prefix}-` : ''}${build.promotionBucket}` } }).settings;
+  const inner = await build.lib.createObjectStore(settings);
+  const { store, tally } = counted(inner);
   const started = performance.now();
   const result = await build.lib.promote({ runId, source: 'manual', actor: 'bench', reason: 'bench' }, settings, { store });
   const ms = performance.now() - started;
+  inner.close?.();
   if (!result.changed) throw new Error(`${build.label}: promoting ${runId} changed nothing`);
   return { ms, ...tally, seenSet: result.record.seen_set };
 }
@@ -137,21 +147,21 @@ try {
     const taken = samples.get(build.label);
     return { build: build.label, runs: size, ms: median(taken.map((s) => s.ms)), store_calls: median(taken.map((s) => s.calls)), run_json_reads: median(taken.map((s) => s.runJsonReads)) };
   });
-  // A home an flts before the index wrote: the index taken away, on a copy, then two promotions with this build.
+  // A home an flts before the index wrote: the index taken away, then two promotions with this build.
   const build = builds.at(-1);
   if (build.label !== 'before') {
-    const older = path.join(dir, 'older');
-    cpSync(home, older, { recursive: true });
-    rmSync(path.join(older, 'store', settings.store.buckets.runs, 'success-runs'), { recursive: true, force: true });
+    const runsBucket = settings.store.buckets.runs;
+    if (s3) await store.deleteMany(runsBucket, (await store.list(runsBucket, 'success-runs/')).map((info) => info.key));
+    else rmSync(path.join(home, 'store', runsBucket, 'success-runs'), { recursive: true, force: true });
     for (const [label, runId] of [['after, home without the index', promoted[reps % promoted.length]], ['after, next', promoted[(reps + 1) % promoted.length]]]) {
-      const sample = await promoteByHand(build, older, runId);
+      const sample = await promoteByHand(build, home, runId);
       rows.push({ build: label, runs: size, ms: sample.ms, store_calls: sample.calls, run_json_reads: sample.runJsonReads });
     }
   }
   store.close?.();
-  if (flags.json) console.log(JSON.stringify({ runs: size, reps, versions, rows }, null, 2));
+  if (flags.json) console.log(JSON.stringify({ runs: size, reps, versions, store: s3 ? 's3' : 'fs', rows }, null, 2));
   else {
-    console.log(`Hand promotion (promote, source manual) with ${size} runs over ${versions} config_hashes, fs store, median of ${reps}:`);
+    console.log(`Hand promotion (promote, source manual) with ${size} runs over ${versions} config_hashes, ${s3 ? `S3 at ${s3}` : 'fs store'}, median of ${reps}:`);
     console.log('| build | ms | store calls | run.json reads |');
     console.log('|---|---:|---:|---:|');
     for (const row of rows) console.log(`| ${row.build} | ${row.ms.toFixed(0)} | ${row.store_calls} | ${row.run_json_reads} |`);

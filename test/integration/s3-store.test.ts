@@ -14,7 +14,7 @@ import { describeObjectStoreContract } from '../../src/core/storage/object-store
 import { createS3Store } from '../../src/core/storage/s3-store.js';
 import { recordingStore } from '../../src/core/storage/recording-store.fixture.js';
 import { fakeRun } from '../../src/core/registry/run-record.fixture.js';
-import { indexUnlistedRuns, listRunRecords, saveRunRecord } from '../../src/core/registry/run-store.js';
+import { indexSuccessRuns, indexUnlistedRuns, listRunRecords, listSuccessRuns, saveRunRecord } from '../../src/core/registry/run-store.js';
 import { runCli } from '../helpers/run-cli.js';
 import { INFRA_HINT, infraSkipReason, loadInfraEnv } from './infra-env.js';
 
@@ -79,6 +79,26 @@ if (skipReason) {
 
       expect((await indexUnlistedRuns(s3, settings, await listRunRecords(s3, settings))).sort()).toEqual(['old-mine', 'old-theirs']);
       expect(await readKeys()).toEqual({ runIds: ['m1', 'm2', 'old-mine'], read: ['m1/run.json', 'm2/run.json', 'old-mine/run.json'] });
+    });
+
+    it('learns the SUCCESS runs from the SUCCESS index, reading only the records of runs it lacks, and lists those of an older flts', async () => {
+      const settings = defaultSettings();
+      settings.store.buckets.runs = `flts-runs-${randomUUID().slice(0, 8)}`;
+      const s3 = await reachableStore();
+      const run = (id: string, status: 'SUCCESS' | 'FAILED' = 'SUCCESS') => fakeRun(id, 'LSTM', { rmse: 1, mae: 1, mse: 1 }, '2025-01-01T00:00:00.000Z', status);
+      for (const id of ['s1', 's2']) await saveRunRecord(s3, settings, run(id));
+      await saveRunRecord(s3, settings, run('f1', 'FAILED'));
+      // Written by an older flts, before the index: no entry, so only its record says it is a SUCCESS.
+      await s3.put(settings.store.buckets.runs, 'old-success/run.json', JSON.stringify(run('old-success')));
+
+      const readKeys = async (): Promise<{ runIds: string[]; read: string[] }> => {
+        const { store, calls } = recordingStore(s3);
+        const { runIds } = await listSuccessRuns(store, settings, 0);
+        return { runIds, read: calls.filter((call) => call.method === 'get').map((call) => call.key ?? '').sort() };
+      };
+      expect(await readKeys()).toEqual({ runIds: ['old-success', 's1', 's2'], read: ['f1/run.json', 'old-success/run.json'] });
+      expect(await indexSuccessRuns(s3, settings, (await listSuccessRuns(s3, settings, 0)).unindexed)).toEqual(['old-success']);
+      expect(await readKeys()).toEqual({ runIds: ['old-success', 's1', 's2'], read: ['f1/run.json'] });
     });
 
   });
