@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scratchFolders } from '../../test/helpers/scratch-folders.js';
-import { ERROR_CATALOGUE, FltsError, errorFromWorker, exitCodeFor, httpStatusFor, orUnlessUnavailable, toFltsError, workerFailureOf } from './errors.js';
+import { ERROR_CATALOGUE, FltsError, errorFromWorker, exitCodeFor, httpStatusFor, isOutageCode, orUnlessUnavailable, toFltsError, workerFailureOf } from './errors.js';
+import { isOutage } from './bus/delivery.js';
 import { MODEL_TYPES } from './model-types.js';
 
 const mkdtemp = scratchFolders();
@@ -71,6 +72,14 @@ describe('core > errors', () => {
     for (const code of ['FLTS_STORE_UNAVAILABLE', 'FLTS_STORE_AUTH_FAILED', 'FLTS_STORE_ACCESS_DENIED', 'FLTS_STORE_TLS_FAILED'] as const) {
       expect(() => fallback(new FltsError(code, 'x')), code).toThrow(expect.objectContaining({ code }));
     }
+  });
+
+  it('judges a recorded code as an outage exactly as the bus judges the error itself', () => {
+    for (const code of Object.keys(ERROR_CATALOGUE) as Array<keyof typeof ERROR_CATALOGUE>) expect(isOutageCode(code), code).toBe(isOutage(new FltsError(code, 'x')));
+    expect(isOutageCode('FLTS_STORE_UNAVAILABLE')).toBe(true);
+    expect(isOutageCode('FLTS_BUS_AUTH_FAILED')).toBe(true);
+    expect(isOutageCode('FLTS_TRAIN_FAILED')).toBe(false);
+    expect(isOutageCode('NOT_A_CODE')).toBe(false);
   });
 
   it('serialises without a stack and with the catalogue hint', () => {

@@ -206,6 +206,16 @@ export function isServiceRefusal(value: unknown): boolean {
 }
 
 /**
+ * A code of a failure no input of the work causes: an outage (a code of kind `unavailable` that is retriable) or a
+ * service's refusal (isServiceRefusal). What a recorded failure keeps of its error is the code, which this judges
+ * as the bus judges a live error (isOutage in bus/delivery.ts).
+ */
+export function isOutageCode(code: string): boolean {
+  const entry: CatalogueEntry | undefined = (ERROR_CATALOGUE as Record<string, CatalogueEntry>)[code];
+  return (entry !== undefined && entry.kind === 'unavailable' && entry.retriable) || REFUSAL_CODES.has(code as ErrorCode);
+}
+
+/**
  * For a read whose absence has a fallback (`.catch(orUnlessUnavailable(undefined))`): any failure gives the
  * fallback except an unreachable or refusing service, which would only fail the next read the same way.
  */

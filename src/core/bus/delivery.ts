@@ -1,5 +1,5 @@
 import { clip } from '../clip-text.js';
-import { isFltsError, isServiceRefusal, toFltsError, type FltsError } from '../errors.js';
+import { isFltsError, isOutageCode, toFltsError, type FltsError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { backoffDelayMs, sleep } from '../retry.js';
 import { parseLenientJson } from '../storage/json-objects.js';
@@ -102,7 +102,7 @@ export function dlqMessageFor(message: ReceivedMessage, operation: string, error
  * would otherwise land in the DLQ within seconds of a rotated key, and need replaying once it is fixed.
  */
 export function isOutage(error: unknown): boolean {
-  return (isFltsError(error) && error.kind === 'unavailable' && error.retriable) || isServiceRefusal(error);
+  return isFltsError(error) && isOutageCode(error.code);
 }
 
 /**

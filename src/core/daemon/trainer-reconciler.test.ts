@@ -345,6 +345,27 @@ describe('core > daemon > trainer-reconciler', () => {
       const outcome = await reconcileTraining({ ...trainer('daemon', store), settings: home }, { configHash, modelType: 'NAIVE' }, new AbortController().signal);
       expect(outcome.result).toBe('trained');
     });
+
+    it('does not count a run an outage failed (the store, the broker) against bus.retry.maxAttempts, and counts any other', async () => {
+      // Before, every FAILED run counted: a store away for longer than its timeout while a model trained, as many times
+      // as FAILURE_MAX_RETRIES, left that model type given up on the data for good, though the data had failed nothing.
+      const store = createFsStore(path.join(root, 'store'));
+      const home = settingsFor({ FAILURE_MAX_RETRIES: '1' });
+      writeInputs(200);
+      const { configHash } = await preprocess(home, { store });
+      const failedBy = (runId: string, code: string): RunRecord => ({ ...foreignRunOf(runId, new Date(), { configHash }), status: 'FAILED', error: { code, message: `failed with ${code}` } });
+      await saveRunRecord(store, home, failedBy('outage', 'FLTS_STORE_UNAVAILABLE'));
+      await saveRunRecord(store, home, failedBy('refusal', 'FLTS_BUS_AUTH_FAILED'));
+      const reconcile = () => reconcileTraining({ ...trainer('daemon', store), settings: home }, { configHash, modelType: 'NAIVE' }, new AbortController().signal);
+      const outcome = await reconcile();
+      expect(outcome.result).toBe('trained');
+
+      const other = createFsStore(path.join(root, 'other-store'));
+      const { configHash: otherHash } = await preprocess(home, { store: other });
+      await saveRunRecord(other, home, failedBy('broken', 'FLTS_INTERNAL'));
+      const gaveUp = await reconcileTraining({ ...trainer('daemon', other), settings: home }, { configHash: otherHash, modelType: 'NAIVE' }, new AbortController().signal);
+      expect(gaveUp).toMatchObject({ result: 'gave-up', failedRuns: 1 });
+    });
   });
 
   describe('lease staleness on the daemon\'s monotonic clock', () => {

@@ -1,4 +1,4 @@
-import { FltsError } from '../errors.js';
+import { FltsError, isOutageCode } from '../errors.js';
 import { snakeCaseKeys } from '../snake-case-keys.js';
 import { processedDataSettings, trainModels, UNTRAINABLE } from '../workflows/train.js';
 import { syncRunsToTracking } from '../workflows/sync-runs-to-tracking.js';
@@ -158,7 +158,9 @@ async function registryDecision(context: TrainerContext, target: TrainTarget): P
   const sidecar = await readProcessedSidecar(store, processedDataSettings(settings, target.processedBucket), target.configHash);
   const success = currentRun(runs, target.modelType, sidecar);
   if (success) return { runs, done: { result: 'skipped', runId: success.run_id, reason: `run ${success.run_id} already trained ${target.modelType} on the data of config_hash ${target.configHash}` } };
-  const failed = runs.filter((run) => run.status === 'FAILED' && trainedOnData(run, sidecar)).length;
+  // A run an outage failed (the store or the broker away, or refusing flts) says nothing of the data, as a message's
+  // attempts waiting out an outage use up none of its retries: only the other failures count.
+  const failed = runs.filter((run) => run.status === 'FAILED' && trainedOnData(run, sidecar) && !(run.error && isOutageCode(run.error.code))).length;
   if (failed >= settings.bus.retry.maxAttempts) {
     return { runs, done: { result: 'gave-up', failedRuns: failed, reason: `${failed} FAILED ${target.modelType} runs on the data of config_hash ${target.configHash} (limit bus.retry.maxAttempts = ${settings.bus.retry.maxAttempts})` } };
   }
