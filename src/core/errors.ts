@@ -216,6 +216,15 @@ export function isOutageCode(code: string): boolean {
 }
 
 /**
+ * What a log line that repeats while its cause lasts (a heartbeat, a resync, a probation look) says of a failure: an
+ * outage (isOutageCode) by its code and reason, since the stack on each of those lines only buried them, and any
+ * other failure whole (`err`, its stack included), as it is flts' own. The caller writes the line.
+ */
+export function repeatedFailureFields(error: unknown): { code: string; reason: string } | { err: unknown } {
+  return isFltsError(error) && isOutageCode(error.code) ? { code: error.code, reason: error.message } : { err: error };
+}
+
+/**
  * For a read whose absence has a fallback (`.catch(orUnlessUnavailable(undefined))`): any failure gives the
  * fallback except an unreachable or refusing service, which would only fail the next read the same way.
  */

@@ -1,5 +1,4 @@
-import { isOutage } from '../bus/delivery.js';
-import { isFltsError } from '../errors.js';
+import { repeatedFailureFields } from '../errors.js';
 
 /**
  * How a daemon step that runs again on its own (a resync, a probation look, an upkeep) says it failed. A store or
@@ -8,6 +7,6 @@ import { isFltsError } from '../errors.js';
  * flts' own and keeps its stack, at error. The caller writes the line, its event name literal there.
  */
 export function repeatedStepFailure(error: unknown): { level: 'warn'; fields: { code: string; reason: string } } | { level: 'error'; fields: { err: unknown } } {
-  if (isOutage(error) && isFltsError(error)) return { level: 'warn', fields: { code: error.code, reason: error.message } };
-  return { level: 'error', fields: { err: error } };
+  const fields = repeatedFailureFields(error);
+  return 'code' in fields ? { level: 'warn', fields } : { level: 'error', fields };
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { readRunHeartbeat, startRunHeartbeat } from './run-heartbeat.js';
 
@@ -59,5 +60,23 @@ describe('core > registry > run-heartbeat', () => {
     await heartbeat.remove();
     expect(await readRunHeartbeat(store, settings, 'r1')).toBeUndefined();
     expect(log.at(-1)).toBe('removed');
+  });
+
+  it('says a beat an outage failed by its code and reason, without the stack it repeated every beat, and keeps any other failure whole', async () => {
+    const warnings: Array<{ fields: Record<string, unknown>; msg?: string }> = [];
+    const logger = { ...silentLogger, warn: (fields: object, msg?: string) => void warnings.push({ fields: fields as Record<string, unknown>, msg }) } as Logger;
+    const failures: unknown[] = [new FltsError('FLTS_STORE_UNAVAILABLE', 'S3 endpoint http://s3:9000 did not answer for 10 s.'), new Error('a bug')];
+    let beats = 0;
+    const store = {
+      put: async () => {
+        if (beats++ > 0) throw failures.shift();
+      },
+    } as unknown as ObjectStore;
+    const heartbeat = await startRunHeartbeat(store, settings, 'r1', { owner, logger });
+    await vi.advanceTimersByTimeAsync(200);
+    await heartbeat.stop();
+    expect(warnings.map(({ msg }) => msg)).toEqual(['train_heartbeat_failed', 'train_heartbeat_failed']);
+    expect(warnings[0]!.fields).toEqual({ run_id: 'r1', code: 'FLTS_STORE_UNAVAILABLE', reason: 'S3 endpoint http://s3:9000 did not answer for 10 s.' });
+    expect(warnings[1]!.fields).toEqual({ run_id: 'r1', err: expect.objectContaining({ message: 'a bug' }) });
   });
 });

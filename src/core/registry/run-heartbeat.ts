@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { FltsError } from '../errors.js';
+import { FltsError, repeatedFailureFields } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -53,7 +53,7 @@ export async function startRunHeartbeat(store: ObjectStore, settings: Settings, 
     // A store slower than the beat skips beats rather than queueing them.
     if (stopped || writing) return;
     writing = write()
-      .catch((error: unknown) => logger.warn({ run_id: runId, err: error }, 'train_heartbeat_failed'))
+      .catch((error: unknown) => logger.warn({ run_id: runId, ...repeatedFailureFields(error) }, 'train_heartbeat_failed'))
       .finally(() => (writing = undefined));
   }, settings.daemon.heartbeatMs);
   timer.unref();
@@ -66,7 +66,7 @@ export async function startRunHeartbeat(store: ObjectStore, settings: Settings, 
     stop,
     async remove() {
       await stop();
-      await store.delete(bucket, key).catch((error: unknown) => logger.warn({ run_id: runId, err: error }, 'train_heartbeat_remove_failed'));
+      await store.delete(bucket, key).catch((error: unknown) => logger.warn({ run_id: runId, ...repeatedFailureFields(error) }, 'train_heartbeat_remove_failed'));
     },
   };
 }

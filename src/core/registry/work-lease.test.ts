@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
+import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { createFsStore } from '../storage/fs-store.js';
 import { currentRunOwner } from './run-store.js';
@@ -249,6 +250,21 @@ describe('core > registry > work-lease', () => {
     lease!.attachRun('run-3');
     await expect.poll(async () => (await readLease(store, rare, leaseKey('train', work.configHash, modelType)))?.run_id).toBe('run-3');
     expect(warnings).not.toContain('daemon_lease_lost');
+    await lease!.release();
+  });
+
+  it('says a heartbeat an outage failed by its code and reason, without the stack it repeated every beat', async () => {
+    const store = createFsStore(root);
+    const { settings: rare } = resolveSettings({ env: { FLTS_DAEMON_HEARTBEAT_MS: '60000', FLTS_DAEMON_LEASE_STALE_MS: '120000' } });
+    const away = new FltsError('FLTS_STORE_UNAVAILABLE', 'S3 endpoint http://s3:9000 did not answer for 10 s.');
+    const down = { ...store, putIfVersion: async () => Promise.reject(away) };
+    const warnings: Array<{ fields: object; msg?: string }> = [];
+    const logger = { ...silentLogger, warn: (fields: object, msg?: string) => void warnings.push({ fields, msg }) };
+    const modelType = 'AWAY';
+    const lease = await acquireLease({ store: down, settings: rare, owner: 'holder', logger }, { ...work, modelType });
+    lease!.attachRun('run-1');
+    await expect.poll(() => warnings.length).toBeGreaterThan(0);
+    expect(warnings[0]).toEqual({ msg: 'daemon_lease_heartbeat_failed', fields: { key: leaseKey('train', work.configHash, modelType), code: 'FLTS_STORE_UNAVAILABLE', reason: away.message } });
     await lease!.release();
   });
 });

@@ -5,7 +5,7 @@ import type { InstanceSettings } from '../config/specs/runtime.js';
 import type { Logger } from '../logger.js';
 import { getJsonIfExists, parseLenientJson } from '../storage/json-objects.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { orUnlessUnavailable } from '../errors.js';
+import { orUnlessUnavailable, repeatedFailureFields } from '../errors.js';
 import { pollUntil } from '../retry.js';
 import { seenUnchangedMs } from '../storage/seen-unchanged.js';
 import type { RunOwner } from './run-record.js';
@@ -153,7 +153,9 @@ export async function acquireLease(options: LeaseOptions, work: { step: string; 
         logger.warn({ key, owner }, 'daemon_lease_lost');
       } else held = next;
     } catch (error) {
-      logger.warn({ key, err: error }, 'daemon_lease_heartbeat_failed');
+      // Repeated every beat while the store is away: an outage by its code and reason (the lease is judged stale only
+      // after a whole daemon.leaseStaleMs without a beat, so a short one costs nothing).
+      logger.warn({ key, ...repeatedFailureFields(error) }, 'daemon_lease_heartbeat_failed');
     }
   };
   // One write at a time: two writes at the version held would make the second fail as if the lease were taken
