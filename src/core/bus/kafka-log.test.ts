@@ -105,6 +105,19 @@ describe('core > bus > kafka-log', () => {
     ]);
   });
 
+  it('leaves the lines of a group that rebalances (a replica joining or leaving) to debug: kafkajs rejoins by itself', () => {
+    // Before, each member logged two warnings per group at every rebalance, named by kafkajs' sentences, not events.
+    const log = recorded();
+    const rebalancing = 'The group is rebalancing, so a rejoin is needed';
+    log.at('Connection', 'Response Heartbeat(key: 12, version: 3)', { ...B1, error: rebalancing, correlationId: 22, size: 10 });
+    log.at('Connection', 'Response SyncGroup(key: 14, version: 3)', { ...B1, error: rebalancing, correlationId: 6, size: 14 });
+    log.at('Runner', 'The group is rebalancing, re-joining', { groupId: 'train-lstm', memberId: 'flts-c443', error: rebalancing });
+    // A member the coordinator dropped (its session expired) is no routine rebalance: still said.
+    log.at('Runner', 'The coordinator is not aware of this member, re-joining the group', { groupId: 'train-lstm', memberId: 'flts-c443', error: 'The coordinator is not aware of this member' });
+    expect(log.shown().map(([level, message]) => [level, message])).toEqual([['error', 'The coordinator is not aware of this member, re-joining the group']]);
+    expect(log.lines.filter(([level]) => level === 'debug')).toHaveLength(3);
+  });
+
   it('leaves kafkajs\' three lines of a refused SASL login to debug, flts reporting it coded, and keeps an outage told', () => {
     const log = recorded();
     const refusal = 'Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256';

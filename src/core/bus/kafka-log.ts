@@ -36,6 +36,22 @@ function tooLargeText(text: unknown): boolean {
   return typeof text === 'string' && tooLargeTexts.has(text);
 }
 
+let rebalancingTexts: Set<string> | undefined;
+
+/**
+ * kafkajs' text of REBALANCE_IN_PROGRESS, the answer to a member's heartbeat, sync or commit while its group
+ * rebalances: a replica joining or leaving, a daemon restarted. kafkajs rejoins by itself (its Runner says so,
+ * REJOINING), and a commit refused meanwhile is made at the next join (bus_commit_deferred): two warnings per member
+ * and group at every scale-up or rollout, in a pipeline that was working as it should.
+ */
+function rebalancingText(text: unknown): boolean {
+  rebalancingTexts ??= new Set(errorTexts((entry) => entry.type === 'REBALANCE_IN_PROGRESS'));
+  return typeof text === 'string' && rebalancingTexts.has(text);
+}
+
+/** kafkajs' Runner line as it rejoins a group that rebalances (runner.js), which says nothing a rebalance does not. */
+const REJOINING = 'The group is rebalancing, re-joining';
+
 let unsupportedMechanismTexts: Set<string> | undefined;
 
 /**
@@ -158,7 +174,7 @@ function failedConnection(namespace: string, message: string, broker: unknown): 
  * the topic and the reason. Any other error answer (a denial) is a warning, not an error. The bus ending its own
  * connections when it closes is no failure at all: debug. A refused SASL login goes to debug too, each of its three
  * lines (see saslRefusalLine): flts reports it coded, with what to check; so do the two lines of a message refused as
- * too large (see tooLargeText).
+ * too large (see tooLargeText), and so do the two of a member answered that its group rebalances (see rebalancingText).
  *
  * A broker away is tried again about once a second (kafkajs' retry wait is capped at 1 s, see kafkajsRetries in
  * kafka-bus.ts), and each attempt logs its connection error, then kafkajs' seed loop the same error again ("Failed
@@ -225,7 +241,8 @@ export function createKafkaLog(logger: Logger, options: KafkaLogOptions = {}): K
       if (brokerAnswer && isGroupLookupDenial(message, fields.error)) onGroupLookupDenied();
       const failed = level === KafkaLogLevel.ERROR ? failedConnection(namespace, message, fields.broker) : undefined;
       const refusedAsTooLarge = (brokerAnswer && tooLargeText(fields.error)) || (namespace === 'Producer' && tooLargeText(message));
-      if (message.includes(BUS_CLOSED_REASON) || consumerCrashLine(namespace, message) || saslRefusalLine(namespace, message) || refusedAsTooLarge) logger.debug(entry, message);
+      const rebalancing = (brokerAnswer && rebalancingText(fields.error)) || (namespace === 'Runner' && message === REJOINING);
+      if (message.includes(BUS_CLOSED_REASON) || consumerCrashLine(namespace, message) || saslRefusalLine(namespace, message) || refusedAsTooLarge || rebalancing) logger.debug(entry, message);
       else if (failed !== undefined) connectionFailed(failed, message, entry);
       else if (level === KafkaLogLevel.ERROR && !brokerAnswer) logger.error(entry, message);
       else if (brokerAnswer && (retriedAnswer(fields.error) || message.startsWith(TOPIC_CREATION_ANSWER))) logger.debug(entry, message);
