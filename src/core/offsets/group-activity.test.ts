@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { FltsError } from '../errors.js';
 import { assertGroupInactive } from './group-activity.js';
 import type { GroupDescription, OffsetsAdmin } from './offsets-admin.js';
 
@@ -49,6 +50,19 @@ describe('core > offsets > group-activity', () => {
     const { admin } = adminWithMember(Number.POSITIVE_INFINITY);
     let clock = 0;
     const now = (): number => (clock += 20_000);
-    await expect(assertGroupInactive(admin, 'g', { wait: { timeoutMs: 45_000, pollMs: 1 }, now })).rejects.toThrow(/after waiting \d+s/);
+    const refusal = assertGroupInactive(admin, 'g', { wait: { timeoutMs: 45_000, pollMs: 1 }, now });
+    await expect(refusal).rejects.toThrow(/after waiting \d+s/);
+    // Before, the message and the hint both said to pass --wait, which the operator had just done.
+    const error = (await refusal.catch((caught: unknown) => caught)) as FltsError;
+    expect(error.message).not.toContain('pass --wait');
+    expect(error.message).toContain('--wait-timeout');
+    expect(error.hint).toContain('--wait-timeout');
+    expect(error.hint).not.toMatch(/or pass --wait/);
+  });
+
+  it('without wait, says that --wait waits for the group to empty', async () => {
+    const refusal = assertGroupInactive(adminWithMember(1).admin, 'g');
+    await expect(refusal).rejects.toThrow('pass --wait to wait until the group is empty');
+    await expect(refusal).rejects.toMatchObject({ hint: 'Stop the group members or pass --wait.' });
   });
 });

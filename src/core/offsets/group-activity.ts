@@ -12,13 +12,17 @@ function describeMembers(description: GroupDescription): string {
   return description.members.map((m) => `member ${m.memberId} (client ${m.clientId}, host ${m.host})`).join('; ');
 }
 
+/** After a wait ran out, the advice is no longer to wait: --wait was given, and the members stayed. */
+const WAITED_HINT = 'Stop the group members (each flts daemon or flts serve consuming as the group), then run the reset again, or give --wait a longer --wait-timeout.';
+
 function activeError(description: GroupDescription, waitedMs?: number): FltsError {
   const n = description.members.length;
   const waited = waitedMs === undefined ? '' : ` after waiting ${Math.round(waitedMs / 1000)}s`;
+  const advice = waitedMs === undefined ? 'stop these consumers, or pass --wait to wait until the group is empty' : 'stop these consumers, or wait longer (--wait-timeout)';
   return new FltsError(
     'FLTS_OFFSETS_GROUP_ACTIVE',
-    `Group ${description.group} still has ${n} active member${n === 1 ? '' : 's'}${waited} (state ${description.state}): ${describeMembers(description)}. Kafka only resets the offsets of an empty group: stop these consumers, or pass --wait to wait until the group is empty.`,
-    { details: { group: description.group, state: description.state, members: description.members } },
+    `Group ${description.group} still has ${n} active member${n === 1 ? '' : 's'}${waited} (state ${description.state}): ${describeMembers(description)}. Kafka only resets the offsets of an empty group: ${advice}.`,
+    { details: { group: description.group, state: description.state, members: description.members }, ...(waitedMs === undefined ? {} : { hint: WAITED_HINT }) },
   );
 }
 
