@@ -24,6 +24,12 @@ describe('cli > plain log lines of a one-shot command in text mode', () => {
     expect(lines).toEqual(['error: weights went NaN (train_failed, FLTS_TRAIN_FAILED)', 'warning: run_id r1, timestamp 2026-01-01T00:00:00Z (some_event_seen)']);
   });
 
+  it('says a Kafka line by its error text, not by kafkajs\' record fields', () => {
+    // Before: "error: kafka Connection, timestamp 2026-..., logger kafkajs, broker 127.0.0.1:9092, client_id flts, error Connection error: ..."
+    const line = { level: 50, msg: 'bus_kafka_connection_lost', kafka: 'Connection', timestamp: '2026-12-08T02:09:26.262Z', logger: 'kafkajs', broker: '127.0.0.1:9092', client_id: 'flts', error: 'Connection error: connect ECONNREFUSED 127.0.0.1:9092' };
+    expect(plainLogLine(JSON.stringify(line))).toBe('error: Connection error: connect ECONNREFUSED 127.0.0.1:9092 (bus_kafka_connection_lost)');
+  });
+
   it('writes what a terminal would act on as escapes, and leaves a line that is not pino\'s as it is', () => {
     expect(plainLogLine(JSON.stringify({ level: 40, msg: 'settings_identifier_lookalike', reason: 'title \u001b]0;x\u0007' }))).toBe('warning: title \\u001b]0;x\\u0007 (settings_identifier_lookalike)');
     expect(plainLogLine('not json')).toBe('not json');

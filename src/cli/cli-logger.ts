@@ -38,7 +38,7 @@ function fieldText(value: unknown): string {
 
 /**
  * One pino JSON line as a person reads it at a terminal: `warning: <reason> (<event>)`, the reason being the line's
- * `reason` field, else its `err`, else its other fields (`run_id abc, timestamp ...`), and the event name kept so that
+ * `reason` field, else its `err`, else its text `error` (the Kafka lines'), else its other fields (`run_id abc, timestamp ...`), and the event name kept so that
  * the line can still be looked up (README "Log lines") or matched. A line that is not pino's is left as it is.
  */
 export function plainLogLine(line: string): string {
@@ -49,10 +49,12 @@ export function plainLogLine(line: string): string {
     return line;
   }
   if (record === null || typeof record !== 'object' || Array.isArray(record) || typeof (record as { msg?: unknown }).msg !== 'string') return line;
-  const { level, msg, reason, err, code } = record as { level?: unknown; msg: string; reason?: unknown; err?: unknown; code?: unknown };
+  const { level, msg, reason, err, error, code } = record as { level?: unknown; msg: string; reason?: unknown; err?: unknown; error?: unknown; code?: unknown };
   const label = typeof level === 'number' && level >= 50 ? 'error' : typeof level === 'number' && level >= 40 ? 'warning' : 'info';
   const rest = Object.entries(record).filter(([name, value]) => !RECORD_FIELDS.has(name) && value !== undefined);
-  const said = reason !== undefined ? fieldText(reason) : err !== undefined ? fieldText(err) : rest.map(([name, value]) => `${name} ${fieldText(value)}`).join(', ');
+  // The Kafka lines (bus_kafka_connection_lost, kafkajs' own) give their cause as the text `error`.
+  const cause = reason ?? err ?? (typeof error === 'string' ? error : undefined);
+  const said = cause !== undefined ? fieldText(cause) : rest.map(([name, value]) => `${name} ${fieldText(value)}`).join(', ');
   // A coded failure keeps its code beside the event, unless the reason says it already.
   const coded = typeof code === 'string' && code !== msg && !said.includes(code) ? `, ${code}` : '';
   return onTerminal(said ? `${label}: ${said} (${msg}${coded})` : `${label}: ${msg}${coded ? ` (${coded.slice(2)})` : ''}`);
