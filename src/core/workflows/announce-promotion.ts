@@ -1,6 +1,7 @@
 import type { MessageBus } from '../bus/message-bus.js';
 import { encodePromotion } from '../bus/messages.js';
 import type { Settings } from '../config/settings.js';
+import { repeatedFailureFields } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { PromotionRecord } from '../registry/pointers.js';
 import { catchUpPointers } from '../registry/promotion-history.js';
@@ -47,7 +48,8 @@ export async function publishPromotion(record: PromotionRecord, settings: Settin
     await announcePromotion(record, settings, deps.bus);
     return { topic, ok: true };
   } catch (error) {
-    (deps.logger ?? silentLogger).warn({ err: error, topic, run_id: record.run_id }, 'promotion_publish_failed');
+    // Brokers away: by the code and reason, as the result says it again (published.error) and a daemon retries it.
+    (deps.logger ?? silentLogger).warn({ ...repeatedFailureFields(error), topic, run_id: record.run_id }, 'promotion_publish_failed');
     return { topic, ok: false, error: (error as Error).message };
   }
 }
