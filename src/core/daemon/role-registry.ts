@@ -6,6 +6,7 @@ import type { EventSink } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { MonotonicClock } from '../registry/run-liveness.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { MlflowServers } from '../tracking/mlflow-servers.js';
 import type { DaemonMetrics } from './daemon-metrics.js';
 
 /** What every role gets from the daemon. */
@@ -34,6 +35,8 @@ export interface RoleContext {
   onEvent?: EventSink;
   /** Where the batch and serving roles of this process meet: one read of a claimed object for both. */
   claimReads?: ClaimReads;
+  /** What the roles' MLflow clients learn of the tracking server, over every sync and promotion of this daemon. */
+  trackingServers?: MlflowServers;
   /** How long each role's stop is given before the daemon goes on without it (ROLE_STOP_GRACE_MS unless a test shortens it). */
   stopGraceMs?: number;
 }

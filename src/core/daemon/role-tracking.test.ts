@@ -17,6 +17,9 @@ import { encodeTrainClaim } from '../bus/messages.js';
 import { MemoryMlflow } from '../registry/memory-mlflow.fixture.js';
 import { syncRunsToTracking } from '../workflows/sync-runs-to-tracking.js';
 import { createMirrorQueue } from './mirror-queue.js';
+import { createMlflowServers } from '../tracking/mlflow-servers.js';
+import { trackingClientFor } from '../tracking/tracking-deps.js';
+import { roleTracking } from './role-tracking.js';
 import { createSerialQueue } from './serial-queue.js';
 import { mirrorTrainedRun, reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
 import { startTrainerRole } from './trainer-role.js';
@@ -81,6 +84,14 @@ async function trackedTrainer(uri: string, options: { logger?: Logger; signal?: 
 const plausible = (url: string): object => (url.includes('/experiments/') ? { experiment: { experiment_id: '1', name: 'NonML', lifecycle_stage: 'active' }, experiment_id: '1' } : url.includes('/runs/search') ? { runs: [] } : {});
 
 describe('core > daemon > role tracking', () => {
+  it("gives every role's MLflow clients the daemon's server state: an outage, or a server without logged models, is told once per daemon, not at each sync", () => {
+    const settings = trackedAt('http://127.0.0.1:19309');
+    const context = { settings, logger: silentLogger, metrics: createDaemonMetrics({ processMetrics: false }), trackingServers: createMlflowServers() };
+    const [trainer, promoter] = ['trainer', 'promoter'].map((role) => trackingClientFor(settings, roleTracking(context, role, new AbortController().signal)));
+    expect(trainer.server).toBe(promoter.server);
+    expect(trackingClientFor(settings, roleTracking({ ...context, trackingServers: createMlflowServers() }, 'trainer', new AbortController().signal)).server).not.toBe(trainer.server);
+  });
+
   it('counts an MLflow call a role gives up on in flts_daemon_tracking_failures_total, the run trained regardless', async () => {
     await withServer(
       (_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<html>Welcome to nginx!</html>'),

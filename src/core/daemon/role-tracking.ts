@@ -7,11 +7,12 @@ import type { RoleContext } from './role-registry.js';
  * in flts_daemon_tracking_failures_total (a step never fails for tracking, so without it a dead tracking server shows
  * only as warnings in the log). The failure still reaches the daemon's event sink.
  */
-export function roleTracking(context: Pick<RoleContext, 'settings' | 'logger' | 'metrics' | 'onEvent'>, role: string, signal: AbortSignal): TrackingDeps {
+export function roleTracking(context: Pick<RoleContext, 'settings' | 'logger' | 'metrics' | 'onEvent' | 'trackingServers'>, role: string, signal: AbortSignal): TrackingDeps {
   const { metrics, onEvent } = context;
   return {
     logger: context.logger,
     signal,
+    servers: context.trackingServers,
     onEvent: (event) => {
       if (event.type === 'tracking.unavailable') metrics.countTrackingFailure(role, event.code);
       onEvent?.(event);

@@ -23,6 +23,7 @@ import { createRoleRegistry, type RoleContext, type RoleHandle, type RoleRegistr
 import { startServingRole } from './serving-role.js';
 import { startBatchInferenceRole } from './batch-role.js';
 import { startTrainerRole } from './trainer-role.js';
+import { createMlflowServers } from '../tracking/mlflow-servers.js';
 
 export interface DaemonDeps {
   store: ObjectStore;
@@ -247,6 +248,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     ...(deps.hurried ? { hurried: deps.hurried } : {}),
     onEvent: deps.onEvent,
     claimReads: createClaimReads(),
+    trackingServers: createMlflowServers(),
     stopGraceMs: deps.roleStopGraceMs ?? ROLE_STOP_GRACE_MS,
   };
   const startRoles = async (): Promise<void> => {

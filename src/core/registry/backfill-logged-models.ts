@@ -1,8 +1,8 @@
 import type { Settings } from '../config/settings.js';
 import { isFltsError, toFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { redactSecrets } from '../redact.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
+import { createMlflowServerState, type MlflowServerState } from '../tracking/mlflow-servers.js';
 import { toRecord, type MlflowRun } from '../tracking/mlflow-types.js';
 import { MIRROR_TAGS } from '../tracking/tracking-deps.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -18,16 +18,11 @@ export const LOGGED_MODELS_BACKFILLED_PER_SYNC = 10;
 const BACKFILL_CANDIDATES = 50;
 
 /**
- * Tracking URIs (as redacted) whose server has no logged models, or refused one to flts, in this process: not asked
- * again until a restart. A server upgraded to MLflow 3 meanwhile gets its new runs' logged models by the mirror (which
- * asks once per sync) and the older ones' from the next process.
+ * What the backfill knows of the client's server: kept with the client's server state (client.server), shared by the
+ * clients of one daemon or sync, so that a server without logged models, or refusing them, is not asked at every sync,
+ * and one client's server is never taken for another's. A client given without one (a caller's own) has it per pass.
  */
-const givenUp = new Set<string>();
-
-const serverKey = (uri: string): string => redactSecrets(uri.trim().replace(/\/+$/, '')).toLowerCase();
-
-/** Mirrors whose logged model failed in this process, by server and MLflow run id: tried again by the next process, not by every sync. */
-const failedMirrors = new Set<string>();
+const serverOf = (client: MlflowClient): MlflowServerState => (client as Partial<Pick<MlflowClient, 'server'>>).server ?? createMlflowServerState();
 
 const ONNX_FILTER = `tags.\`${MIRROR_TAGS.complete}\` = 'true' AND tags.\`${MLFLOW_MODEL_TAGS.model}\` = 'onnx'`;
 
@@ -47,7 +42,7 @@ const startTime = (run: MlflowRun): number => Number(run.info.start_time ?? 0) |
  * flts before MLflow 3's logged models wrote (or written while the server was older). Asked for untagged alone
  * (`IS NULL`); a server that refuses the filter is asked for its newest ONNX mirrors and they are picked here.
  */
-async function candidates(server: string, client: MlflowClient, experimentIds: readonly string[], registered: ReadonlySet<string>, deadline: number | undefined): Promise<MlflowRun[]> {
+async function candidates(server: MlflowServerState, client: MlflowClient, experimentIds: readonly string[], registered: ReadonlySet<string>, deadline: number | undefined): Promise<MlflowRun[]> {
   const newest = { experimentIds, orderBy: ['attributes.start_time DESC'], maxResults: BACKFILL_CANDIDATES, ...(deadline === undefined ? {} : { deadline }) };
   let runs: MlflowRun[];
   try {
@@ -59,7 +54,7 @@ async function candidates(server: string, client: MlflowClient, experimentIds: r
   return runs
     .filter((run) => {
       const tags = toRecord(run.data.tags);
-      return tags[LOGGED_MODEL_TAG] === undefined && registered.has(tags[MIRROR_TAGS.runId] ?? '') && !failedMirrors.has(`${server} ${run.info.run_id}`);
+      return tags[LOGGED_MODEL_TAG] === undefined && registered.has(tags[MIRROR_TAGS.runId] ?? '') && !server.failedMirrors.has(run.info.run_id);
     })
     .sort((a, b) => startTime(b) - startTime(a) || a.info.run_id.localeCompare(b.info.run_id));
 }
@@ -68,8 +63,9 @@ async function candidates(server: string, client: MlflowClient, experimentIds: r
  * Gives the newest complete ONNX mirrors that have no logged model one (writeLoggedModel: found by its run and
  * `flts.run_id` before one is created, so a pass cut short or run twice keeps one), at most
  * LOGGED_MODELS_BACKFILLED_PER_SYNC, then tags each with its model's id so later syncs leave it. The run's record is
- * read, never written. Stops when `stop` says the time is up, at a server without logged models (not asked again in
- * this process), at one that refuses them, and at an outage (returned for the sync to report).
+ * read, never written. Stops when `stop` says the time is up, at a server without logged models (not asked again by
+ * the clients of its server state until a logged-model call answers there, as a mirror's does once the server is
+ * upgraded), at one that refuses them (not asked again by them), and at an outage (returned for the sync to report).
  */
 export async function backfillLoggedModels(
   store: ObjectStore,
@@ -81,8 +77,8 @@ export async function backfillLoggedModels(
   logger: Logger = silentLogger,
 ): Promise<LoggedModelBackfill> {
   const done: LoggedModelBackfill = { logged: [], more: false };
-  const server = serverKey(settings.tracking.uri);
-  if (givenUp.has(server) || experimentIds.length === 0 || budget.stop()) return done;
+  const server = serverOf(client);
+  if (server.backfill !== undefined || experimentIds.length === 0 || budget.stop()) return done;
   let found: MlflowRun[];
   try {
     found = await candidates(server, client, experimentIds, registered, budget.deadline);
@@ -103,7 +99,7 @@ export async function backfillLoggedModels(
       // READY (a promotion logged it, or a pass stopped before the tag), which wants the tag alone.
       const ready = await readyLoggedModelOf(client, run);
       if (ready === undefined) {
-        givenUp.add(server);
+        server.backfill = 'unsupported';
         break;
       }
       if (ready.modelId !== undefined) {
@@ -114,13 +110,13 @@ export async function backfillLoggedModels(
       const plan = await planMirroredModel(store, settings, runId);
       if (plan.kind !== 'onnx') {
         // Its export fails now (a file gone from the store): the run's model/ stays its model, and this process leaves it.
-        failedMirrors.add(`${server} ${run.info.run_id}`);
+        server.failedMirrors.add(run.info.run_id);
         logger.warn({ run_id: runId, mlflow_run_id: run.info.run_id, err: plan.reason }, 'mlflow_logged_model_backfill_failed');
         continue;
       }
       const modelId = await writeLoggedModel(client, run, plan);
       if (modelId === undefined) {
-        givenUp.add(server);
+        server.backfill = 'unsupported';
         break;
       }
       await client.setTag(run.info.run_id, LOGGED_MODEL_TAG, modelId);
@@ -134,11 +130,11 @@ export async function backfillLoggedModels(
       if (flts.code === 'FLTS_TRACKING_UNAVAILABLE') return { ...done, outage: { code: flts.code, message: flts.message } };
       if (flts.code === 'FLTS_TRACKING_REJECTED') {
         // A permission on the newer endpoints refuses every mirror alike: the runs' model/ serves MLflow users as before.
-        givenUp.add(server);
+        server.backfill = 'refused';
         logger.warn({ mlflow_run_id: run.info.run_id, code: flts.code, err: flts.message }, 'mlflow_logged_model_refused');
         break;
       }
-      failedMirrors.add(`${server} ${run.info.run_id}`);
+      server.failedMirrors.add(run.info.run_id);
       logger.warn({ run_id: runId, mlflow_run_id: run.info.run_id, code: flts.code, err: flts.message }, 'mlflow_logged_model_backfill_failed');
     }
   }

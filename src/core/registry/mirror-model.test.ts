@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { resolveSettings } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import { createMlflowClient } from '../tracking/mlflow-client.js';
+import { createMlflowServers, type MlflowServers } from '../tracking/mlflow-servers.js';
 import { withServer } from '../tracking/tracking-server.fixture.js';
 import type { MlflowKeyValue, MlflowLoggedModel, MlflowMetric, MlflowRun } from '../tracking/mlflow-types.js';
 import type { RunExport } from './export-run.js';
@@ -137,9 +138,9 @@ const plan: Extract<MirroredModelPlan, { kind: 'onnx' }> = {
 const params = [{ key: 'epochs', value: '3' }];
 const finalMetrics: MlflowMetric[] = [{ key: 'rmse', value: 1, timestamp: 1_796_000_000_000, step: 2 }];
 
-function clientOf(uri: string, logger?: Logger) {
+function clientOf(uri: string, logger?: Logger, servers?: MlflowServers) {
   const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 0 } }).settings;
-  return createMlflowClient(settings.tracking, { logger });
+  return createMlflowClient(settings.tracking, { logger, servers });
 }
 
 function warnings(): { logger: Logger; events: string[] } {
@@ -215,17 +216,22 @@ describe('core > registry > writeMirroredModel > MLflow 3 logged models', () => 
     expect(mlflow.models[0].info.status).toBe('LOGGED_MODEL_READY');
   });
 
-  it('on a server without logged models (404 page, MLflow before 3) writes the run\'s model/ as before, asks once per client and says so once', async () => {
+  it('on a server without logged models (404 page, MLflow before 3) writes the run\'s model/ as before, asks once per client and says so once per server state', async () => {
     const mlflow = new LoggedModelsServer(true);
     const { logger, events } = warnings();
+    const other = warnings();
+    const servers = createMlflowServers();
     await withServer(mlflow.listener, async (uri) => {
-      const client = clientOf(uri, logger);
+      const client = clientOf(uri, logger, servers);
       for (let i = 0; i < 2; i += 1) expect(await writeMirroredModel(client, mlflow.run, plan, { params, metrics: finalMetrics })).toEqual({ kind: 'onnx', artifactPath: 'model', files: expect.arrayContaining(['model/MLmodel', 'model/model.onnx']) });
-      // A later sync's client asks again (the server may have been upgraded), and says nothing more.
-      await writeMirroredModel(clientOf(uri, logger), mlflow.run, plan);
+      // A later sync's client of the same state asks again (the server may have been upgraded), and says nothing more.
+      await writeMirroredModel(clientOf(uri, logger, servers), mlflow.run, plan);
+      // A client of its own (a library user's, logging elsewhere) says it to its logger.
+      await writeMirroredModel(clientOf(uri, other.logger), mlflow.run, plan);
     });
-    expect(mlflow.requests.filter((request) => request.includes('/logged-models'))).toEqual(['POST /api/2.0/mlflow/logged-models/search', 'POST /api/2.0/mlflow/logged-models/search']);
+    expect(mlflow.requests.filter((request) => request.includes('/logged-models'))).toEqual(Array(3).fill('POST /api/2.0/mlflow/logged-models/search'));
     expect(events).toEqual(['mlflow_logged_models_unsupported']);
+    expect(other.events).toEqual(['mlflow_logged_models_unsupported']);
     expect(mlflow.uploads.has('7/r-mirror/artifacts/model/model.onnx')).toBe(true);
     expect(mlflow.metrics).toEqual([]);
   });

@@ -25,6 +25,7 @@ import { mirrorRun, type MirrorRunResult } from './mirror-run.js';
 import { backfillLoggedModels, type LoggedModelBackfill } from './backfill-logged-models.js';
 import { PROCESSED_SHA256_TAG } from './mirror-source.js';
 import { trackingClientFor } from '../tracking/tracking-deps.js';
+import { createMlflowServers } from '../tracking/mlflow-servers.js';
 import { clientUntil, filterLiteral, MIRROR_TAGS, type TrackingDeps } from '../tracking/tracking-deps.js';
 
 export interface MirrorPendingResult {
@@ -668,7 +669,7 @@ function startBacklogBudget(budgetMs: number, deps: TrackingDeps): BacklogBudget
   const signal = deps.signal ? AbortSignal.any([timer, deps.signal]) : timer;
   return {
     endsAt,
-    deps: { logger: deps.logger, onEvent: deps.onEvent, signal, ...(deps.client ? { client: clientUntil(deps.client, signal) } : {}) },
+    deps: { logger: deps.logger, onEvent: deps.onEvent, signal, servers: deps.servers, ...(deps.client ? { client: clientUntil(deps.client, signal) } : {}) },
     spent: () => timer.aborted || Date.now() >= endsAt,
   };
 }
@@ -684,7 +685,9 @@ function startBacklogBudget(budgetMs: number, deps: TrackingDeps): BacklogBudget
  * is due (unmarkedRunIds), a page at a time, then the runs. Then, within the same budget, gives complete
  * mirrors written before the processed-data tag existed the digest their run.json records (a few per sync).
  */
-export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, options: MirrorPendingOptions = {}, deps: TrackingDeps = {}): Promise<MirrorPendingResult> {
+export async function mirrorPendingRuns(store: ObjectStore, settings: Settings, options: MirrorPendingOptions = {}, given: TrackingDeps = {}): Promise<MirrorPendingResult> {
+  // The clients of one sync (its own, the backlog's) share what they learn of the server, the caller's MlflowServers if any.
+  const deps: TrackingDeps = { ...given, servers: given.servers ?? createMlflowServers() };
   const logger = (deps.logger ?? silentLogger).child({ component: 'tracking' });
   const client = trackingClientFor(settings, deps);
   const [experiments, registered] = await Promise.all([client.searchExperiments(), listRunIds(store, settings)]);

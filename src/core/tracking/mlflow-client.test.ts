@@ -4,6 +4,7 @@ import { resolveSettings } from '../config/settings.js';
 import { FltsError } from '../errors.js';
 import { createMlflowClient, LISTING_CALL_BUDGETS, MAX_SEARCH_PAGES, type MlflowClient, type MlflowClientDeps } from './mlflow-client.js';
 import { listMlflowRunsByConfigHash } from './list-mlflow-runs.js';
+import { createMlflowServers } from './mlflow-servers.js';
 import { failure, withServer } from './tracking-server.fixture.js';
 
 type Answer = (path: string, body: Record<string, unknown>) => unknown;
@@ -361,6 +362,23 @@ describe('core > tracking > mlflow-client', () => {
         const client = clientAt(uri);
         expect(await search(client)).toEqual([]);
         expect((await failure(search(client))).code).toBe('FLTS_TRACKING_REJECTED');
+      });
+    });
+
+    it('keeps what it learnt with its server state: a server upgraded to logged models lets the backfill ask again, one that refused them does not, and another state knows nothing of either', async () => {
+      const servers = createMlflowServers();
+      await withServer(answering([[200, { models: [] }]]), async (uri) => {
+        const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 0 } }).settings;
+        const shared = createMlflowClient(settings.tracking, { servers });
+        expect(createMlflowClient(settings.tracking, { servers }).server).toBe(shared.server);
+        expect(createMlflowClient(settings.tracking).server).not.toBe(shared.server);
+        shared.server.backfill = 'unsupported';
+        shared.server.loggedModelsUnsupportedTold = true;
+        expect(await search(createMlflowClient(settings.tracking, { servers }))).toEqual([]);
+        expect(shared.server).toMatchObject({ backfill: undefined, loggedModelsUnsupportedTold: false });
+        shared.server.backfill = 'refused';
+        expect(await search(shared)).toEqual([]);
+        expect(shared.server.backfill).toBe('refused');
       });
     });
   });

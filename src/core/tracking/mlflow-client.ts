@@ -3,6 +3,7 @@ import { FltsError, isFltsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { TrackingSettings } from '../config/specs/tracking.js';
 import { createMlflowHttp, notMlflowAnswer, trackingCallBudgetMs, type MlflowHttp, type MlflowRequest } from './mlflow-http.js';
+import { createMlflowServers, type MlflowServers, type MlflowServerState } from './mlflow-servers.js';
 import type {
   LogBatchInput,
   MlflowArtifactFile,
@@ -37,9 +38,19 @@ export interface MlflowClientDeps {
   readonly signal?: AbortSignal;
   /** The clock of budgets and deadlines (default `Date.now`); injected by tests. */
   readonly now?: () => number;
+  /**
+   * Where what is learnt of the server (an outage, its lack of logged models) is kept and told from, shared with the
+   * other clients made with the same MlflowServers (the clients of one sync, of one daemon); default: this client's own.
+   */
+  readonly servers?: MlflowServers;
 }
 
-export type MlflowClient = ReturnType<typeof createMlflowClientFromHttp> & { readonly uri: string; readonly budgetMs: number };
+export type MlflowClient = ReturnType<typeof createMlflowClientFromHttp> & {
+  readonly uri: string;
+  readonly budgetMs: number;
+  /** What is known of the server at `uri`, shared with the clients of the same MlflowServers. */
+  readonly server: MlflowServerState;
+};
 
 export function isMlflowError(error: unknown, mlflowErrorCode: string): boolean {
   return isFltsError(error) && error.code === 'FLTS_TRACKING_REJECTED' && error.details.mlflowErrorCode === mlflowErrorCode;
@@ -66,10 +77,11 @@ export function createMlflowClient(tracking: TrackingSettings, deps: MlflowClien
     now: deps.now,
     maxResponseBytes: tracking.maxResponseMb * 1024 * 1024,
   };
-  const http = createMlflowHttp(options);
   const uri = redactSecrets(tracking.uri.replace(/\/+$/, ''));
+  const server = (deps.servers ?? createMlflowServers()).of(uri);
+  const http = createMlflowHttp({ ...options, server });
   const budgetMs = trackingBudgetMs(tracking);
-  return { ...createMlflowClientFromHttp(http, uri, LISTING_CALL_BUDGETS * budgetMs, deps.now ?? Date.now, options.logger), uri, budgetMs };
+  return { ...createMlflowClientFromHttp(http, uri, LISTING_CALL_BUDGETS * budgetMs, deps.now ?? Date.now, options.logger, server), uri, budgetMs, server };
 }
 
 type Json = Record<string, unknown>;
@@ -157,9 +169,6 @@ const LOGGED_MODELS_PAGE = 50;
 /** Params one request of the logged-model endpoints carries, as MLflow's own client sends them. */
 const LOGGED_MODEL_PARAMS_BATCH = 100;
 
-/** Tracking URIs whose server was found without logged models, in this process: said once, not at every sync. */
-const toldWithoutLoggedModels = new Set<string>();
-
 /**
  * A refusal that says the server has no logged-model endpoints (MLflow before 3.0, or a proxy that routes only the
  * older API): a 404 or 405 that is not MLflow's RESOURCE_DOES_NOT_EXIST for an id it does know the route of.
@@ -171,7 +180,7 @@ function endpointMissing(error: unknown): boolean {
   return (status === 404 || status === 405) && mlflowErrorCode !== 'RESOURCE_DOES_NOT_EXIST';
 }
 
-function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudgetMs: number, now: () => number, logger: Logger = silentLogger) {
+function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudgetMs: number, now: () => number, logger: Logger, server: MlflowServerState) {
   /** `http`, and the answer checked: `problem` names what no MLflow answer lacks. */
   async function checked<T>(req: MlflowRequest, problem: (body: Json) => string | undefined): Promise<T> {
     const body = await http<Json>(req);
@@ -480,19 +489,22 @@ function createMlflowClientFromHttp(http: MlflowHttp, uri: string, listingBudget
 
   /**
    * A call of the logged-model endpoints, or undefined when the server has none: the mirror then logs its model into
-   * the run alone, as it did before MLflow 3. Found once per client (a sync), told once per process and server.
+   * the run alone, as it did before MLflow 3. Found once per client (a sync), told once per server state (a process's
+   * sync or daemon). An answer of theirs (the server upgraded) lets the backfill of logged models ask again.
    */
   async function ofLoggedModels<T>(call: () => Promise<T>): Promise<T | undefined> {
     if (loggedModels === false) return undefined;
     try {
       const answer = await call();
       loggedModels = true;
+      server.loggedModelsUnsupportedTold = false;
+      if (server.backfill === 'unsupported') server.backfill = undefined;
       return answer;
     } catch (error) {
       if (loggedModels === true || !endpointMissing(error)) throw error;
       loggedModels = false;
-      if (!toldWithoutLoggedModels.has(uri)) {
-        toldWithoutLoggedModels.add(uri);
+      if (!server.loggedModelsUnsupportedTold) {
+        server.loggedModelsUnsupportedTold = true;
         logger.warn({ uri, err: (error as FltsError).message }, 'mlflow_logged_models_unsupported');
       }
       return undefined;

@@ -9,6 +9,7 @@ import { FltsError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import { assertTrackingUri, createMlflowHttp, MAX_RESPONSE_BYTES, parseRetryAfter, trackingCallBudgetMs } from './mlflow-http.js';
+import { createMlflowServers } from './mlflow-servers.js';
 import { selfSignedCertificate } from './self-signed.fixture.js';
 import { failure, withServer } from './tracking-server.fixture.js';
 
@@ -437,13 +438,14 @@ describe('core > tracking > mlflow-http', () => {
     for (const absurd of [undefined, '', '-5', '1.5', '+3', 'soon', 'a 1', '99999999999', 'Sun, 06 Dec 2026 04:59:00 GMT', 'Sun, 06 Dec 2099 05:00:00 GMT']) expect(parseRetryAfter(absurd, NOW), absurd).toBeUndefined();
   });
 
-  it('tells an outage once when the server stops answering and once when it answers again, over calls and clients, each retry at debug', async () => {
+  it('tells an outage once when the server stops answering and once when it answers again, over calls and the clients sharing its state, each retry at debug', async () => {
     const lines: Array<[string, string, Record<string, unknown>]> = [];
     const keep = (level: string) => (obj: object, msg?: string) => void lines.push([level, msg ?? '', obj as Record<string, unknown>]);
     const logger: Logger = { ...silentLogger, debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error'), child: () => logger };
     const unavailable = Array.from({ length: 8 }, () => ({ status: 503 }));
+    const servers = createMlflowServers();
     await withAnswers([...unavailable, { status: 200 }], async (uri, requests) => {
-      const client = (): ReturnType<typeof createMlflowHttp> => createMlflowHttp({ uri, timeoutMs: 2000, retry: { retries: 3, baseDelayMs: 1 }, logger });
+      const client = (): ReturnType<typeof createMlflowHttp> => createMlflowHttp({ uri, timeoutMs: 2000, retry: { retries: 3, baseDelayMs: 1 }, logger, server: servers.of(uri) });
       const [first, second] = [client(), client()];
       for (const call of [first, second]) expect((await failure(call(search))).code).toBe('FLTS_TRACKING_UNAVAILABLE');
       expect(requests()).toBe(8);
@@ -456,6 +458,29 @@ describe('core > tracking > mlflow-http', () => {
       ['info', 'mlflow_available_again', 8],
     ]);
     expect(lines.filter(([, msg]) => msg === 'mlflow_call_retrying').map(([level]) => level)).toEqual(Array(6).fill('debug'));
+  });
+
+  it("keeps each client's outage its own unless given a shared state: two clients of one server, logging apart, each tell the outage they saw begin and end, on their own clock", async () => {
+    const told: string[] = [];
+    const loggerOf = (name: string): Logger => {
+      const logger: Logger = {
+        ...silentLogger,
+        info: (obj: object, msg?: string) => void told.push(`${name} ${msg} ${(obj as { failures: number }).failures} ${(obj as { outage_ms: number }).outage_ms}`),
+        warn: (_obj: object, msg?: string) => void told.push(`${name} ${msg}`),
+        child: () => logger,
+      };
+      return logger;
+    };
+    const clock = (start: number) => () => start;
+    await withAnswers([{ status: 503 }, { status: 503 }, { status: 200 }, { status: 200 }], async (uri) => {
+      const health = createMlflowHttp({ uri, timeoutMs: 2000, retry: { retries: 0, baseDelayMs: 1 }, logger: loggerOf('health'), now: clock(1_000) });
+      const sync = createMlflowHttp({ uri, timeoutMs: 2000, retry: { retries: 0, baseDelayMs: 1 }, logger: loggerOf('sync'), now: clock(5_000_000) });
+      expect((await failure(health(search))).code).toBe('FLTS_TRACKING_UNAVAILABLE');
+      expect((await failure(sync(search))).code).toBe('FLTS_TRACKING_UNAVAILABLE');
+      await expect(sync(search)).resolves.toEqual({});
+      await expect(health(search)).resolves.toEqual({});
+    });
+    expect(told).toEqual(['health mlflow_unavailable', 'sync mlflow_unavailable', 'sync mlflow_available_again 1 0', 'health mlflow_available_again 1 0']);
   });
 
   it('waits the Retry-After a 429, or a gateway\'s 502 or 504, asks for before the next attempt, in place of its own backoff', async () => {

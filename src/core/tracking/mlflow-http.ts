@@ -11,6 +11,7 @@ import { createJsonListCounter, type JsonListLayout } from './json-list-counter.
 import { CREDENTIALS_HINT, credentialsOf, masking, splitUserinfo } from './mlflow-credentials.js';
 import { parseJsonListInTurns } from './json-list-in-turns.js';
 import { createTlsAgent, readTlsMaterial, type MlflowTlsAgent } from './mlflow-tls.js';
+import { createMlflowServerState, type MlflowServerState } from './mlflow-servers.js';
 
 export interface MlflowHttpOptions {
   /** Tracking server base URL, e.g. http://127.0.0.1:5000. */
@@ -33,6 +34,8 @@ export interface MlflowHttpOptions {
   readonly now?: () => number;
   /** The most of one answer that is read (default MAX_RESPONSE_BYTES); past it the call fails with reason too_large. */
   readonly maxResponseBytes?: number;
+  /** Where the server's outage is kept, shared with other clients of it (default: this client's own). */
+  readonly server?: MlflowServerState;
 }
 
 export interface MlflowRequest {
@@ -284,14 +287,6 @@ function describeCause(error: unknown): string {
   return String(error);
 }
 
-/**
- * Servers not answering, by the address shown in the log, for the whole process: every call retried up to
- * FLTS_MLFLOW_RETRIES times and each retry warned, so a server down logged four warnings a call, from every client of
- * it. An outage is told once when it starts (mlflow_unavailable) and once at the first answer after it
- * (mlflow_available_again), as the bus tells a broker's; the retries in between are at debug.
- */
-const outages = new Map<string, { since: number; failures: number }>();
-
 /** No answer, or one saying the server (or the proxy before it) cannot serve now; a 400 lost in a race is an answer. */
 function isUnanswered(error: unknown): error is TransientFailure {
   return error instanceof TransientFailure && (error.status === undefined || error.status === 429 || error.status >= 500);
@@ -316,6 +311,12 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
   let agent: Promise<MlflowTlsAgent> | undefined;
 
   const now = options.now ?? Date.now;
+  /**
+   * The server's outage, this client's own unless shared (MlflowServers): every call is retried up to
+   * FLTS_MLFLOW_RETRIES times, and an outage is told once when it starts (mlflow_unavailable) and once at the first
+   * answer after it (mlflow_available_again), as the bus tells a broker's; the retries in between are at debug.
+   */
+  const server = options.server ?? createMlflowServerState();
   const maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
 
   async function attempt<T>(req: MlflowRequest, limitMs: number, stop: AbortSignal | undefined): Promise<T> {
@@ -445,19 +446,18 @@ export function createMlflowHttp(options: MlflowHttpOptions): MlflowHttp {
           limitMs = Math.max(1, Math.min(options.timeoutMs, deadline - now()));
           return attempt<T>(req, limitMs, stop).then(
             (answer) => {
-              const outage = outages.get(shownBase);
+              const { outage } = server;
               if (outage) {
-                outages.delete(shownBase);
+                server.outage = undefined;
                 options.logger.info({ uri: shownBase, failures: outage.failures, outage_ms: now() - outage.since }, 'mlflow_available_again');
               }
               return answer;
             },
             (error: unknown) => {
               if (!isUnanswered(error)) throw error;
-              const outage = outages.get(shownBase);
-              if (outage) outage.failures += 1;
+              if (server.outage) server.outage.failures += 1;
               else {
-                outages.set(shownBase, { since: now(), failures: 1 });
+                server.outage = { since: now(), failures: 1 };
                 options.logger.warn({ uri: shownBase, path: req.path, status: error.status, reason: error.message }, 'mlflow_unavailable');
               }
               throw error;

@@ -4,6 +4,7 @@ import type { Settings } from '../config/settings.js';
 import { untilAborted } from '../retry.js';
 import { createMlflowClient, type MlflowClient } from './mlflow-client.js';
 import { abortingCallsOn } from './mlflow-http.js';
+import type { MlflowServers } from './mlflow-servers.js';
 
 /** Collaborators of the tracking functions; all optional. Pass `client` to reuse one across calls. */
 export interface TrackingDeps {
@@ -11,6 +12,11 @@ export interface TrackingDeps {
   readonly onEvent?: EventSink;
   readonly signal?: AbortSignal;
   readonly client?: MlflowClient;
+  /**
+   * What the clients built here learn of their server (an outage told once, its lack of logged models), shared with
+   * the other clients of these MlflowServers: a daemon's, over its syncs. Without it each client keeps its own.
+   */
+  readonly servers?: MlflowServers;
 }
 
 /** MLflow filter literal; MLflow accepts either quote, so pick the one the value does not contain. */

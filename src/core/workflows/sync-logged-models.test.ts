@@ -12,6 +12,7 @@ import { fakeRun } from '../registry/run-record.fixture.js';
 import { saveRunRecord } from '../registry/run-store.js';
 import { createFsStore } from '../storage/fs-store.js';
 import type { MlflowClient } from '../tracking/mlflow-client.js';
+import { createMlflowServers, createMlflowServerState, type MlflowServerState } from '../tracking/mlflow-servers.js';
 import { toRecord, type MlflowKeyValue, type MlflowLoggedModel, type MlflowRun } from '../tracking/mlflow-types.js';
 import { withServer } from '../tracking/tracking-server.fixture.js';
 import { syncRunsToTracking } from './sync-runs-to-tracking.js';
@@ -40,13 +41,14 @@ const OLD_STYLE = { 'flts.mlflow_model': 'onnx' };
  * MemoryMlflow with MLflow 3's logged-model endpoints as the client answers them (undefined for each on a server
  * without them, as its 404 gives), counting each call.
  */
-function withLoggedModels(mlflow: MemoryMlflow, supported = true) {
+function withLoggedModels(mlflow: MemoryMlflow, supported = true, server?: MlflowServerState) {
   const models: MlflowLoggedModel[] = [];
   const calls: string[] = [];
   const outputs = new Map<string, string[]>();
   const tagOf = (model: MlflowLoggedModel, key: string): string | undefined => toRecord(model.info.tags)[key];
   const client = {
     ...mlflow.client,
+    ...(server ? { server } : {}),
     searchLoggedModels: async (input: { experimentIds: readonly string[]; filter: string }) => {
       calls.push('search');
       if (!supported) return undefined;
@@ -172,7 +174,7 @@ describe('core > workflows > syncRunsToTracking > logged models of older mirrors
     expect(new Set(fake.models.map((model) => toRecord(model.info.tags)['flts.run_id'])).size).toBe(old.length + 1);
   });
 
-  it('on a server without logged models asks once, creates nothing, and later syncs of the process ask no more', async () => {
+  it('on a server without logged models asks once, creates nothing, and later syncs whose clients share its state ask no more', async () => {
     const settings = settingsAt(19304);
     const store = createFsStore(mkdtempSync(path.join(root, 'older-server-')));
     await saveRunRecord(store, settings, fakeRun('v1', 'GRU', { rmse: 1, mae: 1, mse: 1 }, '2026-01-01T00:00:00.000Z'));
@@ -180,7 +182,8 @@ describe('core > workflows > syncRunsToTracking > logged models of older mirrors
     const mlflow = new MemoryMlflow();
     mlflow.addMirror('v1', { start: 1, tags: OLD_STYLE });
     mlflow.addMirror('v2', { start: 2, tags: OLD_STYLE });
-    const first = withLoggedModels(mlflow, false);
+    const server = createMlflowServerState();
+    const first = withLoggedModels(mlflow, false, server);
 
     const synced = await syncRunsToTracking(store, settings, {}, { client: first.client });
 
@@ -188,8 +191,8 @@ describe('core > workflows > syncRunsToTracking > logged models of older mirrors
     expect(first.calls).toEqual(['search']);
     expect(mlflow.runs.map((run) => toRecord(run.data.tags)[LOGGED_MODEL_TAG])).toEqual([undefined, undefined]);
 
-    // Each sync of a daemon builds its client anew: what the process learnt holds across them.
-    const later = withLoggedModels(mlflow, false);
+    // Each sync of a daemon builds its client anew, of the daemon's MlflowServers: what it learnt holds across them.
+    const later = withLoggedModels(mlflow, false, server);
     const searches = mlflow.searches.length;
     await syncRunsToTracking(store, settings, {}, { client: later.client });
 
@@ -197,7 +200,7 @@ describe('core > workflows > syncRunsToTracking > logged models of older mirrors
     expect(mlflow.searches.slice(searches).filter((search) => search.filter?.includes("tags.`flts.mlflow_model` = 'onnx'"))).toEqual([]);
   });
 
-  it('over HTTP, a server before MLflow 3 (a 404 page at the logged-model endpoints) is asked once by the first sync and by no later sync of the process, each with a client of its own', async () => {
+  it('over HTTP, a server before MLflow 3 (a 404 page at the logged-model endpoints) is asked once by the first sync and by no later sync of the same MlflowServers, each with a client of its own; a sync without them asks anew', async () => {
     const requests: string[] = [];
     const mirror: MlflowRun = {
       info: { run_id: 'h-mirror', experiment_id: '1', status: 'FINISHED', start_time: 1, lifecycle_stage: 'active', artifact_uri: 'mlflow-artifacts:/1/h-mirror/artifacts' },
@@ -225,13 +228,36 @@ describe('core > workflows > syncRunsToTracking > logged models of older mirrors
     await withServer(listener, async (uri) => {
       const settings = resolveSettings({ flags: { 'tracking.uri': uri, 'tracking.timeoutMs': 5000, 'tracking.retries': 0 } }).settings;
       await saveRunRecord(store, settings, fakeRun('h1', 'GRU', { rmse: 1, mae: 1, mse: 1 }, '2026-01-01T00:00:00.000Z'));
-      const first = await syncRunsToTracking(store, settings);
+      const servers = createMlflowServers();
+      const asked = ["POST /api/2.0/mlflow/logged-models/search source_run_id = 'h-mirror' AND tags.`flts.run_id` = 'h1'"];
+      const first = await syncRunsToTracking(store, settings, {}, { servers });
       expect(first.status).toBe('ok');
-      expect(requests.filter((line) => line.includes('/logged-models'))).toEqual(["POST /api/2.0/mlflow/logged-models/search source_run_id = 'h-mirror' AND tags.`flts.run_id` = 'h1'"]);
+      expect(requests.filter((line) => line.includes('/logged-models'))).toEqual(asked);
       requests.length = 0;
-      const second = await syncRunsToTracking(store, settings);
+      const second = await syncRunsToTracking(store, settings, {}, { servers });
       expect(second.status).toBe('ok');
       expect(requests.filter((line) => line.includes('/logged-models') || line.includes('flts.mlflow_model'))).toEqual([]);
+      requests.length = 0;
+      // A library caller's sync that keeps no state asks for itself: the server may have been upgraded since.
+      expect((await syncRunsToTracking(store, settings)).status).toBe('ok');
+      expect(requests.filter((line) => line.includes('/logged-models'))).toEqual(asked);
     });
+  });
+
+  it("keeps a server's lack of logged models to the clients of that server: one settings, two clients of two servers, the MLflow 2 one given up on and the MLflow 3 one backfilled", async () => {
+    const settings = settingsAt(19305);
+    const store = createFsStore(mkdtempSync(path.join(root, 'two-servers-')));
+    await saveRunRecord(store, settings, fakeRun('s1', 'GRU', { rmse: 1, mae: 1, mse: 1 }, '2026-01-01T00:00:00.000Z'));
+    const older = new MemoryMlflow();
+    const newer = new MemoryMlflow();
+    for (const mlflow of [older, newer]) mlflow.addMirror('s1', { start: 1, tags: OLD_STYLE });
+    const [two, three] = [withLoggedModels(older, false, createMlflowServerState()), withLoggedModels(newer, true, createMlflowServerState())];
+
+    await syncRunsToTracking(store, settings, {}, { client: two.client });
+    const backfilled = await syncRunsToTracking(store, settings, {}, { client: three.client });
+
+    expect(two.calls).toEqual(['search']);
+    expect(backfilled.status === 'ok' && backfilled.value.loggedModels?.map((logged) => logged.runId)).toEqual(['s1']);
+    expect(three.models.map((model) => model.info.status)).toEqual(['LOGGED_MODEL_READY']);
   });
 });
