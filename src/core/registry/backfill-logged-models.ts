@@ -40,17 +40,21 @@ const startTime = (run: MlflowRun): number => Number(run.info.start_time ?? 0) |
 /**
  * Complete ONNX mirrors of runs of this registry without the tag naming their logged model, newest first: mirrors an
  * flts before MLflow 3's logged models wrote (or written while the server was older). Asked for untagged alone
- * (`IS NULL`); a server that refuses the filter is asked for its newest ONNX mirrors and they are picked here.
+ * (`IS NULL`); a server that refuses the filter (MLflow 2) is asked for its newest ONNX mirrors and they are picked
+ * here, and so by the later passes of its server state, without the refusal asked for again.
  */
 async function candidates(server: MlflowServerState, client: MlflowClient, experimentIds: readonly string[], registered: ReadonlySet<string>, deadline: number | undefined): Promise<MlflowRun[]> {
   const newest = { experimentIds, orderBy: ['attributes.start_time DESC'], maxResults: BACKFILL_CANDIDATES, ...(deadline === undefined ? {} : { deadline }) };
-  let runs: MlflowRun[];
-  try {
-    runs = await client.searchRuns({ ...newest, filter: `${ONNX_FILTER} AND tags.\`${LOGGED_MODEL_TAG}\` IS NULL` });
-  } catch (error) {
-    if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
-    runs = await client.searchRuns({ ...newest, filter: ONNX_FILTER });
+  let runs: MlflowRun[] | undefined;
+  if (!server.tagIsNullRefused) {
+    try {
+      runs = await client.searchRuns({ ...newest, filter: `${ONNX_FILTER} AND tags.\`${LOGGED_MODEL_TAG}\` IS NULL` });
+    } catch (error) {
+      if (!isFltsError(error) || error.code !== 'FLTS_TRACKING_REJECTED') throw error;
+      server.tagIsNullRefused = true;
+    }
   }
+  runs ??= await client.searchRuns({ ...newest, filter: ONNX_FILTER });
   return runs
     .filter((run) => {
       const tags = toRecord(run.data.tags);

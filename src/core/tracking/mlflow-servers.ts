@@ -16,6 +16,8 @@ export interface MlflowServerState {
    * answers, as a mirror's does after an upgrade to MLflow 3) or refused one to flts (for as long as this state lasts).
    */
   backfill?: 'unsupported' | 'refused';
+  /** The server refuses `IS NULL` in a filter of runs (MLflow 2): the backfill asks for what it can filter, not again for the refusal. */
+  tagIsNullRefused?: boolean;
   /** MLflow run ids of mirrors whose logged model failed: not tried again while this state lasts. */
   readonly failedMirrors: Set<string>;
 }

@@ -260,4 +260,23 @@ describe('core > workflows > syncRunsToTracking > logged models of older mirrors
     expect(backfilled.status === 'ok' && backfilled.value.loggedModels?.map((logged) => logged.runId)).toEqual(['s1']);
     expect(three.models.map((model) => model.info.status)).toEqual(['LOGGED_MODEL_READY']);
   });
+
+  it('on a server that refuses IS NULL in a filter (MLflow 2) asks for the newest ONNX mirrors instead, and later syncs sharing its state do not ask for the refusal again', async () => {
+    const settings = settingsAt(19306);
+    const store = createFsStore(mkdtempSync(path.join(root, 'null-refused-')));
+    await saveRunRecord(store, settings, fakeRun('n1', 'GRU', { rmse: 1, mae: 1, mse: 1 }, '2026-01-01T00:00:00.000Z'));
+    const mlflow = new MemoryMlflow('older');
+    // No candidate: a mirror of another registry's run, so that every sync would search again.
+    mlflow.addMirror('elsewhere', { start: 1, tags: OLD_STYLE });
+    const server = createMlflowServerState();
+    const asked: string[] = [];
+    const fake = withLoggedModels(mlflow, true, server);
+    const client = { ...fake.client, searchRuns: async (input: Parameters<MlflowClient['searchRuns']>[0]) => (asked.push(input.filter ?? ''), fake.client.searchRuns(input)) } as MlflowClient;
+    const backfillSearches = () => asked.filter((filter) => filter.includes("tags.`flts.mlflow_model` = 'onnx'")).map((filter) => (filter.includes('IS NULL') ? 'untagged' : 'onnx'));
+
+    for (let sync = 0; sync < 2; sync += 1) expect((await syncRunsToTracking(store, settings, {}, { client })).status).toBe('ok');
+
+    expect(backfillSearches()).toEqual(['untagged', 'onnx', 'onnx']);
+    expect(server.tagIsNullRefused).toBe(true);
+  });
 });
