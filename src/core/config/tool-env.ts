@@ -28,6 +28,8 @@ export const TOOL_ENV_NAMES: Readonly<Record<string, string>> = {
   FLTS_MLFLOW_STATE: 'where the local MLflow server keeps its state',
   FLTS_MLFLOW_START_TIMEOUT: 'how long up.sh waits for MLflow to answer',
   FLTS_MLFLOW_VERSION: 'the MLflow version installed',
+  FLTS_MLFLOW2_VERSION: 'the MLflow 2 release check-mlflow2.sh checks flts against',
+  FLTS_MLFLOW2_CACHE: 'where check-mlflow2.sh keeps its MLflow 2 server and client venvs',
   // Other tool installs and the CI runner.
   FLTS_PYTHON: 'the Python the install scripts make virtual environments with',
   FLTS_TOOLS_DIR: 'where the deploy tools (helm, kubeconform, ...) are installed',
