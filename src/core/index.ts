@@ -159,6 +159,8 @@ export async function trainModels(request: TrainWorkflow.TrainModelsRequest, set
   return TrainWorkflow.trainModels(request, settings, deps);
 }
 export type { TrainModelsRequest, TrainModelsResult, TrainModelsDeps } from './workflows/train.js';
+/** What MLflow clients learn of their server, shared by those given one (`deps.tracking.servers`): an outage told once across syncs. */
+export { createMlflowServers, type MlflowServers, type MlflowServerState } from './tracking/mlflow-servers.js';
 
 export type { EvaluateRunsInput, EvaluateRunsResult } from './eval/evaluate-runs.js';
 /** The scoreboard of a config_hash's SUCCESS runs (the latest processed data's by default), as `flts eval`. */
