@@ -135,9 +135,19 @@ describe('serve > inference API over HTTP', () => {
       const json = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify({ data: requestData(6) }) });
       expect({ type, status: json.status }).toEqual({ type, status: 200 });
     }
-    // A +json type is not read as JSON (it never was): refused by its media type too, not as a malformed body.
-    const plus = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/vnd.api+json' }, body: JSON.stringify({ data: requestData(6) }) });
-    expect(plus.status).toBe(415);
+    // A +json type is JSON (RFC 6839), read as application/json is, with or without a charset.
+    for (const type of ['application/vnd.api+json', 'application/merge-patch+json; charset=utf-8', 'Application/Problem+JSON', 'application/vnd.flts.v1+json;charset=UTF-8']) {
+      const json = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify({ data: requestData(6) }) });
+      expect({ type, status: json.status }).toEqual({ type, status: 200 });
+    }
+    // Malformed under a +json type is a malformed body, as under application/json.
+    const plusMalformed = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/vnd.api+json' }, body: '{"data": {' });
+    expect({ status: plusMalformed.status, code: ((await plusMalformed.json()) as any).code }).toEqual({ status: 400, code: 'FLTS_REQUEST_INVALID' });
+    // Types that only look like it are not JSON: a suffix of nothing, +json outside application/, a json-seq.
+    for (const type of ['application/+json', 'text/plain+json', 'application/json-seq', 'application/jsonx', 'application/vnd.api+json+xml', 'application/x-www-form-urlencoded']) {
+      const refused = await fetch(`${server.url}/predict`, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify({ data: requestData(6) }) });
+      expect({ type, status: refused.status, code: ((await refused.json()) as any).code }).toEqual({ type, status: 415, code: 'FLTS_REQUEST_UNSUPPORTED_MEDIA_TYPE' });
+    }
     const big = await postJson(`${server.url}/predict`, { data: { ...requestData(6), padding: Array(40_000).fill(1) } });
     expect(big.status).toBe(413);
     expect(big.json.code).toBe('FLTS_REQUEST_TOO_LARGE');

@@ -7,6 +7,7 @@ import { FltsError, httpStatusFor, isFltsError, type ErrorCode } from '../errors
 import type { Logger } from '../logger.js';
 import { meteredBody, type BodyBudget, type BodyTicket } from './body-budget.js';
 import { failureFields } from './failure-fields.js';
+import { JSON_MEDIA_TYPE } from './json-media-type.js';
 import { readableTypes } from './request-validators.js';
 import type { RouteTable } from './route-table.js';
 
@@ -47,7 +48,7 @@ function classify(error: unknown, bodyLimit: number): { status: number; code: Er
       return { status: 404, code: 'FLTS_REQUEST_ROUTE_NOT_FOUND', message: 'A path segment is longer than the router accepts; no route or model has such a name.' };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       // The body may be fine, its label is not what the route reads: 415 tells a client which to fix, as a 400 did not.
-      return { status: 415, code: 'FLTS_REQUEST_UNSUPPORTED_MEDIA_TYPE', message: `${fastifyError.message}; send the body as application/json.` };
+      return { status: 415, code: 'FLTS_REQUEST_UNSUPPORTED_MEDIA_TYPE', message: `${fastifyError.message}; send the body as application/json (or another +json type).` };
     default:
       break;
   }
@@ -86,7 +87,7 @@ declare module 'fastify' {
 export function installJsonParser(app: FastifyInstance, bodyLimit: number, bodyBudget?: BodyBudget): void {
   // JSON only: fastify's default text/plain parser would hand a string to routes that expect an object.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
+  const parseJson: Parameters<typeof app.addContentTypeParser<string>>[2] = (request, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, {});
     // Not found or not allowed, the answer is the same whatever the body: 8 MB of nested brackets held every request for
@@ -99,7 +100,10 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number, bodyB
     } catch (error) {
       done(new FltsError('FLTS_REQUEST_INVALID', `Malformed JSON body: ${(error as Error).message}.`), undefined);
     }
-  });
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, parseJson);
+  // application/vnd.api+json and the other +json types are JSON too (RFC 6839): refused as 415, a JSON:API client was told to relabel a body that was fine.
+  app.addContentTypeParser(JSON_MEDIA_TYPE, { parseAs: 'string', bodyLimit }, parseJson);
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
     if (request.routeOptions.config?.rawBody) return done(null, body);
     done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type'] ?? '(none)'), undefined);

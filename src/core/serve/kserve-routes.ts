@@ -6,11 +6,11 @@ import { liveSchema, serverMetadataSchema, serverReadySchema, versionedSchemas }
 import { readinessOf } from './readiness.js';
 import type { ServeContext } from './serve-context.js';
 import { closedBeforeAnswer } from './forecast-admission.js';
+import { JSON_MEDIA_TYPE } from './json-media-type.js';
 
 const binaryParts = new WeakMap<FastifyRequest, Buffer>();
 
 /** The content type the JSON parser takes (fastify matches its media type, in any case, with or without parameters). */
-const JSON_MEDIA_TYPE = /^\s*application\/json\s*(;|$)/i;
 
 /** Open Inference Protocol (KServe v2) health, metadata and inference for the served model. */
 export function registerKserveRoutes(context: ServeContext): void {
