@@ -78,6 +78,42 @@ describe('serve > live accuracy of actuals that come before their forecast', () 
     expect(monitor.status().memory.points).toBe(0);
   });
 
+  it('refuses with 413 a POST /actuals that would keep more rows ahead of their forecasts than one series may, and keeps the other series\' rows', async () => {
+    const { holder, monitor } = await serving();
+    server = await startTestServer(source, {}, { holder, live: monitor });
+    const honest = await postJson(`${server.url}/actuals`, { identifier: 'site', data: { ts: [iso(6), iso(7)], down: [downAt(6), downAt(7)] } });
+    expect(honest.json).toMatchObject({ status: 'SUCCESS', kept: 2 });
+    // 100k rows no forecast waits for, at the default settings: they would have let every other series' rows go.
+    const flood = { ts: Array.from({ length: 100_000 }, (_, g) => iso(100 + g)), down: Array.from({ length: 100_000 }, (_, g) => downAt(100 + g)) };
+    const refused = await postJson(`${server.url}/actuals`, { identifier: 'flood', data: flood });
+    expect({ status: refused.status, code: refused.json.code }).toEqual({ status: 413, code: 'FLTS_LIVE_EARLY_ACTUALS_TOO_MANY' });
+    expect(refused.json.message).toMatch(/would keep 100000 rows .* one series keeps at most 10000 \(FLTS_LIVE_EARLY_ACTUALS_POINTS_PER_SERIES\)/);
+    // Nothing of it was kept; in requests of its share, the series pushes out its own older rows only.
+    expect(monitor.status().early_actuals).toMatchObject({ points: 2, forgotten: 0 });
+    for (let part = 0; part < 2; part++) {
+      const data = { ts: flood.ts.slice(part * 10_000, (part + 1) * 10_000), down: flood.down.slice(part * 10_000, (part + 1) * 10_000) };
+      expect((await postJson(`${server.url}/actuals`, { identifier: 'flood', data })).json).toMatchObject({ status: 'SUCCESS', kept: 10_000 });
+    }
+    expect(monitor.status().early_actuals).toMatchObject({ points: 10_002, forgotten: 10_000 });
+    // The honest series' forecast made later is still scored on the actuals it sent first.
+    const input = { data: rows(0, 6), inferenceLength: 2 };
+    await monitor.observePrediction('site', input, await forecastWith(holder.current()!, input, 0));
+    expect(monitor.status().runs).toMatchObject([{ run_id: 'run-a', matched_total: 2 }]);
+  });
+
+  it('answers a POST /actuals of more rows than a series keeps when its rows score forecasts that wait for them', async () => {
+    const { holder, monitor } = await serving({ FLTS_LIVE_EARLY_ACTUALS_POINTS_PER_SERIES: '3' });
+    server = await startTestServer(source, {}, { holder, live: monitor });
+    const input = { data: rows(0, 6), inferenceLength: 4 };
+    await monitor.observePrediction('', input, await forecastWith(holder.current()!, input, 0));
+    // Rows 6..9 match the forecast; 10..12 are kept: 3, the share, so the body is taken.
+    const taken = await postJson(`${server.url}/actuals`, { data: { ts: [6, 7, 8, 9, 10, 11, 12].map(iso), down: [6, 7, 8, 9, 10, 11, 12].map(downAt) } });
+    expect(taken.json).toMatchObject({ status: 'SUCCESS', rows: 7, matched: 4, unmatched: 3, kept: 3 });
+    const over = await postJson(`${server.url}/actuals`, { data: { ts: [20, 21, 22, 23].map(iso), down: [20, 21, 22, 23].map(downAt) } });
+    expect({ status: over.status, code: over.json.code }).toEqual({ status: 413, code: 'FLTS_LIVE_EARLY_ACTUALS_TOO_MANY' });
+    expect(over.json.message).toMatch(/would keep 4 rows .* at most 3 \(FLTS_LIVE_EARLY_ACTUALS_POINTS_PER_SERIES\)/);
+  });
+
   it('keeps none with FLTS_LIVE_EARLY_ACTUALS_POINTS=0: the forecast made later waits', async () => {
     const { holder, monitor } = await serving({ FLTS_LIVE_EARLY_ACTUALS_POINTS: '0' });
     const kept = await monitor.observeActualsInTurns({ identifier: '', time: [START_MS + 6 * STEP_MS], values: { down: [downAt(6)] } });

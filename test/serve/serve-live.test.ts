@@ -192,10 +192,12 @@ describe('serve > live accuracy', () => {
     expect(again.json.parameters).toMatchObject({ run_id: 'run-a', live_matched_total: served.matched_total, live_rmse_down: served.targets.down.rmse, live_mae_down: served.targets.down.mae });
   });
 
-  it('takes POST /actuals of 100k rows within its bounds, and refuses one over them before JSON.parse reads it', async () => {
-    const large = JSON.stringify({ identifier: 'bulk-site', data: rows(0, 100_000) });
-    const accepted = await postJson(`${server.url}/actuals`, large);
-    expect({ status: accepted.status, rows: accepted.json.rows }).toEqual({ status: 200, rows: 100_000 });
+  it('takes POST /actuals of a series\' share of rows no forecast waits for, refuses 100k of them coded, and one over its bounds before JSON.parse reads it', async () => {
+    const accepted = await postJson(`${server.url}/actuals`, JSON.stringify({ identifier: 'bulk-site', data: rows(0, 10_000) }));
+    expect({ status: accepted.status, rows: accepted.json.rows, kept: accepted.json.kept }).toEqual({ status: 200, rows: 10_000, kept: 10_000 });
+    // Kept whole, 100k rows would have let every other series' early actuals go (live.earlyActualsPointsPerSeries).
+    const large = await postJson(`${server.url}/actuals`, JSON.stringify({ identifier: 'bulk-site', data: rows(0, 100_000) }));
+    expect({ status: large.status, code: large.json.code }).toEqual({ status: 413, code: 'FLTS_LIVE_EARLY_ACTUALS_TOO_MANY' });
     const wide = JSON.stringify({ data: { ...rows(0, 2), ...Object.fromEntries(Array.from({ length: 1_100 }, (_, i) => [`extra${i}`, [1, 2]])) } });
     const parse = vi.spyOn(JSON, 'parse');
     let refused;

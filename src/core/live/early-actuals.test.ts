@@ -45,3 +45,33 @@ describe('core > live > early actuals arrived before they were kept', () => {
     expect(early.figures(now + 29 * MINUTE)).toEqual({ points: 1, targets: { down: 1, up: 1 }, expired: 0, forgotten: 0 });
   });
 });
+
+describe('core > live > early actuals of one series beside the others', () => {
+  it('makes room for a series past its share in its own rows, never in another series\' rows', () => {
+    const early = createEarlyActuals(10, 30 * MINUTE, 4);
+    const now = 100 * MINUTE;
+    for (let time = 1; time <= 3; time++) early.keep('site', time, down(time), now);
+    // One client sends 1000 rows of its own series: it keeps its last 4, and the rows of 'site' stay.
+    for (let time = 1; time <= 1000; time++) early.keep('flood', time, down(time), now);
+    expect([1, 2, 3].map((time) => early.get('site', time, now))).toEqual([down(1), down(2), down(3)]);
+    expect([996, 997, 998, 999, 1000].map((time) => early.get('flood', time, now) !== undefined)).toEqual([false, true, true, true, true]);
+    expect(early.figures(now)).toEqual({ points: 7, targets: { down: 7 }, expired: 0, forgotten: 996 });
+    // A row of its share sent again moves to the back of its series' order, as of the whole.
+    early.keep('flood', 997, down(0), now);
+    early.keep('flood', 1001, down(1001), now);
+    expect([997, 998].map((time) => early.get('flood', time, now))).toEqual([down(0), undefined]);
+    // A row a value was dropped from to nothing leaves its series' count too: the series keeps 4 again after it.
+    early.drop('flood', 999, 'down');
+    for (const time of [1002, 1003]) early.keep('flood', time, down(time), now);
+    expect([1000, 997, 1001, 1002, 1003].map((time) => early.get('flood', time, now) !== undefined)).toEqual([false, true, true, true, true]);
+  });
+
+  it('still holds the whole buffer to its capacity, the oldest arrival of any series going first', () => {
+    const early = createEarlyActuals(5, 30 * MINUTE, 4);
+    const now = 100 * MINUTE;
+    for (let time = 1; time <= 3; time++) early.keep('a', time, down(time), now);
+    for (let time = 1; time <= 3; time++) early.keep('b', time, down(time), now);
+    expect(early.get('a', 1, now)).toBeUndefined();
+    expect(early.figures(now)).toEqual({ points: 5, targets: { down: 5 }, expired: 0, forgotten: 1 });
+  });
+});

@@ -1,8 +1,10 @@
 /**
  * Actuals that came before any forecast of their timestamp (POST /actuals or a claim read ahead of the /predict
- * request that forecasts it), held so that a forecast remembered later is scored on them. Bounded twice: past
- * `capacity` rows the oldest arrivals go first, and a row older than `maxAgeMs` goes when next looked at (an actual
- * whose forecast never comes, as for a /predict without rows, must not stay for good).
+ * request that forecasts it), held so that a forecast remembered later is scored on them. Bounded three times: past
+ * `seriesCapacity` rows of one series that series' oldest arrivals go first (one client's 100k rows of a series let
+ * every other series' rows go, where the buffer is shared), past `capacity` rows in all the oldest arrivals, and a row
+ * older than `maxAgeMs` goes when next looked at (an actual whose forecast never comes, as for a /predict without
+ * rows, must not stay for good).
  *
  * A row's age runs from its arrival, which for a claim is when the claim was published, not when this replica read
  * it: a replica that joins and reads the recent claims keeps their rows no longer than one that read them at once.
@@ -35,13 +37,16 @@ export interface EarlyActualsFigures {
 }
 
 interface Held {
+  identifier: string;
   at: number;
   values: Map<string, number>;
 }
 
-export function createEarlyActuals(capacity: number, maxAgeMs: number): EarlyActuals {
+export function createEarlyActuals(capacity: number, maxAgeMs: number, seriesCapacity = capacity): EarlyActuals {
   // One key per row in the order kept: the front is the oldest arrival, for either bound, unless `unordered`.
   const rows = new Map<string, Held>();
+  /** The keys of each series' rows, in the order kept as in `rows`: the front is the series' oldest arrival. */
+  const bySeries = new Map<string, Set<string>>();
   const byTarget = new Map<string, number>();
   let expired = 0;
   let forgotten = 0;
@@ -59,8 +64,15 @@ export function createEarlyActuals(capacity: number, maxAgeMs: number): EarlyAct
     else byTarget.delete(target);
   }
 
-  function remove(key: string, held: Held): void {
+  function forget(key: string, held: Held): void {
     rows.delete(key);
+    const keys = bySeries.get(held.identifier);
+    keys?.delete(key);
+    if (keys?.size === 0) bySeries.delete(held.identifier);
+  }
+
+  function remove(key: string, held: Held): void {
+    forget(key, held);
     for (const target of held.values.keys()) count(target, -1);
   }
 
@@ -116,7 +128,7 @@ export function createEarlyActuals(capacity: number, maxAgeMs: number): EarlyAct
         }
         return true;
       }
-      const held: Held = { at, values: new Map(before?.values) };
+      const held: Held = { identifier, at, values: new Map(before?.values) };
       for (const [target, value] of values) {
         if (!held.values.has(target)) count(target, 1);
         held.values.set(target, value);
@@ -124,8 +136,17 @@ export function createEarlyActuals(capacity: number, maxAgeMs: number): EarlyAct
       if (at < newest) unordered = true;
       else newest = at;
       // Set anew: a row sent again is a fresh arrival, and moves to the back of the order.
-      if (before) rows.delete(key);
+      if (before) forget(key, before);
       rows.set(key, held);
+      let keys = bySeries.get(identifier);
+      if (!keys) bySeries.set(identifier, (keys = new Set()));
+      keys.add(key);
+      // Room is made in the series' own rows first: its client lets its own oldest go, never another series'.
+      while (keys.size > seriesCapacity) {
+        const oldest = keys.values().next().value!;
+        remove(oldest, rows.get(oldest)!);
+        forgotten++;
+      }
       while (rows.size > capacity) {
         const [oldest, first] = rows.entries().next().value!;
         remove(oldest, first);
@@ -149,7 +170,7 @@ export function createEarlyActuals(capacity: number, maxAgeMs: number): EarlyAct
       const held = rows.get(key);
       if (!held || !held.values.delete(target)) return;
       count(target, -1);
-      if (held.values.size === 0) rows.delete(key);
+      if (held.values.size === 0) forget(key, held);
     },
     get size() {
       return rows.size;

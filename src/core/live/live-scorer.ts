@@ -139,6 +139,8 @@ export interface LiveScorerOptions {
   earlyPoints?: number;
   /** How long such a row is kept. */
   earlyMaxAgeMs?: number;
+  /** Of `earlyPoints`, the rows one series keeps at most (default all of them). */
+  earlySeriesPoints?: number;
   /** The clock early rows are aged by (default the wall clock). */
   now?: () => number;
 }
@@ -186,6 +188,11 @@ export interface LiveScorer {
   scoreEarly(): MatchedError[];
   /** Early actuals held, per target, and those let go unscored. */
   early(): EarlyActualsFigures;
+  /**
+   * Of the rows [from, to) of these actuals, those `startScoring` with `keepEarly` would keep for a forecast made later:
+   * rows with a finite value that no remembered forecast waits for (0 while none is kept).
+   */
+  earlyRowsWanted(actuals: LiveActuals, from: number, to: number): number;
   figures(): RunFigures[];
   /**
    * Starts comparing `candidate` with `baseline` on shared points, up to `limit` points; from the sums `from` when
@@ -219,7 +226,7 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
   const maxRuns = options.maxRuns ?? LIVE_SCORER_MAX_RUNS;
   let pairing: Pairing | undefined;
   const ignored: Record<IgnoredReason, number> = { out_of_range: 0 };
-  const early = createEarlyActuals(options.earlyPoints ?? 0, options.earlyMaxAgeMs ?? 0);
+  const early = createEarlyActuals(options.earlyPoints ?? 0, options.earlyMaxAgeMs ?? 0, options.earlySeriesPoints);
   const clock = options.now ?? Date.now;
   /** Timestamps of forecasts remembered since the last scoreEarly whose actuals are held already, by series. */
   const earlyDue = new Map<string, Set<number>>();
@@ -476,6 +483,17 @@ export function createLiveScorer(options: LiveScorerOptions): LiveScorer {
       return [...tally].map(([runId, entry]) => matchedError(runId, entry));
     },
     early: () => early.figures(clock()),
+    earlyRowsWanted(actuals, from, to) {
+      if ((options.earlyPoints ?? 0) <= 0) return 0;
+      let wanted = 0;
+      const columns = Object.values(actuals.values);
+      const end = Math.min(to, actuals.time.length);
+      for (let row = from; row < end; row++) {
+        if (memory.size > 0 && memory.peek(actuals.identifier, actuals.time[row])) continue;
+        if (columns.some((column) => Number.isFinite(column[row]))) wanted++;
+      }
+      return wanted;
+    },
     score(actuals) {
       if (memory.size === 0) return [];
       const scoring = startScoring(actuals);

@@ -25,7 +25,10 @@ export function registerActualsRoutes(context: ServeContext): void {
       const targets = served?.plan.window.targets ?? Object.keys(body.data ?? {});
       // Parsed and scored over event-loop turns: a body of the size limit held every other request for up to seconds.
       const actuals = await parseActuals(body.data, targets, body.index_col);
-      const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns({ identifier: requestSeries(body.identifier, context.identifier), time: actuals.time, values: actuals.values });
+      const observed = { identifier: requestSeries(body.identifier, context.identifier), time: actuals.time, values: actuals.values };
+      // One request keeps no more rows for forecasts made later than its series may hold, refused before any is scored.
+      await live.assertEarlyWithinShare(observed);
+      const { runs, ignored, unmatched, kept } = await live.observeActualsInTurns(observed);
       // Columns are checked against the served model's own, as on /predict: the same rows sent to both routes are
       // answered alike (a feature that is not a target is the model's, not a stray). Before any model, nothing says which.
       const warnings: Array<IgnoredFieldsWarning | IgnoredColumnsWarning> = [];

@@ -1,5 +1,5 @@
 import type { Settings } from '../config/settings.js';
-import { isServiceRefusal, toFltsError } from '../errors.js';
+import { FltsError, isServiceRefusal, toFltsError } from '../errors.js';
 import { rowsInTurns } from '../loop-turns.js';
 import type { Logger } from '../logger.js';
 import { withTimeout } from '../retry.js';
@@ -136,6 +136,12 @@ export interface LiveMonitor {
    * reads it past a skewed clock; default now).
    */
   observeActualsInTurns(actuals: LiveActuals, signal?: AbortSignal, arrivedAt?: number): Promise<ReturnType<ActualsScoring['result']>>;
+  /**
+   * Refuses (FLTS_LIVE_EARLY_ACTUALS_TOO_MANY, 413) actuals that would keep more rows for forecasts made later than one
+   * series may hold (live.earlyActualsPointsPerSeries), counted over event-loop turns before anything is scored: a
+   * POST /actuals that would only push its own series' older rows out, or, sent as it was, every other series' rows.
+   */
+  assertEarlyWithinShare(actuals: LiveActuals): Promise<void>;
   status(): LiveStatus;
   /** Probation upkeep, the replica report and (embedded) the decision; runs on a timer, callable from tests. */
   tick(): Promise<void>;
@@ -176,7 +182,7 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
   const live = settings.live;
   const logger = options.logger.child({ component: 'live' });
   const now = options.now ?? (() => new Date());
-  const scorer = createLiveScorer({ windowPoints: live.windowPoints, memoryPoints: live.memoryPoints, earlyPoints: live.earlyActualsPoints, earlyMaxAgeMs: live.earlyActualsMaxAgeMs, now: () => now().getTime() });
+  const scorer = createLiveScorer({ windowPoints: live.windowPoints, memoryPoints: live.memoryPoints, earlyPoints: live.earlyActualsPoints, earlySeriesPoints: live.earlyActualsPointsPerSeries, earlyMaxAgeMs: live.earlyActualsMaxAgeMs, now: () => now().getTime() });
   const since = Date.now();
   const maxShadowInFlight = Math.max(1, settings.serve.batchMaxSize);
   const shadows = new Map<'baseline' | 'challenger', Shadow>();
@@ -502,6 +508,22 @@ export function createLiveMonitor(options: LiveMonitorOptions): LiveMonitor {
       const scoring = scorer.startScoring(actuals, { keepEarly: true, arrivedAt });
       await rowsInTurns(actuals.time.length, SCORE_ROWS_PER_LOOK, (to) => scoring.scoreRows(to), signal);
       return scoring.result();
+    },
+    async assertEarlyWithinShare(actuals) {
+      const share = live.earlyActualsPointsPerSeries;
+      if (live.earlyActualsPoints <= 0 || actuals.time.length <= share) return;
+      let wanted = 0;
+      let from = 0;
+      await rowsInTurns(actuals.time.length, SCORE_ROWS_PER_LOOK, (to) => {
+        wanted += scorer.earlyRowsWanted(actuals, from, to);
+        from = to;
+      });
+      if (wanted <= share) return;
+      throw new FltsError(
+        'FLTS_LIVE_EARLY_ACTUALS_TOO_MANY',
+        `These actuals would keep ${wanted} rows that no forecast waits for yet, for forecasts made later; one series keeps at most ${share} (FLTS_LIVE_EARLY_ACTUALS_POINTS_PER_SERIES). Nothing was scored or kept: send the rows of timestamps forecast already, or at most ${share} rows ahead of their forecasts.`,
+        { details: { rows: actuals.time.length, early_rows: wanted, limit: share } },
+      );
     },
     status() {
       const served = holder.current()?.run.runId;
