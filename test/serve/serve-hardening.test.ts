@@ -78,6 +78,11 @@ describe('serve > hardening: what Node refuses before routing', () => {
     const { statusLine, body } = await answerTo(server.url, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: bogus\r\nConnection: close\r\n\r\n');
     expect(statusLine).toBe('HTTP/1.1 417 Expectation Failed');
     expect(body).toMatchObject({ statusCode: 417, code: 'FLTS_REQUEST_INVALID', message: "Expect: 'bogus' is not supported; only 100-continue is." });
+    // Node reads 100-continue as a word anywhere in the header, and sent 100 Continue, then the answer, for these.
+    for (const expectation of ['100-continue-please', '100-continue, bogus']) {
+      const answer = await answerTo(server.url, `POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: ${expectation}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+      expect({ expectation, statusLine: answer.statusLine, code: answer.body.code }).toEqual({ expectation, statusLine: 'HTTP/1.1 417 Expectation Failed', code: 'FLTS_REQUEST_INVALID' });
+    }
   });
 
   it('sends 100 Continue once the body is to be read, not to a request refused without it (a Content-Length over the limit, a Content-Encoding)', async () => {

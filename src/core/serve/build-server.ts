@@ -11,7 +11,7 @@ import { DEFAULT_SLOW_HEAD_GRACE_MS } from './connection-cap.js';
 import { closeListenerGently } from './listener-close.js';
 import { countEachRequestOnce } from './request-counting.js';
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
-import { answerConnect, answerUnmetExpectation, deferContinue, installErrorHandlers, installJsonParser, installRequestHeadChecks, replyWithError, stoppingRefusal } from './error-handler.js';
+import { answerConnect, answerUnmetExpectation, deferContinue, expectsContinueOnly, installErrorHandlers, installJsonParser, installRequestHeadChecks, replyWithError, stoppingRefusal } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import { publishedDocumentOptions } from './openapi-document.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -139,6 +139,11 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
   });
   // Node sends 100 Continue itself as a request arrives; handled here, it is sent once the route reads the body.
   app.server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    if (!expectsContinueOnly(request)) {
+      answerUnmetExpectation(request, response);
+      metrics.countRefusedRequest(request.method, 417);
+      return;
+    }
     deferContinue(request, response);
     app.server.emit('request', request, response);
   });

@@ -384,6 +384,15 @@ export function answerConnect(request: IncomingMessage, socket: Socket): void {
   socket.end(`HTTP/1.1 405 ${STATUS_CODES[405]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => socket.destroy());
 }
 
+/**
+ * Whether a request Node took for one that expects 100 Continue expects that alone: Node reads any `Expect` with
+ * 100-continue in it as a word (`100-continue-please`, `100-continue, other`), and sent 100 Continue for an
+ * expectation it does not meet, where RFC 9110 answers 417.
+ */
+export function expectsContinueOnly(request: IncomingMessage): boolean {
+  return /^\s*100-continue\s*$/i.test(String(request.headers.expect));
+}
+
 /** An `Expect` header other than 100-continue (which Node answers itself): 417 with a coded body rather than an empty one. */
 export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse): void {
   const body = JSON.stringify(errorBody(417, 'FLTS_REQUEST_INVALID', `Expect: '${shownText(clip(String(request.headers.expect)))}' is not supported; only 100-continue is.`));
