@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Resident memory of one `flts serve` replica, idle after its model loaded and under /predict load, side by side for
+// Resident memory of one `flts serve` replica (or, with --command daemon, of `flts daemon --roles serving`), idle after its model loaded and under /predict load, side by side for
 // builds (checkouts with `npm run build` done) served from one home, in alternating rounds so that the machine's load
 // weighs on each alike. Per build and round: VmRSS (RssAnon, RssFile) idle and the largest seen under load, requests
 // per second, and the replica's CPU per request (utime + stime over the load / requests answered: what machine load
@@ -8,6 +8,9 @@
 // Replicas run as `flts bench` starts them: live scoring and prediction records off.
 // Usage: node bench/serve-memory.mjs --home <home> --run <run_id> [--build <checkout>]... [--rounds 2]
 //          [--connections 64] [--duration 20] [--warmup 3] [--port 19150] [--compare NAME=value1,value2]
+//          [--command serve|daemon]
+// --command daemon measures the daemon's serving role (the file bus in the home; its health server on --port + 1):
+// the same inference API in a process that also runs the daemon's health server and roles.
 // --compare starts each build once per value of that environment variable (e.g. NODE_OPTIONS=,--max-semi-space-size=8).
 // The first --build defaults to this checkout. Request rows: TEST_FILE in FLTS_DATA_DIR (default ../shared/datasets,
 // PobleSec_test.csv), 16 rows a body, 64 bodies.
@@ -33,9 +36,11 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '3' },
     port: { type: 'string', default: '19150' },
     compare: { type: 'string' },
+    command: { type: 'string', default: 'serve' },
   },
 });
 if (!values.home || !values.run) throw new Error('--home and --run are required');
+if (!['serve', 'daemon'].includes(values.command)) throw new Error('--command is serve or daemon');
 const roots = (values.build?.length ? values.build : [path.resolve(here, '..')]).map((root) => path.resolve(root));
 const [compareName, compareValues] = values.compare ? [values.compare.slice(0, values.compare.indexOf('=')), values.compare.slice(values.compare.indexOf('=') + 1).split(',')] : [];
 const builds = roots.flatMap((root) => (compareName ? compareValues.map((value) => ({ root, env: { [compareName]: value }, label: `${root} ${compareName}=${value}` })) : [{ root, env: {}, label: root }]));
@@ -53,13 +58,17 @@ function residentMiB(pid) {
 
 async function startServe({ root, env: variant }) {
   const env = { ...process.env, ...variant, FLTS_LIVE_SCORING: 'false', FLTS_SERVE_PREDICTION_LOG: 'false', FLTS_LOG_LEVEL: 'warn' };
-  const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), 'serve', '--home', values.home, '--run', values.run, '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const args =
+    values.command === 'daemon'
+      ? { argv: ['daemon', '--roles', 'serving', '--home', values.home, '--port', String(port + 1)], env: { FLTS_BUS: 'fs', FLTS_SERVE_RUN: values.run, FLTS_SERVE_PORT: String(port) } }
+      : { argv: ['serve', '--home', values.home, '--run', values.run, '--port', String(port)], env: {} };
+  const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), ...args.argv], { env: { ...env, ...args.env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk) => (out += chunk));
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`serve of ${root} exited (${child.exitCode}): ${out}`);
+    if (child.exitCode !== null) throw new Error(`${values.command} of ${root} exited (${child.exitCode}): ${out}`);
     const ready = await fetch(`${url}/readyz`).then((res) => res.status === 200, () => false);
     if (ready) break;
     await new Promise((resolve) => setTimeout(resolve, 200));

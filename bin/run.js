@@ -3,7 +3,9 @@
 // `flts daemon` and `flts serve` exit 0, the commands with a coded stop end with it; the others (config, help) keep
 // the default action of a signal.
 const command = process.argv[2];
-if (command === 'serve') (await import('./serving-heap.js')).relaunchBoundedForServing();
+// `flts serve` bounds its young generation first thing (src/cli/serving-heap.ts), before the rest loads only to load again;
+// `flts daemon` does once its settings say it serves (FltsCommand.servesRequests).
+if (command === 'serve') (await import('../dist/cli/serving-heap.js')).relaunchBoundedForServing();
 const early = await import('./early-signals.js');
 if (early.answersEarlySignals(command)) early.stopCleanlyUntilHandled(command, process.argv.slice(3));
 // Before oclif loads: a uid the user database does not name has no shell or home directory to give it.

@@ -9,6 +9,7 @@ import { createCliLogger, plainLogLines } from './cli-logger.js';
 import { createProgressLog } from './progress-log.js';
 import type { EventSink } from '../core/events.js';
 import { unknownEnvNamesOnce } from './unknown-env.js';
+import { relaunchBoundedForServing, warnIfServingHeapUnbounded } from './serving-heap.js';
 import { mlflowUserName } from './operator.js';
 import { usageMessage } from './usage-message.js';
 import { flagsTypedOtherwise, namingFlagsAsTyped } from './flag-as-typed.js';
@@ -130,6 +131,14 @@ export abstract class FltsCommand<TResult> extends Command {
    */
   static logsAsService = false;
 
+  /**
+   * Whether the command's process answers requests with these settings (`flts serve`; `flts daemon` with its serving
+   * role): it then runs with its young generation bounded (src/cli/serving-heap.ts), replacing itself with node started
+   * with the bound once its settings are read, before anything is logged, and warns (serving_heap_unbounded) when it
+   * cannot.
+   */
+  static servesRequests?: (settings: Settings) => boolean;
+
   static override baseFlags = {
     config: Flags.string({ description: `Config file (default: ./${DEFAULT_CONFIG_FILE} when present).`, helpGroup: 'GLOBAL' }),
     home: Flags.string({ description: 'Data directory of the embedded store (env FLTS_HOME, default ./.flts).', helpGroup: 'GLOBAL' }),
@@ -158,6 +167,7 @@ export abstract class FltsCommand<TResult> extends Command {
   protected dependencies(settings: Settings, options: { service?: string; busMetrics?: BusMetrics } = {}): Promise<CommandDeps> {
     this.builtSettings ??= settings;
     // A service waits for the brokers however long it takes; a command says within a bound that they cannot be reached.
+    if (!this.built && (this.constructor as typeof FltsCommand).servesRequests?.(settings)) warnIfServingHeapUnbounded(this.logger(settings, options));
     this.built ??= openDependencies(settings, { logger: this.logger(settings, options), envNames: this.envNames, busMetrics: options.busMetrics, service: options.service !== undefined, scratchDir: os.tmpdir() });
     return this.built;
   }
@@ -245,6 +255,8 @@ export abstract class FltsCommand<TResult> extends Command {
       const resolved = resolveSettings({ file, env: process.env, flags: fromFlags });
       // Core reads neither the environment nor the OS: the user MLflow's own clients would name is found here.
       if (resolved.sources['tracking.user'] === 'default') resolved.settings.tracking.user = mlflowUserName(process.env);
+      // Before any line is logged: the process replaced says them again from the start.
+      if ((this.constructor as typeof FltsCommand).servesRequests?.(resolved.settings)) relaunchBoundedForServing();
       this.defaultLogLevel = resolved.sources.logLevel === 'default';
       this.envNames = resolved.envNames;
       // A logger of its own: the command's is built later, with the service a server names itself by.

@@ -4,6 +4,7 @@ import { FltsCommand } from '../cli/base-command.js';
 import { identifierFlag } from '../cli/identifier-flag.js';
 import { createDaemonMetrics, servingListeners, startDaemon } from '../core/daemon/index.js';
 import { FltsError } from '../core/errors.js';
+import type { Settings } from '../core/config/settings.js';
 import type { FltsEvent } from '../core/events.js';
 
 export interface DaemonResult {
@@ -19,6 +20,8 @@ export interface DaemonResult {
 
 export default class Daemon extends FltsCommand<DaemonResult> {
   static override logsAsService = true;
+  /** Its serving role answers requests in this process, as flts serve does, with the same young generation bound. */
+  static override servesRequests = (settings: Settings): boolean => settings.daemon.roles.includes('serving');
   static override summary = 'Run the automatic pipeline: train on claims, promote the best model, keep serving replicas current.';
   static override description =
     'Roles (any combination): trainer (one consumer group per model type on training-data), promoter (group eval-promoter on model-training; promotes once every EXPECTED_MODEL_TYPES type has a SUCCESS run), serving (the inference API following model-selected), batch (forecasts for inference-data claims). Decisions come from the run registry and promotion history, so restarts and replayed messages never train or promote twice. Health on /healthz, /readyz, /metrics, /status. A store or broker that does not answer at startup is retried (1 s doubling to 30 s) until it does, /readyz meanwhile answering 503 with the reason; a broker or S3 store that refuses its credentials, certificate or permissions, a Kafka listener of another protocol, or brokers that refuse to create its topics as asked (FLTS_BUS_AUTH_FAILED, FLTS_BUS_TLS_FAILED, FLTS_BUS_ACCESS_DENIED, FLTS_BUS_PROTOCOL_MISMATCH, FLTS_BUS_TOPIC_REFUSED, FLTS_STORE_AUTH_FAILED, FLTS_STORE_TLS_FAILED, FLTS_STORE_ACCESS_DENIED) ends it at once with exit code 2, since settings are read only at startup and no wait could fix them. Needs a bus (FLTS_BUS=kafka or fs). Stops cleanly on SIGTERM/SIGINT (a second one cuts the requests the serving role still has in flight, a third ends the process at once). Says "Daemon listening on <url> (roles: <configured roles>)" on stdout as soon as the health server (/healthz, /readyz, /metrics, /status) listens (when it logs "daemon_listening"), before the roles start, "Roles started: <roles>" once they run (then, for the serving role, "serving: inference API on <url> (Open Inference Protocol gRPC on <grpc url>)", the gRPC part when on, as flts serve says its listeners) and "Stopped" once stopped; --json prints its one JSON document (url, roles, serving_url, grpc_url, stopped_by) on stdout only when the daemon stops (url empty only when it stopped before the health server listened, roles empty when it stopped before its roles started, serving_url and grpc_url null without the serving role or gRPC), so a script that needs the port of --port 0 meanwhile reads url from the log line with msg "daemon_listening" (the serving role logs its own "serve_listening"). Logs are JSON lines on stderr; a stop ends them with "daemon_stopped" (stopped_by: the signal).';

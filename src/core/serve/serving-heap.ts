@@ -19,3 +19,30 @@ export function sizesYoungGeneration(execArgv: readonly string[], nodeOptions: s
 export function servingExecArgv(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
   return sizesYoungGeneration(execArgv, nodeOptions) ? [...execArgv] : [SERVING_HEAP_FLAG, ...execArgv];
 }
+
+/** What a process that serves requests is, as far as the bound goes (the CLI reads it from `process`). */
+export interface ServingProcess {
+  execArgv: readonly string[];
+  nodeOptions: string | undefined;
+  /** process.execve exists (Node 22.15 and 23.11 on) and the platform has it (not Windows). */
+  canReplaceItself: boolean;
+  /** Started with an IPC channel (a cluster worker): its parent chose node's arguments as it forked it. */
+  ipc: boolean;
+  nodeVersion: string;
+}
+
+/**
+ * What a serving process does about its young generation: nothing, when node's arguments or NODE_OPTIONS size it
+ * (the bound given, or an operator's own sizing); replace itself with node started with the bound (`execArgv`); or
+ * serve with V8's own sizing, for `reason` (which the process logs, serving_heap_unbounded: its RSS under load may
+ * pass the 400 MB a replica is sized for).
+ */
+export type ServingHeapPlan = { kind: 'sized' } | { kind: 'relaunch'; execArgv: string[] } | { kind: 'unbounded'; reason: string };
+
+export function servingHeapPlan(proc: ServingProcess): ServingHeapPlan {
+  if (sizesYoungGeneration(proc.execArgv, proc.nodeOptions)) return { kind: 'sized' };
+  const giveIt = `start node with ${SERVING_HEAP_FLAG} (NODE_OPTIONS=${SERVING_HEAP_FLAG}) to bound it`;
+  if (proc.ipc) return { kind: 'unbounded', reason: `started with an IPC channel (a cluster worker), whose parent gives node its arguments, and not given a young generation size: ${giveIt}` };
+  if (!proc.canReplaceItself) return { kind: 'unbounded', reason: `node ${proc.nodeVersion} cannot replace its process with node started with the bound (process.execve: Node 22.15 or later, not on Windows): ${giveIt}` };
+  return { kind: 'relaunch', execArgv: servingExecArgv(proc.execArgv, proc.nodeOptions) };
+}
