@@ -366,7 +366,7 @@ describe('core > daemon > trainer-role', () => {
       await reader.stop();
     }
   }, 60_000);
-  it('fails /livez with FLTS_TRAIN_STALLED, the run and since when, once its training has not moved past training.stallTimeoutMs, and no longer once it ends', async () => {
+  it('fails /livez with FLTS_TRAIN_STALLED and since when (the run on /status and in the log, not on /livez), once its training has not moved past training.stallTimeoutMs, and no longer once it ends', async () => {
     const { settings, store: fsStore, preprocessRows } = rowsHome();
     settings.training.stallTimeoutMs = 60_000;
     await preprocessRows(100, 1);
@@ -393,7 +393,9 @@ describe('core > daemon > trainer-role', () => {
       if (event.type === 'train.start') runId = event.runId;
     };
     // The startup resync trains the processed data there: no claim needed.
-    const role = await startTrainerRole({ settings, store, bus, logger: silentLogger, metrics, owner: 'trainer-a', signal: controller.signal, monotonic: () => clock, onEvent });
+    const logged: Array<Record<string, unknown>> = [];
+    const logger: Logger = { ...silentLogger, warn: (fields: object, msg?: string) => void logged.push({ ...fields, msg }), child: () => logger };
+    const role = await startTrainerRole({ settings, store, bus, logger, metrics, owner: 'trainer-a', signal: controller.signal, monotonic: () => clock, onEvent });
     const app = await buildHealthServer({ settings, store, bus, metrics, roles: () => [role], started: () => true });
     try {
       await stuck;
@@ -405,7 +407,12 @@ describe('core > daemon > trainer-role', () => {
       const livez = await app.inject({ method: 'GET', url: '/livez' });
       expect(livez.statusCode).toBe(503);
       const since = livez.json().since as string;
-      expect(livez.json()).toMatchObject({ status: 'not_live', role: 'trainer', code: 'FLTS_TRAIN_STALLED', run_id: runId, model_type: 'NAIVE', stalled_ms: 60_001, bound_ms: 60_000 });
+      expect(livez.json()).toEqual({ status: 'not_live', role: 'trainer', code: 'FLTS_TRAIN_STALLED', reason: expect.any(String), since: expect.any(String), stalled_ms: 60_001, bound_ms: 60_000 });
+      expect(livez.body).not.toContain(runId);
+      expect(livez.body).not.toMatch(/NAIVE|[0-9a-f]{64}/);
+      // The operator finds the run in the log, said once however often the probe asks.
+      await app.inject({ method: 'GET', url: '/livez' });
+      expect(logged.filter((line) => line.msg === 'daemon_training_stalled')).toEqual([expect.objectContaining({ code: 'FLTS_TRAIN_STALLED', run_id: runId, model_type: 'NAIVE', last_progress_at: since, idle_ms: 60_001, bound_ms: 60_000 })]);
       expect(Date.parse(since)).toBeLessThanOrEqual(Date.now());
       const status = (await app.inject({ method: 'GET', url: '/status' })).json();
       expect(status.roles[0].training).toEqual([expect.objectContaining({ run_id: runId, model_type: 'NAIVE', last_progress_at: since, idle_ms: 60_001, stalled: true })]);

@@ -78,6 +78,18 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
   // A fit that stops moving fails /livez past training.stallTimeoutMs (training-progress.ts).
   const progress = createTrainingProgress(base.settings.training.stallTimeoutMs, base.monotonic);
   base.metrics.watchTraining(() => progress.status());
+  // /livez says a stall by its code alone (it answers anyone): the run is logged, once, for the operator, whose
+  // `kubectl logs --previous` still has it once the kubelet restarted the process.
+  const saidStalled = new Set<string>();
+  const sayStalled = (): void => {
+    const training = progress.status();
+    for (const runId of saidStalled) if (!training.some((entry) => entry.run_id === runId)) saidStalled.delete(runId);
+    for (const entry of training) {
+      if (!entry.stalled || saidStalled.has(entry.run_id)) continue;
+      saidStalled.add(entry.run_id);
+      base.logger.warn({ code: 'FLTS_TRAIN_STALLED', run_id: entry.run_id, model_type: entry.model_type, config_hash: entry.config_hash, last_progress: entry.last_progress, last_progress_at: entry.last_progress_at, idle_ms: entry.idle_ms, bound_ms: base.settings.training.stallTimeoutMs }, 'daemon_training_stalled');
+    }
+  };
   const context: TrainerContext = { ...base, queue: createSerialQueue(), mirrors, progress, ...(backlog ? { backlog } : {}) };
   const { settings, bus } = context;
   const topic = settings.bus.topics.trainingData;
@@ -121,7 +133,11 @@ export async function startTrainerRole(base: RoleContext): Promise<RoleHandle> {
     name: 'trainer',
     subscriptions,
     status: () => ({ models: settings.daemon.trainerModels, training: progress.status(), ...(backlog ? { mlflow_backlog: backlog.status() } : {}) }),
-    liveness: () => progress.stall(),
+    liveness: () => {
+      const stall = progress.stall();
+      if (stall) sayStalled();
+      return stall;
+    },
     async stop() {
       // The mirror under way is aborted, not finished: what it leaves is pending in the registry for the next sync.
       await Promise.all([...subscriptions.map((s) => s.stop()), startup, mirrors.stop(MIRROR_STOP_WAIT_MS)]);

@@ -15,13 +15,15 @@ export interface TrainingProgressStatus {
   stalled: boolean;
 }
 
-/** A fit past its bound, as /livez says it: numbers, codes and ids only, as every /livez reason. */
+/**
+ * A fit past its bound, as /livez says it: a code and numbers, no identifier. /livez answers anyone who reaches the
+ * port, and a kubelet restarts on the status alone; the run (its id, model type and config_hash) is for the operator,
+ * on the admin /status (the trainer's `training`, `stalled: true`).
+ */
 export type TrainingStall = {
   code: 'FLTS_TRAIN_STALLED';
   reason: string;
-  run_id: string;
-  model_type: string;
-  config_hash: string;
+  /** Wall-clock time of the stalled training's last progress (this process's clock). */
   since: string;
   stalled_ms: number;
   bound_ms: number;
@@ -34,7 +36,7 @@ export interface TrainingProgress {
   done(work: { configHash: string; modelType: string }): void;
   /** The trainings under way, for /status and /metrics. */
   status(): TrainingProgressStatus[];
-  /** The first training past its bound, for /livez; undefined while every one moves (or the bound is 0, off). */
+  /** The first training past its bound, for /livez (no identifier: status() names it); undefined while every one moves (or the bound is 0, off). */
   stall(): TrainingStall | undefined;
 }
 
@@ -102,10 +104,7 @@ export function createTrainingProgress(boundMs: number, monotonic: MonotonicCloc
         const stalledMs = idle(entry);
         return {
           code: 'FLTS_TRAIN_STALLED',
-          reason: `${entry.modelType} run ${entry.runId} has made no progress for ${stalledMs} ms (last: ${entry.what}), past training.stallTimeoutMs (${boundMs} ms): its fit is stuck and promotions wait for it.`,
-          run_id: entry.runId,
-          model_type: entry.modelType,
-          config_hash: entry.configHash,
+          reason: `A training has made no progress for ${stalledMs} ms (last: ${entry.what}), past training.stallTimeoutMs (${boundMs} ms): its fit is stuck and promotions wait for it. The admin /status names the run (stalled: true).`,
           since: new Date(entry.wallAt).toISOString(),
           stalled_ms: stalledMs,
           bound_ms: boundMs,
