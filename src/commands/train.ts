@@ -40,7 +40,7 @@ export default class Train extends FltsCommand<TrainResult> {
   async run(): Promise<TrainResult> {
     const { flags } = await this.parse(Train);
     checkConfigHashFlag(flags['config-hash']);
-    const { settings } = this.loadSettings(flags, {
+    const { settings, sources } = this.loadSettings(flags, {
       'training.models': flags.model?.join(',').toUpperCase(),
       'training.targets': flags.targets,
       'training.epochs': flags.epochs,
@@ -62,7 +62,10 @@ export default class Train extends FltsCommand<TrainResult> {
     const abort = abortOnSignals();
     try {
       const inProgress = flags.wait ? 'wait' : flags['allow-concurrent'] ? 'train' : 'refuse';
-      const result = await trainModels({ models: settings.training.models, configHash: flags['config-hash'], inProgress, skipTrained: flags['skip-trained'] }, settings, { store, bus, tracking, signal: abort.signal, onEvent: progress.onEvent });
+      // Bounded only when asked (FLTS_TRAIN_STALL_TIMEOUT_MS, the config file): its default is the daemon's, whose
+      // kubelet restarts it; a person at a terminal sees the bars stop and decides.
+      const stallTimeoutMs = sources['training.stallTimeoutMs'] === 'default' ? 0 : settings.training.stallTimeoutMs;
+      const result = await trainModels({ models: settings.training.models, configHash: flags['config-hash'], inProgress, skipTrained: flags['skip-trained'], stallTimeoutMs }, settings, { store, bus, tracking, signal: abort.signal, onEvent: progress.onEvent });
       for (const run of result.alreadyTrained) this.say(`${run.model_type.padEnd(7)} ${run.run_id} already trained on this data; not trained again.`);
       for (const run of result.runs) {
         const m = run.metrics?.test.targets[run.window.targets[0]];

@@ -3,7 +3,7 @@ import { createBusMetrics, watchedBusMetrics, type ConsumerWatcher } from '../bu
 import { isInvalidMessage } from '../bus/delivery.js';
 import type { BusMetrics } from '../bus/message-bus.js';
 import type { MirrorBacklogStatus } from './mirror-backlog.js';
-import type { TrainingProgressStatus } from './training-progress.js';
+import type { TrainingProgressStatus } from '../train/training-progress.js';
 import { HTTP_CAP_CLOSES, type HttpCapClose } from '../serve/connection-cap.js';
 import { createLiveRollbacksCounter, createLiveWorseKeptCounter, createLiveNoBaselineCounter } from '../serve/live-metrics.js';
 

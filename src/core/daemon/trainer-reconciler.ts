@@ -15,7 +15,7 @@ import type { MirrorBacklog } from './mirror-backlog.js';
 import type { MirrorQueue } from './mirror-queue.js';
 import { roleTracking } from './role-tracking.js';
 import type { SerialQueue } from './serial-queue.js';
-import type { TrainingProgress } from './training-progress.js';
+import type { TrainingProgress } from '../train/training-progress.js';
 import { acquireLease, leaseKey, readLease, waitForLeaseFree, type HeldLease } from '../registry/work-lease.js';
 
 export interface TrainTarget {

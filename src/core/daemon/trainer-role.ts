@@ -14,7 +14,7 @@ import { createMirrorQueue, MIRROR_STOP_WAIT_MS } from './mirror-queue.js';
 import { declareRoleTracking } from './role-tracking.js';
 import { createSerialQueue, startResyncTimer } from './serial-queue.js';
 import { repeatedStepFailure } from './step-failure.js';
-import { createTrainingProgress } from './training-progress.js';
+import { createTrainingProgress } from '../train/training-progress.js';
 import { BACKLOG_MIRROR, mirrorTrainedRun, reconcileTraining, type TrainerContext } from './trainer-reconciler.js';
 
 /**

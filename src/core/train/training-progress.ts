@@ -1,3 +1,4 @@
+import { FltsError } from '../errors.js';
 import type { FltsEvent } from '../events.js';
 import type { MonotonicClock } from '../registry/run-liveness.js';
 
@@ -113,4 +114,37 @@ export function createTrainingProgress(boundMs: number, monotonic: MonotonicCloc
       return undefined;
     },
   };
+}
+
+/** The trainings of one trainModels call held to a bound, as the daemon's /livez holds its trainer's. */
+export interface StallWatch {
+  progress: TrainingProgress;
+  /** Resolves with FLTS_TRAIN_STALLED, naming the run, once a training has not moved past the bound; never otherwise. */
+  stalled: Promise<FltsError>;
+  stop(): void;
+}
+
+/**
+ * `flts train` with training.stallTimeoutMs set: the trainings under way, checked once a second (or once per bound,
+ * when shorter), as createTrainingProgress judges them. Nothing in the process can end a fit that stopped moving (a
+ * worker thread that never answers, a deadlocked backend; an abort is only heard between batches), so the caller ends
+ * the process on `stalled`, as the kubelet restarts a daemon whose /livez says it: the run's heartbeat stops with it,
+ * and the next training of that type marks the run KILLED (at once on this host, its pid gone).
+ */
+export function watchForStall(boundMs: number, monotonic?: MonotonicClock): StallWatch {
+  const progress = createTrainingProgress(boundMs, monotonic);
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const stalled = new Promise<FltsError>((resolve) => {
+    timer = setInterval(() => {
+      const entry = progress.stall() ? progress.status().find((training) => training.stalled) : undefined;
+      if (!entry) return;
+      clearInterval(timer);
+      resolve(
+        new FltsError('FLTS_TRAIN_STALLED', `${entry.model_type} run ${entry.run_id} has made no progress for ${entry.idle_ms} ms (last: ${entry.last_progress}), past training.stallTimeoutMs (${boundMs} ms): its fit is stuck, and the training ends here.`, {
+          details: { runId: entry.run_id, modelType: entry.model_type, configHash: entry.config_hash, lastProgress: entry.last_progress, lastProgressAt: entry.last_progress_at, stalledMs: entry.idle_ms, boundMs },
+        }),
+      );
+    }, Math.min(boundMs, 1_000));
+  });
+  return { progress, stalled, stop: () => clearInterval(timer) };
 }

@@ -17,6 +17,7 @@ import type { MonotonicClock } from '../registry/run-liveness.js';
 import { syncRunsToTracking, type TrackingSyncResult } from './sync-runs-to-tracking.js';
 import type { HeldLease } from '../registry/work-lease.js';
 import type { EventSink } from '../events.js';
+import { watchForStall } from '../train/training-progress.js';
 import { claimTraining } from './train-claim.js';
 import { clearToTrain, reportDeadRunKilled, type InProgressPolicy } from './train-in-progress.js';
 import { currentRun } from '../registry/trained-data.js';
@@ -45,6 +46,12 @@ export interface TrainModelsRequest {
    * tracking server would otherwise hold for a whole call budget.
    */
   deferMirror?: boolean;
+  /**
+   * A training that makes no progress (a batch, an epoch, a chunk of its forecasts) for this long ends the call with
+   * FLTS_TRAIN_STALLED, naming the run, while the stuck fit is left as it is: nothing in the process can end it, so the
+   * caller ends the process (watchForStall). 0 or absent: no bound. The daemon's trainer is bounded by its /livez instead.
+   */
+  stallTimeoutMs?: number;
 }
 
 export interface TrainModelsDeps extends TrainRunDeps {
@@ -216,6 +223,7 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
   // Side by side, a network's ONNX Runtime session runs on a worker thread: on this one it would hold the others up.
   const runDeps = lanes > 1 ? { ...deps, offThread: true } : deps;
   const outcomes: Array<{ run: RunRecord } | { current: RunRecord } | { failure: FltsError } | undefined> = new Array(types.length);
+  const stallWatch = request.stallTimeoutMs ? watchForStall(request.stallTimeoutMs, deps.monotonic) : undefined;
   let next = 0;
   // Every model in training when the abort came is stopped: side by side, several runs end KILLED.
   const stoppedAt = new Map<number, FltsError>();
@@ -245,6 +253,7 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
         const onEvent: EventSink = (event) => {
           // The claim names its run, for whoever is refused or waits.
           if (event.type === 'train.start') claim?.attachRun(event.runId);
+          stallWatch?.progress.observe(event, target);
           runDeps.onEvent?.(event);
         };
         outcomes[index] = { run: await trainOne(types[index], data, readSettings, { ...runDeps, onEvent }) };
@@ -253,11 +262,18 @@ export async function trainModels(request: TrainModelsRequest, settings: Setting
         if (flts.code === 'FLTS_TRAIN_ABORTED') stoppedAt.set(index, flts);
         else outcomes[index] = { failure: flts };
       } finally {
+        stallWatch?.progress.done(target);
         await claim?.release();
       }
     }
   };
-  await Promise.all(Array.from({ length: lanes }, lane));
+  const trained = Promise.all(Array.from({ length: lanes }, lane));
+  try {
+    const stalled = await Promise.race([trained.then(() => undefined), ...(stallWatch ? [stallWatch.stalled] : [])]);
+    if (stalled) throw stalled;
+  } finally {
+    stallWatch?.stop();
+  }
   const runs = outcomes.flatMap((outcome) => (outcome && 'run' in outcome ? [outcome.run] : []));
   const alreadyTrained = outcomes.flatMap((outcome) => (outcome && 'current' in outcome ? [outcome.current] : []));
   // A model may finish after the abort, another be stopped by it; the ones never started must not pass for trained.
