@@ -99,7 +99,9 @@ describe('core > daemon > step and run series', () => {
     for (const topic of [settings.bus.topics.trainingData, settings.bus.topics.modelTraining, settings.bus.topics.inferenceData]) await bus.publish(topic, { key: null, value: 'not json' });
     // One dead letter per consumer group: the trainer has one per model type (LSTM, GRU).
     await waitFor(() => dead.length === 4, 'the undecodable messages in the DLQs');
-    const text = await metrics();
+    // The bus counts a dead letter once the DLQ has taken it, so the reader can see it first.
+    let text = '';
+    await waitFor(async () => sample((text = await metrics()), 'flts_bus_messages_total{group="eval-promoter",topic="model-training",outcome="dead-lettered"}') === 1, 'the dead letter counted');
     for (const [role, step, groups] of [['trainer', 'train', 2], ['promoter', 'promote', 1], ['batch', 'infer', 1]] as const) {
       expect(sample(text, `flts_daemon_steps_total{role="${role}",step="${step}",result="invalid"}`), role).toBe(groups);
       expect(sample(text, `flts_daemon_steps_total{role="${role}",step="${step}",result="failed"}`), role).toBe(0);
