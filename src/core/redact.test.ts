@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { credentialsIn, forgetSecrets, redactJsonLines, redactSecrets, redactValue, rememberSecrets } from './redact.js';
+import { credentialsIn, forgetSecrets, maskingValues, redactJsonLines, redactSecrets, redactValue, rememberFetchedSecrets, rememberSecrets, WHOLE_TOKEN_BELOW } from './redact.js';
 
 describe('core > redact', () => {
   afterEach(() => forgetSecrets());
@@ -69,6 +69,31 @@ describe('core > redact', () => {
     expect(redactValue({ deep: [`tok "en"`] })).toEqual({ deep: ['***'] });
   });
 
+  it('masks a short secret (a common word given as a password) only as a whole token, a long one anywhere', () => {
+    rememberSecrets(['admin', 'model', 'Xk29qLw0pZr7']);
+    expect('Xk29qLw0pZr7'.length).toBeGreaterThanOrEqual(WHOLE_TOKEN_BELOW);
+    // Inside other words and identifiers, the short ones are left: the messages stay readable.
+    for (const kept of ['ask the administrator', 'models:/flts-site@champion', 'model_loaded', 'event serve_model_ready, models 3', 'sysadmin1']) expect(redactSecrets(kept)).toBe(kept);
+    // Whole, wherever they go out: a sentence, a URL's userinfo, a header, a quoted value, a JSON line's value.
+    expect(redactSecrets('password admin refused')).toBe('password *** refused');
+    expect(redactSecrets('Authorization: Basic admin, "model".')).toBe('Authorization: Basic ***, "***".');
+    expect(redactSecrets(`sent ${Buffer.from('admin').toString('base64')}`)).toBe('sent ***');
+    expect(redactJsonLines('{"msg":"model_loaded","err":"token model at models/x"}')).toBe('{"msg":"model_loaded","err":"token *** at models/x"}');
+    expect(redactSecrets('admin admin,admin')).toBe('*** ***,***');
+    // A long one is no word: masked inside others too.
+    expect(redactSecrets('tokenXk29qLw0pZr7suffix and Xk29qLw0pZr7')).toBe('token***suffix and ***');
+    // The same rule for the values of one call.
+    expect(maskingValues(['model'])('model_type model')).toBe('model_type ***');
+  });
+
+  it('keeps the settings\' secrets however many fetched ones come and go', () => {
+    rememberSecrets(['settings-secret-value']);
+    for (let index = 0; index < 100; index++) rememberFetchedSecrets([`fetched-session-${index}-tok`]);
+    expect(redactSecrets('settings-secret-value fetched-session-99-tok')).toBe('*** ***');
+    // The oldest fetched ones (expired credentials) are forgotten: a renewed role does not grow the set without end.
+    expect(redactSecrets('fetched-session-0-tok')).toBe('fetched-session-0-tok');
+  });
+
   it('finds the credentials an address carries, for the values to remember', () => {
     expect(credentialsIn('http://u:pa ss/x@h:5000/')).toEqual(expect.arrayContaining(['u:pa ss/x', 'pa ss/x']));
     expect(credentialsIn('u:p%40ss@k1:9092,k2:9092')).toEqual(expect.arrayContaining(['p%40ss', 'p@ss']));
@@ -105,7 +130,7 @@ describe('core > redact', () => {
     const masked = redactJsonLines(line + line);
     expect(masked.endsWith('\n')).toBe(true);
     const lines = masked.trim().split('\n').map((text) => JSON.parse(text) as unknown);
-    expect(lines).toEqual([0, 1].map(() => ({ time: 1701701701701, n1701: 'a***b', ok: null, list: [1701, '***'], quoted: 'say ***', url: 'http://h/x?token=***"c', SessionToken: '***', key: '***@h' })));
+    expect(lines).toEqual([0, 1].map(() => ({ time: 1701701701701, n1701: 'a1701b', ok: null, list: [1701, '***'], quoted: 'say ***', url: 'http://h/x?token=***"c', SessionToken: '***', key: '***@h' })));
     // The text masker, given the line, breaks it: the reason the logger uses redactJsonLines.
     expect(() => JSON.parse(redactSecrets(line))).toThrow();
     const untouched = '{"level":30,"time":1801,"msg":"request_served","route":"/predict"}\n';

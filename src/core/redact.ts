@@ -25,17 +25,63 @@ function formsOf(value: string): string[] {
   return forms.filter((form) => form.length >= SHORTEST_MASKED_VALUE);
 }
 
+/**
+ * Below this length a secret is masked only as a whole token: where no letter, digit or `_` goes on from it on either
+ * side. A common word given as a password ("admin", "model") was masked inside every word holding it, garbling
+ * unrelated messages ("***istrator", "***_loaded", "no *** at runs:/x/***"); a value this short is typed by a person,
+ * and where it goes out (a URL's userinfo, a header, a quoted setting) something other than a letter bounds it. A
+ * longer one is masked wherever it appears, inside a word too: no word holds one by chance.
+ */
+export const WHOLE_TOKEN_BELOW = 12;
+
+/** A form and whether it is masked only as a whole token (a short secret's). */
+interface Form {
+  readonly text: string;
+  readonly whole: boolean;
+}
+
+const TOKEN_CHAR = /[\p{L}\p{N}_]/u;
+
+function isTokenChar(char: string | undefined): boolean {
+  return char !== undefined && TOKEN_CHAR.test(char);
+}
+
+/** `form` at `at` in `text` is a whole token: a token character at its own edge does not go on into the text's. */
+function standsAlone(text: string, at: number, form: string): boolean {
+  const end = at + form.length;
+  return !(isTokenChar(form[0]) && isTokenChar(text[at - 1])) && !(isTokenChar(form[form.length - 1]) && isTokenChar(text[end]));
+}
+
 /** Every occurrence of each form of each value replaced by MASK; the longest first, so that one inside another goes whole. */
-function maskForms(text: string, forms: readonly string[]): string {
+function maskForms(text: string, forms: readonly Form[]): string {
   let masked = text;
-  for (const form of forms) if (masked.includes(form)) masked = masked.split(form).join(MASK);
+  for (const { text: form, whole } of forms) {
+    if (!masked.includes(form)) continue;
+    if (!whole) {
+      masked = masked.split(form).join(MASK);
+      continue;
+    }
+    let out = '';
+    let from = 0;
+    for (let at = masked.indexOf(form); at >= 0; at = masked.indexOf(form, at + 1)) {
+      if (at < from || !standsAlone(masked, at, form)) continue;
+      out += masked.slice(from, at) + MASK;
+      from = at + form.length;
+    }
+    if (from > 0) masked = out + masked.slice(from);
+  }
   return masked;
 }
 
-function sortedForms(values: Iterable<string>): string[] {
-  const forms = new Set<string>();
-  for (const value of values) if (value.length >= SHORTEST_MASKED_VALUE) for (const form of formsOf(value)) forms.add(form);
-  return [...forms].sort((a, b) => b.length - a.length);
+function sortedForms(values: Iterable<string>): Form[] {
+  const forms = new Map<string, boolean>();
+  for (const value of values) {
+    if (value.length < SHORTEST_MASKED_VALUE) continue;
+    const whole = value.length < WHOLE_TOKEN_BELOW;
+    // A form shared by a short and a long value is masked anywhere, as the long one's.
+    for (const form of formsOf(value)) forms.set(form, (forms.get(form) ?? true) && whole);
+  }
+  return [...forms].map(([text, whole]) => ({ text, whole })).sort((a, b) => b.text.length - a.text.length);
 }
 
 /** A masker of these values only (the credentials one call sent, wherever the answer repeats them). */
@@ -51,22 +97,42 @@ export function maskingValues(values: readonly string[]): (text: string) => stri
  */
 const KNOWN_LIMIT = 256;
 const known = new Set<string>();
-let knownForms: string[] = [];
+/**
+ * Those fetched as the process runs (a role's temporary credentials, renewed every hour or so, a token file read
+ * again): kept apart, and fewer, so that a service running for months forgets its expired ones, never its settings'.
+ */
+const FETCHED_LIMIT = 32;
+const fetched = new Set<string>();
+let knownForms: Form[] = [];
 
-export function rememberSecrets(values: Iterable<string>): void {
+function remember(into: Set<string>, limit: number, values: Iterable<string>): void {
   let added = false;
   for (const value of values) {
-    if (typeof value !== 'string' || value.length < SHORTEST_MASKED_VALUE || known.has(value)) continue;
-    known.add(value);
+    if (typeof value !== 'string' || value.length < SHORTEST_MASKED_VALUE || known.has(value) || fetched.has(value)) continue;
+    into.add(value);
     added = true;
-    if (known.size > KNOWN_LIMIT) known.delete(known.values().next().value as string);
+    if (into.size > limit) into.delete(into.values().next().value as string);
   }
-  if (added) knownForms = sortedForms(known);
+  if (added) knownForms = sortedForms([...known, ...fetched]);
+}
+
+/** Remembers secrets the settings give (resolveSettings). */
+export function rememberSecrets(values: Iterable<string>): void {
+  remember(known, KNOWN_LIMIT, values);
+}
+
+/**
+ * Remembers secrets read as the process runs rather than configured: credentials a source hands out (AWS container,
+ * instance metadata, STS), a token read from a file, the userinfo of an address given on the command line.
+ */
+export function rememberFetchedSecrets(values: Iterable<string>): void {
+  remember(fetched, FETCHED_LIMIT, values);
 }
 
 /** Forgets every remembered value (a test that seeded some, when it ends). */
 export function forgetSecrets(): void {
   known.clear();
+  fetched.clear();
   knownForms = [];
 }
 
@@ -269,7 +335,7 @@ export function redactSecrets(text: string): string {
 }
 
 /** redactSecrets with these of the known forms only (those a line holds, for each of its values). */
-function redactWith(text: string, forms: readonly string[]): string {
+function redactWith(text: string, forms: readonly Form[]): string {
   let masked = forms.length > 0 ? maskForms(text, forms) : text;
   masked = maskUserinfo(masked);
   if (masked.includes('=')) masked = masked.replace(SECRET_QUERY_PARAM, `$1${MASK}`);
@@ -318,8 +384,8 @@ function unescaped(raw: string): string | undefined {
  */
 export function redactJsonLines(text: string): string {
   // Each known form searched once, as redactSecrets does: a value without an escape can hold only the forms the line does.
-  let found: string[] | undefined;
-  for (const form of knownForms) if (text.includes(form)) (found ??= []).push(form);
+  let found: Form[] | undefined;
+  for (const form of knownForms) if (text.includes(form.text)) (found ??= []).push(form);
   if (found === undefined && !hasPatternMark(text)) return text;
   const first = text.charCodeAt(nextNonSpace(text, 0));
   if (first !== 123 && first !== 91) return redactSecrets(text);
