@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { forgetSecrets, redactSecrets } from '../redact.js';
 import { checkGrpcTarget, maxReplicasFor, parseCompareFlag, parseCountList, parseDurationSeconds, parseEngineList, parseProtocolList, parseReplicaList, parseTargetUrl } from './parse-matrix.js';
 
 describe('core > bench > parse-matrix', () => {
@@ -152,6 +153,18 @@ describe('core > bench > parse-matrix', () => {
       }
       expect(error).toMatchObject({ code: 'FLTS_USAGE_INVALID_FLAG', kind: 'usage', details: { flag: 'target' } });
       expect(JSON.stringify(error) + (error as Error).message).not.toContain('hunter2');
+    }
+  });
+
+  it('knows the credentials a --target and a --compare of a secret carry as secrets: masked wherever they are quoted again', () => {
+    try {
+      expect(() => parseTargetUrl('http://bob:cnryTargetPw1@127.0.0.1:8000')).toThrow();
+      parseCompareFlag('AWS_SECRET_ACCESS_KEY=cnryCompareA1,cnryCompareB2');
+      parseCompareFlag('MLFLOW_TRACKING_URI=http://u:cnryUriPw3@h:5000,http://h:5000');
+      // As a replica's relayed output or a library's error would quote them, with no URL around them.
+      expect(redactSecrets('refused cnryTargetPw1, cnryCompareA1, cnryCompareB2 and cnryUriPw3')).toBe('refused ***, ***, *** and ***');
+    } finally {
+      forgetSecrets();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { FltsError } from '../errors.js';
 import { clip } from '../clip-text.js';
-import { MASK, redactSecrets } from '../redact.js';
+import { credentialsIn, MASK, redactSecrets, rememberSecrets } from '../redact.js';
 import { ALL_SPECS } from '../config/specs/index.js';
 import { SERVE_ENGINE_CHOICES } from '../models/inference-thread/serving-forward.js';
 import { BENCH_PROTOCOLS, type BenchProtocol } from './bench-types.js';
@@ -11,6 +11,8 @@ import { BENCH_PROTOCOLS, type BenchProtocol } from './bench-types.js';
  * the route). A path is kept as the prefix the service is served under.
  */
 export function parseTargetUrl(text: string): string {
+  // Refused below, its credentials are secrets all the same: known from here on, wherever the text is quoted again.
+  rememberSecrets(credentialsIn(text));
   let url: URL | undefined;
   try {
     url = new URL(text.trim());
@@ -138,6 +140,9 @@ export function parseCompareFlag(text: string): BenchVariant[] {
   const name = match[1];
   const secret = SECRET_ENV_NAMES.has(name);
   // A secret's values are not echoed: refusals name the variable alone, labels number its values.
+  // The values of a secret, and the credentials a URL or broker list carries, are known from here on (the replicas'
+  // output this process relays quotes them as it will).
+  rememberSecrets(secret ? match[2].split(',').map((value) => value.trim()) : credentialsIn(match[2]));
   const values = listEntries(match[2], 'compare', `${expected}, each value once`, secret ? { shownAs: `${name}=${MASK}` } : {});
   if (values.length === 1) {
     // One value compares nothing: most often the second was left out (a shell variable unset). Run as a plain bench

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsCredentialSettings } from '../config/specs/distributed.js';
 import { FltsError } from '../errors.js';
+import { forgetSecrets, redactSecrets } from '../redact.js';
 import { selectAwsCredentialSource } from './aws-credential-sources.js';
 
 const NONE: AwsCredentialSettings = {
@@ -166,6 +167,19 @@ describe('core > storage > aws-credential-sources', () => {
       const [request] = sts.seen;
       expect([request.method, request.url, request.headers['content-type']]).toEqual(['POST', '/', 'application/x-www-form-urlencoded']);
       expect(Object.fromEntries(new URLSearchParams(request.body))).toEqual({ Action: 'AssumeRoleWithWebIdentity', Version: '2011-06-15', RoleArn: 'arn:aws:iam::111122223333:role/flts', RoleSessionName: 'flts-serve', WebIdentityToken: 'eyJhbGciOi.jwt' });
+    });
+
+    it('knows the token it read and the credentials it was handed as secrets from then on: every output masks them', async () => {
+      const sts = await serve(() => ({ status: 200, body: ok }));
+      const tokenFile = await fileWith('irsa-token-known', 'eyJhbGciOi.cnryJwtPart\n');
+      const source = selectAwsCredentialSource({ ...NONE, webIdentityTokenFile: tokenFile, roleArn: 'arn:aws:iam::1:role/r', stsEndpoint: sts.url }, OPTIONS);
+      try {
+        await source.fetch();
+        // The token is a setting's file's text, not a setting: no pattern knew it.
+        expect(redactSecrets('STS refused eyJhbGciOi.cnryJwtPart')).toBe('STS refused ***');
+      } finally {
+        forgetSecrets();
+      }
     });
 
     it('calls a refused token FLTS_STORE_AUTH_FAILED with STS\'s code and message, and throttling FLTS_STORE_UNAVAILABLE', async () => {

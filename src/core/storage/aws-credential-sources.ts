@@ -3,7 +3,7 @@ import type { AwsCredentialSettings } from '../config/specs/distributed.js';
 import { clip, singleLine } from '../clip-text.js';
 import { FltsError } from '../errors.js';
 import { readRegularFile } from '../read-regular-file.js';
-import { redactSecrets } from '../redact.js';
+import { redactSecrets, rememberFetchedSecrets } from '../redact.js';
 import { isTlsRefusal } from '../tls-files.js';
 
 /** A role's temporary credentials; no `expiration` = they do not expire. */
@@ -76,6 +76,8 @@ async function readTokenFile(key: AwsSetting, file: string): Promise<string> {
   }
   const token = text.trim();
   if (token === '') throw invalid(key, `= ${file} is empty: expected a token.`);
+  // Read at run time, not a setting: known from here on, so that every output masks it as it masks the settings' secrets.
+  rememberFetchedSecrets([token]);
   return token;
 }
 
@@ -224,6 +226,7 @@ function imdsSource(aws: AwsCredentialSettings, options: AwsCredentialSourceOpti
     async fetch() {
       const session = await send(name, at('/latest/api/token'), { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '300' } }, options.timeoutMs);
       if (session.status !== 200) throw refusal(name, session, undefined, undefined);
+      rememberFetchedSecrets([session.text.trim()]);
       const headers = { 'x-aws-ec2-metadata-token': session.text.trim() };
       const roles = await send(name, at('/latest/meta-data/iam/security-credentials/'), { method: 'GET', headers }, options.timeoutMs);
       const role = roles.text.split(/\r?\n/)[0]?.trim();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FltsError } from '../errors.js';
+import { forgetSecrets, redactSecrets } from '../redact.js';
 import type { AwsCredentialSource, AwsCredentials } from './aws-credential-sources.js';
 import { clientCredentials, EnvironmentSessionToken, RENEW_BEFORE_MS, RENEW_RETRY_MS, RenewingAwsCredentials, type DroppedSessionToken } from './aws-credentials.js';
 
@@ -34,6 +35,17 @@ describe('core > storage > aws-credentials', () => {
     clock.now += 1;
     expect((await provider.getCredentials()).getSessionToken()).toBe('token-2');
     expect(state.fetches).toBe(2);
+  });
+
+  it('knows the credentials it fetched as secrets from then on: every output masks them', async () => {
+    const clock = { now: Date.UTC(2026, 0, 1) };
+    const provider = new RenewingAwsCredentials(fakeSource(clock, 60 * MINUTE).source, () => clock.now);
+    try {
+      await provider.getCredentials();
+      expect(redactSecrets('S3 said secret-1 and token-1 are wrong for AKID1')).toBe('S3 said *** and *** are wrong for AKID1');
+    } finally {
+      forgetSecrets();
+    }
   });
 
   it('renews short-lived credentials halfway, and never renews credentials without an expiry', async () => {

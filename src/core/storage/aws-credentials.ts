@@ -1,6 +1,7 @@
 import type { ClientOptions } from 'minio';
 import type { AwsCredentialSettings } from '../config/specs/distributed.js';
 import { FltsError } from '../errors.js';
+import { rememberFetchedSecrets } from '../redact.js';
 import { CredentialProvider, Credentials } from './minio-module.js';
 import { selectAwsCredentialSource, type AwsCredentialSource, type AwsCredentials, type AwsCredentialSourceOptions } from './aws-credential-sources.js';
 
@@ -73,6 +74,8 @@ export class RenewingAwsCredentials extends CredentialProvider {
   }
 
   #hold(fresh: AwsCredentials): Held {
+    // Fetched, not configured: known from here on, so that every output masks them as it masks the settings' secrets.
+    rememberFetchedSecrets([fresh.secretAccessKey, fresh.sessionToken ?? '']);
     const fetchedAt = this.now();
     const expiresAt = fresh.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
     const lead = Math.min(RENEW_BEFORE_MS, Math.max(0, (expiresAt - fetchedAt) / 2));
