@@ -15,6 +15,9 @@ const { execute } = await import('@oclif/core');
 // Loading oclif put its stdout error listener in place, which throws any error but EPIPE; flts answers them instead.
 const { answerStdoutFailures } = await import('../dist/cli/stdout-failure.js');
 answerStdoutFailures();
+// Everything written on stdout and stderr from here on is masked of secrets, whatever writes it (oclif included).
+const { maskStandardStreams } = await import('../dist/cli/masked-stdio.js');
+maskStandardStreams();
 const { cliLoadOptions } = await import('./load-options.js');
 
 await execute({ loadOptions: cliLoadOptions(import.meta.url) });

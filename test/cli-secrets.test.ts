@@ -114,6 +114,26 @@ describe('cli > secrets are masked in every output', () => {
     }
   });
 
+  it('masks a secret typed in a flag flts does not have, and those of the environment, in a refusal printed before the settings resolve', async () => {
+    // oclif refuses the flag before any setting is read: the value it quotes was known to no masker.
+    const envSecret = 'cnry-env-password-1';
+    const typed = 'cnry-typed-key-2';
+    const cases: string[][] = [
+      ['train', `--mlflow-password=${envSecret}`],
+      ['train', `--store-s3-secret-key=${typed}`],
+      ['train', '--store-s3-secret-key', typed],
+      ['nonexistent-command', `--token=${typed}`],
+    ];
+    for (const argv of cases) {
+      for (const json of [true, false]) {
+        const run = await runCli([...argv, ...(json ? ['--json'] : [])], { cwd: dir, env: { MLFLOW_TRACKING_PASSWORD: envSecret } });
+        expect(run.exitCode).not.toBe(0);
+        for (const secret of [envSecret, typed]) expect(run.stdout + run.stderr).not.toContain(secret);
+        if (json && argv[0] === 'train') expect(run.json.error.code).toBe('FLTS_USAGE_INVALID_FLAG');
+      }
+    }
+  });
+
   it('does not quote a malformed config file, which may hold a secret, and gives the line and column of the mistake', async () => {
     const file = path.join(dir, 'broken.json');
     const cases: Array<[string, RegExp]> = [

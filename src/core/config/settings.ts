@@ -209,6 +209,19 @@ function rememberGiven(spec: SettingSpec, value: unknown): void {
   else if (spec.carriesCredentials) rememberSecrets(stringsIn(value).flatMap(credentialsIn));
 }
 
+/**
+ * Remembers the secrets the environment holds in every variable a secret or credential-carrying setting is read from,
+ * the ones a later name or layer overrides too (AWS_SECRET_ACCESS_KEY beside MINIO_ROOT_PASSWORD, which an S3 or AWS
+ * library may still read): called as the process starts, so that what it prints before its settings resolve (a
+ * refused command line, a help text quoting a value) is masked of them as well.
+ */
+export function rememberSecretsOfEnv(env: Readonly<Record<string, string | undefined>>, specs: readonly SettingSpec[] = ALL_SPECS): void {
+  for (const spec of specs) {
+    if (!spec.secret && !spec.carriesCredentials) continue;
+    for (const name of spec.env ?? []) if (typeof env[name] === 'string' && env[name] !== '') rememberGiven(spec, env[name]);
+  }
+}
+
 /** profile defaults < config file < environment < flags; every value validated against its spec. */
 export function resolveSettings(options: ResolveSettingsOptions = {}): ResolvedSettings {
   const specs = options.specs ?? ALL_SPECS;
