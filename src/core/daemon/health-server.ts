@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { withTimeout } from '../retry.js';
 import { installAccessControl } from '../serve/access-control.js';
 import { answerHalfClosedClients, capConnections, checkingIntervalOf, connectionOptions, watchBodies } from '../serve/connection-limits.js';
-import { answerConnect, answerUnmetExpectation, installErrorHandlers, installRequestHeadChecks, replyWithError, stoppingRefusal } from '../serve/error-handler.js';
+import { answerConnect, answerUnmetExpectation, installErrorHandlers, installRequestHeadChecks, maskAnswers, replyWithError, stoppingRefusal } from '../serve/error-handler.js';
 import { countEachRequestOnce } from '../serve/request-counting.js';
 import { stoppingReadiness } from '../serve/readiness.js';
 import { requestsInFlightOf } from '../serve/requests-in-flight.js';
@@ -168,6 +168,7 @@ export async function buildHealthServer(deps: HealthServerDeps): Promise<Fastify
     ...connectionOptions(deps.settings.serve, counting.onRefused),
   });
   capConnections(app, deps.settings.serve, (what) => deps.metrics.countConnectionCapClose(what));
+  maskAnswers(app, true);
   answerHalfClosedClients(app.server);
   watchBodies(app.server, deps.settings.serve, HEALTH_BODY_LIMIT);
   // Said keep-alive while the daemon stops, an answer left its client to send the next probe on a connection the

@@ -11,7 +11,7 @@ import { DEFAULT_SLOW_HEAD_GRACE_MS } from './connection-cap.js';
 import { closeListenerGently } from './listener-close.js';
 import { countEachRequestOnce } from './request-counting.js';
 import { createMeteredAdmission, DEFAULT_MAX_QUEUED_ROWS, type ForecastAdmission } from './forecast-admission.js';
-import { answerConnect, answerUnmetExpectation, deferContinue, expectsContinueOnly, installErrorHandlers, installJsonParser, installRequestHeadChecks, replyWithError, stoppingRefusal } from './error-handler.js';
+import { answerConnect, answerUnmetExpectation, deferContinue, expectsContinueOnly, installErrorHandlers, installJsonParser, installRequestHeadChecks, maskAnswers, replyWithError, stoppingRefusal } from './error-handler.js';
 import type { ModelHolder } from './model-holder.js';
 import { publishedDocumentOptions } from './openapi-document.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -116,6 +116,7 @@ export async function buildServer(deps: BuildServerDeps): Promise<FastifyInstanc
     ...connectionOptions(limits, counting.onRefused),
   });
   capConnections(app, limits, (what) => metrics.countConnectionCapClose(what));
+  maskAnswers(app, false);
   const listener = closeListenerGently(app.server, {
     silentGraceMs: limits.slowHeadGraceMs ?? DEFAULT_SLOW_HEAD_GRACE_MS,
     onListenerClosed: ({ accepted, waitedMs, queueEmpty }) => {

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { meteredBody, type BodyBudget, type BodyTicket } from './body-budget.js';
 import { failureFields } from './failure-fields.js';
 import { JSON_MEDIA_TYPE } from './json-media-type.js';
+import { redactJsonLines, redactSecrets } from '../redact.js';
 import { readableTypes } from './request-validators.js';
 import type { RouteTable } from './route-table.js';
 
@@ -20,8 +21,10 @@ export interface ErrorBody {
   detail: string;
 }
 
+/** The message masked of secrets (redactSecrets): a library's error may quote a URL with credentials, or a token. */
 export function errorBody(status: number, code: ErrorCode, message: string): ErrorBody {
-  return { error: STATUS_CODES[status] ?? 'Error', code, message, statusCode: status, detail: message };
+  const shown = redactSecrets(message);
+  return { error: STATUS_CODES[status] ?? 'Error', code, message: shown, statusCode: status, detail: shown };
 }
 
 /**
@@ -33,7 +36,8 @@ const MAX_MESSAGE_CHARS = 2000;
 /** Maps anything a request can throw to a status and a coded message. Client mistakes are 4xx, never 500. */
 export function classifyError(error: unknown, bodyLimit: number): { status: number; code: ErrorCode; message: string } {
   const classified = classify(error, bodyLimit);
-  return { ...classified, message: clip(classified.message, MAX_MESSAGE_CHARS) };
+  // Masked before it is clipped: a secret cut in two at the clip would be masked in neither half.
+  return { ...classified, message: clip(redactSecrets(classified.message), MAX_MESSAGE_CHARS) };
 }
 
 function classify(error: unknown, bodyLimit: number): { status: number; code: ErrorCode; message: string } {
@@ -397,4 +401,17 @@ export function expectsContinueOnly(request: IncomingMessage): boolean {
 export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse): void {
   const body = JSON.stringify(errorBody(417, 'FLTS_REQUEST_INVALID', `Expect: '${shownText(clip(String(request.headers.expect)))}' is not supported; only 100-continue is.`));
   response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+}
+
+/**
+ * Every answer of `app` whose body is text is masked of secrets on its way out (redactJsonLines: a JSON body keeps its
+ * keys and numbers): error bodies, whatever route or hook sent them, and the read routes, whose status and metadata
+ * quote settings and failures (a tracking URI, a broker's refusal). `everyAnswer` masks the others too (the daemon's,
+ * whose routes are few and small); serve leaves its successful POSTs (forecasts: numbers, at the request rate) alone.
+ */
+export function maskAnswers(app: FastifyInstance, everyAnswer: boolean): void {
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (typeof payload !== 'string' || (!everyAnswer && reply.statusCode < 400 && request.method !== 'GET' && request.method !== 'HEAD')) return done(null, payload);
+    done(null, redactJsonLines(payload));
+  });
 }
