@@ -187,6 +187,9 @@ const COMMANDS = [
   ['bench', '--target', `http://${USER}:${C.uriPassword}@127.0.0.1:${dead}/`, '--duration', '1', '--warmup', '0'],
   ['replay-offsets', '--group', 'flts-trainer', '--all-topics', '--to-earliest'],
   ['config', 'show'],
+  // Secrets typed in flags flts does not have, which oclif refuses quoting them before any setting is read.
+  ['train', `--mlflow-password=${C.mlflowPassword}`],
+  ['train', '--store-s3-secret-key', C.s3Secret],
   ['--help'],
   ['train', '--help'],
   ['--version'],
