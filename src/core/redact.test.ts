@@ -86,6 +86,14 @@ describe('core > redact', () => {
     expect(maskingValues(['model'])('model_type model')).toBe('model_type ***');
   });
 
+  it('masks the credential of an Authorization header a message quotes, and leaves the placeholders hints write', () => {
+    expect(redactSecrets("request failed: { authorization: 'Bearer eyJ.abc.def', accept: 'json' }")).toBe("request failed: { authorization: 'Bearer ***', accept: 'json' }");
+    expect(redactSecrets('denied GET / authorization=Basic dXNlcjpwYXNz')).toBe('denied GET / authorization=Basic ***');
+    expect(redactSecrets('Proxy-Authorization: tok3n-value, then')).toBe('Proxy-Authorization: ***, then');
+    expect(redactJsonLines('{"headers":{"Authorization":"Bearer abc","host":"h"}}')).toBe('{"headers":{"Authorization":"***","host":"h"}}');
+    for (const kept of ['send an Authorization: Bearer <token> header', 'as `Authorization: Bearer <token>`', 'Authorization: Bearer', 'the Authorization header is missing']) expect(redactSecrets(kept)).toBe(kept);
+  });
+
   it('keeps the settings\' secrets however many fetched ones come and go', () => {
     rememberSecrets(['settings-secret-value']);
     for (let index = 0; index < 100; index++) rememberFetchedSecrets([`fetched-session-${index}-tok`]);

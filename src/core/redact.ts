@@ -324,6 +324,19 @@ const CREDENTIAL_FIELDS = 'SecretAccessKey|SessionToken|Token|WebIdentityToken';
 const SECRET_JSON_FIELD = new RegExp(`("(?:${CREDENTIAL_FIELDS})"\\s*:\\s*")(?:[^"\\\\]|\\\\.)*`, 'g');
 const SECRET_XML_ELEMENT = new RegExp(`(<(${CREDENTIAL_FIELDS})>)[^<]*(?=</\\2>)`, 'g');
 
+/**
+ * The credential of an Authorization header wherever a message quotes one (a library's error listing the request's
+ * headers, an auth proxy's answer echoing them): `authorization: Bearer x`, `"Authorization":"Basic x"`,
+ * `authorization=x`. A client's wrong token is no known secret, and may hold the right one. A placeholder
+ * (`Bearer <token>`, as hints write it) is left.
+ */
+const AUTH_SCHEME = 'Bearer|Basic|Token|Digest|Negotiate|AWS4-HMAC-SHA256';
+const AUTHORIZATION_VALUE = new RegExp(`(\\b(?:proxy-)?authorization["']?\\s*[:=]\\s*["']?(?:(?:${AUTH_SCHEME})\\s+)?)(?![<(\`]|(?:${AUTH_SCHEME})\\b)[^\\s"',;\`]+`, 'gi');
+
+function hasAuthorization(text: string): boolean {
+  return text.includes('uthorization') || text.includes('UTHORIZATION');
+}
+
 function maskUserinfo(text: string, found?: Found): string {
   if (!text.includes('@')) return text;
   const urls = text.includes('://') ? maskUrlWords(text, found) : text;
@@ -338,16 +351,18 @@ export function redactSecrets(text: string): string {
 function redactWith(text: string, forms: readonly Form[]): string {
   let masked = forms.length > 0 ? maskForms(text, forms) : text;
   masked = maskUserinfo(masked);
+  if (hasAuthorization(masked)) masked = masked.replace(AUTHORIZATION_VALUE, `$1${MASK}`);
   if (masked.includes('=')) masked = masked.replace(SECRET_QUERY_PARAM, `$1${MASK}`);
   if (masked.includes('Token"') || masked.includes('Key"')) masked = masked.replace(SECRET_JSON_FIELD, `$1${MASK}`);
   if (masked.includes('<')) masked = masked.replace(SECRET_XML_ELEMENT, `$1${MASK}`);
   return masked;
 }
 
-const CREDENTIAL_KEYS = new Set(CREDENTIAL_FIELDS.split('|'));
+/** Keys whose JSON string value is masked whole: the credential fields above, and request headers carrying one. */
+const CREDENTIAL_KEYS = new Set([...CREDENTIAL_FIELDS.split('|'), 'authorization', 'Authorization', 'proxy-authorization', 'Proxy-Authorization', 'x-amz-security-token', 'X-Amz-Security-Token']);
 
 function hasPatternMark(text: string): boolean {
-  return text.includes('@') || text.includes('=') || text.includes('Token"') || text.includes('Key"') || text.includes('<');
+  return text.includes('@') || text.includes('=') || text.includes('Token"') || text.includes('Key"') || text.includes('<') || hasAuthorization(text);
 }
 
 /** The index of the quote closing the JSON string opened at `open`, or -1. */
