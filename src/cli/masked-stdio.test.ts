@@ -24,18 +24,18 @@ describe('cli > masked stdio', () => {
     rememberSecrets(['cnrySecretValue9', 'admin']);
     const { stream, chunks } = sink();
     maskWrites(stream);
-    stream.write('Error FLTS_X: refused cnrySecretValue9 at http://u:pw@h:1/\n');
+    stream.write('Error FLTS_STORE_UNAVAILABLE: refused cnrySecretValue9 at http://u:pw@h:1/\n');
     stream.write(Buffer.from('relayed: admin said cnrySecretValue9\n'));
-    expect(chunks).toEqual(['Error FLTS_X: refused *** at http://***@h:1/\n', 'relayed: *** said ***\n']);
+    expect(chunks).toEqual(['Error FLTS_STORE_UNAVAILABLE: refused *** at http://***@h:1/\n', 'relayed: *** said ***\n']);
   });
 
   it('keeps a JSON document JSON: string values masked, keys and numbers as they were', () => {
     rememberSecrets(['1701']);
     const { stream, chunks } = sink();
     maskWrites(stream);
-    const document = JSON.stringify({ status: 'error', error: { code: 'X', message: 'port 1701 refused', details: { port: 1701 } } }, null, 2);
+    const document = JSON.stringify({ status: 'error', error: { code: 'FLTS_STORE_UNAVAILABLE', message: 'port 1701 refused', details: { port: 1701 } } }, null, 2);
     stream.write(document);
-    expect(JSON.parse(chunks[0] as string)).toEqual({ status: 'error', error: { code: 'X', message: 'port *** refused', details: { port: 1701 } } });
+    expect(JSON.parse(chunks[0] as string)).toEqual({ status: 'error', error: { code: 'FLTS_STORE_UNAVAILABLE', message: 'port *** refused', details: { port: 1701 } } });
   });
 
   it('writes bytes that are no text, and text without a secret, as they were, with their encoding and callback', async () => {
