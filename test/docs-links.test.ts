@@ -99,6 +99,28 @@ function unknownFlags(file: string, commands: Map<string, Set<string>>): string[
   return [...new Set(unknown)];
 }
 
+/** The lines of a page's shell code blocks (```sh, ```bash, ```console). */
+function shellLines(text: string): string[] {
+  return [...text.matchAll(/^```(?:sh|bash|shell|console)\n([\s\S]*?)^```$/gm)].flatMap((match) => match[1].split('\n'));
+}
+
+/**
+ * Shell lines a reader copies that a fresh clone cannot run as shown: a command starting with a bare `flts` (after
+ * `npm install` the CLI is `npx flts` or `node bin/run.js`; nothing puts `flts` on PATH), and jq reading a log file
+ * (stderr redirected, or `tail -f` of it) as JSON without `-R` and `fromjson?`: npm's own warnings under `npx` and
+ * Node's warnings are lines there that are not JSON, and plain jq stops at the first.
+ */
+function unrunnableShellLines(text: string): string[] {
+  const found: string[] = [];
+  for (const line of shellLines(text)) {
+    const code = line.replace(/\s+#.*$/, '');
+    if (/(?:^|[;&|]\s*|^(?:[A-Z_]+=\S*\s+)+)flts\s/.test(code)) found.push(`${code.trim()} (bare flts)`);
+    const readsLog = /\bjq\b[^|]*\.log\b/.test(code) || /\btail\b[^|]*\.log\b.*\|\s*jq\b/.test(code);
+    if (readsLog && !code.includes('fromjson?')) found.push(`${code.trim()} (jq over a log without fromjson?)`);
+  }
+  return found;
+}
+
 describe('documentation references', () => {
   const files = markdownFiles();
 
@@ -121,6 +143,31 @@ describe('documentation references', () => {
     expect([...commands.keys()]).toEqual(expect.arrayContaining(['serve', 'promote-manual', 'config show']));
     const unknown = Object.fromEntries(files.map((file) => [path.relative(ROOT, file), unknownFlags(file, commands)]).filter(([, flags]) => flags.length > 0));
     expect(unknown).toEqual({});
+  });
+
+  it('every shell line a page shows runs on a fresh clone as written (npx flts, jq over logs that hold npm lines)', () => {
+    const found = Object.fromEntries(files.map((file) => [path.relative(ROOT, file), unrunnableShellLines(readFileSync(file, 'utf8'))]).filter(([, lines]) => lines.length > 0));
+    expect(found).toEqual({});
+  });
+
+  it('tells a bare flts and a jq over a log from the lines that run', () => {
+    const page = [
+      '```sh',
+      'npx flts train --model LSTM,GRU --json 2>progress.log >train.json &',
+      'flts train --model LSTM,GRU --json 2>progress.log >train.json &',
+      "tail -f progress.log | jq -cR 'fromjson? | select(.msg == \"train_epoch_done\")'",
+      "tail -f progress.log | jq -c 'select(.msg == \"train_epoch_done\")'",
+      'FLTS_BUS=fs flts daemon',
+      'node bin/run.js serve --json > serve.json 2> serve.log   # flts serve, in a script',
+      'npx flts train --json | jq -r .result.config_hash',
+      '```',
+      '`flts train` in prose is a name, not a line to run',
+    ].join('\n');
+    expect(unrunnableShellLines(page)).toEqual([
+      'flts train --model LSTM,GRU --json 2>progress.log >train.json & (bare flts)',
+      "tail -f progress.log | jq -c 'select(.msg == \"train_epoch_done\")' (jq over a log without fromjson?)",
+      'FLTS_BUS=fs flts daemon (bare flts)',
+    ]);
   });
 
   it('reads anchors as GitHub makes them', () => {
