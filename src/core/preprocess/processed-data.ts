@@ -57,7 +57,14 @@ async function openVersion(store: ObjectStore, settings: Settings, options: Load
   const rootKeys = processedKeys(settings, options.configHash);
   const where = options.configHash ? `config_hash ${options.configHash}` : 'the latest version';
   const sidecar = await getJsonIfExists<ProcessedSidecar>(store, bucket, rootKeys.trainSidecar);
-  if (!sidecar) throw notProcessed(`No processed data for ${where} in bucket '${bucket}' (${rootKeys.trainSidecar} is missing).`, { bucket, key: rootKeys.trainSidecar });
+  if (!sidecar) {
+    // The store's location is what tells a command run from another directory (or --home) than preprocess's.
+    throw notProcessed(`No processed data for ${where} in bucket '${bucket}' of the store at ${store.location} (${rootKeys.trainSidecar} is missing).`, {
+      bucket,
+      key: rootKeys.trainSidecar,
+      store: store.location,
+    });
+  }
   const { flts } = sidecar;
   if (!flts) {
     throw notProcessed(`Processed data in '${bucket}' was written without its scaler (by another tool); run \`flts preprocess\` to rewrite it.`, { bucket, key: rootKeys.trainSidecar });

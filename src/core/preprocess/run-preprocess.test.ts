@@ -481,6 +481,15 @@ describe('core > preprocess > run-preprocess', () => {
     await expect(loadProcessedData(createFsStore(path.join(dir, 'empty')), settingsFor())).rejects.toMatchObject({ code: 'FLTS_DATA_NOT_PROCESSED' });
   });
 
+  it('names the store it found no processed data in, for a command run from another directory or home than preprocess', async () => {
+    const empty = createFsStore(path.join(dir, 'elsewhere'));
+    await expect(loadProcessedData(empty, settingsFor())).rejects.toMatchObject({
+      code: 'FLTS_DATA_NOT_PROCESSED',
+      message: `No processed data for the latest version in bucket '${BUCKET}' of the store at ${empty.location} (processed_data.meta.json is missing).`,
+      details: { bucket: BUCKET, key: 'processed_data.meta.json', store: empty.location },
+    });
+  });
+
   it('rejects a test file without the training columns', async () => {
     writeFileSync(path.join(dir, 'test.csv'), 'time,down\n2018-02-06 00:00:00,1\n');
     await expect(runPreprocess(settingsFor(), { store })).rejects.toMatchObject({ code: 'FLTS_DATA_MISSING_COLUMNS', message: expect.stringContaining('up'), hint: expect.stringContaining('same columns') });
