@@ -1934,9 +1934,10 @@ describe('serve > gRPC ModelInfer refused as its message begins, and held to the
 
   it('ends a call whose message stops arriving for serve.bodyIdleTimeoutMs DEADLINE_EXCEEDED FLTS_REQUEST_BODY_STALLED, counted 408, before the least rate\'s window ends, and keeps the connection\'s other calls', async () => {
     await withTestServer(naiveSource('run-a'), { load: false }, async (server) => {
-      // Looked at every 50 ms (a quarter of the headers timeout); the least rate's window (5 s, its default) and the request
-      // timeout are far off.
-      const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024 * 1024, requestTimeoutMs: 20_000, headersTimeoutMs: 200, bodyIdleTimeoutMs: 300, logger: silentLogger });
+      // Looked at every 250 ms (a quarter of the headers timeout, which also bounds the wait for a connection's first call:
+      // a loaded host's client can take a few hundred ms to send it); the least rate's window (5 s, its default) and the
+      // request timeout are far off.
+      const grpcServer = await startGrpcInferenceServer(oipContext(server), { host: '127.0.0.1', port: 0, maxMessageBytes: 1024 * 1024, requestTimeoutMs: 20_000, headersTimeoutMs: 1000, bodyIdleTimeoutMs: 300, logger: silentLogger });
       const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`);
       session.on('error', () => {});
       const before = await grpcRequestCounts(server);
@@ -1965,8 +1966,9 @@ describe('serve > gRPC ModelInfer refused as its message begins, and held to the
 
   it('ends a call whose message arrives slower than serve.minBodyBytesPerSec over a window, or could not arrive whole before the request timeout at its rate, DEADLINE_EXCEEDED FLTS_REQUEST_BODY_STALLED, counted 408, long before the request timeout, and keeps the connection\'s other calls', async () => {
     await withTestServer(naiveSource('run-a'), { load: false }, async (server) => {
-      // Looked at every 50 ms (a quarter of the headers timeout); the request timeout is far off.
-      const options = { host: '127.0.0.1', port: 0, maxMessageBytes: 1024 * 1024, requestTimeoutMs: 3000, headersTimeoutMs: 200, logger: silentLogger };
+      // Looked at every 250 ms (a quarter of the headers timeout, which also bounds the wait for a connection's first call);
+      // the request timeout is far off.
+      const options = { host: '127.0.0.1', port: 0, maxMessageBytes: 1024 * 1024, requestTimeoutMs: 3000, headersTimeoutMs: 1000, logger: silentLogger };
       const grpcServer = await startGrpcInferenceServer(oipContext(server), { ...options, minBodyBytesPerSec: 1000, minBodyRateWindowMs: 200 });
       const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`);
       session.on('error', () => {});

@@ -13,6 +13,9 @@ import { CLAIM_CLOCK_MARGIN_MS } from './claim-actuals-follower.js';
 import { claimFollowerScene, closeClaimFollowerScenes, matchedOf, partitionedClaims, scoringReplicas, type ClaimFollowerScene, type LoggedLine } from './claim-actuals-follower.fixture.js';
 import { countTurns } from '../loop-turns.fixture.js';
 
+/** How long a poll waits for the follower to settle: generous, as a loaded host delivers and reads slowly. */
+const SETTLED_MS = 30_000;
+
 const STEP = 3_600_000;
 const T0 = Date.UTC(2024, 0, 1);
 const iso = (row: number): string => new Date(T0 + row * STEP).toISOString();
@@ -62,7 +65,7 @@ describe('core > daemon > followClaimActuals', () => {
     try {
       await claim('day1.csv');
       // Nothing remembered yet: the claim is passed over unread.
-      await expect.poll(() => scene.lag('serve-test-actuals'), { timeout: 5_000 }).toBe(0);
+      await expect.poll(() => scene.lag('serve-test-actuals'), { timeout: SETTLED_MS }).toBe(0);
       expect(reads).toEqual([]);
 
       // Forecasts of rows 3..5 from origin row 2: 110 for each (errors 7, 6, 5).
@@ -76,7 +79,7 @@ describe('core > daemon > followClaimActuals', () => {
       await claim('big.csv');
       await claim('day1.csv', 'another-series');
       await claim('day1.csv');
-      await expect.poll(matched, { timeout: 5_000 }).toBe(3);
+      await expect.poll(matched, { timeout: SETTLED_MS }).toBe(3);
       expect(warnings()).toEqual(['live_claim_skipped FLTS_BUS_MESSAGE_INVALID', 'live_claim_skipped FLTS_STORE_NOT_FOUND', 'live_claim_skipped FLTS_DATA_MISSING_COLUMNS', 'live_claim_too_large']);
       expect(reads).not.toContain('big.csv');
       const down = scorer.figures()[0].targets.down;
@@ -84,7 +87,7 @@ describe('core > daemon > followClaimActuals', () => {
 
       // The same claim again (redelivered, published twice) finds those points scored already.
       await claim('day1.csv');
-      await expect.poll(replicas.observed, { timeout: 5_000 }).toBe(3);
+      await expect.poll(replicas.observed, { timeout: SETTLED_MS }).toBe(3);
       expect(matched()).toBe(3);
       // An observer owns none of these claims: nothing of them is dead-lettered.
       expect(readdirSync(path.join(scene.root, 'bus', 'topics')).filter((name) => name.startsWith('DLQ'))).toEqual([]);
@@ -101,7 +104,7 @@ describe('core > daemon > followClaimActuals', () => {
     try {
       // Nothing remembered: the follower passes the claim unread, before the batch role gets to it.
       await scene.claim('day1.csv');
-      await expect.poll(() => scene.lag(group), { timeout: 5_000 }).toBe(0);
+      await expect.poll(() => scene.lag(group), { timeout: SETTLED_MS }).toBe(0);
       const [position] = await scene.bus.lag(group, [scene.topic]);
       const message = { topic: position.topic, partition: position.partition, offset: String(position.committedOffset - 1), timestamp: Date.now() };
       let loads = 0;
@@ -137,7 +140,7 @@ describe('core > daemon > followClaimActuals of the processed data', () => {
       await scene.bus.publish(scene.topic, encodeInferenceClaim({ bucket: processed, object: rootFile, size: 0, configHash, identifier: '' }));
       // The claim after it is scored once the follower is past the one naming no version.
       await scene.claim('day1.csv');
-      await expect.poll(() => matchedOf(scorer), { timeout: 5_000 }).toBe(3);
+      await expect.poll(() => matchedOf(scorer), { timeout: SETTLED_MS }).toBe(3);
       expect(follower.events.map(({ event, fields }) => `${event} ${(fields as { code?: string }).code ?? ''}`)).toEqual(['live_claim_skipped FLTS_DATA_VERSION_GONE']);
       expect(replicas.observed()).toBe(1);
       expect(scene.reads).not.toContain(rootFile);
@@ -155,7 +158,7 @@ describe('core > daemon > followClaimActuals ahead of the forecasts', () => {
     const follower = await scene.join('serve-early-actuals', { live: monitor });
     try {
       await scene.claim('day1.csv');
-      await expect.poll(() => monitor.status().early_actuals.points, { timeout: 5_000 }).toBe(10);
+      await expect.poll(() => monitor.status().early_actuals.points, { timeout: SETTLED_MS }).toBe(10);
       // Forecasts of rows 3..5 from origin row 2, made after the claim was read: 110 each (errors 7, 6, 5).
       monitor.scorer.remember({ identifier: '', runId: 'run-a', origin: T0 + 2 * STEP, targets: ['down'], time: [3, 4, 5].map((r) => T0 + r * STEP), values: [[110, 110, 110]] });
       expect(monitor.scorer.scoreEarly()).toEqual([{ run_id: 'run-a', points: 3, rmse: Math.sqrt((49 + 36 + 25) / 3), mae: 6 }]);
@@ -185,11 +188,11 @@ describe('core > daemon > followClaimActuals catching up when its group joins', 
     // The replica that remembered before the claim scores it at its join (before: its group started past it).
     const joined = await scene.join('serve-joined-late-actuals', { live: replicas.at(remembering) });
     try {
-      await expect.poll(matched, { timeout: 5_000 }).toBe(3);
+      await expect.poll(matched, { timeout: SETTLED_MS }).toBe(3);
       expect(scorer.figures()[0].targets.down.rmse).toBeCloseTo(Math.sqrt((49 + 36 + 25) / 3), 10);
       // A claim published after the join is read as before, and the points it repeats are not scored twice.
       await claim('day1.csv');
-      await expect.poll(replicas.observed, { timeout: 5_000 }).toBe(2);
+      await expect.poll(replicas.observed, { timeout: SETTLED_MS }).toBe(2);
       expect(matched()).toBe(3);
       expect(reads).toEqual(['day1.csv', 'day1.csv']);
     } finally {
@@ -206,7 +209,7 @@ describe('core > daemon > followClaimActuals catching up when its group joins', 
       expect(await caughtUp('serve-later-actuals')).toBe(0);
       // A claim published now is delivered, and passed unread as stamped before that replica's start.
       await claim('day1.csv');
-      await expect.poll(() => caughtUp('serve-later-actuals'), { timeout: 5_000 }).toBe(0);
+      await expect.poll(() => caughtUp('serve-later-actuals'), { timeout: SETTLED_MS }).toBe(0);
       expect(passed().filter((event) => event === 'live_claim_before_replica')).toHaveLength(1);
     } finally {
       await later.stop();
@@ -231,7 +234,7 @@ describe('core > daemon > followClaimActuals joining after the claims', () => {
     const monitor = scene.monitor('joined-later', { now: () => new Date(Date.now() + later) });
     const follower = await scene.join('serve-joined-after-claims', { live: monitor });
     try {
-      await expect.poll(() => monitor.status().early_actuals.points, { timeout: 5_000 }).toBe(10);
+      await expect.poll(() => monitor.status().early_actuals.points, { timeout: SETTLED_MS }).toBe(10);
       expect(reads).toEqual(['day1.csv']);
       // Forecasts of rows 3..5 from origin row 2, made once the replica runs: 110 each (errors 7, 6, 5).
       monitor.scorer.remember({ identifier: '', runId: 'run-a', origin: T0 + 2 * STEP, targets: ['down'], time: [3, 4, 5].map((r) => T0 + r * STEP), values: [[110, 110, 110]] });
@@ -307,15 +310,15 @@ describe('core > daemon > followClaimActuals bounding what its join reads', () =
       try {
         // Every claim before the replica delivered (read or passed), then one published since it began: read. (Those
         // of the joins before, published within the clock margin before this one began, are read too, uncounted.)
-        await expect.poll(() => scene.lag(group), { timeout: 5_000 }).toBe(0);
+        await expect.poll(() => scene.lag(group), { timeout: SETTLED_MS }).toBe(0);
         await store.put('incoming', `now-${group}.csv`, claimCsv(10));
         await publish(`now-${group}.csv`);
-        await expect.poll(() => reads.includes(`now-${group}.csv`), { timeout: 5_000 }).toBe(true);
+        await expect.poll(() => reads.includes(`now-${group}.csv`), { timeout: SETTLED_MS }).toBe(true);
         if (late) {
           // A claim stamped before the replica that comes after the follower looked where the log ends: a publisher
           // behind, the bus's order says; read as published since, whatever the bound on those published before.
           await stampedAt(publishedFrom, () => publish('c0.csv'));
-          await expect.poll(() => scene.lag(group), { timeout: 5_000 }).toBe(0);
+          await expect.poll(() => scene.lag(group), { timeout: SETTLED_MS }).toBe(0);
         }
       } finally {
         await follower.stop();
@@ -363,8 +366,8 @@ describe('core > daemon > followClaimActuals joining after more claims than its 
     const group = 'serve-catch-up-newest';
     const { events, stop } = await scene.join(group, { live: monitor });
     try {
-      await expect.poll(() => scene.lag(group), { timeout: 5_000 }).toBe(0);
-      await expect.poll(() => events.some((entry) => entry.event === 'live_claims_catch_up_skipped'), { timeout: 5_000 }).toBe(true);
+      await expect.poll(() => scene.lag(group), { timeout: SETTLED_MS }).toBe(0);
+      await expect.poll(() => events.some((entry) => entry.event === 'live_claims_catch_up_skipped'), { timeout: SETTLED_MS }).toBe(true);
       expect(monitor.status().early_actuals.points).toBe(8);
       // A forecast of all twenty hours, made once the replica runs, of 110 each: paired with the newest claims' rows
       // 12..19 (errors 2..9), not the oldest claims' rows 0..7 (errors 10..3).
@@ -404,8 +407,8 @@ describe('core > daemon > followClaimActuals under a publisher clock skewed from
     const group = 'serve-skew';
     const follower = await scene.join(group, { live: monitor });
     try {
-      await expect.poll(() => scene.lag(group), { timeout: 5_000 }).toBe(0);
-      await expect.poll(() => monitor.status().early_actuals.points + monitor.status().early_actuals.expired, { timeout: 5_000 }).toBe(10);
+      await expect.poll(() => scene.lag(group), { timeout: SETTLED_MS }).toBe(0);
+      await expect.poll(() => monitor.status().early_actuals.points + monitor.status().early_actuals.expired, { timeout: SETTLED_MS }).toBe(10);
       // Two minutes after the receipt, kept; five minutes after, let go: neither early by the skew nor an hour late.
       expect(earlyActualsAt(2 * 60_000)).toMatchObject({ points: 10, expired: 0 });
       expect(earlyActualsAt(5 * 60_000)).toMatchObject({ points: 0, expired: 10 });
@@ -424,7 +427,7 @@ describe('core > daemon > followClaimActuals under a publisher clock behind by m
     try {
       // Published once the follower runs, by a clock ten minutes behind this host's.
       await stampedAt(Date.now() - 10 * 60_000, () => scene.claim('day1.csv'));
-      await expect.poll(() => scene.lag(group), { timeout: 5_000 }).toBe(0);
+      await expect.poll(() => scene.lag(group), { timeout: SETTLED_MS }).toBe(0);
       // Before, passed unread as published before the replica and too old for its rows to be kept.
       expect(earlyActualsAt(0)).toMatchObject({ points: 10, expired: 0 });
       expect(earlyActualsAt(2 * 60_000)).toMatchObject({ points: 10, expired: 0 });
@@ -463,11 +466,11 @@ describe('core > daemon > followClaimActuals catching up over several partitions
       // Partitions 0 and 1 are past their ends; partition 2 is not yet known to be: nothing is read before it is.
       expect(scene.reads).toEqual([]);
       partitions.readTo(2, 5);
-      await expect.poll(() => scene.reads.length, { timeout: 5_000 }).toBe(2);
+      await expect.poll(() => scene.reads.length, { timeout: SETTLED_MS }).toBe(2);
       // Before, the older claim of partition 0 was read as that partition ended, and the newest claim passed.
       expect(scene.reads).toEqual(['b0.csv', 'b1.csv']);
-      await expect.poll(() => monitor.status().early_actuals.points, { timeout: 5_000 }).toBe(8);
-      await expect.poll(() => events.length, { timeout: 5_000 }).toBe(2);
+      await expect.poll(() => monitor.status().early_actuals.points, { timeout: SETTLED_MS }).toBe(8);
+      await expect.poll(() => events.length, { timeout: SETTLED_MS }).toBe(2);
       expect(events.map((entry) => entry.event)).toEqual(['live_claims_catch_up_cut', 'live_claims_catch_up_skipped']);
       expect(events[1].fields).toMatchObject({ claims: 2, claims_read: 2, published_from: new Date(now - 40 * 60_000).toISOString(), published_to: new Date(now - 39 * 60_000).toISOString() });
     } finally {
@@ -492,9 +495,9 @@ describe('core > daemon > followClaimActuals catching up over a partition whose 
       expect(scene.reads).toEqual([]);
       // The fetch past the marker: before, the claims waited for a message at offset 2, which never comes.
       partitions.readTo(0, 3);
-      await expect.poll(() => scene.reads.length, { timeout: 5_000 }).toBe(2);
+      await expect.poll(() => scene.reads.length, { timeout: SETTLED_MS }).toBe(2);
       expect(scene.reads).toEqual(['a0.csv', 'a1.csv']);
-      await expect.poll(() => monitor.status().early_actuals.points, { timeout: 5_000 }).toBe(8);
+      await expect.poll(() => monitor.status().early_actuals.points, { timeout: SETTLED_MS }).toBe(8);
       // Read after the catch-up, a claim stamped before the replica is read as it comes.
       await putRowsOf(scene, 'a2.csv', 2);
       await partitions.deliver(0, 3, 'a2.csv', Date.now() - 38 * 60_000);
@@ -523,7 +526,7 @@ describe('core > daemon > followClaimActuals catching up beside a partition that
       expect(scene.reads).toEqual([]);
       // The look a minute on: before, the claims waited until the stop.
       await vi.advanceTimersByTimeAsync(60_000);
-      await expect.poll(() => monitor.status().early_actuals.points, { timeout: 5_000 }).toBe(8);
+      await expect.poll(() => monitor.status().early_actuals.points, { timeout: SETTLED_MS }).toBe(8);
       expect(scene.reads).toEqual(['a0.csv', 'a1.csv']);
       expect(events).toEqual([]);
     } finally {
