@@ -1614,6 +1614,41 @@ describe('serve > Open Inference Protocol over gRPC > the calls that reached the
     }
   });
 
+  it('knows a call its client reset in the bytes that opened its connection (a call cancelled at once), and goes on counting the answers that depend on knowing calls', async () => {
+    const answered: Array<[string, number]> = [];
+    const abandoned: string[] = [];
+    const { logger, warnings } = warningsLogger();
+    const connections = createGrpcConnections({ maxConnections: 16, stallMs: 5000, logger, onAnsweredByGrpcJs: (path, status) => answered.push([path, status]), onAbandoned: (path) => abandoned.push(path) });
+    const { port, server, release } = await startHeld(connections, []);
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.resume();
+    try {
+      const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+      const headers = [[':method', 'POST'], [':scheme', 'http'], [':path', SERVER_LIVE], [':authority', 'flts'], ['content-type', 'application/grpc'], ['te', 'trailers']];
+      // One write, read by the server at once: the stream is destroyed before grpc-js is handed it, its session gone.
+      socket.write(
+        Buffer.concat([
+          Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+          http2Frame(4, 0, 0, Buffer.alloc(0)),
+          http2Frame(1, 0x4, 1, Buffer.concat(headers.map(([name, value]) => literal(name, value)))),
+          http2Frame(0, 0x1, 1, grpcFrame(Buffer.alloc(0))),
+          http2Frame(3, 0, 1, Buffer.from([0, 0, 0, http2.constants.NGHTTP2_CANCEL])),
+        ]),
+      );
+      await vi.waitFor(() => expect(abandoned).toEqual([SERVER_LIVE]));
+      // A later call grpc-js answers itself (a deadline that passed on arrival) is still counted: calls are still known.
+      expect(await rawCall(port, 'ServerLive', null, false, { 'grpc-timeout': '0n' })).toMatchObject({ status: String(grpc.status.DEADLINE_EXCEEDED), code: 'FLTS_REQUEST_CANCELLED' });
+      expect(answered).toEqual([[SERVER_LIVE, grpc.status.DEADLINE_EXCEEDED]]);
+      expect(warnings).toEqual([]);
+    } finally {
+      socket.destroy();
+      release();
+      connections.close(0);
+      server.forceShutdown();
+    }
+  });
+
   it('stops counting the answers that depend on it, once, when a call\'s stream cannot be told, rather than counting a call twice', async () => {
     const answered: Array<[string, number]> = [];
     const { logger, warnings } = warningsLogger();

@@ -358,11 +358,18 @@ export function createGrpcConnections(options: GrpcConnectionOptions): GrpcConne
     }
   };
 
-  /** The stream of the call whose interceptors grpc-js is building (see `arriving`), checked against the call's path and connection. */
+  /**
+   * The stream of the call whose interceptors grpc-js is building (see `arriving`), checked against the call's path and
+   * connection. A stream its client reset in the read that opened it (a call cancelled at once, on a connection's first
+   * bytes) is destroyed before grpc-js is handed it, and has no session left: neither it nor its call (`connection`
+   * undefined) tells its connection, so it is told by its path alone. Passed over, it left the call unknown, and the
+   * counts that depend on knowing calls were given up for the rest of the process.
+   */
   const streamOfCall = (path: string, connection: Connection | undefined): ServerHttp2Stream | undefined => {
     // Those before it were emitted before it and given no interceptors (grpc-js answered them itself): passed over.
-    for (let stream = arriving.shift(); stream !== undefined && connection; stream = arriving.shift()) {
-      if (!claimed.has(stream) && connectionOf(stream) === connection && requests.get(stream)?.path === path && !stream.headersSent) {
+    for (let stream = arriving.shift(); stream !== undefined; stream = arriving.shift()) {
+      const sameConnection = connection ? connectionOf(stream) === connection : stream.destroyed;
+      if (!claimed.has(stream) && sameConnection && requests.get(stream)?.path === path && !stream.headersSent) {
         claimed.add(stream);
         return stream;
       }
