@@ -21,7 +21,7 @@ describe('serve > gRPC ModelInfer decoding', () => {
     const request = await decodeGrpcInferRequest({ model_name: 'flts', id: 'req-1', inputs, raw_input_contents: raw });
     clearInterval(counting);
     expect(turns).toBeGreaterThan(0);
-    expect(request).toEqual({ id: 'req-1', parameters: {}, inputs: inputs.map((input, i) => ({ ...input, values: decodeRawTensor(input.name, 'BYTES', [rows], raw[i]) })) });
+    expect(request).toEqual({ id: 'req-1', parameters: {}, inputs: await Promise.all(inputs.map(async (input, i) => ({ ...input, values: await decodeRawTensor(input.name, 'BYTES', [rows], raw[i]) }))) });
     // The first input that does not decode still names the error, as in one pass.
     const broken = raw.map((bytes, i) => (i === 30 ? bytes.subarray(0, 3) : bytes));
     await expect(decodeGrpcInferRequest({ model_name: 'flts', inputs, raw_input_contents: broken })).rejects.toThrow("Input 'c30': binary BYTES data ends inside an element's 4-byte length.");

@@ -172,7 +172,7 @@ async function decodeInput(tensor: ReceivedInputTensor, index: number, raw: Buff
     // Which of the two the client meant is unknown: taking one would silently drop the other's data.
     if (elements.length > 0 || other !== undefined) throw invalid(`Input '${shownName(tensor.name)}' has both contents and raw_input_contents; give its data in one of them.`, { input: clip(tensor.name) });
   }
-  if (raw) return { name: tensor.name, datatype: tensor.datatype, shape, values: decodeRawTensor(tensor.name, tensor.datatype, shape, raw) };
+  if (raw) return { name: tensor.name, datatype: tensor.datatype, shape, values: await decodeRawTensor(tensor.name, tensor.datatype, shape, raw) };
   const { elements, other } = await typedContents(tensor);
   if (other !== undefined) {
     // Read from its datatype's field alone, the rest would be dropped unseen (an FP64 input's int64_contents), or the
@@ -184,7 +184,7 @@ async function decodeInput(tensor: ReceivedInputTensor, index: number, raw: Buff
     );
   }
   // The contents field is the datatype's, so only an integer's range can be off (300 in int_contents of an INT8).
-  return { name: tensor.name, datatype: tensor.datatype, shape, values: checkElements(tensor.name, tensor.datatype, elements) };
+  return { name: tensor.name, datatype: tensor.datatype, shape, values: await checkElements(tensor.name, tensor.datatype, elements) };
 }
 
 /**

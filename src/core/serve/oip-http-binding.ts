@@ -61,7 +61,7 @@ export function splitRawBody(raw: Buffer, headerLength: string | string[] | unde
 export async function decodeHttpInferRequest(body: HttpInferBody, binary: Buffer | undefined): Promise<OipInferRequest> {
   let offset = 0;
   const inputs: OipInput[] = [];
-  const decode = (tensor: HttpTensor): OipInput => {
+  const decode = async (tensor: HttpTensor): Promise<OipInput> => {
     checkDatatype(tensor.name, tensor.datatype);
     const size = tensor.parameters?.binary_data_size;
     if (size !== undefined) {
@@ -72,16 +72,16 @@ export async function decodeHttpInferRequest(body: HttpInferBody, binary: Buffer
       if (!binary || end > binary.length) {
         throw invalid(`Input '${shownName(tensor.name)}' claims ${size as number} bytes of binary data, but only ${(binary?.length ?? 0) - offset} remain after the JSON header.`, { input: clip(tensor.name) });
       }
-      const values = decodeRawTensor(tensor.name, tensor.datatype, tensor.shape, binary.subarray(offset, end));
+      const values = await decodeRawTensor(tensor.name, tensor.datatype, tensor.shape, binary.subarray(offset, end));
       offset = end;
       return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, values };
     }
     if (!Array.isArray(tensor.data)) throw invalid(`Input '${shownName(tensor.name)}' has neither 'data' nor a binary_data_size parameter.`, { input: clip(tensor.name) });
-    return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, values: checkElements(tensor.name, tensor.datatype, flattenJsonData(tensor.name, tensor.data, tensor.shape)) };
+    return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, values: await checkElements(tensor.name, tensor.datatype, flattenJsonData(tensor.name, tensor.data, tensor.shape)) };
   };
   for (const tensor of body.inputs) {
     if (turnSpent()) await nextTurn();
-    inputs.push(decode(tensor));
+    inputs.push(await decode(tensor));
   }
   if (binary && offset !== binary.length) throw invalid(`The body has ${binary.length - offset} bytes of binary data that no input claims (binary_data_size).`);
   return {

@@ -1,5 +1,6 @@
 import { clip, quotedText, shownText } from '../clip-text.js';
 import { FltsError } from '../errors.js';
+import { nextTurn, turnSpent } from '../loop-turns.js';
 
 /**
  * Open Inference Protocol tensors, transport-neutral: one input as its flat element values, one output as
@@ -93,31 +94,58 @@ function describeElement(value: unknown): string {
 }
 
 /**
+ * Elements read or checked between two looks at the turn (loop-turns.ts): a message of the size limit holds 8M
+ * one-byte elements (BOOL, INT8, UINT8), whose read or check held the event loop for 0.1-0.9 s in one turn.
+ */
+const ELEMENTS_A_LOOK = 16_384;
+
+/** `each(i)` for every index below `count`, as an array, over as many turns as it takes. */
+async function mapInTurns<T>(count: number, each: (i: number) => T): Promise<T[]> {
+  const out = new Array<T>(count);
+  for (let start = 0; start < count; start += ELEMENTS_A_LOOK) {
+    if (start > 0 && turnSpent()) await nextTurn();
+    const end = Math.min(count, start + ELEMENTS_A_LOOK);
+    for (let i = start; i < end; i++) out[i] = each(i);
+  }
+  return out;
+}
+
+/** The index of the first element `fits` refuses (-1 for none), over as many turns as it takes. */
+async function findIndexInTurns(values: readonly unknown[], fits: (value: unknown) => boolean): Promise<number> {
+  for (let start = 0; start < values.length; start += ELEMENTS_A_LOOK) {
+    if (start > 0 && turnSpent()) await nextTurn();
+    const end = Math.min(values.length, start + ELEMENTS_A_LOOK);
+    for (let i = start; i < end; i++) if (!fits(values[i])) return i;
+  }
+  return -1;
+}
+
+/**
  * Elements given as values (JSON `data`, gRPC typed contents) checked against the datatype their input declares,
  * as the protocol defines the types: BOOL true or false (read as 1 or 0, as binary BOOL is), integers within
  * their type's range, FP32/FP64 numbers (null for a missing value, as NaN in binary; FP32 rounded to float32), BYTES
  * text: the values the same tensor has in binary. Data of another type is a 400 naming the first element that does not
  * fit, rather than taken as it comes.
  */
-export function checkElements(name: string, datatype: string, values: unknown[]): unknown[] {
-  const firstOff = (fits: (value: unknown) => boolean, expected: string): void => {
-    const index = values.findIndex((value) => !fits(value));
+export async function checkElements(name: string, datatype: string, values: unknown[]): Promise<unknown[]> {
+  const firstOff = async (fits: (value: unknown) => boolean, expected: string): Promise<void> => {
+    const index = await findIndexInTurns(values, fits);
     if (index >= 0) throw invalid(`Input '${shownName(name)}' is ${datatype}, but element ${index} is ${describeElement(values[index])}; ${datatype} data must be ${expected}.`, name);
   };
   if (datatype === 'BOOL') {
-    firstOff((value) => typeof value === 'boolean', 'true or false');
-    return values.map((value) => (value ? 1 : 0));
+    await firstOff((value) => typeof value === 'boolean', 'true or false');
+    return mapInTurns(values.length, (i) => (values[i] ? 1 : 0));
   }
-  if (datatype === 'BYTES') firstOff((value) => typeof value === 'string', 'strings');
-  else if (datatype === 'FP64') firstOff((value) => value === null || typeof value === 'number', 'numbers (or null)');
+  if (datatype === 'BYTES') await firstOff((value) => typeof value === 'string', 'strings');
+  else if (datatype === 'FP64') await firstOff((value) => value === null || typeof value === 'number', 'numbers (or null)');
   else if (datatype === 'FP32') {
-    firstOff((value) => value === null || (typeof value === 'number' && !(Math.abs(value) > FP32_MAX)), `numbers within ±${FP32_MAX} (or null)`);
+    await firstOff((value) => value === null || (typeof value === 'number' && !(Math.abs(value) > FP32_MAX)), `numbers within ±${FP32_MAX} (or null)`);
     // The float32 each number stands for, as binary data and gRPC's fp32_contents carry it and Triton and KServe convert
     // JSON data to its declared type: read as written, one tensor forecast one way as JSON and another as binary.
-    return values.map((value) => (value === null ? null : Math.fround(value as number)));
+    return mapInTurns(values.length, (i) => (values[i] === null ? null : Math.fround(values[i] as number)));
   } else {
     const [least, past] = INTEGER_RANGES[datatype];
-    firstOff((value) => Number.isInteger(value) && (value as number) >= least && (value as number) < past, `integers from ${BigInt(least)} to ${BigInt(past) - 1n}`);
+    await firstOff((value) => Number.isInteger(value) && (value as number) >= least && (value as number) < past, `integers from ${BigInt(least)} to ${BigInt(past) - 1n}`);
   }
   return values;
 }
@@ -148,7 +176,7 @@ export function flattenJsonData(name: string, data: readonly unknown[], shape: r
 }
 
 /** Raw little-endian tensor bytes (BYTES: each element a 4-byte length and its UTF-8 text) to elements. */
-export function decodeRawTensor(name: string, datatype: string, shape: readonly number[], raw: Uint8Array): unknown[] {
+export async function decodeRawTensor(name: string, datatype: string, shape: readonly number[], raw: Uint8Array): Promise<unknown[]> {
   checkDatatype(name, datatype);
   const count = elementCount(name, shape);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -162,6 +190,7 @@ export function decodeRawTensor(name: string, datatype: string, shape: readonly 
       if (offset + length > raw.byteLength) throw invalid(`Input '${shownName(name)}': a binary BYTES element of ${length} bytes runs past the end of its data.`, name);
       out.push(Buffer.from(raw.buffer, raw.byteOffset + offset, length).toString('utf8'));
       offset += length;
+      if (out.length % ELEMENTS_A_LOOK === 0 && turnSpent()) await nextTurn();
     }
     if (out.length !== count) throw invalid(`Input '${shownName(name)}' has shape ${formatShape(shape)} but ${out.length} binary BYTES elements.`, name);
     return out;
@@ -170,9 +199,7 @@ export function decodeRawTensor(name: string, datatype: string, shape: readonly 
   if (raw.byteLength !== count * type.bytes) {
     throw invalid(`Input '${shownName(name)}' has shape ${formatShape(shape)} of ${datatype} (${count * type.bytes} bytes) but ${raw.byteLength} bytes of binary data.`, name);
   }
-  const out = new Array<number>(count);
-  for (let i = 0; i < count; i++) out[i] = type.read(view, i * type.bytes);
-  return out;
+  return mapInTurns(count, (i) => type.read(view, i * type.bytes));
 }
 
 /** An output's data as raw little-endian bytes; FP64 nulls (non-finite forecasts) travel as NaN. */
