@@ -372,16 +372,7 @@ function callWithHeaderFields(port: number, fields: Array<[string, string]>): Pr
         }
       }
     });
-    const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
-    const headers = [[':method', 'POST'], [':scheme', 'http'], [':path', '/inference.GRPCInferenceService/ModelInfer'], [':authority', 'flts'], ['content-type', 'application/grpc'], ['te', 'trailers'], ...fields];
-    socket.write(
-      Buffer.concat([
-        Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
-        http2Frame(4, 0, 0, Buffer.alloc(0)),
-        http2Frame(1, 0x4, 1, Buffer.concat(headers.map(([name, value]) => literal(name, value)))),
-        http2Frame(0, 0x1, 1, grpcFrame(Buffer.alloc(0))),
-      ]),
-    );
+    socket.write(Buffer.concat([CLIENT_PREFACE, callHeaders(1, '/inference.GRPCInferenceService/ModelInfer', fields), http2Frame(0, 0x1, 1, grpcFrame(Buffer.alloc(0)))]));
   });
 }
 
@@ -535,14 +526,11 @@ function handWrittenClient(port: number): { socket: net.Socket; open: (streamId:
       if (type === 6 && flags & 1) acked?.();
     }
   });
-  socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), http2Frame(4, 0, 0, Buffer.alloc(0))]));
-  // HPACK literals, never indexed nor Huffman-coded.
-  const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+  socket.write(CLIENT_PREFACE);
   return {
     socket,
     open: (streamId, method, body, extra = []) => {
-      const headers = [[':method', 'POST'], [':scheme', 'http'], [':path', `/inference.GRPCInferenceService/${method}`], [':authority', 'flts'], ['content-type', 'application/grpc'], ['te', 'trailers'], ...extra];
-      const frames = [http2Frame(1, 0x4, streamId, Buffer.concat(headers.map(([name, value]) => literal(name, value))))];
+      const frames = [callHeaders(streamId, `/inference.GRPCInferenceService/${method}`, extra)];
       if (body) frames.push(http2Frame(0, 0, streamId, body));
       socket.write(Buffer.concat(frames));
     },
@@ -632,6 +620,20 @@ function http2Frame(type: number, flags: number, streamId: number, payload: Buff
   header[4] = flags;
   header.writeUInt32BE(streamId, 5);
   return Buffer.concat([header, payload]);
+}
+
+/** A client connection's first bytes: the preface and an empty SETTINGS frame. */
+const CLIENT_PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), http2Frame(4, 0, 0, Buffer.alloc(0))]);
+
+/** An HPACK literal, never indexed nor Huffman-coded. */
+function hpackLiteral(name: string, value: string): Buffer {
+  return Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+}
+
+/** The HEADERS frame (END_HEADERS) that opens a gRPC call of `path` on `streamId`, with `extra` fields after the usual ones. */
+function callHeaders(streamId: number, path: string, extra: ReadonlyArray<readonly [string, string]> = []): Buffer {
+  const fields = [[':method', 'POST'], [':scheme', 'http'], [':path', path], [':authority', 'flts'], ['content-type', 'application/grpc'], ['te', 'trailers'], ...extra];
+  return http2Frame(1, 0x4, streamId, Buffer.concat(fields.map(([name, value]) => hpackLiteral(name, value))));
 }
 
 /** A TCP connection to `port` that reads all it is sent; resolves when the server closes it. */
@@ -1226,9 +1228,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
     // A client that opens a call and stalls, and does not answer pings (Node's own client always would): its call
     // ends DEADLINE_EXCEEDED but, never closed by the client, keeps the connection from ever being idle.
     const stalled = rawConnection(grpcServer.port);
-    const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
-    const headers = [literal(':method', 'POST'), literal(':scheme', 'http'), literal(':path', '/inference.GRPCInferenceService/ModelInfer'), literal(':authority', 'flts'), literal('content-type', 'application/grpc'), literal('te', 'trailers')];
-    stalled.socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), http2Frame(4, 0, 0, Buffer.alloc(0)), http2Frame(1, 0x4, 1, Buffer.concat(headers))]));
+    stalled.socket.write(Buffer.concat([CLIENT_PREFACE, callHeaders(1, '/inference.GRPCInferenceService/ModelInfer')]));
     try {
       await Promise.all([silent.closed, stalled.closed]);
       const session = http2.connect(`http://127.0.0.1:${grpcServer.port}`);
@@ -1488,7 +1488,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       try {
         expect(await serverLive(called.session)).toBe(String(grpc.status.OK));
         // What a client sends before its first call: the preface and its SETTINGS (empty), then nothing.
-        silent.socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), http2Frame(4, 0, 0, Buffer.alloc(0))]));
+        silent.socket.write(CLIENT_PREFACE);
         await silent.closed;
         expect((await refused()) - before).toBe(1);
         expect(calledClosed).toBe(false);
@@ -1520,7 +1520,7 @@ describe('serve > Open Inference Protocol over gRPC > hostile clients', () => {
       try {
         refusedOnly.open(1, 'ServerLive', undefined, Array.from({ length: 200 }, (_, i): [string, string] => [`entry-${i}`, 'x']));
         await refusedOnly.ping();
-        silent.socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), http2Frame(4, 0, 0, Buffer.alloc(0))]));
+        silent.socket.write(CLIENT_PREFACE);
         await silent.closed;
         expect((await timedOut()) - timedOutBefore).toBe(1);
         expect(refusedOnlyClosed).toBe(false);
@@ -1624,14 +1624,11 @@ describe('serve > Open Inference Protocol over gRPC > the calls that reached the
     socket.on('error', () => {});
     socket.resume();
     try {
-      const literal = (name: string, value: string): Buffer => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
-      const headers = [[':method', 'POST'], [':scheme', 'http'], [':path', SERVER_LIVE], [':authority', 'flts'], ['content-type', 'application/grpc'], ['te', 'trailers']];
       // One write, read by the server at once: the stream is destroyed before grpc-js is handed it, its session gone.
       socket.write(
         Buffer.concat([
-          Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
-          http2Frame(4, 0, 0, Buffer.alloc(0)),
-          http2Frame(1, 0x4, 1, Buffer.concat(headers.map(([name, value]) => literal(name, value)))),
+          CLIENT_PREFACE,
+          callHeaders(1, SERVER_LIVE),
           http2Frame(0, 0x1, 1, grpcFrame(Buffer.alloc(0))),
           http2Frame(3, 0, 1, Buffer.from([0, 0, 0, http2.constants.NGHTTP2_CANCEL])),
         ]),
