@@ -10,6 +10,7 @@ function seriesRecorder(): { live: LiveMonitor; series: string[] } {
       series.push(actuals.identifier);
       return { runs: [], ignored: 0, unmatched: 0, kept: 0 };
     },
+    assertEarlyWithinShare: async () => {},
     observePrediction: async () => [],
     scorer: { figures: () => [] },
   } as unknown as LiveMonitor;
