@@ -4,6 +4,7 @@ import type { LiveMonitor } from '../../src/core/serve/live-monitor.js';
 import type { LogRetention } from '../../src/core/serve/prediction-log-retention.js';
 import { documentProblems, requestProblems, type OpenApiDocument } from './openapi-conformance.js';
 import { checkElements, OIP_DATATYPES } from '../../src/core/serve/oip-tensors.js';
+import { JSON_BODY_MEDIA_TYPES } from '../../src/core/serve/openapi-document.js';
 import { requestData, useTestServer, type RunningServer } from './serve-fixtures.js';
 
 const json = { 'content-type': 'application/json' };
@@ -99,6 +100,23 @@ describe('serve > /openapi.json: every answer is one the published document decl
     for (const [url, body, message] of cases) {
       const answer = await scoring.app.inject({ method: 'POST', url, headers: json, payload: body });
       expect({ url, status: answer.statusCode, code: answer.json().code, message: answer.json().message }).toEqual({ url, status: 400, code: 'FLTS_REQUEST_INVALID', message: expect.stringContaining(message) });
+    }
+  });
+
+  it('says of each JSON body the +json media types the server reads it under, in words: OpenAPI 3.0 has no range of a suffix', async () => {
+    const document = await publishedDocument(scoring);
+    const bodies = Object.entries(document.paths).flatMap(([path, operations]) => Object.entries(operations).flatMap(([method, operation]) => (operation.requestBody ? [{ path, method, body: operation.requestBody as { description?: string; content?: Record<string, unknown> } }] : [])));
+    expect(bodies.length).toBeGreaterThan(3);
+    for (const { path, method, body } of bodies) {
+      // Each key a media type or an RFC 7231 range a client can send or match: no 'application/*+json'.
+      expect({ path, method, types: Object.keys(body.content ?? {}).filter((type) => !/^[a-z]+\/(?:\*|[a-z0-9.+-]+)$/.test(type)) }).toEqual({ path, method, types: [] });
+      if (body.content && 'application/json' in body.content) expect({ path, method, description: body.description }).toEqual({ path, method, description: expect.stringContaining(JSON_BODY_MEDIA_TYPES) });
+    }
+    // What it says is what the server does: a body sent as application/vnd.api+json is answered as one sent as application/json.
+    for (const { url, body } of requestsAround().filter((request) => request.body !== undefined).slice(0, 4)) {
+      const asJson = await scoring.app.inject({ method: 'POST', url, headers: json, payload: body });
+      const asApiJson = await scoring.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/vnd.api+json; charset=utf-8' }, payload: JSON.stringify(body) });
+      expect({ url, status: asApiJson.statusCode }).toEqual({ url, status: asJson.statusCode });
     }
   });
 

@@ -12,7 +12,15 @@ const SECURITY_SCHEMES = {
 } as const;
 
 type DocumentInfo = NonNullable<NonNullable<FastifyDynamicSwaggerOptions['openapi']>['info']>;
-type Operation = { requestBody?: { required?: boolean }; [OPTIONAL_BODY_MARK]?: boolean };
+type Operation = { requestBody?: { required?: boolean; description?: string; content?: Record<string, unknown> }; [OPTIONAL_BODY_MARK]?: boolean };
+
+/**
+ * What a JSON request body's description says of its media types (json-media-type.ts). OpenAPI 3.0.3 keys `content` by
+ * a media type or an RFC 7231 range (all types, or all of one type: application/*): there is no range of one suffix,
+ * and a key `application/*+json` is a media type of that name, which schema-driven clients (schemathesis) send as the
+ * Content-Type, one no server takes. The body is declared under application/json, and the other types said in words.
+ */
+export const JSON_BODY_MEDIA_TYPES = 'Sent as application/json, or as any application type with the +json suffix (RFC 6839: application/vnd.api+json, application/merge-patch+json), with or without parameters (a charset).';
 
 /**
  * The swagger options of /openapi.json (`info` its title, version and description), made to say what the server does:
@@ -25,6 +33,7 @@ type Operation = { requestBody?: { required?: boolean }; [OPTIONAL_BODY_MARK]?: 
  *   open (a prediction route is, an admin route answers loopback clients only, its 403 declared by its schema).
  * - a request schema says what its handler requires as well as what fastify validates (schemas/handler-rules.ts): a
  *   request valid by the document is one the handler takes, as far as a schema can say.
+ * - a JSON body says the media types it is read under besides application/json (JSON_BODY_MEDIA_TYPES).
  */
 export function publishedDocumentOptions(info: DocumentInfo, routeAccess: Readonly<Record<string, RouteAccess>>, tokens: AccessTokens = {}): FastifyDynamicSwaggerOptions {
   const schemes = { predict: tokens.apiToken ? SECURITY_SCHEMES.predict : undefined, admin: tokens.adminToken ? SECURITY_SCHEMES.admin : undefined };
@@ -57,7 +66,10 @@ export function publishedDocumentOptions(info: DocumentInfo, routeAccess: Readon
       const { openapiObject } = document;
       for (const path of Object.values(openapiObject.paths ?? {})) {
         for (const operation of Object.values(path ?? {}) as Operation[]) {
-          if (typeof operation !== 'object' || operation === null || !(OPTIONAL_BODY_MARK in operation)) continue;
+          if (typeof operation !== 'object' || operation === null) continue;
+          const body = operation.requestBody;
+          if (body?.content && 'application/json' in body.content) body.description = body.description ? `${body.description} ${JSON_BODY_MEDIA_TYPES}` : JSON_BODY_MEDIA_TYPES;
+          if (!(OPTIONAL_BODY_MARK in operation)) continue;
           delete operation[OPTIONAL_BODY_MARK];
           if (operation.requestBody) operation.requestBody.required = false;
         }
