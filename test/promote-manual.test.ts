@@ -5,6 +5,7 @@ import path from 'node:path';
 import { render } from 'ink-testing-library';
 import { createElement } from 'react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PIN_SCOPE_LINE } from '../src/cli/promotion-lines.js';
 import { PromoteManualScreen, type ScreenOutcome } from '../src/cli/screens/promote-manual-screen.js';
 import { defaultSettings, type Settings } from '../src/core/config/settings.js';
 import { readPromotionPointer } from '../src/core/registry/pointers.js';
@@ -18,6 +19,7 @@ import { readRunRecord, saveRunRecord } from '../src/core/registry/run-store.js'
 import { addLoadableRun } from '../src/core/workflows/loadable-run.fixture.js';
 import { createFsStore } from '../src/core/storage/fs-store.js';
 import type { ObjectStore } from '../src/core/storage/object-store.js';
+import { freePort } from './helpers/free-port.js';
 import { BIN, cleanEnvironment, REPO_ROOT, runCli } from './helpers/run-cli.js';
 
 const KEYS = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B', ctrlC: '\u0003', backspace: '\u007F' };
@@ -599,7 +601,12 @@ describe('cli > promote (flags, history)', () => {
     const [auto] = await listPromotionHistory(store, settings);
     const text = await runCli(['promote', '--run', 'runA', '--reason', 'holidays'], { env });
     expect(text.exitCode, text.stderr).toBe(0);
-    expect(text.stdout).toContain(`LSTM run runA is already in service (promoted automatically ${auto.timestamp}); now pinned against automatic promotion and automatic rollback by manual ana — holidays.`);
+    expect(text.stdout).toContain(`LSTM run runA is already in service (promoted automatically ${auto.timestamp}); now pinned by manual ana — holidays.`);
+    // What the pin holds against, and that newer data finishing after it still replaces the run: before, the line
+    // said "pinned against automatic promotion", which a SUCCESS of newer data then contradicted.
+    expect(text.stdout).not.toContain('pinned against automatic promotion and automatic rollback');
+    expect(text.stdout.split('\n')).toContain(PIN_SCOPE_LINE);
+    expect(PIN_SCOPE_LINE).toContain('a SUCCESS run of newer data that finishes after the pin has that data promoted automatically over it');
     const [, pin] = await listPromotionHistory(store, settings);
     expect(pin).toMatchObject({ run_id: 'runA', source: 'manual', actor: 'ana', reason: 'holidays', action: 'pin', pinned_timestamp: auto.timestamp, previous_run_id: null });
     expect(await readPromotionPointer(store, settings)).toEqual(pin);
@@ -611,6 +618,7 @@ describe('cli > promote (flags, history)', () => {
     const manual = await runCli(['promote-manual', '--yes', '--run', 'runA', '--reason', 'keep it'], { env });
     expect(manual.exitCode).toBe(0);
     expect(manual.stdout).toContain(`LSTM run runA is already in service (pinned ${pin.timestamp} by manual ana); nothing changed.`);
+    expect(manual.stdout.split('\n')).toContain(PIN_SCOPE_LINE);
     expect(await listPromotionHistory(store, settings)).toEqual([auto, pin]);
     expect((await readPromotionPointer(store, settings))?.timestamp).toBe(pin.timestamp);
   });
@@ -640,19 +648,39 @@ describe('cli > promote (flags, history)', () => {
     const againJson = await runCli(['promote', '--run', 'runC', '--pin', '--reason', 'still', '--json'], { env });
     expect(againJson.json.result).toMatchObject({ changed: false, pinned: true, record: pin });
     // Pinned already: the command says this call wrote nothing, and names no history record as if it had.
-    expect(again.stdout).toContain(`NAIVE run runC is already in service and already pinned against automatic promotion and automatic rollback (${pin.timestamp} by manual ana — keep it); nothing changed.`);
+    expect(again.stdout).toContain(`NAIVE run runC is already in service and already pinned (${pin.timestamp} by manual ana — keep it); nothing changed.`);
+    expect(again.stdout.split('\n')).toContain(PIN_SCOPE_LINE);
     expect(again.stdout).not.toContain('history ');
     expect(await trail()).toEqual(['runA:auto:promote', 'runC:manual:promote', 'runC:manual:pin']);
 
     const promoted = await runCli(['promote', '--run', 'runB', '--pin', '--reason', 'weekends'], { env });
     expect(promoted.exitCode, promoted.stderr).toBe(0);
     expect(promoted.stdout).toContain('promoted GRU run runB');
-    expect(promoted.stdout).toContain('pinned: automatic promotion of the same data and automatic rollback leave it in service');
+    expect(promoted.stdout).toContain(`${PIN_SCOPE_LINE} Its live probation is still decided and reported.`);
     expect(await trail()).toEqual(['runA:auto:promote', 'runC:manual:promote', 'runC:manual:pin', 'runB:manual:promote:pinned']);
     expect((await runCli(['promote', '--history'], { env })).stdout).toMatch(/ promote\+pin +GRU +runB /);
     const refused = await runCli(['promote', '--rollback', '--pin', '--json'], { env });
     expect({ exitCode: refused.exitCode, code: refused.json?.error?.code }).toEqual({ exitCode: 2, code: 'FLTS_USAGE_INVALID_FLAG' });
   });
+
+  it('with the brokers away, promotes and says once, as text, that model-selected was not published; --json keeps the log line', async () => {
+    // A port nothing listens on: the bus refuses the notice within the command's connect bound, no Kafka started.
+    const env = { FLTS_HOME: home, FLTS_OPERATOR: 'ana', FLTS_BUS: 'kafka', KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${await freePort()}`, FLTS_KAFKA_COMMAND_CONNECT_TIMEOUT_MS: '1000' };
+    const text = await runCli(['promote', '--run', 'runC', '--reason', 'brokers away'], { env });
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toContain('promoted NAIVE run runC');
+    // Before, stderr said it again as `warning: ... (promotion_publish_failed)` beside the report's own warning.
+    expect(`${text.stdout}${text.stderr}`.match(/not published|promotion_publish_failed/g)).toEqual(['not published']);
+    expect(text.stdout).toMatch(/warning: model-selected not published \(.+\); replicas still follow the pointers by polling\./);
+
+    const json = await runCli(['promote', '--run', 'runB', '--reason', 'brokers away', '--json'], { env });
+    expect(json.exitCode, json.stderr).toBe(0);
+    expect(json.json.result).toMatchObject({ changed: true, record: { run_id: 'runB' }, published: { topic: 'model-selected', ok: false } });
+    const logged = json.stderr.split('\n').filter((line) => line.includes('"promotion_publish_failed"'));
+    expect(logged).toHaveLength(1);
+    expect(JSON.parse(logged[0])).toMatchObject({ level: 40, run_id: 'runB', topic: 'model-selected' });
+    expect((await readPromotionPointer(store, settings))?.run_id).toBe('runB');
+  }, 60_000);
 
   it('refuses --config-hash beside --run or --rollback, and --min-improvement beside --rollback, instead of ignoring them', async () => {
     const env = { FLTS_HOME: home };

@@ -213,6 +213,15 @@ export abstract class FltsCommand<TResult> extends Command {
   }
 
   /**
+   * Whether this run's report and its log lines are both read by a person (text output, plain log lines, after
+   * loadSettings): a warning the report says (a notice the bus did not take) is then not logged as well, which
+   * printed it twice. Under --json or at a level asked for, the log line stays for whoever parses the log.
+   */
+  protected reportSaysWarnings(): boolean {
+    return this.logsPlain();
+  }
+
+  /**
    * The bus and the store are closed after the command's work, and its --json document or exit code printed only
    * after that: a stop while the close waits (a Kafka disconnect waiting for brokers, up to bus.kafka.closeTimeoutMs)
    * ended the process by the signal's default action, exit 130 and no document, though the work was done. The close is

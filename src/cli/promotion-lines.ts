@@ -10,24 +10,33 @@ export function alreadyInServiceLine(record: PromotionRecord): string {
   return singleLine(`${record.model_type} run ${record.run_id} is already in service (${describeChoice(record)}); nothing changed.`);
 }
 
+/**
+ * What a pin holds against, and what it does not (docs/promotion.md, "A chosen run stands" and "A person's choice
+ * stands against the newer data it saw"): the one wording of every line that says a run is pinned. Automatic
+ * promotion of newer data still replaces a pinned run once a SUCCESS run of that data finishes after the pin
+ * (the pin's seen_runs, seen_set do not name it).
+ */
+export const PIN_SCOPE_LINE =
+  "pinned: automatic rollback and automatic promotion of the same data leave it in service, and so does automatic promotion of newer data whose SUCCESS runs had all finished before the pin; a SUCCESS run of newer data that finishes after the pin has that data promoted automatically over it, and a person's promotion or --rollback replaces it.";
+
 /** What they say when that run was in service by automatic promotion, and is now pinned (`record`: the pin). */
 export function pinnedLine(record: PromotionRecord): string {
   return singleLine(
-    `${record.model_type} run ${record.run_id} is already in service (promoted automatically ${record.pinned_timestamp ?? ''}); now pinned against automatic promotion and automatic rollback by ${by(record)} — ${record.reason}. Replicas keep serving it without a reload.`,
+    `${record.model_type} run ${record.run_id} is already in service (promoted automatically ${record.pinned_timestamp ?? ''}); now pinned by ${by(record)} — ${record.reason}. Replicas keep serving it without a reload.`,
   );
 }
 
 /** What they say when --pin found the run in service and pinned it (`record`: the pin). */
 export function pinnedInServiceLine(record: PromotionRecord): string {
   return singleLine(
-    `${record.model_type} run ${record.run_id} is already in service, pinned against automatic promotion and automatic rollback (${record.timestamp} by ${by(record)} — ${record.reason}). Replicas keep serving it without a reload.`,
+    `${record.model_type} run ${record.run_id} is already in service, now pinned (${record.timestamp} by ${by(record)} — ${record.reason}). Replicas keep serving it without a reload.`,
   );
 }
 
 /** What they say when --pin found the run in service pinned already, so this call wrote nothing (`record`: the pin). */
 export function alreadyPinnedLine(record: PromotionRecord): string {
   return singleLine(
-    `${record.model_type} run ${record.run_id} is already in service and already pinned against automatic promotion and automatic rollback (${record.timestamp} by ${by(record)} — ${record.reason}); nothing changed.`,
+    `${record.model_type} run ${record.run_id} is already in service and already pinned (${record.timestamp} by ${by(record)} — ${record.reason}); nothing changed.`,
   );
 }
 
@@ -59,7 +68,7 @@ export function liveProbationLine(start: LiveProbationStart): string {
 }
 
 /** What they add, after their own lines, for a run promoted and pinned by one request. */
-export const PROMOTED_AND_PINNED_LINE = 'pinned: automatic promotion of the same data and automatic rollback leave it in service (its live probation is still decided and reported).';
+export const PROMOTED_AND_PINNED_LINE = `${PIN_SCOPE_LINE} Its live probation is still decided and reported.`;
 
 /**
  * The lines both commands print for a promotion that left the run in service where it was: nothing changed, or
@@ -68,9 +77,9 @@ export const PROMOTED_AND_PINNED_LINE = 'pinned: automatic promotion of the same
  */
 export function runKeptLines(result: { changed: boolean; pinned: boolean; record: PromotionRecord; history_key: string; pointers: string[] }, pinAsked = false): string[] | undefined {
   const where = `history ${result.history_key}; pointers ${result.pointers.join(', ')}`;
-  if (!result.changed) return [pinAsked && result.pinned ? alreadyPinnedLine(result.record) : alreadyInServiceLine(result.record)];
+  if (!result.changed) return [pinAsked && result.pinned ? alreadyPinnedLine(result.record) : alreadyInServiceLine(result.record), ...(result.pinned ? [PIN_SCOPE_LINE] : [])];
   if (result.record.action !== 'pin') return undefined;
-  return [pinAsked ? pinnedInServiceLine(result.record) : pinnedLine(result.record), where];
+  return [pinAsked ? pinnedInServiceLine(result.record) : pinnedLine(result.record), where, PIN_SCOPE_LINE];
 }
 
 /**

@@ -25,6 +25,15 @@ describe('core > workflows > announce-promotion', () => {
     expect(lines).toEqual([{ msg: 'promotion_publish_failed', fields: { code: 'FLTS_BUS_UNAVAILABLE', reason: away.message, topic: 'model-selected', run_id: 'r1' } }]);
   });
 
+  it('leaves the log line out when the caller says the failure itself, and still reports it in the result', async () => {
+    const lines: unknown[] = [];
+    const logger = { ...silentLogger, warn: (fields: object, msg?: string) => void lines.push({ fields, msg }) } as Logger;
+    const away = new FltsError('FLTS_BUS_UNAVAILABLE', 'brokers away');
+    const published = await publishPromotion(record, settings, { bus: refusingBus(away), logger, saysPublishFailure: true });
+    expect(published).toEqual({ topic: 'model-selected', ok: false, error: 'brokers away' });
+    expect(lines).toEqual([]);
+  });
+
   it('keeps any other failure whole', async () => {
     const lines: Array<{ fields: object; msg?: string }> = [];
     const logger = { ...silentLogger, warn: (fields: object, msg?: string) => void lines.push({ fields, msg }) } as Logger;

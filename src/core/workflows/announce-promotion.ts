@@ -40,8 +40,12 @@ export async function completeInterruptedPromotion(settings: Settings, deps: { s
   return caughtUp;
 }
 
-/** Announces a promotion just recorded; a bus that does not take it is reported, not thrown: the pointers stay the source of truth. */
-export async function publishPromotion(record: PromotionRecord, settings: Settings, deps: { bus?: MessageBus; logger?: Logger }): Promise<PublishedPromotion | null> {
+/**
+ * Announces a promotion just recorded; a bus that does not take it is reported, not thrown: the pointers stay the
+ * source of truth. The result says the failure (`ok: false`, `error`); it is logged as well (promotion_publish_failed)
+ * unless `saysPublishFailure`: a caller that prints the result to a person (a command's text report) says it once.
+ */
+export async function publishPromotion(record: PromotionRecord, settings: Settings, deps: { bus?: MessageBus; logger?: Logger; saysPublishFailure?: boolean }): Promise<PublishedPromotion | null> {
   if (!deps.bus) return null;
   const topic = settings.bus.topics.modelSelected;
   try {
@@ -49,7 +53,7 @@ export async function publishPromotion(record: PromotionRecord, settings: Settin
     return { topic, ok: true };
   } catch (error) {
     // Brokers away: by the code and reason, as the result says it again (published.error) and a daemon retries it.
-    (deps.logger ?? silentLogger).warn({ ...repeatedFailureFields(error), topic, run_id: record.run_id }, 'promotion_publish_failed');
+    if (!deps.saysPublishFailure) (deps.logger ?? silentLogger).warn({ ...repeatedFailureFields(error), topic, run_id: record.run_id }, 'promotion_publish_failed');
     return { topic, ok: false, error: (error as Error).message };
   }
 }

@@ -61,6 +61,12 @@ export interface PromotionDeps {
    * stop leaves either nothing promoted or a history and pointers that agree.
    */
   uninterrupted?: <W>(write: () => Promise<W>) => Promise<W>;
+  /**
+   * The caller says a `model-selected` notice the bus did not take itself, from the result (`published.ok: false`),
+   * to a person: promotion_publish_failed is then not logged as well, which printed the one failure twice. A daemon,
+   * a program and a command writing --json or JSON log lines leave it unset and keep the log line.
+   */
+  saysPublishFailure?: boolean;
 }
 
 export interface PromotionResult {
